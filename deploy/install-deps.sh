@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs every Debian 12 package uk's build, tests and runtime need (idempotent, non-interactive).
+set -eu
+
+PKGS="
+build-essential cmake pkg-config binutils clang lld llvm libclang-rt-14-dev clang-format
+qemu-system-x86 qemu-system-data qemu-utils
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
+libmicrohttpd-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
+libcurl4-openssl-dev curl libcmocka-dev
+docker-registry apache2-utils wrk python3 iproute2 jq
+"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: need root to install:$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+echo "install-deps: all packages present"
