@@ -1,0 +1,110 @@
+/* The hosted platform: the runtime API over raw Linux system calls, so an app runs as a process (gdb, tests). */
+#include <uk/uk.h>
+#include <uk/internal.h>
+
+#define SYS_write 1
+#define SYS_mmap 9
+#define SYS_clock_gettime 228
+#define SYS_clock_nanosleep 230
+#define SYS_exit_group 231
+#define SYS_getrandom 318
+#define CLOCK_REALTIME_ 0
+#define CLOCK_MONOTONIC_ 1
+#define TIMER_ABSTIME_ 1
+#define HEAP_SIZE (1ULL << 30) /* reserved, committed by the kernel on first touch */
+
+uint64_t uk_boot_tsc;
+static uint64_t boot_mono;
+
+static long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+struct kts {
+	long sec, nsec;
+};
+
+static uint64_t clock_ns(int clk)
+{
+	struct kts ts;
+
+	sys6(SYS_clock_gettime, clk, (long)&ts, 0, 0, 0, 0);
+	return (uint64_t)ts.sec * 1000000000ULL + (uint64_t)ts.nsec;
+}
+
+const char *uk_platform(void)
+{
+	return "hosted";
+}
+
+void uk_console_write(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		long n = sys6(SYS_write, fd == 2 ? 2 : 1, (long)buf, (long)len, 0, 0, 0);
+
+		if (n == -4) /* EINTR */
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+uint64_t uk_time_monotonic_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC_) - boot_mono;
+}
+
+uint64_t uk_time_wall_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME_);
+}
+
+uint64_t uk_time_block_until(uint64_t deadline)
+{
+	uint64_t abs = deadline + boot_mono;
+	struct kts ts = {(long)(abs / 1000000000ULL), (long)(abs % 1000000000ULL)};
+
+	if (uk_time_monotonic_ns() < deadline)
+		sys6(SYS_clock_nanosleep, CLOCK_MONOTONIC_, TIMER_ABSTIME_, (long)&ts, 0, 0, 0);
+	return uk_time_monotonic_ns();
+}
+
+_Noreturn void uk_exit(int status)
+{
+	for (;;)
+		sys6(SYS_exit_group, status & 0xff, 0, 0, 0, 0, 0);
+}
+
+_Noreturn void uk_hosted_main(long *sp)
+{
+	int argc = (int)sp[0];
+	char **argv = (char **)(sp + 1);
+	unsigned char seed[32];
+	long heap;
+
+	uk_boot_tsc = uk_rdtsc();
+	boot_mono = clock_ns(CLOCK_MONOTONIC_);
+	environ = argv + argc + 1;
+	heap = sys6(SYS_mmap, 0, (long)HEAP_SIZE, 3 /* RW */, 0x22 | 0x4000 /* PRIVATE|ANON|NORESERVE */,
+		    -1, 0);
+	if (heap < 0 && heap > -4096) {
+		uk_console_write(2, "uk: cannot reserve the heap\n", 28);
+		uk_exit(127);
+	}
+	uk_heap_add((void *)heap, HEAP_SIZE);
+	if (sys6(SYS_getrandom, (long)seed, sizeof(seed), 0, 0, 0, 0) == (long)sizeof(seed))
+		uk_entropy_add_seed(seed, sizeof(seed));
+	uk_start_main(argc, argv);
+}

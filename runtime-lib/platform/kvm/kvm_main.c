@@ -1,0 +1,100 @@
+/* kvm platform boot: from the PVH entry's C call to main(), via CPU, console, memory and command line. */
+#include "platform/kvm/kvm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/x86.h"
+#include "drivers/serial16550.h"
+#include <uk/uk.h>
+#include <uk/internal.h>
+
+#define CMDLINE_MAX 4096
+#define LOW_RAM_START 0x100000ULL
+
+extern char __kernel_start[], _end[], uk_boot_stack_guard[];
+
+uint64_t uk_boot_tsc;
+uint64_t uk_kvm_rsdp;
+static char cmdline[CMDLINE_MAX];
+static int console_ready;
+
+const char *uk_platform(void)
+{
+	return "kvm";
+}
+
+void uk_console_write(int fd, const char *buf, size_t len)
+{
+	(void)fd; /* stdout and stderr share the serial console */
+	if (console_ready)
+		uk_serial_write(UK_COM1, buf, len);
+}
+
+int uk_kvm_is_stack_guard(uint64_t addr)
+{
+	return addr >= (uintptr_t)uk_boot_stack_guard && addr < (uintptr_t)uk_boot_stack_guard + 4096;
+}
+
+static void copy_cmdline(const struct hvm_start_info *si)
+{
+	const char *src = (const char *)(uintptr_t)si->cmdline_paddr;
+	size_t i = 0;
+
+	if (si->cmdline_paddr)
+		for (; i < CMDLINE_MAX - 1 && src[i]; i++)
+			cmdline[i] = src[i];
+	cmdline[i] = 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Hands every RAM range above 1 MiB to the heap, less the kernel image and the
+ * page-table pages taken for the final mappings. */
+static void setup_memory(const struct hvm_start_info *si)
+{
+	struct hvm_memmap_entry map[64];
+	uint32_t n = si->memmap_entries < 64 ? si->memmap_entries : 64;
+	const struct hvm_memmap_entry *src = (const void *)(uintptr_t)si->memmap_paddr;
+	uintptr_t cursor = align_up((uintptr_t)_end, 4096);
+	uint64_t top = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		map[i] = src[i];
+		if (map[i].type == 1 && map[i].addr + map[i].size > top)
+			top = map[i].addr + map[i].size;
+	}
+	uk_arch_mm_init(top, &cursor);
+	for (i = 0; i < n; i++) {
+		uint64_t start = map[i].addr, end = map[i].addr + map[i].size;
+
+		if (map[i].type != 1 || end <= LOW_RAM_START)
+			continue;
+		if (start < LOW_RAM_START)
+			start = LOW_RAM_START;
+		/* The kernel image and page-table pages sit in the first range. */
+		if (start < cursor && end > (uintptr_t)__kernel_start)
+			start = cursor;
+		start = align_up(start, 64);
+		if (end > start + 4096)
+			uk_heap_add((void *)(uintptr_t)start, end - start);
+	}
+}
+
+_Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
+{
+	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
+
+	uk_boot_tsc = tsc;
+	uk_serial_init(UK_COM1);
+	console_ready = 1;
+	uk_arch_cpu_init();
+	if (si->magic != HVM_START_MAGIC)
+		uk_panic("boot: bad PVH start_info magic 0x%x at 0x%x", si->magic, start_info);
+	uk_kvm_rsdp = si->rsdp_paddr;
+	copy_cmdline(si);
+	setup_memory(si);
+	uk_kvm_lapic_init();
+	uk_start_cmdline(cmdline);
+}

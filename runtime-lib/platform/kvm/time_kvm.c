@@ -1,0 +1,298 @@
+/* kvm platform clocks and idling: kvmclock or a calibrated TSC, the CMOS RTC, and LAPIC-timer wakeups around hlt. */
+#include "platform/kvm/kvm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/x86.h"
+#include <uk/uk.h>
+#include <uk/internal.h>
+
+#define LAPIC_BASE 0xfee00000UL
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3e0
+#define LVT_MASKED (1u << 16)
+#define LVT_TSC_DEADLINE (2u << 17)
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define PIT_HZ 1193182ULL
+#define CALIBRATE_MS 5
+
+struct pvclock {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+} __attribute__((packed));
+
+struct pvclock_wall {
+	uint32_t version, sec, nsec;
+} __attribute__((packed));
+
+static volatile struct pvclock kvmclock __attribute__((aligned(64)));
+static volatile struct pvclock_wall kvmwall __attribute__((aligned(64)));
+
+static enum { CLOCK_NONE, CLOCK_TSC, CLOCK_KVM } clock_kind;
+static uint64_t tsc_mult;        /* ns = (ticks * tsc_mult) >> 32 */
+static uint64_t boot_ns_at_init; /* monotonic ns at clock init (TSC since boot) */
+static uint64_t wall_at_init;    /* wall ns at clock init */
+static uint64_t lapic_per_ms;    /* LAPIC timer ticks per ms (divide by 1) */
+static int tsc_deadline;
+static const char *clock_source = "none";
+
+static uint32_t lapic_read(uint32_t reg)
+{
+	return mmio_read32(LAPIC_BASE + reg);
+}
+
+static void lapic_write(uint32_t reg, uint32_t v)
+{
+	mmio_write32(LAPIC_BASE + reg, v);
+}
+
+void uk_kvm_lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+static void timer_irq(int vec)
+{
+	(void)vec; /* waking the hlt was the point */
+}
+
+void uk_kvm_lapic_init(void)
+{
+	uint32_t r[4];
+
+	/* Enable the APIC at its default base with the spurious vector, timer masked. */
+	wrmsr(0x1b, (rdmsr(0x1b) & ~0xfffULL) | LAPIC_BASE | (1 << 11) | (rdmsr(0x1b) & 0x100));
+	lapic_write(LAPIC_SVR, 0x100 | UK_IRQ_SPURIOUS);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
+	uk_arch_irq_register(UK_IRQ_TIMER, timer_irq);
+	cpuid(1, 0, r);
+	tsc_deadline = (r[2] >> 24) & 1;
+}
+
+static uint64_t ticks_to_ns(uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * tsc_mult) >> 32);
+}
+
+static uint64_t kvmclock_ns(void)
+{
+	uint32_t v;
+	uint64_t ns;
+
+	do {
+		v = kvmclock.version;
+		__asm__ volatile("" ::: "memory");
+		uint64_t d = uk_rdtsc() - kvmclock.tsc_timestamp;
+
+		d = kvmclock.shift >= 0 ? d << kvmclock.shift : d >> -kvmclock.shift;
+		ns = kvmclock.system_time + (uint64_t)(((unsigned __int128)d * kvmclock.mul) >> 32);
+		__asm__ volatile("" ::: "memory");
+	} while ((v & 1) || v != kvmclock.version);
+	return ns;
+}
+
+static int has_kvmclock(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d) /* "KVMKVMKVM" */
+		return 0;
+	cpuid(0x40000001, 0, r);
+	return (r[0] >> 3) & 1; /* KVM_FEATURE_CLOCKSOURCE2 */
+}
+
+/* TSC Hz from CPUID where the hypervisor or CPU states it; 0 if not. */
+static uint64_t tsc_hz_cpuid(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	if (r[0] >= 0x40000010) {
+		cpuid(0x40000010, 0, r); /* timing leaf: TSC kHz */
+		if (r[0])
+			return (uint64_t)r[0] * 1000;
+	}
+	cpuid(0, 0, r);
+	if (r[0] >= 0x15) {
+		cpuid(0x15, 0, r);
+		if (r[0] && r[1] && r[2])
+			return (uint64_t)r[2] * r[1] / r[0];
+	}
+	return 0;
+}
+
+/* Counts TSC and LAPIC ticks over CALIBRATE_MS of PIT channel 2; bounded if no PIT answers. */
+static uint64_t tsc_hz_pit(void)
+{
+	uint32_t count = (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000);
+	uint64_t t0, t1, spins = 0;
+	uint32_t l0, l1;
+
+	outb(0x61, (inb(0x61) & ~0x03)); /* gate low, speaker off */
+	outb(0x43, 0xb0);                /* channel 2, lo/hi, mode 0 */
+	outb(0x42, count & 0xff);
+	outb(0x42, count >> 8);
+	lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+	l0 = lapic_read(LAPIC_TIMER_CUR);
+	t0 = uk_rdtsc();
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate high: count starts */
+	while (!(inb(0x61) & 0x20))
+		if (++spins > 50000000)
+			return 0;
+	t1 = uk_rdtsc();
+	l1 = lapic_read(LAPIC_TIMER_CUR);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_per_ms = (uint64_t)(l0 - l1) / CALIBRATE_MS;
+	return (t1 - t0) * 1000 / CALIBRATE_MS;
+}
+
+static int bcd(int v, int binary)
+{
+	return binary ? v : (v & 0x0f) + (v >> 4) * 10;
+}
+
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+/* Seconds since the epoch from the CMOS RTC (UTC, as QEMU keeps it by default). */
+static uint64_t rtc_epoch(void)
+{
+	int i, bin, sec, min, hour, day, mon, year, pm;
+	uint64_t days;
+
+	for (i = 0; i < 100000 && (cmos(0x0a) & 0x80); i++)
+		;
+	bin = cmos(0x0b) & 0x04;
+	sec = bcd(cmos(0x00), bin);
+	min = bcd(cmos(0x02), bin);
+	hour = cmos(0x04);
+	pm = hour & 0x80;
+	hour = bcd(hour & 0x7f, bin);
+	if (!(cmos(0x0b) & 0x02) && pm)
+		hour = (hour % 12) + 12;
+	day = bcd(cmos(0x07), bin);
+	mon = bcd(cmos(0x08), bin);
+	year = bcd(cmos(0x09), bin) + 2000;
+	if (mon < 1 || mon > 12 || day < 1 || day > 31)
+		return 0;
+	/* Days from civil date (proleptic Gregorian), March-based year. */
+	{
+		int y = year - (mon <= 2);
+		int era = y / 400, yoe = y - era * 400;
+		int doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+		days = (uint64_t)(era * 146097 + doe - 719468);
+	}
+	return days * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+static void clock_init(void)
+{
+	uint64_t hz = 0;
+
+	if (has_kvmclock()) {
+		int8_t sh;
+
+		wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&kvmclock | 1);
+		wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uintptr_t)&kvmwall);
+		clock_kind = CLOCK_KVM;
+		clock_source = "kvmclock";
+		wall_at_init = (uint64_t)kvmwall.sec * 1000000000ULL + kvmwall.nsec;
+		/* TSC Hz from the pvclock scale: ns = ((d << shift) * mul) >> 32. */
+		sh = kvmclock.shift;
+		hz = (1000000000ULL << 32) / kvmclock.mul;
+		hz = sh >= 0 ? hz >> sh : hz << -sh;
+	}
+	if (!hz && (hz = tsc_hz_cpuid()))
+		clock_source = "tsc (cpuid)";
+	if (!tsc_deadline || !hz) {
+		uint64_t pit = tsc_hz_pit(); /* also measures the LAPIC timer */
+
+		if (!hz && pit) {
+			hz = pit;
+			clock_source = "tsc (pit-calibrated)";
+		}
+	}
+	if (!hz) {
+		hz = 1000000000ULL; /* documented last resort: assume 1 GHz */
+		clock_source = "tsc (assumed 1 GHz)";
+	}
+	if (!lapic_per_ms)
+		lapic_per_ms = 1000000; /* QEMU's LAPIC timer runs at 1 GHz */
+	tsc_mult = (1000000000ULL << 32) / hz;
+	if (clock_kind == CLOCK_NONE) {
+		uint64_t rtc = rtc_epoch();
+
+		clock_kind = CLOCK_TSC;
+		boot_ns_at_init = ticks_to_ns(uk_rdtsc() - uk_boot_tsc);
+		wall_at_init = rtc * 1000000000ULL;
+	}
+}
+
+uint64_t uk_time_monotonic_ns(void)
+{
+	if (clock_kind == CLOCK_NONE)
+		clock_init();
+	if (clock_kind == CLOCK_KVM)
+		return kvmclock_ns(); /* counts from the guest's creation */
+	return ticks_to_ns(uk_rdtsc() - uk_boot_tsc);
+}
+
+uint64_t uk_time_wall_ns(void)
+{
+	uint64_t now = uk_time_monotonic_ns();
+
+	if (clock_kind == CLOCK_KVM)
+		return wall_at_init + now; /* the wall clock MSR dates system_time 0 */
+	return wall_at_init + (now - boot_ns_at_init);
+}
+
+const char *uk_kvm_clock_source(void)
+{
+	if (clock_kind == CLOCK_NONE)
+		clock_init();
+	return clock_source;
+}
+
+uint64_t uk_time_block_until(uint64_t deadline)
+{
+	uint64_t now = uk_time_monotonic_ns();
+
+	if (now >= deadline)
+		return now;
+	{
+		uint64_t wait = deadline - now;
+
+		if (tsc_deadline && tsc_mult) {
+			uint64_t ticks = (uint64_t)(((unsigned __int128)wait << 32) / tsc_mult) + 1;
+
+			lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | UK_IRQ_TIMER);
+			wrmsr(MSR_TSC_DEADLINE, uk_rdtsc() + ticks);
+		} else {
+			uint64_t count = wait * lapic_per_ms / 1000000 + 1;
+
+			if (count > 0xffffffffULL)
+				count = 0xffffffffULL;
+			lapic_write(LAPIC_TIMER_DIV, 0xb);
+			lapic_write(LAPIC_LVT_TIMER, UK_IRQ_TIMER); /* one-shot */
+			lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
+		}
+	}
+	/* sti's one-instruction shadow makes "sti; hlt" atomic: no wakeup is lost. */
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	return uk_time_monotonic_ns();
+}
