@@ -37,7 +37,8 @@ struct desc_ptr {
 static uint64_t gdt[5];
 static struct tss tss;
 static struct idt_entry idt[256];
-static uint8_t ist_stacks[3][IST_SIZE] __attribute__((aligned(16)));
+/* Not in .bss: interrupt stacks need no clearing at boot. */
+static uint8_t ist_stacks[3][IST_SIZE] __attribute__((section(".boot.stacks.ist"), aligned(16)));
 static void (*irq_handlers[16])(int vec);
 
 extern char uk_trap_stubs[];
@@ -68,7 +69,7 @@ void uk_arch_cpu_init(void)
 	gdt[1] = 0x00af9a000000ffffULL; /* 0x08 code */
 	gdt[2] = 0x00cf92000000ffffULL; /* 0x10 data */
 	gdt[3] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) | (0x89ULL << 40) |
-		 (((t >> 24) & 0xff) << 56); /* 0x18 available 64-bit TSS */
+	         (((t >> 24) & 0xff) << 56); /* 0x18 available 64-bit TSS */
 	gdt[4] = t >> 32;
 	gp.limit = sizeof(gdt) - 1;
 	gp.base = (uintptr_t)gdt;
@@ -102,13 +103,13 @@ void uk_arch_irq_register(int vec, void (*fn)(int vec))
 int uk_arch_fault_status(uint64_t vector)
 {
 	switch (vector) {
-	case 0:  /* #DE divide error */
-	case 16: /* #MF x87 */
-	case 19: /* #XM SIMD */
+	case 0:             /* #DE divide error */
+	case 16:            /* #MF x87 */
+	case 19:            /* #XM SIMD */
 		return 136; /* 128 + SIGFPE */
-	case 6:         /* #UD */
+	case 6:             /* #UD */
 		return 132; /* 128 + SIGILL */
-	case 3:         /* breakpoint */
+	case 3:             /* breakpoint */
 		return 133; /* 128 + SIGTRAP */
 	default:
 		return 139; /* 128 + SIGSEGV */
@@ -116,11 +117,28 @@ int uk_arch_fault_status(uint64_t vector)
 }
 
 static const char *const fault_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection",
-	"page fault", "reserved", "x87 floating point", "alignment check", "machine check",
-	"SIMD floating point", "virtualization", "control protection",
+        "divide error",
+        "debug",
+        "NMI",
+        "breakpoint",
+        "overflow",
+        "bound range",
+        "invalid opcode",
+        "device not available",
+        "double fault",
+        "coprocessor overrun",
+        "invalid TSS",
+        "segment not present",
+        "stack fault",
+        "general protection",
+        "page fault",
+        "reserved",
+        "x87 floating point",
+        "alignment check",
+        "machine check",
+        "SIMD floating point",
+        "virtualization",
+        "control protection",
 };
 
 void uk_arch_backtrace(uint64_t rbp)
@@ -147,7 +165,7 @@ static void trap_fault(struct uk_trap_frame *f)
 	const char *name = f->vector < 32 && fault_names[f->vector] ? fault_names[f->vector] : "?";
 
 	uk_printk("\npanic: CPU exception %llu (%s), error code 0x%llx\n",
-		  (unsigned long long)f->vector, name, (unsigned long long)f->error);
+	          (unsigned long long)f->vector, name, (unsigned long long)f->error);
 	if (f->vector == 14) {
 		uint64_t cr2 = read_cr2();
 		const char *why = cr2 < 0x1000 ? " (null pointer dereference)" : "";
@@ -157,18 +175,18 @@ static void trap_fault(struct uk_trap_frame *f)
 		uk_printk("fault address 0x%016llx%s\n", (unsigned long long)cr2, why);
 	}
 	uk_printk("rip %016llx rsp %016llx rflags %016llx\n", (unsigned long long)f->rip,
-		  (unsigned long long)f->rsp, (unsigned long long)f->rflags);
+	          (unsigned long long)f->rsp, (unsigned long long)f->rflags);
 	uk_printk("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)f->rax,
-		  (unsigned long long)f->rbx, (unsigned long long)f->rcx,
-		  (unsigned long long)f->rdx);
+	          (unsigned long long)f->rbx, (unsigned long long)f->rcx,
+	          (unsigned long long)f->rdx);
 	uk_printk("rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", (unsigned long long)f->rsi,
-		  (unsigned long long)f->rdi, (unsigned long long)f->rbp,
-		  (unsigned long long)f->r8);
+	          (unsigned long long)f->rdi, (unsigned long long)f->rbp,
+	          (unsigned long long)f->r8);
 	uk_printk("r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", (unsigned long long)f->r9,
-		  (unsigned long long)f->r10, (unsigned long long)f->r11,
-		  (unsigned long long)f->r12);
+	          (unsigned long long)f->r10, (unsigned long long)f->r11,
+	          (unsigned long long)f->r12);
 	uk_printk("r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
-		  (unsigned long long)f->r14, (unsigned long long)f->r15);
+	          (unsigned long long)f->r14, (unsigned long long)f->r15);
 	uk_printk("  #  0x%016llx (faulting instruction)\n", (unsigned long long)f->rip);
 	uk_arch_backtrace(f->rbp);
 	uk_exit(uk_arch_fault_status(f->vector));

@@ -1,4 +1,5 @@
-/* x86_64 CPU setup shared between arch/ and platform/kvm: traps, IRQ registration, memory map setup. */
+/* x86_64 CPU setup shared between arch/ and platform/kvm: traps, IRQ registration, memory map
+ * setup. */
 #ifndef UK_ARCH_CPU_H
 #define UK_ARCH_CPU_H
 

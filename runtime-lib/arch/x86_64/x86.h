@@ -1,4 +1,5 @@
-/* x86_64 instruction wrappers (port I/O, MSRs, CPUID, control registers) for runtime-lib internals. */
+/* x86_64 instruction wrappers (port I/O, MSRs, CPUID, control registers) for runtime-lib internals.
+ */
 #ifndef UK_ARCH_X86_H
 #define UK_ARCH_X86_H
 
@@ -51,7 +52,9 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
 }
 static inline uint64_t read_cr2(void)
 {

@@ -1,6 +1,9 @@
-/* The hosted platform: the runtime API over raw Linux system calls, so an app runs as a process (gdb, tests). */
+/* The hosted platform: the runtime API over raw Linux system calls, so an app runs as a process
+ * (gdb, tests). */
 #include <uk/uk.h>
 #include <uk/internal.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define SYS_write 1
 #define SYS_mmap 9
@@ -16,7 +19,10 @@
 uint64_t uk_boot_tsc;
 static uint64_t boot_mono;
 
-static long sys6(long n, long a, long b, long c, long d, long e, long f)
+void uk_hosted_faults_init(void);
+
+/* One Linux system call; returns the raw result (negative errno on failure). */
+long uk_hosted_syscall(long n, long a, long b, long c, long d, long e, long f)
 {
 	long ret;
 	register long r10 __asm__("r10") = d;
@@ -24,9 +30,9 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f)
 	register long r9 __asm__("r9") = f;
 
 	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
+	                 : "=a"(ret)
+	                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
 	return ret;
 }
 
@@ -38,7 +44,7 @@ static uint64_t clock_ns(int clk)
 {
 	struct kts ts;
 
-	sys6(SYS_clock_gettime, clk, (long)&ts, 0, 0, 0, 0);
+	uk_hosted_syscall(SYS_clock_gettime, clk, (long)&ts, 0, 0, 0, 0);
 	return (uint64_t)ts.sec * 1000000000ULL + (uint64_t)ts.nsec;
 }
 
@@ -50,7 +56,8 @@ const char *uk_platform(void)
 void uk_console_write(int fd, const char *buf, size_t len)
 {
 	while (len) {
-		long n = sys6(SYS_write, fd == 2 ? 2 : 1, (long)buf, (long)len, 0, 0, 0);
+		long n = uk_hosted_syscall(SYS_write, fd == 2 ? 2 : 1, (long)buf, (long)len, 0, 0,
+		                           0);
 
 		if (n == -4) /* EINTR */
 			continue;
@@ -77,14 +84,42 @@ uint64_t uk_time_block_until(uint64_t deadline)
 	struct kts ts = {(long)(abs / 1000000000ULL), (long)(abs % 1000000000ULL)};
 
 	if (uk_time_monotonic_ns() < deadline)
-		sys6(SYS_clock_nanosleep, CLOCK_MONOTONIC_, TIMER_ABSTIME_, (long)&ts, 0, 0, 0);
+		uk_hosted_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_, TIMER_ABSTIME_, (long)&ts,
+		                  0, 0, 0);
 	return uk_time_monotonic_ns();
 }
 
 _Noreturn void uk_exit(int status)
 {
 	for (;;)
-		sys6(SYS_exit_group, status & 0xff, 0, 0, 0, 0, 0);
+		uk_hosted_syscall(SYS_exit_group, status & 0xff, 0, 0, 0, 0, 0);
+}
+
+/* Like the kernel command line: words before a `--` are runtime options. The
+ * process environment is kept; env=K=V options add to or override it. */
+static int apply_runtime_options(int argc, char **argv)
+{
+	int first, nopts, i;
+
+	nopts = uk_args_split(argc - 1, argv + 1, &first);
+	for (i = 1; i <= nopts; i++) {
+		char *w = argv[i], *eq;
+
+		if (w[0] == 'e' && w[1] == 'n' && w[2] == 'v' && w[3] == '=' &&
+		    (eq = strchr(w + 4, '=')) && eq > w + 4) {
+			*eq = 0;
+			setenv(w + 4, eq + 1, 1);
+			*eq = '=';
+		} else if (uk_runtime_option(w) != UK_OK) {
+			uk_printk("uk: ignoring unknown runtime option \"%s\"\n", w);
+		}
+	}
+	if (!nopts && first == 0)
+		return 0;
+	/* Keep argv[0]; the app's words follow it. */
+	for (i = 0; i + first + 1 <= argc; i++)
+		argv[1 + i] = argv[1 + first + i];
+	return first;
 }
 
 _Noreturn void uk_hosted_main(long *sp)
@@ -95,16 +130,19 @@ _Noreturn void uk_hosted_main(long *sp)
 	long heap;
 
 	uk_boot_tsc = uk_rdtsc();
+	uk_hosted_faults_init();
 	boot_mono = clock_ns(CLOCK_MONOTONIC_);
 	environ = argv + argc + 1;
-	heap = sys6(SYS_mmap, 0, (long)HEAP_SIZE, 3 /* RW */, 0x22 | 0x4000 /* PRIVATE|ANON|NORESERVE */,
-		    -1, 0);
+	heap = uk_hosted_syscall(SYS_mmap, 0, (long)HEAP_SIZE, 3 /* RW */,
+	                         0x22 | 0x4000 /* PRIVATE|ANON|NORESERVE */, -1, 0);
 	if (heap < 0 && heap > -4096) {
 		uk_console_write(2, "uk: cannot reserve the heap\n", 28);
 		uk_exit(127);
 	}
 	uk_heap_add((void *)heap, HEAP_SIZE);
-	if (sys6(SYS_getrandom, (long)seed, sizeof(seed), 0, 0, 0, 0) == (long)sizeof(seed))
+	if (uk_hosted_syscall(SYS_getrandom, (long)seed, sizeof(seed), 0, 0, 0, 0) ==
+	    (long)sizeof(seed))
 		uk_entropy_add_seed(seed, sizeof(seed));
+	argc -= apply_runtime_options(argc, argv);
 	uk_start_main(argc, argv);
 }

@@ -1,4 +1,5 @@
-/* ACPI power-off: find the FADT through the RSDP and enter S5 (PM1 control block or HW-reduced sleep register). */
+/* ACPI power-off: find the FADT through the RSDP and enter S5 (PM1 control block or HW-reduced
+ * sleep register). */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/x86.h"
 #include <uk/uk.h>
@@ -44,11 +45,12 @@ static const struct sdt_header *find_table(const char *sig)
 		return 0;
 	wide = rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24);
 	root = wide ? (const void *)(uintptr_t) * (const uint64_t *)(rsdp + 24)
-		    : (const void *)(uintptr_t) * (const uint32_t *)(rsdp + 16);
+	            : (const void *)(uintptr_t) * (const uint32_t *)(rsdp + 16);
 	n = (root->length - sizeof(*root)) / (wide ? 8 : 4);
 	for (i = 0; i < n; i++) {
 		const uint8_t *ents = (const uint8_t *)(root + 1);
-		uint64_t a = wide ? *(const uint64_t *)(ents + 8 * i) : *(const uint32_t *)(ents + 4 * i);
+		uint64_t a = wide ? *(const uint64_t *)(ents + 8 * i)
+		                  : *(const uint32_t *)(ents + 4 * i);
 		const struct sdt_header *t = (const void *)(uintptr_t)a;
 
 		if (a && sig_eq(t->sig, sig, 4))

@@ -1,4 +1,5 @@
-/* Ending the guest: report the status on COM2 and isa-debug-exit, then ACPI power-off, then reset. */
+/* Ending the guest: report the status on COM2 and isa-debug-exit, then ACPI power-off, then reset.
+ */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/x86.h"
 #include "drivers/serial16550.h"

@@ -30,7 +30,8 @@ struct hvm_memmap_entry {
 /* Physical address of the ACPI RSDP (0 if unknown), recorded at boot. */
 extern uint64_t uk_kvm_rsdp;
 
-/* Powers the machine off through ACPI (PM1a or the HW-reduced sleep register). Returns on failure. */
+/* Powers the machine off through ACPI (PM1a or the HW-reduced sleep register). Returns on failure.
+ */
 void uk_kvm_acpi_poweroff(void);
 
 /* Sets up the LAPIC (enabled, timer masked); called at boot. */

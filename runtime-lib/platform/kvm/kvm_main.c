@@ -1,4 +1,5 @@
-/* kvm platform boot: from the PVH entry's C call to main(), via CPU, console, memory and command line. */
+/* kvm platform boot: from the PVH entry's C call to main(), via CPU, console, memory and command
+ * line. */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
@@ -30,7 +31,8 @@ void uk_console_write(int fd, const char *buf, size_t len)
 
 int uk_kvm_is_stack_guard(uint64_t addr)
 {
-	return addr >= (uintptr_t)uk_boot_stack_guard && addr < (uintptr_t)uk_boot_stack_guard + 4096;
+	return addr >= (uintptr_t)uk_boot_stack_guard &&
+	       addr < (uintptr_t)uk_boot_stack_guard + 4096;
 }
 
 static void copy_cmdline(const struct hvm_start_info *si)

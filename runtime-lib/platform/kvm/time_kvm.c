@@ -1,4 +1,5 @@
-/* kvm platform clocks and idling: kvmclock or a calibrated TSC, the CMOS RTC, and LAPIC-timer wakeups around hlt. */
+/* kvm platform clocks and idling: kvmclock or a calibrated TSC, the CMOS RTC, and LAPIC-timer
+ * wakeups around hlt. */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"

@@ -1,0 +1,33 @@
+#!/bin/bash
+# The README's first command: on a fresh Debian 12 machine, install dependencies, build uk, and boot the hello unikernel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./deploy/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+
+tmp=$(mktemp -d /tmp/uk-quickstart.XXXXXX)
+cleanup() {
+	[ -z "${ukd_pid:-}" ] || kill "$ukd_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ -x build/bin/ukd ] && [ -x build/bin/uk ]; then
+	# The whole product: a daemon on a private root and socket, the docker-like CLI.
+	build/bin/ukd --root "$tmp/root" --host "unix://$tmp/ukd.sock" >"$tmp/ukd.log" 2>&1 &
+	ukd_pid=$!
+	export UK_HOST=unix://$tmp/ukd.sock
+	for _ in $(seq 300); do
+		build/bin/uk version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	build/bin/uk build -t hello images/examples/hello
+	build/bin/uk run --rm hello
+else
+	build/bin/ukcc -O2 -o "$tmp/hello" images/examples/hello/main.c
+	qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
+		-kernel "$tmp/hello" -nographic -nodefaults -no-reboot -serial stdio </dev/null
+fi

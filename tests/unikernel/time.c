@@ -1,0 +1,49 @@
+/* Clocks and sleeping: monotonic never goes back, nanosleep sleeps at least as long as asked, wall
+ * clock is sane. */
+#include <stdio.h>
+#include <time.h>
+#include <uk/uk.h>
+
+static uint64_t ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ULL + (uint64_t)t->tv_nsec;
+}
+
+int main(void)
+{
+	struct timespec a, b, wall, req = {0, 50 * 1000 * 1000};
+	uint64_t prev = 0, slept;
+	int i;
+
+	for (i = 0; i < 100000; i++) {
+		uint64_t t = uk_time_monotonic_ns();
+
+		if (t < prev) {
+			printf("FAIL: monotonic went back %llu -> %llu\n", (unsigned long long)prev,
+			       (unsigned long long)t);
+			return 1;
+		}
+		prev = t;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (nanosleep(&req, NULL) != 0) {
+		printf("FAIL: nanosleep failed\n");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	slept = ns(&b) - ns(&a);
+	printf("nanosleep(50 ms) took %llu us\n", (unsigned long long)(slept / 1000));
+	if (slept < 50000000ULL || slept > 5000000000ULL) {
+		printf("FAIL: slept %llu ns\n", (unsigned long long)slept);
+		return 1;
+	}
+	clock_gettime(CLOCK_REALTIME, &wall);
+	printf("wall clock %lld s since the epoch\n", (long long)wall.tv_sec);
+	/* 2020-01-01 .. 2100-01-01: the RTC or kvmclock was read, not left at 0. */
+	if (wall.tv_sec < 1577836800 || wall.tv_sec > 4102444800LL || time(NULL) < 1577836800) {
+		printf("FAIL: wall clock %lld\n", (long long)wall.tv_sec);
+		return 1;
+	}
+	printf("SUCCESS\n");
+	return 0;
+}
