@@ -16,5 +16,9 @@ int main(void)
 	printf("entry_to_main_cycles=%llu\n", (unsigned long long)cycles);
 	printf("entry_to_main_ns=%llu\n",
 	       (unsigned long long)(cycles * (t1 - t0) / (c1 - c0 ? c1 - c0 : 1)));
+	for (int i = 0; i < UK_BOOT_STAMPS; i++)
+		printf("stage%d_ns=%llu\n", i,
+		       (unsigned long long)((uk_boot_stamps[i] - uk_boot_tsc) * (t1 - t0) /
+		                            (c1 - c0 ? c1 - c0 : 1)));
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* Startup shared by every platform: command line to argv, runtime options, constructors, main, exit. */
+/* Startup shared by every platform: command line to argv, runtime options, constructors, main,
+ * exit. */
 #include <uk/uk.h>
 #include <uk/internal.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ _Noreturn void uk_start_main(int argc, char **argv)
 
 	for (ctor = __init_array_start; ctor && ctor < __init_array_end; ctor++)
 		(*ctor)();
+	uk_boot_stamps[4] = uk_rdtsc();
 	exit(main(argc, argv));
 }
 
@@ -40,7 +42,7 @@ _Noreturn void uk_start_cmdline(char *cmdline)
 	n = uk_cmdline_split(cmdline, words + 1, MAX_WORDS);
 	if (n < 0) {
 		uk_printk("uk: bad kernel command line (%s)\n",
-			  n == -2 ? "unterminated quote" : "too many words");
+		          n == -2 ? "unterminated quote" : "too many words");
 		uk_exit(2);
 	}
 	nopts = uk_args_split(n, words + 1, &first);

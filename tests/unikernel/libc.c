@@ -62,7 +62,8 @@ int main(void)
 	          1e20);
 	check_fmt("18446744073709551615 -9223372036854775808", "%llu %lld", UINT64_MAX,
 	          (long long)INT64_MIN);
-	check_fmt("0.13 inf -nan", "%.2f %f %f", 0.125 + 1e-9, 1.0 / 0.0, -(0.0 / 0.0));
+	check_fmt("0.13 inf -inf nan -nan", "%.2f %f %f %f %f", 0.125 + 1e-9, __builtin_inf(),
+	          -__builtin_inf(), __builtin_nan(""), -__builtin_nan(""));
 	CHECK(strtol("  -0x1f", &end, 0) == -31 && *end == 0);
 	errno = 0;
 	CHECK(strtoul("99999999999999999999", NULL, 10) == UINT64_MAX && errno == ERANGE);

@@ -1,4 +1,5 @@
-/* The runtime API every uk application and the libc subset sit on: console, clocks, sleep, entropy, exit. */
+/* The runtime API every uk application and the libc subset sit on: console, clocks, sleep, entropy,
+ * exit. */
 #ifndef UK_UK_H
 #define UK_UK_H
 
@@ -102,5 +103,10 @@ static inline uint64_t uk_rdtsc(void)
 
 /* TSC value captured at the first instruction of the kernel (kvm) or at _start (hosted). */
 extern uint64_t uk_boot_tsc;
+
+/* TSC values at boot stages (kvm): C entry, CPU tables done, memory done,
+ * LAPIC done, constructors done (just before main). For boot benchmarks. */
+#define UK_BOOT_STAMPS 5
+extern uint64_t uk_boot_stamps[UK_BOOT_STAMPS];
 
 #endif

@@ -17,6 +17,7 @@
 #define HEAP_SIZE (1ULL << 30) /* reserved, committed by the kernel on first touch */
 
 uint64_t uk_boot_tsc;
+uint64_t uk_boot_stamps[UK_BOOT_STAMPS];
 static uint64_t boot_mono;
 
 void uk_hosted_faults_init(void);

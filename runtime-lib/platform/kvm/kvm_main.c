@@ -13,6 +13,7 @@
 extern char __kernel_start[], _end[], uk_boot_stack_guard[];
 
 uint64_t uk_boot_tsc;
+uint64_t uk_boot_stamps[UK_BOOT_STAMPS];
 uint64_t uk_kvm_rsdp;
 static char cmdline[CMDLINE_MAX];
 static int console_ready;
@@ -89,14 +90,18 @@ _Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
 	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
 
 	uk_boot_tsc = tsc;
+	uk_boot_stamps[0] = uk_rdtsc();
 	uk_serial_init(UK_COM1);
 	console_ready = 1;
 	uk_arch_cpu_init();
+	uk_boot_stamps[1] = uk_rdtsc();
 	if (si->magic != HVM_START_MAGIC)
 		uk_panic("boot: bad PVH start_info magic 0x%x at 0x%x", si->magic, start_info);
 	uk_kvm_rsdp = si->rsdp_paddr;
 	copy_cmdline(si);
 	setup_memory(si);
+	uk_boot_stamps[2] = uk_rdtsc();
 	uk_kvm_lapic_init();
+	uk_boot_stamps[3] = uk_rdtsc();
 	uk_start_cmdline(cmdline);
 }

@@ -130,31 +130,59 @@ static uint64_t tsc_hz_cpuid(void)
 	return 0;
 }
 
-/* Counts TSC and LAPIC ticks over CALIBRATE_MS of PIT channel 2; bounded if no PIT answers. */
+static uint16_t pit_read0(void)
+{
+	uint8_t lo, hi;
+
+	outb(0x43, 0x00); /* latch channel 0 */
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return (uint16_t)(lo | (hi << 8));
+}
+
+/*
+ * Counts TSC and LAPIC ticks over CALIBRATE_MS of PIT channel 0, read back by
+ * latching (port 0x61's channel 2 output does not exist on microvm). Bounded:
+ * returns 0 when no PIT counts (absent, or stuck), and the caller falls back.
+ */
 static uint64_t tsc_hz_pit(void)
 {
-	uint32_t count = (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000);
-	uint64_t t0, t1, spins = 0;
+	uint32_t want = (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000), seen = 0, stuck = 0;
+	uint64_t t0, t1;
 	uint32_t l0, l1;
+	uint16_t prev, cur;
 
-	outb(0x61, (inb(0x61) & ~0x03)); /* gate low, speaker off */
-	outb(0x43, 0xb0);                /* channel 2, lo/hi, mode 0 */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
+	outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator), binary */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
 	lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
 	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+	/* Start on a count change so the window begins on a PIT tick. */
+	prev = pit_read0();
+	while ((cur = pit_read0()) == prev)
+		if (++stuck > 100000)
+			return 0;
+	prev = cur;
 	l0 = lapic_read(LAPIC_TIMER_CUR);
 	t0 = uk_rdtsc();
-	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate high: count starts */
-	while (!(inb(0x61) & 0x20))
-		if (++spins > 50000000)
-			return 0;
+	stuck = 0;
+	while (seen < want) {
+		cur = pit_read0();
+		if (cur == prev) {
+			if (++stuck > 1000000)
+				return 0;
+			continue;
+		}
+		stuck = 0;
+		seen += cur < prev ? (uint32_t)(prev - cur) : (uint32_t)prev + 0xffff - cur;
+		prev = cur;
+	}
 	t1 = uk_rdtsc();
 	l1 = lapic_read(LAPIC_TIMER_CUR);
 	lapic_write(LAPIC_TIMER_INIT, 0);
-	lapic_per_ms = (uint64_t)(l0 - l1) / CALIBRATE_MS;
-	return (t1 - t0) * 1000 / CALIBRATE_MS;
+	lapic_per_ms = (uint64_t)(l0 - l1) * PIT_HZ / seen / 1000;
+	return (t1 - t0) * PIT_HZ / seen;
 }
 
 static int bcd(int v, int binary)

@@ -1,0 +1,11 @@
+/* Non-local jumps for x86_64: setjmp() saves the callee-saved registers, longjmp() restores them. */
+#ifndef UK_LIBC_SETJMP_H
+#define UK_LIBC_SETJMP_H
+
+/* rbx, rbp, r12, r13, r14, r15, rsp, return address. */
+typedef long jmp_buf[8];
+
+int setjmp(jmp_buf env) __attribute__((returns_twice));
+_Noreturn void longjmp(jmp_buf env, int val);
+
+#endif
