@@ -42,6 +42,13 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int ctor_ran;
+
+__attribute__((constructor)) static void ctor(void)
+{
+	ctor_ran = 1;
+}
+
 static jmp_buf jb;
 
 static void jump(int v)
@@ -56,6 +63,7 @@ int main(void)
 	unsigned char r1[32], r2[32];
 	char *end;
 
+	CHECK(ctor_ran);
 	check_fmt("42 -7 ff 0X2A 17 x", "%d %i %x %#X %o %c", 42, -7, 255, 42, 15, 'x');
 	check_fmt("[   hi] [hi   ] [00042]", "[%5s] [%-5s] [%05d]", "hi", "hi", 42);
 	check_fmt("3.14159 2.500000e+00 0.0001 1e+20", "%.5f %e %g %g", 3.14159265, 2.5, 0.0001,
