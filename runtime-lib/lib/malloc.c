@@ -15,17 +15,20 @@
  * it is the first thing a buffer overrun from the predecessor destroys.
  * Free blocks sit in size classes (exact below 128 bytes, then 8 per power of
  * two); a bitmap of non-empty classes finds a fit in a few word operations.
- * Each region ends with a zero-size block that stays in use forever, so the
- * walk to a next block never leaves the region.
+ * The block that ends a region carries B_LAST and has no successor: no end
+ * sentinel, no boundary tag, no canary. So the heap touches only what it hands
+ * out and the headers of the blocks it splits off; a region is all guest RAM,
+ * and touching its far end at boot would make the host zero a fresh huge page.
  */
 struct blk {
 	size_t prev;             /* predecessor's size while it is free, else CANARY(this) */
-	size_t info;             /* size of this block, header included, | B_FREE | B_PREV */
+	size_t info;             /* size of this block, header included, | B_* flags */
 	struct blk *next, *back; /* free-list links, valid only while free */
 };
 
 #define B_FREE 1ul
 #define B_PREV 2ul /* the predecessor is free and (prev) is its size */
+#define B_LAST 4ul /* the block ends its region: NEXT() is not a header */
 #define HDR 16ul
 #define MINBLK 32ul
 #define MAXREQ ((size_t)1 << 46) /* bigger requests fail, so sizes stay below 2^48 */
@@ -33,6 +36,8 @@ struct blk {
 #define CANARY(b) ((uintptr_t)(b) ^ 0x9e3779b97f4a7c15ul)
 #define SIZE(b) ((b)->info & ~15ul)
 #define NEXT(b) ((struct blk *)((char *)(b) + SIZE(b)))
+/* What a block that absorbs (b) adds to its info: the size and the B_LAST of (b). */
+#define TAIL(b) (SIZE(b) | ((b)->info & B_LAST))
 #define NCLS 336 /* cls() of any size below 2^48 */
 #define NWORDS ((NCLS + 63) / 64)
 #define NREG 16
@@ -40,7 +45,7 @@ struct blk {
 static struct blk *heads[NCLS];
 static uint64_t nonempty[NWORDS];
 static struct {
-	uintptr_t lo, hi; /* first block, end sentinel */
+	uintptr_t lo, hi; /* first block, end of the last block */
 } regs[NREG];
 static int nregs;
 static size_t total, free_bytes;
@@ -60,6 +65,10 @@ static void link_blk(struct blk *b)
 	unsigned c = cls(SIZE(b));
 	struct blk *n = NEXT(b);
 
+	if (!(b->info & B_LAST)) {
+		n->prev = SIZE(b);
+		n->info |= B_PREV;
+	}
 	b->info |= B_FREE;
 	b->back = NULL;
 	b->next = heads[c];
@@ -67,8 +76,6 @@ static void link_blk(struct blk *b)
 		b->next->back = b;
 	heads[c] = b;
 	nonempty[c / 64] |= 1ul << (c % 64);
-	n->prev = SIZE(b);
-	n->info |= B_PREV;
 	free_bytes += SIZE(b);
 }
 
@@ -93,8 +100,10 @@ static void use(struct blk *b)
 	struct blk *n = NEXT(b);
 
 	b->info &= ~B_FREE;
-	n->info &= ~B_PREV;
-	n->prev = CANARY(n);
+	if (!(b->info & B_LAST)) {
+		n->info &= ~B_PREV;
+		n->prev = CANARY(n);
+	}
 }
 
 /* Frees (b), merging it with free neighbours. */
@@ -103,14 +112,14 @@ static void release(struct blk *b)
 	struct blk *n = NEXT(b), *p;
 
 	b->info |= B_FREE; /* stays in a merged-away header, so a second free() sees it */
-	if (n->info & B_FREE) {
+	if (!(b->info & B_LAST) && (n->info & B_FREE)) {
 		unlink_blk(n);
-		b->info += SIZE(n);
+		b->info += TAIL(n);
 	}
 	if (b->info & B_PREV) {
 		p = (struct blk *)((char *)b - b->prev);
 		unlink_blk(p);
-		p->info += SIZE(b);
+		p->info += TAIL(b);
 		b = p;
 	}
 	link_blk(b);
@@ -124,9 +133,9 @@ static void trim(struct blk *b, size_t bs)
 	if (SIZE(b) - bs < MINBLK)
 		return;
 	r = (struct blk *)((char *)b + bs);
-	r->info = SIZE(b) - bs;
+	r->info = (SIZE(b) - bs) | (b->info & B_LAST);
 	r->prev = CANARY(r);
-	b->info -= r->info;
+	b->info -= r->info; /* B_LAST, if any, moves to (r) */
 	release(r);
 }
 
@@ -196,8 +205,9 @@ static struct blk *chk(void *p, const char *who)
 		ok = b->prev == CANARY(b);
 	if (!ok || SIZE(b) < MINBLK || SIZE(b) > regs[i].hi - a)
 		uk_panic("%s: %p is not from malloc or its header was overwritten", who, p);
+	/* A region's last block has no next header: an overrun off it goes unseen. */
 	n = NEXT(b);
-	if (n->prev != CANARY(n) || (n->info & B_PREV))
+	if (!(b->info & B_LAST) && (n->prev != CANARY(n) || (n->info & B_PREV)))
 		uk_panic("%s: %p was written past its end", who, p);
 	return b;
 }
@@ -211,10 +221,9 @@ void uk_heap_add(void *base, size_t len)
 		return;
 	if (len > MAXREG)
 		len = MAXREG;
-	hi = ((uintptr_t)base + len - HDR) & ~15ul;
+	hi = ((uintptr_t)base + len) & ~15ul;
 	b->prev = CANARY(b);
-	b->info = hi - lo;
-	((struct blk *)hi)->info = 0;
+	b->info = (hi - lo) | B_LAST;
 	if (nregs < NREG) {
 		regs[nregs].lo = lo;
 		regs[nregs++].hi = hi;
@@ -286,9 +295,10 @@ void *realloc(void *p, size_t n)
 	}
 	bs = bsize(n);
 	nx = NEXT(b);
-	if (bs > SIZE(b) && (nx->info & B_FREE) && SIZE(b) + SIZE(nx) >= bs) {
+	if (bs > SIZE(b) && !(b->info & B_LAST) && (nx->info & B_FREE) &&
+	    SIZE(b) + SIZE(nx) >= bs) {
 		unlink_blk(nx);
-		b->info += SIZE(nx);
+		b->info += TAIL(nx);
 		use(b);
 	}
 	if (bs <= SIZE(b)) {
@@ -323,7 +333,7 @@ static void *alloc_aligned(size_t al, size_t n)
 	}
 	if (gap) { /* give the bytes before (p) back as a block of their own */
 		a = (struct blk *)(p - HDR);
-		a->info = SIZE(b) - gap;
+		a->info = (SIZE(b) - gap) | (b->info & B_LAST);
 		a->prev = CANARY(a);
 		b->info = gap | (b->info & B_PREV);
 		release(b);

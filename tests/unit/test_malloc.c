@@ -18,6 +18,8 @@
 #define LEN_A (48 * MiB - 10)
 #define OFF_B (56 * MiB)
 #define LEN_B (16 * MiB)
+#define LEN_C (8 * MiB) /* a third mapping, added late, whose last two pages are PROT_NONE */
+#define OFF_C 5
 #define NSLOTS 4096
 #define NOPS 200000
 #define PANIC_STATUS 134
@@ -123,22 +125,37 @@ static int all_zero(const unsigned char *p, size_t n)
 }
 
 static unsigned char *span;
+static struct {
+	unsigned char *base;
+	size_t len;
+} regions[3]; /* what the test gave ukt_uk_heap_add */
+static int nregions;
 
-/* Where malloc may place (n) bytes at (p): inside one of the two regions. */
+static void heap_add(unsigned char *base, size_t len)
+{
+	regions[nregions].base = base;
+	regions[nregions++].len = len;
+	ukt_uk_heap_add(base, len);
+}
+
+/* Where malloc may place (n) bytes at (p): inside one of the regions. */
 static int in_heap(const void *p, size_t n)
 {
 	const unsigned char *c = p;
+	int i;
 
-	return (c >= span + OFF_A && c + n <= span + OFF_A + LEN_A) ||
-	       (c >= span + OFF_B && c + n <= span + OFF_B + LEN_B);
+	for (i = 0; i < nregions; i++)
+		if (c >= regions[i].base && c + n <= regions[i].base + regions[i].len)
+			return 1;
+	return 0;
 }
 
 /* White box: the largest malloc() a region of (len) bytes at (base) can serve,
- * one 16-byte header and the 16-byte end sentinel off the aligned region. */
+ * one 16-byte header off the aligned region. */
 static size_t largest(const unsigned char *base, size_t len)
 {
 	uintptr_t lo = ((uintptr_t)base + 15) & ~(uintptr_t)15;
-	uintptr_t hi = ((uintptr_t)base + len - 16) & ~(uintptr_t)15;
+	uintptr_t hi = ((uintptr_t)base + len) & ~(uintptr_t)15;
 
 	return hi - lo - 16;
 }
@@ -400,7 +417,9 @@ struct slot {
 	uint64_t key;
 };
 
-static void test_stress(uint64_t seed)
+/* Random malloc/calloc/aligned/realloc/free on NSLOTS slots; (small): blocks of at most 256
+ * bytes aligned to at most 256. */
+static void test_stress(uint64_t seed, int small)
 {
 	static struct slot slots[NSLOTS];
 	size_t used0 = ukt_uk_heap_used(), i;
@@ -411,7 +430,7 @@ static void test_stress(uint64_t seed)
 	rng = seed;
 	for (op = 0; op < NOPS; op++) {
 		struct slot *s = &slots[rnd() % NSLOTS];
-		size_t n = rnd_size(), al = 16;
+		size_t n = small ? rnd() % 257 : rnd_size(), al = 16;
 		unsigned char *p = NULL;
 		int kind = (int)(rnd() % 10), rc = 0;
 
@@ -445,10 +464,10 @@ static void test_stress(uint64_t seed)
 				p = ukt_calloc(n / m, m);
 				bad_zero += p && !all_zero(p, n);
 			} else if (kind == 7) {
-				al = (size_t)1 << (4 + rnd() % 18);
+				al = (size_t)1 << (4 + rnd() % (small ? 5 : 18));
 				p = ukt_aligned_alloc(al, n);
 			} else if (kind == 8) {
-				al = (size_t)1 << (3 + rnd() % 10);
+				al = (size_t)1 << (3 + rnd() % (small ? 6 : 10));
 				rc = ukt_posix_memalign((void **)&p, al, n);
 				bad_errno += rc != (p ? 0 : ENOMEM);
 			} else {
@@ -474,8 +493,8 @@ static void test_stress(uint64_t seed)
 			slots[i].p = NULL;
 		}
 	}
-	printf("stress: %d ops: %lu allocs, %lu reallocs, %lu frees, %lu out of memory\n", NOPS,
-	       nalloc, nrealloc, nfree, oom);
+	printf("stress%s: %d ops: %lu allocs, %lu reallocs, %lu frees, %lu out of memory\n",
+	       small ? " (small)" : "", NOPS, nalloc, nrealloc, nfree, oom);
 	CHECK(bad_pattern == 0, "stress: %lu blocks lost their contents", bad_pattern);
 	CHECK(bad_place == 0, "stress: %lu blocks misaligned, outside the heap or short",
 	      bad_place);
@@ -484,6 +503,135 @@ static void test_stress(uint64_t seed)
 	CHECK(oom < NOPS / 100, "stress: %lu out of memory of %d ops", oom, NOPS);
 	CHECK(ukt_uk_heap_used() == used0, "stress: used %zu after freeing all, expected %zu",
 	      ukt_uk_heap_used(), used0);
+}
+
+static void panic_double_free_last(void)
+{
+	void *p = ukt_malloc(largest(regions[2].base, regions[2].len));
+
+	ukt_free(p);
+	ukt_free(p);
+}
+
+/* Pages of [p, p + len) the process has touched. */
+static size_t resident(unsigned char *p, size_t len, size_t pg)
+{
+	static unsigned char vec[LEN_C / 4096 + 1];
+	size_t i, n = 0;
+
+	if (len / pg > sizeof(vec) || mincore(p, len, vec) < 0)
+		return (size_t)-1;
+	for (i = 0; i < len / pg; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * A unikernel's heap region is all guest RAM, and the first touch of a page makes the host
+ * zero it (a 2 MiB one with huge pages): the heap must touch only what it hands out and the
+ * headers it splits off. Region C's last two pages are PROT_NONE inside the region, so any
+ * access to its end before a block reaching there is handed out kills the test. Regions A and
+ * B are full throughout, so every block comes from C.
+ */
+static void test_untouched_end(unsigned char *map, size_t pg, uint64_t seed)
+{
+	unsigned char *base = map + OFF_C, *end = map + LEN_C, *p, *q, *r, *s;
+	size_t lc = largest(base, LEN_C - OFF_C), total0, n;
+	void *a = ukt_malloc(largest(span + OFF_A, LEN_A));
+	void *b = ukt_malloc(largest(span + OFF_B, LEN_B));
+	void *v[8];
+	int i, rc;
+
+	CHECK(a && b && !ukt_malloc(0), "untouched end: regions A and B should be full");
+	total0 = ukt_uk_heap_total();
+	heap_add(base, LEN_C - OFF_C);
+	n = resident(map, LEN_C, pg);
+	CHECK(n == 1, "heap_add touched %zu pages, expected 1", n);
+	CHECK(ukt_uk_heap_total() - total0 == lc + 16, "region C adds %zu bytes, expected %zu",
+	      ukt_uk_heap_total() - total0, lc + 16);
+
+	/* every entry point, on small blocks */
+	p = ukt_malloc(1);
+	q = ukt_calloc(10, 30);
+	r = ukt_malloc(100);
+	CHECK(p && q && r && all_zero(q, 300) && in_heap(p, 1) && (unsigned char *)p > base &&
+	              (unsigned char *)r < base + 4096,
+	      "small blocks in C: %p %p %p", p, q, r);
+	fill(r, 100, 3);
+	ukt_free(q);
+	s = ukt_realloc(r, 200); /* grows in place into the rest of C */
+	CHECK(s == r && intact(s, 100, 3), "realloc grow in place: %p -> %p", r, s);
+	s = ukt_realloc(r, 50);
+	CHECK(s == r && intact(s, 50, 3), "realloc shrink: %p -> %p", r, s);
+	v[0] = ukt_malloc(400); /* right after r, which cannot grow now: it moves */
+	s = ukt_realloc(r, 300);
+	CHECK(s && s != r && intact(s, 50, 3), "realloc move: %p -> %p", r, s);
+	r = s;
+	v[1] = ukt_aligned_alloc(64, 50);
+	v[2] = ukt_aligned_alloc(4096, 100);
+	v[3] = ukt_memalign(256, 1);
+	rc = ukt_posix_memalign(&v[4], 32, 70);
+	v[5] = ukt_realloc(NULL, 0);
+	v[6] = ukt_calloc(1, 0);
+	v[7] = ukt_malloc(0);
+	CHECK(rc == 0 && (uintptr_t)v[1] % 64 == 0 && (uintptr_t)v[2] % 4096 == 0 &&
+	              (uintptr_t)v[3] % 256 == 0 && (uintptr_t)v[4] % 32 == 0,
+	      "aligned blocks in C: %p %p %p %p", v[1], v[2], v[3], v[4]);
+	for (i = 0; i < 8; i++) {
+		CHECK(v[i] && in_heap(v[i], 1) && (unsigned char *)v[i] < base + 3 * 4096,
+		      "block %d in C at %p", i, v[i]);
+		memset(v[i], 0x5a, ukt_malloc_usable_size(v[i]));
+	}
+	for (i = 7; i >= 0; i -= 2)
+		ukt_free(v[i]);
+	ukt_free(p);
+	ukt_free(r);
+	for (i = 0; i < 8; i += 2)
+		ukt_free(v[i]);
+	n = ukt_uk_heap_used() - (ukt_uk_heap_total() - lc - 16);
+	CHECK(n == 0, "C: %zu bytes still used after freeing all", n);
+	test_stress(seed ^ 0xc, 1);
+
+	/* the end back: C is one block that malloc hands out whole */
+	CHECK(mprotect(end - 2 * pg, 2 * pg, PROT_READ | PROT_WRITE) == 0, "mprotect: %s",
+	      strerror(errno));
+	p = ukt_malloc(lc);
+	CHECK(p && p == (unsigned char *)(((uintptr_t)base + 31) & ~(uintptr_t)15) &&
+	              ukt_uk_heap_used() == ukt_uk_heap_total() && !ukt_malloc(0),
+	      "whole C: %p, used %zu of %zu", p, ukt_uk_heap_used(), ukt_uk_heap_total());
+	if (p)
+		memset(p, 0x77, lc);
+	ukt_free(p);
+
+	/* the block at the end: split, handed out, shrunk, freed in either order, merged */
+	p = ukt_malloc(lc - 4096);
+	q = ukt_malloc(4096 - 16);
+	CHECK(p && q == p + lc - 4096 + 16 && q + 4096 - 16 == end && !ukt_malloc(0),
+	      "end block: %p %p", p, q);
+	if (q)
+		memset(q, 0x33, 4096 - 16);
+	CHECK(!ukt_realloc(q, 5000) && q[4095 - 16] == 0x33, "the end block cannot grow");
+	CHECK(ukt_realloc(q, 100) == q, "the end block shrinks in place");
+	r = ukt_malloc(4096 - 16 - 128);
+	CHECK(r == q + 128 && !ukt_malloc(0), "the end after a shrink: %p", r);
+	ukt_free(r);
+	ukt_free(q);
+	CHECK(ukt_malloc(4096 - 16) == q, "the end block is one block again");
+	ukt_free(p);
+	ukt_free(q);
+	p = ukt_malloc(lc - 4096);
+	q = ukt_malloc(4096 - 16);
+	ukt_free(q);
+	ukt_free(p);
+	p = ukt_malloc(lc);
+	CHECK(p != NULL, "C did not merge back into one block");
+	ukt_free(p);
+	expect_panic("double free of a region's last block", panic_double_free_last,
+	             "free: double free");
+
+	ukt_free(a);
+	ukt_free(b);
+	CHECK(ukt_uk_heap_used() == 0, "untouched end: used %zu, expected 0", ukt_uk_heap_used());
 }
 
 /* After everything is freed, each region is one block again. */
@@ -504,6 +652,8 @@ static void test_whole_regions(const char *when)
 int main(int argc, char **argv)
 {
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x75b0c0ffeeull;
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map_c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("test_malloc: seed 0x%" PRIx64 " (pass another as argv[1])\n", seed);
@@ -512,13 +662,21 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 77;
 	}
+	map_c = mmap(NULL, LEN_C, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map_c == MAP_FAILED || pg <= 0 || LEN_C % (size_t)pg) {
+		perror("mmap");
+		return 77;
+	}
+	/* Small pages, so mincore() counts the pages the heap touched (fails without THP). */
+	madvise(map_c, LEN_C, MADV_NOHUGEPAGE);
 	if (mprotect(span + 48 * MiB, OFF_B - 48 * MiB, PROT_NONE) ||
-	    mprotect(span + OFF_B + LEN_B, SPAN - OFF_B - LEN_B, PROT_NONE)) {
+	    mprotect(span + OFF_B + LEN_B, SPAN - OFF_B - LEN_B, PROT_NONE) ||
+	    mprotect(map_c + LEN_C - 2 * pg, 2 * (size_t)pg, PROT_NONE)) {
 		perror("mprotect");
 		return 77;
 	}
-	ukt_uk_heap_add(span + OFF_A, LEN_A);
-	ukt_uk_heap_add(span + OFF_B, LEN_B);
+	heap_add(span + OFF_A, LEN_A);
+	heap_add(span + OFF_B, LEN_B);
 	CHECK(ukt_uk_heap_used() == 0, "fresh heap: used %zu", ukt_uk_heap_used());
 	CHECK(ukt_uk_heap_total() <= LEN_A + LEN_B && ukt_uk_heap_total() > LEN_A + LEN_B - 128,
 	      "total %zu", ukt_uk_heap_total());
@@ -526,8 +684,9 @@ int main(int argc, char **argv)
 	test_basics();
 	test_oom();
 	test_exhaustion();
-	test_stress(seed);
+	test_stress(seed, 0);
 	test_whole_regions("after stress");
+	test_untouched_end(map_c, (size_t)pg, seed);
 
 	expect_panic("double free", panic_double_free, "free: double free");
 	expect_panic("double free after merge", panic_double_free_merged, "free: double free");
