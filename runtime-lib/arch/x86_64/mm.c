@@ -42,7 +42,7 @@ static void unmap_4k(uintptr_t va, uintptr_t *cursor)
 		pt = (uint64_t *)(*pde & ~(PAGE - 1));
 	}
 	pt[(va % MB2) / PAGE] = 0;
-	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" : : : "rax", "memory");
+	invlpg(va); /* drops the old 2 MiB entry too: cheaper than reloading CR3 */
 }
 
 void uk_arch_mm_init(uint64_t ram_top, uintptr_t *cursor)
@@ -70,5 +70,5 @@ void uk_arch_mm_init(uint64_t ram_top, uintptr_t *cursor)
 			uk_boot_pdpt[gb] = (uintptr_t)pd | PTE_P | PTE_W;
 		}
 	}
-	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" : : : "rax", "memory");
+	/* Only not-present entries were filled in: nothing cached to flush. */
 }
