@@ -9,10 +9,12 @@
 #ifndef UK_LIBC_ASSERT_H
 #define UK_LIBC_ASSERT_H
 
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define static_assert _Static_assert
+#endif
 
 /* Prints "Assertion failed: (expr) ((file):(line): (func))" to stderr and calls abort(). */
-_Noreturn void __assert_fail(const char *expr, const char *file, unsigned int line,
-			     const char *func);
+__attribute__((__noreturn__)) void __assert_fail(const char *expr, const char *file,
+                                                 unsigned int line, const char *func);
 
 #endif

@@ -94,8 +94,8 @@ typedef struct {
 	intmax_t quot, rem;
 } imaxdiv_t;
 
-intmax_t strtoimax(const char *restrict s, char **restrict end, int base);
-uintmax_t strtoumax(const char *restrict s, char **restrict end, int base);
+intmax_t strtoimax(const char *__restrict s, char **__restrict end, int base);
+uintmax_t strtoumax(const char *__restrict s, char **__restrict end, int base);
 intmax_t imaxabs(intmax_t x);
 imaxdiv_t imaxdiv(intmax_t num, intmax_t den);
 

@@ -1,4 +1,4 @@
-/* Non-local jumps for x86_64: setjmp() saves the callee-saved registers, longjmp() restores them. */
+/* Non-local jumps for x86_64: setjmp() saves callee-saved registers, longjmp() restores them. */
 #ifndef UK_LIBC_SETJMP_H
 #define UK_LIBC_SETJMP_H
 
@@ -6,6 +6,6 @@
 typedef long jmp_buf[8];
 
 int setjmp(jmp_buf env) __attribute__((returns_twice));
-_Noreturn void longjmp(jmp_buf env, int val);
+__attribute__((__noreturn__)) void longjmp(jmp_buf env, int val);
 
 #endif

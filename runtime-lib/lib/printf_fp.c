@@ -1,10 +1,13 @@
-/* The printf family: one format engine for streams and buffers, with exact decimal and hex floating point. */
+/* The printf family: one format engine for streams and buffers, exact decimal and hex floats. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Small beats fast here: this is in every image that prints a number. */
+#pragma GCC optimize("Os")
 
 /*
  * This file may use floating point, but only fp_arg() (which reads a double
@@ -132,7 +135,8 @@ static INT_ONLY void fmt_int(struct out *o, const struct spec *sp, uint64_t v, i
 	if (c == 'd' || c == 'i' || c == 'p')
 		sign = neg ? '-' : sp->flags & F_PLUS ? '+' : sp->flags & F_SPACE ? ' ' : 0;
 	len = (sign != 0) + 2 * hex + nd;
-	if ((sp->flags & F_ZERO) && !(sp->flags & F_MINUS) && sp->prec < 0 && sp->width - len > zeros)
+	if ((sp->flags & F_ZERO) && !(sp->flags & F_MINUS) && sp->prec < 0 &&
+	    sp->width - len > zeros)
 		zeros = sp->width - len;
 	len += zeros;
 	pad_left(o, sp, len, 0);
@@ -172,7 +176,7 @@ struct dec {
 #define BASE 1000000000u
 
 static const uint32_t p10[10] = {1,      10,      100,      1000,      10000,
-				 100000, 1000000, 10000000, 100000000, 1000000000};
+                                 100000, 1000000, 10000000, 100000000, 1000000000};
 
 /* floor((p) / 9) for negative (p) too. */
 static INT_ONLY int floor9(int p)
@@ -316,14 +320,23 @@ static INT_ONLY void emit_digits(struct out *o, const struct dec *d, int from, i
 	emit(o, buf, n);
 }
 
+/* More digits than any long double has after the point (16445) or in all (about 16500). */
+#define PREC_MAX 20000
+
 /* e E f F g G. */
 static INT_ONLY void fmt_dec(struct out *o, const struct spec *sp, const struct fpv *v, char sign)
 {
 	int below, above, prec = sp->prec < 0 ? 6 : sp->prec, style = sp->conv | 32, x = 0;
-	int hash = sp->flags & F_HASH, strip = 0;
+	int hash = sp->flags & F_HASH, strip = 0, extra = 0;
 	long len;
 
-	/* The lowest digit that can show, less a margin: all of them for f, else P + 1 from the top. */
+	/* Past PREC_MAX digits every value's expansion is zeros: write those with fill(). */
+	if (prec > PREC_MAX) {
+		extra = prec - PREC_MAX;
+		prec = PREC_MAX;
+	}
+
+	/* The lowest digit that can show, less a margin: -prec for f, else P + 1 from the top. */
 	int low = -prec - 3;
 	if (style != 'f' && v->m) {
 		long t = (long)(v->e + 63 - __builtin_clzll(v->m)) * 30103;
@@ -357,6 +370,7 @@ static INT_ONLY void fmt_dec(struct out *o, const struct spec *sp, const struct 
 	}
 	if (strip) {
 		int low = style == 'e' ? x - prec : -prec;
+		extra = 0;
 		while (prec > 0 && dec_digit(&d, low) == 0) {
 			prec--;
 			low++;
@@ -365,7 +379,7 @@ static INT_ONLY void fmt_dec(struct out *o, const struct spec *sp, const struct 
 
 	int top = style == 'f' && x > 0 ? x : 0; /* highest digit written */
 	int ax = x < 0 ? -x : x, xdigits = ax >= 1000 ? 4 : ax >= 100 ? 3 : 2;
-	len = (sign != 0) + top + 1 + (prec > 0 || hash) + prec;
+	len = (sign != 0) + top + 1 + (prec > 0 || hash) + prec + (long)extra;
 	if (style == 'e')
 		len += 2 + xdigits;
 	pad_left(o, sp, len, 1);
@@ -377,6 +391,7 @@ static INT_ONLY void fmt_dec(struct out *o, const struct spec *sp, const struct 
 		if (prec > 0 || hash)
 			emit_char(o, '.');
 		emit_digits(o, &d, -1, -prec);
+		fill(o, '0', extra);
 	} else {
 		char e[8];
 		int n = 0;
@@ -384,6 +399,7 @@ static INT_ONLY void fmt_dec(struct out *o, const struct spec *sp, const struct 
 		if (prec > 0 || hash)
 			emit_char(o, '.');
 		emit_digits(o, &d, x - 1, x - prec);
+		fill(o, '0', extra);
 		e[n++] = sp->conv & 32 ? 'e' : 'E';
 		e[n++] = x < 0 ? '-' : '+';
 		for (int i = xdigits - 1; i >= 0; i--)
@@ -463,7 +479,8 @@ static INT_ONLY void fmt_float(struct out *o, const struct spec *sp, const struc
 
 	if (v->kind != FP_FINITE) {
 		int upper = !(sp->conv & 32);
-		const char *s = v->kind == FP_INF ? (upper ? "INF" : "inf") : (upper ? "NAN" : "nan");
+		const char *s =
+		        v->kind == FP_INF ? (upper ? "INF" : "inf") : (upper ? "NAN" : "nan");
 		long len = 3 + (sign != 0);
 		pad_left(o, sp, len, 0);
 		if (sign)
@@ -477,7 +494,7 @@ static INT_ONLY void fmt_float(struct out *o, const struct spec *sp, const struc
 	}
 }
 
-/* Reads the double or long double argument and formats it; the only code here that touches floats. */
+/* Reads a double or long double argument and formats it: the only code here using floats. */
 static void fp_arg(struct out *o, const struct spec *sp, va_list *ap)
 {
 	struct fpv v = {0};
@@ -604,12 +621,12 @@ static INT_ONLY int format(struct out *o, const char *fmt, va_list ap0)
 		struct spec sp = {0, 0, -1, L_NONE, 0};
 		for (p++;; p++) {
 			int f = *p == '-'    ? F_MINUS
-				: *p == '+'  ? F_PLUS
-				: *p == ' '  ? F_SPACE
-				: *p == '#'  ? F_HASH
-				: *p == '0'  ? F_ZERO
-				: *p == '\'' ? F_GROUP
-					     : 0;
+			        : *p == '+'  ? F_PLUS
+			        : *p == ' '  ? F_SPACE
+			        : *p == '#'  ? F_HASH
+			        : *p == '0'  ? F_ZERO
+			        : *p == '\'' ? F_GROUP
+			                     : 0;
 			if (!f)
 				break;
 			sp.flags |= f;
@@ -666,10 +683,10 @@ static INT_ONLY int format(struct out *o, const char *fmt, va_list ap0)
 		switch (sp.conv) {
 		case 'd':
 		case 'i': {
-			int64_t v = sp.len >= L_L	 ? va_arg(ap, int64_t)
-				    : sp.len == L_H  ? (short)va_arg(ap, int)
-				    : sp.len == L_HH ? (signed char)va_arg(ap, int)
-						     : va_arg(ap, int);
+			int64_t v = sp.len >= L_L    ? va_arg(ap, int64_t)
+			            : sp.len == L_H  ? (short)va_arg(ap, int)
+			            : sp.len == L_HH ? (signed char)va_arg(ap, int)
+			                             : va_arg(ap, int);
 			fmt_int(o, &sp, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 			break;
 		}
@@ -677,10 +694,10 @@ static INT_ONLY int format(struct out *o, const char *fmt, va_list ap0)
 		case 'o':
 		case 'x':
 		case 'X': {
-			uint64_t v = sp.len >= L_L	  ? va_arg(ap, uint64_t)
-				     : sp.len == L_H  ? (unsigned short)va_arg(ap, unsigned int)
-				     : sp.len == L_HH ? (unsigned char)va_arg(ap, unsigned int)
-						      : va_arg(ap, unsigned int);
+			uint64_t v = sp.len >= L_L    ? va_arg(ap, uint64_t)
+			             : sp.len == L_H  ? (unsigned short)va_arg(ap, unsigned int)
+			             : sp.len == L_HH ? (unsigned char)va_arg(ap, unsigned int)
+			                              : va_arg(ap, unsigned int);
 			fmt_int(o, &sp, v, 0);
 			break;
 		}
@@ -708,9 +725,12 @@ static INT_ONLY int format(struct out *o, const char *fmt, va_list ap0)
 			} else {
 				const char *s = va_arg(ap, const char *);
 				if (!s)
-					fmt_str(o, &sp, "(null)", sp.prec < 0 || sp.prec >= 6 ? 6 : 0);
+					fmt_str(o, &sp, "(null)",
+					        sp.prec < 0 || sp.prec >= 6 ? 6 : 0);
 				else
-					fmt_str(o, &sp, s, strnlen(s, sp.prec < 0 ? (size_t)-1 : (size_t)sp.prec));
+					fmt_str(o, &sp, s,
+					        strnlen(s, sp.prec < 0 ? (size_t)-1
+					                               : (size_t)sp.prec));
 			}
 			break;
 		case 'f':
@@ -727,7 +747,8 @@ static INT_ONLY int format(struct out *o, const char *fmt, va_list ap0)
 			emit_char(o, '%');
 			break;
 		case 'n':
-			/* Not supported: writing through an argument is a format-string attack's tool. */
+			/* Not supported: writing through an argument is a format-string attack's
+			 * tool. */
 			(void)va_arg(ap, void *);
 			break;
 		default:

@@ -1,4 +1,4 @@
-/* qsort() as an introsort (quicksort, heapsort past a depth limit, insertion sort for short runs) and bsearch(). */
+/* qsort() as an introsort (quicksort, heapsort past a depth limit, insertion sort), bsearch(). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -109,7 +109,7 @@ void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const voi
 }
 
 void *bsearch(const void *key, const void *base, size_t n, size_t size,
-	      int (*cmp)(const void *, const void *))
+              int (*cmp)(const void *, const void *))
 {
 	const char *lo = base;
 

@@ -1,4 +1,4 @@
-/* strtod(), strtof() and atof(): correctly rounded decimal and hex input, inf and nan(...), glibc's endptr and ERANGE. */
+/* strtod(), strtof(), atof(): correctly rounded decimal and hex input, inf, nan, glibc's ERANGE. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
@@ -199,7 +199,7 @@ static int word(const char *s, const char *w)
 	return 1;
 }
 
-/* An optional exponent: (c) or its capital, a sign, digits. Returns it clamped; *(pp) moves past it. */
+/* An optional exponent: (c) or its capital, a sign, digits; clamped. *(pp) moves past it. */
 static long exponent(const char **pp, char c)
 {
 	const char *p = *pp;

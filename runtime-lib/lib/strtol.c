@@ -1,4 +1,4 @@
-/* strtol() and its siblings: C semantics for bases 0 and 2..36, signs, "0x", overflow and endptr. */
+/* strtol() and its siblings: C semantics for bases 0 and 2..36, signs, "0x", overflow, endptr. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>

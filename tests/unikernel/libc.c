@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ int main(void)
 	char *end;
 
 	CHECK(ctor_ran);
+	CHECK(INT_MAX == 2147483647 && LLONG_MIN < 0 && CHAR_BIT == 8);
 	check_fmt("42 -7 ff 0X2A 17 x", "%d %i %x %#X %o %c", 42, -7, 255, 42, 15, 'x');
 	check_fmt("[   hi] [hi   ] [00042]", "[%5s] [%-5s] [%05d]", "hi", "hi", 42);
 	check_fmt("3.14159 2.500000e+00 0.0001 1e+20", "%.5f %e %g %g", 3.14159265, 2.5, 0.0001,

@@ -1,5 +1,5 @@
-/* Differential test of runtime-lib's printf family against glibc: random formats and edge values.
- */
+/* Tests runtime-lib's printf family against glibc (random formats, edge values), and stdio. */
+#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <wchar.h>
 
 #include "ukt.h"
@@ -522,6 +524,10 @@ static void fixed_cases(void)
 	both(1, "size 1", "%d", 12345);
 	both(5, "size 5", "%s", "hello world");
 	both(BUFSZ - 1, "long", "%5000d|%-3000s|", 1, "x");
+	both(BUFSZ - 1, "precision past 20000", "%.30000f|%.25000e|%#.30000g|%.30000g", 1.0 / 3,
+	     1e-300, 2.5, 0.1);
+	both(BUFSZ - 1, "long double precision past 20000", "%.20010Le|%.20010Lf", 0x1p-16445L,
+	     0x1p-16445L);
 
 	/* Our variadic entry points: doubles in vector registers, not a va_list. */
 	char a[128];
@@ -542,6 +548,94 @@ static void fixed_cases(void)
 	}
 }
 
+/* Reads what the console (fds 1 and 2, both on one pipe) received since the last call. */
+static const char *console(int fd)
+{
+	static char buf[16][4096];
+	static int slot;
+	char *b = buf[slot++ % 16];
+	ssize_t n, len = 0;
+
+	while ((n = read(fd, b + len, sizeof(buf[0]) - 1 - len)) > 0)
+		len += n;
+	b[len] = 0;
+	return b;
+}
+
+/* stdout is line-buffered (flushed on newline and when full), stderr unbuffered. */
+static void test_stdio(void)
+{
+	const char *got[16], *want[16];
+	char big[1600], many[1100];
+	int p[2], out, err, n = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p) != 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
+		perror("pipe");
+		failed++;
+		return;
+	}
+	out = dup(1);
+	err = dup(2);
+	dup2(p[1], 1);
+	dup2(p[1], 2);
+
+	ukt_fputs("abc", ukt_stdout);
+	got[n] = console(p[0]), want[n++] = "";
+	ukt_printf("%d\n", 42);
+	got[n] = console(p[0]), want[n++] = "abc42\n";
+	ukt_fputs("a\nb", ukt_stdout);
+	got[n] = console(p[0]), want[n++] = "a\n";
+	ukt_fputc('x', ukt_stdout);
+	ukt_fflush(ukt_stdout);
+	got[n] = console(p[0]), want[n++] = "bx";
+	ukt_fputs("partial", ukt_stdout);
+	ukt_fputs("E", ukt_stderr);
+	got[n] = console(p[0]), want[n++] = "E";
+	ukt_fflush(NULL);
+	got[n] = console(p[0]), want[n++] = "partial";
+	ukt_errno = ENOENT;
+	ukt_perror("ctx");
+	got[n] = console(p[0]), want[n++] = "ctx: No such file or directory\n";
+	ukt_fprintf(ukt_stderr, "%s=%d", "k", 5);
+	got[n] = console(p[0]), want[n++] = "k=5";
+	ukt_setvbuf(ukt_stdout, NULL, 2 /* _IONBF */, 0);
+	ukt_fputs("u", ukt_stdout);
+	got[n] = console(p[0]), want[n++] = "u";
+	ukt_setvbuf(ukt_stdout, NULL, 1 /* _IOLBF */, 0);
+	ukt_puts("line");
+	got[n] = console(p[0]), want[n++] = "line\n";
+
+	/* A full buffer (1024 bytes) goes out without a newline. */
+	memset(many, 'z', 1000);
+	memset(many + 1000, 'w', 100);
+	ukt_fwrite(many, 1, 1000, ukt_stdout);
+	got[n] = console(p[0]), want[n++] = "";
+	ukt_fwrite(many + 1000, 1, 100, ukt_stdout);
+	memcpy(big, many, 1024);
+	big[1024] = 0;
+	got[n] = console(p[0]), want[n++] = strdup(big);
+	ukt_fflush(ukt_stdout);
+	got[n] = console(p[0]), want[n++] = strndup(many + 1024, 76);
+
+	dup2(out, 1);
+	dup2(err, 2);
+	close(out);
+	close(err);
+	close(p[0]);
+	close(p[1]);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(got[i], want[i]) == 0) {
+			passed++;
+		} else if (failed++ < MAXSHOW) {
+			printf("FAIL stdio step %d: expected \"%.80s\" (%zu bytes), got \"%.80s\" "
+			       "(%zu bytes)\n",
+			       i, want[i], strlen(want[i]), got[i], strlen(got[i]));
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("UKT_SEED");
@@ -552,6 +646,7 @@ int main(int argc, char **argv)
 	rng = seed;
 	printf("test_printf: seed %llu (rerun with: test_printf SEED)\n", (unsigned long long)seed);
 	fixed_cases();
+	test_stdio();
 	for (int i = 0; i < NRANDOM; i++)
 		random_case();
 	printf("test_printf: %ld passed (%ld of them the %%#g case where C and glibc differ), %ld "

@@ -1,4 +1,4 @@
-/* Differential test of runtime-lib's strtol family against glibc: every base, signs, prefixes, overflow, endptr, errno. */
+/* Tests runtime-lib's strtol family against glibc: all bases, signs, prefixes, overflow, errno. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -29,28 +29,30 @@ static int pick(int n)
 	return (int)(next() % (uint64_t)n);
 }
 
-static void result(int ok, const char *fn, const char *s, int base, const char *exp, const char *got)
+static void result(int ok, const char *fn, const char *s, int base, const char *exp,
+                   const char *got)
 {
 	if (ok) {
 		passed++;
 	} else if (failed++ < MAXSHOW) {
-		printf("FAIL %s(\"%s\", base %d)\n  expected %s\n  got      %s\n", fn, s, base, exp, got);
+		printf("FAIL %s(\"%s\", base %d)\n  expected %s\n  got      %s\n", fn, s, base, exp,
+		       got);
 	}
 }
 
 /* Runs one function of both libraries on (s) and compares value, endptr and errno. */
-#define COMPARE(fn, type, pfmt)                                                                \
-	do {                                                                                   \
-		char *e1 = (char *)1, *e2 = (char *)1, x[96], y[96];                           \
-		errno = 0;                                                                     \
-		ukt_errno = 0;                                                                 \
-		type v1 = fn(s, &e1, base);                                                    \
-		int err1 = errno;                                                              \
-		type v2 = ukt_##fn(s, &e2, base);                                              \
-		int err2 = ukt_errno;                                                          \
-		snprintf(x, sizeof(x), pfmt " end %+td errno %d", v1, e1 - s, err1);           \
-		snprintf(y, sizeof(y), pfmt " end %+td errno %d", v2, e2 - s, err2);           \
-		result(v1 == v2 && e1 == e2 && err1 == err2, #fn, s, base, x, y);              \
+#define COMPARE(fn, type, pfmt)                                                      \
+	do {                                                                         \
+		char *e1 = (char *)1, *e2 = (char *)1, x[96], y[96];                 \
+		errno = 0;                                                           \
+		ukt_errno = 0;                                                       \
+		type v1 = fn(s, &e1, base);                                          \
+		int err1 = errno;                                                    \
+		type v2 = ukt_##fn(s, &e2, base);                                    \
+		int err2 = ukt_errno;                                                \
+		snprintf(x, sizeof(x), pfmt " end %+td errno %d", v1, e1 - s, err1); \
+		snprintf(y, sizeof(y), pfmt " end %+td errno %d", v2, e2 - s, err2); \
+		result(v1 == v2 && e1 == e2 && err1 == err2, #fn, s, base, x, y);    \
 	} while (0)
 
 static void check(const char *s, int base)
@@ -94,15 +96,15 @@ static char *put_base(char *p, uint64_t v, int base)
 static void random_case(void)
 {
 	static const uint64_t edges[] = {0,
-					 1,
-					 INT64_MAX,
-					 (uint64_t)INT64_MAX + 1,
-					 (uint64_t)INT64_MAX + 2,
-					 UINT64_MAX,
-					 UINT64_MAX - 1,
-					 UINT32_MAX,
-					 (uint64_t)UINT32_MAX + 1,
-					 (uint64_t)INT32_MAX + 1};
+	                                 1,
+	                                 INT64_MAX,
+	                                 (uint64_t)INT64_MAX + 1,
+	                                 (uint64_t)INT64_MAX + 2,
+	                                 UINT64_MAX,
+	                                 UINT64_MAX - 1,
+	                                 UINT32_MAX,
+	                                 (uint64_t)UINT32_MAX + 1,
+	                                 (uint64_t)INT32_MAX + 1};
 	char buf[128], *p = buf;
 	int base = pick(10) == 0 ? 0 : pick(12) == 0 ? 16 : 2 + pick(35);
 	int digits_base = base ? base : pick(3) == 0 ? 16 : pick(2) ? 8 : 10;
@@ -130,8 +132,9 @@ static void random_case(void)
 	}
 	case 1:
 		/* near the limits, written in this base; sometimes with an extra digit */
-		p = put_base(p, edges[pick(sizeof(edges) / sizeof(edges[0]))] + (uint64_t)pick(3) - 1,
-			     digits_base);
+		p = put_base(p,
+		             edges[pick(sizeof(edges) / sizeof(edges[0]))] + (uint64_t)pick(3) - 1,
+		             digits_base);
 		if (pick(4) == 0)
 			*p++ = '0';
 		break;
@@ -152,43 +155,45 @@ static void random_case(void)
 int main(int argc, char **argv)
 {
 	static const char *const fixed[] = {"",
-					    " ",
-					    "-",
-					    "+",
-					    "0",
-					    "-0",
-					    "0x",
-					    "0X",
-					    "0x1",
-					    "-0x1",
-					    "0xg",
-					    "0x-1",
-					    "00x1",
-					    "0b101",
-					    "  \t\n\v\f\r42",
-					    "+-1",
-					    "9223372036854775807",
-					    "9223372036854775808",
-					    "-9223372036854775808",
-					    "-9223372036854775809",
-					    "18446744073709551615",
-					    "18446744073709551616",
-					    "-18446744073709551615",
-					    "-18446744073709551616",
-					    "99999999999999999999999999999999",
-					    "-99999999999999999999999999999999",
-					    "0x7fffffffffffffff",
-					    "0x8000000000000000",
-					    "0xffffffffffffffff",
-					    "0x10000000000000000",
-					    "zzzzzzzzzzzzzz",
-					    "1z",
-					    "077",
-					    "089",
-					    "12abc",
-					    "   -0x7FFFFFFFFFFFFFFFx"};
+	                                    " ",
+	                                    "-",
+	                                    "+",
+	                                    "0",
+	                                    "-0",
+	                                    "0x",
+	                                    "0X",
+	                                    "0x1",
+	                                    "-0x1",
+	                                    "0xg",
+	                                    "0x-1",
+	                                    "00x1",
+	                                    "0b101",
+	                                    "  \t\n\v\f\r42",
+	                                    "+-1",
+	                                    "9223372036854775807",
+	                                    "9223372036854775808",
+	                                    "-9223372036854775808",
+	                                    "-9223372036854775809",
+	                                    "18446744073709551615",
+	                                    "18446744073709551616",
+	                                    "-18446744073709551615",
+	                                    "-18446744073709551616",
+	                                    "99999999999999999999999999999999",
+	                                    "-99999999999999999999999999999999",
+	                                    "0x7fffffffffffffff",
+	                                    "0x8000000000000000",
+	                                    "0xffffffffffffffff",
+	                                    "0x10000000000000000",
+	                                    "zzzzzzzzzzzzzz",
+	                                    "1z",
+	                                    "077",
+	                                    "089",
+	                                    "12abc",
+	                                    "   -0x7FFFFFFFFFFFFFFFx"};
 	const char *env = getenv("UKT_SEED");
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : env ? strtoull(env, NULL, 0) : 20240601;
+	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0)
+	                : env    ? strtoull(env, NULL, 0)
+	                         : 20240601;
 
 	rng = seed;
 	printf("test_strtol: seed %llu (rerun with: test_strtol SEED)\n", (unsigned long long)seed);

@@ -101,7 +101,7 @@ int ukt_toupper(int c);
 
 void ukt_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void *ukt_bsearch(const void *key, const void *base, size_t n, size_t size,
-		  int (*cmp)(const void *, const void *));
+                  int (*cmp)(const void *, const void *));
 char *ukt_getenv(const char *name);
 int ukt_setenv(const char *name, const char *value, int overwrite);
 int ukt_unsetenv(const char *name);

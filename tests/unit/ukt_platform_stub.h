@@ -1,4 +1,4 @@
-/* Weak stand-ins that let a unit test link the prefixed hosted platform (include from one .c file). */
+/* Weak stand-ins so a unit test can link the prefixed hosted platform; include from one .c file. */
 #ifndef UKT_PLATFORM_STUB_H
 #define UKT_PLATFORM_STUB_H
 
