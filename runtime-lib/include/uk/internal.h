@@ -1,4 +1,4 @@
-/* Runtime-internal interfaces between runtime-lib layers (startup, platform, libc); not for apps. */
+/* Interfaces between runtime-lib layers (startup, platform, libc); not for apps. */
 #ifndef UK_INTERNAL_H
 #define UK_INTERNAL_H
 
