@@ -1,4 +1,5 @@
-/* Sizes of integer types for the libc subset (from the compiler's predefined macros; x86_64 LP64). */
+/* Sizes of integer types for the libc subset (from the compiler's predefined macros; x86_64 LP64).
+ */
 #ifndef UK_LIMITS_H
 #define UK_LIMITS_H
 

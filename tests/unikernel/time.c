@@ -32,7 +32,8 @@ static int check_against_rtc(void)
 	t1 = uk_time_monotonic_ns();
 	printf("one RTC second = %llu us by the monotonic clock\n",
 	       (unsigned long long)((t1 - t0) / 1000));
-	/* Wide bounds: a descheduled QEMU delays seeing an edge; a bad calibration is off by far more. */
+	/* Wide bounds: a descheduled QEMU delays seeing an edge; a bad calibration is off by far
+	 * more. */
 	if (t1 - t0 < 500000000ULL || t1 - t0 > 2000000000ULL)
 		return printf("FAIL: clock runs at the wrong rate\n"), 1;
 	return 0;
