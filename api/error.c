@@ -42,6 +42,7 @@ int uk_err_errno(uk_err_t *err, int errnum, const char *fmt, ...)
 int uk_err_wrap(uk_err_t *err, const char *fmt, ...)
 {
 	char ctx[512], old[sizeof(err->message)];
+	size_t n, m;
 	va_list ap;
 
 	if (!err)
@@ -50,7 +51,17 @@ int uk_err_wrap(uk_err_t *err, const char *fmt, ...)
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s: %s", ctx, old);
+	old[sizeof(old) - 1] = '\0';
+	/* truncation is intended: the innermost detail goes first when the message is long */
+	n = strlen(ctx);
+	memcpy(err->message, ctx, n);
+	memcpy(err->message + n, ": ", 2);
+	n += 2;
+	m = strlen(old);
+	if (m > sizeof(err->message) - n - 1)
+		m = sizeof(err->message) - n - 1;
+	memcpy(err->message + n, old, m);
+	err->message[n + m] = '\0';
 	if (!err->status) {
 		err->status = 500;
 		snprintf(err->code, sizeof(err->code), "internal");
