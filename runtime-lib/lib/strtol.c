@@ -29,7 +29,10 @@ static int scan(const char *s, char **end, int base, uint64_t *mag, int *neg)
 	*mag = 0;
 	*neg = 0;
 	if (base < 0 || base == 1 || base > 36) {
-		errno = EINVAL; /* like glibc: *(end) untouched */
+		/* No conversion: C says (end) gets (s). glibc leaves it untouched. */
+		errno = EINVAL;
+		if (end)
+			*end = (char *)s;
 		return -1;
 	}
 	while (isspace((unsigned char)*p))

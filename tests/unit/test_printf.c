@@ -634,6 +634,8 @@ static void test_stdio(void)
 			       i, want[i], strlen(want[i]), got[i], strlen(got[i]));
 		}
 	}
+	free((char *)want[n - 2]); /* the strdup'ed and strndup'ed expectations */
+	free((char *)want[n - 1]);
 }
 
 int main(int argc, char **argv)
