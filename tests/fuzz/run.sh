@@ -34,5 +34,6 @@ echo "building $bin"
 "$clang" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined "${args[@]}" -o "$bin"
 # New inputs go to the build dir's corpus; the checked-in seeds are only read.
-exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# libFuzzer exits 77 on a crash by default, which CTest would count as a skip.
+exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
 	-artifact_prefix="$out/artifacts-$name/" "$out/corpus-$name" "$seeds"

@@ -1,0 +1,109 @@
+/* ukimages internals: cleanup helpers, file utilities and cross-file functions not in the API. */
+#ifndef UKIMG_INTERNAL_H
+#define UKIMG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "uk/images.h"
+
+static inline void ukimg_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void ukimg_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void ukimg_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+static inline void ukimg_jsonp(json_object **o)
+{
+	json_object_put(*o);
+}
+static inline void ukimg_strvp(char ***v)
+{
+	ukimg_strv_free(*v);
+}
+
+#define _cleanup_free_ __attribute__((cleanup(ukimg_freep)))
+#define _cleanup_close_ __attribute__((cleanup(ukimg_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(ukimg_fclosep)))
+#define _cleanup_json_ __attribute__((cleanup(ukimg_jsonp)))
+#define _cleanup_strv_ __attribute__((cleanup(ukimg_strvp)))
+
+/* Hands ownership over: returns the value and resets the variable. */
+#define steal_ptr(p)                    \
+	({                              \
+		__typeof__(p) _t = (p); \
+		(p) = NULL;             \
+		_t;                     \
+	})
+#define steal_fd(fd)           \
+	({                     \
+		int _t = (fd); \
+		(fd) = -1;     \
+		_t;            \
+	})
+
+/* util.c */
+int util_write_all(int fd, const void *buf, size_t len);
+/* Reads the whole file (at most max bytes, else 413) into a NUL-terminated buffer. */
+int util_read_file(const char *path, size_t max, char **out, size_t *len_out, uk_err_t *err);
+/* Reads fd to EOF (at most max bytes, else 413). */
+int util_read_fd(int fd, size_t max, char **out, size_t *len_out, uk_err_t *err);
+/* Removes (path) recursively without following symlinks; a missing path is fine. */
+int util_rm_rf(const char *path);
+int util_mkdir_p(const char *path, mode_t mode);
+int util_fsync_dir(const char *path);
+/*
+ * Normalizes a relative path: collapses "//" and "." components and trailing slashes.
+ * Fails (returns -1) for "", absolute paths and any ".." component. "." alone → ".".
+ */
+int util_relpath_normalize(const char *in, char *out, size_t outlen);
+/* Like util_relpath_normalize for an absolute path ("/a/./b/" → "/a/b"); "/" stays "/". */
+int util_abspath_normalize(const char *in, char *out, size_t outlen);
+/* 1 if the real path of (path) is (root) or lies under it. */
+int util_path_within(const char *root, const char *path);
+/* Appends a strdup of (s) to a NULL-terminated vector; -1 on ENOMEM. */
+int util_strv_push(char ***v, size_t *n, const char *s);
+char **util_strv_new(void);
+/* Current time / given unix seconds as RFC 3339 UTC "2006-01-02T15:04:05Z". */
+void util_rfc3339(int64_t t, char out[40]);
+int64_t util_rfc3339_parse(const char *s);
+
+/* store.c */
+/* Creates an empty file under <root>/tmp with a unique name; returns fd, path in (path). */
+int store_tmp_create(const ukimg_store_t *store, const char *prefix, char *path, size_t pathlen,
+                     uk_err_t *err);
+/* Creates a private temp dir under <root>/tmp (mkdtemp). */
+int store_tmp_dir(const ukimg_store_t *store, const char *prefix, char *path, size_t pathlen,
+                  uk_err_t *err);
+/* Hashes the file at (path); verifies it against (expect) (and size if >= 0), then renames
+ * it into the store (fsync'ed). The file is consumed whatever happens. */
+int store_adopt(ukimg_store_t *store, const char *path, const char *expect, int64_t size,
+                uk_err_t *err);
+/* Hashes (fd) from its current offset to EOF. */
+int store_hash_fd(int fd, char out[UKIMG_DIGEST_SIZE], int64_t *size_out, uk_err_t *err);
+
+/* image.c */
+/* Loads a manifest blob and checks it's an OCI manifest (media type, schemaVersion 2). */
+json_object *image_manifest_load(const ukimg_store_t *store, const char *digest, uk_err_t *err);
+/* Gets descriptor fields; -1 with 400 if malformed. */
+int image_descriptor(json_object *desc, const char **media_type, const char **digest, int64_t *size,
+                     uk_err_t *err);
+/* Checks that (config) (parsed) is a uk image config; 400 if not. */
+int image_config_check(json_object *config, uk_err_t *err);
+
+/* json helpers */
+const char *util_json_str(json_object *o, const char *key);
+
+#endif

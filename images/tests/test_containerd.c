@@ -1,0 +1,153 @@
+/* Interop test: a private containerd imports a `uk save` archive and unpacks /uk/kernel and
+ * /uk/files. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static char *dir;
+static pid_t ctrd = -1;
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[PATH_MAX * 4];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void stop_containerd(void)
+{
+	if (ctrd > 0) {
+		kill(ctrd, SIGTERM);
+		waitpid(ctrd, NULL, 0);
+		ctrd = -1;
+	}
+}
+
+/* Starts containerd with everything under (dir); returns 0, or -1 if it cannot run here. */
+static int start_containerd(void)
+{
+	char cfg[PATH_MAX + 32], log[PATH_MAX + 32], sock[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/containerd.toml", dir);
+	snprintf(log, sizeof(log), "%s/containerd.log", dir);
+	snprintf(sock, sizeof(sock), "%s/c.sock", dir);
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "version = 2\nroot = \"%s/root\"\nstate = \"%s/state\"\n"
+	        "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"%s\"\n",
+	        dir, dir, sock);
+	fclose(f);
+	ctrd = fork();
+	if (ctrd == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("containerd", "containerd", "--config", cfg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		if (run("ctr -a %s version >/dev/null 2>&1", sock) == 0)
+			return 0;
+		if (waitpid(ctrd, NULL, WNOHANG) == ctrd) {
+			ctrd = -1;
+			break;
+		}
+		usleep(100000);
+	}
+	fprintf(stderr, "SKIP: containerd did not start here; its log:\n");
+	run("tail -5 %s >&2", log);
+	stop_containerd();
+	return -1;
+}
+
+static void test_import(void **state)
+{
+	char root[PATH_MAX + 16], ctx[PATH_MAX + 16], tarp[PATH_MAX + 16], kp[PATH_MAX];
+	char *ukcc;
+	ukimg_store_t *store;
+	ukimg_build_opts_t o;
+	ukimg_build_result_t r;
+	uk_err_t err = {0};
+	ukimg_ref_t ref;
+	int fd;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/store", dir);
+	snprintf(ctx, sizeof(ctx), "%s/ctx", dir);
+	snprintf(tarp, sizeof(tarp), "%s/saved.tar", dir);
+	mkdir(ctx, 0755);
+	tu_write(ctx, "Ukfile",
+	         "SOURCES main.c\nFILES site /www\nCMD [\"--port=80\"]\nEXPOSE 80\n");
+	tu_write(ctx, "main.c", "int main(void) { return 0; }\n");
+	tu_write(ctx, "site/index.html", "<h1>uk</h1>\n");
+	ukcc = tu_fake_ukcc(dir);
+	store = ukimg_store_open(root, &err);
+	assert_non_null(store);
+	ukimg_build_opts_init(&o);
+	o.context_dir = ctx;
+	o.ukcc_path = ukcc;
+	assert_int_equal(ukimg_build(store, &o, &r, &err), 0);
+	assert_int_equal(ukimg_kernel_path(store, r.manifest_digest, kp, sizeof(kp), &err), 0);
+	ref.name = "docker.io/library/ukhello:latest";
+	ref.manifest_digest = r.manifest_digest;
+	fd = open(tarp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(ukimg_save(store, &ref, 1, fd, &err), 0);
+	close(fd);
+
+	/* containerd imports it under its name, with our manifest digest, and unpacks it */
+	assert_int_equal(
+	        run("ctr -a %s/c.sock -n uk images import --snapshotter native %s", dir, tarp), 0);
+	assert_int_equal(run("ctr -a %s/c.sock -n uk images ls | grep "
+	                     "'^docker.io/library/ukhello:latest .*%s'",
+	                     dir, r.manifest_digest),
+	                 0);
+	assert_int_equal(run("ctr -a %s/c.sock -n uk images check | grep ukhello | grep -q "
+	                     "complete",
+	                     dir),
+	                 0);
+	assert_int_equal(run("k=$(find %s/root/io.containerd.snapshotter.v1.native/snapshots "
+	                     "-path '*/uk/kernel' | head -1) && [ -n \"$k\" ] && cmp \"$k\" %s && "
+	                     "find %s/root/io.containerd.snapshotter.v1.native/snapshots -path "
+	                     "'*/uk/files/www/index.html' | grep -q .",
+	                     dir, kp, dir),
+	                 0);
+	ukimg_store_free(store);
+	free(ukcc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_import)};
+	int rc;
+
+	if (run("command -v containerd >/dev/null && command -v ctr >/dev/null") != 0) {
+		fprintf(stderr, "SKIP: containerd and ctr are not installed (Debian package "
+		                "containerd)\n");
+		return 77;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: containerd needs root\n");
+		return 77;
+	}
+	dir = tu_mkdtemp();
+	if (start_containerd() < 0) {
+		tu_rm_rf(dir);
+		return 77;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	stop_containerd();
+	tu_rm_rf(dir);
+	free(dir);
+	return rc;
+}
