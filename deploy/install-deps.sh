@@ -29,4 +29,13 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
 fi
+# libvirt's QEMU driver, even embedded in ukd and running QEMU as root, looks up the
+# system user libvirt-qemu when privileged; libvirt-daemon-system would create it, but
+# uk does not need libvirtd, so make the user here.
+if [ "$(id -u)" -eq 0 ]; then
+	getent group kvm >/dev/null || groupadd --system kvm
+	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+	getent passwd libvirt-qemu >/dev/null ||
+		useradd --system -g libvirt-qemu -G kvm -M -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+fi
 echo "install-deps: all packages present"
