@@ -1,0 +1,167 @@
+/* What the uk CLI's command files share: the command table entry, option, output and error helpers.
+ */
+#ifndef UK_CLI_H
+#define UK_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "uk/client.h"
+
+/* Exit statuses (docs/cli.md): errors of uk itself or of the daemon; bad usage. */
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_RUN_FAIL 125 /* run / start -a: an instance's own code is in 0..255 */
+
+#define UK_CLI_VERSION "0.1.0"
+
+struct cli {
+	const char *host; /* -H, else UK_HOST, else the default */
+	int json;         /* --format json */
+	const char *cmd;  /* the command's name, for messages */
+	uk_client_t *client;
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *summary; /* one line, for `uk --help` */
+	const char *help;    /* `uk CMD --help`: usage line, description, options */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/* The connected client (made on first use); NULL after printing the error. */
+uk_client_t *cli_client(struct cli *cli);
+/* The same, filling (err) instead of printing. */
+uk_client_t *cli_connect(struct cli *cli, uk_err_t *err);
+
+/* Messages on stderr, prefixed "uk: ". */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints (err)'s message, returns CLI_EXIT_FAIL. */
+int cli_fail(const uk_err_t *err);
+/* Prints "uk CMD: MSG" and "See 'uk CMD --help'." and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+/* Prints (cmd)'s help to stdout and returns 0. */
+int cli_help(const struct cli_cmd *cmd);
+
+/*
+ * getopt_long over a command's arguments with its (shortopts)/(longopts) plus the options
+ * every command takes (-h/--help, --format). Returns the next option character, -1 at the
+ * end, 'h' for help, or '?' after printing a usage error. (shortopts) starting with '+'
+ * stops at the first operand (run, create: arguments after IMAGE belong to the instance).
+ */
+int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+/* Sets the output format from "table" or "json"; -1 after a usage message. */
+int cli_set_format(struct cli *cli, const char *fmt);
+
+/* Output helpers. */
+void cli_print_json(const json_object *obj);             /* pretty, one document, newline */
+const char *cli_jstr(json_object *obj, const char *key); /* "" when missing */
+int64_t cli_jint(json_object *obj, const char *key, int64_t dflt);
+int cli_jbool(json_object *obj, const char *key);
+
+/* A table printed like Docker's: columns padded to their widest cell + 3 spaces. */
+struct cli_table;
+struct cli_table *cli_table_new(int ncols, ...); /* the header cells */
+void cli_table_row(struct cli_table *t, ...);    /* (ncols) cells, copied */
+void cli_table_print(struct cli_table *t, FILE *out);
+void cli_table_free(struct cli_table *t);
+
+/* "Less than a second", "3 seconds", "About a minute", "2 hours", "3 weeks" (Docker's). */
+void cli_human_duration(double seconds, char *buf, size_t len);
+/* "2 minutes ago" from a unix time (0 or negative: "N/A"). */
+void cli_human_since(double when, char *buf, size_t len);
+/* Decimal sizes with 3 significant digits like Docker: "34.8kB", "1.2MB", "512B". */
+void cli_human_size(double bytes, char *buf, size_t len);
+/* Parses an RFC 3339 time ("2026-11-26T21:38:42.123456789Z") to unix seconds; -1 if bad. */
+double cli_parse_rfc3339(const char *s);
+/* Parses a time for --since/--until: unix seconds (fractional) or RFC 3339, or a duration
+ * like 10m / 1h30m before now. Writes unix seconds to *(out). */
+int cli_parse_time(const char *s, double *out, uk_err_t *err);
+
+/* Parses a memory size like Docker: "16m", "1g", "512k", "1.5G", "1048576" (bytes); binary units.
+ */
+int cli_parse_memory(const char *s, int64_t *out, uk_err_t *err);
+
+/* Percent-escaped (s) in a static-free way: the caller frees. Exits on out-of-memory. */
+char *cli_escape(const char *s);
+/* asprintf that exits on out-of-memory. */
+char *cli_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The path of instance/image (ref), escaped: "/v1/instances/ID" + (suffix). Caller frees. */
+char *cli_path(const char *collection, const char *ref, const char *suffix);
+
+/* Writes all of (buf) to (fd); -1 with errno on failure. */
+int cli_write_all(int fd, const void *buf, size_t len);
+
+/* Shared by run and create: parse create options, POST /v1/instances, return the id. */
+struct cli_create_opts {
+	const char *name;
+	int64_t memory;
+	json_object *env;    /* array of "K=V" */
+	const char *restart; /* "no", "on-failure[:N]", ... */
+	const char *accel;
+	int auto_remove;
+	int detach, rm; /* run only */
+	const char *image;
+	char **args; /* after IMAGE */
+	int nargs;
+};
+/* Builds the request body for (o); NULL with (err) on a bad restart policy. */
+json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err);
+/* POST /v1/instances; prints warnings; returns a malloc'd id or NULL with (err). */
+char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err);
+/* Handles one create/run option (c, optarg); 0 if handled, 1 if not one of them, -1 bad. */
+int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg);
+/* The long options create and run share; short letters: m: e: */
+#define CLI_CREATE_LONGOPTS                                                                       \
+	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
+	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
+	{                                                                                         \
+		"accel", required_argument, NULL, 'A'                                             \
+	}
+
+/* Streams /logs of (id) to stdout (follow or not); 0, or -1 with (err). */
+int cli_stream_logs(struct cli *cli, const char *id, int follow, const char *tail, int timestamps,
+                    uk_err_t *err);
+/*
+ * Attached to a started instance (run, start -a): streams its console to stdout until it
+ * stops, returns its exit code; SIGINT/SIGTERM kill it first. (rm): remove it afterwards.
+ * Returns CLI_EXIT_RUN_FAIL after printing when uk or the daemon fails.
+ */
+int cli_attach(struct cli *cli, const char *id, int rm);
+/* Installs attach's SIGINT/SIGTERM handlers early (before create/start); cli_attach restores. */
+void cli_attach_signals(void);
+/* POST /wait; the exit code in *(code). */
+int cli_wait_instance(struct cli *cli, const char *id, int *code, uk_err_t *err);
+
+/*
+ * The build context: writes a deterministic ustar archive of directory (dir) to (fd):
+ * regular files and directories, sorted by name, mtime 0, uid/gid 0, modes 0644/0755,
+ * honouring (dir)/.ukignore; symlinks to regular files inside (dir) are stored as files,
+ * other symlinks and special files are skipped with a warning on stderr.
+ */
+int cli_tar_context(const char *dir, int fd, uk_err_t *err);
+/* One .ukignore decision, for tests and fuzzing: is (path) excluded by (patterns)? */
+int cli_ignore_match(char *const *patterns, size_t n, const char *path, int is_dir);
+/* Reads and normalises .ukignore text (one pattern a line) into a malloc'd array. */
+char **cli_ignore_parse(const char *text, size_t *n);
+void cli_ignore_free(char **patterns, size_t n);
+
+/* The commands (one file each). */
+extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
+        cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
+        cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
+        cli_cmd_events, cli_cmd_info, cli_cmd_version;
+
+static inline void cli_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(cli_freep)))
+
+#endif

@@ -1,0 +1,171 @@
+/* uk build: tar a build context, send it to the daemon, stream the build's output. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct build_state {
+	struct cli *cli;
+	int quiet;
+	char id[128];
+	int failed;
+	int daemon_said_done; /* the daemon printed its own "Successfully built" */
+	uk_err_t err;
+};
+
+static int build_line(json_object *obj, void *ud)
+{
+	struct build_state *s = ud;
+	json_object *aux;
+
+	if (s->cli->json) {
+		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		fflush(stdout);
+	}
+	if (*cli_jstr(obj, "error")) {
+		s->failed = 1;
+		uk_err_set(&s->err, 400, *cli_jstr(obj, "code") ? cli_jstr(obj, "code") : "build",
+		           "%s", cli_jstr(obj, "error"));
+		return 0;
+	}
+	if (json_object_object_get_ex(obj, "aux", &aux) && *cli_jstr(aux, "id"))
+		snprintf(s->id, sizeof(s->id), "%s", cli_jstr(aux, "id"));
+	if (!s->cli->json && !s->quiet && *cli_jstr(obj, "stream")) {
+		const char *t = cli_jstr(obj, "stream");
+		size_t n = strlen(t);
+		if (strncmp(t, "Successfully built", 18) == 0)
+			s->daemon_said_done = 1;
+		fputs(t, stdout);
+		if (n && t[n - 1] != '\n')
+			fputc('\n', stdout);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* An unnamed temporary file for the context archive. */
+static int build_tmpfile(uk_err_t *err)
+{
+	const char *dir = getenv("TMPDIR");
+	_cleanup_free_ char *tmpl = NULL;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	tmpl = cli_sprintf("%s/uk-build-XXXXXX", dir);
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "create a temporary file in %s", dir);
+	unlink(tmpl);
+	return fd;
+}
+
+static int build_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"tag", required_argument, NULL, 't'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct build_state s = {.cli = cli};
+	_cleanup_free_ char *path = NULL, *et = NULL;
+	const char *tag = NULL;
+	uk_err_t err = {0};
+	uk_body_t body;
+	off_t size;
+	int c, fd, r;
+
+	while ((c = cli_getopt(cli, argc, argv, "t:q", opts)) != -1) {
+		if (c == 'h')
+			return cli_help(&cli_cmd_build);
+		if (c == '?')
+			return CLI_EXIT_USAGE;
+		if (c == 't')
+			tag = optarg;
+		else
+			s.quiet = 1;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "exactly one DIR (the build context) is required");
+	if (tag && (!*tag || tag[0] == ':' || tag[strlen(tag) - 1] == ':'))
+		return cli_usage_error(cli, "bad -t '%s': expected NAME[:TAG]", tag);
+	fd = build_tmpfile(&err);
+	if (fd < 0)
+		return cli_fail(&err);
+	if (cli_tar_context(argv[optind], fd, &err) < 0) {
+		close(fd);
+		return cli_fail(&err);
+	}
+	size = lseek(fd, 0, SEEK_CUR);
+	if (size < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		cli_warn("build: rewind the context archive: %s", strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	if (tag) {
+		et = cli_escape(tag);
+		path = cli_sprintf("/v1/images/build?t=%s", et);
+	} else {
+		path = cli_sprintf("/v1/images/build");
+	}
+	if (!cli_client(cli)) {
+		close(fd);
+		return CLI_EXIT_FAIL;
+	}
+	body = UK_BODY_FD(fd, size, "application/x-tar");
+	r = uk_client_stream_json(cli->client, "POST", path, &body, build_line, &s, &err);
+	close(fd);
+	if (r < 0) {
+		cli_warn("build %s: %s", argv[optind], err.message);
+		return CLI_EXIT_FAIL;
+	}
+	if (s.failed) {
+		cli_warn("build %s failed: %s", argv[optind], s.err.message);
+		return CLI_EXIT_FAIL;
+	}
+	if (!s.id[0]) {
+		cli_warn("build %s: the daemon ended the build without an image id or an error",
+		         argv[optind]);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli->json)
+		return 0;
+	if (s.quiet) {
+		printf("%s\n", s.id);
+	} else if (!s.daemon_said_done) {
+		printf("Successfully built %.12s\n",
+		       strncmp(s.id, "sha256:", 7) == 0 ? s.id + 7 : s.id);
+		if (tag)
+			printf("Successfully tagged %s%s\n", tag,
+			       strchr(tag, ':') && !strchr(strrchr(tag, ':'), '/') ? ""
+			                                                           : ":latest");
+	}
+	return 0;
+}
+
+const struct cli_cmd cli_cmd_build = {
+        .name = "build",
+        .summary = "Build an image from a directory holding a Ukfile",
+        .help = "Usage: uk build [OPTIONS] DIR\n"
+                "\n"
+                "Send DIR (the build context: a Ukfile, sources and files) to the daemon as a\n"
+                "tar archive and print the build's output. Paths matching DIR/.ukignore\n"
+                "patterns are left out; symbolic links leading out of DIR are skipped with a\n"
+                "warning. See docs/ukfile.md for the Ukfile.\n"
+                "\n"
+                "Options:\n"
+                "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest)\n"
+                "  -q, --quiet            print only the image id\n"
+                "      --format FMT       table (default) or json (the daemon's JSON lines)\n"
+                "  -h, --help             print this help\n"
+                "\n"
+                "Exit status: 0 when the image was built, 1 when the build failed (the error\n"
+                "is on standard error), 2 for bad usage.\n",
+        .run = build_run,
+};

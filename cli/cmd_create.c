@@ -1,0 +1,214 @@
+/* uk create: make an instance from an image without starting it (and the option handling run
+ * shares). */
+#include "cli.h"
+
+#include <string.h>
+
+json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
+{
+	json_object *body = json_object_new_object();
+	int i;
+
+	json_object_object_add(body, "image", json_object_new_string(o->image));
+	if (o->name)
+		json_object_object_add(body, "name", json_object_new_string(o->name));
+	if (o->nargs > 0) {
+		json_object *cmd = json_object_new_array();
+		for (i = 0; i < o->nargs; i++)
+			json_object_array_add(cmd, json_object_new_string(o->args[i]));
+		json_object_object_add(body, "cmd", cmd);
+	}
+	if (o->env)
+		json_object_object_add(body, "env", json_object_get(o->env));
+	if (o->memory > 0)
+		json_object_object_add(body, "memory", json_object_new_int64(o->memory));
+	if (o->restart) {
+		json_object *rp = json_object_new_object();
+		const char *colon = strchr(o->restart, ':');
+		size_t nlen = colon ? (size_t)(colon - o->restart) : strlen(o->restart);
+		long max = 0;
+
+		if (colon) {
+			char *end;
+			max = strtol(colon + 1, &end, 10);
+			if (strncmp(o->restart, "on-failure", nlen) || nlen != 10 || !colon[1] ||
+			    *end || max < 0) {
+				json_object_put(rp);
+				json_object_put(body);
+				uk_err_bad(err,
+				           "bad --restart '%s': only on-failure takes a count "
+				           "(on-failure:3)",
+				           o->restart);
+				return NULL;
+			}
+		} else if (strcmp(o->restart, "no") && strcmp(o->restart, "always") &&
+		           strcmp(o->restart, "unless-stopped") &&
+		           strcmp(o->restart, "on-failure")) {
+			json_object_put(rp);
+			json_object_put(body);
+			uk_err_bad(err,
+			           "bad --restart '%s': expected no, on-failure[:N], always or "
+			           "unless-stopped",
+			           o->restart);
+			return NULL;
+		}
+		json_object_object_add(rp, "name",
+		                       json_object_new_string_len(o->restart, (int)nlen));
+		json_object_object_add(rp, "maximum_retry_count", json_object_new_int64(max));
+		json_object_object_add(body, "restart_policy", rp);
+	}
+	if (o->auto_remove)
+		json_object_object_add(body, "auto_remove", json_object_new_boolean(1));
+	if (o->accel)
+		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
+	return body;
+}
+
+char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err)
+{
+	_cleanup_json_ json_object *body = NULL, *res = NULL;
+	json_object *warnings;
+	uk_body_t b;
+	const char *json;
+	char *id;
+	size_t i;
+
+	body = cli_create_body(o, err);
+	if (!body)
+		return NULL;
+	if (!cli_connect(cli, err))
+		return NULL;
+	json = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	b = UK_BODY_JSON(json);
+	if (uk_client_call(cli->client, "POST", "/v1/instances", &b, NULL, &res, err) < 0)
+		return NULL;
+	if (!res || !*cli_jstr(res, "id")) {
+		uk_err_set(err, 500, "bad_response",
+		           "the daemon created an instance but sent no id");
+		return NULL;
+	}
+	if (json_object_object_get_ex(res, "warnings", &warnings) &&
+	    json_object_is_type(warnings, json_type_array))
+		for (i = 0; i < json_object_array_length(warnings); i++)
+			cli_warn("warning: %s",
+			         json_object_get_string(json_object_array_get_idx(warnings, i)));
+	id = strdup(cli_jstr(res, "id"));
+	if (!id)
+		uk_err_set(err, 500, "internal", "out of memory");
+	return id;
+}
+
+int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg)
+{
+	uk_err_t err = {0};
+
+	switch (c) {
+	case 'N':
+		o->name = arg;
+		return 0;
+	case 'm':
+		if (cli_parse_memory(arg, &o->memory, &err) < 0)
+			return cli_usage_error(cli, "%s", err.message), -1;
+		if (o->memory <= 0)
+			return cli_usage_error(cli, "bad memory size '%s': must be more than 0",
+			                       arg),
+			       -1;
+		return 0;
+	case 'e': {
+		const char *val;
+		char *kv;
+
+		if (!arg[0] || arg[0] == '=')
+			return cli_usage_error(cli, "bad --env '%s': expected KEY=VALUE or KEY",
+			                       arg),
+			       -1;
+		if (!strchr(arg, '=')) {
+			/* docker: "-e KEY" copies KEY from our environment, or drops it */
+			val = getenv(arg);
+			if (!val)
+				return 0;
+			kv = cli_sprintf("%s=%s", arg, val);
+		} else {
+			kv = cli_sprintf("%s", arg);
+		}
+		if (!o->env)
+			o->env = json_object_new_array();
+		json_object_array_add(o->env, json_object_new_string(kv));
+		free(kv);
+		return 0;
+	}
+	case 'R':
+		o->restart = arg;
+		return 0;
+	case 'A':
+		if (strcmp(arg, "auto") && strcmp(arg, "kvm") && strcmp(arg, "tcg"))
+			return cli_usage_error(cli, "bad --accel '%s': expected auto, kvm or tcg",
+			                       arg),
+			       -1;
+		o->accel = arg;
+		return 0;
+	}
+	return 1;
+}
+
+static int create_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_CREATE_LONGOPTS, {NULL, 0, NULL, 0}};
+	struct cli_create_opts o = {0};
+	uk_err_t err = {0};
+	_cleanup_free_ char *id = NULL;
+	int c, r;
+
+	while ((c = cli_getopt(cli, argc, argv, "+m:e:", opts)) != -1) {
+		if (c == 'h')
+			return cli_help(&cli_cmd_create);
+		if (c == '?')
+			goto usage;
+		r = cli_create_option(cli, &o, c, optarg);
+		if (r < 0)
+			goto usage;
+	}
+	if (optind >= argc) {
+		cli_usage_error(cli, "an IMAGE is required");
+		goto usage;
+	}
+	o.image = argv[optind];
+	o.args = argv + optind + 1;
+	o.nargs = argc - optind - 1;
+	{
+		json_object *probe = cli_create_body(&o, &err);
+		if (!probe) {
+			json_object_put(o.env);
+			return cli_usage_error(cli, "%s", err.message);
+		}
+		json_object_put(probe);
+	}
+	id = cli_create_instance(cli, &o, &err);
+	json_object_put(o.env);
+	if (!id)
+		return cli_fail(&err);
+	puts(id);
+	return 0;
+usage:
+	json_object_put(o.env);
+	return CLI_EXIT_USAGE;
+}
+
+const struct cli_cmd cli_cmd_create = {
+        .name = "create",
+        .summary = "Create an instance from an image without starting it",
+        .help = "Usage: uk create [OPTIONS] IMAGE [ARG...]\n"
+                "\n"
+                "Create an instance of IMAGE and print its id. ARGs replace the image's CMD.\n"
+                "\n"
+                "Options:\n"
+                "      --name NAME        give the instance a unique name\n"
+                "  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"
+                "  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"
+                "                         -e KEY copies KEY from this environment\n"
+                "      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"
+                "      --accel ACCEL      auto, kvm or tcg\n"
+                "      --format FMT       table or json\n"
+                "  -h, --help             print this help\n",
+        .run = create_run,
+};

@@ -1,0 +1,57 @@
+/* uk info: the daemon's root, backend, accelerator (and why) and counts. */
+#include "cli.h"
+
+static int info_run(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_object *res = NULL;
+	json_object *backend = NULL;
+	uk_err_t err = {0};
+	int c;
+
+	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(&cli_cmd_info);
+		return CLI_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
+	if (!cli_client(cli))
+		return CLI_EXIT_FAIL;
+	if (uk_client_call(cli->client, "GET", "/v1/info", NULL, NULL, &res, &err) < 0)
+		return cli_fail(&err);
+	if (!res) {
+		cli_warn("info: the daemon's answer is not JSON");
+		return CLI_EXIT_FAIL;
+	}
+	if (cli->json) {
+		cli_print_json(res);
+		return 0;
+	}
+	json_object_object_get_ex(res, "backend", &backend);
+	printf("Host:         %s\n", uk_client_host(cli->client));
+	printf("Root:         %s\n", cli_jstr(res, "root"));
+	printf("Backend:      %s\n", cli_jstr(backend, "uri"));
+	printf("Accelerator:  %s", cli_jstr(backend, "accelerator"));
+	if (*cli_jstr(backend, "accelerator_reason"))
+		printf(" (%s)", cli_jstr(backend, "accelerator_reason"));
+	printf("\n");
+	printf("Images:       %lld\n", (long long)cli_jint(res, "images", 0));
+	printf("Instances:    %lld\n", (long long)cli_jint(res, "instances", 0));
+	printf(" Running:     %lld\n", (long long)cli_jint(res, "running", 0));
+	printf("ukcc:         %s\n", cli_jstr(res, "ukcc"));
+	return 0;
+}
+
+const struct cli_cmd cli_cmd_info = {
+        .name = "info",
+        .summary = "Show the daemon's configuration and counts",
+        .help = "Usage: uk info [OPTIONS]\n"
+                "\n"
+                "Print the daemon's root directory, libvirt URI, accelerator (KVM or TCG, and\n"
+                "why), how many images and instances it holds, and the ukcc it builds with.\n"
+                "\n"
+                "Options:\n"
+                "      --format FMT   table (default) or json (the daemon's answer)\n"
+                "  -h, --help         print this help\n",
+        .run = info_run,
+};

@@ -1,0 +1,201 @@
+/* uk ps: list instances as a table (or ids, or JSON). */
+#include "cli.h"
+
+#include <ctype.h>
+#include <string.h>
+
+/* Docker's COMMAND column: the words joined, quoted, cut to 20 characters with an ellipsis. */
+static void ps_command(json_object *item, char *buf, size_t len)
+{
+	json_object *cmd;
+	char words[512] = "";
+	size_t n = 0, chars = 0, i;
+
+	if (json_object_object_get_ex(item, "command", &cmd) && cmd) {
+		if (json_object_is_type(cmd, json_type_array)) {
+			for (i = 0; i < json_object_array_length(cmd) && n < sizeof(words) - 1; i++)
+				n += (size_t)snprintf(
+				        words + n, sizeof(words) - n, "%s%s", i ? " " : "",
+				        json_object_get_string(json_object_array_get_idx(cmd, i)));
+		} else {
+			snprintf(words, sizeof(words), "%s", json_object_get_string(cmd));
+		}
+	}
+	/* more than 20 code points: keep 19 and an ellipsis */
+	for (i = 0; words[i]; i++)
+		if (((unsigned char)words[i] & 0xc0) != 0x80)
+			chars++;
+	if (chars > 20) {
+		for (i = 0, chars = 0; words[i]; i++) {
+			if (((unsigned char)words[i] & 0xc0) != 0x80 && ++chars == 20)
+				break;
+		}
+		snprintf(words + i, sizeof(words) - i, "\u2026");
+	}
+	snprintf(buf, len, "\"%s\"", words);
+}
+
+/* STATUS: the daemon's human text if it sends one, else built from the state. */
+static void ps_status(json_object *item, char *buf, size_t len)
+{
+	const char *status = cli_jstr(item, "status");
+	const char *state = cli_jstr(item, "state");
+	char ago[64];
+	double t;
+
+	if (isupper((unsigned char)status[0])) {
+		snprintf(buf, len, "%s", status);
+		return;
+	}
+	if (!*state)
+		state = status;
+	if (strcmp(state, "running") == 0) {
+		t = cli_parse_rfc3339(cli_jstr(item, "started_at"));
+		if (t > 0) {
+			cli_human_since(t, ago, sizeof(ago));
+			ago[strlen(ago) - 4] = '\0'; /* " ago" */
+			snprintf(buf, len, "Up %s", ago);
+		} else {
+			snprintf(buf, len, "Up");
+		}
+	} else if (strcmp(state, "exited") == 0) {
+		int code = (int)cli_jint(item, "exit_code", 0);
+		t = cli_parse_rfc3339(cli_jstr(item, "finished_at"));
+		if (t > 0) {
+			cli_human_since(t, ago, sizeof(ago));
+			snprintf(buf, len, "Exited (%d) %s", code, ago);
+		} else {
+			snprintf(buf, len, "Exited (%d)", code);
+		}
+	} else if (*state) {
+		snprintf(buf, len, "%c%s", toupper((unsigned char)state[0]), state + 1);
+	} else {
+		snprintf(buf, len, "Unknown");
+	}
+}
+
+static int ps_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"all", no_argument, NULL, 'a'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"no-trunc", no_argument, NULL, 'T'},
+	        {"filter", required_argument, NULL, 'f'},
+	        {NULL, 0, NULL, 0},
+	};
+	_cleanup_json_ json_object *filters = NULL, *res = NULL;
+	_cleanup_free_ char *path = NULL, *fq = NULL;
+	uk_err_t err = {0};
+	int c, all = 0, quiet = 0, notrunc = 0;
+	size_t i;
+
+	filters = json_object_new_object();
+	while ((c = cli_getopt(cli, argc, argv, "aqf:", opts)) != -1) {
+		switch (c) {
+		case 'h':
+			return cli_help(&cli_cmd_ps);
+		case 'a':
+			all = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'T':
+			notrunc = 1;
+			break;
+		case 'f': {
+			const char *eq = strchr(optarg, '=');
+			_cleanup_free_ char *key = NULL;
+			json_object *arr;
+
+			if (!eq || eq == optarg || !eq[1])
+				return cli_usage_error(cli,
+				                       "bad --filter '%s': expected KEY=VALUE "
+				                       "(status=running, name=web)",
+				                       optarg);
+			key = cli_sprintf("%.*s", (int)(eq - optarg), optarg);
+			if (!json_object_object_get_ex(filters, key, &arr)) {
+				arr = json_object_new_array();
+				json_object_object_add(filters, key, arr);
+			}
+			json_object_array_add(arr, json_object_new_string(eq + 1));
+			break;
+		}
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
+	if (json_object_object_length(filters)) {
+		_cleanup_free_ char *e =
+		        cli_escape(json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN));
+		fq = cli_sprintf("&filters=%s", e);
+	}
+	path = cli_sprintf("/v1/instances?all=%d%s", all, fq ? fq : "");
+	if (!cli_client(cli))
+		return CLI_EXIT_FAIL;
+	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &res, &err) < 0)
+		return cli_fail(&err);
+	if (!res || !json_object_is_type(res, json_type_array)) {
+		cli_warn("ps: the daemon's answer is not a list");
+		return CLI_EXIT_FAIL;
+	}
+	if (cli->json) {
+		cli_print_json(res);
+		return 0;
+	}
+	if (quiet) {
+		for (i = 0; i < json_object_array_length(res); i++) {
+			const char *id = cli_jstr(json_object_array_get_idx(res, i), "id");
+			printf("%.*s\n", notrunc ? 64 : 12, id);
+		}
+		return 0;
+	}
+	struct cli_table *t =
+	        cli_table_new(6, "INSTANCE ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+	for (i = 0; i < json_object_array_length(res); i++) {
+		json_object *item = json_object_array_get_idx(res, i), *names;
+		char id[80], cmd[600], created[64], status[96], namebuf[512] = "";
+		size_t k, n = 0;
+
+		snprintf(id, sizeof(id), "%.*s", notrunc ? 64 : 12, cli_jstr(item, "id"));
+		ps_command(item, cmd, sizeof(cmd));
+		cli_human_since((double)cli_jint(item, "created", 0), created, sizeof(created));
+		ps_status(item, status, sizeof(status));
+		if (json_object_object_get_ex(item, "names", &names) &&
+		    json_object_is_type(names, json_type_array))
+			for (k = 0; k < json_object_array_length(names) && n < sizeof(namebuf) - 1;
+			     k++)
+				n += (size_t)snprintf(namebuf + n, sizeof(namebuf) - n, "%s%s",
+				                      k ? "," : "",
+				                      json_object_get_string(
+				                              json_object_array_get_idx(names, k)));
+		else
+			snprintf(namebuf, sizeof(namebuf), "%s", cli_jstr(item, "name"));
+		cli_table_row(t, id, cli_jstr(item, "image"), cmd, created, status, namebuf);
+	}
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+	return 0;
+}
+
+const struct cli_cmd cli_cmd_ps = {
+        .name = "ps",
+        .summary = "List instances",
+        .help = "Usage: uk ps [OPTIONS]\n"
+                "\n"
+                "List running instances (all with -a) as a table:\n"
+                "INSTANCE ID, IMAGE, COMMAND, CREATED, STATUS, NAMES.\n"
+                "\n"
+                "Options:\n"
+                "  -a, --all             show all instances, not only running ones\n"
+                "  -q, --quiet           print only ids\n"
+                "      --no-trunc        print full 64-digit ids\n"
+                "  -f, --filter K=V      keep instances matching: "
+                "status=created|running|exited|dead,\n"
+                "                        name=NAME (repeatable)\n"
+                "      --format FMT      table (default) or json (the daemon's list)\n"
+                "  -h, --help            print this help\n",
+        .run = ps_run,
+};

@@ -1,0 +1,64 @@
+/* libFuzzer target for what the CLI parses from outside: daemon JSON lines, .ukignore, sizes,
+ * times, hosts. */
+#include <stdint.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int fuzz_line(json_object *obj, void *ud)
+{
+	(void)ud;
+	return json_object_get_type(obj) == json_type_boolean;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uk_err_t err;
+	char *s;
+
+	if (size < 1 || size > 65536)
+		return 0;
+	s = malloc(size);
+	if (!s)
+		return 0;
+	memcpy(s, data + 1, size - 1);
+	s[size - 1] = '\0';
+	switch (data[0] % 5) {
+	case 0: { /* JSON lines, fed in two pieces */
+		uk_jsonl_t j;
+		size_t half = (size - 1) / 2;
+		uk_jsonl_init(&j, fuzz_line, NULL);
+		if (uk_jsonl_feed(&j, (const char *)data + 1, half, &err) == 0 &&
+		    uk_jsonl_feed(&j, (const char *)data + 1 + half, size - 1 - half, &err) == 0)
+			uk_jsonl_finish(&j, &err);
+		uk_jsonl_release(&j);
+		break;
+	}
+	case 1: { /* .ukignore text, then match its own lines as paths */
+		size_t n, i;
+		char **p = cli_ignore_parse(s, &n);
+		for (i = 0; i < n; i++)
+			cli_ignore_match(p, n, p[i] + 1, i & 1);
+		cli_ignore_match(p, n, "a/b/c.o", 0);
+		cli_ignore_free(p, n);
+		break;
+	}
+	case 2: {
+		int64_t v;
+		cli_parse_memory(s, &v, &err);
+		break;
+	}
+	case 3: {
+		double t;
+		cli_parse_time(s, &t, &err);
+		cli_parse_rfc3339(s);
+		break;
+	}
+	case 4:
+		uk_client_free(uk_client_new(s, &err));
+		free(uk_client_escape(s));
+		break;
+	}
+	free(s);
+	return 0;
+}

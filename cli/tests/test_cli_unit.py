@@ -1,0 +1,775 @@
+#!/usr/bin/env python3
+"""Unit tests of the uk CLI: argument parsing, tables, references, errors and streams, against a
+fake ukd (fake_ukd.py) that replays canned answers. Usage: test_cli_unit.py UK_BINARY FAMILY."""
+import calendar
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_ukd import FakeUkd  # noqa: E402
+
+UK = None
+TESTS = {}
+ID = "3f1a9c2b7d4e" + "0" * 52
+IMG = "sha256:" + "ab12cd34ef56" + "1" * 52
+
+
+def family(name):
+    def deco(fn):
+        TESTS.setdefault(name, []).append(fn)
+        return fn
+    return deco
+
+
+class Ctx:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.sock = os.path.join(tmp, "s.sock")
+        self.fake = FakeUkd(self.sock)
+
+    def uk(self, *args, env=None, stdin=None, input=None, host=True, timeout=20):
+        e = dict(os.environ)
+        e.pop("UK_HOST", None)
+        e["LC_ALL"] = "C.UTF-8"
+        if env:
+            e.update(env)
+        argv = [UK] + (["-H", "unix://" + self.sock] if host else []) + list(args)
+        p = subprocess.run(argv, capture_output=True, env=e, stdin=stdin, input=input,
+                           timeout=timeout)
+        p.out = p.stdout.decode(errors="replace")
+        p.err = p.stderr.decode(errors="replace")
+        return p
+
+
+def check(cond, what, p=None):
+    if not cond:
+        extra = ""
+        if p is not None:
+            extra = "\n  exit %d\n  stdout: %r\n  stderr: %r" % (p.returncode, p.out, p.err)
+        raise AssertionError(what + extra)
+
+
+def expect(p, code, out=None, err=None):
+    check(p.returncode == code, "exit status %d, want %d" % (p.returncode, code), p)
+    if out is not None:
+        check(re.search(out, p.out, re.M), "stdout lacks /%s/" % out, p)
+    if err is not None:
+        check(re.search(err, p.err, re.M), "stderr lacks /%s/" % err, p)
+
+
+COMMANDS = ["build", "run", "create", "start", "stop", "kill", "restart", "wait", "rm", "ps",
+            "logs", "inspect", "images", "rmi", "tag", "save", "load", "events", "info",
+            "version"]
+
+# ---------------------------------------------------------------- usage
+
+
+@family("usage")
+def t_help(c):
+    p = c.uk("--help")
+    expect(p, 0, out=r"^Usage: uk \[OPTIONS\] COMMAND")
+    for cmd in COMMANDS:
+        check(re.search(r"^  %s\s+\S" % cmd, p.out, re.M), "uk --help lacks " + cmd, p)
+        q = c.uk(cmd, "--help")
+        expect(q, 0, out=r"^Usage: uk %s" % cmd)
+        check(q.err == "", "%s --help wrote to stderr" % cmd, q)
+        q = c.uk("help", cmd)
+        expect(q, 0, out=r"^Usage: uk %s" % cmd)
+
+
+@family("usage")
+def t_bad_flags(c):
+    for cmd in COMMANDS:
+        p = c.uk(cmd, "--no-such-flag", "x")
+        expect(p, 2, err=r"^uk %s: unknown option '--no-such-flag'" % cmd)
+        check(p.out == "", "usage error wrote to stdout", p)
+        check("See 'uk %s --help'." % cmd in p.err, "no help hint", p)
+    expect(c.uk("frobnicate"), 2, err="'frobnicate' is not a uk command")
+    expect(c.uk(), 2, err="Usage: uk")
+    expect(c.uk("--bogus", "ps"), 2, err="unknown or incomplete option")
+    expect(c.uk("--format", "yaml", "ps"), 2, err="bad --format 'yaml'")
+    expect(c.uk("ps", "-Z"), 2, err="unknown option '-Z'")
+    expect(c.uk("logs", "--tail"), 2, err="option '--tail' needs a value")
+    expect(c.uk("stop", "-t"), 2, err="option '-t' needs a value")
+    check(c.fake.requests == [], "a usage error reached the daemon: %r" % c.fake.requests)
+
+
+@family("usage")
+def t_bad_values(c):
+    cases = [
+        (["run", "-m", "12x", "hello"], "bad memory size '12x'"),
+        (["run", "-m", "0", "hello"], "must be more than 0"),
+        (["run", "-m", "-5m", "hello"], "bad memory size"),
+        (["run", "-m", "1gbb", "hello"], "bad memory size"),
+        (["run", "--restart", "sometimes", "hello"], "bad --restart 'sometimes'"),
+        (["run", "--restart", "always:3", "hello"], "only on-failure takes a count"),
+        (["run", "--restart", "on-failure:x", "hello"], "only on-failure takes a count"),
+        (["run", "--accel", "xen", "hello"], "bad --accel 'xen'"),
+        (["run", "-e", "=V", "hello"], "bad --env '=V'"),
+        (["run", "--rm", "--restart", "always", "hello"], "cannot be used together"),
+        (["run"], "an IMAGE is required"),
+        (["create", "--restart", "bogus", "x"], "bad --restart"),
+        (["stop", "-t", "soon", "x"], "bad -t 'soon'"),
+        (["stop"], "at least one INSTANCE"),
+        (["logs", "--tail", "-3", "x"], "bad --tail '-3'"),
+        (["logs", "a", "b"], "exactly one INSTANCE"),
+        (["ps", "--filter", "status"], "bad --filter 'status'"),
+        (["ps", "extra"], "takes no arguments"),
+        (["tag", "a"], "needs exactly SOURCE and TARGET"),
+        (["tag", "a", "b:"], "bad TARGET"),
+        (["build", "-t", "x:", "."], "bad -t 'x:'"),
+        (["build"], "exactly one DIR"),
+        (["start", "-a", "x", "y"], "exactly one INSTANCE"),
+        (["save", "a", "b", "-o", "/dev/null"], "not supported yet"),
+        (["events", "--since", "yesterday"], "bad time 'yesterday'"),
+        (["inspect", "--type", "volume", "x"], "bad --type"),
+    ]
+    for args, msg in cases:
+        p = c.uk(*args)
+        expect(p, 2, err=re.escape(msg))
+    check(c.fake.requests == [], "a usage error reached the daemon: %r" % c.fake.requests)
+
+
+@family("usage")
+def t_memory_and_create_body(c):
+    c.fake.on("POST", "/v1/instances", body={"id": ID, "warnings": ["low memory"]}, status=201)
+    sizes = {"16m": 16 << 20, "16M": 16 << 20, "1g": 1 << 30, "1GB": 1 << 30, "512k": 512 << 10,
+             "1048576": 1048576, "1.5g": 3 << 29, "100b": 100}
+    for text, want in sizes.items():
+        c.fake.requests.clear()
+        p = c.uk("create", "-m", text, "hello")
+        expect(p, 0, out="^" + ID + "$", err="warning: low memory")
+        body = c.fake.requests[-1].json()
+        check(body["memory"] == want, "-m %s sent %r, want %d" % (text, body["memory"], want))
+    c.fake.requests.clear()
+    p = c.uk("create", "--name", "web", "-e", "A=1", "-e", "FROM_ENV", "-e", "UNSET_VAR",
+             "--restart", "on-failure:3", "--accel", "tcg", "hello:1", "--port=80", "a b",
+             env={"FROM_ENV": "yes"})
+    expect(p, 0)
+    body = c.fake.requests[-1].json()
+    want = {"image": "hello:1", "name": "web", "cmd": ["--port=80", "a b"],
+            "env": ["A=1", "FROM_ENV=yes"],
+            "restart_policy": {"name": "on-failure", "maximum_retry_count": 3},
+            "accelerator": "tcg"}
+    check(body == want, "create body %r, want %r" % (body, want))
+    c.fake.requests.clear()
+    # options after IMAGE belong to the instance
+    expect(c.uk("create", "hello", "-m", "1g", "--rm"), 0)
+    body = c.fake.requests[-1].json()
+    check(body == {"image": "hello", "cmd": ["-m", "1g", "--rm"]}, "args after image: %r" % body)
+
+
+@family("usage")
+def t_hosts(c):
+    c.fake.on("GET", "/v1/info", body={"root": "/r", "backend": {"uri": "qemu:///embed",
+                                                                  "accelerator": "tcg"}})
+    expect(c.uk("info", host=False, env={"UK_HOST": "unix://" + c.sock}), 0, out="Root: +/r")
+    # -H wins over UK_HOST
+    expect(c.uk("info", env={"UK_HOST": "unix:///nonexistent/x.sock"}), 0)
+    for bad, msg in [("http://x", "expected unix:///PATH or tcp://HOST:PORT"),
+                     ("unix://rel.sock", "must be absolute"),
+                     ("tcp://127.0.0.1", "expected tcp://HOST:PORT"),
+                     ("tcp://127.0.0.1:99999", "port must be a number"),
+                     ("tcp://127.0.0.1:80/x", "expected tcp://HOST:PORT")]:
+        p = c.uk("-H", bad, "info", host=False)
+        expect(p, 1, err=re.escape(msg))
+
+
+# ---------------------------------------------------------------- errors
+
+
+@family("errors")
+def t_unreachable(c):
+    gone = os.path.join(c.tmp, "gone.sock")
+    p = c.uk("-H", "unix://" + gone, "ps", host=False)
+    expect(p, 1, err=r"^uk: cannot connect to the uk daemon at unix://%s: No such file or "
+                     r"directory\. Is ukd running\?$" % re.escape(gone))
+    # a socket nobody listens on: connection refused
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    dead = os.path.join(c.tmp, "dead.sock")
+    s.bind(dead)
+    s.close()
+    p = c.uk("-H", "unix://" + dead, "images", host=False)
+    expect(p, 1, err=r"Connection refused\. Is ukd running\?")
+    p = c.uk("-H", "unix://" + dead, "run", "hello", host=False)
+    expect(p, 125, err=r"Connection refused\. Is ukd running\?")
+    p = c.uk("-H", "tcp://127.0.0.1:1", "ps", host=False)
+    expect(p, 1, err=r"at tcp://127\.0\.0\.1:1: Connection refused\. Is ukd running\?")
+
+
+@family("errors")
+def t_server_errors(c):
+    c.fake.on("DELETE", "/v1/instances/nosuch",
+              body={"message": "no such instance: nosuch", "code": "not_found"}, status=404)
+    c.fake.on("DELETE", "/v1/instances/busy",
+              body={"message": "instance busy is running", "code": "conflict"}, status=409)
+    c.fake.on("DELETE", "/v1/instances/ok", status=204)
+    p = c.uk("rm", "nosuch", "ok", "busy")
+    expect(p, 1, out="^ok$", err=r"^uk: rm nosuch: no such instance: nosuch \(status 404\)$")
+    check("uk: rm busy: instance busy is running (status 409); stop it first or use rm -f"
+          in p.err, "409 hint missing", p)
+    check(p.out == "ok\n", "only ok removed", p)
+    q = [r.query for r in c.fake.find("DELETE", "/v1/instances/.*")]
+    check(all(x == {"force": "0"} for x in q), "force=0 expected: %r" % q)
+    c.fake.on("GET", "/v1/images", body="database is on fire\n", status=500)
+    expect(c.uk("images"), 1, err=r"^uk: database is on fire \(status 500\)$")
+    # a name with characters that need escaping reaches the daemon intact
+    c.fake.on("POST", "/v1/instances/.*/kill", status=204)
+    expect(c.uk("kill", "a b/c"), 0, out="^a b/c$")
+    check(c.fake.find("POST", "/v1/instances/a b/c/kill"), "escaped path: %r" % c.fake.requests)
+    raw = [r for r in c.fake.requests if r.method == "POST"]
+    check(raw, "kill not sent")
+
+
+@family("errors")
+def t_run_errors(c):
+    c.fake.on("POST", "/v1/instances", body={"message": "no such image: nope",
+                                             "code": "not_found"}, status=404)
+    p = c.uk("run", "nope")
+    expect(p, 125, err=r"no such image: nope \(status 404\)")
+    c.fake.reset()
+    c.fake.on("POST", "/v1/instances", body={"id": ID, "warnings": []}, status=201)
+    c.fake.on("POST", "/v1/instances/%s/start" % ID,
+              body={"message": "cannot start: qemu failed", "code": "internal"}, status=500)
+    c.fake.on("DELETE", "/v1/instances/%s" % ID, status=204)
+    p = c.uk("run", "--rm", "hello")
+    expect(p, 125, err="cannot start: qemu failed")
+    d = c.fake.find("DELETE", "/v1/instances/" + ID)
+    check(d and d[0].query == {"force": "1"}, "--rm after a failed start must remove: %r"
+          % c.fake.requests)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def now():
+    return time.time()
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".123456789Z"
+
+
+@family("tables")
+def t_ps(c):
+    items = [
+        {"id": ID, "names": ["web"], "image": "hello:latest", "image_id": IMG,
+         "command": ["--port=80", "--verbose", "--workers=4"], "created": int(now()) - 125,
+         "state": "running", "status": "Up 3 seconds", "exit_code": 0},
+        {"id": "9" * 64, "names": ["job"], "image": "batch", "image_id": IMG,
+         "command": "", "created": int(now()) - 3 * 3600, "state": "exited",
+         "status": "exited", "exit_code": 7, "finished_at": iso(now() - 5)},
+        {"id": "8" * 64, "names": ["new"], "image": "batch", "image_id": IMG,
+         "command": ["x"], "created": int(now()) - 30, "state": "created", "status": "created",
+         "exit_code": 0},
+    ]
+    c.fake.on("GET", "/v1/instances", body=items)
+    p = c.uk("ps", "-a")
+    expect(p, 0)
+    lines = p.out.splitlines()
+    check(re.match(r"^INSTANCE ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$", lines[0]),
+          "header", p)
+    check(len(lines) == 4, "3 rows", p)
+    hdr = lines[0]
+    cols = [hdr.index(h) for h in ["IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]]
+    for ln in lines[1:]:
+        for col in cols:
+            check(ln[col - 3:col] == "   " and ln[col] != " ", "column alignment: %r" % ln, p)
+    check(lines[1].startswith(ID[:12] + "   "), "12-char id", p)
+    check('"--port=80 --verbose\u2026"' in lines[1], "command quoted and cut at 20", p)
+    check("2 minutes ago" in lines[1], "created 2 minutes ago", p)
+    check("Up 3 seconds" in lines[1] and lines[1].endswith("web"), "status/names", p)
+    check('""' in lines[2] and "3 hours ago" in lines[2], "empty command, 3 hours", p)
+    check("Exited (7) 5 seconds ago" in lines[2], "exited status built from state", p)
+    check("Less than a second ago" in lines[3] or "30 seconds ago" in lines[3] or
+          "seconds ago" in lines[3], "created seconds ago", p)
+    check("Created" in lines[3], "created status", p)
+    req = c.fake.requests[-1]
+    check(req.query == {"all": "1"}, "ps -a query %r" % req.query)
+    p = c.uk("ps", "-q")
+    expect(p, 0)
+    check(p.out == "%s\n%s\n%s\n" % (ID[:12], "9" * 12, "8" * 12), "ps -q", p)
+    check(c.fake.requests[-1].query == {"all": "0"}, "ps query")
+    p = c.uk("ps", "--filter", "status=running", "--filter", "name=web", "--filter",
+             "status=exited")
+    expect(p, 0)
+    f = json.loads(c.fake.requests[-1].query["filters"])
+    check(f == {"status": ["running", "exited"], "name": ["web"]}, "filters %r" % f)
+    p = c.uk("--format", "json", "ps")
+    expect(p, 0)
+    check(json.loads(p.out) == items, "--format json is the daemon's list", p)
+    p = c.uk("ps", "--format", "json", "-a")
+    expect(p, 0)
+    check(json.loads(p.out) == items, "per-command --format json", p)
+    p = c.uk("ps", "--no-trunc", "-q")
+    check(p.out.splitlines()[0] == ID, "--no-trunc", p)
+    c.fake.reset()
+    c.fake.on("GET", "/v1/instances", body=[])
+    p = c.uk("ps")
+    expect(p, 0)
+    check(p.out.splitlines() == ["INSTANCE ID   IMAGE   COMMAND   CREATED   STATUS   NAMES"],
+          "empty table", p)
+
+
+@family("tables")
+def t_images(c):
+    items = [
+        {"id": IMG, "repo_tags": ["hello:latest", "hello:1", "registry:5000/team/app:v2"],
+         "digest": "sha256:" + "f" * 64, "created": int(now()) - 2 * 86400 - 60,
+         "size": 34816},
+        {"id": "sha256:" + "c" * 64, "repo_tags": [], "digest": "sha256:" + "e" * 64,
+         "created": int(now()) - 70, "size": 1234567},
+        {"id": "sha256:" + "d" * 64, "repo_tags": ["big:latest"], "created": 0,
+         "size": 512},
+    ]
+    c.fake.on("GET", "/v1/images", body=items)
+    p = c.uk("images")
+    expect(p, 0)
+    rows = [re.split(r"\s{3,}", ln) for ln in p.out.splitlines()]
+    check(rows[0] == ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], "header", p)
+    check(rows[1] == ["hello", "latest", "ab12cd34ef56", "2 days ago", "34.8kB"], "row1 %r"
+          % rows[1], p)
+    check(rows[2][:3] == ["hello", "1", "ab12cd34ef56"], "row2", p)
+    check(rows[3][:2] == ["registry:5000/team/app", "v2"], "registry with port", p)
+    check(rows[4] == ["<none>", "<none>", "c" * 12, "About a minute ago", "1.23MB"], "row4 %r"
+          % rows[4], p)
+    check(rows[5] == ["big", "latest", "d" * 12, "N/A", "512B"], "row5 %r" % rows[5], p)
+    p = c.uk("images", "-q")
+    check(p.out == "ab12cd34ef56\n%s\n%s\n" % ("c" * 12, "d" * 12), "images -q unique", p)
+    p = c.uk("images", "--format", "json")
+    check(json.loads(p.out) == items, "json", p)
+
+
+@family("tables")
+def t_inspect_rmi_tag(c):
+    inst = {"id": ID, "name": "web", "state": {"status": "running", "exit_code": 0}}
+    img = {"id": IMG, "repo_tags": ["hello:latest"], "config": {"cmd": []}}
+    c.fake.on("GET", "/v1/instances/web", body=inst)
+    c.fake.on("GET", "/v1/instances/.*", body={"message": "no such instance", "code":
+                                               "not_found"}, status=404)
+    c.fake.on("GET", "/v1/images/hello", body=img)
+    c.fake.on("GET", "/v1/images/.*", body={"message": "no such image", "code": "not_found"},
+              status=404)
+    p = c.uk("inspect", "web", "hello")
+    expect(p, 0)
+    check(json.loads(p.out) == [inst, img], "inspect array", p)
+    check("\n  " in p.out, "pretty printed", p)
+    p = c.uk("inspect", "web", "nothing")
+    expect(p, 1, err="inspect nothing: no such instance or image: nothing")
+    check(json.loads(p.out) == [inst], "found part still printed", p)
+    p = c.uk("inspect", "--type", "image", "web")
+    expect(p, 1, err="no such image")
+    c.fake.on("DELETE", "/v1/images/hello",
+              body=[{"untagged": "hello:latest"}, {"deleted": IMG}])
+    c.fake.on("DELETE", "/v1/images/used",
+              body={"message": "image used is in use by instance web", "code": "conflict"},
+              status=409)
+    p = c.uk("rmi", "hello", "used")
+    expect(p, 1, out=r"^Untagged: hello:latest\nDeleted: sha256:ab12", err=r"in use.*409")
+    p = c.uk("rmi", "-f", "used")
+    check(c.fake.requests[-1].query == {"force": "1"}, "rmi -f")
+    c.fake.on("POST", "/v1/images/.*/tag", status=201)
+    for dst, repo, tag in [("other", "other", "latest"), ("other:v1", "other", "v1"),
+                           ("localhost:5000/x", "localhost:5000/x", "latest"),
+                           ("localhost:5000/x:9", "localhost:5000/x", "9")]:
+        expect(c.uk("tag", "hello", dst), 0)
+        r = c.fake.requests[-1]
+        check(r.path == "/v1/images/hello/tag" and r.query == {"repo": repo, "tag": tag},
+              "tag %s: %r %r" % (dst, r.path, r.query))
+
+
+@family("tables")
+def t_info_version(c):
+    c.fake.on("GET", "/v1/info", body={"root": "/var/lib/uk", "backend": {
+        "uri": "qemu:///embed?root=/var/lib/uk/libvirt", "accelerator": "tcg",
+        "accelerator_reason": "/dev/kvm is PVM"}, "images": 3, "instances": 5, "running": 1,
+        "ukcc": "/usr/bin/ukcc"})
+    c.fake.on("GET", "/v1/version", body={"version": "0.1.0", "api_version": "1",
+                                          "os": "linux", "arch": "amd64",
+                                          "libvirt_version": "9.0.0"})
+    p = c.uk("info")
+    expect(p, 0, out=r"^Accelerator: +tcg \(/dev/kvm is PVM\)$")
+    check(re.search(r"^Images: +3$", p.out, re.M) and re.search(r"Running: +1", p.out), "counts",
+          p)
+    p = c.uk("version")
+    expect(p, 0, out=r"Client:\n Version: +0\.1\.0")
+    check(re.search(r"Server:\n Version: +0\.1\.0\n API version: +1", p.out), "server", p)
+    p = c.uk("version", "--format", "json")
+    v = json.loads(p.out)
+    check(v["server"]["libvirt_version"] == "9.0.0" and v["client"]["version"], "json", p)
+    p = c.uk("-v")
+    expect(p, 0, out=r"^uk version ")
+
+
+# ---------------------------------------------------------------- run
+
+
+def lifecycle_routes(c, code=7, console=(b"Hello from uk!\n",), follow_until=None):
+    state = {"killed": threading.Event(), "started": threading.Event()}
+    c.fake.on("POST", "/v1/instances", body={"id": ID, "warnings": []}, status=201)
+
+    def start(req, h):
+        state["started"].set()
+        h.reply(204)
+    c.fake.on("POST", "/v1/instances/%s/start" % ID, start)
+
+    def logs(req, h):
+        h.stream(list(console), ctype="text/plain", until=follow_until)
+    c.fake.on("GET", "/v1/instances/%s/logs" % ID, logs)
+
+    def wait(req, h):
+        if follow_until is not None:
+            follow_until.wait(30)
+            h.reply(200, {"status_code": 137 if state["killed"].is_set() else code})
+        else:
+            time.sleep(0.2)
+            h.reply(200, {"status_code": code})
+    c.fake.on("POST", "/v1/instances/%s/wait" % ID, wait)
+
+    def kill(req, h):
+        state["killed"].set()
+        if follow_until is not None:
+            follow_until.set()
+        h.reply(204)
+    c.fake.on("POST", "/v1/instances/%s/kill" % ID, kill)
+    c.fake.on("DELETE", "/v1/instances/%s" % ID, status=204)
+    return state
+
+
+@family("run")
+def t_run_attached(c):
+    lifecycle_routes(c, code=7, console=(b"Hello ", b"from uk!\n", b"\xff\x00raw\n"))
+    p = c.uk("run", "hello")
+    expect(p, 7)
+    check(p.stdout == b"Hello from uk!\n\xff\x00raw\n", "console bytes copied exactly", p)
+    check(p.err == "", "nothing on stderr", p)
+    order = [(r.method, r.path.rsplit("/", 1)[-1]) for r in c.fake.requests]
+    check(order[0] == ("POST", "instances") and order[1] == ("POST", "start"), "create, start: %r"
+          % order)
+    logs = c.fake.find("GET", "/v1/instances/%s/logs" % ID)[0]
+    check(logs.query.get("follow") == "1", "logs follow: %r" % logs.query)
+    check(not c.fake.find("DELETE", ".*"), "no rm without --rm")
+    check("auto_remove" not in c.fake.requests[0].json(), "no auto_remove attached")
+    c.fake.reset()
+    lifecycle_routes(c, code=0)
+    p = c.uk("run", "--rm", "--name", "x", "hello", "arg")
+    expect(p, 0, out="^Hello from uk!$")
+    body = c.fake.requests[0].json()
+    check(body == {"image": "hello", "name": "x", "cmd": ["arg"]}, "body %r" % body)
+    d = c.fake.find("DELETE", "/v1/instances/" + ID)
+    check(len(d) == 1 and d[0].query == {"force": "1"}, "--rm removes after exit")
+    c.fake.reset()
+    lifecycle_routes(c, code=300)
+    expect(c.uk("run", "hello"), 300 & 255)
+
+
+@family("run")
+def t_run_detached(c):
+    lifecycle_routes(c)
+    p = c.uk("run", "-d", "--rm", "hello")
+    expect(p, 0)
+    check(p.out == ID + "\n", "prints the id", p)
+    check(c.fake.requests[0].json().get("auto_remove") is True, "auto_remove for -d --rm")
+    check(not c.fake.find("GET", ".*/logs") and not c.fake.find("POST", ".*/wait"),
+          "-d neither attaches nor waits")
+    c.fake.requests.clear()
+    c.fake.on("POST", "/v1/instances/(a|b)/start", status=204)
+    expect(c.uk("start", "a", "b"), 0, out="^a\nb$")
+    c.fake.reset()
+    lifecycle_routes(c, code=3)
+    c.fake.on("POST", "/v1/instances/web/start", status=204)
+    c.fake.on("GET", "/v1/instances/web/logs", lambda r, h: h.stream([b"hi\n"], ctype="text/plain"))
+    c.fake.on("POST", "/v1/instances/web/wait", body={"status_code": 3})
+    expect(c.uk("start", "-a", "web"), 3, out="^hi$")
+    expect(c.uk("wait", "web"), 0, out="^3$")
+
+
+@family("run")
+def t_run_signal(c):
+    release = threading.Event()
+    st = lifecycle_routes(c, console=(b"booting\n",), follow_until=release)
+    e = dict(os.environ)
+    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "--rm", "hello"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+    check(st["started"].wait(10), "started")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=15)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    check(st["killed"].is_set(), "SIGINT kills the instance")
+    check(proc.returncode == 137, "exit with the killed instance's code, got %d; %r" %
+          (proc.returncode, err))
+    check(out == b"booting\n", "console printed: %r" % out)
+    check(c.fake.find("DELETE", "/v1/instances/" + ID), "--rm removes after a signal too")
+
+
+@family("run")
+def t_run_signal_twice(c):
+    """SIGTERM kills too; when the instance will not die, a second signal stops waiting."""
+    release = threading.Event()
+    st = lifecycle_routes(c, console=(b"stuck\n",), follow_until=release)
+
+    def kill(req, h):  # acknowledges but the instance never stops
+        st["killed"].set()
+        h.reply(204)
+    c.fake.routes = [r for r in c.fake.routes if not r[1].endswith("/kill")]
+    c.fake.on("POST", "/v1/instances/%s/kill" % ID, kill)
+    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "hello"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        check(st["started"].wait(10), "started")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        check(st["killed"].wait(10), "SIGTERM kills the instance")
+        time.sleep(0.5)
+        check(proc.poll() is None, "still waiting for the instance to stop")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    check(proc.returncode == 125, "second signal: exit 125, got %d" % proc.returncode)
+    check(b"gave up waiting" in err, "says it gave up: %r" % err)
+
+
+# ---------------------------------------------------------------- streams
+
+
+def make_context(root):
+    os.makedirs(os.path.join(root, "src/sub"))
+    os.makedirs(os.path.join(root, "secret"))
+    os.makedirs(os.path.join(root, "site/css"))
+    files = {
+        "Ukfile": "SOURCES main.c\nCMD hi\n",
+        "main.c": "int main(void) { return 0; }\n",
+        "src/sub/util.c": "x" * 1000,
+        "src/skip.o": "obj",
+        "secret/key": "k",
+        "site/index.html": "<p>hi</p>\n",
+        "site/css/a.css": "",
+        "run.sh": "#!/bin/sh\n",
+        ".ukignore": "# comment\n*.o\n**/*.o\nsecret/\n/notes.txt\n!keep.o\n",
+        "notes.txt": "n",
+        "keep.o": "kept",
+    }
+    for name, data in files.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(data)
+    os.chmod(os.path.join(root, "run.sh"), 0o700)
+    os.symlink("main.c", os.path.join(root, "link.c"))
+    os.symlink("/etc/passwd", os.path.join(root, "outside"))
+    os.symlink("../../", os.path.join(root, "src/up"))
+    os.mkfifo(os.path.join(root, "fifo"))
+
+
+@family("streams")
+def t_build(c):
+    ctx = os.path.join(c.tmp, "ctx")
+    make_context(ctx)
+    got = []
+
+    def build(req, h):
+        got.append(req.body)
+        h.stream([{"stream": "Step 1/2 : SOURCES main.c\n"}, {"stream": "compiling"},
+                  {"aux": {"id": IMG}}], delay=0.01)
+    c.fake.on("POST", "/v1/images/build", build)
+    p = c.uk("build", "-t", "hello:1", ctx)
+    expect(p, 0, out=r"^Step 1/2 : SOURCES main.c\ncompiling\nSuccessfully built ab12cd34ef56\n"
+                     r"Successfully tagged hello:1$")
+    check("warning: skipping outside: a symbolic link out of the build context" in p.err,
+          "warns about the outside link", p)
+    check("warning: skipping fifo: not a regular file" in p.err, "warns about the fifo", p)
+    req = c.fake.requests[-1]
+    check(req.query == {"t": "hello:1"}, "t= %r" % req.query)
+    check(req.headers.get("Content-Type") == "application/x-tar", "content type")
+    tf = tarfile.open(fileobj=io.BytesIO(got[0]))
+    names = tf.getnames()
+    want = [".ukignore", "Ukfile", "keep.o", "link.c", "main.c", "run.sh", "site", "site/css",
+            "site/css/a.css", "site/index.html", "src", "src/sub", "src/sub/util.c"]
+    check(names == want, "context entries %r, want %r" % (names, want))
+    for m in tf.getmembers():
+        check(m.mtime == 0 and m.uid == 0 and m.gid == 0 and m.uname == "" and
+              m.type in (tarfile.REGTYPE, tarfile.DIRTYPE), "deterministic header %r" % m.name)
+    check(tf.getmember("run.sh").mode == 0o755 and tf.getmember("main.c").mode == 0o644,
+          "modes")
+    check(tf.extractfile("link.c").read() == b"int main(void) { return 0; }\n",
+          "link inside stored as file")
+    check(tf.extractfile("src/sub/util.c").read() == b"x" * 1000, "content")
+    check(len(got[0]) % 512 == 0, "whole blocks")
+    # deterministic: the same bytes again
+    expect(c.uk("build", "-q", "-t", "hello", ctx), 0, out="^" + IMG + "$")
+    check(got[1] == got[0], "two builds of one directory send identical archives")
+    check(c.fake.requests[-1].query == {"t": "hello"}, "t without tag")
+    # long paths go to the ustar prefix
+    deep = os.path.join(ctx, "d" * 90, "e" * 50)
+    os.makedirs(deep)
+    with open(os.path.join(deep, "f" * 60), "w") as f:
+        f.write("deep")
+    expect(c.uk("build", ctx), 0)
+    tf = tarfile.open(fileobj=io.BytesIO(got[2]))
+    check(tf.extractfile("%s/%s/%s" % ("d" * 90, "e" * 50, "f" * 60)).read() == b"deep",
+          "long path via prefix")
+    check(c.fake.requests[-1].query == {}, "no t without -t")
+    # a path ustar cannot hold: a clear error and nothing sent
+    n = len(c.fake.requests)
+    deeper = os.path.join(ctx, "d" * 90, "g" * 90)
+    os.makedirs(deeper)
+    with open(os.path.join(deeper, "h" * 60), "w") as f:
+        f.write("x")
+    expect(c.uk("build", ctx), 1, err="too long for a ustar archive")
+    check(len(c.fake.requests) == n, "nothing sent after a context error")
+
+
+@family("streams")
+def t_build_errors(c):
+    ctx = os.path.join(c.tmp, "ctx")
+    os.makedirs(ctx)
+    p = c.uk("build", "-t", "x", ctx)
+    expect(p, 1, err="has no Ukfile")
+    expect(c.uk("build", os.path.join(c.tmp, "none")), 1, err="No such file or directory")
+    check(c.fake.requests == [], "nothing sent for a bad context")
+    with open(os.path.join(ctx, "Ukfile"), "w") as f:
+        f.write("FOO bar\n")
+    c.fake.on("POST", "/v1/images/build", lambda r, h: h.stream([
+        {"stream": "Step 1/1 : FOO bar\n"},
+        {"error": "Ukfile:1: unknown instruction FOO", "code": "bad_request"}]))
+    p = c.uk("build", "-t", "x", ctx)
+    expect(p, 1, out="Step 1/1", err=r"^uk: build .* failed: Ukfile:1: unknown instruction FOO$")
+    check("Successfully" not in p.out, "no success line", p)
+    c.fake.reset()
+    c.fake.on("POST", "/v1/images/build", lambda r, h: h.stream([{"stream": "x\n"}]))
+    expect(c.uk("build", ctx), 1, err="without an image id or an error")
+    c.fake.reset()
+    c.fake.on("POST", "/v1/images/build", lambda r, h: h.stream(["{\"stream\": \"a\"}\n",
+                                                                "garbage\n"]))
+    expect(c.uk("build", ctx), 1, err="not JSON")
+    c.fake.reset()
+    c.fake.on("POST", "/v1/images/build", status=400,
+              body={"message": "bad tag 'X!'", "code": "bad_request"})
+    expect(c.uk("build", "-t", "X!", ctx), 1, err=r"bad tag 'X!' \(status 400\)")
+    p = c.uk("--format", "json", "build", ctx)
+    expect(p, 1)
+    c.fake.reset()
+    c.fake.on("POST", "/v1/images/build", lambda r, h: h.stream([{"stream": "a\n"},
+                                                                {"aux": {"id": IMG}}]))
+    p = c.uk("--format", "json", "build", ctx)
+    expect(p, 0)
+    check([json.loads(x) for x in p.out.splitlines()] == [{"stream": "a\n"},
+                                                           {"aux": {"id": IMG}}], "json", p)
+    # a daemon that says "Successfully built" itself is not echoed twice
+    c.fake.reset()
+    c.fake.on("POST", "/v1/images/build", lambda r, h: h.stream([
+        {"stream": "Successfully built sha256:ab12cd34ef56\n"},
+        {"stream": "Successfully tagged x:latest\n"}, {"aux": {"id": IMG}}]))
+    p = c.uk("build", "-t", "x", ctx)
+    expect(p, 0)
+    check(p.out.count("Successfully built") == 1 and p.out.count("Successfully tagged") == 1,
+          "success lines once", p)
+
+
+@family("streams")
+def t_logs_events(c):
+    c.fake.on("GET", "/v1/instances/web/logs", lambda r, h: h.stream(
+        [b"line1\n", b"li", b"ne2\n"], ctype="text/plain", delay=0.05))
+    p = c.uk("logs", "-f", "--tail", "5", "-t", "web")
+    expect(p, 0)
+    check(p.out == "line1\nline2\n", "raw console", p)
+    check(c.fake.requests[-1].query == {"follow": "1", "tail": "5", "timestamps": "1"},
+          "query %r" % c.fake.requests[-1].query)
+    expect(c.uk("logs", "web"), 0)
+    check(c.fake.requests[-1].query == {"follow": "0", "tail": "all", "timestamps": "0"},
+          "defaults %r" % c.fake.requests[-1].query)
+    ev = [{"type": "instance", "action": "start", "id": ID, "name": "web", "time": 1764193122,
+           "time_nano": 1764193122123456789, "attributes": {"image": "hello", "name": "web"}},
+          {"type": "image", "action": "tag", "id": IMG, "time": 1764193123,
+           "time_nano": 1764193123000000000, "attributes": {}}]
+    c.fake.on("GET", "/v1/events", lambda r, h: h.stream(ev))
+    p = c.uk("events", "--since", "1764193000", "--until", "2026-11-26T21:40:00Z")
+    expect(p, 0)
+    lines = p.out.splitlines()
+    check(lines[0] == "2025-11-26T21:38:42.123456789Z instance start %s (image=hello, name=web)"
+          % ID, "event line %r" % lines[0], p)
+    check(lines[1].startswith("2025-11-26T21:38:43.000000000Z image tag sha256:"), "line 2", p)
+    q = c.fake.requests[-1].query
+    until = calendar.timegm((2026, 11, 26, 21, 40, 0))
+    check(float(q["since"]) == 1764193000 and float(q["until"]) == until, "since/until %r" % q)
+    p = c.uk("events", "--format", "json")
+    check([json.loads(x) for x in p.out.splitlines()] == ev, "json lines", p)
+    p = c.uk("events", "--since", "10m")
+    q = c.fake.requests[-1].query
+    check(abs(float(q["since"]) - (time.time() - 600)) < 30, "duration since %r" % q)
+
+
+@family("streams")
+def t_save_load(c):
+    blob = bytes(range(256)) * 4000
+    c.fake.on("GET", "/v1/images/hello/get", lambda r, h: h.stream(
+        [blob[:100000], blob[100000:]], ctype="application/x-tar"))
+    c.fake.on("GET", "/v1/images/nope/get", status=404,
+              body={"message": "no such image: nope", "code": "not_found"})
+    out = os.path.join(c.tmp, "hello.tar")
+    expect(c.uk("save", "-o", out, "hello"), 0)
+    check(open(out, "rb").read() == blob, "saved bytes")
+    p = c.uk("save", "hello")
+    check(p.stdout == blob, "save to stdout")
+    bad = os.path.join(c.tmp, "nope.tar")
+    expect(c.uk("save", "-o", bad, "nope"), 1, err="no such image: nope")
+    check(not os.path.exists(bad), "no file left after a failed save")
+    check([f for f in os.listdir(c.tmp) if f.startswith(".uk-save")] == [], "no temp left")
+    got = []
+
+    def load(req, h):
+        got.append(req)
+        h.stream([{"stream": "Loaded image: hello:latest\n"}])
+    c.fake.on("POST", "/v1/images/load", load)
+    expect(c.uk("load", "-i", out), 0, out="^Loaded image: hello:latest$")
+    check(got[-1].body == blob and got[-1].headers.get("Content-Length") == str(len(blob)),
+          "load -i sends the file with its length")
+    p = c.uk("load", input=blob)
+    expect(p, 0, out="Loaded image")
+    check(got[-1].body == blob, "load from a pipe (chunked)")
+    expect(c.uk("load", "-q", "-i", out), 0)
+    expect(c.uk("load", "-i", os.path.join(c.tmp, "missing.tar")), 1, err="No such file")
+    c.fake.on("POST", "/v1/images/load", lambda r, h: h.stream(
+        [{"error": "not an OCI layout: no index.json", "code": "bad_request"}]))
+    c.fake.routes.reverse()
+    expect(c.uk("load", "-i", out), 1, err="not an OCI layout")
+
+
+def main():
+    global UK
+    UK = os.path.abspath(sys.argv[1])
+    fams = sys.argv[2:] or sorted(TESTS)
+    failed = 0
+    for fam in fams:
+        for fn in TESTS[fam]:
+            with tempfile.TemporaryDirectory(prefix="ukcli-") as tmp:
+                c = Ctx(tmp)
+                try:
+                    fn(c)
+                    print("ok   %s/%s" % (fam, fn.__name__))
+                except Exception as e:  # noqa: BLE001 - report every failure
+                    failed += 1
+                    print("FAIL %s/%s: %s: %s" % (fam, fn.__name__, type(e).__name__, e))
+                finally:
+                    c.fake.close()
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,554 @@
+/* Helpers every uk command uses: option parsing, messages, tables, human times and sizes. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uk_client_t *cli_client(struct cli *cli)
+{
+	uk_err_t err = {0};
+
+	if (!cli->client) {
+		cli->client = uk_client_new(cli->host, &err);
+		if (!cli->client)
+			cli_fail(&err);
+	}
+	return cli->client;
+}
+
+uk_client_t *cli_connect(struct cli *cli, uk_err_t *err)
+{
+	if (!cli->client)
+		cli->client = uk_client_new(cli->host, err);
+	return cli->client;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("uk: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail(const uk_err_t *err)
+{
+	cli_warn("%s", err->message[0] ? err->message : "unknown error");
+	return CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "uk %s: ", cli->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'uk %s --help'.\n", cli->cmd);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_help(const struct cli_cmd *cmd)
+{
+	fputs(cmd->help, stdout);
+	return 0;
+}
+
+int cli_set_format(struct cli *cli, const char *fmt)
+{
+	if (strcmp(fmt, "json") == 0)
+		cli->json = 1;
+	else if (strcmp(fmt, "table") == 0)
+		cli->json = 0;
+	else
+		return cli_usage_error(cli, "bad --format '%s': expected table or json", fmt), -1;
+	return 0;
+}
+
+int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+               const struct option *longopts)
+{
+	struct option all[32];
+	char shorts[64];
+	size_t n = 0;
+	int c;
+
+	while (longopts && longopts[n].name && n < 29) {
+		all[n] = longopts[n];
+		n++;
+	}
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n++] = (struct option){"format", required_argument, NULL, 0x100};
+	all[n] = (struct option){NULL, 0, NULL, 0};
+	/* ':' first: a missing value is reported as such, not as an unknown option */
+	if (shortopts[0] == '+')
+		snprintf(shorts, sizeof(shorts), "+:%sh", shortopts + 1);
+	else
+		snprintf(shorts, sizeof(shorts), ":%sh", shortopts);
+	opterr = 0;
+	for (;;) {
+		c = getopt_long(argc, argv, shorts, all, NULL);
+		if (c == 0x100) {
+			if (cli_set_format(cli, optarg) < 0)
+				return '?';
+			continue;
+		}
+		break;
+	}
+	if (c == '?' || c == ':') {
+		const char *what = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		int is_long = strncmp(what, "--", 2) == 0 && (c == ':' || optopt == 0);
+		int len = is_long ? (int)strcspn(what, "=") : 0;
+
+		if (c == ':' && is_long)
+			cli_usage_error(cli, "option '%.*s' needs a value", len, what);
+		else if (c == ':')
+			cli_usage_error(cli, "option '-%c' needs a value", optopt);
+		else if (is_long)
+			cli_usage_error(cli, "unknown option '%.*s'", len, what);
+		else
+			cli_usage_error(cli, "unknown option '-%c'", optopt);
+		return '?';
+	}
+	return c;
+}
+
+void cli_print_json(const json_object *obj)
+{
+	puts(json_object_to_json_string_ext((json_object *)obj,
+	                                    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+const char *cli_jstr(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+		return "";
+	return json_object_get_string(v);
+}
+
+int64_t cli_jint(json_object *obj, const char *key, int64_t dflt)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+int cli_jbool(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	return json_object_get_boolean(v);
+}
+
+/* tables */
+
+struct cli_table {
+	int ncols;
+	size_t nrows, cap;
+	char **cells; /* nrows x ncols; row 0 is the header */
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		cli_warn("out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d) {
+		cli_warn("out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return d;
+}
+
+static void table_vrow(struct cli_table *t, va_list ap)
+{
+	int i;
+
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->cells = xrealloc(t->cells, t->cap * t->ncols * sizeof(char *));
+	}
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = xstrdup(va_arg(ap, const char *));
+	t->nrows++;
+}
+
+struct cli_table *cli_table_new(int ncols, ...)
+{
+	struct cli_table *t = xrealloc(NULL, sizeof(*t));
+	va_list ap;
+
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	va_start(ap, ncols);
+	table_vrow(t, ap);
+	va_end(ap);
+	return t;
+}
+
+void cli_table_row(struct cli_table *t, ...)
+{
+	va_list ap;
+
+	va_start(ap, t);
+	table_vrow(t, ap);
+	va_end(ap);
+}
+
+/* Display width of UTF-8 text: count code points, not bytes. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+void cli_table_print(struct cli_table *t, FILE *out)
+{
+	size_t width[32] = {0}, r;
+	int i;
+
+	for (r = 0; r < t->nrows; r++)
+		for (i = 0; i < t->ncols && i < 32; i++) {
+			size_t w = text_width(t->cells[r * t->ncols + i]);
+			if (w > width[i])
+				width[i] = w;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const char *cell = t->cells[r * t->ncols + i];
+			if (i == t->ncols - 1) {
+				fprintf(out, "%s\n", cell);
+			} else {
+				fputs(cell, out);
+				for (size_t k = text_width(cell); k < width[i] + 3; k++)
+					fputc(' ', out);
+			}
+		}
+	}
+}
+
+void cli_table_free(struct cli_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+/* human output */
+
+void cli_human_duration(double seconds, char *buf, size_t len)
+{
+	double s = seconds, hours;
+	long h;
+
+	if (s < 1) {
+		snprintf(buf, len, "Less than a second");
+		return;
+	}
+	if ((long)s == 1) {
+		snprintf(buf, len, "1 second");
+		return;
+	}
+	if (s < 60) {
+		snprintf(buf, len, "%ld seconds", (long)s);
+		return;
+	}
+	if ((long)(s / 60) == 1) {
+		snprintf(buf, len, "About a minute");
+		return;
+	}
+	if (s / 60 < 60) {
+		snprintf(buf, len, "%ld minutes", (long)(s / 60));
+		return;
+	}
+	hours = s / 3600;
+	h = lround(hours);
+	if (h == 1)
+		snprintf(buf, len, "About an hour");
+	else if (h < 48)
+		snprintf(buf, len, "%ld hours", h);
+	else if (h < 24 * 7 * 2)
+		snprintf(buf, len, "%ld days", h / 24);
+	else if (h < 24 * 30 * 2)
+		snprintf(buf, len, "%ld weeks", h / 24 / 7);
+	else if (h < 24 * 365 * 2)
+		snprintf(buf, len, "%ld months", h / 24 / 30);
+	else
+		snprintf(buf, len, "%ld years", h / 24 / 365);
+}
+
+static double now_unix(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void cli_human_since(double when, char *buf, size_t len)
+{
+	char d[64];
+	double ago;
+
+	if (when <= 0) {
+		snprintf(buf, len, "N/A");
+		return;
+	}
+	ago = now_unix() - when;
+	cli_human_duration(ago < 0 ? 0 : ago, d, sizeof(d));
+	snprintf(buf, len, "%s ago", d);
+}
+
+void cli_human_size(double bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+	int u = 0;
+
+	while (bytes >= 1000 && u < 5) {
+		bytes /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.3g%s", bytes, units[u]);
+}
+
+double cli_parse_rfc3339(const char *s)
+{
+	struct tm tm = {0};
+	const char *p;
+	double frac = 0;
+	long off = 0;
+	time_t t;
+
+	if (!s || !*s)
+		return -1;
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		double scale = 0.1;
+		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		/* exactly "+HH:MM" */
+		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+			return -1;
+		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+		if (hh > 23 || mm > 59)
+			return -1;
+		off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	return (double)(t - off) + frac;
+}
+
+/* "1h30m", "10m", "45s", "2.5h" */
+static int parse_duration(const char *s, double *out)
+{
+	double total = 0;
+	char *end;
+
+	if (!*s)
+		return -1;
+	while (*s) {
+		double v;
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno || end == s || v < 0)
+			return -1;
+		switch (*end) {
+		case 'h':
+			v *= 3600;
+			break;
+		case 'm':
+			if (end[1] == 's') {
+				v /= 1000;
+				end++;
+			} else {
+				v *= 60;
+			}
+			break;
+		case 's':
+			break;
+		default:
+			return -1;
+		}
+		total += v;
+		s = end + 1;
+	}
+	*out = total;
+	return 0;
+}
+
+int cli_parse_time(const char *s, double *out, uk_err_t *err)
+{
+	char *end;
+	double v, d;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!errno && end != s && !*end && v >= 0 && isdigit((unsigned char)s[0])) {
+		*out = v;
+		return 0;
+	}
+	v = cli_parse_rfc3339(s);
+	if (v >= 0) {
+		*out = v;
+		return 0;
+	}
+	if (parse_duration(s, &d) == 0) {
+		*out = now_unix() - d;
+		return 0;
+	}
+	return uk_err_bad(err,
+	                  "bad time '%s': expected unix seconds, RFC 3339 "
+	                  "(2026-11-26T21:00:00Z) or a duration (10m, 1h30m)",
+	                  s);
+}
+
+int cli_parse_memory(const char *s, int64_t *out, uk_err_t *err)
+{
+	char *end;
+	double v, mult = 1;
+	size_t n;
+	char unit;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || strspn(s, "0123456789.") != (size_t)(end - s))
+		goto bad; /* no hex, exponents, inf or nan */
+	n = strlen(end);
+	if (n > 2)
+		goto bad;
+	if (n == 2 && tolower((unsigned char)end[1]) != 'b')
+		goto bad;
+	unit = (char)tolower((unsigned char)end[0]);
+	switch (unit) {
+	case '\0':
+	case 'b':
+		if (n == 2)
+			goto bad;
+		break;
+	case 'k':
+		mult = 1024.0;
+		break;
+	case 'm':
+		mult = 1024.0 * 1024;
+		break;
+	case 'g':
+		mult = 1024.0 * 1024 * 1024;
+		break;
+	case 't':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		break;
+	default:
+		goto bad;
+	}
+	v *= mult;
+	if (v >= 9.2e18 || v != v)
+		goto bad;
+	*out = (int64_t)v;
+	return 0;
+bad:
+	return uk_err_bad(err,
+	                  "bad memory size '%s': expected a number of bytes or a number "
+	                  "with a unit b, k, m, g or t (16m, 1g)",
+	                  s);
+}
+
+char *cli_escape(const char *s)
+{
+	char *e = uk_client_escape(s);
+	if (!e) {
+		cli_warn("out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return e;
+}
+
+char *cli_sprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		cli_warn("out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return s;
+}
+
+char *cli_path(const char *collection, const char *ref, const char *suffix)
+{
+	_cleanup_free_ char *e = cli_escape(ref);
+
+	return cli_sprintf("/v1/%s/%s%s", collection, e, suffix ? suffix : "");
+}
+
+int cli_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
