@@ -1,0 +1,55 @@
+/* ukd's hypervisor backend interface: start/shutdown/destroy/state of one guest per instance. */
+#ifndef UKD_BACKEND_H
+#define UKD_BACKEND_H
+
+#include <stdint.h>
+
+#include "ukd.h"
+
+/* What a guest is made of. */
+struct ukd_domain_spec {
+	const char *name;        /* "uk-<id12>" */
+	const char *type;        /* "kvm" or "qemu" (TCG) */
+	const char *kernel;      /* ELF path */
+	const char *cmdline;     /* kernel command line */
+	uint64_t memory;         /* bytes */
+	const char *console_log; /* COM1 → this file */
+	const char *status_log;  /* COM2 (exit status channel) → this file */
+};
+
+struct ukd_domain_info {
+	char uuid[40];
+	int pid; /* QEMU's pid if known, else 0 */
+};
+
+/* Called from the backend's event thread when the guest (name, uuid) finished: it powered off or
+ * reset (its exit status is complete; the hypervisor may still be tearing it down) or it was
+ * stopped. Called once or twice per run. It MUST NOT call back into the backend; hand the work
+ * to another thread. */
+typedef void (*ukd_backend_stopped_fn)(void *opaque, const char *name, const char *uuid);
+
+/* Connects to (uri) (for qemu:///embed, prepares <root>/etc/qemu.conf first). */
+struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn stopped, void *opaque,
+                                     uk_err_t *err);
+void ukd_backend_close(struct ukd_backend *b);
+
+/* Creates and starts a transient guest. (info) receives its uuid and pid. A guest of the same
+ * name still being torn down is destroyed first. */
+int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
+                      struct ukd_domain_info *info, uk_err_t *err);
+/* Asks the guest to power off (ACPI). 404 if it is not running. */
+int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
+/* Stops the guest at once. 404 if it is not running. */
+int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
+/* 1 running, 0 not (or unknown to the hypervisor), -1 error. (pid) MAY be NULL. */
+int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err);
+/* Names of the running guests starting with (prefix); NULL-terminated, caller frees all. */
+char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err);
+
+const char *ukd_backend_uri(struct ukd_backend *b);
+/* "9.0.0" (libvirt) */
+const char *ukd_backend_version(struct ukd_backend *b);
+/* Writes the domain XML for (spec) into a malloc'ed string (exposed for tests and docs). */
+char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec);
+
+#endif

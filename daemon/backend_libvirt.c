@@ -1,0 +1,517 @@
+/* The libvirt backend: one connection, an event loop thread, transient domains, lifecycle events.
+ */
+#include "backend.h"
+#include "log.h"
+#include "policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define REAP_MAX 1024
+#define REAP_PERIOD_NS 5000000
+
+struct ukd_backend {
+	virConnectPtr conn;
+	char uri[PATH_MAX + 64];
+	char embed_root[PATH_MAX]; /* set for qemu:///embed */
+	char version[32];
+	pthread_t loop;
+	int loop_started;
+	volatile int quit;
+	int cb_id;
+	ukd_backend_stopped_fn stopped;
+	void *opaque;
+	/* QEMU pids reparented to us (we are a child subreaper), reaped as soon as they exit. */
+	pthread_mutex_t reap_lock;
+	pthread_t reaper;
+	int reaper_started;
+	int reap_pids[REAP_MAX];
+	int n_reap;
+};
+
+/*
+ * The embedded driver's qemu.conf. Every line removes work libvirt would otherwise do for each
+ * start, none of which a unikernel with one console and no disks needs: no per-domain mount
+ * namespace, no cgroups, no security labels or ownership changes, no virtlogd (stdio to a file).
+ * QEMU runs as the daemon's user. See docs/daemon.md for the measurements.
+ */
+static const char qemu_conf[] = "# Written by ukd at every start; edits are lost.\n"
+                                "user = \"+%u\"\n"
+                                "group = \"+%u\"\n"
+                                "dynamic_ownership = 0\n"
+                                "remember_owner = 0\n"
+                                "security_driver = \"none\"\n"
+                                "namespaces = [ ]\n"
+                                "cgroup_controllers = [ ]\n"
+                                "stdio_handler = \"file\"\n"
+                                "set_process_name = 0\n";
+
+static void libvirt_silent(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	if (e)
+		log_debug("libvirt", "%s", e->message);
+}
+
+static int lv_err(uk_err_t *err, const char *fmt, const char *arg)
+{
+	const char *msg = virGetLastErrorMessage();
+	virErrorPtr e = virGetLastError();
+
+	if (e && e->code == VIR_ERR_NO_DOMAIN)
+		return uk_err_notfound(err, fmt, arg, msg);
+	return uk_err_internal(err, fmt, arg, msg);
+}
+#define LV_ERR(err, what, arg) lv_err((err), what " %s: %s", (arg))
+
+static void *backend_loop(void *p)
+{
+	struct ukd_backend *b = p;
+
+	while (!b->quit)
+		if (virEventRunDefaultImpl() < 0)
+			log_error("backend", "libvirt event loop: %s", virGetLastErrorMessage());
+	return NULL;
+}
+
+static void backend_wake(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
+}
+
+static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                             void *opaque)
+{
+	struct ukd_backend *b = opaque;
+	const char *name = virDomainGetName(dom);
+	char uuid[VIR_UUID_STRING_BUFLEN] = "";
+
+	(void)conn;
+	log_debug("backend", "domain %s event %d detail %d", name, event, detail);
+	/*
+	 * SHUTDOWN: the guest powered off. libvirt runs QEMU with -no-shutdown, so QEMU lingers
+	 * and libvirt then kills it (on_poweroff=destroy) and polls every 200 ms until it is gone:
+	 * reporting the exit at SHUTDOWN rather than STOPPED saves that much on every run.
+	 */
+	if ((event == VIR_DOMAIN_EVENT_SHUTDOWN || event == VIR_DOMAIN_EVENT_STOPPED) && name) {
+		virDomainGetUUIDString(dom, uuid);
+		b->stopped(b->opaque, name, uuid);
+	}
+	return 0;
+}
+
+/*
+ * libvirt daemonizes QEMU, so it becomes a child of init; after a guest stops libvirt polls
+ * kill(pid, 0) every 200 ms until the zombie is reaped, and an init that reaps lazily (seen
+ * here: 1.2-1.8 s) makes every stop that slow. As a child subreaper ukd inherits its QEMUs
+ * and reaps exactly those pids (never libvirt's own children, which libvirt waits for).
+ */
+static void *backend_reaper(void *p)
+{
+	struct ukd_backend *b = p;
+
+	while (!b->quit) {
+		pthread_mutex_lock(&b->reap_lock);
+		for (int i = 0; i < b->n_reap;) {
+			pid_t r = waitpid(b->reap_pids[i], NULL, WNOHANG);
+			if (r == 0 || (r < 0 && errno == EINTR)) {
+				i++;
+				continue;
+			}
+			b->reap_pids[i] = b->reap_pids[--b->n_reap]; /* reaped, or not our child */
+		}
+		pthread_mutex_unlock(&b->reap_lock);
+		nanosleep(&(struct timespec){0, REAP_PERIOD_NS}, NULL);
+	}
+	return NULL;
+}
+
+static void backend_reap_add(struct ukd_backend *b, int pid)
+{
+	if (pid <= 0 || !b->reaper_started)
+		return;
+	pthread_mutex_lock(&b->reap_lock);
+	if (b->n_reap < REAP_MAX)
+		b->reap_pids[b->n_reap++] = pid;
+	pthread_mutex_unlock(&b->reap_lock);
+}
+
+static void backend_reaper_start(struct ukd_backend *b)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		log_warn("backend", "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+		return;
+	}
+	if (pthread_create(&b->reaper, NULL, backend_reaper, b) == 0)
+		b->reaper_started = 1;
+}
+
+/* For qemu:///embed?root=DIR: writes DIR/etc/qemu.conf. */
+static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
+{
+	const char *r = strstr(b->uri, "root=");
+	char path[PATH_MAX + 32], buf[512];
+	_cleanup_close_ int fd = -1;
+	int n;
+
+	if (!r)
+		return uk_err_bad(err, "libvirt URI %s: qemu:///embed needs root=DIR", b->uri);
+	snprintf(b->embed_root, sizeof(b->embed_root), "%.*s", (int)strcspn(r + 5, "&"), r + 5);
+	if (geteuid() == 0 && !getpwnam("libvirt-qemu"))
+		return uk_err_internal(
+		        err, "libvirt's QEMU driver running as root needs the system user "
+		             "libvirt-qemu: run deploy/install-deps.sh (or `useradd "
+		             "--system -U -M libvirt-qemu`)");
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", b->embed_root, i ? "/etc" : "");
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return uk_err_errno(err, errno, "create %s", path);
+	}
+	snprintf(path, sizeof(path), "%s/etc/qemu.conf", b->embed_root);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	n = snprintf(buf, sizeof(buf), qemu_conf, (unsigned)getuid(), (unsigned)getgid());
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		return uk_err_errno(err, errno, "write %s", path);
+	return 0;
+}
+
+static int events_registered;
+
+static void backend_events_register(void)
+{
+	events_registered = virEventRegisterDefaultImpl() == 0;
+}
+
+/* The default event loop must be registered before the first virConnectOpen. */
+static int backend_events_init(struct ukd_backend *b, uk_err_t *err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, backend_events_register);
+	if (!events_registered)
+		return uk_err_internal(err, "libvirt event loop: %s", virGetLastErrorMessage());
+	if (pthread_create(&b->loop, NULL, backend_loop, b) != 0)
+		return uk_err_internal(err, "start the libvirt event thread");
+	b->loop_started = 1;
+	return 0;
+}
+
+/*
+ * libvirt probes the QEMU binary the first time a domain needs it (5 to 80 s here) and caches
+ * the result under its root. Asking for the domain capabilities from a thread right after
+ * connecting moves that wait from the first `uk run` to daemon start-up, without delaying
+ * start-up itself.
+ */
+static void *backend_warm(void *p)
+{
+	virConnectPtr conn = p; /* our own reference: shutdown need not wait for the probe */
+	int64_t t0 = ukd_now_ns();
+	char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", "pc", "qemu", 0);
+
+	if (!caps)
+		log_warn("backend", "probing QEMU: %s", virGetLastErrorMessage());
+	else
+		log_info("backend", "QEMU capabilities ready in %lld ms",
+		         (long long)((ukd_now_ns() - t0) / 1000000));
+	free(caps);
+	virConnectClose(conn);
+	return NULL;
+}
+
+struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn stopped, void *opaque,
+                                     uk_err_t *err)
+{
+	struct ukd_backend *b = calloc(1, sizeof(*b));
+	unsigned long ver = 0;
+	int64_t t0 = ukd_now_ns();
+
+	if (!b) {
+		uk_err_errno(err, ENOMEM, "libvirt");
+		return NULL;
+	}
+	snprintf(b->uri, sizeof(b->uri), "%s", uri);
+	b->stopped = stopped;
+	b->opaque = opaque;
+	b->cb_id = -1;
+	pthread_mutex_init(&b->reap_lock, NULL);
+	virSetErrorFunc(NULL, libvirt_silent);
+	if ((!strncmp(uri, "qemu:///embed", 13) && backend_prepare_embed(b, err) < 0) ||
+	    backend_events_init(b, err) < 0)
+		goto fail;
+	if (b->embed_root[0] && !getenv("UKD_NO_REAPER"))
+		backend_reaper_start(b);
+	b->conn = virConnectOpen(uri);
+	if (!b->conn) {
+		LV_ERR(err, "connect to libvirt", uri);
+		goto fail;
+	}
+	b->cb_id = virConnectDomainEventRegisterAny(b->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	                                            VIR_DOMAIN_EVENT_CALLBACK(backend_lifecycle), b,
+	                                            NULL);
+	if (b->cb_id < 0) {
+		LV_ERR(err, "libvirt domain events on", uri);
+		goto fail;
+	}
+	virConnectGetLibVersion(b->conn, &ver);
+	snprintf(b->version, sizeof(b->version), "%lu.%lu.%lu", ver / 1000000, ver / 1000 % 1000,
+	         ver % 1000);
+	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
+	         (long long)((ukd_now_ns() - t0) / 1000000));
+	if (virConnectRef(b->conn) == 0) {
+		pthread_t warm;
+		if (pthread_create(&warm, NULL, backend_warm, b->conn) == 0)
+			pthread_detach(warm);
+		else
+			virConnectClose(b->conn);
+	}
+	return b;
+fail:
+	ukd_backend_close(b);
+	return NULL;
+}
+
+void ukd_backend_close(struct ukd_backend *b)
+{
+	if (!b)
+		return;
+	if (b->conn && b->cb_id >= 0)
+		virConnectDomainEventDeregisterAny(b->conn, b->cb_id);
+	if (b->conn)
+		virConnectClose(b->conn);
+	b->quit = 1;
+	if (b->loop_started) {
+		virEventAddTimeout(0, backend_wake, NULL, NULL);
+		pthread_join(b->loop, NULL);
+	}
+	if (b->reaper_started)
+		pthread_join(b->reaper, NULL);
+	pthread_mutex_destroy(&b->reap_lock);
+	free(b);
+}
+
+/* Appends (s) XML-escaped to (out). */
+static void xml_escape(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '\'':
+			fputs("&apos;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			fputc(*s, out);
+		}
+	}
+}
+
+char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&xml, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "<domain type='%s'>\n  <name>", spec->type);
+	xml_escape(f, spec->name);
+	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>1</vcpu>\n",
+	        (unsigned long long)(spec->memory / 1024));
+	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
+	      "    <loader type='rom'>/usr/share/qemu/qboot.rom</loader>\n    <kernel>",
+	      f);
+	xml_escape(f, spec->kernel);
+	fputs("</kernel>\n    <cmdline>", f);
+	xml_escape(f, spec->cmdline);
+	fputs("</cmdline>\n  </os>\n  <features><acpi/></features>\n", f);
+	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
+	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
+	      "    <controller type='usb' model='none'/>\n"
+	      "    <serial type='file'><source path='",
+	      f);
+	xml_escape(f, spec->console_log);
+	fputs("' append='on'/><target port='0'/></serial>\n    <serial type='file'><source path='",
+	      f);
+	xml_escape(f, spec->status_log);
+	fputs("' append='on'/><target port='1'/></serial>\n"
+	      "    <memballoon model='none'/>\n  </devices>\n</domain>\n",
+	      f);
+	fclose(f);
+	return xml;
+}
+
+static int backend_pid(struct ukd_backend *b, const char *name)
+{
+	char path[PATH_MAX + 64], buf[32] = {0};
+	_cleanup_close_ int fd = -1;
+
+	if (!b->embed_root[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/run/qemu/%s.pid", b->embed_root, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return 0;
+	return atoi(buf);
+}
+
+/*
+ * The previous run of an instance may still be going away (see backend_lifecycle: its exit is
+ * reported when the guest powers off, libvirt tears QEMU down ~200 ms later). Destroys it if
+ * it is still active and waits until libvirt has forgotten it, so the name is free.
+ */
+static int backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	int64_t deadline = ukd_now_ns() + 10LL * 1000000000;
+
+	for (;;) {
+		virDomainPtr dom = virDomainLookupByName(b->conn, name);
+		if (!dom)
+			return 0;
+		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
+			log_debug("backend", "destroy %s: %s", name, virGetLastErrorMessage());
+		virDomainFree(dom);
+		if (ukd_now_ns() > deadline)
+			return uk_err_conflict(
+			        err,
+			        "domain %s from the previous run is still going away "
+			        "after 10 s: try again",
+			        name);
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+}
+
+int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
+                      struct ukd_domain_info *info, uk_err_t *err)
+{
+	_cleanup_free_ char *xml = ukd_backend_domain_xml(spec);
+	virDomainPtr dom;
+	int64_t t0 = ukd_now_ns();
+
+	if (!xml)
+		return uk_err_errno(err, ENOMEM, "domain XML");
+	if (backend_wait_gone(b, spec->name, err) < 0)
+		return -1;
+	/*
+	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
+	 * TCG does) makes libvirt kill QEMU (on_poweroff=destroy) while virDomainCreateXML still
+	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
+	 * resume that fails that way is recognized by the exit status the guest left behind.
+	 */
+	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
+	if (!dom)
+		return LV_ERR(err, "start domain", spec->name);
+	memset(info, 0, sizeof(*info));
+	virDomainGetUUIDString(dom, info->uuid);
+	info->pid = backend_pid(b, spec->name);
+	backend_reap_add(b, info->pid);
+	if (virDomainResume(dom) < 0) {
+		if (ukd_policy_read_status(spec->status_log) < 0) {
+			LV_ERR(err, "resume domain", spec->name);
+			virDomainDestroy(dom);
+			virDomainFree(dom);
+			return -1;
+		}
+		log_debug("backend", "%s exited while resuming", spec->name);
+	}
+	virDomainFree(dom);
+	log_info("backend", "started %s (%s) in %lld ms", spec->name, spec->type,
+	         (long long)((ukd_now_ns() - t0) / 1000000));
+	return 0;
+}
+
+static int backend_with_domain(struct ukd_backend *b, const char *name, const char *what,
+                               int (*fn)(virDomainPtr), uk_err_t *err)
+{
+	virDomainPtr dom = virDomainLookupByName(b->conn, name);
+	int r;
+
+	if (!dom)
+		return LV_ERR(err, "look up domain", name);
+	r = fn(dom);
+	if (r < 0)
+		lv_err(err, what, name);
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	return backend_with_domain(b, name, "shut down domain %s: %s", virDomainShutdown, err);
+}
+
+int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	return backend_with_domain(b, name, "destroy domain %s: %s", virDomainDestroy, err);
+}
+
+int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+{
+	virDomainPtr dom = virDomainLookupByName(b->conn, name);
+	int st = 0, reason, active;
+
+	if (pid)
+		*pid = 0;
+	if (!dom) {
+		virErrorPtr e = virGetLastError();
+		if (e && e->code == VIR_ERR_NO_DOMAIN)
+			return 0;
+		return LV_ERR(err, "look up domain", name);
+	}
+	active = virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF;
+	virDomainFree(dom);
+	if (active && pid)
+		*pid = backend_pid(b, name);
+	return active;
+}
+
+char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(b->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	char **names;
+	int k = 0;
+
+	if (n < 0) {
+		LV_ERR(err, "list domains on", b->uri);
+		return NULL;
+	}
+	names = calloc((size_t)n + 1, sizeof(*names));
+	for (int i = 0; i < n; i++) {
+		const char *nm = virDomainGetName(doms[i]);
+		if (names && nm && !strncmp(nm, prefix, strlen(prefix)))
+			names[k++] = strdup(nm);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return names;
+}
+
+const char *ukd_backend_uri(struct ukd_backend *b)
+{
+	return b->uri;
+}
+
+const char *ukd_backend_version(struct ukd_backend *b)
+{
+	return b->version;
+}

@@ -1,0 +1,575 @@
+/* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "routes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+struct ukd_http {
+	struct ukd *d;
+	struct MHD_Daemon *mhd;
+	char host[PATH_MAX + 16];
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct ukd_req {
+	struct ukd *d;
+	struct MHD_Connection *conn;
+	const struct ukd_route *route;
+	struct ukd_match match;
+	unsigned early_status; /* 404/405/414 decided before the body */
+	char *body;
+	size_t body_len, body_cap;
+	int body_fd;
+	char body_path[PATH_MAX];
+	int too_large, io_error;
+	json_object *json;
+	struct MHD_Response *resp;
+	unsigned status;
+};
+
+struct stream {
+	ukd_stream_fn fn;
+	void *ctx;
+	void (*free_ctx)(void *);
+};
+
+/* ---- bodies ---- */
+
+static int body_open_file(struct ukd_req *req)
+{
+	snprintf(req->body_path, sizeof(req->body_path), "%s/tmp/upload-XXXXXX", req->d->cfg.root);
+	req->body_fd = mkstemp(req->body_path);
+	if (req->body_fd < 0) {
+		log_error("http", "spool upload %s: %s", req->body_path, strerror(errno));
+		req->body_path[0] = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void body_append(struct ukd_req *req, const char *data, size_t size)
+{
+	size_t limit = req->route->body == UKD_BODY_JSON ? UKD_HTTP_JSON_MAX : UKD_HTTP_FILE_MAX;
+
+	if (req->too_large || req->io_error)
+		return;
+	if (req->body_len + size > limit) {
+		req->too_large = 1;
+		return;
+	}
+	if (req->route->body == UKD_BODY_FILE) {
+		if (req->body_fd < 0 && body_open_file(req) < 0) {
+			req->io_error = 1;
+			return;
+		}
+		for (size_t off = 0; off < size;) {
+			ssize_t w = write(req->body_fd, data + off, size - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				req->io_error = 1;
+				return;
+			}
+			off += (size_t)w;
+		}
+		req->body_len += size;
+		return;
+	}
+	if (req->body_len + size + 1 > req->body_cap) {
+		size_t cap = (req->body_len + size + 1) * 2;
+		char *nb = realloc(req->body, cap);
+		if (!nb) {
+			req->io_error = 1;
+			return;
+		}
+		req->body = nb;
+		req->body_cap = cap;
+	}
+	memcpy(req->body + req->body_len, data, size);
+	req->body_len += size;
+	req->body[req->body_len] = 0;
+}
+
+static int body_finish(struct ukd_req *req, uk_err_t *err)
+{
+	if (req->too_large)
+		return uk_err_set(err, 413, "too_large", "request body larger than %zu bytes",
+		                  req->route->body == UKD_BODY_JSON ? (size_t)UKD_HTTP_JSON_MAX
+		                                                    : (size_t)UKD_HTTP_FILE_MAX);
+	if (req->io_error)
+		return uk_err_internal(err, "could not store the request body under %s/tmp",
+		                       req->d->cfg.root);
+	if (req->route->body == UKD_BODY_FILE && req->body_fd < 0 && body_open_file(req) < 0)
+		return uk_err_internal(err, "could not store the request body under %s/tmp",
+		                       req->d->cfg.root);
+	if (req->route->body == UKD_BODY_JSON && req->body_len) {
+		struct json_tokener *tok = json_tokener_new();
+		if (!tok)
+			return uk_err_internal(err, "out of memory");
+		req->json = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+		enum json_tokener_error jerr = json_tokener_get_error(tok);
+		size_t used = json_tokener_get_parse_end(tok);
+		json_tokener_free(tok);
+		if (!req->json || jerr != json_tokener_success) {
+			json_object_put(req->json);
+			req->json = NULL;
+			return uk_err_bad(err, "bad JSON body: %s", json_tokener_error_desc(jerr));
+		}
+		for (; used < req->body_len; used++)
+			if (!strchr(" \t\r\n", req->body[used])) {
+				return uk_err_bad(err, "bad JSON body: trailing data at byte %zu",
+				                  used);
+			}
+	}
+	return 0;
+}
+
+/* ---- replies ---- */
+
+static void reply_set(struct ukd_req *req, unsigned status, struct MHD_Response *resp)
+{
+	if (req->resp)
+		MHD_destroy_response(req->resp);
+	req->resp = resp;
+	req->status = status;
+}
+
+static struct MHD_Response *resp_buffer(const char *data, size_t len, const char *ctype)
+{
+	struct MHD_Response *r =
+	        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+
+	if (r && ctype)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (r)
+		MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
+	return r;
+}
+
+void ukd_reply_json(struct ukd_req *req, unsigned status, json_object *obj)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *line = malloc(len + 2);
+
+	if (line) {
+		memcpy(line, s, len);
+		line[len] = '\n';
+		reply_set(req, status, resp_buffer(line, len + 1, "application/json"));
+		free(line);
+	}
+	json_object_put(obj);
+}
+
+void ukd_reply_error(struct ukd_req *req, const uk_err_t *err)
+{
+	json_object *o = json_object_new_object();
+	unsigned status = err->status >= 400 && err->status < 600 ? (unsigned)err->status : 500;
+
+	json_object_object_add(o, "message", json_object_new_string(err->message));
+	json_object_object_add(o, "code",
+	                       json_object_new_string(err->code[0] ? err->code : "internal"));
+	if (status >= 500)
+		log_error("http", "%s: %s", req->route ? req->route->pattern : "?", err->message);
+	else
+		log_debug("http", "%u %s", status, err->message);
+	ukd_reply_json(req, status, o);
+}
+
+void ukd_reply_status(struct ukd_req *req, unsigned status)
+{
+	reply_set(req, status, resp_buffer("", 0, NULL));
+}
+
+void ukd_reply_text(struct ukd_req *req, unsigned status, const char *ctype, const char *text)
+{
+	reply_set(req, status, resp_buffer(text, strlen(text), ctype));
+}
+
+void ukd_reply_fd(struct ukd_req *req, unsigned status, const char *ctype, int fd, size_t size)
+{
+	struct MHD_Response *r = MHD_create_response_from_fd(size, fd);
+
+	if (r) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+		MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
+	} else {
+		close(fd);
+	}
+	reply_set(req, status, r);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = s->fn(s->ctx, buf, max);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+
+	if (s->free_ctx)
+		s->free_ctx(s->ctx);
+	free(s);
+}
+
+void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, ukd_stream_fn fn,
+                      void *ctx, void (*free_ctx)(void *))
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct MHD_Response *r;
+
+	if (!s) {
+		if (free_ctx)
+			free_ctx(ctx);
+		return;
+	}
+	*s = (struct stream){fn, ctx, free_ctx};
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
+	if (!r) {
+		stream_free(s);
+		return;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
+	reply_set(req, status, r);
+}
+
+int ukd_http_wait(int client_fd, int fd, int timeout_ms)
+{
+	struct pollfd p[2] = {{.fd = client_fd, .events = POLLRDHUP}, {.fd = fd, .events = POLLIN}};
+	int n = poll(p, fd >= 0 ? 2 : 1, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		return -1;
+	return fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)) ? 1 : 0;
+}
+
+/* ---- accessors ---- */
+
+const char *ukd_req_param(struct ukd_req *req, int i)
+{
+	return i < req->match.nparams ? req->match.params[i] : "";
+}
+
+const char *ukd_req_query(struct ukd_req *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int ukd_req_query_bool(struct ukd_req *req, const char *key, int def, int *out, uk_err_t *err)
+{
+	const char *v = ukd_req_query(req, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !*v) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcmp(v, "false")) {
+		*out = 0;
+		return 0;
+	}
+	return uk_err_bad(err, "query %s=%s: expected 0, 1, true or false", key, v);
+}
+
+int ukd_req_query_long(struct ukd_req *req, const char *key, long def, long *out, uk_err_t *err)
+{
+	const char *v = ukd_req_query(req, key);
+	char *end;
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (!*v || *end || errno || *out < 0)
+		return uk_err_bad(err, "query %s=%s: expected a non-negative integer", key, v);
+	return 0;
+}
+
+json_object *ukd_req_json(struct ukd_req *req)
+{
+	return req->json;
+}
+
+const char *ukd_req_file(struct ukd_req *req)
+{
+	return req->body_path;
+}
+
+size_t ukd_req_body_size(struct ukd_req *req)
+{
+	return req->body_len;
+}
+
+int ukd_req_client_fd(struct ukd_req *req)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+/* ---- MHD glue ---- */
+
+static enum MHD_Result queue_reply(struct ukd_req *req)
+{
+	enum MHD_Result ret;
+
+	if (!req->resp) {
+		uk_err_t err = {0};
+		uk_err_internal(&err, "handler produced no reply");
+		ukd_reply_error(req, &err);
+	}
+	if (!req->resp)
+		return MHD_NO;
+	ret = MHD_queue_response(req->conn, req->status, req->resp);
+	MHD_destroy_response(req->resp);
+	req->resp = NULL;
+	return ret;
+}
+
+static enum MHD_Result early_reply(struct ukd_req *req, const char *method, const char *url)
+{
+	uk_err_t err = {0};
+
+	if (req->early_status == 405)
+		uk_err_set(&err, 405, "method_not_allowed", "%s %s: method not allowed", method,
+		           url);
+	else if (req->early_status == 414)
+		uk_err_set(&err, 414, "too_large", "URL too long");
+	else
+		uk_err_notfound(&err, "%s %s: no such route (see api/openapi.yaml)", method, url);
+	ukd_reply_error(req, &err);
+	return queue_reply(req);
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_size, void **con_cls)
+{
+	struct ukd_http *h = cls;
+	struct ukd_req *req = *con_cls;
+	uk_err_t err = {0};
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->d = h->d;
+		req->conn = conn;
+		req->body_fd = -1;
+		*con_cls = req;
+		ukd_router_match(ukd_routes, method, url, &req->match);
+		req->route = req->match.route;
+		req->early_status = (unsigned)req->match.status;
+		log_debug("http", "%s %s", method, url);
+		return MHD_YES;
+	}
+	if (req->early_status)
+		return early_reply(req, method, url);
+	if (*upload_size) {
+		if (req->route->body == UKD_BODY_NONE)
+			req->too_large = req->too_large || req->body_len + *upload_size > 65536;
+		else
+			body_append(req, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->route->body == UKD_BODY_NONE) {
+		if (req->too_large)
+			uk_err_set(&err, 413, "too_large", "this route takes no request body");
+	} else {
+		body_finish(req, &err);
+	}
+	if (err.status)
+		ukd_reply_error(req, &err);
+	else
+		req->route->fn(req->d, req);
+	return queue_reply(req);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+	struct ukd_req *req = *con_cls;
+
+	(void)cls, (void)conn, (void)toe;
+	if (!req)
+		return;
+	ukd_router_clear(&req->match);
+	free(req->body);
+	if (req->body_fd >= 0)
+		close(req->body_fd);
+	if (req->body_path[0])
+		unlink(req->body_path);
+	json_object_put(req->json);
+	if (req->resp)
+		MHD_destroy_response(req->resp);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_debug("mhd", "%s", msg);
+}
+
+/* ---- listeners ---- */
+
+static int listen_unix(struct ukd_http *h, const char *path, uk_err_t *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return uk_err_bad(err, "unix socket path %s: longer than %zu bytes", path,
+		                  sizeof(sa.sun_path) - 1);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+		*strrchr(dir, '/') = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return uk_err_errno(err, errno, "create directory %s", dir);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "socket");
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return uk_err_conflict(err, "%s exists and is not a socket", path);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return uk_err_conflict(err, "%s: another daemon is listening there", path);
+		unlink(path); /* stale socket of a daemon that died */
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return uk_err_errno(err, errno, "socket");
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return uk_err_errno(err, errno, "bind %s", path);
+	if (chmod(path, 0660) < 0 || listen(fd, 128) < 0)
+		return uk_err_errno(err, errno, "listen on %s", path);
+	snprintf(h->unix_path, sizeof(h->unix_path), "%s", path);
+	return ({
+		int r = fd;
+		fd = -1;
+		r;
+	});
+}
+
+static int listen_tcp(const char *addr, uk_err_t *err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	char ip[64];
+	const char *colon = strrchr(addr, ':');
+	_cleanup_close_ int fd = -1;
+	int one = 1;
+	long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(ip))
+		return uk_err_bad(err, "tcp://%s: expected tcp://IP:PORT", addr);
+	snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return uk_err_bad(err, "tcp://%s: expected tcp://IPv4:PORT", addr);
+	sa.sin_port = htons((uint16_t)port);
+	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+		log_warn("http",
+		         "tcp://%s is not loopback: this API has no TLS or authentication "
+		         "yet, anyone who reaches it controls ukd",
+		         addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
+		return uk_err_errno(err, errno, "listen on tcp://%s", addr);
+	return ({
+		int r = fd;
+		fd = -1;
+		r;
+	});
+}
+
+struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
+{
+	struct ukd_http *h = calloc(1, sizeof(*h));
+	int fd;
+
+	if (!h) {
+		uk_err_errno(err, ENOMEM, "listen on %s", host);
+		return NULL;
+	}
+	h->d = d;
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	if (!strncmp(host, "unix://", 7))
+		fd = listen_unix(h, host + 7, err);
+	else
+		fd = listen_tcp(host + 6, err);
+	if (fd < 0) {
+		free(h);
+		return NULL;
+	}
+	h->mhd = MHD_start_daemon(
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	        0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+	        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+	if (!h->mhd) {
+		close(fd);
+		if (h->unix_path[0])
+			unlink(h->unix_path);
+		free(h);
+		uk_err_internal(err, "libmicrohttpd could not start on %s", host);
+		return NULL;
+	}
+	log_info("http", "listening on %s", host);
+	return h;
+}
+
+void ukd_http_stop(struct ukd_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	if (h->unix_path[0])
+		unlink(h->unix_path);
+	free(h);
+}

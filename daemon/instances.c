@@ -1,0 +1,839 @@
+/* The instance service: lifecycle transitions over the store and the backend, and JSON views. */
+#include "instances.h"
+#include "accel.h"
+#include "backend.h"
+#include "cmdline.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "names.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uk/images.h>
+
+#define STOP_GRACE_MAX 3600
+#define EXIT_RECORD_TIMEOUT_MS 30000
+
+/* ---- per-instance locks: a small set of busy ids under d->lock ---- */
+
+struct busy {
+	char id[65];
+	struct busy *next;
+};
+static struct busy *busy_list;
+
+static int busy_has(const char *id)
+{
+	for (struct busy *b = busy_list; b; b = b->next)
+		if (!strcmp(b->id, id))
+			return 1;
+	return 0;
+}
+
+void ukd_instance_lock(struct ukd *d, const char *id)
+{
+	struct busy *b = calloc(1, sizeof(*b));
+
+	pthread_mutex_lock(&d->lock);
+	while (busy_has(id))
+		pthread_cond_wait(&d->changed, &d->lock);
+	if (b) {
+		snprintf(b->id, sizeof(b->id), "%s", id);
+		b->next = busy_list;
+		busy_list = b;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void ukd_instance_unlock(struct ukd *d, const char *id)
+{
+	pthread_mutex_lock(&d->lock);
+	for (struct busy **pp = &busy_list; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->id, id)) {
+			struct busy *b = *pp;
+			*pp = b->next;
+			free(b);
+			break;
+		}
+	pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void ukd_instance_changed(struct ukd *d)
+{
+	pthread_mutex_lock(&d->lock);
+	pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void ukd_instance_path(struct ukd *d, const char *id, const char *file, char *out, size_t len)
+{
+	snprintf(out, len, "%s/instances/%s%s%s", d->cfg.root, id, file ? "/" : "",
+	         file ? file : "");
+}
+
+/* ---- tombstones of auto-removed instances, for late waits ---- */
+
+#define N_TOMBS 256
+static struct {
+	char id[65], name[128];
+	int code;
+} tombs[N_TOMBS];
+static unsigned tomb_next;
+
+void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in)
+{
+	pthread_mutex_lock(&d->lock);
+	unsigned i = tomb_next++ % N_TOMBS;
+	snprintf(tombs[i].id, sizeof(tombs[i].id), "%s", in->id);
+	snprintf(tombs[i].name, sizeof(tombs[i].name), "%s", in->name);
+	tombs[i].code = in->exit_code;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Caller holds d->lock. */
+static int tomb_find(const char *key, int *code)
+{
+	size_t k = strlen(key);
+
+	for (unsigned i = 0; i < N_TOMBS; i++)
+		if (tombs[i].id[0] &&
+		    (!strcmp(tombs[i].name, key) || (k >= 4 && !strncmp(tombs[i].id, key, k)))) {
+			*code = tombs[i].code;
+			return 1;
+		}
+	return 0;
+}
+
+/* ---- create ---- */
+
+static int json_strv_check(json_object *v, const char *what, uk_err_t *err)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return uk_err_bad(err, "%s: expected an array of strings", what);
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
+			return uk_err_bad(err, "%s[%zu]: expected a string", what, i);
+	return 0;
+}
+
+static int env_key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	return eq && eq != kv ? (int)(eq - kv) : -1;
+}
+
+/* Image env, then the request's, a later KEY replacing an earlier one. */
+static json_object *env_merge(char **img_env, json_object *req_env, uk_err_t *err)
+{
+	json_object *out = json_object_new_array();
+	size_t n_req = req_env ? json_object_array_length(req_env) : 0;
+
+	for (size_t i = 0; img_env && img_env[i]; i++)
+		json_object_array_add(out, json_object_new_string(img_env[i]));
+	for (size_t i = 0; i < n_req; i++) {
+		const char *kv = json_object_get_string(json_object_array_get_idx(req_env, i));
+		int k = env_key_len(kv);
+		if (k < 0) {
+			json_object_put(out);
+			uk_err_bad(err, "env[%zu] \"%s\": expected KEY=VALUE", i, kv);
+			return NULL;
+		}
+		for (size_t j = 0; j < json_object_array_length(out); j++) {
+			const char *o = json_object_get_string(json_object_array_get_idx(out, j));
+			if (env_key_len(o) == k && !strncmp(o, kv, (size_t)k)) {
+				json_object_array_del_idx(out, j, 1);
+				break;
+			}
+		}
+		json_object_array_add(out, json_object_new_string(kv));
+	}
+	return out;
+}
+
+static int restart_policy_parse(json_object *rp, json_object **out, uk_err_t *err)
+{
+	json_object *name = NULL, *max = NULL;
+	const char *n = "no";
+	int64_t m = 0;
+
+	if (rp) {
+		if (!json_object_is_type(rp, json_type_object))
+			return uk_err_bad(err, "restart_policy: expected an object");
+		if (json_object_object_get_ex(rp, "name", &name)) {
+			if (!json_object_is_type(name, json_type_string))
+				return uk_err_bad(err, "restart_policy.name: expected a string");
+			n = json_object_get_string(name);
+		}
+		if (json_object_object_get_ex(rp, "maximum_retry_count", &max)) {
+			if (!json_object_is_type(max, json_type_int) ||
+			    (m = json_object_get_int64(max)) < 0 || m > 1000000)
+				return uk_err_bad(err,
+				                  "restart_policy.maximum_retry_count: expected "
+				                  "an integer from 0 to 1000000");
+		}
+	}
+	if (!*n)
+		n = "no";
+	if (strcmp(n, "no") && strcmp(n, "on-failure") && strcmp(n, "always") &&
+	    strcmp(n, "unless-stopped"))
+		return uk_err_bad(err,
+		                  "restart_policy.name \"%s\": expected no, on-failure, always or "
+		                  "unless-stopped",
+		                  n);
+	if (m && strcmp(n, "on-failure"))
+		return uk_err_bad(err, "restart_policy.maximum_retry_count: only for on-failure");
+	*out = json_object_new_object();
+	json_object_object_add(*out, "name", json_object_new_string(n));
+	json_object_object_add(*out, "maximum_retry_count", json_object_new_int64(m));
+	return 0;
+}
+
+static const char *const create_keys[] = {"image",       "name",        "cmd",
+                                          "env",         "memory",      "restart_policy",
+                                          "auto_remove", "accelerator", NULL};
+
+static int create_check_keys(json_object *body, uk_err_t *err)
+{
+	json_object_object_foreach(body, key, val)
+	{
+		int known = 0;
+		(void)val;
+		for (int i = 0; create_keys[i]; i++)
+			known |= !strcmp(key, create_keys[i]);
+		if (!known)
+			return uk_err_bad(err, "unknown field \"%s\" in the instance config", key);
+	}
+	return 0;
+}
+
+static const char *opt_string(json_object *body, const char *key, int *bad)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(body, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	if (!json_object_is_type(v, json_type_string)) {
+		*bad = 1;
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+/* Validates (body) and builds the stored config from it and the image. */
+static json_object *create_config(struct ukd *d, json_object *body, const ukimg_info_t *img,
+                                  uk_err_t *err)
+{
+	json_object *cfg = json_object_new_object(), *v, *rp = NULL, *env;
+	int bad = 0;
+	const char *acc = opt_string(body, "accelerator", &bad);
+	char type[8];
+	int64_t mem = (int64_t)img->memory;
+
+	if (bad || ukd_accel_resolve(d, acc, type, err) < 0)
+		goto fail_bad_acc;
+	json_object_object_add(cfg, "accelerator", json_object_new_string(acc ? acc : "auto"));
+	if (json_object_object_get_ex(body, "cmd", &v) && !json_object_is_type(v, json_type_null)) {
+		if (json_strv_check(v, "cmd", err) < 0)
+			goto fail;
+		json_object_object_add(cfg, "cmd", json_object_get(v));
+	} else {
+		json_object *c = json_object_new_array();
+		for (size_t i = 0; img->cmd && img->cmd[i]; i++)
+			json_object_array_add(c, json_object_new_string(img->cmd[i]));
+		json_object_object_add(cfg, "cmd", c);
+	}
+	v = NULL;
+	if (json_object_object_get_ex(body, "env", &v) && !json_object_is_type(v, json_type_null) &&
+	    json_strv_check(v, "env", err) < 0)
+		goto fail;
+	if (!(env = env_merge(img->env, json_object_is_type(v, json_type_array) ? v : NULL, err)))
+		goto fail;
+	json_object_object_add(cfg, "env", env);
+	if (json_object_object_get_ex(body, "memory", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (mem = json_object_get_int64(v)) < (2 << 20) || mem > (64LL << 30)) {
+			uk_err_bad(err, "memory: expected bytes from 2 MiB to 64 GiB");
+			goto fail;
+		}
+	}
+	json_object_object_add(cfg, "memory", json_object_new_int64(mem));
+	json_object_object_get_ex(body, "restart_policy", &v);
+	if (restart_policy_parse(json_object_object_get_ex(body, "restart_policy", &v) &&
+	                                         !json_object_is_type(v, json_type_null)
+	                                 ? v
+	                                 : NULL,
+	                         &rp, err) < 0)
+		goto fail;
+	json_object_object_add(cfg, "restart_policy", rp);
+	v = NULL;
+	if (json_object_object_get_ex(body, "auto_remove", &v) && v &&
+	    !json_object_is_type(v, json_type_boolean)) {
+		uk_err_bad(err, "auto_remove: expected true or false");
+		goto fail;
+	}
+	json_object_object_add(cfg, "auto_remove",
+	                       json_object_new_boolean(v && json_object_get_boolean(v)));
+	return cfg;
+fail_bad_acc:
+	if (bad)
+		uk_err_bad(err, "accelerator: expected a string");
+fail:
+	json_object_put(cfg);
+	return NULL;
+}
+
+static int create_name(struct ukd *d, const char *want, char *out, size_t len, uk_err_t *err)
+{
+	int taken;
+
+	if (want) {
+		if (!ukd_name_valid(want))
+			return uk_err_bad(
+			        err,
+			        "name \"%s\": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most "
+			        "127 characters)",
+			        want);
+		snprintf(out, len, "%s", want);
+		return 0;
+	}
+	for (unsigned attempt = 0; attempt < 100; attempt++) {
+		ukd_name_generate(out, len, attempt / 10);
+		if ((taken = ukd_store_name_taken(d->store, out, err)) < 0)
+			return -1;
+		if (!taken)
+			return 0;
+	}
+	return uk_err_internal(err, "could not generate a free instance name");
+}
+
+static int create_dir(struct ukd *d, const char *id, uk_err_t *err)
+{
+	char path[PATH_MAX];
+
+	ukd_instance_path(d, id, NULL, path, sizeof(path));
+	if (mkdir(path, 0700) < 0)
+		return uk_err_errno(err, errno, "create %s", path);
+	return 0;
+}
+
+static void remove_dir(struct ukd *d, const char *id)
+{
+	static const char *const files[] = {"console.log", "status", "console.ts", NULL};
+	char path[PATH_MAX];
+
+	for (int i = 0; files[i]; i++) {
+		ukd_instance_path(d, id, files[i], path, sizeof(path));
+		unlink(path);
+	}
+	ukd_instance_path(d, id, NULL, path, sizeof(path));
+	if (rmdir(path) < 0 && errno != ENOENT)
+		log_warn("instances", "remove %s: %s", path, strerror(errno));
+}
+
+int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
+                        uk_err_t *err)
+{
+	struct ukd_instance in = {0};
+	struct ukd_image_row img;
+	ukimg_info_t info = {0};
+	json_object *cfg = NULL;
+	const char *image, *name;
+	int bad = 0, r = -1;
+
+	*warnings = NULL;
+	if (!body || !json_object_is_type(body, json_type_object))
+		return uk_err_bad(err, "expected a JSON object body with at least \"image\"");
+	if (create_check_keys(body, err) < 0)
+		return -1;
+	image = opt_string(body, "image", &bad);
+	name = opt_string(body, "name", &bad);
+	if (bad || !image || !*image)
+		return uk_err_bad(err,
+		                  "\"image\" and \"name\" must be strings; \"image\" is required");
+	if (ukd_store_image_resolve(d->store, image, &img, err) < 0)
+		return -1;
+	if (ukimg_inspect(d->images, img.manifest, &info, err) < 0)
+		return uk_err_wrap(err, "image %s", image);
+	if (!(cfg = create_config(d, body, &info, err)))
+		goto out;
+	if (create_name(d, name, in.name, sizeof(in.name), err) < 0 ||
+	    ukd_random_hex(in.id, 32, err) < 0)
+		goto out;
+	snprintf(in.image_ref, sizeof(in.image_ref), "%s", image);
+	snprintf(in.image_id, sizeof(in.image_id), "%s", img.id);
+	in.config = (char *)json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
+	snprintf(in.state, sizeof(in.state), "created");
+	in.created = ukd_now_ns();
+	snprintf(in.domain_name, sizeof(in.domain_name), "uk-%.12s", in.id);
+	if (create_dir(d, in.id, err) < 0)
+		goto out;
+	if (ukd_store_instance_insert(d->store, &in, err) < 0) {
+		remove_dir(d, in.id);
+		if (err->status == 409)
+			uk_err_conflict(err,
+			                "name \"%s\" is already in use by another instance: "
+			                "remove it or pick another name",
+			                in.name);
+		goto out;
+	}
+	memcpy(id, in.id, 65);
+	*warnings = json_object_new_array();
+	ukd_events_emit(d, "instance", "create", in.id, in.name, NULL);
+	r = 0;
+out:
+	json_object_put(cfg);
+	ukimg_info_clear(&info);
+	return r;
+}
+
+/* ---- start ---- */
+
+static json_object *config_get(const struct ukd_instance *in)
+{
+	json_object *c = json_tokener_parse(in->config ? in->config : "{}");
+
+	return c ? c : json_object_new_object();
+}
+
+static const char **strv_from_json(json_object *arr)
+{
+	size_t n = arr ? json_object_array_length(arr) : 0;
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = json_object_get_string(json_object_array_get_idx(arr, i));
+	return v;
+}
+
+static int start_prepare_files(struct ukd *d, const char *id, char *console, char *status,
+                               uk_err_t *err)
+{
+	int fd;
+
+	ukd_instance_path(d, id, "console.log", console, PATH_MAX);
+	ukd_instance_path(d, id, "status", status, PATH_MAX);
+	/* The status channel is per run; the console log accumulates, like docker logs. */
+	fd = open(status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "create %s", status);
+	close(fd);
+	fd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "create %s", console);
+	close(fd);
+	return 0;
+}
+
+static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
+{
+	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], type[8];
+	char cmdline[UKD_CMDLINE_MAX];
+	json_object *cfg = config_get(in), *v;
+	_cleanup_free_ const char **env = NULL, **args = NULL;
+	struct ukd_image_row img;
+	struct ukd_domain_info info;
+	int r = -1;
+
+	if (ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
+	    start_prepare_files(d, in->id, console, status, err) < 0)
+		goto out;
+	env = strv_from_json(json_object_object_get_ex(cfg, "env", &v) ? v : NULL);
+	args = strv_from_json(json_object_object_get_ex(cfg, "cmd", &v) ? v : NULL);
+	if (ukd_cmdline_build(cmdline, sizeof(cmdline), env, args, err) < 0)
+		goto out;
+	if (ukd_accel_resolve(d,
+	                      json_object_get_string(
+	                              json_object_object_get_ex(cfg, "accelerator", &v) ? v : NULL),
+	                      type, err) < 0)
+		goto out;
+	struct ukd_domain_spec spec = {
+	        .name = in->domain_name,
+	        .type = type,
+	        .kernel = kernel,
+	        .cmdline = cmdline,
+	        .memory = (uint64_t)json_object_get_int64(
+	                json_object_object_get_ex(cfg, "memory", &v) ? v : NULL),
+	        .console_log = console,
+	        .status_log = status,
+	};
+	if (spec.memory < (2 << 20))
+		spec.memory = UKIMG_MEMORY_DEFAULT;
+	if (ukd_backend_start(d->backend, &spec, &info, err) < 0)
+		goto out;
+	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
+	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
+	in->pid = info.pid;
+	r = 0;
+out:
+	json_object_put(cfg);
+	return r;
+}
+
+int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
+{
+	struct ukd_instance in;
+	int r;
+
+	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
+		return -1;
+	if (!strcmp(in.state, "running")) {
+		ukd_instance_clear(&in);
+		return 1;
+	}
+	if (start_domain(d, &in, err) < 0) {
+		snprintf(in.error, sizeof(in.error), "%.500s", err->message);
+		ukd_store_instance_update(d->store, &in, NULL);
+		ukd_instance_clear(&in);
+		return uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
+	}
+	snprintf(in.state, sizeof(in.state), "running");
+	in.started = ukd_now_ns();
+	in.finished = 0;
+	in.exit_code = 0;
+	in.error[0] = 0;
+	in.stop_requested = 0;
+	r = ukd_store_instance_update(d->store, &in, err);
+	if (r == 0)
+		ukd_events_emit(d, "instance", "start", in.id, in.name, NULL);
+	ukd_instance_clear(&in);
+	ukd_instance_changed(d);
+	return r;
+}
+
+static int find_id(struct ukd *d, const char *key, char id[65], uk_err_t *err)
+{
+	struct ukd_instance in;
+
+	if (ukd_store_instance_find(d->store, key, &in, err) < 0)
+		return -1;
+	memcpy(id, in.id, 65);
+	ukd_instance_clear(&in);
+	return 0;
+}
+
+int ukd_instance_start(struct ukd *d, const char *key, uk_err_t *err)
+{
+	char id[65];
+	int r;
+
+	if (find_id(d, key, id, err) < 0)
+		return -1;
+	ukd_instance_lock(d, id);
+	r = ukd_instance_start_locked(d, id, err);
+	ukd_instance_unlock(d, id);
+	return r;
+}
+
+/* ---- stop, kill, wait ---- */
+
+/* Waits until (id) is not running; 1 = stopped, 0 = timed out, -1 = removed or error. */
+static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int client_fd, int *code)
+{
+	int64_t deadline = ukd_now_ns() + (int64_t)timeout_ms * 1000000;
+	struct ukd_instance in;
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		if (ukd_store_instance_find(d->store, id, &in, NULL) < 0) {
+			r = tomb_find(id, code) ? 1 : -1;
+			break;
+		}
+		if (strcmp(in.state, "running")) {
+			*code = in.exit_code;
+			ukd_instance_clear(&in);
+			r = 1;
+			break;
+		}
+		ukd_instance_clear(&in);
+		if (timeout_ms >= 0 ? ukd_now_ns() >= deadline : d->stopping)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->changed, &d->lock, &ts);
+		if (client_fd >= 0) {
+			pthread_mutex_unlock(&d->lock);
+			int gone = ukd_http_wait(client_fd, -1, 0) < 0;
+			pthread_mutex_lock(&d->lock);
+			if (gone)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+/* Marks (id) as stopped by the user: (how) 1 = graceful stop, 2 = killed. */
+static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance *in, uk_err_t *err)
+{
+	int r;
+
+	ukd_instance_lock(d, id);
+	r = ukd_store_instance_find(d->store, id, in, err);
+	/* Also when not running: a stop cancels a restart the policy has scheduled. */
+	if (r == 0 && in->stop_requested < how) {
+		in->stop_requested = how;
+		r = ukd_store_instance_update(d->store, in, err);
+	}
+	ukd_instance_unlock(d, id);
+	return r;
+}
+
+static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
+{
+	struct ukd_instance in;
+	int code;
+
+	if (mark_stop(d, id, 2, &in, err) < 0)
+		return -1;
+	if (strcmp(in.state, "running")) {
+		ukd_instance_clear(&in);
+		return 0;
+	}
+	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
+		ukd_instance_clear(&in);
+		return -1;
+	}
+	ukd_instance_clear(&in);
+	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
+		return uk_err_internal(err,
+		                       "instance %.12s: killed, but its exit was not recorded "
+		                       "within %d s",
+		                       id, EXIT_RECORD_TIMEOUT_MS / 1000);
+	return 0;
+}
+
+int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *err)
+{
+	struct ukd_instance in;
+	char id[65];
+	int code;
+
+	if (timeout_s > STOP_GRACE_MAX)
+		return uk_err_bad(err, "t=%ld: at most %d seconds", timeout_s, STOP_GRACE_MAX);
+	if (find_id(d, key, id, err) < 0 || mark_stop(d, id, 1, &in, err) < 0)
+		return -1;
+	if (strcmp(in.state, "running")) {
+		ukd_instance_clear(&in);
+		return 1;
+	}
+	/* The guest may ignore the ACPI power button; the timeout then kills it. */
+	if (timeout_s > 0 && ukd_backend_shutdown(d->backend, in.domain_name, err) < 0)
+		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
+	ukd_instance_clear(&in);
+	uk_err_clear(err);
+	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code) != 0)
+		return 0;
+	return kill_and_wait(d, id, err);
+}
+
+int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err)
+{
+	struct ukd_instance in;
+	int code, r;
+
+	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
+		return -1;
+	r = strcmp(in.state, "running") ? 0 : ukd_backend_destroy(d->backend, in.domain_name, err);
+	ukd_instance_clear(&in);
+	if (r < 0 && err->status != 404)
+		return -1;
+	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
+		return uk_err_internal(err, "instance %.12s: killed, but its exit was not recorded",
+		                       id);
+	return 0;
+}
+
+int ukd_instance_kill(struct ukd *d, const char *key, uk_err_t *err)
+{
+	struct ukd_instance in;
+	char id[65];
+
+	if (ukd_store_instance_find(d->store, key, &in, err) < 0)
+		return -1;
+	memcpy(id, in.id, sizeof(id));
+	if (strcmp(in.state, "running")) {
+		uk_err_conflict(err, "instance %s is not running", in.name);
+		ukd_instance_clear(&in);
+		return -1;
+	}
+	ukd_instance_clear(&in);
+	return kill_and_wait(d, id, err);
+}
+
+int ukd_instance_restart(struct ukd *d, const char *key, long timeout_s, uk_err_t *err)
+{
+	char id[65];
+
+	if (find_id(d, key, id, err) < 0 || ukd_instance_stop(d, id, timeout_s, err) < 0)
+		return -1;
+	return ukd_instance_start(d, id, err) < 0 ? -1 : 0;
+}
+
+int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, uk_err_t *err)
+{
+	char id[65];
+	int r;
+
+	if (find_id(d, key, id, err) < 0) {
+		pthread_mutex_lock(&d->lock);
+		r = tomb_find(key, code);
+		pthread_mutex_unlock(&d->lock);
+		if (r)
+			uk_err_clear(err);
+		return r ? 0 : -1;
+	}
+	r = wait_not_running(d, id, -1, client_fd, code);
+	if (r < 0)
+		return uk_err_notfound(err, "instance %s was removed", key);
+	if (r == 0)
+		return uk_err_set(err, 503, "unavailable", "wait on %s interrupted", key);
+	return 0;
+}
+
+/* ---- remove ---- */
+
+int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
+{
+	if (ukd_store_instance_delete(d->store, in->id, err) < 0)
+		return -1;
+	remove_dir(d, in->id);
+	ukd_events_emit(d, "instance", "destroy", in->id, in->name, NULL);
+	return 0;
+}
+
+int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err)
+{
+	struct ukd_instance in;
+	char id[65];
+	int r;
+
+	if (find_id(d, key, id, err) < 0)
+		return -1;
+	if (force && kill_and_wait(d, id, err) < 0)
+		return -1;
+	ukd_instance_lock(d, id);
+	r = ukd_store_instance_find(d->store, id, &in, err);
+	if (r == 0 && !strcmp(in.state, "running"))
+		r = uk_err_conflict(err,
+		                    "instance %s is running: stop it first or remove with force=1",
+		                    in.name);
+	if (r == 0) {
+		/* Keep auto_remove's restart thread from reviving it. */
+		in.stop_requested = 2;
+		r = ukd_instance_remove_locked(d, &in, err);
+	}
+	ukd_instance_clear(&in);
+	ukd_instance_unlock(d, id);
+	ukd_instance_changed(d);
+	return r;
+}
+
+/* ---- JSON views ---- */
+
+static json_object *time_json(int64_t ns)
+{
+	char buf[48];
+
+	ukd_time_format(ns, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
+{
+	json_object *o = json_object_new_object(), *st = json_object_new_object();
+	json_object *dom = json_object_new_object(), *cfg = config_get(in);
+	int running = !strcmp(in->state, "running");
+	char path[PATH_MAX];
+	struct ukd_image_row img = {0};
+
+	ukd_store_image_resolve(d->store, in->image_id, &img, NULL);
+	json_object_object_add(o, "id", json_object_new_string(in->id));
+	json_object_object_add(o, "name", json_object_new_string(in->name));
+	json_object_object_add(o, "image", json_object_new_string(in->image_ref));
+	json_object_object_add(o, "image_id", json_object_new_string(in->image_id));
+	json_object_object_add(o, "image_digest", json_object_new_string(img.manifest));
+	json_object_object_add(o, "created", json_object_new_int64(in->created / 1000000000));
+	json_object_object_add(st, "status", json_object_new_string(in->state));
+	json_object_object_add(st, "running", json_object_new_boolean(running));
+	json_object_object_add(st, "exit_code", json_object_new_int(in->exit_code));
+	json_object_object_add(st, "started_at", time_json(in->started));
+	json_object_object_add(st, "finished_at", time_json(in->finished));
+	json_object_object_add(st, "pid", json_object_new_int(running ? in->pid : 0));
+	json_object_object_add(st, "restart_count", json_object_new_int(in->restart_count));
+	json_object_object_add(st, "error", json_object_new_string(in->error));
+	json_object_object_add(o, "state", st);
+	json_object_object_add(o, "config", cfg);
+	json_object_object_add(dom, "name", json_object_new_string(in->domain_name));
+	json_object_object_add(dom, "uuid", json_object_new_string(in->domain_uuid));
+	json_object_object_add(dom, "uri", json_object_new_string(d->cfg.libvirt_uri));
+	json_object_object_add(dom, "type", json_object_new_string(in->domain_type));
+	json_object_object_add(o, "domain", dom);
+	ukd_instance_path(d, in->id, "console.log", path, sizeof(path));
+	json_object_object_add(o, "log_path", json_object_new_string(path));
+	return o;
+}
+
+static void human_duration(int64_t ns, char *buf, size_t len)
+{
+	int64_t s = ns / 1000000000;
+
+	if (s < 1)
+		snprintf(buf, len, "Less than a second");
+	else if (s < 60)
+		snprintf(buf, len, "%lld second%s", (long long)s, s == 1 ? "" : "s");
+	else if (s < 3600)
+		snprintf(buf, len, "%lld minute%s", (long long)s / 60, s / 60 == 1 ? "" : "s");
+	else if (s < 86400 * 2)
+		snprintf(buf, len, "%lld hours", (long long)s / 3600);
+	else
+		snprintf(buf, len, "%lld days", (long long)s / 86400);
+}
+
+json_object *ukd_instance_summary_json(const struct ukd_instance *in)
+{
+	json_object *o = json_object_new_object(), *names = json_object_new_array();
+	json_object *cfg = config_get(in), *cmd;
+	char status[96], dur[48], command[1024] = "";
+	size_t used = 0;
+
+	if (json_object_object_get_ex(cfg, "cmd", &cmd))
+		for (size_t i = 0; i < json_object_array_length(cmd); i++)
+			ukd_cmdline_append(
+			        command, sizeof(command), &used,
+			        json_object_get_string(json_object_array_get_idx(cmd, i)), NULL);
+	if (!strcmp(in->state, "running")) {
+		human_duration(ukd_now_ns() - in->started, dur, sizeof(dur));
+		snprintf(status, sizeof(status), "Up %s", dur);
+	} else if (!strcmp(in->state, "exited")) {
+		human_duration(ukd_now_ns() - in->finished, dur, sizeof(dur));
+		snprintf(status, sizeof(status), "Exited (%d) %s ago", in->exit_code, dur);
+	} else {
+		snprintf(status, sizeof(status), "%c%s", in->state[0] - 32, in->state + 1);
+	}
+	json_object_array_add(names, json_object_new_string(in->name));
+	json_object_object_add(o, "id", json_object_new_string(in->id));
+	json_object_object_add(o, "names", names);
+	json_object_object_add(o, "image", json_object_new_string(in->image_ref));
+	json_object_object_add(o, "image_id", json_object_new_string(in->image_id));
+	json_object_object_add(o, "command", json_object_new_string(command));
+	json_object_object_add(o, "created", json_object_new_int64(in->created / 1000000000));
+	json_object_object_add(o, "state", json_object_new_string(in->state));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "exit_code", json_object_new_int(in->exit_code));
+	json_object_put(cfg);
+	return o;
+}

@@ -1,0 +1,46 @@
+/* The instance service: create, start, stop, kill, restart, wait, remove, and their JSON views. */
+#ifndef UKD_INSTANCES_H
+#define UKD_INSTANCES_H
+
+#include <json-c/json.h>
+
+#include "store.h"
+#include "ukd.h"
+
+/* Per-instance exclusion for lifecycle transitions (start, recording an exit, removal). */
+void ukd_instance_lock(struct ukd *d, const char *id);
+void ukd_instance_unlock(struct ukd *d, const char *id);
+/* Wakes everyone waiting on instance state (wait, stop). */
+void ukd_instance_changed(struct ukd *d);
+
+/* <root>/instances/<id> and files in it. */
+void ukd_instance_path(struct ukd *d, const char *id, const char *file, char *out, size_t len);
+
+/* Creates an instance from a POST /v1/instances body. (warnings) receives a JSON array. */
+int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
+                        uk_err_t *err);
+/* Returns 1 if it was already running (nothing done), 0 once started. */
+int ukd_instance_start(struct ukd *d, const char *key, uk_err_t *err);
+/* Starts the instance (id), which the caller has locked. */
+int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err);
+/* Returns 1 if it was not running, 0 once stopped (after (timeout_s), killed). */
+int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
+/* 409 if not running. */
+int ukd_instance_kill(struct ukd *d, const char *key, uk_err_t *err);
+/* Kills (id) for the daemon's shutdown without marking it stopped by the user. */
+int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err);
+int ukd_instance_restart(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
+/* Blocks until the instance is not running; (code) receives its exit code. */
+int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, uk_err_t *err);
+/* 409 if running and not (force). */
+int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err);
+/* Removes an exited instance's row and files (the caller holds its lock). */
+int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t *err);
+
+/* Remembers the exit code of an auto-removed instance so a late wait still gets it. */
+void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in);
+
+json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in);
+json_object *ukd_instance_summary_json(const struct ukd_instance *in);
+
+#endif

@@ -1,0 +1,19 @@
+/* ukd logging: leveled lines on stderr, each tagged with its subsystem. */
+#ifndef UKD_LOG_H
+#define UKD_LOG_H
+
+enum ukd_log_level { UKD_LOG_ERROR, UKD_LOG_WARN, UKD_LOG_INFO, UKD_LOG_DEBUG };
+
+/* Parses "error|warn|info|debug"; returns the level or -1. */
+int ukd_log_parse_level(const char *s);
+void ukd_log_set_level(int level);
+int ukd_log_enabled(int level);
+void ukd_log(int level, const char *subsys, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+#define log_error(sub, ...) ukd_log(UKD_LOG_ERROR, (sub), __VA_ARGS__)
+#define log_warn(sub, ...) ukd_log(UKD_LOG_WARN, (sub), __VA_ARGS__)
+#define log_info(sub, ...) ukd_log(UKD_LOG_INFO, (sub), __VA_ARGS__)
+#define log_debug(sub, ...) ukd_log(UKD_LOG_DEBUG, (sub), __VA_ARGS__)
+
+#endif

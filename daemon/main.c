@@ -1,0 +1,176 @@
+/* ukd's entry point: configuration, subsystems up in order, signals, and an orderly shutdown. */
+#include "accel.h"
+#include "backend.h"
+#include "config.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "logs.h"
+#include "routes.h"
+#include "store.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <uk/images.h>
+
+/* Finds ukcc beside this executable: build/bin/ukd → build/bin/ukcc, PREFIX/bin/ukd → ... */
+static int main_find_ukcc(struct ukd *d, uk_err_t *err)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return uk_err_errno(err, errno, "readlink /proc/self/exe");
+	exe[n] = 0;
+	snprintf(d->bindir, sizeof(d->bindir), "%s", dirname(exe));
+	snprintf(d->ukcc, sizeof(d->ukcc), "%s/ukcc", d->bindir);
+	if (access(d->ukcc, X_OK) < 0)
+		log_warn("main", "%s: %s; image builds will fail until it exists", d->ukcc,
+		         strerror(errno));
+	return 0;
+}
+
+static int main_make_dirs(struct ukd *d, uk_err_t *err)
+{
+	static const char *const subs[] = {"", "/tmp", "/instances", NULL};
+	char path[PATH_MAX + 16];
+
+	for (int i = 0; subs[i]; i++) {
+		snprintf(path, sizeof(path), "%s%s", d->cfg.root, subs[i]);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return uk_err_errno(err, errno, "create %s", path);
+	}
+	return 0;
+}
+
+static void main_accel(struct ukd *d)
+{
+	ukd_accel_detect(d->accel_type, d->accel_reason, sizeof(d->accel_reason));
+	if (!strcmp(d->cfg.accelerator, "kvm")) {
+		snprintf(d->accel_type, sizeof(d->accel_type), "kvm");
+		snprintf(d->accel_reason, sizeof(d->accel_reason), "kvm: set by --accelerator");
+	} else if (!strcmp(d->cfg.accelerator, "tcg")) {
+		snprintf(d->accel_type, sizeof(d->accel_type), "qemu");
+		snprintf(d->accel_reason, sizeof(d->accel_reason), "tcg: set by --accelerator");
+	}
+	log_info("main", "accelerator %s", d->accel_reason);
+}
+
+/*
+ * The embedded driver logs through libvirt's own logger, including "errors" it recovers from
+ * (cgroup detection on every start). They go to ROOT/libvirt.log (warnings and up) unless the
+ * user set LIBVIRT_LOG_OUTPUTS or asked for debug; failures that matter reach our own log with
+ * libvirt's message in them.
+ */
+static void main_libvirt_log(struct ukd *d)
+{
+	char out[PATH_MAX];
+
+	if (ukd_log_enabled(UKD_LOG_DEBUG))
+		return;
+	snprintf(out, sizeof(out), "3:file:%s/libvirt.log", d->cfg.root);
+	setenv("LIBVIRT_LOG_OUTPUTS", out, 0);
+}
+
+static int main_up(struct ukd *d, uk_err_t *err)
+{
+	char images_root[PATH_MAX + 16];
+
+	if (main_find_ukcc(d, err) < 0 || main_make_dirs(d, err) < 0)
+		return -1;
+	main_accel(d);
+	if (!(d->store = ukd_store_open(d->cfg.root, err)) ||
+	    !(d->events = ukd_events_new(d->store, err)))
+		return -1;
+	snprintf(images_root, sizeof(images_root), "%s/images", d->cfg.root);
+	if (!(d->images = ukimg_store_open(images_root, err)))
+		return uk_err_wrap(err, "image store");
+	if (ukd_super_start(d, err) < 0)
+		return -1;
+	main_libvirt_log(d);
+	d->backend = ukd_backend_open(d->cfg.libvirt_uri, ukd_super_domain_stopped, d, err);
+	if (!d->backend)
+		return -1;
+	ukd_super_reconcile(d);
+	ukd_images_gc(d);
+	if (ukd_logs_pump_start(d, err) < 0)
+		return -1;
+	for (int i = 0; i < d->cfg.nhosts; i++) {
+		d->http[d->nhttp] = ukd_http_start(d, d->cfg.hosts[i], err);
+		if (!d->http[d->nhttp])
+			return -1;
+		d->nhttp++;
+	}
+	return 0;
+}
+
+static void main_down(struct ukd *d)
+{
+	for (int i = 0; i < d->nhttp; i++)
+		ukd_http_stop(d->http[i]);
+	d->stopping = 1; /* no restarts from here on; streams end */
+	if (d->backend && d->store && d->super)
+		ukd_super_stop_all(d); /* guests of the embedded driver die with us anyway */
+	if (ukd_images_wait_builds(10000) > 0) {
+		/* A build still compiling uses the store: leave everything to the process exit
+		 * (sqlite's WAL keeps the database consistent; ukimages cleans its tmp/ later). */
+		log_warn("main", "builds still running after 10 s: exiting without waiting");
+		return;
+	}
+	ukd_logs_pump_stop();
+	ukd_super_free(d);
+	ukd_backend_close(d->backend);
+	ukimg_store_free(d->images);
+	ukd_events_free(d->events);
+	ukd_store_close(d->store);
+	ukd_config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct ukd d;
+	uk_err_t err = {0};
+	sigset_t set;
+	int r, sig;
+
+	r = ukd_config_load(&d.cfg, argc, argv, &err);
+	if (r < 0) {
+		fprintf(stderr, "ukd: %s\n", err.message);
+		return 2;
+	}
+	if (r == UKD_CONFIG_EXIT_OK)
+		return 0;
+	ukd_log_set_level(d.cfg.log_level);
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.changed, NULL);
+	/* Signals go to sigwait below; every thread inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("main", "ukd %s starting: root %s, libvirt %s", UKD_VERSION, d.cfg.root,
+	         d.cfg.libvirt_uri);
+	if (main_up(&d, &err) < 0) {
+		log_error("main", "%s", err.message);
+		main_down(&d);
+		return 1;
+	}
+	log_info("main", "ready");
+	do {
+		sigwait(&set, &sig);
+		if (sig == SIGHUP)
+			log_info("main", "SIGHUP ignored (restart ukd to reload its config)");
+	} while (sig == SIGHUP);
+	log_info("main", "%s: shutting down", strsignal(sig));
+	main_down(&d);
+	log_info("main", "stopped");
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* Instance ids (64 hex from the kernel's CSPRNG), generated names, name validation. */
+#ifndef UKD_NAMES_H
+#define UKD_NAMES_H
+
+#include <stddef.h>
+
+#include "ukd.h"
+
+/* Fills (out) with 2*(nbytes) lowercase hex digits + NUL from getrandom(). */
+int ukd_random_hex(char *out, size_t nbytes, uk_err_t *err);
+/* "adjective_noun" (plus "_N" when (attempt) > 0). */
+void ukd_name_generate(char *out, size_t len, unsigned attempt);
+/* 1 if (name) matches [a-zA-Z0-9][a-zA-Z0-9_.-]* and is at most 127 bytes, not 64 hex. */
+int ukd_name_valid(const char *name);
+
+#endif

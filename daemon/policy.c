@@ -1,0 +1,99 @@
+/* Exit and restart policy: the status channel's exit code, restart decisions, backoff. */
+#include "policy.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define BACKOFF_RESET_NS (10LL * 1000000000)
+
+int ukd_policy_parse_status(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	int code = -1;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol - p >= 9 && !memcmp(p, "UK_EXIT=", 8)) {
+			int v = 0, digits = 0;
+			for (const char *q = p + 8; q < eol && *q >= '0' && *q <= '9' && digits < 4;
+			     q++)
+				v = v * 10 + (*q - '0'), digits++;
+			const char *after = p + 8 + digits;
+			if (digits && v <= 255 && (after == eol || *after == '\r'))
+				code = v;
+		}
+		p = eol + 1;
+	}
+	return code;
+}
+
+int ukd_policy_read_status(const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	off_t size;
+
+	if (fd < 0)
+		return -1;
+	/* The guest writes one line; a long file is junk, and its tail is what counts. */
+	size = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf), size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0);
+	close(fd);
+	return n > 0 ? ukd_policy_parse_status(buf, (size_t)n) : -1;
+}
+
+int64_t ukd_policy_backoff_ms(int n, int64_t ran_ns)
+{
+	int64_t ms = BACKOFF_MIN_MS;
+
+	if (ran_ns >= BACKOFF_RESET_NS)
+		return ms;
+	for (int i = 0; i < n && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
+}
+
+int ukd_policy_wants_restart(const struct ukd_instance *in)
+{
+	json_object *cfg = json_tokener_parse(in->config), *rp, *v;
+	const char *name = "no";
+	int64_t max = 0;
+	int r;
+
+	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp)) {
+		if (json_object_object_get_ex(rp, "name", &v))
+			name = json_object_get_string(v);
+		if (json_object_object_get_ex(rp, "maximum_retry_count", &v))
+			max = json_object_get_int64(v);
+	}
+	if (in->stop_requested || !strcmp(name, "no"))
+		r = 0;
+	else if (!strcmp(name, "on-failure"))
+		r = in->exit_code != 0 && (max == 0 || in->restart_count < max);
+	else
+		r = 1; /* always, unless-stopped */
+	json_object_put(cfg);
+	return r;
+}
+
+int ukd_policy_restart_at_startup(const struct ukd_instance *in)
+{
+	json_object *cfg = json_tokener_parse(in->config), *rp, *v;
+	const char *name = "no";
+	int r;
+
+	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp) &&
+	    json_object_object_get_ex(rp, "name", &v))
+		name = json_object_get_string(v);
+	/* As Docker: always starts with the daemon whatever happened; unless-stopped unless the
+	 * user stopped it. */
+	r = !strcmp(name, "always") || (!strcmp(name, "unless-stopped") && !in->stop_requested);
+	json_object_put(cfg);
+	return r;
+}

@@ -1,0 +1,21 @@
+/* Matches a method and URL path against a route table; pure, so tests and fuzzers can call it. */
+#ifndef UKD_ROUTER_H
+#define UKD_ROUTER_H
+
+#include "http.h"
+
+#define UKD_ROUTER_MAX_PARAMS 4
+
+struct ukd_match {
+	const struct ukd_route *route; /* NULL unless status == 0 */
+	char *params[UKD_ROUTER_MAX_PARAMS];
+	int nparams;
+	int status; /* 0 matched, 404 no such path, 405 path without this method, 414 too long */
+};
+
+/* Fills (m); free its params with ukd_router_clear(). */
+void ukd_router_match(const struct ukd_route *table, const char *method, const char *url,
+                      struct ukd_match *m);
+void ukd_router_clear(struct ukd_match *m);
+
+#endif

@@ -1,0 +1,595 @@
+/* Image routes: build (streamed), load, list, inspect, tag, delete, get — over the ukimages
+ * library. */
+#include "events.h"
+#include "log.h"
+#include "routes.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uk/images.h>
+
+/* Builds and loads hold it shared; blob garbage collection takes it exclusively, or waits. */
+static pthread_rwlock_t gc_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* Build threads outlive their request; shutdown waits for them (ukd_images_wait_builds). */
+static pthread_mutex_t builds_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t builds_done = PTHREAD_COND_INITIALIZER;
+static int builds_running;
+
+static void builds_add(int n)
+{
+	pthread_mutex_lock(&builds_lock);
+	builds_running += n;
+	pthread_cond_broadcast(&builds_done);
+	pthread_mutex_unlock(&builds_lock);
+}
+
+int ukd_images_wait_builds(int timeout_ms)
+{
+	struct timespec ts;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&builds_lock);
+	while (builds_running > 0 && pthread_cond_timedwait(&builds_done, &builds_lock, &ts) == 0)
+		;
+	left = builds_running;
+	pthread_mutex_unlock(&builds_lock);
+	return left;
+}
+
+/* ---- build ---- */
+
+struct build_job {
+	struct ukd *d;
+	int ctx_fd;
+	int out_fd; /* the pipe the response reads */
+	char tag[256];
+	int client_fd;
+};
+
+struct build_stream {
+	int fd;
+	int client_fd;
+};
+
+static void build_write(struct build_job *j, json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(
+	        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	/* A client that left only loses the output; the build still finishes and is recorded. */
+	if (j->out_fd >= 0 &&
+	    (write(j->out_fd, s, len) != (ssize_t)len || write(j->out_fd, "\n", 1) != 1)) {
+		close(j->out_fd);
+		j->out_fd = -1;
+	}
+	json_object_put(o);
+}
+
+static void build_stream_line(struct build_job *j, const char *line)
+{
+	json_object *o = json_object_new_object();
+	size_t n = strlen(line);
+	char *s = malloc(n + 2);
+
+	if (s) {
+		memcpy(s, line, n);
+		memcpy(s + n, "\n", 2);
+		json_object_object_add(o, "stream", json_object_new_string(s));
+		free(s);
+	}
+	build_write(j, o);
+}
+
+static void build_progress(void *ctx, const char *line)
+{
+	build_stream_line(ctx, line);
+}
+
+static int build_record(struct build_job *j, const ukimg_build_result_t *res, uk_err_t *err)
+{
+	struct ukd_image_row row = {0};
+	ukimg_info_t info = {0};
+
+	if (ukimg_inspect(j->d->images, res->manifest_digest, &info, err) < 0)
+		return -1;
+	snprintf(row.id, sizeof(row.id), "%s", res->config_digest);
+	snprintf(row.manifest, sizeof(row.manifest), "%s", res->manifest_digest);
+	row.created = info.created;
+	row.size = res->size;
+	ukimg_info_clear(&info);
+	return ukd_store_image_put(j->d->store, &row, j->tag[0] ? j->tag : NULL, err);
+}
+
+static void *build_thread(void *p)
+{
+	struct build_job *j = p;
+	ukimg_build_opts_t opts;
+	ukimg_build_result_t res;
+	uk_err_t err = {0};
+	char line[512];
+	int r;
+
+	ukimg_build_opts_init(&opts);
+	opts.context_fd = j->ctx_fd;
+	opts.ukcc_path = j->d->ukcc;
+	opts.progress = build_progress;
+	opts.progress_ctx = j;
+	pthread_rwlock_rdlock(&gc_lock);
+	r = ukimg_build(j->d->images, &opts, &res, &err);
+	if (r == 0 && build_record(j, &res, &err) < 0) {
+		uk_err_wrap(&err, "build: record the image");
+		r = -1;
+	}
+	pthread_rwlock_unlock(&gc_lock);
+	if (r == 0) {
+		json_object *o = json_object_new_object(), *aux = json_object_new_object();
+		ukd_events_emit(j->d, "image", "build", res.config_digest, j->tag, NULL);
+		snprintf(line, sizeof(line), "Successfully built %.19s", res.config_digest);
+		build_stream_line(j, line);
+		if (j->tag[0]) {
+			ukd_events_emit(j->d, "image", "tag", res.config_digest, j->tag, NULL);
+			snprintf(line, sizeof(line), "Successfully tagged %s", j->tag);
+			build_stream_line(j, line);
+		}
+		json_object_object_add(aux, "id", json_object_new_string(res.config_digest));
+		json_object_object_add(o, "aux", aux);
+		build_write(j, o);
+	} else {
+		json_object *o = json_object_new_object();
+		log_info("images", "build %s failed: %s", j->tag, err.message);
+		json_object_object_add(o, "error", json_object_new_string(err.message));
+		json_object_object_add(o, "code",
+		                       json_object_new_string(err.code[0] ? err.code : "internal"));
+		build_write(j, o);
+	}
+	close(j->ctx_fd);
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	free(j);
+	builds_add(-1);
+	return NULL;
+}
+
+static ssize_t build_stream_read(void *p, char *buf, size_t max)
+{
+	struct build_stream *s = p;
+
+	for (;;) {
+		ssize_t n = read(s->fd, buf, max);
+		if (n >= 0)
+			return n;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (ukd_http_wait(s->client_fd, s->fd, 1000) < 0)
+			return -1;
+	}
+}
+
+static void build_stream_free(void *p)
+{
+	struct build_stream *s = p;
+
+	close(s->fd);
+	free(s);
+}
+
+static int build_check(struct ukd_req *req, char *tag, size_t len, uk_err_t *err)
+{
+	const char *t = ukd_req_query(req, "t");
+
+	tag[0] = 0;
+	if (t && ukd_store_ref_normalize(t, tag, len, err) < 0)
+		return uk_err_wrap(err, "t");
+	if (ukd_req_body_size(req) == 0)
+		return uk_err_bad(err,
+		                  "empty body: send the build context as a tar holding a Ukfile");
+	return 0;
+}
+
+void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
+{
+	struct build_job *j = calloc(1, sizeof(*j));
+	struct build_stream *s = calloc(1, sizeof(*s));
+	uk_err_t err = {0};
+	int pipefd[2] = {-1, -1};
+	pthread_t t;
+
+	if (!j || !s || build_check(req, j->tag, sizeof(j->tag), &err) < 0)
+		goto fail;
+	j->ctx_fd = open(ukd_req_file(req), O_RDONLY | O_CLOEXEC);
+	if (j->ctx_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		uk_err_errno(&err, errno, "build: open the uploaded context");
+		goto fail;
+	}
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	j->d = d;
+	j->out_fd = pipefd[1];
+	s->fd = pipefd[0];
+	s->client_fd = ukd_req_client_fd(req);
+	builds_add(1);
+	if (pthread_create(&t, NULL, build_thread, j) != 0) {
+		builds_add(-1);
+		uk_err_internal(&err, "build: start a build thread");
+		goto fail;
+	}
+	pthread_detach(t);
+	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
+	return;
+fail:
+	if (j && j->ctx_fd > 0)
+		close(j->ctx_fd);
+	if (pipefd[0] >= 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	free(j);
+	free(s);
+	ukd_reply_error(req, &err);
+}
+
+/* ---- list, inspect, tag ---- */
+
+void ukd_route_image_list(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	json_object *arr = ukd_store_image_list(d->store, &err);
+
+	if (!arr)
+		ukd_reply_error(req, &err);
+	else
+		ukd_reply_json(req, 200, arr);
+}
+
+static json_object *strv_json(char **v)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; v && v[i]; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+void ukd_route_image_inspect(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_image_row img;
+	ukimg_info_t info = {0};
+	uk_err_t err = {0};
+	json_object *o, *c, *tags;
+
+	if (ukd_store_image_resolve(d->store, ukd_req_param(req, 0), &img, &err) < 0 ||
+	    !(tags = ukd_store_image_tags(d->store, img.id, &err)) ||
+	    ukimg_inspect(d->images, img.manifest, &info, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	o = json_object_new_object();
+	c = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(img.id));
+	json_object_object_add(o, "repo_tags", tags);
+	json_object_object_add(o, "digest", json_object_new_string(img.manifest));
+	json_object_object_add(o, "created", json_object_new_int64(img.created));
+	json_object_object_add(o, "size", json_object_new_int64(img.size));
+	json_object_object_add(c, "cmd", strv_json(info.cmd));
+	json_object_object_add(c, "env", strv_json(info.env));
+	json_object_object_add(c, "exposed_ports", strv_json(info.exposed_ports));
+	json_object_object_add(c, "memory", json_object_new_int64((int64_t)info.memory));
+	json_object_object_add(o, "config", c);
+	json_object_object_add(o, "platform", json_object_new_string(info.platform));
+	json_object_object_add(o, "architecture", json_object_new_string(info.architecture));
+	json_object_object_add(o, "runtime_version", json_object_new_string(info.runtime_version));
+	ukimg_info_clear(&info);
+	ukd_reply_json(req, 200, o);
+}
+
+void ukd_route_image_tag(struct ukd *d, struct ukd_req *req)
+{
+	const char *repo = ukd_req_query(req, "repo"), *tag = ukd_req_query(req, "tag");
+	struct ukd_image_row img;
+	uk_err_t err = {0};
+	char ref[300], norm[256];
+
+	if (!repo || !*repo) {
+		uk_err_bad(&err, "query repo=NAME is required");
+		goto fail;
+	}
+	snprintf(ref, sizeof(ref), "%s%s%s", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "");
+	if (ukd_store_ref_normalize(ref, norm, sizeof(norm), &err) < 0 ||
+	    ukd_store_image_resolve(d->store, ukd_req_param(req, 0), &img, &err) < 0 ||
+	    ukd_store_tag_put(d->store, img.id, norm, &err) < 0)
+		goto fail;
+	ukd_events_emit(d, "image", "tag", img.id, norm, NULL);
+	ukd_reply_status(req, 201);
+	return;
+fail:
+	ukd_reply_error(req, &err);
+}
+
+/* ---- delete ---- */
+
+/* Removes blobs no image references any more, unless a build or load is running (then the
+ * next deletion or daemon start does it). */
+void ukd_images_gc(struct ukd *d)
+{
+	size_t n = 0, removed = 0;
+	uk_err_t err = {0};
+	char **live;
+
+	if (pthread_rwlock_trywrlock(&gc_lock) != 0)
+		return;
+	live = ukd_store_image_manifests(d->store, &n, &err);
+	if (live && !err.status &&
+	    ukimg_store_gc(d->images, (const char *const *)live, n, &removed, &err) < 0)
+		log_warn("images", "blob gc: %s", err.message);
+	else if (removed)
+		log_info("images", "removed %zu unreferenced blobs", removed);
+	pthread_rwlock_unlock(&gc_lock);
+	for (size_t i = 0; live && live[i]; i++)
+		free(live[i]);
+	free(live);
+}
+
+static int ref_is_tag(const char *ref, const struct ukd_image_row *img)
+{
+	return strchr(ref, '@') == NULL && strncmp(img->id, ref, strlen(ref)) &&
+	       strncmp(img->id + 7, ref, strlen(ref));
+}
+
+static void add_result(json_object *arr, const char *key, const char *val)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, json_object_new_string(val));
+	json_object_array_add(arr, o);
+}
+
+static int delete_image(struct ukd *d, const char *ref, int force, json_object *out, uk_err_t *err)
+{
+	struct ukd_image_row img;
+	json_object *tags = NULL;
+	char norm[256];
+	int users, r = -1;
+
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	if (ukd_store_image_resolve(d->store, ref, &img, err) < 0 ||
+	    !(tags = ukd_store_image_tags(d->store, img.id, err)) ||
+	    (users = ukd_store_image_users(d->store, img.id, err)) < 0)
+		goto out;
+	if (ref_is_tag(ref, &img) && json_object_array_length(tags) > 1) {
+		/* Only this name goes; the image stays under its other names. */
+		if (ukd_store_ref_normalize(ref, norm, sizeof(norm), err) < 0 ||
+		    ukd_store_tag_delete(d->store, norm, err) < 0)
+			goto out;
+		add_result(out, "untagged", norm);
+		r = 0;
+		goto out;
+	}
+	if (users > 0 && !force) {
+		uk_err_conflict(err,
+		                "image %s is used by %d instance%s: remove %s first, or force=1 to "
+		                "untag it",
+		                ref, users, users == 1 ? "" : "s", users == 1 ? "it" : "them");
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(tags); i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+		if (ukd_store_tag_delete(d->store, t, err) < 0)
+			goto out;
+		add_result(out, "untagged", t);
+	}
+	if (users == 0) {
+		if (ukd_store_image_delete_row(d->store, img.id, err) < 0)
+			goto out;
+		add_result(out, "deleted", img.id);
+	}
+	r = 0;
+out:
+	json_object_put(tags);
+	if (r < 0) {
+		ukd_store_rollback(d->store);
+		return -1;
+	}
+	if (ukd_store_commit(d->store, err) < 0)
+		return -1;
+	if (users == 0 && json_object_array_length(out) &&
+	    json_object_object_get_ex(
+	            json_object_array_get_idx(out, json_object_array_length(out) - 1), "deleted",
+	            NULL)) {
+		ukd_events_emit(d, "image", "delete", img.id, ref, NULL);
+		ukimg_kernel_remove(d->images, img.id, NULL);
+		ukd_images_gc(d);
+	} else {
+		ukd_events_emit(d, "image", "untag", img.id, ref, NULL);
+	}
+	return 0;
+}
+
+void ukd_route_image_delete(struct ukd *d, struct ukd_req *req)
+{
+	json_object *out = json_object_new_array();
+	uk_err_t err = {0};
+	int force;
+
+	if (ukd_req_query_bool(req, "force", 0, &force, &err) < 0 ||
+	    delete_image(d, ukd_req_param(req, 0), force, out, &err) < 0) {
+		json_object_put(out);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_json(req, 200, out);
+}
+
+/* ---- save and load ---- */
+
+static int tmpfile_under_root(struct ukd *d, uk_err_t *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tmp/save-XXXXXX", d->cfg.root);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "create %s", path);
+	unlink(path);
+	return fd;
+}
+
+void ukd_route_image_get(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_image_row img;
+	json_object *tags = NULL;
+	uk_err_t err = {0};
+	ukimg_ref_t refs[16];
+	size_t n = 0;
+	int fd = -1;
+	off_t size;
+
+	if (ukd_store_image_resolve(d->store, ukd_req_param(req, 0), &img, &err) < 0 ||
+	    !(tags = ukd_store_image_tags(d->store, img.id, &err)))
+		goto fail;
+	for (size_t i = 0; i < json_object_array_length(tags) && n < 16; i++)
+		refs[n++] = (ukimg_ref_t){
+		        json_object_get_string(json_object_array_get_idx(tags, i)), img.manifest};
+	if (n == 0)
+		refs[n++] = (ukimg_ref_t){NULL, img.manifest};
+	if ((fd = tmpfile_under_root(d, &err)) < 0 || ukimg_save(d->images, refs, n, fd, &err) < 0)
+		goto fail;
+	size = lseek(fd, 0, SEEK_CUR);
+	lseek(fd, 0, SEEK_SET);
+	json_object_put(tags);
+	ukd_reply_fd(req, 200, "application/x-tar", fd, (size_t)size);
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
+	json_object_put(tags);
+	ukd_reply_error(req, &err);
+}
+
+struct load_ctx {
+	struct ukd *d;
+	json_object *images; /* [{"tag","manifest"}] collected while loading */
+};
+
+static int load_one(void *p, const char *name, const char *manifest, uk_err_t *err)
+{
+	struct load_ctx *c = p;
+	char tag[256] = "";
+	json_object *o;
+
+	if (name && ukd_store_ref_normalize(name, tag, sizeof(tag), err) < 0)
+		return uk_err_wrap(err, "load: image name");
+	o = json_object_new_object();
+	json_object_object_add(o, "tag", json_object_new_string(tag));
+	json_object_object_add(o, "manifest", json_object_new_string(manifest));
+	json_object_array_add(c->images, o);
+	return 0;
+}
+
+/* Records every loaded image in one transaction; appends the output lines to (f). */
+static int load_record(struct ukd *d, json_object *images, FILE *f, uk_err_t *err)
+{
+	size_t n = json_object_array_length(images);
+	struct ukd_image_row *rows = calloc(n + 1, sizeof(*rows));
+
+	if (!rows)
+		return uk_err_errno(err, ENOMEM, "load");
+	if (ukd_store_begin(d->store, err) < 0)
+		goto fail_free;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(images, i), *t, *m;
+		ukimg_info_t info = {0};
+		json_object_object_get_ex(o, "tag", &t);
+		json_object_object_get_ex(o, "manifest", &m);
+		if (ukimg_inspect(d->images, json_object_get_string(m), &info, err) < 0)
+			goto fail;
+		snprintf(rows[i].id, sizeof(rows[i].id), "%s", info.config_digest);
+		snprintf(rows[i].manifest, sizeof(rows[i].manifest), "%s",
+		         json_object_get_string(m));
+		rows[i].created = info.created;
+		rows[i].size = info.size;
+		ukimg_info_clear(&info);
+		if (ukd_store_image_put(
+		            d->store, &rows[i],
+		            *json_object_get_string(t) ? json_object_get_string(t) : NULL, err) < 0)
+			goto fail;
+	}
+	if (ukd_store_commit(d->store, err) < 0)
+		goto fail_free;
+	for (size_t i = 0; i < n; i++) {
+		json_object *t;
+		json_object_object_get_ex(json_object_array_get_idx(images, i), "tag", &t);
+		const char *tag = json_object_get_string(t);
+		ukd_events_emit(d, "image", "load", rows[i].id, tag, NULL);
+		json_object *line = json_object_new_object();
+		char msg[400];
+		snprintf(msg, sizeof(msg), "Loaded image%s: %s\n", *tag ? "" : " ID",
+		         *tag ? tag : rows[i].id);
+		json_object_object_add(line, "stream", json_object_new_string(msg));
+		fprintf(f, "%s\n",
+		        json_object_to_json_string_ext(
+		                line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(line);
+	}
+	free(rows);
+	return 0;
+fail:
+	ukd_store_rollback(d->store);
+fail_free:
+	free(rows);
+	return -1;
+}
+
+void ukd_route_image_load(struct ukd *d, struct ukd_req *req)
+{
+	struct load_ctx c = {d, json_object_new_array()};
+	uk_err_t err = {0};
+	_cleanup_close_ int fd = -1;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int r;
+
+	if (ukd_req_body_size(req) == 0) {
+		uk_err_bad(&err, "empty body: send an OCI image-layout tar (uk save)");
+		goto fail;
+	}
+	fd = open(ukd_req_file(req), O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		uk_err_errno(&err, errno, "load: open the upload");
+		goto fail;
+	}
+	pthread_rwlock_rdlock(&gc_lock);
+	r = ukimg_load(d->images, fd, NULL, load_one, &c, &err);
+	if (r == 0 && !(f = open_memstream(&text, &len)))
+		r = uk_err_errno(&err, errno, "load");
+	if (r == 0)
+		r = load_record(d, c.images, f, &err);
+	pthread_rwlock_unlock(&gc_lock);
+	if (f)
+		fclose(f);
+	if (r < 0)
+		goto fail;
+	ukd_reply_text(req, 200, "application/json", text ? text : "");
+	free(text);
+	json_object_put(c.images);
+	return;
+fail:
+	free(text);
+	json_object_put(c.images);
+	ukd_reply_error(req, &err);
+}

@@ -1,0 +1,295 @@
+/* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete. */
+#include "instances.h"
+#include "logs.h"
+#include "routes.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void reply_result(struct ukd_req *req, int r, const uk_err_t *err, unsigned ok,
+                         unsigned noop)
+{
+	if (r < 0)
+		ukd_reply_error(req, err);
+	else
+		ukd_reply_status(req, r == 1 ? noop : ok);
+}
+
+void ukd_route_instance_create(struct ukd *d, struct ukd_req *req)
+{
+	json_object *warnings, *o;
+	uk_err_t err = {0};
+	char id[65];
+
+	if (ukd_req_query(req, "name") && ukd_req_json(req) &&
+	    json_object_is_type(ukd_req_json(req), json_type_object) &&
+	    !json_object_object_get_ex(ukd_req_json(req), "name", NULL))
+		json_object_object_add(ukd_req_json(req), "name",
+		                       json_object_new_string(ukd_req_query(req, "name")));
+	if (ukd_instance_create(d, ukd_req_json(req), id, &warnings, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "warnings", warnings);
+	ukd_reply_json(req, 201, o);
+}
+
+struct list_ctx {
+	json_object *arr;
+	json_object *status, *name; /* filters (arrays) or NULL */
+	int all;
+};
+
+static int filter_has(json_object *arr, const char *v)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), v))
+			return 1;
+	return 0;
+}
+
+static int list_one(void *p, struct ukd_instance *in)
+{
+	struct list_ctx *c = p;
+
+	if (!c->all && !c->status && strcmp(in->state, "running"))
+		return 0;
+	if (c->status && !filter_has(c->status, in->state))
+		return 0;
+	if (c->name && !filter_has(c->name, in->name))
+		return 0;
+	json_object_array_add(c->arr, ukd_instance_summary_json(in));
+	return 0;
+}
+
+static int list_filters(struct ukd_req *req, json_object **root, struct list_ctx *c, uk_err_t *err)
+{
+	const char *f = ukd_req_query(req, "filters");
+
+	*root = NULL;
+	if (!f || !*f)
+		return 0;
+	*root = json_tokener_parse(f);
+	if (!*root || !json_object_is_type(*root, json_type_object))
+		return uk_err_bad(
+		        err, "filters: expected a JSON object like {\"status\":[\"running\"]}");
+	json_object_object_foreach(*root, key, val)
+	{
+		if (!json_object_is_type(val, json_type_array))
+			return uk_err_bad(err, "filters.%s: expected an array of strings", key);
+		for (size_t i = 0; i < json_object_array_length(val); i++)
+			if (!json_object_is_type(json_object_array_get_idx(val, i),
+			                         json_type_string))
+				return uk_err_bad(err, "filters.%s: expected strings", key);
+		if (!strcmp(key, "status"))
+			c->status = val;
+		else if (!strcmp(key, "name"))
+			c->name = val;
+		else
+			return uk_err_bad(err, "filters.%s: unknown filter (status, name)", key);
+	}
+	return 0;
+}
+
+/*
+ * Listing 100 instances costs ~1 ms of sqlite and JSON; dashboards and CI poll it. A rendered
+ * listing is reused while no instance changed and within the same second (the "Up 3 seconds"
+ * statuses have one-second resolution).
+ */
+#define LIST_CACHE 4
+static struct {
+	uint64_t gen;
+	time_t sec;
+	int all;
+	char filters[256];
+	char *body;
+} list_cache[LIST_CACHE];
+static unsigned list_cache_next;
+static pthread_mutex_t list_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *list_cache_get(uint64_t gen, time_t sec, int all, const char *filters)
+{
+	char *body = NULL;
+
+	pthread_mutex_lock(&list_cache_lock);
+	for (int i = 0; i < LIST_CACHE && !body; i++)
+		if (list_cache[i].body && list_cache[i].gen == gen && list_cache[i].sec == sec &&
+		    list_cache[i].all == all && !strcmp(list_cache[i].filters, filters))
+			body = strdup(list_cache[i].body);
+	pthread_mutex_unlock(&list_cache_lock);
+	return body;
+}
+
+static void list_cache_put(uint64_t gen, time_t sec, int all, const char *filters, const char *body)
+{
+	pthread_mutex_lock(&list_cache_lock);
+	unsigned i = list_cache_next++ % LIST_CACHE;
+	free(list_cache[i].body);
+	list_cache[i].body = strdup(body);
+	list_cache[i].gen = gen;
+	list_cache[i].sec = sec;
+	list_cache[i].all = all;
+	snprintf(list_cache[i].filters, sizeof(list_cache[i].filters), "%s", filters);
+	pthread_mutex_unlock(&list_cache_lock);
+}
+
+void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
+{
+	struct list_ctx c = {0};
+	json_object *filters = NULL;
+	uk_err_t err = {0};
+	const char *f = ukd_req_query(req, "filters");
+	uint64_t gen = ukd_store_instance_gen(d->store);
+	time_t sec = time(NULL);
+	char *body;
+
+	if (ukd_req_query_bool(req, "all", 0, &c.all, &err) < 0 ||
+	    list_filters(req, &filters, &c, &err) < 0) {
+		json_object_put(filters);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	f = f && strlen(f) < 255 ? f : "";
+	if ((body = list_cache_get(gen, sec, c.all, f))) {
+		ukd_reply_text(req, 200, "application/json", body);
+		free(body);
+		json_object_put(filters);
+		return;
+	}
+	c.arr = json_object_new_array();
+	if (ukd_store_instance_each(d->store, list_one, &c, &err) < 0) {
+		json_object_put(c.arr);
+		ukd_reply_error(req, &err);
+	} else {
+		const char *s = json_object_to_json_string_ext(
+		        c.arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		size_t n = strlen(s);
+		body = malloc(n + 2);
+		if (body) {
+			memcpy(body, s, n);
+			memcpy(body + n, "\n", 2);
+			if (ukd_req_query(req, "filters") == NULL || *f)
+				list_cache_put(gen, sec, c.all, f, body);
+			ukd_reply_text(req, 200, "application/json", body);
+			free(body);
+		}
+		json_object_put(c.arr);
+	}
+	json_object_put(filters);
+}
+
+void ukd_route_instance_inspect(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_instance in;
+	uk_err_t err = {0};
+
+	if (ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_json(req, 200, ukd_instance_json(d, &in));
+	ukd_instance_clear(&in);
+}
+
+void ukd_route_instance_start(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	int r = ukd_instance_start(d, ukd_req_param(req, 0), &err);
+
+	reply_result(req, r, &err, 204, 304);
+}
+
+void ukd_route_instance_stop(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	long t;
+	int r = ukd_req_query_long(req, "t", 10, &t, &err);
+
+	if (r == 0)
+		r = ukd_instance_stop(d, ukd_req_param(req, 0), t, &err);
+	reply_result(req, r, &err, 204, 304);
+}
+
+void ukd_route_instance_kill(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	int r = ukd_instance_kill(d, ukd_req_param(req, 0), &err);
+
+	reply_result(req, r, &err, 204, 204);
+}
+
+void ukd_route_instance_restart(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	long t;
+	int r = ukd_req_query_long(req, "t", 10, &t, &err);
+
+	if (r == 0)
+		r = ukd_instance_restart(d, ukd_req_param(req, 0), t, &err);
+	reply_result(req, r, &err, 204, 204);
+}
+
+void ukd_route_instance_wait(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	json_object *o;
+	int code;
+
+	if (ukd_instance_wait(d, ukd_req_param(req, 0), ukd_req_client_fd(req), &code, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "status_code", json_object_new_int(code));
+	ukd_reply_json(req, 200, o);
+}
+
+static int parse_tail(struct ukd_req *req, long *tail, uk_err_t *err)
+{
+	const char *v = ukd_req_query(req, "tail");
+
+	if (!v || !strcmp(v, "all")) {
+		*tail = -1;
+		return 0;
+	}
+	return ukd_req_query_long(req, "tail", -1, tail, err);
+}
+
+void ukd_route_instance_logs(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_instance in;
+	struct ukd_logs *l;
+	uk_err_t err = {0};
+	int follow, ts;
+	long tail;
+
+	if (ukd_req_query_bool(req, "follow", 0, &follow, &err) < 0 ||
+	    ukd_req_query_bool(req, "timestamps", 0, &ts, &err) < 0 ||
+	    parse_tail(req, &tail, &err) < 0 ||
+	    ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	l = ukd_logs_open(d, in.id, tail, follow, ts, ukd_req_client_fd(req), &err);
+	ukd_instance_clear(&in);
+	if (!l) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_stream(req, 200, "text/plain; charset=utf-8", ukd_logs_read, l, ukd_logs_close);
+}
+
+void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	int force;
+	int r = ukd_req_query_bool(req, "force", 0, &force, &err);
+
+	if (r == 0)
+		r = ukd_instance_remove(d, ukd_req_param(req, 0), force, &err);
+	reply_result(req, r, &err, 204, 204);
+}

@@ -1,0 +1,100 @@
+/* System routes: _ping, version, info, events. */
+#include "backend.h"
+#include "events.h"
+#include "routes.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+void ukd_route_ping(struct ukd *d, struct ukd_req *req)
+{
+	(void)d;
+	ukd_reply_text(req, 200, "text/plain", "OK");
+}
+
+void ukd_route_version(struct ukd *d, struct ukd_req *req)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_string(UKD_VERSION));
+	json_object_object_add(o, "api_version", json_object_new_string(UKD_API_VERSION));
+	json_object_object_add(o, "os", json_object_new_string("linux"));
+	json_object_object_add(o, "arch", json_object_new_string("amd64"));
+	json_object_object_add(o, "libvirt_version",
+	                       json_object_new_string(ukd_backend_version(d->backend)));
+	ukd_reply_json(req, 200, o);
+}
+
+void ukd_route_info(struct ukd *d, struct ukd_req *req)
+{
+	json_object *o = json_object_new_object(), *b = json_object_new_object();
+	int images, instances, running;
+	uk_err_t err = {0};
+
+	if (ukd_store_counts(d->store, &images, &instances, &running, &err) < 0) {
+		json_object_put(o);
+		json_object_put(b);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	json_object_object_add(o, "root", json_object_new_string(d->cfg.root));
+	json_object_object_add(b, "uri", json_object_new_string(ukd_backend_uri(d->backend)));
+	json_object_object_add(
+	        b, "accelerator",
+	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));
+	json_object_object_add(b, "accelerator_reason", json_object_new_string(d->accel_reason));
+	json_object_object_add(o, "backend", b);
+	json_object_object_add(o, "images", json_object_new_int(images));
+	json_object_object_add(o, "instances", json_object_new_int(instances));
+	json_object_object_add(o, "running", json_object_new_int(running));
+	json_object_object_add(o, "ukcc", json_object_new_string(d->ukcc));
+	ukd_reply_json(req, 200, o);
+}
+
+/* Parses unix seconds, possibly fractional, into ns; absent → (def). */
+static int parse_time(struct ukd_req *req, const char *key, int64_t def, int64_t *out,
+                      uk_err_t *err)
+{
+	const char *v = ukd_req_query(req, key);
+	char *end;
+	double t;
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	t = strtod(v, &end);
+	if (!*v || *end || t < 0 || t > 1e11)
+		return uk_err_bad(err, "query %s=%s: expected unix seconds (e.g. 1700000000.5)",
+		                  key, v);
+	*out = (int64_t)(t * 1e9);
+	return 0;
+}
+
+void ukd_route_events(struct ukd *d, struct ukd_req *req)
+{
+	int64_t since, until;
+	uk_err_t err = {0};
+	struct ukd_event_sub *sub;
+
+	if (parse_time(req, "since", 0, &since, &err) < 0 ||
+	    parse_time(req, "until", 0, &until, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	if (ukd_req_query(req, "until") && until == 0)
+		until = 1; /* until=0: only history before the epoch, i.e. nothing */
+	if (ukd_req_query(req, "since") && since == 0)
+		since = 1; /* since=0: everything stored */
+	if (until && !ukd_req_query(req, "since"))
+		since = 1; /* a window with an end starts at the beginning */
+	sub = ukd_events_subscribe(d, since, until, ukd_req_client_fd(req), &err);
+	if (!sub) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_stream(req, 200, "application/json", ukd_events_sub_read, sub,
+	                 ukd_events_unsubscribe);
+}

@@ -1,0 +1,84 @@
+"""Bad input gets honest statuses and changes nothing: 400/404/405/409/413, daemon still healthy."""
+import json
+import os
+
+from ukdtest import SRC, check, require_qemu, run
+
+HELLO = os.path.join(SRC, "images", "examples", "hello")
+
+
+def expect(d, method, path, status, code, body=None, headers=None):
+    r = d.req(method, path, body=body, headers=headers)
+    check(r.status == status, "%s %s: expected %d, got %r" % (method, path, status, r))
+    e = r.json()
+    check(e.get("code") == code and e.get("message"),
+          "%s %s: error shape %r (want code %s and a message)" % (method, path, e, code))
+    return e
+
+
+def main(d):
+    # Routes and methods.
+    expect(d, "GET", "/v1/nope", 404, "not_found")
+    expect(d, "GET", "/v2/_ping", 404, "not_found")
+    expect(d, "PUT", "/v1/info", 405, "method_not_allowed")
+    expect(d, "DELETE", "/v1/instances", 405, "method_not_allowed")
+    # Malformed JSON, wrong types, unknown fields.
+    for body in [b"{bad", b"[1,2", b"{} trailing", b"\x00\xff", b"42", b"null", b""]:
+        expect(d, "POST", "/v1/instances", 400, "bad_request", body=body,
+               headers={"Content-Type": "application/json"})
+    expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": 5})
+    expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "x", "bogus": 1})
+    expect(d, "POST", "/v1/instances", 413, "too_large",
+           body=b'{"image":"' + b"a" * (2 << 20) + b'"}',
+           headers={"Content-Type": "application/json"})
+    # Unknown ids.
+    expect(d, "POST", "/v1/instances", 404, "not_found", body={"image": "nosuchimage"})
+    for m, p in [("GET", "/v1/instances/deadbeef"), ("POST", "/v1/instances/nosuch/start"),
+                 ("POST", "/v1/instances/nosuch/stop"), ("POST", "/v1/instances/nosuch/kill"),
+                 ("POST", "/v1/instances/nosuch/wait"), ("GET", "/v1/instances/nosuch/logs"),
+                 ("DELETE", "/v1/instances/nosuch"), ("GET", "/v1/images/nosuch"),
+                 ("DELETE", "/v1/images/nosuch"), ("GET", "/v1/images/sha256:abcd"),
+                 ("POST", "/v1/images/nosuch/tag?repo=x")]:
+        expect(d, m, p, 404, "not_found")
+    # Bad parameters.
+    expect(d, "GET", "/v1/instances?all=maybe", 400, "bad_request")
+    expect(d, "GET", "/v1/instances?filters=%7Bbad", 400, "bad_request")
+    expect(d, "GET", "/v1/events?since=yesterday", 400, "bad_request")
+    expect(d, "POST", "/v1/images/build?t=Bad%20Name", 400, "bad_request", body=b"x" * 10,
+           headers={"Content-Type": "application/x-tar"})
+    expect(d, "POST", "/v1/images/build?t=ok", 400, "bad_request", body=b"",
+           headers={"Content-Type": "application/x-tar"})
+    # A build context that is not a tar: the stream reports the error; no image appears.
+    r = d.req("POST", "/v1/images/build?t=junk", body=b"not a tar" * 100,
+              headers={"Content-Type": "application/x-tar"})
+    check(r.status == 200 and "error" in r.lines()[-1], "junk build context: %r" % r)
+    check(d.req("GET", "/v1/images").json() == [], "a failed build left an image")
+    # Duplicate names (needs an image: build hello).
+    d.build_ok(HELLO, "hello")
+    d.create(image="hello", name="dup")
+    expect(d, "POST", "/v1/instances", 409, "conflict", body={"image": "hello", "name": "dup"})
+    expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "name": "-x"})
+    expect(d, "POST", "/v1/instances", 400, "bad_request",
+           body={"image": "hello", "restart_policy": {"name": "sometimes"}})
+    expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "memory": 5})
+    expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "env": ["NOEQ"]})
+    expect(d, "POST", "/v1/instances/dup/kill", 409, "conflict")
+    lst = d.req("GET", "/v1/instances?all=1").json()
+    check(len(lst) == 1 and lst[0]["names"] == ["dup"], "bad input changed state: %s" % lst)
+    # Ambiguous id prefix (20 ids over 16 first digits: some digit repeats) → 409.
+    ids = [d.create(image="hello") for _ in range(20)]
+    firsts = [i[0] for i in ids]
+    dupe = next(c for c in firsts if firsts.count(c) > 1)
+    expect(d, "GET", "/v1/instances/" + dupe, 409, "conflict")
+    uniq = ids[0][:12]
+    check(d.inspect(uniq)["id"] == ids[0], "unique prefix lookup failed")
+    # Events of all this, as JSON lines, ending at until.
+    import time
+    r = d.req("GET", "/v1/events?since=0&until=%f" % time.time())
+    ev = r.lines()
+    check(r.status == 200 and any(e["action"] == "create" for e in ev), "events: %r" % r)
+    check(all({"type", "action", "id", "name", "time", "time_nano", "attributes"} <= set(e)
+              for e in ev), "event shape: %s" % ev[:2])
+
+
+run(main) if require_qemu() is None else None

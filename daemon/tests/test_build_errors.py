@@ -1,0 +1,52 @@
+"""Failed builds: a compile error streams the compiler's message and leaves no image and no blob;
+a bad Ukfile names its line; a later good build still works."""
+import os
+import shutil
+import tempfile
+
+from ukdtest import SRC, check, require_qemu, run
+
+HELLO = os.path.join(SRC, "images", "examples", "hello")
+
+
+def blobs(d):
+    out = []
+    for dirpath, _, files in os.walk(os.path.join(d.root, "images")):
+        if "tmp" not in dirpath.split(os.sep):
+            out += [os.path.join(dirpath, f) for f in files]
+    return sorted(out)
+
+
+def main(d):
+    ctx = tempfile.mkdtemp(prefix="ukt-ctx-")
+    try:
+        with open(os.path.join(ctx, "Ukfile"), "w") as f:
+            f.write("SOURCES main.c\n")
+        with open(os.path.join(ctx, "main.c"), "w") as f:
+            f.write("int main(void) { return undeclared_thing; }\n")
+        lines = d.build(ctx, "broken")
+        last = lines[-1]
+        text = "".join(l.get("stream", "") for l in lines)
+        check("error" in last and "compile" in last["error"], "compile error result: %s" % last)
+        check("undeclared_thing" in text, "compiler output not streamed: %r" % text)
+        check(d.req("GET", "/v1/images").json() == [], "a failed build left an image row")
+        check(blobs(d) == [], "a failed build left blobs: %s" % blobs(d))
+        check(d.req("GET", "/v1/images/broken").status == 404, "broken image resolvable")
+
+        with open(os.path.join(ctx, "Ukfile"), "w") as f:
+            f.write("SOURCES main.c\nMEMORY lots\n")
+        last = d.build(ctx, "badukfile")[-1]
+        check("error" in last and "Ukfile:2" in last["error"], "Ukfile error: %s" % last)
+        check(blobs(d) == [], "a bad Ukfile left blobs")
+    finally:
+        shutil.rmtree(ctx)
+    d.build_ok(HELLO, "hello")
+    check(len(d.req("GET", "/v1/images").json()) == 1, "good build after bad ones")
+    # Removing the only image removes its blobs too.
+    r = d.req("DELETE", "/v1/images/hello")
+    check(r.status == 200 and any("deleted" in x for x in r.json()), "rmi: %r" % r)
+    check(blobs(d) == [], "rmi left blobs: %s" % blobs(d))
+
+
+if require_qemu() is None:
+    run(main)

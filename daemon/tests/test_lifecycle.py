@@ -1,0 +1,126 @@
+"""The whole instance lifecycle on real QEMU: build, run, wait, logs (tail, follow, timestamps),
+stop and kill timing, restart, auto-remove, image removal while in use."""
+import os
+import re
+import threading
+import time
+import urllib.parse
+
+from ukdtest import HERE, SRC, check, require_qemu, run
+
+HELLO = os.path.join(SRC, "images", "examples", "hello")
+GUEST = os.path.join(HERE, "guest")
+
+
+def main(d):
+    d.build_ok(HELLO, "hello")
+    d.build_ok(GUEST, "uktest")
+
+    # Run hello: wait returns its exit code, logs hold the greeting and the arguments.
+    iid = d.create(image="hello", name="h", cmd=["one", "two words"], env=["K=V"])
+    t0 = time.time()
+    d.post("/v1/instances/h/start")
+    t_start = time.time() - t0
+    check(d.wait("h") == 0, "hello exit code")
+    t_run = time.time() - t0
+    out = d.logs("h")
+    check("Hello from a uk unikernel!" in out, "greeting missing from logs: %r" % out)
+    check("argv[2] = two words" in out, "quoted argument mangled: %r" % out)
+    info = d.inspect(iid[:12])
+    st = info["state"]
+    check(st["status"] == "exited" and st["exit_code"] == 0 and not st["running"], st)
+    check(info["domain"]["name"] == "uk-" + iid[:12] and info["domain"]["type"] == "qemu", info)
+    check(st["finished_at"] >= st["started_at"] > "2000", st)
+    print("hello: start %.3f s, start→exit recorded %.3f s" % (t_start, t_run))
+    d.post("/v1/instances/h/start")  # a second run appends to the log
+    d.wait("h")
+    check(d.logs("h").count("Hello from") == 2, "second run's log")
+    check(d.logs("h", "?tail=1").strip() == "argv[2] = two words", "tail=1")
+    ts = d.logs("h", "?timestamps=1&tail=2").splitlines()
+    check(len(ts) == 2 and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", l) for l in ts),
+          "timestamps: %r" % ts)
+
+    # Exit codes and environment.
+    d.create(image="uktest", name="e3", cmd=["exit", "3"])
+    d.post("/v1/instances/e3/start")
+    check(d.wait("e3") == 3, "exit 3")
+    d.create(image="uktest", name="env", cmd=["env", "GREETING"], env=["GREETING=hi there"])
+    d.post("/v1/instances/env/start")
+    d.wait("env")
+    check("env GREETING=hi there" in d.logs("env"), "env: %r" % d.logs("env"))
+
+    # Logs follow: the stream runs while the guest does and ends when it stops.
+    d.create(image="uktest", name="slow", cmd=["sleep", "1500", "5"])
+    got = {}
+
+    def follow():
+        got["body"] = d.logs("slow", "?follow=1")
+        got["t"] = time.time()
+    th = threading.Thread(target=follow)
+    th.start()  # before the start, as `uk run` does: nothing may be missed
+    time.sleep(0.3)
+    d.post("/v1/instances/slow/start")
+    code = d.wait("slow")
+    th.join(60)
+    check(not th.is_alive(), "logs follow did not end when the instance stopped")
+    check(code == 5 and "uktest says hello" in got["body"] and "slept" in got["body"],
+          "follow: code %d body %r" % (code, got["body"]))
+
+    # Stop: the guest ignores the ACPI button, so stop waits t seconds and kills (137).
+    d.create(image="uktest", name="fv", cmd=["forever"])
+    d.post("/v1/instances/fv/start")
+    d.post("/v1/instances/fv/start", expect=(304,))
+    time.sleep(0.5)
+    t0 = time.time()
+    d.post("/v1/instances/fv/stop?t=1")
+    dt = time.time() - t0
+    st = d.inspect("fv")["state"]
+    check(st["status"] == "exited" and st["exit_code"] == 137, "stop: %s" % st)
+    check(0.9 <= dt < 10, "stop t=1 took %.2f s" % dt)
+    d.post("/v1/instances/fv/stop", expect=(304,))
+    print("stop t=1: %.3f s" % dt)
+    # Kill is immediate.
+    d.post("/v1/instances/fv/start")
+    t0 = time.time()
+    d.post("/v1/instances/fv/kill")
+    dt = time.time() - t0
+    check(d.wait("fv") == 137 and dt < 5, "kill took %.2f s" % dt)
+    print("kill: %.3f s" % dt)
+    # Restart runs it again.
+    d.post("/v1/instances/fv/restart?t=0")
+    check(d.inspect("fv")["state"]["running"], "restart")
+    # Removal: 409 while running, force kills.
+    r = d.req("DELETE", "/v1/instances/fv")
+    check(r.status == 409, "rm running: %r" % r)
+    d.req("DELETE", "/v1/instances/fv?force=1")
+    check(d.req("GET", "/v1/instances/fv").status == 404, "rm -f left the instance")
+
+    # Image in use → 409; force untags; the instance keeps working.
+    r = d.req("DELETE", "/v1/images/uktest")
+    check(r.status == 409 and r.json()["code"] == "conflict", "rmi in use: %r" % r)
+    r = d.req("DELETE", "/v1/images/hello?force=1")
+    check(r.status == 200 and {"untagged": "hello:latest"} in r.json(), "rmi -f: %r" % r)
+    d.post("/v1/instances/h/start")
+    check(d.wait("h") == 0, "instance of an untagged image still runs")
+
+    # Auto-remove: the instance is gone after it exits, and wait still reports its code.
+    iid = d.create(image="uktest", cmd=["exit", "7"], auto_remove=True)
+    d.post("/v1/instances/%s/start" % iid)
+    check(d.wait(iid) == 7, "auto-remove wait")
+    deadline = time.time() + 10
+    while d.req("GET", "/v1/instances/" + iid).status != 404 and time.time() < deadline:
+        time.sleep(0.1)
+    check(d.req("GET", "/v1/instances/" + iid).status == 404, "auto_remove left the instance")
+    check(not os.path.exists(os.path.join(d.root, "instances", iid)), "auto_remove left files")
+
+    # Listing and filters.
+    ps = d.req("GET", "/v1/instances?all=1").json()
+    check({"h", "e3", "env", "slow"} <= {p["names"][0] for p in ps}, ps)
+    run_only = d.req("GET", "/v1/instances").json()
+    check(run_only == [], "nothing should be running: %s" % run_only)
+    f = d.req("GET", "/v1/instances?all=1&filters=" + urllib.parse.quote('{"name":["e3"]}')).json()
+    check(len(f) == 1 and f[0]["exit_code"] == 3 and f[0]["status"].startswith("Exited (3)"), f)
+
+
+if require_qemu() is None:
+    run(main)

@@ -1,0 +1,158 @@
+"""Conformance: every route of daemon/routes.c is in api/openapi.yaml and vice versa, and the
+running daemon answers each operation with a documented status and a body matching its schema."""
+import json
+import os
+import re
+import time
+import urllib.parse
+
+from ukdtest import SRC, check, fail, require_qemu, run
+
+HELLO = os.path.join(SRC, "images", "examples", "hello")
+SPEC_PATH = os.path.join(SRC, "api", "openapi.yaml")
+
+
+def load_spec():
+    # openapi.yaml is kept in the JSON subset of YAML (python3 has no yaml module).
+    with open(SPEC_PATH) as f:
+        return json.loads("".join(l for l in f if not l.startswith("#")))
+
+
+SPEC = load_spec()
+
+
+def resolve(s):
+    while "$ref" in s:
+        s = SPEC["components"]["schemas"][s["$ref"].split("/")[-1]]
+    return s
+
+
+def validate(v, schema, where="body"):
+    s = resolve(schema)
+    t = s.get("type")
+    types = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+             "array": list, "object": dict}
+    if t and not isinstance(v, types[t]) or (t in ("integer", "number") and isinstance(v, bool)):
+        fail("%s: expected %s, got %r" % (where, t, v))
+    if "enum" in s and v not in s["enum"]:
+        fail("%s: %r not in %s" % (where, v, s["enum"]))
+    if t == "object":
+        for k in s.get("required", []):
+            check(k in v, "%s: missing required field %r in %s" % (where, k, list(v)))
+        for k, sub in s.get("properties", {}).items():
+            if k in v:
+                validate(v[k], sub, where + "." + k)
+        if isinstance(s.get("additionalProperties"), dict):
+            for k in set(v) - set(s.get("properties", {})):
+                validate(v[k], s["additionalProperties"], where + "." + k)
+    if t == "array":
+        for i, x in enumerate(v):
+            validate(x, s["items"], "%s[%d]" % (where, i))
+
+
+def route_table():
+    """(METHOD, /v1/path/{id}) for each entry of daemon/routes.c."""
+    out = set()
+    with open(os.path.join(SRC, "daemon", "routes.c")) as f:
+        for m, p in re.findall(r'\{"([A-Z]+)", "(/v1/[^"]*)"', f.read()):
+            if m == "HEAD":
+                continue
+            p = p.replace("{*}", "{ref}").replace("{}", "{id}")
+            out.add((m, p))
+    return out
+
+
+def spec_ops():
+    return {(m.upper(), p) for p, ops in SPEC["paths"].items() for m in ops}
+
+
+done = set()
+
+
+def call(d, method, template, params=None, query="", body=None, headers=None, expect=None):
+    path = template
+    for k, v in (params or {}).items():
+        path = path.replace("{%s}" % k, urllib.parse.quote(v, safe="/:@"))
+    r = d.req(method, path + query, body=body, headers=headers)
+    op = SPEC["paths"][template][method.lower()]
+    resp = op["responses"].get(str(r.status))
+    check(resp is not None, "%s %s: status %d is not documented (%s)" %
+          (method, path, r.status, sorted(op["responses"])))
+    if expect is not None:
+        check(r.status == expect, "%s %s: expected %d, got %r" % (method, path, expect, r))
+    content = resp.get("content", {})
+    if "application/json" in content:
+        validate(json.loads(r.body), content["application/json"]["schema"],
+                 "%s %s %d" % (method, template, r.status))
+    elif "application/x-ndjson" in content:
+        for i, line in enumerate(r.body.decode().splitlines()):
+            validate(json.loads(line), content["application/x-ndjson"]["schema"],
+                     "%s %s line %d" % (method, template, i))
+    else:
+        check(not content or r.status >= 300 or list(content)[0] != "application/json", "?")
+    done.add((method, template))
+    return r
+
+
+def main(d):
+    routes, ops = route_table(), spec_ops()
+    check(routes == ops, "routes.c and openapi.yaml differ: only in routes.c %s, only in the "
+          "spec %s" % (sorted(routes - ops), sorted(ops - routes)))
+    t0 = time.time()
+    tar = {"Content-Type": "application/x-tar"}
+    call(d, "GET", "/v1/_ping", expect=200)
+    call(d, "GET", "/v1/version", expect=200)
+    call(d, "GET", "/v1/info", expect=200)
+    from ukdtest import tar_dir
+    r = call(d, "POST", "/v1/images/build", query="?t=hello", body=tar_dir(HELLO), headers=tar,
+             expect=200)
+    image_id = r.lines()[-1]["aux"]["id"]
+    call(d, "POST", "/v1/images/build", query="?t=x", body=b"", headers=tar, expect=400)
+    call(d, "GET", "/v1/images", expect=200)
+    call(d, "GET", "/v1/images/{ref}", {"ref": "hello"}, expect=200)
+    call(d, "GET", "/v1/images/{ref}", {"ref": image_id[7:19]}, expect=200)
+    call(d, "GET", "/v1/images/{ref}", {"ref": "nosuch"}, expect=404)
+    call(d, "POST", "/v1/images/{ref}/tag", {"ref": "hello"}, "?repo=reg.example/team/hello&tag=v1",
+         expect=201)
+    call(d, "GET", "/v1/images/{ref}", {"ref": "reg.example/team/hello:v1"}, expect=200)
+    call(d, "POST", "/v1/images/{ref}/tag", {"ref": "hello"}, "", expect=400)
+    saved = call(d, "GET", "/v1/images/{ref}/get", {"ref": "hello"}, expect=200).body
+    check(saved[257:262] == b"ustar", "image get is not a tar")
+    call(d, "DELETE", "/v1/images/{ref}", {"ref": "reg.example/team/hello:v1"}, expect=200)
+    call(d, "POST", "/v1/images/load", body=saved, headers=tar, expect=200)
+    call(d, "POST", "/v1/images/load", body=b"garbage" * 200, headers=tar, expect=400)
+
+    r = call(d, "POST", "/v1/instances", body={"image": "hello", "name": "c1",
+             "restart_policy": {"name": "no"}}, expect=201)
+    iid = r.json()["id"]
+    call(d, "POST", "/v1/instances", body={"image": "hello", "name": "c1"}, expect=409)
+    call(d, "POST", "/v1/instances", body=b"{", headers={"Content-Type": "application/json"},
+         expect=400)
+    call(d, "GET", "/v1/instances", query="?all=1", expect=200)
+    call(d, "GET", "/v1/instances/{id}", {"id": iid}, expect=200)
+    call(d, "GET", "/v1/instances/{id}", {"id": "c1"}, expect=200)
+    call(d, "POST", "/v1/instances/{id}/kill", {"id": "c1"}, expect=409)
+    call(d, "POST", "/v1/instances/{id}/start", {"id": "c1"}, expect=204)
+    r = call(d, "POST", "/v1/instances/{id}/wait", {"id": "c1"}, expect=200)
+    check(r.json()["status_code"] == 0, "wait: %r" % r)
+    r = call(d, "GET", "/v1/instances/{id}/logs", {"id": "c1"}, "?tail=all&timestamps=1",
+             expect=200)
+    check(b"Hello" in r.body, "logs: %r" % r)
+    call(d, "POST", "/v1/instances/{id}/stop", {"id": "c1"}, "?t=1", expect=304)
+    call(d, "POST", "/v1/instances/{id}/restart", {"id": "c1"}, "?t=0", expect=204)
+    call(d, "POST", "/v1/instances/{id}/wait", {"id": "c1"}, expect=200)
+    call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=409)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c1"}, "?force=1", expect=204)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c1"}, expect=404)
+    r = call(d, "GET", "/v1/events", query="?since=%f&until=%f" % (t0 - 1, time.time()),
+             expect=200)
+    actions = [json.loads(l)["action"] for l in r.body.decode().splitlines()]
+    for a in ["build", "tag", "create", "start", "die", "destroy"]:
+        check(a in actions, "event %s missing: %s" % (a, actions))
+    r = call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=200)
+    check({"deleted": image_id} in r.json(), "rmi by id: %r" % r)
+    check(done >= ops, "operations not exercised: %s" % sorted(ops - done))
+
+
+if require_qemu() is None:
+    run(main)

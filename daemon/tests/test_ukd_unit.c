@@ -1,0 +1,437 @@
+/* Unit tests of ukd's pure parts: router, command-line quoting, names, policy, store, tail, config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uk/images.h>
+
+#include "cmdline.h"
+#include "config.h"
+#include "logs.h"
+#include "names.h"
+#include "policy.h"
+#include "router.h"
+#include "routes.h"
+#include "store.h"
+
+static char tmpdir[64];
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ukdu-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* ---- router ---- */
+
+static const struct ukd_route *route_of(const char *method, const char *url, int *status,
+                                        struct ukd_match *m)
+{
+	ukd_router_match(ukd_routes, method, url, m);
+	*status = m->status;
+	return m->route;
+}
+
+static void test_router(void **state)
+{
+	struct ukd_match m;
+	int st;
+
+	(void)state;
+	assert_ptr_equal(route_of("GET", "/v1/_ping", &st, &m)->fn, ukd_route_ping);
+	assert_ptr_equal(route_of("POST", "/v1/instances/abc/start", &st, &m)->fn,
+	                 ukd_route_instance_start);
+	assert_string_equal(m.params[0], "abc");
+	ukd_router_clear(&m);
+	assert_ptr_equal(route_of("GET", "/v1/images/library/hello:1/get", &st, &m)->fn,
+	                 ukd_route_image_get);
+	assert_string_equal(m.params[0], "library/hello:1");
+	ukd_router_clear(&m);
+	assert_ptr_equal(route_of("POST", "/v1/images/build", &st, &m)->fn, ukd_route_image_build);
+	assert_ptr_equal(route_of("DELETE", "/v1/images/a/b/c", &st, &m)->fn,
+	                 ukd_route_image_delete);
+	assert_string_equal(m.params[0], "a/b/c");
+	ukd_router_clear(&m);
+	assert_null(route_of("PUT", "/v1/instances/x", &st, &m));
+	assert_int_equal(st, 405);
+	assert_null(route_of("GET", "/v1/nope", &st, &m));
+	assert_int_equal(st, 404);
+	assert_null(route_of("GET", "/v1/instances/a/b/start", &st, &m));
+	assert_int_equal(st, 404);
+	assert_null(route_of("GET", "/", &st, &m));
+	assert_int_equal(st, 404);
+	char *big = malloc(9000);
+	memset(big, 'a', 8999);
+	big[8999] = 0;
+	assert_null(route_of("GET", big, &st, &m));
+	assert_int_equal(st, 414);
+	memset(big, '/', 200);
+	for (int i = 0; i < 100; i++)
+		big[2 * i + 1] = 'x';
+	big[200] = 0;
+	assert_null(route_of("GET", big, &st, &m));
+	assert_int_equal(st, 404);
+	free(big);
+}
+
+/* ---- command line ---- */
+
+static void roundtrip(const char *const *args)
+{
+	char buf[UKD_CMDLINE_MAX];
+	size_t n = 0, used = 0;
+	uk_err_t err = {0};
+	char **words;
+	int count = 0;
+
+	for (; args[count]; count++)
+		assert_int_equal(ukd_cmdline_append(buf, sizeof(buf), &used, args[count], &err), 0);
+	words = ukimg_words_split(buf, &n, &err);
+	assert_non_null(words);
+	assert_int_equal(n, (size_t)count);
+	for (int i = 0; i < count; i++)
+		assert_string_equal(words[i], args[i]);
+	ukimg_strv_free(words);
+}
+
+static void test_cmdline(void **state)
+{
+	static const char *const a1[] = {"plain",       "two words", "",   "q\"uote",
+	                                 "back\\slash", "it's",      "--", "tab\there",
+	                                 "\"\\\"",      NULL};
+	char buf[UKD_CMDLINE_MAX];
+	uk_err_t err = {0};
+	size_t used = 0;
+
+	(void)state;
+	roundtrip(a1);
+	assert_int_equal(ukd_cmdline_append(buf, sizeof(buf), &used, "a\x01", &err), -1);
+	assert_int_equal(err.status, 400);
+	const char *env[] = {"A=1", "B=x y", NULL}, *args[] = {"p", NULL};
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, &err), 0);
+	assert_non_null(strstr(buf, "env=A=1 \"env=B=x y\" seed="));
+	assert_non_null(strstr(buf, " -- p"));
+	assert_int_equal(strlen(strstr(buf, "seed=")) - strlen(" -- p"), 5 + 64);
+	char *huge = malloc(UKD_CMDLINE_MAX + 10);
+	memset(huge, 'x', UKD_CMDLINE_MAX + 9);
+	huge[UKD_CMDLINE_MAX + 9] = 0;
+	const char *hargs[] = {huge, NULL};
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), NULL, hargs, &err), -1);
+	assert_int_equal(err.status, 400);
+	free(huge);
+}
+
+/* ---- names ---- */
+
+static void test_names(void **state)
+{
+	char id[65], name[128];
+	uk_err_t err = {0};
+
+	(void)state;
+	assert_int_equal(ukd_random_hex(id, 32, &err), 0);
+	assert_int_equal(strlen(id), 64);
+	assert_int_equal(strspn(id, "0123456789abcdef"), 64);
+	ukd_name_generate(name, sizeof(name), 0);
+	assert_true(ukd_name_valid(name));
+	assert_non_null(strchr(name, '_'));
+	assert_true(ukd_name_valid("web-1.a_b"));
+	assert_false(ukd_name_valid(""));
+	assert_false(ukd_name_valid("-x"));
+	assert_false(ukd_name_valid("a b"));
+	assert_false(ukd_name_valid("a/b"));
+	assert_false(ukd_name_valid(id)); /* would shadow an id */
+}
+
+/* ---- policy ---- */
+
+static void test_status(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/status", tmpdir);
+	write_file(path, "UK_EXIT=3\n");
+	assert_int_equal(ukd_policy_read_status(path), 3);
+	write_file(path, "noise\nUK_EXIT=1\nUK_EXIT=42\n");
+	assert_int_equal(ukd_policy_read_status(path), 42);
+	write_file(path, "UK_EXIT=\nUK_EXIT=999\nUK_EXIT=-1\n");
+	assert_int_equal(ukd_policy_read_status(path), -1);
+	write_file(path, "");
+	assert_int_equal(ukd_policy_read_status(path), -1);
+	assert_int_equal(ukd_policy_read_status("/nonexistent/status"), -1);
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(ukd_policy_backoff_ms(0, 0), 100);
+	assert_int_equal(ukd_policy_backoff_ms(1, 0), 200);
+	assert_int_equal(ukd_policy_backoff_ms(3, 0), 800);
+	assert_int_equal(ukd_policy_backoff_ms(7, 0), 10000);
+	assert_int_equal(ukd_policy_backoff_ms(100, 0), 10000);
+	assert_int_equal(ukd_policy_backoff_ms(100, 11LL * 1000000000), 100);
+}
+
+static int wants(const char *config, int code, int count, int stop)
+{
+	struct ukd_instance in = {0};
+
+	in.config = (char *)config;
+	in.exit_code = code;
+	in.restart_count = count;
+	in.stop_requested = stop;
+	return ukd_policy_wants_restart(&in);
+}
+
+static void test_policy(void **state)
+{
+	const char *of = "{\"restart_policy\":{\"name\":\"on-failure\",\"maximum_retry_count\":2}}";
+
+	(void)state;
+	assert_false(wants("{}", 1, 0, 0));
+	assert_false(wants("{\"restart_policy\":{\"name\":\"no\"}}", 1, 0, 0));
+	assert_true(wants(of, 1, 0, 0));
+	assert_true(wants(of, 1, 1, 0));
+	assert_false(wants(of, 1, 2, 0));
+	assert_false(wants(of, 0, 0, 0));
+	assert_true(wants("{\"restart_policy\":{\"name\":\"always\"}}", 0, 50, 0));
+	assert_false(wants("{\"restart_policy\":{\"name\":\"always\"}}", 0, 0, 1));
+	assert_true(wants("{\"restart_policy\":{\"name\":\"unless-stopped\"}}", 3, 0, 0));
+	assert_false(wants("not json", 1, 0, 0));
+}
+
+/* ---- store ---- */
+
+static void put_image(struct ukd_store *s, char c, const char *tag)
+{
+	struct ukd_image_row img = {0};
+	uk_err_t err = {0};
+
+	snprintf(img.id, sizeof(img.id), "sha256:%c%063d", c, 0);
+	snprintf(img.manifest, sizeof(img.manifest), "sha256:%c%063d", c, 1);
+	img.created = 1;
+	img.size = 2;
+	assert_int_equal(ukd_store_image_put(s, &img, tag, &err), 0);
+}
+
+static void test_store_images(void **state)
+{
+	struct ukd_store *s;
+	struct ukd_image_row img;
+	uk_err_t err = {0};
+	char norm[256];
+
+	(void)state;
+	s = ukd_store_open(tmpdir, &err);
+	assert_non_null(s);
+	ukd_store_close(s);
+	s = ukd_store_open(tmpdir, &err); /* migrations are idempotent */
+	assert_non_null(s);
+	assert_int_equal(ukd_store_ref_normalize("hello", norm, sizeof(norm), &err), 0);
+	assert_string_equal(norm, "hello:latest");
+	assert_int_equal(ukd_store_ref_normalize("localhost:5000/a/b", norm, sizeof(norm), &err),
+	                 0);
+	assert_string_equal(norm, "localhost:5000/a/b:latest");
+	assert_int_equal(ukd_store_ref_normalize("x:", norm, sizeof(norm), &err), -1);
+	assert_int_equal(ukd_store_ref_normalize("Bad Name", norm, sizeof(norm), &err), -1);
+	assert_int_equal(ukd_store_ref_normalize("/abs", norm, sizeof(norm), &err), -1);
+	put_image(s, 'a', "hello:latest");
+	put_image(s, 'a', "hello:v2");
+	put_image(s, 'b', NULL);
+	assert_int_equal(ukd_store_image_resolve(s, "hello", &img, &err), 0);
+	assert_int_equal(img.id[7], 'a');
+	assert_int_equal(ukd_store_image_resolve(s, "hello:v2", &img, &err), 0);
+	assert_int_equal(ukd_store_image_resolve(s, "b000", &img, &err), 0);
+	assert_int_equal(img.id[7], 'b');
+	assert_int_equal(ukd_store_image_resolve(s, "sha256:a0000", &img, &err), 0);
+	uk_err_clear(&err);
+	assert_int_equal(ukd_store_image_resolve(s, "0000", &img, &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(ukd_store_image_resolve(s, "nosuch", &img, &err), -1);
+	assert_int_equal(err.status, 404);
+	put_image(s, 'a', "hello:latest"); /* idempotent */
+	json_object *list = ukd_store_image_list(s, &err);
+	assert_int_equal(json_object_array_length(list), 2);
+	json_object_put(list);
+	ukd_store_close(s);
+}
+
+static void make_instance(struct ukd_instance *in, char c, const char *name)
+{
+	memset(in, 0, sizeof(*in));
+	memset(in->id, c, 64);
+	snprintf(in->name, sizeof(in->name), "%s", name);
+	snprintf(in->image_ref, sizeof(in->image_ref), "x");
+	snprintf(in->image_id, sizeof(in->image_id), "sha256:%c%063d", 'a', 0);
+	snprintf(in->state, sizeof(in->state), "created");
+	snprintf(in->domain_name, sizeof(in->domain_name), "uk-%.12s", in->id);
+	in->config = (char *)"{}";
+}
+
+static void test_store_instances(void **state)
+{
+	struct ukd_store *s;
+	struct ukd_instance in, out;
+	uk_err_t err = {0};
+
+	(void)state;
+	s = ukd_store_open(tmpdir, &err);
+	assert_non_null(s);
+	put_image(s, 'a', "img:latest");
+	make_instance(&in, 'c', "one");
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), 0);
+	make_instance(&in, 'd', "one");
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), -1);
+	assert_int_equal(err.status, 409);
+	make_instance(&in, 'd', "two");
+	snprintf(in.image_id, sizeof(in.image_id), "sha256:nosuch");
+	uk_err_clear(&err);
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), -1); /* foreign key */
+	make_instance(&in, 'd', "two");
+	in.id[1] = 'e';
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), 0);
+	make_instance(&in, 'd', "three");
+	in.id[1] = 'f';
+	snprintf(in.domain_name, sizeof(in.domain_name), "uk-other");
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), 0);
+	assert_int_equal(ukd_store_instance_find(s, "one", &out, &err), 0);
+	assert_int_equal(out.id[0], 'c');
+	ukd_instance_clear(&out);
+	assert_int_equal(ukd_store_instance_find(s, "ccc", &out, &err), 0);
+	ukd_instance_clear(&out);
+	uk_err_clear(&err);
+	assert_int_equal(ukd_store_instance_find(s, "dd", &out, &err), -1);
+	assert_int_equal(err.status, 404); /* "dd" prefixes neither "de..." nor "df..." */
+	assert_int_equal(ukd_store_instance_find(s, "d", &out, &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_int_equal(ukd_store_instance_find(s, "", &out, &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(
+	        ukd_store_image_users(
+	                s,
+	                "sha256:a000000000000000000000000000000000000000000000000000000000000000",
+	                &err),
+	        3);
+	/* A rolled-back transaction leaves nothing. */
+	assert_int_equal(ukd_store_begin(s, &err), 0);
+	make_instance(&in, '9', "four");
+	assert_int_equal(ukd_store_instance_insert(s, &in, &err), 0);
+	ukd_store_rollback(s);
+	assert_int_equal(ukd_store_instance_find(s, "four", &out, &err), -1);
+	int images, instances, running;
+	assert_int_equal(ukd_store_counts(s, &images, &instances, &running, &err), 0);
+	assert_int_equal(instances, 3);
+	assert_int_equal(running, 0);
+	ukd_store_close(s);
+}
+
+/* ---- logs tail ---- */
+
+static void test_tail(void **state)
+{
+	char path[128];
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/log", tmpdir);
+	write_file(path, "a\nbb\nccc\n");
+	fd = open(path, O_RDONLY);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, -1), 0);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, 0), 9);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, 1), 5);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, 2), 2);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, 3), 0);
+	assert_int_equal(ukd_logs_tail_offset(fd, 9, 10), 0);
+	close(fd);
+	write_file(path, "a\nbb"); /* unterminated last line counts */
+	fd = open(path, O_RDONLY);
+	assert_int_equal(ukd_logs_tail_offset(fd, 4, 1), 2);
+	close(fd);
+}
+
+/* ---- config ---- */
+
+static void test_config(void **state)
+{
+	struct ukd_config cfg;
+	uk_err_t err = {0};
+	char file[128], json[256];
+
+	(void)state;
+	char *a1[] = {"ukd", "--root", "/tmp/x/", "--host", "tcp://127.0.0.1:1", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 5, a1, &err), UKD_CONFIG_RUN);
+	assert_string_equal(cfg.root, "/tmp/x");
+	assert_int_equal(cfg.nhosts, 1);
+	assert_string_equal(cfg.libvirt_uri, "qemu:///embed?root=/tmp/x/libvirt");
+	ukd_config_free(&cfg);
+	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
+	snprintf(json, sizeof(json),
+	         "{\"root\":\"/tmp/y\",\"hosts\":[\"unix:///tmp/y.sock\",\"tcp://127.0.0.1:2\"],"
+	         "\"accelerator\":\"tcg\"}");
+	write_file(file, json);
+	char *a2[] = {"ukd", "--config", file, "--accelerator", "kvm", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 5, a2, &err), UKD_CONFIG_RUN);
+	assert_string_equal(cfg.root, "/tmp/y");
+	assert_int_equal(cfg.nhosts, 2);
+	assert_string_equal(cfg.accelerator, "kvm");
+	ukd_config_free(&cfg);
+	char *a3[] = {"ukd", "--accelerator", "warp", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a3, &err), -1);
+	ukd_config_free(&cfg);
+	char *a4[] = {"ukd", "--root", "relative", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a4, &err), -1);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"root\": 5}");
+	char *a5[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a5, &err), -1);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"nosuchkey\": \"x\"}");
+	assert_int_equal(ukd_config_load(&cfg, 3, a5, &err), -1);
+	ukd_config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_router),
+	        cmocka_unit_test(test_cmdline),
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test_setup_teardown(test_status, setup_tmp, teardown_tmp),
+	        cmocka_unit_test(test_backoff),
+	        cmocka_unit_test(test_policy),
+	        cmocka_unit_test_setup_teardown(test_store_images, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_store_instances, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_tail, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
