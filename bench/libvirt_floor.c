@@ -1,4 +1,4 @@
-/* Benchmark helper: starts the domain XML ukd would write, straight through libvirt, and times create→shutoff (the floor for `uk run`). */
+/* Benchmark helper: ukd's domain XML started straight through libvirt, timed create to shutoff. */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: libvirt_floor URI KERNEL CMDLINE TMPDIR RUNS\n"
-				"prints p50/p90 ms of virDomainCreateXML and of create→shutoff\n");
+		                "prints p50/p90 ms of virDomainCreateXML and of create→shutoff\n");
 		return 2;
 	}
 	runs = atoi(argv[5]);
@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 		int state, reason;
 
 		if (!d) {
-			fprintf(stderr, "libvirt_floor: create failed: %s\n", virGetLastErrorMessage());
+			fprintf(stderr, "libvirt_floor: create failed: %s\n",
+			        virGetLastErrorMessage());
 			return 1;
 		}
 		t1 = now_ms();
