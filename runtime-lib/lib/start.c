@@ -11,6 +11,20 @@ extern void (*__init_array_start[])(void) __attribute__((weak));
 extern void (*__init_array_end[])(void) __attribute__((weak));
 
 static char *words[MAX_WORDS + 2];
+static void (*shutdown_fn)(void);
+
+void uk_on_shutdown(void (*fn)(void))
+{
+	shutdown_fn = fn;
+}
+
+void uk_shutdown_request(void)
+{
+	if (shutdown_fn)
+		shutdown_fn();
+	else
+		exit(143);
+}
 
 /* Words QEMU appends to the command line for the runtime (microvm with
  * acpi=off) are runtime options wherever they appear. */

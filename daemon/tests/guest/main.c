@@ -1,7 +1,8 @@
-/* uktest: prints a greeting, then obeys its arguments: exit N | sleep MS N | forever | env KEY. */
+/* uktest: a greeting, then its arguments: exit N, sleep MS N, forever, ignore, env KEY. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uk/uk.h>
 #include <time.h>
 
 static void sleep_ms(long ms)
@@ -9,6 +10,11 @@ static void sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
+}
+
+static void ignore_stop(void)
+{
+	printf("ignoring the stop request\n");
 }
 
 int main(int argc, char **argv)
@@ -28,7 +34,9 @@ int main(int argc, char **argv)
 		printf("env %s=%s\n", argv[2], v ? v : "(unset)");
 		return 0;
 	}
-	if (argc >= 2 && !strcmp(argv[1], "forever")) {
+	if (argc >= 2 && !strcmp(argv[1], "ignore")) /* a stop request changes nothing */
+		uk_on_shutdown(ignore_stop);
+	if (argc >= 2 && (!strcmp(argv[1], "forever") || !strcmp(argv[1], "ignore"))) {
 		for (int n = 0;; n++) {
 			printf("tick %d\n", n);
 			sleep_ms(200);

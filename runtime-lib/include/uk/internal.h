@@ -16,6 +16,9 @@ _Noreturn void uk_start_cmdline(char *cmdline);
 /* Runs constructors, calls main(argc, argv) and exits with its result. */
 _Noreturn void uk_start_main(int argc, char **argv);
 
+/* Runs the uk_on_shutdown() handler, or exit(143) without one (lib/start.c). */
+void uk_shutdown_request(void);
+
 /* Formats to the console (stderr stream) without stdio buffering; for panics and boot messages. */
 void uk_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

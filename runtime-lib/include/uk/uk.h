@@ -76,6 +76,16 @@ _Noreturn void uk_exit(int status);
  */
 _Noreturn void uk_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Registers (fn) to run when the host asks this instance to stop: the ACPI
+ * power button on the kvm platform (libvirt's shutdown, `uk stop`), SIGTERM on
+ * the hosted one. (fn) runs from uk_time_block_until(), i.e. when the program
+ * idles, never from an interrupt; it MAY return to keep running. Without a
+ * handler the runtime calls exit(143), as SIGTERM ends a process under Docker.
+ * Passing NULL restores that default.
+ */
+void uk_on_shutdown(void (*fn)(void));
+
 /* The platform's name: "kvm" or "hosted". */
 const char *uk_platform(void);
 

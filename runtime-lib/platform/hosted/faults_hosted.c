@@ -33,11 +33,9 @@ enum { G_RBP = 10, G_RSP = 15, G_RIP = 16 };
 static char alt_stack[ALT_STACK_SIZE] __attribute__((aligned(16)));
 
 long uk_hosted_syscall(long n, long a, long b, long c, long d, long e, long f);
+/* Returns from a signal handler (entry_hosted.S): rt_sigreturn with the frame untouched. */
+void uk_hosted_restorer(void);
 
-static void restorer(void)
-{
-	uk_hosted_syscall(SYS_rt_sigreturn, 0, 0, 0, 0, 0, 0);
-}
 
 static const char *sig_name(int sig)
 {
@@ -85,7 +83,7 @@ void uk_hosted_faults_init(void)
 	static const int sigs[] = {4, 7, 8, 11};
 	struct kstack ss = {alt_stack, 0, sizeof(alt_stack)};
 	struct ksigaction sa = {on_fault, SA_SIGINFO | SA_ONSTACK | SA_RESTORER | SA_RESETHAND,
-	                        restorer, 0};
+	                        uk_hosted_restorer, 0};
 	unsigned i;
 
 	uk_hosted_syscall(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0);

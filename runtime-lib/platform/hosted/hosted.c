@@ -21,6 +21,7 @@ uint64_t uk_boot_stamps[UK_BOOT_STAMPS];
 static uint64_t boot_mono;
 
 void uk_hosted_faults_init(void);
+void uk_hosted_restorer(void);
 
 /* One Linux system call; returns the raw result (negative errno on failure). */
 long uk_hosted_syscall(long n, long a, long b, long c, long d, long e, long f)
@@ -79,6 +80,27 @@ uint64_t uk_time_wall_ns(void)
 	return clock_ns(CLOCK_REALTIME_);
 }
 
+static volatile int sigterm_seen;
+
+static void on_sigterm(int sig, void *info, void *uc)
+{
+	(void)sig, (void)info, (void)uc;
+	sigterm_seen = 1;
+}
+
+/* SIGTERM is the hosted platform's power button: handled when the program idles. */
+static void sigterm_init(void)
+{
+	struct {
+		void (*handler)(int, void *, void *);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} sa = {on_sigterm, 0x4 | 0x04000000 /* SA_SIGINFO | SA_RESTORER */, uk_hosted_restorer, 0};
+
+	uk_hosted_syscall(13 /* rt_sigaction */, 15 /* SIGTERM */, (long)&sa, 0, 8, 0, 0);
+}
+
 uint64_t uk_time_block_until(uint64_t deadline)
 {
 	uint64_t abs = deadline + boot_mono;
@@ -87,6 +109,10 @@ uint64_t uk_time_block_until(uint64_t deadline)
 	if (uk_time_monotonic_ns() < deadline)
 		uk_hosted_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_, TIMER_ABSTIME_, (long)&ts,
 		                  0, 0, 0);
+	if (sigterm_seen) {
+		sigterm_seen = 0;
+		uk_shutdown_request();
+	}
 	return uk_time_monotonic_ns();
 }
 
@@ -132,6 +158,7 @@ _Noreturn void uk_hosted_main(long *sp)
 
 	uk_boot_tsc = uk_rdtsc();
 	uk_hosted_faults_init();
+	sigterm_init();
 	boot_mono = clock_ns(CLOCK_MONOTONIC_);
 	environ = argv + argc + 1;
 	heap = uk_hosted_syscall(SYS_mmap, 0, (long)HEAP_SIZE, 3 /* RW */,

@@ -1,6 +1,7 @@
 /* ACPI power-off: find the FADT through the RSDP and enter S5 (PM1 control block or HW-reduced
  * sleep register). */
 #include "platform/kvm/kvm.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include <uk/uk.h>
 
@@ -116,4 +117,105 @@ void uk_kvm_acpi_poweroff(void)
 	/* The write takes effect when QEMU's main loop runs; give it a moment. */
 	for (volatile int i = 0; i < 1000000; i++)
 		;
+}
+
+/* --- The ACPI power button: how a supervisor asks the guest to stop (virDomainShutdown). --- */
+
+#define PM1_PWRBTN (1u << 8)
+#define PM1_SCI_EN 1u
+#define IOAPIC_DEFAULT 0xfec00000UL
+#define SCI_VECTOR 41
+
+static uint16_t pm1a_evt, pm1_evt_len;
+static volatile int power_button;
+
+/* Finds the IOAPIC and the polarity/trigger of ISA IRQ (irq) in the MADT; returns its GSI. */
+static uint32_t madt_gsi(uint8_t irq, uintptr_t *ioapic, uint16_t *flags)
+{
+	const struct sdt_header *madt = find_table("APIC");
+	const uint8_t *p, *end;
+	uint32_t gsi = irq;
+
+	*ioapic = IOAPIC_DEFAULT;
+	*flags = 0x000d; /* ISA SCI default: active high, level triggered */
+	if (!madt)
+		return gsi;
+	p = (const uint8_t *)madt + sizeof(*madt) + 8;
+	end = (const uint8_t *)madt + madt->length;
+	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
+		if (p[0] == 1 && p[1] >= 12) /* I/O APIC */
+			*ioapic = *(const uint32_t *)(p + 4);
+		if (p[0] == 2 && p[1] >= 10 && p[3] == irq) { /* interrupt source override */
+			gsi = *(const uint32_t *)(p + 4);
+			*flags = *(const uint16_t *)(p + 8);
+		}
+	}
+	return gsi;
+}
+
+static void ioapic_route(uintptr_t base, uint32_t gsi, uint8_t vector, uint16_t flags)
+{
+	uint32_t lo = vector;
+
+	if ((flags & 3) == 3)
+		lo |= 1u << 13; /* active low */
+	if (((flags >> 2) & 3) == 3)
+		lo |= 1u << 15; /* level triggered */
+	mmio_write32(base, 0x10 + 2 * gsi + 1);
+	mmio_write32(base + 0x10, 0); /* destination: LAPIC 0 */
+	mmio_write32(base, 0x10 + 2 * gsi);
+	mmio_write32(base + 0x10, lo);
+}
+
+static void sci_irq(int vec)
+{
+	uint16_t sts = inw(pm1a_evt);
+
+	(void)vec;
+	if (sts & PM1_PWRBTN)
+		power_button = 1;
+	outw(pm1a_evt, sts); /* write-1-to-clear what we saw; the line drops */
+}
+
+void uk_kvm_acpi_power_button_init(void)
+{
+	const uint8_t *fadt = (const uint8_t *)find_table("FACP");
+	uint32_t len, pm1a_cnt, smi_cmd, gsi;
+	uint16_t sci, flags;
+	uintptr_t ioapic;
+	int i;
+
+	if (!fadt)
+		return;
+	len = ((const struct sdt_header *)fadt)->length;
+	if (len < 116 || (*(const uint32_t *)(fadt + 112) & (1u << 20)))
+		return; /* hardware-reduced ACPI (microvm): no fixed power button */
+	sci = *(const uint16_t *)(fadt + 46);
+	smi_cmd = *(const uint32_t *)(fadt + 48);
+	pm1a_evt = (uint16_t) * (const uint32_t *)(fadt + 56);
+	pm1a_cnt = *(const uint32_t *)(fadt + 64);
+	pm1_evt_len = fadt[88];
+	if (!pm1a_evt || !pm1a_cnt || pm1_evt_len < 4 || sci > 15)
+		return;
+	/* Into ACPI mode if the firmware left us in legacy mode. */
+	if (!(inw((uint16_t)pm1a_cnt) & PM1_SCI_EN) && smi_cmd && fadt[52]) {
+		outb((uint16_t)smi_cmd, fadt[52]);
+		for (i = 0; i < 1000 && !(inw((uint16_t)pm1a_cnt) & PM1_SCI_EN); i++)
+			;
+	}
+	gsi = madt_gsi((uint8_t)sci, &ioapic, &flags);
+	if (gsi > 23)
+		return;
+	uk_arch_irq_register(SCI_VECTOR, sci_irq);
+	outw(pm1a_evt, PM1_PWRBTN);                              /* clear a stale press */
+	outw((uint16_t)(pm1a_evt + pm1_evt_len / 2), PM1_PWRBTN); /* enable */
+	ioapic_route(ioapic, gsi, SCI_VECTOR, flags);
+}
+
+int uk_kvm_power_button_pressed(void)
+{
+	int v = power_button;
+
+	power_button = 0;
+	return v;
 }

@@ -34,6 +34,12 @@ extern uint64_t uk_kvm_rsdp;
  */
 void uk_kvm_acpi_poweroff(void);
 
+/* Arms the ACPI power button (fixed feature, SCI through the IOAPIC); no-op without one. */
+void uk_kvm_acpi_power_button_init(void);
+
+/* Nonzero once per press of the ACPI power button since the last call. */
+int uk_kvm_power_button_pressed(void);
+
 /* Sets up the LAPIC (enabled, timer masked); called at boot. */
 void uk_kvm_lapic_init(void);
 

@@ -4,6 +4,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "drivers/serial16550.h"
+#include "drivers/virtio.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
 
@@ -102,6 +103,8 @@ _Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
 	setup_memory(si);
 	uk_boot_stamps[2] = uk_rdtsc();
 	uk_kvm_lapic_init();
+	uk_kvm_acpi_power_button_init();
 	uk_boot_stamps[3] = uk_rdtsc();
+	uk_kvm_devices_init(cmdline);
 	uk_start_cmdline(cmdline);
 }

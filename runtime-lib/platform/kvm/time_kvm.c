@@ -323,5 +323,7 @@ uint64_t uk_time_block_until(uint64_t deadline)
 	}
 	/* sti's one-instruction shadow makes "sti; hlt" atomic: no wakeup is lost. */
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	if (uk_kvm_power_button_pressed())
+		uk_shutdown_request();
 	return uk_time_monotonic_ns();
 }

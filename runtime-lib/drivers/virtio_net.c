@@ -1,0 +1,162 @@
+/* virtio-net driver: one rx and one tx split virtqueue behind the uk_netdev interface. */
+#include "drivers/virtio.h"
+#include <stdlib.h>
+#include <string.h>
+#include <uk/uk.h>
+#include <uk/internal.h>
+#include <uk/netdev.h>
+
+#define NET_F_MAC (1ull << 5)
+#define BUF_SIZE 2048u /* one frame with its header per buffer: 12 + 1514 fits */
+#define RX_MAX 256u
+#define TX_MAX 128u
+#define HDR_MODERN 12u /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define HDR_LEGACY 10u /* without MRG_RXBUF a legacy device omits num_buffers */
+#define RX_KICK_BATCH 16u
+#define RXQ 0
+#define TXQ 1
+
+/*
+ * The stack links this driver in: uk_netdev_register lives in libuk-net.a.
+ * Weak, so an image without the stack neither links the stack nor spends
+ * memory on receive buffers: the NIC is left untouched.
+ */
+uk_result_t uk_netdev_register(struct uk_netdev *dev) __attribute__((weak));
+
+struct vnet {
+	struct uk_netdev nd;
+	struct uk_virtio_dev *dev;
+	struct uk_virtq rxq, txq;
+	uint8_t *rxbuf, *txbuf;
+	uint16_t tx_free[TX_MAX];
+	uint16_t ntx_free;
+	uint32_t hdr;
+	char name[16];
+};
+
+static int nnet;
+
+int uk_virtio_net_wanted(void)
+{
+	return uk_netdev_register != NULL;
+}
+
+static void tx_reclaim(struct vnet *v)
+{
+	uint16_t id;
+	uint32_t len;
+
+	while (uk_virtq_take(&v->txq, &id, &len))
+		if (id < v->txq.size && v->ntx_free < v->txq.size)
+			v->tx_free[v->ntx_free++] = id;
+}
+
+static uk_result_t vnet_tx(struct uk_netdev *nd, const void *frame, size_t len)
+{
+	struct vnet *v = nd->priv;
+	uint16_t id;
+	uint8_t *b;
+
+	if (len < 14 || len > (size_t)(nd->mtu ? nd->mtu : 1500) + 14 || len + v->hdr > BUF_SIZE)
+		return UK_EINVAL;
+	if (!v->ntx_free)
+		tx_reclaim(v);
+	if (!v->ntx_free)
+		return UK_EAGAIN;
+	id = v->tx_free[--v->ntx_free];
+	b = v->txbuf + (size_t)id * BUF_SIZE;
+	memset(b, 0, v->hdr); /* no offloads: flags 0, GSO_NONE */
+	memcpy(b + v->hdr, frame, len);
+	v->txq.desc[id].len = (uint32_t)(v->hdr + len);
+	uk_virtq_post(&v->txq, id);
+	uk_virtq_kick(v->dev, &v->txq);
+	return UK_OK;
+}
+
+static int vnet_rx(struct uk_netdev *nd, void *buf, size_t cap)
+{
+	struct vnet *v = nd->priv;
+	uint16_t id;
+	uint32_t len;
+	int got = 0;
+
+	while (!got && uk_virtq_take(&v->rxq, &id, &len)) {
+		if (id >= v->rxq.size)
+			return UK_EUNSPEC; /* the device broke the ring's contract */
+		if (len > v->hdr && len - v->hdr >= 14 && len - v->hdr <= cap && len <= BUF_SIZE) {
+			memcpy(buf, v->rxbuf + (size_t)id * BUF_SIZE + v->hdr, len - v->hdr);
+			got = (int)(len - v->hdr);
+		}
+		/* else: runt or too long for (cap): dropped, as the contract says */
+		uk_virtq_post(&v->rxq, id);
+	}
+	/* Hand buffers back in batches, and always before saying "nothing more". */
+	if (!got || v->rxq.pending >= RX_KICK_BATCH)
+		uk_virtq_kick(v->dev, &v->rxq);
+	if (v->ntx_free < v->txq.size / 2)
+		tx_reclaim(v);
+	return got;
+}
+
+static const struct uk_netdev_ops vnet_ops = {.tx = vnet_tx, .rx = vnet_rx};
+
+int uk_virtio_net_probe(struct uk_virtio_dev *dev)
+{
+	struct vnet *v;
+	uint16_t i;
+
+	if (!uk_netdev_register)
+		return -1; /* no stack linked in */
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -1;
+	v->dev = dev;
+	if (uk_virtio_negotiate(dev, NET_F_MAC))
+		goto fail;
+	v->hdr = dev->transport == UK_VIRTIO_MMIO_LEGACY ? HDR_LEGACY : HDR_MODERN;
+	uk_virtio_irq_setup(dev); /* without an interrupt the stack polls every millisecond */
+	if (uk_virtio_queue_init(dev, &v->rxq, RXQ, RX_MAX, 0) ||
+	    uk_virtio_queue_init(dev, &v->txq, TXQ, TX_MAX, -1))
+		goto fail;
+	v->rxbuf = aligned_alloc(4096, (size_t)v->rxq.size * BUF_SIZE);
+	v->txbuf = aligned_alloc(4096, (size_t)v->txq.size * BUF_SIZE);
+	if (!v->rxbuf || !v->txbuf)
+		goto fail;
+	for (i = 0; i < v->rxq.size; i++) {
+		v->rxq.desc[i].addr = (uintptr_t)(v->rxbuf + (size_t)i * BUF_SIZE);
+		v->rxq.desc[i].len = BUF_SIZE;
+		v->rxq.desc[i].flags = UK_VIRTQ_DESC_F_WRITE;
+		uk_virtq_post(&v->rxq, i);
+	}
+	for (i = 0; i < v->txq.size; i++) {
+		v->txq.desc[i].addr = (uintptr_t)(v->txbuf + (size_t)i * BUF_SIZE);
+		v->tx_free[v->ntx_free++] = (uint16_t)(v->txq.size - 1 - i);
+	}
+	/* We reclaim tx buffers when we need them: no interrupt for them. */
+	v->txq.avail->flags = UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+	if (dev->features & NET_F_MAC) {
+		uk_virtio_config_read(dev, 0, v->nd.mac, 6);
+	} else {
+		uk_entropy_get(v->nd.mac, 6);
+		v->nd.mac[0] =
+		        (uint8_t)((v->nd.mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+	}
+	uk_virtio_driver_ok(dev);
+	uk_virtq_kick(dev, &v->rxq);
+	memcpy(v->name, "virtio-net0", 12);
+	v->name[10] = (char)('0' + nnet++ % 10);
+	v->nd.ops = &vnet_ops;
+	v->nd.mtu = 1500;
+	v->nd.name = v->name;
+	v->nd.flags = dev->vector ? UK_NETDEV_F_IRQ : 0;
+	v->nd.priv = v;
+	if (uk_netdev_register(&v->nd) != UK_OK)
+		goto fail;
+	return 0;
+fail:
+	uk_printk("virtio-net: %s: could not start the device\n", dev->where);
+	free(v->rxbuf);
+	free(v->txbuf);
+	free(v); /* the rings stay allocated: the device may still hold their addresses */
+	return -1;
+}

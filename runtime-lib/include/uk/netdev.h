@@ -1,0 +1,84 @@
+/* The narrow interface between a NIC driver (virtio-net, hosted tap/wire) and the network stack. */
+#ifndef UK_NETDEV_H
+#define UK_NETDEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "uk.h"
+
+/*
+ * Contract. A driver fills a struct uk_netdev and hands it to
+ * uk_netdev_register(); the stack (runtime-lib/net) finds it with
+ * uk_netdev_first() and from then on is the only caller of its ops. The model
+ * is poll-driven and single-threaded: the stack calls (rx) from uk_net_poll()
+ * until it returns 0, and calls (tx) whenever it has a frame to send. Neither
+ * op is ever called from an interrupt handler, and neither may block.
+ *
+ * Frames are whole Ethernet II frames: destination MAC, source MAC, EtherType,
+ * payload; no preamble, no FCS, no 802.1Q tag is added or removed by the
+ * stack. A frame is at most (mtu) + 14 bytes long.
+ *
+ * An interrupt-driven driver MAY take interrupts (uk_arch_irq_register); its
+ * handler only acknowledges the device: the wake-up from `hlt` inside
+ * uk_time_block_until() is what makes uk_net_poll() call (rx) again.
+ */
+
+#define UK_NETDEV_ETH_HLEN 14u /* Ethernet II header: dst, src, type */
+#define UK_NETDEV_MTU_DEFAULT 1500u
+
+/*
+ * (flags): UK_NETDEV_F_IRQ says the driver raises an interrupt when a frame
+ * arrives, so uk_net_poll() MAY halt until the next timer; without it the
+ * stack wakes at least every millisecond to call (rx).
+ */
+#define UK_NETDEV_F_IRQ 0x1u
+
+struct uk_netdev;
+
+struct uk_netdev_ops {
+	/*
+	 * Sends one frame of (len) bytes at (frame). The driver MUST copy or
+	 * fully consume (frame) before returning: the caller reuses the buffer.
+	 * Returns UK_OK when the frame is queued or sent; UK_EAGAIN when the
+	 * transmit ring is full (the stack treats the frame as lost on the wire
+	 * and lets its own retransmission recover); UK_EINVAL when (len) is
+	 * below 14 or above (mtu) + 14. MUST NOT block.
+	 */
+	uk_result_t (*tx)(struct uk_netdev *dev, const void *frame, size_t len);
+
+	/*
+	 * Copies the next received frame into (buf), which holds (cap) bytes
+	 * (the stack always passes at least (mtu) + 14). Returns the frame's
+	 * length (> 0); 0 when no frame is waiting; a negative uk_result_t on a
+	 * device error. A frame longer than (cap) MUST be dropped, not
+	 * truncated (return the next one, or 0). MUST NOT block.
+	 */
+	int (*rx)(struct uk_netdev *dev, void *buf, size_t cap);
+};
+
+struct uk_netdev {
+	const struct uk_netdev_ops *ops; /* MUST be set; both ops MUST be non-NULL */
+	uint8_t mac[6];                  /* the device's unicast address */
+	uint16_t mtu;                    /* largest IP packet; 0 means 1500 */
+	const char *name;                /* for messages, e.g. "virtio-net0"; MAY be NULL */
+	unsigned flags;                  /* UK_NETDEV_F_* */
+	void *priv;                      /* the driver's own state */
+	struct uk_netdev *next;          /* owned by the registry */
+	/* Counters kept by the stack (the driver MAY read them). */
+	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+};
+
+/*
+ * Adds (dev) to the list of devices. (dev) MUST stay valid for the rest of the
+ * run (devices are never removed). Returns UK_OK; UK_EINVAL when (dev), its ops
+ * or either op is NULL, or (dev) is already registered.
+ */
+uk_result_t uk_netdev_register(struct uk_netdev *dev);
+
+/* The first registered device, or NULL when there is none. */
+struct uk_netdev *uk_netdev_first(void);
+
+/* The device registered after (dev), or NULL. */
+struct uk_netdev *uk_netdev_next(struct uk_netdev *dev);
+
+#endif
