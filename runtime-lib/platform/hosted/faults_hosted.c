@@ -36,7 +36,6 @@ long uk_hosted_syscall(long n, long a, long b, long c, long d, long e, long f);
 /* Returns from a signal handler (entry_hosted.S): rt_sigreturn with the frame untouched. */
 void uk_hosted_restorer(void);
 
-
 static const char *sig_name(int sig)
 {
 	switch (sig) {

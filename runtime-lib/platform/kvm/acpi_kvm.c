@@ -207,7 +207,7 @@ void uk_kvm_acpi_power_button_init(void)
 	if (gsi > 23)
 		return;
 	uk_arch_irq_register(SCI_VECTOR, sci_irq);
-	outw(pm1a_evt, PM1_PWRBTN);                              /* clear a stale press */
+	outw(pm1a_evt, PM1_PWRBTN);                               /* clear a stale press */
 	outw((uint16_t)(pm1a_evt + pm1_evt_len / 2), PM1_PWRBTN); /* enable */
 	ioapic_route(ioapic, gsi, SCI_VECTOR, flags);
 }
