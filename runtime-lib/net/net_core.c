@@ -1,0 +1,739 @@
+/* The stack's core: device registry, Ethernet, ARP, IPv4, ICMP echo, configuration and the poll
+ * loop. */
+#include <stdlib.h>
+#include <string.h>
+#include "net_internal.h"
+
+static struct uk_netdev *netdevs;
+struct uk_net *uk_net_cur;
+
+static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* --- device registry --- */
+
+uk_result_t uk_netdev_register(struct uk_netdev *dev)
+{
+	struct uk_netdev **pp;
+
+	if (!dev || !dev->ops || !dev->ops->tx || !dev->ops->rx)
+		return UK_EINVAL;
+	for (pp = &netdevs; *pp; pp = &(*pp)->next)
+		if (*pp == dev)
+			return UK_EINVAL;
+	dev->next = NULL;
+	*pp = dev;
+	return UK_OK;
+}
+
+struct uk_netdev *uk_netdev_first(void)
+{
+	return netdevs;
+}
+
+struct uk_netdev *uk_netdev_next(struct uk_netdev *dev)
+{
+	return dev ? dev->next : NULL;
+}
+
+/* --- helpers --- */
+
+uint64_t net_now(struct uk_net *s)
+{
+	return s->now;
+}
+
+uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	while (len > 1) {
+		sum += (uint32_t)((p[0] << 8) | p[1]);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+uint16_t net_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+uint32_t net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
+	return sum + proto + len;
+}
+
+void net_timer_at(struct uk_net *s, uint64_t t)
+{
+	if (t && t < s->next_timer)
+		s->next_timer = t;
+}
+
+int net_mem_ok(struct uk_net *s, size_t n)
+{
+	return s->mem_used + n <= s->mem_limit;
+}
+
+void *net_alloc(struct uk_net *s, size_t n)
+{
+	void *p;
+
+	if (!net_mem_ok(s, n))
+		return NULL;
+	p = malloc(n);
+	if (p)
+		s->mem_used += n;
+	return p;
+}
+
+void net_free(struct uk_net *s, void *p, size_t n)
+{
+	if (!p)
+		return;
+	free(p);
+	s->mem_used -= n;
+}
+
+static uint64_t default_clock(void)
+{
+	return uk_time_monotonic_ns();
+}
+
+/* --- ARP (RFC 826) --- */
+
+static void dev_tx(struct uk_net *s, const uint8_t *frame, size_t len)
+{
+	if (s->dev->ops->tx(s->dev, frame, len) == UK_OK) {
+		s->st.tx_frames++;
+		s->dev->tx_frames++;
+	} else {
+		s->dev->tx_dropped++;
+	}
+}
+
+static void eth_header(struct uk_net *s, uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, s->dev->mac, 6);
+	net_put16(f + 12, type);
+}
+
+static void arp_send(struct uk_net *s, uint16_t op, const uint8_t *dmac, uint32_t tip,
+                     const uint8_t *tmac)
+{
+	uint8_t f[NET_ETH_HLEN + 28];
+	uint8_t *a = f + NET_ETH_HLEN;
+
+	eth_header(s, f, dmac, NET_ETH_ARP);
+	net_put16(a, 1);
+	net_put16(a + 2, NET_ETH_IP);
+	a[4] = 6;
+	a[5] = 4;
+	net_put16(a + 6, op);
+	memcpy(a + 8, s->dev->mac, 6);
+	net_put32(a + 14, s->ip);
+	memcpy(a + 18, tmac, 6);
+	net_put32(a + 24, tip);
+	dev_tx(s, f, sizeof(f));
+}
+
+static struct net_arp *arp_find(struct uk_net *s, uint32_t ip)
+{
+	for (int i = 0; i < NET_ARP_SIZE; i++)
+		if (s->arp[i].state && s->arp[i].ip == ip) {
+			if (s->arp[i].state == 2 && s->arp[i].expires <= s->now) {
+				s->arp[i].state = 0;
+				return NULL;
+			}
+			return &s->arp[i];
+		}
+	return NULL;
+}
+
+/* A free entry, or the one that expires first (never one still resolving with frames queued). */
+static struct net_arp *arp_slot(struct uk_net *s)
+{
+	struct net_arp *best = NULL;
+
+	for (int i = 0; i < NET_ARP_SIZE; i++) {
+		struct net_arp *e = &s->arp[i];
+		if (!e->state)
+			return e;
+		if (e->state == 2 && (!best || e->expires < best->expires))
+			best = e;
+	}
+	return best;
+}
+
+static void arp_flush_pending(struct uk_net *s, uint32_t ip, const uint8_t *mac, int drop)
+{
+	for (int i = 0; i < NET_ARP_PENDING; i++) {
+		struct net_pending *p = &s->pend[i];
+		if (!p->frame || p->nexthop != ip)
+			continue;
+		if (!drop) {
+			memcpy(p->frame, mac, 6);
+			dev_tx(s, p->frame, p->len);
+		}
+		free(p->frame);
+		p->frame = NULL;
+		p->nexthop = 0;
+	}
+}
+
+static void arp_learn(struct uk_net *s, uint32_t ip, const uint8_t *mac, int create)
+{
+	struct net_arp *e = arp_find(s, ip);
+
+	if (!e) {
+		if (!create)
+			return;
+		e = arp_slot(s);
+		if (!e)
+			return;
+	}
+	e->ip = ip;
+	memcpy(e->mac, mac, 6);
+	e->state = 2;
+	e->tries = 0;
+	e->expires = s->now + NET_ARP_EXPIRE;
+	arp_flush_pending(s, ip, mac, 0);
+}
+
+static void arp_input(struct uk_net *s, const uint8_t *f, size_t len)
+{
+	const uint8_t *a = f + NET_ETH_HLEN;
+	uint32_t sip, tip;
+	uint16_t op;
+
+	if (len < NET_ETH_HLEN + 28 || net_get16(a) != 1 || net_get16(a + 2) != NET_ETH_IP ||
+	    a[4] != 6 || a[5] != 4) {
+		s->st.rx_bad++;
+		return;
+	}
+	op = net_get16(a + 6);
+	sip = net_get32(a + 14);
+	tip = net_get32(a + 24);
+	if (!s->ip || (a[8] & 1))
+		return; /* no address yet, or a multicast sender: ignore */
+	if (sip && sip != s->ip)
+		arp_learn(s, sip, a + 8, tip == s->ip);
+	if (op == 1 && tip == s->ip)
+		arp_send(s, 2, a + 8, sip, a + 8);
+}
+
+int uk_net_arp_resolved(uint32_t ip)
+{
+	struct net_arp *e;
+
+	if (!uk_net_cur)
+		return 0;
+	uk_net_cur->now = uk_net_cur->clock();
+	e = arp_find(uk_net_cur, ip);
+	return e && e->state == 2;
+}
+
+static void arp_timers(struct uk_net *s)
+{
+	for (int i = 0; i < NET_ARP_SIZE; i++) {
+		struct net_arp *e = &s->arp[i];
+		if (e->state != 1)
+			continue;
+		if (e->expires <= s->now) {
+			if (e->tries >= NET_ARP_TRIES) {
+				arp_flush_pending(s, e->ip, NULL, 1);
+				e->state = 0;
+				continue;
+			}
+			e->tries++;
+			e->expires = s->now + NET_ARP_RETRY;
+			arp_send(s, 1, bcast_mac, e->ip, (const uint8_t[6]){0});
+			s->events++;
+		}
+		net_timer_at(s, e->expires);
+	}
+}
+
+/* --- IPv4 output --- */
+
+uk_result_t net_ip_send(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+	uint8_t *f = s->tx, *ip = f + NET_ETH_HLEN;
+	size_t flen = NET_ETH_HLEN + NET_IP_HLEN + len;
+	uint32_t hop;
+	struct net_arp *e;
+
+	if (len > (size_t)s->mtu - NET_IP_HLEN || flen > NET_FRAME_MAX)
+		return UK_EINVAL;
+	ip[0] = 0x45;
+	ip[1] = 0;
+	net_put16(ip + 2, (uint16_t)(NET_IP_HLEN + len));
+	net_put16(ip + 4, s->ip_id++);
+	net_put16(ip + 6, 0x4000); /* DF: we never fragment */
+	ip[8] = 64;
+	ip[9] = proto;
+	net_put16(ip + 10, 0);
+	net_put32(ip + 12, src ? src : s->ip);
+	net_put32(ip + 16, dst);
+	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, NET_IP_HLEN)));
+
+	if (dst == 0xffffffffu || (s->ip && s->mask != 0xffffffffu && dst == (s->ip | ~s->mask))) {
+		eth_header(s, f, bcast_mac, NET_ETH_IP);
+		dev_tx(s, f, flen);
+		return UK_OK;
+	}
+	if (!s->ip)
+		return UK_EAGAIN;
+	if (dst == s->ip)
+		return UK_EINVAL; /* no loopback path */
+	hop = dst;
+	if ((dst & s->mask) != (s->ip & s->mask)) {
+		if (!s->gw)
+			return UK_EINVAL;
+		hop = s->gw;
+	}
+	e = arp_find(s, hop);
+	if (e && e->state == 2) {
+		eth_header(s, f, e->mac, NET_ETH_IP);
+		dev_tx(s, f, flen);
+		return UK_OK;
+	}
+	/* Queue a copy until the address resolves. */
+	int slot = -1;
+	for (int i = 0; i < NET_ARP_PENDING; i++)
+		if (!s->pend[i].frame) {
+			slot = i;
+			break;
+		}
+	if (slot < 0)
+		return UK_EAGAIN;
+	eth_header(s, f, bcast_mac, NET_ETH_IP);
+	s->pend[slot].frame = malloc(flen);
+	if (!s->pend[slot].frame)
+		return UK_ENOMEM;
+	memcpy(s->pend[slot].frame, f, flen);
+	s->pend[slot].len = (uint16_t)flen;
+	s->pend[slot].nexthop = hop;
+	if (!e) {
+		e = arp_slot(s);
+		if (!e) {
+			free(s->pend[slot].frame);
+			s->pend[slot].frame = NULL;
+			return UK_EAGAIN;
+		}
+		e->ip = hop;
+		e->state = 1;
+		e->tries = 1;
+		e->expires = s->now + NET_ARP_RETRY;
+		net_timer_at(s, e->expires);
+		arp_send(s, 1, bcast_mac, hop, (const uint8_t[6]){0});
+	}
+	return UK_OK;
+}
+
+/* --- ICMP (RFC 792): echo --- */
+
+static void icmp_input(struct uk_net *s, uint32_t src, const uint8_t *p, size_t len)
+{
+	if (len < 8 || net_csum_fold(net_csum_add(0, p, len)) != 0) {
+		s->st.rx_bad++;
+		return;
+	}
+	if (p[0] == 0 && p[1] == 0) {
+		s->icmp_echo_replies++;
+		s->icmp_last_id = net_get16(p + 4);
+		s->icmp_last_seq = net_get16(p + 6);
+		return;
+	}
+	if (p[0] != 8 || p[1] != 0 || len > NET_FRAME_MAX - NET_ETH_HLEN - NET_IP_HLEN)
+		return;
+	uint8_t *r = s->tx + NET_ETH_HLEN + NET_IP_HLEN;
+	memcpy(r, p, len);
+	r[0] = 0;
+	net_put16(r + 2, 0);
+	net_put16(r + 2, net_csum_fold(net_csum_add(0, r, len)));
+	net_ip_send(s, 0, src, NET_PROTO_ICMP, len);
+}
+
+uk_result_t uk_net_ping(uint32_t ip, uint16_t id, uint16_t seq, const void *data, size_t len)
+{
+	struct uk_net *s = uk_net_cur;
+	uint8_t *r;
+
+	if (!s || len > (size_t)s->mtu - NET_IP_HLEN - 8)
+		return UK_EINVAL;
+	r = s->tx + NET_ETH_HLEN + NET_IP_HLEN;
+	r[0] = 8;
+	r[1] = 0;
+	net_put16(r + 2, 0);
+	net_put16(r + 4, id);
+	net_put16(r + 6, seq);
+	if (len)
+		memcpy(r + 8, data, len);
+	net_put16(r + 2, net_csum_fold(net_csum_add(0, r, len + 8)));
+	return net_ip_send(s, 0, ip, NET_PROTO_ICMP, len + 8);
+}
+
+uint64_t uk_net_ping_replies(uint16_t *id, uint16_t *seq)
+{
+	if (!uk_net_cur)
+		return 0;
+	if (id)
+		*id = uk_net_cur->icmp_last_id;
+	if (seq)
+		*seq = uk_net_cur->icmp_last_seq;
+	return uk_net_cur->icmp_echo_replies;
+}
+
+/* --- IPv4 input (RFC 791) --- */
+
+static void ip_input(struct uk_net *s, const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + NET_ETH_HLEN;
+	size_t hl, tot;
+	uint32_t src, dst;
+
+	if (len < NET_ETH_HLEN + NET_IP_HLEN)
+		goto bad;
+	len -= NET_ETH_HLEN;
+	hl = (size_t)(ip[0] & 15) * 4;
+	tot = net_get16(ip + 2);
+	if ((ip[0] >> 4) != 4 || hl < NET_IP_HLEN || tot < hl || tot > len)
+		goto bad;
+	if (net_csum_fold(net_csum_add(0, ip, hl)) != 0)
+		goto bad;
+	if (net_get16(ip + 6) & 0x3fff)
+		return; /* a fragment (MF set or offset nonzero): dropped, see docs/net.md */
+	src = net_get32(ip + 12);
+	dst = net_get32(ip + 16);
+	if ((src >> 24) == 127 || (src >> 28) == 14 || src == 0xffffffffu)
+		return; /* martian source */
+	if (ip[9] == NET_PROTO_UDP && s->dhcp.state) {
+		/* DHCP offers arrive before we own the address they are sent to. */
+		net_udp_input(s, src, dst, ip + hl, tot - hl);
+		return;
+	}
+	if (!s->ip)
+		return;
+	if (dst != s->ip && dst != 0xffffffffu && dst != (s->ip | ~s->mask))
+		return;
+	switch (ip[9]) {
+	case NET_PROTO_ICMP:
+		if (dst == s->ip)
+			icmp_input(s, src, ip + hl, tot - hl);
+		break;
+	case NET_PROTO_UDP:
+		net_udp_input(s, src, dst, ip + hl, tot - hl);
+		break;
+	case NET_PROTO_TCP:
+		if (dst == s->ip && src != s->ip && src != 0)
+			net_tcp_input(s, src, dst, ip + hl, tot - hl);
+		break;
+	}
+	return;
+bad:
+	s->st.rx_bad++;
+}
+
+void uk_net_input(struct uk_net *s, const uint8_t *f, size_t len)
+{
+	s->now = s->clock();
+	s->st.rx_frames++;
+	s->dev->rx_frames++;
+	if (len < NET_ETH_HLEN || len > (size_t)s->mtu + NET_ETH_HLEN) {
+		s->st.rx_bad++;
+		return;
+	}
+	if (memcmp(f, s->dev->mac, 6) && memcmp(f, bcast_mac, 6))
+		return;
+	switch (net_get16(f + 12)) {
+	case NET_ETH_ARP:
+		arp_input(s, f, len);
+		break;
+	case NET_ETH_IP:
+		ip_input(s, f, len);
+		break;
+	}
+}
+
+/* --- stack lifetime and configuration --- */
+
+static void stack_configure(struct uk_net *s, const struct uk_net_config *cfg)
+{
+	s->ip = cfg->dhcp ? 0 : cfg->ip;
+	s->mask = cfg->dhcp ? 0 : cfg->netmask;
+	s->gw = cfg->dhcp ? 0 : cfg->gateway;
+	if (cfg->dhcp)
+		net_dhcp_start(s);
+}
+
+static int config_ok(const struct uk_net_config *cfg)
+{
+	return cfg && (cfg->dhcp || (cfg->ip && cfg->ip != 0xffffffffu));
+}
+
+struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_config *cfg)
+{
+	struct uk_net *s;
+
+	if (!dev || !config_ok(cfg))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->dev = dev;
+	s->mtu = dev->mtu ? dev->mtu : UK_NETDEV_MTU_DEFAULT;
+	if (s->mtu < 576)
+		s->mtu = 576;
+	if (s->mtu > NET_FRAME_MAX - NET_ETH_HLEN)
+		s->mtu = NET_FRAME_MAX - NET_ETH_HLEN; /* we never build bigger frames */
+	s->rxcap = (size_t)(dev->mtu > s->mtu ? dev->mtu : s->mtu) + NET_ETH_HLEN + 4;
+	s->rxbuf = malloc(s->rxcap);
+	s->clock = default_clock;
+	s->now = s->clock();
+	s->next_timer = UINT64_MAX;
+	s->sndbuf_max = 65536;
+	s->rcvbuf_max = 65536;
+	s->mem_limit = 64u << 20;
+	uk_entropy_get(s->isn_key, sizeof(s->isn_key));
+	uk_entropy_get(&s->ip_id, sizeof(s->ip_id));
+	if (!s->rxbuf || net_tcp_init(s) != 0) {
+		free(s->rxbuf);
+		free(s);
+		return NULL;
+	}
+	stack_configure(s, cfg);
+	return s;
+}
+
+void uk_net_stack_free(struct uk_net *s)
+{
+	if (!s)
+		return;
+	net_tcp_free_all(s);
+	net_udp_free_all(s);
+	for (int i = 0; i < NET_ARP_PENDING; i++)
+		free(s->pend[i].frame);
+	free(s->rxbuf);
+	if (uk_net_cur == s)
+		uk_net_cur = NULL;
+	free(s);
+}
+
+void uk_net_use(struct uk_net *s)
+{
+	uk_net_cur = s;
+}
+
+void uk_net_set_clock(uint64_t (*clock)(void))
+{
+	if (!uk_net_cur)
+		return;
+	uk_net_cur->clock = clock ? clock : default_clock;
+	uk_net_cur->now = uk_net_cur->clock();
+	/* Timers set against the old clock are meaningless: run them all now. */
+	uk_net_cur->next_timer = 0;
+	if (uk_net_cur->dhcp.state == 1)
+		net_dhcp_start(uk_net_cur);
+}
+
+void uk_net_set_limits(uint32_t sndbuf, uint32_t rcvbuf, size_t mem_limit)
+{
+	struct uk_net *s = uk_net_cur;
+
+	if (!s)
+		return;
+	if (sndbuf)
+		s->sndbuf_max = sndbuf < 1024 ? 1024 : sndbuf > (1u << 24) ? 1u << 24 : sndbuf;
+	if (rcvbuf)
+		s->rcvbuf_max = rcvbuf < 1024 ? 1024 : rcvbuf > (1u << 24) ? 1u << 24 : rcvbuf;
+	if (mem_limit)
+		s->mem_limit = mem_limit;
+}
+
+void uk_net_set_secret(uint32_t seed)
+{
+	if (!uk_net_cur)
+		return;
+	for (int i = 0; i < 4; i++)
+		uk_net_cur->isn_key[i] = seed * 0x9e3779b9u + (uint32_t)i * 0x85ebca6bu;
+	uk_net_cur->eph_next = (uint16_t)(49152 + seed % 1000);
+}
+
+uk_result_t uk_net_init(struct uk_netdev *dev, const struct uk_net_config *cfg)
+{
+	struct uk_net *s;
+
+	if (!dev)
+		dev = uk_netdev_first();
+	if (!dev || !config_ok(cfg))
+		return UK_EINVAL;
+	if (uk_net_cur && uk_net_cur->dev == dev) {
+		stack_configure(uk_net_cur, cfg);
+		return UK_OK;
+	}
+	s = uk_net_stack_new(dev, cfg);
+	if (!s)
+		return UK_ENOMEM;
+	uk_net_cur = s;
+	return UK_OK;
+}
+
+int uk_net_ready(void)
+{
+	return uk_net_cur && uk_net_cur->ip;
+}
+
+void uk_net_address(uint32_t *ip, uint32_t *netmask, uint32_t *gateway)
+{
+	struct uk_net *s = uk_net_cur;
+
+	if (ip)
+		*ip = s ? s->ip : 0;
+	if (netmask)
+		*netmask = s ? s->mask : 0;
+	if (gateway)
+		*gateway = s ? s->gw : 0;
+}
+
+void uk_net_get_stats(struct uk_net_stats *st)
+{
+	if (!uk_net_cur) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	*st = uk_net_cur->st;
+	st->tcp_conns = uk_net_cur->ntcp;
+	st->mem_used = uk_net_cur->mem_used;
+	st->mem_limit = uk_net_cur->mem_limit;
+}
+
+/* Parses dotted-quad (p) into (*ip); returns the end, or NULL. */
+static const char *parse_ip(const char *p, uint32_t *ip)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		uint32_t part = 0;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 4) {
+			part = part * 10 + (uint32_t)(*p++ - '0');
+			digits++;
+		}
+		if (!digits || digits > 3 || part > 255)
+			return NULL;
+		v = (v << 8) | part;
+		if (i < 3 && *p++ != '.')
+			return NULL;
+	}
+	*ip = v;
+	return p;
+}
+
+uk_result_t uk_net_parse_config(const char *ip, const char *gw, struct uk_net_config *cfg)
+{
+	const char *p;
+	unsigned prefix = 24;
+
+	if (!cfg)
+		return UK_EINVAL;
+	memset(cfg, 0, sizeof(*cfg));
+	if (!ip || !*ip || !strcmp(ip, "dhcp")) {
+		cfg->dhcp = 1;
+		return gw && *gw ? UK_EINVAL : UK_OK;
+	}
+	p = parse_ip(ip, &cfg->ip);
+	if (!p || !cfg->ip)
+		return UK_EINVAL;
+	if (*p == '/') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return UK_EINVAL;
+		prefix = 0;
+		while (*p >= '0' && *p <= '9' && prefix <= 32)
+			prefix = prefix * 10 + (unsigned)(*p++ - '0');
+		if (prefix < 1 || prefix > 32)
+			return UK_EINVAL;
+	}
+	if (*p)
+		return UK_EINVAL;
+	cfg->netmask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
+	if (gw && *gw) {
+		p = parse_ip(gw, &cfg->gateway);
+		if (!p || *p)
+			return UK_EINVAL;
+	}
+	return UK_OK;
+}
+
+uk_result_t uk_net_configure_from_options(void)
+{
+	struct uk_net_config cfg;
+	uk_result_t r = uk_net_parse_config(getenv("UK_IP"), getenv("UK_GW"), &cfg);
+
+	if (r != UK_OK)
+		return r;
+	return uk_net_init(NULL, &cfg);
+}
+
+/* --- the event loop --- */
+
+int uk_net_step(struct uk_net *s)
+{
+	int n;
+
+	s->now = s->clock();
+	s->events = 0;
+	net_tcp_flush(s);
+	for (int i = 0; i < 256; i++) {
+		n = s->dev->ops->rx(s->dev, s->rxbuf, s->rxcap);
+		if (n <= 0)
+			break;
+		s->events++;
+		if ((size_t)n > s->rxcap) {
+			s->st.rx_bad++;
+			break;
+		}
+		uk_net_input(s, s->rxbuf, (size_t)n);
+	}
+	s->now = s->clock();
+	if (s->now >= s->next_timer) {
+		s->next_timer = UINT64_MAX;
+		arp_timers(s);
+		net_tcp_timers(s);
+		net_dhcp_timers(s);
+	}
+	net_tcp_flush(s);
+	net_tcp_notify_run(s);
+	net_tcp_flush(s);
+	return s->events;
+}
+
+int uk_net_poll(uint64_t timeout_ns)
+{
+	struct uk_net *s = uk_net_cur;
+	uint64_t deadline, t, wake;
+	int n;
+
+	if (!s)
+		return UK_EINVAL;
+	deadline = s->clock() + timeout_ns;
+	for (;;) {
+		n = uk_net_step(s);
+		if (n > 0 || !timeout_ns)
+			return n;
+		t = s->clock();
+		if (t >= deadline)
+			return 0;
+		wake = deadline < s->next_timer ? deadline : s->next_timer;
+		if (!(s->dev->flags & UK_NETDEV_F_IRQ) && wake > t + NET_MS)
+			wake = t + NET_MS;
+		uk_time_block_until(wake);
+	}
+}

@@ -1,0 +1,228 @@
+/* libFuzzer target: arbitrary frames, crafted TCP segments, clock jumps and app calls against
+ * runtime-lib/net. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime-lib/net/net_internal.h"
+
+/* The platform functions the stack calls, for a host process. */
+static uint64_t now_ns = 1000000000ull;
+uint64_t uk_time_monotonic_ns(void)
+{
+	return now_ns;
+}
+uint64_t uk_time_block_until(uint64_t deadline)
+{
+	if (deadline > now_ns)
+		now_ns = deadline;
+	return now_ns;
+}
+uk_result_t uk_entropy_get(void *buf, size_t len)
+{
+	memset(buf, 0x5a, len);
+	return UK_OK;
+}
+
+/* A wire: each side's frames queue for the other (bounded). */
+#define QMAX 64
+struct fwire {
+	struct uk_netdev nd;
+	struct fwire *peer;
+	uint8_t q[QMAX][1514];
+	uint16_t len[QMAX];
+	int head, count;
+};
+
+static uk_result_t ftx(struct uk_netdev *dev, const void *f, size_t len)
+{
+	struct fwire *w = ((struct fwire *)dev->priv)->peer;
+	if (len < 14 || len > 1514)
+		__builtin_trap(); /* the stack never builds such a frame */
+	if (w->count == QMAX)
+		return UK_EAGAIN;
+	int i = (w->head + w->count++) % QMAX;
+	memcpy(w->q[i], f, len);
+	w->len[i] = (uint16_t)len;
+	return UK_OK;
+}
+
+static int frx(struct uk_netdev *dev, void *buf, size_t cap)
+{
+	struct fwire *w = dev->priv;
+	if (!w->count)
+		return 0;
+	int i = w->head;
+	w->head = (w->head + 1) % QMAX;
+	w->count--;
+	if (w->len[i] > cap)
+		return 0;
+	memcpy(buf, w->q[i], w->len[i]);
+	return w->len[i];
+}
+
+static const struct uk_netdev_ops fops = {ftx, frx};
+static struct fwire wa, wb;
+
+#define IPA UK_IP4(10, 0, 2, 15)
+#define IPB UK_IP4(10, 0, 2, 2)
+
+static void settle(struct uk_net *a, struct uk_net *b)
+{
+	for (int i = 0; i < 64 && (wa.count || wb.count || i < 2); i++) {
+		uk_net_step(a);
+		uk_net_step(b);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct uk_net_config ca = {IPA, 0xffffff00u, IPB, 0}, cb = {IPB, 0xffffff00u, 0, 0};
+	struct uk_net *a, *b;
+	struct uk_tcp *l, *c, *s = NULL;
+	struct uk_udp *u;
+	uint8_t f[1600], buf[2048];
+
+	memset(&wa, 0, sizeof(wa));
+	memset(&wb, 0, sizeof(wb));
+	wa.peer = &wb;
+	wb.peer = &wa;
+	wa.nd.ops = wb.nd.ops = &fops;
+	wa.nd.priv = &wa;
+	wb.nd.priv = &wb;
+	wa.nd.mtu = wb.nd.mtu = 1500;
+	memcpy(wa.nd.mac, "\x52\x54\x00\x12\x34\x56", 6);
+	memcpy(wb.nd.mac, "\x52\x55\x0a\x00\x02\x02", 6);
+	now_ns = 1000000000ull;
+	a = uk_net_stack_new(&wa.nd, &ca);
+	b = uk_net_stack_new(&wb.nd, &cb);
+	uk_net_use(a);
+	uk_net_set_secret(1);
+	uk_net_set_limits(0, 0, 1u << 20);
+	l = uk_tcp_listen(80, 4);
+	u = uk_udp_open(53);
+	uk_net_use(b);
+	uk_net_set_secret(2);
+	c = uk_tcp_connect(IPA, 80);
+	settle(a, b);
+	s = uk_tcp_accept(l);
+
+	/* Records: kind, length, bytes. */
+	while (size >= 2) {
+		uint8_t kind = data[0];
+		size_t n = data[1];
+		data += 2;
+		size -= 2;
+		if (n > size)
+			n = size;
+		switch (kind & 7) {
+		case 0: /* a raw frame to A, with A's MAC so it gets past Ethernet */
+		case 1:
+			memcpy(f, wa.nd.mac, 6);
+			memcpy(f + 6, wb.nd.mac, 6);
+			memcpy(f + 12, data, n);
+			if (kind & 1 && n >= 2 + 20) { /* fix the IP header checksum */
+				f[12] = 8;
+				f[13] = 0;
+				uint8_t *ip = f + 14;
+				size_t hl = (size_t)(ip[0] & 15) * 4;
+				if (hl >= 20 && 14 + hl <= 12 + n) {
+					net_put16(ip + 10, 0);
+					net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, hl)));
+				}
+			}
+			uk_net_input(a, f, 12 + n);
+			break;
+		case 2: { /* a TCP segment on the established connection, valid checksums */
+			if (n < 12 || !s)
+				break;
+			uint8_t *ip = f + 14, *t = ip + 20;
+			size_t optlen = (data[10] & 7) * 4, plen = n - 12;
+			if (optlen > plen)
+				optlen = plen & ~3u;
+			plen -= optlen;
+			memcpy(f, wa.nd.mac, 6);
+			memcpy(f + 6, wb.nd.mac, 6);
+			f[12] = 8;
+			f[13] = 0;
+			memset(ip, 0, 20);
+			ip[0] = 0x45;
+			net_put16(ip + 2, (uint16_t)(40 + optlen + plen));
+			ip[8] = 64;
+			ip[9] = 6;
+			net_put32(ip + 12, IPB);
+			net_put32(ip + 16, IPA);
+			net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, 20)));
+			net_put16(t, s->rport);
+			net_put16(t + 2, (data[11] & 0x80) ? (uint16_t)(data[11] * 7) : 80);
+			net_put32(t + 4, s->rcv_nxt + (uint32_t)(int16_t)net_get16(data) * 8u);
+			net_put32(t + 8, s->snd_una + (uint32_t)(int16_t)net_get16(data + 2));
+			t[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+			t[13] = data[4];
+			memcpy(t + 14, data + 5, 2);
+			net_put16(t + 16, 0);
+			memcpy(t + 18, data + 7, 2);
+			memcpy(t + 20, data + 12, optlen + plen);
+			net_put16(t + 16, net_csum_fold(net_csum_add(
+			                          net_pseudo_sum(IPB, IPA, 6,
+			                                         (uint16_t)(20 + optlen + plen)),
+			                          t, 20 + optlen + plen)));
+			uk_net_input(a, f, 54 + optlen + plen);
+			break;
+		}
+		case 3: /* time passes */
+			now_ns += (uint64_t)(n ? data[0] : 1) * 50000000ull;
+			settle(a, b);
+			break;
+		case 4: /* the application acts */
+			if (!n)
+				break;
+			switch (data[0] & 7) {
+			case 0:
+				if (s)
+					uk_tcp_write(s, data, n);
+				break;
+			case 1:
+				if (s)
+					uk_tcp_read(s, buf, sizeof(buf));
+				break;
+			case 2:
+				if (s)
+					uk_tcp_shutdown(s);
+				break;
+			case 3:
+				uk_tcp_close(s);
+				s = NULL;
+				break;
+			case 4:
+				uk_tcp_write(c, data, n);
+				break;
+			case 5: {
+				struct uk_tcp *x = uk_tcp_accept(l);
+				if (x)
+					uk_tcp_close(x);
+				break;
+			}
+			case 6:
+				uk_udp_recvfrom(u, buf, sizeof(buf), NULL, NULL);
+				break;
+			case 7:
+				uk_net_use(a);
+				uk_udp_sendto(u, IPB, 9, data, n);
+				break;
+			}
+			break;
+		default: /* step A and let B answer */
+			settle(a, b);
+			break;
+		}
+		data += n;
+		size -= n;
+	}
+	settle(a, b);
+	if (a->mem_used > a->mem_limit)
+		__builtin_trap();
+	uk_net_stack_free(a);
+	uk_net_stack_free(b);
+	return 0;
+}

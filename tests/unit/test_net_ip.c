@@ -1,0 +1,378 @@
+/* Unit tests of runtime-lib/net below TCP: ARP, ICMP echo, UDP, DHCP, configuration, hostile
+ * frames. */
+#include "test_net_wire.h"
+
+/* Builds an Ethernet+IPv4+UDP frame into (f); returns its length. */
+static size_t build_udp(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t sip,
+                        uint32_t dip, uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+	uint8_t *ip = f + 14, *u = ip + 20;
+
+	memcpy(f, dmac, 6);
+	memcpy(f + 6, smac, 6);
+	f[12] = 8;
+	f[13] = 0;
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	net_put16(ip + 2, (uint16_t)(28 + len));
+	ip[8] = 64;
+	ip[9] = 17;
+	net_put32(ip + 12, sip);
+	net_put32(ip + 16, dip);
+	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, 20)));
+	net_put16(u, sport);
+	net_put16(u + 2, dport);
+	net_put16(u + 4, (uint16_t)(8 + len));
+	memcpy(u + 8, data, len);
+	uint16_t c = net_csum_fold(
+	        net_csum_add(net_pseudo_sum(sip, dip, 17, (uint16_t)(8 + len)), u, 8 + len));
+	net_put16(u + 6, c ? c : 0xffff);
+	return 42 + len;
+}
+
+static void test_arp_icmp(void)
+{
+	struct pair p;
+	uint16_t id, seq;
+
+	pair_init(&p);
+	uk_net_use(p.b);
+	CHECK(!uk_net_arp_resolved(IP_A), "nothing resolved yet");
+	CHECK(uk_net_ping(IP_A, 77, 1, "abcdefgh", 8) == UK_OK, "ping queued behind ARP");
+	run(&p, 10, NULL, NULL);
+	uk_net_use(p.b);
+	CHECK(uk_net_arp_resolved(IP_A), "B resolved A");
+	CHECK(uk_net_ping_replies(&id, &seq) == 1 && id == 77 && seq == 1, "echo reply after ARP");
+	uk_net_use(p.a);
+	CHECK(uk_net_arp_resolved(IP_B), "A learned B from B's request");
+	uk_net_use(p.b);
+	uint8_t big[1472];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)i;
+	CHECK(uk_net_ping(IP_A, 77, 2, big, sizeof(big)) == UK_OK, "largest ping");
+	CHECK(uk_net_ping(IP_A, 77, 3, big, sizeof(big) + 1) == UK_EINVAL, "too big for one frame");
+	run(&p, 10, NULL, NULL);
+	uk_net_use(p.b);
+	CHECK(uk_net_ping_replies(&id, &seq) == 2 && seq == 2, "big echo reply");
+
+	/* A corrupted echo request is not answered. */
+	p.wb.capture = 1;
+	uk_net_ping(IP_A, 77, 4, "x", 1);
+	p.wb.capture = 0;
+	p.wa.count = 0;
+	p.wb.last.data[14 + 20 + 8] ^= 1; /* payload bit: the ICMP checksum fails */
+	uint64_t bad = p.a->st.rx_bad;
+	uk_net_use(p.a);
+	uk_net_input(p.a, p.wb.last.data, p.wb.last.len);
+	CHECK(p.a->st.rx_bad == bad + 1 && p.wa.count == 0, "bad checksum dropped, no reply");
+
+	/* ARP entries expire; a silent host's queue is dropped after three tries. */
+	fake_now += 301ull * 1000000000ull;
+	uk_net_use(p.b);
+	CHECK(!uk_net_arp_resolved(IP_A), "entry expired after 5 minutes");
+	CHECK(uk_net_ping(UK_IP4(10, 0, 2, 77), 1, 1, "", 0) == UK_OK, "ping a silent host");
+	run(&p, 5000, NULL, NULL);
+	int left = 0;
+	for (int i = 0; i < NET_ARP_PENDING; i++)
+		left += p.b->pend[i].frame != NULL;
+	CHECK(left == 0, "pending frame dropped after the ARP tries: %d", left);
+	/* Off-subnet without a gateway. */
+	CHECK(uk_net_ping(UK_IP4(8, 8, 8, 8), 1, 1, "", 0) == UK_EINVAL, "no route");
+	pair_free(&p);
+}
+
+static void test_udp(void)
+{
+	struct pair p;
+	struct uk_udp *ua, *ub;
+	uint8_t buf[2000];
+	uint32_t ip;
+	uint16_t port;
+
+	pair_init(&p);
+	uk_net_use(p.a);
+	ua = uk_udp_open(5353);
+	CHECK(ua && !uk_udp_open(5353), "open; the same port twice fails");
+	uk_net_use(p.b);
+	ub = uk_udp_open(0);
+	CHECK(ub && ub->port >= 49152, "ephemeral port");
+	CHECK(uk_udp_sendto(ub, IP_A, 5353, "hello", 5) == 5, "sendto");
+	CHECK(uk_udp_sendto(ub, IP_A, 0, "x", 1) == UK_EINVAL, "port 0");
+	CHECK(uk_udp_sendto(ub, IP_A, 5353, buf, 1473) == UK_EINVAL, "too big");
+	run(&p, 10, NULL, NULL);
+	CHECK(uk_udp_readable(ua), "readable");
+	CHECK(uk_udp_recvfrom(ua, buf, sizeof(buf), &ip, &port) == 5 && !memcmp(buf, "hello", 5) &&
+	              ip == IP_B && port == ub->port,
+	      "datagram and source");
+	CHECK(uk_udp_recvfrom(ua, buf, sizeof(buf), NULL, NULL) == UK_EAGAIN, "empty queue");
+	for (int i = 0; i < 100; i++) {
+		uint8_t d[1472];
+		for (int j = 0; j < 1472; j++)
+			d[j] = pat((uint32_t)i, (uint64_t)j);
+		uk_udp_sendto(ub, IP_A, 5353, d, 1472);
+	}
+	run(&p, 10, NULL, NULL);
+	int got = 0, exact = 0;
+	long n;
+	while ((n = uk_udp_recvfrom(ua, buf, sizeof(buf), NULL, NULL)) > 0) {
+		int ok = n == 1472;
+		for (int j = 0; ok && j < 1472; j++)
+			ok = buf[j] == pat((uint32_t)got, (uint64_t)j);
+		exact += ok;
+		got++;
+	}
+	CHECK(got == 64 && exact == 64, "queue bounded at 64, in order, exact: %d %d", got, exact);
+	uk_udp_sendto(ub, IP_A, 5353, "truncate me", 11);
+	run(&p, 10, NULL, NULL);
+	CHECK(uk_udp_recvfrom(ua, buf, 4, NULL, NULL) == 11 && !memcmp(buf, "trun", 4),
+	      "truncated read returns the full size");
+	uk_udp_sendto(ub, IP_A, 9, "nobody", 6);
+	run(&p, 10, NULL, NULL);
+	uk_udp_sendto(ub, IP_A, 5353, "x", 1);
+	run(&p, 10, NULL, NULL);
+	uk_udp_close(ua);
+	uk_udp_close(ub);
+	uk_udp_close(NULL);
+	pair_free(&p);
+}
+
+/* A tiny DHCP server on the other end of the wire. */
+static size_t dhcp_reply(uint8_t *f, const uint8_t *req, size_t reqlen, uint8_t type,
+                         uint32_t yiaddr, const uint8_t *server_mac)
+{
+	uint8_t m[300];
+	uint8_t *o = m + 240;
+
+	memset(m, 0, sizeof(m));
+	m[0] = 2;
+	m[1] = 1;
+	m[2] = 6;
+	memcpy(m + 4, req + 42 + 4, 4); /* xid */
+	net_put32(m + 16, yiaddr);
+	memcpy(m + 28, req + 42 + 28, 6);
+	net_put32(m + 236, 0x63825363);
+	*o++ = 53, *o++ = 1, *o++ = type;
+	*o++ = 54, *o++ = 4, net_put32(o, UK_IP4(10, 0, 2, 2)), o += 4;
+	*o++ = 1, *o++ = 4, net_put32(o, UK_IP4(255, 255, 255, 0)), o += 4;
+	*o++ = 3, *o++ = 4, net_put32(o, UK_IP4(10, 0, 2, 2)), o += 4;
+	*o++ = 51, *o++ = 4, net_put32(o, 3600), o += 4;
+	*o++ = 0, *o++ = 0;   /* padding */
+	*o++ = 99, *o++ = 40; /* an option running past the end is ignored at the end */
+	*o++ = 255;
+	(void)reqlen;
+	return build_udp(f, req + 6, server_mac, UK_IP4(10, 0, 2, 2), 0xffffffffu, 67, 68, m,
+	                 (size_t)(o - m));
+}
+
+static int dhcp_type(const uint8_t *f, size_t len)
+{
+	if (len < 42 + 244 || f[23] != 17 || net_get16(f + 36) != 67)
+		return -1;
+	for (size_t i = 42 + 240; i + 2 < len; i += 2 + f[i + 1])
+		if (f[i] == 53)
+			return f[i + 2];
+	return -1;
+}
+
+static void test_dhcp(void)
+{
+	struct wire wa, wb;
+	struct uk_net_config cfg = {0, 0, 0, 1};
+	uint8_t f[1600];
+	const uint8_t smac[6] = {0x52, 0x55, 0x0a, 0, 2, 2};
+
+	wire_init(&wa, &wb);
+	struct uk_net *s = uk_net_stack_new(&wa.nd, &cfg);
+	CHECK(s != NULL, "DHCP stack");
+	uk_net_use(s);
+	uk_net_set_clock(fake_clock);
+	CHECK(!uk_net_ready(), "no address before the lease");
+	uk_net_step(s);
+	CHECK(wb.count == 1, "DISCOVER sent: %u", wb.count);
+	struct wire_frame *d = &wb.q[wb.head];
+	CHECK(dhcp_type(d->data, d->len) == 1 && !memcmp(d->data, "\xff\xff\xff\xff\xff\xff", 6) &&
+	              net_get32(d->data + 26) == 0 && net_get32(d->data + 30) == 0xffffffffu,
+	      "a broadcast DISCOVER from 0.0.0.0");
+	/* No answer: DISCOVER again after the backoff. */
+	wb.count = 0;
+	fake_now += 3ull * 1000000000ull;
+	uk_net_step(s);
+	CHECK(wb.count == 0, "no retransmission before 4 s (RFC 2131 4.1)");
+	fake_now += 2ull * 1000000000ull;
+	uk_net_step(s);
+	CHECK(wb.count == 1 && dhcp_type(wb.q[wb.head].data, wb.q[wb.head].len) == 1,
+	      "DISCOVER retransmitted");
+	/* A reply with the wrong xid is ignored. */
+	d = &wb.q[wb.head];
+	size_t n = dhcp_reply(f, d->data, d->len, 2, UK_IP4(10, 0, 2, 15), smac);
+	f[42 + 4] ^= 1;
+	f[40] = f[41] = 0; /* no UDP checksum */
+	uk_net_input(s, f, n);
+	CHECK(s->dhcp.state == 1, "wrong xid ignored");
+	n = dhcp_reply(f, d->data, d->len, 2, UK_IP4(10, 0, 2, 15), smac);
+	wb.count = 0;
+	uk_net_input(s, f, n);
+	CHECK(wb.count == 1 && dhcp_type(wb.q[wb.head].data, wb.q[wb.head].len) == 3,
+	      "REQUEST after OFFER");
+	d = &wb.q[wb.head];
+	n = dhcp_reply(f, d->data, d->len, 5, UK_IP4(10, 0, 2, 15), smac);
+	uk_net_input(s, f, n);
+	uint32_t ip, mask, gw;
+	uk_net_address(&ip, &mask, &gw);
+	CHECK(uk_net_ready() && ip == UK_IP4(10, 0, 2, 15) && mask == UK_IP4(255, 255, 255, 0) &&
+	              gw == UK_IP4(10, 0, 2, 2),
+	      "bound: %x %x %x", ip, mask, gw);
+	/* Renewal at T1 (half the lease); a NAK drops the address. */
+	wb.count = 0;
+	fake_now += 1801ull * 1000000000ull;
+	uk_net_step(s);
+	uk_net_step(s);
+	CHECK(wb.count >= 1 && dhcp_type(wb.q[wb.head].data, wb.q[wb.head].len) == 3 &&
+	              net_get32(wb.q[wb.head].data + 42 + 12) == UK_IP4(10, 0, 2, 15),
+	      "renewing REQUEST with ciaddr");
+	d = &wb.q[wb.head];
+	n = dhcp_reply(f, d->data, d->len, 6, 0, smac);
+	uk_net_input(s, f, n);
+	CHECK(!uk_net_ready() && s->dhcp.state == 1, "NAK: back to DISCOVER");
+	uk_net_stack_free(s);
+	wire_free(&wa, &wb);
+}
+
+static void test_config(void)
+{
+	struct uk_net_config c;
+
+	CHECK(uk_net_parse_config("10.0.2.15/24", "10.0.2.2", &c) == UK_OK &&
+	              c.ip == UK_IP4(10, 0, 2, 15) && c.netmask == UK_IP4(255, 255, 255, 0) &&
+	              c.gateway == UK_IP4(10, 0, 2, 2) && !c.dhcp,
+	      "static");
+	CHECK(uk_net_parse_config("192.0.2.7", NULL, &c) == UK_OK && c.netmask == 0xffffff00u,
+	      "default /24");
+	CHECK(uk_net_parse_config("10.1.2.3/8", NULL, &c) == UK_OK && c.netmask == 0xff000000u,
+	      "/8");
+	CHECK(uk_net_parse_config("10.1.2.3/32", NULL, &c) == UK_OK && c.netmask == 0xffffffffu,
+	      "/32");
+	CHECK(uk_net_parse_config(NULL, NULL, &c) == UK_OK && c.dhcp, "unset: DHCP");
+	CHECK(uk_net_parse_config("dhcp", NULL, &c) == UK_OK && c.dhcp, "dhcp");
+	const char *bad[] = {"10.0.2",     "10.0.2.256", "10.0.2.15/33", "10.0.2.15/0",
+	                     "10.0.2.15/", "10.0.2.15x", "a.b.c.d",      "0.0.0.0",
+	                     "1.2.3.4.5",  "1..2.3",     "0001.2.3.4",   "10.0.2.15/999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(uk_net_parse_config(bad[i], NULL, &c) == UK_EINVAL, "rejects %s", bad[i]);
+	CHECK(uk_net_parse_config("10.0.2.15", "10.0.2", &c) == UK_EINVAL, "bad gateway");
+	CHECK(uk_net_parse_config("dhcp", "10.0.2.2", &c) == UK_EINVAL, "gateway with DHCP");
+	CHECK(uk_net_init(NULL, NULL) == UK_EINVAL, "init without a config");
+	struct wire wa, wb;
+	wire_init(&wa, &wb);
+	CHECK(uk_netdev_register(&wa.nd) == UK_OK, "register");
+	CHECK(uk_netdev_register(&wa.nd) == UK_EINVAL, "register twice");
+	CHECK(uk_netdev_register(NULL) == UK_EINVAL, "register NULL");
+	CHECK(uk_netdev_first() == &wa.nd && uk_netdev_next(&wa.nd) == NULL, "lookup");
+	static char *env[] = {"UK_IP=10.0.2.15/24", "UK_GW=10.0.2.2", NULL};
+	ukt_environ = env;
+	CHECK(uk_net_configure_from_options() == UK_OK, "configure from UK_IP/UK_GW");
+	uint32_t ip, gw;
+	uk_net_address(&ip, NULL, &gw);
+	CHECK(ip == UK_IP4(10, 0, 2, 15) && gw == UK_IP4(10, 0, 2, 2), "configured");
+	CHECK(uk_net_poll(0) >= 0, "poll without blocking");
+	uk_net_stack_free(uk_net_cur);
+	wire_free(&wa, &wb);
+}
+
+/* Random and mutated frames at a stack with a listener and an established connection. */
+static void test_hostile(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s = NULL;
+	uint8_t f[1600];
+	uint64_t rnd = 12345;
+
+	pair_init(&p);
+	uk_net_use(p.a);
+	l = uk_tcp_listen(80, 8);
+	uk_net_use(p.b);
+	c = uk_tcp_connect(IP_A, 80);
+	for (int i = 0; i < 20 && !s; i++) {
+		run(&p, 10, NULL, NULL);
+		s = uk_tcp_accept(l);
+	}
+	CHECK(s != NULL, "connection");
+	/* Capture one real segment to mutate. */
+	p.wb.capture = 1;
+	uk_tcp_write(c, "0123456789", 10);
+	uk_net_use(p.b);
+	uk_net_step(p.b);
+	p.wb.capture = 0;
+	struct wire_frame seg = p.wb.last;
+	run(&p, 10, NULL, NULL);
+	char buf[64];
+	CHECK(uk_tcp_read(s, buf, sizeof(buf)) == 10, "real data arrived");
+	uk_net_use(p.a);
+	for (int i = 0; i < 200000; i++) {
+		size_t n;
+		rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+		if (i & 1) {
+			n = (size_t)(rnd >> 33) % 1600;
+			for (size_t j = 0; j < n; j++) {
+				rnd = rnd * 6364136223846793005ull + 1;
+				f[j] = (uint8_t)(rnd >> 56);
+			}
+			if (n > 14 && (i & 2)) { /* make it reach IP/TCP parsing */
+				memcpy(f, p.wa.nd.mac, 6);
+				f[12] = 8;
+				f[13] = (i & 4) ? 6 : 0;
+			}
+		} else {
+			n = seg.len;
+			memcpy(f, seg.data, n);
+			for (int k = 0; k < 1 + (int)(rnd >> 60); k++) {
+				rnd = rnd * 6364136223846793005ull + 1;
+				f[(rnd >> 33) % n] ^= (uint8_t)(1u << ((rnd >> 20) & 7));
+			}
+			if (i & 2) { /* fix the checksums so the TCP logic sees it */
+				uint8_t *ip = f + 14;
+				size_t hl = (size_t)(ip[0] & 15) * 4;
+				size_t tot = net_get16(ip + 2);
+				if ((ip[0] >> 4) == 4 && hl >= 20 && tot >= hl && 14 + tot <= n) {
+					net_put16(ip + 10, 0);
+					net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, hl)));
+					if (ip[9] == 6 && tot - hl >= 20) {
+						uint8_t *t = ip + hl;
+						net_put16(t + 16, 0);
+						net_put16(t + 16,
+						          net_csum_fold(net_csum_add(
+						                  net_pseudo_sum(
+						                          net_get32(ip + 12),
+						                          net_get32(ip + 16), 6,
+						                          (uint16_t)(tot - hl)),
+						                  t, tot - hl)));
+					}
+				}
+			}
+		}
+		uk_net_input(p.a, f, n);
+		if (i % 64 == 0) {
+			uk_net_step(p.a);
+			p.wb.count = 0;
+			uk_tcp_read(s, buf, sizeof(buf));
+		}
+	}
+	CHECK(p.a->st.rx_bad > 1000, "bad frames counted: %llu",
+	      (unsigned long long)p.a->st.rx_bad);
+	CHECK(p.a->mem_used < (4u << 20), "memory stayed bounded: %zu", p.a->mem_used);
+	uk_tcp_abort(s);
+	uk_tcp_abort(c);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
+int main(void)
+{
+	heap_init((size_t)1 << 30);
+	test_arp_icmp();
+	test_udp();
+	test_dhcp();
+	test_config();
+	test_hostile();
+	return finish();
+}
