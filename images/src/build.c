@@ -321,6 +321,27 @@ static int compile(struct build *b)
 		if (util_strv_push(&argv, &n, rel) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
 	}
+	/* FILES are embedded into the kernel (ukcc --embed SRC:DST, docs/http.md) as well as
+	 * carried in the layer; each is checked to stay inside the context before ukcc reads it. */
+	for (size_t i = 0; i < b->uf->n_files; i++) {
+		const ukimg_file_spec_t *f = &b->uf->files[i];
+		char abs[PATH_MAX * 2], spec[PATH_MAX * 2 + 8];
+		struct stat st;
+
+		if (strstr(f->src, ":/"))
+			return uk_err_bad(b->err,
+			                  "%s:%d: FILES source \"%s\" contains \":/\", which "
+			                  "ukcc --embed cannot express: rename it",
+			                  b->opts->ukfile ? b->opts->ukfile : "Ukfile", f->line,
+			                  f->src);
+		if (ctx_file(b, "FILES", f->src, abs, sizeof(abs), &st) < 0)
+			return uk_err_wrap(b->err, "build: %s:%d",
+			                   b->opts->ukfile ? b->opts->ukfile : "Ukfile", f->line);
+		snprintf(spec, sizeof(spec), "%s%s:%s", f->src[0] == '-' ? "./" : "", f->src,
+		         f->dst);
+		if (util_strv_push(&argv, &n, "--embed") < 0 || util_strv_push(&argv, &n, spec) < 0)
+			return uk_err_errno(b->err, ENOMEM, "build");
+	}
 	for (size_t i = 0; i < b->uf->n_libs; i++) {
 		char l[80];
 		snprintf(l, sizeof(l), "-l%s", b->uf->libs[i]);

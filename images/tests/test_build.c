@@ -321,7 +321,10 @@ static void test_files_and_wildcards(void **state)
 		fprintf(stderr, "%s\n", err.message);
 		fail();
 	}
-	assert_non_null(strstr(f->progress, "ukcc --target=kvm -O2 -o kernel src/a.c src/b.c\n"));
+	/* FILES reach ukcc as --embed SRC:DST, in order, after the sources. */
+	assert_non_null(strstr(f->progress, "ukcc --target=kvm -O2 -o kernel src/a.c src/b.c "
+	                                    "--embed site:/www --embed notes.txt:/etc/ --embed "
+	                                    "notes.txt:/doc/n.txt --embed site/index.html:/\n"));
 	layer_list(f, r.layer_digest, list, sizeof(list));
 	assert_string_equal(list, "uk/\n"
 	                          "uk/files/\n"

@@ -198,6 +198,8 @@ static inline char *tu_fake_ukcc(const char *dir)
 	      "while [ $# -gt 0 ]; do\n"
 	      "  case $1 in\n"
 	      "  -o) out=$2; shift ;;\n"
+	      "  --embed) [ -e \"${2%%:/*}\" ] || { echo \"ukcc: --embed $2: no such file\" >&2; "
+	      "exit 1; }; embeds=\"$embeds $2\"; shift ;;\n"
 	      "  -lbogus) echo \"ukcc: unknown runtime-lib component 'bogus'\" >&2; exit 1 ;;\n"
 	      "  -*) ;;\n"
 	      "  *) srcs=\"$srcs $1\" ;;\n"
@@ -213,7 +215,7 @@ static inline char *tu_fake_ukcc(const char *dir)
 	      "done\n"
 	      "printf '\\177ELF fake kernel\\n' > \"$out\"\n"
 	      "cat $srcs >> \"$out\"\n"
-	      "echo \"fake-ukcc: linked $srcs\"\n",
+	      "echo \"fake-ukcc: linked $srcs${embeds:+ embedding$embeds}\"\n",
 	      f);
 	fclose(f);
 	chmod(path, 0755);
