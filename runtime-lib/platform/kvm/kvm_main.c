@@ -4,7 +4,6 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "drivers/serial16550.h"
-#include "drivers/virtio.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
 
@@ -86,6 +85,10 @@ static void setup_memory(const struct hvm_start_info *si)
 	}
 }
 
+/* Device discovery (PCI bus 0, virtio-mmio) is linked only into images that need devices:
+ * ukcc pulls it in for -lvirtio and -lnet, so hello boots without scanning anything. */
+extern void uk_kvm_devices_init(const char *cmdline) __attribute__((weak));
+
 _Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
 {
 	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
@@ -105,6 +108,7 @@ _Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
 	uk_kvm_lapic_init();
 	uk_kvm_acpi_power_button_init();
 	uk_boot_stamps[3] = uk_rdtsc();
-	uk_kvm_devices_init(cmdline);
+	if (uk_kvm_devices_init)
+		uk_kvm_devices_init(cmdline);
 	uk_start_cmdline(cmdline);
 }
