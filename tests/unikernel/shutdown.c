@@ -1,4 +1,4 @@
-/* Stop requests: idles until the host's power button (or SIGTERM when hosted); with "handler" it exits 0 gracefully, else the default 143. */
+/* Stop requests: waits for the power button (SIGTERM hosted); "handler" exits 0, else 143. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
