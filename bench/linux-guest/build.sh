@@ -34,7 +34,7 @@ for p in "$kpkg" nginx; do
 		(cd "$cache" && apt-get download -q "$p" >&2)
 	fi
 done
-x=$cache/unpacked
+x=$cache/unpacked-$kpkg
 if [ ! -d "$x/boot" ] || [ ! -x "$x/usr/sbin/nginx" ]; then
 	rm -rf "$x"
 	mkdir -p "$x"
