@@ -14,7 +14,7 @@ struct xfer {
 static void xfer_pump(struct xfer *x)
 {
 	uint8_t buf[16384];
-	long r;
+	long r = -1;
 
 	while (x->src && x->sent < x->total) {
 		size_t n = x->total - x->sent < sizeof(buf) ? (size_t)(x->total - x->sent)
