@@ -173,11 +173,21 @@ static char *fmt(const char *f, ...)
 	char *b;
 	va_list ap;
 
-	/* host heap, never freed: expected texts live for the whole test */
+	/* Expected texts live for the whole test: kept reachable here (LeakSanitizer). */
+	static char **kept;
+	static size_t nkept, cap;
+
 	va_start(ap, f);
 	if (vasprintf(&b, f, ap) < 0)
 		abort();
 	va_end(ap);
+	if (nkept == cap) {
+		cap = cap ? 2 * cap : 256;
+		kept = realloc(kept, cap * sizeof(*kept));
+		if (!kept)
+			abort();
+	}
+	kept[nkept++] = b;
 	return b;
 }
 
