@@ -22,11 +22,11 @@ build build-asan -DUK_SANITIZE=ON
 echo "== tests"
 rc=0
 ctest --test-dir build --output-on-failure -j"$jobs" || rc=1
-echo "== sanitizer tests (unit, integration)"
-# cli_integration runs ten guests at once through an ASan-built ukd: libvirt forks from many
-# threads and ASan's allocator is not fork-safe, so the children can deadlock (seen here).
-# The daemon's own concurrency test skips itself under ASan for the same reason.
+echo "== sanitizer tests (unit)"
+# Integration tests do not run against the ASan build: libvirt (inside ukd) forks from many
+# threads and mallocs in the child before exec; ASan's allocator is not fork-safe, so children
+# deadlock at random (seen here in ukd_restart and cli_integration). The unit tests cover the
+# daemon's, CLI's and images' code under ASan+UBSan; the integration tests run above.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|integration' \
-	-E '^cli_integration$' || rc=1
+	ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || rc=1
 exit $rc
