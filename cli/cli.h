@@ -103,6 +103,7 @@ struct cli_create_opts {
 	const char *name;
 	int64_t memory;
 	json_object *env;    /* array of "K=V" */
+	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
 	int auto_remove;
@@ -117,13 +118,21 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err);
 char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err);
 /* Handles one create/run option (c, optarg); 0 if handled, 1 if not one of them, -1 bad. */
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg);
-/* The long options create and run share; short letters: m: e: */
+/* The long options create and run share; short letters: m: e: p: */
 #define CLI_CREATE_LONGOPTS                                                                       \
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
+	        {"publish", required_argument, NULL, 'p'},                                        \
 	{                                                                                         \
 		"accel", required_argument, NULL, 'A'                                             \
 	}
+
+/* Parses -p [IP:]HOSTPORT:GUESTPORT[/tcp|/udp] into an API port object (*out); 400 if bad. */
+int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err);
+/* "127.0.0.1:8080->80/tcp" for one API port object. */
+void cli_port_format(json_object *port, char *buf, size_t len);
+/* Docker's PORTS column: the ports joined by ", " ("" for none). */
+void cli_ports_column(json_object *ports, char *buf, size_t len);
 
 /* Streams /logs of (id) to stdout (follow or not); 0, or -1 with (err). */
 int cli_stream_logs(struct cli *cli, const char *id, int follow, const char *tail, int timestamps,
@@ -156,7 +165,7 @@ void cli_ignore_free(char **patterns, size_t n);
 extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
-        cli_cmd_events, cli_cmd_info, cli_cmd_version;
+        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port;
 
 static inline void cli_freep(void *p)
 {

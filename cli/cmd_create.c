@@ -20,6 +20,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 	}
 	if (o->env)
 		json_object_object_add(body, "env", json_object_get(o->env));
+	if (o->ports)
+		json_object_object_add(body, "ports", json_object_get(o->ports));
 	if (o->memory > 0)
 		json_object_object_add(body, "memory", json_object_new_int64(o->memory));
 	if (o->restart) {
@@ -140,6 +142,16 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	case 'R':
 		o->restart = arg;
 		return 0;
+	case 'p': {
+		json_object *port;
+
+		if (cli_parse_publish(arg, &port, &err) < 0)
+			return cli_usage_error(cli, "%s", err.message), -1;
+		if (!o->ports)
+			o->ports = json_object_new_array();
+		json_object_array_add(o->ports, port);
+		return 0;
+	}
 	case 'A':
 		if (strcmp(arg, "auto") && strcmp(arg, "kvm") && strcmp(arg, "tcg"))
 			return cli_usage_error(cli, "bad --accel '%s': expected auto, kvm or tcg",
@@ -159,7 +171,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+m:e:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_create);
 		if (c == '?')
@@ -179,18 +191,21 @@ static int create_run(struct cli *cli, int argc, char **argv)
 		json_object *probe = cli_create_body(&o, &err);
 		if (!probe) {
 			json_object_put(o.env);
+			json_object_put(o.ports);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
 	}
 	id = cli_create_instance(cli, &o, &err);
 	json_object_put(o.env);
+	json_object_put(o.ports);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
 	return 0;
 usage:
 	json_object_put(o.env);
+	json_object_put(o.ports);
 	return CLI_EXIT_USAGE;
 }
 
@@ -206,6 +221,9 @@ const struct cli_cmd cli_cmd_create = {
                 "  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"
                 "  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"
                 "                         -e KEY copies KEY from this environment\n"
+                "  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+                "                         publish a guest port on the host (repeatable);\n"
+                "                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"
                 "      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"
                 "      --accel ACCEL      auto, kvm or tcg\n"
                 "      --format FMT       table or json\n"

@@ -152,11 +152,12 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 		}
 		return 0;
 	}
-	struct cli_table *t =
-	        cli_table_new(6, "INSTANCE ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+	struct cli_table *t = cli_table_new(7, "INSTANCE ID", "IMAGE", "COMMAND", "CREATED",
+	                                    "STATUS", "PORTS", "NAMES");
 	for (i = 0; i < json_object_array_length(res); i++) {
-		json_object *item = json_object_array_get_idx(res, i), *names;
-		char id[80], cmd[600], created[64], status[96], namebuf[512] = "";
+		json_object *item = json_object_array_get_idx(res, i), *names, *ports;
+		char id[80], cmd[600], created[64], status[96], namebuf[512] = "",
+		                                                portbuf[1024] = "";
 		size_t k, n = 0;
 
 		snprintf(id, sizeof(id), "%.*s", notrunc ? 64 : 12, cli_jstr(item, "id"));
@@ -173,7 +174,12 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 				                              json_object_array_get_idx(names, k)));
 		else
 			snprintf(namebuf, sizeof(namebuf), "%s", cli_jstr(item, "name"));
-		cli_table_row(t, id, cli_jstr(item, "image"), cmd, created, status, namebuf);
+		/* like Docker: published ports show while the instance runs */
+		if (!strcmp(cli_jstr(item, "state"), "running") &&
+		    json_object_object_get_ex(item, "ports", &ports))
+			cli_ports_column(ports, portbuf, sizeof(portbuf));
+		cli_table_row(t, id, cli_jstr(item, "image"), cmd, created, status, portbuf,
+		              namebuf);
 	}
 	cli_table_print(t, stdout);
 	cli_table_free(t);
@@ -186,7 +192,7 @@ const struct cli_cmd cli_cmd_ps = {
         .help = "Usage: uk ps [OPTIONS]\n"
                 "\n"
                 "List running instances (all with -a) as a table:\n"
-                "INSTANCE ID, IMAGE, COMMAND, CREATED, STATUS, NAMES.\n"
+                "INSTANCE ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.\n"
                 "\n"
                 "Options:\n"
                 "  -a, --all             show all instances, not only running ones\n"

@@ -167,9 +167,10 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL, *spath = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
+			json_object_put(o.ports);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -215,7 +216,8 @@ static int run_run(struct cli *cli, int argc, char **argv)
 		cli_attach_signals(); /* a ^C from here on kills the instance, not just uk */
 	id = cli_create_instance(cli, &o, &err);
 	json_object_put(o.env);
-	o.env = NULL;
+	json_object_put(o.ports);
+	o.env = o.ports = NULL;
 	if (!id) {
 		cli_fail(&err);
 		return CLI_EXIT_RUN_FAIL;
@@ -223,6 +225,11 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	spath = cli_path("instances", id, "/start");
 	if (uk_client_call(cli->client, "POST", spath, NULL, NULL, NULL, &err) < 0) {
 		cli_fail(&err);
+		/* like docker run: the instance stays, created; say so */
+		if (!o.rm)
+			cli_warn("instance %.12s was created but not started: `uk start %.12s` "
+			         "retries, `uk rm %.12s` removes it",
+			         id, id, id);
 		if (o.rm) {
 			_cleanup_free_ char *dpath = cli_path("instances", id, "?force=1");
 			uk_err_t derr = {0};
@@ -240,6 +247,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	return cli_attach(cli, id, o.rm);
 usage:
 	json_object_put(o.env);
+	json_object_put(o.ports);
 	return CLI_EXIT_USAGE;
 }
 
@@ -261,6 +269,9 @@ const struct cli_cmd cli_cmd_run = {
                 "  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"
                 "  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"
                 "                         -e KEY copies KEY from this environment\n"
+                "  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+                "                         publish a guest port on the host (repeatable);\n"
+                "                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"
                 "      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"
                 "      --accel ACCEL      auto, kvm or tcg\n"
                 "      --format FMT       table or json\n"

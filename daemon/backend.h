@@ -15,6 +15,11 @@ struct ukd_domain_spec {
 	uint64_t memory;         /* bytes */
 	const char *console_log; /* COM1 → this file */
 	const char *status_log;  /* COM2 (exit status channel) → this file */
+	/* QEMU user networking: the -netdev value ("user,id=uknet0,restrict=on,hostfwd=...") of a
+	 * virtio-net NIC with MAC (net_mac), or NULL for no NIC. libvirt 9.0 cannot express
+	 * port forwards in domain XML, so this goes through <qemu:commandline>. */
+	const char *net_user;
+	const char *net_mac;
 };
 
 struct ukd_domain_info {
@@ -37,6 +42,9 @@ void ukd_backend_close(struct ukd_backend *b);
  * name still being torn down is destroyed first. */
 int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
                       struct ukd_domain_info *info, uk_err_t *err);
+/* Destroys what is left of a previous run of (name) and waits until libvirt has forgotten it
+ * (its QEMU, and the host ports it held, are gone). 409 after 10 s. */
+int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Asks the guest to power off (ACPI). 404 if it is not running. */
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Stops the guest at once. 404 if it is not running. */

@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "log.h"
 #include "policy.h"
+#include "ports.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #define REAP_MAX 1024
 #define REAP_PERIOD_NS 5000000
+#define STARTING_MAX 16
 
 struct ukd_backend {
 	virConnectPtr conn;
@@ -36,6 +38,8 @@ struct ukd_backend {
 	int reaper_started;
 	int reap_pids[REAP_MAX];
 	int n_reap;
+	/* Domains being started: their QEMU is reaped by pid file before libvirt returns. */
+	char starting[STARTING_MAX][32];
 };
 
 /*
@@ -116,12 +120,23 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
  * here: 1.2-1.8 s) makes every stop that slow. As a child subreaper ukd inherits its QEMUs
  * and reaps exactly those pids (never libvirt's own children, which libvirt waits for).
  */
+static int backend_pid(struct ukd_backend *b, const char *name);
+static void backend_reap_add_locked(struct ukd_backend *b, int pid);
+
 static void *backend_reaper(void *p)
 {
 	struct ukd_backend *b = p;
 
 	while (!b->quit) {
 		pthread_mutex_lock(&b->reap_lock);
+		/*
+		 * A QEMU that dies during virDomainCreateXML (a published port it cannot bind)
+		 * must be reaped then too: libvirt probes it with kill(pid, 0), which a zombie
+		 * passes, and would wait for its monitor for over a minute.
+		 */
+		for (int i = 0; i < STARTING_MAX; i++)
+			if (b->starting[i][0])
+				backend_reap_add_locked(b, backend_pid(b, b->starting[i]));
 		for (int i = 0; i < b->n_reap;) {
 			pid_t r = waitpid(b->reap_pids[i], NULL, WNOHANG);
 			if (r == 0 || (r < 0 && errno == EINTR)) {
@@ -136,13 +151,48 @@ static void *backend_reaper(void *p)
 	return NULL;
 }
 
+static void backend_reap_add_locked(struct ukd_backend *b, int pid)
+{
+	if (pid <= 0)
+		return;
+	for (int i = 0; i < b->n_reap; i++)
+		if (b->reap_pids[i] == pid)
+			return;
+	if (b->n_reap < REAP_MAX)
+		b->reap_pids[b->n_reap++] = pid;
+}
+
 static void backend_reap_add(struct ukd_backend *b, int pid)
 {
 	if (pid <= 0 || !b->reaper_started)
 		return;
 	pthread_mutex_lock(&b->reap_lock);
-	if (b->n_reap < REAP_MAX)
-		b->reap_pids[b->n_reap++] = pid;
+	backend_reap_add_locked(b, pid);
+	pthread_mutex_unlock(&b->reap_lock);
+}
+
+/* Marks (name) as starting (on) or not; its stale pid file goes first. */
+static void backend_starting(struct ukd_backend *b, const char *name, int on)
+{
+	char path[PATH_MAX + 64];
+
+	if (!b->reaper_started)
+		return;
+	if (on) {
+		snprintf(path, sizeof(path), "%s/run/qemu/%s.pid", b->embed_root, name);
+		unlink(path);
+	}
+	pthread_mutex_lock(&b->reap_lock);
+	for (int i = 0; i < STARTING_MAX; i++) {
+		if (on && !b->starting[i][0]) {
+			snprintf(b->starting[i], sizeof(b->starting[i]), "%s", name);
+			break;
+		}
+		if (!on && !strcmp(b->starting[i], name)) {
+			b->starting[i][0] = 0;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&b->reap_lock);
 }
 
@@ -333,7 +383,9 @@ char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "<domain type='%s'>\n  <name>", spec->type);
+	/* The qemu namespace only when needed: libvirt marks such domains tainted. */
+	fprintf(f, "<domain type='%s'%s>\n  <name>", spec->type,
+	        spec->net_user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
 	xml_escape(f, spec->name);
 	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>1</vcpu>\n",
 	        (unsigned long long)(spec->memory / 1024));
@@ -354,8 +406,26 @@ char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec)
 	      f);
 	xml_escape(f, spec->status_log);
 	fputs("' append='on'/><target port='1'/></serial>\n"
-	      "    <memballoon model='none'/>\n  </devices>\n</domain>\n",
+	      "    <memballoon model='none'/>\n  </devices>\n",
 	      f);
+	/*
+	 * libvirt 9.0's <interface type='user'> takes <portForward> only with the passt backend,
+	 * which it rejects here (docs/networking.md): QEMU's own user networking with hostfwd
+	 * rules is passed through as the narrowest escape, two arguments. romfile= skips the
+	 * PXE option ROM nobody boots from.
+	 */
+	if (spec->net_user) {
+		fputs("  <qemu:commandline>\n    <qemu:arg value='-netdev'/>\n"
+		      "    <qemu:arg value='",
+		      f);
+		xml_escape(f, spec->net_user);
+		fputs("'/>\n    <qemu:arg value='-device'/>\n"
+		      "    <qemu:arg value='virtio-net-pci,netdev=" UKD_NETDEV_ID ",romfile=,mac=",
+		      f);
+		xml_escape(f, spec->net_mac ? spec->net_mac : "52:54:00:12:34:56");
+		fputs("'/>\n  </qemu:commandline>\n", f);
+	}
+	fputs("</domain>\n", f);
 	fclose(f);
 	return xml;
 }
@@ -379,7 +449,7 @@ static int backend_pid(struct ukd_backend *b, const char *name)
  * reported when the guest powers off, libvirt tears QEMU down ~200 ms later). Destroys it if
  * it is still active and waits until libvirt has forgotten it, so the name is free.
  */
-static int backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
+int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
 {
 	int64_t deadline = ukd_now_ns() + 10LL * 1000000000;
 
@@ -409,7 +479,7 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 
 	if (!xml)
 		return uk_err_errno(err, ENOMEM, "domain XML");
-	if (backend_wait_gone(b, spec->name, err) < 0)
+	if (ukd_backend_wait_gone(b, spec->name, err) < 0)
 		return -1;
 	/*
 	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
@@ -417,9 +487,15 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
 	 * resume that fails that way is recognized by the exit status the guest left behind.
 	 */
+	backend_starting(b, spec->name, 1);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
-	if (!dom)
+	backend_starting(b, spec->name, 0);
+	if (!dom) {
+		/* QEMU could not bind a published port (taken since ukd checked it) */
+		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
+			return -1;
 		return LV_ERR(err, "start domain", spec->name);
+	}
 	memset(info, 0, sizeof(*info));
 	virDomainGetUUIDString(dom, info->uuid);
 	info->pid = backend_pid(b, spec->name);

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "names.h"
+#include "ports.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,9 +195,9 @@ static int restart_policy_parse(json_object *rp, json_object **out, uk_err_t *er
 	return 0;
 }
 
-static const char *const create_keys[] = {"image",       "name",        "cmd",
-                                          "env",         "memory",      "restart_policy",
-                                          "auto_remove", "accelerator", NULL};
+static const char *const create_keys[] = {
+        "image",          "name",        "cmd",         "env",   "memory",
+        "restart_policy", "auto_remove", "accelerator", "ports", NULL};
 
 static int create_check_keys(json_object *body, uk_err_t *err)
 {
@@ -280,6 +281,20 @@ static json_object *create_config(struct ukd *d, json_object *body, const ukimg_
 	}
 	json_object_object_add(cfg, "auto_remove",
 	                       json_object_new_boolean(v && json_object_get_boolean(v)));
+	if (json_object_object_get_ex(body, "ports", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		json_object *ports = ukd_ports_parse(v, err);
+		if (!ports)
+			goto fail;
+		json_object_object_add(cfg, "ports", ports);
+	} else {
+		json_object_object_add(cfg, "ports", json_object_new_array());
+	}
+	/* Kept with the instance: an image that EXPOSEs ports gets a NIC even without -p. */
+	v = json_object_new_array();
+	for (size_t i = 0; img->exposed_ports && img->exposed_ports[i]; i++)
+		json_object_array_add(v, json_object_new_string(img->exposed_ports[i]));
+	json_object_object_add(cfg, "exposed_ports", v);
 	return cfg;
 fail_bad_acc:
 	if (bad)
@@ -431,8 +446,118 @@ static int start_prepare_files(struct ukd *d, const char *id, char *console, cha
 	return 0;
 }
 
+/* Does (env) (a JSON array of "K=V") set (key)? */
+static int env_has(json_object *env, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
+		const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
+		if (kv && !strncmp(kv, key, k) && kv[k] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+struct port_holder_ctx {
+	const char *self;
+	const struct ukd_port *want;
+	char name[128];
+};
+
+static int port_holder_one(void *p, struct ukd_instance *in)
+{
+	struct port_holder_ctx *c = p;
+	struct ukd_port ports[UKD_PORTS_MAX];
+	json_object *cfg, *v;
+	int n;
+
+	if (!strcmp(in->id, c->self) || strcmp(in->state, "running"))
+		return 0;
+	cfg = config_get(in);
+	n = ukd_ports_from_json(json_object_object_get_ex(cfg, "ports", &v) ? v : NULL, ports,
+	                        UKD_PORTS_MAX);
+	for (int i = 0; i < n; i++)
+		if (ports[i].host_port == c->want->host_port &&
+		    !strcmp(ports[i].proto, c->want->proto) &&
+		    (!strcmp(ports[i].host_ip, c->want->host_ip) ||
+		     !strcmp(ports[i].host_ip, "0.0.0.0") ||
+		     !strcmp(c->want->host_ip, "0.0.0.0"))) {
+			snprintf(c->name, sizeof(c->name), "%s", in->name);
+			break;
+		}
+	json_object_put(cfg);
+	return c->name[0] ? -1 : 0;
+}
+
+/* A 409 for a taken port names the instance holding it when it is one of ours. */
+static void port_conflict_detail(struct ukd *d, const char *self, const struct ukd_port *ports,
+                                 int n, uk_err_t *err)
+{
+	for (int i = 0; i < n; i++) {
+		struct port_holder_ctx c = {.self = self, .want = &ports[i]};
+		char hp[40], want[64];
+
+		/* the message of ukd_ports_check_free names exactly one port */
+		snprintf(hp, sizeof(hp), "%.15s:%u", ports[i].host_ip, ports[i].host_port);
+		snprintf(want, sizeof(want), "port %s%s is already", hp,
+		         strcmp(ports[i].proto, "udp") ? "" : "/udp");
+		if (!strstr(err->message, want))
+			continue;
+		ukd_store_instance_each(d->store, port_holder_one, &c, NULL);
+		if (c.name[0])
+			snprintf(err->message, sizeof(err->message),
+			         "port %s%s is already in use by instance %s: stop it or publish "
+			         "another host port",
+			         hp, strcmp(ports[i].proto, "udp") ? "" : "/udp", c.name);
+		return;
+	}
+}
+
+/*
+ * The guest's network: a virtio-net NIC on QEMU user networking when the instance publishes
+ * ports or its image EXPOSEs any (docs/networking.md). Fills (netdev) and (mac) ("" = no NIC)
+ * and adds the static address to (env) unless the instance sets UK_IP itself.
+ */
+static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cfg, json_object *env,
+                         char *netdev, size_t netdev_len, char mac[18], uk_err_t *err)
+{
+	struct ukd_port ports[UKD_PORTS_MAX];
+	json_object *v;
+	int n = ukd_ports_from_json(json_object_object_get_ex(cfg, "ports", &v) ? v : NULL, ports,
+	                            UKD_PORTS_MAX);
+	int exposes = json_object_object_get_ex(cfg, "exposed_ports", &v) &&
+	              json_object_array_length(v) > 0;
+
+	netdev[0] = mac[0] = 0;
+	if (!n && !exposes)
+		return 0;
+	/* the previous run's QEMU may still hold the ports for a moment after its exit */
+	if (n && ukd_backend_wait_gone(d->backend, in->domain_name, err) < 0)
+		return -1;
+	if (ukd_ports_check_free(ports, n, err) < 0) {
+		if (err->status == 409)
+			port_conflict_detail(d, in->id, ports, n, err);
+		return -1;
+	}
+	if (ukd_ports_netdev_arg(UKD_NETDEV_ID, ports, n, netdev, netdev_len, err) < 0)
+		return -1;
+	/* locally administered range QEMU uses, stable per instance */
+	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
+	if (!env_has(env, "UK_IP")) {
+		char kv[64];
+		snprintf(kv, sizeof(kv), "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
+		json_object_array_add(env, json_object_new_string(kv));
+		if (!env_has(env, "UK_GW"))
+			json_object_array_add(env, json_object_new_string("UK_GW=" UKD_GUEST_GW));
+	}
+	return 0;
+}
+
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
+	char netdev[UKD_PORTS_MAX * 48 + 64], mac[18];
+	json_object *env_all = NULL;
 	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], type[8];
 	char cmdline[UKD_CMDLINE_MAX];
 	json_object *cfg = config_get(in), *v;
@@ -445,7 +570,14 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		goto out;
-	env = strv_from_json(json_object_object_get_ex(cfg, "env", &v) ? v : NULL);
+	env_all = json_object_new_array();
+	if (json_object_object_get_ex(cfg, "env", &v))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			json_object_array_add(env_all,
+			                      json_object_get(json_object_array_get_idx(v, i)));
+	if (start_network(d, in, cfg, env_all, netdev, sizeof(netdev), mac, err) < 0)
+		goto out;
+	env = strv_from_json(env_all);
 	args = strv_from_json(json_object_object_get_ex(cfg, "cmd", &v) ? v : NULL);
 	if (ukd_cmdline_build(cmdline, sizeof(cmdline), env, args, err) < 0)
 		goto out;
@@ -463,6 +595,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	                json_object_object_get_ex(cfg, "memory", &v) ? v : NULL),
 	        .console_log = console,
 	        .status_log = status,
+	        .net_user = netdev[0] ? netdev : NULL,
+	        .net_mac = mac,
 	};
 	if (spec.memory < (2 << 20))
 		spec.memory = UKIMG_MEMORY_DEFAULT;
@@ -473,6 +607,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	in->pid = info.pid;
 	r = 0;
 out:
+	json_object_put(env_all);
 	json_object_put(cfg);
 	return r;
 }
@@ -491,8 +626,9 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	if (start_domain(d, &in, err) < 0) {
 		snprintf(in.error, sizeof(in.error), "%.500s", err->message);
 		ukd_store_instance_update(d->store, &in, NULL);
+		uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
 		ukd_instance_clear(&in);
-		return uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
+		return -1;
 	}
 	snprintf(in.state, sizeof(in.state), "running");
 	in.started = ukd_now_ns();
@@ -752,6 +888,39 @@ static json_object *time_json(int64_t ns)
 	return json_object_new_string(buf);
 }
 
+json_object *ukd_instance_ports_json(const struct ukd_instance *in)
+{
+	json_object *cfg = config_get(in), *v, *out;
+
+	out = json_object_object_get_ex(cfg, "ports", &v) && json_object_is_type(v, json_type_array)
+	              ? json_object_get(v)
+	              : json_object_new_array();
+	json_object_put(cfg);
+	return out;
+}
+
+/* The guest's network as the daemon configures it (docs/networking.md). */
+static json_object *network_json(const struct ukd_instance *in, json_object *cfg)
+{
+	json_object *o = json_object_new_object(), *v;
+	int nic = (json_object_object_get_ex(cfg, "ports", &v) && json_object_array_length(v)) ||
+	          (json_object_object_get_ex(cfg, "exposed_ports", &v) &&
+	           json_object_array_length(v));
+	char mac[18];
+
+	json_object_object_add(o, "mode", json_object_new_string(nic ? "user" : "none"));
+	if (nic) {
+		snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2,
+		         in->id + 4);
+		json_object_object_add(o, "mac_address", json_object_new_string(mac));
+		json_object_object_add(o, "ip_address", json_object_new_string(UKD_GUEST_IP));
+		json_object_object_add(o, "prefix_length", json_object_new_int(UKD_GUEST_PREFIX));
+		json_object_object_add(o, "gateway", json_object_new_string(UKD_GUEST_GW));
+		json_object_object_add(o, "restricted", json_object_new_boolean(1));
+	}
+	return o;
+}
+
 json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 {
 	json_object *o = json_object_new_object(), *st = json_object_new_object();
@@ -776,6 +945,8 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(st, "restart_count", json_object_new_int(in->restart_count));
 	json_object_object_add(st, "error", json_object_new_string(in->error));
 	json_object_object_add(o, "state", st);
+	json_object_object_add(o, "ports", ukd_instance_ports_json(in));
+	json_object_object_add(o, "network", network_json(in, cfg));
 	json_object_object_add(o, "config", cfg);
 	json_object_object_add(dom, "name", json_object_new_string(in->domain_name));
 	json_object_object_add(dom, "uuid", json_object_new_string(in->domain_uuid));
@@ -834,6 +1005,7 @@ json_object *ukd_instance_summary_json(const struct ukd_instance *in)
 	json_object_object_add(o, "state", json_object_new_string(in->state));
 	json_object_object_add(o, "status", json_object_new_string(status));
 	json_object_object_add(o, "exit_code", json_object_new_int(in->exit_code));
+	json_object_object_add(o, "ports", ukd_instance_ports_json(in));
 	json_object_put(cfg);
 	return o;
 }

@@ -42,5 +42,7 @@ void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in);
 
 json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in);
 json_object *ukd_instance_summary_json(const struct ukd_instance *in);
+/* The instance's published ports: [{"host_ip","host_port","guest_port","protocol"}]. */
+json_object *ukd_instance_ports_json(const struct ukd_instance *in);
 
 #endif

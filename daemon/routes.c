@@ -27,5 +27,6 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/instances/{}/restart", UKD_BODY_NONE, ukd_route_instance_restart},
         {"POST", "/v1/instances/{}/wait", UKD_BODY_NONE, ukd_route_instance_wait},
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
+        {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
         {NULL, NULL, 0, NULL},
 };

@@ -29,6 +29,7 @@ void ukd_route_instance_restart(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_wait(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_logs(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req);
+void ukd_route_instance_port(struct ukd *d, struct ukd_req *req);
 
 /* Removes unreferenced image blobs (skipped while a build or load runs). */
 void ukd_images_gc(struct ukd *d);

@@ -1,4 +1,4 @@
-/* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete. */
+/* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete, port. */
 #include "instances.h"
 #include "logs.h"
 #include "routes.h"
@@ -292,4 +292,17 @@ void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req)
 	if (r == 0)
 		r = ukd_instance_remove(d, ukd_req_param(req, 0), force, &err);
 	reply_result(req, r, &err, 204, 204);
+}
+
+void ukd_route_instance_port(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_instance in;
+	uk_err_t err = {0};
+
+	if (ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_json(req, 200, ukd_instance_ports_json(&in));
+	ukd_instance_clear(&in);
 }

@@ -1,5 +1,5 @@
 /* libFuzzer target for what the CLI parses from outside: daemon JSON lines, .ukignore, sizes,
- * times, hosts. */
+ * times, hosts, -p port specs. */
 #include <stdint.h>
 #include <string.h>
 
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: { /* JSON lines, fed in two pieces */
 		uk_jsonl_t j;
 		size_t half = (size - 1) / 2;
@@ -58,6 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uk_client_free(uk_client_new(s, &err));
 		free(uk_client_escape(s));
 		break;
+	case 5: { /* -p [IP:]HOST:GUEST[/proto]: accepted ports are in range, render back */
+		json_object *p;
+		char buf[128];
+		if (cli_parse_publish(s, &p, &err) == 0) {
+			int64_t h = cli_jint(p, "host_port", 0), g = cli_jint(p, "guest_port", 0);
+			if (h < 1 || h > 65535 || g < 1 || g > 65535)
+				__builtin_trap();
+			cli_port_format(p, buf, sizeof(buf));
+			json_object_put(p);
+		}
+		break;
+	}
 	}
 	free(s);
 	return 0;

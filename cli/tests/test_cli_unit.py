@@ -68,7 +68,7 @@ def expect(p, code, out=None, err=None):
 
 COMMANDS = ["build", "run", "create", "start", "stop", "kill", "restart", "wait", "rm", "ps",
             "logs", "inspect", "images", "rmi", "tag", "save", "load", "events", "info",
-            "version"]
+            "version", "port"]
 
 # ---------------------------------------------------------------- usage
 
@@ -132,6 +132,21 @@ def t_bad_values(c):
         (["save", "a", "b", "-o", "/dev/null"], "not supported yet"),
         (["events", "--since", "yesterday"], "bad time 'yesterday'"),
         (["inspect", "--type", "volume", "x"], "bad --type"),
+        (["run", "-p", "80", "hello"], "bad --publish '80': a host port is required"),
+        (["run", "-p", "127.0.0.1::80", "hello"], "a host port is required"),
+        (["run", "-p", "8080:80/sctp", "hello"], "protocol 'sctp' is not tcp or udp"),
+        (["run", "-p", "8080:0", "hello"], "ports are numbers from 1 to 65535"),
+        (["run", "-p", "65536:80", "hello"], "ports are numbers from 1 to 65535"),
+        (["run", "-p", "x:80", "hello"], "ports are numbers from 1 to 65535"),
+        (["run", "-p", "1.2.3:8080:80", "hello"], "'1.2.3' is not an IPv4 address"),
+        (["run", "-p", "[::1]:8080:80", "hello"], "IPv6 host addresses are not supported"),
+        (["run", "-p", "8080-8081:80-81", "hello"], "port ranges are not supported"),
+        (["create", "--publish", "1:2:3:4", "hello"], "bad --publish '1:2:3:4'"),
+        (["run", "-p", "8080:80", "-p", "bad", "hello"], "bad --publish 'bad'"),
+        (["port"], "an INSTANCE is required"),
+        (["port", "web", "80/sctp"], "bad port '80/sctp'"),
+        (["port", "web", "0"], "bad port '0'"),
+        (["port", "web", "80", "81"], "takes INSTANCE"),
     ]
     for args, msg in cases:
         p = c.uk(*args)
@@ -166,6 +181,15 @@ def t_memory_and_create_body(c):
     expect(c.uk("create", "hello", "-m", "1g", "--rm"), 0)
     body = c.fake.requests[-1].json()
     check(body == {"image": "hello", "cmd": ["-m", "1g", "--rm"]}, "args after image: %r" % body)
+    c.fake.requests.clear()
+    expect(c.uk("create", "-p", "127.0.0.1:8080:80", "--publish", "8081:80", "-p",
+                "0.0.0.0:5353:53/udp", "-p", "9000:9000/tcp", "hello"), 0)
+    body = c.fake.requests[-1].json()
+    want = [{"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80, "protocol": "tcp"},
+            {"host_port": 8081, "guest_port": 80, "protocol": "tcp"},
+            {"host_ip": "0.0.0.0", "host_port": 5353, "guest_port": 53, "protocol": "udp"},
+            {"host_port": 9000, "guest_port": 9000, "protocol": "tcp"}]
+    check(body == {"image": "hello", "ports": want}, "-p body: %r" % body)
 
 
 @family("usage")
@@ -261,14 +285,43 @@ def iso(t):
 
 
 @family("tables")
+def t_port(c):
+    ports = [{"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80, "protocol": "tcp"},
+             {"host_ip": "0.0.0.0", "host_port": 8081, "guest_port": 80, "protocol": "tcp"},
+             {"host_ip": "127.0.0.1", "host_port": 5353, "guest_port": 53, "protocol": "udp"}]
+    c.fake.on("GET", "/v1/instances/web/port", body=ports)
+    c.fake.on("GET", "/v1/instances/none/port", body=[])
+    c.fake.on("GET", "/v1/instances/.*/port", body={"message": "no such instance: x",
+                                                     "code": "not_found"}, status=404)
+    p = c.uk("port", "web")
+    expect(p, 0)
+    check(p.out == "80/tcp -> 127.0.0.1:8080\n80/tcp -> 0.0.0.0:8081\n"
+          "53/udp -> 127.0.0.1:5353\n", "uk port", p)
+    p = c.uk("port", "web", "80")
+    check(p.returncode == 0 and p.out == "127.0.0.1:8080\n0.0.0.0:8081\n", "uk port 80", p)
+    p = c.uk("port", "web", "53/udp")
+    check(p.returncode == 0 and p.out == "127.0.0.1:5353\n", "uk port 53/udp", p)
+    expect(c.uk("port", "web", "53"), 1, err="no public port '53/tcp' published for web")
+    p = c.uk("port", "none")
+    check(p.returncode == 0 and p.out == "", "no ports: nothing printed", p)
+    expect(c.uk("port", "nosuch"), 1, err="no such instance")
+    p = c.uk("--format", "json", "port", "web")
+    expect(p, 0)
+    check(json.loads(p.out) == ports, "port --format json", p)
+
+
+@family("tables")
 def t_ps(c):
     items = [
         {"id": ID, "names": ["web"], "image": "hello:latest", "image_id": IMG,
          "command": ["--port=80", "--verbose", "--workers=4"], "created": int(now()) - 125,
-         "state": "running", "status": "Up 3 seconds", "exit_code": 0},
+         "state": "running", "status": "Up 3 seconds", "exit_code": 0, "ports": [
+             {"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80, "protocol": "tcp"},
+             {"host_ip": "0.0.0.0", "host_port": 5353, "guest_port": 53, "protocol": "udp"}]},
         {"id": "9" * 64, "names": ["job"], "image": "batch", "image_id": IMG,
          "command": "", "created": int(now()) - 3 * 3600, "state": "exited",
-         "status": "exited", "exit_code": 7, "finished_at": iso(now() - 5)},
+         "status": "exited", "exit_code": 7, "finished_at": iso(now() - 5), "ports": [
+             {"host_ip": "127.0.0.1", "host_port": 9999, "guest_port": 80, "protocol": "tcp"}]},
         {"id": "8" * 64, "names": ["new"], "image": "batch", "image_id": IMG,
          "command": ["x"], "created": int(now()) - 30, "state": "created", "status": "created",
          "exit_code": 0},
@@ -277,18 +330,22 @@ def t_ps(c):
     p = c.uk("ps", "-a")
     expect(p, 0)
     lines = p.out.splitlines()
-    check(re.match(r"^INSTANCE ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$", lines[0]),
+    check(re.match(r"^INSTANCE ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$", lines[0]),
           "header", p)
     check(len(lines) == 4, "3 rows", p)
     hdr = lines[0]
-    cols = [hdr.index(h) for h in ["IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]]
+    cols = [hdr.index(h) for h in ["IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
     for ln in lines[1:]:
         for col in cols:
+            if col == hdr.index("PORTS") and ln is not lines[1]:
+                continue  # an empty cell
             check(ln[col - 3:col] == "   " and ln[col] != " ", "column alignment: %r" % ln, p)
     check(lines[1].startswith(ID[:12] + "   "), "12-char id", p)
     check('"--port=80 --verbose\u2026"' in lines[1], "command quoted and cut at 20", p)
     check("2 minutes ago" in lines[1], "created 2 minutes ago", p)
     check("Up 3 seconds" in lines[1] and lines[1].endswith("web"), "status/names", p)
+    check("   127.0.0.1:8080->80/tcp, 0.0.0.0:5353->53/udp   web" in lines[1], "PORTS column", p)
+    check("->" not in lines[2], "ports of an exited instance are not shown (like Docker)", p)
     check('""' in lines[2] and "3 hours ago" in lines[2], "empty command, 3 hours", p)
     # The fake's finished_at is 5 s before its answer; second truncation may show 4 or 6.
     check(re.search(r"Exited \(7\) [456] seconds ago", lines[2]), "exited status built from state", p)
@@ -318,7 +375,8 @@ def t_ps(c):
     c.fake.on("GET", "/v1/instances", body=[])
     p = c.uk("ps")
     expect(p, 0)
-    check(p.out.splitlines() == ["INSTANCE ID   IMAGE   COMMAND   CREATED   STATUS   NAMES"],
+    check(p.out.splitlines() ==
+          ["INSTANCE ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES"],
           "empty table", p)
 
 

@@ -1,5 +1,6 @@
 /* libFuzzer target over ukd's parsers of outside input: router, argument quoting (round trip
- * through the guest's word splitter rules), image references and names, the status channel. */
+ * through the guest's word splitter rules), image references and names, the status channel,
+ * published ports (the API's "ports" and QEMU's forwarding errors). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cmdline.h"
 #include "names.h"
 #include "policy.h"
+#include "ports.h"
 #include "router.h"
 #include "store.h"
 
@@ -84,6 +86,38 @@ static void fuzz_refs(const char *s)
 	}
 }
 
+/* Accepted ports are in range and render into a -netdev argument; the error mapping never
+ * overreads. */
+static void fuzz_ports(const char *s)
+{
+	json_object *in = json_tokener_parse(s), *out;
+	struct ukd_port p[UKD_PORTS_MAX];
+	char buf[UKD_PORTS_MAX * 48 + 64];
+	uk_err_t err = {0};
+	int n;
+
+	ukd_ports_hostfwd_error(s, &err);
+	if (!in)
+		return;
+	out = ukd_ports_parse(in, &err);
+	if (out) {
+		n = ukd_ports_from_json(out, p, UKD_PORTS_MAX);
+		if ((size_t)n != json_object_array_length(out))
+			abort();
+		for (int i = 0; i < n; i++)
+			if (p[i].host_port < 1 || p[i].host_port > 65535 || p[i].guest_port < 1 ||
+			    p[i].guest_port > 65535 ||
+			    (strcmp(p[i].proto, "tcp") && strcmp(p[i].proto, "udp")))
+				abort();
+		if (ukd_ports_netdev_arg("uknet0", p, n, buf, sizeof(buf), &err) < 0)
+			abort();
+		json_object_put(out);
+	} else if (err.status != 400) {
+		abort();
+	}
+	json_object_put(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -93,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = malloc(size);
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		fuzz_router(s);
 		break;
@@ -102,6 +136,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		fuzz_refs(s);
+		break;
+	case 4:
+		fuzz_ports(s);
 		break;
 	default: {
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);

@@ -3,6 +3,7 @@ running daemon answers each operation with a documented status and a body matchi
 import json
 import os
 import re
+import socket
 import time
 import urllib.parse
 
@@ -141,6 +142,28 @@ def main(d):
     call(d, "POST", "/v1/instances/{id}/stop", {"id": "c1"}, "?t=1", expect=304)
     call(d, "POST", "/v1/instances/{id}/restart", {"id": "c1"}, "?t=0", expect=204)
     call(d, "POST", "/v1/instances/{id}/wait", {"id": "c1"}, expect=200)
+    # published ports: stored, shown, and a taken host port refused with 409
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    hp = held.getsockname()[1]
+    try:
+        call(d, "POST", "/v1/instances", body={"image": "hello", "name": "c2", "ports": [
+            {"host_port": hp, "guest_port": 80}]}, expect=201)
+        want = [{"host_ip": "127.0.0.1", "host_port": hp, "guest_port": 80, "protocol": "tcp"}]
+        r = call(d, "GET", "/v1/instances/{id}/port", {"id": "c2"}, expect=200)
+        check(r.json() == want, "port: %r" % r)
+        r = call(d, "GET", "/v1/instances/{id}", {"id": "c2"}, expect=200)
+        check(r.json()["ports"] == want and r.json()["network"]["mode"] == "user", r)
+        r = call(d, "GET", "/v1/instances", query="?all=1", expect=200)
+        check([x["ports"] for x in r.json() if x["names"] == ["c2"]] == [want], r)
+        call(d, "POST", "/v1/instances/{id}/start", {"id": "c2"}, expect=409)
+    finally:
+        held.close()
+    call(d, "GET", "/v1/instances/{id}/port", {"id": "nosuch"}, expect=404)
+    call(d, "POST", "/v1/instances", body={"image": "hello", "ports": [
+        {"host_port": 0, "guest_port": 80}]}, expect=400)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c2"}, expect=204)
     call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=409)
     call(d, "DELETE", "/v1/instances/{id}", {"id": "c1"}, "?force=1", expect=204)
     call(d, "DELETE", "/v1/instances/{id}", {"id": "c1"}, expect=404)

@@ -1,5 +1,5 @@
-/* Unit tests of ukd's pure parts: router, command-line quoting, names, policy, store, tail, config.
- */
+/* Unit tests of ukd's pure parts: router, command-line quoting, names, policy, store, tail, config,
+ * published ports and the domain XML. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +15,12 @@
 #include <uk/images.h>
 
 #include "cmdline.h"
+#include "backend.h"
 #include "config.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
+#include "ports.h"
 #include "router.h"
 #include "routes.h"
 #include "store.h"
@@ -419,10 +421,110 @@ static void test_config(void **state)
 	ukd_config_free(&cfg);
 }
 
+static void test_ports(void **state)
+{
+	static const char *const bad[] = {
+	        "{}",
+	        "[{\"host_port\": 8080}]",
+	        "[{\"host_port\": 0, \"guest_port\": 80}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 65536}]",
+	        "[{\"host_port\": 8080.5, \"guest_port\": 80}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 80, \"protocol\": \"icmp\"}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 80, \"protocol\": \"tcpx\"}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 80, \"host_ip\": \"1.2.3\"}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 80, \"host_ip\": 7}]",
+	        "[{\"host_port\": 8080, \"guest_port\": 80, \"x\": 1}]",
+	        "[{\"host_port\": 1, \"guest_port\": 2}, {\"host_port\": 1, \"guest_port\": 3}]",
+	        "[{\"host_port\": 1, \"guest_port\": 2, \"host_ip\": \"0.0.0.0\"}, "
+	        "{\"host_port\": 1, \"guest_port\": 3}]",
+	        NULL,
+	};
+	struct ukd_port p[UKD_PORTS_MAX];
+	uk_err_t err = {0};
+	char buf[512];
+	json_object *in, *out;
+
+	(void)state;
+	for (int i = 0; bad[i]; i++) {
+		in = json_tokener_parse(bad[i]);
+		assert_non_null(in);
+		out = ukd_ports_parse(in, &err);
+		if (out)
+			fail_msg("accepted %s", bad[i]);
+		assert_int_equal(err.status, 400);
+		json_object_put(in);
+	}
+	in = json_tokener_parse("[{\"host_port\": 8080, \"guest_port\": 80}, {\"host_ip\": "
+	                        "\"0.0.0.0\", \"host_port\": 5353, \"guest_port\": 53, "
+	                        "\"protocol\": \"udp\"}, {\"host_port\": 8080, \"guest_port\": "
+	                        "80, \"protocol\": \"udp\"}]");
+	out = ukd_ports_parse(in, &err);
+	assert_non_null(out);
+	assert_int_equal(ukd_ports_from_json(out, p, UKD_PORTS_MAX), 3);
+	assert_string_equal(p[0].host_ip, "127.0.0.1");
+	assert_string_equal(p[0].proto, "tcp");
+	ukd_port_format(&p[1], buf, sizeof(buf));
+	assert_string_equal(buf, "0.0.0.0:5353->53/udp");
+	assert_int_equal(ukd_ports_netdev_arg("n0", p, 2, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,"
+	                         "hostfwd=udp:0.0.0.0:5353-:53");
+	assert_int_equal(ukd_ports_netdev_arg("n0", p, 2, buf, 40, &err), -1);
+	json_object_put(in);
+	json_object_put(out);
+
+	/* QEMU's bind failure, as libvirt reports it, becomes the API's 409 */
+	assert_int_equal(ukd_ports_hostfwd_error("internal error: qemu unexpectedly closed the "
+	                                         "monitor: ...: Could not set up host forwarding "
+	                                         "rule 'tcp:127.0.0.1:8080-:80'",
+	                                         &err),
+	                 -1);
+	assert_int_equal(err.status, 409);
+	assert_non_null(strstr(err.message, "port 127.0.0.1:8080 is already in use"));
+	assert_int_equal(ukd_ports_hostfwd_error("Could not set up host forwarding rule "
+	                                         "'udp::53-:53'",
+	                                         &err),
+	                 -1);
+	assert_non_null(strstr(err.message, "port 0.0.0.0:53/udp is already in use"));
+	assert_int_equal(ukd_ports_hostfwd_error("some other failure", &err), 0);
+	assert_int_equal(ukd_ports_hostfwd_error(NULL, &err), 0);
+}
+
+static void test_domain_xml(void **state)
+{
+	struct ukd_domain_spec spec = {
+	        .name = "uk-0123456789ab",
+	        .type = "qemu",
+	        .kernel = "/k",
+	        .cmdline = "env=UK_IP=10.0.2.15/24 -- a<b",
+	        .memory = 16 << 20,
+	        .console_log = "/c",
+	        .status_log = "/s",
+	};
+	char *xml;
+
+	(void)state;
+	xml = ukd_backend_domain_xml(&spec);
+	assert_non_null(xml);
+	assert_null(strstr(xml, "qemu:"));
+	assert_non_null(strstr(xml, "a&lt;b"));
+	free(xml);
+	spec.net_user = "user,id=uknet0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80";
+	spec.net_mac = "52:54:00:01:23:45";
+	xml = ukd_backend_domain_xml(&spec);
+	assert_non_null(strstr(xml, "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"));
+	assert_non_null(strstr(xml, "<qemu:arg value='user,id=uknet0,restrict=on,hostfwd=tcp:"
+	                            "127.0.0.1:8080-:80'/>"));
+	assert_non_null(strstr(xml, "virtio-net-pci,netdev=uknet0,romfile=,mac=52:54:00:01:23:45"));
+	assert_non_null(strstr(xml, "</qemu:commandline>\n</domain>\n"));
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_router),
+	        cmocka_unit_test(test_ports),
+	        cmocka_unit_test(test_domain_xml),
 	        cmocka_unit_test(test_cmdline),
 	        cmocka_unit_test(test_names),
 	        cmocka_unit_test_setup_teardown(test_status, setup_tmp, teardown_tmp),
