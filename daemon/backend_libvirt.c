@@ -489,6 +489,15 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 */
 	backend_starting(b, spec->name, 1);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
+	/* libvirt can still hold the previous run's transient domain for a moment after the
+	 * lookup above missed it (seen in CI under load): wait it out and try again. */
+	for (int tries = 0; !dom && tries < 3 && strstr(virGetLastErrorMessage(), "already exists");
+	     tries++) {
+		if (ukd_backend_wait_gone(b, spec->name, err) < 0)
+			break;
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+		dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
+	}
 	backend_starting(b, spec->name, 0);
 	if (!dom) {
 		/* QEMU could not bind a published port (taken since ukd checked it) */
