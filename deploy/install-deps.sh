@@ -8,7 +8,7 @@ qemu-system-x86 qemu-system-data qemu-utils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
 libmicrohttpd-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
 libcurl4-openssl-dev curl libcmocka-dev
-docker-registry apache2-utils wrk python3 iproute2 jq
+docker-registry apache2-utils wrk python3 iproute2 jq nftables
 containerd
 "
 

@@ -694,7 +694,12 @@ static int tcp_ack(struct uk_tcp *c, uint32_t seq, uint32_t ack, uint32_t wnd, u
 		}
 		if (c->in_recovery) {
 			if (SEQ_GEQ(ack, c->recover)) {
+				/* RFC 6582 3.2 step 3 (1): min(ssthresh, max(FlightSize, SMSS) +
+				 * SMSS). Never one segment: a loss then has no dupacks behind it
+				 * and waits for the RTO. */
 				uint32_t f = c->snd_max - ack;
+				if (f < c->mss)
+					f = c->mss;
 				c->cwnd = c->ssthresh < f + c->mss ? c->ssthresh : f + c->mss;
 				c->in_recovery = 0;
 			} else {

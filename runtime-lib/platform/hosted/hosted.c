@@ -11,6 +11,7 @@
 #define SYS_clock_nanosleep 230
 #define SYS_exit_group 231
 #define SYS_getrandom 318
+#define SYS_ppoll 271
 #define CLOCK_REALTIME_ 0
 #define CLOCK_MONOTONIC_ 1
 #define TIMER_ABSTIME_ 1
@@ -22,6 +23,8 @@ static uint64_t boot_mono;
 
 void uk_hosted_faults_init(void);
 void uk_hosted_restorer(void);
+void uk_hosted_tap_init(void);
+extern int uk_hosted_tap_fd;
 
 /* One Linux system call; returns the raw result (negative errno on failure). */
 long uk_hosted_syscall(long n, long a, long b, long c, long d, long e, long f)
@@ -106,9 +109,22 @@ uint64_t uk_time_block_until(uint64_t deadline)
 	uint64_t abs = deadline + boot_mono;
 	struct kts ts = {(long)(abs / 1000000000ULL), (long)(abs % 1000000000ULL)};
 
-	if (uk_time_monotonic_ns() < deadline)
+	uint64_t now = uk_time_monotonic_ns();
+
+	if (now < deadline && uk_hosted_tap_fd >= 0) {
+		/* A tap is open (tap_hosted.c): wake when a frame arrives, too. */
+		struct {
+			int fd;
+			short events, revents;
+		} pfd = {uk_hosted_tap_fd, 1 /* POLLIN */, 0};
+		struct kts rel = {(long)((deadline - now) / 1000000000ULL),
+		                  (long)((deadline - now) % 1000000000ULL)};
+
+		uk_hosted_syscall(SYS_ppoll, (long)&pfd, 1, (long)&rel, 0, 8, 0);
+	} else if (now < deadline) {
 		uk_hosted_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_, TIMER_ABSTIME_, (long)&ts,
 		                  0, 0, 0);
+	}
 	if (sigterm_seen) {
 		sigterm_seen = 0;
 		uk_shutdown_request();
@@ -172,5 +188,6 @@ _Noreturn void uk_hosted_main(long *sp)
 	    (long)sizeof(seed))
 		uk_entropy_add_seed(seed, sizeof(seed));
 	argc -= apply_runtime_options(argc, argv);
+	uk_hosted_tap_init();
 	uk_start_main(argc, argv);
 }
