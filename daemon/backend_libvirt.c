@@ -5,12 +5,14 @@
 #include "policy.h"
 #include "ports.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -207,6 +209,80 @@ static void backend_reaper_start(struct ukd_backend *b)
 }
 
 /* For qemu:///embed?root=DIR: writes DIR/etc/qemu.conf. */
+/*
+ * libvirt probes QEMU once per embedded root and caches the result under
+ * ROOT/cache/qemu/capabilities (libvirt checks each file against the QEMU binary and itself,
+ * and probes again if it is stale). On hosts whose /dev/kvm is PVM the probe takes over a
+ * minute, so ukd keeps a machine-wide copy: seeded into a new root before connecting, refreshed
+ * after a probe. UKD_CAPS_CACHE overrides the directory; an empty value turns it off.
+ */
+#define CAPS_CACHE_DEFAULT "/var/cache/uk/qemu-capabilities"
+#define CAPS_SUB "/cache/qemu/capabilities"
+
+static const char *caps_cache_dir(void)
+{
+	const char *d = getenv("UKD_CAPS_CACHE");
+
+	return d ? d : CAPS_CACHE_DEFAULT;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Copies each *.xml of (from) missing in (to), atomically (temp file + rename). */
+static void caps_copy(const char *from, const char *to, int overwrite)
+{
+	DIR *d = opendir(from);
+	struct dirent *e;
+
+	if (!d || mkdir_p(to, 0755) < 0) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char src[PATH_MAX + 256], dst[PATH_MAX + 256], tmp[PATH_MAX + 300], buf[65536];
+		size_t len = strlen(e->d_name);
+		int in, out, ok = 1;
+		ssize_t n;
+
+		if (len < 5 || strcmp(e->d_name + len - 4, ".xml"))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", from, e->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", to, e->d_name);
+		if (!overwrite && access(dst, F_OK) == 0)
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", dst, (int)getpid());
+		if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+			close(in);
+			continue;
+		}
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				ok = 0;
+		if (n < 0)
+			ok = 0;
+		close(in);
+		if (close(out) < 0 || !ok || rename(tmp, dst) < 0)
+			unlink(tmp);
+	}
+	closedir(d);
+}
+
 static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 {
 	const char *r = strstr(b->uri, "root=");
@@ -226,6 +302,10 @@ static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 		snprintf(path, sizeof(path), "%s%s", b->embed_root, i ? "/etc" : "");
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return uk_err_errno(err, errno, "create %s", path);
+	}
+	if (caps_cache_dir()[0]) {
+		snprintf(path, sizeof(path), "%s" CAPS_SUB, b->embed_root);
+		caps_copy(caps_cache_dir(), path, 0);
 	}
 	snprintf(path, sizeof(path), "%s/etc/qemu.conf", b->embed_root);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -262,19 +342,28 @@ static int backend_events_init(struct ukd_backend *b, uk_err_t *err)
  * connecting moves that wait from the first `uk run` to daemon start-up, without delaying
  * start-up itself.
  */
+struct warm {
+	virConnectPtr conn;           /* our own reference: shutdown need not wait for the probe */
+	char caps_dir[PATH_MAX + 32]; /* the root's capabilities cache, "" if not embedded */
+};
+
 static void *backend_warm(void *p)
 {
-	virConnectPtr conn = p; /* our own reference: shutdown need not wait for the probe */
+	struct warm *w = p;
 	int64_t t0 = ukd_now_ns();
-	char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", "pc", "qemu", 0);
+	char *caps = virConnectGetDomainCapabilities(w->conn, NULL, "x86_64", "pc", "qemu", 0);
 
-	if (!caps)
+	if (!caps) {
 		log_warn("backend", "probing QEMU: %s", virGetLastErrorMessage());
-	else
+	} else {
 		log_info("backend", "QEMU capabilities ready in %lld ms",
 		         (long long)((ukd_now_ns() - t0) / 1000000));
+		if (w->caps_dir[0] && caps_cache_dir()[0])
+			caps_copy(w->caps_dir, caps_cache_dir(), 1);
+	}
 	free(caps);
-	virConnectClose(conn);
+	virConnectClose(w->conn);
+	free(w);
 	return NULL;
 }
 
@@ -318,11 +407,21 @@ struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn sto
 	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	if (virConnectRef(b->conn) == 0) {
+		struct warm *w = calloc(1, sizeof(*w));
 		pthread_t warm;
-		if (pthread_create(&warm, NULL, backend_warm, b->conn) == 0)
+
+		if (w) {
+			w->conn = b->conn;
+			if (b->embed_root[0])
+				snprintf(w->caps_dir, sizeof(w->caps_dir), "%s" CAPS_SUB,
+				         b->embed_root);
+		}
+		if (w && pthread_create(&warm, NULL, backend_warm, w) == 0) {
 			pthread_detach(warm);
-		else
+		} else {
+			free(w);
 			virConnectClose(b->conn);
+		}
 	}
 	return b;
 fail:

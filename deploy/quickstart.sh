@@ -1,5 +1,5 @@
 #!/bin/bash
-# The README's first command: on a fresh Debian 12 machine, install dependencies, build uk, and boot the hello unikernel.
+# The README's first command: on a fresh Debian 12 machine, install deps, build uk, run hello and serve the website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,23 @@ if [ -x build/bin/ukd ] && [ -x build/bin/uk ]; then
 	done
 	build/bin/uk build -t hello images/examples/hello
 	build/bin/uk run --rm hello
+	# The flagship: a static website served by a unikernel on a published port.
+	port=${PORT:-8080}
+	build/bin/uk build -t site images/examples/website
+	build/bin/uk run -d --name site -p "127.0.0.1:$port:80" site
+	for _ in $(seq 200); do
+		curl -fs --max-time 0.05 "http://127.0.0.1:$port/" >/dev/null && break
+		sleep 0.02
+	done
+	echo "== curl http://127.0.0.1:$port/"
+	curl -fsS -i "http://127.0.0.1:$port/" | head -20
+	build/bin/uk ps
+	if [ -n "${KEEP:-}" ]; then
+		echo "ukd keeps running (KEEP set): UK_HOST=$UK_HOST, root $tmp/root"
+		trap - EXIT
+		exit 0
+	fi
+	build/bin/uk rm -f site >/dev/null
 else
 	build/bin/ukcc -O2 -o "$tmp/hello" images/examples/hello/main.c
 	qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
