@@ -14,7 +14,10 @@
 #include <time.h>
 
 #define PUMP_PERIOD_MS 20
-#define FOLLOW_POLL_MS 50
+/* A follower looks for new bytes this often; it asks sqlite whether the instance still runs only
+ * when an instance write happened since it last asked (ukd_store_instance_gen), so the short
+ * period costs an atomic-ish load, and `uk run` learns of the exit within a few ms. */
+#define FOLLOW_POLL_MS 5
 
 struct ts_rec {
 	int64_t off; /* offset just past a '\n' */
@@ -26,6 +29,9 @@ struct ukd_logs {
 	char id[65];
 	int fd, ts_fd, client_fd;
 	int follow, timestamps, at_line_start;
+	uint64_t gen;    /* instance-write generation when the state was last checked */
+	int gen_checked; /* the state was checked at least once */
+	int ended;       /* the instance was seen stopped: drain the file, then end */
 	off_t pos;
 	struct ts_rec *recs;
 	size_t n_recs, cap_recs;
@@ -208,7 +214,14 @@ ssize_t ukd_logs_read(void *p, char *buf, size_t max)
 		}
 		if (!l->follow || l->d->stopping)
 			return 0;
-		if (!logs_running(l)) {
+		uint64_t gen = ukd_store_instance_gen(l->d->store);
+		int changed = !l->gen_checked || gen != l->gen;
+
+		l->gen = gen;
+		l->gen_checked = 1;
+		if (changed)
+			l->ended = !logs_running(l);
+		if (l->ended) {
 			/* Bytes that landed between our last read and the state check. */
 			struct stat st;
 			if (l->fd >= 0 && fstat(l->fd, &st) == 0 && st.st_size > l->pos)

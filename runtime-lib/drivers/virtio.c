@@ -60,9 +60,8 @@
 #define CAP_DEVICE 4
 
 #define MAX_DEVS 8
-/* Our share of the 33..47 device vectors; 41 is the ACPI SCI (platform/kvm/acpi_kvm.c). */
-#define VEC_FIRST 33
-#define VEC_LAST 40
+#define VEC_FIRST UK_IRQ_DEV_FIRST
+#define VEC_LAST UK_IRQ_DEV_LAST
 #define RING_ALIGN 4096u
 
 static struct uk_virtio_dev devs[MAX_DEVS];
@@ -500,39 +499,6 @@ static int mmio_from_cmdline(const char *line)
 	return n;
 }
 
-/* The DSDT through RSDP -> XSDT/RSDT -> FADT; NULL without ACPI. (Memory reads only: no exits.) */
-static const uint8_t *acpi_dsdt(uint32_t *len)
-{
-	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)uk_kvm_rsdp, *root, *fadt = NULL;
-	uint32_t n, i, w;
-
-	if (!rsdp || memcmp(rsdp, "RSD PTR ", 8))
-		return NULL;
-	w = rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24) ? 8 : 4;
-	root = (const uint8_t *)(uintptr_t)(w == 8 ? *(const uint64_t *)(rsdp + 24)
-	                                           : *(const uint32_t *)(rsdp + 16));
-	if (!root)
-		return NULL;
-	n = (*(const uint32_t *)(root + 4) - 36) / w;
-	for (i = 0; i < n && !fadt; i++) {
-		const uint8_t *ent = root + 36 + i * w;
-		const uint8_t *t = (const uint8_t *)(uintptr_t)(w == 8 ? *(const uint64_t *)ent
-		                                                       : *(const uint32_t *)ent);
-
-		if (t && !memcmp(t, "FACP", 4))
-			fadt = t;
-	}
-	if (!fadt)
-		return NULL;
-	root = (const uint8_t *)(uintptr_t) * (const uint32_t *)(fadt + 40);
-	if (*(const uint32_t *)(fadt + 4) >= 148 && *(const uint64_t *)(fadt + 140))
-		root = (const uint8_t *)(uintptr_t) * (const uint64_t *)(fadt + 140);
-	if (!root || memcmp(root, "DSDT", 4))
-		return NULL;
-	*len = *(const uint32_t *)(root + 4);
-	return root;
-}
-
 static uint32_t le32_at(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
@@ -547,7 +513,7 @@ static uint32_t le32_at(const uint8_t *p)
 static int mmio_from_dsdt(void)
 {
 	uint32_t len = 0, i, j;
-	const uint8_t *d = acpi_dsdt(&len);
+	const uint8_t *d = uk_kvm_acpi_dsdt(&len);
 	int n = 0;
 
 	if (!d || len < 36)

@@ -154,7 +154,10 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 		goto fail;
 	return 0;
 fail:
-	uk_printk("virtio-net: %s: could not start the device\n", dev->where);
+	/* Almost always memory: say how much there is, so "no NIC" is not the guess. */
+	uk_printk("virtio-net: %s: could not start the device (heap: %zu KiB free of %zu KiB; "
+	          "give the guest more memory?)\n",
+	          dev->where, (uk_heap_total() - uk_heap_used()) / 1024, uk_heap_total() / 1024);
 	free(v->rxbuf);
 	free(v->txbuf);
 	free(v); /* the rings stay allocated: the device may still hold their addresses */

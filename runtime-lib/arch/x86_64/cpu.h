@@ -14,7 +14,11 @@ struct uk_trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define UK_IRQ_TIMER 32 /* LAPIC timer vector */
+/* Interrupt vectors, handed out here only. */
+#define UK_IRQ_TIMER 32     /* LAPIC timer */
+#define UK_IRQ_DEV_FIRST 33 /* device interrupts (virtio MSI-X, IOAPIC pins) */
+#define UK_IRQ_DEV_LAST 40
+#define UK_IRQ_SCI 41 /* ACPI system control interrupt (power button) */
 #define UK_IRQ_SPURIOUS 255
 
 /* Loads the GDT (with a TSS and interrupt stacks) and the IDT; masks the 8259 PICs. */

@@ -36,7 +36,7 @@ static const uint8_t *find_rsdp(void)
 	return 0;
 }
 
-static const struct sdt_header *find_table(const char *sig)
+const void *uk_kvm_acpi_table(const char *sig)
 {
 	const uint8_t *rsdp = find_rsdp();
 	const struct sdt_header *root;
@@ -60,6 +60,24 @@ static const struct sdt_header *find_table(const char *sig)
 	return 0;
 }
 
+const void *uk_kvm_acpi_dsdt(uint32_t *len)
+{
+	const uint8_t *fadt = uk_kvm_acpi_table("FACP");
+	const struct sdt_header *dsdt;
+	uint32_t flen;
+
+	if (!fadt)
+		return 0;
+	flen = ((const struct sdt_header *)fadt)->length;
+	dsdt = (const void *)(uintptr_t) * (const uint32_t *)(fadt + 40);
+	if (flen >= 148 && *(const uint64_t *)(fadt + 140))
+		dsdt = (const void *)(uintptr_t) * (const uint64_t *)(fadt + 140);
+	if (!dsdt || !sig_eq(dsdt->sig, "DSDT", 4))
+		return 0;
+	*len = dsdt->length;
+	return dsdt;
+}
+
 /* SLP_TYPa for S5 from the DSDT's \_S5 package: 08 '_S5_' 12 len count (0a xx | byte). */
 static int s5_sleep_type(const struct sdt_header *dsdt)
 {
@@ -80,17 +98,15 @@ static int s5_sleep_type(const struct sdt_header *dsdt)
 
 void uk_kvm_acpi_poweroff(void)
 {
-	const uint8_t *fadt = (const uint8_t *)find_table("FACP");
+	const uint8_t *fadt = uk_kvm_acpi_table("FACP");
 	const struct sdt_header *dsdt;
-	uint32_t len, flags;
+	uint32_t len, dlen, flags;
 	int typ;
 
 	if (!fadt)
 		return;
 	len = ((const struct sdt_header *)fadt)->length;
-	dsdt = (const void *)(uintptr_t) * (const uint32_t *)(fadt + 40);
-	if (len >= 148 && *(const uint64_t *)(fadt + 140))
-		dsdt = (const void *)(uintptr_t) * (const uint64_t *)(fadt + 140);
+	dsdt = uk_kvm_acpi_dsdt(&dlen);
 	typ = dsdt ? s5_sleep_type(dsdt) : -1;
 	if (typ < 0)
 		typ = 0;
@@ -124,7 +140,6 @@ void uk_kvm_acpi_poweroff(void)
 #define PM1_PWRBTN (1u << 8)
 #define PM1_SCI_EN 1u
 #define IOAPIC_DEFAULT 0xfec00000UL
-#define SCI_VECTOR 41
 
 static uint16_t pm1a_evt, pm1_evt_len;
 static volatile int power_button;
@@ -132,7 +147,7 @@ static volatile int power_button;
 /* Finds the IOAPIC and the polarity/trigger of ISA IRQ (irq) in the MADT; returns its GSI. */
 static uint32_t madt_gsi(uint8_t irq, uintptr_t *ioapic, uint16_t *flags)
 {
-	const struct sdt_header *madt = find_table("APIC");
+	const struct sdt_header *madt = uk_kvm_acpi_table("APIC");
 	const uint8_t *p, *end;
 	uint32_t gsi = irq;
 
@@ -179,7 +194,7 @@ static void sci_irq(int vec)
 
 void uk_kvm_acpi_power_button_init(void)
 {
-	const uint8_t *fadt = (const uint8_t *)find_table("FACP");
+	const uint8_t *fadt = uk_kvm_acpi_table("FACP");
 	uint32_t len, pm1a_cnt, smi_cmd, gsi;
 	uint16_t sci, flags;
 	uintptr_t ioapic;
@@ -206,10 +221,10 @@ void uk_kvm_acpi_power_button_init(void)
 	gsi = madt_gsi((uint8_t)sci, &ioapic, &flags);
 	if (gsi > 23)
 		return;
-	uk_arch_irq_register(SCI_VECTOR, sci_irq);
+	uk_arch_irq_register(UK_IRQ_SCI, sci_irq);
 	outw(pm1a_evt, PM1_PWRBTN);                               /* clear a stale press */
 	outw((uint16_t)(pm1a_evt + pm1_evt_len / 2), PM1_PWRBTN); /* enable */
-	ioapic_route(ioapic, gsi, SCI_VECTOR, flags);
+	ioapic_route(ioapic, gsi, UK_IRQ_SCI, flags);
 }
 
 int uk_kvm_power_button_pressed(void)

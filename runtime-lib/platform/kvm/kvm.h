@@ -30,6 +30,12 @@ struct hvm_memmap_entry {
 /* Physical address of the ACPI RSDP (0 if unknown), recorded at boot. */
 extern uint64_t uk_kvm_rsdp;
 
+/* The ACPI table with signature (sig) ("FACP", "APIC", ...) through the RSDP; NULL if none. */
+const void *uk_kvm_acpi_table(const char *sig);
+
+/* The DSDT (its length in *len), through the FADT; NULL without ACPI. Memory reads only. */
+const void *uk_kvm_acpi_dsdt(uint32_t *len);
+
 /* Powers the machine off through ACPI (PM1a or the HW-reduced sleep register). Returns on failure.
  */
 void uk_kvm_acpi_poweroff(void);
