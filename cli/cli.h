@@ -47,6 +47,10 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 /* Prints (cmd)'s help to stdout and returns 0. */
 int cli_help(const struct cli_cmd *cmd);
 
+/* `uk stop` and `uk restart` (cmd->name): parse -t, POST /instances/ID/NAME[?t=] for each
+ * INSTANCE, print each one done; the exit status of the run (cmd_stop.c). */
+int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+
 /*
  * getopt_long over a command's arguments with its (shortopts)/(longopts) plus the options
  * every command takes (-h/--help, --format). Returns the next option character, -1 at the

@@ -1,49 +1,9 @@
 /* uk restart: stop (gracefully, then kill after a timeout) and start instances again. */
 #include "cli.h"
 
-#include <errno.h>
-
 static int restart_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"time", required_argument, NULL, 't'},
-	                                     {NULL, 0, NULL, 0}};
-	const char *t = NULL;
-	int c, i, ret = 0;
-
-	while ((c = cli_getopt(cli, argc, argv, "t:", opts)) != -1) {
-		if (c == 'h')
-			return cli_help(&cli_cmd_restart);
-		if (c == '?')
-			return CLI_EXIT_USAGE;
-		if (c == 't') {
-			char *end;
-			long v;
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 86400)
-				return cli_usage_error(
-				        cli, "bad -t '%s': expected seconds (0..86400)", optarg);
-			t = optarg;
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error(cli, "at least one INSTANCE is required");
-	if (!cli_client(cli))
-		return CLI_EXIT_FAIL;
-	for (i = optind; i < argc; i++) {
-		_cleanup_free_ char *q =
-		        t ? cli_sprintf("/restart?t=%s", t) : cli_sprintf("/restart");
-		_cleanup_free_ char *path = cli_path("instances", argv[i], q);
-		uk_err_t err = {0};
-
-		if (uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, &err) < 0) {
-			cli_warn("restart %s: %s", argv[i], err.message);
-			ret = CLI_EXIT_FAIL;
-			continue;
-		}
-		puts(argv[i]);
-	}
-	return ret;
+	return cli_stop_verb(cli, &cli_cmd_restart, argc, argv);
 }
 
 const struct cli_cmd cli_cmd_restart = {

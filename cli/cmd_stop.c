@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-static int stop_run(struct cli *cli, int argc, char **argv)
+int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {{"time", required_argument, NULL, 't'},
 	                                     {NULL, 0, NULL, 0}};
@@ -12,7 +12,7 @@ static int stop_run(struct cli *cli, int argc, char **argv)
 
 	while ((c = cli_getopt(cli, argc, argv, "t:", opts)) != -1) {
 		if (c == 'h')
-			return cli_help(&cli_cmd_stop);
+			return cli_help(cmd);
 		if (c == '?')
 			return CLI_EXIT_USAGE;
 		if (c == 't') {
@@ -31,18 +31,24 @@ static int stop_run(struct cli *cli, int argc, char **argv)
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
 	for (i = optind; i < argc; i++) {
-		_cleanup_free_ char *q = t ? cli_sprintf("/stop?t=%s", t) : cli_sprintf("/stop");
+		_cleanup_free_ char *q =
+		        t ? cli_sprintf("/%s?t=%s", cmd->name, t) : cli_sprintf("/%s", cmd->name);
 		_cleanup_free_ char *path = cli_path("instances", argv[i], q);
 		uk_err_t err = {0};
 
 		if (uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, &err) < 0) {
-			cli_warn("stop %s: %s", argv[i], err.message);
+			cli_warn("%s %s: %s", cmd->name, argv[i], err.message);
 			ret = CLI_EXIT_FAIL;
 			continue;
 		}
 		puts(argv[i]);
 	}
 	return ret;
+}
+
+static int stop_run(struct cli *cli, int argc, char **argv)
+{
+	return cli_stop_verb(cli, &cli_cmd_stop, argc, argv);
 }
 
 const struct cli_cmd cli_cmd_stop = {
