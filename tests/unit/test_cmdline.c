@@ -10,33 +10,8 @@
 
 #define MAXW 8
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                \
-	do {                                                                            \
-		if (cond) {                                                             \
-			passed++;                                                       \
-		} else {                                                                \
-			failed++;                                                       \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                   \
-			fputc('\n', stderr);                                            \
-		}                                                                       \
-	} while (0)
-
-/* Stands in for lib/panic.c, whose uk_panic would drag start.c (and main) in; weak, so a real
- * one wins when linked. */
-__attribute__((weak, noreturn)) void ukt_uk_panic(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("panic: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	_exit(134);
-}
+#define UKT_PANIC_STUB
+#include "ukt_check.h"
 
 struct split_case {
 	const char *line;
