@@ -14,7 +14,7 @@ src=$repo/images/src
 echo "building $bin with $clang"
 "$clang" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I"$repo/images" -I"$src" -I"$repo/api" \
-	"$repo/images/tests/fuzz_$target.c" "$src"/*.c "$repo/api/error.c" -ljson-c -lcrypto -o "$bin"
+	"$repo/images/tests/fuzz_$target.c" "$src"/*.c "$repo/api/error.c" -ljson-c -lcrypto -lcurl -o "$bin"
 # New inputs go to the build dir's corpus; the checked-in seeds are only read.
 # libFuzzer exits 77 on a crash by default, which CTest would take for a skip.
 exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
