@@ -43,19 +43,7 @@
 #include "ukt.h"
 #include "ukt_platform_stub.h"
 
-static long passed, failed;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			passed++;                                              \
-		} else {                                                       \
-			failed++;                                              \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                                   \
-			putchar('\n');                                         \
-		}                                                              \
-	} while (0)
+#include "ukt_check.h"
 
 /* --- the embedded files the file tests serve (sorted by path, as ukcc generates them) --- */
 
@@ -831,6 +819,6 @@ int main(void)
 	test_lookup();
 	test_files();
 	CHECK(ukt_uk_heap_used() < 4096, "no leaks: %zu bytes in use", ukt_uk_heap_used());
-	printf("test_http: %ld passed, %ld failed\n", passed, failed);
+	printf("test_http: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -11,20 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long passed, failed;
+#include "ukt_check.h"
 static char dir[PATH_MAX], ukcc[PATH_MAX + 16];
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			passed++;                                              \
-		} else {                                                       \
-			failed++;                                              \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                                   \
-			putchar('\n');                                         \
-		}                                                              \
-	} while (0)
 
 static void put(const char *rel, const void *data, size_t n)
 {
@@ -253,6 +241,6 @@ int main(void)
 	} else {
 		printf("left %s for inspection\n", dir);
 	}
-	printf("test_http_embed: %ld passed, %ld failed\n", passed, failed);
+	printf("test_http_embed: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
