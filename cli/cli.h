@@ -47,6 +47,19 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 /* Prints (cmd)'s help to stdout and returns 0. */
 int cli_help(const struct cli_cmd *cmd);
 
+/* The options `uk create` and `uk run` share (cli_create_opts), as help text. */
+#define CLI_CREATE_OPTIONS_HELP                                                            \
+	"      --name NAME        give the instance a unique name\n"                       \
+	"  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"          \
+	"  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n" \
+	"                         -e KEY copies KEY from this environment\n"               \
+	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
+	"                         publish a guest port on the host (repeatable);\n"        \
+	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
+	"      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"          \
+	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"      --format FMT       table or json\n"
+
 /* `uk stop` and `uk restart` (cmd->name): parse -t, POST /instances/ID/NAME[?t=] for each
  * INSTANCE, print each one done; the exit status of the run (cmd_stop.c). */
 int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);

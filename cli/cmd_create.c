@@ -216,17 +216,6 @@ const struct cli_cmd cli_cmd_create = {
                 "\n"
                 "Create an instance of IMAGE and print its id. ARGs replace the image's CMD.\n"
                 "\n"
-                "Options:\n"
-                "      --name NAME        give the instance a unique name\n"
-                "  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"
-                "  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"
-                "                         -e KEY copies KEY from this environment\n"
-                "  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
-                "                         publish a guest port on the host (repeatable);\n"
-                "                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"
-                "      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"
-                "      --accel ACCEL      auto, kvm or tcg\n"
-                "      --format FMT       table or json\n"
-                "  -h, --help             print this help\n",
+                "Options:\n" CLI_CREATE_OPTIONS_HELP "  -h, --help             print this help\n",
         .run = create_run,
 };
