@@ -23,11 +23,28 @@ void uk_printk(const char *fmt, ...)
 	va_end(ap);
 }
 
+void uk_backtrace_print(uint64_t rip, uint64_t rbp, uint64_t limit)
+{
+	int depth;
+
+	uk_printk("backtrace:\n");
+	if (rip)
+		uk_printk("  #  0x%016llx (faulting instruction)\n", (unsigned long long)rip);
+	/* Stop at the zero the entry code left, at odd, low or out-of-range frame pointers, at a
+	 * zero return address, and after a bounded depth. */
+	for (depth = 0; rbp && depth < 32; depth++) {
+		const uint64_t *frame = (const uint64_t *)(uintptr_t)rbp;
+
+		if ((rbp & 7) || rbp < 0x1000 || rbp >= limit || !frame[1])
+			break;
+		uk_printk("  #%d 0x%016llx\n", depth, (unsigned long long)frame[1]);
+		rbp = frame[0];
+	}
+}
+
 _Noreturn void uk_panic(const char *fmt, ...)
 {
 	static int panicking;
-	uint64_t *rbp = __builtin_frame_address(0);
-	int depth;
 	va_list ap;
 
 	if (panicking++)
@@ -37,12 +54,7 @@ _Noreturn void uk_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
 	va_end(ap);
-	uk_printk("\nbacktrace:\n");
-	for (depth = 0; rbp && depth < 32; depth++) {
-		if (((uintptr_t)rbp & 7) || (uintptr_t)rbp < 0x1000 || !rbp[1])
-			break;
-		uk_printk("  #%d 0x%016llx\n", depth, (unsigned long long)rbp[1]);
-		rbp = (uint64_t *)rbp[0];
-	}
+	uk_printk("\n");
+	uk_backtrace_print(0, (uint64_t)(uintptr_t)__builtin_frame_address(0), UINT64_MAX);
 	uk_exit(134);
 }

@@ -141,25 +141,6 @@ static const char *const fault_names[32] = {
         "control protection",
 };
 
-void uk_arch_backtrace(uint64_t rbp)
-{
-	int depth;
-
-	uk_printk("backtrace:\n");
-	/* Frames live in RAM we mapped; stop at the zero the entry code left, at
-	 * odd or low pointers, and after a bounded depth. */
-	for (depth = 0; rbp && depth < 32; depth++) {
-		uint64_t *frame = (uint64_t *)rbp;
-
-		if ((rbp & 7) || rbp < 0x1000 || rbp >= 0x100000000000ULL)
-			break;
-		if (!frame[1])
-			break;
-		uk_printk("  #%d 0x%016llx\n", depth, (unsigned long long)frame[1]);
-		rbp = frame[0];
-	}
-}
-
 static void trap_fault(struct uk_trap_frame *f)
 {
 	const char *name = f->vector < 32 && fault_names[f->vector] ? fault_names[f->vector] : "?";
@@ -187,8 +168,8 @@ static void trap_fault(struct uk_trap_frame *f)
 	          (unsigned long long)f->r12);
 	uk_printk("r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
 	          (unsigned long long)f->r14, (unsigned long long)f->r15);
-	uk_printk("  #  0x%016llx (faulting instruction)\n", (unsigned long long)f->rip);
-	uk_arch_backtrace(f->rbp);
+	/* Frames live in RAM we mapped (below 16 TiB). */
+	uk_backtrace_print(f->rip, f->rbp, 0x100000000000ULL);
 	uk_exit(uk_arch_fault_status(f->vector));
 }
 

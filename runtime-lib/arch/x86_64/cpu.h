@@ -35,9 +35,6 @@ void uk_arch_irq_register(int vec, void (*fn)(int vec));
  */
 void uk_arch_mm_init(uint64_t ram_top, uintptr_t *alloc_cursor);
 
-/* Prints "backtrace:" and the return addresses found by walking frame pointers from (rbp). */
-void uk_arch_backtrace(uint64_t rbp);
-
 /* The status a fault on (vector) ends the guest with, like a Linux signal under Docker. */
 int uk_arch_fault_status(uint64_t vector);
 

@@ -16,6 +16,10 @@ _Noreturn void uk_start_cmdline(char *cmdline);
 /* Runs constructors, calls main(argc, argv) and exits with its result. */
 _Noreturn void uk_start_main(int argc, char **argv);
 
+/* Prints "backtrace:", the faulting instruction (rip) if nonzero, and the return addresses
+ * found by walking frame pointers from (rbp); frames at or above (limit) are not read. */
+void uk_backtrace_print(uint64_t rip, uint64_t rbp, uint64_t limit);
+
 /* Runs the uk_on_shutdown() handler, or exit(143) without one (lib/start.c). */
 void uk_shutdown_request(void);
 

@@ -55,8 +55,6 @@ static void on_fault(int sig, void *info, void *ucontext)
 	uint64_t addr = *(uint64_t *)((char *)info + 16);
 	uint64_t *g = (uint64_t *)((char *)ucontext + GREGS_OFFSET);
 	const char *why = "";
-	uint64_t *rbp = (uint64_t *)g[G_RBP];
-	int depth;
 
 	if (sig == 11 && addr < 0x1000)
 		why = " (null pointer dereference)";
@@ -66,14 +64,7 @@ static void on_fault(int sig, void *info, void *ucontext)
 	          (unsigned long long)addr, why);
 	uk_printk("rip %016llx rsp %016llx rbp %016llx\n", (unsigned long long)g[G_RIP],
 	          (unsigned long long)g[G_RSP], (unsigned long long)g[G_RBP]);
-	uk_printk("backtrace:\n  #  0x%016llx (faulting instruction)\n",
-	          (unsigned long long)g[G_RIP]);
-	for (depth = 0; rbp && depth < 32; depth++) {
-		if (((uintptr_t)rbp & 7) || (uintptr_t)rbp < 0x1000 || !rbp[1])
-			break;
-		uk_printk("  #%d 0x%016llx\n", depth, (unsigned long long)rbp[1]);
-		rbp = (uint64_t *)rbp[0];
-	}
+	uk_backtrace_print(g[G_RIP], g[G_RBP], UINT64_MAX);
 	uk_exit(128 + sig);
 }
 
