@@ -9,25 +9,12 @@
 
 #include "ukt.h"
 #include "ukt_platform_stub.h"
+#include "ukt_rand.h"
 
 #define NRANDOM 60000
 #define MAXSHOW 10
 
-static uint64_t rng;
 static long passed, failed;
-
-static uint64_t next(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static int pick(int n)
-{
-	return (int)(next() % (uint64_t)n);
-}
 
 /* Converts (s) with both libraries as double and as float; compares bits, endptr and errno. */
 static void check(const char *s)

@@ -1,0 +1,23 @@
+/* The unit tests' deterministic generator (splitmix64): seed (rng), then next() and pick(n). */
+#ifndef UKT_RAND_H
+#define UKT_RAND_H
+
+#include <stdint.h>
+
+static uint64_t rng;
+
+static uint64_t next(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A uniform-enough integer in [0, n). */
+static int pick(int n)
+{
+	return (int)(next() % (uint64_t)n);
+}
+
+#endif
