@@ -56,7 +56,14 @@ int cli_help(const struct cli_cmd *cmd);
 	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
 	"                         publish a guest port on the host (repeatable);\n"        \
 	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
-	"      --restart POLICY   no, on-failure[:N], always or unless-stopped\n"          \
+	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
+	"                         on-unhealthy[:N] (needs a health check)\n"               \
+	"      --health-http PORT/PATH  check: GET PATH on guest PORT answers 2xx/3xx\n"   \
+	"      --health-tcp PORT  check: a connection to guest PORT is accepted\n"         \
+	"      --health-interval D, --health-timeout D, --health-start-period D\n"         \
+	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
+	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
+	"      --no-healthcheck   no health check\n"                                       \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
 	"      --format FMT       table or json\n"
 
@@ -125,6 +132,10 @@ struct cli_create_opts {
 	const char *accel;
 	int auto_remove;
 	int detach, rm; /* run only */
+	/* --health-*: passed to the daemon as given (it validates them) */
+	const char *health_http, *health_tcp, *health_interval, *health_timeout, *health_retries,
+	        *health_start_period;
+	int no_healthcheck;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -140,8 +151,27 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
-	{                                                                                         \
-		"accel", required_argument, NULL, 'A'                                             \
+	        {"accel", required_argument, NULL, 'A'}, CLI_HEALTH_LONGOPTS
+
+/* --health-* (cmd_create.c): option codes past the byte range */
+enum {
+	CLI_OPT_HEALTH_HTTP = 0x300, /* 0x100: --format (util.c) */
+	CLI_OPT_HEALTH_TCP,
+	CLI_OPT_HEALTH_INTERVAL,
+	CLI_OPT_HEALTH_TIMEOUT,
+	CLI_OPT_HEALTH_RETRIES,
+	CLI_OPT_HEALTH_START_PERIOD,
+	CLI_OPT_NO_HEALTHCHECK,
+};
+#define CLI_HEALTH_LONGOPTS                                                                    \
+	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
+	        {"health-tcp", required_argument, NULL, CLI_OPT_HEALTH_TCP},                   \
+	        {"health-interval", required_argument, NULL, CLI_OPT_HEALTH_INTERVAL},         \
+	        {"health-timeout", required_argument, NULL, CLI_OPT_HEALTH_TIMEOUT},           \
+	        {"health-retries", required_argument, NULL, CLI_OPT_HEALTH_RETRIES},           \
+	        {"health-start-period", required_argument, NULL, CLI_OPT_HEALTH_START_PERIOD}, \
+	{                                                                                      \
+		"no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK                    \
 	}
 
 /* Parses -p [IP:]HOSTPORT:GUESTPORT[/tcp|/udp] into an API port object (*out); 400 if bad. */

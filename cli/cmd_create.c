@@ -2,7 +2,66 @@
  * shares). */
 #include "cli.h"
 
+#include <stddef.h>
 #include <string.h>
+
+/* A whole decimal number from (s) in [1, max], or -1. */
+static long health_number(const char *s, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 1 && v <= max ? v : -1;
+}
+
+/* The "healthcheck" object of the --health-* options, NULL if none was given. */
+static json_object *health_body(const struct cli_create_opts *o, uk_err_t *err)
+{
+	json_object *hc;
+	long v;
+
+	if (!o->health_http && !o->health_tcp && !o->health_interval && !o->health_timeout &&
+	    !o->health_retries && !o->health_start_period && !o->no_healthcheck)
+		return NULL;
+	hc = json_object_new_object();
+	if (o->no_healthcheck)
+		json_object_object_add(hc, "disable", json_object_new_boolean(1));
+	if (o->health_http)
+		json_object_object_add(hc, "http", json_object_new_string(o->health_http));
+	if (o->health_tcp) {
+		if ((v = health_number(o->health_tcp, 65535)) < 0)
+			goto bad_tcp;
+		json_object_object_add(hc, "tcp", json_object_new_int((int)v));
+	}
+	if (o->health_interval)
+		json_object_object_add(hc, "interval", json_object_new_string(o->health_interval));
+	if (o->health_timeout)
+		json_object_object_add(hc, "timeout", json_object_new_string(o->health_timeout));
+	if (o->health_start_period)
+		json_object_object_add(hc, "start_period",
+		                       json_object_new_string(o->health_start_period));
+	if (o->health_retries) {
+		if ((v = health_number(o->health_retries, 1000)) < 0)
+			goto bad_retries;
+		json_object_object_add(hc, "retries", json_object_new_int((int)v));
+	}
+	return hc;
+bad_tcp:
+	uk_err_bad(err, "bad --health-tcp '%s': expected a port from 1 to 65535", o->health_tcp);
+	json_object_put(hc);
+	return NULL;
+bad_retries:
+	uk_err_bad(err, "bad --health-retries '%s': expected 1 to 1000", o->health_retries);
+	json_object_put(hc);
+	return NULL;
+}
+
+/* Only on-failure and on-unhealthy take a count. */
+static int restart_counted(const char *name, size_t nlen)
+{
+	return (nlen == 10 && !strncmp(name, "on-failure", nlen)) ||
+	       (nlen == 12 && !strncmp(name, "on-unhealthy", nlen));
+}
 
 json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 {
@@ -33,24 +92,24 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		if (colon) {
 			char *end;
 			max = strtol(colon + 1, &end, 10);
-			if (strncmp(o->restart, "on-failure", nlen) || nlen != 10 || !colon[1] ||
-			    *end || max < 0) {
+			if (!restart_counted(o->restart, nlen) || !colon[1] || *end || max < 0) {
 				json_object_put(rp);
 				json_object_put(body);
 				uk_err_bad(err,
-				           "bad --restart '%s': only on-failure takes a count "
-				           "(on-failure:3)",
+				           "bad --restart '%s': only on-failure and on-unhealthy "
+				           "take a "
+				           "count (on-failure:3)",
 				           o->restart);
 				return NULL;
 			}
 		} else if (strcmp(o->restart, "no") && strcmp(o->restart, "always") &&
 		           strcmp(o->restart, "unless-stopped") &&
-		           strcmp(o->restart, "on-failure")) {
+		           strcmp(o->restart, "on-failure") && strcmp(o->restart, "on-unhealthy")) {
 			json_object_put(rp);
 			json_object_put(body);
 			uk_err_bad(err,
-			           "bad --restart '%s': expected no, on-failure[:N], always or "
-			           "unless-stopped",
+			           "bad --restart '%s': expected no, on-failure[:N], always, "
+			           "unless-stopped or on-unhealthy[:N]",
 			           o->restart);
 			return NULL;
 		}
@@ -63,6 +122,17 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "auto_remove", json_object_new_boolean(1));
 	if (o->accel)
 		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
+	{
+		uk_err_t herr = {0};
+		json_object *hc = health_body(o, &herr);
+		if (!hc && herr.status) {
+			*err = herr;
+			json_object_put(body);
+			return NULL;
+		}
+		if (hc)
+			json_object_object_add(body, "healthcheck", hc);
+	}
 	return body;
 }
 
@@ -99,6 +169,19 @@ char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_e
 		uk_err_set(err, 500, "internal", "out of memory");
 	return id;
 }
+
+/* --health-* options that take a string, and where it goes */
+static const struct {
+	int code;
+	size_t off;
+} health_opts[] = {
+        {CLI_OPT_HEALTH_HTTP, offsetof(struct cli_create_opts, health_http)},
+        {CLI_OPT_HEALTH_TCP, offsetof(struct cli_create_opts, health_tcp)},
+        {CLI_OPT_HEALTH_INTERVAL, offsetof(struct cli_create_opts, health_interval)},
+        {CLI_OPT_HEALTH_TIMEOUT, offsetof(struct cli_create_opts, health_timeout)},
+        {CLI_OPT_HEALTH_RETRIES, offsetof(struct cli_create_opts, health_retries)},
+        {CLI_OPT_HEALTH_START_PERIOD, offsetof(struct cli_create_opts, health_start_period)},
+};
 
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg)
 {
@@ -159,7 +242,15 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 			       -1;
 		o->accel = arg;
 		return 0;
+	case CLI_OPT_NO_HEALTHCHECK:
+		o->no_healthcheck = 1;
+		return 0;
 	}
+	for (size_t i = 0; i < sizeof(health_opts) / sizeof(health_opts[0]); i++)
+		if (health_opts[i].code == c) {
+			*(const char **)((char *)o + health_opts[i].off) = arg;
+			return 0;
+		}
 	return 1;
 }
 

@@ -4,6 +4,7 @@
 #include "backend.h"
 #include "cmdline.h"
 #include "events.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "names.h"
@@ -182,22 +183,23 @@ static int restart_policy_parse(json_object *rp, json_object **out, uk_err_t *er
 	if (!*n)
 		n = "no";
 	if (strcmp(n, "no") && strcmp(n, "on-failure") && strcmp(n, "always") &&
-	    strcmp(n, "unless-stopped"))
+	    strcmp(n, "unless-stopped") && strcmp(n, "on-unhealthy"))
 		return uk_err_bad(err,
-		                  "restart_policy.name \"%s\": expected no, on-failure, always or "
-		                  "unless-stopped",
+		                  "restart_policy.name \"%s\": expected no, on-failure, always, "
+		                  "unless-stopped or on-unhealthy",
 		                  n);
-	if (m && strcmp(n, "on-failure"))
-		return uk_err_bad(err, "restart_policy.maximum_retry_count: only for on-failure");
+	if (m && strcmp(n, "on-failure") && strcmp(n, "on-unhealthy"))
+		return uk_err_bad(err, "restart_policy.maximum_retry_count: only for on-failure "
+		                       "and on-unhealthy");
 	*out = json_object_new_object();
 	json_object_object_add(*out, "name", json_object_new_string(n));
 	json_object_object_add(*out, "maximum_retry_count", json_object_new_int64(m));
 	return 0;
 }
 
-static const char *const create_keys[] = {
-        "image",          "name",        "cmd",         "env",   "memory",
-        "restart_policy", "auto_remove", "accelerator", "ports", NULL};
+static const char *const create_keys[] = {"image",  "name",           "cmd",         "env",
+                                          "memory", "restart_policy", "auto_remove", "accelerator",
+                                          "ports",  "healthcheck",    NULL};
 
 static int create_check_keys(json_object *body, uk_err_t *err)
 {
@@ -224,6 +226,23 @@ static const char *opt_string(json_object *body, const char *key, int *bad)
 		return NULL;
 	}
 	return json_object_get_string(v);
+}
+
+/* "healthcheck" into (cfg); on-unhealthy without a check is a mistake worth a 400. */
+static int create_healthcheck(json_object *body, json_object *cfg, uk_err_t *err)
+{
+	json_object *v = NULL, *hc, *rp;
+
+	json_object_object_get_ex(body, "healthcheck", &v);
+	if (!(hc = ukd_health_parse(json_object_is_type(v, json_type_null) ? NULL : v, err)))
+		return -1;
+	json_object_object_add(cfg, "healthcheck", hc);
+	if (!ukd_health_wanted(cfg) && json_object_object_get_ex(cfg, "restart_policy", &rp) &&
+	    json_object_object_get_ex(rp, "name", &v) &&
+	    !strcmp(json_object_get_string(v), "on-unhealthy"))
+		return uk_err_bad(err, "restart_policy on-unhealthy needs a health check "
+		                       "(healthcheck.http or healthcheck.tcp)");
+	return 0;
 }
 
 /* Validates (body) and builds the stored config from it and the image. */
@@ -290,6 +309,8 @@ static json_object *create_config(struct ukd *d, json_object *body, const ukimg_
 	} else {
 		json_object_object_add(cfg, "ports", json_object_new_array());
 	}
+	if (create_healthcheck(body, cfg, err) < 0)
+		goto fail;
 	/* Kept with the instance: an image that EXPOSEs ports gets a NIC even without -p. */
 	v = json_object_new_array();
 	for (size_t i = 0; img->exposed_ports && img->exposed_ports[i]; i++)
@@ -340,7 +361,7 @@ static int create_dir(struct ukd *d, const char *id, uk_err_t *err)
 
 static void remove_dir(struct ukd *d, const char *id)
 {
-	static const char *const files[] = {"console.log", "status", "console.ts", NULL};
+	static const char *const files[] = {"console.log", "status", "console.ts", "health", NULL};
 	char path[PATH_MAX];
 
 	for (int i = 0; files[i]; i++) {
@@ -522,15 +543,18 @@ static void port_conflict_detail(struct ukd *d, const char *self, const struct u
 static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cfg, json_object *env,
                          char *netdev, size_t netdev_len, char mac[18], uk_err_t *err)
 {
-	struct ukd_port ports[UKD_PORTS_MAX];
+	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	json_object *v;
 	int n = ukd_ports_from_json(json_object_object_get_ex(cfg, "ports", &v) ? v : NULL, ports,
 	                            UKD_PORTS_MAX);
 	int exposes = json_object_object_get_ex(cfg, "exposed_ports", &v) &&
 	              json_object_array_length(v) > 0;
+	int fwd = ukd_health_prepare(d, in->id, cfg, ports, n, &ports[n], err);
 
 	netdev[0] = mac[0] = 0;
-	if (!n && !exposes)
+	if (fwd < 0)
+		return -1;
+	if (!n && !exposes && !fwd)
 		return 0;
 	/* the previous run's QEMU may still hold the ports for a moment after its exit */
 	if (n && ukd_backend_wait_gone(d->backend, in->domain_name, err) < 0)
@@ -540,7 +564,7 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 			port_conflict_detail(d, in->id, ports, n, err);
 		return -1;
 	}
-	if (ukd_ports_netdev_arg(UKD_NETDEV_ID, ports, n, netdev, netdev_len, err) < 0)
+	if (ukd_ports_netdev_arg(UKD_NETDEV_ID, ports, n + fwd, netdev, netdev_len, err) < 0)
 		return -1;
 	/* locally administered range QEMU uses, stable per instance */
 	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
@@ -880,7 +904,7 @@ int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err
 
 /* ---- JSON views ---- */
 
-static json_object *time_json(int64_t ns)
+json_object *ukd_time_json(int64_t ns)
 {
 	char buf[48];
 
@@ -905,7 +929,8 @@ static json_object *network_json(const struct ukd_instance *in, json_object *cfg
 	json_object *o = json_object_new_object(), *v;
 	int nic = (json_object_object_get_ex(cfg, "ports", &v) && json_object_array_length(v)) ||
 	          (json_object_object_get_ex(cfg, "exposed_ports", &v) &&
-	           json_object_array_length(v));
+	           json_object_array_length(v)) ||
+	          ukd_health_wanted(cfg);
 	char mac[18];
 
 	json_object_object_add(o, "mode", json_object_new_string(nic ? "user" : "none"));
@@ -924,7 +949,7 @@ static json_object *network_json(const struct ukd_instance *in, json_object *cfg
 json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 {
 	json_object *o = json_object_new_object(), *st = json_object_new_object();
-	json_object *dom = json_object_new_object(), *cfg = config_get(in);
+	json_object *dom = json_object_new_object(), *cfg = config_get(in), *v;
 	int running = !strcmp(in->state, "running");
 	char path[PATH_MAX];
 	struct ukd_image_row img = {0};
@@ -939,11 +964,13 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(st, "status", json_object_new_string(in->state));
 	json_object_object_add(st, "running", json_object_new_boolean(running));
 	json_object_object_add(st, "exit_code", json_object_new_int(in->exit_code));
-	json_object_object_add(st, "started_at", time_json(in->started));
-	json_object_object_add(st, "finished_at", time_json(in->finished));
+	json_object_object_add(st, "started_at", ukd_time_json(in->started));
+	json_object_object_add(st, "finished_at", ukd_time_json(in->finished));
 	json_object_object_add(st, "pid", json_object_new_int(running ? in->pid : 0));
 	json_object_object_add(st, "restart_count", json_object_new_int(in->restart_count));
 	json_object_object_add(st, "error", json_object_new_string(in->error));
+	if ((v = ukd_health_json(in)))
+		json_object_object_add(st, "health", v);
 	json_object_object_add(o, "state", st);
 	json_object_object_add(o, "ports", ukd_instance_ports_json(in));
 	json_object_object_add(o, "network", network_json(in, cfg));
@@ -978,7 +1005,7 @@ json_object *ukd_instance_summary_json(const struct ukd_instance *in)
 {
 	json_object *o = json_object_new_object(), *names = json_object_new_array();
 	json_object *cfg = config_get(in), *cmd;
-	char status[96], dur[48], command[1024] = "";
+	char status[128], dur[48], command[1024] = "", health[32];
 	size_t used = 0;
 
 	if (json_object_object_get_ex(cfg, "cmd", &cmd))
@@ -988,7 +1015,8 @@ json_object *ukd_instance_summary_json(const struct ukd_instance *in)
 			        json_object_get_string(json_object_array_get_idx(cmd, i)), NULL);
 	if (!strcmp(in->state, "running")) {
 		human_duration(ukd_now_ns() - in->started, dur, sizeof(dur));
-		snprintf(status, sizeof(status), "Up %s", dur);
+		ukd_health_ps_suffix(in, health, sizeof(health));
+		snprintf(status, sizeof(status), "Up %s%s", dur, health);
 	} else if (!strcmp(in->state, "exited")) {
 		human_duration(ukd_now_ns() - in->finished, dur, sizeof(dur));
 		snprintf(status, sizeof(status), "Exited (%d) %s ago", in->exit_code, dur);

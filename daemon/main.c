@@ -9,6 +9,7 @@
 #include "routes.h"
 #include "store.h"
 #include "supervisor.h"
+#include "health.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -98,6 +99,8 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (!d->backend)
 		return -1;
 	ukd_super_reconcile(d);
+	if (ukd_health_start(d, err) < 0)
+		return -1;
 	ukd_images_gc(d);
 	if (ukd_logs_pump_start(d, err) < 0)
 		return -1;
@@ -115,6 +118,7 @@ static void main_down(struct ukd *d)
 	for (int i = 0; i < d->nhttp; i++)
 		ukd_http_stop(d->http[i]);
 	d->stopping = 1; /* no restarts from here on; streams end */
+	ukd_health_stop(d);
 	if (d->backend && d->store && d->super)
 		ukd_super_stop_all(d); /* guests of the embedded driver die with us anyway */
 	if (ukd_images_wait_builds(10000) > 0) {

@@ -74,10 +74,12 @@ int ukd_policy_wants_restart(const struct ukd_instance *in)
 	}
 	if (in->stop_requested || !strcmp(name, "no"))
 		r = 0;
-	else if (!strcmp(name, "on-failure"))
+	else if (!strcmp(name, "on-failure") || !strcmp(name, "on-unhealthy"))
 		r = in->exit_code != 0 && (max == 0 || in->restart_count < max);
 	else
 		r = 1; /* always, unless-stopped */
+	/* on-unhealthy: on-failure, plus the health checker kills an unhealthy run (a failure,
+	 * 137); always and unless-stopped do not act on health, as in Docker (docs/daemon.md). */
 	json_object_put(cfg);
 	return r;
 }

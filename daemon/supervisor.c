@@ -2,6 +2,7 @@
 #include "supervisor.h"
 #include "backend.h"
 #include "events.h"
+#include "health.h"
 #include "instances.h"
 #include "log.h"
 #include "policy.h"
@@ -113,6 +114,10 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why)
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
 	code = ukd_policy_read_status(path);
 	in->error[0] = 0;
+	/* ukd's health checker killed it (on-unhealthy): a kill, with the reason */
+	if (code < 0 && !in->stop_requested &&
+	    ukd_health_killed(d, in, in->error, sizeof(in->error)))
+		code = 137;
 	if (code < 0 && (in->stop_requested || d->stopping)) {
 		code = 137;
 		if (!in->stop_requested)

@@ -1,6 +1,7 @@
 /* libFuzzer target over ukd's parsers of outside input: router, argument quoting (round trip
  * through the guest's word splitter rules), image references and names, the status channel,
- * published ports (the API's "ports" and QEMU's forwarding errors). */
+ * published ports (the API's "ports" and QEMU's forwarding errors), health checks (the API's
+ * "healthcheck", durations, a guest's HTTP status line). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <uk/images.h>
 
 #include "cmdline.h"
+#include "health.h"
 #include "names.h"
 #include "policy.h"
 #include "ports.h"
@@ -118,6 +120,36 @@ static void fuzz_ports(const char *s)
 	json_object_put(in);
 }
 
+/* A normalized check reads back as the check it was; a duration is never negative. */
+static void fuzz_health(const char *s, size_t len)
+{
+	json_object *in = json_tokener_parse(s), *out;
+	struct ukd_health_cfg c;
+	uk_err_t err = {0};
+	int64_t ns = -1;
+	int code = ukd_health_http_status(s, len);
+
+	if (code < -1 || (code > 0 && (code < 100 || code > 599)))
+		abort();
+	if (ukd_health_duration_parse(s, &ns) == 0 && (ns < 0 || ns > 24LL * 3600 * 1000000000))
+		abort();
+	if (!in)
+		return;
+	out = ukd_health_parse(in, &err);
+	if (out) {
+		ukd_health_cfg_from_json(out, &c);
+		if (c.kind != UKD_HEALTH_NONE &&
+		    (c.port < 1 || c.port > 65535 || c.retries < 1 || c.interval_ns < 1000000 ||
+		     c.timeout_ns < 1000000 || c.start_period_ns < 0 ||
+		     (c.kind == UKD_HEALTH_HTTP && c.path[0] != '/')))
+			abort();
+		json_object_put(out);
+	} else if (err.status != 400) {
+		abort();
+	}
+	json_object_put(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -127,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = malloc(size);
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		fuzz_router(s);
 		break;
@@ -139,6 +171,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_ports(s);
+		break;
+	case 5:
+		fuzz_health(s, size - 1);
 		break;
 	default: {
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);

@@ -5,7 +5,6 @@ port (409, the instance left created, no QEMU, the daemon healthy); stop and rm 
 usage: test_ports.py UKD UK"""
 import json
 import os
-import random
 import re
 import socket
 import subprocess
@@ -13,37 +12,15 @@ import sys
 import time
 import urllib.request
 
-from ukdtest import SRC, Daemon, check, fail, require_qemu, run, skip_under_asan
+from ukdtest import (SRC, Daemon, check, fail, free_port, require_qemu, run, skip_under_asan,
+                     uk_cli)
 
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 
 
-def free_port():
-    """A port free now, below Linux's ephemeral range (32768-60999 by default): a port the
-    kernel handed out (bind to 0) may be handed out again as some client's source port before
-    QEMU binds it, which would make the test fail with a real 409."""
-    rng = random.Random()
-    for _ in range(200):
-        p = rng.randrange(20000, 32000)
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", p))
-            s.listen(1)
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    fail("no free port in 20000-32000")
-
-
 def uk(d, *args, timeout=120):
-    env = dict(os.environ, UK_HOST="unix://" + d.sock, LC_ALL="C.UTF-8")
-    p = subprocess.run([UK, *args], capture_output=True, env=env, timeout=timeout)
-    p.out, p.err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-    return p
+    return uk_cli(UK, d, *args, timeout=timeout)
 
 
 def http_get(port, path="/", timeout=2.0):

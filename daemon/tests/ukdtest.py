@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -207,6 +208,34 @@ class Daemon:
         if ok and not os.environ.get("UKT_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
         return ok
+
+
+def free_port():
+    """A port free now, below Linux's ephemeral range (32768-60999 by default): a port the
+    kernel handed out (bind to 0) may be handed out again as some client's source port before
+    QEMU binds it, which would make the test fail with a real 409."""
+    rng = random.Random()
+    for _ in range(200):
+        p = rng.randrange(20000, 32000)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", p))
+            s.listen(1)
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    fail("no free port in 20000-32000")
+
+
+def uk_cli(uk, d, *args, timeout=120):
+    """Runs the CLI (uk) against daemon (d); the result has .out and .err as text."""
+    env = dict(os.environ, UK_HOST="unix://" + d.sock, LC_ALL="C.UTF-8")
+    p = subprocess.run([uk, *args], capture_output=True, env=env, timeout=timeout)
+    p.out, p.err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    return p
 
 
 def tar_dir(path):

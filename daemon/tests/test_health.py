@@ -1,0 +1,173 @@
+"""Health checks on real QEMU guests, 127.0.0.1 only: bad options (400, nothing created); the
+website guest with --health-http 80/ through a published port becomes healthy (inspect, ps, uk ps,
+events); a 404 path and a closed TCP port become unhealthy after their retries and keep running;
+a guest that stops answering is found unhealthy by the timeout while another instance's check
+goes on passing; --restart on-unhealthy kills and restarts an unhealthy guest (restart count,
+die 137 and health events). usage: test_health.py UKD UK"""
+import os
+import sys
+import time
+
+from ukdtest import (HERE, SRC, check, fail, free_port, require_qemu, run, skip_under_asan,
+                     uk_cli)
+
+WEBSITE = os.path.join(SRC, "images", "examples", "website")
+STALL = os.path.join(HERE, "guest_stall")
+UK = sys.argv[2] if len(sys.argv) > 2 else None
+LIMIT = 180  # seconds a TCG guest on a loaded 2-core machine gets to reach a state
+
+
+def uk(d, *args):
+    return uk_cli(UK, d, *args)
+
+
+def health(d, name):
+    return d.inspect(name)["state"].get("health") or {}
+
+
+def wait_health(d, name, status, limit=LIMIT):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        h = health(d, name)
+        if h.get("status") == status:
+            return h
+        time.sleep(0.1)
+    fail("%s did not become %s within %d s: %s" % (name, status, limit, d.inspect(name)["state"]))
+
+
+def events(d, since, name):
+    ev = d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
+    return [e for e in ev if e.get("name") == name]
+
+
+def instance_names(d):
+    return sorted(i["names"][0] for i in d.req("GET", "/v1/instances?all=1").json())
+
+
+def bad_options(d):
+    before = instance_names(d)
+    cases = [
+        ({"http": "80/", "tcp": 80}, "exclusive"),
+        ({"http": "80/a b"}, "the path must start with /"),
+        ({"http": "x/"}, "expected \"PORT/PATH\""),
+        ({"http": "80/", "interval": "0s"}, "healthcheck.interval: expected 1ms to 24h"),
+        ({"http": "80/", "interval": "5"}, "healthcheck.interval \"5\": expected a duration"),
+        ({"http": "80/", "timeout": "2days"}, "healthcheck.timeout"),
+        ({"tcp": 70000}, "healthcheck.tcp 70000"),
+        ({"http": "80/", "retries": 0}, "healthcheck.retries 0: expected 1 to 1000"),
+        ({"interval": "1s"}, "needs a check"),
+        ({"http": "80/", "disable": True}, "cannot be combined"),
+        ({"http": "80/", "exec": "true"}, "unknown field \"exec\""),
+        ("80/", "healthcheck: expected an object"),
+    ]
+    for hc, want in cases:
+        r = d.req("POST", "/v1/instances", body={"image": "website", "healthcheck": hc})
+        check(r.status == 400 and want in r.json()["message"],
+              "healthcheck %r: expected 400 with %r, got %r" % (hc, want, r))
+    r = d.req("POST", "/v1/instances",
+              body={"image": "website", "restart_policy": {"name": "on-unhealthy"}})
+    check(r.status == 400 and "needs a health check" in r.json()["message"],
+          "on-unhealthy without a check: %r" % r)
+    if UK:
+        p = uk(d, "create", "--health-http", "80/", "--health-tcp", "80", "website")
+        check(p.returncode != 0 and "exclusive" in p.err, "uk create with both: %s" % p.err)
+        p = uk(d, "create", "--health-retries", "none", "website")
+        check(p.returncode == 2 and "--health-retries" in p.err, "uk create: %s" % p.err)
+    check(instance_names(d) == before, "a refused create left an instance behind")
+
+
+def main(d):
+    skip_under_asan(d.ukd, "QEMU guests")
+    d.build_ok(WEBSITE, "website")
+    d.build_ok(STALL, "stall")
+    bad_options(d)
+
+    # A healthy website through its published port, and a guest that answers twice then
+    # stalls: the stall is caught by the timeout while the website's checks go on passing.
+    since = time.time()
+    port = free_port()
+    if UK:
+        p = uk(d, "run", "-d", "--name", "web", "-p", "127.0.0.1:%d:80" % port,
+               "--health-http", "80/", "--health-interval", "500ms", "--health-timeout", "3s",
+               "website")
+        check(p.returncode == 0, "uk run: %s" % p.err)
+    else:
+        d.create(image="website", name="web", ports=[{"host_port": port, "guest_port": 80}],
+                 healthcheck={"http": "80/", "interval": "500ms", "timeout": "3s"})
+        d.post("/v1/instances/web/start")
+    d.create(image="stall", name="stall", cmd=["--port=8080", "--answer=2"],
+             healthcheck={"http": "8080/", "interval": "500ms", "timeout": "1s", "retries": 2})
+    d.post("/v1/instances/stall/start")
+    h = wait_health(d, "web", "healthy")
+    check(h["log"] and h["log"][-1]["output"] == "HTTP 200" and h["log"][-1]["exit_code"] == 0,
+          "web healthy: %s" % h)
+    check(h["endpoint"] == "127.0.0.1:%d" % port, "the published port is the endpoint: %s" % h)
+    wait_health(d, "stall", "healthy")
+    h = wait_health(d, "stall", "unhealthy")
+    check(h["endpoint"].startswith("127.0.0.1:"), "ukd's own forward: %s" % h)
+    t_unhealthy = time.time()
+    last = h["log"][-1]
+    check(last["exit_code"] == 1 and "timed out after 1000 ms" in last["output"],
+          "stall: %s" % h)
+    check(h["failing_streak"] >= 2, "stall streak: %s" % h)
+    check(d.inspect("stall")["state"]["running"], "policy no: an unhealthy guest keeps running")
+    time.sleep(1.5)
+    h = health(d, "web")
+    check(h["status"] == "healthy" and h["log"][-1]["output"] == "HTTP 200", "web: %s" % h)
+    check(time.time() - t_unhealthy >= 1.5 and len(h["log"]) >= 2, "web log: %s" % h)
+    lst = {i["names"][0]: i for i in d.req("GET", "/v1/instances").json()}
+    check(lst["web"]["status"].endswith("(healthy)"), "ps web: %s" % lst["web"]["status"])
+    check(lst["stall"]["status"].endswith("(unhealthy)"), "ps stall: %s" % lst["stall"]["status"])
+    if UK:
+        p = uk(d, "ps")
+        check("(healthy)" in p.out and "(unhealthy)" in p.out, "uk ps:\n%s" % p.out)
+    acts = [e["action"] for e in events(d, since, "stall")]
+    check("health_status: healthy" in acts and "health_status: unhealthy" in acts,
+          "stall events: %s" % acts)
+    check(acts.index("health_status: healthy") < acts.index("health_status: unhealthy"),
+          "stall events order: %s" % acts)
+    for n in ("web", "stall"):
+        d.post("/v1/instances/%s/stop?t=0" % n)
+
+    # A 404 and a closed TCP port: unhealthy after their retries, each with its reason.
+    d.create(image="website", name="missing",
+             healthcheck={"http": "80/no-such-page", "interval": "300ms", "retries": 3})
+    d.create(image="website", name="closed", healthcheck={"tcp": 81, "interval": "300ms"})
+    d.post("/v1/instances/missing/start")
+    d.post("/v1/instances/closed/start")
+    h = wait_health(d, "missing", "unhealthy")
+    check(h["failing_streak"] >= 3 and h["log"][-1]["output"] == "HTTP 404", "404: %s" % h)
+    h = wait_health(d, "closed", "unhealthy")
+    check("refused" in h["log"][-1]["output"], "closed port: %s" % h)
+    for n in ("missing", "closed"):
+        d.post("/v1/instances/%s/stop?t=0" % n)
+
+    # on-unhealthy: killed (137, the reason in state.error) and restarted with the backoff.
+    since = time.time()
+    d.create(image="website", name="flaky", restart_policy={"name": "on-unhealthy"},
+             healthcheck={"http": "80/no-such-page", "interval": "300ms", "retries": 2})
+    d.post("/v1/instances/flaky/start")
+    deadline = time.time() + 2 * LIMIT
+    while time.time() < deadline:
+        st = d.inspect("flaky")["state"]
+        if st["restart_count"] >= 2 and st["running"]:
+            break
+        time.sleep(0.2)
+    st = d.inspect("flaky")["state"]
+    check(st["restart_count"] >= 2, "on-unhealthy did not restart twice: %s" % st)
+    ev = events(d, since, "flaky")
+    acts = [e["action"] for e in ev]
+    dies = [e for e in ev if e["action"] == "die"]
+    check(acts.count("health_status: unhealthy") >= 2 and acts.count("start") >= 3,
+          "flaky events: %s" % acts)
+    check(all(e["attributes"].get("exit_code") == "137" for e in dies), "dies: %s" % dies)
+    d.post("/v1/instances/flaky/stop?t=0", expect=(204, 304))
+    st = d.inspect("flaky")["state"]
+    check("unhealthy" in st["error"] or st["exit_code"] == 137, "flaky state: %s" % st)
+    n = st["restart_count"]
+    time.sleep(1.0)
+    check(d.inspect("flaky")["state"]["restart_count"] == n, "stop did not end on-unhealthy")
+
+
+if require_qemu() is None:
+    run(main)
