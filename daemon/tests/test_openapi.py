@@ -142,6 +142,14 @@ def main(d):
     call(d, "POST", "/v1/instances/{id}/stop", {"id": "c1"}, "?t=1", expect=304)
     call(d, "POST", "/v1/instances/{id}/restart", {"id": "c1"}, "?t=0", expect=204)
     call(d, "POST", "/v1/instances/{id}/wait", {"id": "c1"}, expect=200)
+    # a health check: stored normalized under config.healthcheck; a bad one is a 400
+    call(d, "POST", "/v1/instances", body={"image": "hello", "name": "c3", "healthcheck": {
+         "tcp": 80, "interval": "2s"}}, expect=201)
+    hc = call(d, "GET", "/v1/instances/{id}", {"id": "c3"}, expect=200).json()["config"]["healthcheck"]
+    check(hc == {"type": "tcp", "port": 80, "interval": 2000000000, "timeout": 30000000000,
+                 "start_period": 0, "retries": 3}, "config.healthcheck: %s" % hc)
+    call(d, "POST", "/v1/instances", body={"image": "hello", "healthcheck": {"tcp": 0}}, expect=400)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c3"}, expect=204)
     # published ports: stored, shown, and a taken host port refused with 409
     held = socket.socket()
     held.bind(("127.0.0.1", 0))
