@@ -403,18 +403,25 @@ static void log_add(struct check *c, const struct result *r)
 	c->log[c->nlog++] = *r;
 }
 
+/* 1 if (id)'s policy is on-unhealthy with restarts left: killing a run that will not be
+ * restarted would only turn an unhealthy instance into a dead one. */
 static int policy_on_unhealthy(struct ukd *d, const char *id)
 {
 	struct ukd_instance in;
-	json_object *cfg, *v;
+	json_object *cfg, *rp, *v;
 	int r = 0;
 
 	if (ukd_store_instance_find(d->store, id, &in, NULL) < 0)
 		return 0;
 	cfg = json_tokener_parse(in.config ? in.config : "{}");
-	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &v) &&
-	    json_object_object_get_ex(v, "name", &v))
-		r = !strcmp(json_object_get_string(v), "on-unhealthy");
+	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp) &&
+	    json_object_object_get_ex(rp, "name", &v) &&
+	    !strcmp(json_object_get_string(v), "on-unhealthy")) {
+		int64_t max = json_object_object_get_ex(rp, "maximum_retry_count", &v)
+		                      ? json_object_get_int64(v)
+		                      : 0;
+		r = max == 0 || in.restart_count < max;
+	}
 	json_object_put(cfg);
 	ukd_instance_clear(&in);
 	return r;

@@ -142,31 +142,42 @@ def main(d):
     for n in ("missing", "closed"):
         d.post("/v1/instances/%s/stop?t=0" % n)
 
-    # on-unhealthy: killed (137, the reason in state.error) and restarted with the backoff.
+    # on-unhealthy:2: each unhealthy run is killed (137) and restarted with the backoff; once
+    # the two restarts are used up, the third unhealthy run is left running.
     since = time.time()
-    d.create(image="website", name="flaky", restart_policy={"name": "on-unhealthy"},
-             healthcheck={"http": "80/no-such-page", "interval": "300ms", "retries": 2})
-    d.post("/v1/instances/flaky/start")
+    hc = ["--health-http", "80/no-such-page", "--health-interval", "300ms",
+          "--health-retries", "2"]
+    if UK:
+        p = uk(d, "run", "-d", "--name", "flaky", "--restart", "on-unhealthy:2", *hc, "website")
+        check(p.returncode == 0, "uk run --restart on-unhealthy:2: %s" % p.err)
+    else:
+        d.create(image="website", name="flaky",
+                 restart_policy={"name": "on-unhealthy", "maximum_retry_count": 2},
+                 healthcheck={"http": "80/no-such-page", "interval": "300ms", "retries": 2})
+        d.post("/v1/instances/flaky/start")
     deadline = time.time() + 2 * LIMIT
     while time.time() < deadline:
         st = d.inspect("flaky")["state"]
-        if st["restart_count"] >= 2 and st["running"]:
+        if st["restart_count"] == 2 and st["running"] and \
+                st.get("health", {}).get("status") == "unhealthy":
             break
         time.sleep(0.2)
+    check(st["restart_count"] == 2 and st["running"] and st["health"]["status"] == "unhealthy",
+          "on-unhealthy:2 did not end running and unhealthy after 2 restarts: %s" % st)
+    time.sleep(1.5)  # several more failing checks: no kill, no third restart
     st = d.inspect("flaky")["state"]
-    check(st["restart_count"] >= 2, "on-unhealthy did not restart twice: %s" % st)
+    check(st["restart_count"] == 2 and st["running"] and st["health"]["failing_streak"] >= 4,
+          "past its maximum: %s" % st)
     ev = events(d, since, "flaky")
     acts = [e["action"] for e in ev]
     dies = [e for e in ev if e["action"] == "die"]
-    check(acts.count("health_status: unhealthy") >= 2 and acts.count("start") >= 3,
-          "flaky events: %s" % acts)
+    check(acts.count("health_status: unhealthy") == 3 and acts.count("start") == 3 and
+          len(dies) == 2, "flaky events: %s" % acts)
     check(all(e["attributes"].get("exit_code") == "137" for e in dies), "dies: %s" % dies)
-    d.post("/v1/instances/flaky/stop?t=0", expect=(204, 304))
-    st = d.inspect("flaky")["state"]
-    check("unhealthy" in st["error"] or st["exit_code"] == 137, "flaky state: %s" % st)
-    n = st["restart_count"]
-    time.sleep(1.0)
-    check(d.inspect("flaky")["state"]["restart_count"] == n, "stop did not end on-unhealthy")
+    d.logf.flush()
+    with open(d.log) as f:
+        check(f.read().count("flaky is unhealthy: killing it") == 2, "ukd log: no kill reason")
+    d.post("/v1/instances/flaky/stop?t=0")
 
 
 if require_qemu() is None:
