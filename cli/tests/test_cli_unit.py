@@ -111,8 +111,13 @@ def t_bad_values(c):
         (["run", "-m", "-5m", "hello"], "bad memory size"),
         (["run", "-m", "1gbb", "hello"], "bad memory size"),
         (["run", "--restart", "sometimes", "hello"], "bad --restart 'sometimes'"),
-        (["run", "--restart", "always:3", "hello"], "only on-failure takes a count"),
-        (["run", "--restart", "on-failure:x", "hello"], "only on-failure takes a count"),
+        (["run", "--restart", "always:3", "hello"], "only on-failure and on-unhealthy take a count"),
+        (["run", "--restart", "on-failure:x", "hello"], "only on-failure and on-unhealthy take"),
+        (["run", "--restart", "on-unhealthy:", "hello"], "only on-failure and on-unhealthy take"),
+        (["run", "--health-tcp", "http", "hello"], "bad --health-tcp 'http'"),
+        (["run", "--health-tcp", "65536", "hello"], "bad --health-tcp '65536'"),
+        (["run", "--health-retries", "0", "hello"], "bad --health-retries '0'"),
+        (["create", "--health-http", "x", "--health-interval"], "needs a value"),
         (["run", "--accel", "xen", "hello"], "bad --accel 'xen'"),
         (["run", "-e", "=V", "hello"], "bad --env '=V'"),
         (["run", "--rm", "--restart", "always", "hello"], "cannot be used together"),
@@ -190,6 +195,25 @@ def t_memory_and_create_body(c):
             {"host_ip": "0.0.0.0", "host_port": 5353, "guest_port": 53, "protocol": "udp"},
             {"host_port": 9000, "guest_port": 9000, "protocol": "tcp"}]
     check(body == {"image": "hello", "ports": want}, "-p body: %r" % body)
+    # --health-*: strings passed as given (the daemon validates them), numbers as numbers
+    c.fake.requests.clear()
+    expect(c.uk("create", "--health-http", "80/healthz", "--health-interval", "2s",
+                "--health-timeout", "500ms", "--health-start-period", "1m", "--health-retries",
+                "5", "--restart", "on-unhealthy:4", "hello"), 0)
+    body = c.fake.requests[-1].json()
+    want = {"image": "hello",
+            "restart_policy": {"name": "on-unhealthy", "maximum_retry_count": 4},
+            "healthcheck": {"http": "80/healthz", "interval": "2s", "timeout": "500ms",
+                            "start_period": "1m", "retries": 5}}
+    check(body == want, "health body %r, want %r" % (body, want))
+    c.fake.requests.clear()
+    expect(c.uk("create", "--health-tcp", "6379", "hello"), 0)
+    body = c.fake.requests[-1].json()
+    check(body["healthcheck"] == {"tcp": 6379}, "--health-tcp body: %r" % body)
+    c.fake.requests.clear()
+    expect(c.uk("create", "--no-healthcheck", "hello"), 0)
+    body = c.fake.requests[-1].json()
+    check(body["healthcheck"] == {"disable": True}, "--no-healthcheck body: %r" % body)
 
 
 @family("usage")
