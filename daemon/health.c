@@ -63,6 +63,7 @@ static struct {
 	pthread_cond_t cond;
 	pthread_t thread;
 	int running, quit, kills;
+	uint64_t gen; /* ukd_health_gen */
 	struct check *head;
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -151,6 +152,7 @@ static void check_reset(struct ukd *d, struct check *c, const struct want *w)
 	c->started = w->started;
 	c->st = (struct ukd_health_state){UKD_HEALTH_STARTING, 0};
 	c->killed = 0;
+	__atomic_add_fetch(&H.gen, 1, __ATOMIC_RELAXED);
 	c->due = w->started + c->cfg.interval_ns;
 	if (endpoint_read(d, c) < 0) {
 		c->endpoint[0] = 0;
@@ -433,6 +435,7 @@ static int result_apply(struct check *c, const struct result *r, struct action *
 	enum ukd_health_status before = c->st.status, now;
 
 	log_add(c, r);
+	__atomic_add_fetch(&H.gen, 1, __ATOMIC_RELAXED);
 	now = ukd_health_next(&c->st, &c->cfg, c->started, r->end, r->ok);
 	c->due = r->end + c->cfg.interval_ns;
 	if (now == before)
@@ -730,6 +733,11 @@ json_object *ukd_health_json(const struct ukd_instance *in)
 	}
 	pthread_mutex_unlock(&H.lock);
 	return o;
+}
+
+uint64_t ukd_health_gen(void)
+{
+	return __atomic_load_n(&H.gen, __ATOMIC_RELAXED);
 }
 
 void ukd_health_ps_suffix(const struct ukd_instance *in, char *buf, size_t len)

@@ -89,6 +89,9 @@ int ukd_health_killed(struct ukd *d, const struct ukd_instance *in, char *why, s
 /* The instance's State.Health ({status, failing_streak, log, endpoint}) or NULL if it has
  * no check or never ran with one. */
 json_object *ukd_health_json(const struct ukd_instance *in);
+/* Changes whenever some instance's State.Health changes (every check result): health does not
+ * touch the store, so a cache keyed on ukd_store_instance_gen must also key on this. */
+uint64_t ukd_health_gen(void);
 /* " (healthy)", " (unhealthy)", " (health: starting)" for a running instance with a check,
  * else "" — Docker's ps suffix. */
 void ukd_health_ps_suffix(const struct ukd_instance *in, char *buf, size_t len);
