@@ -156,7 +156,9 @@ static void check_reset(struct ukd *d, struct check *c, const struct want *w)
 	c->due = w->started + c->cfg.interval_ns;
 	if (endpoint_read(d, c) < 0) {
 		c->endpoint[0] = 0;
-		log_warn("health", "%s: no health endpoint recorded: not checked", w->name);
+		log_warn("health",
+		         "%s: no health endpoint recorded (yet): not checked until there is",
+		         w->name);
 	}
 }
 
@@ -178,6 +180,8 @@ static void checks_refresh(struct ukd *d, struct want *wants, const char *const 
 		memcpy(c->name, w->name, sizeof(c->name));
 		if (strcmp(c->uuid, w->uuid) || c->started != w->started)
 			check_reset(d, c, w);
+		else if (!c->endpoint[0] && endpoint_read(d, c) < 0)
+			c->endpoint[0] = 0; /* still none: checked once it appears */
 		c->active = c->endpoint[0] != 0;
 	}
 	for (struct check **pp = &H.head; *pp;) {
