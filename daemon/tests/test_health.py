@@ -2,7 +2,7 @@
 website guest with --health-http 80/ through a published port becomes healthy (inspect, ps, uk ps,
 events); a 404 path and a closed TCP port become unhealthy after their retries and keep running;
 a guest that stops answering is found unhealthy by the timeout while another instance's check
-goes on passing; --restart on-unhealthy kills and restarts an unhealthy guest (restart count,
+goes on passing; a check an hour away stays "health: starting"; rm removes the forward's record; --restart on-unhealthy kills and restarts an unhealthy guest (restart count,
 die 137 and health events). usage: test_health.py UKD UK"""
 import os
 import sys
@@ -98,6 +98,11 @@ def main(d):
     d.create(image="stall", name="stall", cmd=["--port=8080", "--answer=2"],
              healthcheck={"http": "8080/", "interval": "500ms", "timeout": "1s", "retries": 2})
     d.post("/v1/instances/stall/start")
+    # the first check runs one interval after the start: an hour here, so it stays starting
+    d.create(image="website", name="slow", healthcheck={"tcp": 80, "interval": "1h"})
+    d.post("/v1/instances/slow/start")
+    h = wait_health(d, "slow", "starting")
+    check(h["log"] == [] and h["failing_streak"] == 0, "slow: %s" % h)
     h = wait_health(d, "web", "healthy")
     check(h["log"] and h["log"][-1]["output"] == "HTTP 200" and h["log"][-1]["exit_code"] == 0,
           "web healthy: %s" % h)
@@ -118,16 +123,24 @@ def main(d):
     lst = {i["names"][0]: i for i in d.req("GET", "/v1/instances").json()}
     check(lst["web"]["status"].endswith("(healthy)"), "ps web: %s" % lst["web"]["status"])
     check(lst["stall"]["status"].endswith("(unhealthy)"), "ps stall: %s" % lst["stall"]["status"])
+    check(lst["slow"]["status"].endswith("(health: starting)"), "ps slow: %s" % lst["slow"])
     if UK:
         p = uk(d, "ps")
-        check("(healthy)" in p.out and "(unhealthy)" in p.out, "uk ps:\n%s" % p.out)
+        check("(healthy)" in p.out and "(unhealthy)" in p.out and "(health: starting)" in p.out,
+              "uk ps:\n%s" % p.out)
     acts = [e["action"] for e in events(d, since, "stall")]
     check("health_status: healthy" in acts and "health_status: unhealthy" in acts,
           "stall events: %s" % acts)
     check(acts.index("health_status: healthy") < acts.index("health_status: unhealthy"),
           "stall events order: %s" % acts)
-    for n in ("web", "stall"):
+    for n in ("web", "stall", "slow"):
         d.post("/v1/instances/%s/stop?t=0" % n)
+    # rm leaves nothing behind, the forward's record included
+    sid = d.inspect("stall")["id"]
+    check(os.path.exists(os.path.join(d.root, "instances", sid, "health")), "no health file")
+    r = d.req("DELETE", "/v1/instances/stall")
+    check(r.status == 204, "rm stall: %r" % r)
+    check(not os.path.exists(os.path.join(d.root, "instances", sid)), "rm left the instance dir")
 
     # A 404 and a closed TCP port: unhealthy after their retries, each with its reason.
     d.create(image="website", name="missing",
