@@ -1,9 +1,10 @@
 """Health checks on real QEMU guests, 127.0.0.1 only: bad options (400, nothing created); the
-website guest with --health-http 80/ through a published port becomes healthy (inspect, ps, uk ps,
-events); a 404 path and a closed TCP port become unhealthy after their retries and keep running;
-a guest that stops answering is found unhealthy by the timeout while another instance's check
-goes on passing; a check an hour away stays "health: starting"; rm removes the forward's record; --restart on-unhealthy kills and restarts an unhealthy guest (restart count,
-die 137 and health events). usage: test_health.py UKD UK"""
+website guest with --health-http 80/ through a published port becomes healthy (inspect, ps,
+uk ps, events); a guest that stops answering is found unhealthy by the timeout while another
+instance's check goes on passing; a check an hour away stays "health: starting"; rm removes the
+forward's record; a 404 path and a closed TCP port become unhealthy after their retries and keep
+running; --restart on-unhealthy:2 kills and restarts an unhealthy guest twice (restart count,
+die 137, health events), then leaves it running. usage: test_health.py UKD UK"""
 import os
 import sys
 import time
