@@ -232,27 +232,61 @@ def tampered(b, reg, name, cfg):
     uk(b, cfg, "pull", name, ok=True)  # nothing half-written blocks the retry
 
 
+def connected(port):
+    """Waits until this host has an established TCP connection to 127.0.0.1:(port)."""
+    want = "0100007F:%04X" % port
+    for _ in range(600):
+        with open("/proc/net/tcp") as f:
+            if any(l.split()[2] == want and l.split()[3] == "01" for l in f.readlines()[1:]):
+                return
+        time.sleep(0.05)
+    fail("no connection to 127.0.0.1:%d within 30 s" % port)
+
+
+def uk_bg(d, cfg, *args):
+    env = dict(os.environ, UK_HOST="unix://" + d.sock, UK_CONFIG=cfg)
+    return subprocess.Popen([UK, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def killed(a, b, top, cfg):
-    """(5) registry stopped, then killed, during a push: clean failure; a retry succeeds."""
+    """(5) registry stopped, then killed, during a push: clean failure; a retry succeeds.
+    A pull whose client goes away and whose registry dies records nothing; a retry works."""
     reg = Registry(top, "killed")
     name = reg.addr + "/uk/hello:v1"
     uk(a, cfg, "tag", "hello", name, ok=True)
     reg.proc.send_signal(signal.SIGSTOP)
-    env = dict(os.environ, UK_HOST="unix://" + a.sock, UK_CONFIG=cfg)
-    push = subprocess.Popen([UK, "push", name], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    # the push is connected (kernel backlog) and waiting on the stopped registry
-    for _ in range(200):
-        if any(":%04X" % reg.port in l and " 01 " in l for l in open("/proc/net/tcp")):
-            break
-        time.sleep(0.05)
+    push = uk_bg(a, cfg, "push", name)
+    connected(reg.port)  # the push waits on the stopped registry (kernel backlog)
     reg.kill()
     outp, errp = push.communicate(timeout=300)
-    check(push.returncode == 1 and reg.addr in errp, "killed registry: %r %r" % (outp, errp))
+    check(push.returncode == 1 and reg.addr in errp and "Traceback" not in errp,
+          "killed registry: %r %r" % (outp, errp))
     a.ping()
     reg.start()
     uk(a, cfg, "push", name, ok=True)
+    # the client disconnects mid-pull, then the registry dies: the job ends, nothing is tagged
+    for img in b.req("GET", "/v1/images").json():
+        uk(b, cfg, "rmi", "-f", img["id"], ok=True)
+    reg.proc.send_signal(signal.SIGSTOP)
+    pull = uk_bg(b, cfg, "pull", name)
+    connected(reg.port)
+    pull.kill()
+    pull.communicate()
+    reg.kill()
+    for _ in range(600):  # the job logs how it ended
+        b.logf.flush()
+        with open(b.log) as f:
+            if "registry: pull %s: " % name in f.read():
+                break
+        time.sleep(0.05)
+    else:
+        fail("the pull job did not end after its registry died")
+    absent(b, name)
+    reg.start()
     uk(b, cfg, "pull", name, ok=True)
+    p = uk(b, cfg, "run", "--rm", name, ok=True)
+    check("Hello from a uk unikernel!" in p.stdout, "run after the retried pull: %r" % p.stdout)
     reg.kill()
 
 
