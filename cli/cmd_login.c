@@ -18,14 +18,15 @@ static char *login_read_line(FILE *f, const char *prompt, int hide)
 	ssize_t n;
 	int echo_off = 0;
 
-	if (prompt) {
-		fputs(prompt, stderr);
-		fflush(stderr);
-	}
+	/* echo off before the prompt: what is typed after seeing it is never shown */
 	if (hide && tcgetattr(fileno(f), &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		echo_off = tcsetattr(fileno(f), TCSAFLUSH, &quiet) == 0;
+	}
+	if (prompt) {
+		fputs(prompt, stderr);
+		fflush(stderr);
 	}
 	n = getline(&line, &cap, f);
 	if (echo_off) {

@@ -87,6 +87,37 @@ def uk(d, cfgdir, *args, stdin=None, ok=None):
     return p
 
 
+def login_tty(d, cfg, server):
+    """uk login -u user SERVER on a terminal: returns (exit status, what the terminal showed)."""
+    import pty
+    m, s = pty.openpty()
+    env = dict(os.environ, UK_HOST="unix://" + d.sock, UK_CONFIG=cfg)
+    p = subprocess.Popen([UK, "login", "-u", "user", server], stdin=s, stdout=s, stderr=s,
+                         env=env)
+    os.close(s)
+    out = b""
+    while b"Password: " not in out:
+        try:
+            chunk = os.read(m, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        out += chunk
+    check(b"Password: " in out, "login on a terminal did not prompt: %r" % out)
+    os.write(m, (PASSWORD + "\n").encode())
+    while True:
+        try:
+            chunk = os.read(m, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(m)
+    return p.wait(timeout=120), out.decode(errors="replace")
+
+
 def jlines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
@@ -178,6 +209,10 @@ def htpasswd(a, b, reg, top):
     p = uk(a, cfg, "logout", reg.addr, ok=True)
     with open(cfile) as f:
         check(reg.addr not in f.read(), "logout left the credentials")
+    rc, shown = login_tty(a, cfg, reg.addr)  # prompted, not echoed
+    check(rc == 0 and "Login Succeeded" in shown and PASSWORD not in shown,
+          "login on a terminal: %d %r" % (rc, shown))
+    uk(a, cfg, "logout", reg.addr, ok=True)
     check("Not logged in" in uk(a, cfg, "logout", reg.addr, ok=True).stdout, "second logout")
     for d in (a, b):
         d.logf.flush()
