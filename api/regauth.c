@@ -199,7 +199,7 @@ int uk_regauth_server(const char *in, char out[UK_REGAUTH_SERVER_MAX], int *http
 	if (end && strcmp(end, "/") && strcmp(end, "/v1/") && strcmp(end, "/v2/") &&
 	    strcmp(end, "/v1") && strcmp(end, "/v2"))
 		return uk_err_bad(err, "registry server \"%.100s\": expected HOST[:PORT]", in);
-	if (n == 0 || n >= UK_REGAUTH_SERVER_MAX)
+	if (n == 0 || n >= UK_REGAUTH_SERVER_MAX || p[0] == '.' || memmem(p, n, "..", 2))
 		return uk_err_bad(err, "registry server \"%.100s\": expected HOST[:PORT]", in);
 	for (size_t i = 0; i < n; i++) {
 		if (!isalnum((unsigned char)p[i]) && !strchr(".:-[]", p[i]))

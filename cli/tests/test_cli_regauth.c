@@ -105,7 +105,8 @@ static void test_server_names(void **state)
 	        {"https://index.docker.io/v1/", "docker.io", 0},
 	        {"registry-1.docker.io", "docker.io", 0},
 	};
-	static const char *const bad[] = {"", "http://", "a b", "host/path", "x/v3/"};
+	static const char *const bad[] = {"",      "http://", "a b",  "host/path",
+	                                  "x/v3/", "..",      ".a:1", "a..b"};
 	char out[UK_REGAUTH_SERVER_MAX];
 	uk_err_t err = {0};
 	int http;
