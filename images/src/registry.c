@@ -797,5 +797,10 @@ int ukimg_registry_check(const char *registry, const ukimg_registry_opts_t *opts
 out:
 	free(rc.r.buf);
 	client_free(&c);
+	if (r < 0) { /* "registry R, repository -: x" → "registry R: x": there is no repository */
+		char *rep = err ? strstr(err->message, ", repository -: ") : NULL;
+		if (rep)
+			memmove(rep, rep + 14, strlen(rep + 14) + 1);
+	}
 	return r;
 }
