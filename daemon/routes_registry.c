@@ -324,6 +324,7 @@ static int auth_creds(struct ukd_req *req, struct reg_opts *ro, uk_err_t *err)
 	json_object *body = ukd_req_json(req);
 	const char *h = ukd_req_header(req, UK_REGAUTH_HEADER);
 	char *text;
+	int r;
 
 	if (!body)
 		return h && *h ? uk_regauth_decode(h, &ro->auth, err)
@@ -332,11 +333,13 @@ static int auth_creds(struct ukd_req *req, struct reg_opts *ro, uk_err_t *err)
 		                                 "serveraddress}");
 	if (!json_object_is_type(body, json_type_object))
 		return uk_err_bad(err, "body: expected a JSON object");
+	/* one parser for both forms: the body goes through the header's decoder */
 	text = uk_base64_encode(json_object_to_json_string(body),
 	                        strlen(json_object_to_json_string(body)), 1);
 	if (!text)
 		return uk_err_internal(err, "out of memory");
-	int r = uk_regauth_decode(text, &ro->auth, err);
+	r = uk_regauth_decode(text, &ro->auth, err);
+	memset(text, 0, strlen(text)); /* it holds the password */
 	free(text);
 	return r;
 }
