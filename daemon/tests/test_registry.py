@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -278,6 +279,55 @@ def connected(port):
     fail("no connection to 127.0.0.1:%d within 30 s" % port)
 
 
+class KillAfterFirstBlob:
+    """A TCP relay on 127.0.0.1 in front of (reg): once the registry's first 201 Created (a blob
+    upload completed) has been relayed, it kills the registry and drops every connection."""
+
+    def __init__(self, reg):
+        self.reg, self.armed = reg, True
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.reg.port))
+            except OSError:
+                c.close()
+                continue
+            threading.Thread(target=self.pump, args=(c, u, False), daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c, True), daemon=True).start()
+
+    def pump(self, src, dst, from_registry):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+                if from_registry and self.armed and b" 201 Created" in data:
+                    self.armed = False
+                    self.reg.kill()
+                    break
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
 def uk_bg(d, cfg, *args):
     env = dict(os.environ, UK_HOST="unix://" + d.sock, UK_CONFIG=cfg)
     return subprocess.Popen([UK, *args], env=env, stdout=subprocess.PIPE,
@@ -285,20 +335,29 @@ def uk_bg(d, cfg, *args):
 
 
 def killed(a, b, top, cfg):
-    """(5) registry stopped, then killed, during a push: clean failure; a retry succeeds.
+    """(5) registry killed right after the first blob of a push: clean failure; the retry
+    finds that blob and uploads the rest.
     A pull whose client goes away and whose registry dies records nothing; a retry works."""
     reg = Registry(top, "killed")
-    name = reg.addr + "/uk/hello:v1"
+    relay = KillAfterFirstBlob(reg)
+    name = relay.addr + "/uk/hello:v1"
     uk(a, cfg, "tag", "hello", name, ok=True)
-    reg.proc.send_signal(signal.SIGSTOP)
-    push = uk_bg(a, cfg, "push", name)
-    connected(reg.port)  # the push waits on the stopped registry (kernel backlog)
-    reg.kill()
-    outp, errp = push.communicate(timeout=300)
-    check(push.returncode == 1 and reg.addr in errp and "Traceback" not in errp,
-          "killed registry: %r %r" % (outp, errp))
+    p = uk(a, cfg, "--format", "json", "push", name, ok=False)
+    out = jlines(p.stdout)
+    check([o.get("status") for o in out] == ["uploaded", None] and "error" in out[-1] and
+          relay.addr in out[-1]["error"]["message"] and relay.addr in p.stderr,
+          "registry killed after the first blob: %r %r" % (p.stdout, p.stderr))
+    first = out[0]["digest"]
     a.ping()
     reg.start()
+    out = jlines(uk(a, cfg, "--format", "json", "push", name, ok=True).stdout)
+    got = {o["digest"]: o["status"] for o in out if o["status"] in ("exists", "uploaded")}
+    check(got.pop(first, None) == "exists" and got and set(got.values()) == {"uploaded"},
+          "retried push: the first blob must exist, the others upload: %s" % out)
+    uk(b, cfg, "pull", name, ok=True)
+    relay.close()
+    name = reg.addr + "/uk/hello:v1"
+    uk(a, cfg, "tag", "hello", name, ok=True)
     uk(a, cfg, "push", name, ok=True)
     # the client disconnects mid-pull, then the registry dies: the job ends, nothing is tagged
     for img in b.req("GET", "/v1/images").json():
