@@ -17,6 +17,7 @@ struct uk_client {
 	char *sock_path; /* unix socket path, or NULL for TCP */
 	char *base_url;  /* "http://localhost" or "http://host:port" */
 	volatile int *intr;
+	char *header; /* one extra request header ("X-Registry-Auth: ..."), or NULL */
 };
 
 enum xfer_mode { XFER_COLLECT, XFER_RAW, XFER_JSONL };
@@ -135,6 +136,9 @@ void uk_client_free(uk_client_t *c)
 	free(c->host);
 	free(c->sock_path);
 	free(c->base_url);
+	if (c->header)
+		memset(c->header, 0, strlen(c->header)); /* it may hold credentials */
+	free(c->header);
 	free(c);
 }
 
@@ -146,6 +150,19 @@ const char *uk_client_host(const uk_client_t *c)
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag)
 {
 	c->intr = flag;
+}
+
+int uk_client_set_header(uk_client_t *c, const char *name, const char *value)
+{
+	char *h = NULL;
+
+	if (name && asprintf(&h, "%s: %s", name, value) < 0)
+		return -1;
+	if (c->header)
+		memset(c->header, 0, strlen(c->header));
+	free(c->header);
+	c->header = h;
+	return 0;
 }
 
 char *uk_client_escape(const char *s)
@@ -414,6 +431,8 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 	curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
 	/* TCP keeps the request honest about waiting on a blocked wait/follow: no timeout */
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (c->header)
+		hdrs = curl_slist_append(hdrs, c->header);
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
 	} else {

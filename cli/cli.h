@@ -214,6 +214,24 @@ extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
         cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port;
 
+/* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
+ * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */
+struct uk_regauth;
+extern const struct cli_cmd cli_cmd_push, cli_cmd_pull, cli_cmd_login, cli_cmd_logout;
+char *cli_config_path(void); /* the caller frees */
+/* The file's object ({} when it does not exist); NULL with (err) when its mode is looser than
+ * 0600, it is not a regular file or not a JSON object. */
+json_object *cli_config_load(const char *path, uk_err_t *err);
+/* Writes (cfg) to (path) atomically (a 0600 temp file, fsync, rename), creating its directory. */
+int cli_config_save(const char *path, json_object *cfg, uk_err_t *err);
+/* The stored credentials for (server) in (out): 1 found, 0 none, -1 unreadable. */
+int cli_config_creds(json_object *cfg, const char *server, struct uk_regauth *out);
+/* Sends (a) as X-Registry-Auth with cli->client's later requests. */
+int cli_send_creds(struct cli *cli, const struct uk_regauth *a);
+/* POST (path) for push or pull (verb) of (name) with its stored credentials; prints progress;
+ * the exit status. */
+int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const char *path);
+
 static inline void cli_freep(void *p)
 {
 	free(*(void **)p);

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <uk/regauth.h>
 
 #define DEFAULT_CONFIG "/etc/uk/daemon.json"
+#define DEFAULT_CERTS_DIR "/etc/uk/certs.d"
 
 static const char usage[] =
         "Usage: ukd [OPTIONS]\n"
@@ -22,6 +24,10 @@ static const char usage[] =
         " if present)\n"
         "  --accelerator auto|kvm|tcg  default accelerator (default auto)\n"
         "  --log-level error|warn|info|debug  (default info)\n"
+        "  --insecure-registry HOST[:PORT]  allow plain http to this registry (repeatable;\n"
+        "                        daemon.json: \"insecure-registries\": [...])\n"
+        "  --registry-certs-dir DIR  HOST:PORT/ca.crt under DIR verifies that registry's TLS\n"
+        "                        (default " DEFAULT_CERTS_DIR ")\n"
         "  --version             print the version and exit\n"
         "  --help                print this help and exit\n";
 
@@ -35,6 +41,21 @@ static int config_add_host(struct ukd_config *cfg, const char *h, uk_err_t *err)
 	if (!cfg->hosts[cfg->nhosts])
 		return uk_err_errno(err, ENOMEM, "host %s", h);
 	cfg->nhosts++;
+	return 0;
+}
+
+static int config_add_insecure(struct ukd_config *cfg, const char *h, uk_err_t *err)
+{
+	char norm[UK_REGAUTH_SERVER_MAX];
+	int http;
+
+	if (uk_regauth_server(h, norm, &http, err) < 0)
+		return uk_err_wrap(err, "insecure-registries");
+	if (cfg->ninsecure == UKD_MAX_INSECURE)
+		return uk_err_bad(err, "insecure-registries %s: at most %d", h, UKD_MAX_INSECURE);
+	if (!(cfg->insecure_registries[cfg->ninsecure] = strdup(norm)))
+		return uk_err_errno(err, ENOMEM, "insecure-registries %s", h);
+	cfg->ninsecure++;
 	return 0;
 }
 
@@ -69,6 +90,12 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if (strcmp(val, "auto") && strcmp(val, "kvm") && strcmp(val, "tcg"))
 			return uk_err_bad(err, "accelerator %s: expected auto, kvm or tcg", val);
 		snprintf(cfg->accelerator, sizeof(cfg->accelerator), "%s", val);
+	} else if (!strcmp(key, "insecure-registry")) {
+		return config_add_insecure(cfg, val, err);
+	} else if (!strcmp(key, "registry-certs-dir")) {
+		if (n == 0 || n >= sizeof(cfg->registry_certs_dir) - 300 || val[0] != '/')
+			return uk_err_bad(err, "registry-certs-dir %s: need an absolute path", val);
+		snprintf(cfg->registry_certs_dir, sizeof(cfg->registry_certs_dir), "%s", val);
 	} else if (!strcmp(key, "log-level")) {
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
@@ -79,22 +106,31 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 	return 0;
 }
 
+/* A string or an array of strings, each handed to (add). */
+static int config_file_list(struct ukd_config *cfg, const char *key, json_object *v,
+                            int (*add)(struct ukd_config *, const char *, uk_err_t *),
+                            uk_err_t *err)
+{
+	if (json_object_is_type(v, json_type_string))
+		return add(cfg, json_object_get_string(v), err);
+	if (!json_object_is_type(v, json_type_array))
+		return uk_err_bad(err, "%s: expected a string or an array of strings", key);
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *h = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(h, json_type_string))
+			return uk_err_bad(err, "%s[%zu]: expected a string", key, i);
+		if (add(cfg, json_object_get_string(h), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int config_file_entry(struct ukd_config *cfg, const char *key, json_object *v, uk_err_t *err)
 {
-	if (!strcmp(key, "hosts") || !strcmp(key, "host")) {
-		if (json_object_is_type(v, json_type_string))
-			return config_add_host(cfg, json_object_get_string(v), err);
-		if (!json_object_is_type(v, json_type_array))
-			return uk_err_bad(err, "%s: expected a string or an array of strings", key);
-		for (size_t i = 0; i < json_object_array_length(v); i++) {
-			json_object *h = json_object_array_get_idx(v, i);
-			if (!json_object_is_type(h, json_type_string))
-				return uk_err_bad(err, "%s[%zu]: expected a string", key, i);
-			if (config_add_host(cfg, json_object_get_string(h), err) < 0)
-				return -1;
-		}
-		return 0;
-	}
+	if (!strcmp(key, "hosts") || !strcmp(key, "host"))
+		return config_file_list(cfg, key, v, config_add_host, err);
+	if (!strcmp(key, "insecure-registries"))
+		return config_file_list(cfg, key, v, config_add_insecure, err);
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
 	return config_set(cfg, key, json_object_get_string(v), err);
@@ -138,6 +174,7 @@ static void config_defaults(struct ukd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->root, sizeof(cfg->root), "/var/lib/uk");
 	snprintf(cfg->accelerator, sizeof(cfg->accelerator), "auto");
+	snprintf(cfg->registry_certs_dir, sizeof(cfg->registry_certs_dir), DEFAULT_CERTS_DIR);
 	cfg->log_level = UKD_LOG_INFO;
 }
 
@@ -149,6 +186,8 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"config", required_argument, 0, 'c'},
 	                                     {"accelerator", required_argument, 0, 'a'},
 	                                     {"log-level", required_argument, 0, 'l'},
+	                                     {"insecure-registry", required_argument, 0, 'I'},
+	                                     {"registry-certs-dir", required_argument, 0, 'C'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
@@ -186,6 +225,12 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 		case 'l':
 			key = "log-level";
 			break;
+		case 'I':
+			key = "insecure-registry";
+			break;
+		case 'C':
+			key = "registry-certs-dir";
+			break;
 		case 'c':
 			continue;
 		case 'V':
@@ -213,4 +258,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 void ukd_config_free(struct ukd_config *cfg)
 {
 	config_clear_hosts(cfg);
+	for (int i = 0; i < cfg->ninsecure; i++)
+		free(cfg->insecure_registries[i]);
+	cfg->ninsecure = 0;
 }

@@ -11,6 +11,7 @@
 #include "supervisor.h"
 #include "health.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
@@ -151,6 +152,11 @@ int main(int argc, char **argv)
 	if (r == UKD_CONFIG_EXIT_OK)
 		return 0;
 	ukd_log_set_level(d.cfg.log_level);
+	/* Once, before any thread: the registry client's own calls then only count references. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "ukd: cannot initialise libcurl\n");
+		return 1;
+	}
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.changed, NULL);
 	/* Signals go to sigwait below; every thread inherits this mask. */

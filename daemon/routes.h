@@ -36,4 +36,18 @@ void ukd_images_gc(struct ukd *d);
 /* Waits up to (timeout_ms) for running builds; returns how many still run. */
 int ukd_images_wait_builds(int timeout_ms);
 
+/* Push and pull (routes_registry.c) and what they share with builds (routes_images.c): a job
+ * counts as a running build for shutdown; holding the store keeps blob gc away. */
+void ukd_route_image_push(struct ukd *d, struct ukd_req *req);
+void ukd_route_image_pull(struct ukd *d, struct ukd_req *req);
+void ukd_route_auth(struct ukd *d, struct ukd_req *req);
+void ukd_images_job_begin(void);
+void ukd_images_job_end(void);
+void ukd_images_store_hold(void);
+void ukd_images_store_release(void);
+/* Replies 200 with a stream of what is written to the other end of pipe (fd) (taken). */
+void ukd_reply_pipe(struct ukd_req *req, int fd);
+/* Writes (o) (taken) and a newline to *(fd); on failure (the reader left) closes it, sets -1. */
+void ukd_pipe_write_json(int *fd, json_object *o);
+
 #endif

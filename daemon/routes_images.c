@@ -49,6 +49,26 @@ int ukd_images_wait_builds(int timeout_ms)
 	return left;
 }
 
+void ukd_images_job_begin(void)
+{
+	builds_add(1);
+}
+
+void ukd_images_job_end(void)
+{
+	builds_add(-1);
+}
+
+void ukd_images_store_hold(void)
+{
+	pthread_rwlock_rdlock(&gc_lock);
+}
+
+void ukd_images_store_release(void)
+{
+	pthread_rwlock_unlock(&gc_lock);
+}
+
 /* ---- build ---- */
 
 struct build_job {
@@ -64,19 +84,23 @@ struct build_stream {
 	int client_fd;
 };
 
-static void build_write(struct build_job *j, json_object *o)
+void ukd_pipe_write_json(int *fd, json_object *o)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(
 	        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	/* A client that left only loses the output; the build still finishes and is recorded. */
-	if (j->out_fd >= 0 &&
-	    (write(j->out_fd, s, len) != (ssize_t)len || write(j->out_fd, "\n", 1) != 1)) {
-		close(j->out_fd);
-		j->out_fd = -1;
+	/* A client that left only loses the output; the job still finishes and is recorded. */
+	if (*fd >= 0 && (write(*fd, s, len) != (ssize_t)len || write(*fd, "\n", 1) != 1)) {
+		close(*fd);
+		*fd = -1;
 	}
 	json_object_put(o);
+}
+
+static void build_write(struct build_job *j, json_object *o)
+{
+	ukd_pipe_write_json(&j->out_fd, o);
 }
 
 static void build_stream_line(struct build_job *j, const char *line)
@@ -185,6 +209,23 @@ static void build_stream_free(void *p)
 
 	close(s->fd);
 	free(s);
+}
+
+void ukd_reply_pipe(struct ukd_req *req, int fd)
+{
+	struct build_stream *s = calloc(1, sizeof(*s));
+	uk_err_t err = {0};
+
+	if (!s) {
+		close(fd);
+		uk_err_internal(&err, "out of memory");
+		ukd_reply_error(req, &err);
+		return;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	s->fd = fd;
+	s->client_fd = ukd_req_client_fd(req);
+	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
 }
 
 static int build_check(struct ukd_req *req, char *tag, size_t len, uk_err_t *err)

@@ -11,6 +11,7 @@
 #include "uk/error.h"
 
 #define UKD_MAX_HOSTS 8
+#define UKD_MAX_INSECURE 32
 #define UKD_API_VERSION "1"
 
 struct ukd_config {
@@ -20,6 +21,9 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	char *insecure_registries[UKD_MAX_INSECURE]; /* "host[:port]": plain http allowed */
+	int ninsecure;
+	char registry_certs_dir[PATH_MAX]; /* HOST:PORT/ca.crt under it (default /etc/uk/certs.d) */
 };
 
 struct ukd_store;

@@ -34,6 +34,13 @@ const char *uk_client_host(const uk_client_t *c);
  */
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag);
 
+/*
+ * Sends "(name): (value)" with every later request of (c) (one such header; a later call
+ * replaces it, (name) NULL removes it). For X-Registry-Auth: the copy is wiped when replaced
+ * or freed. -1 when out of memory.
+ */
+int uk_client_set_header(uk_client_t *c, const char *name, const char *value);
+
 /* A request body: none, bytes in memory, or an fd read to its end (size -1 = unknown: chunked). */
 typedef struct uk_body {
 	const char *content_type; /* NULL: application/json when there is a body */

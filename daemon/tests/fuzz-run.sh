@@ -15,7 +15,7 @@ echo "building $bin with $clang"
 "$clang" -g -O1 -std=gnu11 -D_GNU_SOURCE -DUKD_VERSION='"fuzz"' -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I"$d" -I"$repo/images" -I"$repo/images/src" -I"$repo/api" \
 	"$d/tests/fuzz_inputs.c" "$d/router.c" "$d/cmdline.c" "$d/names.c" "$d/util.c" "$d/policy.c" "$d/ports.c" "$d/health_parse.c" \
-	"$d/store.c" "$d/log.c" "$repo/images/src"/*.c "$repo/api/error.c" \
+	"$d/store.c" "$d/log.c" "$repo/images/src"/*.c "$repo/api/error.c" "$repo/api/regauth.c" \
 	-ljson-c -lcrypto -lcurl -lsqlite3 -lpthread -o "$bin"
 # New inputs go to the build dir's corpus; the checked-in seeds are only read.
 exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

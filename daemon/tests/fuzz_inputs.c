@@ -1,12 +1,13 @@
 /* libFuzzer target over ukd's parsers of outside input: router, argument quoting (round trip
  * through the guest's word splitter rules), image references and names, the status channel,
- * published ports (the API's "ports" and QEMU's forwarding errors), health checks (the API's
- * "healthcheck", durations, a guest's HTTP status line). */
+ * published ports (the API's "ports" and QEMU's forwarding errors), registry credentials,
+ * health checks (the API's "healthcheck", durations, a guest's HTTP status line). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uk/images.h>
+#include <uk/regauth.h>
 
 #include "cmdline.h"
 #include "health.h"
@@ -85,6 +86,39 @@ static void fuzz_refs(const char *s)
 		if (ukd_store_ref_normalize(norm, again, sizeof(again), &err) < 0 ||
 		    strcmp(norm, again))
 			abort(); /* normalizing is idempotent */
+	}
+}
+
+/* X-Registry-Auth values and server names (both from clients): what decodes re-encodes to the
+ * same fields; server names normalise idempotently; base64 round-trips in both alphabets. */
+static void fuzz_regauth(const char *s)
+{
+	char a[UK_REGAUTH_SERVER_MAX], b[UK_REGAUTH_SERVER_MAX], *enc, *dec;
+	uk_regauth_t x, y;
+	uk_err_t err = {0};
+	size_t n;
+
+	if (uk_regauth_decode(s, &x, &err) == 0) {
+		enc = uk_regauth_encode(&x);
+		if (!enc || uk_regauth_decode(enc, &y, &err) < 0 || !!x.username != !!y.username ||
+		    (x.username && strcmp(x.username, y.username)) ||
+		    !!x.password != !!y.password || (x.password && strcmp(x.password, y.password)))
+			abort();
+		uk_regauth_clear(&y);
+		free(enc);
+		uk_regauth_clear(&x);
+	}
+	if (uk_regauth_server(s, a, NULL, &err) == 0 &&
+	    (uk_regauth_server(a, b, NULL, &err) < 0 || strcmp(a, b)))
+		abort();
+	uk_regauth_registry_of(s, a);
+	for (int url = 0; url < 2; url++) {
+		enc = uk_base64_encode(s, strlen(s), url);
+		if (!enc || uk_base64_decode(enc, strlen(enc), &dec, &n) < 0 || n != strlen(s) ||
+		    memcmp(dec, s, n))
+			abort();
+		free(dec);
+		free(enc);
 	}
 }
 
@@ -168,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		fuzz_refs(s);
+		fuzz_regauth(s);
 		break;
 	case 4:
 		fuzz_ports(s);

@@ -117,6 +117,28 @@ def main(d):
          expect=201)
     call(d, "GET", "/v1/images/{ref}", {"ref": "reg.example/team/hello:v1"}, expect=200)
     call(d, "POST", "/v1/images/{ref}/tag", {"ref": "hello"}, "", expect=400)
+    # push, pull, auth against an address that refuses connections (bound, not listening)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    reg = "127.0.0.1:%d" % closed.getsockname()[1]
+    try:
+        call(d, "POST", "/v1/images/{ref}/tag", {"ref": "hello"}, "?repo=%s/hello&tag=v1" % reg,
+             expect=201)
+        r = call(d, "POST", "/v1/images/{ref}/push", {"ref": reg + "/hello"}, "?tag=v1",
+                 expect=200)
+        check(r.lines()[-1]["error"]["status"] == 502, "push to a closed port: %r" % r)
+        call(d, "POST", "/v1/images/{ref}/push", {"ref": "nosuch"}, expect=404)
+        r = call(d, "POST", "/v1/images/pull", query="?ref=%s/hello:v1" % reg, expect=200)
+        check(r.lines()[-1]["error"]["status"] == 502, "pull from a closed port: %r" % r)
+        call(d, "POST", "/v1/images/pull", expect=400)
+        call(d, "POST", "/v1/auth", body={"username": "u", "password": "p",
+                                          "serveraddress": reg}, expect=502)
+        call(d, "POST", "/v1/auth", body={"username": "u", "password": "p",
+                                          "serveraddress": "http://192.0.2.1:5000"}, expect=400)
+        call(d, "POST", "/v1/auth", expect=400)
+    finally:
+        closed.close()
+    call(d, "DELETE", "/v1/images/{ref}", {"ref": reg + "/hello:v1"}, expect=200)
     saved = call(d, "GET", "/v1/images/{ref}/get", {"ref": "hello"}, expect=200).body
     check(saved[257:262] == b"ustar", "image get is not a tar")
     call(d, "DELETE", "/v1/images/{ref}", {"ref": "reg.example/team/hello:v1"}, expect=200)

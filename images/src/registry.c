@@ -110,7 +110,8 @@ static int client_init(struct client *c, const ukimg_regref_t *ref,
 	if (!strcmp(host, UKIMG_REGISTRY_DEFAULT))
 		host = "registry-1.docker.io";
 	snprintf(c->base, sizeof(c->base), "%s://%s",
-	         c->opts->insecure || host_is_local(host) ? "http" : "https", host);
+	         !c->opts->tls && (c->opts->insecure || host_is_local(host)) ? "http" : "https",
+	         host);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return uk_err_internal(err, "registry: cannot initialize libcurl");
 	c->curl = curl_easy_init();
@@ -369,6 +370,8 @@ static int do_once(struct client *c, const char *method, const char *url, const 
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT,
 	                 c->opts->timeout_sec > 0 ? c->opts->timeout_sec : 300L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "uk/1");
+	if (c->opts->ca_file)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->opts->ca_file);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &rc->r);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -765,4 +768,39 @@ out:
 	free(rc.r.buf);
 	client_free(&c);
 	return rv;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Login check                                                                                 */
+
+int ukimg_registry_check(const char *registry, const ukimg_registry_opts_t *opts, uk_err_t *err)
+{
+	ukimg_regref_t ref = {0};
+	struct resp_ctx rc = {0};
+	struct client c;
+	char url[UKIMG_REGISTRY_MAX + 32];
+	int r = -1;
+
+	snprintf(ref.registry, sizeof(ref.registry), "%s", registry);
+	snprintf(ref.repository, sizeof(ref.repository), "-"); /* no repository: scope-less token */
+	if (client_init(&c, &ref, opts, "pull", err) < 0)
+		goto out;
+	snprintf(url, sizeof(url), "%s/v2/", c.base);
+	resp_init(&rc, -1, TOKEN_MAX);
+	if (do_req(&c, "GET", url, NULL, NULL, NULL, &rc, err) < 0)
+		goto out;
+	if (rc.r.status != 200) {
+		resp_error(&c, &rc.r, "login", err);
+		goto out;
+	}
+	r = 0;
+out:
+	free(rc.r.buf);
+	client_free(&c);
+	if (r < 0) { /* "registry R, repository -: x" → "registry R: x": there is no repository */
+		char *rep = err ? strstr(err->message, ", repository -: ") : NULL;
+		if (rep)
+			memmove(rep, rep + 14, strlen(rep + 14) + 1);
+	}
+	return r;
 }

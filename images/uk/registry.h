@@ -60,7 +60,9 @@ typedef struct ukimg_registry_opts {
 	                           * always use http); otherwise https with the system CAs */
 	ukimg_xfer_fn progress;   /* MAY be NULL */
 	void *progress_ctx;
-	long timeout_sec; /* per request; 0 = 300 */
+	long timeout_sec;    /* per request; 0 = 300 */
+	int tls;             /* https even for 127.0.0.0/8 and localhost (a TLS registry there) */
+	const char *ca_file; /* MAY be NULL: a PEM CA bundle to verify this registry with */
 } ukimg_registry_opts_t;
 
 /*
@@ -85,5 +87,13 @@ int ukimg_push(ukimg_store_t *store, const char *manifest_digest, const ukimg_re
  */
 int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_registry_opts_t *opts,
                char digest_out[UKIMG_DIGEST_SIZE], uk_err_t *err);
+
+/*
+ * Checks (opts)->auth against (registry) ("host[:port]") like `docker login`: GET /v2/ with
+ * the credentials (running the token flow on a Bearer challenge). 0 when the registry accepts
+ * them, else 401 "unauthorized: check the username and password for REGISTRY", 502 when it
+ * cannot be reached (naming the TLS problem when there is one).
+ */
+int ukimg_registry_check(const char *registry, const ukimg_registry_opts_t *opts, uk_err_t *err);
 
 #endif
