@@ -67,18 +67,14 @@ static const char *const hc_keys[] = {"http",    "tcp",     "interval",     "tim
 
 static int hc_check_keys(json_object *v, uk_err_t *err)
 {
-	json_object_object_foreach(v, key, val)
-	{
-		int known = 0;
-		(void)val;
-		for (int i = 0; hc_keys[i]; i++)
-			known |= !strcmp(key, hc_keys[i]);
-		if (!known)
-			return uk_err_bad(err,
-			                  "healthcheck: unknown field \"%s\" (http, tcp, interval, "
-			                  "timeout, retries, start_period, disable)",
-			                  key);
-	}
+	const char *key = ukd_json_unknown_key(v, hc_keys);
+
+	if (key)
+		return uk_err_bad(
+		        err,
+		        "healthcheck: unknown field \"%s\" (http, tcp, interval, timeout, "
+		        "retries, start_period, disable)",
+		        key);
 	return 0;
 }
 

@@ -203,15 +203,10 @@ static const char *const create_keys[] = {"image",  "name",           "cmd",    
 
 static int create_check_keys(json_object *body, uk_err_t *err)
 {
-	json_object_object_foreach(body, key, val)
-	{
-		int known = 0;
-		(void)val;
-		for (int i = 0; create_keys[i]; i++)
-			known |= !strcmp(key, create_keys[i]);
-		if (!known)
-			return uk_err_bad(err, "unknown field \"%s\" in the instance config", key);
-	}
+	const char *key = ukd_json_unknown_key(body, create_keys);
+
+	if (key)
+		return uk_err_bad(err, "unknown field \"%s\" in the instance config", key);
 	return 0;
 }
 

@@ -63,6 +63,20 @@ static int ip_is_local(const struct in_addr *a)
 	return ok;
 }
 
+const char *ukd_json_unknown_key(json_object *o, const char *const *known)
+{
+	json_object_object_foreach(o, key, val)
+	{
+		int k = 0;
+		(void)val;
+		while (known[k] && strcmp(key, known[k]))
+			k++;
+		if (!known[k])
+			return key;
+	}
+	return NULL;
+}
+
 static int port_overlaps(const struct ukd_port *a, const struct ukd_port *b)
 {
 	return a->host_port == b->host_port && !strcmp(a->proto, b->proto) &&
@@ -72,6 +86,7 @@ static int port_overlaps(const struct ukd_port *a, const struct ukd_port *b)
 
 static int port_parse_one(json_object *o, size_t i, struct ukd_port *p, uk_err_t *err)
 {
+	const char *key;
 	struct in_addr a;
 	char ip[64];
 	int r;
@@ -82,18 +97,11 @@ static int port_parse_one(json_object *o, size_t i, struct ukd_port *p, uk_err_t
 		        "ports[%zu]: expected an object like {\"host_ip\": \"127.0.0.1\", "
 		        "\"host_port\": 8080, \"guest_port\": 80, \"protocol\": \"tcp\"}",
 		        i);
-	json_object_object_foreach(o, key, val)
-	{
-		int known = 0;
-		(void)val;
-		for (int k = 0; port_keys[k]; k++)
-			known |= !strcmp(key, port_keys[k]);
-		if (!known)
-			return uk_err_bad(err,
-			                  "ports[%zu]: unknown field \"%s\" (host_ip, host_port, "
-			                  "guest_port, protocol)",
-			                  i, key);
-	}
+	if ((key = ukd_json_unknown_key(o, port_keys)))
+		return uk_err_bad(err,
+		                  "ports[%zu]: unknown field \"%s\" (host_ip, host_port, "
+		                  "guest_port, protocol)",
+		                  i, key);
 	if (port_number(o, "host_port", i, 1, &p->host_port, err) < 0 ||
 	    port_number(o, "guest_port", i, 1, &p->guest_port, err) < 0)
 		return -1;

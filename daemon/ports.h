@@ -34,6 +34,10 @@ struct ukd_port {
  */
 json_object *ukd_ports_parse(json_object *v, uk_err_t *err);
 
+/* The first key of object (o) not in the NULL-terminated (known), or NULL: request validation
+ * (ports, the instance config, its healthcheck) refuses fields it does not know. */
+const char *ukd_json_unknown_key(json_object *o, const char *const *known);
+
 /* Reads a normalized array (arr) (as stored) into (out) (at most (max)); returns the count. */
 int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max);
 
