@@ -106,6 +106,11 @@ static json_object *config_labels(json_object *config)
 	return l;
 }
 
+const char *image_config_platform(json_object *config)
+{
+	return util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
+}
+
 int image_config_check(json_object *config, uk_err_t *err)
 {
 	const char *p = util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);

@@ -293,7 +293,7 @@ static int have_tools(void)
 /* Push and pull                                                                               */
 
 struct counts {
-	int exists, uploaded, manifest, have, downloaded;
+	int exists, uploaded, manifest, have, downloaded, mounted;
 	char uploaded_digests[16][UKIMG_DIGEST_SIZE];
 };
 
@@ -320,6 +320,9 @@ static void on_xfer(void *ctx, ukimg_xfer_event_t ev, const char *digest, int64_
 		break;
 	case UKIMG_XFER_DOWNLOADED:
 		c->downloaded++;
+		break;
+	case UKIMG_XFER_MOUNTED:
+		c->mounted++;
 		break;
 	}
 }
@@ -597,6 +600,151 @@ static void test_registry_down(void **state)
 	ukimg_store_free(a);
 }
 
+/* Lines of the registry's access log naming (method) on an upload URL. */
+static int log_count(const struct registry *r, const char *method)
+{
+	char cmd[PATH_MAX + 128];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -c '\"%s /v2/[^ ]*/blobs/uploads/' '%s/registry.log'",
+	         method, r->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Blobs above the threshold go up in PATCH chunks; the result pulls back byte for byte. */
+static void test_chunked(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c = {0};
+	ukimg_registry_opts_t o = {.progress = on_xfer, .progress_ctx = &c};
+	uk_err_t err = {0};
+	int before = log_count(&regs[0], "PATCH");
+
+	build(f, a, "chunked", &res);
+	assert_true(res.size > 2048);
+	ref_for(&regs[0], "team/chunked:v1", &ref);
+	o.chunk_threshold = 1000; /* the layer goes in chunks, the config (smaller) in one PUT */
+	o.chunk_size = 700;
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("chunked push: %s", err.message);
+	assert_int_equal(c.uploaded, 2);
+	/* one PATCH per 700 bytes of the layer (docker-registry logs each request) */
+	assert_int_equal(log_count(&regs[0], "PATCH") - before, (int)((res.size + 699) / 700));
+	if (ukimg_pull(b, &ref, NULL, got, &err) != 0)
+		fail_msg("pull: %s", err.message);
+	assert_string_equal(got, res.manifest_digest);
+	assert_int_equal(ukimg_store_verify(b, res.layer_digest, &err), 0);
+	assert_int_equal(blob_count(rb), 3);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
+/* mount_from: the registry links blobs from another repository (201) instead of an upload;
+ * a source that lacks them makes it answer 202 and the blobs are uploaded. */
+static void test_mount(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c1 = {0}, c2 = {0}, c3 = {0};
+	ukimg_registry_opts_t o = {.progress = on_xfer};
+	uk_err_t err = {0};
+
+	build(f, a, "mount", &res);
+	ref_for(&regs[0], "team/source:v1", &ref);
+	o.progress_ctx = &c1;
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push: %s", err.message);
+	assert_int_equal(c1.uploaded, 2);
+
+	ref_for(&regs[0], "other/copy:v1", &ref);
+	o.progress_ctx = &c2;
+	o.mount_from = "team/source";
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push with mount: %s", err.message);
+	assert_int_equal(c2.mounted, 2);
+	assert_int_equal(c2.uploaded, 0);
+	if (ukimg_pull(b, &ref, NULL, got, &err) != 0)
+		fail_msg("pull of the mounted copy: %s", err.message);
+	assert_string_equal(got, res.manifest_digest);
+
+	/* a source repository without the blobs: 202, plain upload */
+	build(f, a, "mount-fallback", &res);
+	ref_for(&regs[0], "other/fresh:v1", &ref);
+	o.progress_ctx = &c3;
+	o.mount_from = "team/empty";
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push with a useless mount: %s", err.message);
+	assert_int_equal(c3.mounted, 0);
+	assert_int_equal(c3.uploaded, 2);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
+/* A pull for platforms the image is not built for is refused before any layer comes down,
+ * from the manifest's annotation, or, without one, from the config's label. */
+static void test_platform(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE], d[UKIMG_DIGEST_SIZE], m[2048];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c = {0};
+	const char *xen[] = {"xen", NULL}, *ok[] = {"hosted", "kvm", NULL};
+	ukimg_registry_opts_t o = {.progress = on_xfer, .progress_ctx = &c, .platforms = xen};
+	uk_err_t err = {0};
+	char *cfg;
+	size_t clen;
+
+	build(f, a, "platform", &res);
+	ref_for(&regs[0], "team/plat:v1", &ref);
+	if (ukimg_push(a, res.manifest_digest, &ref, NULL, &err) != 0)
+		fail_msg("push: %s", err.message);
+	assert_int_equal(ukimg_pull(b, &ref, &o, got, &err), -1);
+	assert_int_equal(err.status, 400);
+	if (!strstr(err.message, "team/plat:v1 is built for platform kvm; this daemon runs xen"))
+		fail_msg("message: %s", err.message);
+	assert_int_equal(c.downloaded, 0);
+	assert_int_equal(blob_count(rb), 0);
+
+	/* the same image without manifest annotations: the config (only) is fetched to tell */
+	assert_int_equal(ukimg_store_read(a, res.config_digest, 1 << 20, &cfg, &clen, &err), 0);
+	free(cfg);
+	snprintf(m, sizeof(m),
+	         "{\"schemaVersion\":2,\"mediaType\":\"" UKIMG_MT_MANIFEST "\","
+	         "\"config\":{\"mediaType\":\"" UKIMG_MT_CONFIG
+	         "\",\"digest\":\"%s\",\"size\":%zu},"
+	         "\"layers\":[{\"mediaType\":\"" UKIMG_MT_LAYER "\",\"digest\":\"%s\","
+	         "\"size\":%lld}]}",
+	         res.config_digest, clen, res.layer_digest, (long long)res.size);
+	assert_int_equal(ukimg_store_put_buf(a, m, strlen(m), NULL, d, &err), 0);
+	ref_for(&regs[0], "team/plat:bare", &ref);
+	assert_int_equal(ukimg_push(a, d, &ref, NULL, &err), 0);
+	assert_int_equal(ukimg_pull(b, &ref, &o, got, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "is built for platform kvm; this daemon runs xen"));
+	assert_int_equal(blob_count(rb), 0);
+
+	o.platforms = ok;
+	if (ukimg_pull(b, &ref, &o, got, &err) != 0)
+		fail_msg("pull for kvm: %s", err.message);
+	assert_string_equal(got, d);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* A fake registry with the Bearer token flow (docker-registry's token auth needs a JWT issuer) */
 
@@ -842,7 +990,10 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(test_push_pull, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tampered_blob, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_registry_down, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_mount, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_registry_down, setup, teardown), /* last */
 	};
 
 	const struct CMUnitTest fake_tests[] = {
