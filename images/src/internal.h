@@ -103,6 +103,8 @@ int image_descriptor(json_object *desc, const char **media_type, const char **di
                      uk_err_t *err);
 /* Checks that (config) (parsed) is a uk image config; 400 if not. */
 int image_config_check(json_object *config, uk_err_t *err);
+/* A new descriptor {"mediaType","digest","size"} (the caller owns it). */
+json_object *image_descriptor_new(const char *media_type, const char *digest, int64_t size);
 /* The config's org.uk.platform label, or NULL. */
 const char *image_config_platform(json_object *config);
 

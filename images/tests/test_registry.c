@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "uk/registry.h"
+#include "uk/trust.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* References                                                                                  */
@@ -745,6 +746,100 @@ static void test_platform(void **state)
 	ukimg_store_free(b);
 }
 
+/* Signatures through the registry: sign, put, fetch, verify; a second key appends; re-signing
+ * replaces; the wrong key, an unsigned image and a tampered payload are refused. */
+static void test_trust(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], priv[2][PATH_MAX + 16], pub[2][PATH_MAX + 16], dref[520], id[65];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra));
+	ukimg_build_result_t res, other;
+	ukimg_regref_t ref;
+	ukimg_trust_sig_t s0, s1, bad;
+	ukimg_trust_sigs_t *l;
+	const char *k0[1], *k1[1];
+	uk_err_t err = {0};
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(priv[i], sizeof(priv[i]), "%s/k%d.key", f->dir, i);
+		snprintf(pub[i], sizeof(pub[i]), "%s/k%d.pub", f->dir, i);
+		assert_int_equal(ukimg_trust_keygen(priv[i], pub[i], NULL, &err), 0);
+	}
+	k0[0] = pub[0];
+	k1[0] = pub[1];
+	build(f, a, "trust", &res);
+	build(f, a, "trust-other", &other);
+	ref_for(&regs[0], "team/signed:v1", &ref);
+	assert_int_equal(ukimg_push(a, res.manifest_digest, &ref, NULL, &err), 0);
+	ref_for(&regs[0], "team/signed:v2", &ref);
+	assert_int_equal(ukimg_push(a, other.manifest_digest, &ref, NULL, &err), 0);
+	snprintf(dref, sizeof(dref), "%s/%s", ref.registry, ref.repository);
+
+	/* unsigned: no .sig manifest is zero signatures */
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	if (!l)
+		fail_msg("fetch: %s", err.message);
+	assert_int_equal(l->n, 0);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_UNSIGNED);
+	ukimg_trust_sigs_free(l);
+
+	/* key 0 signs; fetch + verify with key 0: ok; with key 1 only: no trusted key */
+	assert_int_equal(ukimg_trust_sign_payload(priv[0], res.manifest_digest, dref, &s0, &err),
+	                 0);
+	if (ukimg_trust_put(&ref, res.manifest_digest, &s0, NULL, &err) != 0)
+		fail_msg("put: %s", err.message);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, id, &err),
+	                 UKIMG_TRUST_OK);
+	assert_string_equal(id, s0.keyid);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k1, 1, NULL, &err),
+	                 UKIMG_TRUST_NO_TRUSTED_KEY);
+	assert_int_equal(err.status, 403);
+	/* the other image is still unsigned, and this signature does not vouch for it */
+	assert_int_equal(ukimg_trust_verify(other.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_BAD_SIGNATURE);
+	ukimg_trust_sigs_free(l);
+
+	/* key 1 signs too: two signatures; key 0 again: replaced, still two; both verify */
+	assert_int_equal(ukimg_trust_sign_payload(priv[1], res.manifest_digest, dref, &s1, &err),
+	                 0);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &s1, NULL, &err), 0);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &s0, NULL, &err), 0);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k1, 1, NULL, &err),
+	                 UKIMG_TRUST_OK);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_OK);
+	ukimg_trust_sigs_free(l);
+
+	/* a payload changed after signing (another identity, same digest) replaces key 0's
+	 * signature: fetched and refused */
+	bad = s0;
+	bad.payload = strdup(s0.payload);
+	memcpy(strstr(bad.payload, "team/signed"), "team/forged", 11);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &bad, NULL, &err), 0);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_BAD_SIGNATURE);
+	assert_non_null(strstr(err.message, "does not verify"));
+	ukimg_trust_sigs_free(l);
+
+	/* a signature for one image cannot be stored for another */
+	assert_int_equal(ukimg_trust_put(&ref, other.manifest_digest, &s0, NULL, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "its payload is for"));
+	ukimg_trust_sig_clear(&bad);
+	ukimg_trust_sig_clear(&s0);
+	ukimg_trust_sig_clear(&s1);
+	ukimg_store_free(a);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* A fake registry with the Bearer token flow (docker-registry's token auth needs a JWT issuer) */
 
@@ -993,6 +1088,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mount, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_registry_down, setup, teardown), /* last */
 	};
 
