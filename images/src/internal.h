@@ -130,5 +130,8 @@ int reg_blob_get_buf(struct reg_client *c, const char *digest, int64_t size, int
 
 /* json helpers */
 const char *util_json_str(json_object *o, const char *key);
+/* Parses (buf) strictly (JSON_TOKENER_STRICT) as one JSON value: nothing may follow it, no NUL
+ * inside; NULL otherwise. */
+json_object *util_json_parse_exact(const char *buf, size_t len);
 
 #endif

@@ -241,27 +241,6 @@ static json_object *obj_get(json_object *o, const char *k)
 	return v;
 }
 
-/* Parses (buf) strictly as one JSON value: nothing may follow it, no NUL inside. */
-static json_object *json_parse_exact(const char *buf, size_t len)
-{
-	json_tokener *tok;
-	json_object *o;
-
-	if (len > INT_MAX || memchr(buf, 0, len))
-		return NULL;
-	tok = json_tokener_new();
-	if (!tok)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	if (o && json_tokener_get_parse_end(tok) != len) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 int ukimg_trust_payload_parse(const char *buf, size_t len, char digest[UKIMG_DIGEST_SIZE],
                               char *reference, size_t reflen, uk_err_t *err)
 {
@@ -272,7 +251,7 @@ int ukimg_trust_payload_parse(const char *buf, size_t len, char digest[UKIMG_DIG
 	if (len > UKIMG_TRUST_PAYLOAD_MAX)
 		return uk_err_bad(err, "signature payload: larger than %d bytes",
 		                  UKIMG_TRUST_PAYLOAD_MAX);
-	o = json_parse_exact(buf, len);
+	o = util_json_parse_exact(buf, len);
 	if (!o || !json_object_is_type(o, json_type_object))
 		return uk_err_bad(err, "signature payload: not a JSON object");
 	crit = obj_get(o, "critical");
@@ -378,7 +357,7 @@ static int sig_from_layer(json_object *l, ukimg_trust_sig_t *s, uk_err_t *err)
 
 ukimg_trust_sigs_t *ukimg_trust_sigs_parse(const char *manifest, size_t len, uk_err_t *err)
 {
-	_cleanup_json_ json_object *m = json_parse_exact(manifest, len);
+	_cleanup_json_ json_object *m = util_json_parse_exact(manifest, len);
 	json_object *layers = NULL;
 	ukimg_trust_sigs_t *sigs;
 	const char *mt;
