@@ -1,6 +1,7 @@
 /* ukd configuration: defaults, then the JSON config file, then flags (flags win). */
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -95,6 +96,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		}
 		return 0;
 	}
+	if (!strcmp(key, "trust"))
+		return ukd_trust_config(cfg, v, err);
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
 	return config_set(cfg, key, json_object_get_string(v), err);
@@ -213,4 +216,5 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 void ukd_config_free(struct ukd_config *cfg)
 {
 	config_clear_hosts(cfg);
+	ukd_trust_config_free(cfg);
 }

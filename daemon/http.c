@@ -279,6 +279,11 @@ const char *ukd_req_query(struct ukd_req *req, const char *key)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *ukd_req_header(struct ukd_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 int ukd_req_query_bool(struct ukd_req *req, const char *key, int def, int *out, uk_err_t *err)
 {
 	const char *v = ukd_req_query(req, key);

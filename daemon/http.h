@@ -37,6 +37,7 @@ void ukd_http_stop(struct ukd_http *h);
 /* Request accessors. */
 const char *ukd_req_param(struct ukd_req *req, int i); /* i-th "{}" capture */
 const char *ukd_req_query(struct ukd_req *req, const char *key);
+const char *ukd_req_header(struct ukd_req *req, const char *name); /* NULL if absent */
 /* Parses a 0/1/true/false query (absent → (def)); -1 with (err) on a bad value. */
 int ukd_req_query_bool(struct ukd_req *req, const char *key, int def, int *out, uk_err_t *err);
 /* Parses a non-negative integer query (absent → (def)). */

@@ -18,6 +18,8 @@ void ukd_route_image_inspect(struct ukd *d, struct ukd_req *req);
 void ukd_route_image_tag(struct ukd *d, struct ukd_req *req);
 void ukd_route_image_delete(struct ukd *d, struct ukd_req *req);
 void ukd_route_image_get(struct ukd *d, struct ukd_req *req);
+void ukd_route_image_sign(struct ukd *d, struct ukd_req *req);
+void ukd_route_image_signatures(struct ukd *d, struct ukd_req *req);
 
 void ukd_route_instance_create(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_list(struct ukd *d, struct ukd_req *req);

@@ -20,6 +20,10 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	/* daemon.json "trust" (daemon/trust.c): refuse unsigned images on pull and run */
+	int trust_require_signed;
+	char **trust_keys; /* public key files */
+	size_t trust_nkeys;
 };
 
 struct ukd_store;
