@@ -1007,6 +1007,33 @@ static void test_bearer_flow(void **state)
 	ukimg_store_free(b);
 }
 
+/* A registry that fails a chunk: the push stops there with the offset in the message, and no
+ * manifest is put. */
+static void test_chunk_error(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], s[128];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	ukimg_auth_t good = {"user", "pass"};
+	ukimg_registry_opts_t o = {.auth = &good, .chunk_threshold = 100, .chunk_size = 100};
+	uk_err_t err = {0};
+	struct fake fk;
+
+	build(f, a, "chunk-error", &res);
+	fake_start(&fk); /* it answers PATCH with 400 */
+	snprintf(s, sizeof(s), "127.0.0.1:%d/team/app:v1", fk.port);
+	assert_int_equal(ukimg_ref_parse(s, &ref, &err), 0);
+	assert_int_equal(ukimg_push(a, res.manifest_digest, &ref, &o, &err), -1);
+	assert_int_equal(err.status, 502);
+	if (!strstr(err.message, "chunk at byte 0: HTTP 400"))
+		fail_msg("message: %s", err.message);
+	assert_null(fk.manifest);
+	fake_stop(&fk);
+	ukimg_store_free(a);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1050,6 +1077,7 @@ int main(int argc, char **argv)
 
 	const struct CMUnitTest fake_tests[] = {
 	        cmocka_unit_test_setup_teardown(test_bearer_flow, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chunk_error, setup, teardown),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "ref"))
