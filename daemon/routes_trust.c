@@ -78,6 +78,31 @@ static int sig_from_body(json_object *body, ukimg_trust_sig_t *sig, uk_err_t *er
 	return 0;
 }
 
+/* A signature claiming one of the daemon's trusted keys must verify before it is stored, so a
+ * client cannot replace a good signature by that key with a bad one. */
+static int sig_check_trusted(struct ukd *d, const char *digest, ukimg_trust_sig_t *sig,
+                             uk_err_t *err)
+{
+	ukimg_trust_sigs_t one = {.n = 1, .v = sig};
+	char id[UKIMG_TRUST_KEYID_SIZE];
+
+	for (size_t i = 0; i < d->cfg.trust_nkeys; i++) {
+		const char *key = d->cfg.trust_keys[i];
+
+		if (ukimg_trust_keyid(key, id, err) < 0)
+			return -1;
+		if (strcmp(id, sig->keyid))
+			continue;
+		if (ukimg_trust_verify(digest, &one, &key, 1, NULL, err) != UKIMG_TRUST_OK) {
+			err->status = 400;
+			snprintf(err->code, sizeof(err->code), "bad_request");
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 void ukd_route_image_sign(struct ukd *d, struct ukd_req *req)
 {
 	struct ukd_image_row img;
@@ -91,6 +116,7 @@ void ukd_route_image_sign(struct ukd *d, struct ukd_req *req)
 
 	if (sig_target(d, req, &img, &ref, &err) < 0 || sig_auth(req, &auth, &opts, &err) < 0 ||
 	    sig_from_body(ukd_req_json(req), &sig, &err) < 0 ||
+	    sig_check_trusted(d, img.manifest, &sig, &err) < 0 ||
 	    ukimg_trust_put(&ref, img.manifest, &sig, &opts, &err) < 0) {
 		ukimg_auth_clear(&auth);
 		ukimg_trust_sig_clear(&sig);

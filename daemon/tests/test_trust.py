@@ -171,6 +171,19 @@ def scenario(d, tmp, reg, cli, host):
     r = d.req("POST", path, body={"payload": "{}", "signature": "x", "keyid": "0" * 64},
               headers={"X-Registry-Auth": "not base64!"})
     check(r.status == 400 and "X-Registry-Auth" in r.json()["message"], "auth: %r" % r)
+    # a signature that claims the trusted key but does not verify is not stored over the good
+    # one: the signed image stays runnable
+    good = json.loads(cli("--format", "json", "trust", "inspect", cases["signed"][0]))
+    kid = good["verification"]["keyid"]
+    spath = "/v1/images/%s/signatures" % urllib.parse.quote(cases["signed"][0], safe="")
+    payload = ('{"critical":{"identity":{"docker-reference":"%s/team/app"},"image":{'
+               '"docker-manifest-digest":"%s"},"type":"uk signature"},"optional":null}'
+               % (reg.addr, cases["signed"][1]))
+    r = d.req("POST", spath, body={"payload": payload, "signature": "A" * 86 + "==",
+                                   "keyid": kid})
+    check(r.status == 400 and "does not verify" in r.json()["message"], "forged: %r" % r)
+    r = d.req("POST", "/v1/instances", body={"image": "signed"})
+    check(r.status == 201, "a refused forgery unsigned the image: %r" % r)
     r = d.req("POST", "/v1/instances", body={"image": "unsigned"})
     check(r.status == 403, "a rejected signature made the image runnable: %r" % r)
 

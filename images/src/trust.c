@@ -412,10 +412,15 @@ static int sigs_get(struct reg_client *c, const char *manifest_digest, ukimg_tru
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 
+	uk_err_t e = {0};
+
 	ukimg_trust_sig_tag(manifest_digest, tag);
-	if (reg_manifest_get(c, tag, &buf, &len, d, err) < 0) {
-		if (err->status != 404)
+	if (reg_manifest_get(c, tag, &buf, &len, d, &e) < 0) {
+		if (e.status != 404) {
+			if (err)
+				*err = e;
 			return -1;
+		}
 		*sigs = calloc(1, sizeof(**sigs));
 		return *sigs ? 0 : uk_err_internal(err, "trust: out of memory");
 	}
