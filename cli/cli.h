@@ -212,7 +212,7 @@ void cli_ignore_free(char **patterns, size_t n);
 extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
-        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port;
+        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */
@@ -228,6 +228,8 @@ int cli_config_save(const char *path, json_object *cfg, uk_err_t *err);
 int cli_config_creds(json_object *cfg, const char *server, struct uk_regauth *out);
 /* Sends (a) as X-Registry-Auth with cli->client's later requests. */
 int cli_send_creds(struct cli *cli, const struct uk_regauth *a);
+/* Sends the stored credentials for the registry (name) lives on, if there are any. */
+int cli_registry_creds(struct cli *cli, const char *name, uk_err_t *err);
 /* POST (path) for push or pull (verb) of (name) with its stored credentials; prints progress;
  * the exit status. */
 int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const char *path);

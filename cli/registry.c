@@ -135,8 +135,7 @@ int cli_send_creds(struct cli *cli, const uk_regauth_t *a)
 	return r;
 }
 
-/* Sends the stored credentials for the registry (name) lives on, if there are any. */
-static int registry_creds(struct cli *cli, const char *name, uk_err_t *err)
+int cli_registry_creds(struct cli *cli, const char *name, uk_err_t *err)
 {
 	_cleanup_free_ char *path = cli_config_path();
 	char server[UK_REGAUTH_SERVER_MAX];
@@ -226,7 +225,7 @@ int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const
 
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
-	if (registry_creds(cli, name, &err) < 0) {
+	if (cli_registry_creds(cli, name, &err) < 0) {
 		cli_warn("%s %s: %s", verb, name, err.message);
 		return CLI_EXIT_FAIL;
 	}

@@ -1,6 +1,7 @@
 /* ukd configuration: defaults, then the JSON config file, then flags (flags win). */
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -131,6 +132,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		return config_file_list(cfg, key, v, config_add_host, err);
 	if (!strcmp(key, "insecure-registries"))
 		return config_file_list(cfg, key, v, config_add_insecure, err);
+	if (!strcmp(key, "trust"))
+		return ukd_trust_config(cfg, v, err);
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
 	return config_set(cfg, key, json_object_get_string(v), err);
@@ -261,4 +264,5 @@ void ukd_config_free(struct ukd_config *cfg)
 	for (int i = 0; i < cfg->ninsecure; i++)
 		free(cfg->insecure_registries[i]);
 	cfg->ninsecure = 0;
+	ukd_trust_config_free(cfg);
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "names.h"
 #include "ports.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -388,7 +389,8 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	if (bad || !image || !*image)
 		return uk_err_bad(err,
 		                  "\"image\" and \"name\" must be strings; \"image\" is required");
-	if (ukd_store_image_resolve(d->store, image, &img, err) < 0)
+	if (ukd_store_image_resolve(d->store, image, &img, err) < 0 ||
+	    ukd_trust_check_image(d, &img, image, err) < 0)
 		return -1;
 	if (ukimg_inspect(d->images, img.manifest, &info, err) < 0)
 		return uk_err_wrap(err, "image %s", image);

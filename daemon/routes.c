@@ -17,6 +17,8 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/auth", UKD_BODY_JSON, ukd_route_auth},
         {"POST", "/v1/images/{*}/tag", UKD_BODY_NONE, ukd_route_image_tag},
         {"GET", "/v1/images/{*}/get", UKD_BODY_NONE, ukd_route_image_get},
+        {"POST", "/v1/images/{*}/signatures", UKD_BODY_JSON, ukd_route_image_sign},
+        {"GET", "/v1/images/{*}/signatures", UKD_BODY_NONE, ukd_route_image_signatures},
         {"GET", "/v1/images/{*}", UKD_BODY_NONE, ukd_route_image_inspect},
         {"DELETE", "/v1/images/{*}", UKD_BODY_NONE, ukd_route_image_delete},
 

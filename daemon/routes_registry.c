@@ -3,6 +3,7 @@
 #include "events.h"
 #include "log.h"
 #include "routes.h"
+#include "trust.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -14,14 +15,6 @@
 #include <uk/regauth.h>
 #include <uk/registry.h>
 
-/* What a registry operation needs besides the reference: credentials and transport choices. */
-struct reg_opts {
-	uk_regauth_t auth;
-	ukimg_auth_t creds;
-	char ca_file[PATH_MAX + UK_REGAUTH_SERVER_MAX + 16];
-	ukimg_registry_opts_t o;
-};
-
 struct xfer_job {
 	struct ukd *d;
 	int push;
@@ -30,10 +23,10 @@ struct xfer_job {
 	char name[UKIMG_REGISTRY_MAX + UKIMG_REPO_MAX + UKIMG_TAG_MAX + UKIMG_DIGEST_SIZE];
 	char manifest[UKIMG_DIGEST_SIZE]; /* push: the local image's manifest */
 	char tag[256];                    /* pull: the local name to tag, "" for a digest pull */
-	struct reg_opts ro;
+	struct ukd_reg_opts ro;
 };
 
-static void reg_opts_clear(struct reg_opts *ro)
+void ukd_reg_opts_clear(struct ukd_reg_opts *ro)
 {
 	uk_regauth_clear(&ro->auth);
 	memset(ro, 0, sizeof(*ro));
@@ -64,8 +57,8 @@ static int registry_is_loopback(const char *registry)
  * CERTS_DIR/REGISTRY/ exists (with its ca.crt when there is one). (want_http): the client
  * named an http:// server; refused before any connection unless the registry may use it.
  */
-static int reg_opts_transport(struct ukd *d, const char *registry, int want_http,
-                              struct reg_opts *ro, uk_err_t *err)
+int ukd_reg_opts_transport(struct ukd *d, const char *registry, int want_http,
+                           struct ukd_reg_opts *ro, uk_err_t *err)
 {
 	char dir[sizeof(ro->ca_file) - 8];
 	struct stat st;
@@ -90,7 +83,7 @@ static int reg_opts_transport(struct ukd *d, const char *registry, int want_http
 }
 
 /* Credentials from X-Registry-Auth (absent or without a username: anonymous). */
-static int reg_opts_auth(struct ukd_req *req, const char *registry, struct reg_opts *ro,
+static int reg_opts_auth(struct ukd_req *req, const char *registry, struct ukd_reg_opts *ro,
                          uk_err_t *err)
 {
 	const char *h = ukd_req_header(req, UK_REGAUTH_HEADER);
@@ -113,8 +106,20 @@ static int reg_opts_auth(struct ukd_req *req, const char *registry, struct reg_o
 	return 0;
 }
 
+int ukd_reg_opts_init(struct ukd *d, struct ukd_req *req, const char *registry,
+                      struct ukd_reg_opts *ro, uk_err_t *err)
+{
+	memset(ro, 0, sizeof(*ro));
+	if (ukd_reg_opts_transport(d, registry, 0, ro, err) < 0 ||
+	    (req && reg_opts_auth(req, registry, ro, err) < 0)) {
+		ukd_reg_opts_clear(ro);
+		return -1;
+	}
+	return 0;
+}
+
 /* Adds what to do to a TLS failure's message. */
-static void reg_hint(struct ukd *d, const char *registry, uk_err_t *err)
+void ukd_reg_hint(struct ukd *d, const char *registry, uk_err_t *err)
 {
 	if (strstr(err->message, "SSL") || strstr(err->message, "certificate"))
 		snprintf(err->message + strlen(err->message),
@@ -125,6 +130,9 @@ static void reg_hint(struct ukd *d, const char *registry, uk_err_t *err)
 
 /* ---- push and pull jobs ---- */
 
+/* What this daemon runs: libvirt's QEMU/KVM guests boot the kvm (PVH) platform only. */
+static const char *const ukd_platforms[] = {"kvm", NULL};
+
 static void job_write(struct xfer_job *j, json_object *o)
 {
 	ukd_pipe_write_json(&j->out_fd, o);
@@ -132,7 +140,8 @@ static void job_write(struct xfer_job *j, json_object *o)
 
 static void job_progress(void *ctx, ukimg_xfer_event_t ev, const char *digest, int64_t size)
 {
-	static const char *const names[] = {"exists", "uploaded", "manifest", "have", "downloaded"};
+	static const char *const names[] = {"exists", "uploaded",   "manifest",
+	                                    "have",   "downloaded", "mounted"};
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "status", json_object_new_string(names[ev]));
@@ -175,7 +184,7 @@ static void job_finish(struct xfer_job *j, int r, const char *digest, const char
 			ukd_events_emit(j->d, "image", "tag", id, j->tag, NULL);
 	} else {
 		json_object *e = json_object_new_object();
-		reg_hint(j->d, j->ref.registry, err);
+		ukd_reg_hint(j->d, j->ref.registry, err);
 		uk_err_wrap(err, "%s %s", verb, j->name);
 		log_info("registry", "%s", err->message);
 		json_object_object_add(e, "status", json_object_new_int(err->status));
@@ -199,6 +208,8 @@ static void *job_thread(void *p)
 		snprintf(digest, sizeof(digest), "%s", j->manifest);
 	} else {
 		r = ukimg_pull(j->d->images, &j->ref, &j->ro.o, digest, &err);
+		if (r == 0)
+			r = ukd_trust_check(j->d, j->name, digest, j->ro.o.auth, &err);
 		if (r == 0 && pull_record(j, digest, id, &err) < 0)
 			r = uk_err_wrap(&err, "record the image");
 	}
@@ -206,7 +217,7 @@ static void *job_thread(void *p)
 	job_finish(j, r, digest, j->push ? NULL : id, &err);
 	if (j->out_fd >= 0)
 		close(j->out_fd);
-	reg_opts_clear(&j->ro);
+	ukd_reg_opts_clear(&j->ro);
 	free(j);
 	ukd_images_job_end();
 	return NULL;
@@ -237,7 +248,7 @@ static void job_start(struct ukd_req *req, struct xfer_job *j, uk_err_t *err)
 	ukd_reply_pipe(req, pipefd[0]);
 	return;
 fail:
-	reg_opts_clear(&j->ro);
+	ukd_reg_opts_clear(&j->ro);
 	free(j);
 	ukd_reply_error(req, err);
 }
@@ -250,7 +261,7 @@ static void job_go(struct ukd_req *req, struct xfer_job *j, int r, uk_err_t *err
 		return;
 	}
 	if (j)
-		reg_opts_clear(&j->ro);
+		ukd_reg_opts_clear(&j->ro);
 	free(j);
 	ukd_reply_error(req, err);
 }
@@ -269,13 +280,12 @@ static struct xfer_job *job_new(struct ukd *d, struct ukd_req *req, int push, co
 	j->push = push;
 	j->out_fd = -1;
 	if (ukimg_ref_parse(ref, &j->ref, err) < 0 ||
-	    reg_opts_transport(d, j->ref.registry, 0, &j->ro, err) < 0 ||
-	    reg_opts_auth(req, j->ref.registry, &j->ro, err) < 0) {
-		reg_opts_clear(&j->ro);
+	    ukd_reg_opts_init(d, req, j->ref.registry, &j->ro, err) < 0) {
 		free(j);
 		return NULL;
 	}
 	ukimg_ref_format(&j->ref, j->name, sizeof(j->name));
+	j->ro.o.platforms = ukd_platforms;
 	return j;
 }
 
@@ -319,7 +329,7 @@ void ukd_route_image_pull(struct ukd *d, struct ukd_req *req)
 /* ---- auth ---- */
 
 /* Docker's body {"username","password","serveraddress"} when there is one, else the header. */
-static int auth_creds(struct ukd_req *req, struct reg_opts *ro, uk_err_t *err)
+static int auth_creds(struct ukd_req *req, struct ukd_reg_opts *ro, uk_err_t *err)
 {
 	json_object *body = ukd_req_json(req);
 	const char *h = ukd_req_header(req, UK_REGAUTH_HEADER);
@@ -347,7 +357,7 @@ static int auth_creds(struct ukd_req *req, struct reg_opts *ro, uk_err_t *err)
 /* POST /v1/auth: checks credentials against a registry (GET /v2/), stores nothing. */
 void ukd_route_auth(struct ukd *d, struct ukd_req *req)
 {
-	struct reg_opts ro = {0};
+	struct ukd_reg_opts ro = {0};
 	char server[UK_REGAUTH_SERVER_MAX];
 	json_object *o;
 	uk_err_t err = {0};
@@ -363,24 +373,24 @@ void ukd_route_auth(struct ukd *d, struct ukd_req *req)
 	                              ? ro.auth.serveraddress
 	                              : UK_REGAUTH_DEFAULT,
 	                      server, &http, &err) < 0 ||
-	    reg_opts_transport(d, server, http, &ro, &err) < 0)
+	    ukd_reg_opts_transport(d, server, http, &ro, &err) < 0)
 		goto fail;
 	ro.creds.username = ro.auth.username;
 	ro.creds.password = ro.auth.password ? ro.auth.password : "";
 	ro.o.auth = &ro.creds;
 	ro.o.timeout_sec = 60;
 	if (ukimg_registry_check(server, &ro.o, &err) < 0) {
-		reg_hint(d, server, &err);
+		ukd_reg_hint(d, server, &err);
 		goto fail;
 	}
-	reg_opts_clear(&ro);
+	ukd_reg_opts_clear(&ro);
 	log_info("registry", "login to %s succeeded", server);
 	o = json_object_new_object();
 	json_object_object_add(o, "Status", json_object_new_string("Login Succeeded"));
 	ukd_reply_json(req, 200, o);
 	return;
 fail:
-	reg_opts_clear(&ro);
+	ukd_reg_opts_clear(&ro);
 	log_info("registry", "auth: %s", err.message);
 	ukd_reply_error(req, &err);
 }

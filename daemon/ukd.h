@@ -24,6 +24,10 @@ struct ukd_config {
 	char *insecure_registries[UKD_MAX_INSECURE]; /* "host[:port]": plain http allowed */
 	int ninsecure;
 	char registry_certs_dir[PATH_MAX]; /* HOST:PORT/ca.crt under it (default /etc/uk/certs.d) */
+	/* daemon.json "trust" (daemon/trust.c): refuse unsigned images on pull and run */
+	int trust_require_signed;
+	char **trust_keys; /* public key files */
+	size_t trust_nkeys;
 };
 
 struct ukd_store;

@@ -139,6 +139,12 @@ def main(d):
     finally:
         closed.close()
     call(d, "DELETE", "/v1/images/{ref}", {"ref": reg + "/hello:v1"}, expect=200)
+    # signatures live in a registry; without one only the refusals can be exercised here
+    # (test_trust.py runs them against a docker-registry)
+    sig = {"payload": "{}", "signature": "x", "keyid": "0" * 64}
+    call(d, "POST", "/v1/images/{ref}/signatures", {"ref": "hello"}, body=sig, expect=400)
+    call(d, "POST", "/v1/images/{ref}/signatures", {"ref": "nosuch"}, body=sig, expect=404)
+    call(d, "GET", "/v1/images/{ref}/signatures", {"ref": "hello"}, expect=400)
     saved = call(d, "GET", "/v1/images/{ref}/get", {"ref": "hello"}, expect=200).body
     check(saved[257:262] == b"ustar", "image get is not a tar")
     call(d, "DELETE", "/v1/images/{ref}", {"ref": "reg.example/team/hello:v1"}, expect=200)

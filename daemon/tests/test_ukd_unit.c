@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "backend.h"
 #include "config.h"
+#include "uk/trust.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
@@ -421,6 +422,54 @@ static void test_config(void **state)
 	ukd_config_free(&cfg);
 }
 
+/* daemon.json "trust": checked at load, keys read then; bad shapes are refused by name. */
+static void test_trust_config(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+	        {"{\"trust\": {\"require_signed\": true, \"keys\": []}}", "at least one key"},
+	        {"{\"trust\": {\"require_signed\": \"yes\"}}", "true or false"},
+	        {"{\"trust\": {\"keys\": \"k.pub\"}}", "array"},
+	        {"{\"trust\": {\"keys\": [\"k.pub\"]}}", "absolute path"},
+	        {"{\"trust\": {\"keys\": [\"/nonexistent/k.pub\"]}}", "trust.keys[0]"},
+	        {"{\"trust\": {\"sign\": 1}}", "unknown setting sign"},
+	        {"{\"trust\": []}", "expected an object"},
+	};
+	struct ukd_config cfg;
+	uk_err_t err = {0};
+	char file[128], priv[128], pub[128], json[512];
+	char *argv[] = {"ukd", "--config", file, NULL};
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/trust.json", tmpdir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(file, bad[i].json);
+		assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), -1);
+		if (!strstr(err.message, bad[i].msg))
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].json, err.message, bad[i].msg);
+		assert_int_equal(cfg.trust_nkeys, 0);
+		ukd_config_free(&cfg);
+	}
+	snprintf(priv, sizeof(priv), "%s/t.key", tmpdir);
+	snprintf(pub, sizeof(pub), "%s/t.pub", tmpdir);
+	assert_int_equal(ukimg_trust_keygen(priv, pub, NULL, &err), 0);
+	snprintf(json, sizeof(json), "{\"trust\": {\"require_signed\": true, \"keys\": [\"%s\"]}}",
+	         pub);
+	write_file(file, json);
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.trust_require_signed, 1);
+	assert_int_equal(cfg.trust_nkeys, 1);
+	assert_string_equal(cfg.trust_keys[0], pub);
+	ukd_config_free(&cfg);
+	/* a private key where a public one belongs is still a key: its public half is used */
+	snprintf(json, sizeof(json), "{\"trust\": {\"keys\": [\"%s\"]}}", priv);
+	write_file(file, json);
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.trust_require_signed, 0);
+	ukd_config_free(&cfg);
+}
+
 static void test_ports(void **state)
 {
 	static const char *const bad[] = {
@@ -534,6 +583,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_store_instances, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_tail, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -541,16 +541,6 @@ static int store_json(struct build *b, json_object *o, char digest[UKIMG_DIGEST_
 	return ukimg_store_put_buf(b->store, s, len, NULL, digest, b->err);
 }
 
-static json_object *descriptor(const char *mt, const char *digest, int64_t size)
-{
-	json_object *d = json_object_new_object();
-
-	json_object_object_add(d, "mediaType", json_object_new_string(mt));
-	json_object_object_add(d, "digest", json_object_new_string(digest));
-	json_object_object_add(d, "size", json_object_new_int64(size));
-	return d;
-}
-
 static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 {
 	_cleanup_json_ json_object *cfg = json_object_new_object();
@@ -609,8 +599,9 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	json_object_object_add(man, "schemaVersion", json_object_new_int(2));
 	json_object_object_add(man, "mediaType", json_object_new_string(UKIMG_MT_MANIFEST));
 	json_object_object_add(man, "config",
-	                       descriptor(UKIMG_MT_CONFIG, res->config_digest, csize));
-	json_object_array_add(layers, descriptor(UKIMG_MT_LAYER, res->layer_digest, res->size));
+	                       image_descriptor_new(UKIMG_MT_CONFIG, res->config_digest, csize));
+	json_object_array_add(layers,
+	                      image_descriptor_new(UKIMG_MT_LAYER, res->layer_digest, res->size));
 	json_object_object_add(man, "layers", layers);
 	json_object_object_add(ann, UKIMG_LABEL_PLATFORM, json_object_new_string("kvm"));
 	json_object_object_add(ann, UKIMG_ANNOT_ARCH, json_object_new_string("x86_64"));

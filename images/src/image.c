@@ -106,6 +106,21 @@ static json_object *config_labels(json_object *config)
 	return l;
 }
 
+json_object *image_descriptor_new(const char *media_type, const char *digest, int64_t size)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "mediaType", json_object_new_string(media_type));
+	json_object_object_add(d, "digest", json_object_new_string(digest));
+	json_object_object_add(d, "size", json_object_new_int64(size));
+	return d;
+}
+
+const char *image_config_platform(json_object *config)
+{
+	return util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
+}
+
 int image_config_check(json_object *config, uk_err_t *err)
 {
 	const char *p = util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);

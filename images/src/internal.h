@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "uk/images.h"
+#include "uk/registry.h"
 
 static inline void ukimg_freep(void *p)
 {
@@ -102,8 +103,35 @@ int image_descriptor(json_object *desc, const char **media_type, const char **di
                      uk_err_t *err);
 /* Checks that (config) (parsed) is a uk image config; 400 if not. */
 int image_config_check(json_object *config, uk_err_t *err);
+/* A new descriptor {"mediaType","digest","size"} (the caller owns it). */
+json_object *image_descriptor_new(const char *media_type, const char *digest, int64_t size);
+/* The config's org.uk.platform label, or NULL. */
+const char *image_config_platform(json_object *config);
+
+/* registry.c: the distribution client, for trust.c. Errors as for ukimg_push/ukimg_pull. */
+struct reg_client;
+/* (ref)'s registry and repository are used (copied); (opts) MAY be NULL and is borrowed. */
+struct reg_client *reg_client_new(const ukimg_regref_t *ref, const ukimg_registry_opts_t *opts,
+                                  const char *scope, uk_err_t *err);
+void reg_client_free(struct reg_client *c);
+/* GETs the manifest (reference) (a tag or digest), at most 4 MiB, digest verified; 404 if
+ * absent. (*buf) is NUL-terminated and the caller's. */
+int reg_manifest_get(struct reg_client *c, const char *reference, char **buf, size_t *len,
+                     char digest[UKIMG_DIGEST_SIZE], uk_err_t *err);
+/* PUTs a manifest under (tag) with (media_type). */
+int reg_manifest_put(struct reg_client *c, const char *tag, const char *media_type, const char *buf,
+                     size_t len, uk_err_t *err);
+/* Makes sure the registry holds (buf) as a blob (HEAD, then upload); its digest in (digest). */
+int reg_blob_put_buf(struct reg_client *c, const char *buf, size_t len,
+                     char digest[UKIMG_DIGEST_SIZE], uk_err_t *err);
+/* GETs blob (digest) of (size) bytes (at most (max)), verified, into a NUL-terminated buffer. */
+int reg_blob_get_buf(struct reg_client *c, const char *digest, int64_t size, int64_t max,
+                     char **buf, uk_err_t *err);
 
 /* json helpers */
 const char *util_json_str(json_object *o, const char *key);
+/* Parses (buf) strictly (JSON_TOKENER_STRICT) as one JSON value: nothing may follow it, no NUL
+ * inside; NULL otherwise. */
+json_object *util_json_parse_exact(const char *buf, size_t len);
 
 #endif

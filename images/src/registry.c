@@ -23,9 +23,9 @@
 	", application/vnd.docker.distribution.manifest.v2+json, " \
 	"application/vnd.docker.distribution.manifest.list.v2+json"
 
-struct client {
+struct reg_client {
 	CURL *curl;
-	const ukimg_regref_t *ref;
+	ukimg_regref_t ref;
 	const ukimg_registry_opts_t *opts;
 	char base[UKIMG_REGISTRY_MAX + 16]; /* "http://127.0.0.1:5000" */
 	char *bearer;                       /* token from the token flow, once obtained */
@@ -50,12 +50,15 @@ struct resp {
 	size_t errlen;
 };
 
-/* A request body: from a buffer or an fd (rewound before each attempt). */
+/* A request body: (len) bytes from a buffer or from an fd at offset (start) (rewound before each
+ * attempt). */
 struct body {
 	const char *buf;
 	int fd;
+	int64_t start;
 	int64_t len;
 	int64_t off;
+	char range[64]; /* a chunk's "Content-Range: first-last" header, or "" */
 };
 
 /* on_body needs the curl handle to read the status. */
@@ -73,7 +76,7 @@ static void resp_init(struct resp_ctx *rc, int fd, int64_t max)
 	rc->r.max = max;
 }
 
-static void client_free(struct client *c)
+static void client_free(struct reg_client *c)
 {
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
@@ -95,14 +98,14 @@ static int host_is_local(const char *registry)
 	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-static int client_init(struct client *c, const ukimg_regref_t *ref,
+static int client_init(struct reg_client *c, const ukimg_regref_t *ref,
                        const ukimg_registry_opts_t *opts, const char *scope, uk_err_t *err)
 {
 	static const ukimg_registry_opts_t none = {0};
 	const char *host = ref->registry;
 
 	memset(c, 0, sizeof(*c));
-	c->ref = ref;
+	c->ref = *ref;
 	c->opts = opts ? opts : &none;
 	c->scope_default = scope;
 	if (!ref->registry[0] || !ref->repository[0])
@@ -199,10 +202,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 static size_t on_read(char *p, size_t size, size_t n, void *ctx)
 {
 	struct body *b = ctx;
-	size_t want = size * n;
+	size_t want = size * n, left = (size_t)(b->len - b->off);
 
+	if (want > left)
+		want = left;
 	if (b->buf) {
-		size_t left = (size_t)(b->len - b->off), k = want < left ? want : left;
+		size_t k = want;
 
 		memcpy(p, b->buf + b->off, k);
 		b->off += (int64_t)k;
@@ -250,14 +255,13 @@ static void challenge_param(const char *ch, const char *key, char *out, size_t o
 	}
 }
 
-static int client_where(struct client *c, char *buf, size_t len)
+static int client_where(struct reg_client *c, char *buf, size_t len)
 {
-	return snprintf(buf, len, "registry %s, repository %s", c->ref->registry,
-	                c->ref->repository);
+	return snprintf(buf, len, "registry %s, repository %s", c->ref.registry, c->ref.repository);
 }
 
 /* Fills (err) from a failed response. */
-static int resp_error(struct client *c, const struct resp *r, const char *what, uk_err_t *err)
+static int resp_error(struct reg_client *c, const struct resp *r, const char *what, uk_err_t *err)
 {
 	char where[UKIMG_REGISTRY_MAX + UKIMG_REPO_MAX + 40], msg[512] = "";
 	json_object *o, *errs, *e0, *m;
@@ -266,7 +270,7 @@ static int resp_error(struct client *c, const struct resp *r, const char *what, 
 	if (r->status == 401)
 		return uk_err_set(err, 401, "unauthorized",
 		                  "%s: %s: unauthorized: check the username and password for %s",
-		                  where, what, c->ref->registry);
+		                  where, what, c->ref.registry);
 	o = json_tokener_parse(r->errbody);
 	if (o && json_object_object_get_ex(o, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
@@ -286,12 +290,12 @@ static int resp_error(struct client *c, const struct resp *r, const char *what, 
 	                  msg);
 }
 
-static int do_once(struct client *c, const char *method, const char *url, const char *ctype,
+static int do_once(struct reg_client *c, const char *method, const char *url, const char *ctype,
                    const char *accept, const char *auth_hdr, struct body *body, struct resp_ctx *rc,
                    uk_err_t *err);
 
 /* Runs the token flow for (challenge); stores the token in c->bearer. */
-static int fetch_token(struct client *c, const char *challenge, uk_err_t *err)
+static int fetch_token(struct reg_client *c, const char *challenge, uk_err_t *err)
 {
 	char realm[1024], service[512], scope[640], url[4096], where[600];
 	struct resp_ctx rc = {0};
@@ -308,7 +312,7 @@ static int fetch_token(struct client *c, const char *challenge, uk_err_t *err)
 		return uk_err_set(err, 502, "bad_gateway",
 		                  "%s: bad token realm in WWW-Authenticate", where);
 	if (!scope[0])
-		snprintf(scope, sizeof(scope), "repository:%s:%s", c->ref->repository,
+		snprintf(scope, sizeof(scope), "repository:%s:%s", c->ref.repository,
 		         c->scope_default);
 	esc_s = curl_easy_escape(c->curl, service, 0);
 	esc_sc = curl_easy_escape(c->curl, scope, 0);
@@ -345,7 +349,7 @@ out:
 	return rv;
 }
 
-static int do_once(struct client *c, const char *method, const char *url, const char *ctype,
+static int do_once(struct reg_client *c, const char *method, const char *url, const char *ctype,
                    const char *accept, const char *auth_hdr, struct body *body, struct resp_ctx *rc,
                    uk_err_t *err)
 {
@@ -381,10 +385,12 @@ static int do_once(struct client *c, const char *method, const char *url, const 
 		curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 5L);
 	} else if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(method, "PUT")) {
+	} else if (!strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
 		if (!body)
-			return uk_err_internal(err, "registry: PUT without a body");
+			return uk_err_internal(err, "registry: %s without a body", method);
 		curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
+		if (!strcmp(method, "PATCH"))
+			curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "PATCH");
 	} else if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
 	} else {
@@ -392,7 +398,7 @@ static int do_once(struct client *c, const char *method, const char *url, const 
 	}
 	if (body) {
 		body->off = 0;
-		if (body->fd >= 0 && lseek(body->fd, 0, SEEK_SET) < 0)
+		if (body->fd >= 0 && lseek(body->fd, body->start, SEEK_SET) < 0)
 			return uk_err_errno(err, errno, "registry: rewind upload");
 		curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c->curl, CURLOPT_READDATA, body);
@@ -407,6 +413,8 @@ static int do_once(struct client *c, const char *method, const char *url, const 
 	h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
 	if (ctype)
 		h = curl_slist_append(h, ctype);
+	if (body && body->range[0])
+		h = curl_slist_append(h, body->range);
 	if (accept)
 		h = curl_slist_append(h, accept);
 	if (auth_hdr) {
@@ -440,7 +448,7 @@ static int do_once(struct client *c, const char *method, const char *url, const 
  * A request with authentication: basic credentials (if any) or the bearer token; on a 401 with
  * a Bearer challenge, runs the token flow once and retries. The caller checks rc->r.status.
  */
-static int do_req(struct client *c, const char *method, const char *url, const char *ctype,
+static int do_req(struct reg_client *c, const char *method, const char *url, const char *ctype,
                   const char *accept, struct body *body, struct resp_ctx *rc, uk_err_t *err)
 {
 	for (int attempt = 0;; attempt++) {
@@ -466,74 +474,210 @@ static int do_req(struct client *c, const char *method, const char *url, const c
 /* ------------------------------------------------------------------------------------------ */
 /* Push                                                                                        */
 
-static void progress(struct client *c, ukimg_xfer_event_t ev, const char *digest, int64_t size)
+static void progress(struct reg_client *c, ukimg_xfer_event_t ev, const char *digest, int64_t size)
 {
 	if (c->opts->progress)
 		c->opts->progress(c->opts->progress_ctx, ev, digest, size);
 }
 
-static int push_blob(struct client *c, ukimg_store_t *store, const char *digest, uk_err_t *err)
+/* An upload session's Location (absolute, absolute path, or relative) as a URL in (out). */
+static void location_url(struct reg_client *c, const char *loc, char *out, size_t outlen)
 {
-	char url[4096], put[8192], what[200];
+	if (!strncmp(loc, "http://", 7) || !strncmp(loc, "https://", 8))
+		snprintf(out, outlen, "%s", loc);
+	else if (loc[0] == '/')
+		snprintf(out, outlen, "%s%s", c->base, loc);
+	else
+		snprintf(out, outlen, "%s/v2/%s/blobs/uploads/%s", c->base, c->ref.repository, loc);
+}
+
+/* HEAD /v2/<repo>/blobs/<digest>: 1 if the registry has it, 0 if not, -1 on error. */
+static int blob_exists(struct reg_client *c, const char *digest, uk_err_t *err)
+{
+	char url[4096], what[200];
 	struct resp_ctx rc = {0};
-	struct body b = {0};
-	int64_t size;
-	_cleanup_close_ int fd = -1;
 	int rv = -1;
 
-	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref->repository, digest);
+	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref.repository, digest);
 	snprintf(what, sizeof(what), "check blob %s", digest);
 	resp_init(&rc, -1, 0);
 	if (do_req(c, "HEAD", url, NULL, NULL, NULL, &rc, err) < 0)
 		goto out;
-	size = ukimg_store_size(store, digest, err);
-	if (size < 0)
-		goto out;
-	if (rc.r.status == 200) {
-		progress(c, UKIMG_XFER_EXISTS, digest, size);
-		rv = 0;
-		goto out;
-	}
-	if (rc.r.status != 404) {
+	if (rc.r.status == 200 || rc.r.status == 404)
+		rv = rc.r.status == 200;
+	else
 		resp_error(c, &rc.r, what, err);
-		goto out;
-	}
+out:
+	free(rc.r.buf);
+	return rv;
+}
 
-	snprintf(url, sizeof(url), "%s/v2/%s/blobs/uploads/", c->base, c->ref->repository);
+/*
+ * Starts an upload of (digest): with opts->mount_from, as a cross-repository mount. Returns 1
+ * if the registry mounted the blob (201), 0 with the session URL in (loc) when the blob must be
+ * sent (202; a registry that cannot mount falls back to this), -1 on error.
+ */
+static int upload_start(struct reg_client *c, const char *digest, char *loc, size_t loclen,
+                        uk_err_t *err)
+{
+	char url[4096], what[200];
+	struct resp_ctx rc = {0};
+	const char *from = c->opts->mount_from;
+	_cleanup_free_ char *esc = NULL;
+	int rv = -1;
+
+	if (from && *from && strcmp(from, c->ref.repository)) {
+		esc = curl_easy_escape(c->curl, from, 0);
+		if (!esc)
+			return uk_err_internal(err, "registry: out of memory");
+		snprintf(url, sizeof(url), "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", c->base,
+		         c->ref.repository, digest, esc);
+	} else {
+		snprintf(url, sizeof(url), "%s/v2/%s/blobs/uploads/", c->base, c->ref.repository);
+	}
 	snprintf(what, sizeof(what), "start upload of blob %s", digest);
 	resp_init(&rc, -1, ERRBODY_MAX);
 	if (do_req(c, "POST", url, NULL, NULL, NULL, &rc, err) < 0)
 		goto out;
+	if (rc.r.status == 201 && esc) {
+		rv = 1;
+		goto out;
+	}
 	if (rc.r.status != 202 || !rc.r.location[0]) {
-		if (rc.r.status == 202)
+		if (rc.r.status == 202 || rc.r.status == 201)
 			rc.r.status = 502;
 		resp_error(c, &rc.r, what, err);
 		goto out;
 	}
-	if (!strncmp(rc.r.location, "http://", 7) || !strncmp(rc.r.location, "https://", 8))
-		snprintf(put, sizeof(put), "%s", rc.r.location);
-	else if (rc.r.location[0] == '/')
-		snprintf(put, sizeof(put), "%s%s", c->base, rc.r.location);
-	else
-		snprintf(put, sizeof(put), "%s/v2/%s/blobs/uploads/%s", c->base, c->ref->repository,
-		         rc.r.location);
-	snprintf(put + strlen(put), sizeof(put) - strlen(put), "%sdigest=%s",
-	         strchr(put, '?') ? "&" : "?", digest);
+	location_url(c, rc.r.location, loc, loclen);
+	rv = 0;
+out:
+	free(rc.r.buf);
+	return rv;
+}
 
-	fd = ukimg_store_open_blob(store, digest, err);
-	if (fd < 0)
-		goto out;
-	b.fd = fd;
-	b.len = size;
+/*
+ * Sends (src) to the upload session (loc): one PUT ?digest= when it is at most the chunk
+ * threshold, else PATCH chunks with Content-Range, each to the Location the registry returned
+ * for the previous one, and a closing PUT ?digest= without a body.
+ */
+static int upload_send(struct reg_client *c, const char *digest, const struct body *src, char *loc,
+                       size_t loclen, uk_err_t *err)
+{
+	int64_t thr = c->opts->chunk_threshold > 0 ? c->opts->chunk_threshold : UKIMG_CHUNK_DEFAULT;
+	int64_t chunk = c->opts->chunk_size > 0 ? c->opts->chunk_size : UKIMG_CHUNK_DEFAULT;
+	char put[8192 + 128], what[240];
+	struct resp_ctx rc = {0};
+	struct body part, last, empty = {.buf = "", .fd = -1};
+	int rv = -1;
+
+	for (int64_t off = 0; src->len > thr && off < src->len; off += part.len) {
+		part = *src;
+		part.len = src->len - off < chunk ? src->len - off : chunk;
+		if (part.buf)
+			part.buf += off;
+		else
+			part.start += off;
+		snprintf(part.range, sizeof(part.range), "Content-Range: %lld-%lld", (long long)off,
+		         (long long)(off + part.len - 1));
+		snprintf(what, sizeof(what), "upload blob %s: chunk at byte %lld", digest,
+		         (long long)off);
+		resp_init(&rc, -1, ERRBODY_MAX);
+		if (do_req(c, "PATCH", loc, "Content-Type: application/octet-stream", NULL, &part,
+		           &rc, err) < 0)
+			goto out;
+		if (rc.r.status != 202) {
+			resp_error(c, &rc.r, what, err);
+			goto out;
+		}
+		if (rc.r.location[0])
+			location_url(c, rc.r.location, loc, loclen);
+	}
+	last = src->len > thr ? empty : *src; /* chunks sent: the PUT closes with no body */
+	snprintf(put, sizeof(put), "%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
 	snprintf(what, sizeof(what), "upload blob %s", digest);
 	resp_init(&rc, -1, ERRBODY_MAX);
-	if (do_req(c, "PUT", put, "Content-Type: application/octet-stream", NULL, &b, &rc, err) < 0)
+	if (do_req(c, "PUT", put, "Content-Type: application/octet-stream", NULL, &last, &rc, err) <
+	    0)
 		goto out;
 	if (rc.r.status != 201) {
 		resp_error(c, &rc.r, what, err);
 		goto out;
 	}
-	progress(c, UKIMG_XFER_UPLOADED, digest, size);
+	rv = 0;
+out:
+	free(rc.r.buf);
+	return rv;
+}
+
+/* Makes sure the registry has blob (digest) whose bytes are (src): HEAD, mount, or upload. */
+static int blob_push(struct reg_client *c, const char *digest, const struct body *src,
+                     uk_err_t *err)
+{
+	char loc[8192];
+	int r = blob_exists(c, digest, err);
+
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		progress(c, UKIMG_XFER_EXISTS, digest, src->len);
+		return 0;
+	}
+	r = upload_start(c, digest, loc, sizeof(loc), err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		progress(c, UKIMG_XFER_MOUNTED, digest, src->len);
+		return 0;
+	}
+	if (upload_send(c, digest, src, loc, sizeof(loc), err) < 0)
+		return -1;
+	progress(c, UKIMG_XFER_UPLOADED, digest, src->len);
+	return 0;
+}
+
+static int push_blob(struct reg_client *c, ukimg_store_t *store, const char *digest, uk_err_t *err)
+{
+	struct body b = {.fd = -1};
+	_cleanup_close_ int fd = -1;
+
+	b.len = ukimg_store_size(store, digest, err);
+	if (b.len < 0)
+		return -1;
+	fd = ukimg_store_open_blob(store, digest, err);
+	if (fd < 0)
+		return -1;
+	b.fd = fd;
+	return blob_push(c, digest, &b, err);
+}
+
+/* PUT /v2/<repo>/manifests/<tag>; checks the digest the registry reports, if any. */
+static int manifest_put(struct reg_client *c, const char *tag, const char *media_type,
+                        const char *buf, size_t len, uk_err_t *err)
+{
+	char url[4096], ctype[300], digest[UKIMG_DIGEST_SIZE], where[600];
+	struct resp_ctx rc = {0};
+	struct body b = {.buf = buf, .fd = -1, .len = (int64_t)len};
+	int rv = -1;
+
+	ukimg_digest_buf(buf, len, digest);
+	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", c->base, c->ref.repository, tag);
+	snprintf(ctype, sizeof(ctype), "Content-Type: %s", media_type);
+	resp_init(&rc, -1, ERRBODY_MAX);
+	if (do_req(c, "PUT", url, ctype, NULL, &b, &rc, err) < 0)
+		goto out;
+	if (rc.r.status != 201) {
+		resp_error(c, &rc.r, "put manifest", err);
+		goto out;
+	}
+	if (rc.r.content_digest[0] && strcmp(rc.r.content_digest, digest)) {
+		client_where(c, where, sizeof(where));
+		uk_err_set(err, 502, "bad_gateway",
+		           "%s: put manifest: the registry stored digest %s, expected %s", where,
+		           rc.r.content_digest, digest);
+		goto out;
+	}
+	progress(c, UKIMG_XFER_MANIFEST, digest, (int64_t)len);
 	rv = 0;
 out:
 	free(rc.r.buf);
@@ -543,14 +687,11 @@ out:
 int ukimg_push(ukimg_store_t *store, const char *manifest_digest, const ukimg_regref_t *ref,
                const ukimg_registry_opts_t *opts, uk_err_t *err)
 {
-	struct client c;
+	struct reg_client c;
 	_cleanup_strv_ char **blobs = NULL;
 	_cleanup_free_ char *manifest = NULL;
 	_cleanup_json_ json_object *m = NULL;
 	const char *mt;
-	char url[4096], ctype[300];
-	struct resp_ctx rc;
-	struct body b = {0};
 	size_t n = 0, mlen = 0;
 	int rv = -1;
 
@@ -569,9 +710,7 @@ int ukimg_push(ukimg_store_t *store, const char *manifest_digest, const ukimg_re
 		return -1;
 	m = json_tokener_parse(manifest);
 	mt = m ? util_json_str(m, "mediaType") : NULL;
-	snprintf(ctype, sizeof(ctype), "Content-Type: %s", mt ? mt : UKIMG_MT_MANIFEST);
 
-	memset(&rc, 0, sizeof(rc));
 	if (client_init(&c, ref, opts, "pull,push", err) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -580,28 +719,8 @@ int ukimg_push(ukimg_store_t *store, const char *manifest_digest, const ukimg_re
 		if (push_blob(&c, store, blobs[i], err) < 0)
 			goto out;
 	}
-	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", c.base, ref->repository, ref->tag);
-	b.buf = manifest;
-	b.fd = -1;
-	b.len = (int64_t)mlen;
-	resp_init(&rc, -1, ERRBODY_MAX);
-	if (do_req(&c, "PUT", url, ctype, NULL, &b, &rc, err) < 0)
-		goto out;
-	if (rc.r.status != 201) {
-		resp_error(&c, &rc.r, "put manifest", err);
-		goto out;
-	}
-	if (rc.r.content_digest[0] && strcmp(rc.r.content_digest, manifest_digest)) {
-		uk_err_set(err, 502, "bad_gateway",
-		           "registry %s, repository %s: put manifest: the "
-		           "registry stored digest %s, expected %s",
-		           ref->registry, ref->repository, rc.r.content_digest, manifest_digest);
-		goto out;
-	}
-	progress(&c, UKIMG_XFER_MANIFEST, manifest_digest, (int64_t)mlen);
-	rv = 0;
+	rv = manifest_put(&c, ref->tag, mt ? mt : UKIMG_MT_MANIFEST, manifest, mlen, err);
 out:
-	free(rc.r.buf);
 	client_free(&c);
 	return rv;
 }
@@ -610,10 +729,53 @@ out:
 /* Pull                                                                                        */
 
 /*
+ * GETs manifest (reference) (tag or digest) into (*buf); verifies its digest against
+ * (reference) when it is one and the registry's Docker-Content-Digest header when given.
+ */
+static int manifest_get(struct reg_client *c, const char *reference, char **buf, size_t *len,
+                        char digest[UKIMG_DIGEST_SIZE], uk_err_t *err)
+{
+	char url[4096], where[600];
+	struct resp_ctx rc = {0};
+	int by_digest = !strncmp(reference, "sha256:", 7), rv = -1;
+
+	client_where(c, where, sizeof(where));
+	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", c->base, c->ref.repository, reference);
+	resp_init(&rc, -1, MANIFEST_MAX);
+	if (do_req(c, "GET", url, NULL, ACCEPT_MANIFESTS, NULL, &rc, err) < 0)
+		goto out;
+	if (rc.r.status != 200) {
+		resp_error(c, &rc.r, by_digest ? "get manifest by digest" : "get manifest", err);
+		goto out;
+	}
+	if (!rc.r.buf || !rc.r.len) {
+		uk_err_set(err, 502, "bad_gateway", "%s: empty manifest", where);
+		goto out;
+	}
+	ukimg_digest_buf(rc.r.buf, rc.r.len, digest);
+	if (by_digest && strcmp(digest, reference)) {
+		uk_err_bad(err, "%s: manifest digest mismatch: got %s, asked for %s", where, digest,
+		           reference);
+		goto out;
+	}
+	if (rc.r.content_digest[0] && strcmp(digest, rc.r.content_digest)) {
+		uk_err_bad(err, "%s: manifest digest mismatch: got %s, registry says %s", where,
+		           digest, rc.r.content_digest);
+		goto out;
+	}
+	*buf = steal_ptr(rc.r.buf);
+	*len = rc.r.len;
+	rv = 0;
+out:
+	free(rc.r.buf);
+	return rv;
+}
+
+/*
  * Downloads one blob into a temp file under the store and verifies its size and digest; the
  * caller adopts it (store_adopt) once every blob of the image has been verified, or unlinks it.
  */
-static int pull_blob(struct client *c, ukimg_store_t *store, const char *digest, int64_t size,
+static int pull_blob(struct reg_client *c, ukimg_store_t *store, const char *digest, int64_t size,
                      char *tmp, size_t tmplen, uk_err_t *err)
 {
 	char url[4096], what[200], got[UKIMG_DIGEST_SIZE];
@@ -625,7 +787,7 @@ static int pull_blob(struct client *c, ukimg_store_t *store, const char *digest,
 	fd = store_tmp_create(store, "pull", tmp, tmplen, err);
 	if (fd < 0)
 		return -1;
-	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref->repository, digest);
+	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref.repository, digest);
 	snprintf(what, sizeof(what), "get blob %s", digest);
 	resp_init(&rc, fd, size);
 	if (do_req(c, "GET", url, NULL, NULL, NULL, &rc, err) < 0)
@@ -645,7 +807,7 @@ static int pull_blob(struct client *c, ukimg_store_t *store, const char *digest,
 		           "registry %s, repository %s: blob %s: digest mismatch: got %s (%lld "
 		           "bytes), expected %lld bytes; the registry's copy is corrupt or was "
 		           "tampered with",
-		           c->ref->registry, c->ref->repository, digest, got, (long long)got_size,
+		           c->ref.registry, c->ref.repository, digest, got, (long long)got_size,
 		           (long long)size);
 		goto out;
 	}
@@ -659,52 +821,74 @@ out:
 	return rv;
 }
 
+/* 0 if (platform) is one the caller runs (opts->platforms; no list = any), else 400. */
+static int platform_check(struct reg_client *c, const char *what, const char *platform,
+                          uk_err_t *err)
+{
+	const char *const *p = c->opts->platforms;
+	char ref[1024], runs[256] = "";
+	size_t n = 0;
+
+	if (!p)
+		return 0;
+	for (size_t i = 0; platform && p[i]; i++)
+		if (!strcmp(p[i], platform))
+			return 0;
+	for (size_t i = 0; p[i] && n < sizeof(runs); i++)
+		n += (size_t)snprintf(runs + n, sizeof(runs) - n, "%s%s", i ? ", " : "", p[i]);
+	if (ukimg_ref_format(&c->ref, ref, sizeof(ref)) < 0)
+		snprintf(ref, sizeof(ref), "%s/%s", c->ref.registry, c->ref.repository);
+	if (!platform)
+		return uk_err_bad(err,
+		                  "image %s is not a uk image: its %s has no \"%s\" (this daemon "
+		                  "runs %s)",
+		                  ref, what, UKIMG_LABEL_PLATFORM, runs[0] ? runs : "nothing");
+	return uk_err_bad(err, "image %s is built for platform %s; this daemon runs %s", ref,
+	                  platform, runs[0] ? runs : "nothing");
+}
+
+/* Checks the platform label of the config blob (stored, or downloaded to (tmp)). */
+static int config_platform_check(struct reg_client *c, ukimg_store_t *store, const char *digest,
+                                 const char *tmp, uk_err_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_object *cfg = NULL;
+	size_t len;
+	int r;
+
+	if (!c->opts->platforms)
+		return 0;
+	r = tmp && tmp[0] ? util_read_file(tmp, MANIFEST_MAX, &buf, &len, err)
+	                  : ukimg_store_read(store, digest, MANIFEST_MAX, &buf, &len, err);
+	if (r < 0)
+		return -1;
+	cfg = json_tokener_parse(buf);
+	return platform_check(c, "config", cfg ? image_config_platform(cfg) : NULL, err);
+}
+
 #define PULL_MAX_BLOBS 64
 
 int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_registry_opts_t *opts,
                char digest_out[UKIMG_DIGEST_SIZE], uk_err_t *err)
 {
-	struct client c;
-	struct resp_ctx rc;
-	char url[4096], digest[UKIMG_DIGEST_SIZE], where[600];
+	struct reg_client c;
+	char digest[UKIMG_DIGEST_SIZE], where[600];
+	_cleanup_free_ char *mbuf = NULL;
 	_cleanup_json_ json_object *m = NULL;
-	json_object *config, *layers;
-	const char *mt, *d;
+	json_object *config, *layers, *ann = NULL;
+	const char *mt, *d, *platform;
 	int64_t size, tmp_sizes[PULL_MAX_BLOBS];
 	char tmps[PULL_MAX_BLOBS][PATH_MAX], tmp_digests[PULL_MAX_BLOBS][UKIMG_DIGEST_SIZE];
-	size_t n_tmps = 0;
+	size_t n_tmps = 0, mlen = 0;
 	int rv = -1;
 
-	memset(&rc, 0, sizeof(rc));
 	if (client_init(&c, ref, opts, "pull", err) < 0)
 		goto out;
 	client_where(&c, where, sizeof(where));
-	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", c.base, ref->repository,
-	         ref->digest[0] ? ref->digest : ref->tag);
-	resp_init(&rc, -1, MANIFEST_MAX);
-	if (do_req(&c, "GET", url, NULL, ACCEPT_MANIFESTS, NULL, &rc, err) < 0)
+	if (manifest_get(&c, ref->digest[0] ? ref->digest : ref->tag, &mbuf, &mlen, digest, err) <
+	    0)
 		goto out;
-	if (rc.r.status != 200) {
-		resp_error(&c, &rc.r, ref->digest[0] ? "get manifest by digest" : "get manifest",
-		           err);
-		goto out;
-	}
-	if (!rc.r.buf || !rc.r.len) {
-		uk_err_set(err, 502, "bad_gateway", "%s: empty manifest", where);
-		goto out;
-	}
-	ukimg_digest_buf(rc.r.buf, rc.r.len, digest);
-	if (ref->digest[0] && strcmp(digest, ref->digest)) {
-		uk_err_bad(err, "%s: manifest digest mismatch: got %s, asked for %s", where, digest,
-		           ref->digest);
-		goto out;
-	}
-	if (rc.r.content_digest[0] && strcmp(digest, rc.r.content_digest)) {
-		uk_err_bad(err, "%s: manifest digest mismatch: got %s, registry says %s", where,
-		           digest, rc.r.content_digest);
-		goto out;
-	}
-	m = json_tokener_parse(rc.r.buf);
+	m = json_tokener_parse(mbuf);
 	if (!m || !json_object_is_type(m, json_type_object)) {
 		uk_err_bad(err, "%s: manifest %s is not a JSON object", where, digest);
 		goto out;
@@ -729,22 +913,34 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 		           digest, PULL_MAX_BLOBS);
 		goto out;
 	}
+	/* The platform, from the manifest's annotation or else the config's label, is checked
+	 * before any layer is fetched. */
+	json_object_object_get_ex(m, "annotations", &ann);
+	platform = util_json_str(ann, UKIMG_LABEL_PLATFORM);
+	if (platform && platform_check(&c, "manifest", platform, err) < 0)
+		goto out;
 	/* Download and verify every missing blob first; only then let any enter the store. */
 	for (size_t i = 0; i <= json_object_array_length(layers); i++) {
 		json_object *desc = i == 0 ? config : json_object_array_get_idx(layers, i - 1);
+		int have;
 
 		if (image_descriptor(desc, NULL, &d, &size, err) < 0) {
 			uk_err_wrap(err, "%s: manifest %s", where, digest);
 			goto out;
 		}
-		if (ukimg_store_has(store, d)) {
-			progress(&c, UKIMG_XFER_HAVE, d, size);
-			continue;
+		have = ukimg_store_has(store, d);
+		if (!have) {
+			if (pull_blob(&c, store, d, size, tmps[n_tmps], sizeof(tmps[n_tmps]), err) <
+			    0)
+				goto out;
+			snprintf(tmp_digests[n_tmps], UKIMG_DIGEST_SIZE, "%s", d);
+			tmp_sizes[n_tmps++] = size;
 		}
-		if (pull_blob(&c, store, d, size, tmps[n_tmps], sizeof(tmps[n_tmps]), err) < 0)
+		if (i == 0 && !platform &&
+		    config_platform_check(&c, store, d, have ? NULL : tmps[n_tmps - 1], err) < 0)
 			goto out;
-		snprintf(tmp_digests[n_tmps], UKIMG_DIGEST_SIZE, "%s", d);
-		tmp_sizes[n_tmps++] = size;
+		if (have)
+			progress(&c, UKIMG_XFER_HAVE, d, size);
 	}
 	for (size_t i = 0; i < n_tmps; i++) {
 		int r = store_adopt(store, tmps[i], tmp_digests[i], tmp_sizes[i], err);
@@ -756,16 +952,15 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 		}
 		progress(&c, UKIMG_XFER_DOWNLOADED, tmp_digests[i], tmp_sizes[i]);
 	}
-	if (ukimg_store_put_buf(store, rc.r.buf, rc.r.len, digest, NULL, err) < 0)
+	if (ukimg_store_put_buf(store, mbuf, mlen, digest, NULL, err) < 0)
 		goto out;
-	progress(&c, UKIMG_XFER_MANIFEST, digest, (int64_t)rc.r.len);
+	progress(&c, UKIMG_XFER_MANIFEST, digest, (int64_t)mlen);
 	memcpy(digest_out, digest, UKIMG_DIGEST_SIZE);
 	rv = 0;
 out:
 	for (size_t i = 0; i < n_tmps; i++)
 		if (tmps[i][0])
 			unlink(tmps[i]);
-	free(rc.r.buf);
 	client_free(&c);
 	return rv;
 }
@@ -777,7 +972,7 @@ int ukimg_registry_check(const char *registry, const ukimg_registry_opts_t *opts
 {
 	ukimg_regref_t ref = {0};
 	struct resp_ctx rc = {0};
-	struct client c;
+	struct reg_client c;
 	char url[UKIMG_REGISTRY_MAX + 32];
 	int r = -1;
 
@@ -803,4 +998,87 @@ out:
 			memmove(rep, rep + 14, strlen(rep + 14) + 1);
 	}
 	return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The client for trust.c                                                                      */
+
+struct reg_client *reg_client_new(const ukimg_regref_t *ref, const ukimg_registry_opts_t *opts,
+                                  const char *scope, uk_err_t *err)
+{
+	struct reg_client *c = malloc(sizeof(*c));
+
+	if (!c) {
+		uk_err_internal(err, "registry: out of memory");
+		return NULL;
+	}
+	if (client_init(c, ref, opts, scope, err) < 0) {
+		reg_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void reg_client_free(struct reg_client *c)
+{
+	if (!c)
+		return;
+	client_free(c);
+	free(c);
+}
+
+int reg_manifest_get(struct reg_client *c, const char *reference, char **buf, size_t *len,
+                     char digest[UKIMG_DIGEST_SIZE], uk_err_t *err)
+{
+	return manifest_get(c, reference, buf, len, digest, err);
+}
+
+int reg_manifest_put(struct reg_client *c, const char *tag, const char *media_type, const char *buf,
+                     size_t len, uk_err_t *err)
+{
+	return manifest_put(c, tag, media_type, buf, len, err);
+}
+
+int reg_blob_put_buf(struct reg_client *c, const char *buf, size_t len,
+                     char digest[UKIMG_DIGEST_SIZE], uk_err_t *err)
+{
+	struct body b = {.buf = buf, .fd = -1, .len = (int64_t)len};
+
+	ukimg_digest_buf(buf, len, digest);
+	return blob_push(c, digest, &b, err);
+}
+
+int reg_blob_get_buf(struct reg_client *c, const char *digest, int64_t size, int64_t max,
+                     char **buf, uk_err_t *err)
+{
+	char url[4096], what[200], got[UKIMG_DIGEST_SIZE];
+	struct resp_ctx rc = {0};
+	int rv = -1;
+
+	if (size < 0 || size > max)
+		return uk_err_set(err, 413, "too_large",
+		                  "registry %s, repository %s: blob %s: "
+		                  "%lld bytes, more than %lld allowed",
+		                  c->ref.registry, c->ref.repository, digest, (long long)size,
+		                  (long long)max);
+	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref.repository, digest);
+	snprintf(what, sizeof(what), "get blob %s", digest);
+	resp_init(&rc, -1, size);
+	if (do_req(c, "GET", url, NULL, NULL, NULL, &rc, err) < 0)
+		goto out;
+	if (rc.r.status != 200) {
+		resp_error(c, &rc.r, what, err);
+		goto out;
+	}
+	ukimg_digest_buf(rc.r.buf ? rc.r.buf : "", rc.r.len, got);
+	if ((int64_t)rc.r.len != size || strcmp(got, digest)) {
+		uk_err_bad(err, "registry %s, repository %s: blob %s: digest mismatch: got %s",
+		           c->ref.registry, c->ref.repository, digest, got);
+		goto out;
+	}
+	*buf = rc.r.buf ? steal_ptr(rc.r.buf) : strdup("");
+	rv = *buf ? 0 : uk_err_internal(err, "registry: out of memory");
+out:
+	free(rc.r.buf);
+	return rv;
 }

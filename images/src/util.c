@@ -299,3 +299,23 @@ const char *util_json_str(json_object *o, const char *key)
 		return NULL;
 	return json_object_get_string(v);
 }
+
+json_object *util_json_parse_exact(const char *buf, size_t len)
+{
+	json_tokener *tok;
+	json_object *o;
+
+	if (len > INT_MAX || memchr(buf, 0, len))
+		return NULL;
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o && json_tokener_get_parse_end(tok) != len) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}

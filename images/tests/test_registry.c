@@ -2,6 +2,7 @@
  * Bearer token flow against an in-process fake registry (unit). `test_registry`: push and pull
  * against Debian's docker-registry started on 127.0.0.1 (integration; skipped without it). */
 #include "testutil.h"
+#include "testreg.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "uk/registry.h"
+#include "uk/trust.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* References                                                                                  */
@@ -155,23 +157,7 @@ static void test_ref_limits(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* A docker-registry on 127.0.0.1                                                              */
 
-struct registry {
-	pid_t pid;
-	int port;
-	char dir[PATH_MAX]; /* config, storage, log */
-	char addr[64];      /* "127.0.0.1:PORT" */
-};
-
 static struct registry regs[2]; /* [0] open, [1] htpasswd */
-
-static void registry_kill(struct registry *r)
-{
-	if (r->pid > 0) {
-		kill(r->pid, SIGKILL);
-		waitpid(r->pid, NULL, 0);
-		r->pid = 0;
-	}
-}
 
 static void kill_all(void)
 {
@@ -184,87 +170,6 @@ static void on_signal(int sig)
 	kill_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-/* 1 once GET /v2/ answers with an HTTP status line. */
-static int registry_answers(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	                        .sin_port = htons((uint16_t)port)};
-	char buf[64] = {0};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
-	static const char req[] =
-	        "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1 &&
-	    read(fd, buf, sizeof(buf) - 1) > 0)
-		ok = !strncmp(buf, "HTTP/1.1 200", 12) || !strncmp(buf, "HTTP/1.1 401", 12);
-	close(fd);
-	return ok;
-}
-
-static void registry_start(struct registry *r, int with_auth)
-{
-	char *tmp = tu_mkdtemp(), cmd[PATH_MAX * 2], cfg[PATH_MAX + 16], log[PATH_MAX + 16];
-
-	snprintf(r->dir, sizeof(r->dir), "%s", tmp);
-	free(tmp);
-	r->port = free_port();
-	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
-	if (with_auth) {
-		snprintf(cmd, sizeof(cmd), "htpasswd -Bbn user pass > '%s/htpasswd'", r->dir);
-		assert_int_equal(system(cmd), 0);
-	}
-	tu_write(r->dir, "config.yml",
-	         "version: 0.1\n"
-	         "log:\n  level: warn\n"
-	         "storage:\n  filesystem:\n    rootdirectory: %s/data\n"
-	         "  delete:\n    enabled: true\n"
-	         "http:\n  addr: %s\n"
-	         "%s%s%s",
-	         r->dir, r->addr, with_auth ? "auth:\n  htpasswd:\n    realm: uk\n    path: " : "",
-	         with_auth ? r->dir : "", with_auth ? "/htpasswd\n" : "");
-	snprintf(cfg, sizeof(cfg), "%s/config.yml", r->dir);
-	snprintf(log, sizeof(log), "%s/registry.log", r->dir);
-	r->pid = fork();
-	assert_true(r->pid >= 0);
-	if (r->pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl("/usr/bin/docker-registry", "docker-registry", "serve", cfg, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && !registry_answers(r->port); i++) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			r->pid = 0;
-			fail_msg("docker-registry exited; see %s", log);
-		}
-		nanosleep(&ts, NULL);
-	}
-	if (!registry_answers(r->port))
-		fail_msg("docker-registry did not answer on %s within 10 s; see %s", r->addr, log);
 }
 
 static int have_tools(void)
@@ -293,7 +198,7 @@ static int have_tools(void)
 /* Push and pull                                                                               */
 
 struct counts {
-	int exists, uploaded, manifest, have, downloaded;
+	int exists, uploaded, manifest, have, downloaded, mounted;
 	char uploaded_digests[16][UKIMG_DIGEST_SIZE];
 };
 
@@ -320,6 +225,9 @@ static void on_xfer(void *ctx, ukimg_xfer_event_t ev, const char *digest, int64_
 		break;
 	case UKIMG_XFER_DOWNLOADED:
 		c->downloaded++;
+		break;
+	case UKIMG_XFER_MOUNTED:
+		c->mounted++;
 		break;
 	}
 }
@@ -597,6 +505,245 @@ static void test_registry_down(void **state)
 	ukimg_store_free(a);
 }
 
+/* Lines of the registry's access log naming (method) on an upload URL. */
+static int log_count(const struct registry *r, const char *method)
+{
+	char cmd[PATH_MAX + 128];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -c '\"%s /v2/[^ ]*/blobs/uploads/' '%s/registry.log'",
+	         method, r->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Blobs above the threshold go up in PATCH chunks; the result pulls back byte for byte. */
+static void test_chunked(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c = {0};
+	ukimg_registry_opts_t o = {.progress = on_xfer, .progress_ctx = &c};
+	uk_err_t err = {0};
+	int before = log_count(&regs[0], "PATCH");
+
+	build(f, a, "chunked", &res);
+	assert_true(res.size > 2048);
+	ref_for(&regs[0], "team/chunked:v1", &ref);
+	o.chunk_threshold = 1000; /* the layer goes in chunks, the config (smaller) in one PUT */
+	o.chunk_size = 700;
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("chunked push: %s", err.message);
+	assert_int_equal(c.uploaded, 2);
+	/* one PATCH per 700 bytes of the layer (docker-registry logs each request) */
+	assert_int_equal(log_count(&regs[0], "PATCH") - before, (int)((res.size + 699) / 700));
+	if (ukimg_pull(b, &ref, NULL, got, &err) != 0)
+		fail_msg("pull: %s", err.message);
+	assert_string_equal(got, res.manifest_digest);
+	assert_int_equal(ukimg_store_verify(b, res.layer_digest, &err), 0);
+	assert_int_equal(blob_count(rb), 3);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
+/* mount_from: the registry links blobs from another repository (201) instead of an upload;
+ * a source that lacks them makes it answer 202 and the blobs are uploaded. */
+static void test_mount(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c1 = {0}, c2 = {0}, c3 = {0};
+	ukimg_registry_opts_t o = {.progress = on_xfer};
+	uk_err_t err = {0};
+
+	build(f, a, "mount", &res);
+	ref_for(&regs[0], "team/source:v1", &ref);
+	o.progress_ctx = &c1;
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push: %s", err.message);
+	assert_int_equal(c1.uploaded, 2);
+
+	ref_for(&regs[0], "other/copy:v1", &ref);
+	o.progress_ctx = &c2;
+	o.mount_from = "team/source";
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push with mount: %s", err.message);
+	assert_int_equal(c2.mounted, 2);
+	assert_int_equal(c2.uploaded, 0);
+	if (ukimg_pull(b, &ref, NULL, got, &err) != 0)
+		fail_msg("pull of the mounted copy: %s", err.message);
+	assert_string_equal(got, res.manifest_digest);
+
+	/* a source repository without the blobs: 202, plain upload */
+	build(f, a, "mount-fallback", &res);
+	ref_for(&regs[0], "other/fresh:v1", &ref);
+	o.progress_ctx = &c3;
+	o.mount_from = "team/empty";
+	if (ukimg_push(a, res.manifest_digest, &ref, &o, &err) != 0)
+		fail_msg("push with a useless mount: %s", err.message);
+	assert_int_equal(c3.mounted, 0);
+	assert_int_equal(c3.uploaded, 2);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
+/* A pull for platforms the image is not built for is refused before any layer comes down,
+ * from the manifest's annotation, or, without one, from the config's label. */
+static void test_platform(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], rb[PATH_MAX], got[UKIMG_DIGEST_SIZE], d[UKIMG_DIGEST_SIZE], m[2048];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra)), *b = new_store(f, rb, sizeof(rb));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	struct counts c = {0};
+	const char *xen[] = {"xen", NULL}, *ok[] = {"hosted", "kvm", NULL};
+	ukimg_registry_opts_t o = {.progress = on_xfer, .progress_ctx = &c, .platforms = xen};
+	uk_err_t err = {0};
+	char *cfg;
+	size_t clen;
+
+	build(f, a, "platform", &res);
+	ref_for(&regs[0], "team/plat:v1", &ref);
+	if (ukimg_push(a, res.manifest_digest, &ref, NULL, &err) != 0)
+		fail_msg("push: %s", err.message);
+	assert_int_equal(ukimg_pull(b, &ref, &o, got, &err), -1);
+	assert_int_equal(err.status, 400);
+	if (!strstr(err.message, "team/plat:v1 is built for platform kvm; this daemon runs xen"))
+		fail_msg("message: %s", err.message);
+	assert_int_equal(c.downloaded, 0);
+	assert_int_equal(blob_count(rb), 0);
+
+	/* the same image without manifest annotations: the config (only) is fetched to tell */
+	assert_int_equal(ukimg_store_read(a, res.config_digest, 1 << 20, &cfg, &clen, &err), 0);
+	free(cfg);
+	snprintf(m, sizeof(m),
+	         "{\"schemaVersion\":2,\"mediaType\":\"" UKIMG_MT_MANIFEST "\","
+	         "\"config\":{\"mediaType\":\"" UKIMG_MT_CONFIG
+	         "\",\"digest\":\"%s\",\"size\":%zu},"
+	         "\"layers\":[{\"mediaType\":\"" UKIMG_MT_LAYER "\",\"digest\":\"%s\","
+	         "\"size\":%lld}]}",
+	         res.config_digest, clen, res.layer_digest, (long long)res.size);
+	assert_int_equal(ukimg_store_put_buf(a, m, strlen(m), NULL, d, &err), 0);
+	ref_for(&regs[0], "team/plat:bare", &ref);
+	assert_int_equal(ukimg_push(a, d, &ref, NULL, &err), 0);
+	assert_int_equal(ukimg_pull(b, &ref, &o, got, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "is built for platform kvm; this daemon runs xen"));
+	assert_int_equal(blob_count(rb), 0);
+
+	o.platforms = ok;
+	if (ukimg_pull(b, &ref, &o, got, &err) != 0)
+		fail_msg("pull for kvm: %s", err.message);
+	assert_string_equal(got, d);
+	ukimg_store_free(a);
+	ukimg_store_free(b);
+}
+
+/* Signatures through the registry: sign, put, fetch, verify; a second key appends; re-signing
+ * replaces; the wrong key, an unsigned image and a tampered payload are refused. */
+static void test_trust(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], priv[2][PATH_MAX + 16], pub[2][PATH_MAX + 16], dref[520], id[65];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra));
+	ukimg_build_result_t res, other;
+	ukimg_regref_t ref;
+	ukimg_trust_sig_t s0, s1, bad;
+	ukimg_trust_sigs_t *l;
+	const char *k0[1], *k1[1];
+	uk_err_t err = {0};
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(priv[i], sizeof(priv[i]), "%s/k%d.key", f->dir, i);
+		snprintf(pub[i], sizeof(pub[i]), "%s/k%d.pub", f->dir, i);
+		assert_int_equal(ukimg_trust_keygen(priv[i], pub[i], NULL, &err), 0);
+	}
+	k0[0] = pub[0];
+	k1[0] = pub[1];
+	build(f, a, "trust", &res);
+	build(f, a, "trust-other", &other);
+	ref_for(&regs[0], "team/signed:v1", &ref);
+	assert_int_equal(ukimg_push(a, res.manifest_digest, &ref, NULL, &err), 0);
+	ref_for(&regs[0], "team/signed:v2", &ref);
+	assert_int_equal(ukimg_push(a, other.manifest_digest, &ref, NULL, &err), 0);
+	snprintf(dref, sizeof(dref), "%s/%s", ref.registry, ref.repository);
+
+	/* unsigned: no .sig manifest is zero signatures */
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	if (!l)
+		fail_msg("fetch: %s", err.message);
+	assert_int_equal(l->n, 0);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_UNSIGNED);
+	ukimg_trust_sigs_free(l);
+
+	/* key 0 signs; fetch + verify with key 0: ok; with key 1 only: no trusted key */
+	assert_int_equal(ukimg_trust_sign_payload(priv[0], res.manifest_digest, dref, &s0, &err),
+	                 0);
+	if (ukimg_trust_put(&ref, res.manifest_digest, &s0, NULL, &err) != 0)
+		fail_msg("put: %s", err.message);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(l->n, 1);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, id, &err),
+	                 UKIMG_TRUST_OK);
+	assert_string_equal(id, s0.keyid);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k1, 1, NULL, &err),
+	                 UKIMG_TRUST_NO_TRUSTED_KEY);
+	assert_int_equal(err.status, 403);
+	/* the other image is still unsigned, and this signature does not vouch for it */
+	assert_int_equal(ukimg_trust_verify(other.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_BAD_SIGNATURE);
+	ukimg_trust_sigs_free(l);
+
+	/* key 1 signs too: two signatures; key 0 again: replaced, still two; both verify */
+	assert_int_equal(ukimg_trust_sign_payload(priv[1], res.manifest_digest, dref, &s1, &err),
+	                 0);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &s1, NULL, &err), 0);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &s0, NULL, &err), 0);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(l->n, 2);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k1, 1, NULL, &err),
+	                 UKIMG_TRUST_OK);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_OK);
+	ukimg_trust_sigs_free(l);
+
+	/* a payload changed after signing (another identity, same digest) replaces key 0's
+	 * signature: fetched and refused */
+	bad = s0;
+	bad.payload = strdup(s0.payload);
+	memcpy(strstr(bad.payload, "team/signed"), "team/forged", 11);
+	assert_int_equal(ukimg_trust_put(&ref, res.manifest_digest, &bad, NULL, &err), 0);
+	l = ukimg_trust_fetch(&ref, res.manifest_digest, NULL, &err);
+	assert_non_null(l);
+	assert_int_equal(ukimg_trust_verify(res.manifest_digest, l, k0, 1, NULL, &err),
+	                 UKIMG_TRUST_BAD_SIGNATURE);
+	assert_non_null(strstr(err.message, "does not verify"));
+	ukimg_trust_sigs_free(l);
+
+	/* a signature for one image cannot be stored for another */
+	assert_int_equal(ukimg_trust_put(&ref, other.manifest_digest, &s0, NULL, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "its payload is for"));
+	ukimg_trust_sig_clear(&bad);
+	ukimg_trust_sig_clear(&s0);
+	ukimg_trust_sig_clear(&s1);
+	ukimg_store_free(a);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* A fake registry with the Bearer token flow (docker-registry's token auth needs a JWT issuer) */
 
@@ -809,6 +956,33 @@ static void test_bearer_flow(void **state)
 	ukimg_store_free(b);
 }
 
+/* A registry that fails a chunk: the push stops there with the offset in the message, and no
+ * manifest is put. */
+static void test_chunk_error(void **state)
+{
+	struct fixture *f = *state;
+	char ra[PATH_MAX], s[128];
+	ukimg_store_t *a = new_store(f, ra, sizeof(ra));
+	ukimg_build_result_t res;
+	ukimg_regref_t ref;
+	ukimg_auth_t good = {"user", "pass"};
+	ukimg_registry_opts_t o = {.auth = &good, .chunk_threshold = 100, .chunk_size = 100};
+	uk_err_t err = {0};
+	struct fake fk;
+
+	build(f, a, "chunk-error", &res);
+	fake_start(&fk); /* it answers PATCH with 400 */
+	snprintf(s, sizeof(s), "127.0.0.1:%d/team/app:v1", fk.port);
+	assert_int_equal(ukimg_ref_parse(s, &ref, &err), 0);
+	assert_int_equal(ukimg_push(a, res.manifest_digest, &ref, &o, &err), -1);
+	assert_int_equal(err.status, 502);
+	if (!strstr(err.message, "chunk at byte 0: HTTP 400"))
+		fail_msg("message: %s", err.message);
+	assert_null(fk.manifest);
+	fake_stop(&fk);
+	ukimg_store_free(a);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -842,11 +1016,16 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_setup_teardown(test_push_pull, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tampered_blob, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_registry_down, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chunked, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_mount, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_registry_down, setup, teardown), /* last */
 	};
 
 	const struct CMUnitTest fake_tests[] = {
 	        cmocka_unit_test_setup_teardown(test_bearer_flow, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chunk_error, setup, teardown),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "ref"))

@@ -49,6 +49,7 @@ typedef enum ukimg_xfer_event {
 	UKIMG_XFER_MANIFEST,   /* push: manifest put / pull: manifest fetched and verified */
 	UKIMG_XFER_HAVE,       /* pull: the store already has the blob, skipped */
 	UKIMG_XFER_DOWNLOADED, /* pull: the blob was downloaded and verified */
+	UKIMG_XFER_MOUNTED,    /* push: the registry mounted the blob from opts->mount_from */
 } ukimg_xfer_event_t;
 
 /* Called once per blob (and once for the manifest) on the calling thread. */
@@ -63,7 +64,20 @@ typedef struct ukimg_registry_opts {
 	long timeout_sec;    /* per request; 0 = 300 */
 	int tls;             /* https even for 127.0.0.0/8 and localhost (a TLS registry there) */
 	const char *ca_file; /* MAY be NULL: a PEM CA bundle to verify this registry with */
+	/* push: blobs larger than (chunk_threshold) bytes go up in PATCH chunks of (chunk_size)
+	 * bytes; 0 = UKIMG_CHUNK_DEFAULT for either. */
+	int64_t chunk_threshold;
+	int64_t chunk_size;
+	/* push: a repository on the same registry that may hold the blobs already (say the image
+	 * was pulled from it): each missing blob is first asked for as a cross-repository mount.
+	 * MAY be NULL. */
+	const char *mount_from;
+	/* pull: the platforms (org.uk.platform values) the caller can run, NULL-terminated; an
+	 * image built for another is refused (400) before any layer is fetched. NULL = any. */
+	const char *const *platforms;
 } ukimg_registry_opts_t;
+
+#define UKIMG_CHUNK_DEFAULT ((int64_t)8 << 20)
 
 /*
  * Pushes the image (manifest_digest must be in (store)) to (ref) (tag required, a digest in
