@@ -272,7 +272,7 @@ static void probe_start(struct check *c, int64_t now)
 	c->phase = CONNECTING; /* the outcome is read in probe_step */
 }
 
-/* Fills (res) when the probe of (c) is over; returns 1 then, 0 while it goes on. */
+/* Ends the probe of (c): closes it and fills (res) with (ok) and the output; returns 1 (done). */
 static int probe_finish(struct check *c, struct result *res, int ok, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 static int probe_finish(struct check *c, struct result *res, int ok, const char *fmt, ...)
@@ -292,7 +292,8 @@ static int probe_finish(struct check *c, struct result *res, int ok, const char 
 /*
  * Through QEMU's user networking the host-side connect always succeeds at once: slirp accepts,
  * then connects to the guest, and closes our side if the guest refuses. So a TCP check passes
- * when the connection is still open after min(timeout, 1 s), and fails if it closed by then.
+ * when the connection is still open after min(timeout / 2, 1 s) (or data came), and fails if it
+ * was closed by then.
  */
 static int probe_tcp_settled(struct check *c, short revents, struct result *res, int64_t now)
 {
