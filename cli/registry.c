@@ -171,9 +171,13 @@ static void xfer_print(json_object *obj, int push)
 	static const struct {
 		const char *status, *text;
 	} words[] = {
-	        {"exists", "Layer already exists"}, {"uploaded", "Pushed"},
-	        {"have", "Already exists"},         {"downloaded", "Pull complete"},
-	        {"manifest", "Manifest verified"},  {"manifest+push", "Manifest pushed"},
+	        {"exists", "Layer already exists"},
+	        {"uploaded", "Pushed"},
+	        {"have", "Already exists"},
+	        {"downloaded", "Pull complete"},
+	        {"manifest", "Manifest verified"},
+	        {"manifest+push", "Manifest pushed"},
+	        {"mounted", "Mounted from another repository"},
 	};
 	const char *st = cli_jstr(obj, "status"), *dg = cli_jstr(obj, "digest");
 	char size[32];

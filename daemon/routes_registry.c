@@ -23,6 +23,7 @@ struct xfer_job {
 	char name[UKIMG_REGISTRY_MAX + UKIMG_REPO_MAX + UKIMG_TAG_MAX + UKIMG_DIGEST_SIZE];
 	char manifest[UKIMG_DIGEST_SIZE]; /* push: the local image's manifest */
 	char tag[256];                    /* pull: the local name to tag, "" for a digest pull */
+	char mount_from[UKIMG_REPO_MAX];  /* push: another repository of the registry that has it */
 	struct ukd_reg_opts ro;
 };
 
@@ -289,6 +290,31 @@ static struct xfer_job *job_new(struct ukd *d, struct ukd_req *req, int push, co
 	return j;
 }
 
+/*
+ * Like Docker: when the image also has a name in another repository of the same registry (it
+ * was pushed or pulled there), its blobs are asked for as cross-repository mounts from there
+ * first, so the registry copies nothing over the wire.
+ */
+static void push_mount_source(struct xfer_job *j, const struct ukd_image_row *img)
+{
+	uk_err_t err = {0};
+	json_object *tags = ukd_store_image_tags(j->d->store, img->id, &err);
+	ukimg_regref_t other;
+
+	for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+
+		if (ukimg_ref_parse(t, &other, &err) == 0 &&
+		    !strcmp(other.registry, j->ref.registry) &&
+		    strcmp(other.repository, j->ref.repository)) {
+			snprintf(j->mount_from, sizeof(j->mount_from), "%s", other.repository);
+			j->ro.o.mount_from = j->mount_from;
+			break;
+		}
+	}
+	json_object_put(tags);
+}
+
 /* POST /v1/images/{name}/push[?tag=TAG]: the local image NAME[:TAG] to the registry NAME says. */
 void ukd_route_image_push(struct ukd *d, struct ukd_req *req)
 {
@@ -305,8 +331,10 @@ void ukd_route_image_push(struct ukd *d, struct ukd_req *req)
 		r = -1;
 	else if (j->ref.digest[0])
 		r = uk_err_bad(&err, "push %s: name a tag, not a digest", local);
-	else if ((r = ukd_store_image_resolve(d->store, local, &img, &err)) == 0)
+	else if ((r = ukd_store_image_resolve(d->store, local, &img, &err)) == 0) {
 		snprintf(j->manifest, sizeof(j->manifest), "%s", img.manifest);
+		push_mount_source(j, &img);
+	}
 	job_go(req, j, r, &err);
 }
 

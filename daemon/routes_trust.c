@@ -67,7 +67,8 @@ static int sig_from_body(json_object *body, ukimg_trust_sig_t *sig, uk_err_t *er
 }
 
 /* A signature claiming one of the daemon's trusted keys must verify before it is stored, so a
- * client cannot replace a good signature by that key with a bad one. */
+ * client cannot replace a good signature by that key with a bad one. 1 when it verified by a
+ * trusted key, 0 when it claims another key. */
 static int sig_check_trusted(struct ukd *d, const char *digest, ukimg_trust_sig_t *sig,
                              uk_err_t *err)
 {
@@ -86,7 +87,7 @@ static int sig_check_trusted(struct ukd *d, const char *digest, ukimg_trust_sig_
 			snprintf(err->code, sizeof(err->code), "bad_request");
 			return -1;
 		}
-		return 0;
+		return 1;
 	}
 	return 0;
 }
@@ -100,11 +101,12 @@ void ukd_route_image_sign(struct ukd *d, struct ukd_req *req)
 	char tag[UKIMG_TAG_MAX];
 	uk_err_t err = {0};
 	json_object *o;
+	int trusted = 0;
 
 	if (sig_target(d, req, &img, &ref, &err) < 0 ||
 	    ukd_reg_opts_init(d, req, ref.registry, &ro, &err) < 0 ||
 	    sig_from_body(ukd_req_json(req), &sig, &err) < 0 ||
-	    sig_check_trusted(d, img.manifest, &sig, &err) < 0 ||
+	    (trusted = sig_check_trusted(d, img.manifest, &sig, &err)) < 0 ||
 	    ukimg_trust_put(&ref, img.manifest, &sig, &ro.o, &err) < 0) {
 		ukd_reg_opts_clear(&ro);
 		ukimg_trust_sig_clear(&sig);
@@ -114,6 +116,8 @@ void ukd_route_image_sign(struct ukd *d, struct ukd_req *req)
 	}
 	ukd_reg_opts_clear(&ro);
 	ukimg_trust_sig_clear(&sig);
+	if (trusted)
+		ukd_trust_remember(img.manifest);
 	ukimg_trust_sig_tag(img.manifest, tag);
 	log_info("trust", "signature by key %.16s stored for %s (%s)", sig.keyid,
 	         ukd_req_param(req, 0), img.manifest);

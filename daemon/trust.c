@@ -4,6 +4,7 @@
 #include "routes.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,33 @@
 
 #define TRUST_MAX_KEYS 64
 #define TRUST_TIMEOUT_SEC 60
+#define TRUST_CACHE 1024
+
+/* Manifest digests a trusted key's signature was verified for since ukd started (pull, sign,
+ * run): a later run needs no registry round trip. The keys are fixed for the daemon's life, so
+ * a verdict stays true; a signature deleted from the registry afterwards is not noticed until
+ * ukd restarts (docs/daemon.md). A ring: the oldest verdict goes first. */
+static char trust_cache[TRUST_CACHE][UKIMG_DIGEST_SIZE];
+static size_t trust_cache_next;
+static pthread_mutex_t trust_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ukd_trust_remember(const char *digest)
+{
+	pthread_mutex_lock(&trust_cache_lock);
+	snprintf(trust_cache[trust_cache_next++ % TRUST_CACHE], UKIMG_DIGEST_SIZE, "%s", digest);
+	pthread_mutex_unlock(&trust_cache_lock);
+}
+
+static int trust_known(const char *digest)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&trust_cache_lock);
+	for (size_t i = 0; i < TRUST_CACHE && !found; i++)
+		found = !strcmp(trust_cache[i], digest);
+	pthread_mutex_unlock(&trust_cache_lock);
+	return found;
+}
 
 void ukd_trust_config_free(struct ukd_config *cfg)
 {
@@ -109,6 +137,7 @@ int ukd_trust_check(struct ukd *d, const char *ref, const char *digest, const uk
 		return uk_err_wrap(err, "%s", ref);
 	}
 	log_debug("trust", "%s (%s): signed by trusted key %.16s", ref, digest, id);
+	ukd_trust_remember(digest);
 	return 0;
 }
 
@@ -138,7 +167,7 @@ int ukd_trust_check_image(struct ukd *d, const struct ukd_image_row *img, const 
 	uk_err_t best = {0}, e;
 	size_t n;
 
-	if (!d->cfg.trust_require_signed)
+	if (!d->cfg.trust_require_signed || trust_known(img->manifest))
 		return 0;
 	tags = ukd_store_image_tags(d->store, img->id, err);
 	if (!tags)

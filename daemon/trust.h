@@ -23,6 +23,10 @@ void ukd_trust_config_free(struct ukd_config *cfg);
 int ukd_trust_check(struct ukd *d, const char *ref, const char *digest, const ukimg_auth_t *auth,
                     uk_err_t *err);
 
+/* Records that a trusted key's signature over (digest) verified (ukd_trust_check does it
+ * itself): the run check then accepts (digest) without asking the registry again. */
+void ukd_trust_remember(const char *digest);
+
 /* 1 if (name) starts with a registry host the way Docker reads it ("host.tld/", "host:port/",
  * "localhost/"): only such names are looked up for signatures, never a default registry. */
 int ukd_trust_names_registry(const char *name);

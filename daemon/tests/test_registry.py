@@ -165,6 +165,13 @@ def plain_http(a, b, reg, cfg):
     out = jlines(uk(a, cfg, "--format", "json", "push", name, ok=True).stdout)
     blobs = [o["status"] for o in out if o.get("status") in ("exists", "uploaded")]
     check(blobs and set(blobs) == {"exists"}, "re-push: every blob must exist: %s" % out)
+    # the same image under another repository of the registry: mounted, nothing uploaded
+    other = reg.addr + "/team/copy:v1"
+    uk(a, cfg, "tag", "hello", other, ok=True)
+    out = jlines(uk(a, cfg, "--format", "json", "push", other, ok=True).stdout)
+    blobs = [o["status"] for o in out if o.get("status") in ("exists", "uploaded", "mounted")]
+    check(blobs and set(blobs) == {"mounted"}, "push to another repository: %s" % out)
+    check(out[-1].get("digest") == manifest_of(a, name), "mounted push result %s" % out[-1])
     p = uk(b, cfg, "pull", name, ok=True)
     check("Pull complete" in p.stdout and "Digest: sha256:" in p.stdout, "pull: %s" % p.stdout)
     check(manifest_of(b, name) == manifest_of(a, name), "manifest digests differ")

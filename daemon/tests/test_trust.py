@@ -47,6 +47,8 @@ class Registry:
         return urllib.request.urlopen(r, timeout=60)
 
     def stop(self):
+        if self.proc.poll() is not None:
+            return
         self.proc.kill()
         self.proc.wait()
         self.log.close()
@@ -204,6 +206,14 @@ def scenario(d, tmp, reg, cli, host):
                   "pull of %s: expected 403 '%s', got %r" % (case, why, r))
             r = d.req("GET", "/v1/images/%s" % urllib.parse.quote(cases[case][0], safe=""))
             check(r.status == 404, "a refused pull recorded %s: %r" % (case, r))
+
+    # a verdict is kept: with the registry gone, the image verified above still runs, an
+    # unverified one is still refused
+    reg.stop()
+    r = d.req("POST", "/v1/instances", body={"image": "signed"})
+    check(r.status == 201, "a verified image needs its registry to run: %r" % r)
+    r = d.req("POST", "/v1/instances", body={"image": "wrongkey"})
+    check(r.status >= 400, "an unverified image ran without its registry: %r" % r)
 
 
 def main():

@@ -2,6 +2,7 @@
 #ifndef UKIMG_INTERNAL_H
 #define UKIMG_INTERNAL_H
 
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,13 @@ int store_tmp_dir(const ukimg_store_t *store, const char *prefix, char *path, si
  * it into the store (fsync'ed). The file is consumed whatever happens. */
 int store_adopt(ukimg_store_t *store, const char *path, const char *expect, int64_t size,
                 uk_err_t *err);
+/* store_adopt for a file whose digest the caller computed while writing it (it is private to
+ * this process): fsync'ed and renamed into the store as (digest), not read again. */
+int store_adopt_hashed(ukimg_store_t *store, const char *path, const char *digest, uk_err_t *err);
+/* An incremental SHA-256 for data as it streams by: new (NULL when out of memory), finish into
+ * "sha256:<hex>" (the context is freed). */
+EVP_MD_CTX *store_hash_new(void);
+void store_hash_finish(EVP_MD_CTX *ctx, char out[UKIMG_DIGEST_SIZE]);
 /* Hashes (fd) from its current offset to EOF. */
 int store_hash_fd(int fd, char out[UKIMG_DIGEST_SIZE], int64_t *size_out, uk_err_t *err);
 

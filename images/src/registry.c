@@ -41,6 +41,7 @@ struct resp {
 	char challenge[2048]; /* WWW-Authenticate */
 	/* body sink for 2xx: (fd) >= 0 writes there (at most max bytes); else a buffer */
 	int fd;
+	EVP_MD_CTX *hash; /* MAY be NULL: hashes what goes to (fd), restarted with each attempt */
 	int64_t max;
 	int64_t got;
 	int too_large;
@@ -182,8 +183,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 		return 0; /* aborts the transfer */
 	}
 	r->got += (int64_t)len;
-	if (r->fd >= 0)
+	if (r->fd >= 0) {
+		if (r->hash)
+			EVP_DigestUpdate(r->hash, p, len);
 		return util_write_all(r->fd, p, len) == 0 ? len : 0;
+	}
 	if (r->len + len + 1 > r->cap) {
 		size_t cap = (r->len + len + 1) * 2;
 		char *nb = realloc(r->buf, cap);
@@ -362,6 +366,8 @@ static int do_once(struct reg_client *c, const char *method, const char *url, co
 	rc->curl = c->curl;
 	rc->r.status = 0;
 	rc->r.got = 0;
+	if (rc->r.hash && !EVP_DigestInit_ex(rc->r.hash, EVP_sha256(), NULL))
+		return uk_err_internal(err, "sha256: cannot initialize OpenSSL digest");
 	rc->r.len = 0;
 	rc->r.errlen = 0;
 	rc->r.too_large = 0;
@@ -781,7 +787,6 @@ static int pull_blob(struct reg_client *c, ukimg_store_t *store, const char *dig
 	char url[4096], what[200], got[UKIMG_DIGEST_SIZE];
 	struct resp_ctx rc = {0};
 	_cleanup_close_ int fd = -1;
-	int64_t got_size = 0;
 	int rv = -1;
 
 	fd = store_tmp_create(store, "pull", tmp, tmplen, err);
@@ -790,24 +795,25 @@ static int pull_blob(struct reg_client *c, ukimg_store_t *store, const char *dig
 	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", c->base, c->ref.repository, digest);
 	snprintf(what, sizeof(what), "get blob %s", digest);
 	resp_init(&rc, fd, size);
+	/* hashed as it arrives: the file is never read back (store_adopt_hashed) */
+	if (!(rc.r.hash = store_hash_new())) {
+		uk_err_internal(err, "sha256: cannot initialize OpenSSL digest");
+		goto out;
+	}
 	if (do_req(c, "GET", url, NULL, NULL, NULL, &rc, err) < 0)
 		goto out;
 	if (rc.r.status != 200) {
 		resp_error(c, &rc.r, what, err);
 		goto out;
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		uk_err_errno(err, errno, "registry: rewind %s", tmp);
-		goto out;
-	}
-	if (store_hash_fd(fd, got, &got_size, err) < 0)
-		goto out;
-	if (got_size != size || strcmp(got, digest)) {
+	store_hash_finish(rc.r.hash, got);
+	rc.r.hash = NULL;
+	if (rc.r.got != size || strcmp(got, digest)) {
 		uk_err_bad(err,
 		           "registry %s, repository %s: blob %s: digest mismatch: got %s (%lld "
 		           "bytes), expected %lld bytes; the registry's copy is corrupt or was "
 		           "tampered with",
-		           c->ref.registry, c->ref.repository, digest, got, (long long)got_size,
+		           c->ref.registry, c->ref.repository, digest, got, (long long)rc.r.got,
 		           (long long)size);
 		goto out;
 	}
@@ -817,6 +823,7 @@ out:
 		unlink(tmp);
 		tmp[0] = 0;
 	}
+	EVP_MD_CTX_free(rc.r.hash);
 	free(rc.r.buf);
 	return rv;
 }
@@ -943,7 +950,7 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 			progress(&c, UKIMG_XFER_HAVE, d, size);
 	}
 	for (size_t i = 0; i < n_tmps; i++) {
-		int r = store_adopt(store, tmps[i], tmp_digests[i], tmp_sizes[i], err);
+		int r = store_adopt_hashed(store, tmps[i], tmp_digests[i], err);
 
 		tmps[i][0] = 0; /* consumed either way */
 		if (r < 0) {

@@ -164,18 +164,35 @@ int store_tmp_dir(const ukimg_store_t *store, const char *prefix, char *path, si
 	return 0;
 }
 
-int store_hash_fd(int fd, char out[UKIMG_DIGEST_SIZE], int64_t *size_out, uk_err_t *err)
+EVP_MD_CTX *store_hash_new(void)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void store_hash_finish(EVP_MD_CTX *ctx, char out[UKIMG_DIGEST_SIZE])
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
+
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	digest_format(md, out);
+}
+
+int store_hash_fd(int fd, char out[UKIMG_DIGEST_SIZE], int64_t *size_out, uk_err_t *err)
+{
+	EVP_MD_CTX *ctx = store_hash_new();
 	char buf[65536];
 	int64_t total = 0;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
+	if (!ctx)
 		return uk_err_internal(err, "sha256: cannot initialize OpenSSL digest");
-	}
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0) {
@@ -189,9 +206,7 @@ int store_hash_fd(int fd, char out[UKIMG_DIGEST_SIZE], int64_t *size_out, uk_err
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		total += n;
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	digest_format(md, out);
+	store_hash_finish(ctx, out);
 	if (size_out)
 		*size_out = total;
 	return 0;
@@ -335,19 +350,14 @@ int store_adopt(ukimg_store_t *store, const char *path, const char *expect, int6
 {
 	char digest[UKIMG_DIGEST_SIZE];
 	int64_t got;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0) {
-		int e = errno;
-		unlink(path);
-		return uk_err_errno(err, e, "open %s", path);
-	}
-	if (store_hash_fd(fd, digest, &got, err) < 0 || fsync(fd) < 0) {
-		close(fd);
+	if (fd < 0 || store_hash_fd(fd, digest, &got, err) < 0) {
+		if (fd < 0)
+			uk_err_errno(err, errno, "open %s", path);
 		unlink(path);
 		return -1;
 	}
-	close(fd);
 	if (check_expect(expect, digest, err) < 0) {
 		unlink(path);
 		return -1;
@@ -356,6 +366,18 @@ int store_adopt(ukimg_store_t *store, const char *path, const char *expect, int6
 		unlink(path);
 		return uk_err_bad(err, "blob %s: size %lld, descriptor says %lld", digest,
 		                  (long long)got, (long long)size);
+	}
+	return store_adopt_hashed(store, path, digest, err);
+}
+
+int store_adopt_hashed(ukimg_store_t *store, const char *path, const char *digest, uk_err_t *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlink(path);
+		return uk_err_errno(err, e, "sync %s", path);
 	}
 	return store_commit(store, path, digest, err);
 }
