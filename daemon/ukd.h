@@ -20,6 +20,12 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	/* TLS on tcp:// listeners (docs/security.md): client certificates signed by tls_ca_pem */
+	int tlsverify;
+	char tlscacert[PATH_MAX], tlscert[PATH_MAX], tlskey[PATH_MAX];
+	char *tls_ca_pem, *tls_cert_pem, *tls_key_pem; /* the files, read at load */
+	char group[64]; /* unix sockets' group; "" = "uk" when that group exists */
+	long sock_gid;  /* resolved (group), -1 = leave the socket's group alone */
 };
 
 struct ukd_store;

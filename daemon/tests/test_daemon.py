@@ -9,17 +9,9 @@ import subprocess
 import sys
 import time
 
-from ukdtest import HERE, Daemon, check, require_qemu, run
+from ukdtest import HERE, Daemon, check, free_port, require_qemu, run
 
 GUEST = os.path.join(HERE, "guest")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def tcp_get(port, path):

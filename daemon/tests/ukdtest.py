@@ -32,6 +32,15 @@ def check(cond, msg):
         fail(msg)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 the kernel says is free now (bind to 0)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def require_qemu():
     if not shutil.which("qemu-system-x86_64"):
         skip("qemu-system-x86_64 is not installed: cannot run guests on this machine")
@@ -217,14 +226,15 @@ def tar_dir(path):
     return buf.getvalue()
 
 
-def run(main):
-    """Runs main(daemon) against a fresh ukd; exits 0, 1 (with the daemon log) or 77."""
+def run(main, setup=None):
+    """Runs main(daemon) against a fresh ukd started with the arguments setup() returns (if
+    given); exits 0, 1 (with the daemon log) or 77."""
     if len(sys.argv) < 2:
         sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
     d = None
     ok = False
     try:
-        d = Daemon(sys.argv[1])
+        d = Daemon(sys.argv[1], setup() if setup else ())
         main(d)
         d.ping()
         ok = True
