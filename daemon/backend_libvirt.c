@@ -48,7 +48,8 @@ struct ukd_backend {
  * The embedded driver's qemu.conf. Every line removes work libvirt would otherwise do for each
  * start, none of which a unikernel with one console and no disks needs: no per-domain mount
  * namespace, no cgroups, no security labels or ownership changes, no virtlogd (stdio to a file).
- * QEMU runs as the daemon's user. See docs/daemon.md for the measurements.
+ * QEMU runs as the daemon's user. See docs/daemon.md for the measurements. The last line adds
+ * a guard: QEMU's seccomp sandbox (no execve, no setuid, no spawning; docs/security.md).
  */
 static const char qemu_conf[] = "# Written by ukd at every start; edits are lost.\n"
                                 "user = \"+%u\"\n"
@@ -59,7 +60,8 @@ static const char qemu_conf[] = "# Written by ukd at every start; edits are lost
                                 "namespaces = [ ]\n"
                                 "cgroup_controllers = [ ]\n"
                                 "stdio_handler = \"file\"\n"
-                                "set_process_name = 0\n";
+                                "set_process_name = 0\n"
+                                "seccomp_sandbox = 1\n";
 
 static void libvirt_silent(void *opaque, virErrorPtr e)
 {

@@ -374,6 +374,46 @@ static enum MHD_Result early_reply(struct ukd_req *req, const char *method, cons
 	return queue_reply(req);
 }
 
+/* A TLS connection's client, checked at its first request: the certificate cannot change on a
+ * connection (libmicrohttpd does not renegotiate), and checking it costs about a millisecond. */
+struct tls_conn {
+	int checked, ok;
+	struct ukd_peer peer;
+	uk_err_t denied;
+};
+
+static void http_tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls, (void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(struct tls_conn));
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. */
+static int http_tls_peer(struct ukd_req *req, struct ukd_peer *peer)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tls_conn *tc = ci ? ci->socket_context : NULL;
+
+	if (!tc) /* out of memory at connect: check each request */
+		return ukd_peer_tls(req->conn, peer, &req->denied);
+	if (!tc->checked) {
+		tc->ok = ukd_peer_tls(req->conn, &tc->peer, &tc->denied) == 0;
+		tc->checked = 1;
+	}
+	*peer = tc->peer;
+	if (tc->ok)
+		return 0;
+	req->denied = tc->denied;
+	return -1;
+}
+
 /* Who may call: over TLS only clients whose certificate the CA signed, read-only ones only
  * reading. Calls that change something are logged with who made them. */
 static void http_door(struct ukd_http *h, struct ukd_req *req, const char *method, const char *url)
@@ -381,7 +421,7 @@ static void http_door(struct ukd_http *h, struct ukd_req *req, const char *metho
 	struct ukd_peer peer;
 	int reads = ukd_peer_method_reads(method);
 
-	if (h->tls && ukd_peer_tls(req->conn, &peer, &req->denied) < 0) {
+	if (h->tls && http_tls_peer(req, &peer) < 0) {
 		log_info("http", "%s %s refused: %s", method, url, req->denied.message);
 		return;
 	}
@@ -578,13 +618,15 @@ static void http_tls_options(struct ukd_http *h, struct MHD_OptionItem *o)
 	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
 	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
 	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, cfg->tls_ca_pem};
-	o[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify,
+	                               NULL};
+	o[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 {
 	struct ukd_http *h = calloc(1, sizeof(*h));
-	struct MHD_OptionItem tls_opts[4];
+	struct MHD_OptionItem tls_opts[5];
 	int fd;
 
 	if (!h) {
