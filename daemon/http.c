@@ -461,14 +461,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		req->early_status = (unsigned)req->match.status;
 		log_debug("http", "%s %s", method, url);
 		http_door(h, req, method, url);
-		return MHD_YES;
-	}
-	if (req->denied.status) {
-		/* drop a small body so the client reads the 403; a large one gets it mid-upload */
-		if (*upload_size && (req->body_len += *upload_size) <= 65536) {
-			*upload_size = 0;
+		if (!req->denied.status)
 			return MHD_YES;
-		}
+		/* at once, before any body: a client that sent Expect: 100-continue gets the 403
+		 * instead of the go-ahead */
 		ukd_reply_error(req, &req->denied);
 		return queue_reply(req);
 	}

@@ -149,6 +149,22 @@ def test_clients(d, port, tmp, ca, wrong):
     check(https(port, cafile, ro, path="/v1/instances")[0] == 200, "read-only client: GET")
     status, body = https(port, cafile, ro, "POST", "/v1/instances", b'{"image":"x"}')
     check(status == 403 and "read-only" in body, "read-only POST: %d %s" % (status, body))
+    # a large upload is refused on its headers alone, before the client sends the body
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.load_cert_chain(os.path.join(ro, "cert.pem"), os.path.join(ro, "key.pem"))
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                         server_hostname="127.0.0.1") as s:
+        s.sendall(b"POST /v1/images/build?t=x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                  b"Content-Type: application/x-tar\r\n\r\n" % (3 << 30))
+        head = b""
+        while b"read-only" not in head:  # the answer ends with the connection (close)
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head = head.decode(errors="replace")
+    check(head.startswith("HTTP/1.1 403") and "read-only" in head,
+          "read-only 3 GiB build was not refused on its headers: %r" % head)
     status, body = https(port, cafile, admin, "DELETE", "/v1/instances/nope")
     check(status == 404, "admin DELETE of a missing instance: %d %s" % (status, body))
     d.logf.flush()
@@ -200,6 +216,11 @@ def test_cli(uk, port, tmp, ca, wrong):
     check(r.returncode == 1 and "TLS" in r.stderr, "uk with the wrong CA: %r" % (r,))
     r = uk_run("-H", host, "ps")
     check(r.returncode == 1, "uk without TLS to the TLS port: %r" % (r,))
+    ro = os.path.join(ca, "clients", "ro")
+    r = uk_run("build", "-t", "x", os.path.join(ukdtest.SRC, "images", "examples", "hello"),
+               extra={"UK_HOST": host, "UK_TLS_VERIFY": "1", "UK_CERT_PATH": ro})
+    check(r.returncode == 1 and "read-only" in r.stderr and "403" in r.stderr,
+          "uk build as a read-only client: %r" % (r,))
     r = uk_run("-H", host, "--tlsverify", "--tlscacert", os.path.join(admin, "ca.pem"),
                "--tlscert", os.path.join(admin, "cert.pem"), "ps")
     check(r.returncode == 1 and "--tlskey" in r.stderr, "uk --tlscert without a key: %r" % (r,))
