@@ -15,9 +15,11 @@
 struct uk_client {
 	char *host;      /* normalised "unix:///path" or "tcp://host:port" */
 	char *sock_path; /* unix socket path, or NULL for TCP */
-	char *base_url;  /* "http://localhost" or "http://host:port" */
+	char *base_url;  /* "http://localhost", "http://host:port" or "https://host:port" */
 	volatile int *intr;
 	char *header; /* one extra request header ("X-Registry-Auth: ..."), or NULL */
+	int tls, tls_verify;
+	char *tls_ca, *tls_cert, *tls_key; /* PEM paths, NULL when not used */
 };
 
 enum xfer_mode { XFER_COLLECT, XFER_RAW, XFER_JSONL };
@@ -37,6 +39,7 @@ struct xfer {
 	int line_failed;
 	int stopped; /* the callback asked to stop */
 	const uk_body_t *body;
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
@@ -116,7 +119,7 @@ uk_client_t *uk_client_new(const char *host, uk_err_t *err)
 	}
 	if (c->sock_path)
 		c->host = strdup(host);
-	else if (c->base_url && asprintf(&c->host, "tcp://%s", c->base_url + 7) < 0)
+	else if (c->base_url && asprintf(&c->host, "tcp://%s", c->base_url + strlen("http://")) < 0)
 		c->host = NULL;
 	if (!c->host || !c->base_url) {
 		uk_err_errno(err, ENOMEM, "client");
@@ -139,7 +142,49 @@ void uk_client_free(uk_client_t *c)
 	if (c->header)
 		memset(c->header, 0, strlen(c->header)); /* it may hold credentials */
 	free(c->header);
+	free(c->tls_ca);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c);
+}
+
+/* Copies (path) into *(dst) after checking it can be read; what names it goes in (what). */
+static int client_tls_file(char **dst, const char *path, const char *what, uk_err_t *err)
+{
+	if (!path)
+		return 0;
+	if (access(path, R_OK) < 0)
+		return uk_err_bad(err, "TLS %s %s: %s", what, path, strerror(errno));
+	free(*dst);
+	*dst = strdup(path);
+	return *dst ? 0 : uk_err_errno(err, ENOMEM, "TLS %s", what);
+}
+
+int uk_client_set_tls(uk_client_t *c, const uk_client_tls_t *tls, uk_err_t *err)
+{
+	char *url;
+
+	if (c->sock_path)
+		return 0;
+	if (!tls->cert != !tls->key)
+		return uk_err_bad(err, "TLS: a client certificate needs its key and a key its "
+		                       "certificate (--tlscert and --tlskey)");
+	if (tls->verify && !tls->ca)
+		return uk_err_bad(err, "TLS: verifying the daemon needs the CA that signed its "
+		                       "certificate (--tlscacert)");
+	if (client_tls_file(&c->tls_ca, tls->ca, "CA certificate", err) < 0 ||
+	    client_tls_file(&c->tls_cert, tls->cert, "client certificate", err) < 0 ||
+	    client_tls_file(&c->tls_key, tls->key, "client key", err) < 0)
+		return -1;
+	if (!c->tls) {
+		if (asprintf(&url, "https://%s", c->base_url + strlen("http://")) < 0)
+			return uk_err_errno(err, ENOMEM, "client");
+		free(c->base_url);
+		c->base_url = url;
+	}
+	c->tls = 1;
+	c->tls_verify = tls->verify;
+	return 0;
 }
 
 const char *uk_client_host(const uk_client_t *c)
@@ -400,6 +445,29 @@ static int xfer_http_error(struct xfer *x, long code, uk_err_t *err)
 	return r;
 }
 
+static void client_tls_setopt(uk_client_t *c, CURL *curl, char *errbuf)
+{
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	if (!c->tls)
+		return;
+	if (c->tls_ca)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->tls_ca);
+	if (c->tls_cert) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, c->tls_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->tls_key);
+	}
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+}
+
+/* libcurl's TLS failures: a handshake refused either way, a certificate or key it cannot use. */
+static int client_tls_failed(CURLcode rc)
+{
+	return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+	       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_ENGINE_INITFAILED;
+}
+
 static int client_do(uk_client_t *c, const char *method, const char *path, const uk_body_t *body,
                      struct xfer *x, long *status, uk_err_t *err)
 {
@@ -421,6 +489,7 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 	curl_easy_setopt(x->curl, CURLOPT_URL, url);
 	if (c->sock_path)
 		curl_easy_setopt(x->curl, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
+	client_tls_setopt(c, x->curl, x->errbuf);
 	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "uk-client/1");
@@ -475,6 +544,11 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 		*err = x->line_err;
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		uk_err_set(err, 499, "interrupted", "%s %s: interrupted", method, path);
+	} else if (client_tls_failed(rc)) {
+		uk_err_set(err, 503, "tls",
+		           "TLS with the uk daemon at %s failed: %s (check --tlscacert, "
+		           "--tlscert, --tlskey or UK_CERT_PATH)",
+		           c->host, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 	} else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 	           (rc != CURLE_OK && code == 0)) {
 		long oserr = 0;

@@ -18,10 +18,19 @@
 
 #define UK_CLI_VERSION "0.1.0"
 
+/* TLS to a tcp:// daemon (cli/tls.c): the flags, then what cli_tls_resolve made of them. */
+struct cli_tls {
+	int on, verify;                             /* --tls, --tlsverify (or UK_TLS_VERIFY) */
+	const char *ca_flag, *cert_flag, *key_flag; /* --tlscacert, --tlscert, --tlskey */
+	char dir[4096], ca[4200], cert[4200], key[4200];
+	uk_client_tls_t opts;
+};
+
 struct cli {
 	const char *host; /* -H, else UK_HOST, else the default */
-	int json;         /* --format json */
-	const char *cmd;  /* the command's name, for messages */
+	struct cli_tls tls;
+	int json;        /* --format json */
+	const char *cmd; /* the command's name, for messages */
 	uk_client_t *client;
 };
 
@@ -36,6 +45,10 @@ struct cli_cmd {
 uk_client_t *cli_client(struct cli *cli);
 /* The same, filling (err) instead of printing. */
 uk_client_t *cli_connect(struct cli *cli, uk_err_t *err);
+/* A new client for (cli)'s host and TLS settings, owned by the caller. */
+uk_client_t *cli_new_client(struct cli *cli, uk_err_t *err);
+/* Fills (cli)->tls.opts from its flags, UK_TLS_VERIFY and UK_CERT_PATH (default ~/.uk). */
+void cli_tls_resolve(struct cli *cli);
 
 /* Messages on stderr, prefixed "uk: ". */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

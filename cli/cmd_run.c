@@ -99,8 +99,8 @@ int cli_attach(struct cli *cli, const char *id, int rm)
 	int ret = CLI_EXIT_RUN_FAIL;
 
 	cli_attach_signals(); /* usually done already, before create/start */
-	logs = uk_client_new(cli->host, &err);
-	w.client = uk_client_new(cli->host, &err);
+	logs = cli_new_client(cli, &err);
+	w.client = cli_new_client(cli, &err);
 	if (!logs || !w.client) {
 		cli_fail(&err);
 		goto out;

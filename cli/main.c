@@ -24,6 +24,11 @@ static void main_usage(FILE *out)
 	             "  -H, --host HOST     daemon to talk to: unix:///PATH or tcp://HOST:PORT\n"
 	             "                      (default: $UK_HOST, else " UK_CLIENT_DEFAULT_HOST ")\n"
 	             "      --format FMT    output format: table (default) or json\n"
+	             "      --tls           use TLS to a tcp:// daemon (implied by --tlsverify)\n"
+	             "      --tlsverify     use TLS and verify the daemon (or UK_TLS_VERIFY=1)\n"
+	             "      --tlscacert, --tlscert, --tlskey FILE\n"
+	             "                      CA, client certificate and key (default ca.pem,\n"
+	             "                      cert.pem, key.pem in $UK_CERT_PATH, else ~/.uk)\n"
 	             "  -v, --version       print the client version and exit\n"
 	             "  -h, --help          print this help and exit\n"
 	             "\n"
@@ -40,6 +45,11 @@ int main(int argc, char **argv)
 	        {"format", required_argument, NULL, 'F'},
 	        {"version", no_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
+	        {"tls", no_argument, NULL, 'T'},
+	        {"tlsverify", no_argument, NULL, 'Y'},
+	        {"tlscacert", required_argument, NULL, 'A'},
+	        {"tlscert", required_argument, NULL, 'C'},
+	        {"tlskey", required_argument, NULL, 'K'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct cli cli = {.cmd = "uk"};
@@ -60,6 +70,21 @@ int main(int argc, char **argv)
 			if (cli_set_format(&cli, optarg) < 0)
 				return CLI_EXIT_USAGE;
 			break;
+		case 'T':
+			cli.tls.on = 1;
+			break;
+		case 'Y':
+			cli.tls.verify = 1;
+			break;
+		case 'A':
+			cli.tls.ca_flag = optarg;
+			break;
+		case 'C':
+			cli.tls.cert_flag = optarg;
+			break;
+		case 'K':
+			cli.tls.key_flag = optarg;
+			break;
 		case 'v':
 			printf("uk version %s\n", UK_CLI_VERSION);
 			return 0;
@@ -76,6 +101,7 @@ int main(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
+	cli_tls_resolve(&cli);
 	if (optind >= argc) {
 		main_usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -14,7 +14,7 @@ uk_client_t *cli_client(struct cli *cli)
 	uk_err_t err = {0};
 
 	if (!cli->client) {
-		cli->client = uk_client_new(cli->host, &err);
+		cli->client = cli_new_client(cli, &err);
 		if (!cli->client)
 			cli_fail(&err);
 	}
@@ -24,7 +24,7 @@ uk_client_t *cli_client(struct cli *cli)
 uk_client_t *cli_connect(struct cli *cli, uk_err_t *err)
 {
 	if (!cli->client)
-		cli->client = uk_client_new(cli->host, err);
+		cli->client = cli_new_client(cli, err);
 	return cli->client;
 }
 

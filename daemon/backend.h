@@ -33,9 +33,15 @@ struct ukd_domain_info {
  * to another thread. */
 typedef void (*ukd_backend_stopped_fn)(void *opaque, const char *name, const char *uuid);
 
-/* Connects to (uri) (for qemu:///embed, prepares <root>/etc/qemu.conf first). */
-struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn stopped, void *opaque,
-                                     uk_err_t *err);
+/* Who QEMU runs as under the embedded driver (docs/security.md); uid -1: ukd's own user. */
+struct ukd_qemu_user {
+	long uid, gid;
+};
+
+/* Connects to (uri) (for qemu:///embed, prepares <root>/etc/qemu.conf first, with QEMU running
+ * as (qemu); NULL: as ukd). */
+struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
+                                     ukd_backend_stopped_fn stopped, void *opaque, uk_err_t *err);
 void ukd_backend_close(struct ukd_backend *b);
 
 /* Creates and starts a transient guest. (info) receives its uuid and pid. A guest of the same

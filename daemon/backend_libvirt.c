@@ -27,6 +27,7 @@ struct ukd_backend {
 	virConnectPtr conn;
 	char uri[PATH_MAX + 64];
 	char embed_root[PATH_MAX]; /* set for qemu:///embed */
+	struct ukd_qemu_user qemu; /* uid -1: QEMU runs as ukd */
 	char version[32];
 	pthread_t loop;
 	int loop_started;
@@ -48,7 +49,8 @@ struct ukd_backend {
  * The embedded driver's qemu.conf. Every line removes work libvirt would otherwise do for each
  * start, none of which a unikernel with one console and no disks needs: no per-domain mount
  * namespace, no cgroups, no security labels or ownership changes, no virtlogd (stdio to a file).
- * QEMU runs as the daemon's user. See docs/daemon.md for the measurements.
+ * QEMU runs as the daemon's user. See docs/daemon.md for the measurements. The last line adds
+ * a guard: QEMU's seccomp sandbox (no execve, no setuid, no spawning; docs/security.md).
  */
 static const char qemu_conf[] = "# Written by ukd at every start; edits are lost.\n"
                                 "user = \"+%u\"\n"
@@ -59,7 +61,8 @@ static const char qemu_conf[] = "# Written by ukd at every start; edits are lost
                                 "namespaces = [ ]\n"
                                 "cgroup_controllers = [ ]\n"
                                 "stdio_handler = \"file\"\n"
-                                "set_process_name = 0\n";
+                                "set_process_name = 0\n"
+                                "seccomp_sandbox = 1\n";
 
 static void libvirt_silent(void *opaque, virErrorPtr e)
 {
@@ -288,6 +291,8 @@ static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 	const char *r = strstr(b->uri, "root=");
 	char path[PATH_MAX + 32], buf[512];
 	_cleanup_close_ int fd = -1;
+	uid_t uid;
+	gid_t gid;
 	int n;
 
 	if (!r)
@@ -307,9 +312,14 @@ static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 		snprintf(path, sizeof(path), "%s" CAPS_SUB, b->embed_root);
 		caps_copy(caps_cache_dir(), path, 0);
 	}
+	uid = b->qemu.uid >= 0 ? (uid_t)b->qemu.uid : getuid();
+	gid = b->qemu.uid >= 0 ? (gid_t)b->qemu.gid : getgid();
+	/* QEMU as another user opens files in its domain directory below the root (master key) */
+	if (b->qemu.uid >= 0 && chmod(b->embed_root, 0711) < 0)
+		return uk_err_errno(err, errno, "let QEMU reach %s", b->embed_root);
 	snprintf(path, sizeof(path), "%s/etc/qemu.conf", b->embed_root);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	n = snprintf(buf, sizeof(buf), qemu_conf, (unsigned)getuid(), (unsigned)getgid());
+	n = snprintf(buf, sizeof(buf), qemu_conf, (unsigned)uid, (unsigned)gid);
 	if (fd < 0 || write(fd, buf, (size_t)n) != n)
 		return uk_err_errno(err, errno, "write %s", path);
 	return 0;
@@ -367,8 +377,8 @@ static void *backend_warm(void *p)
 	return NULL;
 }
 
-struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn stopped, void *opaque,
-                                     uk_err_t *err)
+struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
+                                     ukd_backend_stopped_fn stopped, void *opaque, uk_err_t *err)
 {
 	struct ukd_backend *b = calloc(1, sizeof(*b));
 	unsigned long ver = 0;
@@ -379,6 +389,7 @@ struct ukd_backend *ukd_backend_open(const char *uri, ukd_backend_stopped_fn sto
 		return NULL;
 	}
 	snprintf(b->uri, sizeof(b->uri), "%s", uri);
+	b->qemu = qemu ? *qemu : (struct ukd_qemu_user){-1, -1};
 	b->stopped = stopped;
 	b->opaque = opaque;
 	b->cb_id = -1;

@@ -3,8 +3,11 @@
 #include "log.h"
 #include "trust.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 
 #define DEFAULT_CONFIG "/etc/uk/daemon.json"
 #define DEFAULT_CERTS_DIR "/etc/uk/certs.d"
+#define DEFAULT_CERTS "/etc/uk/certs"
+#define TLS_FILE_MAX (1 << 20)
 
 static const char usage[] =
         "Usage: ukd [OPTIONS]\n"
@@ -29,6 +34,12 @@ static const char usage[] =
         "                        daemon.json: \"insecure-registries\": [...])\n"
         "  --registry-certs-dir DIR  HOST:PORT/ca.crt under DIR verifies that registry's TLS\n"
         "                        (default " DEFAULT_CERTS_DIR ")\n"
+        "  --tlsverify           serve tcp:// hosts over TLS, only to clients whose certificate\n"
+        "                        --tlscacert signed (required for a non-loopback tcp:// host)\n"
+        "  --tlscacert FILE      CA for client certificates (default " DEFAULT_CERTS "/ca.pem)\n"
+        "  --tlscert FILE        server certificate (default " DEFAULT_CERTS "/cert.pem)\n"
+        "  --tlskey FILE         server key (default " DEFAULT_CERTS "/key.pem)\n"
+        "  --group GROUP         group of unix sockets, mode 0660 (default uk, if it exists)\n"
         "  --version             print the version and exit\n"
         "  --help                print this help and exit\n";
 
@@ -97,6 +108,21 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if (n == 0 || n >= sizeof(cfg->registry_certs_dir) - 300 || val[0] != '/')
 			return uk_err_bad(err, "registry-certs-dir %s: need an absolute path", val);
 		snprintf(cfg->registry_certs_dir, sizeof(cfg->registry_certs_dir), "%s", val);
+	} else if (!strcmp(key, "tlsverify")) {
+		if (strcmp(val, "true") && strcmp(val, "false"))
+			return uk_err_bad(err, "tlsverify %s: expected true or false", val);
+		cfg->tlsverify = !strcmp(val, "true");
+	} else if (!strcmp(key, "tlscacert") || !strcmp(key, "tlscert") || !strcmp(key, "tlskey")) {
+		char *dst = !strcmp(key, "tlscacert") ? cfg->tlscacert
+		            : !strcmp(key, "tlscert") ? cfg->tlscert
+		                                      : cfg->tlskey;
+		if (n == 0 || n >= PATH_MAX)
+			return uk_err_bad(err, "%s: expected a file name", key);
+		memcpy(dst, val, n + 1);
+	} else if (!strcmp(key, "group")) {
+		if (n == 0 || n >= sizeof(cfg->group))
+			return uk_err_bad(err, "group %s: expected a group name", val);
+		memcpy(cfg->group, val, n + 1);
 	} else if (!strcmp(key, "log-level")) {
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
@@ -134,6 +160,11 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		return config_file_list(cfg, key, v, config_add_insecure, err);
 	if (!strcmp(key, "trust"))
 		return ukd_trust_config(cfg, v, err);
+	if (!strcmp(key, "tlsverify")) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return uk_err_bad(err, "%s: expected true or false", key);
+		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
+	}
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
 	return config_set(cfg, key, json_object_get_string(v), err);
@@ -172,6 +203,102 @@ static const char *config_find_file(int argc, char **argv)
 	return NULL;
 }
 
+/* Reads the PEM file (path) (at most TLS_FILE_MAX bytes) into *(out), NUL-terminated. */
+static int config_read_pem(const char *flag, const char *path, char **out, uk_err_t *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	char *buf;
+
+	if (fd < 0)
+		return uk_err_bad(err, "--%s %s: %s", flag, path, strerror(errno));
+	if (!(buf = malloc(TLS_FILE_MAX + 1)))
+		return uk_err_errno(err, ENOMEM, "--%s %s", flag, path);
+	for (;;) {
+		ssize_t r = read(fd, buf + len, TLS_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return uk_err_bad(err, "--%s %s: %s", flag, path, strerror(errno));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > TLS_FILE_MAX) {
+			free(buf);
+			return uk_err_bad(err, "--%s %s: larger than %d bytes", flag, path,
+			                  TLS_FILE_MAX);
+		}
+	}
+	buf[len] = 0;
+	if (!strstr(buf, "-----BEGIN ")) {
+		free(buf);
+		return uk_err_bad(err, "--%s %s: not a PEM file", flag, path);
+	}
+	*out = buf;
+	return 0;
+}
+
+/* A tcp:// host on 127.0.0.0/8; anything else (other addresses, names) counts as exposed. */
+static int config_host_loopback(const char *host)
+{
+	const char *addr = host + 6, *colon = strrchr(addr, ':');
+	struct in_addr in;
+	char ip[64];
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(ip))
+		return 0;
+	snprintf(ip, sizeof(ip), "%.*s", (int)(colon - addr), addr);
+	return inet_pton(AF_INET, ip, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
+}
+
+/* Refuses a non-loopback tcp:// host without TLS; reads the TLS files when TLS is on. */
+static int config_check_tls(struct ukd_config *cfg, uk_err_t *err)
+{
+	for (int i = 0; i < cfg->nhosts && !cfg->tlsverify; i++)
+		if (!strncmp(cfg->hosts[i], "tcp://", 6) && !config_host_loopback(cfg->hosts[i]))
+			return uk_err_bad(
+			        err,
+			        "host %s is not loopback: ukd serves it only with "
+			        "--tlsverify (and --tlscacert, --tlscert, --tlskey; see "
+			        "docs/security.md), since whoever reaches a plain listener "
+			        "controls ukd and its guests",
+			        cfg->hosts[i]);
+	if (!cfg->tlsverify)
+		return 0;
+	if (!cfg->tlscacert[0])
+		snprintf(cfg->tlscacert, sizeof(cfg->tlscacert), DEFAULT_CERTS "/ca.pem");
+	if (!cfg->tlscert[0])
+		snprintf(cfg->tlscert, sizeof(cfg->tlscert), DEFAULT_CERTS "/cert.pem");
+	if (!cfg->tlskey[0])
+		snprintf(cfg->tlskey, sizeof(cfg->tlskey), DEFAULT_CERTS "/key.pem");
+	if (config_read_pem("tlscacert", cfg->tlscacert, &cfg->tls_ca_pem, err) < 0 ||
+	    config_read_pem("tlscert", cfg->tlscert, &cfg->tls_cert_pem, err) < 0 ||
+	    config_read_pem("tlskey", cfg->tlskey, &cfg->tls_key_pem, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The unix sockets' group: --group must exist; by default "uk" when it does. */
+static int config_resolve_group(struct ukd_config *cfg, uk_err_t *err)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+	const char *name = cfg->group[0] ? cfg->group : "uk";
+
+	cfg->sock_gid = -1;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
+		cfg->sock_gid = (long)res->gr_gid;
+		return 0;
+	}
+	if (cfg->group[0])
+		return uk_err_bad(err,
+		                  "group %s: no such group (create it with groupadd --system %s)",
+		                  name, name);
+	return 0;
+}
+
 static void config_defaults(struct ukd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -190,7 +317,12 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"accelerator", required_argument, 0, 'a'},
 	                                     {"log-level", required_argument, 0, 'l'},
 	                                     {"insecure-registry", required_argument, 0, 'I'},
-	                                     {"registry-certs-dir", required_argument, 0, 'C'},
+	                                     {"registry-certs-dir", required_argument, 0, 'R'},
+	                                     {"tlsverify", no_argument, 0, 't'},
+	                                     {"tlscacert", required_argument, 0, 'A'},
+	                                     {"tlscert", required_argument, 0, 'C'},
+	                                     {"tlskey", required_argument, 0, 'K'},
+	                                     {"group", required_argument, 0, 'G'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
@@ -231,8 +363,23 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 		case 'I':
 			key = "insecure-registry";
 			break;
-		case 'C':
+		case 'R':
 			key = "registry-certs-dir";
+			break;
+		case 't':
+			cfg->tlsverify = 1;
+			continue;
+		case 'A':
+			key = "tlscacert";
+			break;
+		case 'C':
+			key = "tlscert";
+			break;
+		case 'K':
+			key = "tlskey";
+			break;
+		case 'G':
+			key = "group";
 			break;
 		case 'c':
 			continue;
@@ -252,6 +399,8 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 		return uk_err_bad(err, "unexpected argument %s (see ukd --help)", argv[optind]);
 	if (!cfg->nhosts && config_add_host(cfg, "unix:///run/uk/ukd.sock", err) < 0)
 		return -1;
+	if (config_check_tls(cfg, err) < 0 || config_resolve_group(cfg, err) < 0)
+		return -1;
 	if (!cfg->libvirt_uri[0])
 		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri),
 		         "qemu:///embed?root=%s/libvirt", cfg->root);
@@ -265,4 +414,10 @@ void ukd_config_free(struct ukd_config *cfg)
 		free(cfg->insecure_registries[i]);
 	cfg->ninsecure = 0;
 	ukd_trust_config_free(cfg);
+	free(cfg->tls_ca_pem);
+	free(cfg->tls_cert_pem);
+	if (cfg->tls_key_pem) /* the private key does not outlive us in freed memory */
+		explicit_bzero(cfg->tls_key_pem, strlen(cfg->tls_key_pem));
+	free(cfg->tls_key_pem);
+	cfg->tls_ca_pem = cfg->tls_cert_pem = cfg->tls_key_pem = NULL;
 }

@@ -1,6 +1,7 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
 #include "http.h"
 #include "log.h"
+#include "peer.h"
 #include "router.h"
 #include "routes.h"
 
@@ -19,6 +20,7 @@
 struct ukd_http {
 	struct ukd *d;
 	struct MHD_Daemon *mhd;
+	int tls; /* HTTPS, clients checked by ukd_peer_tls */
 	char host[PATH_MAX + 16];
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -29,6 +31,7 @@ struct ukd_req {
 	const struct ukd_route *route;
 	struct ukd_match match;
 	unsigned early_status; /* 404/405/414 decided before the body */
+	uk_err_t denied;       /* 403 decided by http_door */
 	char *body;
 	size_t body_len, body_cap;
 	int body_fd;
@@ -376,6 +379,71 @@ static enum MHD_Result early_reply(struct ukd_req *req, const char *method, cons
 	return queue_reply(req);
 }
 
+/* A TLS connection's client, checked at its first request: the certificate cannot change on a
+ * connection (libmicrohttpd does not renegotiate), and checking it costs about a millisecond. */
+struct tls_conn {
+	int checked, ok;
+	struct ukd_peer peer;
+	uk_err_t denied;
+};
+
+static void http_tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls, (void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(struct tls_conn));
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. */
+static int http_tls_peer(struct ukd_req *req, struct ukd_peer *peer)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tls_conn *tc = ci ? ci->socket_context : NULL;
+
+	if (!tc) /* out of memory at connect: check each request */
+		return ukd_peer_tls(req->conn, peer, &req->denied);
+	if (!tc->checked) {
+		tc->ok = ukd_peer_tls(req->conn, &tc->peer, &tc->denied) == 0;
+		tc->checked = 1;
+	}
+	*peer = tc->peer;
+	if (tc->ok)
+		return 0;
+	req->denied = tc->denied;
+	return -1;
+}
+
+/* Who may call: over TLS only clients whose certificate the CA signed, read-only ones only
+ * reading. Calls that change something are logged with who made them. */
+static void http_door(struct ukd_http *h, struct ukd_req *req, const char *method, const char *url)
+{
+	struct ukd_peer peer;
+	int reads = ukd_peer_method_reads(method);
+
+	if (h->tls && http_tls_peer(req, &peer) < 0) {
+		log_info("http", "%s %s refused: %s", method, url, req->denied.message);
+		return;
+	}
+	if (reads)
+		return;
+	if (!h->tls)
+		ukd_peer_plain(req->conn, &peer);
+	if (peer.readonly) {
+		uk_err_set(&req->denied, 403, "forbidden",
+		           "%s %s: client %s is read-only (OU=" UKD_PEER_READONLY_OU ")", method,
+		           url, peer.who);
+		log_info("http", "%s %s refused: %s is read-only", method, url, peer.who);
+		return;
+	}
+	log_info("http", "%s %s by %s", method, url, peer.who);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
@@ -397,7 +465,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		req->route = req->match.route;
 		req->early_status = (unsigned)req->match.status;
 		log_debug("http", "%s %s", method, url);
-		return MHD_YES;
+		http_door(h, req, method, url);
+		if (!req->denied.status)
+			return MHD_YES;
+		/* at once, before any body: a client that sent Expect: 100-continue gets the 403
+		 * instead of the go-ahead */
+		ukd_reply_error(req, &req->denied);
+		return queue_reply(req);
 	}
 	if (req->early_status)
 		return early_reply(req, method, url);
@@ -488,6 +562,9 @@ static int listen_unix(struct ukd_http *h, const char *path, uk_err_t *err)
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return uk_err_errno(err, errno, "bind %s", path);
+	/* 0660: the owner (root, normally) and the socket's group (uk) may call ukd */
+	if (h->d->cfg.sock_gid >= 0 && chown(path, (uid_t)-1, (gid_t)h->d->cfg.sock_gid) < 0)
+		return uk_err_errno(err, errno, "give %s to group %ld", path, h->d->cfg.sock_gid);
 	if (chmod(path, 0660) < 0 || listen(fd, 128) < 0)
 		return uk_err_errno(err, errno, "listen on %s", path);
 	snprintf(h->unix_path, sizeof(h->unix_path), "%s", path);
@@ -515,11 +592,7 @@ static int listen_tcp(const char *addr, uk_err_t *err)
 	if (*end || port <= 0 || port > 65535 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
 		return uk_err_bad(err, "tcp://%s: expected tcp://IPv4:PORT", addr);
 	sa.sin_port = htons((uint16_t)port);
-	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127)
-		log_warn("http",
-		         "tcp://%s is not loopback: this API has no TLS or authentication "
-		         "yet, anyone who reaches it controls ukd",
-		         addr);
+	/* ukd_config_load refused a non-loopback address without TLS */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "socket");
@@ -533,9 +606,28 @@ static int listen_tcp(const char *addr, uk_err_t *err)
 	});
 }
 
+/* libmicrohttpd's TLS options for (h): the server's certificate and key, and the CA whose
+ * client certificates it asks for (http_door refuses the rest). */
+static void http_tls_options(struct ukd_http *h, struct MHD_OptionItem *o)
+{
+	const struct ukd_config *cfg = &h->d->cfg;
+
+	if (!h->tls) {
+		o[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+		return;
+	}
+	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
+	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
+	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, cfg->tls_ca_pem};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify,
+	                               NULL};
+	o[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 {
 	struct ukd_http *h = calloc(1, sizeof(*h));
+	struct MHD_OptionItem tls_opts[5];
 	int fd;
 
 	if (!h) {
@@ -548,24 +640,32 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		fd = listen_unix(h, host + 7, err);
 	else
 		fd = listen_tcp(host + 6, err);
+	h->tls = d->cfg.tlsverify && strncmp(host, "unix://", 7);
+	http_tls_options(h, tls_opts);
 	if (fd < 0) {
 		free(h);
 		return NULL;
 	}
-	h->mhd = MHD_start_daemon(
-	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-	        0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-	        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                                  MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
+	                          0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, tls_opts,
+	                          MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+	                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+	                          http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+	                          MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
 		if (h->unix_path[0])
 			unlink(h->unix_path);
+		uk_err_internal(
+		        err, "libmicrohttpd could not start on %s%s", host,
+		        h->tls ? " (check that --tlscert and --tlskey are a PEM certificate "
+		                 "and its key, --tlscacert a PEM CA)"
+		               : "");
 		free(h);
-		uk_err_internal(err, "libmicrohttpd could not start on %s", host);
 		return NULL;
 	}
-	log_info("http", "listening on %s", host);
+	log_info("http", "listening on %s%s", host, h->tls ? " (TLS, client certificates)" : "");
 	return h;
 }
 

@@ -28,6 +28,12 @@ struct ukd_config {
 	int trust_require_signed;
 	char **trust_keys; /* public key files */
 	size_t trust_nkeys;
+	/* TLS on tcp:// listeners (docs/security.md): client certificates signed by tls_ca_pem */
+	int tlsverify;
+	char tlscacert[PATH_MAX], tlscert[PATH_MAX], tlskey[PATH_MAX];
+	char *tls_ca_pem, *tls_cert_pem, *tls_key_pem; /* the files, read at load */
+	char group[64]; /* unix sockets' group; "" = "uk" when that group exists */
+	long sock_gid;  /* resolved (group), -1 = leave the socket's group alone */
 };
 
 struct ukd_store;

@@ -6,7 +6,7 @@ PKGS="
 build-essential cmake pkg-config binutils clang lld llvm libclang-rt-14-dev clang-format
 qemu-system-x86 qemu-system-data qemu-utils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
-libmicrohttpd-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
+libmicrohttpd-dev libgnutls28-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
 libcurl4-openssl-dev curl libcmocka-dev
 docker-registry apache2-utils wrk python3 iproute2 jq nftables
 containerd
@@ -34,6 +34,8 @@ fi
 # uk does not need libvirtd, so make the user here.
 if [ "$(id -u)" -eq 0 ]; then
 	getent group kvm >/dev/null || groupadd --system kvm
+	# ukd's unix socket is 0660 root:uk (docs/security.md): members of uk may call ukd
+	getent group uk >/dev/null || groupadd --system uk
 	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd --system -g libvirt-qemu -G kvm -M -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu

@@ -22,6 +22,21 @@ typedef struct uk_client uk_client_t;
  */
 uk_client_t *uk_client_new(const char *host, uk_err_t *err);
 
+/* TLS for a tcp:// daemon (docs/security.md): PEM files, NULL for none. */
+typedef struct uk_client_tls {
+	int verify;       /* check the daemon's certificate against (ca) and its name */
+	const char *ca;   /* CA bundle that signed the daemon's certificate (needed to verify) */
+	const char *cert; /* client certificate the daemon checks; with (key) */
+	const char *key;
+} uk_client_tls_t;
+
+/*
+ * Makes (c) speak HTTPS with (tls) when its host is tcp://; a unix socket ignores it (the
+ * kernel authenticates the peer). Fails with (err) 400 when a named file cannot be read or
+ * only one of (cert) and (key) is given, or (verify) has no (ca).
+ */
+int uk_client_set_tls(uk_client_t *c, const uk_client_tls_t *tls, uk_err_t *err);
+
 /* Frees (c); NULL is a no-op. */
 void uk_client_free(uk_client_t *c);
 

@@ -207,6 +207,33 @@ static void test_client_hosts(void **state)
 	uk_client_free(NULL);
 }
 
+/* uk_client_set_tls: half a key pair, verifying without a CA and unreadable files are refused;
+ * a unix socket ignores TLS. */
+static void test_client_tls(void **state)
+{
+	uk_err_t err = {0};
+	uk_client_t *c = uk_client_new("tcp://127.0.0.1:2376", &err);
+	uk_client_tls_t half = {.cert = "/etc/hostname"};
+	uk_client_tls_t noca = {.verify = 1};
+	uk_client_tls_t missing = {.verify = 1, .ca = "/nonexistent/ca.pem"};
+	uk_client_tls_t ok = {.verify = 1, .ca = "/etc/hostname"};
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(uk_client_set_tls(c, &half, &err), -1);
+	assert_non_null(strstr(err.message, "--tlskey"));
+	assert_int_equal(uk_client_set_tls(c, &noca, &err), -1);
+	assert_non_null(strstr(err.message, "--tlscacert"));
+	assert_int_equal(uk_client_set_tls(c, &missing, &err), -1);
+	assert_non_null(strstr(err.message, "/nonexistent/ca.pem"));
+	assert_int_equal(uk_client_set_tls(c, &ok, &err), 0);
+	assert_string_equal(uk_client_host(c), "tcp://127.0.0.1:2376");
+	uk_client_free(c);
+	c = uk_client_new("unix:///run/x.sock", &err);
+	assert_int_equal(uk_client_set_tls(c, &missing, &err), 0);
+	uk_client_free(c);
+}
+
 static void test_escape(void **state)
 {
 	char *e = uk_client_escape("a b/c:d?e&f=g%h~._-");
@@ -222,7 +249,8 @@ int main(void)
 	        cmocka_unit_test(test_human_duration), cmocka_unit_test(test_human_size),
 	        cmocka_unit_test(test_memory),         cmocka_unit_test(test_rfc3339),
 	        cmocka_unit_test(test_ignore),         cmocka_unit_test(test_jsonl),
-	        cmocka_unit_test(test_client_hosts),   cmocka_unit_test(test_escape),
+	        cmocka_unit_test(test_client_hosts),   cmocka_unit_test(test_client_tls),
+	        cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

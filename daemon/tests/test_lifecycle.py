@@ -1,6 +1,7 @@
 """The whole instance lifecycle on real QEMU: build, run, wait, logs (tail, follow, timestamps),
 stop and kill timing, restart, auto-remove, image removal while in use."""
 import os
+import pwd
 import re
 import threading
 import time
@@ -10,6 +11,18 @@ from ukdtest import HERE, SRC, check, require_qemu, run
 
 HELLO = os.path.join(SRC, "images", "examples", "hello")
 GUEST = os.path.join(HERE, "guest")
+
+
+def check_confined(pid):
+    """QEMU runs under its seccomp filter and, when ukd is root, not as root (docs/security.md)."""
+    with open("/proc/%d/status" % pid) as f:
+        status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+    check(status["Seccomp"].strip() == "2", "QEMU %d without its seccomp filter: %s"
+          % (pid, status["Seccomp"]))
+    uid = int(status["Uid"].split()[1])  # effective
+    if os.geteuid() == 0:
+        check(uid == pwd.getpwnam("libvirt-qemu").pw_uid,
+              "QEMU %d runs as uid %d, not libvirt-qemu" % (pid, uid))
 
 
 def main(d):
@@ -71,6 +84,7 @@ def main(d):
     d.post("/v1/instances/fv/start")
     d.post("/v1/instances/fv/start", expect=(304,))
     time.sleep(0.5)
+    check_confined(d.inspect("fv")["state"]["pid"])
     t0 = time.time()
     d.post("/v1/instances/fv/stop?t=10")
     dt = time.time() - t0

@@ -420,6 +420,34 @@ static void test_config(void **state)
 	write_file(file, "{\"nosuchkey\": \"x\"}");
 	assert_int_equal(ukd_config_load(&cfg, 3, a5, &err), -1);
 	ukd_config_free(&cfg);
+	/* TLS: a non-loopback host needs it; its files must be PEM; tlsverify is a boolean */
+	char *a6[] = {"ukd", "--host", "tcp://0.0.0.0:2376", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a6, &err), -1);
+	assert_non_null(strstr(err.message, "not loopback"));
+	ukd_config_free(&cfg);
+	write_file(file, "not a certificate\n");
+	char *a7[] = {
+	        "ukd",       "--host", "tcp://0.0.0.0:2376", "--tlsverify", "--tlscacert", file,
+	        "--tlscert", file,     "--tlskey",           file,          NULL};
+	assert_int_equal(ukd_config_load(&cfg, 10, a7, &err), -1);
+	assert_non_null(strstr(err.message, "not a PEM file"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"tlsverify\": \"yes\"}");
+	assert_int_equal(ukd_config_load(&cfg, 3, a5, &err), -1);
+	ukd_config_free(&cfg);
+	write_file(file, "-----BEGIN CERTIFICATE-----\n");
+	char *a8[] = {"ukd",         "--host",      "tcp://127.0.0.1:2376",
+	              "--tlsverify", "--tlscacert", file,
+	              "--tlscert",   file,          "--tlskey",
+	              file,          NULL};
+	assert_int_equal(ukd_config_load(&cfg, 10, a8, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.tlsverify, 1);
+	assert_non_null(cfg.tls_key_pem);
+	ukd_config_free(&cfg);
+	char *a9[] = {"ukd", "--group", "no-such-group-uk", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a9, &err), -1);
+	assert_non_null(strstr(err.message, "no-such-group-uk"));
+	ukd_config_free(&cfg);
 }
 
 /* daemon.json "trust": checked at load, keys read then; bad shapes are refused by name. */

@@ -246,24 +246,15 @@ def tar_dir(path):
     return buf.getvalue()
 
 
-def free_port():
-    """A loopback TCP port free right now (bound to 0, then closed)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def run(main, args=()):
-    """Runs main(daemon) against a fresh ukd (started with the extra (args)); exits 0, 1 (with
-    the daemon log) or 77."""
+    """Runs main(daemon) against a fresh ukd started with the extra (args), or with what (args)
+    returns when it is a function; exits 0, 1 (with the daemon log) or 77."""
     if len(sys.argv) < 2:
         sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
     d = None
     ok = False
     try:
-        d = Daemon(sys.argv[1], args)
+        d = Daemon(sys.argv[1], args() if callable(args) else args)
         main(d)
         d.ping()
         ok = True
