@@ -37,6 +37,7 @@ struct ukd_req {
 	json_object *json;
 	struct MHD_Response *resp;
 	unsigned status;
+	int streaming; /* the reply is a stream: no idle timeout */
 };
 
 struct stream {
@@ -253,6 +254,7 @@ void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, u
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
 	reply_set(req, status, r);
+	req->streaming = 1;
 }
 
 int ukd_http_wait(int client_fd, int fd, int timeout_ms)
@@ -371,6 +373,22 @@ static enum MHD_Result early_reply(struct ukd_req *req, const char *method, cons
 	return queue_reply(req);
 }
 
+/*
+ * The idle timeout is for clients: one that stalls mid-request or stops reading a reply is
+ * dropped. A handler that blocks (wait, stop, a build) is not the client's silence, so the
+ * timeout is off while it runs and starts afresh after it (MHD restarts the timer when a
+ * timeout is set on a connection that had none). Streams stay untimed: their readers watch the
+ * client's socket and end when it goes away.
+ */
+static void handle_untimed(struct ukd_http *h, struct ukd_req *req)
+{
+	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	req->route->fn(req->d, req);
+	if (!req->streaming)
+		MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+		                          h->d->cfg.http.timeout_s);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
@@ -413,7 +431,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (err.status)
 		ukd_reply_error(req, &err);
 	else
-		req->route->fn(req->d, req);
+		handle_untimed(h, req);
 	return queue_reply(req);
 }
 
@@ -551,7 +569,9 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 	        0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_TIMEOUT, d->cfg.http.timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+	        d->cfg.http.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        d->cfg.http.max_per_ip, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
 		if (h->unix_path[0])

@@ -20,6 +20,14 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	struct {                          /* daemon.json "http-limits" */
+		unsigned timeout_s;       /* idle seconds before a connection is closed */
+		unsigned max_connections; /* per listener */
+		unsigned max_per_ip;      /* per client address (TCP listeners) */
+	} http;
+	struct { /* daemon.json "build-limits": the compiler's sandbox */
+		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
+	} build;
 };
 
 struct ukd_store;

@@ -217,14 +217,36 @@ def tar_dir(path):
     return buf.getvalue()
 
 
-def run(main):
-    """Runs main(daemon) against a fresh ukd; exits 0, 1 (with the daemon log) or 77."""
+def free_port():
+    """A free loopback TCP port (tests run side by side: never a fixed one)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def tcp_get(port, path, timeout=10):
+    """One GET on a fresh loopback TCP connection; returns the raw reply bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def run(main, args=()):
+    """Runs main(daemon) against a fresh ukd started with (args); exits 0, 1 (with the daemon
+    log) or 77."""
     if len(sys.argv) < 2:
         sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
     d = None
     ok = False
     try:
-        d = Daemon(sys.argv[1])
+        d = Daemon(sys.argv[1], args)
         main(d)
         d.ping()
         ok = True
