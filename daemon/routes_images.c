@@ -51,13 +51,47 @@ int ukd_images_wait_builds(int timeout_ms)
 
 /* ---- build ---- */
 
+/*
+ * The request waits at the gate until the build has read its context and Ukfile: a refusal
+ * there (hostile or oversized tar, bad Ukfile) is answered with its own status (400, 413) and
+ * message instead of a 200 stream; once the compile starts, the reply is the stream. The gate
+ * lives on the request's stack; the build thread stops touching it once it opened it.
+ */
+struct build_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t opened;
+	int state; /* 0 waiting, 1 prepared (stream), -1 refused (err) */
+	uk_err_t err;
+};
+
 struct build_job {
 	struct ukd *d;
 	int ctx_fd;
 	int out_fd; /* the pipe the response reads */
 	char tag[256];
 	int client_fd;
+	struct build_gate *gate; /* NULL once opened */
 };
+
+static void build_gate_open(struct build_job *j, int state, const uk_err_t *err)
+{
+	struct build_gate *g = j->gate;
+
+	if (!g)
+		return;
+	j->gate = NULL;
+	pthread_mutex_lock(&g->lock);
+	g->state = state;
+	if (err)
+		g->err = *err;
+	pthread_cond_signal(&g->opened);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void build_prepared(void *p)
+{
+	build_gate_open(p, 1, NULL);
+}
 
 struct build_stream {
 	int fd;
@@ -128,6 +162,7 @@ static void *build_thread(void *p)
 	opts.ukcc_path = j->d->ukcc;
 	opts.progress = build_progress;
 	opts.progress_ctx = j;
+	opts.prepared = build_prepared;
 	pthread_rwlock_rdlock(&gc_lock);
 	r = ukimg_build(j->d->images, &opts, &res, &err);
 	if (r == 0 && build_record(j, &res, &err) < 0) {
@@ -148,6 +183,9 @@ static void *build_thread(void *p)
 		json_object_object_add(aux, "id", json_object_new_string(res.config_digest));
 		json_object_object_add(o, "aux", aux);
 		build_write(j, o);
+	} else if (j->gate) {
+		log_info("images", "build %s refused: %s", j->tag, err.message);
+		build_gate_open(j, -1, &err);
 	} else {
 		json_object *o = json_object_new_object();
 		log_info("images", "build %s failed: %s", j->tag, err.message);
@@ -204,6 +242,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 {
 	struct build_job *j = calloc(1, sizeof(*j));
 	struct build_stream *s = calloc(1, sizeof(*s));
+	struct build_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
 	uk_err_t err = {0};
 	int pipefd[2] = {-1, -1};
 	pthread_t t;
@@ -218,6 +257,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	j->d = d;
 	j->out_fd = pipefd[1];
+	j->gate = &gate;
 	s->fd = pipefd[0];
 	s->client_fd = ukd_req_client_fd(req);
 	builds_add(1);
@@ -227,6 +267,16 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 		goto fail;
 	}
 	pthread_detach(t);
+	pthread_mutex_lock(&gate.lock);
+	while (!gate.state)
+		pthread_cond_wait(&gate.opened, &gate.lock);
+	pthread_mutex_unlock(&gate.lock);
+	if (gate.state < 0) { /* the thread writes nothing more to the pipe */
+		close(pipefd[0]);
+		free(s);
+		ukd_reply_error(req, &gate.err);
+		return;
+	}
 	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
 	return;
 fail:

@@ -672,6 +672,8 @@ int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_buil
 		uk_err_wrap(err, "build");
 		goto out;
 	}
+	if (opts->prepared)
+		opts->prepared(opts->progress_ctx);
 
 	progress(&b, "Step 3/4 : compile %zu source file%s", b.n_sources,
 	         b.n_sources == 1 ? "" : "s");

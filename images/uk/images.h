@@ -258,6 +258,9 @@ typedef struct ukimg_build_opts {
 	const char *ukcc_path;      /* absolute path of ukcc; required */
 	ukimg_progress_fn progress; /* MAY be NULL */
 	void *progress_ctx;
+	/* MAY be NULL: called once with (progress_ctx) when the context is extracted and the
+	 * Ukfile parsed, before the compile; errors before it are the request's (400, 413). */
+	void (*prepared)(void *ctx);
 	int timeout_sec;           /* compile time limit; 0 = 300 s */
 	ukimg_tar_limits_t limits; /* for the context tar; zeros = defaults */
 	int64_t created; /* unix seconds for config.created; < 0 = now (0 is 1970, allowed) */
