@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,23 @@ int ukd_images_wait_builds(int timeout_ms)
 }
 
 /* ---- build ---- */
+
+/* Who compiles when ukd is root (deploy/install-deps.sh creates it); else nobody. */
+#define UKD_BUILD_USER "uk-build"
+
+static pthread_once_t build_user_once = PTHREAD_ONCE_INIT;
+
+static void build_user_check(void)
+{
+	if (geteuid() == 0 && !getpwnam(UKD_BUILD_USER))
+		log_warn("images",
+		         "no user %s: builds compile as nobody (65534); create it with "
+		         "useradd --system -M -s /usr/sbin/nologin %s (deploy/install-deps.sh)",
+		         UKD_BUILD_USER, UKD_BUILD_USER);
+	else if (geteuid() != 0)
+		log_warn("images", "not root: builds compile as ukd's own user, in a network "
+		                   "namespace only where unprivileged user namespaces are allowed");
+}
 
 /*
  * The request waits at the gate until the build has read its context and Ukfile: a refusal
@@ -163,6 +181,12 @@ static void *build_thread(void *p)
 	opts.progress = build_progress;
 	opts.progress_ctx = j;
 	opts.prepared = build_prepared;
+	opts.timeout_sec = (int)j->d->cfg.build.timeout_s;
+	opts.cpu_sec = j->d->cfg.build.cpu_s;
+	opts.memory_mb = j->d->cfg.build.memory_mb;
+	opts.file_size_mb = j->d->cfg.build.file_size_mb;
+	opts.build_user = UKD_BUILD_USER;
+	pthread_once(&build_user_once, build_user_check);
 	pthread_rwlock_rdlock(&gc_lock);
 	r = ukimg_build(j->d->images, &opts, &res, &err);
 	if (r == 0 && build_record(j, &res, &err) < 0) {
