@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -213,6 +214,62 @@ void ukd_reply_fd(struct ukd_req *req, unsigned status, const char *ctype, int f
 	reply_set(req, status, r);
 }
 
+/* Replies with (r) after adding the headers every reply carries. */
+static void reply_set_typed(struct ukd_req *req, unsigned status, struct MHD_Response *r,
+                            const char *ctype)
+{
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
+	reply_set(req, status, r);
+}
+
+struct ukd_blob {
+	atomic_int refs;
+	size_t len;
+	char data[];
+};
+
+struct ukd_blob *ukd_blob_new(const char *data, size_t len)
+{
+	struct ukd_blob *b = malloc(sizeof(*b) + len);
+
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	memcpy(b->data, data, len);
+	return b;
+}
+
+struct ukd_blob *ukd_blob_ref(struct ukd_blob *b)
+{
+	atomic_fetch_add(&b->refs, 1);
+	return b;
+}
+
+void ukd_blob_unref(struct ukd_blob *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
+
+static void blob_release(void *cls)
+{
+	ukd_blob_unref(cls);
+}
+
+void ukd_reply_blob(struct ukd_req *req, unsigned status, const char *ctype, struct ukd_blob *b)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	        b->len, b->data, blob_release, ukd_blob_ref(b));
+
+	if (!r) {
+		ukd_blob_unref(b);
+		return;
+	}
+	reply_set_typed(req, status, r, ctype);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
@@ -251,9 +308,7 @@ void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, u
 		stream_free(s);
 		return;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
-	reply_set(req, status, r);
+	reply_set_typed(req, status, r, ctype);
 	req->streaming = 1;
 }
 

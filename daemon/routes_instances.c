@@ -108,7 +108,7 @@ static struct {
 	uint64_t gen;
 	time_t sec;
 	char key[RENDERED_KEY];
-	char *body;
+	struct ukd_blob *body;
 } rendered[RENDERED_SLOTS];
 static pthread_mutex_t rendered_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -121,44 +121,43 @@ static unsigned rendered_slot(const char *key)
 	return h % RENDERED_SLOTS;
 }
 
-static char *rendered_get(uint64_t gen, time_t sec, const char *key)
+static struct ukd_blob *rendered_get(uint64_t gen, time_t sec, const char *key)
 {
 	unsigned i = rendered_slot(key);
-	char *body = NULL;
+	struct ukd_blob *body = NULL;
 
 	pthread_mutex_lock(&rendered_lock);
 	if (rendered[i].body && rendered[i].gen == gen && rendered[i].sec == sec &&
 	    !strcmp(rendered[i].key, key))
-		body = strdup(rendered[i].body);
+		body = ukd_blob_ref(rendered[i].body);
 	pthread_mutex_unlock(&rendered_lock);
 	return body;
 }
 
-static void rendered_put(uint64_t gen, time_t sec, const char *key, const char *body)
+static void rendered_put(uint64_t gen, time_t sec, const char *key, struct ukd_blob *body)
 {
 	unsigned i = rendered_slot(key);
-	char *copy = strdup(body);
+	struct ukd_blob *old;
 
-	if (!copy)
-		return;
 	pthread_mutex_lock(&rendered_lock);
-	free(rendered[i].body);
-	rendered[i].body = copy;
+	old = rendered[i].body;
+	rendered[i].body = ukd_blob_ref(body);
 	rendered[i].gen = gen;
 	rendered[i].sec = sec;
 	snprintf(rendered[i].key, sizeof(rendered[i].key), "%s", key);
 	pthread_mutex_unlock(&rendered_lock);
+	ukd_blob_unref(old);
 }
 
 /* Replies with the remembered rendering of (key) if there is one; returns 1 if it did. */
 static int reply_rendered_cached(struct ukd_req *req, uint64_t gen, time_t sec, const char *key)
 {
-	char *body = *key ? rendered_get(gen, sec, key) : NULL;
+	struct ukd_blob *body = *key ? rendered_get(gen, sec, key) : NULL;
 
 	if (!body)
 		return 0;
-	ukd_reply_text(req, 200, "application/json", body);
-	free(body);
+	ukd_reply_blob(req, 200, "application/json", body);
+	ukd_blob_unref(body);
 	return 1;
 }
 
@@ -166,18 +165,23 @@ static int reply_rendered_cached(struct ukd_req *req, uint64_t gen, time_t sec, 
 static void reply_rendered(struct ukd_req *req, uint64_t gen, time_t sec, const char *key,
                            json_object *obj)
 {
-	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-	                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(s);
-	char *body = malloc(n + 2);
+	size_t n;
+	const char *s = json_object_to_json_string_length(
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	char *line = malloc(n + 1);
+	struct ukd_blob *body = NULL;
 
+	if (line) {
+		memcpy(line, s, n);
+		line[n] = '\n';
+		body = ukd_blob_new(line, n + 1);
+		free(line);
+	}
 	if (body) {
-		memcpy(body, s, n);
-		memcpy(body + n, "\n", 2);
 		if (*key)
 			rendered_put(gen, sec, key, body);
-		ukd_reply_text(req, 200, "application/json", body);
-		free(body);
+		ukd_reply_blob(req, 200, "application/json", body);
+		ukd_blob_unref(body);
 	}
 	json_object_put(obj);
 }

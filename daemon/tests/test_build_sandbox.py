@@ -42,16 +42,31 @@ def context(src):
     return body
 
 
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def descends(pid, ancestor):
+    while pid > 1:
+        pid = ppid(pid)
+        if pid == ancestor:
+            return True
+    return False
+
+
 def compilers(d):
-    """Processes working inside the daemon's root: the compiler and its children."""
+    """ukd's descendants: the compiler and its children (uid, network namespace, cwd)."""
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
         try:
-            if os.readlink("/proc/%s/cwd" % pid).startswith(d.root + os.sep):
-                with open("/proc/%s/status" % pid) as f:
-                    uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])
-                found.append((int(pid), uid, os.readlink("/proc/%s/ns/net" % pid)))
-        except (OSError, IndexError):
+            if pid == d.proc.pid or not descends(pid, d.proc.pid):
+                continue
+            with open("/proc/%d/status" % pid) as f:
+                uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])
+            found.append((pid, uid, os.readlink("/proc/%d/ns/net" % pid),
+                          os.readlink("/proc/%d/cwd" % pid)))
+        except (OSError, IndexError, ValueError):
             pass  # gone meanwhile
     return found
 
@@ -81,13 +96,15 @@ def main(d):
     print("include bomb: %s" % last["error"])
     check(seen, "never saw the compiler running in the build context")
     own_net = os.readlink("/proc/self/ns/net")
-    for pid, uid, net in seen:
+    for pid, uid, net, cwd in seen:
+        check(cwd.startswith("/tmp/uk-build.") and cwd.endswith("/ctx"),
+              "compiler pid %d works in %s, not the sandbox's mount of the context" % (pid, cwd))
         check(net != own_net, "compiler pid %d shares the host's network namespace" % pid)
         if os.geteuid() == 0:
             check(uid == pwd.getpwnam("uk-build").pw_uid if has_build_user() else uid == 65534,
                   "compiler pid %d runs as uid %d" % (pid, uid))
     print("compiler processes seen: %d, uids %s, net %s (ours %s)" %
-          (len(seen), sorted({u for _, u, _ in seen}), sorted({n for _, _, n in seen}), own_net))
+          (len(seen), sorted({p[1] for p in seen}), sorted({p[2] for p in seen}), own_net))
     check(not compilers(d), "compiler processes left behind: %s" % compilers(d))
 
     # (c): an object file over the file-size limit.

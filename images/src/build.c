@@ -231,10 +231,7 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 		/* Only async-signal-safe calls until execve. */
 		int nul = open("/dev/null", O_RDONLY);
 		setpgid(0, 0);
-		/* Into the context while still privileged: the build user reads it relative to
-		 * its working directory, whatever the modes of the daemon's root above it. */
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
-		    chdir(b->ctx) < 0)
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(126);
 		/* The compiler gets none of the caller's descriptors (sockets, the store). */
 		close_range(3, ~0U, 0);
@@ -307,20 +304,24 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 	return 0;
 }
 
-/* ukcc's command line, writing the kernel to (out). */
-static int compile_argv(struct build *b, const char *out, char ***argv_out)
+/* ukcc's command line for the context as the compiler sees it (sb)->ctx, writing the kernel
+ * to (out). */
+static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const char *out,
+                        char ***argv_out)
 {
 	_cleanup_strv_ char **argv = util_strv_new();
 	size_t n = 0;
-	char line[BUILD_LINE_MAX + PATH_MAX];
+	char line[BUILD_LINE_MAX + PATH_MAX], line2[BUILD_LINE_MAX + PATH_MAX];
 
 	if (!argv)
 		return uk_err_errno(b->err, ENOMEM, "build");
-	/* The file prefix map keeps the build dir's random name out of debug info (-g). */
-	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", b->ctx);
+	/* The file prefix maps keep the build dirs' random names out of debug info (-g): the
+	 * sandbox's mount of the context, or the context itself where it could not mount. */
+	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", sb->ctx);
+	snprintf(line2, sizeof(line2), "-ffile-prefix-map=%s=.", b->ctx);
 	if (util_strv_push(&argv, &n, b->opts->ukcc_path) < 0 ||
 	    util_strv_push(&argv, &n, "--target=kvm") < 0 || util_strv_push(&argv, &n, "-O2") < 0 ||
-	    util_strv_push(&argv, &n, line) < 0)
+	    util_strv_push(&argv, &n, line) < 0 || util_strv_push(&argv, &n, line2) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < b->uf->n_cflags; i++)
 		if (util_strv_push(&argv, &n, b->uf->cflags[i]) < 0)
@@ -429,7 +430,7 @@ static int compile_in(struct build *b, const struct ukimg_sandbox *sb)
 	size_t o;
 
 	snprintf(out, sizeof(out), "%s/kernel", sb->dir);
-	if (compile_argv(b, out, &argv) < 0 || compile_envp(b, sb, &envp) < 0)
+	if (compile_argv(b, sb, out, &argv) < 0 || compile_envp(b, sb, &envp) < 0)
 		return -1;
 	o = (size_t)snprintf(line, sizeof(line), "compile: ukcc");
 	for (size_t i = 1; argv[i] && o < sizeof(line); i++) {
@@ -464,7 +465,7 @@ static int compile(struct build *b)
 	int r;
 
 	snprintf(b->kernel, sizeof(b->kernel), "%s/kernel", b->tmp);
-	if (ukimg_sandbox_prepare(&sb, b->opts, timeout, b->err) < 0)
+	if (ukimg_sandbox_prepare(&sb, b->opts, timeout, b->ctx, b->err) < 0)
 		return -1;
 	r = compile_in(b, &sb);
 	ukimg_sandbox_cleanup(&sb);

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,9 +41,10 @@ static int sandbox_user(struct ukimg_sandbox *sb, const char *name)
 }
 
 int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
-                          uk_err_t *err)
+                          const char *ctx_src, uk_err_t *err)
 {
 	memset(sb, 0, sizeof(*sb));
+	sb->ctx_src = ctx_src;
 	sb->timeout_s = timeout;
 	sb->cpu_s = opts->cpu_sec ? opts->cpu_sec : (unsigned)timeout;
 	sb->memory_mb = opts->memory_mb ? opts->memory_mb : SANDBOX_MEMORY_MB;
@@ -57,6 +59,12 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 	if (!mkdtemp(sb->dir)) {
 		sb->dir[0] = 0;
 		return uk_err_errno(err, errno, "build: create the sandbox's temp dir under /tmp");
+	}
+	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
+	if (mkdir(sb->ctx, 0755) < 0) {
+		uk_err_errno(err, errno, "build: create %s", sb->ctx);
+		ukimg_sandbox_cleanup(sb);
+		return -1;
 	}
 	if (sb->switch_user && chown(sb->dir, sb->uid, sb->gid) < 0) {
 		uk_err_errno(err, errno, "build: give %s to the build user", sb->dir);
@@ -79,29 +87,57 @@ static void child_say(const char *msg)
 	(void)r;
 }
 
+static void child_fail(const char *msg)
+{
+	child_say(msg);
+	_exit(126);
+}
+
 static void child_limit(int res, rlim_t v)
 {
 	struct rlimit rl = {v, v};
 
-	if (setrlimit(res, &rl) < 0) {
-		child_say("ukd sandbox: setrlimit failed\n");
-		_exit(126);
-	}
+	if (setrlimit(res, &rl) < 0)
+		child_fail("ukd sandbox: setrlimit failed\n");
+}
+
+/*
+ * The context is bind-mounted read only into the private dir, which the build user owns: the
+ * compiler (ukcc makes --embed paths absolute) reaches it whatever the modes of the daemon's
+ * root, and cannot change it. Mounts stay in the child's namespace (private propagation first).
+ */
+static int child_mount_ctx(const struct ukimg_sandbox *sb, int privileged)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	if (mount(sb->ctx_src, sb->ctx, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	/* Unprivileged (a user namespace) the remount may be refused: the modes still hold. */
+	if (mount(NULL, sb->ctx, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+	          NULL) < 0 &&
+	    privileged)
+		return -1;
+	return chdir(sb->ctx);
 }
 
 /* In the forked child, before execve: only async-signal-safe calls. */
 void ukimg_sandbox_enter(const struct ukimg_sandbox *sb)
 {
-	/* As root a network namespace of its own: only a loopback, down. Unprivileged, a user
-	 * namespace makes that possible too where the kernel allows it; else say so and go on. */
-	if (unshare(sb->switch_user || geteuid() == 0 ? CLONE_NEWNET
-	                                              : CLONE_NEWUSER | CLONE_NEWNET) < 0) {
-		if (geteuid() == 0) {
-			child_say("ukd sandbox: unshare(CLONE_NEWNET) failed\n");
-			_exit(126);
-		}
+	int privileged = sb->switch_user || geteuid() == 0;
+
+	/* As root a network namespace of its own (only a loopback, down) and a mount namespace.
+	 * Unprivileged, a user namespace makes both possible where the kernel allows it; else
+	 * say so and go on in the context as it is. */
+	if (unshare(privileged ? CLONE_NEWNET | CLONE_NEWNS
+	                       : CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) < 0) {
+		if (privileged)
+			child_fail("ukd sandbox: unshare(CLONE_NEWNET | CLONE_NEWNS) failed\n");
 		child_say("ukd sandbox: no network namespace (unprivileged user namespaces are "
 		          "off): the compiler keeps the host's network\n");
+		if (chdir(sb->ctx_src) < 0)
+			child_fail("ukd sandbox: cannot enter the build context\n");
+	} else if (child_mount_ctx(sb, privileged) < 0) {
+		child_fail("ukd sandbox: cannot mount the build context into the sandbox\n");
 	}
 	child_limit(RLIMIT_CPU, sb->cpu_s);
 	child_limit(RLIMIT_AS, (rlim_t)sb->memory_mb << 20);
@@ -112,15 +148,11 @@ void ukimg_sandbox_enter(const struct ukimg_sandbox *sb)
 		/* RLIMIT_NPROC counts every process of the user: only meaningful for uk-build. */
 		child_limit(RLIMIT_NPROC, SANDBOX_NPROC);
 		if (setgroups(0, NULL) < 0 || setgid(sb->gid) < 0 || setuid(sb->uid) < 0 ||
-		    setuid(0) == 0) {
-			child_say("ukd sandbox: could not switch to the build user\n");
-			_exit(126);
-		}
+		    setuid(0) == 0)
+			child_fail("ukd sandbox: could not switch to the build user\n");
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		child_say("ukd sandbox: PR_SET_NO_NEW_PRIVS failed\n");
-		_exit(126);
-	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail("ukd sandbox: PR_SET_NO_NEW_PRIVS failed\n");
 }
 
 unsigned ukimg_sandbox_scan(const char *buf, size_t len)

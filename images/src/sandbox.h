@@ -10,6 +10,8 @@
 
 struct ukimg_sandbox {
 	char dir[PATH_MAX]; /* private temp dir: TMPDIR, HOME, the output; 0700, the build user's */
+	char ctx[PATH_MAX + 8]; /* <dir>/ctx: where the context is mounted, read only */
+	const char *ctx_src;    /* the context (under the daemon's root, maybe 0700 above) */
 	uid_t uid;
 	gid_t gid;
 	int switch_user; /* root: run as (uid, gid) */
@@ -19,13 +21,15 @@ struct ukimg_sandbox {
 	char note[160]; /* who the compiler runs as, for the progress stream */
 };
 
-/* Resolves the user and limits from (opts) and creates the private dir. */
+/* Resolves the user and limits from (opts) and creates the private dir for a build of the
+ * context (ctx_src), which must outlive (sb). */
 int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
-                          uk_err_t *err);
+                          const char *ctx_src, uk_err_t *err);
 /* Removes the private dir. */
 void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb);
-/* In the forked child before execve (async-signal-safe): network namespace, rlimits, user,
- * no new privileges. Exits 126 with a message on stderr if a step fails. */
+/* In the forked child before execve (async-signal-safe): network and mount namespaces, the
+ * context mounted read only at (sb)->ctx and made the working directory, rlimits, user, no new
+ * privileges. Exits 126 with a message on stderr if a step fails. */
 void ukimg_sandbox_enter(const struct ukimg_sandbox *sb);
 /* What compiler output says about limits (a line may be split across reads: best effort). */
 enum { UKIMG_SAID_OOM = 1, UKIMG_SAID_FSIZE = 2, UKIMG_SAID_CPU = 4 };

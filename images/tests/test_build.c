@@ -599,6 +599,9 @@ static char *probe_ukcc(struct fixture *f, int port)
 	         "echo \"probe: cpu=$(ulimit -t) fsize=$(ulimit -f) nofile=$(ulimit -n)\"\n"
 	         "echo \"probe: env=$(env | cut -d= -f1 | sort | tr '\\n' ' ')\"\n"
 	         "echo \"probe: tmp=$TMPDIR\"\n"
+	         "echo \"probe: pwd=$(pwd)\"\n"
+	         "touch new 2>/dev/null && echo 'probe: ctx writable' || echo 'probe: ctx "
+	         "read-only'\n"
 	         "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 2)' "
 	         "2>/dev/null && echo 'probe: connected' || echo 'probe: no network'\n"
 	         "printf '\\177ELF probe\\n' > \"$out\"\n",
@@ -674,6 +677,10 @@ static void test_sandbox(void **state)
 	assert_non_null(strstr(f->progress, "probe: cpu=7 fsize=6144 nofile=1024"));
 	assert_null(strstr(f->progress, "UKT_CALLER_SECRET"));
 	assert_non_null(strstr(f->progress, "probe: tmp=/tmp/uk-build."));
+	if (can_netns()) { /* the context is mounted read only where the compiler works */
+		assert_non_null(strstr(f->progress, "probe: ctx read-only"));
+		assert_non_null(strstr(strstr(f->progress, "probe: pwd=/tmp/uk-build."), "/ctx\n"));
+	}
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("uk-build");
 		snprintf(want, sizeof(want), "probe: uid=%u\n", pw ? (unsigned)pw->pw_uid : 65534u);
