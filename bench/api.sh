@@ -1,12 +1,14 @@
 #!/bin/bash
 # API benchmark (issue 6): requests/s and p99 of GET /v1/instances (100 listed) and GET /v1/instances/{id} on ukd, over its unix socket and loopback TCP, next to a fixed-body libmicrohttpd floor measured the same way in the same run.
 # usage: bench/api.sh [BUILD_DIR]   (default: build)
-# Environment: DURATION (s per measurement, 5), CONNS (keep-alive connections, 16), KEEP=1 keeps
-#   the work directory. See bench/README.md.
+# Environment: DURATION (s per measurement, 3), ROUNDS (floor/ukd pairs per row, 3: the medians
+#   are printed), CONNS (keep-alive connections, 16), KEEP=1 keeps the work directory.
+#   See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "api.sh: no build directory ${1:-build}" >&2; exit 1; }
-dur=${DURATION:-5}
+dur=${DURATION:-3}
+rounds=${ROUNDS:-3}
 conns=${CONNS:-16}
 for b in bin/ukd bench/api_floor bench/api_load; do
 	[ -x "$build/$b" ] || { echo "api.sh: $build/$b missing: build first" >&2; exit 1; }
@@ -71,8 +73,11 @@ measure() {
 	awk '{print $4, $8}' <<<"$out"
 }
 
-echo "api.sh: $listed instances listed; $conns keep-alive connections, ${dur} s per row, $(nproc) CPUs" \
-	"(shared with the load client); p99 in ms; the floor serves the same body bytes as ukd"
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "api.sh: $listed instances listed; $conns keep-alive connections; medians of $rounds rounds of" \
+	"${dur} s, floor and ukd alternating; $(nproc) CPUs shared with the load client (load" \
+	"$(cut -d' ' -f1 /proc/loadavg)); p99 in ms; the floor serves the same body bytes as ukd"
 printf '%-26s %-5s %7s %9s %7s %12s %9s %7s\n' endpoint via bytes "req/s" "p99" "floor req/s" "floor p99" ratio
 n=0
 for ep in "/v1/instances?all=1" "/v1/instances/$id"; do
@@ -81,8 +86,16 @@ for ep in "/v1/instances?all=1" "/v1/instances/$id"; do
 	floor_start "floor$n" "$tmp/body$n"
 	for via in unix tcp; do
 		if [ $via = unix ]; then f=unix:$tmp/floor$n.sock u=unix:$tmp/ukd.sock; else f=tcp:$fport u=tcp:$uport; fi
-		read -r frps fp99 < <(measure "$f" /)
-		read -r rps p99 < <(measure "$u" "$ep")
+		: >"$tmp/floor.runs"
+		: >"$tmp/ukd.runs"
+		for _ in $(seq "$rounds"); do
+			measure "$f" / >>"$tmp/floor.runs"
+			measure "$u" "$ep" >>"$tmp/ukd.runs"
+		done
+		frps=$(cut -d' ' -f1 "$tmp/floor.runs" | median)
+		fp99=$(cut -d' ' -f2 "$tmp/floor.runs" | median)
+		rps=$(cut -d' ' -f1 "$tmp/ukd.runs" | median)
+		p99=$(cut -d' ' -f2 "$tmp/ukd.runs" | median)
 		printf '%-26s %-5s %7s %9s %7s %12s %9s %7s\n' "GET ${ep/$id/\{id\}}" $via \
 			"$(stat -c %s "$tmp/body$n")" "$rps" "$p99" "$frps" "$fp99" \
 			"$(awk -v a="$rps" -v b="$frps" 'BEGIN { printf "%.2fx", a / b }')"

@@ -1,5 +1,6 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
 #include "http.h"
+#include "json_body.h"
 #include "log.h"
 #include "router.h"
 #include "routes.h"
@@ -116,25 +117,8 @@ static int body_finish(struct ukd_req *req, uk_err_t *err)
 	if (req->route->body == UKD_BODY_FILE && req->body_fd < 0 && body_open_file(req) < 0)
 		return uk_err_internal(err, "could not store the request body under %s/tmp",
 		                       req->d->cfg.root);
-	if (req->route->body == UKD_BODY_JSON && req->body_len) {
-		struct json_tokener *tok = json_tokener_new();
-		if (!tok)
-			return uk_err_internal(err, "out of memory");
-		req->json = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-		size_t used = json_tokener_get_parse_end(tok);
-		json_tokener_free(tok);
-		if (!req->json || jerr != json_tokener_success) {
-			json_object_put(req->json);
-			req->json = NULL;
-			return uk_err_bad(err, "bad JSON body: %s", json_tokener_error_desc(jerr));
-		}
-		for (; used < req->body_len; used++)
-			if (!strchr(" \t\r\n", req->body[used])) {
-				return uk_err_bad(err, "bad JSON body: trailing data at byte %zu",
-				                  used);
-			}
-	}
+	if (req->route->body == UKD_BODY_JSON && req->body_len)
+		return ukd_json_body_parse(req->body, req->body_len, &req->json, err);
 	return 0;
 }
 
