@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 
-from ukdtest import SRC, check, run, tar_dir
+from ukdtest import SRC, check, descendants, run, tar_dir
 
 HELLO = os.path.join(SRC, "images", "examples", "hello")
 LIMITS = {"cpu-s": 4, "timeout-s": 15, "file-size-mb": 8, "memory-mb": 2048}
@@ -42,26 +42,11 @@ def context(src):
     return body
 
 
-def ppid(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
-
-
-def descends(pid, ancestor):
-    while pid > 1:
-        pid = ppid(pid)
-        if pid == ancestor:
-            return True
-    return False
-
-
 def compilers(d):
     """ukd's descendants: the compiler and its children (uid, network namespace, cwd)."""
     found = []
-    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+    for pid in descendants(d.proc.pid):
         try:
-            if pid == d.proc.pid or not descends(pid, d.proc.pid):
-                continue
             with open("/proc/%d/status" % pid) as f:
                 uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])
             found.append((pid, uid, os.readlink("/proc/%d/ns/net" % pid),

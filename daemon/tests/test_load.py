@@ -12,8 +12,8 @@ import tempfile
 import threading
 import time
 
-from ukdtest import (HERE, Daemon, check, fail, free_port, require_qemu, run, skip,
-                     skip_under_asan, tcp_get)
+from ukdtest import (HERE, Daemon, check, descendants, fail, free_port, require_qemu, run,
+                     skip, skip_under_asan, tcp_get)
 
 GUEST = os.path.join(HERE, "guest")
 TIMEOUT_S = 3     # http-limits.timeout-s of the daemon under test
@@ -143,6 +143,18 @@ def wrk_mixed(d, port, ids):
           "ukd RSS grew from %d kB to %d kB over 10 s of reads (leak?)" % (before, after))
 
 
+def qemus(d):
+    out = []
+    for pid in descendants(d.proc.pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if "qemu" in f.read():
+                    out.append(pid)
+        except OSError:
+            pass  # gone meanwhile
+    return out
+
+
 def concurrent_runs(d, uk):
     """50 concurrent `uk run -d`: each succeeds or fails with a message; none hangs."""
     env = dict(os.environ, UK_HOST="unix://" + d.sock)
@@ -182,6 +194,7 @@ def concurrent_runs(d, uk):
         check(r.status == 204, "rm %s: %r" % (inst["id"], r))
     left = d.req("GET", "/v1/info").json()
     check(left["instances"] == 0 and left["running"] == 0, "not cleaned up: %s" % left)
+    check(not qemus(d), "QEMU processes left after every instance was removed: %s" % qemus(d))
     d.ping()
 
 

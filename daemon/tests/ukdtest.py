@@ -238,6 +238,24 @@ def tcp_get(port, path, timeout=10):
             data += chunk
 
 
+def descendants(ancestor):
+    """Pids of the live processes below (ancestor) (builds' compilers, guests' QEMUs)."""
+    def parent(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    out = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            p = pid
+            while p > 1 and p != ancestor:
+                p = parent(p)
+            if p == ancestor and pid != ancestor:
+                out.append(pid)
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+    return out
+
+
 def run(main, args=()):
     """Runs main(daemon) against a fresh ukd started with (args); exits 0, 1 (with the daemon
     log) or 77."""
