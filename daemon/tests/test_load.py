@@ -1,5 +1,6 @@
-"""Load: stalled clients cannot block others, connection limits hold, wrk mixed reads give zero
-errors with bounded memory, 50 concurrent `uk run -d` each succeed or fail cleanly."""
+"""Load: stalled clients cannot block others and are dropped after the idle timeout, which
+spares long waits and quiet streams; connection limits hold; wrk mixed reads give zero errors
+with bounded memory; 50 concurrent `uk run -d` each succeed or fail cleanly."""
 import atexit
 import json
 import os
@@ -78,6 +79,38 @@ def stalled_clients(d, port):
         s.close()
     greedy.close()
     answers_quickly(d, port, "after the stalled clients")
+
+
+def long_requests(d, port):
+    """The idle timeout is the client's silence, not ours: a wait that blocks longer than it
+    and an event stream quiet for longer than it both still deliver."""
+    events = socket.create_connection(("127.0.0.1", port), timeout=60)
+    events.sendall(b"GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+    iid = d.create(image="uktest", name="slow", cmd=["sleep", str((TIMEOUT_S + 3) * 1000), "7"])
+    first = events.recv(65536)
+    check(b" 200 " in first.split(b"\r\n")[0], "events: %r" % first[:200])
+    time.sleep(TIMEOUT_S + 2)  # the stream is quiet longer than the idle timeout
+    d.post("/v1/instances/%s/start" % iid)
+    got = b""
+    while b'"start"' not in got:
+        chunk = events.recv(65536)
+        check(chunk, "the event stream was closed after %d quiet seconds: %r" % (TIMEOUT_S + 2,
+                                                                                 got[-300:]))
+        got += chunk
+    events.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        s.sendall(("POST /v1/instances/%s/wait HTTP/1.1\r\nHost: x\r\n"
+                   "Content-Length: 0\r\nConnection: close\r\n\r\n" % iid).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    check(b" 200 " in data.split(b"\r\n")[0] and b'"status_code":7' in data,
+          "a wait longer than the idle timeout: %r" % data[:300])
+    r = d.req("DELETE", "/v1/instances/" + iid)
+    check(r.status == 204, "rm slow: %r" % r)
 
 
 def connection_limit(d, port):
@@ -203,6 +236,7 @@ def main(d):
     d.build_ok(GUEST, "uktest")
     ids = [d.create(image="uktest", name="load%d" % i) for i in range(20)]
     stalled_clients(d, port)
+    long_requests(d, port)
     connection_limit(d, port)
     wrk_mixed(d, port, ids)
     for i in ids:
