@@ -1,4 +1,5 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
+#include "blob.h"
 #include "http.h"
 #include "json_body.h"
 #include "log.h"
@@ -11,7 +12,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -205,36 +205,6 @@ static void reply_set_typed(struct ukd_req *req, unsigned status, struct MHD_Res
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
 	reply_set(req, status, r);
-}
-
-struct ukd_blob {
-	atomic_int refs;
-	size_t len;
-	char data[];
-};
-
-struct ukd_blob *ukd_blob_new(const char *data, size_t len)
-{
-	struct ukd_blob *b = malloc(sizeof(*b) + len);
-
-	if (!b)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->len = len;
-	memcpy(b->data, data, len);
-	return b;
-}
-
-struct ukd_blob *ukd_blob_ref(struct ukd_blob *b)
-{
-	atomic_fetch_add(&b->refs, 1);
-	return b;
-}
-
-void ukd_blob_unref(struct ukd_blob *b)
-{
-	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
-		free(b);
 }
 
 static void blob_release(void *cls)

@@ -52,13 +52,8 @@ void ukd_reply_error(struct ukd_req *req, const uk_err_t *err);
 void ukd_reply_status(struct ukd_req *req, unsigned status);
 void ukd_reply_text(struct ukd_req *req, unsigned status, const char *ctype, const char *text);
 void ukd_reply_fd(struct ukd_req *req, unsigned status, const char *ctype, int fd, size_t size);
-/* An immutable reply body shared by any number of replies (reference counted): a cached
- * rendering goes out without a copy per request. ukd_blob_new copies (data). */
 struct ukd_blob;
-struct ukd_blob *ukd_blob_new(const char *data, size_t len);
-struct ukd_blob *ukd_blob_ref(struct ukd_blob *b);
-void ukd_blob_unref(struct ukd_blob *b); /* NULL is fine */
-/* Replies with (b); takes a reference of its own. */
+/* Replies with the shared body (b) (blob.h) without copying it; takes a reference of its own. */
 void ukd_reply_blob(struct ukd_req *req, unsigned status, const char *ctype, struct ukd_blob *b);
 void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, ukd_stream_fn fn,
                       void *ctx, void (*free_ctx)(void *));

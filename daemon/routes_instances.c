@@ -1,4 +1,5 @@
 /* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete, port. */
+#include "blob.h"
 #include "instances.h"
 #include "logs.h"
 #include "routes.h"
