@@ -113,6 +113,7 @@ def has_build_user():
         return False
 
 
+os.umask(0o077)  # an operator's strict umask (inherited by ukd) must not lock the build user out
 CFG = tempfile.mkdtemp(prefix="ukt-sbx-cfg-")
 atexit.register(shutil.rmtree, CFG, True)
 with open(os.path.join(CFG, "daemon.json"), "w") as f:

@@ -77,7 +77,7 @@ static int build_context(struct build *b)
 	snprintf(b->ctx, sizeof(b->ctx), "%s/ctx", b->tmp);
 	/* Searchable by the build user, who enters it as its working directory; the private
 	 * build dir above (0700) keeps everyone else out. */
-	if (mkdir(b->ctx, 0755) < 0)
+	if (mkdir(b->ctx, 0755) < 0 || chmod(b->ctx, 0755) < 0)
 		return uk_err_errno(b->err, errno, "build: mkdir %s", b->ctx);
 	if (ukimg_tar_extract(in, b->ctx, &o->limits, b->err) < 0)
 		return uk_err_wrap(b->err, "build: context");
