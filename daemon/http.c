@@ -34,7 +34,7 @@ struct ukd_req {
 	char *body;
 	size_t body_len, body_cap;
 	int body_fd;
-	char body_path[PATH_MAX];
+	char *body_path; /* the spooled upload (BODY_FILE), or NULL: not in every request */
 	int too_large, io_error;
 	json_object *json;
 	struct MHD_Response *resp;
@@ -52,11 +52,16 @@ struct stream {
 
 static int body_open_file(struct ukd_req *req)
 {
-	snprintf(req->body_path, sizeof(req->body_path), "%s/tmp/upload-XXXXXX", req->d->cfg.root);
+	size_t len = strlen(req->d->cfg.root) + sizeof("/tmp/upload-XXXXXX");
+
+	if (!(req->body_path = malloc(len)))
+		return -1;
+	snprintf(req->body_path, len, "%s/tmp/upload-XXXXXX", req->d->cfg.root);
 	req->body_fd = mkstemp(req->body_path);
 	if (req->body_fd < 0) {
 		log_error("http", "spool upload %s: %s", req->body_path, strerror(errno));
-		req->body_path[0] = 0;
+		free(req->body_path);
+		req->body_path = NULL;
 		return -1;
 	}
 	return 0;
@@ -332,7 +337,7 @@ json_object *ukd_req_json(struct ukd_req *req)
 
 const char *ukd_req_file(struct ukd_req *req)
 {
-	return req->body_path;
+	return req->body_path ? req->body_path : "";
 }
 
 size_t ukd_req_body_size(struct ukd_req *req)
@@ -456,8 +461,9 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	free(req->body);
 	if (req->body_fd >= 0)
 		close(req->body_fd);
-	if (req->body_path[0])
+	if (req->body_path)
 		unlink(req->body_path);
+	free(req->body_path);
 	json_object_put(req->json);
 	if (req->resp)
 		MHD_destroy_response(req->resp);

@@ -106,12 +106,12 @@ static int list_filters(struct ukd_req *req, json_object **root, struct list_ctx
 #define RENDERED_SLOTS 256
 #define RENDERED_KEY 288
 static struct {
+	pthread_rwlock_t lock; /* readers share a slot: many clients poll the same thing */
 	uint64_t gen;
 	time_t sec;
 	char key[RENDERED_KEY];
 	struct ukd_blob *body;
-} rendered[RENDERED_SLOTS];
-static pthread_mutex_t rendered_lock = PTHREAD_MUTEX_INITIALIZER;
+} rendered[RENDERED_SLOTS] = {[0 ... RENDERED_SLOTS - 1] = {.lock = PTHREAD_RWLOCK_INITIALIZER}};
 
 static unsigned rendered_slot(const char *key)
 {
@@ -127,11 +127,11 @@ static struct ukd_blob *rendered_get(uint64_t gen, time_t sec, const char *key)
 	unsigned i = rendered_slot(key);
 	struct ukd_blob *body = NULL;
 
-	pthread_mutex_lock(&rendered_lock);
+	pthread_rwlock_rdlock(&rendered[i].lock);
 	if (rendered[i].body && rendered[i].gen == gen && rendered[i].sec == sec &&
 	    !strcmp(rendered[i].key, key))
 		body = ukd_blob_ref(rendered[i].body);
-	pthread_mutex_unlock(&rendered_lock);
+	pthread_rwlock_unlock(&rendered[i].lock);
 	return body;
 }
 
@@ -140,13 +140,13 @@ static void rendered_put(uint64_t gen, time_t sec, const char *key, struct ukd_b
 	unsigned i = rendered_slot(key);
 	struct ukd_blob *old;
 
-	pthread_mutex_lock(&rendered_lock);
+	pthread_rwlock_wrlock(&rendered[i].lock);
 	old = rendered[i].body;
 	rendered[i].body = ukd_blob_ref(body);
 	rendered[i].gen = gen;
 	rendered[i].sec = sec;
 	snprintf(rendered[i].key, sizeof(rendered[i].key), "%s", key);
-	pthread_mutex_unlock(&rendered_lock);
+	pthread_rwlock_unlock(&rendered[i].lock);
 	ukd_blob_unref(old);
 }
 

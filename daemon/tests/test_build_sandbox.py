@@ -42,10 +42,22 @@ def context(src):
     return body
 
 
+def cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")
+
+
 def compilers(d):
-    """ukd's descendants: the compiler and its children (uid, network namespace, cwd)."""
-    found = []
+    """The compiler (ukcc, a child of ukd) and its children: (pid, uid, network namespace,
+    cwd). Not libvirt's QEMU capability probes, which are ukd's children too."""
+    found, pids = [], []
     for pid in descendants(d.proc.pid):
+        try:
+            if any(a.endswith(b"/ukcc") for a in cmdline(pid)[:2]):
+                pids += [pid] + descendants(pid)
+        except OSError:
+            pass  # gone meanwhile
+    for pid in pids:
         try:
             with open("/proc/%d/status" % pid) as f:
                 uid = int([l for l in f if l.startswith("Uid:")][0].split()[1])

@@ -177,11 +177,12 @@ def wrk_mixed(d, port, ids):
 
 
 def qemus(d):
+    """Guests' QEMUs under ukd (named guest=uk-...; not libvirt's capability probes)."""
     out = []
     for pid in descendants(d.proc.pid):
         try:
-            with open("/proc/%d/comm" % pid) as f:
-                if "qemu" in f.read():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"guest=uk-" in f.read():
                     out.append(pid)
         except OSError:
             pass  # gone meanwhile
