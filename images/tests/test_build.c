@@ -690,6 +690,34 @@ static void test_sandbox(void **state)
 	free(probe);
 }
 
+/* As root, a build user that does not exist means nobody, said in the build's output. */
+static void test_sandbox_fallback(void **state)
+{
+	struct fixture *f = *state;
+	ukimg_build_opts_t o;
+	ukimg_build_result_t r;
+	uk_err_t err = {0};
+	int port, lfd = loopback_listener(&port);
+	char *probe = probe_ukcc(f, port);
+
+	if (geteuid() != 0) {
+		close(lfd);
+		free(probe);
+		skip(); /* only root switches users */
+	}
+	tu_write(f->ctx, "Ukfile", "SOURCES main.c\n");
+	tu_write(f->ctx, "main.c", "int main(void) { return 0; }\n");
+	opts_init(f, &o);
+	o.ukcc_path = probe;
+	o.build_user = "uk-no-such-user";
+	assert_int_equal(ukimg_build(f->store, &o, &r, &err), 0);
+	assert_non_null(strstr(f->progress, "sandbox: user nobody (65534): there is no user "
+	                                    "uk-no-such-user (deploy/install-deps.sh creates it)"));
+	assert_non_null(strstr(f->progress, "probe: uid=65534\n"));
+	close(lfd);
+	free(probe);
+}
+
 /* Builds main.c (src) with a limit set by (tweak): refused with 400 (want), nothing stored. */
 static void limit_refused(struct fixture *f, const char *src, void (*tweak)(ukimg_build_opts_t *),
                           const char *want)
@@ -738,7 +766,7 @@ int main(void)
 	        T(test_build_ok),      T(test_deterministic),  T(test_files_and_wildcards),
 	        T(test_compile_error), T(test_timeout),        T(test_bad_inputs),
 	        T(test_context_tar),   T(test_inspect_errors), T(test_gc),
-	        T(test_sandbox),       T(test_sandbox_limits),
+	        T(test_sandbox),       T(test_sandbox_limits), T(test_sandbox_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
