@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +153,44 @@ static int config_file_list(struct ukd_config *cfg, const char *key, json_object
 	return 0;
 }
 
+/* A numeric setting inside one of daemon.json's limit objects. */
+struct limit_key {
+	const char *section, *name;
+	size_t off; /* of an unsigned in struct ukd_config */
+	unsigned min, max;
+};
+
+static const struct limit_key limit_keys[] = {
+        {"http-limits", "timeout-s", offsetof(struct ukd_config, http.timeout_s), 1, 86400},
+        {"http-limits", "max-connections", offsetof(struct ukd_config, http.max_connections), 1,
+         65536},
+        {"http-limits", "max-connections-per-ip", offsetof(struct ukd_config, http.max_per_ip), 1,
+         65536},
+        {"build-limits", "cpu-s", offsetof(struct ukd_config, build.cpu_s), 1, 86400},
+        {"build-limits", "memory-mb", offsetof(struct ukd_config, build.memory_mb), 64, 1 << 20},
+        {"build-limits", "file-size-mb", offsetof(struct ukd_config, build.file_size_mb), 1,
+         1 << 20},
+        {"build-limits", "timeout-s", offsetof(struct ukd_config, build.timeout_s), 1, 86400},
+};
+
+static int config_limit(struct ukd_config *cfg, const char *section, const char *key,
+                        json_object *v, uk_err_t *err)
+{
+	for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
+		const struct limit_key *k = &limit_keys[i];
+		int64_t n = json_object_get_int64(v);
+
+		if (strcmp(k->section, section) || strcmp(k->name, key))
+			continue;
+		if (!json_object_is_type(v, json_type_int) || n < k->min || n > k->max)
+			return uk_err_bad(err, "%s.%s: expected an integer from %u to %u", section,
+			                  key, k->min, k->max);
+		*(unsigned *)((char *)cfg + k->off) = (unsigned)n;
+		return 0;
+	}
+	return uk_err_bad(err, "%s.%s: unknown setting (see docs/daemon.md)", section, key);
+}
+
 static int config_file_entry(struct ukd_config *cfg, const char *key, json_object *v, uk_err_t *err)
 {
 	if (!strcmp(key, "hosts") || !strcmp(key, "host"))
@@ -164,6 +203,16 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		if (!json_object_is_type(v, json_type_boolean))
 			return uk_err_bad(err, "%s: expected true or false", key);
 		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
+	}
+	if (!strcmp(key, "http-limits") || !strcmp(key, "build-limits")) {
+		if (!json_object_is_type(v, json_type_object))
+			return uk_err_bad(err, "%s: expected an object", key);
+		json_object_object_foreach(v, k, val)
+		{
+			if (config_limit(cfg, key, k, val, err) < 0)
+				return -1;
+		}
+		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
@@ -306,6 +355,13 @@ static void config_defaults(struct ukd_config *cfg)
 	snprintf(cfg->accelerator, sizeof(cfg->accelerator), "auto");
 	snprintf(cfg->registry_certs_dir, sizeof(cfg->registry_certs_dir), DEFAULT_CERTS_DIR);
 	cfg->log_level = UKD_LOG_INFO;
+	cfg->http.timeout_s = 60;
+	cfg->http.max_connections = 1024;
+	cfg->http.max_per_ip = 512;
+	cfg->build.cpu_s = 300;
+	cfg->build.memory_mb = 4096;
+	cfg->build.file_size_mb = 64;
+	cfg->build.timeout_s = 300;
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)

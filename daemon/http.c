@@ -1,5 +1,7 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
+#include "blob.h"
 #include "http.h"
+#include "json_body.h"
 #include "log.h"
 #include "peer.h"
 #include "router.h"
@@ -35,11 +37,12 @@ struct ukd_req {
 	char *body;
 	size_t body_len, body_cap;
 	int body_fd;
-	char body_path[PATH_MAX];
+	char *body_path; /* the spooled upload (BODY_FILE), or NULL: not in every request */
 	int too_large, io_error;
 	json_object *json;
 	struct MHD_Response *resp;
 	unsigned status;
+	int streaming; /* the reply is a stream: no idle timeout */
 };
 
 struct stream {
@@ -52,11 +55,16 @@ struct stream {
 
 static int body_open_file(struct ukd_req *req)
 {
-	snprintf(req->body_path, sizeof(req->body_path), "%s/tmp/upload-XXXXXX", req->d->cfg.root);
+	size_t len = strlen(req->d->cfg.root) + sizeof("/tmp/upload-XXXXXX");
+
+	if (!(req->body_path = malloc(len)))
+		return -1;
+	snprintf(req->body_path, len, "%s/tmp/upload-XXXXXX", req->d->cfg.root);
 	req->body_fd = mkstemp(req->body_path);
 	if (req->body_fd < 0) {
 		log_error("http", "spool upload %s: %s", req->body_path, strerror(errno));
-		req->body_path[0] = 0;
+		free(req->body_path);
+		req->body_path = NULL;
 		return -1;
 	}
 	return 0;
@@ -117,25 +125,8 @@ static int body_finish(struct ukd_req *req, uk_err_t *err)
 	if (req->route->body == UKD_BODY_FILE && req->body_fd < 0 && body_open_file(req) < 0)
 		return uk_err_internal(err, "could not store the request body under %s/tmp",
 		                       req->d->cfg.root);
-	if (req->route->body == UKD_BODY_JSON && req->body_len) {
-		struct json_tokener *tok = json_tokener_new();
-		if (!tok)
-			return uk_err_internal(err, "out of memory");
-		req->json = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-		size_t used = json_tokener_get_parse_end(tok);
-		json_tokener_free(tok);
-		if (!req->json || jerr != json_tokener_success) {
-			json_object_put(req->json);
-			req->json = NULL;
-			return uk_err_bad(err, "bad JSON body: %s", json_tokener_error_desc(jerr));
-		}
-		for (; used < req->body_len; used++)
-			if (!strchr(" \t\r\n", req->body[used])) {
-				return uk_err_bad(err, "bad JSON body: trailing data at byte %zu",
-				                  used);
-			}
-	}
+	if (req->route->body == UKD_BODY_JSON && req->body_len)
+		return ukd_json_body_parse(req->body, req->body_len, &req->json, err);
 	return 0;
 }
 
@@ -215,6 +206,32 @@ void ukd_reply_fd(struct ukd_req *req, unsigned status, const char *ctype, int f
 	reply_set(req, status, r);
 }
 
+/* Replies with (r) after adding the headers every reply carries. */
+static void reply_set_typed(struct ukd_req *req, unsigned status, struct MHD_Response *r,
+                            const char *ctype)
+{
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
+	reply_set(req, status, r);
+}
+
+static void blob_release(void *cls)
+{
+	ukd_blob_unref(cls);
+}
+
+void ukd_reply_blob(struct ukd_req *req, unsigned status, const char *ctype, struct ukd_blob *b)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	        b->len, b->data, blob_release, ukd_blob_ref(b));
+
+	if (!r) {
+		ukd_blob_unref(b);
+		return;
+	}
+	reply_set_typed(req, status, r, ctype);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
@@ -253,9 +270,8 @@ void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, u
 		stream_free(s);
 		return;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(r, "Api-Version", UKD_API_VERSION);
-	reply_set(req, status, r);
+	reply_set_typed(req, status, r, ctype);
+	req->streaming = 1;
 }
 
 int ukd_http_wait(int client_fd, int fd, int timeout_ms)
@@ -329,7 +345,7 @@ json_object *ukd_req_json(struct ukd_req *req)
 
 const char *ukd_req_file(struct ukd_req *req)
 {
-	return req->body_path;
+	return req->body_path ? req->body_path : "";
 }
 
 size_t ukd_req_body_size(struct ukd_req *req)
@@ -444,6 +460,22 @@ static void http_door(struct ukd_http *h, struct ukd_req *req, const char *metho
 	log_info("http", "%s %s by %s", method, url, peer.who);
 }
 
+/*
+ * The idle timeout is for clients: one that stalls mid-request or stops reading a reply is
+ * dropped. A handler that blocks (wait, stop, a build) is not the client's silence, so the
+ * timeout is off while it runs and starts afresh after it (MHD restarts the timer when a
+ * timeout is set on a connection that had none). Streams stay untimed: their readers watch the
+ * client's socket and end when it goes away.
+ */
+static void handle_untimed(struct ukd_http *h, struct ukd_req *req)
+{
+	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	req->route->fn(req->d, req);
+	if (!req->streaming)
+		MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+		                          h->d->cfg.http.timeout_s);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
@@ -492,7 +524,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (err.status)
 		ukd_reply_error(req, &err);
 	else
-		req->route->fn(req->d, req);
+		handle_untimed(h, req);
 	return queue_reply(req);
 }
 
@@ -508,8 +540,9 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	free(req->body);
 	if (req->body_fd >= 0)
 		close(req->body_fd);
-	if (req->body_path[0])
+	if (req->body_path)
 		unlink(req->body_path);
+	free(req->body_path);
 	json_object_put(req->json);
 	if (req->resp)
 		MHD_destroy_response(req->resp);
@@ -646,13 +679,14 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		free(h);
 		return NULL;
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                                  MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
-	                          0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, tls_opts,
-	                          MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-	                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	                          http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-	                          MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
+	        0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, tls_opts,
+	        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	        d->cfg.http.timeout_s, MHD_OPTION_CONNECTION_LIMIT, d->cfg.http.max_connections,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, d->cfg.http.max_per_ip, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
 		if (h->unix_path[0])

@@ -53,6 +53,9 @@ void ukd_reply_error(struct ukd_req *req, const uk_err_t *err);
 void ukd_reply_status(struct ukd_req *req, unsigned status);
 void ukd_reply_text(struct ukd_req *req, unsigned status, const char *ctype, const char *text);
 void ukd_reply_fd(struct ukd_req *req, unsigned status, const char *ctype, int fd, size_t size);
+struct ukd_blob;
+/* Replies with the shared body (b) (blob.h) without copying it; takes a reference of its own. */
+void ukd_reply_blob(struct ukd_req *req, unsigned status, const char *ctype, struct ukd_blob *b);
 void ukd_reply_stream(struct ukd_req *req, unsigned status, const char *ctype, ukd_stream_fn fn,
                       void *ctx, void (*free_ctx)(void *));
 

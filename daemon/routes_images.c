@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,13 +72,64 @@ void ukd_images_store_release(void)
 
 /* ---- build ---- */
 
+/* Who compiles when ukd is root (deploy/install-deps.sh creates it); else nobody. */
+#define UKD_BUILD_USER "uk-build"
+
+static pthread_once_t build_user_once = PTHREAD_ONCE_INIT;
+
+static void build_user_check(void)
+{
+	if (geteuid() == 0 && !getpwnam(UKD_BUILD_USER))
+		log_warn("images",
+		         "no user %s: builds compile as nobody (65534); create it with "
+		         "useradd --system -M -s /usr/sbin/nologin %s (deploy/install-deps.sh)",
+		         UKD_BUILD_USER, UKD_BUILD_USER);
+	else if (geteuid() != 0)
+		log_warn("images", "not root: builds compile as ukd's own user, in a network "
+		                   "namespace only where unprivileged user namespaces are allowed");
+}
+
+/*
+ * The request waits at the gate until the build has read its context and Ukfile: a refusal
+ * there (hostile or oversized tar, bad Ukfile) is answered with its own status (400, 413) and
+ * message instead of a 200 stream; once the compile starts, the reply is the stream. The gate
+ * lives on the request's stack; the build thread stops touching it once it opened it.
+ */
+struct build_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t opened;
+	int state; /* 0 waiting, 1 prepared (stream), -1 refused (err) */
+	uk_err_t err;
+};
+
 struct build_job {
 	struct ukd *d;
 	int ctx_fd;
 	int out_fd; /* the pipe the response reads */
 	char tag[256];
 	int client_fd;
+	struct build_gate *gate; /* NULL once opened */
 };
+
+static void build_gate_open(struct build_job *j, int state, const uk_err_t *err)
+{
+	struct build_gate *g = j->gate;
+
+	if (!g)
+		return;
+	j->gate = NULL;
+	pthread_mutex_lock(&g->lock);
+	g->state = state;
+	if (err)
+		g->err = *err;
+	pthread_cond_signal(&g->opened);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void build_prepared(void *p)
+{
+	build_gate_open(p, 1, NULL);
+}
 
 struct build_stream {
 	int fd;
@@ -152,6 +204,13 @@ static void *build_thread(void *p)
 	opts.ukcc_path = j->d->ukcc;
 	opts.progress = build_progress;
 	opts.progress_ctx = j;
+	opts.prepared = build_prepared;
+	opts.timeout_sec = (int)j->d->cfg.build.timeout_s;
+	opts.cpu_sec = j->d->cfg.build.cpu_s;
+	opts.memory_mb = j->d->cfg.build.memory_mb;
+	opts.file_size_mb = j->d->cfg.build.file_size_mb;
+	opts.build_user = UKD_BUILD_USER;
+	pthread_once(&build_user_once, build_user_check);
 	pthread_rwlock_rdlock(&gc_lock);
 	r = ukimg_build(j->d->images, &opts, &res, &err);
 	if (r == 0 && build_record(j, &res, &err) < 0) {
@@ -172,6 +231,9 @@ static void *build_thread(void *p)
 		json_object_object_add(aux, "id", json_object_new_string(res.config_digest));
 		json_object_object_add(o, "aux", aux);
 		build_write(j, o);
+	} else if (j->gate) {
+		log_info("images", "build %s refused: %s", j->tag, err.message);
+		build_gate_open(j, -1, &err);
 	} else {
 		json_object *o = json_object_new_object();
 		log_info("images", "build %s failed: %s", j->tag, err.message);
@@ -245,6 +307,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 {
 	struct build_job *j = calloc(1, sizeof(*j));
 	struct build_stream *s = calloc(1, sizeof(*s));
+	struct build_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
 	uk_err_t err = {0};
 	int pipefd[2] = {-1, -1};
 	pthread_t t;
@@ -259,6 +322,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	j->d = d;
 	j->out_fd = pipefd[1];
+	j->gate = &gate;
 	s->fd = pipefd[0];
 	s->client_fd = ukd_req_client_fd(req);
 	builds_add(1);
@@ -268,6 +332,16 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 		goto fail;
 	}
 	pthread_detach(t);
+	pthread_mutex_lock(&gate.lock);
+	while (!gate.state)
+		pthread_cond_wait(&gate.opened, &gate.lock);
+	pthread_mutex_unlock(&gate.lock);
+	if (gate.state < 0) { /* the thread writes nothing more to the pipe */
+		close(pipefd[0]);
+		free(s);
+		ukd_reply_error(req, &gate.err);
+		return;
+	}
 	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
 	return;
 fail:

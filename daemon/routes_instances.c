@@ -1,4 +1,6 @@
 /* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete, port. */
+#include "blob.h"
+#include "health.h"
 #include "instances.h"
 #include "logs.h"
 #include "routes.h"
@@ -96,45 +98,102 @@ static int list_filters(struct ukd_req *req, json_object **root, struct list_ctx
 }
 
 /*
- * Listing 100 instances costs ~1 ms of sqlite and JSON; dashboards and CI poll it. A rendered
- * listing is reused while no instance changed and within the same second (the "Up 3 seconds"
- * statuses have one-second resolution).
+ * Rendered replies of the read routes, reused while no instance changed (every instance write
+ * bumps the store's generation). Listing 100 instances costs ~1 ms of sqlite and JSON and
+ * inspecting one two queries; dashboards and CI poll both. Listings also expire each second
+ * (their "Up 3 seconds" statuses have one-second resolution); (sec) is 0 for inspections.
+ * A fixed direct-mapped table keeps memory bounded whatever clients ask for.
  */
-#define LIST_CACHE 4
+#define RENDERED_SLOTS 256
+
+/* What the rendered replies depend on: instance rows and health states. Both counters only
+ * grow, so their sum changes whenever either does. */
+static uint64_t rendered_gen(struct ukd *d)
+{
+	return ukd_store_instance_gen(d->store) + ukd_health_gen();
+}
+
+#define RENDERED_KEY 288
 static struct {
+	pthread_rwlock_t lock; /* readers share a slot: many clients poll the same thing */
 	uint64_t gen;
 	time_t sec;
-	int all;
-	char filters[256];
-	char *body;
-} list_cache[LIST_CACHE];
-static unsigned list_cache_next;
-static pthread_mutex_t list_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+	char key[RENDERED_KEY];
+	struct ukd_blob *body;
+} rendered[RENDERED_SLOTS] = {[0 ... RENDERED_SLOTS - 1] = {.lock = PTHREAD_RWLOCK_INITIALIZER}};
 
-static char *list_cache_get(uint64_t gen, time_t sec, int all, const char *filters)
+static unsigned rendered_slot(const char *key)
 {
-	char *body = NULL;
+	uint32_t h = 2166136261u; /* FNV-1a */
 
-	pthread_mutex_lock(&list_cache_lock);
-	for (int i = 0; i < LIST_CACHE && !body; i++)
-		if (list_cache[i].body && list_cache[i].gen == gen && list_cache[i].sec == sec &&
-		    list_cache[i].all == all && !strcmp(list_cache[i].filters, filters))
-			body = strdup(list_cache[i].body);
-	pthread_mutex_unlock(&list_cache_lock);
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % RENDERED_SLOTS;
+}
+
+static struct ukd_blob *rendered_get(uint64_t gen, time_t sec, const char *key)
+{
+	unsigned i = rendered_slot(key);
+	struct ukd_blob *body = NULL;
+
+	pthread_rwlock_rdlock(&rendered[i].lock);
+	if (rendered[i].body && rendered[i].gen == gen && rendered[i].sec == sec &&
+	    !strcmp(rendered[i].key, key))
+		body = ukd_blob_ref(rendered[i].body);
+	pthread_rwlock_unlock(&rendered[i].lock);
 	return body;
 }
 
-static void list_cache_put(uint64_t gen, time_t sec, int all, const char *filters, const char *body)
+static void rendered_put(uint64_t gen, time_t sec, const char *key, struct ukd_blob *body)
 {
-	pthread_mutex_lock(&list_cache_lock);
-	unsigned i = list_cache_next++ % LIST_CACHE;
-	free(list_cache[i].body);
-	list_cache[i].body = strdup(body);
-	list_cache[i].gen = gen;
-	list_cache[i].sec = sec;
-	list_cache[i].all = all;
-	snprintf(list_cache[i].filters, sizeof(list_cache[i].filters), "%s", filters);
-	pthread_mutex_unlock(&list_cache_lock);
+	unsigned i = rendered_slot(key);
+	struct ukd_blob *old;
+
+	pthread_rwlock_wrlock(&rendered[i].lock);
+	old = rendered[i].body;
+	rendered[i].body = ukd_blob_ref(body);
+	rendered[i].gen = gen;
+	rendered[i].sec = sec;
+	snprintf(rendered[i].key, sizeof(rendered[i].key), "%s", key);
+	pthread_rwlock_unlock(&rendered[i].lock);
+	ukd_blob_unref(old);
+}
+
+/* Replies with the remembered rendering of (key) if there is one; returns 1 if it did. */
+static int reply_rendered_cached(struct ukd_req *req, uint64_t gen, time_t sec, const char *key)
+{
+	struct ukd_blob *body = *key ? rendered_get(gen, sec, key) : NULL;
+
+	if (!body)
+		return 0;
+	ukd_reply_blob(req, 200, "application/json", body);
+	ukd_blob_unref(body);
+	return 1;
+}
+
+/* Replies 200 with (obj) (taken), remembering the rendering under (key) unless it is "". */
+static void reply_rendered(struct ukd_req *req, uint64_t gen, time_t sec, const char *key,
+                           json_object *obj)
+{
+	size_t n;
+	const char *s = json_object_to_json_string_length(
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	char *line = malloc(n + 1);
+	struct ukd_blob *body = NULL;
+
+	if (line) {
+		memcpy(line, s, n);
+		line[n] = '\n';
+		body = ukd_blob_new(line, n + 1);
+		free(line);
+	}
+	if (body) {
+		if (*key)
+			rendered_put(gen, sec, key, body);
+		ukd_reply_blob(req, 200, "application/json", body);
+		ukd_blob_unref(body);
+	}
+	json_object_put(obj);
 }
 
 void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
@@ -143,9 +202,9 @@ void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
 	json_object *filters = NULL;
 	uk_err_t err = {0};
 	const char *f = ukd_req_query(req, "filters");
-	uint64_t gen = ukd_store_instance_gen(d->store);
+	uint64_t gen = rendered_gen(d);
 	time_t sec = time(NULL);
-	char *body;
+	char key[RENDERED_KEY] = "";
 
 	if (ukd_req_query_bool(req, "all", 0, &c.all, &err) < 0 ||
 	    list_filters(req, &filters, &c, &err) < 0) {
@@ -153,45 +212,39 @@ void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
 		ukd_reply_error(req, &err);
 		return;
 	}
-	f = f && strlen(f) < 255 ? f : "";
-	if ((body = list_cache_get(gen, sec, c.all, f))) {
-		ukd_reply_text(req, 200, "application/json", body);
-		free(body);
-		json_object_put(filters);
-		return;
-	}
-	c.arr = json_object_new_array();
-	if (ukd_store_instance_each(d->store, list_one, &c, &err) < 0) {
-		json_object_put(c.arr);
-		ukd_reply_error(req, &err);
-	} else {
-		const char *s = json_object_to_json_string_ext(
-		        c.arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		size_t n = strlen(s);
-		body = malloc(n + 2);
-		if (body) {
-			memcpy(body, s, n);
-			memcpy(body + n, "\n", 2);
-			if (ukd_req_query(req, "filters") == NULL || *f)
-				list_cache_put(gen, sec, c.all, f, body);
-			ukd_reply_text(req, 200, "application/json", body);
-			free(body);
+	if (!f || strlen(f) < RENDERED_KEY - 16)
+		snprintf(key, sizeof(key), "list %d %s", c.all, f ? f : "");
+	if (!reply_rendered_cached(req, gen, sec, key)) {
+		c.arr = json_object_new_array();
+		if (ukd_store_instance_each(d->store, list_one, &c, &err) < 0) {
+			json_object_put(c.arr);
+			ukd_reply_error(req, &err);
+		} else {
+			reply_rendered(req, gen, sec, key, c.arr);
 		}
-		json_object_put(c.arr);
 	}
 	json_object_put(filters);
 }
 
+/* Served from the rendered cache: supervisor and lifecycle writes bump the generation, so a
+ * state change libvirt reported is visible on the next request. */
 void ukd_route_instance_inspect(struct ukd *d, struct ukd_req *req)
 {
 	struct ukd_instance in;
 	uk_err_t err = {0};
+	uint64_t gen = rendered_gen(d);
+	const char *ref = ukd_req_param(req, 0);
+	char key[RENDERED_KEY] = "";
 
-	if (ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
+	if (strlen(ref) < RENDERED_KEY - 16)
+		snprintf(key, sizeof(key), "inspect %s", ref);
+	if (reply_rendered_cached(req, gen, 0, key))
+		return;
+	if (ukd_store_instance_find(d->store, ref, &in, &err) < 0) {
 		ukd_reply_error(req, &err);
 		return;
 	}
-	ukd_reply_json(req, 200, ukd_instance_json(d, &in));
+	reply_rendered(req, gen, 0, key, ukd_instance_json(d, &in));
 	ukd_instance_clear(&in);
 }
 

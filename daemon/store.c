@@ -201,17 +201,14 @@ int ukd_store_commit(struct ukd_store *s, uk_err_t *err)
 
 uint64_t ukd_store_instance_gen(struct ukd_store *s)
 {
-	uint64_t g;
-
-	lock(s);
-	g = s->instance_gen;
-	unlock(s);
-	return g;
+	/* Read on every cached GET: an atomic load, not the store's lock. */
+	return __atomic_load_n(&s->instance_gen, __ATOMIC_ACQUIRE);
 }
 
 void ukd_store_rollback(struct ukd_store *s)
 {
-	s->instance_gen++; /* rolled-back instance writes changed nothing, but be safe */
+	/* rolled-back instance writes changed nothing, but be safe */
+	__atomic_add_fetch(&s->instance_gen, 1, __ATOMIC_RELEASE);
 	/* A nested rollback aborts the whole transaction; the outer commit then fails. */
 	if (--s->depth == 0 || sqlite3_get_autocommit(s->db) == 0)
 		exec(s, "ROLLBACK", NULL);
@@ -573,7 +570,7 @@ static int instance_write(struct ukd_store *s, const char *sql, const struct ukd
 	if (st)
 		instance_bind(st, in);
 	r = step_done(s, st, what, err);
-	s->instance_gen++;
+	__atomic_add_fetch(&s->instance_gen, 1, __ATOMIC_RELEASE);
 	unlock(s);
 	if (r == 0)
 		return uk_err_notfound(err, "instance %s: no such instance", in->id);
@@ -673,7 +670,7 @@ int ukd_store_instance_delete(struct ukd_store *s, const char *id, uk_err_t *err
 	lock(s);
 	st = prep(s, err, "DELETE FROM instances WHERE id = ?", id, NULL);
 	r = step_done(s, st, "delete instance", err);
-	s->instance_gen++;
+	__atomic_add_fetch(&s->instance_gen, 1, __ATOMIC_RELEASE);
 	unlock(s);
 	return r < 0 ? -1 : 0;
 }

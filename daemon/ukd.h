@@ -32,8 +32,16 @@ struct ukd_config {
 	int tlsverify;
 	char tlscacert[PATH_MAX], tlscert[PATH_MAX], tlskey[PATH_MAX];
 	char *tls_ca_pem, *tls_cert_pem, *tls_key_pem; /* the files, read at load */
-	char group[64]; /* unix sockets' group; "" = "uk" when that group exists */
-	long sock_gid;  /* resolved (group), -1 = leave the socket's group alone */
+	char group[64];             /* unix sockets' group; "" = "uk" when that group exists */
+	long sock_gid;              /* resolved (group), -1 = leave the socket's group alone */
+	struct {                    /* daemon.json "http-limits" */
+		unsigned timeout_s; /* idle seconds before a connection is closed */
+		unsigned max_connections; /* per listener */
+		unsigned max_per_ip;      /* per client address (TCP listeners) */
+	} http;
+	struct { /* daemon.json "build-limits": the compiler's sandbox */
+		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
+	} build;
 };
 
 struct ukd_store;

@@ -39,5 +39,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd --system -g libvirt-qemu -G kvm -M -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	# ukd compiles build contexts (someone else's code) as this user (docs/ukfile.md).
+	getent passwd uk-build >/dev/null ||
+		useradd --system -U -M -d /nonexistent -s /usr/sbin/nologin uk-build
 fi
 echo "install-deps: all packages present"

@@ -1,7 +1,8 @@
 /* libFuzzer target over ukd's parsers of outside input: router, argument quoting (round trip
  * through the guest's word splitter rules), image references and names, the status channel,
  * published ports (the API's "ports" and QEMU's forwarding errors), registry credentials,
- * health checks (the API's "healthcheck", durations, a guest's HTTP status line). */
+ * health checks (the API's "healthcheck", durations, a guest's HTTP status line), JSON request
+ * bodies (the strict parse and the instance create checks). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 
 #include "cmdline.h"
 #include "health.h"
+#include "instance_config.h"
+#include "json_body.h"
 #include "names.h"
 #include "policy.h"
 #include "ports.h"
@@ -184,6 +187,40 @@ static void fuzz_health(const char *s, size_t len)
 	json_object_put(in);
 }
 
+/* A request body: parsed strictly; an object goes through the create checks and builds a
+ * config against a made-up image. Every refusal is a 400, and an accepted config is complete. */
+static void fuzz_body(const char *s, size_t len)
+{
+	static char *cmd[] = {"serve", NULL}, *env[] = {"A=1", "PATH=/", NULL};
+	static char *exposed[] = {"80/tcp", NULL};
+	static struct ukd d = {.cfg = {.accelerator = "auto"}, .accel_type = "qemu"};
+	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
+	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
+	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
+	                                   "exposed_ports"};
+	json_object *body, *cfg;
+	const char *image, *name;
+	uk_err_t err = {0};
+
+	if (ukd_json_body_parse(s, len, &body, &err) < 0) {
+		if (err.status != 400 || body)
+			abort();
+		return;
+	}
+	if (ukd_instance_body_check(body, &image, &name, &err) == 0) {
+		cfg = ukd_instance_config(&d, body, &img, &err);
+		if (!cfg && err.status != 400)
+			abort();
+		for (size_t i = 0; cfg && i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!json_object_object_get_ex(cfg, keys[i], NULL))
+				abort();
+		json_object_put(cfg);
+	} else if (err.status != 400) {
+		abort();
+	}
+	json_object_put(body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -209,6 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 5:
 		fuzz_health(s, size - 1);
+		fuzz_body((const char *)data + 1, size - 1);
 		break;
 	default: {
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);

@@ -1,10 +1,10 @@
 """Failed builds: a compile error streams the compiler's message and leaves no image and no blob;
-a bad Ukfile names its line; a later good build still works."""
+a bad Ukfile is a 400 naming its line; a later good build still works."""
 import os
 import shutil
 import tempfile
 
-from ukdtest import SRC, check, require_qemu, run
+from ukdtest import SRC, check, require_qemu, run, tar_dir
 
 HELLO = os.path.join(SRC, "images", "examples", "hello")
 
@@ -35,8 +35,10 @@ def main(d):
 
         with open(os.path.join(ctx, "Ukfile"), "w") as f:
             f.write("SOURCES main.c\nMEMORY lots\n")
-        last = d.build(ctx, "badukfile")[-1]
-        check("error" in last and "Ukfile:2" in last["error"], "Ukfile error: %s" % last)
+        # Refused before the compile: the reply is a 400, not a stream.
+        r = d.req("POST", "/v1/images/build?t=badukfile", body=tar_dir(ctx),
+                  headers={"Content-Type": "application/x-tar"})
+        check(r.status == 400 and "Ukfile:2" in r.json()["message"], "Ukfile error: %r" % r)
         check(blobs(d) == [], "a bad Ukfile left blobs")
     finally:
         shutil.rmtree(ctx)

@@ -4,27 +4,13 @@ running (clean exit, guest killed and recorded, no QEMU left), restart on the sa
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-from ukdtest import HERE, Daemon, check, free_port, require_qemu, run
+from ukdtest import HERE, Daemon, check, free_port, require_qemu, run, tcp_get
 
 GUEST = os.path.join(HERE, "guest")
-
-
-def tcp_get(port, path):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data
 
 
 def alive(pid):

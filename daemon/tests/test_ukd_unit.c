@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "config.h"
 #include "uk/trust.h"
+#include "json_body.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
@@ -498,6 +499,78 @@ static void test_trust_config(void **state)
 	ukd_config_free(&cfg);
 }
 
+/* http-limits and build-limits: defaults, numbers in range, and a clear 400 for anything else. */
+static void test_config_limits(void **state)
+{
+	struct ukd_config cfg;
+	uk_err_t err = {0};
+	char file[128];
+	char *argv[] = {"ukd", "--config", file, NULL};
+	static const char *const bad[][2] = {
+	        {"{\"http-limits\": {\"timeout-s\": 0}}",
+	         "http-limits.timeout-s: expected an integer from 1 to 86400"},
+	        {"{\"http-limits\": {\"timeout-s\": \"5\"}}",
+	         "http-limits.timeout-s: expected an integer from 1 to 86400"},
+	        {"{\"build-limits\": {\"memory-mb\": 1}}",
+	         "build-limits.memory-mb: expected an integer from 64 to 1048576"},
+	        {"{\"build-limits\": {\"disk-mb\": 1}}",
+	         "build-limits.disk-mb: unknown setting (see docs/daemon.md)"},
+	        {"{\"build-limits\": 5}", "build-limits: expected an object"},
+	};
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
+	write_file(file, "{}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.http.timeout_s, 60);
+	assert_int_equal(cfg.http.max_connections, 1024);
+	assert_int_equal(cfg.build.file_size_mb, 64);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7},"
+	                 " \"build-limits\": {\"cpu-s\": 9, \"memory-mb\": 512,"
+	                 " \"file-size-mb\": 2, \"timeout-s\": 11}}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.http.timeout_s, 3);
+	assert_int_equal(cfg.http.max_per_ip, 7);
+	assert_int_equal(cfg.build.cpu_s, 9);
+	assert_int_equal(cfg.build.memory_mb, 512);
+	assert_int_equal(cfg.build.file_size_mb, 2);
+	assert_int_equal(cfg.build.timeout_s, 11);
+	ukd_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		write_file(file, bad[i][0]);
+		assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, bad[i][1]));
+		ukd_config_free(&cfg);
+	}
+}
+
+/* Exactly one JSON value and whitespace: trailing data, a NUL and junk are 400s. */
+static void test_json_body(void **state)
+{
+	static const char ok[] = "{\"a\": [1, 2]} \r\n\t";
+	static const char *const bad[] = {"{} {}", "{", "", "nul", "[1] x"};
+	static const char nul[] = "{}\0garbage";
+	json_object *o;
+	uk_err_t err = {0};
+
+	(void)state;
+	assert_int_equal(ukd_json_body_parse(ok, sizeof(ok) - 1, &o, &err), 0);
+	assert_true(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_json_body_parse(bad[i], strlen(bad[i]), &o, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_null(o);
+	}
+	assert_int_equal(ukd_json_body_parse(nul, sizeof(nul) - 1, &o, &err), -1);
+	assert_string_equal(err.message, "bad JSON body: trailing data at byte 2");
+	assert_null(o);
+}
+
 static void test_ports(void **state)
 {
 	static const char *const bad[] = {
@@ -612,6 +685,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_tail, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
+	        cmocka_unit_test(test_json_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,6 +246,36 @@ def tar_dir(path):
     return buf.getvalue()
 
 
+def tcp_get(port, path, timeout=10):
+    """One GET on a fresh loopback TCP connection; returns the raw reply bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def descendants(ancestor):
+    """Pids of the live processes below (ancestor) (builds' compilers, guests' QEMUs)."""
+    def parent(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    out = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            p = pid
+            while p > 1 and p != ancestor:
+                p = parent(p)
+            if p == ancestor and pid != ancestor:
+                out.append(pid)
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+    return out
+
+
 def run(main, args=()):
     """Runs main(daemon) against a fresh ukd started with the extra (args), or with what (args)
     returns when it is a function; exits 0, 1 (with the daemon log) or 77."""

@@ -1,6 +1,7 @@
 /* The build pipeline: safe context extraction, Ukfile, ukcc (fork/exec, streamed, timed), OCI
  * blobs. */
 #include "internal.h"
+#include "sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,7 +75,9 @@ static int build_context(struct build *b)
 		in = fd;
 	}
 	snprintf(b->ctx, sizeof(b->ctx), "%s/ctx", b->tmp);
-	if (mkdir(b->ctx, 0700) < 0)
+	/* Searchable by the build user, who enters it as its working directory; the private
+	 * build dir above (0700) keeps everyone else out. */
+	if (mkdir(b->ctx, 0755) < 0 || chmod(b->ctx, 0755) < 0)
 		return uk_err_errno(b->err, errno, "build: mkdir %s", b->ctx);
 	if (ukimg_tar_extract(in, b->ctx, &o->limits, b->err) < 0)
 		return uk_err_wrap(b->err, "build: context");
@@ -196,16 +200,25 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Runs (argv) in (cwd) with output streamed to progress; returns its wait status or -1. */
-static int run_compiler(struct build *b, char **argv, char **envp, const char *cwd, int timeout)
+struct compile_run {
+	int status;
+	struct rusage ru; /* of the compiler and the children it waited for */
+	unsigned said;    /* UKIMG_SAID_*: limits its output reported */
+};
+
+/* Runs (argv) in the context inside the sandbox (sb), output streamed to progress; fills (run)
+ * and returns 0, or -1 with b->err (the time limit, or ours). */
+static int run_compiler(struct build *b, char **argv, char **envp, const struct ukimg_sandbox *sb,
+                        struct compile_run *run)
 {
-	int p[2], status = 0;
+	int p[2];
 	pid_t pid;
 	char buf[BUILD_LINE_MAX + 1];
 	size_t len = 0;
-	int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+	int64_t deadline = now_ms() + (int64_t)sb->timeout_s * 1000;
 	bool timed_out = false;
 
+	memset(run, 0, sizeof(*run));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_errno(b->err, errno, "build: pipe");
 	pid = fork();
@@ -218,11 +231,11 @@ static int run_compiler(struct build *b, char **argv, char **envp, const char *c
 		/* Only async-signal-safe calls until execve. */
 		int nul = open("/dev/null", O_RDONLY);
 		setpgid(0, 0);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
-		    chdir(cwd) < 0)
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(126);
 		/* The compiler gets none of the caller's descriptors (sockets, the store). */
 		close_range(3, ~0U, 0);
+		ukimg_sandbox_enter(sb);
 		execve(argv[0], argv, envp);
 		{
 			static const char msg[] = "ukcc: cannot execute the compiler\n";
@@ -254,6 +267,7 @@ static int run_compiler(struct build *b, char **argv, char **envp, const char *c
 			continue;
 		if (n <= 0)
 			break;
+		run->said |= ukimg_sandbox_scan(buf + len, (size_t)n);
 		len += (size_t)n;
 		flush_lines(b, buf, &len, false);
 	}
@@ -267,7 +281,7 @@ static int run_compiler(struct build *b, char **argv, char **envp, const char *c
 	if (timed_out)
 		kill(-pid, SIGKILL);
 	for (;;) {
-		pid_t w = waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+		pid_t w = wait4(pid, &run->status, timed_out ? 0 : WNOHANG, &run->ru);
 
 		if (w == pid)
 			break;
@@ -283,35 +297,36 @@ static int run_compiler(struct build *b, char **argv, char **envp, const char *c
 		poll(NULL, 0, 10);
 	}
 	if (timed_out)
-		return uk_err_bad(b->err, "build: compile timed out after %d s", timeout);
-	return status;
+		return uk_err_bad(b->err,
+		                  "build exceeded its %d s time limit (build-limits.timeout-s): "
+		                  "the compiler was killed",
+		                  sb->timeout_s);
+	return 0;
 }
 
-static int compile(struct build *b)
+/* ukcc's command line for the context as the compiler sees it (sb)->ctx, writing the kernel
+ * to (out). */
+static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const char *out,
+                        char ***argv_out)
 {
 	_cleanup_strv_ char **argv = util_strv_new();
-	_cleanup_strv_ char **envp = util_strv_new();
-	size_t n = 0, ne = 0;
-	char line[BUILD_LINE_MAX + PATH_MAX], tmpenv[PATH_MAX + 8];
-	size_t o = 0;
-	int status,
-	        timeout = b->opts->timeout_sec > 0 ? b->opts->timeout_sec : BUILD_TIMEOUT_DEFAULT;
-	unsigned char magic[4];
-	int fd;
+	size_t n = 0;
+	char line[BUILD_LINE_MAX + PATH_MAX], line2[BUILD_LINE_MAX + PATH_MAX];
 
-	if (!argv || !envp)
+	if (!argv)
 		return uk_err_errno(b->err, ENOMEM, "build");
-	snprintf(b->kernel, sizeof(b->kernel), "%s/kernel", b->tmp);
-	/* The file prefix map keeps the build dir's random name out of debug info (-g). */
-	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", b->ctx);
+	/* The file prefix maps keep the build dirs' random names out of debug info (-g): the
+	 * sandbox's mount of the context, or the context itself where it could not mount. */
+	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", sb->ctx);
+	snprintf(line2, sizeof(line2), "-ffile-prefix-map=%s=.", b->ctx);
 	if (util_strv_push(&argv, &n, b->opts->ukcc_path) < 0 ||
 	    util_strv_push(&argv, &n, "--target=kvm") < 0 || util_strv_push(&argv, &n, "-O2") < 0 ||
-	    util_strv_push(&argv, &n, line) < 0)
+	    util_strv_push(&argv, &n, line) < 0 || util_strv_push(&argv, &n, line2) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < b->uf->n_cflags; i++)
 		if (util_strv_push(&argv, &n, b->uf->cflags[i]) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
-	if (util_strv_push(&argv, &n, "-o") < 0 || util_strv_push(&argv, &n, b->kernel) < 0)
+	if (util_strv_push(&argv, &n, "-o") < 0 || util_strv_push(&argv, &n, out) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < b->n_sources; i++) {
 		/* A source named like an option must not be read as one. */
@@ -348,40 +363,113 @@ static int compile(struct build *b)
 		if (util_strv_push(&argv, &n, l) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
 	}
-	/* The environment is ours, with TMPDIR pointing into the build's private dir. */
-	for (char **e = environ; e && *e; e++)
-		if (strncmp(*e, "TMPDIR=", 7) && util_strv_push(&envp, &ne, *e) < 0)
-			return uk_err_errno(b->err, ENOMEM, "build");
-	snprintf(tmpenv, sizeof(tmpenv), "TMPDIR=%s", b->tmp);
-	if (util_strv_push(&envp, &ne, tmpenv) < 0)
-		return uk_err_errno(b->err, ENOMEM, "build");
+	*argv_out = steal_ptr(argv);
+	return 0;
+}
 
+/* A clean environment: the search path, the private dir as HOME and TMPDIR, and the
+ * operator's (not the client's) choice of compiler and runtime-lib for ukcc. */
+static int compile_envp(struct build *b, const struct ukimg_sandbox *sb, char ***envp_out)
+{
+	_cleanup_strv_ char **envp = util_strv_new();
+	static const char *const keep[] = {"UKCC_CC", "UKCC_LIBDIR"};
+	char v[PATH_MAX + 16];
+	size_t n = 0;
+
+	if (!envp || util_strv_push(&envp, &n, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
+	    util_strv_push(&envp, &n, "LC_ALL=C") < 0)
+		return uk_err_errno(b->err, ENOMEM, "build");
+	snprintf(v, sizeof(v), "HOME=%s", sb->dir);
+	if (util_strv_push(&envp, &n, v) < 0)
+		return uk_err_errno(b->err, ENOMEM, "build");
+	snprintf(v, sizeof(v), "TMPDIR=%s", sb->dir);
+	if (util_strv_push(&envp, &n, v) < 0)
+		return uk_err_errno(b->err, ENOMEM, "build");
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *e = getenv(keep[i]);
+		snprintf(v, sizeof(v), "%s=%s", keep[i], e ? e : "");
+		if (e && util_strv_push(&envp, &n, v) < 0)
+			return uk_err_errno(b->err, ENOMEM, "build");
+	}
+	*envp_out = steal_ptr(envp);
+	return 0;
+}
+
+/* Copies the kernel the build user wrote at (from) to b->kernel, ours: a regular file (not a
+ * link it planted), an ELF. */
+static int kernel_take(struct build *b, const char *from)
+{
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int out = -1;
+	unsigned char magic[4];
+	char buf[65536];
+	struct stat st;
+	ssize_t r;
+
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+		return uk_err_bad(b->err, "build: ukcc exited 0 but wrote no kernel");
+	if (read(in, magic, 4) != 4 || memcmp(magic, "\177ELF", 4) || lseek(in, 0, SEEK_SET) < 0)
+		return uk_err_bad(b->err, "build: ukcc's output is not an ELF file");
+	out = open(b->kernel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		return uk_err_errno(b->err, errno, "build: create %s", b->kernel);
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		if (util_write_all(out, buf, (size_t)r) < 0)
+			return uk_err_errno(b->err, errno, "build: write %s", b->kernel);
+	if (r < 0)
+		return uk_err_errno(b->err, errno, "build: read the kernel");
+	return 0;
+}
+
+static int compile_in(struct build *b, const struct ukimg_sandbox *sb)
+{
+	_cleanup_strv_ char **argv = NULL;
+	_cleanup_strv_ char **envp = NULL;
+	char line[BUILD_LINE_MAX + PATH_MAX], out[PATH_MAX + 16];
+	struct compile_run run;
+	size_t o;
+
+	snprintf(out, sizeof(out), "%s/kernel", sb->dir);
+	if (compile_argv(b, sb, out, &argv) < 0 || compile_envp(b, sb, &envp) < 0)
+		return -1;
 	o = (size_t)snprintf(line, sizeof(line), "compile: ukcc");
-	for (size_t i = 1; i < n && o < sizeof(line); i++) {
+	for (size_t i = 1; argv[i] && o < sizeof(line); i++) {
 		if (!strncmp(argv[i], "-ffile-prefix-map=", 18))
 			continue;
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s",
-		                      strcmp(argv[i], b->kernel) ? argv[i] : "kernel");
+		                      strcmp(argv[i], out) ? argv[i] : "kernel");
 	}
 	progress(b, "%s", line);
+	progress(b,
+	         "sandbox: %s, own network namespace, cpu %u s, memory %u MiB, files %u MiB, "
+	         "time %d s",
+	         sb->note, sb->cpu_s, sb->memory_mb, sb->file_mb, sb->timeout_s);
 
-	status = run_compiler(b, argv, envp, b->ctx, timeout);
-	if (status < 0)
+	if (run_compiler(b, argv, envp, sb, &run) < 0)
 		return -1;
-	if (WIFSIGNALED(status))
+	if (ukimg_sandbox_verdict(sb, run.status, &run.ru, run.said, b->err) < 0)
+		return -1;
+	if (WIFSIGNALED(run.status))
 		return uk_err_bad(b->err, "build: compile failed (killed by signal %d)",
-		                  WTERMSIG(status));
-	if (WEXITSTATUS(status) != 0)
-		return uk_err_bad(b->err, "build: compile failed (exit %d)", WEXITSTATUS(status));
-	fd = open(b->kernel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return uk_err_internal(b->err, "build: ukcc exited 0 but wrote no kernel");
-	if (read(fd, magic, 4) != 4 || memcmp(magic, "\177ELF", 4)) {
-		close(fd);
-		return uk_err_internal(b->err, "build: ukcc's output is not an ELF file");
-	}
-	close(fd);
-	return 0;
+		                  WTERMSIG(run.status));
+	if (WEXITSTATUS(run.status) != 0)
+		return uk_err_bad(b->err, "build: compile failed (exit %d)",
+		                  WEXITSTATUS(run.status));
+	return kernel_take(b, out);
+}
+
+static int compile(struct build *b)
+{
+	struct ukimg_sandbox sb;
+	int timeout = b->opts->timeout_sec > 0 ? b->opts->timeout_sec : BUILD_TIMEOUT_DEFAULT;
+	int r;
+
+	snprintf(b->kernel, sizeof(b->kernel), "%s/kernel", b->tmp);
+	if (ukimg_sandbox_prepare(&sb, b->opts, timeout, b->ctx, b->err) < 0)
+		return -1;
+	r = compile_in(b, &sb);
+	ukimg_sandbox_cleanup(&sb);
+	return r;
 }
 
 /* Adds "uk/files/<dst>" entries for one FILES instruction. */
@@ -663,6 +751,8 @@ int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_buil
 		uk_err_wrap(err, "build");
 		goto out;
 	}
+	if (opts->prepared)
+		opts->prepared(opts->progress_ctx);
 
 	progress(&b, "Step 3/4 : compile %zu source file%s", b.n_sources,
 	         b.n_sources == 1 ? "" : "s");

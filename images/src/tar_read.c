@@ -298,6 +298,10 @@ static int walk_parent(struct tar_in *t, const char *path, bool create, const ch
 				return uk_err_errno(t->err, e, "tar: mkdir %s", comp);
 			}
 			nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd >= 0 && fchmod(nfd, 0755) < 0) { /* whatever the umask */
+				close(nfd);
+				nfd = -1;
+			}
 		}
 		if (nfd < 0) {
 			int e = errno;
@@ -392,7 +396,8 @@ static int extract_file(struct tar_in *t, int dfd, const char *base, uint64_t si
 		return -1;
 	fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	            (mode & 0111) ? 0755 : 0644);
-	if (fd < 0)
+	/* The documented modes whatever the umask: the build sandbox's user must read them. */
+	if (fd < 0 || fchmod(fd, (mode & 0111) ? 0755 : 0644) < 0)
 		return uk_err_errno(t->err, errno, "tar: create %s", base);
 	while (left) {
 		uint64_t padded = (left + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
@@ -523,7 +528,7 @@ static int extract_entry(struct tar_in *t, const unsigned char *h, char type)
 	switch (type) {
 	case '5':
 		rc = clear_slot(t, dfd, base, true, raw);
-		if (rc == 0 && mkdirat(dfd, base, 0755) < 0)
+		if (rc == 0 && (mkdirat(dfd, base, 0755) < 0 || fchmodat(dfd, base, 0755, 0) < 0))
 			rc = uk_err_errno(t->err, errno, "tar: mkdir %s", base);
 		if (rc >= 0)
 			rc = skip_data(t, size, raw);

@@ -2,7 +2,13 @@
  * nothing. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 
 struct fixture {
@@ -385,7 +391,8 @@ static void test_timeout(void **state)
 	opts_init(f, &o);
 	o.timeout_sec = 1;
 	assert_int_equal(ukimg_build(f->store, &o, &r, &err), -1);
-	assert_string_equal(err.message, "build: compile timed out after 1 s");
+	assert_string_equal(err.message, "build exceeded its 1 s time limit "
+	                                 "(build-limits.timeout-s): the compiler was killed");
 	assert_true(time(NULL) - t0 < 10);
 	assert_int_equal(blob_count(f), 0);
 	assert_int_equal(tmp_count(f), 0);
@@ -576,6 +583,182 @@ static void test_gc(void **state)
 	assert_int_equal(blob_count(f), 3);
 }
 
+/* A stand-in compiler that reports what it runs as and tries the network (a listener of ours
+ * on loopback), then writes a kernel. */
+static char *probe_ukcc(struct fixture *f, int port)
+{
+	char *path = malloc(PATH_MAX);
+
+	snprintf(path, PATH_MAX, "%s/probe-ukcc", f->dir);
+	tu_write(f->dir, "probe-ukcc",
+	         "#!/bin/sh\n"
+	         "while [ $# -gt 1 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n"
+	         "echo \"probe: uid=$(id -u)\"\n"
+	         "echo \"probe: net=$(readlink /proc/self/ns/net)\"\n"
+	         "echo \"probe: $(grep NoNewPrivs /proc/self/status | tr -d '\\t ')\"\n"
+	         "echo \"probe: cpu=$(ulimit -t) fsize=$(ulimit -f) nofile=$(ulimit -n)\"\n"
+	         "echo \"probe: env=$(env | cut -d= -f1 | sort | tr '\\n' ' ')\"\n"
+	         "echo \"probe: tmp=$TMPDIR\"\n"
+	         "echo \"probe: pwd=$(pwd)\"\n"
+	         "touch new 2>/dev/null && echo 'probe: ctx writable' || echo 'probe: ctx "
+	         "read-only'\n"
+	         "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 2)' "
+	         "2>/dev/null && echo 'probe: connected' || echo 'probe: no network'\n"
+	         "printf '\\177ELF probe\\n' > \"$out\"\n",
+	         port);
+	assert_int_equal(chmod(path, 0755), 0);
+	/* The build user must reach the probe: the fixture dir is mkdtemp's 0700. */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	return path;
+}
+
+static int loopback_listener(int *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Whether this process may make a network namespace (root, or unprivileged user namespaces). */
+static int can_netns(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(unshare(geteuid() == 0 ? CLONE_NEWNET : CLONE_NEWUSER | CLONE_NEWNET) < 0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The compiler runs without network, without our environment, under its limits, with no new
+ * privileges, as the build user when we are root. */
+static void test_sandbox(void **state)
+{
+	struct fixture *f = *state;
+	ukimg_build_opts_t o;
+	ukimg_build_result_t r;
+	uk_err_t err = {0};
+	char own_net[64] = "", want[128], *probe;
+	int port, lfd = loopback_listener(&port);
+	ssize_t n = readlink("/proc/self/ns/net", own_net, sizeof(own_net) - 1);
+
+	assert_true(n > 0);
+	probe = probe_ukcc(f, port);
+	setenv("UKT_CALLER_SECRET", "1", 1);
+	tu_write(f->ctx, "Ukfile", "SOURCES main.c\n");
+	tu_write(f->ctx, "main.c", "int main(void) { return 0; }\n");
+	opts_init(f, &o);
+	o.ukcc_path = probe;
+	o.build_user = "uk-build";
+	o.cpu_sec = 7;
+	o.file_size_mb = 3;
+	o.timeout_sec = 60;
+	assert_int_equal(ukimg_build(f->store, &o, &r, &err), 0);
+	unsetenv("UKT_CALLER_SECRET");
+	print_message("%s", f->progress);
+	if (can_netns()) {
+		assert_non_null(strstr(f->progress, "probe: no network"));
+		assert_int_equal(accept(lfd, NULL, NULL), -1); /* nobody reached our listener */
+		assert_non_null(strstr(f->progress, "probe: net=net:["));
+		assert_null(strstr(f->progress, own_net));
+	} else { /* said so, and built anyway */
+		assert_non_null(strstr(f->progress, "ukd sandbox: no network namespace"));
+	}
+	assert_non_null(strstr(f->progress, "probe: NoNewPrivs:1"));
+	assert_non_null(strstr(f->progress, "probe: cpu=7 fsize=6144 nofile=1024"));
+	assert_null(strstr(f->progress, "UKT_CALLER_SECRET"));
+	assert_non_null(strstr(f->progress, "probe: tmp=/tmp/uk-build."));
+	if (can_netns()) { /* the context is mounted read only where the compiler works */
+		assert_non_null(strstr(f->progress, "probe: ctx read-only"));
+		assert_non_null(strstr(strstr(f->progress, "probe: pwd=/tmp/uk-build."), "/ctx\n"));
+	}
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("uk-build");
+		snprintf(want, sizeof(want), "probe: uid=%u\n", pw ? (unsigned)pw->pw_uid : 65534u);
+		assert_non_null(strstr(f->progress, want));
+	}
+	close(lfd);
+	free(probe);
+}
+
+/* As root, a build user that does not exist means nobody, said in the build's output. */
+static void test_sandbox_fallback(void **state)
+{
+	struct fixture *f = *state;
+	ukimg_build_opts_t o;
+	ukimg_build_result_t r;
+	uk_err_t err = {0};
+	int port, lfd = loopback_listener(&port);
+	char *probe = probe_ukcc(f, port);
+
+	if (geteuid() != 0) {
+		close(lfd);
+		free(probe);
+		skip(); /* only root switches users */
+	}
+	tu_write(f->ctx, "Ukfile", "SOURCES main.c\n");
+	tu_write(f->ctx, "main.c", "int main(void) { return 0; }\n");
+	opts_init(f, &o);
+	o.ukcc_path = probe;
+	o.build_user = "uk-no-such-user";
+	assert_int_equal(ukimg_build(f->store, &o, &r, &err), 0);
+	assert_non_null(strstr(f->progress, "sandbox: user nobody (65534): there is no user "
+	                                    "uk-no-such-user (deploy/install-deps.sh creates it)"));
+	assert_non_null(strstr(f->progress, "probe: uid=65534\n"));
+	close(lfd);
+	free(probe);
+}
+
+/* Builds main.c (src) with a limit set by (tweak): refused with 400 (want), nothing stored. */
+static void limit_refused(struct fixture *f, const char *src, void (*tweak)(ukimg_build_opts_t *),
+                          const char *want)
+{
+	ukimg_build_opts_t o;
+	ukimg_build_result_t r;
+	uk_err_t err = {0};
+
+	tu_write(f->ctx, "Ukfile", "SOURCES main.c\n");
+	tu_write(f->ctx, "main.c", "%s\n", src);
+	opts_init(f, &o);
+	o.timeout_sec = 60;
+	tweak(&o);
+	assert_int_equal(ukimg_build(f->store, &o, &r, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.message, want);
+	assert_int_equal(blob_count(f), 0);
+	assert_int_equal(tmp_count(f), 0);
+}
+
+static void small_files(ukimg_build_opts_t *o)
+{
+	o->file_size_mb = 1;
+}
+
+static void little_cpu(ukimg_build_opts_t *o)
+{
+	o->cpu_sec = 1;
+}
+
+/* Each limit the compiler hits is named in the error. */
+static void test_sandbox_limits(void **state)
+{
+	limit_refused(*state, "BIG_OUTPUT", small_files,
+	              "build output exceeded 1 MiB (a file the compiler wrote hit the file size "
+	              "limit, build-limits.file-size-mb)");
+	limit_refused(*state, "BURN_CPU", little_cpu,
+	              "build exceeded its 1 s CPU limit (build-limits.cpu-s): the compiler was "
+	              "stopped");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -583,6 +766,7 @@ int main(void)
 	        T(test_build_ok),      T(test_deterministic),  T(test_files_and_wildcards),
 	        T(test_compile_error), T(test_timeout),        T(test_bad_inputs),
 	        T(test_context_tar),   T(test_inspect_errors), T(test_gc),
+	        T(test_sandbox),       T(test_sandbox_limits), T(test_sandbox_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

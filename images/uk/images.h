@@ -258,7 +258,17 @@ typedef struct ukimg_build_opts {
 	const char *ukcc_path;      /* absolute path of ukcc; required */
 	ukimg_progress_fn progress; /* MAY be NULL */
 	void *progress_ctx;
-	int timeout_sec;           /* compile time limit; 0 = 300 s */
+	/* MAY be NULL: called once with (progress_ctx) when the context is extracted and the
+	 * Ukfile parsed, before the compile; errors before it are the request's (400, 413). */
+	void (*prepared)(void *ctx);
+	int timeout_sec; /* compile time limit; 0 = 300 s */
+	/* The compiler's sandbox (docs/ukfile.md "Sandbox"). Limits, 0 = default: CPU seconds
+	 * (the time limit), address space (4096 MiB), size of any file written (64 MiB). When the
+	 * caller is root the compiler runs as (build_user), or as nobody (65534) if that user does
+	 * not exist; NULL keeps the caller's user (tests, local builds). Always: its own network
+	 * namespace, a private temp dir, no new privileges, a clean environment. */
+	unsigned cpu_sec, memory_mb, file_size_mb;
+	const char *build_user;
 	ukimg_tar_limits_t limits; /* for the context tar; zeros = defaults */
 	int64_t created; /* unix seconds for config.created; < 0 = now (0 is 1970, allowed) */
 } ukimg_build_opts_t;
@@ -283,7 +293,8 @@ typedef struct ukimg_build_result {
  * group and is waited for by pid: the caller MUST NOT reap children it did not start
  * (waitpid(-1, ...)) while builds run. Errors: 400 for the context or the
  * Ukfile; a compile failure is 400 "build: compile failed (exit N)" (its output
- * was already streamed), a timeout 400 "build: compile timed out after N s", 500 ours.
+ * was already streamed), a limit 400 "build exceeded its N s time limit" (or CPU, memory;
+ * "build output exceeded N MiB" for the file size), 500 ours.
  *
  * Deterministic: the layer (and so diff_id/layer digest) is byte-identical for the same
  * context and the same ukcc output; config and manifest are too when (opts)->created is fixed.

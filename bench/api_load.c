@@ -1,0 +1,188 @@
+/* bench/api.sh's load client: keep-alive GETs from N threads over a unix socket or loopback TCP
+ * (wrk speaks TCP only), for D seconds; prints requests/s, p50, p99 and the errors. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+struct worker {
+	pthread_t t;
+	uint32_t *lat_us; /* one per answered request */
+	size_t n, cap;
+	uint64_t errors, non200;
+};
+
+static const char *target, *path;
+static double deadline;
+static char request[1024];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int dial(void)
+{
+	int fd;
+
+	if (!strncmp(target, "unix:", 5)) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", target + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+	} else {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		                         .sin_port = htons(atoi(target + 4))};
+		int one = 1;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* One request/response on (fd); returns the status, or -1 on a socket or framing error. */
+static int exchange(int fd, char *buf, size_t cap)
+{
+	size_t len = 0, need = 0, hdr = 0;
+	size_t rlen = strlen(request);
+
+	if (write(fd, request, rlen) != (ssize_t)rlen)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		buf[len] = 0;
+		if (!hdr) {
+			char *end = strstr(buf, "\r\n\r\n"), *cl;
+			if (!end) {
+				if (len >= cap - 1)
+					return -1;
+				continue;
+			}
+			hdr = (size_t)(end - buf) + 4;
+			*end = 0;
+			cl = strcasestr(buf, "\r\ncontent-length:");
+			if (!cl)
+				return -1; /* ukd and the floor always send a length */
+			need = hdr + strtoul(cl + 17, NULL, 10);
+			if (need >= cap)
+				return -1;
+		}
+		if (len >= need)
+			return atoi(buf + 9);
+	}
+}
+
+static void *work(void *p)
+{
+	struct worker *w = p;
+	static __thread char buf[1 << 20];
+	int fd = -1;
+
+	while (now() < deadline) {
+		double t0 = now();
+		int status;
+
+		if (fd < 0 && (fd = dial()) < 0) {
+			w->errors++;
+			usleep(1000);
+			continue;
+		}
+		status = exchange(fd, buf, sizeof(buf));
+		if (status < 0) {
+			w->errors++;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (status != 200)
+			w->non200++;
+		if (w->n == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 65536;
+			w->lat_us = realloc(w->lat_us, w->cap * sizeof(*w->lat_us));
+			if (!w->lat_us)
+				abort();
+		}
+		w->lat_us[w->n++] = (uint32_t)((now() - t0) * 1e6);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int conns, secs;
+	struct worker *w;
+	uint32_t *all;
+	size_t total = 0, k = 0;
+	uint64_t errors = 0, non200 = 0;
+	double t0;
+
+	if (argc != 5 || (strncmp(argv[1], "unix:", 5) && strncmp(argv[1], "tcp:", 4))) {
+		fprintf(stderr,
+		        "usage: api_load unix:PATH|tcp:PORT URL_PATH CONNECTIONS SECONDS\n");
+		return 2;
+	}
+	target = argv[1];
+	path = argv[2];
+	conns = atoi(argv[3]);
+	secs = atoi(argv[4]);
+	if (conns < 1 || secs < 1)
+		return 2;
+	snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+	w = calloc((size_t)conns, sizeof(*w));
+	t0 = now();
+	deadline = t0 + secs;
+	for (int i = 0; i < conns; i++)
+		pthread_create(&w[i].t, NULL, work, &w[i]);
+	for (int i = 0; i < conns; i++) {
+		pthread_join(w[i].t, NULL);
+		total += w[i].n;
+		errors += w[i].errors;
+		non200 += w[i].non200;
+	}
+	all = malloc((total ? total : 1) * sizeof(*all));
+	for (int i = 0; i < conns; i++) {
+		memcpy(all + k, w[i].lat_us, w[i].n * sizeof(*all));
+		k += w[i].n;
+		free(w[i].lat_us);
+	}
+	qsort(all, total, sizeof(*all), cmp_u32);
+	printf("requests %zu rps %.0f p50_ms %.2f p99_ms %.2f errors %llu non200 %llu\n", total,
+	       total / (now() - t0), total ? all[total / 2] / 1000.0 : 0,
+	       total ? all[(size_t)(total * 0.99)] / 1000.0 : 0, (unsigned long long)errors,
+	       (unsigned long long)non200);
+	free(all);
+	free(w);
+	return errors || non200 ? 1 : 0;
+}

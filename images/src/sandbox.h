@@ -1,0 +1,42 @@
+/* The build sandbox (sandbox.c): what the compiler runs as and under, and why it failed. */
+#ifndef UKIMG_SANDBOX_H
+#define UKIMG_SANDBOX_H
+
+#include <limits.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "uk/images.h"
+
+struct ukimg_sandbox {
+	char dir[PATH_MAX]; /* private temp dir: TMPDIR, HOME, the output; 0700, the build user's */
+	char ctx[PATH_MAX + 8]; /* <dir>/ctx: where the context is mounted, read only */
+	const char *ctx_src;    /* the context (under the daemon's root, maybe 0700 above) */
+	uid_t uid;
+	gid_t gid;
+	int switch_user; /* root: run as (uid, gid) */
+	int fell_back;   /* the build user is missing: nobody */
+	int timeout_s;
+	unsigned cpu_s, memory_mb, file_mb;
+	char note[160]; /* who the compiler runs as, for the progress stream */
+};
+
+/* Resolves the user and limits from (opts) and creates the private dir for a build of the
+ * context (ctx_src), which must outlive (sb). */
+int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
+                          const char *ctx_src, uk_err_t *err);
+/* Removes the private dir. */
+void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb);
+/* In the forked child before execve (async-signal-safe): network and mount namespaces, the
+ * context mounted read only at (sb)->ctx and made the working directory, rlimits, user, no new
+ * privileges. Exits 126 with a message on stderr if a step fails. */
+void ukimg_sandbox_enter(const struct ukimg_sandbox *sb);
+/* What compiler output says about limits (a line may be split across reads: best effort). */
+enum { UKIMG_SAID_OOM = 1, UKIMG_SAID_FSIZE = 2, UKIMG_SAID_CPU = 4 };
+unsigned ukimg_sandbox_scan(const char *buf, size_t len);
+/* After a failed compile (wait (status), (ru) of the child and what it waited for): -1 with
+ * (err) naming the limit that explains the failure, 0 if none does. */
+int ukimg_sandbox_verdict(const struct ukimg_sandbox *sb, int status, const struct rusage *ru,
+                          unsigned said, uk_err_t *err);
+
+#endif
