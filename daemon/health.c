@@ -630,15 +630,6 @@ void ukd_health_stop(struct ukd *d)
 
 /* ---- what the instance service asks ---- */
 
-int ukd_health_wanted(json_object *cfg)
-{
-	json_object *v;
-	struct ukd_health_cfg hc;
-
-	ukd_health_cfg_from_json(json_object_object_get_ex(cfg, "healthcheck", &v) ? v : NULL, &hc);
-	return hc.kind != UKD_HEALTH_NONE;
-}
-
 static int free_port(unsigned *port, uk_err_t *err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
