@@ -648,13 +648,13 @@ int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
 	return backend_with_domain(b, name, "destroy domain %s: %s", virDomainDestroy, err);
 }
 
-int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
+                       uk_err_t *err)
 {
 	virDomainPtr dom = virDomainLookupByName(b->conn, name);
 	int st = 0, reason, active;
 
-	if (pid)
-		*pid = 0;
+	memset(info, 0, sizeof(*info));
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN)
@@ -662,10 +662,22 @@ int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_
 		return LV_ERR(err, "look up domain", name);
 	}
 	active = virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF;
+	if (active) {
+		virDomainGetUUIDString(dom, info->uuid);
+		info->pid = backend_pid(b, name);
+	}
 	virDomainFree(dom);
-	if (active && pid)
-		*pid = backend_pid(b, name);
 	return active;
+}
+
+int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+{
+	struct ukd_domain_info info;
+	int r = ukd_backend_lookup(b, name, &info, err);
+
+	if (pid)
+		*pid = info.pid;
+	return r;
 }
 
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)

@@ -22,6 +22,7 @@ static const char usage[] =
         " if present)\n"
         "  --accelerator auto|kvm|tcg  default accelerator (default auto)\n"
         "  --log-level error|warn|info|debug  (default info)\n"
+        "  --live-restore[=true|false]  guests keep running when ukd stops (default true)\n"
         "  --version             print the version and exit\n"
         "  --help                print this help and exit\n";
 
@@ -73,6 +74,10 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
 			                  val);
+	} else if (!strcmp(key, "live-restore")) {
+		if (strcmp(val, "true") && strcmp(val, "false"))
+			return uk_err_bad(err, "live-restore %s: expected true or false", val);
+		cfg->live_restore = !strcmp(val, "true");
 	} else {
 		return uk_err_bad(err, "unknown setting %s", key);
 	}
@@ -94,6 +99,11 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 				return -1;
 		}
 		return 0;
+	}
+	if (!strcmp(key, "live-restore")) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return uk_err_bad(err, "%s: expected true or false", key);
+		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
@@ -139,6 +149,7 @@ static void config_defaults(struct ukd_config *cfg)
 	snprintf(cfg->root, sizeof(cfg->root), "/var/lib/uk");
 	snprintf(cfg->accelerator, sizeof(cfg->accelerator), "auto");
 	cfg->log_level = UKD_LOG_INFO;
+	cfg->live_restore = 1;
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)
@@ -149,6 +160,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"config", required_argument, 0, 'c'},
 	                                     {"accelerator", required_argument, 0, 'a'},
 	                                     {"log-level", required_argument, 0, 'l'},
+	                                     {"live-restore", optional_argument, 0, 'L'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
@@ -186,6 +198,10 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 		case 'l':
 			key = "log-level";
 			break;
+		case 'L':
+			if (config_set(cfg, "live-restore", optarg ? optarg : "true", err) < 0)
+				return -1;
+			continue;
 		case 'c':
 			continue;
 		case 'V':

@@ -20,6 +20,7 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
 };
 
 struct ukd_store;

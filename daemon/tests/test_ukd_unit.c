@@ -394,17 +394,36 @@ static void test_config(void **state)
 	assert_string_equal(cfg.root, "/tmp/x");
 	assert_int_equal(cfg.nhosts, 1);
 	assert_string_equal(cfg.libvirt_uri, "qemu:///embed?root=/tmp/x/libvirt");
+	assert_int_equal(cfg.live_restore, 1); /* the default */
 	ukd_config_free(&cfg);
 	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
 	snprintf(json, sizeof(json),
 	         "{\"root\":\"/tmp/y\",\"hosts\":[\"unix:///tmp/y.sock\",\"tcp://127.0.0.1:2\"],"
-	         "\"accelerator\":\"tcg\"}");
+	         "\"accelerator\":\"tcg\",\"live-restore\":false}");
 	write_file(file, json);
 	char *a2[] = {"ukd", "--config", file, "--accelerator", "kvm", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 5, a2, &err), UKD_CONFIG_RUN);
 	assert_string_equal(cfg.root, "/tmp/y");
 	assert_int_equal(cfg.nhosts, 2);
 	assert_string_equal(cfg.accelerator, "kvm");
+	assert_int_equal(cfg.live_restore, 0);
+	ukd_config_free(&cfg);
+	char *a2b[] = {"ukd", "--config", file, "--live-restore", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 4, a2b, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.live_restore, 1); /* the flag wins over the file */
+	ukd_config_free(&cfg);
+	char *a2c[] = {"ukd", "--live-restore=false", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, a2c, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.live_restore, 0);
+	ukd_config_free(&cfg);
+	char *a2d[] = {"ukd", "--live-restore=maybe", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, a2d, &err), -1);
+	assert_non_null(strstr(err.message, "live-restore maybe"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"live-restore\": \"yes\"}");
+	char *a2e[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2e, &err), -1);
+	assert_non_null(strstr(err.message, "live-restore: expected true or false"));
 	ukd_config_free(&cfg);
 	char *a3[] = {"ukd", "--accelerator", "warp", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 3, a3, &err), -1);
