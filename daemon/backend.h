@@ -24,7 +24,8 @@ struct ukd_domain_spec {
 
 struct ukd_domain_info {
 	char uuid[40];
-	int pid; /* QEMU's pid if known, else 0 */
+	int pid;    /* QEMU's pid if known, else 0 */
+	int paused; /* created but not resumed yet: still starting */
 };
 
 /* Called from the backend's event thread when the guest (name, uuid) finished: it powered off or

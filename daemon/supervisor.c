@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define SUPER_AUDIT_S 1
+
 struct job {
 	char domain[64];
 	char uuid[40];
@@ -136,6 +138,9 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 		schedule_restart(d, in); /* bumps restart_count before the update below */
 	if (ukd_store_instance_update(d->store, in, &err) < 0)
 		log_error("supervisor", "record exit of %s: %s", in->name, err.message);
+	if (finished)
+		log_info("supervisor", "%s: exited with %d while ukd was down%s%s", in->name, code,
+		         in->error[0] ? ": " : "", in->error);
 	snprintf(attrs, sizeof(attrs), "{\"exit_code\":\"%d\"%s}", code,
 	         finished ? ",\"while_ukd_down\":\"true\"" : "");
 	ukd_events_emit(d, "instance", "die", in->id, in->name, attrs);
@@ -166,6 +171,8 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 	ukd_instance_changed(d);
 }
 
+static void super_audit(struct ukd *d);
+
 static void *super_thread(void *p)
 {
 	struct ukd *d = p;
@@ -173,8 +180,17 @@ static void *super_thread(void *p)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->quit)
-			pthread_cond_wait(&s->cond, &s->lock);
+		while (!s->head && !s->quit) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += SUPER_AUDIT_S;
+			if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT &&
+			    !s->head && !s->quit) {
+				pthread_mutex_unlock(&s->lock);
+				super_audit(d);
+				pthread_mutex_lock(&s->lock);
+			}
+		}
 		if (!s->head)
 			break;
 		struct job *j = s->head;
@@ -311,6 +327,24 @@ static void restore_exited(struct ukd *d, struct ukd_instance *in)
 	}
 }
 
+/*
+ * libvirt runs QEMU with -no-shutdown and destroys it when the guest powers off; a guest that
+ * powered off while no ukd (so no libvirt) ran leaves a QEMU behind whose run is over: its exit
+ * status is in the status file. Destroys that QEMU; 1 if it was one.
+ */
+static int restore_finished(struct ukd *d, struct ukd_instance *in)
+{
+	char path[PATH_MAX];
+	uk_err_t err = {0};
+
+	ukd_instance_path(d, in->id, "status", path, sizeof(path));
+	if (ukd_policy_read_status(path) < 0)
+		return 0;
+	if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+		log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
+	return 1;
+}
+
 /* Brings one instance's row in line with its guest; caller holds its lock. */
 static void restore_one(struct ukd *d, struct ukd_instance *in)
 {
@@ -322,7 +356,18 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		log_error("supervisor", "restore %s: %s", in->name, err.message);
 		return;
 	}
-	if (r > 0)
+	if (r > 0 && info.paused) {
+		/* ukd died inside a start (ukd_backend_start creates the guest paused, then resumes
+		 * it; libvirt itself kills a guest whose creation it was in the middle of): the
+		 * start did not happen, the instance keeps the state it had before. */
+		log_info("supervisor", "%s: destroying the guest of a start ukd died in", in->name);
+		if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+			log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
+		r = 0;
+	}
+	if (r > 0 && restore_finished(d, in))
+		record_exit(d, in, NULL, status_time(d, in));
+	else if (r > 0)
 		restore_attach(d, in, &info);
 	else if (!strcmp(in->state, "running"))
 		record_exit(d, in, "the guest was gone when ukd started: exit status unknown",
@@ -403,6 +448,40 @@ void ukd_super_reconcile(struct ukd *d)
 static int collect_running(void *ctx, struct ukd_instance *in)
 {
 	return strcmp(in->state, "running") ? 0 : collect_ids(ctx, in);
+}
+
+/*
+ * A guest can end without an event: libvirt, reconnecting to the guests a killed ukd left,
+ * kills one whose start was interrupted and tells nobody. So when no event has come for a
+ * second, the running instances are checked against the hypervisor.
+ */
+static void super_audit(struct ukd *d)
+{
+	struct ukd_domain_info info;
+	struct ukd_instance in;
+	uk_err_t err = {0};
+	char **ids = NULL;
+	int changed = 0;
+
+	if (d->stopping || !d->backend ||
+	    ukd_store_instance_each(d->store, collect_running, &ids, NULL) < 0)
+		goto out;
+	for (size_t i = 0; ids && ids[i] && !d->stopping; i++) {
+		ukd_instance_lock(d, ids[i]);
+		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
+			if (!strcmp(in.state, "running") &&
+			    ukd_backend_lookup(d->backend, in.domain_name, &info, &err) == 0) {
+				record_exit(d, &in, "the guest ended without an exit event", 0);
+				changed = 1;
+			}
+			ukd_instance_clear(&in);
+		}
+		ukd_instance_unlock(d, ids[i]);
+	}
+out:
+	free_strv(ids);
+	if (changed)
+		ukd_instance_changed(d);
 }
 
 void ukd_super_stop_all(struct ukd *d)
