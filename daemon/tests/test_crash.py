@@ -127,6 +127,11 @@ def consistent(d):
 # ---- phase 1: a normal stop with live restore ----
 
 def phase_live_restore(d, uk):
+    info = d.req("GET", "/v1/info").json()
+    check(info["live_restore"] is True, "live restore is the default: %s" % info)
+    out = subprocess.run([uk, "-H", "unix://" + d.sock, "info"], capture_output=True, text=True,
+                         timeout=30).stdout
+    check("Live restore: true" in out, "uk info: %s" % out)
     d.build_ok(GUEST, "uktest")
     since = time.time()
     d.create(image="uktest", name="keeper", cmd=["forever"])

@@ -68,6 +68,7 @@ def main(d):
         info = json.loads(tcp_get(port, "/v1/info").split(b"\r\n\r\n", 1)[1])
         check(info["root"] == d2.root and d.root != d2.root, "second root: %s" % info)
         check(info["backend"]["uri"] == "qemu:///embed?root=%s/libvirt" % d2.root, info)
+        check(info["live_restore"] is False, "--live-restore=false: %s" % info)
         d.ping()
         ok = True
     finally:
