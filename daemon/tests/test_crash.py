@@ -1,7 +1,8 @@
 """Live restore and crash recovery: a normal stop leaves guests running and the next ukd
 re-attaches (logs continue, exits while down recorded with their real code, restart policy and
-auto-remove applied); then kill -9 of ukd at random points of build/run/rm, 50 times, each
-followed by a restart on the same root and a check of the invariants (docs/daemon.md).
+auto-remove applied); the states a crash leaves in its rare windows, made by hand; then kill -9
+of ukd at random points of build/run/rm, 50 times, each followed by a restart on the same root
+and a check of the invariants (docs/daemon.md).
 UKT_CRASH_SEED replays a run, UKT_CRASH_ITERATIONS changes its length."""
 import hashlib
 import http.client
@@ -168,7 +169,7 @@ def phase_live_restore(d, uk):
     wait_until(lambda: d.inspect("late-rp")["state"]["restart_count"] == 1, 30,
                "on-failure restart of late-rp after ukd came back")
     # The die events of what happened while ukd was down are there, and say so.
-    ev = d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
+    ev = events_since(d, since)
     dies = [e for e in ev if e["action"] == "die" and e["name"] == "late"]
     check(dies and dies[-1]["attributes"].get("exit_code") == "7" and
           dies[-1]["attributes"].get("while_ukd_down") == "true", "die event of late: %s" % dies)
@@ -188,7 +189,64 @@ def phase_live_restore(d, uk):
     print("phase 1 (SIGTERM with live restore): ok")
 
 
-# ---- phase 2: kill -9 at random points ----
+# ---- phase 2: the states a crash can leave, made by hand while ukd is down ----
+
+def events_since(d, since):
+    return d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
+
+
+def phase_crafted(d):
+    """Each rare window of phase 3, made deterministic: ukd is stopped (kill -9), the state a
+    crash in that window leaves is written by hand, and ukd is started again."""
+    for n in ("orphan", "adoptee", "shot"):
+        d.create(image="uktest", name=n, cmd=["forever"])
+        d.post("/v1/instances/%s/start" % n)
+    ids = {n: d.inspect(n)["id"] for n in ("orphan", "adoptee", "shot")}
+    pids = {n: d.inspect(n)["state"]["pid"] for n in ids}
+    since = time.time()
+    d.proc.kill()
+    d.proc.wait()
+    db = sqlite3.connect(os.path.join(d.root, "ukd.db"))
+    with db:
+        # ukd died inside rm: the row is gone, the guest is not
+        db.execute("DELETE FROM instances WHERE id = ?", (ids["orphan"],))
+        # ukd died after starting a guest but before recording it
+        db.execute("UPDATE instances SET state = 'created', pid = 0 WHERE id = ?",
+                   (ids["adoptee"],))
+    db.close()
+    # a guest killed while no ukd ran never writes its exit status
+    os.kill(pids["shot"], signal.SIGKILL)
+    # ukd died inside create (a directory, no row) and while spooling uploads and blobs
+    stray = os.path.join(d.root, "instances", "ab" * 32)
+    os.mkdir(stray)
+    open(os.path.join(stray, "console.log"), "w").close()
+    open(os.path.join(d.root, "tmp", "upload-crafted"), "w").close()
+    open(os.path.join(d.root, "images", "tmp", "blob-crafted"), "w").close()
+    # ukd died mid-build: the compiler keeps running in the store's tmp/
+    bdir = os.path.join(d.root, "images", "tmp", "build-crafted")
+    os.mkdir(bdir)
+    compiler = subprocess.Popen(["sleep", "600"], cwd=bdir, start_new_session=True)
+    wait_until(lambda: not alive(pids["shot"]), 10, "the shot QEMU gone")
+    d.logf.close()
+    d.start()
+    check(compiler.wait(30) == -signal.SIGKILL, "orphaned build process not killed")
+    check_tmp(d)
+    check(not os.path.exists(stray), "instance dir without a row not removed")
+    wait_until(lambda: not alive(pids["orphan"]), 30, "the QEMU of a guest without a row")
+    st = d.inspect("adoptee")["state"]
+    check(st["running"] and st["pid"] == pids["adoptee"], "adoptee: %s" % st)
+    check(any(e["action"] == "start" and e["name"] == "adoptee" for e in events_since(d, since)),
+          "no start event for the adopted guest")
+    st = d.inspect("shot")["state"]
+    check(st["status"] == "exited" and st["exit_code"] == 255 and "unknown" in st["error"],
+          "guest killed while ukd was down: %s" % st)
+    check(consistent(d), "running ⇔ QEMU alive after the crafted crash")
+    for n in ("adoptee", "shot"):
+        d.req("DELETE", "/v1/instances/%s?force=1" % n)
+    print("phase 2 (crafted crash states): ok")
+
+
+# ---- phase 3: kill -9 at random points ----
 
 class World:
     """What the API acknowledged, to compare with what a restarted ukd reports."""
@@ -369,6 +427,7 @@ def main():
     t0 = time.time()
     try:
         phase_live_restore(d, uk)
+        phase_crafted(d)
         w = World()
         for it in range(iterations):
             iteration(d, w, rng, it)
