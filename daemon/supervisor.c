@@ -467,7 +467,8 @@ static void super_audit(struct ukd *d)
 	    ukd_store_instance_each(d->store, collect_running, &ids, NULL) < 0)
 		goto out;
 	for (size_t i = 0; ids && ids[i] && !d->stopping; i++) {
-		ukd_instance_lock(d, ids[i]);
+		if (!ukd_instance_trylock(d, ids[i]))
+			continue; /* busy in a transition: checked next time */
 		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
 			if (!strcmp(in.state, "running") &&
 			    ukd_backend_lookup(d->backend, in.domain_name, &info, &err) == 0) {
