@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "backend.h"
 #include "config.h"
+#include "instances.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
@@ -440,6 +441,29 @@ static void test_config(void **state)
 	ukd_config_free(&cfg);
 }
 
+/* ---- instance locks: the supervisor's audit must never wait behind a transition ---- */
+
+static void test_instance_trylock(void **state)
+{
+	static struct ukd d;
+
+	(void)state;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.changed, NULL);
+	ukd_instance_lock(&d, "a");
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 0); /* busy: not taken, no wait */
+	assert_int_equal(ukd_instance_trylock(&d, "b"), 1); /* another instance is free */
+	ukd_instance_unlock(&d, "a");
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 1);
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 0);
+	ukd_instance_unlock(&d, "a");
+	ukd_instance_unlock(&d, "b");
+	ukd_instance_lock(&d, "a"); /* both free again: this would hang otherwise */
+	ukd_instance_lock(&d, "b");
+	ukd_instance_unlock(&d, "a");
+	ukd_instance_unlock(&d, "b");
+}
+
 static void test_ports(void **state)
 {
 	static const char *const bad[] = {
@@ -553,6 +577,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_store_instances, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_tail, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
+	        cmocka_unit_test(test_instance_trylock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
