@@ -90,12 +90,34 @@ def capcache_seed(root):
         shutil.copytree(CAPCACHE, os.path.join(root, CAPSUB))
 
 
+def capcache_same(src):
+    """Does the shared copy hold exactly the files of (src)?"""
+    try:
+        names = sorted(os.listdir(CAPCACHE))
+        if names != sorted(os.listdir(src)):
+            return False
+        for n in names:
+            with open(os.path.join(CAPCACHE, n), "rb") as a, open(os.path.join(src, n), "rb") as b:
+                if a.read() != b.read():
+                    return False
+    except OSError:
+        return False
+    return True
+
+
 def capcache_save(root):
+    """Shares the root's capabilities when they differ from the shared copy: the first test's
+    probe, or a new one because libvirt found the shared copy stale (else every later root would
+    be seeded with the stale copy and probe again: 80 s each, seen here)."""
     src = os.path.join(root, CAPSUB)
-    if os.path.isdir(CAPCACHE) or not os.path.isdir(src) or not os.listdir(src):
+    if not os.path.isdir(src) or not os.listdir(src) or capcache_same(src):
         return
     tmp = tempfile.mkdtemp(prefix="ukt-capcache-", dir="/tmp")
     shutil.copytree(src, os.path.join(tmp, "c"))
+    try:
+        os.rename(CAPCACHE, os.path.join(tmp, "old"))
+    except OSError:
+        pass  # none yet, or another test replaced it first
     try:
         os.rename(os.path.join(tmp, "c"), CAPCACHE)
     except OSError:
