@@ -4,7 +4,7 @@
 static int info_run(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_json_ json_object *res = NULL;
-	json_object *backend = NULL;
+	json_object *backend = NULL, *v;
 	uk_err_t err = {0};
 	int c;
 
@@ -39,6 +39,8 @@ static int info_run(struct cli *cli, int argc, char **argv)
 	printf("Instances:    %lld\n", (long long)cli_jint(res, "instances", 0));
 	printf(" Running:     %lld\n", (long long)cli_jint(res, "running", 0));
 	printf("ukcc:         %s\n", cli_jstr(res, "ukcc"));
+	if (json_object_object_get_ex(res, "live_restore", &v))
+		printf("Live restore: %s\n", json_object_get_boolean(v) ? "true" : "false");
 	return 0;
 }
 

@@ -24,7 +24,8 @@ struct ukd_domain_spec {
 
 struct ukd_domain_info {
 	char uuid[40];
-	int pid; /* QEMU's pid if known, else 0 */
+	int pid;    /* QEMU's pid if known, else 0 */
+	int paused; /* created but not resumed yet: still starting */
 };
 
 /* Called from the backend's event thread when the guest (name, uuid) finished: it powered off or
@@ -57,6 +58,10 @@ int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* 1 running, 0 not (or unknown to the hypervisor), -1 error. (pid) MAY be NULL. */
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err);
+/* As ukd_backend_state, and fills (info) (uuid, pid) of a running guest: what a restarted ukd
+ * needs to re-attach to a guest that outlived its predecessor. */
+int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
+                       uk_err_t *err);
 /* Names of the running guests starting with (prefix); NULL-terminated, caller frees all. */
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err);
 

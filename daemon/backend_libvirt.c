@@ -11,6 +11,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,69 @@ static void caps_copy(const char *from, const char *to, int overwrite)
 	closedir(d);
 }
 
+/* Does (pid) run the QEMU of domain (name)? (pids are reused) */
+static int backend_is_qemu_of(int pid, const char *name)
+{
+	char path[64], cmd[8192], want[300];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (n = read(fd, cmd, sizeof(cmd) - 1)) <= 0)
+		return 0;
+	cmd[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	snprintf(want, sizeof(want), "guest=%s,", name);
+	return strstr(cmd, want) != NULL;
+}
+
+/*
+ * A domain whose start the previous ukd died in keeps libvirt's "start" job in its status
+ * file, owned by nobody: libvirt reconnects to it but can neither finish nor destroy it ("cannot
+ * acquire state change lock" after 30 s, at every start). Before connecting, ukd kills such a
+ * half-started QEMU and removes its status, so libvirt never sees it: the start did not happen.
+ */
+static void backend_drop_interrupted_starts(struct ukd_backend *b)
+{
+	char dir[PATH_MAX + 16];
+	DIR *dh;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/run/qemu", b->embed_root);
+	if (!(dh = opendir(dir)))
+		return;
+	while ((e = readdir(dh))) {
+		char path[PATH_MAX + 300], name[256], buf[65536];
+		size_t len = strlen(e->d_name);
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+		int pid;
+
+		if (len < 5 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".xml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+			continue;
+		buf[n] = 0;
+		if (!strstr(buf, "async='start'"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), e->d_name);
+		pid = backend_pid(b, name);
+		log_warn("backend", "%s: its start was interrupted: removing it (QEMU pid %d)",
+		         name, pid);
+		if (backend_is_qemu_of(pid, name))
+			kill(pid, SIGKILL);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s.pid", dir, name);
+		unlink(path);
+	}
+	closedir(dh);
+}
+
 static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 {
 	const char *r = strstr(b->uri, "root=");
@@ -308,6 +372,7 @@ static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return uk_err_errno(err, errno, "create %s", path);
 	}
+	backend_drop_interrupted_starts(b);
 	if (caps_cache_dir()[0]) {
 		snprintf(path, sizeof(path), "%s" CAPS_SUB, b->embed_root);
 		caps_copy(caps_cache_dir(), path, 0);
@@ -659,13 +724,13 @@ int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
 	return backend_with_domain(b, name, "destroy domain %s: %s", virDomainDestroy, err);
 }
 
-int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
+                       uk_err_t *err)
 {
 	virDomainPtr dom = virDomainLookupByName(b->conn, name);
 	int st = 0, reason, active;
 
-	if (pid)
-		*pid = 0;
+	memset(info, 0, sizeof(*info));
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN)
@@ -673,10 +738,23 @@ int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_
 		return LV_ERR(err, "look up domain", name);
 	}
 	active = virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF;
+	if (active) {
+		virDomainGetUUIDString(dom, info->uuid);
+		info->pid = backend_pid(b, name);
+		info->paused = st == VIR_DOMAIN_PAUSED;
+	}
 	virDomainFree(dom);
-	if (active && pid)
-		*pid = backend_pid(b, name);
 	return active;
+}
+
+int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+{
+	struct ukd_domain_info info;
+	int r = ukd_backend_lookup(b, name, &info, err);
+
+	if (pid)
+		*pid = info.pid;
+	return r;
 }
 
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)

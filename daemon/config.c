@@ -41,6 +41,7 @@ static const char usage[] =
         "  --tlscert FILE        server certificate (default " DEFAULT_CERTS "/cert.pem)\n"
         "  --tlskey FILE         server key (default " DEFAULT_CERTS "/key.pem)\n"
         "  --group GROUP         group of unix sockets, mode 0660 (default uk, if it exists)\n"
+        "  --live-restore[=true|false]  guests keep running when ukd stops (default true)\n"
         "  --version             print the version and exit\n"
         "  --help                print this help and exit\n";
 
@@ -128,6 +129,10 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
 			                  val);
+	} else if (!strcmp(key, "live-restore")) {
+		if (strcmp(val, "true") && strcmp(val, "false"))
+			return uk_err_bad(err, "live-restore %s: expected true or false", val);
+		cfg->live_restore = !strcmp(val, "true");
 	} else {
 		return uk_err_bad(err, "unknown setting %s", key);
 	}
@@ -213,6 +218,11 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 				return -1;
 		}
 		return 0;
+	}
+	if (!strcmp(key, "live-restore")) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return uk_err_bad(err, "%s: expected true or false", key);
+		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
@@ -362,6 +372,7 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->build.memory_mb = 4096;
 	cfg->build.file_size_mb = 64;
 	cfg->build.timeout_s = 300;
+	cfg->live_restore = 1;
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)
@@ -379,6 +390,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"tlscert", required_argument, 0, 'C'},
 	                                     {"tlskey", required_argument, 0, 'K'},
 	                                     {"group", required_argument, 0, 'G'},
+	                                     {"live-restore", optional_argument, 0, 'L'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
@@ -437,6 +449,10 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 		case 'G':
 			key = "group";
 			break;
+		case 'L':
+			if (config_set(cfg, "live-restore", optarg ? optarg : "true", err) < 0)
+				return -1;
+			continue;
 		case 'c':
 			continue;
 		case 'V':

@@ -38,6 +38,14 @@ static int busy_has(const char *id)
 	return 0;
 }
 
+/* Caller holds d->lock. */
+static void busy_push(struct busy *b, const char *id)
+{
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	b->next = busy_list;
+	busy_list = b;
+}
+
 void ukd_instance_lock(struct ukd *d, const char *id)
 {
 	struct busy *b = calloc(1, sizeof(*b));
@@ -45,12 +53,25 @@ void ukd_instance_lock(struct ukd *d, const char *id)
 	pthread_mutex_lock(&d->lock);
 	while (busy_has(id))
 		pthread_cond_wait(&d->changed, &d->lock);
-	if (b) {
-		snprintf(b->id, sizeof(b->id), "%s", id);
-		b->next = busy_list;
-		busy_list = b;
+	if (b)
+		busy_push(b, id);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int ukd_instance_trylock(struct ukd *d, const char *id)
+{
+	struct busy *b = calloc(1, sizeof(*b));
+	int taken = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (b && !busy_has(id)) {
+		busy_push(b, id);
+		b = NULL;
+		taken = 1;
 	}
 	pthread_mutex_unlock(&d->lock);
+	free(b);
+	return taken;
 }
 
 void ukd_instance_unlock(struct ukd *d, const char *id)

@@ -10,6 +10,8 @@
 /* Per-instance exclusion for lifecycle transitions (start, recording an exit, removal). */
 void ukd_instance_lock(struct ukd *d, const char *id);
 void ukd_instance_unlock(struct ukd *d, const char *id);
+/* As ukd_instance_lock, but 0 at once (nothing taken) when (id) is busy; 1 when taken. */
+int ukd_instance_trylock(struct ukd *d, const char *id);
 /* Wakes everyone waiting on instance state (wait, stop). */
 void ukd_instance_changed(struct ukd *d);
 

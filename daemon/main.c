@@ -6,6 +6,7 @@
 #include "http.h"
 #include "log.h"
 #include "logs.h"
+#include "recovery.h"
 #include "routes.h"
 #include "store.h"
 #include "supervisor.h"
@@ -156,6 +157,7 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (!(d->store = ukd_store_open(d->cfg.root, err)) ||
 	    !(d->events = ukd_events_new(d->store, err)))
 		return -1;
+	ukd_recovery_sweep(d);
 	snprintf(images_root, sizeof(images_root), "%s/images", d->cfg.root);
 	if (!(d->images = ukimg_store_open(images_root, err)))
 		return uk_err_wrap(err, "image store");
@@ -188,8 +190,11 @@ static void main_down(struct ukd *d)
 		ukd_http_stop(d->http[i]);
 	d->stopping = 1; /* no restarts from here on; streams end */
 	ukd_health_stop(d);
-	if (d->backend && d->store && d->super)
-		ukd_super_stop_all(d); /* guests of the embedded driver die with us anyway */
+	/* With live restore the guests keep running; the next ukd on this root re-attaches. */
+	if (d->backend && d->store && d->super && !d->cfg.live_restore)
+		ukd_super_stop_all(d);
+	else if (d->backend)
+		log_info("main", "live restore: running guests keep running");
 	if (ukd_images_wait_builds(10000) > 0) {
 		/* A build still compiling uses the store: leave everything to the process exit
 		 * (sqlite's WAL keeps the database consistent; ukimages cleans its tmp/ later). */

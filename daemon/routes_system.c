@@ -50,6 +50,7 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	json_object_object_add(o, "instances", json_object_new_int(instances));
 	json_object_object_add(o, "running", json_object_new_int(running));
 	json_object_object_add(o, "ukcc", json_object_new_string(d->ukcc));
+	json_object_object_add(o, "live_restore", json_object_new_boolean(d->cfg.live_restore));
 	ukd_reply_json(req, 200, o);
 }
 

@@ -13,7 +13,10 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#define SUPER_AUDIT_S 1
 
 struct job {
 	char domain[64];
@@ -104,10 +107,14 @@ static void schedule_restart(struct ukd *d, struct ukd_instance *in)
 
 /* ---- recording an exit ---- */
 
-/* Records (in)'s exit; caller holds its lock. (why) explains a missing status, may be NULL. */
-static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why)
+/*
+ * Records (in)'s exit; caller holds its lock. (why) explains a missing status, may be NULL.
+ * (finished) is when it ended, 0 for now; a nonzero one marks an exit that happened while no
+ * ukd ran (its die event says so).
+ */
+static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why, int64_t finished)
 {
-	char path[PATH_MAX], attrs[64];
+	char path[PATH_MAX], attrs[96];
 	int code, restart;
 	uk_err_t err = {0};
 
@@ -129,14 +136,18 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why)
 	}
 	snprintf(in->state, sizeof(in->state), "exited");
 	in->exit_code = code;
-	in->finished = ukd_now_ns();
+	in->finished = finished ? finished : ukd_now_ns();
 	in->pid = 0;
 	restart = !d->stopping && ukd_policy_wants_restart(in);
 	if (restart)
 		schedule_restart(d, in); /* bumps restart_count before the update below */
 	if (ukd_store_instance_update(d->store, in, &err) < 0)
 		log_error("supervisor", "record exit of %s: %s", in->name, err.message);
-	snprintf(attrs, sizeof(attrs), "{\"exit_code\":\"%d\"}", code);
+	if (finished)
+		log_info("supervisor", "%s: exited with %d while ukd was down%s%s", in->name, code,
+		         in->error[0] ? ": " : "", in->error);
+	snprintf(attrs, sizeof(attrs), "{\"exit_code\":\"%d\"%s}", code,
+	         finished ? ",\"while_ukd_down\":\"true\"" : "");
 	ukd_events_emit(d, "instance", "die", in->id, in->name, attrs);
 	if (!restart && !d->stopping && config_bool(in, "auto_remove")) {
 		ukd_instance_tombstone(d, in);
@@ -158,12 +169,14 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 	if (ukd_store_instance_find(d->store, id, &in, NULL) == 0) {
 		/* Only the run that stopped: a restarted instance has a new domain uuid. */
 		if (!strcmp(in.state, "running") && !strcmp(in.domain_uuid, uuid))
-			record_exit(d, &in, NULL);
+			record_exit(d, &in, NULL, 0);
 		ukd_instance_clear(&in);
 	}
 	ukd_instance_unlock(d, id);
 	ukd_instance_changed(d);
 }
+
+static void super_audit(struct ukd *d);
 
 static void *super_thread(void *p)
 {
@@ -172,8 +185,17 @@ static void *super_thread(void *p)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->quit)
-			pthread_cond_wait(&s->cond, &s->lock);
+		while (!s->head && !s->quit) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += SUPER_AUDIT_S;
+			if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT &&
+			    !s->head && !s->quit) {
+				pthread_mutex_unlock(&s->lock);
+				super_audit(d);
+				pthread_mutex_lock(&s->lock);
+			}
+		}
 		if (!s->head)
 			break;
 		struct job *j = s->head;
@@ -248,61 +270,224 @@ void ukd_super_free(struct ukd *d)
 	free(s);
 }
 
-static int reconcile_one(void *ctx, struct ukd_instance *in)
-{
-	struct ukd *d = ctx;
-	uk_err_t err = {0};
-	int pid = 0, r;
+/* ---- start-up: live restore and crash recovery (docs/daemon.md) ---- */
 
-	if (strcmp(in->state, "running"))
-		return 0;
-	r = ukd_backend_state(d->backend, in->domain_name, &pid, &err);
-	if (r > 0) {
-		in->pid = pid;
-		ukd_store_instance_update(d->store, in, NULL);
-		return 0;
-	}
-	record_exit(d, in, r < 0 ? err.message : "the guest was gone when ukd started");
-	return 0;
+/* When the guest wrote its exit status (the status file's mtime), or now if it never did. */
+static int64_t status_time(struct ukd *d, const struct ukd_instance *in)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	ukd_instance_path(d, in->id, "status", path, sizeof(path));
+	if (ukd_policy_read_status(path) < 0 || stat(path, &st) < 0)
+		return ukd_now_ns();
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-static int restart_one(void *ctx, struct ukd_instance *in)
+/* A guest that outlived the previous ukd: its row learns the run's uuid and pid. A row that is
+ * not "running" belongs to a start that ukd died in the middle of: the guest runs, so it was
+ * started. */
+static void restore_attach(struct ukd *d, struct ukd_instance *in,
+                           const struct ukd_domain_info *info)
 {
-	struct ukd *d = ctx;
+	uk_err_t err = {0};
+	int adopted = strcmp(in->state, "running") != 0;
+
+	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info->uuid);
+	in->pid = info->pid;
+	if (adopted) {
+		snprintf(in->state, sizeof(in->state), "running");
+		in->started = ukd_now_ns();
+		in->finished = 0;
+		in->exit_code = 0;
+		in->error[0] = 0;
+		in->stop_requested = 0;
+	}
+	if (ukd_store_instance_update(d->store, in, &err) < 0) {
+		log_error("supervisor", "re-attach %s: %s", in->name, err.message);
+		return;
+	}
+	log_info("supervisor", "%s: %s its running guest (pid %d)", in->name,
+	         adopted ? "adopted" : "re-attached to", in->pid);
+	if (adopted)
+		ukd_events_emit(d, "instance", "start", in->id, in->name, NULL);
+}
+
+/* An exited instance a policy starts with ukd, or an auto-remove one ukd died before
+ * removing. */
+static void restore_exited(struct ukd *d, struct ukd_instance *in)
+{
 	uk_err_t err = {0};
 
-	if (strcmp(in->state, "exited") || !ukd_policy_restart_at_startup(in))
+	if (ukd_policy_restart_at_startup(in)) {
+		log_info("supervisor", "%s: restart policy starts it with ukd", in->name);
+		in->stop_requested = 0;
+		schedule_restart(d, in);
+		if (ukd_store_instance_update(d->store, in, &err) < 0)
+			log_error("supervisor", "restart %s: %s", in->name, err.message);
+	} else if (config_bool(in, "auto_remove") && in->stop_requested != 2) {
+		ukd_instance_tombstone(d, in);
+		if (ukd_instance_remove_locked(d, in, &err) < 0)
+			log_error("supervisor", "auto-remove %s: %s", in->name, err.message);
+	}
+}
+
+/*
+ * libvirt runs QEMU with -no-shutdown and destroys it when the guest powers off; a guest that
+ * powered off while no ukd (so no libvirt) ran leaves a QEMU behind whose run is over: its exit
+ * status is in the status file. Destroys that QEMU; 1 if it was one.
+ */
+static int restore_finished(struct ukd *d, struct ukd_instance *in)
+{
+	char path[PATH_MAX];
+	uk_err_t err = {0};
+
+	ukd_instance_path(d, in->id, "status", path, sizeof(path));
+	if (ukd_policy_read_status(path) < 0)
 		return 0;
-	log_info("supervisor", "%s: restart policy starts it with ukd", in->name);
-	in->stop_requested = 0;
-	schedule_restart(d, in);
-	if (ukd_store_instance_update(d->store, in, &err) < 0)
-		log_error("supervisor", "restart %s: %s", in->name, err.message);
-	return 0;
+	if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+		log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
+	return 1;
+}
+
+/* Brings one instance's row in line with its guest; caller holds its lock. */
+static void restore_one(struct ukd *d, struct ukd_instance *in)
+{
+	struct ukd_domain_info info;
+	uk_err_t err = {0};
+	int r = ukd_backend_lookup(d->backend, in->domain_name, &info, &err);
+
+	if (r < 0) {
+		log_error("supervisor", "restore %s: %s", in->name, err.message);
+		return;
+	}
+	if (r > 0 && info.paused) {
+		/* ukd died inside a start (ukd_backend_start creates the guest paused, then resumes
+		 * it; libvirt itself kills a guest whose creation it was in the middle of): the
+		 * start did not happen, the instance keeps the state it had before. */
+		log_info("supervisor", "%s: destroying the guest of a start ukd died in", in->name);
+		if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+			log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
+		r = 0;
+	}
+	if (r > 0 && restore_finished(d, in))
+		record_exit(d, in, NULL, status_time(d, in));
+	else if (r > 0)
+		restore_attach(d, in, &info);
+	else if (!strcmp(in->state, "running"))
+		record_exit(d, in, "the guest was gone when ukd started: exit status unknown",
+		            status_time(d, in));
+	else if (!strcmp(in->state, "exited"))
+		restore_exited(d, in);
+}
+
+static int collect_ids(void *ctx, struct ukd_instance *in)
+{
+	char ***v = ctx;
+	size_t n = 0;
+
+	while (*v && (*v)[n])
+		n++;
+	char **nv = realloc(*v, (n + 2) * sizeof(**v));
+	if (!nv)
+		return -1;
+	*v = nv;
+	(*v)[n] = strdup(in->id);
+	(*v)[n + 1] = NULL;
+	return (*v)[n] ? 0 : -1;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Guests named like ours that no row owns (ukd died between starting one and recording it, or
+ * while removing its instance) would run unseen forever: they are destroyed. */
+static void restore_orphans(struct ukd *d)
+{
+	uk_err_t err = {0};
+	char **names = ukd_backend_list(d->backend, "uk-", &err);
+	struct ukd_instance in;
+
+	if (!names) {
+		log_error("supervisor", "list guests: %s", err.message);
+		return;
+	}
+	for (size_t i = 0; names[i]; i++) {
+		if (ukd_store_instance_by_domain(d->store, names[i], &in, NULL) == 0) {
+			ukd_instance_clear(&in);
+			continue;
+		}
+		log_warn("supervisor", "%s: a guest no instance owns: destroying it", names[i]);
+		uk_err_clear(&err);
+		if (ukd_backend_destroy(d->backend, names[i], &err) < 0 && err.status != 404)
+			log_error("supervisor", "destroy %s: %s", names[i], err.message);
+	}
+	free_strv(names);
 }
 
 void ukd_super_reconcile(struct ukd *d)
 {
 	uk_err_t err = {0};
+	char **ids = NULL;
+	struct ukd_instance in;
 
-	if (ukd_store_instance_each(d->store, reconcile_one, d, &err) < 0 ||
-	    ukd_store_instance_each(d->store, restart_one, d, &err) < 0)
+	if (ukd_store_instance_each(d->store, collect_ids, &ids, &err) < 0)
 		log_error("supervisor", "reconcile: %s", err.message);
+	for (size_t i = 0; ids && ids[i]; i++) {
+		ukd_instance_lock(d, ids[i]);
+		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
+			restore_one(d, &in);
+			ukd_instance_clear(&in);
+		}
+		ukd_instance_unlock(d, ids[i]);
+	}
+	free_strv(ids);
+	restore_orphans(d);
+	ukd_instance_changed(d);
 }
 
 static int collect_running(void *ctx, struct ukd_instance *in)
 {
-	char ***v = ctx;
-	size_t n = 0;
+	return strcmp(in->state, "running") ? 0 : collect_ids(ctx, in);
+}
 
-	if (strcmp(in->state, "running"))
-		return 0;
-	while (*v && (*v)[n])
-		n++;
-	*v = realloc(*v, (n + 2) * sizeof(**v));
-	(*v)[n] = strdup(in->id);
-	(*v)[n + 1] = NULL;
-	return 0;
+/*
+ * A guest can end without an event: libvirt, reconnecting to the guests a killed ukd left,
+ * kills one whose start was interrupted and tells nobody. So when no event has come for a
+ * second, the running instances are checked against the hypervisor.
+ */
+static void super_audit(struct ukd *d)
+{
+	struct ukd_domain_info info;
+	struct ukd_instance in;
+	uk_err_t err = {0};
+	char **ids = NULL;
+	int changed = 0;
+
+	if (d->stopping || !d->backend ||
+	    ukd_store_instance_each(d->store, collect_running, &ids, NULL) < 0)
+		goto out;
+	for (size_t i = 0; ids && ids[i] && !d->stopping; i++) {
+		if (!ukd_instance_trylock(d, ids[i]))
+			continue; /* busy in a transition: checked next time */
+		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
+			if (!strcmp(in.state, "running") &&
+			    ukd_backend_lookup(d->backend, in.domain_name, &info, &err) == 0) {
+				record_exit(d, &in, "the guest ended without an exit event", 0);
+				changed = 1;
+			}
+			ukd_instance_clear(&in);
+		}
+		ukd_instance_unlock(d, ids[i]);
+	}
+out:
+	free_strv(ids);
+	if (changed)
+		ukd_instance_changed(d);
 }
 
 void ukd_super_stop_all(struct ukd *d)
@@ -315,7 +500,6 @@ void ukd_super_stop_all(struct ukd *d)
 		uk_err_clear(&err);
 		if (ukd_instance_kill_shutdown(d, ids[i], &err) < 0)
 			log_warn("supervisor", "kill %.12s: %s", ids[i], err.message);
-		free(ids[i]);
 	}
-	free(ids);
+	free_strv(ids);
 }

@@ -42,6 +42,7 @@ struct ukd_config {
 	struct { /* daemon.json "build-limits": the compiler's sandbox */
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
+	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
 };
 
 struct ukd_store;

@@ -26,7 +26,8 @@ def main(d):
     ukd = d.ukd
     # Bad flags and configs fail fast with a message.
     for args in (["--bogus"], ["--accelerator", "warp"], ["--root", "rel"],
-                 ["--host", "http://x"], ["--config", "/nonexistent.json"]):
+                 ["--host", "http://x"], ["--config", "/nonexistent.json"],
+                 ["--live-restore=maybe"]):
         p = subprocess.run([ukd, *args], capture_output=True, text=True, timeout=30)
         check(p.returncode != 0 and p.stderr.startswith("ukd: "), "%s: %r" % (args, p))
     p = subprocess.run([ukd, "--version"], capture_output=True, text=True, timeout=30)
@@ -45,12 +46,14 @@ def main(d):
         info = json.loads(tcp_get(port, "/v1/info").split(b"\r\n\r\n", 1)[1])
         check(info["root"] == d2.root and d.root != d2.root, "second root: %s" % info)
         check(info["backend"]["uri"] == "qemu:///embed?root=%s/libvirt" % d2.root, info)
+        check(info["live_restore"] is False, "--live-restore=false: %s" % info)
         d.ping()
         ok = True
     finally:
         d2.stop(ok)
 
-    # SIGTERM with a guest running: the daemon exits 0, the guest is killed and recorded.
+    # SIGTERM with a guest running and live restore off: the daemon exits 0, the guest is
+    # killed and recorded (live restore: test_crash.py).
     d.build_ok(GUEST, "uktest")
     d.create(image="uktest", name="fv", cmd=["forever"])
     d.post("/v1/instances/fv/start")
@@ -73,16 +76,7 @@ def main(d):
 
     # Restart on the same root: state persists; the instance is recorded as killed.
     d.logf.close()
-    d.logf = open(d.log, "a")
-    d.proc = subprocess.Popen([ukd, "--root", d.root, "--host", "unix://" + d.sock,
-                               "--accelerator", "tcg"], stdout=d.logf, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if d.req("GET", "/v1/_ping", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.05)
+    d.start()
     st = d.inspect("fv")["state"]
     check(st["status"] == "exited" and st["exit_code"] == 137 and "shut down" in st["error"],
           "after restart: %s" % st)

@@ -12,8 +12,8 @@ import sys
 import time
 import urllib.request
 
-from ukdtest import (SRC, Daemon, check, fail, free_port, require_qemu, run, skip_under_asan,
-                     uk_cli)
+from ukdtest import (SRC, Daemon, check, fail, free_port, qemu_pids, require_qemu, run,
+                     skip_under_asan, uk_cli)
 
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
 UK = sys.argv[2] if len(sys.argv) > 2 else None
@@ -47,18 +47,8 @@ def first_answer(port, limit_s=60):
 
 
 def qemu_of(domain):
-    """pids of processes whose command line names libvirt domain (domain)."""
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                if b"guest=" + domain.encode() in f.read():
-                    pids.append(int(p))
-        except OSError:
-            pass
-    return pids
+    """pids of the QEMU of libvirt domain (domain)."""
+    return qemu_pids("guest=" + domain)
 
 
 def embedded():

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "uk/trust.h"
 #include "json_body.h"
+#include "instances.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
@@ -396,17 +397,36 @@ static void test_config(void **state)
 	assert_string_equal(cfg.root, "/tmp/x");
 	assert_int_equal(cfg.nhosts, 1);
 	assert_string_equal(cfg.libvirt_uri, "qemu:///embed?root=/tmp/x/libvirt");
+	assert_int_equal(cfg.live_restore, 1); /* the default */
 	ukd_config_free(&cfg);
 	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
 	snprintf(json, sizeof(json),
 	         "{\"root\":\"/tmp/y\",\"hosts\":[\"unix:///tmp/y.sock\",\"tcp://127.0.0.1:2\"],"
-	         "\"accelerator\":\"tcg\"}");
+	         "\"accelerator\":\"tcg\",\"live-restore\":false}");
 	write_file(file, json);
 	char *a2[] = {"ukd", "--config", file, "--accelerator", "kvm", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 5, a2, &err), UKD_CONFIG_RUN);
 	assert_string_equal(cfg.root, "/tmp/y");
 	assert_int_equal(cfg.nhosts, 2);
 	assert_string_equal(cfg.accelerator, "kvm");
+	assert_int_equal(cfg.live_restore, 0);
+	ukd_config_free(&cfg);
+	char *a2b[] = {"ukd", "--config", file, "--live-restore", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 4, a2b, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.live_restore, 1); /* the flag wins over the file */
+	ukd_config_free(&cfg);
+	char *a2c[] = {"ukd", "--live-restore=false", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, a2c, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.live_restore, 0);
+	ukd_config_free(&cfg);
+	char *a2d[] = {"ukd", "--live-restore=maybe", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, a2d, &err), -1);
+	assert_non_null(strstr(err.message, "live-restore maybe"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"live-restore\": \"yes\"}");
+	char *a2e[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2e, &err), -1);
+	assert_non_null(strstr(err.message, "live-restore: expected true or false"));
 	ukd_config_free(&cfg);
 	char *a3[] = {"ukd", "--accelerator", "warp", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 3, a3, &err), -1);
@@ -571,6 +591,29 @@ static void test_json_body(void **state)
 	assert_null(o);
 }
 
+/* ---- instance locks: the supervisor's audit must never wait behind a transition ---- */
+
+static void test_instance_trylock(void **state)
+{
+	static struct ukd d;
+
+	(void)state;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.changed, NULL);
+	ukd_instance_lock(&d, "a");
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 0); /* busy: not taken, no wait */
+	assert_int_equal(ukd_instance_trylock(&d, "b"), 1); /* another instance is free */
+	ukd_instance_unlock(&d, "a");
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 1);
+	assert_int_equal(ukd_instance_trylock(&d, "a"), 0);
+	ukd_instance_unlock(&d, "a");
+	ukd_instance_unlock(&d, "b");
+	ukd_instance_lock(&d, "a"); /* both free again: this would hang otherwise */
+	ukd_instance_lock(&d, "b");
+	ukd_instance_unlock(&d, "a");
+	ukd_instance_unlock(&d, "b");
+}
+
 static void test_ports(void **state)
 {
 	static const char *const bad[] = {
@@ -687,6 +730,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
+	        cmocka_unit_test(test_instance_trylock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,12 +91,34 @@ def capcache_seed(root):
         shutil.copytree(CAPCACHE, os.path.join(root, CAPSUB))
 
 
+def capcache_same(src):
+    """Does the shared copy hold exactly the files of (src)?"""
+    try:
+        names = sorted(os.listdir(CAPCACHE))
+        if names != sorted(os.listdir(src)):
+            return False
+        for n in names:
+            with open(os.path.join(CAPCACHE, n), "rb") as a, open(os.path.join(src, n), "rb") as b:
+                if a.read() != b.read():
+                    return False
+    except OSError:
+        return False
+    return True
+
+
 def capcache_save(root):
+    """Shares the root's capabilities when they differ from the shared copy: the first test's
+    probe, or a new one because libvirt found the shared copy stale (else every later root would
+    be seeded with the stale copy and probe again: 80 s each, seen here)."""
     src = os.path.join(root, CAPSUB)
-    if os.path.isdir(CAPCACHE) or not os.path.isdir(src) or not os.listdir(src):
+    if not os.path.isdir(src) or not os.listdir(src) or capcache_same(src):
         return
     tmp = tempfile.mkdtemp(prefix="ukt-capcache-", dir="/tmp")
     shutil.copytree(src, os.path.join(tmp, "c"))
+    try:
+        os.rename(CAPCACHE, os.path.join(tmp, "old"))
+    except OSError:
+        pass  # none yet, or another test replaced it first
     try:
         os.rename(os.path.join(tmp, "c"), CAPCACHE)
     except OSError:
@@ -104,19 +126,67 @@ def capcache_save(root):
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-class Daemon:
-    """A ukd on a fresh temp root (short path: libvirt puts sockets under it)."""
+def qemu_pids(match):
+    """Pids of the QEMU processes whose command line contains (match), e.g. "guest=uk-..." for
+    one guest or a test root for all the guests of a test daemon."""
+    pids = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % e, "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if cmd.startswith(b"qemu-system") or b"/qemu-system" in cmd.split(b"\0")[0]:
+            if match.encode() in cmd:
+                pids.append(int(e))
+    return pids
 
-    def __init__(self, ukd, args=()):
+
+def root_qemus(root):
+    """The guests of the test daemon on (root)."""
+    return qemu_pids(root.rstrip("/") + "/")
+
+
+def kill_qemus(root):
+    """Guests outlive ukd (live restore): a test's teardown kills those of its root. Returns
+    how many there were."""
+    pids = root_qemus(root)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 10
+    while root_qemus(root) and time.time() < deadline:
+        time.sleep(0.05)
+    return len(pids)
+
+
+class Daemon:
+    """A ukd on a fresh temp root (short path: libvirt puts sockets under it). Test daemons run
+    with live restore off, so a SIGTERM stops their guests, unless (live_restore)."""
+
+    def __init__(self, ukd, args=(), live_restore=False):
         self.ukd = ukd
+        self.args = list(args)
+        if not live_restore:
+            self.args.append("--live-restore=false")
         self.root = tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
         capcache_seed(self.root)
         self.sock = os.path.join(self.root, "ukd.sock")
         self.log = os.path.join(self.root, "ukd.log")
         self.logf = open(self.log, "w")
+        self.start()
+
+    def start(self):
+        """Starts ukd on this root (again) and waits until it answers."""
+        if self.logf.closed:
+            self.logf = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [ukd, "--root", self.root, "--host", "unix://" + self.sock,
-             "--accelerator", "tcg", "--log-level", "debug", *args],
+            [self.ukd, "--root", self.root, "--host", "unix://" + self.sock,
+             "--accelerator", "tcg", "--log-level", "debug", *self.args],
             stdout=self.logf, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -201,6 +271,9 @@ class Daemon:
                 self.proc.wait()
                 ok = False
                 sys.stderr.write("ukd did not stop within 120 s of SIGTERM\n")
+        leaked = kill_qemus(self.root)
+        if leaked and ok:
+            sys.stderr.write("teardown: killed %d QEMU left running on %s\n" % (leaked, self.root))
         if not ok:
             self.dump_log()
         self.logf.close()
