@@ -8,6 +8,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 
 tmp=$(mktemp -d /tmp/uk-quickstart.XXXXXX)
+chmod 0711 "$tmp" # QEMU runs as libvirt-qemu and must reach the root below (docs/security.md)
 cleanup() {
 	[ -z "${ukd_pid:-}" ] || kill "$ukd_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
@@ -16,8 +17,10 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -x build/bin/ukd ] && [ -x build/bin/uk ]; then
-	# The whole product: a daemon on a private root and socket, the docker-like CLI.
-	build/bin/ukd --root "$tmp/root" --host "unix://$tmp/ukd.sock" >"$tmp/ukd.log" 2>&1 &
+	# The whole product: a daemon on a private root and socket, the docker-like CLI. The root
+	# is temporary, so its guests stop with ukd (live restore off; docs/daemon.md).
+	build/bin/ukd --root "$tmp/root" --host "unix://$tmp/ukd.sock" --live-restore=false \
+		>"$tmp/ukd.log" 2>&1 &
 	ukd_pid=$!
 	export UK_HOST=unix://$tmp/ukd.sock
 	for _ in $(seq 300); do
