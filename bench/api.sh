@@ -77,10 +77,12 @@ floor_start() { # NAME BODY_FILE -> sets fport and ftport (TLS, ukd's certificat
 	exit 1
 }
 
-# One measurement: "rps p99_ms" (api_load exits non-zero on any error: the run fails).
-measure() { # TARGET PATH, and for tls: the client's CA, certificate and key
+# One measurement: "rps p99_ms" (api_load exits non-zero on any error: the run fails, and so
+# does a reply whose body is not BYTES long: the floor and ukd must serve the same bytes).
+measure() { # BYTES TARGET PATH, and for tls: the client's CA, certificate and key
 	local out
-	out=$("$build/bench/api_load" "$1" "$2" "$conns" "$dur" "${@:3}") || { echo "api.sh: errors on $1 $2: $out" >&2; exit 1; }
+	out=$("$build/bench/api_load" "$2" "$3" "$conns" "$dur" "${@:4}") || { echo "api.sh: errors on $2 $3: $out" >&2; exit 1; }
+	[ "$(awk '{print $14}' <<<"$out")" = "$1" ] || { echo "api.sh: $2 $3 served other than $1 bytes: $out" >&2; exit 1; }
 	awk '{print $4, $8}' <<<"$out"
 }
 
@@ -88,20 +90,21 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # One row: ROUNDS alternating floor and ukd measurements of endpoint EP over VIA, the medians.
 row() { # EP N VIA FLOOR_TARGET UKD_TARGET [client TLS files...]
-	local ep=$1 n=$2 via=$3 f=$4 u=$5 frps fp99 rps p99
+	local ep=$1 n=$2 via=$3 f=$4 u=$5 bytes frps fp99 rps p99
 	shift 5
 	: >"$tmp/floor.runs"
 	: >"$tmp/ukd.runs"
+	bytes=$(stat -c %s "$tmp/body$n")
 	for _ in $(seq "$rounds"); do
-		measure "$f" / "$@" >>"$tmp/floor.runs"
-		measure "$u" "$ep" "$@" >>"$tmp/ukd.runs"
+		measure "$bytes" "$f" / "$@" >>"$tmp/floor.runs"
+		measure "$bytes" "$u" "$ep" "$@" >>"$tmp/ukd.runs"
 	done
 	frps=$(cut -d' ' -f1 "$tmp/floor.runs" | median)
 	fp99=$(cut -d' ' -f2 "$tmp/floor.runs" | median)
 	rps=$(cut -d' ' -f1 "$tmp/ukd.runs" | median)
 	p99=$(cut -d' ' -f2 "$tmp/ukd.runs" | median)
 	printf '%-26s %-5s %7s %9s %7s %12s %9s %7s\n' "GET ${ep/$id/\{id\}}" "$via" \
-		"$(stat -c %s "$tmp/body$n")" "$rps" "$p99" "$frps" "$fp99" \
+		"$bytes" "$rps" "$p99" "$frps" "$fp99" \
 		"$(awk -v a="$rps" -v b="$frps" 'BEGIN { printf "%.2fx", a / b }')"
 }
 

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 		                "CA]]\n");
 		return 2;
 	}
-	if (argc == 4 && !(body = read_body(argv[3], &len))) {
+	if (argc >= 4 && !(body = read_body(argv[3], &len))) {
 		fprintf(stderr, "api_floor: read %s: %s\n", argv[3], strerror(errno));
 		return 1;
 	}

@@ -24,6 +24,7 @@ struct worker {
 	uint32_t *lat_us; /* one per answered request */
 	size_t n, cap;
 	uint64_t errors, non200;
+	size_t body; /* the body length of the last reply: the caller checks what was served */
 };
 
 /* A keep-alive connection: a socket, and its TLS session when the target is tls:PORT. */
@@ -107,8 +108,9 @@ static ssize_t conn_read(struct conn *c, char *buf, size_t cap)
 	return c->ssl ? SSL_read(c->ssl, buf, (int)cap) : read(c->fd, buf, cap);
 }
 
-/* One request/response on (c); returns the status, or -1 on a socket or framing error. */
-static int exchange(struct conn *c, char *buf, size_t cap)
+/* One request/response on (c); returns the status and sets (*body) to the body's length, or
+ * returns -1 on a socket or framing error. */
+static int exchange(struct conn *c, char *buf, size_t cap, size_t *body)
 {
 	size_t len = 0, need = 0, hdr = 0;
 	size_t rlen = strlen(request);
@@ -137,8 +139,10 @@ static int exchange(struct conn *c, char *buf, size_t cap)
 			if (need >= cap)
 				return -1;
 		}
-		if (len >= need)
+		if (len >= need) {
+			*body = need - hdr;
 			return atoi(buf + 9);
+		}
 	}
 }
 
@@ -157,7 +161,7 @@ static void *work(void *p)
 			usleep(1000);
 			continue;
 		}
-		status = exchange(&c, buf, sizeof(buf));
+		status = exchange(&c, buf, sizeof(buf), &w->body);
 		if (status < 0) {
 			w->errors++;
 			hang_up(&c);
@@ -209,6 +213,7 @@ int main(int argc, char **argv)
 	uint32_t *all;
 	size_t total = 0, k = 0;
 	uint64_t errors = 0, non200 = 0;
+	size_t body = 0;
 	double t0;
 	int is_tls = argc > 1 && !strncmp(argv[1], "tls:", 4);
 
@@ -239,6 +244,7 @@ int main(int argc, char **argv)
 		total += w[i].n;
 		errors += w[i].errors;
 		non200 += w[i].non200;
+		body = w[i].body > body ? w[i].body : body;
 	}
 	all = malloc((total ? total : 1) * sizeof(*all));
 	for (int i = 0; i < conns; i++) {
@@ -247,10 +253,10 @@ int main(int argc, char **argv)
 		free(w[i].lat_us);
 	}
 	qsort(all, total, sizeof(*all), cmp_u32);
-	printf("requests %zu rps %.0f p50_ms %.2f p99_ms %.2f errors %llu non200 %llu\n", total,
-	       total / (now() - t0), total ? all[total / 2] / 1000.0 : 0,
+	printf("requests %zu rps %.0f p50_ms %.2f p99_ms %.2f errors %llu non200 %llu bytes %zu\n",
+	       total, total / (now() - t0), total ? all[total / 2] / 1000.0 : 0,
 	       total ? all[(size_t)(total * 0.99)] / 1000.0 : 0, (unsigned long long)errors,
-	       (unsigned long long)non200);
+	       (unsigned long long)non200, body);
 	free(all);
 	free(w);
 	SSL_CTX_free(tls);
