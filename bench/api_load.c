@@ -1,10 +1,14 @@
-/* bench/api.sh's load client: keep-alive GETs from N threads over a unix socket or loopback TCP
- * (wrk speaks TCP only), for D seconds; prints requests/s, p50, p99 and the errors. */
+/* bench/api.sh's load client: keep-alive GETs from N threads over a unix socket, loopback TCP or
+ * TLS with a client certificate (wrk speaks TCP only), for D seconds; prints requests/s, p50, p99
+ * and the errors. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +24,17 @@ struct worker {
 	uint32_t *lat_us; /* one per answered request */
 	size_t n, cap;
 	uint64_t errors, non200;
+	size_t body; /* the body length of the last reply: the caller checks what was served */
+};
+
+/* A keep-alive connection: a socket, and its TLS session when the target is tls:PORT. */
+struct conn {
+	int fd;
+	SSL *ssl;
 };
 
 static const char *target, *path;
+static SSL_CTX *tls; /* NULL unless the target is tls:PORT */
 static double deadline;
 static char request[1024];
 
@@ -34,7 +46,7 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int dial(void)
+static int dial_socket(void)
 {
 	int fd;
 
@@ -46,7 +58,7 @@ static int dial(void)
 			return fd;
 	} else {
 		struct sockaddr_in sa = {.sin_family = AF_INET,
-		                         .sin_port = htons(atoi(target + 4))};
+		                         .sin_port = htons(atoi(strchr(target, ':') + 1))};
 		int one = 1;
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -60,16 +72,53 @@ static int dial(void)
 	return -1;
 }
 
-/* One request/response on (fd); returns the status, or -1 on a socket or framing error. */
-static int exchange(int fd, char *buf, size_t cap)
+static void hang_up(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Connects (c), with one TLS handshake when the target is TLS, as wrk does per connection. */
+static int dial(struct conn *c)
+{
+	if ((c->fd = dial_socket()) < 0)
+		return -1;
+	if (!tls)
+		return 0;
+	if (!(c->ssl = SSL_new(tls)) || !SSL_set_fd(c->ssl, c->fd) || SSL_connect(c->ssl) != 1) {
+		ERR_print_errors_fp(stderr);
+		hang_up(c);
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t conn_write(struct conn *c, const char *buf, size_t len)
+{
+	return c->ssl ? SSL_write(c->ssl, buf, (int)len) : write(c->fd, buf, len);
+}
+
+static ssize_t conn_read(struct conn *c, char *buf, size_t cap)
+{
+	return c->ssl ? SSL_read(c->ssl, buf, (int)cap) : read(c->fd, buf, cap);
+}
+
+/* One request/response on (c); returns the status and sets (*body) to the body's length, or
+ * returns -1 on a socket or framing error. */
+static int exchange(struct conn *c, char *buf, size_t cap, size_t *body)
 {
 	size_t len = 0, need = 0, hdr = 0;
 	size_t rlen = strlen(request);
 
-	if (write(fd, request, rlen) != (ssize_t)rlen)
+	if (conn_write(c, request, rlen) != (ssize_t)rlen)
 		return -1;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		ssize_t n = conn_read(c, buf + len, cap - 1 - len);
 		if (n <= 0)
 			return -1;
 		len += (size_t)n;
@@ -90,8 +139,10 @@ static int exchange(int fd, char *buf, size_t cap)
 			if (need >= cap)
 				return -1;
 		}
-		if (len >= need)
+		if (len >= need) {
+			*body = need - hdr;
 			return atoi(buf + 9);
+		}
 	}
 }
 
@@ -99,22 +150,21 @@ static void *work(void *p)
 {
 	struct worker *w = p;
 	static __thread char buf[1 << 20];
-	int fd = -1;
+	struct conn c = {.fd = -1};
 
 	while (now() < deadline) {
 		double t0 = now();
 		int status;
 
-		if (fd < 0 && (fd = dial()) < 0) {
+		if (c.fd < 0 && dial(&c) < 0) {
 			w->errors++;
 			usleep(1000);
 			continue;
 		}
-		status = exchange(fd, buf, sizeof(buf));
+		status = exchange(&c, buf, sizeof(buf), &w->body);
 		if (status < 0) {
 			w->errors++;
-			close(fd);
-			fd = -1;
+			hang_up(&c);
 			continue;
 		}
 		if (status != 200)
@@ -127,8 +177,7 @@ static void *work(void *p)
 		}
 		w->lat_us[w->n++] = (uint32_t)((now() - t0) * 1e6);
 	}
-	if (fd >= 0)
-		close(fd);
+	hang_up(&c);
 	return NULL;
 }
 
@@ -139,6 +188,24 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The client side of ukd's --tlsverify: trust (ca), present (cert) with (key). */
+static SSL_CTX *tls_context(const char *ca, const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		fprintf(stderr, "api_load: TLS with CA %s, certificate %s, key %s:\n", ca, cert,
+		        key);
+		ERR_print_errors_fp(stderr);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
 int main(int argc, char **argv)
 {
 	int conns, secs;
@@ -146,13 +213,20 @@ int main(int argc, char **argv)
 	uint32_t *all;
 	size_t total = 0, k = 0;
 	uint64_t errors = 0, non200 = 0;
+	size_t body = 0;
 	double t0;
+	int is_tls = argc > 1 && !strncmp(argv[1], "tls:", 4);
 
-	if (argc != 5 || (strncmp(argv[1], "unix:", 5) && strncmp(argv[1], "tcp:", 4))) {
+	if (argc != (is_tls ? 8 : 5) ||
+	    (strncmp(argv[1], "unix:", 5) && strncmp(argv[1], "tcp:", 4) && !is_tls)) {
 		fprintf(stderr,
-		        "usage: api_load unix:PATH|tcp:PORT URL_PATH CONNECTIONS SECONDS\n");
+		        "usage: api_load unix:PATH|tcp:PORT URL_PATH CONNECTIONS SECONDS\n"
+		        "       api_load tls:PORT URL_PATH CONNECTIONS SECONDS CA CERT KEY\n");
 		return 2;
 	}
+	if (is_tls && !(tls = tls_context(argv[5], argv[6], argv[7])))
+		return 1;
+	signal(SIGPIPE, SIG_IGN); /* a server that hangs up is an error counted, not a death */
 	target = argv[1];
 	path = argv[2];
 	conns = atoi(argv[3]);
@@ -170,6 +244,7 @@ int main(int argc, char **argv)
 		total += w[i].n;
 		errors += w[i].errors;
 		non200 += w[i].non200;
+		body = w[i].body > body ? w[i].body : body;
 	}
 	all = malloc((total ? total : 1) * sizeof(*all));
 	for (int i = 0; i < conns; i++) {
@@ -178,11 +253,12 @@ int main(int argc, char **argv)
 		free(w[i].lat_us);
 	}
 	qsort(all, total, sizeof(*all), cmp_u32);
-	printf("requests %zu rps %.0f p50_ms %.2f p99_ms %.2f errors %llu non200 %llu\n", total,
-	       total / (now() - t0), total ? all[total / 2] / 1000.0 : 0,
+	printf("requests %zu rps %.0f p50_ms %.2f p99_ms %.2f errors %llu non200 %llu bytes %zu\n",
+	       total, total / (now() - t0), total ? all[total / 2] / 1000.0 : 0,
 	       total ? all[(size_t)(total * 0.99)] / 1000.0 : 0, (unsigned long long)errors,
-	       (unsigned long long)non200);
+	       (unsigned long long)non200, body);
 	free(all);
 	free(w);
+	SSL_CTX_free(tls);
 	return errors || non200 ? 1 : 0;
 }

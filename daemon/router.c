@@ -2,7 +2,6 @@
  */
 #include "router.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,38 +54,59 @@ static int add_param(struct ukd_match *m, char **segs, int from, int to)
 	return m->params[m->nparams] ? m->nparams++ : -1;
 }
 
-/* Matches (pattern) against (segs); on success fills (m)'s params. */
+/* The next segment of the pattern at (*p) (slashes skipped): sets (*seg), returns its length and
+ * advances (*p); 0 at the end. Patterns are walked in place: no copy, nothing allocated. */
+static size_t pattern_seg(const char **p, const char **seg)
+{
+	while (**p == '/')
+		(*p)++;
+	*seg = *p;
+	while (**p && **p != '/')
+		(*p)++;
+	return (size_t)(*p - *seg);
+}
+
+static int seg_is(const char *seg, size_t len, const char *lit)
+{
+	return len == strlen(lit) && !memcmp(seg, lit, len);
+}
+
+/* Matches (pattern) against (segs); on success fills (m)'s params, allocated only then. */
 static int route_match(struct ukd_match *m, const char *pattern, char **segs, int nsegs)
 {
-	char pbuf[256], *psegs[MAX_SEGS];
-	int np, star = -1;
+	int np = 0, star = -1, from[UKD_ROUTER_MAX_PARAMS], to[UKD_ROUTER_MAX_PARAMS], nparams = 0;
+	const char *p = pattern, *seg;
+	size_t len;
 
-	snprintf(pbuf, sizeof(pbuf), "%s", pattern);
-	np = split_path(pbuf, psegs);
-	for (int i = 0; i < np; i++)
-		if (!strcmp(psegs[i], "{*}"))
-			star = i;
-	if (np < 0 || (star < 0 ? np != nsegs : nsegs < np))
-		return 0;
-	ukd_router_clear(m);
-	for (int i = 0, s = 0; i < np; i++) {
-		if (i == star) {
-			int take = nsegs - np + 1;
-			if (add_param(m, segs, s, s + take) < 0)
-				goto nomatch;
-			s += take;
-		} else if (!strcmp(psegs[i], "{}")) {
-			if (add_param(m, segs, s, s + 1) < 0)
-				goto nomatch;
-			s++;
-		} else if (strcmp(psegs[i], segs[s++])) {
-			goto nomatch;
-		}
+	while ((len = pattern_seg(&p, &seg))) {
+		if (seg_is(seg, len, "{*}"))
+			star = np;
+		np++;
 	}
-	return 1;
-nomatch:
+	if (star < 0 ? np != nsegs : nsegs < np)
+		return 0;
+	p = pattern;
+	for (int i = 0, s = 0; (len = pattern_seg(&p, &seg)); i++) {
+		int take = i == star ? nsegs - np + 1 : seg_is(seg, len, "{}");
+		if (!take) { /* a literal */
+			if (strlen(segs[s]) != len || memcmp(seg, segs[s], len))
+				return 0;
+			s++;
+			continue;
+		}
+		if (nparams == UKD_ROUTER_MAX_PARAMS)
+			return 0;
+		from[nparams] = s;
+		s += take;
+		to[nparams++] = s;
+	}
 	ukd_router_clear(m);
-	return 0;
+	for (int i = 0; i < nparams; i++)
+		if (add_param(m, segs, from[i], to[i]) < 0) {
+			ukd_router_clear(m);
+			return 0;
+		}
+	return 1;
 }
 
 void ukd_router_match(const struct ukd_route *table, const char *method, const char *url,
@@ -94,13 +114,14 @@ void ukd_router_match(const struct ukd_route *table, const char *method, const c
 {
 	char path[MAX_URL], *segs[MAX_SEGS];
 	int nsegs, path_matched = 0;
+	size_t len = strlen(url);
 
 	memset(m, 0, sizeof(*m));
-	if (strlen(url) >= sizeof(path)) {
+	if (len >= sizeof(path)) {
 		m->status = 414;
 		return;
 	}
-	snprintf(path, sizeof(path), "%s", url);
+	memcpy(path, url, len + 1);
 	nsegs = split_path(path, segs);
 	if (nsegs < 0) {
 		m->status = 404;

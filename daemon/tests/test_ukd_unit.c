@@ -85,6 +85,14 @@ static void test_router(void **state)
 	                 ukd_route_image_delete);
 	assert_string_equal(m.params[0], "a/b/c");
 	ukd_router_clear(&m);
+	assert_ptr_equal(route_of("POST", "/v1/images/a/b/tag", &st, &m)->fn, ukd_route_image_tag);
+	assert_string_equal(m.params[0], "a/b");
+	ukd_router_clear(&m);
+	assert_ptr_equal(route_of("GET", "//v1//instances/abc/logs/", &st, &m)->fn,
+	                 ukd_route_instance_logs);
+	assert_int_equal(m.nparams, 1);
+	assert_string_equal(m.params[0], "abc");
+	ukd_router_clear(&m);
 	assert_null(route_of("PUT", "/v1/instances/x", &st, &m));
 	assert_int_equal(st, 405);
 	assert_null(route_of("GET", "/v1/nope", &st, &m));
