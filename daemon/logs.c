@@ -286,17 +286,20 @@ static struct watched *pump_get(const char *id, int first_pass, off_t size)
 	return w;
 }
 
-static void pump_scan_file(struct watched *w, const char *dir)
+/* Timestamps the lines console.log gained; (size): its size a stat just saw (nothing grew: no
+ * open, so a pass over idle instances costs one stat each). */
+static void pump_scan_file(struct watched *w, const char *dir, off_t size)
 {
 	char path[PATH_MAX + 16], buf[8192], rec[64];
 	int64_t now = ukd_now_ns();
 	_cleanup_close_ int fd = -1, ts = -1;
-	struct stat st;
 	ssize_t n;
 
+	if (size <= w->size)
+		return;
 	snprintf(path, sizeof(path), "%s/console.log", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= w->size)
+	if (fd < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/console.ts", dir);
 	ts = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -336,7 +339,7 @@ static void pump_pass(int first_pass)
 		if (!w)
 			continue;
 		w->seen = 1;
-		pump_scan_file(w, sub);
+		pump_scan_file(w, sub, size);
 	}
 	closedir(dp);
 	for (struct watched **pp = &pump.list; *pp;) {
