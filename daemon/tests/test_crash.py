@@ -1,6 +1,7 @@
 """Live restore and crash recovery: a normal stop leaves guests running and the next ukd
 re-attaches (logs continue, exits while down recorded with their real code, restart policy and
-auto-remove applied); the states a crash leaves in its rare windows, made by hand; then kill -9
+auto-remove applied); the states a crash leaves in its rare windows, made by hand; a kill -9
+while the sandboxed compiler runs (its group killed, its /tmp/uk-build.* removed); then kill -9
 of ukd at random points of build/run/rm, 50 times, each followed by a restart on the same root
 and a check of the invariants (docs/daemon.md).
 UKT_CRASH_SEED replays a run, UKT_CRASH_ITERATIONS changes its length."""
@@ -246,6 +247,112 @@ def phase_crafted(d):
     print("phase 2 (crafted crash states): ok")
 
 
+# ---- phase 2b: kill -9 while the sandboxed compiler runs ----
+
+# 2^40 nested includes of itself: the preprocessor never finishes (test_build_sandbox.py).
+INCLUDE_BOMB = """#if __INCLUDE_LEVEL__ < 40
+#include __FILE__
+#include __FILE__
+#endif
+#if __INCLUDE_LEVEL__ == 0
+int main(void) { return 0; }
+#endif
+"""
+
+
+def sandbox_records(root):
+    """The sandbox records of the builds in ROOT/images/tmp (format: uk/images.h)."""
+    tmp = os.path.join(root, "images", "tmp")
+    out = []
+    for name in os.listdir(tmp):
+        try:
+            with open(os.path.join(tmp, name, "sandbox")) as f:
+                tag, sdir, pgid, uid = f.read().split()
+        except (OSError, ValueError):
+            continue
+        check(tag == "uk-sandbox-1", "sandbox record %s: %r" % (name, tag))
+        out.append((sdir, int(pgid), int(uid)))
+    return out
+
+
+def proc_info(pid):
+    """(pgid, uid, cwd) of a live process, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            return None
+        return int(fields[2]), os.stat("/proc/%d" % pid).st_uid, os.readlink("/proc/%d/cwd" % pid)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def build_procs(sdir, pgid, uid):
+    """Live processes of a recorded build: in its group as its user, or working in its dir."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            info = proc_info(int(name))
+            if info and ((info[0] == pgid and info[1] == uid) or
+                         (info[2] + "/").startswith(sdir + "/")):
+                out.append(int(name))
+    return out
+
+
+def phase_build_killed(d):
+    """A build whose compiler never ends: ukd is killed while it runs in its sandbox (own user,
+    mount namespace, private /tmp/uk-build.* dir); the next ukd kills it and removes its dir."""
+    ctx = tempfile.mkdtemp(prefix="ukt-ctx-", dir="/tmp")
+    with open(os.path.join(ctx, "Ukfile"), "w") as f:
+        f.write("SOURCES main.c\n")
+    with open(os.path.join(ctx, "main.c"), "w") as f:
+        f.write(INCLUDE_BOMB)
+
+    def run_build():
+        try:
+            d.build(ctx, "bomb")
+        except (OSError, AssertionError, ValueError, http.client.HTTPException):
+            pass  # ukd dies under it
+
+    t = threading.Thread(target=run_build)
+    t.start()
+    try:
+        def running():
+            for sdir, pgid, uid in sandbox_records(d.root):
+                cwds = [(proc_info(p) or (0, 0, ""))[2] for p in build_procs(sdir, pgid, uid)]
+                if pgid and sdir + "/ctx" in cwds:
+                    return sdir, pgid, uid
+            return None
+        sdir, pgid, uid = wait_until(running, 60, "the compiler running in its sandbox")
+        d.proc.kill()
+        d.proc.wait()
+        t.join(60)
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
+    left = build_procs(sdir, pgid, uid)
+    check(left and os.path.isdir(sdir), "the compiler did not outlive ukd: the test missed")
+    print("compiler group %d (uid %d, %d processes) outlived ukd in %s" % (pgid, uid, len(left),
+                                                                         sdir))
+    d.logf.close()
+    d.start()
+    d.logf.flush()
+    with open(d.log) as f:
+        killed = [int(l.split("killing process ")[1].split()[0]) for l in f
+                  if "left by an interrupted build" in l]
+    # Else it may have died of its own (its sources deleted by the image gc): not recovery.
+    check(set(killed) & set(left), "recovery did not kill the compiler group %d (%s): killed %s"
+          % (pgid, left, killed))
+    left = build_procs(sdir, pgid, uid)
+    check(not left, "processes of the interrupted build still run after the restart: %s" % left)
+    check(not os.path.exists(sdir), "the interrupted build's sandbox dir %s is left" % sdir)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [l for l in f if sdir in l]
+    check(not mounts, "mounts of the sandbox left: %s" % mounts)
+    check_tmp(d)
+    d.ping()
+    print("phase 2b (kill -9 mid-compile in the sandbox): ok")
+
+
 # ---- phase 3: kill -9 at random points ----
 
 class World:
@@ -442,6 +549,7 @@ def main():
     try:
         phase_live_restore(d, uk)
         phase_crafted(d)
+        phase_build_killed(d)
         w = World()
         for it in range(iterations):
             iteration(d, w, rng, it)

@@ -759,14 +759,48 @@ static void test_sandbox_limits(void **state)
 	              "stopped");
 }
 
+/* The record recovery reads after a crash: only what a build writes is taken, so that a bad
+ * one never names something else to remove. */
+static void test_sandbox_record(void **state)
+{
+	struct fixture *f = *state;
+	ukimg_sandbox_record_t rec;
+	static const char *const bad[] = {
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12\n", /* short */
+	        "uk-sandbox-2 /tmp/uk-build.0123456789abcdef 12 995\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef/.. 12 995\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcde 12 995\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789ABCDEF 12 995\n",
+	        "uk-sandbox-1 /home/x/uk-build.0123456789abcdef 12 995\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef -3 995\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995", /* cut before its end */
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995\nmore\n",
+	        "",
+	};
+
+	assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), -1); /* none */
+	tu_write(f->ctx, UKIMG_SANDBOX_RECORD,
+	         "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995\n");
+	assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), 0);
+	assert_string_equal(rec.dir, "/tmp/uk-build.0123456789abcdef");
+	assert_int_equal(rec.pgid, 12);
+	assert_int_equal(rec.uid, 995);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tu_write(f->ctx, UKIMG_SANDBOX_RECORD, "%s", bad[i]);
+		assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), -1);
+		assert_string_equal(rec.dir, "");
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	        T(test_build_ok),      T(test_deterministic),  T(test_files_and_wildcards),
-	        T(test_compile_error), T(test_timeout),        T(test_bad_inputs),
-	        T(test_context_tar),   T(test_inspect_errors), T(test_gc),
-	        T(test_sandbox),       T(test_sandbox_limits), T(test_sandbox_fallback),
+	        T(test_build_ok),       T(test_deterministic),  T(test_files_and_wildcards),
+	        T(test_compile_error),  T(test_timeout),        T(test_bad_inputs),
+	        T(test_context_tar),    T(test_inspect_errors), T(test_gc),
+	        T(test_sandbox),        T(test_sandbox_limits), T(test_sandbox_fallback),
+	        T(test_sandbox_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
