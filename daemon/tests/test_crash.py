@@ -12,15 +12,17 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 
-from ukdtest import (HERE, Daemon, check, fail, require_qemu, root_qemus, skip_under_asan,
-                     kill_qemus)
+from ukdtest import (HERE, Daemon, check, fail, free_port, require_qemu, root_qemus,
+                     skip_under_asan, kill_qemus)
 
 GUEST = os.path.join(HERE, "guest")
 MAX_LONG = 2  # long-running guests at a time: TCG on 2 shared cores
@@ -128,6 +130,15 @@ def consistent(d):
 
 # ---- phase 1: a normal stop with live restore ----
 
+def poke(port):
+    """Connects to a guest's published port (an "await" guest exits on it); always true."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+    except OSError:
+        pass  # not listening yet, or gone
+    return True
+
+
 def phase_live_restore(d, uk):
     info = d.req("GET", "/v1/info").json()
     check(info["live_restore"] is True, "live restore is the default: %s" % info)
@@ -138,10 +149,27 @@ def phase_live_restore(d, uk):
     since = time.time()
     d.create(image="uktest", name="keeper", cmd=["forever"])
     d.post("/v1/instances/keeper/start")
-    d.create(image="uktest", name="late", cmd=["sleep", "3000", "7"])
-    d.create(image="uktest", name="late-rm", cmd=["sleep", "3000", "3"], auto_remove=True)
-    d.create(image="uktest", name="late-rp", cmd=["sleep", "3000", "5"],
-             restart_policy={"name": "on-failure", "maximum_retry_count": 1})
+    # The late ones exit when the test connects to them, once ukd is down: a guest that slept
+    # a fixed time could exit while ukd still ran (TCG starts take 3 s each under load).
+    late_ports = {n: free_port() for n in ("late", "late-rm", "late-rp")}
+
+    ctx = tempfile.mkdtemp(prefix="ukt-ctx-", dir="/tmp")
+    try:
+        for src in ("main.c", "await.c"):
+            shutil.copy(os.path.join(GUEST, src), ctx)
+        with open(os.path.join(ctx, "Ukfile"), "w") as f:
+            f.write("FROM uk/runtime:1\nSOURCES main.c await.c\nLIBS net\n")
+        d.build_ok(ctx, "uktest-net")
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
+
+    def late(name, code, **cfg):
+        d.create(image="uktest-net", name=name, cmd=["await", "7000", str(code)],
+                 ports=[{"host_ip": "127.0.0.1", "host_port": late_ports[name],
+                         "guest_port": 7000}], **cfg)
+    late("late", 7)
+    late("late-rm", 3, auto_remove=True)
+    late("late-rp", 5, restart_policy={"name": "on-failure", "maximum_retry_count": 1})
     pid = d.inspect("keeper")["state"]["pid"]
     console = os.path.join(d.root, "instances", d.inspect("keeper")["id"], "console.log")
     wait_until(lambda: "tick 2" in log_text(d, "keeper"), 60, "keeper's ticks")
@@ -155,9 +183,10 @@ def phase_live_restore(d, uk):
     with open(console) as f:
         before = f.read()
     # The late ones finish while no ukd runs: their exit status reaches the status files.
-    for iid in late_ids:
+    for iid, port in zip(late_ids, late_ports.values()):
         status = os.path.join(d.root, "instances", iid, "status")
-        wait_until(lambda: "UK_EXIT=" in open(status).read(), 60, "exit of %s" % iid[:12])
+        wait_until(lambda: poke(port) and "UK_EXIT=" in open(status).read(), 60,
+                   "exit of %s" % iid[:12])
     d.logf.close()
     d.start()
     st = d.inspect("keeper")["state"]
@@ -563,6 +592,8 @@ def main():
         print("%d iterations in %.0f s" % (iterations, time.time() - t0))
     except AssertionError as e:
         print("FAIL (seed %d): %s" % (seed, e))
+    except Exception:  # an unforeseen error still names the seed that replays it
+        print("FAIL (seed %d): %s" % (seed, traceback.format_exc()))
     finally:
         if not d.stop(ok):
             ok = False
