@@ -51,22 +51,6 @@ static int cwd_under(const char *pid, const char *dir)
 	return !strncmp(cwd, dir, strlen(dir));
 }
 
-static int is_zombie(const char *pid)
-{
-	char path[300], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (!(f = fopen(path, "re")))
-		return 1; /* gone */
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z';
-}
-
 /* What an interrupted build may have left running: its recorded sandbox (images/src/sandbox.c). */
 struct orphans {
 	char tmp[PATH_MAX]; /* the store's tmp/, with a trailing '/' */
@@ -96,24 +80,16 @@ static void orphans_find(struct ukd *d, struct orphans *o)
 }
 
 /* Is process (pid) one a build left: working under the store's tmp/ or a recorded sandbox
- * dir (as its own mount namespace names it), or in a recorded compiler's process group as
- * that compiler's user? */
-static int orphan_is(const struct orphans *o, const char *pid, pid_t pgid)
+ * dir (as its own mount namespace names it), or owned by a recorded compiler (its group)? */
+static int orphan_is(const struct orphans *o, const char *pid)
 {
-	char path[300], dir[PATH_MAX + 2];
-	struct stat st;
+	char dir[PATH_MAX + 2];
 
 	if (cwd_under(pid, o->tmp))
 		return 1;
-	if (is_zombie(pid))
-		return 0; /* killed already, not yet reaped by whoever inherited it */
-	snprintf(path, sizeof(path), "/proc/%s", pid);
 	for (int i = 0; i < o->n; i++) {
 		snprintf(dir, sizeof(dir), "%s/", o->rec[i].dir);
-		if (cwd_under(pid, dir))
-			return 1;
-		if (o->rec[i].pgid > 1 && pgid == o->rec[i].pgid && stat(path, &st) == 0 &&
-		    st.st_uid == o->rec[i].uid)
+		if (cwd_under(pid, dir) || ukimg_sandbox_record_owns(&o->rec[i], (pid_t)atoi(pid)))
 			return 1;
 	}
 	return 0;
@@ -137,9 +113,9 @@ static int kill_orphan_builds(const struct orphans *o)
 		pid_t pid = (pid_t)atoi(e->d_name);
 		if (pid <= 1 || pid == getpid())
 			continue;
-		pid_t pgid = getpgid(pid);
-		if (!orphan_is(o, e->d_name, pgid))
+		if (!orphan_is(o, e->d_name))
 			continue;
+		pid_t pgid = getpgid(pid);
 		log_warn("recovery", "killing process %d left by an interrupted build", (int)pid);
 		if (pgid > 1 && pgid != getpgrp())
 			kill(-pgid, SIGKILL);

@@ -296,7 +296,7 @@ def sandbox_records(root):
     for name in os.listdir(tmp):
         try:
             with open(os.path.join(tmp, name, "sandbox")) as f:
-                tag, sdir, pgid, uid = f.read().split()
+                tag, sdir, pgid, uid, _start = f.read().split()
         except (OSError, ValueError):
             continue
         check(tag == "uk-sandbox-1", "sandbox record %s: %r" % (name, tag))

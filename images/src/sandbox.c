@@ -47,14 +47,15 @@ static int sandbox_user(struct ukimg_sandbox *sb, const char *name)
  * Writes the record (see uk/images.h) naming the private dir, the compiler's process group once
  * it has one (0 before) and the user it runs as: complete or not at all (written aside, renamed).
  */
-static int record_write(const struct ukimg_sandbox *sb, pid_t pgid, uk_err_t *err)
+static int record_write(const struct ukimg_sandbox *sb, pid_t pgid, unsigned long long start,
+                        uk_err_t *err)
 {
-	char tmp[PATH_MAX + 32], line[PATH_MAX + 64];
+	char tmp[PATH_MAX + 32], line[PATH_MAX + 96];
 	int fd, len, ok;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", sb->record);
-	len = snprintf(line, sizeof(line), SANDBOX_RECORD_TAG " %s %d %u\n", sb->dir, (int)pgid,
-	               (unsigned)sb->uid);
+	len = snprintf(line, sizeof(line), SANDBOX_RECORD_TAG " %s %d %u %llu\n", sb->dir,
+	               (int)pgid, (unsigned)sb->uid, start);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "build: create %s", tmp);
@@ -79,7 +80,7 @@ static int sandbox_mkdir(struct ukimg_sandbox *sb, uk_err_t *err)
 		snprintf(sb->dir, sizeof(sb->dir),
 		         SANDBOX_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
 		         r[4], r[5], r[6], r[7]);
-		if (record_write(sb, 0, err) < 0) {
+		if (record_write(sb, 0, 0, err) < 0) {
 			sb->dir[0] = 0;
 			return -1;
 		}
@@ -129,9 +130,57 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 	return 0;
 }
 
+/* The state, process group and start time (clock ticks after boot) of (pid), from /proc. */
+static int proc_stat(pid_t pid, char *state, pid_t *pgid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int pg;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after "pid (comm) ": state ppid pgrp, 16 fields, starttime (proc(5)) */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1,
+	                                       " %c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+	                                       "%*d %*d %*d %*d %*d %*d %llu",
+	                                       state, &pg, start) != 3)
+		return -1;
+	*pgid = (pid_t)pg;
+	return 0;
+}
+
 int ukimg_sandbox_started(const struct ukimg_sandbox *sb, pid_t pgid, uk_err_t *err)
 {
-	return record_write(sb, pgid, err);
+	unsigned long long start;
+	char state;
+	pid_t pg;
+
+	if (proc_stat(pgid, &state, &pg, &start) < 0)
+		return uk_err_errno(err, errno, "build: read the start time of ukcc (pid %d)",
+		                    (int)pgid);
+	return record_write(sb, pgid, start, err);
+}
+
+int ukimg_sandbox_record_owns(const ukimg_sandbox_record_t *rec, pid_t pid)
+{
+	unsigned long long start, leader_start;
+	char path[64], state;
+	pid_t pgid, lpg;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (rec->pgid <= 1 || proc_stat(pid, &state, &pgid, &start) < 0 || state == 'Z' ||
+	    pgid != rec->pgid || start < rec->start || stat(path, &st) < 0 || st.st_uid != rec->uid)
+		return 0;
+	/* A leader that is not the recorded one: the group's number was given out again. */
+	if (proc_stat(rec->pgid, &state, &lpg, &leader_start) == 0 && leader_start != rec->start)
+		return 0;
+	return 1;
 }
 
 void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb)
@@ -160,8 +209,8 @@ int ukimg_sandbox_record_read(const char *build_dir, ukimg_sandbox_record_t *rec
 	len = fread(line, 1, sizeof(line) - 1, f);
 	fclose(f);
 	line[len] = 0;
-	ok = strlen(line) == len &&
-	     sscanf(line, "%15s %4095s %d %u%n", tag, rec->dir, &pgid, &uid, &n) == 4;
+	ok = strlen(line) == len && sscanf(line, "%15s %4095s %d %u %llu%n", tag, rec->dir, &pgid,
+	                                   &uid, &rec->start, &n) == 5;
 	/* Only a name this code makes: the record is about to decide what is removed. */
 	name = rec->dir + strlen(SANDBOX_PREFIX);
 	if (!ok || strcmp(tag, SANDBOX_RECORD_TAG) || line[n] != '\n' || line[n + 1] ||
