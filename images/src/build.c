@@ -228,8 +228,7 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_errno(b->err, errno, "build: pipe");
 	if (pipe2(go, O_CLOEXEC) < 0) {
-		close(p[0]);
-		close(p[1]);
+		close_pair(p);
 		return uk_err_errno(b->err, errno, "build: pipe");
 	}
 	pid = fork();
@@ -241,6 +240,7 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 	if (pid == 0) {
 		/* Only async-signal-safe calls until execve. */
 		int nul = open("/dev/null", O_RDONLY);
+		ssize_t r;
 		char c;
 		setpgid(0, 0);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
@@ -250,7 +250,9 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 		close_range(4, ~0U, 0);
 		/* Not before ukd recorded the process group (recovery's handle on it): if ukd
 		 * died first, the pipe is at its end and nothing runs. */
-		if (read(3, &c, 1) != 1)
+		while ((r = read(3, &c, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
 			_exit(126);
 		close(3);
 		ukimg_sandbox_enter(sb);
