@@ -322,7 +322,7 @@ def build_procs(sdir, pgid, uid):
     for name in os.listdir("/proc"):
         if name.isdigit():
             info = proc_info(int(name))
-            if info and ((info[0] == pgid and info[1] == uid) or
+            if info and ((pgid and info[0] == pgid and info[1] == uid) or
                          (info[2] + "/").startswith(sdir + "/")):
                 out.append(int(name))
     return out
@@ -396,6 +396,7 @@ class World:
         self.variant = 0
         self.builds_sent = 0
         self.restart_s = []  # kill -9 → the new ukd answers _ping
+        self.sandboxes = 0  # builds killed with their sandbox recorded
 
 
 # What the restarts found, counted from ukd's log: proof the kills landed where they should.
@@ -417,7 +418,8 @@ def recovery_summary(d, w):
     d.logf.flush()
     with open(d.log) as f:
         text = f.read()
-    print("builds: %d sent, %d acknowledged" % (w.builds_sent, len(w.images)))
+    print("builds: %d sent, %d acknowledged, %d interrupted with a sandbox (cleaned)"
+          % (w.builds_sent, len(w.images), w.sandboxes))
     r = sorted(w.restart_s)
     if r:
         print("restart after kill -9 until _ping answers (incl. integrity_check of a copy): "
@@ -522,10 +524,16 @@ def iteration(d, w, rng, it):
         t.join(120)
     t0 = time.time()
     check_db(d.root)
+    sandboxes = sandbox_records(d.root)  # builds the kill interrupted
     d.logf.close()
     d.start()
     w.restart_s.append(time.time() - t0)
     check_tmp(d)
+    for sdir, pgid, uid in sandboxes:
+        check(not os.path.exists(sdir), "sandbox dir %s left after restart %d" % (sdir, it))
+        left = build_procs(sdir, pgid, uid)
+        check(not left, "processes of an interrupted build run after restart %d: %s" % (it, left))
+    w.sandboxes += len(sandboxes)
     inst = wait_until(lambda: consistent(d), 20, "running ⇔ QEMU alive after restart %d" % it)
     # Acknowledged writes survived.
     for iid in w.created:
