@@ -5,13 +5,18 @@
 #include "log.h"
 #include "store.h"
 
+#include "uk/images.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#define ORPHAN_BUILDS_MAX 64
 
 /* Unlinks every entry of the flat directory (path); removes (path) too when (rmdir_too). */
 static int sweep_dir(const char *path, int rmdir_too)
@@ -46,25 +51,69 @@ static int cwd_under(const char *pid, const char *dir)
 	return !strncmp(cwd, dir, strlen(dir));
 }
 
-/*
- * A build compiles in its own process group with its working directory under the image
- * store's tmp/ (images/src/build.c). If ukd died mid-build, that compiler keeps running and
- * writing there: it is killed before tmp/ is cleaned, or it would leave files behind the
- * clean-up. Only processes whose cwd lies under this root's store are touched.
- */
-static int kill_orphan_builds(struct ukd *d)
+/* What an interrupted build may have left running: its recorded sandbox (images/src/sandbox.c). */
+struct orphans {
+	char tmp[PATH_MAX]; /* the store's tmp/, with a trailing '/' */
+	ukimg_sandbox_record_t rec[ORPHAN_BUILDS_MAX];
+	int n;
+};
+
+/* Reads the records of the builds that were running in the store's tmp/ when ukd died. */
+static void orphans_find(struct ukd *d, struct orphans *o)
 {
-	char dir[PATH_MAX];
+	char path[PATH_MAX * 2];
+	DIR *dir;
+	struct dirent *e;
+
+	o->n = 0;
+	snprintf(o->tmp, sizeof(o->tmp), "%s/images/tmp/", d->cfg.root);
+	if (!(dir = opendir(o->tmp)))
+		return;
+	while ((e = readdir(dir)) && o->n < ORPHAN_BUILDS_MAX) {
+		if (strncmp(e->d_name, "build-", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s%s", o->tmp, e->d_name);
+		if (ukimg_sandbox_record_read(path, &o->rec[o->n]) == 0)
+			o->n++;
+	}
+	closedir(dir);
+}
+
+/* Is process (pid) one a build left: working under the store's tmp/ or a recorded sandbox
+ * dir (as its own mount namespace names it), or owned by a recorded compiler (its group)? */
+static int orphan_is(const struct orphans *o, const char *pid)
+{
+	char dir[PATH_MAX + 2];
+
+	if (cwd_under(pid, o->tmp))
+		return 1;
+	for (int i = 0; i < o->n; i++) {
+		snprintf(dir, sizeof(dir), "%s/", o->rec[i].dir);
+		if (cwd_under(pid, dir) || ukimg_sandbox_record_owns(&o->rec[i], (pid_t)atoi(pid)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A build compiles in its own process group, in the sandbox's mount namespace (images/src/
+ * build.c, sandbox.c). If ukd died mid-build, that compiler keeps running and writing to its
+ * private dir: it is killed with its process group before the dirs are cleaned, or it would
+ * leave files behind the clean-up. Only what this root's records or store name is touched.
+ */
+static int kill_orphan_builds(const struct orphans *o)
+{
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
 	int n = 0;
 
 	if (!proc)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/images/tmp/", d->cfg.root);
 	while ((e = readdir(proc))) {
 		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid <= 1 || pid == getpid() || !cwd_under(e->d_name, dir))
+		if (pid <= 1 || pid == getpid())
+			continue;
+		if (!orphan_is(o, e->d_name))
 			continue;
 		pid_t pgid = getpgid(pid);
 		log_warn("recovery", "killing process %d left by an interrupted build", (int)pid);
@@ -77,11 +126,23 @@ static int kill_orphan_builds(struct ukd *d)
 	return n;
 }
 
-/* Waits (up to 2 s) until no process works under the store's tmp/ any more. */
-static void wait_builds_gone(struct ukd *d)
+/* Waits (up to 2 s) until no process of an interrupted build runs any more, then removes the
+ * builds' private dirs (their mounts went with their mount namespaces). */
+static void clean_orphan_builds(struct ukd *d)
 {
-	for (int i = 0; i < 100 && kill_orphan_builds(d) > 0; i++)
+	struct orphans *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return;
+	orphans_find(d, o);
+	for (int i = 0; i < 100 && kill_orphan_builds(o) > 0; i++)
 		nanosleep(&(struct timespec){0, 20000000}, NULL);
+	for (int i = 0; i < o->n; i++) {
+		log_info("recovery", "removing %s, the sandbox of an interrupted build",
+		         o->rec[i].dir);
+		ukimg_sandbox_record_clean(&o->rec[i]);
+	}
+	free(o);
 }
 
 static int is_instance_id(const char *s)
@@ -122,7 +183,7 @@ void ukd_recovery_sweep(struct ukd *d)
 	char path[PATH_MAX];
 	int n;
 
-	wait_builds_gone(d);
+	clean_orphan_builds(d);
 	snprintf(path, sizeof(path), "%s/tmp", d->cfg.root);
 	if ((n = sweep_dir(path, 0)) > 0)
 		log_info("recovery", "removed %d request bodies left in %s", n, path);

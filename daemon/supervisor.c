@@ -350,6 +350,25 @@ static int restore_finished(struct ukd *d, struct ukd_instance *in)
 	return 1;
 }
 
+/* Is the QEMU (pid) gone (no such process, or a zombie nobody reaped yet)? */
+static int qemu_gone(int pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return 0; /* unknown: trust libvirt */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* Brings one instance's row in line with its guest; caller holds its lock. */
 static void restore_one(struct ukd *d, struct ukd_instance *in)
 {
@@ -368,6 +387,15 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		log_info("supervisor", "%s: destroying the guest of a start ukd died in", in->name);
 		if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
 			log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
+		r = 0;
+	}
+	if (r > 0 && !info.paused && qemu_gone(info.pid)) {
+		/* Its QEMU died while no ukd ran; libvirt, still reconnecting to it, lists it as
+		 * running until that fails (and then drops it without an event): it is gone. */
+		log_info("supervisor", "%s: its QEMU (pid %d) died while ukd was down", in->name,
+		         info.pid);
+		if (ukd_backend_wait_gone(d->backend, in->domain_name, &err) < 0)
+			log_warn("supervisor", "forget %s: %s", in->domain_name, err.message);
 		r = 0;
 	}
 	if (r > 0 && restore_finished(d, in))

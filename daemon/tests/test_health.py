@@ -4,7 +4,8 @@ uk ps, events); a guest that stops answering is found unhealthy by the timeout w
 instance's check goes on passing; a check an hour away stays "health: starting"; rm removes the
 forward's record; a 404 path and a closed TCP port become unhealthy after their retries and keep
 running; --restart on-unhealthy:2 kills and restarts an unhealthy guest twice (restart count,
-die 137, health events), then leaves it running. usage: test_health.py UKD UK"""
+die 137, health events), then leaves it running; a checked guest that outlives a kill -9 of ukd
+is checked again by the next ukd, which re-attaches to it. usage: test_health.py UKD UK"""
 import os
 import sys
 import time
@@ -178,7 +179,10 @@ def main(d):
         time.sleep(0.2)
     check(st["restart_count"] == 2 and st["running"] and st["health"]["status"] == "unhealthy",
           "on-unhealthy:2 did not end running and unhealthy after 2 restarts: %s" % st)
-    time.sleep(1.5)  # several more failing checks: no kill, no third restart
+    # Two more failing checks (however long they take under load): no kill, no third restart.
+    deadline = time.time() + LIMIT
+    while time.time() < deadline and health(d, "flaky").get("failing_streak", 0) < 4:
+        time.sleep(0.2)
     st = d.inspect("flaky")["state"]
     check(st["restart_count"] == 2 and st["running"] and st["health"]["failing_streak"] >= 4,
           "past its maximum: %s" % st)
@@ -192,6 +196,40 @@ def main(d):
     with open(d.log) as f:
         check(f.read().count("flaky is unhealthy: killing it") == 2, "ukd log: no kill reason")
     d.post("/v1/instances/flaky/stop?t=0")
+    live_restore(d)
+
+
+def live_restore(d):
+    """A checked guest that outlives a kill -9 of ukd is checked by the next ukd (which
+    re-attaches to it; its endpoint file persists) and its health is shown again."""
+    port = free_port()
+    d.create(image="website", name="kept",
+             ports=[{"host_ip": "127.0.0.1", "host_port": port, "guest_port": 80}],
+             healthcheck={"http": "80/", "interval": "300ms", "timeout": "3s"})
+    d.post("/v1/instances/kept/start")
+    wait_health(d, "kept", "healthy")
+    pid = d.inspect("kept")["state"]["pid"]
+    d.proc.kill()
+    d.proc.wait()
+    d.args.remove("--live-restore=false")  # the next ukd re-attaches (and leaves it at exit)
+    d.logf.close()
+    d.start()
+    back = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    st = d.inspect("kept")["state"]
+    check(st["running"] and st["pid"] == pid, "kept after kill -9: %s (pid was %d)" % (st, pid))
+    deadline = time.time() + LIMIT
+    while time.time() < deadline:
+        h = health(d, "kept")
+        new = [e for e in h.get("log", []) if e["start"][:19] > back]
+        if new and h["status"] == "healthy":
+            break
+        time.sleep(0.2)
+    check(new and new[-1]["output"] == "HTTP 200" and h["status"] == "healthy" and
+          h["endpoint"] == "127.0.0.1:%d" % port, "kept: no checks after the restart: %s" % h)
+    lst = {i["names"][0]: i for i in d.req("GET", "/v1/instances").json()}
+    check(lst["kept"]["status"].endswith("(healthy)"), "ps kept: %s" % lst["kept"]["status"])
+    print("health after kill -9 and re-attach: %d checks since, %s" % (len(new), h["status"]))
+    d.post("/v1/instances/kept/stop?t=0")
 
 
 if require_qemu() is None:

@@ -206,12 +206,18 @@ struct compile_run {
 	unsigned said;    /* UKIMG_SAID_*: limits its output reported */
 };
 
+static void close_pair(int fds[2])
+{
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* Runs (argv) in the context inside the sandbox (sb), output streamed to progress; fills (run)
  * and returns 0, or -1 with b->err (the time limit, or ours). */
 static int run_compiler(struct build *b, char **argv, char **envp, const struct ukimg_sandbox *sb,
                         struct compile_run *run)
 {
-	int p[2];
+	int p[2], go[2];
 	pid_t pid;
 	char buf[BUILD_LINE_MAX + 1];
 	size_t len = 0;
@@ -221,20 +227,34 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 	memset(run, 0, sizeof(*run));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_errno(b->err, errno, "build: pipe");
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		close_pair(p);
+		return uk_err_errno(b->err, errno, "build: pipe");
+	}
 	pid = fork();
 	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
+		close_pair(p);
+		close_pair(go);
 		return uk_err_errno(b->err, errno, "build: fork");
 	}
 	if (pid == 0) {
 		/* Only async-signal-safe calls until execve. */
 		int nul = open("/dev/null", O_RDONLY);
+		ssize_t r;
+		char c;
 		setpgid(0, 0);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
+		    dup2(go[0], 3) < 0)
 			_exit(126);
 		/* The compiler gets none of the caller's descriptors (sockets, the store). */
-		close_range(3, ~0U, 0);
+		close_range(4, ~0U, 0);
+		/* Not before ukd recorded the process group (recovery's handle on it): if ukd
+		 * died first, the pipe is at its end and nothing runs. */
+		while ((r = read(3, &c, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
+			_exit(126);
+		close(3);
 		ukimg_sandbox_enter(sb);
 		execve(argv[0], argv, envp);
 		{
@@ -245,7 +265,17 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 		_exit(127);
 	}
 	close(p[1]);
+	close(go[0]);
 	setpgid(pid, pid); /* also from here, against the race with the child's own call */
+	if (ukimg_sandbox_started(sb, pid, b->err) < 0 ||
+	    (write(go[1], "g", 1) != 1 && uk_err_errno(b->err, errno, "build: start ukcc"))) {
+		close(go[1]);
+		close(p[0]);
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(go[1]);
 	for (;;) {
 		int64_t left = deadline - now_ms();
 		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
@@ -465,7 +495,7 @@ static int compile(struct build *b)
 	int r;
 
 	snprintf(b->kernel, sizeof(b->kernel), "%s/kernel", b->tmp);
-	if (ukimg_sandbox_prepare(&sb, b->opts, timeout, b->ctx, b->err) < 0)
+	if (ukimg_sandbox_prepare(&sb, b->opts, timeout, b->ctx, b->tmp, b->err) < 0)
 		return -1;
 	r = compile_in(b, &sb);
 	ukimg_sandbox_cleanup(&sb);

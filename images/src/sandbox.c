@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -21,6 +22,8 @@
 #define SANDBOX_NPROC 256
 #define SANDBOX_NOFILE 1024
 #define NOBODY 65534
+#define SANDBOX_PREFIX "/tmp/uk-build."
+#define SANDBOX_RECORD_TAG "uk-sandbox-1"
 
 static int sandbox_user(struct ukimg_sandbox *sb, const char *name)
 {
@@ -40,8 +43,60 @@ static int sandbox_user(struct ukimg_sandbox *sb, const char *name)
 	return 1;
 }
 
+/*
+ * Writes the record (see uk/images.h) naming the private dir, the compiler's process group once
+ * it has one (0 before) and the user it runs as: complete or not at all (written aside, renamed).
+ */
+static int record_write(const struct ukimg_sandbox *sb, pid_t pgid, unsigned long long start,
+                        uk_err_t *err)
+{
+	char tmp[PATH_MAX + 32], line[PATH_MAX + 96];
+	int fd, len, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", sb->record);
+	len = snprintf(line, sizeof(line), SANDBOX_RECORD_TAG " %s %d %u %llu\n", sb->dir,
+	               (int)pgid, (unsigned)sb->uid, start);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "build: create %s", tmp);
+	ok = util_write_all(fd, line, (size_t)len) == 0;
+	if (close(fd) < 0 || !ok || rename(tmp, sb->record) < 0) {
+		uk_err_errno(err, errno, "build: write %s", sb->record);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates the private dir under a fresh random name, recorded before it exists: a crash at
+ * any point leaves nothing that recovery cannot find. */
+static int sandbox_mkdir(struct ukimg_sandbox *sb, uk_err_t *err)
+{
+	for (int i = 0; i < 100; i++) {
+		unsigned char r[8];
+
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return uk_err_errno(err, errno, "build: getrandom");
+		snprintf(sb->dir, sizeof(sb->dir),
+		         SANDBOX_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
+		         r[4], r[5], r[6], r[7]);
+		if (record_write(sb, 0, 0, err) < 0) {
+			sb->dir[0] = 0;
+			return -1;
+		}
+		if (mkdir(sb->dir, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	uk_err_errno(err, errno, "build: create the sandbox's temp dir %s", sb->dir);
+	sb->dir[0] = 0;
+	unlink(sb->record);
+	return -1;
+}
+
 int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
-                          const char *ctx_src, uk_err_t *err)
+                          const char *ctx_src, const char *build_dir, uk_err_t *err)
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->ctx_src = ctx_src;
@@ -50,16 +105,17 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 	sb->memory_mb = opts->memory_mb ? opts->memory_mb : SANDBOX_MEMORY_MB;
 	sb->file_mb = opts->file_size_mb ? opts->file_size_mb : SANDBOX_FILE_MB;
 	sb->switch_user = opts->build_user && geteuid() == 0;
+	sb->uid = geteuid();
 	if (sb->switch_user)
 		sb->fell_back = sandbox_user(sb, opts->build_user);
 	else
 		snprintf(sb->note, sizeof(sb->note), "user %u (ukd's own: not root)",
 		         (unsigned)geteuid());
-	snprintf(sb->dir, sizeof(sb->dir), "/tmp/uk-build.XXXXXX");
-	if (!mkdtemp(sb->dir)) {
-		sb->dir[0] = 0;
-		return uk_err_errno(err, errno, "build: create the sandbox's temp dir under /tmp");
-	}
+	if ((size_t)snprintf(sb->record, sizeof(sb->record), "%s/" UKIMG_SANDBOX_RECORD,
+	                     build_dir) >= sizeof(sb->record))
+		return uk_err_internal(err, "build: path too long: %s", build_dir);
+	if (sandbox_mkdir(sb, err) < 0)
+		return -1;
 	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
 	if (mkdir(sb->ctx, 0755) < 0) {
 		uk_err_errno(err, errno, "build: create %s", sb->ctx);
@@ -74,11 +130,104 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 	return 0;
 }
 
+/* The state, process group and start time (clock ticks after boot) of (pid), from /proc. */
+static int proc_stat(pid_t pid, char *state, pid_t *pgid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int pg;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after "pid (comm) ": state ppid pgrp, 16 fields, starttime (proc(5)) */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1,
+	                                       " %c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+	                                       "%*d %*d %*d %*d %*d %*d %llu",
+	                                       state, &pg, start) != 3)
+		return -1;
+	*pgid = (pid_t)pg;
+	return 0;
+}
+
+int ukimg_sandbox_started(const struct ukimg_sandbox *sb, pid_t pgid, uk_err_t *err)
+{
+	unsigned long long start;
+	char state;
+	pid_t pg;
+
+	if (proc_stat(pgid, &state, &pg, &start) < 0)
+		return uk_err_errno(err, errno, "build: read the start time of ukcc (pid %d)",
+		                    (int)pgid);
+	return record_write(sb, pgid, start, err);
+}
+
+int ukimg_sandbox_record_owns(const ukimg_sandbox_record_t *rec, pid_t pid)
+{
+	unsigned long long start, leader_start;
+	char path[64], state;
+	pid_t pgid, lpg;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (rec->pgid <= 1 || proc_stat(pid, &state, &pgid, &start) < 0 || state == 'Z' ||
+	    pgid != rec->pgid || start < rec->start || stat(path, &st) < 0 || st.st_uid != rec->uid)
+		return 0;
+	/* A leader that is not the recorded one: the group's number was given out again. */
+	if (proc_stat(rec->pgid, &state, &lpg, &leader_start) == 0 && leader_start != rec->start)
+		return 0;
+	return 1;
+}
+
 void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb)
 {
 	if (sb->dir[0])
 		util_rm_rf(sb->dir);
 	sb->dir[0] = 0;
+	if (sb->record[0])
+		unlink(sb->record);
+	sb->record[0] = 0;
+}
+
+int ukimg_sandbox_record_read(const char *build_dir, ukimg_sandbox_record_t *rec)
+{
+	char path[PATH_MAX + 16], line[PATH_MAX + 64], tag[16];
+	const char *name;
+	FILE *f;
+	int pgid, n = 0, ok;
+	unsigned uid;
+	size_t len;
+
+	memset(rec, 0, sizeof(*rec));
+	snprintf(path, sizeof(path), "%s/" UKIMG_SANDBOX_RECORD, build_dir);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	len = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[len] = 0;
+	ok = strlen(line) == len && sscanf(line, "%15s %4095s %d %u %llu%n", tag, rec->dir, &pgid,
+	                                   &uid, &rec->start, &n) == 5;
+	/* Only a name this code makes: the record is about to decide what is removed. */
+	name = rec->dir + strlen(SANDBOX_PREFIX);
+	if (!ok || strcmp(tag, SANDBOX_RECORD_TAG) || line[n] != '\n' || line[n + 1] ||
+	    strncmp(rec->dir, SANDBOX_PREFIX, strlen(SANDBOX_PREFIX)) || strlen(name) != 16 ||
+	    strspn(name, "0123456789abcdef") != 16 || pgid < 0) {
+		memset(rec, 0, sizeof(*rec));
+		return -1;
+	}
+	rec->pgid = (pid_t)pgid;
+	rec->uid = (uid_t)uid;
+	return 0;
+}
+
+void ukimg_sandbox_record_clean(const ukimg_sandbox_record_t *rec)
+{
+	if (rec->dir[0])
+		util_rm_rf(rec->dir);
 }
 
 static void child_say(const char *msg)

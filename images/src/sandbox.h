@@ -10,8 +10,9 @@
 
 struct ukimg_sandbox {
 	char dir[PATH_MAX]; /* private temp dir: TMPDIR, HOME, the output; 0700, the build user's */
-	char ctx[PATH_MAX + 8]; /* <dir>/ctx: where the context is mounted, read only */
-	const char *ctx_src;    /* the context (under the daemon's root, maybe 0700 above) */
+	char ctx[PATH_MAX + 8];     /* <dir>/ctx: where the context is mounted, read only */
+	const char *ctx_src;        /* the context (under the daemon's root, maybe 0700 above) */
+	char record[PATH_MAX + 16]; /* <build dir>/sandbox: where recovery finds the above */
 	uid_t uid;
 	gid_t gid;
 	int switch_user; /* root: run as (uid, gid) */
@@ -22,10 +23,13 @@ struct ukimg_sandbox {
 };
 
 /* Resolves the user and limits from (opts) and creates the private dir for a build of the
- * context (ctx_src), which must outlive (sb). */
+ * context (ctx_src), which must outlive (sb), recorded in (build_dir) (the build's dir in the
+ * store's tmp/) first. */
 int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
-                          const char *ctx_src, uk_err_t *err);
-/* Removes the private dir. */
+                          const char *ctx_src, const char *build_dir, uk_err_t *err);
+/* Records the compiler's process group (pgid) before it may execute. */
+int ukimg_sandbox_started(const struct ukimg_sandbox *sb, pid_t pgid, uk_err_t *err);
+/* Removes the private dir and the record. */
 void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb);
 /* In the forked child before execve (async-signal-safe): network and mount namespaces, the
  * context mounted read only at (sb)->ctx and made the working directory, rlimits, user, no new

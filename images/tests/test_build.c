@@ -759,14 +759,109 @@ static void test_sandbox_limits(void **state)
 	              "stopped");
 }
 
+/* The record recovery reads after a crash: only what a build writes is taken, so that a bad
+ * one never names something else to remove. */
+static void test_sandbox_record(void **state)
+{
+	struct fixture *f = *state;
+	ukimg_sandbox_record_t rec;
+	static const char *const bad[] = {
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995\n", /* short */
+	        "uk-sandbox-2 /tmp/uk-build.0123456789abcdef 12 995 7\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef/.. 12 995 7\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcde 12 995 7\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789ABCDEF 12 995 7\n",
+	        "uk-sandbox-1 /home/x/uk-build.0123456789abcdef 12 995 7\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef -3 995 7\n",
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995 7", /* cut before its end */
+	        "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995 7\nmore\n",
+	        "",
+	};
+
+	assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), -1); /* none */
+	tu_write(f->ctx, UKIMG_SANDBOX_RECORD,
+	         "uk-sandbox-1 /tmp/uk-build.0123456789abcdef 12 995 777\n");
+	assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), 0);
+	assert_string_equal(rec.dir, "/tmp/uk-build.0123456789abcdef");
+	assert_int_equal(rec.pgid, 12);
+	assert_int_equal(rec.uid, 995);
+	assert_int_equal(rec.start, 777);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tu_write(f->ctx, UKIMG_SANDBOX_RECORD, "%s", bad[i]);
+		assert_int_equal(ukimg_sandbox_record_read(f->ctx, &rec), -1);
+		assert_string_equal(rec.dir, "");
+	}
+}
+
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	assert_int_equal(sscanf(strrchr(buf, ')') + 1,
+	                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+	                        "%*d %*d %*d %llu",
+	                        &start),
+	                 1);
+	return start;
+}
+
+/* Which processes a record owns: its group's, as its user, with the recorded leader. */
+static void test_sandbox_record_owns(void **state)
+{
+	ukimg_sandbox_record_t rec = {.uid = geteuid()};
+	pid_t child = fork();
+	int st;
+
+	(void)state;
+	if (child == 0) {
+		setpgid(0, 0);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	setpgid(child, child);
+	rec.pgid = child;
+	rec.start = start_time(child);
+	assert_int_equal(ukimg_sandbox_record_owns(&rec, child), 1);
+	assert_int_equal(ukimg_sandbox_record_owns(&rec, getpid()), 0); /* another group */
+	rec.uid = geteuid() + 1;
+	assert_int_equal(ukimg_sandbox_record_owns(&rec, child), 0); /* another user */
+	rec.uid = geteuid();
+	rec.start++; /* the group's number given out again: its leader started later */
+	assert_int_equal(ukimg_sandbox_record_owns(&rec, child), 0);
+	rec.start--;
+	rec.pgid = 0; /* not started */
+	assert_int_equal(ukimg_sandbox_record_owns(&rec, child), 0);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &st, 0), child);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	        T(test_build_ok),      T(test_deterministic),  T(test_files_and_wildcards),
-	        T(test_compile_error), T(test_timeout),        T(test_bad_inputs),
-	        T(test_context_tar),   T(test_inspect_errors), T(test_gc),
-	        T(test_sandbox),       T(test_sandbox_limits), T(test_sandbox_fallback),
+	        T(test_build_ok),
+	        T(test_deterministic),
+	        T(test_files_and_wildcards),
+	        T(test_compile_error),
+	        T(test_timeout),
+	        T(test_bad_inputs),
+	        T(test_context_tar),
+	        T(test_inspect_errors),
+	        T(test_gc),
+	        T(test_sandbox),
+	        T(test_sandbox_limits),
+	        T(test_sandbox_fallback),
+	        T(test_sandbox_record),
+	        T(test_sandbox_record_owns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,31 @@ typedef struct ukimg_build_result {
 int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_build_result_t *res,
                 uk_err_t *err);
 
+/*
+ * Crash recovery of builds. Each build's dir in the store's tmp/ (<root>/tmp/build-*) holds a
+ * record, written before the sandbox's private dir (/tmp/uk-build.<16 hex>) exists and again
+ * once the compiler has its own process group (before it may execute): "uk-sandbox-1 DIR PGID
+ * UID START\n" (PGID and START, the leader's start time in clock ticks after boot, 0 before).
+ * A compiler outlives a killed ukd in its own mount namespace, so its working directory does
+ * not show it; its process group, user and start time do. The caller kills the processes the
+ * record owns (and any working in DIR), then removes DIR.
+ */
+#define UKIMG_SANDBOX_RECORD "sandbox"
+typedef struct ukimg_sandbox_record {
+	char dir[4096];
+	pid_t pgid;               /* 0: the compiler had not been started */
+	uid_t uid;                /* what the compiler runs as */
+	unsigned long long start; /* the group leader's start time */
+} ukimg_sandbox_record_t;
+/* Reads the record in (build_dir): 0, or -1 if there is none or it is not one this code
+ * writes (then nothing may be removed on its word). */
+int ukimg_sandbox_record_read(const char *build_dir, ukimg_sandbox_record_t *rec);
+/* 1 if (pid) is a live process of the recorded compiler: in its group, as its user, started no
+ * earlier than its leader, and the group's leader (if alive) is the recorded one; else 0. */
+int ukimg_sandbox_record_owns(const ukimg_sandbox_record_t *rec, pid_t pid);
+/* Removes the record's private dir (not following links); call once its processes are gone. */
+void ukimg_sandbox_record_clean(const ukimg_sandbox_record_t *rec);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Using images                                                                                */
 

@@ -1,4 +1,5 @@
-/* uktest: a greeting, then its arguments: exit N, sleep MS N, forever, ignore, env KEY. */
+/* uktest: a greeting, then its arguments: exit N, sleep MS N, await PORT N (with await.c),
+ * forever, ignore, env KEY. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@ static void sleep_ms(long ms)
 
 	nanosleep(&ts, NULL);
 }
+
+/* await.c, linked only into the variant with a network stack. */
+__attribute__((weak)) int await_connection(long port, int code);
 
 static void ignore_stop(void)
 {
@@ -28,6 +32,13 @@ int main(int argc, char **argv)
 		sleep_ms(atol(argv[2]));
 		printf("slept\n");
 		return atoi(argv[3]);
+	}
+	if (argc >= 4 && !strcmp(argv[1], "await")) {
+		if (!await_connection) {
+			printf("await: this build has no network stack (await.c, LIBS net)\n");
+			return 125;
+		}
+		return await_connection(atol(argv[2]), atoi(argv[3]));
 	}
 	if (argc >= 3 && !strcmp(argv[1], "env")) {
 		const char *v = getenv(argv[2]);
