@@ -232,16 +232,30 @@ def concurrent_runs(d, uk):
     d.ping()
 
 
+def wrk_phase(ukd):
+    """wrk against a daemon with the default http-limits. The daemon under test above has a 3 s
+    idle timeout (to test it quickly) and a small per-IP limit, both just exercised: a wrk
+    thread starved for 3 s on a loaded 2-core machine would rightly be dropped as idle there,
+    and that is not what this phase asserts (seen once in a -j3 run)."""
+    port = free_port()
+    d2 = Daemon(ukd, ["--host", "tcp://127.0.0.1:%d" % port])
+    ok = False
+    try:
+        d2.build_ok(GUEST, "uktest")
+        ids = [d2.create(image="uktest", name="load%d" % i) for i in range(20)]
+        wrk_mixed(d2, port, ids)
+        ok = True
+    finally:
+        d2.stop(ok)
+
+
 def main(d):
     port = int(d.tcp.rsplit(":", 1)[1])
     d.build_ok(GUEST, "uktest")
-    ids = [d.create(image="uktest", name="load%d" % i) for i in range(20)]
     stalled_clients(d, port)
     long_requests(d, port)
     connection_limit(d, port)
-    wrk_mixed(d, port, ids)
-    for i in ids:
-        d.req("DELETE", "/v1/instances/" + i)
+    wrk_phase(d.ukd)
     concurrent_runs(d, sys.argv[2])
 
 
