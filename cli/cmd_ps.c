@@ -200,7 +200,8 @@ const struct cli_cmd cli_cmd_ps = {
                 "      --no-trunc        print full 64-digit ids\n"
                 "  -f, --filter K=V      keep instances matching: "
                 "status=created|running|exited|dead,\n"
-                "                        name=NAME (repeatable)\n"
+                "                        name=NAME, health=starting|healthy|unhealthy|none\n"
+                "                        (repeatable)\n"
                 "      --format FMT      table (default) or json (the daemon's list)\n"
                 "  -h, --help            print this help\n",
         .run = ps_run,

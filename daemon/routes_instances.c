@@ -42,7 +42,7 @@ void ukd_route_instance_create(struct ukd *d, struct ukd_req *req)
 
 struct list_ctx {
 	json_object *arr;
-	json_object *status, *name; /* filters (arrays) or NULL */
+	json_object *status, *name, *health; /* filters (arrays) or NULL */
 	int all;
 };
 
@@ -54,6 +54,19 @@ static int filter_has(json_object *arr, const char *v)
 	return 0;
 }
 
+/* Docker's health filter values: starting, healthy, unhealthy, or none (no check). */
+static const char *list_health(const struct ukd_instance *in)
+{
+	static __thread char status[16];
+	json_object *h = ukd_health_json(in), *st;
+
+	snprintf(status, sizeof(status), "%s",
+	         h && json_object_object_get_ex(h, "status", &st) ? json_object_get_string(st)
+	                                                          : "none");
+	json_object_put(h);
+	return status;
+}
+
 static int list_one(void *p, struct ukd_instance *in)
 {
 	struct list_ctx *c = p;
@@ -63,6 +76,8 @@ static int list_one(void *p, struct ukd_instance *in)
 	if (c->status && !filter_has(c->status, in->state))
 		return 0;
 	if (c->name && !filter_has(c->name, in->name))
+		return 0;
+	if (c->health && !filter_has(c->health, list_health(in)))
 		return 0;
 	json_object_array_add(c->arr, ukd_instance_summary_json(in));
 	return 0;
@@ -91,8 +106,11 @@ static int list_filters(struct ukd_req *req, json_object **root, struct list_ctx
 			c->status = val;
 		else if (!strcmp(key, "name"))
 			c->name = val;
+		else if (!strcmp(key, "health"))
+			c->health = val;
 		else
-			return uk_err_bad(err, "filters.%s: unknown filter (status, name)", key);
+			return uk_err_bad(err, "filters.%s: unknown filter (status, name, health)",
+			                  key);
 	}
 	return 0;
 }

@@ -6,9 +6,11 @@ forward's record; a 404 path and a closed TCP port become unhealthy after their 
 running; --restart on-unhealthy:2 kills and restarts an unhealthy guest twice (restart count,
 die 137, health events), then leaves it running; a checked guest that outlives a kill -9 of ukd
 is checked again by the next ukd, which re-attaches to it. usage: test_health.py UKD UK"""
+import json
 import os
 import sys
 import time
+import urllib.parse
 
 from ukdtest import (HERE, SRC, check, fail, free_port, require_qemu, run, skip_under_asan,
                      uk_cli)
@@ -117,6 +119,17 @@ def main(d):
     check(last["exit_code"] == 1 and "timed out after 1000 ms" in last["output"],
           "stall: %s" % h)
     check(h["failing_streak"] >= 2, "stall streak: %s" % h)
+    # the list filters on health with Docker's values (ps --filter health=...)
+    for status, want in (("healthy", ["web"]), ("unhealthy", ["stall"]), ("starting", ["slow"]),
+                         ("none", [])):
+        q = urllib.parse.quote(json.dumps({"health": [status]}))
+        got = sorted(n for i in d.req("GET", "/v1/instances?filters=" + q).json()
+                     for n in i["names"])
+        check(got == want, "filter health=%s: %s, expected %s" % (status, got, want))
+    if UK:
+        p = uk(d, "ps", "--filter", "health=unhealthy")
+        check(p.returncode == 0 and "stall" in p.out and "web" not in p.out,
+              "uk ps --filter health=unhealthy: %s %s" % (p.out, p.err))
     check(d.inspect("stall")["state"]["running"], "policy no: an unhealthy guest keeps running")
     time.sleep(1.5)
     h = health(d, "web")
