@@ -6,7 +6,6 @@
 #include "trust.h"
 #include "store.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,18 +40,6 @@ static int registry_is_insecure(struct ukd *d, const char *registry)
 	return 0;
 }
 
-static int registry_is_loopback(const char *registry)
-{
-	char host[UK_REGAUTH_SERVER_MAX], *colon;
-	struct in_addr a;
-
-	snprintf(host, sizeof(host), "%s", registry);
-	if ((colon = strrchr(host, ':')))
-		*colon = 0;
-	return !strcmp(host, "localhost") ||
-	       (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127);
-}
-
 /*
  * Transport for (registry): plain http for loopback and insecure-registries; TLS when
  * CERTS_DIR/REGISTRY/ exists (with its ca.crt when there is one). (want_http): the client
@@ -65,7 +52,7 @@ int ukd_reg_opts_transport(struct ukd *d, const char *registry, int want_http,
 	struct stat st;
 
 	ro->o.insecure = registry_is_insecure(d, registry);
-	if (want_http && !ro->o.insecure && !registry_is_loopback(registry))
+	if (want_http && !ro->o.insecure && !ukimg_registry_is_local(registry))
 		return uk_err_bad(
 		        err,
 		        "registry %s: plain http refused: it is neither a loopback address "

@@ -16,17 +16,12 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ukdtest import SKIP, SRC, Daemon, check, fail, require_qemu, skip, skip_under_asan  # noqa
+from ukdtest import (SKIP, SRC, Daemon, check, fail, free_port, require_qemu, skip,  # noqa
+                     skip_under_asan)
 
 UKD, UK = sys.argv[1], sys.argv[2]
 REGISTRY = "/usr/bin/docker-registry"
 PASSWORD = "s3cret-Pa55"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Registry:

@@ -84,7 +84,7 @@ static void client_free(struct reg_client *c)
 	free(c->bearer);
 }
 
-static int host_is_local(const char *registry)
+int ukimg_registry_is_local(const char *registry)
 {
 	char host[UKIMG_REGISTRY_MAX];
 	struct in_addr a;
@@ -114,7 +114,8 @@ static int client_init(struct reg_client *c, const ukimg_regref_t *ref,
 	if (!strcmp(host, UKIMG_REGISTRY_DEFAULT))
 		host = "registry-1.docker.io";
 	snprintf(c->base, sizeof(c->base), "%s://%s",
-	         !c->opts->tls && (c->opts->insecure || host_is_local(host)) ? "http" : "https",
+	         !c->opts->tls && (c->opts->insecure || ukimg_registry_is_local(host)) ? "http"
+	                                                                               : "https",
 	         host);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return uk_err_internal(err, "registry: cannot initialize libcurl");

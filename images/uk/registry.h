@@ -37,6 +37,9 @@ int ukimg_ref_parse(const char *s, ukimg_regref_t *out, uk_err_t *err);
 /* Formats "registry/repository[:tag][@digest]" into (buf); -1 (no err) if it does not fit. */
 int ukimg_ref_format(const ukimg_regref_t *ref, char *buf, size_t buflen);
 
+/* 1 if (registry) ("host[:port]") is localhost or in 127.0.0.0/8: plain http is allowed there. */
+int ukimg_registry_is_local(const char *registry);
+
 /* Credentials for a registry. Never logged nor put in error messages. */
 typedef struct ukimg_auth {
 	const char *username;

@@ -26,31 +26,20 @@
 
 #define UKT_PANIC_STUB
 #include "ukt_check.h"
-
-static uint64_t rng;
-
-/* splitmix64: deterministic for a given seed. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
+#include "ukt_rand.h"
 
 /* 0 to 1 MiB, mostly small. */
 static size_t rnd_size(void)
 {
-	uint64_t r = rnd() % 1000;
+	uint64_t r = next() % 1000;
 
 	if (r < 600)
-		return rnd() % 129;
+		return next() % 129;
 	if (r < 900)
-		return rnd() % 4097;
+		return next() % 4097;
 	if (r < 990)
-		return rnd() % 65537;
-	return rnd() % (MiB + 1);
+		return next() % 65537;
+	return next() % (MiB + 1);
 }
 
 /* Byte (i) of the fill pattern (key): byte i % 8 of a hash of (key, i / 8). */
@@ -403,12 +392,12 @@ static void test_stress(uint64_t seed, int small)
 
 	rng = seed;
 	for (op = 0; op < NOPS; op++) {
-		struct slot *s = &slots[rnd() % NSLOTS];
-		size_t n = small ? rnd() % 257 : rnd_size(), al = 16;
+		struct slot *s = &slots[next() % NSLOTS];
+		size_t n = small ? next() % 257 : rnd_size(), al = 16;
 		unsigned char *p = NULL;
-		int kind = (int)(rnd() % 10), rc = 0;
+		int kind = (int)(next() % 10), rc = 0;
 
-		if (s->p && rnd() % 3) {
+		if (s->p && next() % 3) {
 			bad_pattern += !intact(s->p, s->n, s->key);
 			ukt_free(s->p);
 			s->p = NULL;
@@ -433,15 +422,15 @@ static void test_stress(uint64_t seed, int small)
 			if (kind < 5) {
 				p = ukt_malloc(n);
 			} else if (kind < 7) {
-				size_t m = 1 + rnd() % 8;
+				size_t m = 1 + next() % 8;
 				n = n / m * m;
 				p = ukt_calloc(n / m, m);
 				bad_zero += p && !all_zero(p, n);
 			} else if (kind == 7) {
-				al = (size_t)1 << (4 + rnd() % (small ? 5 : 18));
+				al = (size_t)1 << (4 + next() % (small ? 5 : 18));
 				p = ukt_aligned_alloc(al, n);
 			} else if (kind == 8) {
-				al = (size_t)1 << (3 + rnd() % (small ? 6 : 10));
+				al = (size_t)1 << (3 + next() % (small ? 6 : 10));
 				rc = ukt_posix_memalign((void **)&p, al, n);
 				bad_errno += rc != (p ? 0 : ENOMEM);
 			} else {

@@ -1,4 +1,5 @@
-/* The unit tests' deterministic generator (splitmix64): seed (rng), then next() and pick(n). */
+/* The unit tests' deterministic generator (splitmix64): seed (rng), then next() and pick(n)
+ * (a test may use only one of them). */
 #ifndef UKT_RAND_H
 #define UKT_RAND_H
 
@@ -6,7 +7,7 @@
 
 static uint64_t rng;
 
-static uint64_t next(void)
+static __attribute__((unused)) uint64_t next(void)
 {
 	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -15,7 +16,7 @@ static uint64_t next(void)
 }
 
 /* A uniform-enough integer in [0, n). */
-static int pick(int n)
+static __attribute__((unused)) int pick(int n)
 {
 	return (int)(next() % (uint64_t)n);
 }
