@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -84,6 +85,15 @@ static void client_free(struct reg_client *c)
 	free(c->bearer);
 }
 
+/* libcurl's global state, set up once per process (it was once per registry operation). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int ukimg_registry_is_local(const char *registry)
 {
 	char host[UKIMG_REGISTRY_MAX];
@@ -117,7 +127,8 @@ static int client_init(struct reg_client *c, const ukimg_regref_t *ref,
 	         !c->opts->tls && (c->opts->insecure || ukimg_registry_is_local(host)) ? "http"
 	                                                                               : "https",
 	         host);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
 		return uk_err_internal(err, "registry: cannot initialize libcurl");
 	c->curl = curl_easy_init();
 	if (!c->curl)
