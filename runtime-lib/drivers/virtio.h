@@ -83,14 +83,10 @@ struct uk_virtio_dev {
 	const char *where;      /* "pci 00:02.0", "mmio 0xfeb00e00" */
 };
 
-/*
- * Finds and starts every virtio device the runtime drives: PCI bus 0 (and
- * bridges), else (no PCI: microvm) the virtio-mmio devices named by
- * `virtio_mmio.device=` words in the kernel command line (cmdline, read
- * only), else the MMIO slots probed one register read each. Called once at
- * boot, interrupts off, heap ready.
- */
-void uk_kvm_devices_init(const char *cmdline);
+/* uk_drivers_init() (platform/bindings.h) finds and starts every virtio device the runtime
+ * drives: PCI bus 0 (and bridges), else (no PCI: microvm) the virtio-mmio devices named by
+ * `virtio_mmio.device=` words in the kernel command line, else those the DSDT lists, else the
+ * MMIO slots probed one register read each. */
 
 /* The devices found at boot, (i) from 0; NULL past the last. For tests and messages. */
 const struct uk_virtio_dev *uk_virtio_device(int i);
