@@ -332,10 +332,12 @@ const struct uk_virtio_dev *uk_virtio_device(int i)
 	return i >= 0 && i < ndevs ? &devs[i] : NULL;
 }
 
-/* Devices we have a driver for; a NIC only when a stack is linked (no accesses wasted on it). */
+/* Devices we have a driver for; a NIC only when a stack is linked, a disk only when the block
+ * API is (no accesses wasted on them). */
 static int driven(uint16_t type)
 {
-	return (type == UK_VIRTIO_NET && uk_virtio_net_wanted()) || type == UK_VIRTIO_RNG;
+	return (type == UK_VIRTIO_NET && uk_virtio_net_wanted()) ||
+	       (type == UK_VIRTIO_BLK && uk_virtio_blk_wanted()) || type == UK_VIRTIO_RNG;
 }
 
 static void hex2(char *p, unsigned v)
@@ -575,6 +577,8 @@ void uk_drivers_init(const char *cmdline)
 			r = uk_virtio_net_probe(&devs[i]);
 		else if (devs[i].type == UK_VIRTIO_RNG)
 			r = uk_virtio_rng_probe(&devs[i]);
+		else if (devs[i].type == UK_VIRTIO_BLK)
+			r = uk_virtio_blk_probe(&devs[i]);
 		(void)r;
 	}
 }

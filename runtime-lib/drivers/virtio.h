@@ -133,9 +133,14 @@ int uk_virtq_take(struct uk_virtq *q, uint16_t *id, uint32_t *len);
 /* Nonzero when the image links a network stack, so virtio-net devices are worth starting. */
 int uk_virtio_net_wanted(void);
 
-/* The drivers' probes (virtio_net.c, virtio_rng.c). Return 0 when they took the device. */
+/* Nonzero when the image links the block API (uk/block.h), so disks are worth starting. */
+int uk_virtio_blk_wanted(void);
+
+/* The drivers' probes (virtio_net.c, virtio_rng.c, virtio_blk.c). Return 0 when they took the
+ * device. */
 int uk_virtio_net_probe(struct uk_virtio_dev *dev);
 int uk_virtio_rng_probe(struct uk_virtio_dev *dev);
+int uk_virtio_blk_probe(struct uk_virtio_dev *dev);
 
 /* Bytes of host entropy the virtio-rng device gave at boot (0: none); for tests. */
 unsigned uk_virtio_rng_bytes(void);
