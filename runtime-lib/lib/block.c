@@ -2,7 +2,7 @@
  * it. */
 #include <stdio.h>
 #include <string.h>
-#include <uk/block.h>
+#include "uk/block.h"
 
 static struct uk_block *first, **tail = &first;
 static unsigned count;
