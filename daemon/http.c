@@ -24,10 +24,11 @@ struct ukd_http {
 	struct ukd *d;
 	struct MHD_Daemon *mhd;
 	int tls; /* HTTPS, clients checked by ukd_peer_tls */
-	struct ukd_http_gate *gate; /* TLS: connections without a certified request yet */
-	struct ukd_http_gate_limits gate_limits;
 	char host[PATH_MAX + 16];
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* TLS: the connections that have not yet made a certified request (http_gate.h) */
+	struct ukd_http_gate *gate;
+	struct ukd_http_gate_limits gate_limits;
 };
 
 struct ukd_req {
@@ -685,8 +686,7 @@ static void http_tls_options(struct ukd_http *h, struct MHD_OptionItem *o)
 	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
 	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
 	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, cfg->tls_ca_pem};
-	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify,
-	                               h};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify, h};
 	o[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
