@@ -158,7 +158,7 @@ static void main_libvirt_log(struct ukd *d)
 static void main_raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want;
+	rlim_t want, old;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
@@ -167,7 +167,7 @@ static void main_raise_nofile(void)
 		log_info("main", "open files limit %llu", (unsigned long long)rl.rlim_cur);
 		return;
 	}
-	rlim_t old = rl.rlim_cur;
+	old = rl.rlim_cur;
 	rl.rlim_cur = want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		log_warn("main", "open files limit %llu: could not raise it to %llu: %s",
