@@ -171,6 +171,12 @@ static const struct limit_key limit_keys[] = {
          65536},
         {"http-limits", "max-connections-per-ip", offsetof(struct ukd_config, http.max_per_ip), 1,
          65536},
+        {"http-limits", "handshake-timeout-s",
+         offsetof(struct ukd_config, http.handshake_timeout_s), 1, 3600},
+        {"http-limits", "max-handshakes", offsetof(struct ukd_config, http.max_handshakes), 1,
+         65536},
+        {"http-limits", "max-handshakes-per-ip",
+         offsetof(struct ukd_config, http.max_handshakes_per_ip), 1, 65536},
         {"build-limits", "cpu-s", offsetof(struct ukd_config, build.cpu_s), 1, 86400},
         {"build-limits", "memory-mb", offsetof(struct ukd_config, build.memory_mb), 64, 1 << 20},
         {"build-limits", "file-size-mb", offsetof(struct ukd_config, build.file_size_mb), 1,
@@ -368,6 +374,9 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->http.timeout_s = 60;
 	cfg->http.max_connections = 1024;
 	cfg->http.max_per_ip = 512;
+	cfg->http.handshake_timeout_s = 10;
+	cfg->http.max_handshakes = 64;
+	cfg->http.max_handshakes_per_ip = 8;
 	cfg->build.cpu_s = 300;
 	cfg->build.memory_mb = 4096;
 	cfg->build.file_size_mb = 64;

@@ -1,6 +1,7 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
 #include "blob.h"
 #include "http.h"
+#include "http_gate.h"
 #include "json_body.h"
 #include "log.h"
 #include "peer.h"
@@ -25,6 +26,9 @@ struct ukd_http {
 	int tls; /* HTTPS, clients checked by ukd_peer_tls */
 	char host[PATH_MAX + 16];
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* TLS: the connections that have not yet made a certified request (http_gate.h) */
+	struct ukd_http_gate *gate;
+	struct ukd_http_gate_limits gate_limits;
 };
 
 struct ukd_req {
@@ -403,30 +407,60 @@ struct tls_conn {
 	uk_err_t denied;
 };
 
+/* Before a connection is made (MHD's accept policy, in its one accepting thread): refused at
+ * once when its address, or the listener, has too many that have not yet made a certified
+ * request (http_gate.h). */
+static enum MHD_Result http_tls_admit(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct ukd_http *h = cls;
+
+	(void)len;
+	return ukd_http_gate_admit(h->gate, addr) ? MHD_YES : MHD_NO;
+}
+
+/* A TLS connection counts in the gate from here (the accepting thread, right after
+ * http_tls_admit) until its first certified request or its close; MHD closes the socket only
+ * after the CLOSED notice, so the gate's timer may shut it down until then. */
 static void http_tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                             enum MHD_ConnectionNotificationCode toe)
 {
-	(void)cls, (void)conn;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	struct ukd_http *h = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
 		*socket_context = calloc(1, sizeof(struct tls_conn));
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (fd && addr)
+			ukd_http_gate_enter(h->gate, conn, fd->connect_fd, addr->client_addr);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		ukd_http_gate_leave(h->gate, conn);
 		free(*socket_context);
 		*socket_context = NULL;
 	}
 }
 
-/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. */
-static int http_tls_peer(struct ukd_req *req, struct ukd_peer *peer)
+/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. A connection's
+ * first certified request lets it out of the gate. */
+static int http_tls_peer(struct ukd_http *h, struct ukd_req *req, struct ukd_peer *peer)
 {
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tls_conn *tc = ci ? ci->socket_context : NULL;
 
-	if (!tc) /* out of memory at connect: check each request */
-		return ukd_peer_tls(req->conn, peer, &req->denied);
+	if (!tc) { /* out of memory at connect: check each request */
+		if (ukd_peer_tls(req->conn, peer, &req->denied) < 0)
+			return -1;
+		ukd_http_gate_leave(h->gate, req->conn);
+		return 0;
+	}
 	if (!tc->checked) {
 		tc->ok = ukd_peer_tls(req->conn, &tc->peer, &tc->denied) == 0;
 		tc->checked = 1;
+		if (tc->ok)
+			ukd_http_gate_leave(h->gate, req->conn);
 	}
 	*peer = tc->peer;
 	if (tc->ok)
@@ -442,7 +476,7 @@ static void http_door(struct ukd_http *h, struct ukd_req *req, const char *metho
 	struct ukd_peer peer;
 	int reads = ukd_peer_method_reads(method);
 
-	if (h->tls && http_tls_peer(req, &peer) < 0) {
+	if (h->tls && http_tls_peer(h, req, &peer) < 0) {
 		log_info("http", "%s %s refused: %s", method, url, req->denied.message);
 		return;
 	}
@@ -652,9 +686,24 @@ static void http_tls_options(struct ukd_http *h, struct MHD_OptionItem *o)
 	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
 	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
 	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, cfg->tls_ca_pem};
-	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify,
-	                               NULL};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify, h};
 	o[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
+/* The TLS listener's gate (http_gate.h): its total stays at most half of max-connections, so
+ * that connections still in their handshake never take every slot from certified clients. */
+static int http_gate_start(struct ukd_http *h, uk_err_t *err)
+{
+	const struct ukd_config *cfg = &h->d->cfg;
+	unsigned half = cfg->http.max_connections / 2 ? cfg->http.max_connections / 2 : 1;
+
+	h->gate_limits = (struct ukd_http_gate_limits){
+	        .timeout_s = cfg->http.handshake_timeout_s,
+	        .max = cfg->http.max_handshakes < half ? cfg->http.max_handshakes : half,
+	        .per_ip = cfg->http.max_handshakes_per_ip,
+	};
+	h->gate = ukd_http_gate_new(&h->gate_limits, err);
+	return h->gate ? 0 : -1;
 }
 
 struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
@@ -675,20 +724,25 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		fd = listen_tcp(host + 6, err);
 	h->tls = d->cfg.tlsverify && strncmp(host, "unix://", 7);
 	http_tls_options(h, tls_opts);
-	if (fd < 0) {
+	if (fd < 0 || (h->tls && http_gate_start(h, err) < 0)) {
+		if (fd >= 0)
+			close(fd);
 		free(h);
 		return NULL;
 	}
+	/* poll, not select, in every connection's thread: select cannot watch a descriptor above
+	 * 1023, and ukd raises its open-files limit (main.c) to hold max-connections */
 	h->mhd = MHD_start_daemon(
-	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	                MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
-	        0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, tls_opts,
+	        0, h->tls ? http_tls_admit : NULL, h, http_access, h, MHD_OPTION_ARRAY, tls_opts,
 	        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
 	        d->cfg.http.timeout_s, MHD_OPTION_CONNECTION_LIMIT, d->cfg.http.max_connections,
 	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, d->cfg.http.max_per_ip, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
+		ukd_http_gate_free(h->gate);
 		if (h->unix_path[0])
 			unlink(h->unix_path);
 		uk_err_internal(
@@ -699,7 +753,13 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		free(h);
 		return NULL;
 	}
-	log_info("http", "listening on %s%s", host, h->tls ? " (TLS, client certificates)" : "");
+	if (h->tls)
+		log_info("http",
+		         "listening on %s (TLS, client certificates; before a certified request: "
+		         "%u connections per address, %u in all, %u s each)",
+		         host, h->gate_limits.per_ip, h->gate_limits.max, h->gate_limits.timeout_s);
+	else
+		log_info("http", "listening on %s", host);
 	return h;
 }
 
@@ -708,6 +768,7 @@ void ukd_http_stop(struct ukd_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->mhd);
+	ukd_http_gate_free(h->gate);
 	if (h->unix_path[0])
 		unlink(h->unix_path);
 	free(h);

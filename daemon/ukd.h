@@ -38,6 +38,8 @@ struct ukd_config {
 		unsigned timeout_s; /* idle seconds before a connection is closed */
 		unsigned max_connections; /* per listener */
 		unsigned max_per_ip;      /* per client address (TCP listeners) */
+		/* TLS listeners, from accept to the first certified request (http_gate.h) */
+		unsigned handshake_timeout_s, max_handshakes, max_handshakes_per_ip;
 	} http;
 	struct { /* daemon.json "build-limits": the compiler's sandbox */
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;

@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uk/images.h>
@@ -17,6 +21,7 @@
 #include "cmdline.h"
 #include "backend.h"
 #include "config.h"
+#include "http_gate.h"
 #include "uk/trust.h"
 #include "json_body.h"
 #include "instances.h"
@@ -544,6 +549,10 @@ static void test_config_limits(void **state)
 	        {"{\"build-limits\": {\"disk-mb\": 1}}",
 	         "build-limits.disk-mb: unknown setting (see docs/daemon.md)"},
 	        {"{\"build-limits\": 5}", "build-limits: expected an object"},
+	        {"{\"http-limits\": {\"handshake-timeout-s\": 0}}",
+	         "http-limits.handshake-timeout-s: expected an integer from 1 to 3600"},
+	        {"{\"http-limits\": {\"max-handshakes-per-ip\": -1}}",
+	         "http-limits.max-handshakes-per-ip: expected an integer from 1 to 65536"},
 	};
 
 	(void)state;
@@ -553,13 +562,21 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.http.timeout_s, 60);
 	assert_int_equal(cfg.http.max_connections, 1024);
 	assert_int_equal(cfg.build.file_size_mb, 64);
+	assert_int_equal(cfg.http.handshake_timeout_s, 10);
+	assert_int_equal(cfg.http.max_handshakes, 64);
+	assert_int_equal(cfg.http.max_handshakes_per_ip, 8);
 	ukd_config_free(&cfg);
-	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7},"
+	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7,"
+	                 " \"handshake-timeout-s\": 2, \"max-handshakes\": 5,"
+	                 " \"max-handshakes-per-ip\": 1},"
 	                 " \"build-limits\": {\"cpu-s\": 9, \"memory-mb\": 512,"
 	                 " \"file-size-mb\": 2, \"timeout-s\": 11}}");
 	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
 	assert_int_equal(cfg.http.timeout_s, 3);
 	assert_int_equal(cfg.http.max_per_ip, 7);
+	assert_int_equal(cfg.http.handshake_timeout_s, 2);
+	assert_int_equal(cfg.http.max_handshakes, 5);
+	assert_int_equal(cfg.http.max_handshakes_per_ip, 1);
 	assert_int_equal(cfg.build.cpu_s, 9);
 	assert_int_equal(cfg.build.memory_mb, 512);
 	assert_int_equal(cfg.build.file_size_mb, 2);
@@ -573,6 +590,67 @@ static void test_config_limits(void **state)
 		assert_non_null(strstr(err.message, bad[i][1]));
 		ukd_config_free(&cfg);
 	}
+}
+
+static struct sockaddr_in gate_ip(const char *ip)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(40000)};
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	return sa;
+}
+
+/* The TLS gate: per-address and total limits on connections without a certified request, a
+ * slot freed by leaving, and a socket shut down at its deadline (but counted until it leaves). */
+static void test_http_gate(void **state)
+{
+	struct ukd_http_gate_limits lim = {.timeout_s = 1, .max = 3, .per_ip = 2};
+	struct sockaddr_in a = gate_ip("10.0.0.1"), b = gate_ip("10.0.0.2"),
+	                   c = gate_ip("10.0.0.3");
+	struct sockaddr_in a2 = gate_ip("10.0.0.1");
+	uk_err_t err = {0};
+	struct ukd_http_gate *g = ukd_http_gate_new(&lim, &err);
+	int k[4], sv[2];
+	struct pollfd p;
+	struct timespec t0, t1;
+	char byte;
+
+	(void)state;
+	assert_non_null(g);
+	a2.sin_port = htons(40001); /* another port of the same address counts the same */
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&a));
+	ukd_http_gate_enter(g, &k[0], -1, (struct sockaddr *)&a);
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&a2));
+	ukd_http_gate_enter(g, &k[1], -1, (struct sockaddr *)&a2);
+	assert_false(ukd_http_gate_admit(g, (struct sockaddr *)&a)); /* per address */
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&b));
+	ukd_http_gate_enter(g, &k[2], -1, (struct sockaddr *)&b);
+	assert_false(ukd_http_gate_admit(g, (struct sockaddr *)&c)); /* in all */
+	assert_int_equal(ukd_http_gate_count(g), 3);
+	ukd_http_gate_leave(g, &k[3]); /* unknown: nothing */
+	ukd_http_gate_leave(g, &k[0]);
+	ukd_http_gate_leave(g, &k[1]);
+	ukd_http_gate_leave(g, &k[2]);
+	assert_int_equal(ukd_http_gate_count(g), 0);
+	/* the deadline: the gate shuts the socket down, the peer reads the end */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&c));
+	ukd_http_gate_enter(g, &k[3], sv[0], (struct sockaddr *)&c);
+	p = (struct pollfd){.fd = sv[1], .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	assert_int_equal(read(sv[1], &byte, 1), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec * 1000 + t1.tv_nsec / 1000000 - t0.tv_sec * 1000 -
+	                    t0.tv_nsec / 1000000 >=
+	            1000);
+	assert_int_equal(ukd_http_gate_count(g), 1);
+	ukd_http_gate_leave(g, &k[3]);
+	assert_int_equal(ukd_http_gate_count(g), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ukd_http_gate_free(g);
+	ukd_http_gate_free(NULL);
 }
 
 /* Exactly one JSON value and whitespace: trailing data, a NUL and junk are 400s. */
@@ -738,6 +816,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
+	        cmocka_unit_test(test_http_gate),
 	        cmocka_unit_test(test_instance_trylock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
