@@ -180,9 +180,9 @@ static int qmp_read(struct ukvmm_qmp *q, int64_t deadline, struct ukvmm_qmp_msg 
 		n = read(q->fd, at, space);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n < 0)
+		if (n < 0 && errno != ECONNRESET)
 			return uk_err_errno(err, errno, "QMP: read");
-		if (n == 0)
+		if (n <= 0)
 			return err_gone(err, "QMP: QEMU closed the socket");
 		q->rb.len += (size_t)n;
 	}
@@ -200,7 +200,7 @@ static int qmp_write(struct ukvmm_qmp *q, const char *s, size_t len, int64_t dea
 			len -= (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EPIPE)
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
 			return err_gone(err, "QMP: QEMU closed the socket");
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return uk_err_errno(err, errno, "QMP: write");
@@ -356,20 +356,26 @@ int ukvmm_qmp_cont(struct ukvmm_qmp *q, uk_err_t *err)
 	return ukvmm_qmp_cmd(q, "cont", NULL, NULL, QMP_TIMEOUT_MS, err);
 }
 
-int ukvmm_qmp_system_powerdown(struct ukvmm_qmp *q, uk_err_t *err)
-{
-	return ukvmm_qmp_cmd(q, "system_powerdown", NULL, NULL, QMP_TIMEOUT_MS, err);
-}
-
-int ukvmm_qmp_quit(struct ukvmm_qmp *q, uk_err_t *err)
+/* (command) whose effect may end QEMU before its reply is read: a closed socket is success. */
+static int qmp_cmd_ending(struct ukvmm_qmp *q, const char *command, uk_err_t *err)
 {
 	uk_err_t e = {0};
 
-	if (ukvmm_qmp_cmd(q, "quit", NULL, NULL, QMP_TIMEOUT_MS, &e) == 0 || e.status == 410)
+	if (ukvmm_qmp_cmd(q, command, NULL, NULL, QMP_TIMEOUT_MS, &e) == 0 || e.status == 410)
 		return 0;
 	if (err)
 		*err = e;
 	return -1;
+}
+
+int ukvmm_qmp_system_powerdown(struct ukvmm_qmp *q, uk_err_t *err)
+{
+	return qmp_cmd_ending(q, "system_powerdown", err);
+}
+
+int ukvmm_qmp_quit(struct ukvmm_qmp *q, uk_err_t *err)
+{
+	return qmp_cmd_ending(q, "quit", err);
 }
 
 int ukvmm_qmp_query_status(struct ukvmm_qmp *q, char *status, size_t len, int *running,

@@ -198,8 +198,9 @@ int ukvmm_qmp_fd(const struct ukvmm_qmp *q);
 int ukvmm_qmp_cmd(struct ukvmm_qmp *q, const char *command, json_object *args, json_object **ret,
                   int timeout_ms, uk_err_t *err);
 int ukvmm_qmp_cont(struct ukvmm_qmp *q, uk_err_t *err);
+/* Presses the power button / asks QEMU to quit: success also when QEMU closes the socket before
+ * its reply is read (a guest that powers off at once ends QEMU). */
 int ukvmm_qmp_system_powerdown(struct ukvmm_qmp *q, uk_err_t *err);
-/* Asks QEMU to quit; success also when it closes the socket before answering. */
 int ukvmm_qmp_quit(struct ukvmm_qmp *q, uk_err_t *err);
 /* query-status: (status) e.g. "running", "prelaunch", "paused", "shutdown"; (*running) 0/1. */
 int ukvmm_qmp_query_status(struct ukvmm_qmp *q, char *status, size_t len, int *running,
