@@ -96,8 +96,8 @@ int ukvmm_qemu_version(const char *qemu, uk_err_t *err)
 	buf[n] = '\0';
 	v = ukvmm_parse_version(buf, n);
 	if (v < 0 || st != 0)
-		return uk_err_internal(err, "%s -version: no version in its output \"%.80s\"%s", qemu,
-		                       buf, st ? " (it failed: is QEMU installed?)" : "");
+		return uk_err_internal(err, "%s -version: no version in its output \"%.80s\"%s",
+		                       qemu, buf, st ? " (it failed: is QEMU installed?)" : "");
 	return v;
 }
 
@@ -164,8 +164,8 @@ void ukvmm_exit_decode(int wait_status, const char *status, size_t len, struct u
 		out->code = q >> 1;
 		out->source = UKVMM_EXIT_DEBUG_EXIT;
 		snprintf(out->why, sizeof(out->why),
-		         "isa-debug-exit: QEMU status %d = (%d<<1)|1 (low 7 bits of the guest's)", q,
-		         out->code);
+		         "isa-debug-exit: QEMU status %d = (%d<<1)|1 (low 7 bits of the guest's)",
+		         q, out->code);
 	}
 }
 
@@ -184,7 +184,8 @@ void ukvmm_exit_read(int wait_status, const char *path, struct ukvmm_exit *out)
 	if (fd >= 0) {
 		/* the guest writes one line; a long file is junk, and its tail is what counts */
 		size = lseek(fd, 0, SEEK_END);
-		n = pread(fd, buf, sizeof(buf), size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0);
+		n = pread(fd, buf, sizeof(buf),
+		          size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0);
 		close(fd);
 	}
 	ukvmm_exit_decode(wait_status, buf, n > 0 ? (size_t)n : 0, out);

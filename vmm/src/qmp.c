@@ -62,7 +62,8 @@ int ukvmm_qmp_rbuf_line(struct ukvmm_qmp_rbuf *rb, const char **line, size_t *le
 
 	if (!nl) {
 		if (avail >= UKVMM_QMP_MAX_LINE)
-			return err_peer(err, "QMP: a message longer than %d bytes", UKVMM_QMP_MAX_LINE);
+			return err_peer(err, "QMP: a message longer than %d bytes",
+			                UKVMM_QMP_MAX_LINE);
 		return 0;
 	}
 	*line = s;
@@ -151,8 +152,7 @@ bad:
 /* ---- the connection ---- */
 
 /* Reads the next message before (deadline). 0 ok; -1 with 504 timeout, 410 EOF, 502 junk. */
-static int qmp_read(struct ukvmm_qmp *q, int64_t deadline, struct ukvmm_qmp_msg *msg,
-                    uk_err_t *err)
+static int qmp_read(struct ukvmm_qmp *q, int64_t deadline, struct ukvmm_qmp_msg *msg, uk_err_t *err)
 {
 	for (;;) {
 		struct pollfd p = {.fd = q->fd, .events = POLLIN};
@@ -279,8 +279,8 @@ struct ukvmm_qmp *ukvmm_qmp_connect(const char *path, int timeout_ms, uk_err_t *
 	struct ukvmm_qmp *q;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		uk_err_bad(err, "QMP socket %s: longer than %zu bytes (use a shorter directory)", path,
-		           sizeof(sa.sun_path) - 1);
+		uk_err_bad(err, "QMP socket %s: longer than %zu bytes (use a shorter directory)",
+		           path, sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
@@ -305,8 +305,8 @@ struct ukvmm_qmp *ukvmm_qmp_connect(const char *path, int timeout_ms, uk_err_t *
 		close(q->fd);
 		q->fd = -1;
 		if (now_ms() >= deadline) {
-			err_timeout(err, "QMP %s: no QEMU listening after %d ms (did it start?)", path,
-			            timeout_ms);
+			err_timeout(err, "QMP %s: no QEMU listening after %d ms (did it start?)",
+			            path, timeout_ms);
 			goto fail;
 		}
 		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);

@@ -196,8 +196,7 @@ static int chan_file(struct av *a, const struct ukvmm_chan *c, const char *id, c
 	return uk_err_bad(err, "%s: unknown channel kind %d", what, (int)c->kind);
 }
 
-static int render_nic(struct av *a, const struct ukvmm_nic *nic, size_t i, int mmio,
-                      uk_err_t *err)
+static int render_nic(struct av *a, const struct ukvmm_nic *nic, size_t i, int mmio, uk_err_t *err)
 {
 	char *buf = NULL, *p;
 	size_t len = 0;
@@ -220,18 +219,20 @@ static int render_nic(struct av *a, const struct ukvmm_nic *nic, size_t i, int m
 			if (!fw->host_addr || inet_pton(AF_INET, fw->host_addr, &ia) != 1) {
 				fclose(f);
 				free(buf);
-				return uk_err_bad(err,
-				                  "nic %zu forward %zu: host address \"%s\" is not an "
-				                  "IPv4 address (use 127.0.0.1, or 0.0.0.0 for all)",
-				                  i, j, fw->host_addr ? fw->host_addr : "(none)");
+				return uk_err_bad(
+				        err,
+				        "nic %zu forward %zu: host address \"%s\" is not an "
+				        "IPv4 address (use 127.0.0.1, or 0.0.0.0 for all)",
+				        i, j, fw->host_addr ? fw->host_addr : "(none)");
 			}
 			if (!fw->host_port || !fw->guest_port) {
 				fclose(f);
 				free(buf);
-				return uk_err_bad(err,
-				                  "nic %zu forward %zu: port 0 (host %u, guest %u): "
-				                  "ports are 1-65535",
-				                  i, j, fw->host_port, fw->guest_port);
+				return uk_err_bad(
+				        err,
+				        "nic %zu forward %zu: port 0 (host %u, guest %u): "
+				        "ports are 1-65535",
+				        i, j, fw->host_port, fw->guest_port);
 			}
 			fprintf(f, ",hostfwd=%s:%s:%u-:%u", fw->proto == UKVMM_UDP ? "udp" : "tcp",
 			        fw->host_addr, fw->host_port, fw->guest_port);
@@ -248,7 +249,8 @@ static int render_nic(struct av *a, const struct ukvmm_nic *nic, size_t i, int m
 		if (nic->n_fwds) {
 			fclose(f);
 			free(buf);
-			return uk_err_bad(err, "nic %zu: port forwards need a user NIC, not a tap", i);
+			return uk_err_bad(err, "nic %zu: port forwards need a user NIC, not a tap",
+			                  i);
 		}
 		fprintf(f, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, nic->ifname);
 	} else {
@@ -284,7 +286,8 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 
 	*argv = NULL;
 	if (!mname)
-		return uk_err_bad(err, "machine %d: expected microvm, pc or q35", (int)cfg->machine);
+		return uk_err_bad(err, "machine %d: expected microvm, pc or q35",
+		                  (int)cfg->machine);
 	if (cfg->accel != UKVMM_ACCEL_KVM && cfg->accel != UKVMM_ACCEL_TCG)
 		return uk_err_bad(err, "accelerator: resolve \"auto\" first (ukvmm_accel_detect) "
 		                       "or choose kvm or tcg");
@@ -295,14 +298,16 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 	if (cfg->vcpus < 1 || cfg->vcpus > 255)
 		return uk_err_bad(err, "vcpus: %u is outside 1-255", cfg->vcpus);
 	if (mmio && virtio_count(cfg) > UKVMM_MICROVM_SLOTS)
-		return uk_err_bad(err,
-		                  "microvm has %d virtio-mmio slots, the config needs %zu (%zu NICs, "
-		                  "%zu disks, %d rng): use machine pc or q35 (or auto)",
-		                  UKVMM_MICROVM_SLOTS, virtio_count(cfg), cfg->n_nics, cfg->n_disks,
-		                  cfg->rng ? 1 : 0);
+		return uk_err_bad(
+		        err,
+		        "microvm has %d virtio-mmio slots, the config needs %zu (%zu NICs, "
+		        "%zu disks, %d rng): use machine pc or q35 (or auto)",
+		        UKVMM_MICROVM_SLOTS, virtio_count(cfg), cfg->n_nics, cfg->n_disks,
+		        cfg->rng ? 1 : 0);
 	if (mmio && cfg->power_button)
-		return uk_err_bad(err, "microvm has no power button the runtime handles: a graceful "
-		                       "stop needs machine pc or q35 (or auto)");
+		return uk_err_bad(err,
+		                  "microvm has no power button the runtime handles: a graceful "
+		                  "stop needs machine pc or q35 (or auto)");
 	if (cfg->status.kind == UKVMM_CHAN_FD)
 		return uk_err_bad(err, "status channel: a file or none, not an fd");
 	if (cfg->run_as && !user_valid(cfg->run_as))

@@ -102,7 +102,8 @@ pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err)
 			sigaction(s, &dfl, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* own process group: a terminal's ^C or a kill of the caller's group is not QEMU's */
+		/* own process group: a terminal's ^C or a kill of the caller's group is not QEMU's
+		 */
 		setpgid(0, 0);
 		/* move the write end out of 0-2 before filling them */
 		if (pipefd[1] < 3) {

@@ -133,8 +133,7 @@ static struct ukvmm_qmp *qmp_connect(const struct ukvmm_config *c)
 	return q;
 }
 
-static void expect_exit(const struct ukvmm_config *c, int st, int code,
-                        enum ukvmm_exit_source src)
+static void expect_exit(const struct ukvmm_config *c, int st, int code, enum ukvmm_exit_source src)
 {
 	struct ukvmm_exit x;
 
@@ -287,7 +286,8 @@ static int free_port(void)
  * listens hangs in slirp: retry instead); the response in (out), or -1. */
 static int http_get(int port, const char *path, char *out, size_t len)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)port),
 	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {0, 300000};
 	char req[256];

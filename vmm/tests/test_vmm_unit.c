@@ -155,21 +155,22 @@ static void golden_microvm_mmio(void **state)
 	c.disks = &disk;
 	c.n_disks = 1;
 	c.rng = 1;
-	check_golden(&c, "/usr/bin/qemu-system-x86_64\n-M\nmicrovm\n-accel\ntcg\n-m\n16\n-smp\n1\n"
-	                 "-nodefaults\n-nographic\n-no-reboot\n-bios\n/usr/share/qemu/qboot.rom\n"
-	                 "-kernel\n/k/hello\n-append\n\n"
-	                 "-chardev\nfile,id=uk.console,path=/tmp/a,,b/console,append=on\n"
-	                 "-serial\nchardev:uk.console\n"
-	                 "-chardev\nfile,id=uk.status,path=/run/i/status,append=on\n"
-	                 "-device\nisa-serial,chardev=uk.status,index=1\n"
-	                 "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n"
-	                 "-netdev\ntap,id=net0,ifname=tap0,script=no,downscript=no\n"
-	                 "-device\nvirtio-net-device,netdev=net0,mac=02:00:00:00:00:01\n"
-	                 "-netdev\nuser,id=net1,restrict=on\n-device\nvirtio-net-device,netdev=net1\n"
-	                 "-drive\nfile=/d.img,if=none,id=disk0,format=raw,readonly=off\n"
-	                 "-device\nvirtio-blk-device,drive=disk0\n"
-	                 "-object\nrng-random,id=rng0,filename=/dev/urandom\n"
-	                 "-device\nvirtio-rng-device,rng=rng0\n");
+	check_golden(&c,
+	             "/usr/bin/qemu-system-x86_64\n-M\nmicrovm\n-accel\ntcg\n-m\n16\n-smp\n1\n"
+	             "-nodefaults\n-nographic\n-no-reboot\n-bios\n/usr/share/qemu/qboot.rom\n"
+	             "-kernel\n/k/hello\n-append\n\n"
+	             "-chardev\nfile,id=uk.console,path=/tmp/a,,b/console,append=on\n"
+	             "-serial\nchardev:uk.console\n"
+	             "-chardev\nfile,id=uk.status,path=/run/i/status,append=on\n"
+	             "-device\nisa-serial,chardev=uk.status,index=1\n"
+	             "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n"
+	             "-netdev\ntap,id=net0,ifname=tap0,script=no,downscript=no\n"
+	             "-device\nvirtio-net-device,netdev=net0,mac=02:00:00:00:00:01\n"
+	             "-netdev\nuser,id=net1,restrict=on\n-device\nvirtio-net-device,netdev=net1\n"
+	             "-drive\nfile=/d.img,if=none,id=disk0,format=raw,readonly=off\n"
+	             "-device\nvirtio-blk-device,drive=disk0\n"
+	             "-object\nrng-random,id=rng0,filename=/dev/urandom\n"
+	             "-device\nvirtio-rng-device,rng=rng0\n");
 }
 
 static void expect_refused(const struct ukvmm_config *c, const char *needle)
@@ -369,8 +370,14 @@ static void qmp_parse(void **state)
 	ukvmm_qmp_msg_clear(&m);
 
 	static const char *bad[] = {
-	        "[1]", "{\"return\": 1", "{}", "{\"event\": 5}", "{\"error\": \"x\"}",
-	        "{\"error\": {\"desc\": \"no class\"}}", "{\"return\": {}} trailing", "nul",
+	        "[1]",
+	        "{\"return\": 1",
+	        "{}",
+	        "{\"event\": 5}",
+	        "{\"error\": \"x\"}",
+	        "{\"error\": {\"desc\": \"no class\"}}",
+	        "{\"return\": {}} trailing",
+	        "nul",
 	        "{\"return\": 'single'}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -431,7 +438,8 @@ static void qmp_framing(void **state)
 	assert_int_equal(space, 0);
 }
 
-/* A fake QEMU on a unix socket: sends (script) after accepting, reads and drops the rest. */
+/* A fake QEMU on a unix socket: sends (script) after accepting, then reads and drops what comes
+ * for (linger_s) seconds; a negative (linger_s): closes at once. */
 static pid_t fake_qemu(const char *path, const char *script, int linger_s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -448,12 +456,17 @@ static pid_t fake_qemu(const char *path, const char *script, int linger_s)
 		char buf[4096];
 		size_t n = strlen(script);
 
-		/* the script goes out in pieces: a reader must reassemble lines */
-		for (size_t i = 0; i < n; i += 7) {
-			if (write(c, script + i, n - i < 7 ? n - i : 7) < 0)
+		/* the script's start goes out in pieces: a reader must reassemble lines */
+		for (size_t i = 0; i < n;) {
+			size_t k = i < 1024 ? (n - i < 7 ? n - i : 7) : n - i;
+			ssize_t w = write(c, script + i, k);
+			if (w <= 0)
 				_exit(1);
+			i += (size_t)w;
 			usleep(200);
 		}
+		if (linger_s < 0)
+			_exit(0);
 		alarm((unsigned)linger_s);
 		while (read(c, buf, sizeof(buf)) > 0)
 			;
@@ -461,6 +474,19 @@ static pid_t fake_qemu(const char *path, const char *script, int linger_s)
 	}
 	close(l);
 	return pid;
+}
+
+/* Connecting to a fake QEMU that sends (script) fails with (status) within (timeout_ms). */
+static void expect_connect_fails(const char *path, const char *script, int timeout_ms, int status)
+{
+	pid_t pid = fake_qemu(path, script, status == 410 ? -1 : 3);
+	uk_err_t err = {0};
+
+	assert_null(ukvmm_qmp_connect(path, timeout_ms, &err));
+	if (err.status != status)
+		fail_msg("connect: %d %s, want %d", err.status, err.message, status);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 static int events_seen;
@@ -490,15 +516,16 @@ static void qmp_peers(void **state)
 	assert_int_equal(err.status, 504);
 
 	/* greeting, capabilities, an event before the reply (handed to the callback) */
-	pid = fake_qemu(path,
-	                "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n"
-	                "{\"return\": {}, \"id\": 1}\r\n"
-	                "{\"event\": \"RESUME\", \"timestamp\": {}}\r\n"
-	                "{\"return\": {}, \"id\": 99}\r\n"
-	                "{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": 2}\r\n"
-	                "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}\r\n"
-	                "{\"error\": {\"class\": \"GenericError\", \"desc\": \"nope\"}, \"id\": 3}\r\n",
-	                5);
+	pid = fake_qemu(
+	        path,
+	        "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n"
+	        "{\"return\": {}, \"id\": 1}\r\n"
+	        "{\"event\": \"RESUME\", \"timestamp\": {}}\r\n"
+	        "{\"return\": {}, \"id\": 99}\r\n"
+	        "{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": 2}\r\n"
+	        "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}\r\n"
+	        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"nope\"}, \"id\": 3}\r\n",
+	        5);
 	q = ukvmm_qmp_connect(path, 5000, &err);
 	if (!q)
 		fail_msg("connect: %s", err.message);
@@ -519,40 +546,20 @@ static void qmp_peers(void **state)
 	waitpid(pid, NULL, 0);
 
 	/* a peer that greets and then never answers: 504 within the bound */
-	pid = fake_qemu(path, "{\"QMP\": {}}\n", 3);
-	q = ukvmm_qmp_connect(path, 300, &err);
-	assert_null(q);
-	assert_int_equal(err.status, 504);
-	waitpid(pid, NULL, 0);
-
+	expect_connect_fails(path, "{\"QMP\": {}}\n", 300, 504);
 	/* a peer that floods bytes without a newline: refused (502), never buffered past 64 KiB */
 	{
 		char *flood = malloc(UKVMM_QMP_MAX_LINE + 100);
 		memset(flood, 'x', UKVMM_QMP_MAX_LINE + 99);
 		flood[UKVMM_QMP_MAX_LINE + 99] = '\0';
 		memcpy(flood, "{\"QMP\": {}}\n", 12);
-		pid = fake_qemu(path, flood, 3);
+		expect_connect_fails(path, flood, 10000, 502);
 		free(flood);
 	}
-	q = ukvmm_qmp_connect(path, 10000, &err);
-	assert_null(q);
-	assert_int_equal(err.status, 502);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-
 	/* a peer that sends junk first */
-	pid = fake_qemu(path, "HTTP/1.1 200 OK\r\n", 3);
-	q = ukvmm_qmp_connect(path, 3000, &err);
-	assert_null(q);
-	assert_int_equal(err.status, 502);
-	waitpid(pid, NULL, 0);
-
-	/* a peer that closes after the greeting: 410 */
-	pid = fake_qemu(path, "{\"QMP\": {}}\n", 0);
-	kill(pid, SIGKILL); /* dies before or after accepting: either way the socket ends */
-	waitpid(pid, NULL, 0);
-	q = ukvmm_qmp_connect(path, 300, &err);
-	assert_null(q);
+	expect_connect_fails(path, "HTTP/1.1 200 OK\r\n", 3000, 502);
+	/* a peer that closes after the greeting: 410, at once */
+	expect_connect_fails(path, "{\"QMP\": {}}\n", 10000, 410);
 	unlink(path);
 	rmdir(dir);
 }
@@ -560,11 +567,16 @@ static void qmp_peers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(golden_microvm),  cmocka_unit_test(golden_pc_devices),
-	        cmocka_unit_test(golden_microvm_mmio), cmocka_unit_test(refused_configs),
-	        cmocka_unit_test(escape),          cmocka_unit_test(version),
-	        cmocka_unit_test(exit_status),     cmocka_unit_test(qmp_parse),
-	        cmocka_unit_test(qmp_framing),     cmocka_unit_test(qmp_peers),
+	        cmocka_unit_test(golden_microvm),
+	        cmocka_unit_test(golden_pc_devices),
+	        cmocka_unit_test(golden_microvm_mmio),
+	        cmocka_unit_test(refused_configs),
+	        cmocka_unit_test(escape),
+	        cmocka_unit_test(version),
+	        cmocka_unit_test(exit_status),
+	        cmocka_unit_test(qmp_parse),
+	        cmocka_unit_test(qmp_framing),
+	        cmocka_unit_test(qmp_peers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* ukvmm-run: boots one kernel through ukvmm, console on stdout, exits with the guest's status.
- * usage: ukvmm_run [--print] [--machine microvm|pc|q35] [--status FILE] [-m MIB] KERNEL [CMDLINE] */
+ * usage: ukvmm_run [--print] [--machine microvm|pc|q35] [--status FILE] [-m MIB] KERNEL [CMDLINE]
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--print"))
 			print = 1;
 		else if (!strcmp(argv[i], "--machine") && i + 1 < argc)
-			c.machine = !strcmp(argv[++i], "pc")    ? UKVMM_MACHINE_PC
-			            : !strcmp(argv[i], "q35")   ? UKVMM_MACHINE_Q35
-			                                        : UKVMM_MACHINE_MICROVM;
+			c.machine = !strcmp(argv[++i], "pc")  ? UKVMM_MACHINE_PC
+			            : !strcmp(argv[i], "q35") ? UKVMM_MACHINE_Q35
+			                                      : UKVMM_MACHINE_MICROVM;
 		else if (!strcmp(argv[i], "--status") && i + 1 < argc)
 			c.status = (struct ukvmm_chan){UKVMM_CHAN_FILE, argv[++i], -1};
 		else if (!strcmp(argv[i], "-m") && i + 1 < argc)
@@ -32,8 +33,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: ukvmm_run [--print] [--machine microvm|pc|q35] [--status FILE] "
-		                "[-m MIB] KERNEL [CMDLINE]\n");
+		fprintf(stderr,
+		        "usage: ukvmm_run [--print] [--machine microvm|pc|q35] [--status FILE] "
+		        "[-m MIB] KERNEL [CMDLINE]\n");
 		return 2;
 	}
 	c.kernel = argv[i];

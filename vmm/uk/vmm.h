@@ -31,7 +31,8 @@ enum ukvmm_machine {
 };
 
 enum ukvmm_accel {
-	UKVMM_ACCEL_AUTO = 0, /* resolved by ukvmm_accel_detect() in ukvmm_spawn(); render refuses it */
+	UKVMM_ACCEL_AUTO =
+	        0, /* resolved by ukvmm_accel_detect() in ukvmm_spawn(); render refuses it */
 	UKVMM_ACCEL_KVM,
 	UKVMM_ACCEL_TCG,
 };
@@ -39,7 +40,7 @@ enum ukvmm_accel {
 enum ukvmm_chan_kind {
 	UKVMM_CHAN_NONE = 0, /* the UART exists, its output is dropped */
 	UKVMM_CHAN_FILE,     /* appended to (path) */
-	UKVMM_CHAN_FD,       /* written to (fd): ukvmm_spawn() makes it QEMU's stdout (console only) */
+	UKVMM_CHAN_FD, /* written to (fd): ukvmm_spawn() makes it QEMU's stdout (console only) */
 };
 
 struct ukvmm_chan {
@@ -72,7 +73,8 @@ struct ukvmm_nic {
 };
 
 struct ukvmm_disk {
-	const char *path; /* absolute path of a raw image (no protocol prefixes, no format probing) */
+	const char
+	        *path; /* absolute path of a raw image (no protocol prefixes, no format probing) */
 	int read_only;
 };
 
@@ -84,10 +86,10 @@ struct ukvmm_config {
 	const char *name; /* -name, optional: shows in ps and QEMU's messages */
 	enum ukvmm_machine machine;
 	enum ukvmm_accel accel;
-	unsigned memory_mib; /* >= 2 */
-	unsigned vcpus;      /* 1-255 */
-	const char *kernel;  /* PVH ELF, required */
-	const char *cmdline; /* -append, passed as one word; NULL = empty */
+	unsigned memory_mib;  /* >= 2 */
+	unsigned vcpus;       /* 1-255 */
+	const char *kernel;   /* PVH ELF, required */
+	const char *cmdline;  /* -append, passed as one word; NULL = empty */
 	const char *firmware; /* -bios: qboot by default when installed; NULL = QEMU's SeaBIOS */
 	struct ukvmm_chan console; /* COM1 */
 	struct ukvmm_chan status;  /* COM2: FILE or NONE */
@@ -223,12 +225,12 @@ enum ukvmm_qmp_kind {
 
 struct ukvmm_qmp_msg {
 	enum ukvmm_qmp_kind kind;
-	json_object *root;   /* owned: ukvmm_qmp_msg_clear() puts it */
-	json_object *value;  /* borrowed from root: "return", or the event's "data" (may be NULL) */
-	const char *event;   /* EVENT: its name */
-	const char *eclass;  /* ERROR: "GenericError", ... */
-	const char *desc;    /* ERROR: QEMU's description */
-	int64_t id;          /* RETURN/ERROR: the command's numeric "id", -1 if absent */
+	json_object *root;  /* owned: ukvmm_qmp_msg_clear() puts it */
+	json_object *value; /* borrowed from root: "return", or the event's "data" (may be NULL) */
+	const char *event;  /* EVENT: its name */
+	const char *eclass; /* ERROR: "GenericError", ... */
+	const char *desc;   /* ERROR: QEMU's description */
+	int64_t id;         /* RETURN/ERROR: the command's numeric "id", -1 if absent */
 };
 
 /* Parses one QMP message (line, len) (no newline): 502 on anything that is not one JSON object
