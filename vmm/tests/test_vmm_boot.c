@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,6 +164,29 @@ static void test_hello(void)
 		fail("console lacks the greeting or argv[2] = a,b");
 	expect_exit(&c, st, 0, UKVMM_EXIT_CHANNEL);
 
+	/* the console as an fd (runuk: the container's stdout): a pipe QEMU writes, EOF at its exit
+	 */
+	{
+		char out[4096];
+		size_t got = 0;
+		ssize_t n;
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0)
+			fail("pipe: %s", strerror(errno));
+		c.console = (struct ukvmm_chan){UKVMM_CHAN_FD, NULL, p[1]};
+		spawn(&c);
+		close(p[1]);
+		while (got < sizeof(out) - 1 &&
+		       (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+			got += (size_t)n;
+		out[got] = '\0';
+		close(p[0]);
+		if (!strstr(out, "Hello from a uk unikernel!\n"))
+			fail("the console pipe got \"%s\"", out);
+		expect_exit(&c, wait_guest(60), 0, UKVMM_EXIT_CHANNEL);
+	}
+
 	/* main's status: the full byte from COM2, the low 7 bits from isa-debug-exit without it */
 	snprintf(k42, sizeof(k42), "%s/exit42", dir);
 	build(k42, repo, "tests/unikernel/exitcode.c");
@@ -177,21 +201,68 @@ static void test_hello(void)
 	printf("PASS\n");
 }
 
+/* The running QEMU: its own process group, an environment of PATH and LC_ALL only, no inherited
+ * fd (the write end of (leak_r)'s pipe), the user it was asked to run as. */
+static void check_hygiene(int leak_r, const char *user)
+{
+	struct pollfd p = {.fd = leak_r, .events = POLLIN};
+	char path[64], env[4096], *status;
+	ssize_t n;
+	int fd;
+
+	if (getpgid(guest) != guest)
+		fail("QEMU's process group is %d, not its own (%d)", getpgid(guest), guest);
+	if (poll(&p, 1, 0) != 1 || read(leak_r, env, 1) != 0)
+		fail("QEMU holds an fd it inherited (the pipe has no EOF)");
+	snprintf(path, sizeof(path), "/proc/%d/environ", guest);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, env, sizeof(env) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		fail("read %s: %s", path, strerror(errno));
+	env[n] = '\0';
+	for (char *e = env; e < env + n; e += strlen(e) + 1)
+		if (strncmp(e, "PATH=", 5) && strncmp(e, "LC_ALL=", 7))
+			fail("QEMU's environment holds %s", e);
+	if (user) {
+		struct passwd *pw = getpwnam(user);
+		char want[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/status", guest);
+		status = slurp(path);
+		snprintf(want, sizeof(want), "\nUid:\t%u\t%u", pw->pw_uid, pw->pw_uid);
+		if (!strstr(status, want))
+			fail("QEMU does not run as %s (uid %u)", user, pw->pw_uid);
+		printf("QEMU runs as %s\n", user);
+	}
+}
+
 static void test_paused(void)
 {
 	char kernel[300], status[32];
 	struct ukvmm_config c;
 	struct ukvmm_qmp *q;
 	uk_err_t err = {0};
-	int running = -1;
+	int running = -1, leak[2];
 	struct stat sb;
 
 	snprintf(kernel, sizeof(kernel), "%s/hello", dir);
 	build(kernel, repo, "images/examples/hello/main.c");
 	config(&c, kernel, "-- paused");
 	c.start_paused = 1;
+	/* as root, QEMU drops to nobody once its files are open */
+	if (geteuid() == 0 && getpwnam("nobody"))
+		c.run_as = "nobody";
+	/* an fd the caller forgot to mark close-on-exec must not reach QEMU */
+	if (pipe(leak) < 0)
+		fail("pipe: %s", strerror(errno));
+	setenv("UKVMM_SECRET", "x", 1);
 	spawn(&c);
+	close(leak[1]);
 	q = qmp_connect(&c);
+	check_hygiene(leak[0], c.run_as);
+	close(leak[0]);
 	if (ukvmm_qmp_query_status(q, status, sizeof(status), &running, &err) < 0)
 		fail("query-status: %s", err.message);
 	printf("before cont: %s running=%d\n", status, running);
