@@ -329,8 +329,10 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 	av_addf(&a, "%u", cfg->memory_mib);
 	av_add(&a, "-smp");
 	av_addf(&a, "%u", cfg->vcpus);
-	/* -nodefaults: no VGA, NIC, floppy, CD, monitor or serial we did not ask for */
+	/* -nodefaults: no VGA, NIC, floppy, CD, monitor or serial we did not ask for;
+	 * -no-user-config: no /etc/qemu config file adding devices behind the renderer's back */
 	av_add(&a, "-nodefaults");
+	av_add(&a, "-no-user-config");
 	av_add(&a, "-nographic");
 	av_add(&a, "-no-reboot");
 	if (cfg->start_paused)
