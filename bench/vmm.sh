@@ -19,22 +19,8 @@ for t in "$build/bin/ukd" "$build/bin/uk" "$run"; do
 done
 command -v qemu-system-x86_64 >/dev/null || { echo "vmm.sh: qemu-system-x86_64 not installed" >&2; exit 1; }
 
-"$build/bin/ukd" --root "$tmp/r" --host "unix://$tmp/s" --accelerator tcg >"$tmp/ukd.log" 2>&1 &
-ukd_pid=$!
-export UK_HOST=unix://$tmp/s
-for _ in $(seq 600); do "$build/bin/uk" version >/dev/null 2>&1 && break; sleep 0.1; done
-uk() { "$build/bin/uk" "$@"; }
-
-stats() { # reads ms values, one a line; prints p50 p90
-	sort -n | awk '{v[NR]=$1} END {i=int(NR*0.9); if (i<1) i=1; printf "%.1f %.1f\n", v[int((NR+1)/2)], v[i]}'
-}
-ms() { # runs a command, prints its wall ms
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || true
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
+. bench/lib.sh
+start_ukd "$tmp/r" "$tmp/s" "$tmp/ukd.log"
 
 # The kernel `uk run` boots, so every row runs the same bytes with the same command line.
 uk build -t hello images/examples/hello >/dev/null
