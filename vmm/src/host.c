@@ -101,6 +101,25 @@ int ukvmm_qemu_version(const char *qemu, uk_err_t *err)
 	return v;
 }
 
+pid_t ukvmm_pidfile_owner(const char *pid_file, uk_err_t *err)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		return uk_err_notfound(err, "pid file %s: none (QEMU is not running)", pid_file);
+	if (fd < 0)
+		return uk_err_errno(err, errno, "pid file %s", pid_file);
+	/* the lock's holder, not the file's digits: a pid is reused, a lock dies with its owner */
+	if (fcntl(fd, F_GETLK, &fl) < 0) {
+		uk_err_errno(err, errno, "pid file %s: F_GETLK", pid_file);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return fl.l_type == F_UNLCK ? 0 : fl.l_pid;
+}
+
 int ukvmm_status_parse(const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;

@@ -84,6 +84,16 @@ pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err)
 	c.qemu = bin;
 	if (ukvmm_argv_render(&c, &argv, err) < 0)
 		return -1;
+	/* the status file says how this run ended, never a previous one */
+	if (c.status.kind == UKVMM_CHAN_FILE) {
+		int fd = open(c.status.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			ukvmm_argv_free(argv);
+			return uk_err_errno(err, errno, "start QEMU: status file %s",
+			                    c.status.path);
+		}
+		close(fd);
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		ukvmm_argv_free(argv);
 		return uk_err_errno(err, errno, "start QEMU: pipe");

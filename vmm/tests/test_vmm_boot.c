@@ -245,6 +245,7 @@ static void test_paused(void)
 	struct ukvmm_qmp *q;
 	uk_err_t err = {0};
 	int running = -1, leak[2];
+	pid_t owner;
 	struct stat sb;
 
 	snprintf(kernel, sizeof(kernel), "%s/hello", dir);
@@ -277,12 +278,29 @@ static void test_paused(void)
 		fail("QEMU ended while paused");
 	if (stat(c.console.path, &sb) == 0 && sb.st_size > 0)
 		fail("the paused guest printed: %s", slurp(c.console.path));
+	if ((owner = ukvmm_pidfile_owner(c.pid_file, &err)) != guest)
+		fail("the pid file's lock holder is %d, QEMU is %d (%s)", owner, guest,
+		     err.message);
 	if (ukvmm_qmp_cont(q, &err) < 0)
 		fail("cont: %s", err.message);
 	expect_exit(&c, wait_guest(60), 0, UKVMM_EXIT_CHANNEL);
 	ukvmm_qmp_close(q);
 	if (!strstr(slurp(c.console.path), "argv[1] = paused"))
 		fail("after cont the console lacks the guest's output: %s", slurp(c.console.path));
+	/* gone (QEMU removed it), or left unlocked (QEMU as nobody could not remove it) */
+	owner = ukvmm_pidfile_owner(c.pid_file, &err);
+	if (owner != 0 && !(owner == -1 && err.status == 404))
+		fail("QEMU exited and its pid file still has a holder (%d)", owner);
+
+	/* QEMU killed (no cleanup of its own): the file stays, nobody holds it, no status */
+	c.run_as = NULL;
+	spawn(&c);
+	ukvmm_qmp_close(qmp_connect(&c));
+	owner = guest;
+	kill(guest, SIGKILL);
+	expect_exit(&c, wait_guest(30), 137, UKVMM_EXIT_SIGNAL);
+	if (atoi(slurp(c.pid_file)) != owner || ukvmm_pidfile_owner(c.pid_file, &err) != 0)
+		fail("after kill -9 the pid file should name %d and have no lock holder", owner);
 	printf("PASS\n");
 }
 

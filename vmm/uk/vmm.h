@@ -141,12 +141,20 @@ char *ukvmm_opt_escape(const char *value);
 
 /*
  * Starts QEMU for (cfg) (AUTO accelerator resolved here) in its own process group, with an
- * environment of PATH only, stdin /dev/null, stdout the console fd (UKVMM_CHAN_FD) or /dev/null,
- * stderr (log_fd) (-1: /dev/null), no other fd open, signals at their defaults. Returns its pid
- * once QEMU has been executed (an exec failure is reported here), -1 on error. The caller reaps
- * it (waitpid) and decodes the status with ukvmm_exit_decode().
+ * environment of PATH and LC_ALL=C only, the status file (if any) emptied, stdin /dev/null, stdout
+ * the console fd (UKVMM_CHAN_FD) or /dev/null, stderr (log_fd) (-1: /dev/null), no other fd open,
+ * signals at their defaults. Returns its pid once QEMU has been executed (an exec failure is
+ * reported here), -1 on error. The caller reaps it (waitpid) and decodes the status with
+ * ukvmm_exit_decode().
  */
 pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err);
+
+/* The pid of the QEMU that holds (pid_file) (QEMU keeps a write lock on it while it runs): > 0
+ * alive, 0 when no process holds it (QEMU ended; a pid in the file may since belong to someone
+ * else), -1 with 404 when the file does not exist (QEMU removes it when it exits normally, if
+ * its user (run_as) may).
+ * What a restarted supervisor uses to re-attach to a QEMU its predecessor spawned. */
+pid_t ukvmm_pidfile_owner(const char *pid_file, uk_err_t *err);
 
 /* ---- exit status ---- */
 
