@@ -76,29 +76,42 @@ int ukvmm_parse_version(const char *text, size_t len)
 	return (int)(part[0] * 10000 + part[1] * 100 + part[2]);
 }
 
-int ukvmm_qemu_version(const char *qemu, uk_err_t *err)
+/* Output and exit status of "'(qemu)' (args) 2>&1"; -1 if it could not run. */
+static int run_capture(const char *qemu, const char *args, char *buf, size_t len)
 {
-	char cmd[4096], buf[512];
+	char cmd[4096];
 	size_t n;
 	FILE *f;
-	int v, st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s </dev/null 2>&1", qemu, args);
+	f = popen(cmd, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	return pclose(f);
+}
+
+int ukvmm_qemu_probe(const char *qemu, struct ukvmm_qemu_caps *caps, uk_err_t *err)
+{
+	char buf[512];
+	int st, v;
 
 	if (!qemu)
 		qemu = "qemu-system-x86_64";
 	if (strchr(qemu, '\''))
 		return uk_err_bad(err, "QEMU binary \"%s\": a quote in its path", qemu);
-	snprintf(cmd, sizeof(cmd), "'%s' -version 2>&1", qemu);
-	f = popen(cmd, "re");
-	if (!f)
-		return uk_err_errno(err, errno, "run %s -version", qemu);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	st = pclose(f);
-	buf[n] = '\0';
-	v = ukvmm_parse_version(buf, n);
-	if (v < 0 || st != 0)
-		return uk_err_internal(err, "%s -version: no version in its output \"%.80s\"%s",
-		                       qemu, buf, st ? " (it failed: is QEMU installed?)" : "");
-	return v;
+	memset(caps, 0, sizeof(*caps));
+	st = run_capture(qemu, "-sandbox on -version", buf, sizeof(buf));
+	caps->sandbox = st == 0;
+	if (st != 0)
+		st = run_capture(qemu, "-version", buf, sizeof(buf));
+	v = ukvmm_parse_version(buf, strlen(buf));
+	if (st != 0 || v < 0)
+		return uk_err_internal(err, "%s -version: %s \"%.80s\" (is QEMU installed?)", qemu,
+		                       st ? "failed" : "no version in", buf);
+	caps->version = (unsigned)v;
+	return 0;
 }
 
 pid_t ukvmm_pidfile_owner(const char *pid_file, uk_err_t *err)

@@ -147,12 +147,21 @@ static void expect_exit(const struct ukvmm_config *c, int st, int code, enum ukv
 static void test_hello(void)
 {
 	char kernel[300], k42[300];
+	struct ukvmm_qemu_caps caps;
 	struct ukvmm_config c;
+	uk_err_t err = {0};
 	int st;
 
+	if (ukvmm_qemu_probe(NULL, &caps, &err) < 0)
+		fail("probe: %s", err.message);
+	printf("QEMU %u, sandbox %s\n", caps.version, caps.sandbox ? "yes" : "no");
+	if (caps.version < 70200)
+		fail("QEMU %u: older than 7.2, the oldest ukvmm renders for", caps.version);
 	snprintf(kernel, sizeof(kernel), "%s/hello", dir);
 	build(kernel, repo, "images/examples/hello/main.c");
 	config(&c, kernel, "-- world a,b");
+	c.sandbox = caps.sandbox;
+	c.qemu_version = caps.version;
 	c.qmp_socket = NULL;
 	if (ukvmm_machine_pick(&c) != UKVMM_MACHINE_MICROVM)
 		fail("auto machine for hello is not microvm");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -301,6 +302,47 @@ static void version(void **state)
 	assert_int_equal(ukvmm_parse_version("version 7.2.1", 11), 70200);
 }
 
+/* A fake QEMU script at (path): refuses -sandbox when (seccomp) is 0, prints (version_line). */
+static void fake_binary(const char *path, int seccomp, const char *version_line)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n");
+	if (!seccomp)
+		fprintf(f, "[ \"$1\" = -sandbox ] && { echo \"$0: -sandbox on: -sandbox is not "
+		           "supported by this QEMU binary\"; exit 1; }\n");
+	fprintf(f, "echo '%s'\n", version_line);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void probe(void **state)
+{
+	char dir[] = "/tmp/ukvmm-probe.XXXXXX", path[64];
+	struct ukvmm_qemu_caps caps;
+	uk_err_t err = {0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/qemu", dir);
+	fake_binary(path, 1, "QEMU emulator version 9.2.0");
+	assert_int_equal(ukvmm_qemu_probe(path, &caps, &err), 0);
+	assert_int_equal(caps.version, 90200);
+	assert_int_equal(caps.sandbox, 1);
+	fake_binary(path, 0, "QEMU emulator version 7.2.22 (Debian)");
+	assert_int_equal(ukvmm_qemu_probe(path, &caps, &err), 0);
+	assert_int_equal(caps.version, 70222);
+	assert_int_equal(caps.sandbox, 0);
+	fake_binary(path, 1, "not a qemu");
+	assert_int_equal(ukvmm_qemu_probe(path, &caps, &err), -1);
+	assert_non_null(strstr(err.message, "no version"));
+	unlink(path);
+	assert_int_equal(ukvmm_qemu_probe(path, &caps, &err), -1);
+	assert_int_equal(ukvmm_qemu_probe("/x'y", &caps, &err), -1);
+	rmdir(dir);
+}
+
 static void exit_status(void **state)
 {
 	struct ukvmm_exit x;
@@ -576,6 +618,7 @@ int main(void)
 	        cmocka_unit_test(refused_configs),
 	        cmocka_unit_test(escape),
 	        cmocka_unit_test(version),
+	        cmocka_unit_test(probe),
 	        cmocka_unit_test(exit_status),
 	        cmocka_unit_test(qmp_parse),
 	        cmocka_unit_test(qmp_framing),

@@ -80,7 +80,7 @@ struct ukvmm_disk {
 
 struct ukvmm_config {
 	const char *qemu; /* the binary; NULL = "qemu-system-x86_64" found in PATH */
-	/* QEMU's version as major*10000+minor*100+micro (ukvmm_qemu_version()); 0 = 7.2.0, the
+	/* QEMU's version as major*10000+minor*100+micro (ukvmm_qemu_probe()); 0 = 7.2.0, the
 	 * oldest supported. Picks -runas (< 9.1) or -run-with user= (>= 9.1). */
 	unsigned qemu_version;
 	const char *name; /* -name, optional: shows in ps and QEMU's messages */
@@ -123,8 +123,15 @@ enum ukvmm_machine ukvmm_machine_pick(const struct ukvmm_config *cfg);
  * (reason) (may be NULL) receives why. */
 enum ukvmm_accel ukvmm_accel_detect(char *reason, size_t len);
 
-/* Runs "(qemu) -version" and returns its version (major*10000+minor*100+micro), -1 on error. */
-int ukvmm_qemu_version(const char *qemu, uk_err_t *err);
+/* What the installed QEMU can do: fill a config's qemu_version and sandbox from it. */
+struct ukvmm_qemu_caps {
+	unsigned version; /* major*10000+minor*100+micro */
+	int sandbox;      /* built with seccomp: -sandbox is accepted */
+};
+
+/* Runs "(qemu) -sandbox on -version" (QEMU without seccomp refuses the option before it prints
+ * its version), then "-version" alone if that failed. (qemu) NULL: "qemu-system-x86_64". */
+int ukvmm_qemu_probe(const char *qemu, struct ukvmm_qemu_caps *caps, uk_err_t *err);
 
 /* Parses QEMU's "-version" output; -1 if it holds no "version X.Y.Z". */
 int ukvmm_parse_version(const char *text, size_t len);
