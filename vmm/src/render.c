@@ -316,9 +316,10 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 	av_add(&a, cfg->qemu ? cfg->qemu : "qemu-system-x86_64");
 	if (cfg->name) {
 		p = esc(&a, cfg->name);
+		/* guest= spelled out: a name like "debug-threads=on" must stay a name */
 		av_add(&a, "-name");
 		if (p)
-			av_add(&a, p);
+			av_addf(&a, "guest=%s", p);
 		free(p);
 	}
 	av_add(&a, "-M");

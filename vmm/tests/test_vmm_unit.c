@@ -88,7 +88,7 @@ static void golden_pc_devices(void **state)
 
 	(void)state;
 	base(&c);
-	c.name = "uk-abc,def";
+	c.name = "uk-abc,def,process=x";
 	c.power_button = 1;
 	c.nics = &nic;
 	c.n_nics = 1;
@@ -104,23 +104,24 @@ static void golden_pc_devices(void **state)
 	c.sandbox = 1;
 	c.run_as = "libvirt-qemu";
 	c.qemu_version = 70222;
-	check_golden(&c,
-	             "/usr/bin/qemu-system-x86_64\n-name\nuk-abc,,def\n-M\npc\n-accel\nkvm\n"
-	             "-m\n16\n-smp\n2\n-nodefaults\n-no-user-config\n-nographic\n-no-reboot\n-S\n"
-	             "-kernel\n/k/hello\n-append\nseed=00 -- world \"two words\"\n"
-	             "-chardev\nstdio,id=uk.console,signal=off\n-serial\nchardev:uk.console\n"
-	             "-chardev\nnull,id=uk.status\n"
-	             "-device\nisa-serial,chardev=uk.status,index=1\n"
-	             "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n"
-	             "-netdev\nuser,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,"
-	             "hostfwd=udp:0.0.0.0:5353-:53\n"
-	             "-device\nvirtio-net-pci,romfile=,netdev=net0,mac=52:54:00:AB:cd:01\n"
-	             "-drive\nfile=/var/lib/uk/a,,b/vol,,,,1.img,if=none,id=disk0,format=raw,"
-	             "readonly=on\n-device\nvirtio-blk-pci,drive=disk0\n"
-	             "-object\nrng-random,id=rng0,filename=/dev/urandom\n"
-	             "-device\nvirtio-rng-pci,rng=rng0\n"
-	             "-sandbox\non,obsolete=deny,elevateprivileges=allow,spawn=deny,"
-	             "resourcecontrol=deny\n-runas\nlibvirt-qemu\n");
+	check_golden(
+	        &c, "/usr/bin/"
+	            "qemu-system-x86_64\n-name\nguest=uk-abc,,def,,process=x\n-M\npc\n-accel\nkvm\n"
+	            "-m\n16\n-smp\n2\n-nodefaults\n-no-user-config\n-nographic\n-no-reboot\n-S\n"
+	            "-kernel\n/k/hello\n-append\nseed=00 -- world \"two words\"\n"
+	            "-chardev\nstdio,id=uk.console,signal=off\n-serial\nchardev:uk.console\n"
+	            "-chardev\nnull,id=uk.status\n"
+	            "-device\nisa-serial,chardev=uk.status,index=1\n"
+	            "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n"
+	            "-netdev\nuser,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,"
+	            "hostfwd=udp:0.0.0.0:5353-:53\n"
+	            "-device\nvirtio-net-pci,romfile=,netdev=net0,mac=52:54:00:AB:cd:01\n"
+	            "-drive\nfile=/var/lib/uk/a,,b/vol,,,,1.img,if=none,id=disk0,format=raw,"
+	            "readonly=on\n-device\nvirtio-blk-pci,drive=disk0\n"
+	            "-object\nrng-random,id=rng0,filename=/dev/urandom\n"
+	            "-device\nvirtio-rng-pci,rng=rng0\n"
+	            "-sandbox\non,obsolete=deny,elevateprivileges=allow,spawn=deny,"
+	            "resourcecontrol=deny\n-runas\nlibvirt-qemu\n");
 	/* QEMU 9.1 replaced -runas */
 	c.qemu_version = 90100;
 	c.sandbox = 0;
