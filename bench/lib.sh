@@ -1,6 +1,18 @@
 #!/bin/bash
 # Shared by the bench scripts (sourced): p50/p90 of ms values, the wall ms of a command, a private ukd.
 
+# bench_tmp: a temp dir in $tmp, removed at exit after the ukd start_ukd made (if any) is stopped.
+bench_tmp() {
+	tmp=$(mktemp -d /tmp/ukb.XXXXXX)
+	ukd_pid=
+	trap bench_cleanup EXIT
+}
+bench_cleanup() {
+	[ -z "$ukd_pid" ] || kill "$ukd_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+
 stats() { # reads ms values, one a line; prints p50 p90
 	sort -n | awk '{v[NR]=$1} END {i=int(NR*0.9); if (i<1) i=1; printf "%.1f %.1f\n", v[int((NR+1)/2)], v[i]}'
 }

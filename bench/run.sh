@@ -6,18 +6,11 @@ cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
 runs=${RUNS:-20}
 port=${PORT:-23750}
-tmp=$(mktemp -d /tmp/ukb.XXXXXX)
-ukd_pid=
-cleanup() {
-	[ -z "$ukd_pid" ] || kill "$ukd_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_tmp
 for t in ukd uk ukcc; do [ -x "$build/bin/$t" ] || { echo "run.sh: $build/bin/$t missing: build first" >&2; exit 1; }; done
 command -v wrk >/dev/null || { echo "run.sh: wrk not installed (deploy/install-deps.sh)" >&2; exit 1; }
 
-. bench/lib.sh
 start_ukd "$tmp/r" "$tmp/s" "$tmp/ukd.log" --host "tcp://127.0.0.1:$port"
 
 # uk build: the first build warms caches; time three more.

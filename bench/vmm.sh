@@ -5,21 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
 runs=${RUNS:-20}
-tmp=$(mktemp -d /tmp/ukv.XXXXXX)
-ukd_pid=
-cleanup() {
-	[ -z "$ukd_pid" ] || kill "$ukd_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_tmp
 run=$build/vmm/tests/ukvmm_run
 for t in "$build/bin/ukd" "$build/bin/uk" "$run"; do
 	[ -x "$t" ] || { echo "vmm.sh: $t missing: build first" >&2; exit 1; }
 done
 command -v qemu-system-x86_64 >/dev/null || { echo "vmm.sh: qemu-system-x86_64 not installed" >&2; exit 1; }
 
-. bench/lib.sh
 start_ukd "$tmp/r" "$tmp/s" "$tmp/ukd.log"
 
 # The kernel `uk run` boots, so every row runs the same bytes with the same command line.
