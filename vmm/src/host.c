@@ -1,4 +1,5 @@
 /* What depends on the host: defaults, the accelerator, QEMU's version, the exit status. */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,18 @@ void ukvmm_config_init(struct ukvmm_config *cfg)
 		cfg->firmware = UKVMM_QBOOT;
 }
 
+/* VMX or SVM in CPUID: without either, a /dev/kvm is something else's emulation */
+static int cpu_has_virt(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 5)))
+		return 1; /* VMX */
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)))
+		return 1; /* SVM */
+	return 0;
+}
+
 enum ukvmm_accel ukvmm_accel_detect(char *reason, size_t len)
 {
 	struct stat st;
@@ -43,7 +56,11 @@ enum ukvmm_accel ukvmm_accel_detect(char *reason, size_t len)
 		         "instruction by instruction; TCG is faster");
 		return UKVMM_ACCEL_TCG;
 	}
-	snprintf(reason, len, "kvm: /dev/kvm usable");
+	if (!cpu_has_virt()) {
+		snprintf(reason, len, "tcg: the CPU reports neither VMX nor SVM");
+		return UKVMM_ACCEL_TCG;
+	}
+	snprintf(reason, len, "kvm: /dev/kvm usable and hardware-assisted (VMX/SVM)");
 	return UKVMM_ACCEL_KVM;
 }
 

@@ -303,6 +303,27 @@ static void version(void **state)
 	assert_int_equal(ukvmm_parse_version("version 7.2.1", 11), 70200);
 }
 
+/* AUTO follows the host: no usable /dev/kvm, or PVM, means TCG, and the reason says which. */
+static void accel(void **state)
+{
+	char reason[256];
+	enum ukvmm_accel a = ukvmm_accel_detect(reason, sizeof(reason));
+	struct stat st;
+
+	(void)state;
+	printf("accelerator: %s\n", reason);
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		assert_int_equal(a, UKVMM_ACCEL_TCG);
+		assert_non_null(strstr(reason, "/dev/kvm is not usable"));
+	} else if (stat("/sys/module/kvm_pvm", &st) == 0) {
+		assert_int_equal(a, UKVMM_ACCEL_TCG);
+		assert_non_null(strstr(reason, "PVM"));
+	}
+	assert_true(!strncmp(reason, a == UKVMM_ACCEL_KVM ? "kvm: " : "tcg: ", 5));
+	/* a NULL reason is allowed */
+	assert_int_equal(ukvmm_accel_detect(NULL, 0), a);
+}
+
 /* A fake QEMU script at (path): refuses -sandbox when (seccomp) is 0, prints (version_line). */
 static void fake_binary(const char *path, int seccomp, const char *version_line)
 {
@@ -620,6 +641,7 @@ int main(void)
 	        cmocka_unit_test(escape),
 	        cmocka_unit_test(version),
 	        cmocka_unit_test(probe),
+	        cmocka_unit_test(accel),
 	        cmocka_unit_test(exit_status),
 	        cmocka_unit_test(qmp_parse),
 	        cmocka_unit_test(qmp_framing),

@@ -119,7 +119,8 @@ void ukvmm_config_init(struct ukvmm_config *cfg);
 enum ukvmm_machine ukvmm_machine_pick(const struct ukvmm_config *cfg);
 
 /* What AUTO means on this host: TCG when /dev/kvm is missing or unusable, or is PVM
- * (/sys/module/kvm_pvm: it emulates non-PVM guests instruction by instruction), else KVM.
+ * (/sys/module/kvm_pvm: it emulates non-PVM guests instruction by instruction), or when the
+ * CPU reports neither VMX nor SVM; else KVM (ukd's accelerator rule, docs/daemon.md).
  * (reason) (may be NULL) receives why. */
 enum ukvmm_accel ukvmm_accel_detect(char *reason, size_t len);
 
