@@ -8,10 +8,12 @@
 #include "health.h"
 #include "http.h"
 #include "log.h"
+#include "logs.h"
 #include "names.h"
 #include "ports.h"
 #include "trust.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -170,18 +172,26 @@ static int create_dir(struct ukd *d, const char *id, uk_err_t *err)
 	return 0;
 }
 
+/* Removes (id)'s directory and every file in it (console.log.N, console.ts.N, status ...). */
 static void remove_dir(struct ukd *d, const char *id)
 {
-	static const char *const files[] = {"console.log", "status", "console.ts", "health", NULL};
-	char path[PATH_MAX];
+	char path[PATH_MAX], file[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *dp;
 
-	for (int i = 0; files[i]; i++) {
-		ukd_instance_path(d, id, files[i], path, sizeof(path));
-		unlink(path);
-	}
 	ukd_instance_path(d, id, NULL, path, sizeof(path));
+	ukd_logs_pump_lock(); /* or the pump could create console.log again */
+	if ((dp = opendir(path))) {
+		while ((e = readdir(dp)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+				unlink(file);
+			}
+		closedir(dp);
+	}
 	if (rmdir(path) < 0 && errno != ENOENT)
 		log_warn("instances", "remove %s: %s", path, strerror(errno));
+	ukd_logs_pump_unlock();
 }
 
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
@@ -256,20 +266,18 @@ static const char **strv_from_json(json_object *arr)
 static int start_prepare_files(struct ukd *d, const char *id, char *console, char *status,
                                uk_err_t *err)
 {
+	char dir[PATH_MAX];
 	int fd;
 
-	ukd_instance_path(d, id, "console.log", console, PATH_MAX);
+	ukd_instance_path(d, id, NULL, dir, sizeof(dir));
+	ukd_instance_path(d, id, "console.raw", console, PATH_MAX);
 	ukd_instance_path(d, id, "status", status, PATH_MAX);
 	/* The status channel is per run; the console log accumulates, like docker logs. */
 	fd = open(status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "create %s", status);
 	close(fd);
-	fd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return uk_err_errno(err, errno, "create %s", console);
-	close(fd);
-	return 0;
+	return ukd_logs_prepare(dir, err);
 }
 
 /* Does (env) (a JSON array of "K=V") set (key)? */

@@ -197,7 +197,7 @@ static void fuzz_body(const char *s, size_t len)
 	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
 	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
 	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
-	                                   "exposed_ports"};
+	                                   "exposed_ports",  "log_opts"};
 	json_object *body, *cfg;
 	const char *image, *name;
 	uk_err_t err = {0};
