@@ -156,6 +156,12 @@ def flood(d):
     check(len(tail) in (4, 5) and tail[-1] >= recent[-1], "--tail 5: %s after %s" % (
         tail, recent[-1]))
     check_consecutive(tail, "uk logs --tail 5")
+    # Timestamps come from the rotated files' console.ts too.
+    p = subprocess.run([UK, "logs", "-t", "flood"], capture_output=True, env=env)
+    stamped = p.stdout.decode().split("\n")[:-1]
+    check(len(stamped) > 100 and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", l)
+                                     for l in stamped),
+          "uk logs -t: lines without a time: %r" % [l for l in stamped if l[:2] != "20"][:3])
     p = uk(d, "kill", "flood")
     check(p.returncode == 0, "uk kill flood: %s" % p.err)
     try:
