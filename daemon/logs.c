@@ -314,7 +314,8 @@ static int seg_oldest(struct ukd *d, const char *id)
 static int logs_follow_rotation(struct ukd_logs *l)
 {
 	struct seg *last = &l->segs[l->nsegs - 1];
-	struct stat had;
+	char path[PATH_MAX];
+	struct stat had, now;
 	int k, fd;
 
 	if (last->fd < 0) {
@@ -325,6 +326,9 @@ static int logs_follow_rotation(struct ukd_logs *l)
 		return 0;
 	if (l->pos < last->base + had.st_size)
 		return 1;
+	ukd_instance_path(l->d, l->id, "console.log", path, sizeof(path));
+	if (stat(path, &now) == 0 && now.st_ino == had.st_ino && now.st_dev == had.st_dev)
+		return 0; /* still console.log (a rename is atomic): no lock for the common case */
 	pthread_mutex_lock(&pump_lock);
 	k = seg_find(l->d, l->id, &had);
 	if (k == 0) {
