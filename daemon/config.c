@@ -1,5 +1,6 @@
 /* ukd configuration: defaults, then the JSON config file, then flags (flags win). */
 #include "config.h"
+#include "log_opts.h"
 #include "log.h"
 #include "trust.h"
 
@@ -225,6 +226,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		}
 		return 0;
 	}
+	if (!strcmp(key, "log-opts"))
+		return ukd_log_opts_parse(v, &cfg->log, key, &cfg->log, err);
 	if (!strcmp(key, "live-restore")) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return uk_err_bad(err, "%s: expected true or false", key);
@@ -382,6 +385,7 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->build.file_size_mb = 64;
 	cfg->build.timeout_s = 300;
 	cfg->live_restore = 1;
+	cfg->log = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)

@@ -5,6 +5,7 @@
 #include "health.h"
 #include "instances.h"
 #include "log.h"
+#include "logs.h"
 #include "policy.h"
 #include "store.h"
 
@@ -118,6 +119,7 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 	int code, restart;
 	uk_err_t err = {0};
 
+	ukd_logs_drain(d, in->id); /* its last output before its exit, for `uk logs -f` */
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
 	code = ukd_policy_read_status(path);
 	in->error[0] = 0;

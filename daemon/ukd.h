@@ -14,6 +14,12 @@
 #define UKD_MAX_INSECURE 32
 #define UKD_API_VERSION "1"
 
+/* An instance's console log bounds (daemon/log_opts.h): rotate at max_size, keep max_file. */
+struct ukd_log_opts {
+	uint64_t max_size; /* bytes of console.log (with its timestamps) before it rotates */
+	unsigned max_file; /* console.log and its rotated console.log.N kept */
+};
+
 struct ukd_config {
 	char root[128]; /* < 80 bytes: libvirt puts unix sockets under it */
 	char *hosts[UKD_MAX_HOSTS];
@@ -45,6 +51,7 @@ struct ukd_config {
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	struct ukd_log_opts log; /* daemon.json "log-opts": the default of new instances */
 };
 
 struct ukd_store;

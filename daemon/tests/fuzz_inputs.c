@@ -13,6 +13,7 @@
 #include "cmdline.h"
 #include "health.h"
 #include "instance_config.h"
+#include "log_opts.h"
 #include "json_body.h"
 #include "names.h"
 #include "policy.h"
@@ -197,7 +198,7 @@ static void fuzz_body(const char *s, size_t len)
 	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
 	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
 	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
-	                                   "exposed_ports"};
+	                                   "exposed_ports",  "log_opts"};
 	json_object *body, *cfg;
 	const char *image, *name;
 	uk_err_t err = {0};
@@ -219,6 +220,19 @@ static void fuzz_body(const char *s, size_t len)
 		abort();
 	}
 	json_object_put(body);
+}
+
+/* A log size (max-size): an accepted one reads back from its own digits. */
+static void fuzz_log_size(const char *s)
+{
+	uint64_t n, again;
+	char buf[32];
+
+	if (ukd_log_size_parse(s, &n) < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n);
+	if (ukd_log_size_parse(buf, &again) < 0 || again != n)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -243,6 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_ports(s);
+		fuzz_log_size(s);
 		break;
 	case 5:
 		fuzz_health(s, size - 1);

@@ -26,6 +26,7 @@
 #include "json_body.h"
 #include "instances.h"
 #include "logs.h"
+#include "log_opts.h"
 #include "names.h"
 #include "policy.h"
 #include "ports.h"
@@ -653,6 +654,56 @@ static void test_http_gate(void **state)
 	ukd_http_gate_free(NULL);
 }
 
+/* daemon.json "log-opts": the default (10m x 3), Docker's string values, clear errors. */
+static void test_config_log_opts(void **state)
+{
+	struct ukd_config cfg;
+	uk_err_t err = {0};
+	char file[128];
+	char *argv[] = {"ukd", "--config", file, NULL};
+	static const char *const bad[][2] = {
+	        {"{\"log-opts\": {\"max-size\": \"10x\"}}", "log-opts.max-size \"10x\""},
+	        {"{\"log-opts\": {\"max-size\": \"100\"}}", "expected a size from 1k to 1t"},
+	        {"{\"log-opts\": {\"max-file\": \"0\"}}", "log-opts.max-file \"0\""},
+	        {"{\"log-opts\": {\"max-file\": 101}}", "from 1 to 100"},
+	        {"{\"log-opts\": {\"mode\": \"non-blocking\"}}", "unknown log option \"mode\""},
+	        {"{\"log-opts\": []}", "log-opts: expected an object"},
+	};
+	uint64_t n;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
+	write_file(file, "{}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.log.max_size, 10 << 20);
+	assert_int_equal(cfg.log.max_file, 3);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"log-opts\": {\"max-size\": \"64k\", \"max-file\": \"2\"}}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.log.max_size, 64 << 10);
+	assert_int_equal(cfg.log.max_file, 2);
+	ukd_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		write_file(file, bad[i][0]);
+		assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, bad[i][1]));
+		ukd_config_free(&cfg);
+	}
+	assert_int_equal(ukd_log_size_parse("1g", &n), 0);
+	assert_true(n == 1ULL << 30);
+	assert_int_equal(ukd_log_size_parse("7KB", &n), 0);
+	assert_true(n == 7 << 10);
+	assert_int_equal(ukd_log_size_parse("4096", &n), 0);
+	assert_true(n == 4096);
+	assert_int_equal(ukd_log_size_parse("99999999999999999999", &n), -1);
+	assert_int_equal(ukd_log_size_parse("17179869184g", &n), -1); /* 2^64 */
+	assert_int_equal(ukd_log_size_parse("1 m", &n), -1);
+	assert_int_equal(ukd_log_size_parse("m", &n), -1);
+	assert_int_equal(ukd_log_size_parse("1mm", &n), -1);
+}
+
 /* Exactly one JSON value and whitespace: trailing data, a NUL and junk are 400s. */
 static void test_json_body(void **state)
 {
@@ -815,6 +866,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
+	        cmocka_unit_test_setup_teardown(test_config_log_opts, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
 	        cmocka_unit_test(test_http_gate),
 	        cmocka_unit_test(test_instance_trylock),

@@ -168,12 +168,12 @@ class Daemon:
     """A ukd on a fresh temp root (short path: libvirt puts sockets under it). Test daemons run
     with live restore off, so a SIGTERM stops their guests, unless (live_restore)."""
 
-    def __init__(self, ukd, args=(), live_restore=False):
+    def __init__(self, ukd, args=(), live_restore=False, root=None):
         self.ukd = ukd
         self.args = list(args)
         if not live_restore:
             self.args.append("--live-restore=false")
-        self.root = tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
+        self.root = root or tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
         capcache_seed(self.root)
         self.sock = os.path.join(self.root, "ukd.sock")
         self.log = os.path.join(self.root, "ukd.log")

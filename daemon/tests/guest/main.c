@@ -1,5 +1,6 @@
 /* uktest: a greeting, then its arguments: exit N, sleep MS N, await PORT N (with await.c),
- * forever, ignore, env KEY. */
+ * forever, ignore, env KEY, flood N (numbered lines as fast as it can, N of them or forever),
+ * spam2 (junk on the status channel, COM2, forever), ansi (control bytes, then exit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,17 @@ __attribute__((weak)) int await_connection(long port, int code);
 static void ignore_stop(void)
 {
 	printf("ignoring the stop request\n");
+}
+
+/* A byte on COM2 (0x2f8), the status channel ukd reads: as a hostile guest would. */
+static void com2_put(char c)
+{
+	unsigned char lsr;
+
+	do
+		__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((unsigned short)0x2fd));
+	while (!(lsr & 0x20));
+	__asm__ volatile("outb %0, %1" : : "a"(c), "Nd"((unsigned short)0x2f8));
 }
 
 int main(int argc, char **argv)
@@ -43,6 +55,23 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "env")) {
 		const char *v = getenv(argv[2]);
 		printf("env %s=%s\n", argv[2], v ? v : "(unset)");
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "flood")) {
+		long n = atol(argv[2]);
+		for (long i = 0; !n || i < n; i++)
+			printf("flood %ld the quick brown fox jumps over the lazy dog\n", i);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "spam2")) {
+		printf("spamming COM2\n");
+		for (;;)
+			for (const char *p = "junk on the status channel\n"; *p; p++)
+				com2_put(*p);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "ansi")) {
+		printf("red \033[31mRED\033[0m bell \a title \033]0;pwned\007 cr\rX del \177 "
+		       "c1 \xc2\x9b end\n");
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "ignore")) /* a stop request changes nothing */
