@@ -2,12 +2,19 @@
 #ifndef UKD_LOG_H
 #define UKD_LOG_H
 
+#include <stddef.h>
+
 enum ukd_log_level { UKD_LOG_ERROR, UKD_LOG_WARN, UKD_LOG_INFO, UKD_LOG_DEBUG };
 
 /* Parses "error|warn|info|debug"; returns the level or -1. */
 int ukd_log_parse_level(const char *s);
 void ukd_log_set_level(int level);
 int ukd_log_enabled(int level);
+/* Copies (in) to (out) ((outlen) bytes, NUL included) so that it shows as one harmless line:
+ * '\\' and control characters as C escapes (\n, \x1b), bytes that are not UTF-8 as \xHH,
+ * C1 controls, line separators and bidirectional overrides as \uHHHH. Stops before an escape
+ * that would not fit. Returns the length written. Every ukd_log message goes through it. */
+size_t ukd_log_escape(const char *in, char *out, size_t outlen);
 void ukd_log(int level, const char *subsys, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

@@ -20,6 +20,7 @@
 #include "uk/trust.h"
 #include "json_body.h"
 #include "instances.h"
+#include "log.h"
 #include "logs.h"
 #include "names.h"
 #include "policy.h"
@@ -599,6 +600,84 @@ static void test_json_body(void **state)
 	assert_null(o);
 }
 
+/* ---- ukd's own log: one harmless line per call, whatever the message holds ---- */
+
+static void test_log_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	        {"GET /v1/x", "GET /v1/x"},
+	        {"a\nb", "a\\nb"},
+	        {"a\r\n2026-01-01T00:00:00.000Z info  http: forged",
+	         "a\\r\\n2026-01-01T00:00:00.000Z "
+	         "info  http: forged"},
+	        {"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
+	        {"tab\there\x7f\x01", "tab\\there\\x7f\\x01"},
+	        {"back\\slash\\n", "back\\\\slash\\\\n"},
+	        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	        {"bad \xff\xfe end", "bad \\xff\\xfe end"},
+	        {"cut \xe2\x82", "cut \\xe2\\x82"},
+	        {"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
+	        {"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+	        {"csi \xc2\x9b"
+	         "31m",
+	         "csi \\u009b31m"},
+	        {"rtl \xe2\x80\xae"
+	         "gnp.exe",
+	         "rtl \\u202egnp.exe"},
+	        {"ls \xe2\x80\xa8 x", "ls \\u2028 x"},
+	};
+	char out[256], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ukd_log_escape(cases[i].in, out, sizeof(out)),
+		                 strlen(cases[i].out));
+		assert_string_equal(out, cases[i].out);
+	}
+	/* truncation keeps whole escapes */
+	assert_int_equal(ukd_log_escape("abcdef\n", small, sizeof(small)), 6);
+	assert_string_equal(small, "abcdef");
+	assert_int_equal(ukd_log_escape("ab\xe2\x82\xac"
+	                                "cdef",
+	                                small, sizeof(small)),
+	                 7);
+	assert_string_equal(small, "ab\xe2\x82\xac"
+	                           "cd");
+}
+
+/* ukd_log itself (not only the helper): a message with a newline and an ANSI escape is one
+ * line on stderr, with the injected text visible as escapes. */
+static void test_log_line(void **state)
+{
+	char path[128], buf[1024];
+	int fd, saved;
+	ssize_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	log_info("http",
+	         "GET /v1/instances/a\n2026-01-01T00:00:00.000Z error main: \x1b[31mforged");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, " info  http: GET /v1/instances/a\\n2026-01-01T00:00:00.000Z "
+	                            "error main: \\x1b[31mforged\n"));
+	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* exactly one line */
+	assert_null(strchr(buf, '\x1b'));
+}
+
 /* ---- instance locks: the supervisor's audit must never wait behind a transition ---- */
 
 static void test_instance_trylock(void **state)
@@ -738,6 +817,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
+	        cmocka_unit_test(test_log_escape),
+	        cmocka_unit_test_setup_teardown(test_log_line, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_instance_trylock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
