@@ -261,8 +261,24 @@ static void test_store_images(void **state)
 {
 	struct ukd_store *s;
 	struct ukd_image_row img;
+	static const char *const bad_refs[] = {
+	        "a..b",
+	        "UPPER",
+	        "name:ta:g",
+	        "name:..",
+	        "name/",
+	        "a//b",
+	        "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	        "name:.tag",
+	        "-a",
+	        "a_-b",
+	        "a___b",
+	        "a:b/c",
+	        "name:a%0Ab",
+	        "name:\x1b[31m",
+	};
 	uk_err_t err = {0};
-	char norm[256];
+	char norm[256], long_tag[5 + 256 + 1] = {0};
 
 	(void)state;
 	s = ukd_store_open(tmpdir, &err);
@@ -278,6 +294,21 @@ static void test_store_images(void **state)
 	assert_int_equal(ukd_store_ref_normalize("x:", norm, sizeof(norm), &err), -1);
 	assert_int_equal(ukd_store_ref_normalize("Bad Name", norm, sizeof(norm), &err), -1);
 	assert_int_equal(ukd_store_ref_normalize("/abs", norm, sizeof(norm), &err), -1);
+	/* Docker's grammar (issue 10): each of these was stored as a name before */
+	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(bad_refs[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_store_ref_normalize(bad_refs[i], norm, sizeof(norm), &err),
+		                 -1);
+		assert_int_equal(err.status, 400);
+	}
+	memset(long_tag, 'a', sizeof(long_tag) - 1);
+	memcpy(long_tag, "name:", 5);
+	assert_int_equal(ukd_store_ref_normalize(long_tag, norm, sizeof(norm), &err), -1);
+	long_tag[5 + 128] = 0; /* a 128-character tag is the longest */
+	assert_int_equal(ukd_store_ref_normalize(long_tag, norm, sizeof(norm), &err), 0);
+	assert_int_equal(ukd_store_ref_normalize("ab/c.d-e__f:Tag_1.x-y", norm, sizeof(norm), &err),
+	                 0);
+	assert_string_equal(norm, "ab/c.d-e__f:Tag_1.x-y");
 	put_image(s, 'a', "hello:latest");
 	put_image(s, 'a', "hello:v2");
 	put_image(s, 'b', NULL);
@@ -582,6 +613,13 @@ static void test_json_body(void **state)
 	static const char ok[] = "{\"a\": [1, 2]} \r\n\t";
 	static const char *const bad[] = {"{} {}", "{", "", "nul", "[1] x"};
 	static const char nul[] = "{}\0garbage";
+	static const char *const nul_esc[] = {
+	        "{\"image\": \"a\\u0000b\"}",
+	        "{\"image\\u0000x\": \"hello\"}",
+	        "{\"env\": [\"A=1\", {\"k\": [\"\\u0000\"]}]}",
+	        "[\"\\\"\\u0000\"]",
+	};
+	static const char esc_bs[] = "[\"\\\\u0000\\\"\"]";
 	json_object *o;
 	uk_err_t err = {0};
 
@@ -598,6 +636,18 @@ static void test_json_body(void **state)
 	assert_int_equal(ukd_json_body_parse(nul, sizeof(nul) - 1, &o, &err), -1);
 	assert_string_equal(err.message, "bad JSON body: trailing data at byte 2");
 	assert_null(o);
+	/* \u0000 anywhere (json-c would hand over "a" for "a\u0000b" keys and C strings) */
+	for (size_t i = 0; i < sizeof(nul_esc) / sizeof(nul_esc[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_json_body_parse(nul_esc[i], strlen(nul_esc[i]), &o, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, "\\u0000"));
+		assert_null(o);
+	}
+	/* an escaped backslash before "u0000" is no NUL */
+	assert_int_equal(ukd_json_body_parse(esc_bs, strlen(esc_bs), &o, &err), 0);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 0)), "\\u0000\"");
+	json_object_put(o);
 }
 
 /* ---- ukd's own log: one harmless line per call, whatever the message holds ---- */
