@@ -9,6 +9,7 @@
 #include <time.h>
 
 static int log_level = UKD_LOG_INFO;
+static int log_json; /* --log-format json: one JSON object per line */
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int ukd_log_parse_level(const char *s)
@@ -24,6 +25,29 @@ int ukd_log_parse_level(const char *s)
 void ukd_log_set_level(int level)
 {
 	log_level = level;
+}
+
+int ukd_log_parse_format(const char *s)
+{
+	return !strcmp(s, "text") ? 0 : !strcmp(s, "json") ? 1 : -1;
+}
+
+void ukd_log_set_format(int json)
+{
+	log_json = json;
+}
+
+/* (in), already escaped (printable, no control characters), as the inside of a JSON string. */
+static void json_quote(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < outlen; in++) {
+		if (*in == '"' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = 0;
 }
 
 int ukd_log_enabled(int level)
@@ -102,7 +126,7 @@ size_t ukd_log_escape(const char *in, char *out, size_t outlen)
 
 void ukd_log(int level, const char *subsys, const char *fmt, ...)
 {
-	char msg[4096], safe[8192], ts[32];
+	char msg[4096], safe[8192], ts[32], js[16384], jsub[128];
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
@@ -119,6 +143,16 @@ void ukd_log(int level, const char *subsys, const char *fmt, ...)
 	 * output or a registry's error cannot start a line of its own or drive the terminal. */
 	ukd_log_escape(msg, safe, sizeof(safe));
 	/* One fprintf per line so concurrent threads do not interleave inside a line. */
+	if (log_json) { /* "msg" decodes to the text line's message: escapes and all */
+		json_quote(safe, js, sizeof(js));
+		ukd_log_escape(subsys, msg, sizeof(jsub));
+		json_quote(msg, jsub, sizeof(jsub));
+		fprintf(stderr,
+		        "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"subsys\":\"%s\",\"msg\":\"%s\"}"
+		        "\n",
+		        ts, now.tv_nsec / 1000000, level_names[level], jsub, js);
+		return;
+	}
 	fprintf(stderr, "%s.%03ldZ %-5s %s: %s\n", ts, now.tv_nsec / 1000000, level_names[level],
 	        subsys, safe);
 }

@@ -9,6 +9,11 @@ enum ukd_log_level { UKD_LOG_ERROR, UKD_LOG_WARN, UKD_LOG_INFO, UKD_LOG_DEBUG };
 /* Parses "error|warn|info|debug"; returns the level or -1. */
 int ukd_log_parse_level(const char *s);
 void ukd_log_set_level(int level);
+/* Parses "text|json" (--log-format): 0 text, 1 JSON lines, -1 neither. */
+int ukd_log_parse_format(const char *s);
+/* (json): each line a JSON object {"time","level","subsys","msg"}, "msg" the text line's
+ * escaped message, so the line is valid JSON whatever was logged. */
+void ukd_log_set_format(int json);
 int ukd_log_enabled(int level);
 /* Copies (in) to (out) ((outlen) bytes, NUL included) so that it shows as one harmless line:
  * '\\' and control characters as C escapes (\n, \x1b), bytes that are not UTF-8 as \xHH,

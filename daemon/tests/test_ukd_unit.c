@@ -698,34 +698,63 @@ static void test_log_escape(void **state)
 	                           "cd");
 }
 
-/* ukd_log itself (not only the helper): a message with a newline and an ANSI escape is one
- * line on stderr, with the injected text visible as escapes. */
-static void test_log_line(void **state)
+/* What one ukd_log call writes to stderr (captured in a file under tmpdir) into (buf). */
+static void log_capture(char *buf, size_t len, const char *msg)
 {
-	char path[128], buf[1024];
+	char path[128];
 	int fd, saved;
 	ssize_t n;
 
-	(void)state;
 	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);
-	log_info("http",
-	         "GET /v1/instances/a\n2026-01-01T00:00:00.000Z error main: \x1b[31mforged");
+	log_info("http", "%s", msg);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	n = pread(fd, buf, len - 1, 0);
 	close(fd);
 	assert_true(n > 0);
 	buf[n] = 0;
-	assert_non_null(strstr(buf, " info  http: GET /v1/instances/a\\n2026-01-01T00:00:00.000Z "
-	                            "error main: \\x1b[31mforged\n"));
 	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* exactly one line */
 	assert_null(strchr(buf, '\x1b'));
+}
+
+/* ukd_log itself (not only the helper): a message with a newline, an ANSI escape, a quote and
+ * a byte that is not UTF-8 is one line on stderr, with the injected text visible as escapes;
+ * with --log-format json that line is a JSON object whose "msg" is the same escaped text. */
+static void test_log_line(void **state)
+{
+	static const char evil[] = "GET /v1/instances/a\n2026-01-01T00:00:00.000Z error main: "
+	                           "\x1b[31mforged \"q\" \xff";
+	static const char shown[] = "GET /v1/instances/a\\n2026-01-01T00:00:00.000Z error main: "
+	                            "\\x1b[31mforged \"q\" \\xff";
+	char buf[1024], want[1024];
+	json_object *o, *v;
+
+	(void)state;
+	log_capture(buf, sizeof(buf), evil);
+	snprintf(want, sizeof(want), " info  http: %s\n", shown);
+	assert_non_null(strstr(buf, want));
+	ukd_log_set_format(1);
+	log_capture(buf, sizeof(buf), evil);
+	ukd_log_set_format(0);
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "msg", &v));
+	assert_string_equal(json_object_get_string(v), shown);
+	assert_true(json_object_object_get_ex(o, "level", &v));
+	assert_string_equal(json_object_get_string(v), "info");
+	assert_true(json_object_object_get_ex(o, "subsys", &v));
+	assert_string_equal(json_object_get_string(v), "http");
+	assert_true(json_object_object_get_ex(o, "time", &v));
+	json_object_put(o);
+	assert_int_equal(ukd_log_parse_format("json"), 1);
+	assert_int_equal(ukd_log_parse_format("text"), 0);
+	assert_int_equal(ukd_log_parse_format("xml"), -1);
 }
 
 /* ---- instance locks: the supervisor's audit must never wait behind a transition ---- */
