@@ -190,8 +190,10 @@ void ukd_reply_error(struct ukd_req *req, const uk_err_t *err)
 {
 	json_object *o = json_object_new_object();
 	unsigned status = err->status >= 400 && err->status < 600 ? (unsigned)err->status : 500;
+	char msg[sizeof(err->message) * 3];
 
-	json_object_object_add(o, "message", json_object_new_string(err->message));
+	ukd_utf8_scrub(err->message, msg, sizeof(msg)); /* it may quote a client's bytes */
+	json_object_object_add(o, "message", json_object_new_string(msg));
 	json_object_object_add(o, "code",
 	                       json_object_new_string(err->code[0] ? err->code : "internal"));
 	if (status >= 500)

@@ -86,6 +86,29 @@ static int cp_is_control(uint32_t c)
 	       c == 0x200f || c == 0x061c;
 }
 
+void ukd_utf8_scrub(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0;
+	uint32_t cp;
+
+	for (size_t i = 0, take; i < n && outlen; i += take) {
+		take = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i, &cp);
+		if (o + (take ? take : 3) >= outlen)
+			break;
+		if (take) {
+			memcpy(out + o, s + i, take);
+			o += take;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			take = 1;
+		}
+	}
+	if (outlen)
+		out[o] = 0;
+}
+
 size_t ukd_log_escape(const char *in, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)in;

@@ -20,6 +20,10 @@ int ukd_log_enabled(int level);
  * C1 controls, line separators and bidirectional overrides as \uHHHH. Stops before an escape
  * that would not fit. Returns the length written. Every ukd_log message goes through it. */
 size_t ukd_log_escape(const char *in, char *out, size_t outlen);
+/* Copies (in) to (out) ((outlen) bytes, NUL included) with each byte that is not part of
+ * well-formed UTF-8 replaced by U+FFFD, so JSON holding it is valid (error messages quoting
+ * what a client sent). */
+void ukd_utf8_scrub(const char *in, char *out, size_t outlen);
 void ukd_log(int level, const char *subsys, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

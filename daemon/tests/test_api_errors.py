@@ -83,6 +83,8 @@ def hostile_requests(d):
             e = expect(d, m, path, 400, "bad_request", body=body, headers=hdrs)
             check("reference" in e["message"], "%s %s: %s" % (m, path, e))
     check(d.req("GET", "/v1/instances?all=1").json() == before, "a bad name created something")
+    # An error quoting bytes that are not UTF-8 is still JSON (expect() decodes it).
+    expect(d, "POST", "/v1/images/pull?ref=a%ff%c3", 400, "bad_request")
     # Bodies are limited before they are read: refused on the headers alone (no body sent).
     e = expect_raw(d, b"POST /v1/instances/a/start" + HTTP + b"Content-Length: 10485760\r\n\r\n",
                    413, "too_large")

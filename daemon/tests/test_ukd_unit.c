@@ -687,6 +687,12 @@ static void test_log_escape(void **state)
 		                 strlen(cases[i].out));
 		assert_string_equal(out, cases[i].out);
 	}
+	/* error messages quoting a client's bytes: valid UTF-8 for the JSON reply */
+	ukd_utf8_scrub("t=a\xff\xc3\xa9\xe2\x82 \xf0\x9f\x98\x80", out, sizeof(out));
+	assert_string_equal(out,
+	                    "t=a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x98\x80");
+	ukd_utf8_scrub("\xff\xff", small, 6); /* whole replacements only */
+	assert_string_equal(small, "\xef\xbf\xbd");
 	/* truncation keeps whole escapes */
 	assert_int_equal(ukd_log_escape("abcdef\n", small, sizeof(small)), 6);
 	assert_string_equal(small, "abcdef");
