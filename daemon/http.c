@@ -585,7 +585,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (*upload_size) {
 		body_append(req, upload_data, *upload_size);
 		*upload_size = 0;
-		/* a body without a length (chunked) past the limit: refused now, not read on */
+		/* a body without a length (chunked) past the limit is not read on: libmicrohttpd
+		 * cannot reply mid-body, so queue_reply fails and the connection is closed */
 		if (!req->too_large)
 			return MHD_YES;
 	}
