@@ -94,6 +94,14 @@ def hostile_requests(d):
     expect_raw(d, b"POST /v1/instances" + HTTP + b"Content-Type: application/json\r\n"
                b"Content-Length: 99999999999\r\n\r\n", 413, "too_large")
     check(d.inspect(a)["state"]["status"] == "created", "a body on start touched a")
+    # The unread body of a request refused early is never taken for the next request.
+    inner = b"POST /v1/instances/a/start HTTP/1.1\r\nHost: ukd\r\n\r\n"
+    for line in [b"DELETE /v1/nope", b"GET /v1/instances/a%00b", b"PATCH /v1/info"]:
+        r = d.raw(line + b" HTTP/1.1\r\nHost: ukd\r\nContent-Length: %d\r\n\r\n" % len(inner) +
+                  inner)
+        check(r.status in (400, 404, 405) and b"HTTP/1.1" not in r.body,
+              "%s: a second reply from its body: %r" % (line, r))
+    check(d.inspect(a)["state"]["status"] == "created", "a smuggled start touched a")
     # Oversized request lines and headers: the JSON error shape too.
     expect_raw(d, b"GET /v1/_ping" + HTTP + b"X-Big: " + b"b" * 20000 + b"\r\n\r\n", 431,
                "too_large")
