@@ -32,6 +32,7 @@ static const char usage[] =
         " if present)\n"
         "  --accelerator auto|kvm|tcg  default accelerator (default auto)\n"
         "  --log-level error|warn|info|debug  (default info)\n"
+        "  --log-format text|json  one text or JSON object line per message (default text)\n"
         "  --insecure-registry HOST[:PORT]  allow plain http to this registry (repeatable;\n"
         "                        daemon.json: \"insecure-registries\": [...])\n"
         "  --registry-certs-dir DIR  HOST:PORT/ca.crt under DIR verifies that registry's TLS\n"
@@ -130,6 +131,9 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
 			                  val);
+	} else if (!strcmp(key, "log-format")) {
+		if ((cfg->log_json = ukd_log_parse_format(val)) < 0)
+			return uk_err_bad(err, "log-format %s: expected text or json", val);
 	} else if (!strcmp(key, "live-restore")) {
 		if (strcmp(val, "true") && strcmp(val, "false"))
 			return uk_err_bad(err, "live-restore %s: expected true or false", val);
@@ -396,6 +400,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"config", required_argument, 0, 'c'},
 	                                     {"accelerator", required_argument, 0, 'a'},
 	                                     {"log-level", required_argument, 0, 'l'},
+	                                     {"log-format", required_argument, 0, 'F'},
 	                                     {"insecure-registry", required_argument, 0, 'I'},
 	                                     {"registry-certs-dir", required_argument, 0, 'R'},
 	                                     {"tlsverify", no_argument, 0, 't'},
@@ -440,6 +445,9 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 			break;
 		case 'l':
 			key = "log-level";
+			break;
+		case 'F':
+			key = "log-format";
 			break;
 		case 'I':
 			key = "insecure-registry";

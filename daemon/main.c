@@ -258,6 +258,7 @@ int main(int argc, char **argv)
 	if (r == UKD_CONFIG_EXIT_OK)
 		return 0;
 	ukd_log_set_level(d.cfg.log_level);
+	ukd_log_set_format(d.cfg.log_json);
 	/* Once, before any thread: the registry client's own calls then only count references. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "ukd: cannot initialise libcurl\n");

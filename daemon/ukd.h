@@ -27,6 +27,7 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	int log_json;                                /* --log-format json */
 	char *insecure_registries[UKD_MAX_INSECURE]; /* "host[:port]": plain http allowed */
 	int ninsecure;
 	char registry_certs_dir[PATH_MAX]; /* HOST:PORT/ca.crt under it (default /etc/uk/certs.d) */

@@ -209,11 +209,45 @@ class Daemon:
             body = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         try:
-            c.request(method, path, body=body, headers=hdrs)
+            try:
+                c.request(method, path, body=body, headers=hdrs)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused on its headers (413) before the body was read: read the reply
             r = c.getresponse()
             return Response(r.status, dict(r.getheaders()), r.read())
         finally:
             c.close()
+
+    def raw(self, data, timeout=30, body_chunks=()):
+        """Sends (data) as it is (bytes curl and http.client would not send), then
+        (body_chunks), and returns the reply (a Response; status 0 when the daemon closed the
+        connection without one). A daemon that stops reading mid-body is not an error here."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.sock)
+        out = b""
+        try:
+            try:
+                s.sendall(data)
+                for c in body_chunks:
+                    s.sendall(c)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                while True:
+                    c = s.recv(65536)
+                    if not c:
+                        break
+                    out += c
+            except ConnectionResetError:
+                pass
+        finally:
+            s.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1]) if out else 0
+        hdrs = dict(l.split(": ", 1) for l in lines[1:] if ": " in l)
+        return Response(status, hdrs, body)
 
     def ping(self):
         r = self.req("GET", "/v1/_ping", timeout=10)
