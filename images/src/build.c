@@ -385,8 +385,8 @@ static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const c
 		if (ctx_file(b, "FILES", f->src, abs, sizeof(abs), &st) < 0)
 			return uk_err_wrap(b->err, "build: %s:%d",
 			                   b->opts->ukfile ? b->opts->ukfile : "Ukfile", f->line);
-		snprintf(spec, sizeof(spec), "%s%s:%s", strchr("-@", f->src[0]) ? "./" : "",
-		         f->src, f->dst);
+		snprintf(spec, sizeof(spec), "%s%s:%s", strchr("-@", f->src[0]) ? "./" : "", f->src,
+		         f->dst);
 		if (util_strv_push(&argv, &n, "--embed") < 0 || util_strv_push(&argv, &n, spec) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
 	}
@@ -474,8 +474,7 @@ static int compile_in(struct build *b, const struct ukimg_sandbox *sb)
 		                      strcmp(argv[i], view_out) ? argv[i] : "kernel");
 	}
 	progress(b, "%s", line);
-	progress(b,
-	         "sandbox: %s, %s, cpu %u s, memory %u MiB, files %u MiB, time %d s", sb->note,
+	progress(b, "sandbox: %s, %s, cpu %u s, memory %u MiB, files %u MiB, time %d s", sb->note,
 	         sb->isolated ? "own PID, mount, network and IPC namespaces, private /tmp, seccomp"
 	                      : "no namespaces (not root, no user namespaces), seccomp",
 	         sb->cpu_s, sb->memory_mb, sb->file_mb, sb->timeout_s);

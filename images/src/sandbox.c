@@ -156,6 +156,15 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 		return -1;
 	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
 	sb->isolated = sandbox_can_isolate();
+	/* The build sees its private dir as /tmp: a compiler installed there is out of its sight. */
+	if (sb->isolated && !strncmp(opts->ukcc_path, VIEW_TMP "/", strlen(VIEW_TMP) + 1)) {
+		uk_err_internal(err,
+		                "build: ukcc is at %s, under /tmp, which a build sees as its own "
+		                "private dir: install uk elsewhere (e.g. /usr/local)",
+		                opts->ukcc_path);
+		ukimg_sandbox_cleanup(sb);
+		return -1;
+	}
 	snprintf(sb->view_tmp, sizeof(sb->view_tmp), "%s", sb->isolated ? VIEW_TMP : sb->dir);
 	snprintf(sb->view_ctx, sizeof(sb->view_ctx), "%s", sb->isolated ? VIEW_CTX : ctx_src);
 	if (mkdir(sb->ctx, 0755) < 0) {
@@ -324,7 +333,8 @@ static int child_mounts(const struct ukimg_sandbox *sb, int privileged)
 	    privileged)
 		return -1;
 	if (set_mount_attr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0) < 0 ||
-	    set_mount_attr(VIEW_TMP, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY) < 0)
+	    set_mount_attr(VIEW_TMP, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY) <
+	            0)
 		return -1;
 	return chdir(VIEW_CTX);
 }
@@ -340,17 +350,50 @@ static int child_mounts(const struct ukimg_sandbox *sb, int privileged)
  */
 #define CLONE_NS_ALL (SANDBOX_NS | CLONE_NEWUSER | CLONE_NEWCGROUP)
 static const int denied[] = {
-        SYS_ptrace,          SYS_process_vm_readv, SYS_process_vm_writev, SYS_kcmp,
-        SYS_pidfd_getfd,     SYS_mount,            SYS_umount2,           SYS_pivot_root,
-        SYS_chroot,          SYS_unshare,          SYS_setns,             SYS_fsopen,
-        SYS_fsconfig,        SYS_fsmount,          SYS_fspick,            SYS_open_tree,
-        SYS_move_mount,      SYS_mount_setattr,    SYS_keyctl,            SYS_add_key,
-        SYS_request_key,     SYS_bpf,              SYS_perf_event_open,   SYS_userfaultfd,
-        SYS_io_uring_setup,  SYS_io_uring_enter,   SYS_io_uring_register, SYS_init_module,
-        SYS_finit_module,    SYS_delete_module,    SYS_kexec_load,        SYS_kexec_file_load,
-        SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_swapon,         SYS_swapoff,
-        SYS_reboot,          SYS_acct,             SYS_quotactl,          SYS_syslog,
-        SYS_iopl,            SYS_ioperm,           SYS_uselib,            SYS_vhangup,
+        SYS_ptrace,
+        SYS_process_vm_readv,
+        SYS_process_vm_writev,
+        SYS_kcmp,
+        SYS_pidfd_getfd,
+        SYS_mount,
+        SYS_umount2,
+        SYS_pivot_root,
+        SYS_chroot,
+        SYS_unshare,
+        SYS_setns,
+        SYS_fsopen,
+        SYS_fsconfig,
+        SYS_fsmount,
+        SYS_fspick,
+        SYS_open_tree,
+        SYS_move_mount,
+        SYS_mount_setattr,
+        SYS_keyctl,
+        SYS_add_key,
+        SYS_request_key,
+        SYS_bpf,
+        SYS_perf_event_open,
+        SYS_userfaultfd,
+        SYS_io_uring_setup,
+        SYS_io_uring_enter,
+        SYS_io_uring_register,
+        SYS_init_module,
+        SYS_finit_module,
+        SYS_delete_module,
+        SYS_kexec_load,
+        SYS_kexec_file_load,
+        SYS_open_by_handle_at,
+        SYS_name_to_handle_at,
+        SYS_swapon,
+        SYS_swapoff,
+        SYS_reboot,
+        SYS_acct,
+        SYS_quotactl,
+        SYS_syslog,
+        SYS_iopl,
+        SYS_ioperm,
+        SYS_uselib,
+        SYS_vhangup,
 };
 #define N_DENIED (sizeof(denied) / sizeof(denied[0]))
 
@@ -373,9 +416,9 @@ static void child_seccomp(void)
 	struct sock_fprog prog = {.len = LEN, .filter = f};
 
 	for (size_t i = 0; i < N_DENIED; i++)
-		f[HEAD + i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-		                                           (unsigned)denied[i],
-		                                           (unsigned char)(EPERM_ - HEAD - i - 1), 0);
+		f[HEAD + i] =
+		        (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i],
+		                                     (unsigned char)(EPERM_ - HEAD - i - 1), 0);
 	f[ALLOW] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[EPERM_] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	f[ENOSYS_] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);

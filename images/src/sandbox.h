@@ -10,13 +10,13 @@
 
 struct ukimg_sandbox {
 	char dir[PATH_MAX]; /* private temp dir: TMPDIR, HOME, the output; 0700, the build user's */
-	char ctx[PATH_MAX + 8];     /* <dir>/ctx: where the context is mounted, read only */
+	char ctx[PATH_MAX + 8]; /* <dir>/ctx: where the context is mounted, read only */
 	/* What the compiler sees: (dir) as /tmp and the context as /tmp/ctx in its own mount
 	 * namespace, or (dir) and (ctx_src) themselves where it cannot have one (not root and no
 	 * user namespaces). */
 	char view_tmp[PATH_MAX];
 	char view_ctx[PATH_MAX + 8];
-	int isolated; /* its own PID, mount, network, IPC and UTS namespaces */
+	int isolated;               /* its own PID, mount, network, IPC and UTS namespaces */
 	const char *ctx_src;        /* the context (under the daemon's root, maybe 0700 above) */
 	char record[PATH_MAX + 16]; /* <build dir>/sandbox: where recovery finds the above */
 	uid_t uid;
