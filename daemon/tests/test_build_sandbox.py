@@ -168,9 +168,10 @@ def token_procs(token):
 
 
 def response_file_attack(d):
-    """Issue 10's reproduction: gcc reads an argument @FILE as more arguments; a source named
-    @opts.c holding -wrapper made gcc run evil.sh (as uk-build, sharing the host's /tmp), whose
-    daemonized child then replaced a later build's kernel."""
+    """Issue 10's reproduction: gcc reads an argument @FILE as the arguments in FILE; a source
+    named @opts.c (next to an opts.c holding -wrapper) made gcc run evil.sh (as uk-build,
+    sharing the host's /tmp), whose daemonized child then replaced a later build's kernel.
+    Fixed, @opts.c is compiled as the C file it is and evil.sh never runs."""
     mark = shared_dir("/var/tmp")
     ctx = tempfile.mkdtemp(prefix="ukt-sbx-atk-")
     atexit.register(shutil.rmtree, ctx, True)
@@ -180,7 +181,11 @@ def response_file_attack(d):
         ukfile = f.read()
     write(os.path.join(ctx, "Ukfile"), re.sub(r"(?m)^SOURCES (.*)$", r"SOURCES \1 @opts.c",
                                                ukfile))
-    write(os.path.join(ctx, "@opts.c"), "-wrapper /bin/sh,./evil.sh main.c\n")
+    # gcc reads the argument @opts.c as the options in the file opts.c (when it exists):
+    # evil.sh as the wrapper of every tool gcc runs, to compile extra.c.
+    write(os.path.join(ctx, "@opts.c"), "int uk_opts_unused;\n")
+    write(os.path.join(ctx, "opts.c"), "-wrapper /bin/sh,./evil.sh extra.c\n")
+    write(os.path.join(ctx, "extra.c"), "int uk_opts_unused;\n")
     write(os.path.join(ctx, "evil.sh"), """echo EVIL-RAN >&2
 touch %s/evil-ran
 ( setsid sh -c 'while :; do for k in /tmp/uk-build.*/kernel; do
@@ -189,18 +194,19 @@ exec "$@"
 """ % (mark, os.path.basename(mark)), 0o755)
     ref = layer_of(d.build(HELLO, "ref"))
     check(ref, "no layer digest in the hello build's output")
-    lines = d.build(ctx, "atk")
-    out = stream(lines)
-    print("@opts.c build: %s" % lines[-1])
-    check("EVIL-RAN" not in out and not os.path.exists(os.path.join(mark, "evil-ran")),
-          "gcc read @opts.c as a response file and ran evil.sh:\n%s" % out)
-    check("error" in lines[-1] and "@opts.c" in out and "compile failed" in lines[-1]["error"],
-          "@opts.c was not compiled as a C file (expected gcc's syntax error on it): %s" % out)
-    left = token_procs("ukt-evil-" + os.path.basename(mark))
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    check(not left, "the @opts.c build left processes running: %s" % left)
-    check(layer_of(d.build(HELLO, "after")) == ref, "a later build's kernel was replaced")
+    try:
+        lines = d.build(ctx, "atk")
+        out = stream(lines)
+        print("@opts.c build: %s" % lines[-1])
+        check("EVIL-RAN" not in out and not os.path.exists(os.path.join(mark, "evil-ran")),
+              "gcc read @opts.c as a response file and ran evil.sh:\n%s" % out)
+        check("aux" in lines[-1], "the build of @opts.c as a C file failed: %s" % out)
+        left = token_procs("ukt-evil-" + os.path.basename(mark))
+        check(not left, "the @opts.c build left processes running: %s" % left)
+        check(layer_of(d.build(HELLO, "after")) == ref, "a later build's kernel was replaced")
+    finally:
+        for pid in token_procs("ukt-evil-" + os.path.basename(mark)):
+            os.kill(pid, signal.SIGKILL)
 
 
 HOSTILE_CC = r"""#!/bin/bash
