@@ -156,8 +156,7 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 		return -1;
 	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
 	sb->isolated = sandbox_can_isolate();
-	/* The build sees its private dir as /tmp: a compiler installed there is out of its sight.
-	 */
+	/* The build sees its private dir as /tmp: a compiler under /tmp is out of its sight. */
 	if (sb->isolated && !strncmp(opts->ukcc_path, VIEW_TMP "/", strlen(VIEW_TMP) + 1)) {
 		uk_err_internal(err,
 		                "build: ukcc is at %s, under /tmp, which a build sees as its own "
