@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -344,9 +345,9 @@ static int child_mounts(const struct ukimg_sandbox *sb, int privileged)
  * process_vm_*, kcmp, pidfd_getfd), new namespaces or mounts (which would undo the read only
  * view), kernel keyrings, BPF, perf, userfaultfd, io_uring (its operations bypass this filter),
  * modules, kexec, file handles (open_by_handle_at walks around mounts), swap, reboot,
- * accounting, quotas, the kernel log. Each fails with EPERM; clone3 with ENOSYS so that libc
- * falls back to clone, whose flags can be checked (no CLONE_NEW*). Another architecture's (or
- * x32's) system call numbers kill the process: they would bypass the list.
+ * accounting, quotas, the kernel log, unix sockets. Each fails with EPERM; clone3 with ENOSYS
+ * so that libc falls back to clone, whose flags can be checked (no CLONE_NEW*). Another
+ * architecture's (or x32's) system call numbers kill the process: they would bypass the list.
  */
 #define CLONE_NS_ALL (SANDBOX_NS | CLONE_NEWUSER | CLONE_NEWCGROUP)
 static const int denied[] = {
@@ -399,9 +400,9 @@ static const int denied[] = {
 
 static void child_seccomp(void)
 {
-	/* [0-3] the architecture and x32, [4-6] clone's flags, [7] clone3, then one test per
-	 * denied call; the four returns last. */
-	enum { HEAD = 8, ALLOW = HEAD + N_DENIED, EPERM_ = ALLOW + 1, ENOSYS_, KILL, LEN };
+	/* [0-3] the architecture and x32, [4-6] clone's flags, [7-9] socket's family, [10]
+	 * clone3, then one test per denied call; the four returns last. */
+	enum { HEAD = 11, ALLOW = HEAD + N_DENIED, EPERM_ = ALLOW + 1, ENOSYS_, KILL, LEN };
 	struct sock_filter f[LEN] = {
 	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, KILL - 2),
@@ -411,7 +412,12 @@ static void child_seccomp(void)
 	        /* the low half of the flags, where every CLONE_NEW* is */
 	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
 	        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NS_ALL, EPERM_ - 7, ALLOW - 7),
-	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, ENOSYS_ - 8, 0),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 2),
+	        /* no unix sockets: the host's (D-Bus, syslog) are reachable in the file system
+	         * even where it is read only; the network namespace leaves nothing else */
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, EPERM_ - 10, ALLOW - 10),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, ENOSYS_ - 11, 0),
 	};
 	struct sock_fprog prog = {.len = LEN, .filter = f};
 

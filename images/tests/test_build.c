@@ -604,6 +604,8 @@ static char *probe_ukcc(struct fixture *f, int port)
 	         "echo hidden > /tmp/ukt-probe-leak-%d 2>/dev/null\n"
 	         "unshare -U true 2>/dev/null && echo 'probe: unshare allowed' || "
 	         "echo 'probe: unshare refused'\n"
+	         "python3 -c 'import socket; socket.socket(socket.AF_UNIX)' 2>/dev/null && "
+	         "echo 'probe: unix socket' || echo 'probe: no unix socket'\n"
 	         "echo \"probe: pwd=$(pwd)\"\n"
 	         "touch new 2>/dev/null && echo 'probe: ctx writable' || echo 'probe: ctx "
 	         "read-only'\n"
@@ -685,6 +687,7 @@ static void test_sandbox(void **state)
 	assert_non_null(strstr(f->progress, "probe: Seccomp:2"));
 	if (access("/usr/bin/unshare", X_OK) == 0) /* the filter refuses new namespaces */
 		assert_non_null(strstr(f->progress, "probe: unshare refused"));
+	assert_non_null(strstr(f->progress, "probe: no unix socket"));
 	assert_non_null(strstr(f->progress, "probe: cpu=7 fsize=6144 nofile=1024"));
 	assert_null(strstr(f->progress, "UKT_CALLER_SECRET"));
 	if (can_netns()) {
