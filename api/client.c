@@ -21,7 +21,7 @@ struct uk_client {
 	char *header; /* one extra request header ("X-Registry-Auth: ..."), or NULL */
 	int tls, tls_verify;
 	char *tls_ca, *tls_cert, *tls_key; /* PEM paths, NULL when not used */
-	long slow_ms; /* uk_client_set_slow */
+	long slow_ms;                      /* uk_client_set_slow */
 	uk_client_slow_cb slow_cb;
 	void *slow_ud;
 };

@@ -565,8 +565,9 @@ static void cli_start_slow(uk_client_t *c, void *ud)
 		json_object_object_get_ex(info, "backend", &backend);
 	if (!strcmp(cli_jstr(backend, "probe"), "probing"))
 		cli_warn("waiting for libvirt to probe QEMU (first start on this machine)…");
-	else
-		cli_warn("waiting for ukd to start %s…", (const char *)ud);
+	else /* an instance id is shown short, as everywhere */
+		cli_warn("waiting for libvirt to start QEMU for %.*s…",
+		         strlen(ud) == 64 ? 12 : (int)strlen(ud), (const char *)ud);
 	json_object_put(info);
 }
 

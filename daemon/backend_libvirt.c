@@ -115,9 +115,9 @@ static int backend_pid(struct ukd_backend *b, const char *name);
 /*
  * libvirt probes QEMU once per embedded root and caches the result under
  * ROOT/cache/qemu/capabilities (libvirt checks each file against the QEMU binary and itself,
- * and probes again if it is stale). On hosts whose /dev/kvm is PVM the probe takes over a
- * minute, so ukd keeps a machine-wide copy: seeded into a new root before connecting, refreshed
- * after a probe. UKD_CAPS_CACHE overrides the directory; an empty value turns it off.
+ * and probes again if it is stale). The probe takes seconds, so ukd keeps a machine-wide copy:
+ * seeded into a new root before connecting, refreshed after a probe. UKD_CAPS_CACHE overrides
+ * the directory; an empty value turns it off.
  */
 #define CAPS_CACHE_DEFAULT "/var/cache/uk/qemu-capabilities"
 #define CAPS_SUB "/cache/qemu/capabilities"
@@ -324,11 +324,11 @@ static int backend_events_init(struct ukd_backend *b, uk_err_t *err)
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
-	int running;       /* a check is under way, begun at (since) (ukd_now_ns) */
+	int running; /* a check is under way, begun at (since) (ukd_now_ns) */
 	int64_t since;
-	unsigned long gen; /* checks finished */
-	int state;         /* of the last one: UKD_PROBE_* */
-	int copied;        /* the machine-wide copy was refreshed once */
+	unsigned long gen;            /* checks finished */
+	int state;                    /* of the last one: UKD_PROBE_* */
+	int copied;                   /* the machine-wide copy was refreshed once */
 	char caps_dir[PATH_MAX + 32]; /* the root's capabilities cache, "" if not embedded */
 } probe = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -401,7 +401,8 @@ static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
 		                  "libvirt did not finish probing QEMU within %d s (its probe has "
 		                  "run %lld s): QEMU does not answer libvirt's probe; see "
 		                  "libvirt.log under ukd's root, stop the hung qemu-system process "
-		                  "or restart ukd (the limit is daemon.json's backend-limits.probe-timeout-s)",
+		                  "or restart ukd (the limit is daemon.json's "
+		                  "backend-limits.probe-timeout-s)",
 		                  b->probe_timeout_s, (long long)ran);
 	return 0;
 }
@@ -413,7 +414,7 @@ const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
 	(void)b;
 	pthread_mutex_lock(&probe.lock);
 	*since_ns = probe.since;
-	s = probe.running                      ? "probing"
+	s = probe.running                     ? "probing"
 	    : probe.state == UKD_PROBE_READY  ? "ready"
 	    : probe.state == UKD_PROBE_FAILED ? "failed"
 	                                      : "unknown";

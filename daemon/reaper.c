@@ -53,8 +53,9 @@ int ukd_reaper_main(int (*run)(int argc, char **argv), int argc, char **argv)
 
 	/* UKD_NO_REAPER: orphans go to init instead (for measurements only) */
 	if (!getenv("UKD_NO_REAPER") && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		log_warn("reaper", "PR_SET_CHILD_SUBREAPER: %s: QEMUs that exit are reaped by "
-		                   "init, and libvirt waits for that",
+		log_warn("reaper",
+		         "PR_SET_CHILD_SUBREAPER: %s: QEMUs that exit are reaped by "
+		         "init, and libvirt waits for that",
 		         strerror(errno));
 	a = (struct reaper_args){run, argc, argv, {{0}}};
 	/* This thread takes no signal: ukd's own threads handle them (sigwait in main.c). */

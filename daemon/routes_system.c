@@ -46,8 +46,9 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	        b, "accelerator",
 	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));
 	json_object_object_add(b, "accelerator_reason", json_object_new_string(d->accel_reason));
-	json_object_object_add(b, "probe", json_object_new_string(ukd_backend_probe_state(
-	                                           d->backend, &probe_since)));
+	json_object_object_add(
+	        b, "probe",
+	        json_object_new_string(ukd_backend_probe_state(d->backend, &probe_since)));
 	json_object_object_add(b, "probe_since", json_object_new_double((double)probe_since / 1e9));
 	json_object_object_add(o, "backend", b);
 	json_object_object_add(o, "images", json_object_new_int(images));
