@@ -354,6 +354,8 @@ static void *backend_probe_thread(void *p)
 		log_warn("backend", "probing QEMU: %s", virGetLastErrorMessage());
 	else if (first || ms >= 1000)
 		log_info("backend", "QEMU capabilities ready in %lld ms", (long long)ms);
+	else
+		log_debug("backend", "QEMU capabilities checked in %lld ms", (long long)ms);
 	if (copy)
 		caps_copy(probe.caps_dir, caps_cache_dir(), 1);
 	free(caps);
