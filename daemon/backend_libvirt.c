@@ -44,6 +44,8 @@ struct ukd_backend {
 	int n_reap;
 	/* Domains being started: their QEMU is reaped by pid file before libvirt returns. */
 	char starting[STARTING_MAX][32];
+	int killed[STARTING_MAX]; /* the QEMU shutdown killed for that start */
+	int closing;              /* ukd is shutting down: no new starts (under reap_lock) */
 };
 
 /*
@@ -177,21 +179,27 @@ static void backend_reap_add(struct ukd_backend *b, int pid)
 	pthread_mutex_unlock(&b->reap_lock);
 }
 
-/* Marks (name) as starting (on) or not; its stale pid file goes first. */
-static void backend_starting(struct ukd_backend *b, const char *name, int on)
+/*
+ * Marks (name) as starting (on) or not; its stale pid file goes first. The reaper reaps the
+ * QEMUs of starting domains, shutdown kills them (ukd_backend_abort_starts). A start while
+ * ukd shuts down is refused: -1.
+ */
+static int backend_starting(struct ukd_backend *b, const char *name, int on)
 {
 	char path[PATH_MAX + 64];
+	int r = 0;
 
-	if (!b->reaper_started)
-		return;
-	if (on) {
+	if (on && b->embed_root[0]) {
 		snprintf(path, sizeof(path), "%s/run/qemu/%s.pid", b->embed_root, name);
 		unlink(path);
 	}
 	pthread_mutex_lock(&b->reap_lock);
-	for (int i = 0; i < STARTING_MAX; i++) {
+	if (on && b->closing)
+		r = -1;
+	for (int i = 0; i < STARTING_MAX && !r; i++) {
 		if (on && !b->starting[i][0]) {
 			snprintf(b->starting[i], sizeof(b->starting[i]), "%s", name);
+			b->killed[i] = 0;
 			break;
 		}
 		if (!on && !strcmp(b->starting[i], name)) {
@@ -200,6 +208,7 @@ static void backend_starting(struct ukd_backend *b, const char *name, int on)
 		}
 	}
 	pthread_mutex_unlock(&b->reap_lock);
+	return r;
 }
 
 static void backend_reaper_start(struct ukd_backend *b)
@@ -662,7 +671,9 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
 	 * resume that fails that way is recognized by the exit status the guest left behind.
 	 */
-	backend_starting(b, spec->name, 1);
+	if (backend_starting(b, spec->name, 1) < 0)
+		return uk_err_set(err, 503, "unavailable", "start domain %s: ukd is shutting down",
+		                  spec->name);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	/* libvirt can still hold the previous run's transient domain for a moment after the
 	 * lookup above missed it (seen in CI under load): wait it out and try again. */
@@ -674,6 +685,9 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 		dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	}
 	backend_starting(b, spec->name, 0);
+	if (!dom && __atomic_load_n(&b->closing, __ATOMIC_RELAXED))
+		return uk_err_set(err, 503, "unavailable",
+		                  "start domain %s: interrupted: ukd is shutting down", spec->name);
 	if (!dom) {
 		/* QEMU could not bind a published port (taken since ukd checked it) */
 		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
@@ -712,6 +726,66 @@ static int backend_with_domain(struct ukd_backend *b, const char *name, const ch
 		lv_err(err, what, name);
 	virDomainFree(dom);
 	return r < 0 ? -1 : 0;
+}
+
+/* Kills (name)'s QEMU by its pid file, if that pid still runs it and is not (done); its pid if
+ * it did, else 0. */
+static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
+{
+	int pid = backend_pid(b, name);
+
+	if (pid == done || !backend_is_qemu_of(pid, name) || kill(pid, SIGKILL) < 0)
+		return 0;
+	log_warn("backend", "%s: killed its QEMU (pid %d): ukd is shutting down", name, pid);
+	return pid;
+}
+
+/*
+ * A start libvirt is stuck in (a QEMU that never answers its monitor) holds its HTTP request,
+ * its instance and libvirt's job on the domain for as long as libvirt waits. Its QEMU is killed
+ * instead: libvirt's wait ends with the start failed, and the start did not happen.
+ */
+int ukd_backend_abort_starts(struct ukd_backend *b)
+{
+	int n = 0;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->reap_lock);
+	b->closing = 1;
+	for (int i = 0; i < STARTING_MAX; i++) {
+		int pid =
+		        b->starting[i][0] ? backend_kill_qemu(b, b->starting[i], b->killed[i]) : 0;
+		if (pid) {
+			b->killed[i] = pid;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&b->reap_lock);
+	return n;
+}
+
+void ukd_backend_kill_guests(struct ukd_backend *b)
+{
+	char dir[PATH_MAX + 16];
+	struct dirent *e;
+	DIR *dh;
+
+	if (!b || !b->embed_root[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s/run/qemu", b->embed_root);
+	if (!(dh = opendir(dir)))
+		return;
+	while ((e = readdir(dh))) {
+		char name[256];
+		size_t len = strlen(e->d_name);
+
+		if (len < 5 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".pid"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), e->d_name);
+		backend_kill_qemu(b, name, 0);
+	}
+	closedir(dh);
 }
 
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)

@@ -145,6 +145,19 @@ static void clean_orphan_builds(struct ukd *d)
 	free(o);
 }
 
+int ukd_recovery_kill_builds(struct ukd *d)
+{
+	struct orphans *o = calloc(1, sizeof(*o));
+	int n;
+
+	if (!o)
+		return 0;
+	orphans_find(d, o);
+	n = kill_orphan_builds(o);
+	free(o);
+	return n;
+}
+
 static int is_instance_id(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdef");

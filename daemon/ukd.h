@@ -43,6 +43,7 @@ struct ukd_config {
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	unsigned shutdown_timeout_s; /* guests' grace to power off when ukd stops them */
 };
 
 struct ukd_store;
@@ -71,6 +72,8 @@ struct ukd {
 
 /* Now, in nanoseconds since the epoch. */
 int64_t ukd_now_ns(void);
+/* Milliseconds from now until (ns) (ukd_now_ns's clock), 0 if that is past. */
+int ukd_ms_until(int64_t ns);
 /* Formats (ns) as RFC 3339 with nanoseconds, UTC, into (buf) (>= 40 bytes); 0 →
  * "0001-01-01T00:00:00Z". */
 void ukd_time_format(int64_t ns, char *buf, size_t len);
