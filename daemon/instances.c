@@ -10,6 +10,7 @@
 #include "log.h"
 #include "names.h"
 #include "ports.h"
+#include "qemu_user.h"
 #include "trust.h"
 
 #include <errno.h>
@@ -395,7 +396,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_domain_info info;
 	int r = -1;
 
-	if (ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	if (ukd_qemu_user_check(d, err) < 0 ||
+	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		goto out;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "instances.h"
 #include "logs.h"
+#include "qemu_user.h"
 #include "recovery.h"
 #include "routes.h"
 #include "store.h"
@@ -15,9 +16,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <grp.h>
 #include <libgen.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,69 +51,6 @@ static int main_make_dirs(struct ukd *d, uk_err_t *err)
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return uk_err_errno(err, errno, "create %s", path);
 	}
-	return 0;
-}
-
-/* (path) and every directory above it can be passed through by (uid)/(gid) (mode bits). */
-static int main_reachable(const char *path, uid_t uid, gid_t gid)
-{
-	char p[PATH_MAX + 16];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (;;) {
-		if (stat(p[0] ? p : "/", &st) < 0)
-			return 0;
-		if (!(st.st_mode & S_IXOTH) && !(st.st_gid == gid && (st.st_mode & S_IXGRP)) &&
-		    !(st.st_uid == uid && (st.st_mode & S_IXUSR)))
-			return 0;
-		if (!p[0])
-			return 1;
-		*strrchr(p, '/') = 0;
-	}
-}
-
-/*
- * A ukd running as root gives up root for its guests under the embedded driver: QEMU runs as the
- * system user libvirt-qemu, group kvm (so /dev/kvm opens, and libvirt's cached probe of QEMU,
- * which records whether KVM is usable by that user and group, stays valid; libvirt-qemu's own
- * group where there is no kvm group). libvirt opens the console and status files and hands QEMU
- * the descriptors; QEMU itself opens the kernel under ROOT/images and its domain directory
- * under ROOT/libvirt. So ROOT becomes mode 0710, group kvm (pass through, not list) and the
- * store (every instance's environment) 0600. When a directory above ROOT keeps that user out,
- * QEMU stays root, with a warning.
- */
-static int main_qemu_user(struct ukd *d, struct ukd_qemu_user *q, uk_err_t *err)
-{
-	static const char *const private[] = {"/ukd.db", "/ukd.db-wal", "/ukd.db-shm", NULL};
-	struct passwd *pw = getpwnam("libvirt-qemu");
-	struct group *kvm = getgrnam("kvm");
-	char path[PATH_MAX + 16], *slash;
-
-	*q = (struct ukd_qemu_user){-1, -1};
-	if (geteuid() != 0 || strncmp(d->cfg.libvirt_uri, "qemu:///embed", 13) || !pw)
-		return 0;
-	snprintf(path, sizeof(path), "%s", d->cfg.root);
-	if ((slash = strrchr(path, '/')))
-		*slash = 0;
-	if (!main_reachable(path, pw->pw_uid, kvm ? kvm->gr_gid : pw->pw_gid)) {
-		log_warn("main",
-		         "QEMU runs as root: user libvirt-qemu cannot pass through %s (or a "
-		         "directory above it) to reach %s",
-		         path[0] ? path : "/", d->cfg.root);
-		return 0;
-	}
-	q->uid = pw->pw_uid;
-	q->gid = kvm ? kvm->gr_gid : pw->pw_gid;
-	for (int i = 0; private[i]; i++) {
-		snprintf(path, sizeof(path), "%s%s", d->cfg.root, private[i]);
-		if (chmod(path, 0600) < 0 && errno != ENOENT)
-			return uk_err_errno(err, errno, "make %s private", path);
-	}
-	if (chown(d->cfg.root, (uid_t)-1, (gid_t)q->gid) < 0 || chmod(d->cfg.root, 0710) < 0)
-		return uk_err_errno(err, errno, "let QEMU's group %ld reach the kernels under %s",
-		                    q->gid, d->cfg.root);
-	log_info("main", "QEMU runs as user libvirt-qemu, group %s", kvm ? "kvm" : "libvirt-qemu");
 	return 0;
 }
 
@@ -165,7 +101,7 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (ukd_super_start(d, err) < 0)
 		return -1;
 	main_libvirt_log(d);
-	if (main_qemu_user(d, &qemu, err) < 0)
+	if (ukd_qemu_user_setup(d, &qemu, err) < 0)
 		return -1;
 	d->backend = ukd_backend_open(d->cfg.libvirt_uri, &qemu, ukd_super_domain_stopped, d, err);
 	if (!d->backend)

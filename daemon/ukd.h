@@ -64,9 +64,10 @@ struct ukd {
 	struct ukd_super *super;
 	struct ukd_http *http[UKD_MAX_HOSTS];
 	int nhttp;
-	void *images;           /* struct uk_images *, when the images library is built in */
-	pthread_mutex_t lock;   /* serializes instance lifecycle transitions */
-	pthread_cond_t changed; /* broadcast whenever an instance's state changes */
+	void *images;            /* struct uk_images *, when the images library is built in */
+	long qemu_uid, qemu_gid; /* who QEMU runs as (qemu_user.c); -1: ukd's own user */
+	pthread_mutex_t lock;    /* serializes instance lifecycle transitions */
+	pthread_cond_t changed;  /* broadcast whenever an instance's state changes */
 	volatile int stopping;
 };
 
