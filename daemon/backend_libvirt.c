@@ -741,9 +741,52 @@ static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
 }
 
 /*
+ * libvirt's probes of QEMU for this root (-machine none, their QMP socket under the root): a
+ * start waits on one, and one left behind by ukd's exit would sit paused forever.
+ */
+static int backend_kill_probes(struct ukd_backend *b)
+{
+	char want[PATH_MAX + 8];
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!proc || !b->embed_root[0]) {
+		if (proc)
+			closedir(proc);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%s/", b->embed_root);
+	while ((e = readdir(proc))) {
+		char path[300], cmd[8192];
+		_cleanup_close_ int fd = -1;
+		int pid = atoi(e->d_name);
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (pid <= 1 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (len = read(fd, cmd, sizeof(cmd) - 1)) <= 0)
+			continue;
+		cmd[len] = 0;
+		if (!strstr(cmd, "qemu-system") || !memmem(cmd, (size_t)len, "-machine\0none", 13))
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			cmd[i] = cmd[i] ? cmd[i] : ' ';
+		if (!strstr(cmd, want) || kill(pid, SIGKILL) < 0)
+			continue;
+		log_warn("backend", "killed libvirt's probe of QEMU (pid %d): ukd is shutting down",
+		         pid);
+		n++;
+	}
+	closedir(proc);
+	return n;
+}
+
+/*
  * A start libvirt is stuck in (a QEMU that never answers its monitor) holds its HTTP request,
  * its instance and libvirt's job on the domain for as long as libvirt waits. Its QEMU is killed
- * instead: libvirt's wait ends with the start failed, and the start did not happen.
+ * instead, and so is a probe of QEMU it waits on: libvirt's wait ends with the start failed,
+ * and the start did not happen.
  */
 int ukd_backend_abort_starts(struct ukd_backend *b)
 {
@@ -751,6 +794,7 @@ int ukd_backend_abort_starts(struct ukd_backend *b)
 
 	if (!b)
 		return 0;
+	n = backend_kill_probes(b);
 	pthread_mutex_lock(&b->reap_lock);
 	b->closing = 1;
 	for (int i = 0; i < STARTING_MAX; i++) {
