@@ -790,22 +790,26 @@ static int backend_kill_probes(struct ukd_backend *b)
  */
 int ukd_backend_abort_starts(struct ukd_backend *b)
 {
-	int n = 0;
+	int n = 0, first, starts = 0;
 
 	if (!b)
 		return 0;
-	n = backend_kill_probes(b);
 	pthread_mutex_lock(&b->reap_lock);
+	first = !b->closing;
 	b->closing = 1;
 	for (int i = 0; i < STARTING_MAX; i++) {
 		int pid =
 		        b->starting[i][0] ? backend_kill_qemu(b, b->starting[i], b->killed[i]) : 0;
+		starts += b->starting[i][0] != 0;
 		if (pid) {
 			b->killed[i] = pid;
 			n++;
 		}
 	}
 	pthread_mutex_unlock(&b->reap_lock);
+	/* a walk through /proc: the first time (the warm-up's probe), then while a start waits */
+	if (first || starts)
+		n += backend_kill_probes(b);
 	return n;
 }
 

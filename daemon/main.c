@@ -143,12 +143,14 @@ static struct {
 	int64_t deadline; /* ns (ukd_now_ns) */
 } guard = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
+/* SIGUSR1 only wakes the signal thread (main_signals_stop). */
 static void main_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
 }
 
 /* How long a shutdown may take: the guests' grace when they are stopped, and the rest. */
@@ -185,6 +187,8 @@ static void *main_signals(void *p)
 		pthread_mutex_lock(&guard.lock);
 		if (sig == SIGHUP) {
 			log_info("main", "SIGHUP ignored (restart ukd to reload its config)");
+		} else if (sig == SIGUSR1) {
+			/* woken: see guard.done */
 		} else if (sig > 0 && guard.sig) {
 			log_warn("main", "%s again: exiting at once", strsignal(sig));
 			fflush(NULL);
@@ -215,6 +219,7 @@ static void main_signals_stop(void)
 	pthread_mutex_lock(&guard.lock);
 	guard.done = 1;
 	pthread_mutex_unlock(&guard.lock);
+	pthread_kill(guard.thread, SIGUSR1);
 	pthread_join(guard.thread, NULL);
 	guard.started = 0;
 }

@@ -3,6 +3,7 @@
 #include "recovery.h"
 #include "instances.h"
 #include "log.h"
+#include "routes.h"
 #include "store.h"
 
 #include "uk/images.h"
@@ -147,10 +148,12 @@ static void clean_orphan_builds(struct ukd *d)
 
 int ukd_recovery_kill_builds(struct ukd *d)
 {
-	struct orphans *o = calloc(1, sizeof(*o));
+	struct orphans *o;
 	int n;
 
-	if (!o)
+	if (ukd_images_wait_builds(0) == 0) /* none: no walk through /proc */
+		return 0;
+	if (!(o = calloc(1, sizeof(*o))))
 		return 0;
 	orphans_find(d, o);
 	n = kill_orphan_builds(o);
