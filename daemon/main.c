@@ -160,18 +160,20 @@ static int64_t main_bound_ns(const struct ukd *d)
 	       (d->cfg.live_restore ? 0 : d->cfg.shutdown_timeout_s * 1000000000LL);
 }
 
-/* The bound is reached: nothing that still waits is worth a guest left running. */
-static _Noreturn void main_give_up(struct ukd *d)
+/*
+ * Exits while threads are still inside libvirt or a transfer (no exit handlers under them).
+ * Nothing that still waits is worth a guest left running: the QEMUs of starts in progress, and
+ * without live restore every QEMU of this root, are killed first.
+ */
+static _Noreturn void main_exit_now(struct ukd *d, int status)
 {
 	struct ukd_backend *b = __atomic_load_n(&d->backend, __ATOMIC_ACQUIRE);
 
-	log_warn("main", "shutdown not done within %lld ms: exiting without waiting any longer",
-	         (long long)(main_bound_ns(d) / 1000000));
 	ukd_backend_abort_starts(b);
 	if (!d->cfg.live_restore)
 		ukd_backend_kill_guests(b);
 	fflush(NULL);
-	_exit(0);
+	_exit(status);
 }
 
 static void *main_signals(void *p)
@@ -203,8 +205,11 @@ static void *main_signals(void *p)
 			pthread_mutex_unlock(&guard.lock);
 			return NULL;
 		}
-		if (guard.sig && ukd_now_ns() >= guard.deadline)
-			main_give_up(d);
+		if (guard.sig && ukd_now_ns() >= guard.deadline) {
+			log_warn("main", "shutdown not done within %lld ms: exiting without it",
+			         (long long)(main_bound_ns(d) / 1000000));
+			main_exit_now(d, 0);
+		}
 		if (guard.sig)
 			ukd_backend_abort_starts(__atomic_load_n(&d->backend, __ATOMIC_ACQUIRE));
 		pthread_mutex_unlock(&guard.lock);
@@ -306,10 +311,8 @@ int main(int argc, char **argv)
 	         d.cfg.libvirt_uri);
 	if (main_up(&d, &err) < 0) {
 		log_error("main", "%s", err.message);
-		if (main_down(&d) < 0) {
-			fflush(NULL);
-			_exit(1);
-		}
+		if (main_down(&d) < 0)
+			main_exit_now(&d, 1);
 		return 1;
 	}
 	log_info("main", "ready");
@@ -317,11 +320,8 @@ int main(int argc, char **argv)
 	while (!guard.sig)
 		pthread_cond_wait(&guard.cond, &guard.lock);
 	pthread_mutex_unlock(&guard.lock);
-	if (main_down(&d) < 0) {
-		fflush(NULL);
-		_exit(0); /* threads still inside libvirt or a transfer: no exit handlers under them
-		           */
-	}
+	if (main_down(&d) < 0)
+		main_exit_now(&d, 0);
 	log_info("main", "stopped");
 	return 0;
 }
