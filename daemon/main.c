@@ -206,8 +206,7 @@ static void *main_signals(void *p)
 			return NULL;
 		}
 		if (guard.sig && ukd_now_ns() >= guard.deadline) {
-			log_warn("main", "shutdown not done within %lld ms: exiting without it",
-			         (long long)(main_bound_ns(d) / 1000000));
+			log_warn("main", "shutdown not done within its bound: exiting without it");
 			main_exit_now(d, 0);
 		}
 		if (guard.sig)
@@ -238,7 +237,15 @@ static int main_down(struct ukd *d)
 {
 	int64_t t0 = ukd_now_ns(), end = guard.sig ? guard.deadline : t0 + main_bound_ns(d);
 	int64_t grace_until = t0 + d->cfg.shutdown_timeout_s * 1000000000LL;
-	int busy = 0;
+	int busy = 0, images, instances, running = 1;
+
+	/* no guest to give a grace: the bound is the rest's alone */
+	if (d->store && ukd_store_counts(d->store, &images, &instances, &running, NULL) == 0 &&
+	    !running && guard.sig) {
+		pthread_mutex_lock(&guard.lock);
+		guard.deadline = end = t0 + SHUTDOWN_SLACK_NS < end ? t0 + SHUTDOWN_SLACK_NS : end;
+		pthread_mutex_unlock(&guard.lock);
+	}
 
 	d->stopping = 1; /* no restarts or new requests from here on; streams and waits end */
 	ukd_instance_changed(d);
