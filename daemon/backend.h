@@ -56,6 +56,13 @@ int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Stops the guest at once. 404 if it is not running. */
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
+/* Shutdown: refuses new starts (503) and kills the QEMU of every start in progress and libvirt's
+ * probes of QEMU for this root, so a start libvirt waits on (a QEMU that never answers, a probe)
+ * ends now; returns how many it killed. Called again and again while ukd stops: a start may only
+ * now have a QEMU. Safe from any thread. */
+int ukd_backend_abort_starts(struct ukd_backend *b);
+/* Shutdown's last resort, with libvirt stuck: kills every QEMU of this root by its pid file. */
+void ukd_backend_kill_guests(struct ukd_backend *b);
 /* 1 running, 0 not (or unknown to the hypervisor), -1 error. (pid) MAY be NULL. */
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err);
 /* As ukd_backend_state, and fills (info) (uuid, pid) of a running guest: what a restarted ukd

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #define PROBE_TIMEOUT_DEFAULT 60
+#define STARTING_MAX 16
 
 struct ukd_backend {
 	virConnectPtr conn;
@@ -33,6 +34,11 @@ struct ukd_backend {
 	ukd_backend_stopped_fn stopped;
 	void *opaque;
 	int probe_timeout_s; /* a start waits this long for libvirt's probe of QEMU */
+	/* Domains being started, so shutdown can kill a start libvirt is stuck in. */
+	pthread_mutex_t start_lock;
+	char starting[STARTING_MAX][32];
+	int killed[STARTING_MAX]; /* the QEMU shutdown killed for that start */
+	int closing;              /* ukd is shutting down: no new starts (under start_lock) */
 };
 
 /*
@@ -110,6 +116,37 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 }
 
 static int backend_pid(struct ukd_backend *b, const char *name);
+/*
+ * Marks (name) as starting (on) or not; its stale pid file goes first. Shutdown kills the QEMUs
+ * of starting domains (ukd_backend_abort_starts). A start while ukd shuts down is refused: -1.
+ */
+static int backend_starting(struct ukd_backend *b, const char *name, int on)
+{
+	char path[PATH_MAX + 64];
+	int r = 0;
+
+	if (on && b->embed_root[0]) {
+		snprintf(path, sizeof(path), "%s/run/qemu/%s.pid", b->embed_root, name);
+		unlink(path);
+	}
+	pthread_mutex_lock(&b->start_lock);
+	if (on && b->closing)
+		r = -1;
+	for (int i = 0; i < STARTING_MAX && !r; i++) {
+		if (on && !b->starting[i][0]) {
+			snprintf(b->starting[i], sizeof(b->starting[i]), "%s", name);
+			b->killed[i] = 0;
+			break;
+		}
+		if (!on && !strcmp(b->starting[i], name)) {
+			b->starting[i][0] = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->start_lock);
+	return r;
+}
+
 
 /* For qemu:///embed?root=DIR: writes DIR/etc/qemu.conf. */
 /*
@@ -445,6 +482,7 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	b->stopped = stopped;
 	b->opaque = opaque;
 	b->cb_id = -1;
+	pthread_mutex_init(&b->start_lock, NULL);
 	b->probe_timeout_s = PROBE_TIMEOUT_DEFAULT;
 	virSetErrorFunc(NULL, libvirt_silent);
 	if ((!strncmp(uri, "qemu:///embed", 13) && backend_prepare_embed(b, err) < 0) ||
@@ -491,6 +529,7 @@ void ukd_backend_close(struct ukd_backend *b)
 		virEventAddTimeout(0, backend_wake, NULL, NULL);
 		pthread_join(b->loop, NULL);
 	}
+	pthread_mutex_destroy(&b->start_lock);
 	free(b);
 }
 
@@ -632,6 +671,9 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
 	 * resume that fails that way is recognized by the exit status the guest left behind.
 	 */
+	if (backend_starting(b, spec->name, 1) < 0)
+		return uk_err_set(err, 503, "unavailable", "start domain %s: ukd is shutting down",
+		                  spec->name);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	/* libvirt can still hold the previous run's transient domain for a moment after the
 	 * lookup above missed it (seen in CI under load): wait it out and try again. */
@@ -642,6 +684,10 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
 		dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	}
+	backend_starting(b, spec->name, 0);
+	if (!dom && __atomic_load_n(&b->closing, __ATOMIC_RELAXED))
+		return uk_err_set(err, 503, "unavailable",
+		                  "start domain %s: interrupted: ukd is shutting down", spec->name);
 	if (!dom) {
 		/* QEMU could not bind a published port (taken since ukd checked it) */
 		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
@@ -679,6 +725,114 @@ static int backend_with_domain(struct ukd_backend *b, const char *name, const ch
 		lv_err(err, what, name);
 	virDomainFree(dom);
 	return r < 0 ? -1 : 0;
+}
+
+/* Kills (name)'s QEMU by its pid file, if that pid still runs it and is not (done); its pid if
+ * it did, else 0. */
+static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
+{
+	int pid = backend_pid(b, name);
+
+	if (pid == done || !backend_is_qemu_of(pid, name) || kill(pid, SIGKILL) < 0)
+		return 0;
+	log_warn("backend", "%s: killed its QEMU (pid %d): ukd is shutting down", name, pid);
+	return pid;
+}
+
+/*
+ * libvirt's probes of QEMU for this root (-machine none, their QMP socket under the root): a
+ * start waits on one, and one left behind by ukd's exit would sit paused forever.
+ */
+static int backend_kill_probes(struct ukd_backend *b)
+{
+	char want[PATH_MAX + 8];
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!proc || !b->embed_root[0]) {
+		if (proc)
+			closedir(proc);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%s/", b->embed_root);
+	while ((e = readdir(proc))) {
+		char path[300], cmd[8192];
+		_cleanup_close_ int fd = -1;
+		int pid = atoi(e->d_name);
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (pid <= 1 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (len = read(fd, cmd, sizeof(cmd) - 1)) <= 0)
+			continue;
+		cmd[len] = 0;
+		if (!strstr(cmd, "qemu-system") || !memmem(cmd, (size_t)len, "-machine\0none", 13))
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			cmd[i] = cmd[i] ? cmd[i] : ' ';
+		if (!strstr(cmd, want) || kill(pid, SIGKILL) < 0)
+			continue;
+		log_warn("backend", "killed libvirt's probe of QEMU (pid %d): ukd is shutting down",
+		         pid);
+		n++;
+	}
+	closedir(proc);
+	return n;
+}
+
+/*
+ * A start libvirt is stuck in (a QEMU that never answers its monitor) holds its HTTP request,
+ * its instance and libvirt's job on the domain for as long as libvirt waits. Its QEMU is killed
+ * instead, and so is a probe of QEMU it waits on: libvirt's wait ends with the start failed,
+ * and the start did not happen.
+ */
+int ukd_backend_abort_starts(struct ukd_backend *b)
+{
+	int n = 0, first, starts = 0;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->start_lock);
+	first = !b->closing;
+	b->closing = 1;
+	for (int i = 0; i < STARTING_MAX; i++) {
+		int pid =
+		        b->starting[i][0] ? backend_kill_qemu(b, b->starting[i], b->killed[i]) : 0;
+		starts += b->starting[i][0] != 0;
+		if (pid) {
+			b->killed[i] = pid;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&b->start_lock);
+	/* a walk through /proc: the first time (the warm-up's probe), then while a start waits */
+	if (first || starts)
+		n += backend_kill_probes(b);
+	return n;
+}
+
+void ukd_backend_kill_guests(struct ukd_backend *b)
+{
+	char dir[PATH_MAX + 16];
+	struct dirent *e;
+	DIR *dh;
+
+	if (!b || !b->embed_root[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s/run/qemu", b->embed_root);
+	if (!(dh = opendir(dir)))
+		return;
+	while ((e = readdir(dh))) {
+		char name[256];
+		size_t len = strlen(e->d_name);
+
+		if (len < 5 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".pid"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), e->d_name);
+		backend_kill_qemu(b, name, 0);
+	}
+	closedir(dh);
 }
 
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)

@@ -11,6 +11,7 @@
 #include "logs.h"
 #include "names.h"
 #include "ports.h"
+#include "qemu_user.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -403,7 +404,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_domain_info info;
 	int r = -1;
 
-	if (ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	if (ukd_qemu_user_check(d, err) < 0 ||
+	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		goto out;
@@ -507,8 +509,12 @@ int ukd_instance_start(struct ukd *d, const char *key, uk_err_t *err)
 
 /* ---- stop, kill, wait ---- */
 
-/* Waits until (id) is not running; 1 = stopped, 0 = timed out, -1 = removed or error. */
-static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int client_fd, int *code)
+/*
+ * Waits until (id) is not running; 1 = stopped, 0 = timed out, -1 = removed or error. A wait
+ * for a client ends when ukd starts shutting down, unless (through_shutdown): shutdown's own.
+ */
+static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int client_fd, int *code,
+                            int through_shutdown)
 {
 	int64_t deadline = ukd_now_ns() + (int64_t)timeout_ms * 1000000;
 	struct ukd_instance in;
@@ -527,7 +533,8 @@ static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int c
 			break;
 		}
 		ukd_instance_clear(&in);
-		if (timeout_ms >= 0 ? ukd_now_ns() >= deadline : d->stopping)
+		if ((timeout_ms >= 0 && ukd_now_ns() >= deadline) ||
+		    (d->stopping && !through_shutdown))
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -608,7 +615,7 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	uk_err_clear(err);
 	if (werr->status)
 		return stop_unrecorded(err, name, werr);
-	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
+	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code, 1) == 0)
 		return uk_err_internal(err,
 		                       "instance %s: killed, but its exit was not recorded "
 		                       "within %d s (see ukd's log)",
@@ -638,27 +645,43 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
-	/* Unrecorded (werr), the stop request is the kill's to record. */
-	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code) != 0 &&
+	/* Unrecorded (werr), the stop request is the kill's to record; ukd shutting down cuts the
+	 * grace period short: the stop ends as a kill. */
+	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code, 0) != 0 &&
 	    !werr.status)
 		return 0;
 	return kill_and_wait(d, id, err);
 }
 
-int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err)
+int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_until, int64_t until,
+                               uk_err_t *err)
 {
 	struct ukd_instance in;
-	int code, r;
+	char name[sizeof(in.domain_name)];
+	int code;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
 		return -1;
-	r = strcmp(in.state, "running") ? 0 : ukd_backend_destroy(d->backend, in.domain_name, err);
+	snprintf(name, sizeof(name), "%s", in.domain_name);
+	code = strcmp(in.state, "running");
 	ukd_instance_clear(&in);
-	if (r < 0 && err->status != 404)
+	if (code)
+		return 0;
+	/* the power button; a guest that ignores it is destroyed when its grace ends */
+	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(d->backend, name, err) < 0)
+		log_debug("instances", "shutdown %s: %s", name, err->message);
+	uk_err_clear(err);
+	/* its exit recorded (the guest powered off), then its QEMU gone */
+	wait_not_running(d, id, ukd_ms_until(grace_until), -1, &code, 1);
+	while (ukd_now_ns() < grace_until && ukd_backend_state(d->backend, name, NULL, NULL) == 1)
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	if (ukd_backend_state(d->backend, name, NULL, NULL) != 0 &&
+	    ukd_backend_destroy(d->backend, name, err) < 0 && err->status != 404)
 		return -1;
-	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
-		return uk_err_internal(err, "instance %.12s: killed, but its exit was not recorded",
-		                       id);
+	uk_err_clear(err);
+	if (wait_not_running(d, id, ukd_ms_until(until), -1, &code, 1) == 0)
+		return uk_err_internal(
+		        err, "instance %.12s: stopped, but its exit was not recorded", id);
 	return 0;
 }
 
@@ -701,7 +724,7 @@ int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, 
 			uk_err_clear(err);
 		return r ? 0 : -1;
 	}
-	r = wait_not_running(d, id, -1, client_fd, code);
+	r = wait_not_running(d, id, -1, client_fd, code, 0);
 	if (r < 0)
 		return uk_err_notfound(err, "instance %s was removed", key);
 	if (r == 0)

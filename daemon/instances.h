@@ -29,8 +29,11 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err);
 int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
 /* 409 if not running. */
 int ukd_instance_kill(struct ukd *d, const char *key, uk_err_t *err);
-/* Kills (id) for the daemon's shutdown without marking it stopped by the user. */
-int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err);
+/* Stops (id) for the daemon's shutdown without marking it stopped by the user: the power
+ * button, destroyed at (grace_until) if still running; waits until its exit is recorded, up to
+ * (until) (ns, ukd_now_ns). */
+int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_until, int64_t until,
+                               uk_err_t *err);
 int ukd_instance_restart(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
 /* Blocks until the instance is not running; (code) receives its exit code. */
 int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, uk_err_t *err);

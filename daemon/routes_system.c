@@ -1,6 +1,7 @@
 /* System routes: _ping, version, info, events. */
 #include "backend.h"
 #include "events.h"
+#include "qemu_user.h"
 #include "routes.h"
 #include "store.h"
 
@@ -56,6 +57,11 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	json_object_object_add(o, "running", json_object_new_int(running));
 	json_object_object_add(o, "ukcc", json_object_new_string(d->ukcc));
 	json_object_object_add(o, "live_restore", json_object_new_boolean(d->cfg.live_restore));
+	/* what keeps this ukd from working as it should, said where `uk info` shows it */
+	json_object *warnings = json_object_new_array();
+	if (ukd_qemu_user_check(d, &err) < 0)
+		json_object_array_add(warnings, json_object_new_string(err.message));
+	json_object_object_add(o, "warnings", warnings);
 	ukd_reply_json(req, 200, o);
 }
 

@@ -32,6 +32,7 @@ struct ukd_super {
 	struct job *head, *tail;
 	int quit;
 	int restarts; /* restart threads alive */
+	int stops;    /* shutdown's stop threads alive */
 };
 
 /* ---- restart policy ---- */
@@ -251,25 +252,32 @@ int ukd_super_start(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-void ukd_super_free(struct ukd *d)
+int ukd_super_free(struct ukd *d, int64_t until)
 {
 	struct ukd_super *s = d->super;
+	struct timespec ts = {until / 1000000000, until % 1000000000};
+	int busy;
 
 	if (!s)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	s->quit = 1;
 	pthread_cond_broadcast(&s->cond);
-	while (s->restarts > 0)
-		pthread_cond_wait(&s->cond, &s->lock);
+	while ((s->restarts > 0 || s->stops > 0) &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
+		;
+	busy = s->restarts > 0 || s->stops > 0;
 	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
+	/* a thread still inside a transition uses the supervisor: it stays (ukd exits anyway) */
+	if (busy || pthread_timedjoin_np(s->thread, NULL, &ts) != 0)
+		return -1;
 	d->super = NULL;
 	for (struct job *j = s->head, *n; j; j = n) {
 		n = j->next;
 		free(j);
 	}
 	free(s);
+	return 0;
 }
 
 /* ---- start-up: live restore and crash recovery (docs/daemon.md) ---- */
@@ -520,16 +528,71 @@ out:
 		ukd_instance_changed(d);
 }
 
-void ukd_super_stop_all(struct ukd *d)
+/* One guest's stop at shutdown, on its own thread: guests power off side by side. */
+struct stop_job {
+	struct ukd *d;
+	struct ukd_super *s;
+	char id[65];
+	int64_t grace_until, until;
+};
+
+static void stop_one(struct stop_job *j)
 {
-	char **ids = NULL;
 	uk_err_t err = {0};
 
-	ukd_store_instance_each(d->store, collect_running, &ids, &err);
-	for (size_t i = 0; ids && ids[i]; i++) {
-		uk_err_clear(&err);
-		if (ukd_instance_kill_shutdown(d, ids[i], &err) < 0)
-			log_warn("supervisor", "kill %.12s: %s", ids[i], err.message);
+	if (ukd_instance_stop_shutdown(j->d, j->id, j->grace_until, j->until, &err) < 0)
+		log_warn("supervisor", "stop %.12s: %s", j->id, err.message);
+}
+
+static void *stop_thread(void *p)
+{
+	struct stop_job *j = p;
+	struct ukd_super *s = j->s;
+
+	stop_one(j);
+	free(j);
+	pthread_mutex_lock(&s->lock);
+	s->stops--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int ukd_super_stop_all(struct ukd *d, int64_t grace_until, int64_t until)
+{
+	struct ukd_super *s = d->super;
+	char **ids = NULL;
+	uk_err_t err = {0};
+	struct timespec ts = {until / 1000000000, until % 1000000000};
+	int left, n = 0;
+
+	if (ukd_store_instance_each(d->store, collect_running, &ids, &err) < 0)
+		log_error("supervisor", "stop guests: %s", err.message);
+	for (size_t i = 0; ids && ids[i]; i++, n++) {
+		struct stop_job *j = calloc(1, sizeof(*j));
+		pthread_t t;
+
+		if (!j)
+			continue;
+		*j = (struct stop_job){d, s, "", grace_until, until};
+		memcpy(j->id, ids[i], sizeof(j->id));
+		pthread_mutex_lock(&s->lock);
+		s->stops++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&t, NULL, stop_thread, j) == 0) {
+			pthread_detach(t);
+			continue;
+		}
+		stop_thread(j); /* no thread: this one waits its turn */
 	}
 	free_strv(ids);
+	if (n)
+		log_info("supervisor", "stopping %d guest%s", n, n == 1 ? "" : "s");
+	/* (until) is on ukd_now_ns's clock, CLOCK_REALTIME's too */
+	pthread_mutex_lock(&s->lock);
+	while (s->stops > 0 && pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
+		;
+	left = s->stops;
+	pthread_mutex_unlock(&s->lock);
+	return left;
 }

@@ -474,6 +474,26 @@ static void test_config(void **state)
 	assert_int_equal(ukd_config_load(&cfg, 3, a2e, &err), -1);
 	assert_non_null(strstr(err.message, "live-restore: expected true or false"));
 	ukd_config_free(&cfg);
+	/* shutdown-timeout: the guests' grace at shutdown (default 3), file and flag, bounded */
+	assert_int_equal(cfg.shutdown_timeout_s, 3);
+	write_file(file, "{\"shutdown-timeout\": 10}");
+	char *a2f[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2f, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.shutdown_timeout_s, 10);
+	ukd_config_free(&cfg);
+	char *a2g[] = {"ukd", "--config", file, "--shutdown-timeout", "0", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 5, a2g, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.shutdown_timeout_s, 0); /* the flag wins over the file */
+	ukd_config_free(&cfg);
+	char *a2h[] = {"ukd", "--shutdown-timeout", "301", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2h, &err), -1);
+	assert_non_null(
+	        strstr(err.message, "shutdown-timeout 301: expected seconds from 0 to 300"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"shutdown-timeout\": \"3s\"}");
+	assert_int_equal(ukd_config_load(&cfg, 3, a2f, &err), -1);
+	assert_non_null(strstr(err.message, "shutdown-timeout: expected seconds"));
+	ukd_config_free(&cfg);
 	char *a3[] = {"ukd", "--accelerator", "warp", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 3, a3, &err), -1);
 	ukd_config_free(&cfg);
