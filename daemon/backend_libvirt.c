@@ -147,7 +147,6 @@ static int backend_starting(struct ukd_backend *b, const char *name, int on)
 	return r;
 }
 
-
 /* For qemu:///embed?root=DIR: writes DIR/etc/qemu.conf. */
 /*
  * libvirt probes QEMU once per embedded root and caches the result under
@@ -427,7 +426,8 @@ static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
 	backend_probe_begin_locked(b);
 	gen = probe.gen;
 	deadline = probe.since + (int64_t)b->probe_timeout_s * 1000000000;
-	while (probe.running && probe.gen == gen && ukd_now_ns() < deadline) {
+	while (probe.running && probe.gen == gen && ukd_now_ns() < deadline &&
+	       !__atomic_load_n(&b->closing, __ATOMIC_RELAXED)) {
 		int64_t until = ukd_now_ns() + 100000000; /* CLOCK_REALTIME, as the cond's */
 		struct timespec ts = {until / 1000000000, until % 1000000000};
 		pthread_cond_timedwait(&probe.done, &probe.lock, &ts);
@@ -435,6 +435,10 @@ static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
 	if (probe.running && probe.gen == gen)
 		ran = (ukd_now_ns() - probe.since) / 1000000000;
 	pthread_mutex_unlock(&probe.lock);
+	if (__atomic_load_n(&b->closing, __ATOMIC_RELAXED))
+		return uk_err_set(
+		        err, 503, "unavailable",
+		        "start: interrupted while libvirt probed QEMU: ukd is shutting down");
 	if (ran)
 		return uk_err_set(err, 503, "unavailable",
 		                  "libvirt did not finish probing QEMU within %d s (its probe has "

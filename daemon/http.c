@@ -832,8 +832,8 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 	/* poll, not select, in every connection's thread: select cannot watch a descriptor above
 	 * 1023, and ukd raises its open-files limit (main.c) to hold max-connections */
 	h->mhd = MHD_start_daemon(
-	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-	                MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	                MHD_USE_ITC | MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
 	        0, h->tls ? http_tls_admit : NULL, h, http_access, h, MHD_OPTION_ARRAY, tls_opts,
 	        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_URI_LOG_CALLBACK,

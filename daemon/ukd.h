@@ -55,7 +55,7 @@ struct ukd_config {
 		unsigned probe_timeout_s; /* a start waits this long for libvirt's QEMU probe */
 	} backend;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
-	struct ukd_log_opts log; /* daemon.json "log-opts": the default of new instances */
+	struct ukd_log_opts log;     /* daemon.json "log-opts": the default of new instances */
 	unsigned shutdown_timeout_s; /* guests' grace to power off when ukd stops them */
 };
 
