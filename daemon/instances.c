@@ -541,13 +541,23 @@ static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int c
 	return r;
 }
 
-/* Marks (id) as stopped by the user: (how) 1 = graceful stop, 2 = killed. */
+/*
+ * Marks (id) as stopped by the user: (how) UKD_STOP_GRACEFUL or UKD_STOP_KILL. A graceful stop
+ * of a running guest empties its status channel first (under the lock that recording an exit
+ * takes): what the guest wrote before the request does not count, a line after it does.
+ */
 static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance *in, uk_err_t *err)
 {
+	char status[PATH_MAX];
 	int r;
 
 	ukd_instance_lock(d, id);
 	r = ukd_store_instance_find(d->store, id, in, err);
+	if (r == 0 && how == UKD_STOP_GRACEFUL && !strcmp(in->state, "running")) {
+		ukd_instance_path(d, id, "status", status, sizeof(status));
+		if (truncate(status, 0) < 0 && errno != ENOENT)
+			r = uk_err_errno(err, errno, "empty the status channel %s", status);
+	}
 	/* Also when not running: a stop cancels a restart the policy has scheduled. */
 	if (r == 0 && in->stop_requested < how) {
 		in->stop_requested = how;
@@ -562,7 +572,7 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	struct ukd_instance in;
 	int code;
 
-	if (mark_stop(d, id, 2, &in, err) < 0)
+	if (mark_stop(d, id, UKD_STOP_KILL, &in, err) < 0)
 		return -1;
 	if (strcmp(in.state, "running")) {
 		ukd_instance_clear(&in);
@@ -589,7 +599,7 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 
 	if (timeout_s > STOP_GRACE_MAX)
 		return uk_err_bad(err, "t=%ld: at most %d seconds", timeout_s, STOP_GRACE_MAX);
-	if (find_id(d, key, id, err) < 0 || mark_stop(d, id, 1, &in, err) < 0)
+	if (find_id(d, key, id, err) < 0 || mark_stop(d, id, UKD_STOP_GRACEFUL, &in, err) < 0)
 		return -1;
 	if (strcmp(in.state, "running")) {
 		ukd_instance_clear(&in);
@@ -605,14 +615,41 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 	return kill_and_wait(d, id, err);
 }
 
+/* ---- runs ukd killed at its shutdown: 137 whatever their status channel says ---- */
+
+#define N_KILLED 256
+static char killed_runs[N_KILLED][40];
+static unsigned killed_next;
+
+static void killed_by_ukd_add(struct ukd *d, const char *uuid)
+{
+	pthread_mutex_lock(&d->lock);
+	snprintf(killed_runs[killed_next++ % N_KILLED], sizeof(killed_runs[0]), "%s", uuid);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int ukd_instance_killed_by_ukd(struct ukd *d, const char *uuid)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < N_KILLED && !r && *uuid; i++)
+		r = !strcmp(killed_runs[i], uuid);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err)
 {
 	struct ukd_instance in;
-	int code, r;
+	int code, r = 0;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
 		return -1;
-	r = strcmp(in.state, "running") ? 0 : ukd_backend_destroy(d->backend, in.domain_name, err);
+	if (!strcmp(in.state, "running")) {
+		killed_by_ukd_add(d, in.domain_uuid);
+		r = ukd_backend_destroy(d->backend, in.domain_name, err);
+	}
 	ukd_instance_clear(&in);
 	if (r < 0 && err->status != 404)
 		return -1;
@@ -698,7 +735,7 @@ int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err
 		                    in.name);
 	if (r == 0) {
 		/* Keep auto_remove's restart thread from reviving it. */
-		in.stop_requested = 2;
+		in.stop_requested = UKD_STOP_KILL;
 		r = ukd_instance_remove_locked(d, &in, err);
 	}
 	ukd_instance_clear(&in);

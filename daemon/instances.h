@@ -31,6 +31,8 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 int ukd_instance_kill(struct ukd *d, const char *key, uk_err_t *err);
 /* Kills (id) for the daemon's shutdown without marking it stopped by the user. */
 int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err);
+/* 1 if ukd_instance_kill_shutdown killed the run (uuid) (its exit is a kill, 137). */
+int ukd_instance_killed_by_ukd(struct ukd *d, const char *uuid);
 int ukd_instance_restart(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
 /* Blocks until the instance is not running; (code) receives its exit code. */
 int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, uk_err_t *err);

@@ -1,5 +1,5 @@
 /* uktest: a greeting, then its arguments: exit N, sleep MS N, await PORT N (with await.c),
- * forever, ignore, env KEY. */
+ * forever, ignore, env KEY, forge N [ignore|reset]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,36 @@ __attribute__((weak)) int await_connection(long port, int code);
 static void ignore_stop(void)
 {
 	printf("ignoring the stop request\n");
+}
+
+/* Writes (line) to COM2, the status channel ukd reads the exit code from (docs/runtime.md),
+ * the way a hostile guest could: straight to the UART, without exiting. */
+static void status_channel_write(const char *line)
+{
+#if defined(__x86_64__)
+	for (; *line; line++) {
+		unsigned char lsr;
+		do
+			__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((unsigned short)0x2fd));
+		while (!(lsr & 0x20)); /* transmitter holding register empty */
+		__asm__ volatile("outb %0, %1" : : "a"(*line), "Nd"((unsigned short)0x2f8));
+	}
+#else
+	(void)line;
+#endif
+}
+
+/* A stop request answered by a reset: the guest ends by itself without writing a status. */
+static void reset_on_stop(void)
+{
+	printf("resetting without a status\n");
+#if defined(__x86_64__)
+	struct {
+		unsigned short limit;
+		unsigned long base;
+	} __attribute__((packed)) none = {0, 0};
+	__asm__ volatile("lidt %0; int3" : : "m"(none));
+#endif
 }
 
 int main(int argc, char **argv)
@@ -44,6 +74,17 @@ int main(int argc, char **argv)
 		const char *v = getenv(argv[2]);
 		printf("env %s=%s\n", argv[2], v ? v : "(unset)");
 		return 0;
+	}
+	/* forge N: claims exit status N on the status channel and runs on (then as ignore, with
+	 * "reset" resets on a stop request, without one: exits 143 on a stop request) */
+	if (argc >= 3 && !strcmp(argv[1], "forge")) {
+		char line[32];
+		snprintf(line, sizeof(line), "UK_EXIT=%d\n", atoi(argv[2]));
+		status_channel_write(line);
+		printf("forged %s", line);
+		if (argc >= 4)
+			uk_on_shutdown(strcmp(argv[3], "reset") ? ignore_stop : reset_on_stop);
+		argv[1] = "forever";
 	}
 	if (argc >= 2 && !strcmp(argv[1], "ignore")) /* a stop request changes nothing */
 		uk_on_shutdown(ignore_stop);
