@@ -136,6 +136,39 @@ static int tomb_find(const char *key, int *code)
 
 /* ---- create ---- */
 
+/*
+ * A name that is another instance's id, in full or from its short form (ps's 12 digits) up,
+ * would shadow it: references resolve to a full id or a name before an id prefix
+ * (ukd_store_instance_find), so `uk stop <that id>` would stop the named one. 409.
+ */
+static int name_shadows_id(struct ukd *d, const char *want, uk_err_t *err)
+{
+	struct ukd_instance other;
+	uk_err_t e = {0};
+	int r;
+
+	if (!ukd_name_looks_like_id(want))
+		return 0;
+	r = ukd_store_instance_find(d->store, want, &other, &e);
+	if (r == 0 && strcmp(other.name, want))
+		r = uk_err_conflict(
+		        err,
+		        "name \"%s\" is the id of instance %s (%.12s): pick a name that "
+		        "is not an instance id",
+		        want, other.name, other.id);
+	else if (r < 0 && e.status == 409)
+		r = uk_err_conflict(err,
+		                    "name \"%s\" begins the ids of several instances: pick a name "
+		                    "that is not an instance id",
+		                    want);
+	else if (r < 0 && e.status != 404)
+		*err = e;
+	else
+		r = 0; /* free, or this very name (the insert answers that 409) */
+	ukd_instance_clear(&other);
+	return r;
+}
+
 static int create_name(struct ukd *d, const char *want, char *out, size_t len, uk_err_t *err)
 {
 	int taken;
@@ -145,8 +178,10 @@ static int create_name(struct ukd *d, const char *want, char *out, size_t len, u
 			return uk_err_bad(
 			        err,
 			        "name \"%s\": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most "
-			        "127 characters)",
+			        "127 characters, not 64 hex digits: that is an instance id)",
 			        want);
+		if (name_shadows_id(d, want, err) < 0)
+			return -1;
 		snprintf(out, len, "%s", want);
 		return 0;
 	}
@@ -272,19 +307,6 @@ static int start_prepare_files(struct ukd *d, const char *id, char *console, cha
 	return 0;
 }
 
-/* Does (env) (a JSON array of "K=V") set (key)? */
-static int env_has(json_object *env, const char *key)
-{
-	size_t k = strlen(key);
-
-	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
-		const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
-		if (kv && !strncmp(kv, key, k) && kv[k] == '=')
-			return 1;
-	}
-	return 0;
-}
-
 struct port_holder_ctx {
 	const char *self;
 	const struct ukd_port *want;
@@ -373,11 +395,11 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 		return -1;
 	/* locally administered range QEMU uses, stable per instance */
 	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
-	if (!env_has(env, "UK_IP")) {
+	if (!ukd_env_has(env, "UK_IP")) {
 		char kv[64];
 		snprintf(kv, sizeof(kv), "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
 		json_object_array_add(env, json_object_new_string(kv));
-		if (!env_has(env, "UK_GW"))
+		if (!ukd_env_has(env, "UK_GW"))
 			json_object_array_add(env, json_object_new_string("UK_GW=" UKD_GUEST_GW));
 	}
 	return 0;
@@ -429,6 +451,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	};
 	if (spec.memory < (2 << 20))
 		spec.memory = UKIMG_MEMORY_DEFAULT;
+	if (ukd_memory_check((int64_t)spec.memory, err) < 0)
+		goto out; /* an instance created for a larger host */
 	if (ukd_backend_start(d->backend, &spec, &info, err) < 0)
 		goto out;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
@@ -768,11 +792,8 @@ json_object *ukd_instance_ports_json(const struct ukd_instance *in)
 /* The guest's network as the daemon configures it (docs/networking.md). */
 static json_object *network_json(const struct ukd_instance *in, json_object *cfg)
 {
-	json_object *o = json_object_new_object(), *v;
-	int nic = (json_object_object_get_ex(cfg, "ports", &v) && json_object_array_length(v)) ||
-	          (json_object_object_get_ex(cfg, "exposed_ports", &v) &&
-	           json_object_array_length(v)) ||
-	          ukd_health_wanted(cfg);
+	json_object *o = json_object_new_object();
+	int nic = ukd_instance_config_has_nic(cfg);
 	char mac[18];
 
 	json_object_object_add(o, "mode", json_object_new_string(nic ? "user" : "none"));
