@@ -54,7 +54,7 @@ qemu_ms() { # extra QEMU args... -> wall ms of one start -> exit
 	t1=$(date +%s%N)
 	echo $(((t1 - t0) / 1000000))
 }
-stats() { sort -n | awk '{v[NR]=$1} END {i=int(NR*0.9); if (i<1) i=1; printf "%.1f %.1f\n", v[int((NR+1)/2)], v[i]}'; }
+. bench/lib.sh
 : >"$tmp/sb.ms"
 : >"$tmp/nosb.ms"
 for _ in $(seq "$runs"); do

@@ -6,34 +6,12 @@ cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
 runs=${RUNS:-20}
 port=${PORT:-23750}
-tmp=$(mktemp -d /tmp/ukb.XXXXXX)
-ukd_pid=
-cleanup() {
-	[ -z "$ukd_pid" ] || kill "$ukd_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_tmp
 for t in ukd uk ukcc; do [ -x "$build/bin/$t" ] || { echo "run.sh: $build/bin/$t missing: build first" >&2; exit 1; }; done
 command -v wrk >/dev/null || { echo "run.sh: wrk not installed (deploy/install-deps.sh)" >&2; exit 1; }
 
-"$build/bin/ukd" --root "$tmp/r" --host "unix://$tmp/s" --host "tcp://127.0.0.1:$port" \
-	--accelerator tcg >"$tmp/ukd.log" 2>&1 &
-ukd_pid=$!
-export UK_HOST=unix://$tmp/s
-for _ in $(seq 600); do "$build/bin/uk" version >/dev/null 2>&1 && break; sleep 0.1; done
-uk() { "$build/bin/uk" "$@"; }
-
-stats() { # reads ms values, one a line; prints p50 p90
-	sort -n | awk '{v[NR]=$1} END {i=int(NR*0.9); if (i<1) i=1; printf "%.1f %.1f\n", v[int((NR+1)/2)], v[i]}'
-}
-ms() { # runs a command, prints its wall ms
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || true
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
+start_ukd "$tmp/r" "$tmp/s" "$tmp/ukd.log" --host "tcp://127.0.0.1:$port"
 
 # uk build: the first build warms caches; time three more.
 uk build -t hello images/examples/hello >/dev/null

@@ -60,6 +60,16 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 /* Prints (cmd)'s help to stdout and returns 0. */
 int cli_help(const struct cli_cmd *cmd);
 
+/* Escaping guest output for a terminal (term.c): bytes that could drive it (ESC, other C0 and
+ * C1 controls, DEL, a CR not ending a line) shown as ^X or \xNN, valid UTF-8 kept. */
+struct cli_term {
+	unsigned char carry[4]; /* the start of a sequence the last chunk ended in */
+	size_t ncarry;
+};
+/* Escapes (data)[0..len) into (out), which has room for 4 * (len + 4) bytes; returns its
+ * length. (final): no more input comes (a cut sequence is shown escaped). */
+size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int final, char *out);
+
 /* The options `uk create` and `uk run` share (cli_create_opts), as help text. */
 #define CLI_CREATE_OPTIONS_HELP                                                            \
 	"      --name NAME        give the instance a unique name\n"                       \
@@ -78,6 +88,8 @@ int cli_help(const struct cli_cmd *cmd);
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
+	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
 
 /* `uk stop` and `uk restart` (cmd->name): parse -t, POST /instances/ID/NAME[?t=] for each
@@ -149,6 +161,8 @@ struct cli_create_opts {
 	const char *health_http, *health_tcp, *health_interval, *health_timeout, *health_retries,
 	        *health_start_period;
 	int no_healthcheck;
+	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
+	json_object *log_opts;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -164,7 +178,8 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
-	        {"accel", required_argument, NULL, 'A'}, CLI_HEALTH_LONGOPTS
+	        {"accel", required_argument, NULL, 'A'},                                          \
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -175,6 +190,7 @@ enum {
 	CLI_OPT_HEALTH_RETRIES,
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
+	CLI_OPT_LOG_OPT, /* --log-opt */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \

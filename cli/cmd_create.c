@@ -122,6 +122,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "auto_remove", json_object_new_boolean(1));
 	if (o->accel)
 		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
+	if (o->log_opts)
+		json_object_object_add(body, "log_opts", json_object_get(o->log_opts));
 	{
 		uk_err_t herr = {0};
 		json_object *hc = health_body(o, &herr);
@@ -245,6 +247,23 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	case CLI_OPT_NO_HEALTHCHECK:
 		o->no_healthcheck = 1;
 		return 0;
+	case CLI_OPT_LOG_OPT: {
+		const char *eq = strchr(arg, '=');
+
+		if (!eq || eq == arg || !eq[1])
+			return cli_usage_error(cli,
+			                       "bad --log-opt '%s': expected KEY=VALUE "
+			                       "(max-size=10m, max-file=3)",
+			                       arg),
+			       -1;
+		if (!o->log_opts)
+			o->log_opts = json_object_new_object();
+		{
+			_cleanup_free_ char *key = strndup(arg, (size_t)(eq - arg));
+			json_object_object_add(o->log_opts, key, json_object_new_string(eq + 1));
+		}
+		return 0;
+	}
 	}
 	for (size_t i = 0; i < sizeof(health_opts) / sizeof(health_opts[0]); i++)
 		if (health_opts[i].code == c) {
@@ -283,6 +302,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 		if (!probe) {
 			json_object_put(o.env);
 			json_object_put(o.ports);
+			json_object_put(o.log_opts);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
@@ -290,6 +310,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	id = cli_create_instance(cli, &o, &err);
 	json_object_put(o.env);
 	json_object_put(o.ports);
+	json_object_put(o.log_opts);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
@@ -297,6 +318,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
+	json_object_put(o.log_opts);
 	return CLI_EXIT_USAGE;
 }
 

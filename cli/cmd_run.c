@@ -171,6 +171,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
+			json_object_put(o.log_opts);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -217,6 +218,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	id = cli_create_instance(cli, &o, &err);
 	json_object_put(o.env);
 	json_object_put(o.ports);
+	json_object_put(o.log_opts);
 	o.env = o.ports = NULL;
 	if (!id) {
 		cli_fail(&err);
@@ -248,6 +250,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
+	json_object_put(o.log_opts);
 	return CLI_EXIT_USAGE;
 }
 

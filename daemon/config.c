@@ -1,5 +1,6 @@
 /* ukd configuration: defaults, then the JSON config file, then flags (flags win). */
 #include "config.h"
+#include "log_opts.h"
 #include "log.h"
 #include "trust.h"
 
@@ -31,6 +32,7 @@ static const char usage[] =
         " if present)\n"
         "  --accelerator auto|kvm|tcg  default accelerator (default auto)\n"
         "  --log-level error|warn|info|debug  (default info)\n"
+        "  --log-format text|json  one text or JSON object line per message (default text)\n"
         "  --insecure-registry HOST[:PORT]  allow plain http to this registry (repeatable;\n"
         "                        daemon.json: \"insecure-registries\": [...])\n"
         "  --registry-certs-dir DIR  HOST:PORT/ca.crt under DIR verifies that registry's TLS\n"
@@ -129,6 +131,9 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if ((cfg->log_level = ukd_log_parse_level(val)) < 0)
 			return uk_err_bad(err, "log-level %s: expected error, warn, info or debug",
 			                  val);
+	} else if (!strcmp(key, "log-format")) {
+		if ((cfg->log_json = ukd_log_parse_format(val)) < 0)
+			return uk_err_bad(err, "log-format %s: expected text or json", val);
 	} else if (!strcmp(key, "live-restore")) {
 		if (strcmp(val, "true") && strcmp(val, "false"))
 			return uk_err_bad(err, "live-restore %s: expected true or false", val);
@@ -171,6 +176,12 @@ static const struct limit_key limit_keys[] = {
          65536},
         {"http-limits", "max-connections-per-ip", offsetof(struct ukd_config, http.max_per_ip), 1,
          65536},
+        {"http-limits", "handshake-timeout-s",
+         offsetof(struct ukd_config, http.handshake_timeout_s), 1, 3600},
+        {"http-limits", "max-handshakes", offsetof(struct ukd_config, http.max_handshakes), 1,
+         65536},
+        {"http-limits", "max-handshakes-per-ip",
+         offsetof(struct ukd_config, http.max_handshakes_per_ip), 1, 65536},
         {"build-limits", "cpu-s", offsetof(struct ukd_config, build.cpu_s), 1, 86400},
         {"build-limits", "memory-mb", offsetof(struct ukd_config, build.memory_mb), 64, 1 << 20},
         {"build-limits", "file-size-mb", offsetof(struct ukd_config, build.file_size_mb), 1,
@@ -219,6 +230,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		}
 		return 0;
 	}
+	if (!strcmp(key, "log-opts"))
+		return ukd_log_opts_parse(v, &cfg->log, key, &cfg->log, err);
 	if (!strcmp(key, "live-restore")) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return uk_err_bad(err, "%s: expected true or false", key);
@@ -368,11 +381,15 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->http.timeout_s = 60;
 	cfg->http.max_connections = 1024;
 	cfg->http.max_per_ip = 512;
+	cfg->http.handshake_timeout_s = 10;
+	cfg->http.max_handshakes = 64;
+	cfg->http.max_handshakes_per_ip = 8;
 	cfg->build.cpu_s = 300;
 	cfg->build.memory_mb = 4096;
 	cfg->build.file_size_mb = 64;
 	cfg->build.timeout_s = 300;
 	cfg->live_restore = 1;
+	cfg->log = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)
@@ -383,6 +400,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"config", required_argument, 0, 'c'},
 	                                     {"accelerator", required_argument, 0, 'a'},
 	                                     {"log-level", required_argument, 0, 'l'},
+	                                     {"log-format", required_argument, 0, 'F'},
 	                                     {"insecure-registry", required_argument, 0, 'I'},
 	                                     {"registry-certs-dir", required_argument, 0, 'R'},
 	                                     {"tlsverify", no_argument, 0, 't'},
@@ -427,6 +445,9 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 			break;
 		case 'l':
 			key = "log-level";
+			break;
+		case 'F':
+			key = "log-format";
 			break;
 		case 'I':
 			key = "insecure-registry";

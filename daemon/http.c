@@ -1,6 +1,7 @@
 /* ukd's HTTP layer over libmicrohttpd: listeners, routing, bodies with limits, replies, streams. */
 #include "blob.h"
 #include "http.h"
+#include "http_gate.h"
 #include "json_body.h"
 #include "log.h"
 #include "peer.h"
@@ -25,11 +26,16 @@ struct ukd_http {
 	int tls; /* HTTPS, clients checked by ukd_peer_tls */
 	char host[PATH_MAX + 16];
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* TLS: the connections that have not yet made a certified request (http_gate.h) */
+	struct ukd_http_gate *gate;
+	struct ukd_http_gate_limits gate_limits;
 };
 
 struct ukd_req {
 	struct ukd *d;
 	struct MHD_Connection *conn;
+	char *target; /* the request target as sent: path and query, not decoded */
+	int started;  /* the access handler has seen the request line and headers */
 	const struct ukd_route *route;
 	struct ukd_match match;
 	unsigned early_status; /* 404/405/414 decided before the body */
@@ -70,14 +76,32 @@ static int body_open_file(struct ukd_req *req)
 	return 0;
 }
 
+static unsigned long long body_limit(const struct ukd_route *r)
+{
+	return r->body == UKD_BODY_NONE   ? UKD_HTTP_NOBODY_MAX
+	       : r->body == UKD_BODY_JSON ? UKD_HTTP_JSON_MAX
+	                                  : UKD_HTTP_FILE_MAX;
+}
+
+static int body_too_large(struct ukd_req *req, unsigned long long len, uk_err_t *err)
+{
+	if (req->route->body == UKD_BODY_NONE)
+		return uk_err_set(err, 413, "too_large",
+		                  "this route takes no request body (got %llu bytes or more)", len);
+	return uk_err_set(err, 413, "too_large", "request body larger than %llu bytes",
+	                  body_limit(req->route));
+}
+
 static void body_append(struct ukd_req *req, const char *data, size_t size)
 {
-	size_t limit = req->route->body == UKD_BODY_JSON ? UKD_HTTP_JSON_MAX : UKD_HTTP_FILE_MAX;
-
 	if (req->too_large || req->io_error)
 		return;
-	if (req->body_len + size > limit) {
+	if (req->body_len + size > body_limit(req->route)) {
 		req->too_large = 1;
+		return;
+	}
+	if (req->route->body == UKD_BODY_NONE) { /* counted, not kept */
+		req->body_len += size;
 		return;
 	}
 	if (req->route->body == UKD_BODY_FILE) {
@@ -116,9 +140,7 @@ static void body_append(struct ukd_req *req, const char *data, size_t size)
 static int body_finish(struct ukd_req *req, uk_err_t *err)
 {
 	if (req->too_large)
-		return uk_err_set(err, 413, "too_large", "request body larger than %zu bytes",
-		                  req->route->body == UKD_BODY_JSON ? (size_t)UKD_HTTP_JSON_MAX
-		                                                    : (size_t)UKD_HTTP_FILE_MAX);
+		return body_too_large(req, req->body_len, err);
 	if (req->io_error)
 		return uk_err_internal(err, "could not store the request body under %s/tmp",
 		                       req->d->cfg.root);
@@ -172,8 +194,10 @@ void ukd_reply_error(struct ukd_req *req, const uk_err_t *err)
 {
 	json_object *o = json_object_new_object();
 	unsigned status = err->status >= 400 && err->status < 600 ? (unsigned)err->status : 500;
+	char msg[sizeof(err->message) * 3];
 
-	json_object_object_add(o, "message", json_object_new_string(err->message));
+	ukd_utf8_scrub(err->message, msg, sizeof(msg)); /* it may quote a client's bytes */
+	json_object_object_add(o, "message", json_object_new_string(msg));
 	json_object_object_add(o, "code",
 	                       json_object_new_string(err->code[0] ? err->code : "internal"));
 	if (status >= 500)
@@ -380,21 +404,6 @@ static enum MHD_Result queue_reply(struct ukd_req *req)
 	return ret;
 }
 
-static enum MHD_Result early_reply(struct ukd_req *req, const char *method, const char *url)
-{
-	uk_err_t err = {0};
-
-	if (req->early_status == 405)
-		uk_err_set(&err, 405, "method_not_allowed", "%s %s: method not allowed", method,
-		           url);
-	else if (req->early_status == 414)
-		uk_err_set(&err, 414, "too_large", "URL too long");
-	else
-		uk_err_notfound(&err, "%s %s: no such route (see api/openapi.yaml)", method, url);
-	ukd_reply_error(req, &err);
-	return queue_reply(req);
-}
-
 /* A TLS connection's client, checked at its first request: the certificate cannot change on a
  * connection (libmicrohttpd does not renegotiate), and checking it costs about a millisecond. */
 struct tls_conn {
@@ -403,30 +412,60 @@ struct tls_conn {
 	uk_err_t denied;
 };
 
+/* Before a connection is made (MHD's accept policy, in its one accepting thread): refused at
+ * once when its address, or the listener, has too many that have not yet made a certified
+ * request (http_gate.h). */
+static enum MHD_Result http_tls_admit(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct ukd_http *h = cls;
+
+	(void)len;
+	return ukd_http_gate_admit(h->gate, addr) ? MHD_YES : MHD_NO;
+}
+
+/* A TLS connection counts in the gate from here (the accepting thread, right after
+ * http_tls_admit) until its first certified request or its close; MHD closes the socket only
+ * after the CLOSED notice, so the gate's timer may shut it down until then. */
 static void http_tls_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                             enum MHD_ConnectionNotificationCode toe)
 {
-	(void)cls, (void)conn;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	struct ukd_http *h = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
 		*socket_context = calloc(1, sizeof(struct tls_conn));
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (fd && addr)
+			ukd_http_gate_enter(h->gate, conn, fd->connect_fd, addr->client_addr);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		ukd_http_gate_leave(h->gate, conn);
 		free(*socket_context);
 		*socket_context = NULL;
 	}
 }
 
-/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. */
-static int http_tls_peer(struct ukd_req *req, struct ukd_peer *peer)
+/* Fills (peer) for the TLS client of (req), or (req)'s denial; -1 when denied. A connection's
+ * first certified request lets it out of the gate. */
+static int http_tls_peer(struct ukd_http *h, struct ukd_req *req, struct ukd_peer *peer)
 {
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tls_conn *tc = ci ? ci->socket_context : NULL;
 
-	if (!tc) /* out of memory at connect: check each request */
-		return ukd_peer_tls(req->conn, peer, &req->denied);
+	if (!tc) { /* out of memory at connect: check each request */
+		if (ukd_peer_tls(req->conn, peer, &req->denied) < 0)
+			return -1;
+		ukd_http_gate_leave(h->gate, req->conn);
+		return 0;
+	}
 	if (!tc->checked) {
 		tc->ok = ukd_peer_tls(req->conn, &tc->peer, &tc->denied) == 0;
 		tc->checked = 1;
+		if (tc->ok)
+			ukd_http_gate_leave(h->gate, req->conn);
 	}
 	*peer = tc->peer;
 	if (tc->ok)
@@ -442,7 +481,7 @@ static void http_door(struct ukd_http *h, struct ukd_req *req, const char *metho
 	struct ukd_peer peer;
 	int reads = ukd_peer_method_reads(method);
 
-	if (h->tls && http_tls_peer(req, &peer) < 0) {
+	if (h->tls && http_tls_peer(h, req, &peer) < 0) {
 		log_info("http", "%s %s refused: %s", method, url, req->denied.message);
 		return;
 	}
@@ -476,6 +515,78 @@ static void handle_untimed(struct ukd_http *h, struct ukd_req *req)
 		                          h->d->cfg.http.timeout_s);
 }
 
+static enum MHD_Result header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value ? strlen(value) : 0) + 64; /* 64: libmicrohttpd's own cost */
+	return MHD_YES;
+}
+
+/*
+ * What can be refused from the request line and headers alone, before any body is read: a
+ * target with a NUL or a control character (400) or too long (414), header fields too large
+ * (431), no such route (404, 405), a Content-Length over the route's limit (413). Replies in
+ * the JSON error shape; a request larger than libmicrohttpd's memory limit (http_start) never
+ * gets here: libmicrohttpd itself answers 414 or 431.
+ */
+static int http_precheck(struct ukd_req *req, const char *method, const char *url, uk_err_t *err)
+{
+	const char *why = NULL, *cl;
+	size_t hdrs = 0;
+	int st;
+
+	if ((st = ukd_router_check_target(req->target, &why)))
+		return uk_err_set(err, st, st == 414 ? "too_large" : "bad_request",
+		                  "%s %.200s%s: %s%s", method, req->target,
+		                  strlen(req->target) > 200 ? "..." : "", why,
+		                  st == 414 ? " (limit " UKD_HTTP_URL_MAX_S " bytes)" : "");
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_size, &hdrs);
+	if (hdrs > UKD_HTTP_HEADERS_MAX)
+		return uk_err_set(err, 431, "too_large",
+		                  "request header fields too large: %zu bytes counting 64 for each "
+		                  "field, limit %u",
+		                  hdrs, UKD_HTTP_HEADERS_MAX);
+	if (req->early_status == 405)
+		return uk_err_set(err, 405, "method_not_allowed", "%s %s: method not allowed",
+		                  method, url);
+	if (req->early_status == 414)
+		return uk_err_set(err, 414, "too_large", "URL too long");
+	if (req->early_status)
+		return uk_err_notfound(err, "%s %s: no such route (see api/openapi.yaml)", method,
+		                       url);
+	cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+	                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > body_limit(req->route))
+		return body_too_large(req, strtoull(cl, NULL, 10), err);
+	return 0;
+}
+
+static struct ukd_req *req_new(struct ukd_http *h, struct MHD_Connection *conn, const char *target)
+{
+	struct ukd_req *req = calloc(1, sizeof(*req));
+
+	if (!req)
+		return NULL;
+	req->d = h->d;
+	req->conn = conn;
+	req->body_fd = -1;
+	if (!(req->target = strdup(target))) {
+		free(req);
+		return NULL;
+	}
+	return req;
+}
+
+/* libmicrohttpd's URI log callback: the request target before decoding (a decoded %00 would
+ * cut the path short); what it returns is the request's context for http_access. */
+static void *http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	return req_new(cls, conn, uri);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
@@ -485,39 +596,37 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	uk_err_t err = {0};
 
 	(void)version;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		req->d = h->d;
-		req->conn = conn;
-		req->body_fd = -1;
-		*con_cls = req;
+	if (!req && !(req = *con_cls = req_new(h, conn, url))) /* no URI callback: out of memory */
+		return MHD_NO;
+	if (!req->started) {
+		req->started = 1;
 		ukd_router_match(ukd_routes, method, url, &req->match);
 		req->route = req->match.route;
 		req->early_status = (unsigned)req->match.status;
-		log_debug("http", "%s %s", method, url);
-		http_door(h, req, method, url);
-		if (!req->denied.status)
+		log_debug("http", "%s %s", method, req->target);
+		http_door(h, req, method, req->target);
+		if (req->denied.status)
+			err = req->denied;
+		else
+			http_precheck(req, method, url, &err);
+		if (!err.status)
 			return MHD_YES;
-		/* at once, before any body: a client that sent Expect: 100-continue gets the 403
-		 * instead of the go-ahead */
-		ukd_reply_error(req, &req->denied);
+		/* at once, before any body: a client that sent Expect: 100-continue gets the
+		 * refusal instead of the go-ahead, and a body is never read to be thrown away */
+		ukd_reply_error(req, &err);
 		return queue_reply(req);
 	}
-	if (req->early_status)
-		return early_reply(req, method, url);
 	if (*upload_size) {
-		if (req->route->body == UKD_BODY_NONE)
-			req->too_large = req->too_large || req->body_len + *upload_size > 65536;
-		else
-			body_append(req, upload_data, *upload_size);
+		body_append(req, upload_data, *upload_size);
 		*upload_size = 0;
-		return MHD_YES;
+		/* a body without a length (chunked) past the limit is not read on: libmicrohttpd
+		 * cannot reply mid-body, so queue_reply fails and the connection is closed */
+		if (!req->too_large)
+			return MHD_YES;
 	}
 	if (req->route->body == UKD_BODY_NONE) {
 		if (req->too_large)
-			uk_err_set(&err, 413, "too_large", "this route takes no request body");
+			body_too_large(req, req->body_len, &err);
 	} else {
 		body_finish(req, &err);
 	}
@@ -537,6 +646,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	if (!req)
 		return;
 	ukd_router_clear(&req->match);
+	free(req->target);
 	free(req->body);
 	if (req->body_fd >= 0)
 		close(req->body_fd);
@@ -652,9 +762,24 @@ static void http_tls_options(struct ukd_http *h, struct MHD_OptionItem *o)
 	o[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
 	o[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
 	o[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, cfg->tls_ca_pem};
-	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify,
-	                               NULL};
+	o[3] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_tls_notify, h};
 	o[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
+/* The TLS listener's gate (http_gate.h): its total stays at most half of max-connections, so
+ * that connections still in their handshake never take every slot from certified clients. */
+static int http_gate_start(struct ukd_http *h, uk_err_t *err)
+{
+	const struct ukd_config *cfg = &h->d->cfg;
+	unsigned half = cfg->http.max_connections / 2 ? cfg->http.max_connections / 2 : 1;
+
+	h->gate_limits = (struct ukd_http_gate_limits){
+	        .timeout_s = cfg->http.handshake_timeout_s,
+	        .max = cfg->http.max_handshakes < half ? cfg->http.max_handshakes : half,
+	        .per_ip = cfg->http.max_handshakes_per_ip,
+	};
+	h->gate = ukd_http_gate_new(&h->gate_limits, err);
+	return h->gate ? 0 : -1;
 }
 
 struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
@@ -675,20 +800,27 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		fd = listen_tcp(host + 6, err);
 	h->tls = d->cfg.tlsverify && strncmp(host, "unix://", 7);
 	http_tls_options(h, tls_opts);
-	if (fd < 0) {
+	if (fd < 0 || (h->tls && http_gate_start(h, err) < 0)) {
+		if (fd >= 0)
+			close(fd);
 		free(h);
 		return NULL;
 	}
+	/* poll, not select, in every connection's thread: select cannot watch a descriptor above
+	 * 1023, and ukd raises its open-files limit (main.c) to hold max-connections */
 	h->mhd = MHD_start_daemon(
-	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	                MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
-	        0, NULL, NULL, http_access, h, MHD_OPTION_ARRAY, tls_opts,
+	        0, h->tls ? http_tls_admit : NULL, h, http_access, h, MHD_OPTION_ARRAY, tls_opts,
 	        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
-	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-	        d->cfg.http.timeout_s, MHD_OPTION_CONNECTION_LIMIT, d->cfg.http.max_connections,
-	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, d->cfg.http.max_per_ip, MHD_OPTION_END);
+	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_URI_LOG_CALLBACK,
+	        http_uri, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)UKD_HTTP_MHD_MEMORY,
+	        MHD_OPTION_CONNECTION_TIMEOUT, d->cfg.http.timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+	        d->cfg.http.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        d->cfg.http.max_per_ip, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
+		ukd_http_gate_free(h->gate);
 		if (h->unix_path[0])
 			unlink(h->unix_path);
 		uk_err_internal(
@@ -699,7 +831,13 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		free(h);
 		return NULL;
 	}
-	log_info("http", "listening on %s%s", host, h->tls ? " (TLS, client certificates)" : "");
+	if (h->tls)
+		log_info("http",
+		         "listening on %s (TLS, client certificates; before a certified request: "
+		         "%u connections per address, %u in all, %u s each)",
+		         host, h->gate_limits.per_ip, h->gate_limits.max, h->gate_limits.timeout_s);
+	else
+		log_info("http", "listening on %s", host);
 	return h;
 }
 
@@ -708,6 +846,7 @@ void ukd_http_stop(struct ukd_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->mhd);
+	ukd_http_gate_free(h->gate);
 	if (h->unix_path[0])
 		unlink(h->unix_path);
 	free(h);

@@ -11,6 +11,13 @@
 
 #define UKD_HTTP_JSON_MAX (1u << 20)   /* JSON request bodies */
 #define UKD_HTTP_FILE_MAX (2ull << 30) /* spooled uploads (build context, load) */
+#define UKD_HTTP_NOBODY_MAX 65536u     /* ignored bodies of routes that take none */
+#define UKD_HTTP_URL_MAX 8192u         /* the request target, query included: 414 above */
+#define UKD_HTTP_URL_MAX_S "8192"
+#define UKD_HTTP_HEADERS_MAX 16384u /* header fields, 64 bytes counted for each: 431 above */
+/* libmicrohttpd's memory per connection (its default is 32 KiB): room for a request at the two
+ * limits above, so ukd answers those in JSON; past it libmicrohttpd answers (HTML) itself. */
+#define UKD_HTTP_MHD_MEMORY (64u << 10)
 
 enum ukd_body { UKD_BODY_NONE, UKD_BODY_JSON, UKD_BODY_FILE };
 

@@ -3,6 +3,7 @@
 #include "accel.h"
 #include "health.h"
 #include "instance_config.h"
+#include "log_opts.h"
 #include "ports.h"
 
 #include <stdlib.h>
@@ -205,7 +206,7 @@ static int restart_policy_parse(json_object *rp, json_object **out, uk_err_t *er
 
 static const char *const create_keys[] = {"image",  "name",           "cmd",         "env",
                                           "memory", "restart_policy", "auto_remove", "accelerator",
-                                          "ports",  "healthcheck",    NULL};
+                                          "ports",  "healthcheck",    "log_opts",    NULL};
 
 static int create_check_keys(json_object *body, uk_err_t *err)
 {
@@ -243,6 +244,22 @@ static int create_healthcheck(json_object *body, json_object *cfg, uk_err_t *err
 	    !strcmp(json_object_get_string(v), "on-unhealthy"))
 		return uk_err_bad(err, "restart_policy on-unhealthy needs a health check "
 		                       "(healthcheck.http or healthcheck.tcp)");
+	return 0;
+}
+
+/* "log_opts" over the daemon's default (daemon.json "log-opts") into (cfg). */
+static int create_log_opts(struct ukd *d, json_object *body, json_object *cfg, uk_err_t *err)
+{
+	struct ukd_log_opts lo = d->cfg.log;
+	json_object *v = NULL;
+
+	if (!lo.max_size || !lo.max_file)
+		lo = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
+	if (json_object_object_get_ex(body, "log_opts", &v) &&
+	    !json_object_is_type(v, json_type_null) &&
+	    ukd_log_opts_parse(v, &lo, "log_opts", &lo, err) < 0)
+		return -1;
+	json_object_object_add(cfg, "log_opts", ukd_log_opts_json(&lo));
 	return 0;
 }
 
@@ -311,7 +328,7 @@ json_object *ukd_instance_config(struct ukd *d, json_object *body, const ukimg_i
 	} else {
 		json_object_object_add(cfg, "ports", json_object_new_array());
 	}
-	if (create_healthcheck(body, cfg, err) < 0)
+	if (create_healthcheck(body, cfg, err) < 0 || create_log_opts(d, body, cfg, err) < 0)
 		goto fail;
 	/* Kept with the instance: an image that EXPOSEs ports gets a NIC even without -p. */
 	v = json_object_new_array();

@@ -8,10 +8,12 @@
 #include "health.h"
 #include "http.h"
 #include "log.h"
+#include "logs.h"
 #include "names.h"
 #include "ports.h"
 #include "trust.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -205,18 +207,26 @@ static int create_dir(struct ukd *d, const char *id, uk_err_t *err)
 	return 0;
 }
 
+/* Removes (id)'s directory and every file in it (console.log.N, console.ts.N, status ...). */
 static void remove_dir(struct ukd *d, const char *id)
 {
-	static const char *const files[] = {"console.log", "status", "console.ts", "health", NULL};
-	char path[PATH_MAX];
+	char path[PATH_MAX], file[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *dp;
 
-	for (int i = 0; files[i]; i++) {
-		ukd_instance_path(d, id, files[i], path, sizeof(path));
-		unlink(path);
-	}
 	ukd_instance_path(d, id, NULL, path, sizeof(path));
+	ukd_logs_pump_lock(); /* or the pump could create console.log again */
+	if ((dp = opendir(path))) {
+		while ((e = readdir(dp)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+				unlink(file);
+			}
+		closedir(dp);
+	}
 	if (rmdir(path) < 0 && errno != ENOENT)
 		log_warn("instances", "remove %s: %s", path, strerror(errno));
+	ukd_logs_pump_unlock();
 }
 
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
@@ -291,20 +301,18 @@ static const char **strv_from_json(json_object *arr)
 static int start_prepare_files(struct ukd *d, const char *id, char *console, char *status,
                                uk_err_t *err)
 {
+	char dir[PATH_MAX];
 	int fd;
 
-	ukd_instance_path(d, id, "console.log", console, PATH_MAX);
+	ukd_instance_path(d, id, NULL, dir, sizeof(dir));
+	ukd_instance_path(d, id, "console.raw", console, PATH_MAX);
 	ukd_instance_path(d, id, "status", status, PATH_MAX);
 	/* The status channel is per run; the console log accumulates, like docker logs. */
 	fd = open(status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "create %s", status);
 	close(fd);
-	fd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return uk_err_errno(err, errno, "create %s", console);
-	close(fd);
-	return 0;
+	return ukd_logs_prepare(dir, err);
 }
 
 struct port_holder_ctx {
@@ -568,9 +576,12 @@ static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int c
 /*
  * Marks (id) as stopped by the user: (how) UKD_STOP_GRACEFUL or UKD_STOP_KILL. A graceful stop
  * of a running guest empties its status channel first (under the lock that recording an exit
- * takes): what the guest wrote before the request does not count, a line after it does.
+ * takes): what the guest wrote before the request does not count, a line after it does. A
+ * mark that could not be written (a full disk) goes to (werr) and the stop goes on: the guest
+ * is stopped all the same, and the caller reports (werr) after.
  */
-static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance *in, uk_err_t *err)
+static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance *in, uk_err_t *err,
+                     uk_err_t *werr)
 {
 	char status[PATH_MAX];
 	int r;
@@ -579,86 +590,127 @@ static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance
 	r = ukd_store_instance_find(d->store, id, in, err);
 	if (r == 0 && how == UKD_STOP_GRACEFUL && !strcmp(in->state, "running")) {
 		ukd_instance_path(d, id, "status", status, sizeof(status));
+		ukd_logs_pump_lock(); /* its hole punching must not land on a line written after */
 		if (truncate(status, 0) < 0 && errno != ENOENT)
-			r = uk_err_errno(err, errno, "empty the status channel %s", status);
+			log_error("instances",
+			          "%s: empty the status channel: %s (stopping it anyway)", in->name,
+			          strerror(errno));
+		ukd_logs_pump_unlock();
 	}
 	/* Also when not running: a stop cancels a restart the policy has scheduled. */
 	if (r == 0 && in->stop_requested < how) {
 		in->stop_requested = how;
-		r = ukd_store_instance_update(d->store, in, err);
+		if (ukd_store_instance_update(d->store, in, werr) < 0)
+			log_error("instances",
+			          "%s: record the stop request: %s (stopping it anyway)", in->name,
+			          werr->message);
 	}
 	ukd_instance_unlock(d, id);
 	return r;
 }
 
+/* The stop of (name) went through but (werr) did not: (err) says both. */
+static int stop_unrecorded(uk_err_t *err, const char *name, uk_err_t *werr)
+{
+	*err = *werr;
+	return uk_err_wrap(err,
+	                   "instance %s: its guest is stopped, but the stop could not be "
+	                   "recorded (free space where ukd keeps its state, then check "
+	                   "`uk ps -a`)",
+	                   name);
+}
+
+/* Kills (id)'s guest and waits for its exit to be recorded; the kill happens even when the
+ * kill request cannot be recorded, which is then the error. */
 static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 {
 	struct ukd_instance in;
+	uk_err_t w = {0}, *werr = &w;
+	char name[sizeof(in.name)];
 	int code;
 
-	if (mark_stop(d, id, UKD_STOP_KILL, &in, err) < 0)
+	if (mark_stop(d, id, UKD_STOP_KILL, &in, err, werr) < 0)
 		return -1;
+	snprintf(name, sizeof(name), "%s", in.name);
 	if (strcmp(in.state, "running")) {
 		ukd_instance_clear(&in);
-		return 0;
+		return werr->status ? stop_unrecorded(err, name, werr) : 0;
 	}
+	/* noted in memory too: a kill whose request could not be recorded is a kill all the same */
+	ukd_instance_note_kill(d, in.domain_uuid, "");
 	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
 		ukd_instance_clear(&in);
 		return -1;
 	}
 	ukd_instance_clear(&in);
+	uk_err_clear(err);
+	if (werr->status)
+		return stop_unrecorded(err, name, werr);
 	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
 		return uk_err_internal(err,
-		                       "instance %.12s: killed, but its exit was not recorded "
-		                       "within %d s",
-		                       id, EXIT_RECORD_TIMEOUT_MS / 1000);
+		                       "instance %s: killed, but its exit was not recorded "
+		                       "within %d s (see ukd's log)",
+		                       name, EXIT_RECORD_TIMEOUT_MS / 1000);
 	return 0;
 }
 
 int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *err)
 {
 	struct ukd_instance in;
+	uk_err_t werr = {0};
 	char id[65];
 	int code;
 
 	if (timeout_s > STOP_GRACE_MAX)
 		return uk_err_bad(err, "t=%ld: at most %d seconds", timeout_s, STOP_GRACE_MAX);
-	if (find_id(d, key, id, err) < 0 || mark_stop(d, id, UKD_STOP_GRACEFUL, &in, err) < 0)
+	if (find_id(d, key, id, err) < 0 ||
+	    mark_stop(d, id, UKD_STOP_GRACEFUL, &in, err, &werr) < 0)
 		return -1;
 	if (strcmp(in.state, "running")) {
+		char name[sizeof(in.name)];
+		snprintf(name, sizeof(name), "%s", in.name);
 		ukd_instance_clear(&in);
-		return 1;
+		return werr.status ? stop_unrecorded(err, name, &werr) : 1;
 	}
 	/* The guest may ignore the ACPI power button; the timeout then kills it. */
 	if (timeout_s > 0 && ukd_backend_shutdown(d->backend, in.domain_name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
-	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code) != 0)
+	/* Unrecorded (werr), the stop request is the kill's to record. */
+	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code) != 0 &&
+	    !werr.status)
 		return 0;
 	return kill_and_wait(d, id, err);
 }
 
-/* ---- runs ukd killed at its shutdown: 137 whatever their status channel says ---- */
+/* ---- runs ukd killed (the user's kills, its shutdown): 137 whatever their status channel
+ * says ---- */
 
 #define N_KILLED 256
-static char killed_runs[N_KILLED][40];
+static struct {
+	char uuid[40];
+	char why[64];
+} killed_runs[N_KILLED];
 static unsigned killed_next;
 
-static void killed_by_ukd_add(struct ukd *d, const char *uuid)
+void ukd_instance_note_kill(struct ukd *d, const char *uuid, const char *why)
 {
 	pthread_mutex_lock(&d->lock);
-	snprintf(killed_runs[killed_next++ % N_KILLED], sizeof(killed_runs[0]), "%s", uuid);
+	unsigned i = killed_next++ % N_KILLED;
+	snprintf(killed_runs[i].uuid, sizeof(killed_runs[i].uuid), "%s", uuid);
+	snprintf(killed_runs[i].why, sizeof(killed_runs[i].why), "%s", why);
 	pthread_mutex_unlock(&d->lock);
 }
 
-int ukd_instance_killed_by_ukd(struct ukd *d, const char *uuid)
+int ukd_instance_kill_noted(struct ukd *d, const char *uuid, char *why, size_t len)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&d->lock);
 	for (unsigned i = 0; i < N_KILLED && !r && *uuid; i++)
-		r = !strcmp(killed_runs[i], uuid);
+		if ((r = !strcmp(killed_runs[i].uuid, uuid)))
+			snprintf(why, len, "%s", killed_runs[i].why);
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }
@@ -671,7 +723,7 @@ int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err)
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
 		return -1;
 	if (!strcmp(in.state, "running")) {
-		killed_by_ukd_add(d, in.domain_uuid);
+		ukd_instance_note_kill(d, in.domain_uuid, UKD_SHUTDOWN_KILL);
 		r = ukd_backend_destroy(d->backend, in.domain_name, err);
 	}
 	ukd_instance_clear(&in);

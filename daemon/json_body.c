@@ -1,8 +1,10 @@
-/* Request bodies as JSON: exactly one value, then only whitespace (a strict parse of what a
- * client sent; fuzzed with the instance config it feeds). */
+/* Request bodies as JSON: exactly one value, then only whitespace, no NUL (\u0000) anywhere (a
+ * strict parse of what a client sent; fuzzed with the instance config it feeds). */
 #include "json_body.h"
 
 #include <string.h>
+
+#include <uk/images.h>
 
 int ukd_json_body_parse(const char *body, size_t len, json_object **out, uk_err_t *err)
 {
@@ -30,5 +32,13 @@ int ukd_json_body_parse(const char *body, size_t len, json_object **out, uk_err_
 			*out = NULL;
 			return uk_err_bad(err, "bad JSON body: trailing data at byte %zu", used);
 		}
+	if ((used = ukimg_json_nul_at(body, len))) {
+		json_object_put(*out);
+		*out = NULL;
+		return uk_err_bad(err,
+		                  "bad JSON body: NUL character (\\u0000) in a string or key at "
+		                  "byte %zu",
+		                  used - 1);
+	}
 	return 0;
 }

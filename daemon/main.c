@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <uk/images.h>
@@ -146,6 +147,37 @@ static void main_libvirt_log(struct ukd *d)
 	setenv("LIBVIRT_LOG_OUTPUTS", out, 0);
 }
 
+/*
+ * Each API connection holds a descriptor, and each listener serves up to max-connections of
+ * them besides the guests' consoles, the store and libvirt: the usual soft limit of 1024 open
+ * files would refuse connections long before that. The soft limit goes up to the hard one,
+ * capped so children (QEMU, the compiler) do not inherit a vast limit.
+ */
+#define MAIN_NOFILE_CAP 65536
+
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want, old;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max < MAIN_NOFILE_CAP ? rl.rlim_max : MAIN_NOFILE_CAP;
+	if (rl.rlim_cur >= want) {
+		log_info("main", "open files limit %llu", (unsigned long long)rl.rlim_cur);
+		return;
+	}
+	old = rl.rlim_cur;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("main", "open files limit %llu: could not raise it to %llu: %s",
+		         (unsigned long long)old, (unsigned long long)want, strerror(errno));
+	else
+		log_info("main", "open files limit raised from %llu to %llu (hard limit %llu)",
+		         (unsigned long long)old, (unsigned long long)want,
+		         (unsigned long long)rl.rlim_max);
+}
+
 static int main_up(struct ukd *d, uk_err_t *err)
 {
 	char images_root[PATH_MAX + 16];
@@ -154,6 +186,7 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (main_find_ukcc(d, err) < 0 || main_make_dirs(d, err) < 0)
 		return -1;
 	main_accel(d);
+	main_raise_nofile();
 	if (!(d->store = ukd_store_open(d->cfg.root, err)) ||
 	    !(d->events = ukd_events_new(d->store, err)))
 		return -1;
@@ -225,6 +258,7 @@ int main(int argc, char **argv)
 	if (r == UKD_CONFIG_EXIT_OK)
 		return 0;
 	ukd_log_set_level(d.cfg.log_level);
+	ukd_log_set_format(d.cfg.log_json);
 	/* Once, before any thread: the registry client's own calls then only count references. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "ukd: cannot initialise libcurl\n");

@@ -96,10 +96,12 @@ static int orphan_is(const struct orphans *o, const char *pid)
 }
 
 /*
- * A build compiles in its own process group, in the sandbox's mount namespace (images/src/
- * build.c, sandbox.c). If ukd died mid-build, that compiler keeps running and writing to its
- * private dir: it is killed with its process group before the dirs are cleaned, or it would
- * leave files behind the clean-up. Only what this root's records or store name is touched.
+ * A build compiles in its own process group, as the first process of its own PID namespace, in
+ * its own mount namespace (images/src/build.c, sandbox.c). If ukd died mid-build, that compiler
+ * keeps running and writing to its private dir: it is killed with its process group before the
+ * dirs are cleaned, or it would leave files behind the clean-up; the leader's death takes every
+ * other process of the build with it (the kernel empties its PID namespace), those that left
+ * the group too. Only what this root's records or store name is touched.
  */
 static int kill_orphan_builds(const struct orphans *o)
 {

@@ -109,6 +109,44 @@ static int route_match(struct ukd_match *m, const char *pattern, char **segs, in
 	return 1;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'                     ? c - '0'
+	       : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+	                                                : -1;
+}
+
+int ukd_router_check_target(const char *raw, const char **why)
+{
+	int in_query = 0;
+
+	if (strlen(raw) > UKD_HTTP_URL_MAX) {
+		*why = "request target (path and query) too long";
+		return 414;
+	}
+	for (const char *p = raw; *p; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '?')
+			in_query = 1;
+		if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0)
+			c = hexval(p[1]) << 4 | hexval(p[2]);
+		else if (c < 0x20 || c == 0x7f) {
+			*why = "control character in the request target";
+			return 400;
+		}
+		if (c == 0) {
+			*why = "NUL character (%00) in the request target";
+			return 400;
+		}
+		if (!in_query && (c < 0x20 || c == 0x7f)) {
+			*why = "control character (%00-%1F, %7F) in the request path";
+			return 400;
+		}
+	}
+	return 0;
+}
+
 void ukd_router_match(const struct ukd_route *table, const char *method, const char *url,
                       struct ukd_match *m)
 {

@@ -18,4 +18,10 @@ void ukd_router_match(const struct ukd_route *table, const char *method, const c
                       struct ukd_match *m);
 void ukd_router_clear(struct ukd_match *m);
 
+/* Checks the request target (raw) as the client sent it, before libmicrohttpd decodes it:
+ * 414 longer than UKD_HTTP_URL_MAX; 400 with a NUL anywhere (raw or %00: decoding would cut
+ * the path or a query value short) or another control character in the path, raw or
+ * %-encoded (%0A, %1B); else 0. (why) receives the reason for a non-zero status. */
+int ukd_router_check_target(const char *raw, const char **why);
+
 #endif

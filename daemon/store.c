@@ -2,6 +2,8 @@
 #include "store.h"
 #include "log.h"
 
+#include <uk/registry.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -217,27 +219,20 @@ void ukd_store_rollback(struct ukd_store *s)
 
 /* ---- references ---- */
 
-static int ref_name_valid(const char *name)
-{
-	if (!*name || !isalnum((unsigned char)*name))
-		return 0;
-	for (const char *p = name; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._-/:", *p))
-			return 0;
-	return 1;
-}
-
 int ukd_store_ref_normalize(const char *ref, char *out, size_t len, uk_err_t *err)
 {
-	const char *slash = strrchr(ref, '/');
-	const char *colon = strrchr(slash ? slash : ref, ':');
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(slash ? slash : ref, ':');
+	ukimg_regref_t r;
 
-	if (strlen(ref) > 200 || !ref_name_valid(ref) || (colon && !colon[1]) ||
-	    strstr(ref, "//") || ref[strlen(ref) - 1] == '/')
-		return uk_err_bad(err,
-		                  "reference \"%s\": expected NAME[:TAG] with letters, digits and "
-		                  "._-/ (tag after the last ':')",
-		                  ref);
+	/* the one grammar (images/src/ref.c, Docker's distribution/reference) for every name */
+	if (ukimg_ref_parse(ref, &r, err) < 0)
+		return -1;
+	if (r.digest[0])
+		return uk_err_bad(
+		        err,
+		        "reference \"%s\": a local image name is NAME[:TAG], not a digest "
+		        "(use the image id sha256:... instead)",
+		        ref);
 	if (snprintf(out, len, "%s%s", ref, colon ? "" : ":latest") >= (int)len ||
 	    strlen(out) > 200)
 		return uk_err_bad(err, "reference \"%.64s...\": longer than 200 characters", ref);

@@ -47,7 +47,9 @@ int ukd_store_begin(struct ukd_store *s, uk_err_t *err);
 int ukd_store_commit(struct ukd_store *s, uk_err_t *err);
 void ukd_store_rollback(struct ukd_store *s);
 
-/* Normalizes "name" → "name:latest"; 400 on a bad reference. */
+/* Normalizes "name" → "name:latest"; 400 on a reference outside Docker's grammar
+ * (ukimg_ref_parse: lowercase components, a tag of [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, no
+ * digest). */
 int ukd_store_ref_normalize(const char *ref, char *out, size_t len, uk_err_t *err);
 
 /* Images. */

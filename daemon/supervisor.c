@@ -5,6 +5,7 @@
 #include "health.h"
 #include "instances.h"
 #include "log.h"
+#include "logs.h"
 #include "policy.h"
 #include "store.h"
 
@@ -17,7 +18,6 @@
 #include <time.h>
 
 #define SUPER_AUDIT_S 1
-#define SHUTDOWN_KILL "ukd shut down while it ran"
 
 struct job {
 	char domain[64];
@@ -125,20 +125,19 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 	int code, restart;
 	uk_err_t err = {0};
 
+	ukd_logs_drain(d, in->id); /* its last output before its exit, for `uk logs -f` */
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
 	in->error[0] = 0;
-	if (in->stop_requested == UKD_STOP_KILL)
+	if (ukd_instance_kill_noted(d, in->domain_uuid, in->error, sizeof(in->error)) ||
+	    in->stop_requested == UKD_STOP_KILL)
 		code = 137;
-	else if (ukd_health_killed(d, in, in->error, sizeof(in->error)))
+	else if (ukd_health_killed(d, in, in->error, sizeof(in->error))) {
 		code = 137; /* on-unhealthy: a kill, with the reason */
-	else if (ukd_instance_killed_by_ukd(d, in->domain_uuid)) {
-		code = 137;
-		snprintf(in->error, sizeof(in->error), "%s", SHUTDOWN_KILL);
 	} else if ((code = ukd_policy_read_status(path)) < 0 &&
 	           (in->stop_requested || d->stopping)) {
 		code = 137;
 		if (!in->stop_requested)
-			snprintf(in->error, sizeof(in->error), "%s", SHUTDOWN_KILL);
+			snprintf(in->error, sizeof(in->error), "%s", UKD_SHUTDOWN_KILL);
 	} else if (code < 0) {
 		code = 255;
 		snprintf(in->error, sizeof(in->error), "%s",

@@ -14,6 +14,12 @@
 #define UKD_MAX_INSECURE 32
 #define UKD_API_VERSION "1"
 
+/* An instance's console log bounds (daemon/log_opts.h): rotate at max_size, keep max_file. */
+struct ukd_log_opts {
+	uint64_t max_size; /* bytes of console.log (with its timestamps) before it rotates */
+	unsigned max_file; /* console.log and its rotated console.log.N kept */
+};
+
 struct ukd_config {
 	char root[128]; /* < 80 bytes: libvirt puts unix sockets under it */
 	char *hosts[UKD_MAX_HOSTS];
@@ -21,6 +27,7 @@ struct ukd_config {
 	char libvirt_uri[PATH_MAX + 64];
 	char accelerator[8]; /* auto, kvm, tcg */
 	int log_level;
+	int log_json;                                /* --log-format json */
 	char *insecure_registries[UKD_MAX_INSECURE]; /* "host[:port]": plain http allowed */
 	int ninsecure;
 	char registry_certs_dir[PATH_MAX]; /* HOST:PORT/ca.crt under it (default /etc/uk/certs.d) */
@@ -38,11 +45,14 @@ struct ukd_config {
 		unsigned timeout_s; /* idle seconds before a connection is closed */
 		unsigned max_connections; /* per listener */
 		unsigned max_per_ip;      /* per client address (TCP listeners) */
+		/* TLS listeners, from accept to the first certified request (http_gate.h) */
+		unsigned handshake_timeout_s, max_handshakes, max_handshakes_per_ip;
 	} http;
 	struct { /* daemon.json "build-limits": the compiler's sandbox */
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	struct ukd_log_opts log; /* daemon.json "log-opts": the default of new instances */
 };
 
 struct ukd_store;

@@ -1,5 +1,5 @@
 /* libFuzzer target for what the CLI parses from outside: daemon JSON lines, .ukignore, sizes,
- * times, hosts, -p port specs. */
+ * times, hosts, -p port specs, guest output escaped for a terminal. */
 #include <stdint.h>
 #include <string.h>
 
@@ -9,6 +9,29 @@ static int fuzz_line(json_object *obj, void *ud)
 {
 	(void)ud;
 	return json_object_get_type(obj) == json_type_boolean;
+}
+
+static void fuzz_term(const char *in, size_t len)
+{
+	struct cli_term t = {0};
+	size_t half = len / 2, n;
+	char *out = malloc(4 * (len + 8) + 8);
+
+	if (!out)
+		return;
+	n = cli_term_escape(&t, in, half, 0, out);
+	n += cli_term_escape(&t, in + half, len - half, 0, out + n);
+	n += cli_term_escape(&t, "", 0, 1, out + n);
+	if (t.ncarry)
+		__builtin_trap();
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)out[i];
+		if ((c < 0x20 && c != '\n' && c != '\t' &&
+		     !(c == '\r' && i + 1 < n && out[i + 1] == '\n')) ||
+		    c == 0x7f || (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] < 0xa0))
+			__builtin_trap();
+	}
+	free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: { /* JSON lines, fed in two pieces */
 		uk_jsonl_t j;
 		size_t half = (size - 1) / 2;
@@ -70,6 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
+	case 6: /* guest output in two pieces: nothing that drives a terminal gets through */
+		fuzz_term((const char *)data + 1, size - 1);
+		break;
 	}
 	free(s);
 	return 0;

@@ -1,19 +1,24 @@
-/* libFuzzer target over ukd's parsers of outside input: router, argument quoting (round trip
- * through the guest's word splitter rules), image references and names, the status channel,
- * published ports (the API's "ports" and QEMU's forwarding errors), registry credentials,
- * health checks (the API's "healthcheck", durations, a guest's HTTP status line), JSON request
- * bodies (the strict parse and the instance create checks). */
+/* libFuzzer target over ukd's parsers of outside input: router and request targets (%00,
+ * control characters) with the log's escaping, argument quoting (round trip through the guest's
+ * word splitter rules), image references and names, the status channel, published ports (the
+ * API's "ports" and QEMU's forwarding errors), registry credentials, health checks (the API's
+ * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
+ * no \u0000, and the instance create checks). */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uk/images.h>
+#include <uk/registry.h>
 #include <uk/regauth.h>
 
 #include "cmdline.h"
 #include "health.h"
 #include "instance_config.h"
+#include "log_opts.h"
 #include "json_body.h"
+#include "log.h"
 #include "names.h"
 #include "policy.h"
 #include "ports.h"
@@ -35,6 +40,38 @@ static const struct ukd_route table[] = {
         {NULL, NULL, 0, NULL},
 };
 
+/* A request target: one accepted decodes (as libmicrohttpd does) to a path without control
+ * characters and a query without NUL; the log shows any text as one printable line. */
+static void fuzz_target(const char *s)
+{
+	const char *why = NULL;
+	int st = ukd_router_check_target(s, &why), q = 0;
+	char out[8192 * 4 + 1];
+	size_t n;
+
+	if (st != 0 && st != 400 && st != 414)
+		abort();
+	if (st && !why)
+		abort();
+	for (const char *p = s; !st && *p; p++) {
+		unsigned c = (unsigned char)*p;
+		if (c == '?')
+			q = 1;
+		if (c == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+			char hex[3] = {p[1], p[2], 0};
+			c = (unsigned)strtoul(hex, NULL, 16);
+		}
+		if (c == 0 || (!q && (c < 0x20 || c == 0x7f)))
+			abort();
+	}
+	n = ukd_log_escape(s, out, sizeof(out));
+	if (n != strlen(out) || (n < strlen(s) && strlen(s) * 4 < sizeof(out)))
+		abort(); /* nothing is dropped when there is room */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			abort();
+}
+
 static void fuzz_router(const char *s)
 {
 	static const char *const methods[] = {"GET", "POST", "DELETE", "PUT"};
@@ -51,6 +88,7 @@ static void fuzz_router(const char *s)
 		abort();
 	}
 	ukd_router_clear(&m);
+	fuzz_target(s);
 }
 
 /* Words separated by NUL bytes must survive quoting and splitting unchanged. */
@@ -84,11 +122,15 @@ static void fuzz_refs(const char *s)
 	char norm[256], again[256];
 	uk_err_t err = {0};
 
+	ukimg_regref_t r;
+
 	ukd_name_valid(s);
 	if (ukd_store_ref_normalize(s, norm, sizeof(norm), &err) == 0) {
 		if (ukd_store_ref_normalize(norm, again, sizeof(again), &err) < 0 ||
 		    strcmp(norm, again))
 			abort(); /* normalizing is idempotent */
+		if (ukimg_ref_parse(norm, &r, &err) < 0 || strstr(norm, "..") || r.digest[0])
+			abort(); /* a local name is in Docker's grammar */
 	}
 }
 
@@ -187,6 +229,26 @@ static void fuzz_health(const char *s, size_t len)
 	json_object_put(in);
 }
 
+/* Every string in (o) holds no NUL: its length is what C reads. */
+static int json_strings_whole(json_object *o)
+{
+	if (json_object_is_type(o, json_type_string))
+		return strlen(json_object_get_string(o)) == (size_t)json_object_get_string_len(o);
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!json_strings_whole(json_object_array_get_idx(o, i)))
+				return 0;
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (!json_strings_whole(v))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* A request body: parsed strictly; an object goes through the create checks and builds a
  * config against a made-up image. Every refusal is a 400, and an accepted config is complete. */
 static void fuzz_body(const char *s, size_t len)
@@ -197,7 +259,7 @@ static void fuzz_body(const char *s, size_t len)
 	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
 	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
 	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
-	                                   "exposed_ports"};
+	                                   "exposed_ports",  "log_opts"};
 	json_object *body, *cfg;
 	const char *image, *name;
 	uk_err_t err = {0};
@@ -207,6 +269,8 @@ static void fuzz_body(const char *s, size_t len)
 			abort();
 		return;
 	}
+	if (!json_strings_whole(body))
+		abort(); /* a NUL (\u0000) slipped through */
 	if (ukd_instance_body_check(body, &image, &name, &err) == 0) {
 		cfg = ukd_instance_config(&d, body, &img, &err);
 		if (!cfg && err.status != 400)
@@ -219,6 +283,19 @@ static void fuzz_body(const char *s, size_t len)
 		abort();
 	}
 	json_object_put(body);
+}
+
+/* A log size (max-size): an accepted one reads back from its own digits. */
+static void fuzz_log_size(const char *s)
+{
+	uint64_t n, again;
+	char buf[32];
+
+	if (ukd_log_size_parse(s, &n) < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n);
+	if (ukd_log_size_parse(buf, &again) < 0 || again != n)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -243,6 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		fuzz_ports(s);
+		fuzz_log_size(s);
 		break;
 	case 5:
 		fuzz_health(s, size - 1);

@@ -330,7 +330,8 @@ def build_procs(sdir, pgid, uid):
 
 def phase_build_killed(d):
     """A build whose compiler never ends: ukd is killed while it runs in its sandbox (own user,
-    mount namespace, private /tmp/uk-build.* dir); the next ukd kills it and removes its dir."""
+    PID and mount namespaces, private /tmp/uk-build.* dir as its /tmp); the next ukd kills it
+    and removes its dir."""
     ctx = tempfile.mkdtemp(prefix="ukt-ctx-", dir="/tmp")
     with open(os.path.join(ctx, "Ukfile"), "w") as f:
         f.write("SOURCES main.c\n")
@@ -349,7 +350,8 @@ def phase_build_killed(d):
         def running():
             for sdir, pgid, uid in sandbox_records(d.root):
                 cwds = [(proc_info(p) or (0, 0, ""))[2] for p in build_procs(sdir, pgid, uid)]
-                if pgid and sdir + "/ctx" in cwds:
+                # the context as the build's own mount namespace shows it
+                if pgid and ("/tmp/ctx" in cwds or sdir + "/ctx" in cwds):
                     return sdir, pgid, uid
             return None
         sdir, pgid, uid = wait_until(running, 60, "the compiler running in its sandbox")

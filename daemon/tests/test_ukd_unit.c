@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uk/images.h>
@@ -17,11 +21,14 @@
 #include "cmdline.h"
 #include "backend.h"
 #include "config.h"
+#include "http_gate.h"
 #include "uk/trust.h"
 #include "json_body.h"
 #include "instance_config.h"
 #include "instances.h"
+#include "log.h"
 #include "logs.h"
+#include "log_opts.h"
 #include "names.h"
 #include "policy.h"
 #include "ports.h"
@@ -269,8 +276,24 @@ static void test_store_images(void **state)
 {
 	struct ukd_store *s;
 	struct ukd_image_row img;
+	static const char *const bad_refs[] = {
+	        "a..b",
+	        "UPPER",
+	        "name:ta:g",
+	        "name:..",
+	        "name/",
+	        "a//b",
+	        "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	        "name:.tag",
+	        "-a",
+	        "a_-b",
+	        "a___b",
+	        "a:b/c",
+	        "name:a%0Ab",
+	        "name:\x1b[31m",
+	};
 	uk_err_t err = {0};
-	char norm[256];
+	char norm[256], long_tag[5 + 256 + 1] = {0};
 
 	(void)state;
 	s = ukd_store_open(tmpdir, &err);
@@ -286,6 +309,21 @@ static void test_store_images(void **state)
 	assert_int_equal(ukd_store_ref_normalize("x:", norm, sizeof(norm), &err), -1);
 	assert_int_equal(ukd_store_ref_normalize("Bad Name", norm, sizeof(norm), &err), -1);
 	assert_int_equal(ukd_store_ref_normalize("/abs", norm, sizeof(norm), &err), -1);
+	/* Docker's grammar (issue 10): each of these was stored as a name before */
+	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(bad_refs[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_store_ref_normalize(bad_refs[i], norm, sizeof(norm), &err),
+		                 -1);
+		assert_int_equal(err.status, 400);
+	}
+	memset(long_tag, 'a', sizeof(long_tag) - 1);
+	memcpy(long_tag, "name:", 5);
+	assert_int_equal(ukd_store_ref_normalize(long_tag, norm, sizeof(norm), &err), -1);
+	long_tag[5 + 128] = 0; /* a 128-character tag is the longest */
+	assert_int_equal(ukd_store_ref_normalize(long_tag, norm, sizeof(norm), &err), 0);
+	assert_int_equal(ukd_store_ref_normalize("ab/c.d-e__f:Tag_1.x-y", norm, sizeof(norm), &err),
+	                 0);
+	assert_string_equal(norm, "ab/c.d-e__f:Tag_1.x-y");
 	put_image(s, 'a', "hello:latest");
 	put_image(s, 'a', "hello:v2");
 	put_image(s, 'b', NULL);
@@ -553,6 +591,10 @@ static void test_config_limits(void **state)
 	        {"{\"build-limits\": {\"disk-mb\": 1}}",
 	         "build-limits.disk-mb: unknown setting (see docs/daemon.md)"},
 	        {"{\"build-limits\": 5}", "build-limits: expected an object"},
+	        {"{\"http-limits\": {\"handshake-timeout-s\": 0}}",
+	         "http-limits.handshake-timeout-s: expected an integer from 1 to 3600"},
+	        {"{\"http-limits\": {\"max-handshakes-per-ip\": -1}}",
+	         "http-limits.max-handshakes-per-ip: expected an integer from 1 to 65536"},
 	};
 
 	(void)state;
@@ -562,13 +604,21 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.http.timeout_s, 60);
 	assert_int_equal(cfg.http.max_connections, 1024);
 	assert_int_equal(cfg.build.file_size_mb, 64);
+	assert_int_equal(cfg.http.handshake_timeout_s, 10);
+	assert_int_equal(cfg.http.max_handshakes, 64);
+	assert_int_equal(cfg.http.max_handshakes_per_ip, 8);
 	ukd_config_free(&cfg);
-	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7},"
+	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7,"
+	                 " \"handshake-timeout-s\": 2, \"max-handshakes\": 5,"
+	                 " \"max-handshakes-per-ip\": 1},"
 	                 " \"build-limits\": {\"cpu-s\": 9, \"memory-mb\": 512,"
 	                 " \"file-size-mb\": 2, \"timeout-s\": 11}}");
 	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
 	assert_int_equal(cfg.http.timeout_s, 3);
 	assert_int_equal(cfg.http.max_per_ip, 7);
+	assert_int_equal(cfg.http.handshake_timeout_s, 2);
+	assert_int_equal(cfg.http.max_handshakes, 5);
+	assert_int_equal(cfg.http.max_handshakes_per_ip, 1);
 	assert_int_equal(cfg.build.cpu_s, 9);
 	assert_int_equal(cfg.build.memory_mb, 512);
 	assert_int_equal(cfg.build.file_size_mb, 2);
@@ -699,12 +749,130 @@ static void test_instance_memory(void **state)
 	assert_int_equal(strncmp(err.message, "memory: ", 8), 0);
 }
 
+static struct sockaddr_in gate_ip(const char *ip)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(40000)};
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	return sa;
+}
+
+/* The TLS gate: per-address and total limits on connections without a certified request, a
+ * slot freed by leaving, and a socket shut down at its deadline (but counted until it leaves). */
+static void test_http_gate(void **state)
+{
+	struct ukd_http_gate_limits lim = {.timeout_s = 1, .max = 3, .per_ip = 2};
+	struct sockaddr_in a = gate_ip("10.0.0.1"), b = gate_ip("10.0.0.2"),
+	                   c = gate_ip("10.0.0.3");
+	struct sockaddr_in a2 = gate_ip("10.0.0.1");
+	uk_err_t err = {0};
+	struct ukd_http_gate *g = ukd_http_gate_new(&lim, &err);
+	int k[4], sv[2];
+	struct pollfd p;
+	struct timespec t0, t1;
+	char byte;
+
+	(void)state;
+	assert_non_null(g);
+	a2.sin_port = htons(40001); /* another port of the same address counts the same */
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&a));
+	ukd_http_gate_enter(g, &k[0], -1, (struct sockaddr *)&a);
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&a2));
+	ukd_http_gate_enter(g, &k[1], -1, (struct sockaddr *)&a2);
+	assert_false(ukd_http_gate_admit(g, (struct sockaddr *)&a)); /* per address */
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&b));
+	ukd_http_gate_enter(g, &k[2], -1, (struct sockaddr *)&b);
+	assert_false(ukd_http_gate_admit(g, (struct sockaddr *)&c)); /* in all */
+	assert_int_equal(ukd_http_gate_count(g), 3);
+	ukd_http_gate_leave(g, &k[3]); /* unknown: nothing */
+	ukd_http_gate_leave(g, &k[0]);
+	ukd_http_gate_leave(g, &k[1]);
+	ukd_http_gate_leave(g, &k[2]);
+	assert_int_equal(ukd_http_gate_count(g), 0);
+	/* the deadline: the gate shuts the socket down, the peer reads the end */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(ukd_http_gate_admit(g, (struct sockaddr *)&c));
+	ukd_http_gate_enter(g, &k[3], sv[0], (struct sockaddr *)&c);
+	p = (struct pollfd){.fd = sv[1], .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	assert_int_equal(read(sv[1], &byte, 1), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec * 1000 + t1.tv_nsec / 1000000 - t0.tv_sec * 1000 -
+	                    t0.tv_nsec / 1000000 >=
+	            1000);
+	assert_int_equal(ukd_http_gate_count(g), 1);
+	ukd_http_gate_leave(g, &k[3]);
+	assert_int_equal(ukd_http_gate_count(g), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ukd_http_gate_free(g);
+	ukd_http_gate_free(NULL);
+}
+
+/* daemon.json "log-opts": the default (10m x 3), Docker's string values, clear errors. */
+static void test_config_log_opts(void **state)
+{
+	struct ukd_config cfg;
+	uk_err_t err = {0};
+	char file[128];
+	char *argv[] = {"ukd", "--config", file, NULL};
+	static const char *const bad[][2] = {
+	        {"{\"log-opts\": {\"max-size\": \"10x\"}}", "log-opts.max-size \"10x\""},
+	        {"{\"log-opts\": {\"max-size\": \"100\"}}", "expected a size from 1k to 1t"},
+	        {"{\"log-opts\": {\"max-file\": \"0\"}}", "log-opts.max-file \"0\""},
+	        {"{\"log-opts\": {\"max-file\": 101}}", "from 1 to 100"},
+	        {"{\"log-opts\": {\"mode\": \"non-blocking\"}}", "unknown log option \"mode\""},
+	        {"{\"log-opts\": []}", "log-opts: expected an object"},
+	};
+	uint64_t n;
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/daemon.json", tmpdir);
+	write_file(file, "{}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.log.max_size, 10 << 20);
+	assert_int_equal(cfg.log.max_file, 3);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"log-opts\": {\"max-size\": \"64k\", \"max-file\": \"2\"}}");
+	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.log.max_size, 64 << 10);
+	assert_int_equal(cfg.log.max_file, 2);
+	ukd_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		write_file(file, bad[i][0]);
+		assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, bad[i][1]));
+		ukd_config_free(&cfg);
+	}
+	assert_int_equal(ukd_log_size_parse("1g", &n), 0);
+	assert_true(n == 1ULL << 30);
+	assert_int_equal(ukd_log_size_parse("7KB", &n), 0);
+	assert_true(n == 7 << 10);
+	assert_int_equal(ukd_log_size_parse("4096", &n), 0);
+	assert_true(n == 4096);
+	assert_int_equal(ukd_log_size_parse("99999999999999999999", &n), -1);
+	assert_int_equal(ukd_log_size_parse("17179869184g", &n), -1); /* 2^64 */
+	assert_int_equal(ukd_log_size_parse("1 m", &n), -1);
+	assert_int_equal(ukd_log_size_parse("m", &n), -1);
+	assert_int_equal(ukd_log_size_parse("1mm", &n), -1);
+}
+
 /* Exactly one JSON value and whitespace: trailing data, a NUL and junk are 400s. */
 static void test_json_body(void **state)
 {
 	static const char ok[] = "{\"a\": [1, 2]} \r\n\t";
 	static const char *const bad[] = {"{} {}", "{", "", "nul", "[1] x"};
 	static const char nul[] = "{}\0garbage";
+	static const char *const nul_esc[] = {
+	        "{\"image\": \"a\\u0000b\"}",
+	        "{\"image\\u0000x\": \"hello\"}",
+	        "{\"env\": [\"A=1\", {\"k\": [\"\\u0000\"]}]}",
+	        "[\"\\\"\\u0000\"]",
+	};
+	static const char esc_bs[] = "[\"\\\\u0000\\\"\"]";
 	json_object *o;
 	uk_err_t err = {0};
 
@@ -721,6 +889,131 @@ static void test_json_body(void **state)
 	assert_int_equal(ukd_json_body_parse(nul, sizeof(nul) - 1, &o, &err), -1);
 	assert_string_equal(err.message, "bad JSON body: trailing data at byte 2");
 	assert_null(o);
+	/* \u0000 anywhere (json-c would hand over "a" for "a\u0000b" keys and C strings) */
+	for (size_t i = 0; i < sizeof(nul_esc) / sizeof(nul_esc[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_json_body_parse(nul_esc[i], strlen(nul_esc[i]), &o, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, "\\u0000"));
+		assert_null(o);
+	}
+	/* an escaped backslash before "u0000" is no NUL */
+	assert_int_equal(ukd_json_body_parse(esc_bs, strlen(esc_bs), &o, &err), 0);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 0)), "\\u0000\"");
+	json_object_put(o);
+}
+
+/* ---- ukd's own log: one harmless line per call, whatever the message holds ---- */
+
+static void test_log_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	        {"GET /v1/x", "GET /v1/x"},
+	        {"a\nb", "a\\nb"},
+	        {"a\r\n2026-01-01T00:00:00.000Z info  http: forged",
+	         "a\\r\\n2026-01-01T00:00:00.000Z "
+	         "info  http: forged"},
+	        {"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
+	        {"tab\there\x7f\x01", "tab\\there\\x7f\\x01"},
+	        {"back\\slash\\n", "back\\\\slash\\\\n"},
+	        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	        {"bad \xff\xfe end", "bad \\xff\\xfe end"},
+	        {"cut \xe2\x82", "cut \\xe2\\x82"},
+	        {"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
+	        {"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+	        {"csi \xc2\x9b"
+	         "31m",
+	         "csi \\u009b31m"},
+	        {"rtl \xe2\x80\xae"
+	         "gnp.exe",
+	         "rtl \\u202egnp.exe"},
+	        {"ls \xe2\x80\xa8 x", "ls \\u2028 x"},
+	};
+	char out[256], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ukd_log_escape(cases[i].in, out, sizeof(out)),
+		                 strlen(cases[i].out));
+		assert_string_equal(out, cases[i].out);
+	}
+	/* error messages quoting a client's bytes: valid UTF-8 for the JSON reply */
+	ukd_utf8_scrub("t=a\xff\xc3\xa9\xe2\x82 \xf0\x9f\x98\x80", out, sizeof(out));
+	assert_string_equal(out,
+	                    "t=a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x98\x80");
+	ukd_utf8_scrub("\xff\xff", small, 6); /* whole replacements only */
+	assert_string_equal(small, "\xef\xbf\xbd");
+	/* truncation keeps whole escapes */
+	assert_int_equal(ukd_log_escape("abcdef\n", small, sizeof(small)), 6);
+	assert_string_equal(small, "abcdef");
+	assert_int_equal(ukd_log_escape("ab\xe2\x82\xac"
+	                                "cdef",
+	                                small, sizeof(small)),
+	                 7);
+	assert_string_equal(small, "ab\xe2\x82\xac"
+	                           "cd");
+}
+
+/* What one ukd_log call writes to stderr (captured in a file under tmpdir) into (buf). */
+static void log_capture(char *buf, size_t len, const char *msg)
+{
+	char path[128];
+	int fd, saved;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	log_info("http", "%s", msg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, len - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1); /* exactly one line */
+	assert_null(strchr(buf, '\x1b'));
+}
+
+/* ukd_log itself (not only the helper): a message with a newline, an ANSI escape, a quote and
+ * a byte that is not UTF-8 is one line on stderr, with the injected text visible as escapes;
+ * with --log-format json that line is a JSON object whose "msg" is the same escaped text. */
+static void test_log_line(void **state)
+{
+	static const char evil[] = "GET /v1/instances/a\n2026-01-01T00:00:00.000Z error main: "
+	                           "\x1b[31mforged \"q\" \xff";
+	static const char shown[] = "GET /v1/instances/a\\n2026-01-01T00:00:00.000Z error main: "
+	                            "\\x1b[31mforged \"q\" \\xff";
+	char buf[1024], want[1024];
+	json_object *o, *v;
+
+	(void)state;
+	log_capture(buf, sizeof(buf), evil);
+	snprintf(want, sizeof(want), " info  http: %s\n", shown);
+	assert_non_null(strstr(buf, want));
+	ukd_log_set_format(1);
+	log_capture(buf, sizeof(buf), evil);
+	ukd_log_set_format(0);
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "msg", &v));
+	assert_string_equal(json_object_get_string(v), shown);
+	assert_true(json_object_object_get_ex(o, "level", &v));
+	assert_string_equal(json_object_get_string(v), "info");
+	assert_true(json_object_object_get_ex(o, "subsys", &v));
+	assert_string_equal(json_object_get_string(v), "http");
+	assert_true(json_object_object_get_ex(o, "time", &v));
+	json_object_put(o);
+	assert_int_equal(ukd_log_parse_format("json"), 1);
+	assert_int_equal(ukd_log_parse_format("text"), 0);
+	assert_int_equal(ukd_log_parse_format("xml"), -1);
 }
 
 /* ---- instance locks: the supervisor's audit must never wait behind a transition ---- */
@@ -863,7 +1156,11 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_instance_env),
 	        cmocka_unit_test(test_instance_memory),
+	        cmocka_unit_test_setup_teardown(test_config_log_opts, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
+	        cmocka_unit_test(test_http_gate),
+	        cmocka_unit_test(test_log_escape),
+	        cmocka_unit_test_setup_teardown(test_log_line, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_instance_trylock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

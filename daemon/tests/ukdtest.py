@@ -168,12 +168,12 @@ class Daemon:
     """A ukd on a fresh temp root (short path: libvirt puts sockets under it). Test daemons run
     with live restore off, so a SIGTERM stops their guests, unless (live_restore)."""
 
-    def __init__(self, ukd, args=(), live_restore=False):
+    def __init__(self, ukd, args=(), live_restore=False, root=None):
         self.ukd = ukd
         self.args = list(args)
         if not live_restore:
             self.args.append("--live-restore=false")
-        self.root = tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
+        self.root = root or tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
         capcache_seed(self.root)
         self.sock = os.path.join(self.root, "ukd.sock")
         self.log = os.path.join(self.root, "ukd.log")
@@ -209,11 +209,45 @@ class Daemon:
             body = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         try:
-            c.request(method, path, body=body, headers=hdrs)
+            try:
+                c.request(method, path, body=body, headers=hdrs)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused on its headers (413) before the body was read: read the reply
             r = c.getresponse()
             return Response(r.status, dict(r.getheaders()), r.read())
         finally:
             c.close()
+
+    def raw(self, data, timeout=30, body_chunks=()):
+        """Sends (data) as it is (bytes curl and http.client would not send), then
+        (body_chunks), and returns the reply (a Response; status 0 when the daemon closed the
+        connection without one). A daemon that stops reading mid-body is not an error here."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.sock)
+        out = b""
+        try:
+            try:
+                s.sendall(data)
+                for c in body_chunks:
+                    s.sendall(c)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                while True:
+                    c = s.recv(65536)
+                    if not c:
+                        break
+                    out += c
+            except ConnectionResetError:
+                pass
+        finally:
+            s.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1]) if out else 0
+        hdrs = dict(l.split(": ", 1) for l in lines[1:] if ": " in l)
+        return Response(status, hdrs, body)
 
     def ping(self):
         r = self.req("GET", "/v1/_ping", timeout=10)

@@ -231,11 +231,13 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 		close_pair(p);
 		return uk_err_errno(b->err, errno, "build: pipe");
 	}
-	pid = fork();
+	pid = ukimg_sandbox_spawn(sb);
 	if (pid < 0) {
 		close_pair(p);
 		close_pair(go);
-		return uk_err_errno(b->err, errno, "build: fork");
+		return uk_err_errno(b->err, errno,
+		                    "build: start the compiler in new PID, mount and network "
+		                    "namespaces");
 	}
 	if (pid == 0) {
 		/* Only async-signal-safe calls until execve. */
@@ -347,7 +349,7 @@ static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const c
 		return uk_err_errno(b->err, ENOMEM, "build");
 	/* The file prefix maps keep the build dirs' random names out of debug info (-g): the
 	 * sandbox's mount of the context, or the context itself where it could not mount. */
-	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", sb->ctx);
+	snprintf(line, sizeof(line), "-ffile-prefix-map=%s=.", sb->view_ctx);
 	snprintf(line2, sizeof(line2), "-ffile-prefix-map=%s=.", b->ctx);
 	if (util_strv_push(&argv, &n, b->opts->ukcc_path) < 0 ||
 	    util_strv_push(&argv, &n, "--target=kvm") < 0 || util_strv_push(&argv, &n, "-O2") < 0 ||
@@ -359,9 +361,10 @@ static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const c
 	if (util_strv_push(&argv, &n, "-o") < 0 || util_strv_push(&argv, &n, out) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < b->n_sources; i++) {
-		/* A source named like an option must not be read as one. */
+		/* A source named like an option (-x.c) or a response file of options (@x.c: gcc
+		 * would read its contents as arguments, -wrapper included) is not read as one. */
 		char rel[PATH_MAX + 4];
-		snprintf(rel, sizeof(rel), "%s%s", b->sources[i][0] == '-' ? "./" : "",
+		snprintf(rel, sizeof(rel), "%s%s", strchr("-@", b->sources[i][0]) ? "./" : "",
 		         b->sources[i]);
 		if (util_strv_push(&argv, &n, rel) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
@@ -382,7 +385,7 @@ static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const c
 		if (ctx_file(b, "FILES", f->src, abs, sizeof(abs), &st) < 0)
 			return uk_err_wrap(b->err, "build: %s:%d",
 			                   b->opts->ukfile ? b->opts->ukfile : "Ukfile", f->line);
-		snprintf(spec, sizeof(spec), "%s%s:%s", f->src[0] == '-' ? "./" : "", f->src,
+		snprintf(spec, sizeof(spec), "%s%s:%s", strchr("-@", f->src[0]) ? "./" : "", f->src,
 		         f->dst);
 		if (util_strv_push(&argv, &n, "--embed") < 0 || util_strv_push(&argv, &n, spec) < 0)
 			return uk_err_errno(b->err, ENOMEM, "build");
@@ -409,10 +412,10 @@ static int compile_envp(struct build *b, const struct ukimg_sandbox *sb, char **
 	if (!envp || util_strv_push(&envp, &n, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
 	    util_strv_push(&envp, &n, "LC_ALL=C") < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
-	snprintf(v, sizeof(v), "HOME=%s", sb->dir);
+	snprintf(v, sizeof(v), "HOME=%s", sb->view_tmp);
 	if (util_strv_push(&envp, &n, v) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
-	snprintf(v, sizeof(v), "TMPDIR=%s", sb->dir);
+	snprintf(v, sizeof(v), "TMPDIR=%s", sb->view_tmp);
 	if (util_strv_push(&envp, &n, v) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -455,25 +458,26 @@ static int compile_in(struct build *b, const struct ukimg_sandbox *sb)
 {
 	_cleanup_strv_ char **argv = NULL;
 	_cleanup_strv_ char **envp = NULL;
-	char line[BUILD_LINE_MAX + PATH_MAX], out[PATH_MAX + 16];
+	char line[BUILD_LINE_MAX + PATH_MAX], out[PATH_MAX + 16], view_out[PATH_MAX + 16];
 	struct compile_run run;
 	size_t o;
 
 	snprintf(out, sizeof(out), "%s/kernel", sb->dir);
-	if (compile_argv(b, sb, out, &argv) < 0 || compile_envp(b, sb, &envp) < 0)
+	snprintf(view_out, sizeof(view_out), "%s/kernel", sb->view_tmp);
+	if (compile_argv(b, sb, view_out, &argv) < 0 || compile_envp(b, sb, &envp) < 0)
 		return -1;
 	o = (size_t)snprintf(line, sizeof(line), "compile: ukcc");
 	for (size_t i = 1; argv[i] && o < sizeof(line); i++) {
 		if (!strncmp(argv[i], "-ffile-prefix-map=", 18))
 			continue;
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s",
-		                      strcmp(argv[i], out) ? argv[i] : "kernel");
+		                      strcmp(argv[i], view_out) ? argv[i] : "kernel");
 	}
 	progress(b, "%s", line);
-	progress(b,
-	         "sandbox: %s, own network namespace, cpu %u s, memory %u MiB, files %u MiB, "
-	         "time %d s",
-	         sb->note, sb->cpu_s, sb->memory_mb, sb->file_mb, sb->timeout_s);
+	progress(b, "sandbox: %s, %s, cpu %u s, memory %u MiB, files %u MiB, time %d s", sb->note,
+	         sb->isolated ? "own PID, mount, network and IPC namespaces, private /tmp, seccomp"
+	                      : "no namespaces (not root, no user namespaces), seccomp",
+	         sb->cpu_s, sb->memory_mb, sb->file_mb, sb->timeout_s);
 
 	if (run_compiler(b, argv, envp, sb, &run) < 0)
 		return -1;

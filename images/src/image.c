@@ -14,27 +14,18 @@ static json_object *json_blob(const ukimg_store_t *store, const char *digest, co
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	json_tokener *tok;
 	json_object *o;
 
 	if (ukimg_store_read(store, digest, JSON_BLOB_MAX, &text, &len, err) < 0) {
 		uk_err_wrap(err, "%s", what);
 		return NULL;
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		uk_err_errno(err, ENOMEM, "%s", what);
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object)) {
+	o = util_json_parse_exact(text, len);
+	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		json_tokener_free(tok);
-		uk_err_bad(err, "%s %s: not a JSON object", what, digest);
+		uk_err_bad(err, "%s %s: not a JSON object (or one holding \\u0000)", what, digest);
 		return NULL;
 	}
-	json_tokener_free(tok);
 	return o;
 }
 

@@ -201,7 +201,6 @@ static json_object *stage_json(struct load *l, const char *rel, uk_err_t *err)
 	char path[PATH_MAX * 2];
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	json_tokener *tok;
 	json_object *o;
 	struct stat st;
 
@@ -212,20 +211,12 @@ static json_object *stage_json(struct load *l, const char *rel, uk_err_t *err)
 	}
 	if (util_read_file(path, LAYOUT_JSON_MAX, &text, &len, err) < 0)
 		return NULL;
-	tok = json_tokener_new();
-	if (!tok) {
-		uk_err_errno(err, ENOMEM, "load");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o || json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object)) {
+	o = util_json_parse_exact(text, len);
+	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		json_tokener_free(tok);
-		uk_err_bad(err, "%s is not a JSON object", rel);
+		uk_err_bad(err, "%s is not a JSON object (or holds \\u0000)", rel);
 		return NULL;
 	}
-	json_tokener_free(tok);
 	return o;
 }
 

@@ -1,20 +1,26 @@
-/* The build sandbox: the compiler runs as an unprivileged user, without network, in a private
- * temp dir, under CPU/memory/file-size/process limits; failures are put down to the limit hit. */
+/* The build sandbox: the compiler runs as an unprivileged user in its own PID, mount, network
+ * and IPC namespaces (a private /tmp, the rest read only), under a seccomp filter and
+ * CPU/memory/file-size/process limits; failures are put down to the limit hit. */
 #include "internal.h"
 #include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define SANDBOX_MEMORY_MB 4096
@@ -24,6 +30,39 @@
 #define NOBODY 65534
 #define SANDBOX_PREFIX "/tmp/uk-build."
 #define SANDBOX_RECORD_TAG "uk-sandbox-1"
+#define SANDBOX_NS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+#define VIEW_TMP "/tmp"
+#define VIEW_CTX "/tmp/ctx"
+
+/* fork() that also creates (flags)' namespaces for the child (clone(2) without a new stack). */
+static pid_t clone_ns(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0UL);
+}
+
+static unsigned long sandbox_ns_flags(void)
+{
+	return geteuid() == 0 ? SANDBOX_NS : SANDBOX_NS | CLONE_NEWUSER;
+}
+
+/* Can this process give a child the sandbox's namespaces? Root always can (a failure is then
+ * the build's error); others need unprivileged user namespaces. */
+static int sandbox_can_isolate(void)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() == 0)
+		return 1;
+	pid = clone_ns(sandbox_ns_flags());
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return 1;
+}
 
 static int sandbox_user(struct ukimg_sandbox *sb, const char *name)
 {
@@ -117,6 +156,18 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 	if (sandbox_mkdir(sb, err) < 0)
 		return -1;
 	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
+	sb->isolated = sandbox_can_isolate();
+	/* The build sees its private dir as /tmp: a compiler under /tmp is out of its sight. */
+	if (sb->isolated && !strncmp(opts->ukcc_path, VIEW_TMP "/", strlen(VIEW_TMP) + 1)) {
+		uk_err_internal(err,
+		                "build: ukcc is at %s, under /tmp, which a build sees as its own "
+		                "private dir: install uk elsewhere (e.g. /usr/local)",
+		                opts->ukcc_path);
+		ukimg_sandbox_cleanup(sb);
+		return -1;
+	}
+	snprintf(sb->view_tmp, sizeof(sb->view_tmp), "%s", sb->isolated ? VIEW_TMP : sb->dir);
+	snprintf(sb->view_ctx, sizeof(sb->view_ctx), "%s", sb->isolated ? VIEW_CTX : ctx_src);
 	if (mkdir(sb->ctx, 0755) < 0) {
 		uk_err_errno(err, errno, "build: create %s", sb->ctx);
 		ukimg_sandbox_cleanup(sb);
@@ -250,43 +301,151 @@ static void child_limit(int res, rlim_t v)
 		child_fail("ukd sandbox: setrlimit failed\n");
 }
 
+pid_t ukimg_sandbox_spawn(const struct ukimg_sandbox *sb)
+{
+	return sb->isolated ? clone_ns(sandbox_ns_flags()) : fork();
+}
+
+static int set_mount_attr(const char *path, unsigned flags, uint64_t set, uint64_t clr)
+{
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
+
+	return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &a, sizeof(a));
+}
+
 /*
- * The context is bind-mounted read only into the private dir, which the build user owns: the
- * compiler (ukcc makes --embed paths absolute) reaches it whatever the modes of the daemon's
- * root, and cannot change it. Mounts stay in the child's namespace (private propagation first).
+ * The child's view of the file system, in its own mount namespace (private propagation first,
+ * so nothing reaches the host's): the private dir, which the build user owns, over /tmp, with
+ * the context bind-mounted read only at /tmp/ctx (the compiler reaches it whatever the modes of
+ * the daemon's root, and cannot change it); a /proc that shows only the build's PID namespace;
+ * every other mount read only and nosuid, so no build can leave anything for another (the
+ * shared /var/tmp, /dev/shm, files of the build user) or see the host's /tmp.
  */
-static int child_mount_ctx(const struct ukimg_sandbox *sb, int privileged)
+static int child_mounts(const struct ukimg_sandbox *sb, int privileged)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
-	if (mount(sb->ctx_src, sb->ctx, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(sb->ctx_src, sb->ctx, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(sb->dir, VIEW_TMP, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
-	/* Unprivileged (a user namespace) the remount may be refused: the modes still hold. */
-	if (mount(NULL, sb->ctx, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-	          NULL) < 0 &&
+	/* Unprivileged (a user namespace), the kernel may refuse a new /proc where the host's is
+	 * partly hidden: the read only host one stays, with the host's processes in it. */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
 	    privileged)
 		return -1;
-	return chdir(sb->ctx);
+	if (set_mount_attr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0) < 0 ||
+	    set_mount_attr(VIEW_TMP, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY) <
+	            0)
+		return -1;
+	return chdir(VIEW_CTX);
 }
 
-/* In the forked child, before execve: only async-signal-safe calls. */
+/*
+ * What a compiler never needs and an escape would: debugging other processes (ptrace,
+ * process_vm_*, kcmp, pidfd_getfd), new namespaces or mounts (which would undo the read only
+ * view), kernel keyrings, BPF, perf, userfaultfd, io_uring (its operations bypass this filter),
+ * modules, kexec, file handles (open_by_handle_at walks around mounts), swap, reboot,
+ * accounting, quotas, the kernel log, unix sockets. Each fails with EPERM; clone3 with ENOSYS
+ * so that libc falls back to clone, whose flags can be checked (no CLONE_NEW*). Another
+ * architecture's (or x32's) system call numbers kill the process: they would bypass the list.
+ */
+#define CLONE_NS_ALL (SANDBOX_NS | CLONE_NEWUSER | CLONE_NEWCGROUP)
+static const int denied[] = {
+        SYS_ptrace,
+        SYS_process_vm_readv,
+        SYS_process_vm_writev,
+        SYS_kcmp,
+        SYS_pidfd_getfd,
+        SYS_mount,
+        SYS_umount2,
+        SYS_pivot_root,
+        SYS_chroot,
+        SYS_unshare,
+        SYS_setns,
+        SYS_fsopen,
+        SYS_fsconfig,
+        SYS_fsmount,
+        SYS_fspick,
+        SYS_open_tree,
+        SYS_move_mount,
+        SYS_mount_setattr,
+        SYS_keyctl,
+        SYS_add_key,
+        SYS_request_key,
+        SYS_bpf,
+        SYS_perf_event_open,
+        SYS_userfaultfd,
+        SYS_io_uring_setup,
+        SYS_io_uring_enter,
+        SYS_io_uring_register,
+        SYS_init_module,
+        SYS_finit_module,
+        SYS_delete_module,
+        SYS_kexec_load,
+        SYS_kexec_file_load,
+        SYS_open_by_handle_at,
+        SYS_name_to_handle_at,
+        SYS_swapon,
+        SYS_swapoff,
+        SYS_reboot,
+        SYS_acct,
+        SYS_quotactl,
+        SYS_syslog,
+        SYS_iopl,
+        SYS_ioperm,
+        SYS_uselib,
+        SYS_vhangup,
+};
+#define N_DENIED (sizeof(denied) / sizeof(denied[0]))
+
+static void child_seccomp(void)
+{
+	/* [0-3] the architecture and x32, [4-6] clone's flags, [7-9] socket's family, [10]
+	 * clone3, then one test per denied call; the four returns last. */
+	enum { HEAD = 11, ALLOW = HEAD + N_DENIED, EPERM_ = ALLOW + 1, ENOSYS_, KILL, LEN };
+	struct sock_filter f[LEN] = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, KILL - 2),
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, KILL - 4, 0),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 2),
+	        /* the low half of the flags, where every CLONE_NEW* is */
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+	        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NS_ALL, EPERM_ - 7, ALLOW - 7),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 2),
+	        /* no unix sockets: the host's (D-Bus, syslog) are reachable in the file system
+	         * even where it is read only; the network namespace leaves nothing else */
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, EPERM_ - 10, ALLOW - 10),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, ENOSYS_ - 11, 0),
+	};
+	struct sock_fprog prog = {.len = LEN, .filter = f};
+
+	for (size_t i = 0; i < N_DENIED; i++)
+		f[HEAD + i] =
+		        (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i],
+		                                     (unsigned char)(EPERM_ - HEAD - i - 1), 0);
+	f[ALLOW] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[EPERM_] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[ENOSYS_] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	f[KILL] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		child_fail("ukd sandbox: installing the seccomp filter failed\n");
+}
+
+/* In the spawned child, before execve: only async-signal-safe calls and raw syscalls. */
 void ukimg_sandbox_enter(const struct ukimg_sandbox *sb)
 {
 	int privileged = sb->switch_user || geteuid() == 0;
 
-	/* As root a network namespace of its own (only a loopback, down) and a mount namespace.
-	 * Unprivileged, a user namespace makes both possible where the kernel allows it; else
-	 * say so and go on in the context as it is. */
-	if (unshare(privileged ? CLONE_NEWNET | CLONE_NEWNS
-	                       : CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) < 0) {
-		if (privileged)
-			child_fail("ukd sandbox: unshare(CLONE_NEWNET | CLONE_NEWNS) failed\n");
-		child_say("ukd sandbox: no network namespace (unprivileged user namespaces are "
-		          "off): the compiler keeps the host's network\n");
+	if (!sb->isolated) {
+		child_say("ukd sandbox: no namespaces (not root, and unprivileged user namespaces "
+		          "are off): the compiler shares the host's network, processes and /tmp\n");
 		if (chdir(sb->ctx_src) < 0)
 			child_fail("ukd sandbox: cannot enter the build context\n");
-	} else if (child_mount_ctx(sb, privileged) < 0) {
-		child_fail("ukd sandbox: cannot mount the build context into the sandbox\n");
+	} else if (child_mounts(sb, privileged) < 0) {
+		child_fail("ukd sandbox: cannot mount the build context and /tmp into the "
+		           "sandbox\n");
 	}
 	child_limit(RLIMIT_CPU, sb->cpu_s);
 	child_limit(RLIMIT_AS, (rlim_t)sb->memory_mb << 20);
@@ -294,14 +453,16 @@ void ukimg_sandbox_enter(const struct ukimg_sandbox *sb)
 	child_limit(RLIMIT_NOFILE, SANDBOX_NOFILE);
 	child_limit(RLIMIT_CORE, 0);
 	if (sb->switch_user) {
-		/* RLIMIT_NPROC counts every process of the user: only meaningful for uk-build. */
+		/* RLIMIT_NPROC counts every process of the user: only meaningful for uk-build.
+		 * Raw system calls: the child is alone, glibc's would signal threads of ukd. */
 		child_limit(RLIMIT_NPROC, SANDBOX_NPROC);
-		if (setgroups(0, NULL) < 0 || setgid(sb->gid) < 0 || setuid(sb->uid) < 0 ||
-		    setuid(0) == 0)
+		if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setgid, sb->gid) < 0 ||
+		    syscall(SYS_setuid, sb->uid) < 0 || syscall(SYS_setuid, 0) == 0)
 			child_fail("ukd sandbox: could not switch to the build user\n");
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail("ukd sandbox: PR_SET_NO_NEW_PRIVS failed\n");
+	child_seccomp();
 }
 
 unsigned ukimg_sandbox_scan(const char *buf, size_t len)

@@ -300,12 +300,30 @@ const char *util_json_str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+size_t ukimg_json_nul_at(const char *buf, size_t len)
+{
+	int in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!buf[i])
+			return i + 1;
+		if (buf[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && buf[i] == '\\' && i + 1 < len) {
+			if (buf[i + 1] == 'u' && i + 6 <= len && !memcmp(buf + i + 2, "0000", 4))
+				return i + 1;
+			i++; /* the escaped character: \" does not end the string */
+		}
+	}
+	return 0;
+}
+
 json_object *util_json_parse_exact(const char *buf, size_t len)
 {
 	json_tokener *tok;
 	json_object *o;
 
-	if (len > INT_MAX || memchr(buf, 0, len))
+	if (len > INT_MAX || ukimg_json_nul_at(buf, len))
 		return NULL;
 	tok = json_tokener_new();
 	if (!tok)

@@ -49,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *c = r.tag; *c; c++)
 		if (!lower_alnum(*c) && !(*c >= 'A' && *c <= 'Z') && !strchr("_.-", *c))
 			abort();
+	/* Docker's tag grammar [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: no "..", ":" or "-x" tag */
+	if (r.tag[0] && (r.tag[0] == '.' || r.tag[0] == '-' || strlen(r.tag) > 128))
+		abort();
 	/* Formatting and reparsing gives the same reference. */
 	if (ukimg_ref_format(&r, back, sizeof(back)) != 0)
 		abort();

@@ -599,13 +599,20 @@ static char *probe_ukcc(struct fixture *f, int port)
 	         "echo \"probe: cpu=$(ulimit -t) fsize=$(ulimit -f) nofile=$(ulimit -n)\"\n"
 	         "echo \"probe: env=$(env | cut -d= -f1 | sort | tr '\\n' ' ')\"\n"
 	         "echo \"probe: tmp=$TMPDIR\"\n"
+	         "echo \"probe: pid=$$ procs=$(ls -d /proc/[0-9]* | wc -l)\"\n"
+	         "echo \"probe: $(grep Seccomp: /proc/self/status | tr -d '\\t ')\"\n"
+	         "echo hidden > /tmp/ukt-probe-leak-%d 2>/dev/null\n"
+	         "unshare -U true 2>/dev/null && echo 'probe: unshare allowed' || "
+	         "echo 'probe: unshare refused'\n"
+	         "python3 -c 'import socket; socket.socket(socket.AF_UNIX)' 2>/dev/null && "
+	         "echo 'probe: unix socket' || echo 'probe: no unix socket'\n"
 	         "echo \"probe: pwd=$(pwd)\"\n"
 	         "touch new 2>/dev/null && echo 'probe: ctx writable' || echo 'probe: ctx "
 	         "read-only'\n"
 	         "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 2)' "
 	         "2>/dev/null && echo 'probe: connected' || echo 'probe: no network'\n"
 	         "printf '\\177ELF probe\\n' > \"$out\"\n",
-	         port);
+	         port, port);
 	assert_int_equal(chmod(path, 0755), 0);
 	/* The build user must reach the probe: the fixture dir is mkdtemp's 0700. */
 	assert_int_equal(chmod(f->dir, 0755), 0);
@@ -626,29 +633,32 @@ static int loopback_listener(int *port)
 	return fd;
 }
 
-/* Whether this process may make a network namespace (root, or unprivileged user namespaces). */
+/* Whether this process may make the sandbox's namespaces (root, or unprivileged user
+ * namespaces). */
 static int can_netns(void)
 {
 	int status = 0;
 	pid_t pid = fork();
+	int ns = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
 	if (pid == 0)
-		_exit(unshare(geteuid() == 0 ? CLONE_NEWNET : CLONE_NEWUSER | CLONE_NEWNET) < 0);
+		_exit(unshare(geteuid() == 0 ? ns : CLONE_NEWUSER | ns) < 0);
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* The compiler runs without network, without our environment, under its limits, with no new
- * privileges, as the build user when we are root. */
+ * privileges and a seccomp filter, as the build user when we are root; in its own PID namespace
+ * (the first and almost only process) with a private /tmp. */
 static void test_sandbox(void **state)
 {
 	struct fixture *f = *state;
 	ukimg_build_opts_t o;
 	ukimg_build_result_t r;
 	uk_err_t err = {0};
-	char own_net[64] = "", want[128], *probe;
-	int port, lfd = loopback_listener(&port);
+	char own_net[64] = "", want[128], leak[64], *probe;
+	int port, lfd = loopback_listener(&port), leaked;
 	ssize_t n = readlink("/proc/self/ns/net", own_net, sizeof(own_net) - 1);
 
 	assert_true(n > 0);
@@ -665,21 +675,36 @@ static void test_sandbox(void **state)
 	assert_int_equal(ukimg_build(f->store, &o, &r, &err), 0);
 	unsetenv("UKT_CALLER_SECRET");
 	print_message("%s", f->progress);
+	/* where the probe's /tmp file would be on the host: removed now, checked below */
+	snprintf(leak, sizeof(leak), "/tmp/ukt-probe-leak-%d", port);
+	leaked = unlink(leak) == 0;
 	if (can_netns()) {
 		assert_non_null(strstr(f->progress, "probe: no network"));
 		assert_int_equal(accept(lfd, NULL, NULL), -1); /* nobody reached our listener */
 		assert_non_null(strstr(f->progress, "probe: net=net:["));
 		assert_null(strstr(f->progress, own_net));
 	} else { /* said so, and built anyway */
-		assert_non_null(strstr(f->progress, "ukd sandbox: no network namespace"));
+		assert_non_null(strstr(f->progress, "ukd sandbox: no namespaces"));
 	}
 	assert_non_null(strstr(f->progress, "probe: NoNewPrivs:1"));
+	assert_non_null(strstr(f->progress, "probe: Seccomp:2"));
+	if (access("/usr/bin/unshare", X_OK) == 0) /* the filter refuses new namespaces */
+		assert_non_null(strstr(f->progress, "probe: unshare refused"));
+	assert_non_null(strstr(f->progress, "probe: no unix socket"));
 	assert_non_null(strstr(f->progress, "probe: cpu=7 fsize=6144 nofile=1024"));
 	assert_null(strstr(f->progress, "UKT_CALLER_SECRET"));
-	assert_non_null(strstr(f->progress, "probe: tmp=/tmp/uk-build."));
-	if (can_netns()) { /* the context is mounted read only where the compiler works */
+	if (can_netns()) {
+		/* the context mounted read only where the compiler works; the private dir as /tmp,
+		 * in which the probe's file stays; the first of a handful of processes (sh, and
+		 * the ls, wc and subshell of its count) */
 		assert_non_null(strstr(f->progress, "probe: ctx read-only"));
-		assert_non_null(strstr(strstr(f->progress, "probe: pwd=/tmp/uk-build."), "/ctx\n"));
+		assert_non_null(strstr(f->progress, "probe: pwd=/tmp/ctx\n"));
+		assert_non_null(strstr(f->progress, "probe: tmp=/tmp\n"));
+		assert_non_null(strstr(f->progress, "probe: pid=1 procs="));
+		assert_true(atoi(strstr(f->progress, "procs=") + 6) <= 4);
+		assert_false(leaked);
+	} else {
+		assert_non_null(strstr(f->progress, "probe: tmp=/tmp/uk-build."));
 	}
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("uk-build");

@@ -1,5 +1,5 @@
 /* Build tests with the real ukcc: images/examples/hello becomes an x86_64 ELF kernel; compile
- * errors store nothing. */
+ * errors store nothing; a source named @FILE is compiled, never read as gcc's options. */
 #include "testutil.h"
 
 struct ctx {
@@ -106,11 +106,47 @@ static void test_compile_error(void **state)
 	assert_int_equal(tu_count(blobs), before);
 }
 
+/*
+ * Issue 10: gcc reads an argument @opts.c as the options in the file opts.c; with
+ * "-wrapper /bin/sh,./evil.sh" there, gcc ran evil.sh. Through a build and through ukcc itself,
+ * @opts.c must be compiled as the C file it is and evil.sh never run.
+ */
+static void test_response_file(void **state)
+{
+	ukimg_build_result_t r;
+	struct ctx c;
+	uk_err_t err = {0};
+	char ctxdir[PATH_MAX + 16], cmd[PATH_MAX * 3];
+
+	(void)state;
+	snprintf(ctxdir, sizeof(ctxdir), "%s/atk", dir);
+	mkdir(ctxdir, 0755);
+	tu_write(ctxdir, "Ukfile", "SOURCES main.c @opts.c\n");
+	tu_write(ctxdir, "main.c", "int main(void)\n{\n\treturn 0;\n}\n");
+	tu_write(ctxdir, "@opts.c", "int uk_opts_unused;\n");
+	tu_write(ctxdir, "opts.c", "-wrapper /bin/sh,./evil.sh extra.c\n");
+	tu_write(ctxdir, "extra.c", "int uk_opts_unused;\n");
+	tu_write(ctxdir, "evil.sh", "echo EVIL-RAN >&2\nexec \"$@\"\n");
+	if (build_dir(ctxdir, &r, &c, &err) < 0) {
+		fprintf(stderr, "%s\n%s", err.message, c.out);
+		fail();
+	}
+	assert_null(strstr(c.out, "EVIL-RAN"));
+	/* ukcc on its own (a local user's command line), without the build's "./" */
+	snprintf(cmd, sizeof(cmd),
+	         "cd '%s' && '%s' -o '%s/atk.elf' main.c @opts.c 2>&1 | grep -q EVIL-RAN", ctxdir,
+	         UKIMG_TEST_UKCC, dir);
+	assert_int_not_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "test -s '%s/atk.elf'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_hello),
 	        cmocka_unit_test(test_compile_error),
+	        cmocka_unit_test(test_response_file),
 	};
 	uk_err_t err = {0};
 	int rc;

@@ -257,6 +257,16 @@ static void test_refused_archives(void **state)
 	assert_int_equal(load(f, &l, &err), -1);
 	assert_non_null(strstr(err.message, "load: tar:"));
 
+	/* a name annotation holding \u0000: json-c would hand "hello" to the tag callback */
+	{
+		ukimg_ref_t nul_ref[] = {{"hello:abcdefg", f->img1.manifest_digest}};
+		save(f, nul_ref, 1);
+		tamper(f, "hello:abcdefg", "hello\\u0000xy");
+		assert_int_equal(load(f, &l, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, "\\u0000"));
+	}
+
 	/* a bad layout version */
 	save(f, refs, 1);
 	tamper(f, "\"1.0.0\"", "\"2.0.0\"");

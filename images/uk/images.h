@@ -200,6 +200,14 @@ int ukimg_memory_parse(const char *s, uint64_t *out, uk_err_t *err);
 char **ukimg_words_split(const char *s, size_t *n_out, uk_err_t *err);
 void ukimg_strv_free(char **v);
 
+/*
+ * The offset + 1 of the first NUL in the JSON text (buf) ((len) bytes), raw or as the escape
+ * \u0000 in a string or a key; 0 when there is none. json-c decodes \u0000 into strings that
+ * C code then reads cut short (and cuts keys there itself), so parsers of outside JSON refuse
+ * it. (buf) MUST be text json-c accepted (the scan tracks strings, not the grammar).
+ */
+size_t ukimg_json_nul_at(const char *buf, size_t len);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Tar                                                                                         */
 
@@ -272,8 +280,11 @@ typedef struct ukimg_build_opts {
 	/* The compiler's sandbox (docs/ukfile.md "Sandbox"). Limits, 0 = default: CPU seconds
 	 * (the time limit), address space (4096 MiB), size of any file written (64 MiB). When the
 	 * caller is root the compiler runs as (build_user), or as nobody (65534) if that user does
-	 * not exist; NULL keeps the caller's user (tests, local builds). Always: its own network
-	 * namespace, a private temp dir, no new privileges, a clean environment. */
+	 * not exist; NULL keeps the caller's user (tests, local builds). Always: its own PID,
+	 * mount, network and IPC namespaces (not root: where user namespaces allow), a private
+	 * temp dir as its /tmp, the rest of the file system read only, no new privileges, a
+	 * seccomp filter, a clean environment (docs/security.md "What isolates a build").
+	 * (ukcc_path) MUST NOT be under /tmp, which the build cannot see. */
 	unsigned cpu_sec, memory_mb, file_size_mb;
 	const char *build_user;
 	ukimg_tar_limits_t limits; /* for the context tar; zeros = defaults */
@@ -315,7 +326,9 @@ int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_buil
  * once the compiler has its own process group (before it may execute): "uk-sandbox-1 DIR PGID
  * UID START\n" (PGID and START, the leader's start time in clock ticks after boot, 0 before).
  * A compiler outlives a killed ukd in its own mount namespace, so its working directory does
- * not show it; its process group, user and start time do. The caller kills the processes the
+ * not show it; its process group, user and start time do. The group's leader is the first
+ * process of the build's PID namespace: once it is killed, the kernel kills every process of
+ * the build, those that left the group (setsid) too. The caller kills the processes the
  * record owns (and any working in DIR), then removes DIR.
  */
 #define UKIMG_SANDBOX_RECORD "sandbox"

@@ -2,10 +2,9 @@
  */
 #include "drivers/virtio.h"
 #include "drivers/pci.h"
-#include "drivers/ioapic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
-#include "platform/kvm/kvm.h"
+#include "platform/bindings.h"
 #include <stdlib.h>
 #include <string.h>
 #include <uk/uk.h>
@@ -319,7 +318,7 @@ int uk_virtio_irq_setup(struct uk_virtio_dev *d)
 	if (vec > VEC_LAST)
 		return -1;
 	if (is_pci(d) ? uk_pci_msix_route(&d->pci, 0, vec)
-	              : (d->gsi < 0 || uk_ioapic_route(d->gsi, vec)))
+	              : (d->gsi < 0 || uk_plat_irq_route(d->gsi, vec)))
 		return -1;
 	next_vec++;
 	vec_owner[vec] = d;
@@ -333,10 +332,12 @@ const struct uk_virtio_dev *uk_virtio_device(int i)
 	return i >= 0 && i < ndevs ? &devs[i] : NULL;
 }
 
-/* Devices we have a driver for; a NIC only when a stack is linked (no accesses wasted on it). */
+/* Devices we have a driver for; a NIC only when a stack is linked, a disk only when the block
+ * API is (no accesses wasted on them). */
 static int driven(uint16_t type)
 {
-	return (type == UK_VIRTIO_NET && uk_virtio_net_wanted()) || type == UK_VIRTIO_RNG;
+	return (type == UK_VIRTIO_NET && uk_virtio_net_wanted()) ||
+	       (type == UK_VIRTIO_BLK && uk_virtio_blk_wanted()) || type == UK_VIRTIO_RNG;
 }
 
 static void hex2(char *p, unsigned v)
@@ -513,7 +514,7 @@ static uint32_t le32_at(const uint8_t *p)
 static int mmio_from_dsdt(void)
 {
 	uint32_t len = 0, i, j;
-	const uint8_t *d = uk_kvm_acpi_dsdt(&len);
+	const uint8_t *d = uk_plat_acpi_dsdt(&len);
 	int n = 0;
 
 	if (!d || len < 36)
@@ -551,7 +552,7 @@ static int mmio_from_dsdt(void)
  */
 static void mmio_probe_slots(void)
 {
-	int slots = 8, gsi_base = uk_kvm_rsdp ? 16 : 5, i;
+	int slots = 8, gsi_base = uk_plat_has_acpi() ? 16 : 5, i;
 
 	if (mmio_read32(MMIO_BASE + 8 * MMIO_SLOT + MMIO_MAGIC) == MMIO_MAGIC_VALUE) {
 		slots = 24;
@@ -563,7 +564,7 @@ static void mmio_probe_slots(void)
 		mmio_found(MMIO_BASE + MMIO_SLOT * (uintptr_t)i, gsi_base + i, 1);
 }
 
-void uk_kvm_devices_init(const char *cmdline)
+void uk_drivers_init(const char *cmdline)
 {
 	int i;
 
@@ -576,6 +577,8 @@ void uk_kvm_devices_init(const char *cmdline)
 			r = uk_virtio_net_probe(&devs[i]);
 		else if (devs[i].type == UK_VIRTIO_RNG)
 			r = uk_virtio_rng_probe(&devs[i]);
+		else if (devs[i].type == UK_VIRTIO_BLK)
+			r = uk_virtio_blk_probe(&devs[i]);
 		(void)r;
 	}
 }

@@ -83,14 +83,10 @@ struct uk_virtio_dev {
 	const char *where;      /* "pci 00:02.0", "mmio 0xfeb00e00" */
 };
 
-/*
- * Finds and starts every virtio device the runtime drives: PCI bus 0 (and
- * bridges), else (no PCI: microvm) the virtio-mmio devices named by
- * `virtio_mmio.device=` words in the kernel command line (cmdline, read
- * only), else the MMIO slots probed one register read each. Called once at
- * boot, interrupts off, heap ready.
- */
-void uk_kvm_devices_init(const char *cmdline);
+/* uk_drivers_init() (platform/bindings.h) finds and starts every virtio device the runtime
+ * drives: PCI bus 0 (and bridges), else (no PCI: microvm) the virtio-mmio devices named by
+ * `virtio_mmio.device=` words in the kernel command line, else those the DSDT lists, else the
+ * MMIO slots probed one register read each. */
 
 /* The devices found at boot, (i) from 0; NULL past the last. For tests and messages. */
 const struct uk_virtio_dev *uk_virtio_device(int i);
@@ -137,9 +133,14 @@ int uk_virtq_take(struct uk_virtq *q, uint16_t *id, uint32_t *len);
 /* Nonzero when the image links a network stack, so virtio-net devices are worth starting. */
 int uk_virtio_net_wanted(void);
 
-/* The drivers' probes (virtio_net.c, virtio_rng.c). Return 0 when they took the device. */
+/* Nonzero when the image links the block API (uk/block.h), so disks are worth starting. */
+int uk_virtio_blk_wanted(void);
+
+/* The drivers' probes (virtio_net.c, virtio_rng.c, virtio_blk.c). Return 0 when they took the
+ * device. */
 int uk_virtio_net_probe(struct uk_virtio_dev *dev);
 int uk_virtio_rng_probe(struct uk_virtio_dev *dev);
+int uk_virtio_blk_probe(struct uk_virtio_dev *dev);
 
 /* Bytes of host entropy the virtio-rng device gave at boot (0: none); for tests. */
 unsigned uk_virtio_rng_bytes(void);

@@ -1,5 +1,7 @@
 /* uktest: a greeting, then its arguments: exit N, sleep MS N, await PORT N (with await.c),
- * forever, ignore, env KEY, forge N [ignore|reset]. */
+ * forever, ignore, env KEY, flood N (numbered lines as fast as it can, N of them or forever),
+ * spam2 (junk on the status channel, COM2, forever), ansi (control bytes, then exit),
+ * forge N [ignore|reset] (UK_EXIT=N on COM2, then runs on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,34 +23,33 @@ static void ignore_stop(void)
 	printf("ignoring the stop request\n");
 }
 
-/* Writes (line) to COM2, the status channel ukd reads the exit code from (docs/runtime.md),
- * the way a hostile guest could: straight to the UART, without exiting. */
+/* A byte on COM2 (0x2f8), the status channel ukd reads: as a hostile guest would. */
+static void com2_put(char c)
+{
+	unsigned char lsr;
+
+	do
+		__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((unsigned short)0x2fd));
+	while (!(lsr & 0x20));
+	__asm__ volatile("outb %0, %1" : : "a"(c), "Nd"((unsigned short)0x2f8));
+}
+
+/* Writes (line) to the status channel, the way a hostile guest could, without exiting. */
 static void status_channel_write(const char *line)
 {
-#if defined(__x86_64__)
-	for (; *line; line++) {
-		unsigned char lsr;
-		do
-			__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((unsigned short)0x2fd));
-		while (!(lsr & 0x20)); /* transmitter holding register empty */
-		__asm__ volatile("outb %0, %1" : : "a"(*line), "Nd"((unsigned short)0x2f8));
-	}
-#else
-	(void)line;
-#endif
+	for (; *line; line++)
+		com2_put(*line);
 }
 
 /* A stop request answered by a reset: the guest ends by itself without writing a status. */
 static void reset_on_stop(void)
 {
 	printf("resetting without a status\n");
-#if defined(__x86_64__)
 	struct {
 		unsigned short limit;
 		unsigned long base;
 	} __attribute__((packed)) none = {0, 0};
 	__asm__ volatile("lidt %0; int3" : : "m"(none));
-#endif
 }
 
 int main(int argc, char **argv)
@@ -73,6 +74,22 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "env")) {
 		const char *v = getenv(argv[2]);
 		printf("env %s=%s\n", argv[2], v ? v : "(unset)");
+		return 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "flood")) {
+		long n = atol(argv[2]);
+		for (long i = 0; !n || i < n; i++)
+			printf("flood %ld the quick brown fox jumps over the lazy dog\n", i);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "spam2")) {
+		printf("spamming COM2\n");
+		for (;;)
+			status_channel_write("junk on the status channel\n");
+	}
+	if (argc >= 2 && !strcmp(argv[1], "ansi")) {
+		printf("red \033[31mRED\033[0m bell \a title \033]0;pwned\007 cr\rX del \177 "
+		       "c1 \xc2\x9b end\n");
 		return 0;
 	}
 	/* forge N: claims exit status N on the status channel and runs on (then as ignore, with

@@ -1,6 +1,7 @@
 /* x86_64 CPU tables (GDT, TSS with interrupt stacks, IDT), trap dispatch and fault reports. */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
+#include "arch/x86_64/lapic.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
 
@@ -42,6 +43,7 @@ static uint8_t ist_stacks[3][IST_SIZE] __attribute__((section(".boot.stacks.ist"
 static void (*irq_handlers[16])(int vec);
 
 extern char uk_trap_stubs[];
+extern char uk_boot_stack_guard[]; /* entry.S: unmapped by uk_arch_mm_init() */
 
 static void idt_set(int vec, uintptr_t stub, int ist)
 {
@@ -151,7 +153,8 @@ static void trap_fault(struct uk_trap_frame *f)
 		uint64_t cr2 = read_cr2();
 		const char *why = cr2 < 0x1000 ? " (null pointer dereference)" : "";
 
-		if (uk_kvm_is_stack_guard(cr2))
+		if (cr2 >= (uintptr_t)uk_boot_stack_guard &&
+		    cr2 < (uintptr_t)uk_boot_stack_guard + 4096)
 			why = " (stack overflow: the boot stack's guard page)";
 		uk_printk("fault address 0x%016llx%s\n", (unsigned long long)cr2, why);
 	}
@@ -186,5 +189,5 @@ void uk_arch_trap(struct uk_trap_frame *f)
 		return;
 	if (irq_handlers[f->vector - 32])
 		irq_handlers[f->vector - 32]((int)f->vector);
-	uk_kvm_lapic_eoi();
+	uk_lapic_eoi();
 }

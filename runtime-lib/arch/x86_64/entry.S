@@ -121,7 +121,7 @@ start64:
 	mov %ebx, %edi		/* arg 1: start_info physical address */
 	mov %r12, %rsi		/* arg 2: TSC at entry */
 	xor %ebp, %ebp
-	call uk_kvm_main
+	call uk_plat_boot
 	ud2
 
 	.section .rodata

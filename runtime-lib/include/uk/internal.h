@@ -26,14 +26,6 @@ void uk_shutdown_request(void);
 /* Formats to the console (stderr stream) without stdio buffering; for panics and boot messages. */
 void uk_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* --- platform/kvm --- */
-
-/* Nonzero if (addr) lies in the boot stack's guard page. */
-int uk_kvm_is_stack_guard(uint64_t addr);
-
-/* Signals end of interrupt to the local APIC. */
-void uk_kvm_lapic_eoi(void);
-
 /* --- lib/cmdline.c, lib/entropy.c (see those files) --- */
 
 /*

@@ -22,6 +22,8 @@ typedef enum {
 	UK_EINVAL = -2,  /* bad argument */
 	UK_ENOMEM = -3,  /* out of memory */
 	UK_EUNSPEC = -4, /* anything else */
+	UK_ENOENT = -5,  /* no such key, name or entry */
+	UK_ENOSPC = -6,  /* the device or store is full */
 } uk_result_t;
 
 /*

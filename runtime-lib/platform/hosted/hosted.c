@@ -24,6 +24,7 @@ static uint64_t boot_mono;
 void uk_hosted_faults_init(void);
 void uk_hosted_restorer(void);
 void uk_hosted_tap_init(void);
+void uk_hosted_block_init(void);
 extern int uk_hosted_tap_fd;
 
 /* One Linux system call; returns the raw result (negative errno on failure). */
@@ -189,5 +190,6 @@ _Noreturn void uk_hosted_main(long *sp)
 		uk_entropy_add_seed(seed, sizeof(seed));
 	argc -= apply_runtime_options(argc, argv);
 	uk_hosted_tap_init();
+	uk_hosted_block_init();
 	uk_start_main(argc, argv);
 }

@@ -60,7 +60,7 @@ const void *uk_kvm_acpi_table(const char *sig)
 	return 0;
 }
 
-const void *uk_kvm_acpi_dsdt(uint32_t *len)
+const void *uk_plat_acpi_dsdt(uint32_t *len)
 {
 	const uint8_t *fadt = uk_kvm_acpi_table("FACP");
 	const struct sdt_header *dsdt;
@@ -106,7 +106,7 @@ void uk_kvm_acpi_poweroff(void)
 	if (!fadt)
 		return;
 	len = ((const struct sdt_header *)fadt)->length;
-	dsdt = uk_kvm_acpi_dsdt(&dlen);
+	dsdt = uk_plat_acpi_dsdt(&dlen);
 	typ = dsdt ? s5_sleep_type(dsdt) : -1;
 	if (typ < 0)
 		typ = 0;

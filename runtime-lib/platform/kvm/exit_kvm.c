@@ -2,7 +2,7 @@
  */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/x86.h"
-#include "drivers/serial16550.h"
+#include "platform/kvm/serial.h"
 #include <uk/uk.h>
 
 #define DEBUG_EXIT_PORT 0xf4

@@ -2,6 +2,7 @@
 #ifndef UK_PLATFORM_KVM_H
 #define UK_PLATFORM_KVM_H
 
+#include "platform/bindings.h"
 #include <stdint.h>
 
 /* struct hvm_start_info (PVH boot ABI), the fields we read. */
@@ -33,9 +34,6 @@ extern uint64_t uk_kvm_rsdp;
 /* The ACPI table with signature (sig) ("FACP", "APIC", ...) through the RSDP; NULL if none. */
 const void *uk_kvm_acpi_table(const char *sig);
 
-/* The DSDT (its length in *len), through the FADT; NULL without ACPI. Memory reads only. */
-const void *uk_kvm_acpi_dsdt(uint32_t *len);
-
 /* Powers the machine off through ACPI (PM1a or the HW-reduced sleep register). Returns on failure.
  */
 void uk_kvm_acpi_poweroff(void);
@@ -46,7 +44,7 @@ void uk_kvm_acpi_power_button_init(void);
 /* Nonzero once per press of the ACPI power button since the last call. */
 int uk_kvm_power_button_pressed(void);
 
-/* Sets up the LAPIC (enabled, timer masked); called at boot. */
-void uk_kvm_lapic_init(void);
+/* Enables the LAPIC and its timer interrupt (masked until a wait arms it); called at boot. */
+void uk_kvm_timer_init(void);
 
 #endif

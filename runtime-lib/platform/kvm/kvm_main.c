@@ -3,14 +3,14 @@
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
-#include "drivers/serial16550.h"
+#include "platform/kvm/serial.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
 
 #define CMDLINE_MAX 4096
 #define LOW_RAM_START 0x100000ULL
 
-extern char __kernel_start[], _end[], uk_boot_stack_guard[];
+extern char __kernel_start[], _end[];
 
 uint64_t uk_boot_tsc;
 uint64_t uk_boot_stamps[UK_BOOT_STAMPS];
@@ -30,10 +30,9 @@ void uk_console_write(int fd, const char *buf, size_t len)
 		uk_serial_write(UK_COM1, buf, len);
 }
 
-int uk_kvm_is_stack_guard(uint64_t addr)
+int uk_plat_has_acpi(void)
 {
-	return addr >= (uintptr_t)uk_boot_stack_guard &&
-	       addr < (uintptr_t)uk_boot_stack_guard + 4096;
+	return uk_kvm_rsdp != 0;
 }
 
 static void copy_cmdline(const struct hvm_start_info *si)
@@ -85,11 +84,7 @@ static void setup_memory(const struct hvm_start_info *si)
 	}
 }
 
-/* Device discovery (PCI bus 0, virtio-mmio) is linked only into images that need devices:
- * ukcc pulls it in for -lvirtio and -lnet, so hello boots without scanning anything. */
-extern void uk_kvm_devices_init(const char *cmdline) __attribute__((weak));
-
-_Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
+_Noreturn void uk_plat_boot(uint32_t start_info, uint64_t tsc)
 {
 	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
 
@@ -105,10 +100,11 @@ _Noreturn void uk_kvm_main(uint32_t start_info, uint64_t tsc)
 	copy_cmdline(si);
 	setup_memory(si);
 	uk_boot_stamps[2] = uk_rdtsc();
-	uk_kvm_lapic_init();
+	uk_kvm_timer_init();
 	uk_kvm_acpi_power_button_init();
 	uk_boot_stamps[3] = uk_rdtsc();
-	if (uk_kvm_devices_init)
-		uk_kvm_devices_init(cmdline);
+	/* Linked only into images that need devices, so hello boots without scanning anything. */
+	if (uk_drivers_init)
+		uk_drivers_init(cmdline);
 	uk_start_cmdline(cmdline);
 }

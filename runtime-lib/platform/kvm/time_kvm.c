@@ -2,19 +2,11 @@
  * wakeups around hlt. */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/lapic.h"
 #include "arch/x86_64/x86.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
 
-#define LAPIC_BASE 0xfee00000UL
-#define LAPIC_EOI 0x0b0
-#define LAPIC_SVR 0x0f0
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_CUR 0x390
-#define LAPIC_TIMER_DIV 0x3e0
-#define LVT_MASKED (1u << 16)
-#define LVT_TSC_DEADLINE (2u << 17)
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
@@ -44,34 +36,17 @@ static uint64_t lapic_per_ms;    /* LAPIC timer ticks per ms (divide by 1) */
 static int tsc_deadline;
 static const char *clock_source = "none";
 
-static uint32_t lapic_read(uint32_t reg)
-{
-	return mmio_read32(LAPIC_BASE + reg);
-}
-
-static void lapic_write(uint32_t reg, uint32_t v)
-{
-	mmio_write32(LAPIC_BASE + reg, v);
-}
-
-void uk_kvm_lapic_eoi(void)
-{
-	lapic_write(LAPIC_EOI, 0);
-}
-
 static void timer_irq(int vec)
 {
 	(void)vec; /* waking the hlt was the point */
 }
 
-void uk_kvm_lapic_init(void)
+void uk_kvm_timer_init(void)
 {
 	uint32_t r[4];
 
-	/* Enable the APIC at its default base with the spurious vector, timer masked. */
-	wrmsr(0x1b, (rdmsr(0x1b) & ~0xfffULL) | LAPIC_BASE | (1 << 11) | (rdmsr(0x1b) & 0x100));
-	lapic_write(LAPIC_SVR, 0x100 | UK_IRQ_SPURIOUS);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
+	uk_lapic_init();
+	uk_lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
 	uk_arch_irq_register(UK_IRQ_TIMER, timer_irq);
 	cpuid(1, 0, r);
 	tsc_deadline = (r[2] >> 24) & 1;
@@ -155,16 +130,16 @@ static uint64_t tsc_hz_pit(void)
 	outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator), binary */
 	outb(0x40, 0xff);
 	outb(0x40, 0xff);
-	lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
-	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+	uk_lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
+	uk_lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
+	uk_lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
 	/* Start on a count change so the window begins on a PIT tick. */
 	prev = pit_read0();
 	while ((cur = pit_read0()) == prev)
 		if (++stuck > 100000)
 			return 0;
 	prev = cur;
-	l0 = lapic_read(LAPIC_TIMER_CUR);
+	l0 = uk_lapic_read(LAPIC_TIMER_CUR);
 	t0 = uk_rdtsc();
 	stuck = 0;
 	while (seen < want) {
@@ -179,8 +154,8 @@ static uint64_t tsc_hz_pit(void)
 		prev = cur;
 	}
 	t1 = uk_rdtsc();
-	l1 = lapic_read(LAPIC_TIMER_CUR);
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	l1 = uk_lapic_read(LAPIC_TIMER_CUR);
+	uk_lapic_write(LAPIC_TIMER_INIT, 0);
 	lapic_per_ms = (uint64_t)(l0 - l1) * PIT_HZ / seen / 1000;
 	return (t1 - t0) * PIT_HZ / seen;
 }
@@ -309,16 +284,16 @@ uint64_t uk_time_block_until(uint64_t deadline)
 		if (tsc_deadline && tsc_mult) {
 			uint64_t ticks = (uint64_t)(((unsigned __int128)wait << 32) / tsc_mult) + 1;
 
-			lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | UK_IRQ_TIMER);
+			uk_lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | UK_IRQ_TIMER);
 			wrmsr(MSR_TSC_DEADLINE, uk_rdtsc() + ticks);
 		} else {
 			uint64_t count = wait * lapic_per_ms / 1000000 + 1;
 
 			if (count > 0xffffffffULL)
 				count = 0xffffffffULL;
-			lapic_write(LAPIC_TIMER_DIV, 0xb);
-			lapic_write(LAPIC_LVT_TIMER, UK_IRQ_TIMER); /* one-shot */
-			lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
+			uk_lapic_write(LAPIC_TIMER_DIV, 0xb);
+			uk_lapic_write(LAPIC_LVT_TIMER, UK_IRQ_TIMER); /* one-shot */
+			uk_lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
 		}
 	}
 	/* sti's one-instruction shadow makes "sti; hlt" atomic: no wakeup is lost. */

@@ -1,5 +1,5 @@
 /* 16550 UART: init, probe, and FIFO-sized string writes (few port exits per line). */
-#include "drivers/serial16550.h"
+#include "platform/kvm/serial.h"
 #include "arch/x86_64/x86.h"
 
 #define THR 0

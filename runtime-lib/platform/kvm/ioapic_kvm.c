@@ -1,5 +1,5 @@
 /* IOAPIC redirection entries: route a global system interrupt (GSI) to a LAPIC vector. */
-#include "drivers/ioapic.h"
+#include "platform/bindings.h"
 #include "arch/x86_64/x86.h"
 #include <stdint.h>
 
@@ -21,7 +21,11 @@ static void ioapic_write(uintptr_t base, uint32_t reg, uint32_t v)
 	mmio_write32(base + IOWIN, v);
 }
 
-int uk_ioapic_route(int gsi, int vector)
+/*
+ * Fixed delivery, physical destination APIC id 0. GSIs 0-23 live on the IOAPIC at 0xfec00000,
+ * 24-47 on microvm's second IOAPIC at 0xfec10000.
+ */
+int uk_plat_irq_route(int gsi, int vector)
 {
 	uintptr_t base = gsi < 24 ? IOAPIC0 : IOAPIC1;
 	int pin = gsi % 24;

@@ -1,6 +1,6 @@
-/* 16550 UART driver: the kvm platform's console (COM1) and exit-status channel (COM2). */
-#ifndef UK_DRIVERS_SERIAL16550_H
-#define UK_DRIVERS_SERIAL16550_H
+/* 16550 UART on the kvm platform: its console (COM1) and exit-status channel (COM2). */
+#ifndef UK_PLATFORM_KVM_SERIAL_H
+#define UK_PLATFORM_KVM_SERIAL_H
 
 #include <stddef.h>
 #include <stdint.h>
