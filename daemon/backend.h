@@ -65,6 +65,15 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
 /* Names of the running guests starting with (prefix); NULL-terminated, caller frees all. */
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err);
 
+/* libvirt's probe of QEMU (its capabilities, cached per root): checked in the background after
+ * connecting and before each start, which waits for it at most (seconds) (default 60), then
+ * fails with 503. */
+enum { UKD_PROBE_UNKNOWN, UKD_PROBE_READY, UKD_PROBE_FAILED };
+void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
+/* "probing" (a check or probe under way since (since_ns), unix ns), "ready", "failed" (the last
+ * one failed; the next start tries again) or "unknown" (none yet). */
+const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
+
 const char *ukd_backend_uri(struct ukd_backend *b);
 /* "9.0.0" (libvirt) */
 const char *ukd_backend_version(struct ukd_backend *b);

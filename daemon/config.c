@@ -187,6 +187,8 @@ static const struct limit_key limit_keys[] = {
         {"build-limits", "file-size-mb", offsetof(struct ukd_config, build.file_size_mb), 1,
          1 << 20},
         {"build-limits", "timeout-s", offsetof(struct ukd_config, build.timeout_s), 1, 86400},
+        {"backend-limits", "probe-timeout-s", offsetof(struct ukd_config, backend.probe_timeout_s),
+         1, 3600},
 };
 
 static int config_limit(struct ukd_config *cfg, const char *section, const char *key,
@@ -220,7 +222,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 			return uk_err_bad(err, "%s: expected true or false", key);
 		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
 	}
-	if (!strcmp(key, "http-limits") || !strcmp(key, "build-limits")) {
+	if (!strcmp(key, "http-limits") || !strcmp(key, "build-limits") ||
+	    !strcmp(key, "backend-limits")) {
 		if (!json_object_is_type(v, json_type_object))
 			return uk_err_bad(err, "%s: expected an object", key);
 		json_object_object_foreach(v, k, val)
@@ -388,6 +391,7 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->build.memory_mb = 4096;
 	cfg->build.file_size_mb = 64;
 	cfg->build.timeout_s = 300;
+	cfg->backend.probe_timeout_s = 60;
 	cfg->live_restore = 1;
 	cfg->log = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
 }

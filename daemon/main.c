@@ -6,6 +6,7 @@
 #include "http.h"
 #include "log.h"
 #include "logs.h"
+#include "reaper.h"
 #include "recovery.h"
 #include "routes.h"
 #include "store.h"
@@ -202,6 +203,7 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	d->backend = ukd_backend_open(d->cfg.libvirt_uri, &qemu, ukd_super_domain_stopped, d, err);
 	if (!d->backend)
 		return -1;
+	ukd_backend_set_probe_timeout(d->backend, (int)d->cfg.backend.probe_timeout_s);
 	ukd_super_reconcile(d);
 	if (ukd_health_start(d, err) < 0)
 		return -1;
@@ -243,7 +245,7 @@ static void main_down(struct ukd *d)
 	ukd_config_free(&d->cfg);
 }
 
-int main(int argc, char **argv)
+static int main_run(int argc, char **argv)
 {
 	static struct ukd d;
 	uk_err_t err = {0};
@@ -290,4 +292,10 @@ int main(int argc, char **argv)
 	main_down(&d);
 	log_info("main", "stopped");
 	return 0;
+}
+
+/* ukd runs on a thread of its own; this first thread reaps the orphans it is given (reaper.c). */
+int main(int argc, char **argv)
+{
+	return ukd_reaper_main(main_run, argc, argv);
 }

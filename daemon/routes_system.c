@@ -31,6 +31,7 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 {
 	json_object *o = json_object_new_object(), *b = json_object_new_object();
 	int images, instances, running;
+	int64_t probe_since;
 	uk_err_t err = {0};
 
 	if (ukd_store_counts(d->store, &images, &instances, &running, &err) < 0) {
@@ -45,6 +46,10 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	        b, "accelerator",
 	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));
 	json_object_object_add(b, "accelerator_reason", json_object_new_string(d->accel_reason));
+	json_object_object_add(
+	        b, "probe",
+	        json_object_new_string(ukd_backend_probe_state(d->backend, &probe_since)));
+	json_object_object_add(b, "probe_since", json_object_new_double((double)probe_since / 1e9));
 	json_object_object_add(o, "backend", b);
 	json_object_object_add(o, "images", json_object_new_int(images));
 	json_object_object_add(o, "instances", json_object_new_int(instances));

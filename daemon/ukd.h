@@ -51,6 +51,9 @@ struct ukd_config {
 	struct { /* daemon.json "build-limits": the compiler's sandbox */
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
+	struct {                          /* daemon.json "backend-limits" */
+		unsigned probe_timeout_s; /* a start waits this long for libvirt's QEMU probe */
+	} backend;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
 	struct ukd_log_opts log; /* daemon.json "log-opts": the default of new instances */
 };

@@ -574,7 +574,8 @@ static void test_trust_config(void **state)
 	ukd_config_free(&cfg);
 }
 
-/* http-limits and build-limits: defaults, numbers in range, and a clear 400 for anything else. */
+/* http-limits, build-limits and backend-limits: defaults, numbers in range, and a clear 400 for
+ * anything else. */
 static void test_config_limits(void **state)
 {
 	struct ukd_config cfg;
@@ -595,6 +596,8 @@ static void test_config_limits(void **state)
 	         "http-limits.handshake-timeout-s: expected an integer from 1 to 3600"},
 	        {"{\"http-limits\": {\"max-handshakes-per-ip\": -1}}",
 	         "http-limits.max-handshakes-per-ip: expected an integer from 1 to 65536"},
+	        {"{\"backend-limits\": {\"probe-timeout-s\": 0}}",
+	         "backend-limits.probe-timeout-s: expected an integer from 1 to 3600"},
 	};
 
 	(void)state;
@@ -607,12 +610,14 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.http.handshake_timeout_s, 10);
 	assert_int_equal(cfg.http.max_handshakes, 64);
 	assert_int_equal(cfg.http.max_handshakes_per_ip, 8);
+	assert_int_equal(cfg.backend.probe_timeout_s, 60);
 	ukd_config_free(&cfg);
 	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7,"
 	                 " \"handshake-timeout-s\": 2, \"max-handshakes\": 5,"
 	                 " \"max-handshakes-per-ip\": 1},"
 	                 " \"build-limits\": {\"cpu-s\": 9, \"memory-mb\": 512,"
-	                 " \"file-size-mb\": 2, \"timeout-s\": 11}}");
+	                 " \"file-size-mb\": 2, \"timeout-s\": 11},"
+	                 " \"backend-limits\": {\"probe-timeout-s\": 5}}");
 	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
 	assert_int_equal(cfg.http.timeout_s, 3);
 	assert_int_equal(cfg.http.max_per_ip, 7);
@@ -623,6 +628,7 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.build.memory_mb, 512);
 	assert_int_equal(cfg.build.file_size_mb, 2);
 	assert_int_equal(cfg.build.timeout_s, 11);
+	assert_int_equal(cfg.backend.probe_timeout_s, 5);
 	ukd_config_free(&cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
