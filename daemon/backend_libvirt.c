@@ -696,6 +696,13 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 		/* QEMU could not bind a published port (taken since ukd checked it) */
 		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
 			return -1;
+		/* QEMU could not map the guest's RAM: the memory asked for, not ukd, is at fault */
+		if (strstr(virGetLastErrorMessage(), "cannot set up guest memory"))
+			return uk_err_bad(err,
+			                  "memory: QEMU could not allocate the guest's %llu MiB on "
+			                  "this host (%.300s): give less with -m or free memory",
+			                  (unsigned long long)(spec->memory >> 20),
+			                  virGetLastErrorMessage());
 		return LV_ERR(err, "start domain", spec->name);
 	}
 	memset(info, 0, sizeof(*info));

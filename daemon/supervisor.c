@@ -113,6 +113,12 @@ static void schedule_restart(struct ukd *d, struct ukd_instance *in)
  * Records (in)'s exit; caller holds its lock. (why) explains a missing status, may be NULL.
  * (finished) is when it ended, 0 for now; a nonzero one marks an exit that happened while no
  * ukd ran (its die event says so).
+ *
+ * A kill by the user (kill, rm -f, a stop's grace running out) or by ukd (an on-unhealthy
+ * health check, its shutdown) is 137 whatever the guest wrote to its status channel before:
+ * a guest that wrote UK_EXIT=0 and spun is not recorded as a clean exit. A guest that ends by
+ * itself after a stop request reports its own status; ukd emptied the channel when it sent the
+ * request (mark_stop), so only a line written after it counts (docs/daemon.md).
  */
 static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why, int64_t finished)
 {
@@ -122,16 +128,17 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 
 	ukd_logs_drain(d, in->id); /* its last output before its exit, for `uk logs -f` */
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
-	code = ukd_policy_read_status(path);
 	in->error[0] = 0;
-	/* ukd's health checker killed it (on-unhealthy): a kill, with the reason */
-	if (code < 0 && !in->stop_requested &&
-	    ukd_health_killed(d, in, in->error, sizeof(in->error)))
+	if (ukd_instance_kill_noted(d, in->domain_uuid, in->error, sizeof(in->error)) ||
+	    in->stop_requested == UKD_STOP_KILL)
 		code = 137;
-	if (code < 0 && (in->stop_requested || d->stopping)) {
+	else if (ukd_health_killed(d, in, in->error, sizeof(in->error))) {
+		code = 137; /* on-unhealthy: a kill, with the reason */
+	} else if ((code = ukd_policy_read_status(path)) < 0 &&
+	           (in->stop_requested || d->stopping)) {
 		code = 137;
 		if (!in->stop_requested)
-			snprintf(in->error, sizeof(in->error), "ukd shut down while it ran");
+			snprintf(in->error, sizeof(in->error), "%s", UKD_SHUTDOWN_KILL);
 	} else if (code < 0) {
 		code = 255;
 		snprintf(in->error, sizeof(in->error), "%s",
