@@ -17,6 +17,7 @@ struct xencons {
 static enum { CONS_NONE, CONS_IO, CONS_RING } kind;
 static volatile struct xencons *ring;
 static uint32_t ring_port;
+static char last = '\n'; /* the last byte written */
 
 void uk_xen_console_init(int initdomain)
 {
@@ -70,10 +71,18 @@ static void ring_write(const char *buf, size_t len)
 void uk_xen_console_write(int fd, const char *buf, size_t len)
 {
 	(void)fd; /* stdout and stderr share the console */
+	if (len)
+		last = buf[len - 1];
 	if (kind == CONS_RING)
 		ring_write(buf, len);
 	else if (kind == CONS_IO)
 		uk_xen_hypercall(XEN_HC_CONSOLE_IO, XEN_CONSOLEIO_WRITE, len, (uintptr_t)buf);
+}
+
+void uk_xen_console_end_line(void)
+{
+	if (last != '\n')
+		uk_xen_console_write(2, "\n", 1);
 }
 
 void uk_xen_console_flush(void)

@@ -45,6 +45,9 @@ _Noreturn void uk_xen_exit(int status);
 /* Chooses the console: console_io for the initial domain (dom0), else the PV console ring. */
 void uk_xen_console_init(int initdomain);
 
+/* Ends the console's current line if the last byte written was not a newline. */
+void uk_xen_console_end_line(void);
+
 /* Waits (bounded) until the console backend has read everything written to the ring. */
 void uk_xen_console_flush(void);
 
