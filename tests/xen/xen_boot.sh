@@ -65,6 +65,8 @@ while kill -0 "$qpid" 2>/dev/null; do
 	fi
 	sleep 0.2
 done
+# QEMU may have ended (a reboot under -no-reboot) between two looks: look once more.
+reason=$(grep -aoE 'Hardware Dom0 (halted|crashed|shutdown|rebooted)' "$tmp/out" 2>/dev/null | head -1)
 tr -d '\r' <"$tmp/out" >"$tmp/clean"
 cat "$tmp/clean"
 cat "$tmp/qemu.log"

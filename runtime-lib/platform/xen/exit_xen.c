@@ -11,7 +11,8 @@ _Noreturn void uk_xen_exit(int status)
 	uint32_t reason = status >= 0 && status < 128 ? XEN_SHUTDOWN_POWEROFF : XEN_SHUTDOWN_CRASH;
 
 	__asm__ volatile("cli");
-	/* Xen keeps no exit code: the supervisor reads this line, a line of its own, from the console. */
+	/* Xen keeps no exit code: the supervisor reads this line, a line of its own, from the
+	 * console. */
 	uk_xen_console_end_line();
 	uk_xen_console_write(2, line, uk_status_line(line, status));
 	uk_xen_console_flush();
