@@ -1,7 +1,6 @@
 /* The xen platform's console: HYPERVISOR_console_io for dom0, the PV console ring and its event
  * channel for a domU (one hypercall per write either way). */
 #include "platform/xen/xen.h"
-#include <uk/uk.h>
 
 #define RING_OUT_SIZE 2048
 #define FLUSH_SPINS 100000
