@@ -7,25 +7,36 @@
 /* Xen writes one call stub per hypercall here (vmcall or vmmcall, whichever the CPU has). */
 static uint8_t hypercall_page[4096] __attribute__((aligned(4096)));
 
+/* Nonzero if a hypervisor leaf's ebx, ecx, edx (r[1..3]) spell the 12 characters of (sig). */
+static int vendor_is(const uint32_t r[4], const char *sig)
+{
+	const char *p = (const char *)&r[1];
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (p[i] != sig[i])
+			return 0;
+	return 1;
+}
+
 int uk_xen_detect(void)
 {
-	uint32_t base, r[4];
+	uint32_t base = 0x40000000, r[4];
 
-	/* Two CPUID leaves at most: the kvm path pays two exits, not a scan. */
-	for (base = 0x40000000; base <= 0x40000100; base += 0x100) {
+	/* One CPUID exit on the kvm path, not a scan: Xen sits at 0x40000000, or at 0x40000100
+	 * when it shows Hyper-V's leaves (Viridian) first. */
+	cpuid(base, 0, r);
+	if (vendor_is(r, "Microsoft Hv")) {
+		base = 0x40000100;
 		cpuid(base, 0, r);
-		if (r[1] == 0x566e6558 && r[2] == 0x65584d4d &&
-		    r[3] == 0x4d4d566e && /* XenVMMXenVMM */
-		    r[0] >= base + 2) {
-			cpuid(base + 2, 0,
-			      r); /* eax: hypercall pages, ebx: the MSR that fills them */
-			if (r[0] < 1)
-				return 0;
-			wrmsr(r[1], (uintptr_t)hypercall_page);
-			return 1;
-		}
 	}
-	return 0;
+	if (!vendor_is(r, "XenVMMXenVMM") || r[0] < base + 2)
+		return 0;
+	cpuid(base + 2, 0, r); /* eax: hypercall pages, ebx: the MSR that fills them */
+	if (r[0] < 1)
+		return 0;
+	wrmsr(r[1], (uintptr_t)hypercall_page);
+	return 1;
 }
 
 long uk_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
