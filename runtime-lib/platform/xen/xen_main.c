@@ -23,12 +23,8 @@ struct xen_e820 {
 	uint32_t type;
 } __attribute__((packed));
 
-extern uint64_t uk_boot_tsc;
-
 /* Xen maps its shared info frame over this page (its RAM frame is given back). */
 static uint8_t shared_info[4096] __attribute__((aligned(4096)));
-
-static const char *memmap_source = "start_info";
 
 static uint32_t shinfo32(unsigned off)
 {
@@ -65,9 +61,10 @@ static void clock_setup(void)
 	                     "xen vcpu time info");
 }
 
-/* The memory map: the one in start_info (Xen gives it from PVH start_info version 1 on), else
- * XENMEM_memory_map. Returns the number of entries written to (map). */
-static uint32_t memory_map(const struct hvm_start_info *si, struct hvm_memmap_entry *map)
+/* The memory map: the one in start_info when it has one (PVH start_info version 1 on), else
+ * XENMEM_memory_map's, converted into (buf). Sets (*n) to its number of entries. */
+static const struct hvm_memmap_entry *memory_map(const struct hvm_start_info *si,
+                                                 struct hvm_memmap_entry *buf, uint32_t *n)
 {
 	struct xen_e820 e820[UK_PVH_MEMMAP_MAX];
 	struct {
@@ -77,28 +74,27 @@ static uint32_t memory_map(const struct hvm_start_info *si, struct hvm_memmap_en
 	uint32_t i;
 
 	if (si->magic == HVM_START_MAGIC && si->version >= 1 && si->memmap_entries) {
-		const struct hvm_memmap_entry *src = (const void *)(uintptr_t)si->memmap_paddr;
-
-		for (i = 0; i < si->memmap_entries && i < UK_PVH_MEMMAP_MAX; i++)
-			map[i] = src[i];
-		return i;
+		*n = si->memmap_entries;
+		return (const void *)(uintptr_t)si->memmap_paddr;
 	}
-	memmap_source = "XENMEM_memory_map";
+	/* Xen 4.17 boots a PVH dom0 with a version 0 start_info: no map there. */
 	if (uk_xen_hypercall(XEN_HC_MEMORY_OP, XEN_MEM_MEMORY_MAP, (uintptr_t)&mm, 0) < 0)
 		uk_panic("xen: XENMEM_memory_map failed and start_info has no memory map");
 	for (i = 0; i < mm.nr_entries && i < UK_PVH_MEMMAP_MAX; i++) {
-		map[i].addr = e820[i].addr;
-		map[i].size = e820[i].size;
-		map[i].type = e820[i].type;
-		map[i].reserved = 0;
+		buf[i].addr = e820[i].addr;
+		buf[i].size = e820[i].size;
+		buf[i].type = e820[i].type;
+		buf[i].reserved = 0;
 	}
-	return i;
+	*n = i;
+	return buf;
 }
 
 _Noreturn void uk_xen_boot(uint32_t start_info, uint64_t tsc)
 {
 	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
-	struct hvm_memmap_entry map[UK_PVH_MEMMAP_MAX];
+	struct hvm_memmap_entry buf[UK_PVH_MEMMAP_MAX];
+	const struct hvm_memmap_entry *map;
 	uint32_t n;
 	char *cmdline;
 
@@ -107,13 +103,12 @@ _Noreturn void uk_xen_boot(uint32_t start_info, uint64_t tsc)
 	uk_xen_console_init(si->magic == HVM_START_MAGIC && (si->flags & XEN_SIF_INITDOMAIN));
 	uk_arch_cpu_init();
 	uk_boot_stamps[1] = uk_rdtsc();
-	n = memory_map(si, map);
+	map = memory_map(si, buf, &n);
 	cmdline = uk_pvh_setup(si, start_info, map, n);
 	uk_boot_stamps[2] = uk_rdtsc();
 	clock_setup();
 	uk_kvm_timer_init(); /* PVH guests have a LAPIC (no PIT, no IOAPIC) */
 	uk_boot_stamps[3] = uk_rdtsc();
-	/* No uk_drivers_init(): Xen's devices are netfront/blkfront over xenstore, not PCI/virtio.
-	 */
+	/* No uk_drivers_init(): Xen's devices are netfront/blkfront, not PCI or virtio. */
 	uk_start_cmdline(cmdline);
 }
