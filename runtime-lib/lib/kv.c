@@ -105,8 +105,11 @@ static uint64_t region_base(const struct uk_kv *kv, int region)
 
 /* --- device access --- */
 
-/* Reads (len) bytes at byte (off) of the device, any alignment, through the window. */
-static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t len)
+/* Reads (len) bytes at byte (off) of the device, any alignment, through the window. A window
+ * filled here reads ahead up to WINDOW bytes (the log is read in order at mount and compaction);
+ * with (exact), only the blocks (off, len) covers, unless the read starts where the window ends
+ * (gets in log order): a get reads its value, not 64 KiB around it. */
+static uk_result_t dev_read_n(struct uk_kv *kv, uint64_t off, void *buf, size_t len, int exact)
 {
 	uint8_t *out = buf;
 
@@ -121,6 +124,12 @@ static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t le
 
 			if (start >= cap)
 				return UK_EUNSPEC;
+			/* A get right after the window (keys read in log order) reads ahead. */
+			if (exact &&
+			    !(kv->win_len && start >= kv->win_off &&
+			      start <= kv->win_off + kv->win_len + kv->bs) &&
+			    align_up(off + len, kv->bs) - start < want)
+				want = (size_t)(align_up(off + len, kv->bs) - start);
 			if (want > cap - start)
 				want = (size_t)(cap - start);
 			kv->win_len = 0;
@@ -139,6 +148,11 @@ static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t le
 		len -= n;
 	}
 	return UK_OK;
+}
+
+static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t len)
+{
+	return dev_read_n(kv, off, buf, len, 0);
 }
 
 /* Writes (len) bytes (a multiple of the block size) at block-aligned (off), then drops the window.
@@ -675,7 +689,7 @@ uk_result_t uk_kv_get(struct uk_kv *kv, const char *key, void *buf, size_t cap, 
 		memcpy(buf, e->sval, n);
 		return UK_OK;
 	}
-	return dev_read(kv, e->off, buf, n);
+	return dev_read_n(kv, e->off, buf, n, 1);
 }
 
 uk_result_t uk_kv_put(struct uk_kv *kv, const char *key, const void *value, size_t len)
