@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 		snprintf(key, sizeof(key), "rec/%08u", k);
 		if ((r = uk_kv_get(kv, key, got, sizeof(got), &len)) != UK_OK)
 			return fail("get", r);
-		if (len != VALUE || got[0] != (unsigned char)k || got[VALUE - 1] != (unsigned char)k)
+		if (len != VALUE || got[0] != (unsigned char)k ||
+		    got[VALUE - 1] != (unsigned char)k)
 			return fail("get: wrong value", UK_EUNSPEC);
 	}
 	t2 = now_ns();

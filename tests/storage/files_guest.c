@@ -9,14 +9,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("FAIL: %s:%d: ", __FILE__, __LINE__);                               \
-			printf(__VA_ARGS__);                                                       \
-			printf(" (errno %d)\n", errno);                                            \
-			failures++;                                                                \
-		}                                                                                  \
+#define CHECK(cond, ...)                                             \
+	do {                                                         \
+		if (!(cond)) {                                       \
+			printf("FAIL: %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                         \
+			printf(" (errno %d)\n", errno);              \
+			failures++;                                  \
+		}                                                    \
 	} while (0)
 
 /* fopen that must fail with (want). */
@@ -251,8 +251,11 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		void (*fn)(void);
-	} modes[] = {{"write", write_boot},         {"verify", verify_boot}, {"readonly", readonly_boot},
-	             {"full", full_boot},           {"fullcheck", fullcheck_boot}};
+	} modes[] = {{"write", write_boot},
+	             {"verify", verify_boot},
+	             {"readonly", readonly_boot},
+	             {"full", full_boot},
+	             {"fullcheck", fullcheck_boot}};
 
 	for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(argv[1], modes[i].name)) {
