@@ -246,16 +246,23 @@ static void fullcheck_boot(void)
 	CHECK(f && fputs("fits now", f) >= 0 && fclose(f) == 0, "b after a was removed");
 }
 
+/* On a disk that holds something other than a store: nothing is formatted, every access is EIO. */
+static void nostore_boot(void)
+{
+	open_fails("/data/x", "w", EIO);
+	open_fails("/data/x", "r", EIO);
+	errno = 0;
+	CHECK(opendir("/data") == NULL && errno == EIO, "opendir on a failed mount");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		void (*fn)(void);
-	} modes[] = {{"write", write_boot},
-	             {"verify", verify_boot},
-	             {"readonly", readonly_boot},
-	             {"full", full_boot},
-	             {"fullcheck", fullcheck_boot}};
+	} modes[] = {{"write", write_boot},         {"verify", verify_boot},
+	             {"readonly", readonly_boot},   {"full", full_boot},
+	             {"fullcheck", fullcheck_boot}, {"nostore", nostore_boot}};
 
 	for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(argv[1], modes[i].name)) {
@@ -265,6 +272,6 @@ int main(int argc, char **argv)
 			printf("SUCCESS\n");
 			return 0;
 		}
-	printf("usage: files_guest write|verify|readonly|full|fullcheck\n");
+	printf("usage: files_guest write|verify|readonly|full|fullcheck|nostore\n");
 	return 2;
 }

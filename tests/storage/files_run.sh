@@ -1,6 +1,7 @@
 #!/bin/bash
 # Files on a volume through plain stdio: files_guest writes, reboots and verifies, mounts the disk
-# read-only, then fills a small disk; ukkv on the host lists the keys the files became.
+# read-only, then fills a small disk; ukkv on the host lists the keys the files became. A disk
+# holding something else is left alone.
 # usage: files_run.sh TARGET KERNEL HOSTED UKKV   TARGET: microvm, pc or hosted
 set -u
 target=$1 kernel=$2 hosted=$3 ukkv=$4
@@ -53,4 +54,13 @@ truncate -s 1M "$disk"
 run full || exit 1
 "$ukkv" check "$disk" >"$tmp/check" || { cat "$tmp/check"; echo "FAIL: ukkv check after ENOSPC"; exit 1; }
 run fullcheck || exit 1
+
+# A disk that holds something else (here a few bytes in its first block) is not formatted.
+rm -f "$disk"
+truncate -s 1M "$disk"
+printf 'not a store' | dd of="$disk" conv=notrunc status=none
+before=$(sha256sum <"$disk")
+run nostore || exit 1
+grep -q "holds no store and is not empty" "$tmp/out" || { echo "FAIL: no message about the foreign disk"; exit 1; }
+[ "$(sha256sum <"$disk")" = "$before" ] || { echo "FAIL: a disk holding something else was changed"; exit 1; }
 echo "PASS ($target)"
