@@ -145,6 +145,10 @@ static void write_boot(void)
 	CHECK(!strcmp(listing("/data/./dir/../dir"), "renamed sub/"), "dir lists \"%s\"",
 	      listing("/data/dir"));
 
+	/* Never closed: exit() (main's return) flushes it. */
+	f = fopen("/data/unclosed", "w");
+	CHECK(f && fputs("kept at exit", f) >= 0, "unclosed");
+
 	/* The image's embedded files: readable, listed, not writable. */
 	s = slurp("/etc/hello.txt", &len);
 	CHECK(s && !strcmp(s, "hello from the image\n"), "embedded file: %s", s ? s : "(none)");
@@ -169,6 +173,9 @@ static void verify_boot(void)
 	CHECK(s && !strcmp(s, "one\ntwo\n"), "log after reboot");
 	s = slurp("/data/dir/renamed", &len);
 	CHECK(s && !strcmp(s, "temp"), "renamed after reboot");
+	s = slurp("/data/unclosed", &len);
+	CHECK(s && !strcmp(s, "kept at exit"), "a file left open was flushed at exit");
+	CHECK(remove("/data/unclosed") == 0, "remove unclosed");
 	s = slurp("/data/dir/sub/a.bin", &len);
 	CHECK(s && len == 10000, "a.bin: %zu bytes", s ? len : 0);
 	for (size_t i = 0; s && i < len; i++)
