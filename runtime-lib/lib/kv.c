@@ -196,7 +196,8 @@ static uk_result_t sb_write(struct uk_kv *kv, uint64_t gen, int region)
 	return r;
 }
 
-/* Reads slot (i): 1 valid (fields set), 0 empty or damaged, -1 I/O error, -2 newer format. */
+/* Reads slot (i): 1 valid (fields set), 0 empty (no magic), 2 damaged (the magic, but a bad
+ * checksum or field), -1 I/O error, -2 newer format. */
 static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t *half,
                    uint64_t *start)
 {
@@ -204,8 +205,10 @@ static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t
 
 	if (dev_read(kv, (uint64_t)i * kv->bs, b, sizeof(b)) != UK_OK)
 		return -1;
-	if (memcmp(b, SB_MAGIC, 8) || get32(b + 48) != crc32c(0, b, 48))
+	if (memcmp(b, SB_MAGIC, 8))
 		return 0;
+	if (get32(b + 48) != crc32c(0, b, 48))
+		return 2;
 	if (get32(b + 8) != SB_VERSION)
 		return -2;
 	*gen = get64(b + 16);
@@ -215,7 +218,7 @@ static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t
 	if (get32(b + 12) != kv->bs || *region > 1 || *gen % 2 != (uint64_t)i || !*half ||
 	    *half % kv->bs || *start != 2ull * kv->bs ||
 	    *start + 2 * *half > kv->dev->info.capacity)
-		return 0;
+		return 2;
 	return 1;
 }
 
@@ -603,11 +606,13 @@ uk_result_t uk_kv_mount(struct uk_block *dev, struct uk_kv **out)
 			return UK_EUNSPEC; /* an I/O error, or a format newer than this code */
 		}
 	}
-	if (!ok[0] && !ok[1]) {
+	if (ok[0] != 1 && ok[1] != 1) {
 		uk_kv_unmount(kv);
-		return UK_ENOENT;
+		/* No store, or one whose superblocks are both damaged: not the same (a caller
+		 * formats on UK_ENOENT, which would destroy the latter). */
+		return ok[0] == 2 || ok[1] == 2 ? UK_EUNSPEC : UK_ENOENT;
 	}
-	best = ok[1] && (!ok[0] || gen[1] > gen[0]) ? 1 : 0;
+	best = ok[1] == 1 && (ok[0] != 1 || gen[1] > gen[0]) ? 1 : 0;
 	kv->gen = gen[best];
 	kv->region = region[best];
 	kv->half = half[best];
