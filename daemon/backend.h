@@ -56,6 +56,9 @@ int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Stops the guest at once. 404 if it is not running. */
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
+/* The starts under way (inside libvirt's create), for the shutdown's bound. */
+int ukd_backend_starting(struct ukd_backend *b);
+
 /* Shutdown: refuses new starts (503) and kills the QEMU of every start in progress and libvirt's
  * probes of QEMU for this root, so a start libvirt waits on (a QEMU that never answers, a probe)
  * ends now; returns how many it killed. Called again and again while ukd stops: a start may only

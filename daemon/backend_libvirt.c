@@ -792,6 +792,19 @@ static int backend_kill_probes(struct ukd_backend *b)
 	return n;
 }
 
+int ukd_backend_starting(struct ukd_backend *b)
+{
+	int n = 0;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->start_lock);
+	for (int i = 0; i < STARTING_MAX; i++)
+		n += b->starting[i][0] != 0;
+	pthread_mutex_unlock(&b->start_lock);
+	return n;
+}
+
 /*
  * A start libvirt is stuck in (a QEMU that never answers its monitor) holds its HTTP request,
  * its instance and libvirt's job on the domain for as long as libvirt waits. Its QEMU is killed

@@ -274,9 +274,10 @@ static int main_down(struct ukd *d)
 	int64_t grace_until = t0 + d->cfg.shutdown_timeout_s * 1000000000LL;
 	int busy = 0, images, instances, running = 1;
 
-	/* no guest to give a grace: the bound is the rest's alone */
+	/* no guest to give a grace and none starting (a stuck start's QEMU is killed, and libvirt
+	 * may take a while to give up on it): the bound is the rest's alone */
 	if (d->store && ukd_store_counts(d->store, &images, &instances, &running, NULL) == 0 &&
-	    !running && guard.sig) {
+	    !running && !ukd_backend_starting(d->backend) && guard.sig) {
 		pthread_mutex_lock(&guard.lock);
 		guard.deadline = end = t0 + SHUTDOWN_SLACK_NS < end ? t0 + SHUTDOWN_SLACK_NS : end;
 		pthread_mutex_unlock(&guard.lock);
