@@ -24,19 +24,26 @@ def main(d):
     d.create(image="uktest", name="flaky", cmd=["exit", "3"],
              restart_policy={"name": "on-failure", "maximum_retry_count": 3})
     d.post("/v1/instances/flaky/start")
-    info = wait_for(d, "flaky", lambda i: i["state"]["restart_count"] == 3
-                    and i["state"]["status"] == "exited")
-    st = info["state"]
+
+    def flaky_events():
+        ev = d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
+        return ([e["time_nano"] / 1e9 for e in ev if e["name"] == "flaky" and e["action"] == a]
+                for a in ("start", "die"))
+
+    # restart_count counts a restart when it is scheduled, before its run: wait for the fourth
+    # run's end itself (under load a start alone takes seconds), then past the next backoff.
+    deadline = time.time() + 90
+    while len(list(flaky_events())[1]) < 4 and time.time() < deadline:
+        time.sleep(0.1)
+    st = d.inspect("flaky")["state"]
     check(st["restart_count"] == 3 and st["exit_code"] == 3 and st["status"] == "exited",
           "on-failure:3: %s" % st)
-    time.sleep(1.5)  # longer than the next backoff (800 ms): no 4th run
+    time.sleep(1.5)  # longer than the next backoff (800 ms): no 5th run
     st = d.inspect("flaky")["state"]
     check(st["restart_count"] == 3 and st["status"] == "exited", "ran past its maximum: %s" % st)
     # The starts are spaced by at least the backoff: 100, 200, 400 ms (plus the time libvirt
     # takes to start a domain, which varies with load; the exact sequence is a unit test).
-    ev = d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
-    starts = [e["time_nano"] / 1e9 for e in ev if e["name"] == "flaky" and e["action"] == "start"]
-    dies = [e["time_nano"] / 1e9 for e in ev if e["name"] == "flaky" and e["action"] == "die"]
+    starts, dies = flaky_events()
     check(len(starts) == 4 and len(dies) == 4, "events: %d starts, %d dies" % (len(starts), len(dies)))
     gaps = [starts[i + 1] - dies[i] for i in range(3)]
     print("on-failure gaps between die and next start: %s" % ["%.3f" % g for g in gaps])
