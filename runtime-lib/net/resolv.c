@@ -14,133 +14,6 @@
 
 #define DNS_TRIES 3
 #define DNS_TRY_MS 2000
-#define DNS_NAME_MAX 253
-
-/* --- the wire format (RFC 1035 4.1) --- */
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-int uk_dns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name)
-{
-	size_t n = strlen(name), o = 12;
-
-	if (!n || n > DNS_NAME_MAX || cap < 12 + n + 2 + 4)
-		return -1;
-	memset(buf, 0, 12);
-	net_put16(buf, id);
-	net_put16(buf + 2, 0x0100); /* RD */
-	net_put16(buf + 4, 1);
-	for (const char *p = name; *p;) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (!l || l > 63)
-			return -1;
-		buf[o++] = (uint8_t)l;
-		memcpy(buf + o, p, l);
-		o += l;
-		p += l;
-		if (*p && !*++p)
-			return -1; /* "a." after stripping, or ".." */
-	}
-	buf[o++] = 0;
-	net_put16(buf + o, 1);     /* A */
-	net_put16(buf + o + 2, 1); /* IN */
-	return (int)(o + 4);
-}
-
-/*
- * Reads the name at (*off) into (out) (dotted, NUL-terminated), following
- * compression pointers (at most 32, always backwards in effect bounded by the
- * count). Advances (*off) past the name as it sits at (*off). Returns 0 or -1.
- */
-static int read_name(const uint8_t *m, size_t len, size_t *off, char *out, size_t cap)
-{
-	size_t p = *off, o = 0, after = 0;
-	int jumps = 0;
-
-	for (;;) {
-		if (p >= len)
-			return -1;
-		uint8_t l = m[p];
-		if ((l & 0xc0) == 0xc0) {
-			if (p + 1 >= len || ++jumps > 32)
-				return -1;
-			if (!after)
-				after = p + 2;
-			p = (size_t)(l & 0x3f) << 8 | m[p + 1];
-			continue;
-		}
-		if (l & 0xc0)
-			return -1;
-		if (!l) {
-			if (!after)
-				after = p + 1;
-			break;
-		}
-		if (p + 1 + l > len || o + l + 2 > cap)
-			return -1;
-		if (o)
-			out[o++] = '.';
-		memcpy(out + o, m + p + 1, l);
-		o += l;
-		p += 1 + (size_t)l;
-	}
-	out[o] = 0;
-	*off = after;
-	return 0;
-}
-
-static int same_name(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (lower((unsigned char)*a) != lower((unsigned char)*b))
-			return 0;
-	return *a == *b;
-}
-
-int uk_dns_parse_reply(const uint8_t *m, size_t len, uint16_t id, const char *name, uint32_t *addrs,
-                       int max)
-{
-	char qname[DNS_NAME_MAX + 2];
-	size_t off = 12;
-	unsigned flags, qd, an;
-	int n = 0;
-
-	if (len < 12 || net_get16(m) != id)
-		return -1;
-	flags = net_get16(m + 2);
-	qd = net_get16(m + 4);
-	an = net_get16(m + 6);
-	if (!(flags & 0x8000) || (flags >> 11 & 15) != 0 || qd != 1)
-		return -1;
-	if (read_name(m, len, &off, qname, sizeof(qname)) < 0 || off + 4 > len ||
-	    !same_name(qname, name) || net_get16(m + off) != 1 || net_get16(m + off + 2) != 1)
-		return -1;
-	off += 4;
-	if ((flags & 15) == 3)
-		return -2;
-	if (flags & 15)
-		return -3;
-	for (unsigned i = 0; i < an; i++) {
-		char rname[DNS_NAME_MAX + 2];
-		unsigned type, cls, rdlen;
-		if (read_name(m, len, &off, rname, sizeof(rname)) < 0 || off + 10 > len)
-			return -1;
-		type = net_get16(m + off);
-		cls = net_get16(m + off + 2);
-		rdlen = net_get16(m + off + 8);
-		off += 10;
-		if (off + rdlen > len)
-			return -1;
-		if (type == 1 && cls == 1 && rdlen == 4 && n < max)
-			addrs[n++] = net_get32(m + off);
-		off += rdlen;
-	}
-	return n;
-}
 
 /* --- the lookup --- */
 
@@ -160,7 +33,7 @@ static int dns_lookup(const char *name, uint32_t *addrs, int max)
 {
 	struct timeval tv = {DNS_TRY_MS / 1000, DNS_TRY_MS % 1000 * 1000};
 	struct sockaddr_in sa;
-	uint8_t q[DNS_NAME_MAX + 20], r[1500];
+	uint8_t q[UK_DNS_NAME_MAX + 20], r[1500];
 	uint16_t id;
 	uint32_t server;
 	int fd, qlen, rc = EAI_AGAIN, saved = errno;
@@ -277,7 +150,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	int flags = hints ? hints->ai_flags : 0, family = hints ? hints->ai_family : AF_UNSPEC;
 	int socktype = hints ? hints->ai_socktype : 0, n = 1, rc;
 	uint32_t addrs[UK_DNS_MAX_ADDRS];
-	char name[DNS_NAME_MAX + 2];
+	char name[UK_DNS_NAME_MAX + 2];
 	struct addrinfo *head = NULL, **tail = &head;
 	struct in_addr a;
 	uint16_t port;
@@ -300,11 +173,11 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 		addrs[0] = ntohl(a.s_addr);
 	} else if (flags & AI_NUMERICHOST) {
 		return EAI_NONAME;
-	} else if (same_name(node, "localhost") || same_name(node, "localhost.")) {
+	} else if (uk_dns_name_eq(node, "localhost") || uk_dns_name_eq(node, "localhost.")) {
 		addrs[0] = INADDR_LOOPBACK;
 	} else {
 		size_t l = strlen(node);
-		if (!l || l > DNS_NAME_MAX + 1)
+		if (!l || l > UK_DNS_NAME_MAX + 1)
 			return EAI_NONAME;
 		memcpy(name, node, l + 1);
 		if (name[l - 1] == '.')

@@ -9,6 +9,7 @@ struct uk_fd_ops;
 extern const struct uk_fd_ops uk_sock_ops;
 
 #define UK_DNS_MAX_ADDRS 16
+#define UK_DNS_NAME_MAX 253 /* dotted, without the trailing dot */
 
 /*
  * Parses a DNS reply (msg, len) to an A query with (id) for (name) (dotted,
@@ -22,5 +23,8 @@ int uk_dns_parse_reply(const uint8_t *msg, size_t len, uint16_t id, const char *
 
 /* Builds the query for (name) into (buf) (cap bytes); returns its length or -1. */
 int uk_dns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name);
+
+/* Nonzero when (a) and (b) are the same name, ASCII case ignored. */
+int uk_dns_name_eq(const char *a, const char *b);
 
 #endif
