@@ -429,7 +429,7 @@ static void tcp_output(struct uk_tcp *c)
 	    c->state != UK_TCP_FIN_WAIT_1 && c->state != UK_TCP_CLOSING &&
 	    c->state != UK_TCP_LAST_ACK) {
 		if (c->ack_now && c->hashed)
-			tcp_send(c, c->snd_nxt, TH_ACK, 0, 0);
+			tcp_send(c, c->snd_max, TH_ACK, 0, 0);
 		return;
 	}
 	for (;;) {
@@ -479,8 +479,15 @@ static void tcp_output(struct uk_tcp *c)
 		c->persist = 1;
 		tcp_arm_rexmt(c);
 	}
+	/*
+	 * A pure ACK carries snd_max, not snd_nxt (BSD's rule): after an RTO
+	 * snd_nxt is back at snd_una, below what the peer already received, and
+	 * the peer would answer that "old" sequence number with an ACK of its own.
+	 * If it retransmitted too, each side's ACK is out of the other's window:
+	 * an ACK storm in which neither ever processes the other's ACK field.
+	 */
 	if (!sent && c->ack_now)
-		tcp_send(c, c->snd_nxt, TH_ACK, 0, 0);
+		tcp_send(c, c->snd_max, TH_ACK, 0, 0);
 }
 
 /* --- RTT (RFC 6298) --- */
