@@ -201,6 +201,22 @@ static void test_connect_refused(void)
 	      "SO_ERROR ECONNREFUSED: %d", e);
 	CHECK(ukt_getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0, "SO_ERROR cleared");
 	ukt_close(fd);
+	/* Nobody at the address: the handshake gives up, ETIMEDOUT (bounded, not forever). */
+	struct sockaddr_in silent = sin_of(UK_IP4(10, 0, 2, 99), 80);
+	fd = sock_on(P.a, SOCK_STREAM);
+	uint64_t t0 = fake_now;
+	CHECK(ukt_connect(fd, SA(silent), sizeof(silent)) < 0 && ukt_errno == ETIMEDOUT,
+	      "connect to a silent address: ETIMEDOUT (%d)", ukt_errno);
+	CHECK(fake_now - t0 < 300000000000ull, "gave up within 5 minutes (%llu s)",
+	      (unsigned long long)((fake_now - t0) / 1000000000ull));
+	/* With SO_SNDTIMEO the blocking connect returns EINPROGRESS when it runs out. */
+	struct timeval tv = {2, 0};
+	ukt_close(fd);
+	fd = sock_on(P.a, SOCK_STREAM);
+	ukt_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	CHECK(ukt_connect(fd, SA(silent), sizeof(silent)) < 0 && ukt_errno == EINPROGRESS,
+	      "SO_SNDTIMEO: EINPROGRESS (%d)", ukt_errno);
+	ukt_close(fd);
 	teardown();
 }
 
