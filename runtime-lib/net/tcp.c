@@ -1128,6 +1128,20 @@ static void tcp_timeout(struct uk_tcp *c)
 	c->snd_nxt = c->snd_una; /* go back N */
 	tcp_arm_rexmt(c);
 	tcp_output(c);
+	/*
+	 * A zero window with data outstanding: tcp_output sent nothing, and the
+	 * persist timer only runs when nothing is in flight. Resend the first
+	 * unacknowledged byte as a probe (RFC 9293 3.8.6.1): the peer answers
+	 * with its current window. Else a lost window update leaves both sides
+	 * silent until the retries run out.
+	 */
+	if (c->snd_wnd == 0 && c->snd_nxt == c->snd_una) {
+		uint32_t off = c->snd_una - c->snd_buf_seq;
+		if (off < c->snd.len) {
+			tcp_send(c, c->snd_una, TH_ACK, off, 1);
+			c->snd_nxt = c->snd_una + 1;
+		}
+	}
 }
 
 void net_tcp_timers(struct uk_net *s)

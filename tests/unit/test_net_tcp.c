@@ -686,6 +686,47 @@ static void test_no_ack_storm(void)
 	pair_free(&p);
 }
 
+/*
+ * Data in flight is lost while the peer's last ACK advertised a zero window
+ * and its window update was lost too (set here directly): the retransmission
+ * timer must still send something, a one-byte probe, so the peer's answer
+ * reopens the window. Before, the timer sent nothing (no usable window) and
+ * the persist timer does not run with data in flight: both sides stayed
+ * silent until the retries ran out (an echo over a lossy tap stalled so).
+ */
+static void test_rto_with_zero_window(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	static uint8_t buf[4096], got[4096];
+	long n, total = 0;
+
+	pair_init(&p);
+	l = listen_on(&p, 7, 4);
+	CHECK(connect_pair(&p, l, 7, &c, &s) == 0, "handshake");
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(9, i);
+	CHECK(uk_tcp_write(c, buf, 3000) == 3000, "write");
+	uk_net_use(c->s);
+	for (int i = 0; i < 4 && c->snd_max == c->snd_una; i++)
+		uk_net_step(c->s);   /* the segments leave ... */
+	p.wa.count = p.wb.count = 0; /* ... and are lost */
+	c->snd_wnd = 0;              /* the peer's last word was a zero window */
+	CHECK(c->snd_max - c->snd_una == 3000, "3000 bytes in flight (%u)",
+	      c->snd_max - c->snd_una);
+	run(&p, 10000, NULL, NULL);
+	while ((n = uk_tcp_read(s, got + total, sizeof(got) - (size_t)total)) > 0)
+		total += n;
+	CHECK(total == 3000 && !memcmp(got, buf, 3000), "all 3000 bytes arrive (%ld)", total);
+	CHECK(uk_tcp_state(c) == UK_TCP_ESTABLISHED && c->snd_una == c->snd_max,
+	      "acknowledged, still established (state %d)", uk_tcp_state(c));
+	uk_tcp_close(c);
+	uk_tcp_close(s);
+	uk_tcp_close(l);
+	run(&p, 200000, NULL, NULL);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	heap_init((size_t)2 << 30);
@@ -709,5 +750,6 @@ int main(void)
 	backlog_burst("connect burst on a lossy wire", 5);
 	test_callbacks();
 	test_no_ack_storm();
+	test_rto_with_zero_window();
 	return finish();
 }
