@@ -937,9 +937,17 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 			rw = space;
 		if (c->state == UK_TCP_TIME_WAIT || c->fin_rcvd)
 			rw = rw ? rw : 1;
+		/*
+		 * With our window at zero, a bare ACK is taken whatever its
+		 * sequence number ("special allowance should be made to accept
+		 * valid ACKs", RFC 9293 3.10.7.4): the peer's window update may
+		 * carry a sequence number past data we dropped for want of room,
+		 * and ignoring it left both sides waiting on each other. Its ACK
+		 * field is still checked below (never past snd_max).
+		 */
 		if (!seglen)
 			ok = rw ? (SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + rw))
-			        : seq == c->rcv_nxt;
+			        : seq == c->rcv_nxt || ((flags & TH_ACK) && !(flags & TH_RST));
 		else
 			ok = rw && ((SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + rw)) ||
 			            (SEQ_LEQ(c->rcv_nxt, seq + seglen - 1) &&

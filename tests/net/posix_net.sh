@@ -15,7 +15,8 @@ done
 ns=uksk-$$ tmp=$(mktemp -d) pids=()
 X() { ip netns exec "$ns" "$@"; }
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	# Everything this test started runs in its namespace (python's launchers may fork).
+	for p in $(ip netns pids "$ns" 2>/dev/null) "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp"

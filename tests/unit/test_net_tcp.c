@@ -727,6 +727,69 @@ static void test_rto_with_zero_window(void)
 	pair_free(&p);
 }
 
+/* Puts a bare ACK from (to)'s peer into (to)'s receive queue. */
+static void inject_ack(struct pair *p, struct uk_tcp *to, uint32_t seq, uint32_t ack, uint16_t win)
+{
+	struct wire *w = to->s == p->a ? &p->wa : &p->wb;
+	uint8_t f[54] = {0}, *ip = f + 14, *t = ip + 20;
+
+	memcpy(f, w->nd.mac, 6);
+	memcpy(f + 6, w->peer->nd.mac, 6);
+	f[12] = 8;
+	ip[0] = 0x45;
+	net_put16(ip + 2, 40);
+	ip[8] = 64;
+	ip[9] = 6;
+	net_put32(ip + 12, to->rip);
+	net_put32(ip + 16, to->lip);
+	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, 20)));
+	net_put16(t, to->rport);
+	net_put16(t + 2, to->lport);
+	net_put32(t + 4, seq);
+	net_put32(t + 8, ack);
+	t[12] = 0x50;
+	t[13] = 0x10;
+	net_put16(t + 14, win);
+	net_put16(t + 16,
+	          net_csum_fold(net_csum_add(net_pseudo_sum(to->rip, to->lip, 6, 20), t, 20)));
+	wire_push(w, f, sizeof(f));
+}
+
+/*
+ * Our receive window is zero (the application stopped reading) and the peer's
+ * window update arrives as a bare ACK whose sequence number is past our
+ * rcv_nxt (it had sent data we dropped or lost). RFC 9293 asks to accept valid
+ * ACKs with a zero window: before, it was dropped as out of window, we never
+ * learned the peer's window, and an echo over a lossy tap deadlocked.
+ */
+static void test_zero_window_takes_acks(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	static uint8_t buf[16384];
+
+	pair_init(&p);
+	l = listen_on(&p, 7, 4);
+	CHECK(connect_pair(&p, l, 7, &c, &s) == 0, "handshake");
+	memset(buf, 'y', sizeof(buf));
+	for (int i = 0; i < 40; i++) { /* s never reads: its buffer fills, its window closes */
+		uk_tcp_write(c, buf, sizeof(buf));
+		run(&p, 100, NULL, NULL);
+	}
+	CHECK(s->rcv.len == s->rcv.max && c->snd_wnd == 0, "s's window is closed (%u of %u)",
+	      s->rcv.len, s->rcv.max);
+	s->snd_wnd = 0; /* and s believes c's window is closed too (its update was lost) */
+	inject_ack(&p, s, s->rcv_nxt + 1000, s->snd_una, 0x4000);
+	uk_net_use(s->s);
+	uk_net_step(s->s);
+	CHECK(s->snd_wnd != 0, "the bare ACK's window is taken: %u", s->snd_wnd);
+	uk_tcp_abort(c);
+	uk_tcp_abort(s);
+	uk_tcp_close(l);
+	run(&p, 1000, NULL, NULL);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	heap_init((size_t)2 << 30);
@@ -751,5 +814,6 @@ int main(void)
 	test_callbacks();
 	test_no_ack_storm();
 	test_rto_with_zero_window();
+	test_zero_window_takes_acks();
 	return finish();
 }
