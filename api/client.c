@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Upper bounds on what we buffer from the daemon: a whole answer, one JSON line. */
@@ -20,6 +21,9 @@ struct uk_client {
 	char *header; /* one extra request header ("X-Registry-Auth: ..."), or NULL */
 	int tls, tls_verify;
 	char *tls_ca, *tls_cert, *tls_key; /* PEM paths, NULL when not used */
+	long slow_ms;                      /* uk_client_set_slow */
+	uk_client_slow_cb slow_cb;
+	void *slow_ud;
 };
 
 enum xfer_mode { XFER_COLLECT, XFER_RAW, XFER_JSONL };
@@ -40,6 +44,7 @@ struct xfer {
 	int stopped; /* the callback asked to stop */
 	const uk_body_t *body;
 	char errbuf[CURL_ERROR_SIZE];
+	struct timespec t0; /* when the request began (CLOCK_MONOTONIC) */
 };
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
@@ -195,6 +200,13 @@ const char *uk_client_host(const uk_client_t *c)
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag)
 {
 	c->intr = flag;
+}
+
+void uk_client_set_slow(uk_client_t *c, long ms, uk_client_slow_cb cb, void *ud)
+{
+	c->slow_ms = ms;
+	c->slow_cb = cb;
+	c->slow_ud = ud;
 }
 
 int uk_client_set_header(uk_client_t *c, const char *name, const char *value)
@@ -409,9 +421,20 @@ static size_t xfer_read(char *buf, size_t size, size_t nmemb, void *userp)
 static int xfer_progress(void *userp, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct xfer *x = userp;
+	uk_client_t *c = x->c;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return x->c->intr && *x->c->intr;
+	(void)dt, (void)ut, (void)un;
+	if (c->slow_cb && dn == 0 && !x->len) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - x->t0.tv_sec) * 1000 + (now.tv_nsec - x->t0.tv_nsec) / 1000000 >=
+		    c->slow_ms) {
+			uk_client_slow_cb cb = c->slow_cb;
+			c->slow_cb = NULL; /* once; and the callback may call (c) itself */
+			cb(c, c->slow_ud);
+		}
+	}
+	return c->intr && *c->intr;
 }
 
 /* Turns an error answer into (err): the server's message and code, plus the status. */
@@ -479,6 +502,7 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 
 	x->c = c;
 	x->body = body;
+	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	if (asprintf(&url, "%s%s", c->base_url, path) < 0) {
 		url = NULL;
 		return uk_err_errno(err, ENOMEM, "%s %s", method, path);

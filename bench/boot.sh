@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boot benchmark: image size, guest entry→main time, and QEMU wall time of hello next to a trivial kernel (the floor), in one run.
+# Boot benchmark: image size, guest entry→main time, and QEMU wall time of hello next to a trivial kernel (the floor), in one run; Xen PVH dom0 rows when Xen can be fetched.
 # usage: bench/boot.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,3 +78,20 @@ for a in "${accels[@]}"; do
 	python3 -c "print('%-44s %14.2fx' % ('hello / floor (p50, $a)', $h50 / $f50))"
 done
 [ ${#accels[@]} -gt 1 ] || echo "(KVM rows skipped: /dev/kvm is not hardware-assisted here)"
+
+# Xen row: the same probe ELF as Xen 4.17's PVH dom0 under TCG (tests/xen/xen_boot.sh fetches
+# Xen, never installs it). Median of 3: guest TSC from entry to main, and QEMU start to dom0's
+# shutdown (Xen's own boot included, under TCG).
+xen_all=()
+for _ in 1 2 3; do
+	out=$(UK_XEN_CACHE=${UK_XEN_CACHE:-$build/xen-cache} tests/xen/xen_boot.sh "$tmp/probe" 0 entry_to_main_ns 2>&1) || break
+	xen_all+=("$(sed -n 's/^entry_to_main_ns=//p' <<<"$out") $(sed -n 's/.*to dom0 shutdown \([0-9]*\) ms.*/\1/p' <<<"$out")")
+done
+if [ ${#xen_all[@]} = 3 ]; then
+	read -r xe2m _ < <(printf '%s\n' "${xen_all[@]}" | sort -n | sed -n 2p)
+	read -r _ xwall < <(printf '%s\n' "${xen_all[@]}" | sort -n -k2 | sed -n 2p)
+	printf '%-44s %14s %14s\n' "PVH entry -> main (Xen dom0, TCG, guest TSC)" "$((xe2m / 1000)) us" "-"
+	printf '%-44s %14s %14s\n' "Xen boot + dom0 to shutdown, ms (TCG)" "$xwall" "-"
+else
+	echo "(Xen rows skipped: Xen's hypervisor binary not available, or the boot failed; see tests/xen/xen_boot.sh)"
+fi

@@ -144,6 +144,9 @@ char *cli_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The path of instance/image (ref), escaped: "/v1/instances/ID" + (suffix). Caller frees. */
 char *cli_path(const char *collection, const char *ref, const char *suffix);
 
+/* POST .../start for (ref); a start that takes over 2 s says on stderr what it waits for. */
+int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
+
 /* Writes all of (buf) to (fd); -1 with errno on failure. */
 int cli_write_all(int fd, const void *buf, size_t len);
 

@@ -41,6 +41,11 @@ static int info_run(struct cli *cli, int argc, char **argv)
 	printf("ukcc:         %s\n", cli_jstr(res, "ukcc"));
 	if (json_object_object_get_ex(res, "live_restore", &v))
 		printf("Live restore: %s\n", json_object_get_boolean(v) ? "true" : "false");
+	/* as docker info: what keeps the daemon from working as it should, on stderr */
+	if (json_object_object_get_ex(res, "warnings", &v))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			cli_warn("WARNING: %s",
+			         json_object_get_string(json_object_array_get_idx(v, i)));
 	return 0;
 }
 
@@ -51,6 +56,7 @@ const struct cli_cmd cli_cmd_info = {
                 "\n"
                 "Print the daemon's root directory, libvirt URI, accelerator (KVM or TCG, and\n"
                 "why), how many images and instances it holds, and the ukcc it builds with.\n"
+                "Warnings (e.g. guests that cannot start, and why) go to stderr.\n"
                 "\n"
                 "Options:\n"
                 "      --format FMT   table (default) or json (the daemon's answer)\n"

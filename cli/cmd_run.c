@@ -164,7 +164,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	};
 	struct cli_create_opts o = {0};
 	uk_err_t err = {0};
-	_cleanup_free_ char *id = NULL, *spath = NULL;
+	_cleanup_free_ char *id = NULL;
 	int c, r;
 
 	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
@@ -224,8 +224,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 		cli_fail(&err);
 		return CLI_EXIT_RUN_FAIL;
 	}
-	spath = cli_path("instances", id, "/start");
-	if (uk_client_call(cli->client, "POST", spath, NULL, NULL, NULL, &err) < 0) {
+	if (cli_start_instance(cli, id, &err) < 0) {
 		cli_fail(&err);
 		/* like docker run: the instance stays, created; say so */
 		if (!o.rm)

@@ -1,6 +1,8 @@
 /* uk start: start created or stopped instances; -a attaches to one like uk run. */
 #include "cli.h"
 
+#include <string.h>
+
 static int start_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"attach", no_argument, NULL, 'a'},
@@ -24,11 +26,14 @@ static int start_run(struct cli *cli, int argc, char **argv)
 	if (attach)
 		cli_attach_signals();
 	for (i = optind; i < argc; i++) {
-		_cleanup_free_ char *path = cli_path("instances", argv[i], "/start");
 		uk_err_t err = {0};
 
-		if (uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, &err) < 0) {
-			cli_warn("start %s: %s", argv[i], err.message);
+		if (cli_start_instance(cli, argv[i], &err) < 0) {
+			/* the daemon's message names the start already ("start NAME: ...") */
+			if (!strncmp(err.message, "start ", 6))
+				cli_warn("%s", err.message);
+			else
+				cli_warn("start %s: %s", argv[i], err.message);
 			ret = attach ? CLI_EXIT_RUN_FAIL : CLI_EXIT_FAIL;
 			continue;
 		}

@@ -552,3 +552,32 @@ int cli_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+#define CLI_SLOW_MS 2000
+
+/* A start with no answer for 2 s: say what it waits for (ukd's /v1/info knows a probe). */
+static void cli_start_slow(uk_client_t *c, void *ud)
+{
+	json_object *info = NULL, *backend = NULL;
+	uk_err_t err = {0};
+
+	if (uk_client_call(c, "GET", "/v1/info", NULL, NULL, &info, &err) == 0)
+		json_object_object_get_ex(info, "backend", &backend);
+	if (!strcmp(cli_jstr(backend, "probe"), "probing"))
+		cli_warn("waiting for libvirt to probe QEMU (first start on this machine)…");
+	else /* an instance id is shown short, as everywhere */
+		cli_warn("waiting for libvirt to start QEMU for %.*s…",
+		         strlen(ud) == 64 ? 12 : (int)strlen(ud), (const char *)ud);
+	json_object_put(info);
+}
+
+int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err)
+{
+	_cleanup_free_ char *path = cli_path("instances", ref, "/start");
+	int r;
+
+	uk_client_set_slow(cli->client, CLI_SLOW_MS, cli_start_slow, (void *)ref);
+	r = uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, err);
+	uk_client_set_slow(cli->client, 0, NULL, NULL);
+	return r;
+}

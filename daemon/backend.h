@@ -56,6 +56,16 @@ int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Stops the guest at once. 404 if it is not running. */
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
+/* The starts under way (inside libvirt's create), for the shutdown's bound. */
+int ukd_backend_starting(struct ukd_backend *b);
+
+/* Shutdown: refuses new starts (503) and kills the QEMU of every start in progress and libvirt's
+ * probes of QEMU for this root, so a start libvirt waits on (a QEMU that never answers, a probe)
+ * ends now; returns how many it killed. Called again and again while ukd stops: a start may only
+ * now have a QEMU. Safe from any thread. */
+int ukd_backend_abort_starts(struct ukd_backend *b);
+/* Shutdown's last resort, with libvirt stuck: kills every QEMU of this root by its pid file. */
+void ukd_backend_kill_guests(struct ukd_backend *b);
 /* 1 running, 0 not (or unknown to the hypervisor), -1 error. (pid) MAY be NULL. */
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err);
 /* As ukd_backend_state, and fills (info) (uuid, pid) of a running guest: what a restarted ukd
@@ -64,6 +74,15 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
                        uk_err_t *err);
 /* Names of the running guests starting with (prefix); NULL-terminated, caller frees all. */
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err);
+
+/* libvirt's probe of QEMU (its capabilities, cached per root): checked in the background after
+ * connecting and before each start, which waits for it at most (seconds) (default 60), then
+ * fails with 503. */
+enum { UKD_PROBE_UNKNOWN, UKD_PROBE_READY, UKD_PROBE_FAILED };
+void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
+/* "probing" (a check or probe under way since (since_ns), unix ns), "ready", "failed" (the last
+ * one failed; the next start tries again) or "unknown" (none yet). */
+const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
 
 const char *ukd_backend_uri(struct ukd_backend *b);
 /* "9.0.0" (libvirt) */

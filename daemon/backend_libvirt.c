@@ -15,13 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
-#define REAP_MAX 1024
-#define REAP_PERIOD_NS 5000000
+#define PROBE_TIMEOUT_DEFAULT 60
 #define STARTING_MAX 16
 
 struct ukd_backend {
@@ -36,14 +33,12 @@ struct ukd_backend {
 	int cb_id;
 	ukd_backend_stopped_fn stopped;
 	void *opaque;
-	/* QEMU pids reparented to us (we are a child subreaper), reaped as soon as they exit. */
-	pthread_mutex_t reap_lock;
-	pthread_t reaper;
-	int reaper_started;
-	int reap_pids[REAP_MAX];
-	int n_reap;
-	/* Domains being started: their QEMU is reaped by pid file before libvirt returns. */
+	int probe_timeout_s; /* a start waits this long for libvirt's probe of QEMU */
+	/* Domains being started, so shutdown can kill a start libvirt is stuck in. */
+	pthread_mutex_t start_lock;
 	char starting[STARTING_MAX][32];
+	int killed[STARTING_MAX]; /* the QEMU shutdown killed for that start */
+	int closing;              /* ukd is shutting down: no new starts (under start_lock) */
 };
 
 /*
@@ -120,78 +115,27 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 	return 0;
 }
 
-/*
- * libvirt daemonizes QEMU, so it becomes a child of init; after a guest stops libvirt polls
- * kill(pid, 0) every 200 ms until the zombie is reaped, and an init that reaps lazily (seen
- * here: 1.2-1.8 s) makes every stop that slow. As a child subreaper ukd inherits its QEMUs
- * and reaps exactly those pids (never libvirt's own children, which libvirt waits for).
- */
 static int backend_pid(struct ukd_backend *b, const char *name);
-static void backend_reap_add_locked(struct ukd_backend *b, int pid);
-
-static void *backend_reaper(void *p)
-{
-	struct ukd_backend *b = p;
-
-	while (!b->quit) {
-		pthread_mutex_lock(&b->reap_lock);
-		/*
-		 * A QEMU that dies during virDomainCreateXML (a published port it cannot bind)
-		 * must be reaped then too: libvirt probes it with kill(pid, 0), which a zombie
-		 * passes, and would wait for its monitor for over a minute.
-		 */
-		for (int i = 0; i < STARTING_MAX; i++)
-			if (b->starting[i][0])
-				backend_reap_add_locked(b, backend_pid(b, b->starting[i]));
-		for (int i = 0; i < b->n_reap;) {
-			pid_t r = waitpid(b->reap_pids[i], NULL, WNOHANG);
-			if (r == 0 || (r < 0 && errno == EINTR)) {
-				i++;
-				continue;
-			}
-			b->reap_pids[i] = b->reap_pids[--b->n_reap]; /* reaped, or not our child */
-		}
-		pthread_mutex_unlock(&b->reap_lock);
-		nanosleep(&(struct timespec){0, REAP_PERIOD_NS}, NULL);
-	}
-	return NULL;
-}
-
-static void backend_reap_add_locked(struct ukd_backend *b, int pid)
-{
-	if (pid <= 0)
-		return;
-	for (int i = 0; i < b->n_reap; i++)
-		if (b->reap_pids[i] == pid)
-			return;
-	if (b->n_reap < REAP_MAX)
-		b->reap_pids[b->n_reap++] = pid;
-}
-
-static void backend_reap_add(struct ukd_backend *b, int pid)
-{
-	if (pid <= 0 || !b->reaper_started)
-		return;
-	pthread_mutex_lock(&b->reap_lock);
-	backend_reap_add_locked(b, pid);
-	pthread_mutex_unlock(&b->reap_lock);
-}
-
-/* Marks (name) as starting (on) or not; its stale pid file goes first. */
-static void backend_starting(struct ukd_backend *b, const char *name, int on)
+/*
+ * Marks (name) as starting (on) or not; its stale pid file goes first. Shutdown kills the QEMUs
+ * of starting domains (ukd_backend_abort_starts). A start while ukd shuts down is refused: -1.
+ */
+static int backend_starting(struct ukd_backend *b, const char *name, int on)
 {
 	char path[PATH_MAX + 64];
+	int r = 0;
 
-	if (!b->reaper_started)
-		return;
-	if (on) {
+	if (on && b->embed_root[0]) {
 		snprintf(path, sizeof(path), "%s/run/qemu/%s.pid", b->embed_root, name);
 		unlink(path);
 	}
-	pthread_mutex_lock(&b->reap_lock);
-	for (int i = 0; i < STARTING_MAX; i++) {
+	pthread_mutex_lock(&b->start_lock);
+	if (on && b->closing)
+		r = -1;
+	for (int i = 0; i < STARTING_MAX && !r; i++) {
 		if (on && !b->starting[i][0]) {
 			snprintf(b->starting[i], sizeof(b->starting[i]), "%s", name);
+			b->killed[i] = 0;
 			break;
 		}
 		if (!on && !strcmp(b->starting[i], name)) {
@@ -199,26 +143,17 @@ static void backend_starting(struct ukd_backend *b, const char *name, int on)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&b->reap_lock);
-}
-
-static void backend_reaper_start(struct ukd_backend *b)
-{
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		log_warn("backend", "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-		return;
-	}
-	if (pthread_create(&b->reaper, NULL, backend_reaper, b) == 0)
-		b->reaper_started = 1;
+	pthread_mutex_unlock(&b->start_lock);
+	return r;
 }
 
 /* For qemu:///embed?root=DIR: writes DIR/etc/qemu.conf. */
 /*
  * libvirt probes QEMU once per embedded root and caches the result under
  * ROOT/cache/qemu/capabilities (libvirt checks each file against the QEMU binary and itself,
- * and probes again if it is stale). On hosts whose /dev/kvm is PVM the probe takes over a
- * minute, so ukd keeps a machine-wide copy: seeded into a new root before connecting, refreshed
- * after a probe. UKD_CAPS_CACHE overrides the directory; an empty value turns it off.
+ * and probes again if it is stale). The probe takes seconds, so ukd keeps a machine-wide copy:
+ * seeded into a new root before connecting, refreshed after a probe. UKD_CAPS_CACHE overrides
+ * the directory; an empty value turns it off.
  */
 #define CAPS_CACHE_DEFAULT "/var/cache/uk/qemu-capabilities"
 #define CAPS_SUB "/cache/qemu/capabilities"
@@ -412,34 +347,127 @@ static int backend_events_init(struct ukd_backend *b, uk_err_t *err)
 }
 
 /*
- * libvirt probes the QEMU binary the first time a domain needs it (5 to 80 s here) and caches
- * the result under its root. Asking for the domain capabilities from a thread right after
- * connecting moves that wait from the first `uk run` to daemon start-up, without delaying
- * start-up itself.
+ * libvirt probes the QEMU binary the first time a domain needs it (1 to 3 s here) and caches
+ * the result under its root; it checks that cache (against the binary, itself and /dev/kvm) at
+ * every use and probes again when it is stale. ukd makes each check on a thread of its own:
+ * one right after connecting (so the first `uk run` finds the probe done or under way, without
+ * delaying start-up), and one before each start, which waits for it at most probe_timeout_s.
+ * A probe that hangs (a QEMU that never answers) then fails starts with an error that names
+ * it, instead of holding them inside libvirt forever; virDomainCreateXML finds the cache just
+ * checked. One libvirt backend per process: the state is static, so a check that outlives
+ * ukd_backend_close (shutdown does not wait for it) touches no freed memory.
  */
-struct warm {
-	virConnectPtr conn;           /* our own reference: shutdown need not wait for the probe */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int running; /* a check is under way, begun at (since) (ukd_now_ns) */
+	int64_t since;
+	unsigned long gen;            /* checks finished */
+	int state;                    /* of the last one: UKD_PROBE_* */
+	int copied;                   /* the machine-wide copy was refreshed once */
 	char caps_dir[PATH_MAX + 32]; /* the root's capabilities cache, "" if not embedded */
-};
+} probe = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
-static void *backend_warm(void *p)
+static void *backend_probe_thread(void *p)
 {
-	struct warm *w = p;
-	int64_t t0 = ukd_now_ns();
-	char *caps = virConnectGetDomainCapabilities(w->conn, NULL, "x86_64", "pc", "qemu", 0);
+	virConnectPtr conn = p; /* our own reference: shutdown need not wait for the probe */
+	int64_t t0 = ukd_now_ns(), ms;
+	char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", "pc", "qemu", 0);
+	int copy, first;
 
-	if (!caps) {
+	ms = (ukd_now_ns() - t0) / 1000000;
+	pthread_mutex_lock(&probe.lock);
+	probe.running = 0;
+	probe.gen++;
+	first = probe.gen == 1;
+	probe.state = caps ? UKD_PROBE_READY : UKD_PROBE_FAILED;
+	/* after the first probe, and after one that probed again (a check takes milliseconds) */
+	copy = caps && probe.caps_dir[0] && caps_cache_dir()[0] && (!probe.copied || ms >= 1000);
+	probe.copied |= copy;
+	pthread_cond_broadcast(&probe.done);
+	pthread_mutex_unlock(&probe.lock);
+	if (!caps)
 		log_warn("backend", "probing QEMU: %s", virGetLastErrorMessage());
-	} else {
-		log_info("backend", "QEMU capabilities ready in %lld ms",
-		         (long long)((ukd_now_ns() - t0) / 1000000));
-		if (w->caps_dir[0] && caps_cache_dir()[0])
-			caps_copy(w->caps_dir, caps_cache_dir(), 1);
-	}
+	else if (first || ms >= 1000)
+		log_info("backend", "QEMU capabilities ready in %lld ms", (long long)ms);
+	else
+		log_debug("backend", "QEMU capabilities checked in %lld ms", (long long)ms);
+	if (copy)
+		caps_copy(probe.caps_dir, caps_cache_dir(), 1);
 	free(caps);
-	virConnectClose(w->conn);
-	free(w);
+	virConnectClose(conn);
 	return NULL;
+}
+
+/* Starts a check unless one is under way. Called with probe.lock held. */
+static void backend_probe_begin_locked(struct ukd_backend *b)
+{
+	pthread_t t;
+
+	if (probe.running || virConnectRef(b->conn) < 0)
+		return;
+	if (pthread_create(&t, NULL, backend_probe_thread, b->conn) != 0) {
+		virConnectClose(b->conn);
+		return;
+	}
+	pthread_detach(t);
+	probe.running = 1;
+	probe.since = ukd_now_ns();
+}
+
+/* Checks libvirt's capabilities of QEMU (probing again if stale), waiting at most until the
+ * check under way has run probe_timeout_s; 503 after that, with nothing started. */
+static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
+{
+	int64_t deadline, ran = 0;
+	unsigned long gen;
+
+	pthread_mutex_lock(&probe.lock);
+	backend_probe_begin_locked(b);
+	gen = probe.gen;
+	deadline = probe.since + (int64_t)b->probe_timeout_s * 1000000000;
+	while (probe.running && probe.gen == gen && ukd_now_ns() < deadline &&
+	       !__atomic_load_n(&b->closing, __ATOMIC_RELAXED)) {
+		int64_t until = ukd_now_ns() + 100000000; /* CLOCK_REALTIME, as the cond's */
+		struct timespec ts = {until / 1000000000, until % 1000000000};
+		pthread_cond_timedwait(&probe.done, &probe.lock, &ts);
+	}
+	if (probe.running && probe.gen == gen)
+		ran = (ukd_now_ns() - probe.since) / 1000000000;
+	pthread_mutex_unlock(&probe.lock);
+	if (__atomic_load_n(&b->closing, __ATOMIC_RELAXED))
+		return uk_err_set(
+		        err, 503, "unavailable",
+		        "start: interrupted while libvirt probed QEMU: ukd is shutting down");
+	if (ran)
+		return uk_err_set(err, 503, "unavailable",
+		                  "libvirt did not finish probing QEMU within %d s (its probe has "
+		                  "run %lld s): QEMU does not answer libvirt's probe; see "
+		                  "libvirt.log under ukd's root, stop the hung qemu-system process "
+		                  "or restart ukd (the limit is daemon.json's "
+		                  "backend-limits.probe-timeout-s)",
+		                  b->probe_timeout_s, (long long)ran);
+	return 0;
+}
+
+const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
+{
+	const char *s;
+
+	(void)b;
+	pthread_mutex_lock(&probe.lock);
+	*since_ns = probe.since;
+	s = probe.running                     ? "probing"
+	    : probe.state == UKD_PROBE_READY  ? "ready"
+	    : probe.state == UKD_PROBE_FAILED ? "failed"
+	                                      : "unknown";
+	pthread_mutex_unlock(&probe.lock);
+	return s;
+}
+
+void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds)
+{
+	b->probe_timeout_s = seconds > 0 ? seconds : PROBE_TIMEOUT_DEFAULT;
 }
 
 struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
@@ -458,13 +486,12 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	b->stopped = stopped;
 	b->opaque = opaque;
 	b->cb_id = -1;
-	pthread_mutex_init(&b->reap_lock, NULL);
+	pthread_mutex_init(&b->start_lock, NULL);
+	b->probe_timeout_s = PROBE_TIMEOUT_DEFAULT;
 	virSetErrorFunc(NULL, libvirt_silent);
 	if ((!strncmp(uri, "qemu:///embed", 13) && backend_prepare_embed(b, err) < 0) ||
 	    backend_events_init(b, err) < 0)
 		goto fail;
-	if (b->embed_root[0] && !getenv("UKD_NO_REAPER"))
-		backend_reaper_start(b);
 	b->conn = virConnectOpen(uri);
 	if (!b->conn) {
 		LV_ERR(err, "connect to libvirt", uri);
@@ -482,23 +509,11 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	         ver % 1000);
 	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
 	         (long long)((ukd_now_ns() - t0) / 1000000));
-	if (virConnectRef(b->conn) == 0) {
-		struct warm *w = calloc(1, sizeof(*w));
-		pthread_t warm;
-
-		if (w) {
-			w->conn = b->conn;
-			if (b->embed_root[0])
-				snprintf(w->caps_dir, sizeof(w->caps_dir), "%s" CAPS_SUB,
-				         b->embed_root);
-		}
-		if (w && pthread_create(&warm, NULL, backend_warm, w) == 0) {
-			pthread_detach(warm);
-		} else {
-			free(w);
-			virConnectClose(b->conn);
-		}
-	}
+	pthread_mutex_lock(&probe.lock);
+	if (b->embed_root[0])
+		snprintf(probe.caps_dir, sizeof(probe.caps_dir), "%s" CAPS_SUB, b->embed_root);
+	backend_probe_begin_locked(b);
+	pthread_mutex_unlock(&probe.lock);
 	return b;
 fail:
 	ukd_backend_close(b);
@@ -518,9 +533,7 @@ void ukd_backend_close(struct ukd_backend *b)
 		virEventAddTimeout(0, backend_wake, NULL, NULL);
 		pthread_join(b->loop, NULL);
 	}
-	if (b->reaper_started)
-		pthread_join(b->reaper, NULL);
-	pthread_mutex_destroy(&b->reap_lock);
+	pthread_mutex_destroy(&b->start_lock);
 	free(b);
 }
 
@@ -654,7 +667,7 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 
 	if (!xml)
 		return uk_err_errno(err, ENOMEM, "domain XML");
-	if (ukd_backend_wait_gone(b, spec->name, err) < 0)
+	if (backend_probe_wait(b, err) < 0 || ukd_backend_wait_gone(b, spec->name, err) < 0)
 		return -1;
 	/*
 	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
@@ -662,7 +675,9 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
 	 * resume that fails that way is recognized by the exit status the guest left behind.
 	 */
-	backend_starting(b, spec->name, 1);
+	if (backend_starting(b, spec->name, 1) < 0)
+		return uk_err_set(err, 503, "unavailable", "start domain %s: ukd is shutting down",
+		                  spec->name);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	/* libvirt can still hold the previous run's transient domain for a moment after the
 	 * lookup above missed it (seen in CI under load): wait it out and try again. */
@@ -674,16 +689,25 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 		dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	}
 	backend_starting(b, spec->name, 0);
+	if (!dom && __atomic_load_n(&b->closing, __ATOMIC_RELAXED))
+		return uk_err_set(err, 503, "unavailable",
+		                  "start domain %s: interrupted: ukd is shutting down", spec->name);
 	if (!dom) {
 		/* QEMU could not bind a published port (taken since ukd checked it) */
 		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
 			return -1;
+		/* QEMU could not map the guest's RAM: the memory asked for, not ukd, is at fault */
+		if (strstr(virGetLastErrorMessage(), "cannot set up guest memory"))
+			return uk_err_bad(err,
+			                  "memory: QEMU could not allocate the guest's %llu MiB on "
+			                  "this host (%.300s): give less with -m or free memory",
+			                  (unsigned long long)(spec->memory >> 20),
+			                  virGetLastErrorMessage());
 		return LV_ERR(err, "start domain", spec->name);
 	}
 	memset(info, 0, sizeof(*info));
 	virDomainGetUUIDString(dom, info->uuid);
 	info->pid = backend_pid(b, spec->name);
-	backend_reap_add(b, info->pid);
 	if (virDomainResume(dom) < 0) {
 		if (ukd_policy_read_status(spec->status_log) < 0) {
 			LV_ERR(err, "resume domain", spec->name);
@@ -712,6 +736,127 @@ static int backend_with_domain(struct ukd_backend *b, const char *name, const ch
 		lv_err(err, what, name);
 	virDomainFree(dom);
 	return r < 0 ? -1 : 0;
+}
+
+/* Kills (name)'s QEMU by its pid file, if that pid still runs it and is not (done); its pid if
+ * it did, else 0. */
+static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
+{
+	int pid = backend_pid(b, name);
+
+	if (pid == done || !backend_is_qemu_of(pid, name) || kill(pid, SIGKILL) < 0)
+		return 0;
+	log_warn("backend", "%s: killed its QEMU (pid %d): ukd is shutting down", name, pid);
+	return pid;
+}
+
+/*
+ * libvirt's probes of QEMU for this root (-machine none, their QMP socket under the root): a
+ * start waits on one, and one left behind by ukd's exit would sit paused forever.
+ */
+static int backend_kill_probes(struct ukd_backend *b)
+{
+	char want[PATH_MAX + 8];
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!proc || !b->embed_root[0]) {
+		if (proc)
+			closedir(proc);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%s/", b->embed_root);
+	while ((e = readdir(proc))) {
+		char path[300], cmd[8192];
+		_cleanup_close_ int fd = -1;
+		int pid = atoi(e->d_name);
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (pid <= 1 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (len = read(fd, cmd, sizeof(cmd) - 1)) <= 0)
+			continue;
+		cmd[len] = 0;
+		if (!strstr(cmd, "qemu-system") || !memmem(cmd, (size_t)len, "-machine\0none", 13))
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			cmd[i] = cmd[i] ? cmd[i] : ' ';
+		if (!strstr(cmd, want) || kill(pid, SIGKILL) < 0)
+			continue;
+		log_warn("backend", "killed libvirt's probe of QEMU (pid %d): ukd is shutting down",
+		         pid);
+		n++;
+	}
+	closedir(proc);
+	return n;
+}
+
+int ukd_backend_starting(struct ukd_backend *b)
+{
+	int n = 0;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->start_lock);
+	for (int i = 0; i < STARTING_MAX; i++)
+		n += b->starting[i][0] != 0;
+	pthread_mutex_unlock(&b->start_lock);
+	return n;
+}
+
+/*
+ * A start libvirt is stuck in (a QEMU that never answers its monitor) holds its HTTP request,
+ * its instance and libvirt's job on the domain for as long as libvirt waits. Its QEMU is killed
+ * instead, and so is a probe of QEMU it waits on: libvirt's wait ends with the start failed,
+ * and the start did not happen.
+ */
+int ukd_backend_abort_starts(struct ukd_backend *b)
+{
+	int n = 0, first, starts = 0;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->start_lock);
+	first = !b->closing;
+	b->closing = 1;
+	for (int i = 0; i < STARTING_MAX; i++) {
+		int pid =
+		        b->starting[i][0] ? backend_kill_qemu(b, b->starting[i], b->killed[i]) : 0;
+		starts += b->starting[i][0] != 0;
+		if (pid) {
+			b->killed[i] = pid;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&b->start_lock);
+	/* a walk through /proc: the first time (the warm-up's probe), then while a start waits */
+	if (first || starts)
+		n += backend_kill_probes(b);
+	return n;
+}
+
+void ukd_backend_kill_guests(struct ukd_backend *b)
+{
+	char dir[PATH_MAX + 16];
+	struct dirent *e;
+	DIR *dh;
+
+	if (!b || !b->embed_root[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s/run/qemu", b->embed_root);
+	if (!(dh = opendir(dir)))
+		return;
+	while ((e = readdir(dh))) {
+		char name[256];
+		size_t len = strlen(e->d_name);
+
+		if (len < 5 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".pid"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), e->d_name);
+		backend_kill_qemu(b, name, 0);
+	}
+	closedir(dh);
 }
 
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)

@@ -20,6 +20,7 @@
 #define DEFAULT_CERTS_DIR "/etc/uk/certs.d"
 #define DEFAULT_CERTS "/etc/uk/certs"
 #define TLS_FILE_MAX (1 << 20)
+#define SHUTDOWN_TIMEOUT_MAX 300
 
 static const char usage[] =
         "Usage: ukd [OPTIONS]\n"
@@ -44,6 +45,8 @@ static const char usage[] =
         "  --tlskey FILE         server key (default " DEFAULT_CERTS "/key.pem)\n"
         "  --group GROUP         group of unix sockets, mode 0660 (default uk, if it exists)\n"
         "  --live-restore[=true|false]  guests keep running when ukd stops (default true)\n"
+        "  --shutdown-timeout SECONDS  without live restore, guests get this long to power\n"
+        "                        off when ukd stops, then are destroyed (default 3, max 300)\n"
         "  --version             print the version and exit\n"
         "  --help                print this help and exit\n";
 
@@ -138,6 +141,13 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if (strcmp(val, "true") && strcmp(val, "false"))
 			return uk_err_bad(err, "live-restore %s: expected true or false", val);
 		cfg->live_restore = !strcmp(val, "true");
+	} else if (!strcmp(key, "shutdown-timeout")) {
+		char *end;
+		long t = strtol(val, &end, 10);
+		if (!*val || *end || t < 0 || t > SHUTDOWN_TIMEOUT_MAX)
+			return uk_err_bad(err, "shutdown-timeout %s: expected seconds from 0 to %d",
+			                  val, SHUTDOWN_TIMEOUT_MAX);
+		cfg->shutdown_timeout_s = (unsigned)t;
 	} else {
 		return uk_err_bad(err, "unknown setting %s", key);
 	}
@@ -187,6 +197,8 @@ static const struct limit_key limit_keys[] = {
         {"build-limits", "file-size-mb", offsetof(struct ukd_config, build.file_size_mb), 1,
          1 << 20},
         {"build-limits", "timeout-s", offsetof(struct ukd_config, build.timeout_s), 1, 86400},
+        {"backend-limits", "probe-timeout-s", offsetof(struct ukd_config, backend.probe_timeout_s),
+         1, 3600},
 };
 
 static int config_limit(struct ukd_config *cfg, const char *section, const char *key,
@@ -220,7 +232,8 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 			return uk_err_bad(err, "%s: expected true or false", key);
 		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
 	}
-	if (!strcmp(key, "http-limits") || !strcmp(key, "build-limits")) {
+	if (!strcmp(key, "http-limits") || !strcmp(key, "build-limits") ||
+	    !strcmp(key, "backend-limits")) {
 		if (!json_object_is_type(v, json_type_object))
 			return uk_err_bad(err, "%s: expected an object", key);
 		json_object_object_foreach(v, k, val)
@@ -236,6 +249,14 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 		if (!json_object_is_type(v, json_type_boolean))
 			return uk_err_bad(err, "%s: expected true or false", key);
 		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
+	}
+	if (!strcmp(key, "shutdown-timeout")) {
+		char n[24];
+		if (!json_object_is_type(v, json_type_int))
+			return uk_err_bad(err, "%s: expected seconds from 0 to %d", key,
+			                  SHUTDOWN_TIMEOUT_MAX);
+		snprintf(n, sizeof(n), "%lld", (long long)json_object_get_int64(v));
+		return config_set(cfg, key, n, err);
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return uk_err_bad(err, "%s: expected a string", key);
@@ -388,8 +409,10 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->build.memory_mb = 4096;
 	cfg->build.file_size_mb = 64;
 	cfg->build.timeout_s = 300;
+	cfg->backend.probe_timeout_s = 60;
 	cfg->live_restore = 1;
 	cfg->log = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
+	cfg->shutdown_timeout_s = 3; /* and 1.5 s for the rest: ukd is gone within 5 s */
 }
 
 int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err)
@@ -409,6 +432,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"tlskey", required_argument, 0, 'K'},
 	                                     {"group", required_argument, 0, 'G'},
 	                                     {"live-restore", optional_argument, 0, 'L'},
+	                                     {"shutdown-timeout", required_argument, 0, 'T'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
@@ -474,6 +498,9 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 			if (config_set(cfg, "live-restore", optarg ? optarg : "true", err) < 0)
 				return -1;
 			continue;
+		case 'T':
+			key = "shutdown-timeout";
+			break;
 		case 'c':
 			continue;
 		case 'V':

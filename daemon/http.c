@@ -23,7 +23,12 @@
 struct ukd_http {
 	struct ukd *d;
 	struct MHD_Daemon *mhd;
-	int tls; /* HTTPS, clients checked by ukd_peer_tls */
+	int quiesced_fd; /* the listening socket once quiesced (ours to close), else -1 */
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stopped; /* stop_done set, or a request completed */
+	int stop_done;
+	int open; /* requests begun and not completed (replies not yet sent) */
+	int tls;  /* HTTPS, clients checked by ukd_peer_tls */
 	char host[PATH_MAX + 16];
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* TLS: the connections that have not yet made a certified request (http_gate.h) */
@@ -587,6 +592,15 @@ static void *http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return req_new(cls, conn, uri);
 }
 
+/* Counts the requests in flight, for a shutdown that lets them finish (ukd_http_stop). */
+static void http_open_add(struct ukd_http *h, int n)
+{
+	pthread_mutex_lock(&h->stop_lock);
+	h->open += n;
+	pthread_cond_broadcast(&h->stopped);
+	pthread_mutex_unlock(&h->stop_lock);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_size, void **con_cls)
@@ -600,6 +614,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		return MHD_NO;
 	if (!req->started) {
 		req->started = 1;
+		http_open_add(h, 1);
 		ukd_router_match(ukd_routes, method, url, &req->match);
 		req->route = req->match.route;
 		req->early_status = (unsigned)req->match.status;
@@ -607,6 +622,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		http_door(h, req, method, req->target);
 		if (req->denied.status)
 			err = req->denied;
+		else if (h->d->stopping)
+			uk_err_set(&err, 503, "unavailable",
+			           "ukd is shutting down: try again once it is back");
 		else
 			http_precheck(req, method, url, &err);
 		if (!err.status)
@@ -642,9 +660,11 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 {
 	struct ukd_req *req = *con_cls;
 
-	(void)cls, (void)conn, (void)toe;
+	(void)conn, (void)toe;
 	if (!req)
 		return;
+	if (req->started) /* counted by http_access; the URI callback made it before that */
+		http_open_add(cls, -1);
 	ukd_router_clear(&req->match);
 	free(req->target);
 	free(req->body);
@@ -793,6 +813,9 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 		return NULL;
 	}
 	h->d = d;
+	h->quiesced_fd = -1;
+	pthread_mutex_init(&h->stop_lock, NULL);
+	pthread_cond_init(&h->stopped, NULL);
 	snprintf(h->host, sizeof(h->host), "%s", host);
 	if (!strncmp(host, "unix://", 7))
 		fd = listen_unix(h, host + 7, err);
@@ -810,7 +833,7 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 	 * 1023, and ukd raises its open-files limit (main.c) to hold max-connections */
 	h->mhd = MHD_start_daemon(
 	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-	                MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
+	                MHD_USE_ITC | MHD_USE_ERROR_LOG | (h->tls ? MHD_USE_TLS : 0),
 	        0, h->tls ? http_tls_admit : NULL, h, http_access, h, MHD_OPTION_ARRAY, tls_opts,
 	        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_URI_LOG_CALLBACK,
@@ -841,13 +864,72 @@ struct ukd_http *ukd_http_start(struct ukd *d, const char *host, uk_err_t *err)
 	return h;
 }
 
-void ukd_http_stop(struct ukd_http *h)
+/* What MHD_stop_daemon gets of ukd_http_stop's time, at least: closing the connections. */
+#define HTTP_STOP_RESERVE_NS 200000000LL
+
+void ukd_http_quiesce(struct ukd_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->mhd);
-	ukd_http_gate_free(h->gate);
+	h->quiesced_fd = MHD_quiesce_daemon(h->mhd);
 	if (h->unix_path[0])
 		unlink(h->unix_path);
+	h->unix_path[0] = 0;
+}
+
+static void *http_stopper(void *p)
+{
+	struct ukd_http *h = p;
+
+	MHD_stop_daemon(h->mhd);
+	pthread_mutex_lock(&h->stop_lock);
+	h->stop_done = 1;
+	pthread_cond_signal(&h->stopped);
+	pthread_mutex_unlock(&h->stop_lock);
+	return NULL;
+}
+
+/*
+ * The requests in flight finish first, with their replies (streams end once d->stopping is set;
+ * a start that shutdown interrupts answers 503): MHD_stop_daemon cuts every connection. It also
+ * joins every connection's thread, and a handler blocked in a call that does not return (libvirt
+ * waiting on a QEMU that never answers) would hold ukd forever: it runs on its own thread,
+ * waited for until (until); if it does not finish, (h) stays allocated for it.
+ */
+int ukd_http_stop(struct ukd_http *h, int64_t until)
+{
+	struct timespec ts = {until / 1000000000, until % 1000000000};
+	int64_t drain = until - HTTP_STOP_RESERVE_NS;
+	struct timespec dts = {drain / 1000000000, drain % 1000000000};
+	pthread_t t;
+	int done;
+
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->stop_lock);
+	while (h->open > 0 && pthread_cond_timedwait(&h->stopped, &h->stop_lock, &dts) == 0)
+		;
+	pthread_mutex_unlock(&h->stop_lock);
+	if (pthread_create(&t, NULL, http_stopper, h) != 0)
+		http_stopper(h);
+	else
+		pthread_detach(t);
+	pthread_mutex_lock(&h->stop_lock);
+	while (!h->stop_done && pthread_cond_timedwait(&h->stopped, &h->stop_lock, &ts) == 0)
+		;
+	done = h->stop_done;
+	pthread_mutex_unlock(&h->stop_lock);
+	if (!done) {
+		log_warn("http", "%s: requests still running; not waiting for them", h->host);
+		return -1;
+	}
+	ukd_http_gate_free(h->gate);
+	if (h->quiesced_fd >= 0)
+		close(h->quiesced_fd);
+	if (h->unix_path[0])
+		unlink(h->unix_path);
+	pthread_mutex_destroy(&h->stop_lock);
+	pthread_cond_destroy(&h->stopped);
 	free(h);
+	return 0;
 }

@@ -6,7 +6,9 @@
 #include "log_opts.h"
 #include "ports.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 static int json_strv_check(json_object *v, const char *what, uk_err_t *err)
 {
@@ -25,32 +27,142 @@ static int env_key_len(const char *kv)
 	return eq && eq != kv ? (int)(eq - kv) : -1;
 }
 
-/* Image env, then the request's, a later KEY replacing an earlier one. */
-static json_object *env_merge(char **img_env, json_object *req_env, uk_err_t *err)
+/*
+ * Image env (img), then the request's (req), a later KEY replacing an earlier one (the entry
+ * moves to the later one's place). Linear: one pass records each KEY's last position in a hash
+ * table (a json-c object), a second keeps the entries at those positions. Both lists are
+ * bounded by UKIMG_ENV_MAX before any of that; request keys must be variable names.
+ */
+static json_object *env_merge(char **img, json_object *req, uk_err_t *err)
 {
-	json_object *out = json_object_new_array();
-	size_t n_req = req_env ? json_object_array_length(req_env) : 0;
+	size_t n_img = 0, n_req = req ? json_object_array_length(req) : 0, n;
+	json_object *last = NULL, *out = NULL, *pos;
+	const char **kv = NULL;
+	char key[UKD_ENV_KEY_MAX + 1];
 
-	for (size_t i = 0; img_env && img_env[i]; i++)
-		json_object_array_add(out, json_object_new_string(img_env[i]));
-	for (size_t i = 0; i < n_req; i++) {
-		const char *kv = json_object_get_string(json_object_array_get_idx(req_env, i));
-		int k = env_key_len(kv);
-		if (k < 0) {
-			json_object_put(out);
-			uk_err_bad(err, "env[%zu] \"%s\": expected KEY=VALUE", i, kv);
-			return NULL;
-		}
-		for (size_t j = 0; j < json_object_array_length(out); j++) {
-			const char *o = json_object_get_string(json_object_array_get_idx(out, j));
-			if (env_key_len(o) == k && !strncmp(o, kv, (size_t)k)) {
-				json_object_array_del_idx(out, j, 1);
-				break;
-			}
-		}
-		json_object_array_add(out, json_object_new_string(kv));
+	while (img && img[n_img])
+		n_img++;
+	if (n_req > UKIMG_ENV_MAX) {
+		uk_err_bad(err, "env: %zu variables: at most %d (what a guest holds)", n_req,
+		           UKIMG_ENV_MAX);
+		return NULL;
 	}
+	if (n_img > UKIMG_ENV_MAX) {
+		uk_err_bad(err, "the image sets %zu environment variables: at most %d", n_img,
+		           UKIMG_ENV_MAX);
+		return NULL;
+	}
+	n = n_img + n_req;
+	if (!(kv = calloc(n + 1, sizeof(*kv))) || !(last = json_object_new_object()))
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		int k;
+		kv[i] = i < n_img
+		                ? img[i]
+		                : json_object_get_string(json_object_array_get_idx(req, i - n_img));
+		k = env_key_len(kv[i]);
+		if (i >= n_img && k < 0) {
+			uk_err_bad(err, "env[%zu] \"%.200s\": expected KEY=VALUE", i - n_img,
+			           kv[i]);
+			goto fail;
+		}
+		if (i >= n_img && (k > UKD_ENV_KEY_MAX || !ukimg_env_key_valid(kv[i], (size_t)k))) {
+			uk_err_bad(
+			        err,
+			        "env[%zu] \"%.200s\": bad variable name (letters, digits and '_', "
+			        "not starting with a digit, at most %d)",
+			        i - n_img, kv[i], UKD_ENV_KEY_MAX);
+			goto fail;
+		}
+		if (k < 0 || k > UKD_ENV_KEY_MAX)
+			continue; /* an image's odd entry: kept as it is */
+		memcpy(key, kv[i], (size_t)k);
+		key[k] = 0;
+		json_object_object_add(last, key, json_object_new_int64((int64_t)i));
+	}
+	if (!(out = json_object_new_array()))
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		int k = env_key_len(kv[i]);
+		if (k >= 0 && k <= UKD_ENV_KEY_MAX) {
+			memcpy(key, kv[i], (size_t)k);
+			key[k] = 0;
+			if (!json_object_object_get_ex(last, key, &pos) ||
+			    json_object_get_int64(pos) != (int64_t)i)
+				continue; /* replaced by a later one */
+		}
+		json_object_array_add(out, json_object_new_string(kv[i]));
+	}
+	free(kv);
+	json_object_put(last);
 	return out;
+oom:
+	uk_err_internal(err, "env: out of memory");
+fail:
+	free(kv);
+	json_object_put(last);
+	json_object_put(out);
+	return NULL;
+}
+
+int ukd_env_has(json_object *env, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
+		const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
+		if (kv && !strncmp(kv, key, k) && kv[k] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* The merged env, with what ukd adds at each start for a NIC (UK_IP, UK_GW unless set), must
+ * fit the guest's table. */
+static int env_count_check(json_object *cfg, uk_err_t *err)
+{
+	json_object *env = NULL;
+	size_t n, extra = 0;
+
+	json_object_object_get_ex(cfg, "env", &env);
+	n = json_object_array_length(env);
+	if (ukd_instance_config_has_nic(cfg) && !ukd_env_has(env, "UK_IP"))
+		extra = 1 + !ukd_env_has(env, "UK_GW");
+	if (n + extra > UKIMG_ENV_MAX)
+		return uk_err_bad(err,
+		                  "env: %zu variables with the image's%s: at most %d (what a guest "
+		                  "holds)",
+		                  n + extra, extra ? " and the network's (UK_IP, UK_GW)" : "",
+		                  UKIMG_ENV_MAX);
+	return 0;
+}
+
+int ukd_instance_config_has_nic(json_object *cfg)
+{
+	json_object *v;
+
+	return (json_object_object_get_ex(cfg, "ports", &v) && json_object_array_length(v)) ||
+	       (json_object_object_get_ex(cfg, "exposed_ports", &v) &&
+	        json_object_array_length(v)) ||
+	       ukd_health_wanted(cfg);
+}
+
+int ukd_memory_check(int64_t bytes, uk_err_t *err)
+{
+	struct sysinfo si;
+	uint64_t host;
+
+	if (bytes < (int64_t)UKIMG_MEMORY_MIN || bytes > (int64_t)UKIMG_MEMORY_MAX)
+		return uk_err_bad(err, "memory: expected bytes from 2 MiB to 64 GiB");
+	if (sysinfo(&si) < 0)
+		return 0; /* cannot tell: QEMU's own failure is mapped to a 400 too */
+	host = (uint64_t)si.totalram * si.mem_unit;
+	if ((uint64_t)bytes > host)
+		return uk_err_bad(err,
+		                  "memory: %.1f GiB is more than this host has (%.1f GiB): give "
+		                  "less with -m",
+		                  (double)bytes / (1 << 30), (double)host / (1 << 30));
+	return 0;
 }
 
 static int restart_policy_parse(json_object *rp, json_object **out, uk_err_t *err)
@@ -182,12 +294,14 @@ json_object *ukd_instance_config(struct ukd *d, json_object *body, const ukimg_i
 	json_object_object_add(cfg, "env", env);
 	if (json_object_object_get_ex(body, "memory", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_int) ||
-		    (mem = json_object_get_int64(v)) < (2 << 20) || mem > (64LL << 30)) {
+		if (!json_object_is_type(v, json_type_int)) {
 			uk_err_bad(err, "memory: expected bytes from 2 MiB to 64 GiB");
 			goto fail;
 		}
+		mem = json_object_get_int64(v);
 	}
+	if (ukd_memory_check(mem, err) < 0)
+		goto fail;
 	json_object_object_add(cfg, "memory", json_object_new_int64(mem));
 	json_object_object_get_ex(body, "restart_policy", &v);
 	if (restart_policy_parse(json_object_object_get_ex(body, "restart_policy", &v) &&
@@ -221,6 +335,8 @@ json_object *ukd_instance_config(struct ukd *d, json_object *body, const ukimg_i
 	for (size_t i = 0; img->exposed_ports && img->exposed_ports[i]; i++)
 		json_object_array_add(v, json_object_new_string(img->exposed_ports[i]));
 	json_object_object_add(cfg, "exposed_ports", v);
+	if (env_count_check(cfg, err) < 0)
+		goto fail;
 	return cfg;
 fail_bad_acc:
 	if (bad)

@@ -11,6 +11,7 @@
 #include "logs.h"
 #include "names.h"
 #include "ports.h"
+#include "qemu_user.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -138,6 +139,39 @@ static int tomb_find(const char *key, int *code)
 
 /* ---- create ---- */
 
+/*
+ * A name that is another instance's id, in full or from its short form (ps's 12 digits) up,
+ * would shadow it: references resolve to a full id or a name before an id prefix
+ * (ukd_store_instance_find), so `uk stop <that id>` would stop the named one. 409.
+ */
+static int name_shadows_id(struct ukd *d, const char *want, uk_err_t *err)
+{
+	struct ukd_instance other;
+	uk_err_t e = {0};
+	int r;
+
+	if (!ukd_name_looks_like_id(want))
+		return 0;
+	r = ukd_store_instance_find(d->store, want, &other, &e);
+	if (r == 0 && strcmp(other.name, want))
+		r = uk_err_conflict(
+		        err,
+		        "name \"%s\" is the id of instance %s (%.12s): pick a name that "
+		        "is not an instance id",
+		        want, other.name, other.id);
+	else if (r < 0 && e.status == 409)
+		r = uk_err_conflict(err,
+		                    "name \"%s\" begins the ids of several instances: pick a name "
+		                    "that is not an instance id",
+		                    want);
+	else if (r < 0 && e.status != 404)
+		*err = e;
+	else
+		r = 0; /* free, or this very name (the insert answers that 409) */
+	ukd_instance_clear(&other);
+	return r;
+}
+
 static int create_name(struct ukd *d, const char *want, char *out, size_t len, uk_err_t *err)
 {
 	int taken;
@@ -147,8 +181,10 @@ static int create_name(struct ukd *d, const char *want, char *out, size_t len, u
 			return uk_err_bad(
 			        err,
 			        "name \"%s\": expected [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most "
-			        "127 characters)",
+			        "127 characters, not 64 hex digits: that is an instance id)",
 			        want);
+		if (name_shadows_id(d, want, err) < 0)
+			return -1;
 		snprintf(out, len, "%s", want);
 		return 0;
 	}
@@ -280,19 +316,6 @@ static int start_prepare_files(struct ukd *d, const char *id, char *console, cha
 	return ukd_logs_prepare(dir, err);
 }
 
-/* Does (env) (a JSON array of "K=V") set (key)? */
-static int env_has(json_object *env, const char *key)
-{
-	size_t k = strlen(key);
-
-	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
-		const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
-		if (kv && !strncmp(kv, key, k) && kv[k] == '=')
-			return 1;
-	}
-	return 0;
-}
-
 struct port_holder_ctx {
 	const char *self;
 	const struct ukd_port *want;
@@ -381,11 +404,11 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 		return -1;
 	/* locally administered range QEMU uses, stable per instance */
 	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
-	if (!env_has(env, "UK_IP")) {
+	if (!ukd_env_has(env, "UK_IP")) {
 		char kv[64];
 		snprintf(kv, sizeof(kv), "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
 		json_object_array_add(env, json_object_new_string(kv));
-		if (!env_has(env, "UK_GW"))
+		if (!ukd_env_has(env, "UK_GW"))
 			json_object_array_add(env, json_object_new_string("UK_GW=" UKD_GUEST_GW));
 	}
 	return 0;
@@ -403,7 +426,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_domain_info info;
 	int r = -1;
 
-	if (ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	if (ukd_qemu_user_check(d, err) < 0 ||
+	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		goto out;
@@ -437,6 +461,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	};
 	if (spec.memory < (2 << 20))
 		spec.memory = UKIMG_MEMORY_DEFAULT;
+	if (ukd_memory_check((int64_t)spec.memory, err) < 0)
+		goto out; /* an instance created for a larger host */
 	if (ukd_backend_start(d->backend, &spec, &info, err) < 0)
 		goto out;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
@@ -507,8 +533,12 @@ int ukd_instance_start(struct ukd *d, const char *key, uk_err_t *err)
 
 /* ---- stop, kill, wait ---- */
 
-/* Waits until (id) is not running; 1 = stopped, 0 = timed out, -1 = removed or error. */
-static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int client_fd, int *code)
+/*
+ * Waits until (id) is not running; 1 = stopped, 0 = timed out, -1 = removed or error. A wait
+ * for a client ends when ukd starts shutting down, unless (through_shutdown): shutdown's own.
+ */
+static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int client_fd, int *code,
+                            int through_shutdown)
 {
 	int64_t deadline = ukd_now_ns() + (int64_t)timeout_ms * 1000000;
 	struct ukd_instance in;
@@ -527,7 +557,8 @@ static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int c
 			break;
 		}
 		ukd_instance_clear(&in);
-		if (timeout_ms >= 0 ? ukd_now_ns() >= deadline : d->stopping)
+		if ((timeout_ms >= 0 && ukd_now_ns() >= deadline) ||
+		    (d->stopping && !through_shutdown))
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -549,10 +580,26 @@ static int wait_not_running(struct ukd *d, const char *id, int timeout_ms, int c
 	return r;
 }
 
+/* Empties the status channel of (id) (named (name) in messages), with its lock held: what the
+ * guest wrote before a stop request does not count, a line after it does. */
+static void status_empty(struct ukd *d, const char *id, const char *name)
+{
+	char status[PATH_MAX];
+
+	ukd_instance_path(d, id, "status", status, sizeof(status));
+	ukd_logs_pump_lock(); /* its hole punching must not land on a line written after */
+	if (truncate(status, 0) < 0 && errno != ENOENT)
+		log_error("instances", "%s: empty the status channel: %s (stopping it anyway)",
+		          name, strerror(errno));
+	ukd_logs_pump_unlock();
+}
+
 /*
- * Marks (id) as stopped by the user: (how) 1 = graceful stop, 2 = killed. A mark that could not
- * be written (a full disk) goes to (werr) and the stop goes on: the guest is stopped all the
- * same, and the caller reports (werr) after.
+ * Marks (id) as stopped by the user: (how) UKD_STOP_GRACEFUL or UKD_STOP_KILL. A graceful stop
+ * of a running guest empties its status channel first (under the lock that recording an exit
+ * takes): what the guest wrote before the request does not count, a line after it does. A
+ * mark that could not be written (a full disk) goes to (werr) and the stop goes on: the guest
+ * is stopped all the same, and the caller reports (werr) after.
  */
 static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance *in, uk_err_t *err,
                      uk_err_t *werr)
@@ -561,6 +608,8 @@ static int mark_stop(struct ukd *d, const char *id, int how, struct ukd_instance
 
 	ukd_instance_lock(d, id);
 	r = ukd_store_instance_find(d->store, id, in, err);
+	if (r == 0 && how == UKD_STOP_GRACEFUL && !strcmp(in->state, "running"))
+		status_empty(d, id, in->name);
 	/* Also when not running: a stop cancels a restart the policy has scheduled. */
 	if (r == 0 && in->stop_requested < how) {
 		in->stop_requested = how;
@@ -593,13 +642,15 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	char name[sizeof(in.name)];
 	int code;
 
-	if (mark_stop(d, id, 2, &in, err, werr) < 0)
+	if (mark_stop(d, id, UKD_STOP_KILL, &in, err, werr) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "%s", in.name);
 	if (strcmp(in.state, "running")) {
 		ukd_instance_clear(&in);
 		return werr->status ? stop_unrecorded(err, name, werr) : 0;
 	}
+	/* noted in memory too: a kill whose request could not be recorded is a kill all the same */
+	ukd_instance_note_kill(d, in.domain_uuid, "");
 	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
 		ukd_instance_clear(&in);
 		return -1;
@@ -608,7 +659,7 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	uk_err_clear(err);
 	if (werr->status)
 		return stop_unrecorded(err, name, werr);
-	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
+	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code, 1) == 0)
 		return uk_err_internal(err,
 		                       "instance %s: killed, but its exit was not recorded "
 		                       "within %d s (see ukd's log)",
@@ -625,7 +676,8 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 
 	if (timeout_s > STOP_GRACE_MAX)
 		return uk_err_bad(err, "t=%ld: at most %d seconds", timeout_s, STOP_GRACE_MAX);
-	if (find_id(d, key, id, err) < 0 || mark_stop(d, id, 1, &in, err, &werr) < 0)
+	if (find_id(d, key, id, err) < 0 ||
+	    mark_stop(d, id, UKD_STOP_GRACEFUL, &in, err, &werr) < 0)
 		return -1;
 	if (strcmp(in.state, "running")) {
 		char name[sizeof(in.name)];
@@ -638,27 +690,81 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
-	/* Unrecorded (werr), the stop request is the kill's to record. */
-	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code) != 0 &&
+	/* Unrecorded (werr), the stop request is the kill's to record; ukd shutting down cuts the
+	 * grace period short: the stop ends as a kill. */
+	if (timeout_s > 0 && wait_not_running(d, id, (int)timeout_s * 1000, -1, &code, 0) != 0 &&
 	    !werr.status)
 		return 0;
 	return kill_and_wait(d, id, err);
 }
 
-int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err)
+/* ---- runs ukd killed (the user's kills, its shutdown): 137 whatever their status channel
+ * says ---- */
+
+#define N_KILLED 256
+static struct {
+	char uuid[40];
+	char why[64];
+} killed_runs[N_KILLED];
+static unsigned killed_next;
+
+void ukd_instance_note_kill(struct ukd *d, const char *uuid, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
+	unsigned i = killed_next++ % N_KILLED;
+	snprintf(killed_runs[i].uuid, sizeof(killed_runs[i].uuid), "%s", uuid);
+	snprintf(killed_runs[i].why, sizeof(killed_runs[i].why), "%s", why);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int ukd_instance_kill_noted(struct ukd *d, const char *uuid, char *why, size_t len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < N_KILLED && !r && *uuid; i++)
+		if ((r = !strcmp(killed_runs[i].uuid, uuid)))
+			snprintf(why, len, "%s", killed_runs[i].why);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_until, int64_t until,
+                               uk_err_t *err)
 {
 	struct ukd_instance in;
-	int code, r;
+	char name[sizeof(in.domain_name)], uuid[sizeof(in.domain_uuid)];
+	int code;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
 		return -1;
-	r = strcmp(in.state, "running") ? 0 : ukd_backend_destroy(d->backend, in.domain_name, err);
+	snprintf(name, sizeof(name), "%s", in.domain_name);
+	snprintf(uuid, sizeof(uuid), "%s", in.domain_uuid);
+	code = strcmp(in.state, "running");
 	ukd_instance_clear(&in);
-	if (r < 0 && err->status != 404)
-		return -1;
-	if (wait_not_running(d, id, EXIT_RECORD_TIMEOUT_MS, -1, &code) == 0)
-		return uk_err_internal(err, "instance %.12s: killed, but its exit was not recorded",
-		                       id);
+	if (code)
+		return 0;
+	/* the power button (what the guest wrote before it does not count); a guest that ignores
+	 * it is destroyed when its grace ends */
+	ukd_instance_lock(d, id);
+	status_empty(d, id, name);
+	ukd_instance_unlock(d, id);
+	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(d->backend, name, err) < 0)
+		log_debug("instances", "shutdown %s: %s", name, err->message);
+	uk_err_clear(err);
+	/* its exit recorded (the guest powered off), then its QEMU gone */
+	wait_not_running(d, id, ukd_ms_until(grace_until), -1, &code, 1);
+	while (ukd_now_ns() < grace_until && ukd_backend_state(d->backend, name, NULL, NULL) == 1)
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	if (ukd_backend_state(d->backend, name, NULL, NULL) != 0) {
+		ukd_instance_note_kill(d, uuid, UKD_SHUTDOWN_KILL);
+		if (ukd_backend_destroy(d->backend, name, err) < 0 && err->status != 404)
+			return -1;
+	}
+	uk_err_clear(err);
+	if (wait_not_running(d, id, ukd_ms_until(until), -1, &code, 1) == 0)
+		return uk_err_internal(
+		        err, "instance %.12s: stopped, but its exit was not recorded", id);
 	return 0;
 }
 
@@ -701,7 +807,7 @@ int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, 
 			uk_err_clear(err);
 		return r ? 0 : -1;
 	}
-	r = wait_not_running(d, id, -1, client_fd, code);
+	r = wait_not_running(d, id, -1, client_fd, code, 0);
 	if (r < 0)
 		return uk_err_notfound(err, "instance %s was removed", key);
 	if (r == 0)
@@ -738,7 +844,7 @@ int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err
 		                    in.name);
 	if (r == 0) {
 		/* Keep auto_remove's restart thread from reviving it. */
-		in.stop_requested = 2;
+		in.stop_requested = UKD_STOP_KILL;
 		r = ukd_instance_remove_locked(d, &in, err);
 	}
 	ukd_instance_clear(&in);
@@ -771,11 +877,8 @@ json_object *ukd_instance_ports_json(const struct ukd_instance *in)
 /* The guest's network as the daemon configures it (docs/networking.md). */
 static json_object *network_json(const struct ukd_instance *in, json_object *cfg)
 {
-	json_object *o = json_object_new_object(), *v;
-	int nic = (json_object_object_get_ex(cfg, "ports", &v) && json_object_array_length(v)) ||
-	          (json_object_object_get_ex(cfg, "exposed_ports", &v) &&
-	           json_object_array_length(v)) ||
-	          ukd_health_wanted(cfg);
+	json_object *o = json_object_new_object();
+	int nic = ukd_instance_config_has_nic(cfg);
 	char mac[18];
 
 	json_object_object_add(o, "mode", json_object_new_string(nic ? "user" : "none"));

@@ -29,8 +29,18 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err);
 int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
 /* 409 if not running. */
 int ukd_instance_kill(struct ukd *d, const char *key, uk_err_t *err);
-/* Kills (id) for the daemon's shutdown without marking it stopped by the user. */
-int ukd_instance_kill_shutdown(struct ukd *d, const char *id, uk_err_t *err);
+/* Stops (id) for the daemon's shutdown without marking it stopped by the user: the power
+ * button, destroyed at (grace_until) if still running; waits until its exit is recorded, up to
+ * (until) (ns, ukd_now_ns). */
+int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_until, int64_t until,
+                               uk_err_t *err);
+/* state.error of a run ukd killed at its shutdown. */
+#define UKD_SHUTDOWN_KILL "ukd shut down while it ran"
+/* Remembers that ukd is killing the run (uuid) (a user's kill, its shutdown) for (why) ("" for
+ * the user's): its exit is 137 whatever its status channel says. */
+void ukd_instance_note_kill(struct ukd *d, const char *uuid, const char *why);
+/* 1 if the run (uuid) was killed so, with the reason in (why). */
+int ukd_instance_kill_noted(struct ukd *d, const char *uuid, char *why, size_t len);
 int ukd_instance_restart(struct ukd *d, const char *key, long timeout_s, uk_err_t *err);
 /* Blocks until the instance is not running; (code) receives its exit code. */
 int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, uk_err_t *err);

@@ -5,7 +5,10 @@
 #include "events.h"
 #include "http.h"
 #include "log.h"
+#include "instances.h"
 #include "logs.h"
+#include "reaper.h"
+#include "qemu_user.h"
 #include "recovery.h"
 #include "routes.h"
 #include "store.h"
@@ -14,9 +17,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <grp.h>
 #include <libgen.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,69 +53,6 @@ static int main_make_dirs(struct ukd *d, uk_err_t *err)
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return uk_err_errno(err, errno, "create %s", path);
 	}
-	return 0;
-}
-
-/* (path) and every directory above it can be passed through by (uid)/(gid) (mode bits). */
-static int main_reachable(const char *path, uid_t uid, gid_t gid)
-{
-	char p[PATH_MAX + 16];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (;;) {
-		if (stat(p[0] ? p : "/", &st) < 0)
-			return 0;
-		if (!(st.st_mode & S_IXOTH) && !(st.st_gid == gid && (st.st_mode & S_IXGRP)) &&
-		    !(st.st_uid == uid && (st.st_mode & S_IXUSR)))
-			return 0;
-		if (!p[0])
-			return 1;
-		*strrchr(p, '/') = 0;
-	}
-}
-
-/*
- * A ukd running as root gives up root for its guests under the embedded driver: QEMU runs as the
- * system user libvirt-qemu, group kvm (so /dev/kvm opens, and libvirt's cached probe of QEMU,
- * which records whether KVM is usable by that user and group, stays valid; libvirt-qemu's own
- * group where there is no kvm group). libvirt opens the console and status files and hands QEMU
- * the descriptors; QEMU itself opens the kernel under ROOT/images and its domain directory
- * under ROOT/libvirt. So ROOT becomes mode 0710, group kvm (pass through, not list) and the
- * store (every instance's environment) 0600. When a directory above ROOT keeps that user out,
- * QEMU stays root, with a warning.
- */
-static int main_qemu_user(struct ukd *d, struct ukd_qemu_user *q, uk_err_t *err)
-{
-	static const char *const private[] = {"/ukd.db", "/ukd.db-wal", "/ukd.db-shm", NULL};
-	struct passwd *pw = getpwnam("libvirt-qemu");
-	struct group *kvm = getgrnam("kvm");
-	char path[PATH_MAX + 16], *slash;
-
-	*q = (struct ukd_qemu_user){-1, -1};
-	if (geteuid() != 0 || strncmp(d->cfg.libvirt_uri, "qemu:///embed", 13) || !pw)
-		return 0;
-	snprintf(path, sizeof(path), "%s", d->cfg.root);
-	if ((slash = strrchr(path, '/')))
-		*slash = 0;
-	if (!main_reachable(path, pw->pw_uid, kvm ? kvm->gr_gid : pw->pw_gid)) {
-		log_warn("main",
-		         "QEMU runs as root: user libvirt-qemu cannot pass through %s (or a "
-		         "directory above it) to reach %s",
-		         path[0] ? path : "/", d->cfg.root);
-		return 0;
-	}
-	q->uid = pw->pw_uid;
-	q->gid = kvm ? kvm->gr_gid : pw->pw_gid;
-	for (int i = 0; private[i]; i++) {
-		snprintf(path, sizeof(path), "%s%s", d->cfg.root, private[i]);
-		if (chmod(path, 0600) < 0 && errno != ENOENT)
-			return uk_err_errno(err, errno, "make %s private", path);
-	}
-	if (chown(d->cfg.root, (uid_t)-1, (gid_t)q->gid) < 0 || chmod(d->cfg.root, 0710) < 0)
-		return uk_err_errno(err, errno, "let QEMU's group %ld reach the kernels under %s",
-		                    q->gid, d->cfg.root);
-	log_info("main", "QEMU runs as user libvirt-qemu, group %s", kvm ? "kvm" : "libvirt-qemu");
 	return 0;
 }
 
@@ -197,11 +135,12 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (ukd_super_start(d, err) < 0)
 		return -1;
 	main_libvirt_log(d);
-	if (main_qemu_user(d, &qemu, err) < 0)
+	if (ukd_qemu_user_setup(d, &qemu, err) < 0)
 		return -1;
 	d->backend = ukd_backend_open(d->cfg.libvirt_uri, &qemu, ukd_super_domain_stopped, d, err);
 	if (!d->backend)
 		return -1;
+	ukd_backend_set_probe_timeout(d->backend, (int)d->cfg.backend.probe_timeout_s);
 	ukd_super_reconcile(d);
 	if (ukd_health_start(d, err) < 0)
 		return -1;
@@ -217,38 +156,175 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-static void main_down(struct ukd *d)
+/*
+ * ---- shutdown (docs/daemon.md, "Stopping ukd") ----
+ *
+ * A thread of its own takes the signals from the start. The first SIGTERM or SIGINT starts the
+ * shutdown and its bound: the guests' grace (shutdown-timeout, when live restore is off) and
+ * SHUTDOWN_SLACK_NS for the rest. Until ukd is done with libvirt, it kills the QEMU of every
+ * start in progress every ABORT_PERIOD_MS (a start libvirt waits on forever ends that way); at
+ * the bound, whatever still waits is left behind and ukd exits. A second signal exits at once.
+ */
+#define SHUTDOWN_SLACK_NS 1500000000LL
+#define ABORT_PERIOD_MS 100
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int started;
+	int sig;          /* the first SIGTERM or SIGINT; 0 until then */
+	int done;         /* main_down is past libvirt: the thread ends */
+	int64_t deadline; /* ns (ukd_now_ns) */
+} guard = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* SIGUSR1 only wakes the signal thread (main_signals_stop). */
+static void main_signal_set(sigset_t *set)
 {
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* How long a shutdown may take: the guests' grace when they are stopped, and the rest. */
+static int64_t main_bound_ns(const struct ukd *d)
+{
+	return SHUTDOWN_SLACK_NS +
+	       (d->cfg.live_restore ? 0 : d->cfg.shutdown_timeout_s * 1000000000LL);
+}
+
+/*
+ * Exits while threads are still inside libvirt or a transfer (no exit handlers under them).
+ * Nothing that still waits is worth a guest left running: the QEMUs of starts in progress, and
+ * without live restore every QEMU of this root, are killed first.
+ */
+static _Noreturn void main_exit_now(struct ukd *d, int status)
+{
+	struct ukd_backend *b = __atomic_load_n(&d->backend, __ATOMIC_ACQUIRE);
+
+	ukd_backend_abort_starts(b);
+	if (!d->cfg.live_restore)
+		ukd_backend_kill_guests(b);
+	fflush(NULL);
+	_exit(status);
+}
+
+static void *main_signals(void *p)
+{
+	struct ukd *d = p;
+	sigset_t set;
+
+	main_signal_set(&set);
+	for (;;) {
+		struct timespec ts = {0, ABORT_PERIOD_MS * 1000000L};
+		int sig = sigtimedwait(&set, NULL, &ts);
+
+		pthread_mutex_lock(&guard.lock);
+		if (sig == SIGHUP) {
+			log_info("main", "SIGHUP ignored (restart ukd to reload its config)");
+		} else if (sig == SIGUSR1) {
+			/* woken: see guard.done */
+		} else if (sig > 0 && guard.sig) {
+			log_warn("main", "%s again: exiting at once", strsignal(sig));
+			fflush(NULL);
+			_exit(128 + sig);
+		} else if (sig > 0) {
+			log_info("main", "%s: shutting down", strsignal(sig));
+			guard.sig = sig;
+			guard.deadline = ukd_now_ns() + main_bound_ns(d);
+			pthread_cond_broadcast(&guard.cond);
+		}
+		if (guard.done) {
+			pthread_mutex_unlock(&guard.lock);
+			return NULL;
+		}
+		if (guard.sig && ukd_now_ns() >= guard.deadline) {
+			log_warn("main", "shutdown not done within its bound: exiting without it");
+			main_exit_now(d, 0);
+		}
+		if (guard.sig)
+			ukd_backend_abort_starts(__atomic_load_n(&d->backend, __ATOMIC_ACQUIRE));
+		pthread_mutex_unlock(&guard.lock);
+	}
+}
+
+/* Ends the signal thread: libvirt is about to go. A signal from here on ends ukd at once. */
+static void main_signals_stop(void)
+{
+	if (!guard.started)
+		return;
+	pthread_mutex_lock(&guard.lock);
+	guard.done = 1;
+	pthread_mutex_unlock(&guard.lock);
+	pthread_kill(guard.thread, SIGUSR1);
+	pthread_join(guard.thread, NULL);
+	guard.started = 0;
+}
+
+/*
+ * In order: no new requests or starts, builds and stuck starts killed, then (live restore off)
+ * every guest stopped side by side, then the requests still open, then the rest. Each wait ends
+ * at the bound; what is still busy then is left to the process exit: returns -1.
+ */
+static int main_down(struct ukd *d)
+{
+	int64_t t0 = ukd_now_ns(), end = guard.sig ? guard.deadline : t0 + main_bound_ns(d);
+	int64_t grace_until = t0 + d->cfg.shutdown_timeout_s * 1000000000LL;
+	int busy = 0, images, instances, running = 1;
+
+	/* no guest to give a grace and none starting (a stuck start's QEMU is killed, and libvirt
+	 * may take a while to give up on it): the bound is the rest's alone */
+	if (d->store && ukd_store_counts(d->store, &images, &instances, &running, NULL) == 0 &&
+	    !running && !ukd_backend_starting(d->backend) && guard.sig) {
+		pthread_mutex_lock(&guard.lock);
+		guard.deadline = end = t0 + SHUTDOWN_SLACK_NS < end ? t0 + SHUTDOWN_SLACK_NS : end;
+		pthread_mutex_unlock(&guard.lock);
+	}
+
+	d->stopping = 1; /* no restarts or new requests from here on; streams and waits end */
+	ukd_instance_changed(d);
 	for (int i = 0; i < d->nhttp; i++)
-		ukd_http_stop(d->http[i]);
-	d->stopping = 1; /* no restarts from here on; streams end */
+		ukd_http_quiesce(d->http[i]);
+	if (d->store && ukd_recovery_kill_builds(d) > 0)
+		log_info("main", "builds interrupted");
+	ukd_backend_abort_starts(d->backend);
 	ukd_health_stop(d);
 	/* With live restore the guests keep running; the next ukd on this root re-attaches. */
 	if (d->backend && d->store && d->super && !d->cfg.live_restore)
-		ukd_super_stop_all(d);
+		busy |= ukd_super_stop_all(d, grace_until, end - 500000000) > 0;
 	else if (d->backend)
 		log_info("main", "live restore: running guests keep running");
-	if (ukd_images_wait_builds(10000) > 0) {
-		/* A build still compiling uses the store: leave everything to the process exit
-		 * (sqlite's WAL keeps the database consistent; ukimages cleans its tmp/ later). */
-		log_warn("main", "builds still running after 10 s: exiting without waiting");
-		return;
+	for (int i = 0; i < d->nhttp; i++)
+		busy |= ukd_http_stop(d->http[i], end - 300000000) < 0;
+	d->nhttp = 0;
+	if (ukd_images_wait_builds(ukd_ms_until(end - 200000000)) > 0) {
+		/* A pull or push still going uses the store: left to the process exit (sqlite's
+		 * WAL keeps the database consistent; ukimages cleans its tmp/ later). */
+		log_warn("main", "image jobs still running: exiting without waiting");
+		busy = 1;
 	}
+	if (busy || ukd_super_free(d, end - 100000000) < 0) {
+		log_warn("main", "stopped, leaving behind what is still busy");
+		return -1;
+	}
+	main_signals_stop();
 	ukd_logs_pump_stop();
-	ukd_super_free(d);
 	ukd_backend_close(d->backend);
 	ukimg_store_free(d->images);
 	ukd_events_free(d->events);
 	ukd_store_close(d->store);
 	ukd_config_free(&d->cfg);
+	return 0;
 }
 
-int main(int argc, char **argv)
+static int main_run(int argc, char **argv)
 {
 	static struct ukd d;
 	uk_err_t err = {0};
 	sigset_t set;
-	int r, sig;
+	int r;
 
 	r = ukd_config_load(&d.cfg, argc, argv, &err);
 	if (r < 0) {
@@ -266,28 +342,36 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.changed, NULL);
-	/* Signals go to sigwait below; every thread inherits this mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	/* Signals go to main_signals; every thread inherits this mask. */
+	main_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&guard.thread, NULL, main_signals, &d) != 0) {
+		fprintf(stderr, "ukd: cannot start the signal thread\n");
+		return 1;
+	}
+	guard.started = 1;
 	log_info("main", "ukd %s starting: root %s, libvirt %s", UKD_VERSION, d.cfg.root,
 	         d.cfg.libvirt_uri);
 	if (main_up(&d, &err) < 0) {
 		log_error("main", "%s", err.message);
-		main_down(&d);
+		if (main_down(&d) < 0)
+			main_exit_now(&d, 1);
 		return 1;
 	}
 	log_info("main", "ready");
-	do {
-		sigwait(&set, &sig);
-		if (sig == SIGHUP)
-			log_info("main", "SIGHUP ignored (restart ukd to reload its config)");
-	} while (sig == SIGHUP);
-	log_info("main", "%s: shutting down", strsignal(sig));
-	main_down(&d);
+	pthread_mutex_lock(&guard.lock);
+	while (!guard.sig)
+		pthread_cond_wait(&guard.cond, &guard.lock);
+	pthread_mutex_unlock(&guard.lock);
+	if (main_down(&d) < 0)
+		main_exit_now(&d, 0);
 	log_info("main", "stopped");
 	return 0;
+}
+
+/* ukd runs on a thread of its own; this first thread reaps the orphans it is given (reaper.c). */
+int main(int argc, char **argv)
+{
+	return ukd_reaper_main(main_run, argc, argv);
 }

@@ -68,3 +68,10 @@ int ukd_name_valid(const char *name)
 	}
 	return !(n == 64 && hex == 64); /* would shadow an id */
 }
+
+int ukd_name_looks_like_id(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= UKD_SHORT_ID_LEN && n <= 64 && strspn(name, "0123456789abcdef") == n;
+}

@@ -1,5 +1,6 @@
 /* Exit and restart policy: the status channel's exit code, restart decisions, backoff. */
 #include "policy.h"
+#include "uk/vmm.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -12,24 +13,7 @@
 
 int ukd_policy_parse_status(const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len;
-	int code = -1;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		if (eol - p >= 9 && !memcmp(p, "UK_EXIT=", 8)) {
-			int v = 0, digits = 0;
-			for (const char *q = p + 8; q < eol && *q >= '0' && *q <= '9' && digits < 4;
-			     q++)
-				v = v * 10 + (*q - '0'), digits++;
-			const char *after = p + 8 + digits;
-			if (digits && v <= 255 && (after == eol || *after == '\r'))
-				code = v;
-		}
-		p = eol + 1;
-	}
-	return code;
+	return ukvmm_status_parse(buf, len); /* one parser of UK_EXIT lines, the library's */
 }
 
 int ukd_policy_read_status(const char *path)

@@ -3,6 +3,7 @@
 #include "recovery.h"
 #include "instances.h"
 #include "log.h"
+#include "routes.h"
 #include "store.h"
 
 #include "uk/images.h"
@@ -145,6 +146,21 @@ static void clean_orphan_builds(struct ukd *d)
 		ukimg_sandbox_record_clean(&o->rec[i]);
 	}
 	free(o);
+}
+
+int ukd_recovery_kill_builds(struct ukd *d)
+{
+	struct orphans *o;
+	int n;
+
+	if (ukd_images_wait_builds(0) == 0) /* none: no walk through /proc */
+		return 0;
+	if (!(o = calloc(1, sizeof(*o))))
+		return 0;
+	orphans_find(d, o);
+	n = kill_orphan_builds(o);
+	free(o);
+	return n;
 }
 
 static int is_instance_id(const char *s)

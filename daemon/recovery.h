@@ -11,5 +11,8 @@
  * gc that follows).
  */
 void ukd_recovery_sweep(struct ukd *d);
+/* Shutdown: kills the processes of the builds running on this root (as the sweep would find
+ * them after a crash); their build threads then end with the build failed. Returns how many. */
+int ukd_recovery_kill_builds(struct ukd *d);
 
 #endif

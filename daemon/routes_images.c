@@ -218,6 +218,9 @@ static void *build_thread(void *p)
 		r = -1;
 	}
 	pthread_rwlock_unlock(&gc_lock);
+	if (r < 0 && j->d->stopping) /* its compiler killed by the shutdown (main.c) */
+		uk_err_set(&err, 503, "unavailable", "build %s: interrupted: ukd is shutting down",
+		           j->tag);
 	if (r == 0) {
 		json_object *o = json_object_new_object(), *aux = json_object_new_object();
 		ukd_events_emit(j->d, "image", "build", res.config_digest, j->tag, NULL);

@@ -1,6 +1,7 @@
 /* System routes: _ping, version, info, events. */
 #include "backend.h"
 #include "events.h"
+#include "qemu_user.h"
 #include "routes.h"
 #include "store.h"
 
@@ -31,6 +32,7 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 {
 	json_object *o = json_object_new_object(), *b = json_object_new_object();
 	int images, instances, running;
+	int64_t probe_since;
 	uk_err_t err = {0};
 
 	if (ukd_store_counts(d->store, &images, &instances, &running, &err) < 0) {
@@ -45,12 +47,21 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	        b, "accelerator",
 	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));
 	json_object_object_add(b, "accelerator_reason", json_object_new_string(d->accel_reason));
+	json_object_object_add(
+	        b, "probe",
+	        json_object_new_string(ukd_backend_probe_state(d->backend, &probe_since)));
+	json_object_object_add(b, "probe_since", json_object_new_double((double)probe_since / 1e9));
 	json_object_object_add(o, "backend", b);
 	json_object_object_add(o, "images", json_object_new_int(images));
 	json_object_object_add(o, "instances", json_object_new_int(instances));
 	json_object_object_add(o, "running", json_object_new_int(running));
 	json_object_object_add(o, "ukcc", json_object_new_string(d->ukcc));
 	json_object_object_add(o, "live_restore", json_object_new_boolean(d->cfg.live_restore));
+	/* what keeps this ukd from working as it should, said where `uk info` shows it */
+	json_object *warnings = json_object_new_array();
+	if (ukd_qemu_user_check(d, &err) < 0)
+		json_object_array_add(warnings, json_object_new_string(err.message));
+	json_object_object_add(o, "warnings", warnings);
 	ukd_reply_json(req, 200, o);
 }
 

@@ -31,8 +31,12 @@ struct ukd_instance {
 	char domain_type[8];
 	int pid;
 	int restart_count;
-	int stop_requested; /* the user stopped/killed it: no restart, 137 if no status */
+	int stop_requested; /* UKD_STOP_*: the user stopped or killed it (no restart) */
 };
+
+/* stop_requested: a stop (the power button; a status written after it counts) or a kill, which
+ * is 137 whatever the guest wrote (docs/daemon.md, "Exit codes"). */
+enum { UKD_STOP_GRACEFUL = 1, UKD_STOP_KILL = 2 };
 
 /* Opens (creating, migrating) <root>/ukd.db. */
 struct ukd_store *ukd_store_open(const char *root, uk_err_t *err);

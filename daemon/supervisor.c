@@ -32,6 +32,7 @@ struct ukd_super {
 	struct job *head, *tail;
 	int quit;
 	int restarts; /* restart threads alive */
+	int stops;    /* shutdown's stop threads alive */
 };
 
 /* ---- restart policy ---- */
@@ -112,6 +113,12 @@ static void schedule_restart(struct ukd *d, struct ukd_instance *in)
  * Records (in)'s exit; caller holds its lock. (why) explains a missing status, may be NULL.
  * (finished) is when it ended, 0 for now; a nonzero one marks an exit that happened while no
  * ukd ran (its die event says so).
+ *
+ * A kill by the user (kill, rm -f, a stop's grace running out) or by ukd (an on-unhealthy
+ * health check, its shutdown) is 137 whatever the guest wrote to its status channel before:
+ * a guest that wrote UK_EXIT=0 and spun is not recorded as a clean exit. A guest that ends by
+ * itself after a stop request reports its own status; ukd emptied the channel when it sent the
+ * request (mark_stop), so only a line written after it counts (docs/daemon.md).
  */
 static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why, int64_t finished)
 {
@@ -121,16 +128,17 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 
 	ukd_logs_drain(d, in->id); /* its last output before its exit, for `uk logs -f` */
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
-	code = ukd_policy_read_status(path);
 	in->error[0] = 0;
-	/* ukd's health checker killed it (on-unhealthy): a kill, with the reason */
-	if (code < 0 && !in->stop_requested &&
-	    ukd_health_killed(d, in, in->error, sizeof(in->error)))
+	if (ukd_instance_kill_noted(d, in->domain_uuid, in->error, sizeof(in->error)) ||
+	    in->stop_requested == UKD_STOP_KILL)
 		code = 137;
-	if (code < 0 && (in->stop_requested || d->stopping)) {
+	else if (ukd_health_killed(d, in, in->error, sizeof(in->error))) {
+		code = 137; /* on-unhealthy: a kill, with the reason */
+	} else if ((code = ukd_policy_read_status(path)) < 0 &&
+	           (in->stop_requested || d->stopping)) {
 		code = 137;
 		if (!in->stop_requested)
-			snprintf(in->error, sizeof(in->error), "ukd shut down while it ran");
+			snprintf(in->error, sizeof(in->error), "%s", UKD_SHUTDOWN_KILL);
 	} else if (code < 0) {
 		code = 255;
 		snprintf(in->error, sizeof(in->error), "%s",
@@ -251,25 +259,32 @@ int ukd_super_start(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-void ukd_super_free(struct ukd *d)
+int ukd_super_free(struct ukd *d, int64_t until)
 {
 	struct ukd_super *s = d->super;
+	struct timespec ts = {until / 1000000000, until % 1000000000};
+	int busy;
 
 	if (!s)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	s->quit = 1;
 	pthread_cond_broadcast(&s->cond);
-	while (s->restarts > 0)
-		pthread_cond_wait(&s->cond, &s->lock);
+	while ((s->restarts > 0 || s->stops > 0) &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
+		;
+	busy = s->restarts > 0 || s->stops > 0;
 	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
+	/* a thread still inside a transition uses the supervisor: it stays (ukd exits anyway) */
+	if (busy || pthread_timedjoin_np(s->thread, NULL, &ts) != 0)
+		return -1;
 	d->super = NULL;
 	for (struct job *j = s->head, *n; j; j = n) {
 		n = j->next;
 		free(j);
 	}
 	free(s);
+	return 0;
 }
 
 /* ---- start-up: live restore and crash recovery (docs/daemon.md) ---- */
@@ -520,16 +535,71 @@ out:
 		ukd_instance_changed(d);
 }
 
-void ukd_super_stop_all(struct ukd *d)
+/* One guest's stop at shutdown, on its own thread: guests power off side by side. */
+struct stop_job {
+	struct ukd *d;
+	struct ukd_super *s;
+	char id[65];
+	int64_t grace_until, until;
+};
+
+static void stop_one(struct stop_job *j)
 {
-	char **ids = NULL;
 	uk_err_t err = {0};
 
-	ukd_store_instance_each(d->store, collect_running, &ids, &err);
-	for (size_t i = 0; ids && ids[i]; i++) {
-		uk_err_clear(&err);
-		if (ukd_instance_kill_shutdown(d, ids[i], &err) < 0)
-			log_warn("supervisor", "kill %.12s: %s", ids[i], err.message);
+	if (ukd_instance_stop_shutdown(j->d, j->id, j->grace_until, j->until, &err) < 0)
+		log_warn("supervisor", "stop %.12s: %s", j->id, err.message);
+}
+
+static void *stop_thread(void *p)
+{
+	struct stop_job *j = p;
+	struct ukd_super *s = j->s;
+
+	stop_one(j);
+	free(j);
+	pthread_mutex_lock(&s->lock);
+	s->stops--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int ukd_super_stop_all(struct ukd *d, int64_t grace_until, int64_t until)
+{
+	struct ukd_super *s = d->super;
+	char **ids = NULL;
+	uk_err_t err = {0};
+	struct timespec ts = {until / 1000000000, until % 1000000000};
+	int left, n = 0;
+
+	if (ukd_store_instance_each(d->store, collect_running, &ids, &err) < 0)
+		log_error("supervisor", "stop guests: %s", err.message);
+	for (size_t i = 0; ids && ids[i]; i++, n++) {
+		struct stop_job *j = calloc(1, sizeof(*j));
+		pthread_t t;
+
+		if (!j)
+			continue;
+		*j = (struct stop_job){d, s, "", grace_until, until};
+		memcpy(j->id, ids[i], sizeof(j->id));
+		pthread_mutex_lock(&s->lock);
+		s->stops++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&t, NULL, stop_thread, j) == 0) {
+			pthread_detach(t);
+			continue;
+		}
+		stop_thread(j); /* no thread: this one waits its turn */
 	}
 	free_strv(ids);
+	if (n)
+		log_info("supervisor", "stopping %d guest%s", n, n == 1 ? "" : "s");
+	/* (until) is on ukd_now_ns's clock, CLOCK_REALTIME's too */
+	pthread_mutex_lock(&s->lock);
+	while (s->stops > 0 && pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
+		;
+	left = s->stops;
+	pthread_mutex_unlock(&s->lock);
+	return left;
 }

@@ -51,8 +51,12 @@ struct ukd_config {
 	struct { /* daemon.json "build-limits": the compiler's sandbox */
 		unsigned cpu_s, memory_mb, file_size_mb, timeout_s;
 	} build;
+	struct {                          /* daemon.json "backend-limits" */
+		unsigned probe_timeout_s; /* a start waits this long for libvirt's QEMU probe */
+	} backend;
 	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
-	struct ukd_log_opts log; /* daemon.json "log-opts": the default of new instances */
+	struct ukd_log_opts log;     /* daemon.json "log-opts": the default of new instances */
+	unsigned shutdown_timeout_s; /* guests' grace to power off when ukd stops them */
 };
 
 struct ukd_store;
@@ -73,14 +77,17 @@ struct ukd {
 	struct ukd_super *super;
 	struct ukd_http *http[UKD_MAX_HOSTS];
 	int nhttp;
-	void *images;           /* struct uk_images *, when the images library is built in */
-	pthread_mutex_t lock;   /* serializes instance lifecycle transitions */
-	pthread_cond_t changed; /* broadcast whenever an instance's state changes */
+	void *images;            /* struct uk_images *, when the images library is built in */
+	long qemu_uid, qemu_gid; /* who QEMU runs as (qemu_user.c); -1: ukd's own user */
+	pthread_mutex_t lock;    /* serializes instance lifecycle transitions */
+	pthread_cond_t changed;  /* broadcast whenever an instance's state changes */
 	volatile int stopping;
 };
 
 /* Now, in nanoseconds since the epoch. */
 int64_t ukd_now_ns(void);
+/* Milliseconds from now until (ns) (ukd_now_ns's clock), 0 if that is past. */
+int ukd_ms_until(int64_t ns);
 /* Formats (ns) as RFC 3339 with nanoseconds, UTC, into (buf) (>= 40 bytes); 0 →
  * "0001-01-01T00:00:00Z". */
 void ukd_time_format(int64_t ns, char *buf, size_t len);

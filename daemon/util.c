@@ -12,6 +12,13 @@ int64_t ukd_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int ukd_ms_until(int64_t ns)
+{
+	int64_t now = ukd_now_ns();
+
+	return ns > now ? (int)((ns - now) / 1000000) : 0;
+}
+
 void ukd_time_format(int64_t ns, char *buf, size_t len)
 {
 	time_t s = (time_t)(ns / 1000000000);

@@ -39,8 +39,19 @@ if [ "$(id -u)" -eq 0 ]; then
 	getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd --system -g libvirt-qemu -G kvm -M -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	id -nG libvirt-qemu | grep -qw kvm || usermod -a -G kvm libvirt-qemu
 	# ukd compiles build contexts (someone else's code) as this user (docs/ukfile.md).
 	getent passwd uk-build >/dev/null ||
 		useradd --system -U -M -d /nonexistent -s /usr/sbin/nologin uk-build
+	# /dev/kvm as udev makes it on Debian (qemu-system-common's rule): QEMU runs as
+	# libvirt-qemu in group kvm and must open it. A host where no udev rule ran leaves it
+	# root-only (crw------- root root): libvirt then finds KVM unusable for that user.
+	if [ -c /dev/kvm ]; then
+		chown root:kvm /dev/kvm
+		chmod 0660 /dev/kvm
+		echo "install-deps: /dev/kvm is root:kvm 0660"
+	fi
+elif [ -c /dev/kvm ] && [ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
+	echo "install-deps: /dev/kvm is $(stat -c "%U:%G %a" /dev/kvm): run this as root to make it root:kvm 0660" >&2
 fi
 echo "install-deps: all packages present"

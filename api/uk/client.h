@@ -50,6 +50,14 @@ const char *uk_client_host(const uk_client_t *c);
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag);
 
 /*
+ * When the next request of (c) has had no answer for (ms), calls (cb)(c, ud) once, from inside
+ * that request (it MAY make requests of its own on (c)); the setting is then spent. For a CLI
+ * that says what a long wait waits for. (cb) NULL cancels it.
+ */
+typedef void (*uk_client_slow_cb)(uk_client_t *c, void *ud);
+void uk_client_set_slow(uk_client_t *c, long ms, uk_client_slow_cb cb, void *ud);
+
+/*
  * Sends "(name): (value)" with every later request of (c) (one such header; a later call
  * replaces it, (name) NULL removes it). For X-Registry-Auth: the copy is wiped when replaced
  * or freed. -1 when out of memory.

@@ -23,6 +23,7 @@ fi
 
 # short: the socket path and libvirt's sockets under the root must stay under 108 bytes
 TMP=$(mktemp -d /tmp/ukcli.XXXXXX)
+chmod 0711 "$TMP" # QEMU runs as libvirt-qemu and must pass through to the root below
 SOCK=$TMP/s.sock
 export UK_HOST=unix://$SOCK
 FAILS=0

@@ -1,4 +1,6 @@
-"""Bad input gets honest statuses and changes nothing: 400/404/405/409/413, daemon still healthy."""
+"""Bad input gets honest statuses and changes nothing: 400/404/405/409/413, daemon still healthy:
+env beyond what a guest holds or with bad names, memory beyond the host's, a name that is another
+instance's id."""
 import json
 import os
 import re
@@ -16,6 +18,32 @@ def expect(d, method, path, status, code, body=None, headers=None):
     check(e.get("code") == code and e.get("message"),
           "%s %s: error shape %r (want code %s and a message)" % (method, path, e, code))
     return e
+
+
+def host_memory():
+    with open("/proc/meminfo") as f:
+        return int(next(l for l in f if l.startswith("MemTotal:")).split()[1]) * 1024
+
+
+def create_limits(d):
+    """env: at most 64 variables (what a guest holds) and variable names; 50,000 entries are
+    refused at once (the quadratic merge took 22 s of CPU). memory beyond the host's: a 400
+    naming memory at create, not a 500 at start."""
+    e = expect(d, "POST", "/v1/instances", 400, "bad_request",
+               body={"image": "hello", "env": ["K%d=v" % i for i in range(50000)]})
+    check("at most 64" in e["message"], "50,000 env: %s" % e)
+    for kv in ("1A=x", "A B=x", "A-B=x", "=x"):
+        e = expect(d, "POST", "/v1/instances", 400, "bad_request",
+                   body={"image": "hello", "env": [kv]})
+        check("env[0]" in e["message"], "env %r: %s" % (kv, e))
+    host = host_memory()
+    want = host + (1 << 30)
+    if want > 64 << 30:
+        print("this host has 63 GiB or more: memory above it is the 64 GiB bound's 400")
+        want = 65 << 30
+    e = expect(d, "POST", "/v1/instances", 400, "bad_request",
+               body={"image": "hello", "memory": want})
+    check(e["message"].startswith("memory: "), "memory above the host's: %s" % e)
 
 
 def expect_raw(d, data, status, code, body_chunks=()):
@@ -157,8 +185,17 @@ def main(d):
     expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "memory": 5})
     expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "env": ["NOEQ"]})
     expect(d, "POST", "/v1/instances/dup/kill", 409, "conflict")
+    create_limits(d)
     lst = d.req("GET", "/v1/instances?all=1").json()
     check(len(lst) == 1 and lst[0]["names"] == ["dup"], "bad input changed state: %s" % lst)
+    # A name that is another instance's short or full id would shadow it: refused.
+    dup = d.inspect("dup")["id"]
+    for name in (dup[:12], dup[:20]):
+        e = expect(d, "POST", "/v1/instances", 409, "conflict", body={"image": "hello", "name": name})
+        check("is the id of instance dup" in e["message"], "name = an id: %s" % e)
+    e = expect(d, "POST", "/v1/instances", 400, "bad_request", body={"image": "hello", "name": dup})
+    check("instance id" in e["message"], "name = a full id: %s" % e)
+    check(d.inspect(dup[:12])["name"] == "dup", "short id no longer resolves to dup")
     # Ambiguous id prefix (20 ids over 16 first digits: some digit repeats) → 409.
     ids = [d.create(image="hello") for _ in range(20)]
     firsts = [i[0] for i in ids]

@@ -1,5 +1,6 @@
 """Failed builds: a compile error streams the compiler's message and leaves no image and no blob;
-a bad Ukfile is a 400 naming its line; a later good build still works."""
+a bad Ukfile is a 400 naming its line; an oversized one a 413 that does not show the daemon's
+root; a later good build still works."""
 import os
 import shutil
 import tempfile
@@ -40,6 +41,16 @@ def main(d):
                   headers={"Content-Type": "application/x-tar"})
         check(r.status == 400 and "Ukfile:2" in r.json()["message"], "Ukfile error: %r" % r)
         check(blobs(d) == [], "a bad Ukfile left blobs")
+
+        with open(os.path.join(ctx, "Ukfile"), "w") as f:
+            f.write("SOURCES main.c\n" + "# padding\n" * 120000)
+        r = d.req("POST", "/v1/images/build?t=bigukfile", body=tar_dir(ctx),
+                  headers={"Content-Type": "application/x-tar"})
+        check(r.status == 413 and "Ukfile: larger than 1 MiB" in r.json()["message"],
+              "oversized Ukfile: %r" % r)
+        check(d.root not in r.json()["message"] and "/" not in r.json()["message"],
+              "the 413 shows a path: %r" % r.json()["message"])
+        check(blobs(d) == [], "an oversized Ukfile left blobs")
     finally:
         shutil.rmtree(ctx)
     d.build_ok(HELLO, "hello")

@@ -4,7 +4,8 @@ uk ps, events); a guest that stops answering is found unhealthy by the timeout w
 instance's check goes on passing; a check an hour away stays "health: starting"; rm removes the
 forward's record; a 404 path and a closed TCP port become unhealthy after their retries and keep
 running; --restart on-unhealthy:2 kills and restarts an unhealthy guest twice (restart count,
-die 137, health events), then leaves it running; a checked guest that outlives a kill -9 of ukd
+die 137, health events), then leaves it running; a guest that wrote UK_EXIT=0 on its status channel before its health
+kill is recorded as killed (137) and restarted; a checked guest that outlives a kill -9 of ukd
 is checked again by the next ukd, which re-attaches to it. usage: test_health.py UKD UK"""
 import json
 import os
@@ -17,6 +18,7 @@ from ukdtest import (HERE, SRC, check, fail, free_port, require_qemu, run, skip_
 
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
 STALL = os.path.join(HERE, "guest_stall")
+GUEST = os.path.join(HERE, "guest")
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 LIMIT = 180  # seconds a TCG guest on a loaded 2-core machine gets to reach a state
 
@@ -209,7 +211,38 @@ def main(d):
     with open(d.log) as f:
         check(f.read().count("flaky is unhealthy: killing it") == 2, "ukd log: no kill reason")
     d.post("/v1/instances/flaky/stop?t=0")
+    forged_exit(d)
     live_restore(d)
+
+
+def forged_exit(d):
+    """An on-unhealthy kill of a guest that wrote UK_EXIT=0 before it: a kill (137, with the
+    reason), so on-unhealthy restarts it; the forged 0 would have ended it for good."""
+    d.build_ok(GUEST, "uktest")
+    since = time.time()
+    # no network stack in uktest: the HTTP check times out (a TCP one would pass, see the docs)
+    d.create(image="uktest", name="forger", cmd=["forge", "0", "ignore"],
+             restart_policy={"name": "on-unhealthy", "maximum_retry_count": 1},
+             healthcheck={"http": "80/", "interval": "300ms", "timeout": "300ms", "retries": 2})
+    d.post("/v1/instances/forger/start")
+    deadline = time.time() + 2 * LIMIT
+    while time.time() < deadline:
+        dies = [e for e in events(d, since, "forger") if e["action"] == "die"]
+        if dies:
+            break
+        time.sleep(0.2)
+    check(dies and dies[0]["attributes"]["exit_code"] == "137",
+          "health kill of a guest that forged UK_EXIT=0: %s" % dies)
+    check("forged UK_EXIT=0" in d.logs("forger"), "forger: %r" % d.logs("forger"))
+    deadline = time.time() + LIMIT
+    while time.time() < deadline and d.inspect("forger")["state"]["restart_count"] < 1:
+        time.sleep(0.2)
+    st = d.inspect("forger")["state"]
+    check(st["restart_count"] == 1, "on-unhealthy did not restart the killed forger: %s" % st)
+    # (restart_count counts a restart when it is scheduled: the run may not have begun yet)
+    d.post("/v1/instances/forger/stop?t=0", expect=(204, 304))
+    st = d.inspect("forger")["state"]
+    check(st["exit_code"] == 137, "forger stopped: %s" % st)
 
 
 def live_restore(d):

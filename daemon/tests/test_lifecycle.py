@@ -1,13 +1,15 @@
 """The whole instance lifecycle on real QEMU: build, run, wait, logs (tail, follow, timestamps),
-stop and kill timing, restart, auto-remove, image removal while in use."""
+stop and kill timing, restart, auto-remove, image removal while in use, and exit statuses a
+guest forged on its status channel before a kill or stop (they do not count)."""
 import os
 import pwd
 import re
+import signal
 import threading
 import time
 import urllib.parse
 
-from ukdtest import HERE, SRC, check, require_qemu, run
+from ukdtest import HERE, SRC, check, fail, require_qemu, run
 
 HELLO = os.path.join(SRC, "images", "examples", "hello")
 GUEST = os.path.join(HERE, "guest")
@@ -23,6 +25,65 @@ def check_confined(pid):
     if os.geteuid() == 0:
         check(uid == pwd.getpwnam("libvirt-qemu").pw_uid,
               "QEMU %d runs as uid %d, not libvirt-qemu" % (pid, uid))
+
+
+def run_forger(d, name, *mode):
+    """Starts a uktest that wrote UK_EXIT=0 on its status channel and runs on (forge 0 MODE)."""
+    d.create(image="uktest", name=name, cmd=["forge", "0", *mode])
+    d.post("/v1/instances/%s/start" % name)
+    deadline = time.time() + 120
+    while "tick 1" not in d.logs(name):
+        if time.time() > deadline:
+            fail("%s did not forge its status: %r" % (name, d.logs(name)))
+        time.sleep(0.1)
+    check("forged UK_EXIT=0" in d.logs(name), "forger: %r" % d.logs(name))
+
+
+def exited(d, name, code):
+    st = d.inspect(name)["state"]
+    check(st["status"] == "exited" and st["exit_code"] == code,
+          "%s: expected Exited (%d), got %s" % (name, code, st))
+    ps = [i for i in d.req("GET", "/v1/instances?all=1").json() if i["names"] == [name]]
+    check(ps and ps[0]["status"].startswith("Exited (%d)" % code), "ps %s: %s" % (name, ps))
+    return st
+
+
+def forged_exits(d):
+    """A kill by the user or by ukd wins over a status the guest wrote before it: 137; after a
+    stop request only what the guest writes after the request counts (docs/daemon.md)."""
+    run_forger(d, "fk", "ignore")
+    d.post("/v1/instances/fk/kill")
+    check(d.wait("fk") == 137, "kill of a guest that forged UK_EXIT=0")
+    exited(d, "fk", 137)
+    # stop: it ignores the power button, the grace runs out, it is killed
+    run_forger(d, "fs", "ignore")
+    d.post("/v1/instances/fs/stop?t=1")
+    exited(d, "fs", 137)
+    # rm -f kills too (the instance is gone; its die event has the code)
+    since = time.time()
+    run_forger(d, "fr", "ignore")
+    r = d.req("DELETE", "/v1/instances/fr?force=1")
+    check(r.status == 204, "rm -f: %r" % r)
+    ev = d.req("GET", "/v1/events?since=%f&until=%f" % (since, time.time())).lines()
+    dies = [e for e in ev if e["name"] == "fr" and e["action"] == "die"]
+    check([e["attributes"]["exit_code"] for e in dies] == ["137"], "rm -f die: %s" % dies)
+    # a stop the guest answers: its own status after the request (143, the runtime's default)
+    run_forger(d, "fo")
+    d.post("/v1/instances/fo/stop?t=60")
+    exited(d, "fo", 143)
+    # a guest that ends by itself after the request without a new status: not its old claim
+    run_forger(d, "fz", "reset")
+    d.post("/v1/instances/fz/stop?t=60")
+    check("resetting without a status" in d.logs("fz"), "reset: %r" % d.logs("fz"))
+    exited(d, "fz", 137)
+    # ukd's shutdown (live restore off) kills it: 137, with the reason
+    run_forger(d, "fd", "ignore")
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait(timeout=120)
+    d.logf.close()
+    d.start()
+    st = exited(d, "fd", 137)
+    check(st["error"] == "ukd shut down while it ran", "shutdown kill: %s" % st)
 
 
 def main(d):
@@ -145,6 +206,8 @@ def main(d):
     check(run_only == [], "nothing should be running: %s" % run_only)
     f = d.req("GET", "/v1/instances?all=1&filters=" + urllib.parse.quote('{"name":["e3"]}')).json()
     check(len(f) == 1 and f[0]["exit_code"] == 3 and f[0]["status"].startswith("Exited (3)"), f)
+
+    forged_exits(d)
 
 
 if require_qemu() is None:

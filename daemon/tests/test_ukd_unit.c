@@ -24,6 +24,7 @@
 #include "http_gate.h"
 #include "uk/trust.h"
 #include "json_body.h"
+#include "instance_config.h"
 #include "instances.h"
 #include "log.h"
 #include "logs.h"
@@ -189,6 +190,14 @@ static void test_names(void **state)
 	assert_false(ukd_name_valid("a b"));
 	assert_false(ukd_name_valid("a/b"));
 	assert_false(ukd_name_valid(id)); /* would shadow an id */
+	/* a short id (12 digits) up: checked against the instances (create_name) */
+	assert_true(ukd_name_looks_like_id(id));
+	id[12] = 0;
+	assert_true(ukd_name_looks_like_id(id));
+	id[11] = 0;
+	assert_false(ukd_name_looks_like_id(id));
+	assert_false(ukd_name_looks_like_id("0123456789aB"));
+	assert_false(ukd_name_looks_like_id("0123456789ag"));
 }
 
 /* ---- policy ---- */
@@ -474,6 +483,26 @@ static void test_config(void **state)
 	assert_int_equal(ukd_config_load(&cfg, 3, a2e, &err), -1);
 	assert_non_null(strstr(err.message, "live-restore: expected true or false"));
 	ukd_config_free(&cfg);
+	/* shutdown-timeout: the guests' grace at shutdown (default 3), file and flag, bounded */
+	assert_int_equal(cfg.shutdown_timeout_s, 3);
+	write_file(file, "{\"shutdown-timeout\": 10}");
+	char *a2f[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2f, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.shutdown_timeout_s, 10);
+	ukd_config_free(&cfg);
+	char *a2g[] = {"ukd", "--config", file, "--shutdown-timeout", "0", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 5, a2g, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.shutdown_timeout_s, 0); /* the flag wins over the file */
+	ukd_config_free(&cfg);
+	char *a2h[] = {"ukd", "--shutdown-timeout", "301", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, a2h, &err), -1);
+	assert_non_null(
+	        strstr(err.message, "shutdown-timeout 301: expected seconds from 0 to 300"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"shutdown-timeout\": \"3s\"}");
+	assert_int_equal(ukd_config_load(&cfg, 3, a2f, &err), -1);
+	assert_non_null(strstr(err.message, "shutdown-timeout: expected seconds"));
+	ukd_config_free(&cfg);
 	char *a3[] = {"ukd", "--accelerator", "warp", NULL};
 	assert_int_equal(ukd_config_load(&cfg, 3, a3, &err), -1);
 	ukd_config_free(&cfg);
@@ -565,7 +594,8 @@ static void test_trust_config(void **state)
 	ukd_config_free(&cfg);
 }
 
-/* http-limits and build-limits: defaults, numbers in range, and a clear 400 for anything else. */
+/* http-limits, build-limits and backend-limits: defaults, numbers in range, and a clear 400 for
+ * anything else. */
 static void test_config_limits(void **state)
 {
 	struct ukd_config cfg;
@@ -586,6 +616,8 @@ static void test_config_limits(void **state)
 	         "http-limits.handshake-timeout-s: expected an integer from 1 to 3600"},
 	        {"{\"http-limits\": {\"max-handshakes-per-ip\": -1}}",
 	         "http-limits.max-handshakes-per-ip: expected an integer from 1 to 65536"},
+	        {"{\"backend-limits\": {\"probe-timeout-s\": 0}}",
+	         "backend-limits.probe-timeout-s: expected an integer from 1 to 3600"},
 	};
 
 	(void)state;
@@ -598,12 +630,14 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.http.handshake_timeout_s, 10);
 	assert_int_equal(cfg.http.max_handshakes, 64);
 	assert_int_equal(cfg.http.max_handshakes_per_ip, 8);
+	assert_int_equal(cfg.backend.probe_timeout_s, 60);
 	ukd_config_free(&cfg);
 	write_file(file, "{\"http-limits\": {\"timeout-s\": 3, \"max-connections-per-ip\": 7,"
 	                 " \"handshake-timeout-s\": 2, \"max-handshakes\": 5,"
 	                 " \"max-handshakes-per-ip\": 1},"
 	                 " \"build-limits\": {\"cpu-s\": 9, \"memory-mb\": 512,"
-	                 " \"file-size-mb\": 2, \"timeout-s\": 11}}");
+	                 " \"file-size-mb\": 2, \"timeout-s\": 11},"
+	                 " \"backend-limits\": {\"probe-timeout-s\": 5}}");
 	assert_int_equal(ukd_config_load(&cfg, 3, argv, &err), UKD_CONFIG_RUN);
 	assert_int_equal(cfg.http.timeout_s, 3);
 	assert_int_equal(cfg.http.max_per_ip, 7);
@@ -614,6 +648,7 @@ static void test_config_limits(void **state)
 	assert_int_equal(cfg.build.memory_mb, 512);
 	assert_int_equal(cfg.build.file_size_mb, 2);
 	assert_int_equal(cfg.build.timeout_s, 11);
+	assert_int_equal(cfg.backend.probe_timeout_s, 5);
 	ukd_config_free(&cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
@@ -623,6 +658,121 @@ static void test_config_limits(void **state)
 		assert_non_null(strstr(err.message, bad[i][1]));
 		ukd_config_free(&cfg);
 	}
+}
+
+/* ---- the create request's env and memory ---- */
+
+static json_object *config_of(const char *body_json, char **img_env, uk_err_t *err)
+{
+	static struct ukd d = {.cfg = {.accelerator = "auto"}, .accel_type = "qemu"};
+	ukimg_info_t img = {.env = img_env, .memory = 16 << 20};
+	json_object *body = json_tokener_parse(body_json), *cfg;
+
+	assert_non_null(body);
+	memset(err, 0, sizeof(*err));
+	cfg = ukd_instance_config(&d, body, &img, err);
+	json_object_put(body);
+	return cfg;
+}
+
+/* {"image":"x","env":["K0=v",...]}, (n) entries named (prefix)0..n-1. */
+static char *env_body(size_t n, const char *prefix)
+{
+	size_t cap = 64 + n * 32, used;
+	char *b = malloc(cap);
+
+	assert_non_null(b);
+	used = (size_t)snprintf(b, cap, "{\"image\":\"x\",\"env\":[");
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(b + used, cap - used, "%s\"%s%zu=v\"", i ? "," : "",
+		                         prefix, i);
+	snprintf(b + used, cap - used, "]}");
+	return b;
+}
+
+static void test_instance_env(void **state)
+{
+	char *img_env[UKIMG_ENV_MAX + 2] = {"A=image", "B=image", NULL};
+	static const char *const bad_keys[] = {"1A=x", "A B=x", "=x", "A-B=x", "NOEQ", "Ä=x"};
+	uk_err_t err;
+	json_object *cfg, *env;
+	char body[256], *big;
+
+	(void)state;
+	/* the request's KEY replaces the image's, which moves to its place */
+	cfg = config_of("{\"image\":\"x\",\"env\":[\"A=req\",\"C=req\",\"C=again\"]}", img_env,
+	                &err);
+	assert_non_null(cfg);
+	assert_true(json_object_object_get_ex(cfg, "env", &env));
+	assert_string_equal(json_object_to_json_string_ext(env, JSON_C_TO_STRING_PLAIN),
+	                    "[\"B=image\",\"A=req\",\"C=again\"]");
+	json_object_put(cfg);
+	for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		snprintf(body, sizeof(body), "{\"image\":\"x\",\"env\":[\"%s\"]}", bad_keys[i]);
+		assert_null(config_of(body, NULL, &err));
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, "env[0]"));
+	}
+	/* 50,000 entries (22 s of CPU when the merge was quadratic): refused before any merge */
+	big = env_body(50000, "K");
+	assert_null(config_of(big, img_env, &err));
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "env: 50000 variables: at most 64"));
+	free(big);
+	/* 64 of the request's own: fine; with the image's two more, one too many... */
+	big = env_body(UKIMG_ENV_MAX, "K");
+	cfg = config_of(big, NULL, &err);
+	assert_non_null(cfg);
+	json_object_put(cfg);
+	assert_null(config_of(big, img_env, &err));
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "env: 66 variables with the image's: at most 64"));
+	free(big);
+	/* ...and a NIC adds UK_IP and UK_GW */
+	big = env_body(UKIMG_ENV_MAX - 1, "K");
+	big[strlen(big) - 1] = 0;
+	snprintf(body, sizeof(body), ",\"ports\":[{\"host_port\":8080,\"guest_port\":80}]}");
+	big = realloc(big, strlen(big) + strlen(body) + 1);
+	assert_non_null(big);
+	strcat(big, body);
+	assert_null(config_of(big, NULL, &err));
+	assert_non_null(
+	        strstr(err.message, "env: 65 variables with the image's and the network's"));
+	free(big);
+	/* a (pulled) image with more than a guest holds */
+	for (int i = 0; i < UKIMG_ENV_MAX + 1; i++)
+		img_env[i] = "X=1";
+	img_env[UKIMG_ENV_MAX + 1] = NULL;
+	assert_null(config_of("{\"image\":\"x\"}", img_env, &err));
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "the image sets 65 environment variables"));
+}
+
+static void test_instance_memory(void **state)
+{
+	char body[128];
+	uk_err_t err;
+	json_object *cfg;
+	long long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	long long host = pages * page;
+
+	(void)state;
+	cfg = config_of("{\"image\":\"x\",\"memory\":33554432}", NULL, &err);
+	assert_non_null(cfg);
+	json_object_put(cfg);
+	assert_null(config_of("{\"image\":\"x\",\"memory\":5}", NULL, &err));
+	assert_non_null(strstr(err.message, "memory: expected bytes from 2 MiB to 64 GiB"));
+	/* more than this host has, within the 64 GiB bound: a 400 naming memory, not a 500 at start
+	 */
+	if (host + (1LL << 30) > (64LL << 30)) {
+		print_message("this host has 63 GiB or more: the above-host case is not tested\n");
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"image\":\"x\",\"memory\":%lld}", host + (1LL << 30));
+	assert_null(config_of(body, NULL, &err));
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "is more than this host has"));
+	assert_int_equal(strncmp(err.message, "memory: ", 8), 0);
 }
 
 static struct sockaddr_in gate_ip(const char *ip)
@@ -1030,6 +1180,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_trust_config, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_config_limits, setup_tmp, teardown_tmp),
+	        cmocka_unit_test(test_instance_env),
+	        cmocka_unit_test(test_instance_memory),
 	        cmocka_unit_test_setup_teardown(test_config_log_opts, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_json_body),
 	        cmocka_unit_test(test_http_gate),

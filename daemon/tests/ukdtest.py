@@ -168,13 +168,20 @@ class Daemon:
     """A ukd on a fresh temp root (short path: libvirt puts sockets under it). Test daemons run
     with live restore off, so a SIGTERM stops their guests, unless (live_restore)."""
 
-    def __init__(self, ukd, args=(), live_restore=False, root=None):
+    def __init__(self, ukd, args=(), live_restore=False, root=None, env=None, capcache=True):
+        """(env): extra environment; (capcache) False: a fresh root that probes QEMU itself,
+        neither seeded from nor saved to the shared copies (UKD_CAPS_CACHE empty)."""
         self.ukd = ukd
         self.args = list(args)
         if not live_restore:
             self.args.append("--live-restore=false")
+        self.env = dict(os.environ, **(env or {}))
+        self.capcache = capcache
+        if not capcache:
+            self.env["UKD_CAPS_CACHE"] = ""
         self.root = root or tempfile.mkdtemp(prefix="ukt-", dir="/tmp")
-        capcache_seed(self.root)
+        if capcache:
+            capcache_seed(self.root)
         self.sock = os.path.join(self.root, "ukd.sock")
         self.log = os.path.join(self.root, "ukd.log")
         self.logf = open(self.log, "w")
@@ -187,7 +194,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [self.ukd, "--root", self.root, "--host", "unix://" + self.sock,
              "--accelerator", "tcg", "--log-level", "debug", *self.args],
-            stdout=self.logf, stderr=subprocess.STDOUT)
+            stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -311,7 +318,8 @@ class Daemon:
         if not ok:
             self.dump_log()
         self.logf.close()
-        capcache_save(self.root)
+        if self.capcache:
+            capcache_save(self.root)
         if ok and not os.environ.get("UKT_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
         return ok
@@ -363,6 +371,27 @@ def tcp_get(port, path, timeout=10):
             if not chunk:
                 return data
             data += chunk
+
+
+def zombie_children(pid):
+    """The zombie children of process (pid), as (pid, comm) pairs (any of its threads')."""
+    out = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue  # the thread is gone
+        for k in kids:
+            try:
+                with open("/proc/%d/stat" % k) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            comm, rest = st.split("(", 1)[1].rsplit(")", 1)
+            if rest.split()[0] == "Z":
+                out.append((k, comm))
+    return out
 
 
 def descendants(ancestor):

@@ -134,6 +134,43 @@ static int sandbox_mkdir(struct ukimg_sandbox *sb, uk_err_t *err)
 	return -1;
 }
 
+/*
+ * Notes the host dir (path) with (up) trailing components removed, if it lies under /tmp and
+ * outside (sb)'s own dir and the dirs already kept, to be mounted back read only in the
+ * build's /tmp (child_mounts). Paths that are not absolute or too long are left out.
+ */
+static void sandbox_keep(struct ukimg_sandbox *sb, const char *path, int up)
+{
+	char p[PATH_MAX];
+
+	if (!path || path[0] != '/' || strncmp(path, VIEW_TMP "/", strlen(VIEW_TMP) + 1) ||
+	    strlen(path) >= sizeof(p) || sb->nkeep == 3)
+		return;
+	memcpy(p, path, strlen(path) + 1);
+	for (int i = 0; i < up; i++) {
+		char *slash = strrchr(p, '/');
+
+		if (slash && slash > p + strlen(VIEW_TMP))
+			*slash = 0;
+	}
+	if (!strcmp(p, VIEW_TMP) || !strncmp(p, sb->dir, strlen(sb->dir)))
+		return;
+	for (int i = 0; i < sb->nkeep; i++) {
+		size_t n = strlen(sb->keep_src[i]);
+
+		if (!strncmp(p, sb->keep_src[i], n) && (p[n] == '/' || !p[n]))
+			return; /* inside one kept already */
+	}
+	snprintf(sb->keep_src[sb->nkeep], sizeof(sb->keep_src[0]), "%s", p);
+	{
+		size_t dl = strlen(sb->dir), rl = strlen(p + strlen(VIEW_TMP));
+
+		memcpy(sb->keep_dst[sb->nkeep], sb->dir, dl); /* (dir) and (p)'s rest both fit */
+		memcpy(sb->keep_dst[sb->nkeep] + dl, p + strlen(VIEW_TMP), rl + 1);
+	}
+	sb->nkeep++;
+}
+
 int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *opts, int timeout,
                           const char *ctx_src, const char *build_dir, uk_err_t *err)
 {
@@ -157,14 +194,12 @@ int ukimg_sandbox_prepare(struct ukimg_sandbox *sb, const ukimg_build_opts_t *op
 		return -1;
 	snprintf(sb->ctx, sizeof(sb->ctx), "%s/ctx", sb->dir);
 	sb->isolated = sandbox_can_isolate();
-	/* The build sees its private dir as /tmp: a compiler under /tmp is out of its sight. */
-	if (sb->isolated && !strncmp(opts->ukcc_path, VIEW_TMP "/", strlen(VIEW_TMP) + 1)) {
-		uk_err_internal(err,
-		                "build: ukcc is at %s, under /tmp, which a build sees as its own "
-		                "private dir: install uk elsewhere (e.g. /usr/local)",
-		                opts->ukcc_path);
-		ukimg_sandbox_cleanup(sb);
-		return -1;
+	/* The build sees its private dir as /tmp: what it needs from the host's /tmp is mounted
+	 * back, read only, at the same place. */
+	if (sb->isolated) {
+		sandbox_keep(sb, opts->ukcc_path, 2); /* PREFIX/bin/ukcc: PREFIX (lib/uk beside) */
+		sandbox_keep(sb, getenv("UKCC_LIBDIR"), 0);
+		sandbox_keep(sb, getenv("UKCC_CC"), 1);
 	}
 	snprintf(sb->view_tmp, sizeof(sb->view_tmp), "%s", sb->isolated ? VIEW_TMP : sb->dir);
 	snprintf(sb->view_ctx, sizeof(sb->view_ctx), "%s", sb->isolated ? VIEW_CTX : ctx_src);
@@ -316,17 +351,48 @@ static int set_mount_attr(const char *path, unsigned flags, uint64_t set, uint64
 /*
  * The child's view of the file system, in its own mount namespace (private propagation first,
  * so nothing reaches the host's): the private dir, which the build user owns, over /tmp, with
+ * the host dirs it needs from under /tmp (sandbox_keep) at their own paths, read only, and
  * the context bind-mounted read only at /tmp/ctx (the compiler reaches it whatever the modes of
  * the daemon's root, and cannot change it); a /proc that shows only the build's PID namespace;
  * every other mount read only and nosuid, so no build can leave anything for another (the
  * shared /var/tmp, /dev/shm, files of the build user) or see the host's /tmp.
  */
+/* mkdir -p of (path) below its first (from) bytes, which exist; raw calls only (the child's). */
+static int mkdir_all(const char *path, size_t from)
+{
+	char p[sizeof(((struct ukimg_sandbox *)0)->keep_dst[0])];
+	size_t n = 0;
+
+	while (path[n] && n < sizeof(p) - 1) {
+		p[n] = path[n];
+		n++;
+	}
+	p[n] = 0;
+	for (size_t i = from + 1; i <= n; i++) {
+		if (p[i] != '/' && p[i])
+			continue;
+		p[i] = 0;
+		/* 0755 whatever ukd's umask: the build user walks through to the kept dir */
+		if (mkdir(p, 0755) == 0 ? chmod(p, 0755) < 0 : errno != EEXIST)
+			return -1;
+		if (i < n)
+			p[i] = '/';
+	}
+	return 0;
+}
+
 static int child_mounts(const struct ukimg_sandbox *sb, int privileged)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
-	if (mount(sb->ctx_src, sb->ctx, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    mount(sb->dir, VIEW_TMP, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(sb->ctx_src, sb->ctx, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	/* kept host dirs under /tmp go inside (dir) first, and come along with it */
+	for (int i = 0; i < sb->nkeep; i++)
+		if (mkdir_all(sb->keep_dst[i], strlen(sb->dir)) < 0 ||
+		    mount(sb->keep_src[i], sb->keep_dst[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+	if (mount(sb->dir, VIEW_TMP, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
 	/* Unprivileged (a user namespace), the kernel may refuse a new /proc where the host's is
 	 * partly hidden: the read only host one stays, with the host's processes in it. */

@@ -26,6 +26,12 @@ struct ukimg_sandbox {
 	int timeout_s;
 	unsigned cpu_s, memory_mb, file_mb;
 	char note[160]; /* who the compiler runs as, for the progress stream */
+	/* Host dirs under /tmp the compiler needs (ukcc's install, UKCC_LIBDIR, UKCC_CC when they
+	 * live there, as in a build tree under /tmp): mounted read only at the same place in the
+	 * build's own /tmp, staged at keep_dst inside (dir). */
+	int nkeep;
+	char keep_src[3][PATH_MAX];
+	char keep_dst[3][PATH_MAX + PATH_MAX];
 };
 
 /* Resolves the user and limits from (opts) and creates the private dir for a build of the

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 
@@ -420,7 +421,7 @@ static int do_cmd(struct parser *ps, const char *args, char **w, size_t n)
 	return 0;
 }
 
-static int env_key_ok(const char *s, size_t len)
+int ukimg_env_key_valid(const char *s, size_t len)
 {
 	if (len == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
 		return 0;
@@ -441,7 +442,7 @@ static int do_env(struct parser *ps, char **w, size_t n)
 		if (!eq)
 			return perr(ps, "ENV \"%s\": expected KEY=VALUE", w[i]);
 		klen = (size_t)(eq - w[i]);
-		if (!env_key_ok(w[i], klen))
+		if (!ukimg_env_key_valid(w[i], klen))
 			return perr(ps,
 			            "ENV \"%s\": bad variable name (letters, digits and '_', not "
 			            "starting with a digit)",
@@ -457,6 +458,9 @@ static int do_env(struct parser *ps, char **w, size_t n)
 				goto next;
 			}
 		}
+		if (ps->uf->n_env == UKIMG_ENV_MAX)
+			return perr(ps, "ENV \"%s\": more than %d variables (what a guest holds)",
+			            w[i], UKIMG_ENV_MAX);
 		if (push(ps, &ps->uf->env, &ps->uf->n_env, w[i]) < 0)
 			return -1;
 	next:;
@@ -539,7 +543,7 @@ static int cflag_ok(struct parser *ps, const char *f)
 		return f[2] == 0 || (strchr("0123", f[2]) && f[3] == 0) || !strcmp(f, "-ggdb");
 	case 'D': {
 		const char *eq = strchr(f + 2, '=');
-		return env_key_ok(f + 2, eq ? (size_t)(eq - f - 2) : strlen(f + 2));
+		return ukimg_env_key_valid(f + 2, eq ? (size_t)(eq - f - 2) : strlen(f + 2));
 	}
 	case 'I':
 		if (!f[2])
@@ -770,8 +774,22 @@ ukimg_ukfile_t *ukimg_ukfile_load(const char *path, uk_err_t *err)
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	const char *base = strrchr(path, '/');
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (util_read_file(path, UKFILE_MAX_SIZE, &text, &len, err) < 0)
+	base = base ? base + 1 : path;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			uk_err_notfound(err, "%s: no such file", base);
+		else
+			uk_err_errno(err, errno, "open %s", base);
 		return NULL;
-	return ukimg_ukfile_parse(text, len, base ? base + 1 : path, err);
+	}
+	if (util_read_fd(fd, UKFILE_MAX_SIZE, &text, &len, err) < 0) {
+		if (err->status == 413)
+			uk_err_set(err, 413, "too_large", "%s: larger than 1 MiB", base);
+		else
+			uk_err_wrap(err, "%s", base);
+		return NULL;
+	}
+	return ukimg_ukfile_parse(text, len, base, err);
 }

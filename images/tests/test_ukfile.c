@@ -194,6 +194,22 @@ static void test_defaults_and_forms(void **state)
 	assert_string_equal(uf->env[1], "B=x=y");
 	assert_string_equal(uf->env[2], "C=with space");
 	ukimg_ukfile_free(uf);
+	/* at most UKIMG_ENV_MAX variables (what a guest holds; a replaced one does not count) */
+	{
+		char text[64 * 16] = "SOURCES main.c\nENV A=1", *p = text + strlen(text);
+		uk_err_t err = {0};
+		for (int i = 1; i < UKIMG_ENV_MAX; i++)
+			p += sprintf(p, " K%d=v", i);
+		strcpy(p, " A=2\n");
+		uf = parse_ok(text);
+		assert_int_equal(uf->n_env, UKIMG_ENV_MAX);
+		ukimg_ukfile_free(uf);
+		strcpy(p, " K64=v\n");
+		assert_null(ukimg_ukfile_parse(text, strlen(text), NULL, &err));
+		assert_int_equal(err.status, 400);
+		assert_non_null(
+		        strstr(err.message, "Ukfile:2: ENV \"K64=v\": more than 64 variables"));
+	}
 
 	/* EXPOSE: protocols, case, duplicates */
 	uf = parse_ok("SOURCES main.c\nEXPOSE 80 53/UDP 80/tcp 53/udp 65535\n");
@@ -288,6 +304,20 @@ static void test_load_file(void **state)
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	assert_null(ukimg_ukfile_load(path, &err));
 	assert_int_equal(err.status, 404);
+	assert_null(strstr(err.message, dir));
+	/* too large: the message names the file, not the directories above it (a daemon's root) */
+	{
+		char *big = malloc((2 << 20) + 1);
+		assert_non_null(big);
+		memset(big, '#', 2 << 20);
+		big[2 << 20] = 0;
+		tu_write(dir, "Big", big);
+		free(big);
+	}
+	snprintf(path, sizeof(path), "%s/Big", dir);
+	assert_null(ukimg_ukfile_load(path, &err));
+	assert_int_equal(err.status, 413);
+	assert_string_equal(err.message, "Big: larger than 1 MiB");
 	tu_rm_rf(dir);
 	free(dir);
 }

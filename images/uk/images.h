@@ -54,6 +54,12 @@
 #define UKIMG_MEMORY_MIN (2ULL << 20)
 #define UKIMG_MEMORY_MAX (64ULL << 30)
 
+/* Environment variables a guest holds (the runtime's table, docs/runtime.md): an image's ENV
+ * and an instance's env after merging with it have at most this many. */
+#define UKIMG_ENV_MAX 64
+/* 1 if the (len) bytes at (key) are a variable name: [A-Za-z_][A-Za-z0-9_]*. */
+int ukimg_env_key_valid(const char *key, size_t len);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Digests                                                                                     */
 
@@ -177,7 +183,8 @@ typedef struct ukimg_ukfile {
  * Free the result with ukimg_ukfile_free().
  */
 ukimg_ukfile_t *ukimg_ukfile_parse(const char *text, size_t len, const char *name, uk_err_t *err);
-/* Reads (path) (at most 1 MiB) and parses it; messages use (path)'s basename. */
+/* Reads (path) (at most 1 MiB) and parses it; messages name only (path)'s basename, never
+ * the directories above it (a daemon's root stays out of its clients' errors). */
 ukimg_ukfile_t *ukimg_ukfile_load(const char *path, uk_err_t *err);
 void ukimg_ukfile_free(ukimg_ukfile_t *uf);
 

@@ -1,4 +1,5 @@
-/* Console streams (stdout line-buffered, stderr unbuffered) and the printf family. */
+/* Console streams (stdout line-buffered, stderr unbuffered), files under mount points
+ * (lib/file.c) and the printf family. */
 #ifndef UK_LIBC_STDIO_H
 #define UK_LIBC_STDIO_H
 
@@ -18,6 +19,46 @@ extern FILE *stdout;
 extern FILE *stderr;
 #define stdout stdout
 #define stderr stderr
+
+/*
+ * Files (lib/file.c; docs/storage.md). Paths under a mount point (the mount=DEV:PATH runtime
+ * option, e.g. /data) are files in that block device's key-value store (uk/kv.h); other paths
+ * are the image's embedded files (uk/files.h), read-only. A FILE holds its whole file in memory:
+ * fopen reads it, fread/fwrite/fseek work on that copy, and what was written reaches the store,
+ * durably and atomically (old or new contents after a crash, never a mix), at fflush() or
+ * fclose() (and at exit(), which flushes every open stream), not before. A failed fflush or
+ * fclose (ENOSPC when the store is full, EIO) leaves the stored file as it was.
+ *
+ * fopen modes: r, r+, w, w+, a, a+, with b (ignored) and x (fail with EEXIST if it exists)
+ * after the letter. A file fopen creates or truncates appears in the store at its first fflush
+ * or fclose. Files are at most UK_KV_VALUE_MAX (4 MiB): a write past that fails with EFBIG.
+ * Errors set errno: ENOENT, EISDIR, ENOTDIR, EROFS (a read-only mount, an embedded file or no
+ * mount), EINVAL (mode), ENAMETOOLONG, ENOMEM; reading a stream opened for writing only, or
+ * writing one opened for reading, is EBADF. Directories are implicit (see mkdir in sys/stat.h).
+ */
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+FILE *fopen(const char *__restrict path, const char *__restrict mode);
+/* Flushes (f) (see above) and frees it, whatever the flush returned: 0 or EOF. */
+int fclose(FILE *f);
+size_t fread(void *__restrict buf, size_t size, size_t n, FILE *__restrict f);
+int fgetc(FILE *f);
+int getc(FILE *f);
+char *fgets(char *__restrict s, int n, FILE *__restrict f);
+/* Past the end is allowed: a write there fills the gap with zeros. */
+int fseek(FILE *f, long offset, int whence);
+long ftell(FILE *f);
+void rewind(FILE *f);
+int feof(FILE *f);
+int ferror(FILE *f);
+void clearerr(FILE *f);
+/* Removes a file, or an empty directory; durable on return. */
+int remove(const char *path);
+/* Renames a file or a directory (with everything under it) within one mount, atomically and
+ * durably; replaces a file at (newpath). EXDEV across mounts. */
+int rename(const char *oldpath, const char *newpath);
 
 int fputc(int c, FILE *f);
 int putc(int c, FILE *f);

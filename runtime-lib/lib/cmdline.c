@@ -8,12 +8,22 @@
 #define ENV_MAX 64
 #define VIRTIO_MAX 8
 #define SEED_MAX 64
+#define MOUNT_MAX 8
+#define MOUNT_PATH_MAX 64
+
+struct mount_opt {
+	char dev[8];               /* "blk0" */
+	char path[MOUNT_PATH_MAX]; /* "/data" */
+	int ro;
+};
 
 static char *env_store[ENV_MAX + 1];
 char **environ = env_store;
 static int env_n;
 static const char *virtio_words[VIRTIO_MAX];
 static int virtio_n;
+static struct mount_opt mounts[MOUNT_MAX];
+static int mount_n;
 
 static int is_blank(char c)
 {
@@ -143,6 +153,87 @@ static int dns_add(const char *ip)
 	return env_add(kv);
 }
 
+/* A mount point: "/"-rooted, not "/" itself, components of [A-Za-z0-9._-] that are not "." or
+ * "..", no empty component, no trailing slash. (n) bytes at (p). */
+static int mount_path_ok(const char *p, size_t n)
+{
+	size_t i, comp = 0;
+
+	if (n < 2 || n >= MOUNT_PATH_MAX || p[0] != '/' || p[n - 1] == '/')
+		return 0;
+	for (i = 1; i <= n; i++) {
+		char c = i < n ? p[i] : '/';
+
+		if (c == '/') {
+			if (comp == 0 || (comp == 1 && p[i - 1] == '.') ||
+			    (comp == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+				return 0;
+			comp = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-') {
+			comp++;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* DEV:PATH[:ro|:rw]: DEV is "blk" and a number, PATH a mount point (above) that neither lies
+ * inside nor contains an earlier one. */
+static int mount_add(const char *v)
+{
+	const char *colon = strchr(v, ':'), *path, *end;
+	struct mount_opt m = {0};
+	size_t dlen, plen;
+
+	if (!colon)
+		return UK_EINVAL;
+	dlen = (size_t)(colon - v);
+	if (dlen < 4 || dlen >= sizeof(m.dev) || strncmp(v, "blk", 3))
+		return UK_EINVAL;
+	for (size_t i = 3; i < dlen; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return UK_EINVAL;
+	path = colon + 1;
+	end = strchr(path, ':');
+	if (end) {
+		if (!strcmp(end, ":ro"))
+			m.ro = 1;
+		else if (strcmp(end, ":rw"))
+			return UK_EINVAL;
+	} else {
+		end = path + strlen(path);
+	}
+	plen = (size_t)(end - path);
+	if (!mount_path_ok(path, plen))
+		return UK_EINVAL;
+	memcpy(m.dev, v, dlen);
+	memcpy(m.path, path, plen);
+	for (int i = 0; i < mount_n; i++) {
+		size_t n = strlen(mounts[i].path), k = n < plen ? n : plen;
+
+		/* The same path, or one inside the other (a common prefix ending at a "/"). */
+		if (!strncmp(mounts[i].path, m.path, k) &&
+		    (n == plen || (n < plen ? m.path[n] : mounts[i].path[plen]) == '/'))
+			return UK_EINVAL;
+	}
+	if (mount_n == MOUNT_MAX)
+		return UK_ENOMEM;
+	mounts[mount_n++] = m;
+	return UK_OK;
+}
+
+int uk_cmdline_mount(int i, const char **dev, const char **path, int *ro)
+{
+	if (i < 0 || i >= mount_n)
+		return UK_EINVAL;
+	*dev = mounts[i].dev;
+	*path = mounts[i].path;
+	*ro = mounts[i].ro;
+	return UK_OK;
+}
+
 int uk_runtime_option(const char *word)
 {
 	const char *v;
@@ -153,6 +244,8 @@ int uk_runtime_option(const char *word)
 		return seed_add(v);
 	if ((v = after(word, "dns=")))
 		return dns_add(v);
+	if ((v = after(word, "mount=")))
+		return mount_add(v);
 	if (after(word, "virtio_mmio.device=")) {
 		if (virtio_n == VIRTIO_MAX)
 			return UK_ENOMEM;

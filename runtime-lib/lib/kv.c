@@ -68,23 +68,39 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static uint32_t crc_table[256];
+/* crc_table[k][b]: the CRC of byte b followed by k zero bytes (slicing-by-8). */
+static uint32_t crc_table[8][256];
 
+/* CRC-32C, eight bytes per step: about 3.5 times the bytewise speed, natively and under QEMU's
+ * TCG (50 us per 4 KiB bytewise there, most of a guest's time per put). */
 static uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
-	if (!crc_table[1])
+	if (!crc_table[0][1]) {
 		for (uint32_t i = 0; i < 256; i++) {
 			uint32_t c = i;
 
 			for (int k = 0; k < 8; k++)
 				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-			crc_table[i] = c;
+			crc_table[0][i] = c;
 		}
+		for (int k = 1; k < 8; k++)
+			for (int i = 0; i < 256; i++)
+				crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^
+				                  crc_table[0][crc_table[k - 1][i] & 0xff];
+	}
 	crc = ~crc;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint32_t lo = crc ^ get32(p), hi = get32(p + 4);
+
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		      crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		      crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+		      crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+	}
 	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 
@@ -105,8 +121,11 @@ static uint64_t region_base(const struct uk_kv *kv, int region)
 
 /* --- device access --- */
 
-/* Reads (len) bytes at byte (off) of the device, any alignment, through the window. */
-static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t len)
+/* Reads (len) bytes at byte (off) of the device, any alignment, through the window. A window
+ * filled here reads ahead up to WINDOW bytes (the log is read in order at mount and compaction);
+ * with (exact), only the blocks (off, len) covers, unless the read starts where the window ends
+ * (gets in log order): a get reads its value, not 64 KiB around it. */
+static uk_result_t dev_read_n(struct uk_kv *kv, uint64_t off, void *buf, size_t len, int exact)
 {
 	uint8_t *out = buf;
 
@@ -121,6 +140,12 @@ static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t le
 
 			if (start >= cap)
 				return UK_EUNSPEC;
+			/* A get right after the window (keys read in log order) reads ahead. */
+			if (exact &&
+			    !(kv->win_len && start >= kv->win_off &&
+			      start <= kv->win_off + kv->win_len + kv->bs) &&
+			    align_up(off + len, kv->bs) - start < want)
+				want = (size_t)(align_up(off + len, kv->bs) - start);
 			if (want > cap - start)
 				want = (size_t)(cap - start);
 			kv->win_len = 0;
@@ -139,6 +164,11 @@ static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t le
 		len -= n;
 	}
 	return UK_OK;
+}
+
+static uk_result_t dev_read(struct uk_kv *kv, uint64_t off, void *buf, size_t len)
+{
+	return dev_read_n(kv, off, buf, len, 0);
 }
 
 /* Writes (len) bytes (a multiple of the block size) at block-aligned (off), then drops the window.
@@ -182,7 +212,8 @@ static uk_result_t sb_write(struct uk_kv *kv, uint64_t gen, int region)
 	return r;
 }
 
-/* Reads slot (i): 1 valid (fields set), 0 empty or damaged, -1 I/O error, -2 newer format. */
+/* Reads slot (i): 1 valid (fields set), 0 empty (no magic), 2 damaged (the magic, but a bad
+ * checksum or field), -1 I/O error, -2 newer format. */
 static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t *half,
                    uint64_t *start)
 {
@@ -190,8 +221,10 @@ static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t
 
 	if (dev_read(kv, (uint64_t)i * kv->bs, b, sizeof(b)) != UK_OK)
 		return -1;
-	if (memcmp(b, SB_MAGIC, 8) || get32(b + 48) != crc32c(0, b, 48))
+	if (memcmp(b, SB_MAGIC, 8))
 		return 0;
+	if (get32(b + 48) != crc32c(0, b, 48))
+		return 2;
 	if (get32(b + 8) != SB_VERSION)
 		return -2;
 	*gen = get64(b + 16);
@@ -201,7 +234,7 @@ static int sb_read(struct uk_kv *kv, int i, uint64_t *gen, int *region, uint64_t
 	if (get32(b + 12) != kv->bs || *region > 1 || *gen % 2 != (uint64_t)i || !*half ||
 	    *half % kv->bs || *start != 2ull * kv->bs ||
 	    *start + 2 * *half > kv->dev->info.capacity)
-		return 0;
+		return 2;
 	return 1;
 }
 
@@ -589,11 +622,13 @@ uk_result_t uk_kv_mount(struct uk_block *dev, struct uk_kv **out)
 			return UK_EUNSPEC; /* an I/O error, or a format newer than this code */
 		}
 	}
-	if (!ok[0] && !ok[1]) {
+	if (ok[0] != 1 && ok[1] != 1) {
 		uk_kv_unmount(kv);
-		return UK_ENOENT;
+		/* No store, or one whose superblocks are both damaged: not the same (a caller
+		 * formats on UK_ENOENT, which would destroy the latter). */
+		return ok[0] == 2 || ok[1] == 2 ? UK_EUNSPEC : UK_ENOENT;
 	}
-	best = ok[1] && (!ok[0] || gen[1] > gen[0]) ? 1 : 0;
+	best = ok[1] == 1 && (ok[0] != 1 || gen[1] > gen[0]) ? 1 : 0;
 	kv->gen = gen[best];
 	kv->region = region[best];
 	kv->half = half[best];
@@ -675,7 +710,7 @@ uk_result_t uk_kv_get(struct uk_kv *kv, const char *key, void *buf, size_t cap, 
 		memcpy(buf, e->sval, n);
 		return UK_OK;
 	}
-	return dev_read(kv, e->off, buf, n);
+	return dev_read_n(kv, e->off, buf, n, 1);
 }
 
 uk_result_t uk_kv_put(struct uk_kv *kv, const char *key, const void *value, size_t len)

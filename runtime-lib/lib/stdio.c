@@ -3,17 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <uk/uk.h>
+#include "stdio_impl.h"
 
-struct uk_file {
-	int fd;    /* console stream: 1 or 2 */
-	int mode;  /* _IOFBF, _IOLBF or _IONBF */
-	char *buf; /* BUFSIZ bytes, or NULL for a stream that never buffers */
-	size_t len;
-};
+int (*uk_stdio_flush_files)(void);
 
 static char outbuf[BUFSIZ];
-static struct uk_file out = {1, _IOLBF, outbuf, 0};
-static struct uk_file err = {2, _IONBF, NULL, 0};
+static struct uk_file out = {.fd = 1, .mode = _IOLBF, .buf = outbuf};
+static struct uk_file err = {.fd = 2, .mode = _IONBF};
 
 #undef stdout
 #undef stderr
@@ -28,15 +24,18 @@ static void drain(FILE *f)
 	}
 }
 
-/* Appends (n) bytes of (s) to (f), writing out whatever its mode says must go now. */
-static void put(FILE *f, const char *s, size_t n)
+/* Appends (n) bytes of (s) to (f), writing out whatever its mode says must go now. Returns the
+ * bytes taken: (n), or fewer when a file (lib/file.c) failed. */
+static size_t put(FILE *f, const char *s, size_t n)
 {
-	size_t line = 0, room;
+	size_t line = 0, room, all = n;
 
+	if (f->ops)
+		return f->ops->write(f, s, n);
 	if (f->mode == _IONBF || !f->buf) {
 		drain(f);
 		uk_console_write(f->fd, s, n);
-		return;
+		return all;
 	}
 	if (f->mode == _IOLBF) {
 		for (line = n; line > 0 && s[line - 1] != '\n'; line--)
@@ -58,7 +57,7 @@ static void put(FILE *f, const char *s, size_t n)
 	while (n > 0) {
 		if (f->len == 0 && n >= BUFSIZ) {
 			uk_console_write(f->fd, s, n);
-			return;
+			return all;
 		}
 		room = BUFSIZ - f->len;
 		if (room > n)
@@ -70,6 +69,7 @@ static void put(FILE *f, const char *s, size_t n)
 		if (f->len == BUFSIZ)
 			drain(f);
 	}
+	return all;
 }
 
 size_t fwrite(const void *restrict buf, size_t size, size_t n, FILE *restrict f)
@@ -80,16 +80,14 @@ size_t fwrite(const void *restrict buf, size_t size, size_t n, FILE *restrict f)
 		errno = EOVERFLOW;
 		return 0;
 	}
-	put(f, buf, size * n);
-	return n;
+	return put(f, buf, size * n) / size;
 }
 
 int fputc(int c, FILE *f)
 {
 	char ch = (char)c;
 
-	put(f, &ch, 1);
-	return (unsigned char)c;
+	return put(f, &ch, 1) == 1 ? (unsigned char)c : EOF;
 }
 
 int putc(int c, FILE *f)
@@ -104,8 +102,9 @@ int putchar(int c)
 
 int fputs(const char *restrict s, FILE *restrict f)
 {
-	put(f, s, strlen(s));
-	return 1;
+	size_t n = strlen(s);
+
+	return put(f, s, n) == n ? 1 : EOF;
 }
 
 int puts(const char *s)
@@ -122,9 +121,11 @@ int fflush(FILE *f)
 	if (!f) {
 		drain(stdout);
 		drain(stderr);
-	} else {
-		drain(f);
+		return uk_stdio_flush_files ? uk_stdio_flush_files() : 0;
 	}
+	if (f->ops)
+		return f->ops->flush(f);
+	drain(f);
 	return 0;
 }
 
@@ -134,6 +135,8 @@ int setvbuf(FILE *restrict f, char *restrict buf, int mode, size_t size)
 		errno = EINVAL;
 		return -1;
 	}
+	if (f->ops)
+		return 0; /* a file is held in memory until fflush or fclose: nothing to choose */
 	drain(f);
 	f->mode = mode;
 	return 0;

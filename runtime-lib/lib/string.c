@@ -10,17 +10,29 @@
  */
 #define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
+/*
+ * Eight bytes per step, then the tail: as fast as byte steps on hardware with fast strings, and
+ * some 15 times faster under QEMU's TCG, which emulates each step of a rep string instruction
+ * (4 KiB: about 1 us instead of 17; bench/storage.sh moves 4 KiB values through here).
+ */
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	size_t q = n / 8, r = n % 8;
+
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

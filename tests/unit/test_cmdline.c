@@ -219,12 +219,65 @@ static void test_options(void)
 	CHECK(ukt_uk_cmdline_virtio_mmio(-1, &w) == UK_EINVAL, "virtio -1");
 }
 
+static void test_mount(void)
+{
+	static const char *bad[] = {
+	        "mount=",
+	        "mount=blk0",
+	        "mount=blk0:",
+	        "mount=blk0:/",
+	        "mount=blk0:data",
+	        "mount=blk0:/data/",
+	        "mount=blk0:/a//b",
+	        "mount=blk0:/a/./b",
+	        "mount=blk0:/a/..",
+	        "mount=blk:/data",
+	        "mount=blkx:/data",
+	        "mount=sda:/data",
+	        "mount=blk0:/da ta",
+	        "mount=blk0:/data:rx",
+	        "mount=blk0:/data:ro:ro",
+	        "mount=blk12345678:/data",
+	        "mount=blk0:/0123456789012345678901234567890123456789012345678901234567890123",
+	};
+	const char *dev, *path;
+	int ro = -1, rc;
+	char word[32];
+
+	CHECK(ukt_uk_cmdline_mount(0, &dev, &path, &ro) == UK_EINVAL, "no mounts yet");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc = ukt_uk_runtime_option(bad[i]);
+		CHECK(rc == UK_EINVAL, "\"%s\" -> %d, expected UK_EINVAL", bad[i], rc);
+	}
+	CHECK(ukt_uk_cmdline_mount(0, &dev, &path, &ro) == UK_EINVAL, "bad options added a mount");
+	CHECK(ukt_uk_runtime_option("mount=blk0:/data") == UK_OK, "blk0:/data");
+	CHECK(ukt_uk_runtime_option("mount=blk1:/srv/cfg-1.d:ro") == UK_OK, "blk1:/srv/cfg-1.d:ro");
+	CHECK(ukt_uk_runtime_option("mount=blk2:/data2:rw") == UK_OK, "/data2 is not inside /data");
+	CHECK(ukt_uk_runtime_option("mount=blk3:/data") == UK_EINVAL, "the same mount point twice");
+	CHECK(ukt_uk_runtime_option("mount=blk3:/data/sub") == UK_EINVAL, "inside /data");
+	CHECK(ukt_uk_runtime_option("mount=blk3:/srv") == UK_EINVAL, "around /srv/cfg-1.d");
+	CHECK(ukt_uk_cmdline_mount(0, &dev, &path, &ro) == UK_OK && !strcmp(dev, "blk0") &&
+	              !strcmp(path, "/data") && ro == 0,
+	      "mount 0");
+	CHECK(ukt_uk_cmdline_mount(1, &dev, &path, &ro) == UK_OK && !strcmp(dev, "blk1") &&
+	              !strcmp(path, "/srv/cfg-1.d") && ro == 1,
+	      "mount 1");
+	CHECK(ukt_uk_cmdline_mount(2, &dev, &path, &ro) == UK_OK && ro == 0, "mount 2 (:rw)");
+	for (int i = 3; i < 8; i++) {
+		snprintf(word, sizeof(word), "mount=blk%d:/m%d", i, i);
+		CHECK(ukt_uk_runtime_option(word) == UK_OK, "%s", word);
+	}
+	CHECK(ukt_uk_runtime_option("mount=blk9:/m9") == UK_ENOMEM, "9th mount");
+	CHECK(ukt_uk_cmdline_mount(8, &dev, &path, &ro) == UK_EINVAL, "mount 8");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_split();
 	test_args();
 	test_options();
+	test_mount();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -35,6 +35,7 @@ int ukt_uk_cmdline_split(char *line, char **words, int max_words);
 int ukt_uk_args_split(int nwords, char **words, int *app_first);
 int ukt_uk_runtime_option(const char *word);
 int ukt_uk_cmdline_virtio_mmio(int i, const char **word);
+int ukt_uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);
 extern char **ukt_environ;
 
 /* --- libc subset: runtime-lib/lib/{printf_fp,strtod_fp,strtol,string,ctype,qsort,stdlib}.c --- */

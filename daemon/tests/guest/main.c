@@ -1,6 +1,7 @@
 /* uktest: a greeting, then its arguments: exit N, sleep MS N, await PORT N (with await.c),
  * forever, ignore, env KEY, flood N (numbered lines as fast as it can, N of them or forever),
- * spam2 (junk on the status channel, COM2, forever), ansi (control bytes, then exit). */
+ * spam2 (junk on the status channel, COM2, forever), ansi (control bytes, then exit),
+ * forge N [ignore|reset] (UK_EXIT=N on COM2, then runs on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,24 @@ static void com2_put(char c)
 		__asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((unsigned short)0x2fd));
 	while (!(lsr & 0x20));
 	__asm__ volatile("outb %0, %1" : : "a"(c), "Nd"((unsigned short)0x2f8));
+}
+
+/* Writes (line) to the status channel, the way a hostile guest could, without exiting. */
+static void status_channel_write(const char *line)
+{
+	for (; *line; line++)
+		com2_put(*line);
+}
+
+/* A stop request answered by a reset: the guest ends by itself without writing a status. */
+static void reset_on_stop(void)
+{
+	printf("resetting without a status\n");
+	struct {
+		unsigned short limit;
+		unsigned long base;
+	} __attribute__((packed)) none = {0, 0};
+	__asm__ volatile("lidt %0; int3" : : "m"(none));
 }
 
 int main(int argc, char **argv)
@@ -66,13 +85,23 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "spam2")) {
 		printf("spamming COM2\n");
 		for (;;)
-			for (const char *p = "junk on the status channel\n"; *p; p++)
-				com2_put(*p);
+			status_channel_write("junk on the status channel\n");
 	}
 	if (argc >= 2 && !strcmp(argv[1], "ansi")) {
 		printf("red \033[31mRED\033[0m bell \a title \033]0;pwned\007 cr\rX del \177 "
 		       "c1 \xc2\x9b end\n");
 		return 0;
+	}
+	/* forge N: claims exit status N on the status channel and runs on (then as ignore, with
+	 * "reset" resets on a stop request, without one: exits 143 on a stop request) */
+	if (argc >= 3 && !strcmp(argv[1], "forge")) {
+		char line[32];
+		snprintf(line, sizeof(line), "UK_EXIT=%d\n", atoi(argv[2]));
+		status_channel_write(line);
+		printf("forged %s", line);
+		if (argc >= 4)
+			uk_on_shutdown(strcmp(argv[3], "reset") ? ignore_stop : reset_on_stop);
+		argv[1] = "forever";
 	}
 	if (argc >= 2 && !strcmp(argv[1], "ignore")) /* a stop request changes nothing */
 		uk_on_shutdown(ignore_stop);

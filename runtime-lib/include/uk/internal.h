@@ -53,10 +53,18 @@ int uk_args_split(int nwords, char **words, int *app_first);
  *   env=KEY=VALUE         adds KEY=VALUE to environ, replacing an earlier KEY
  *   seed=HEX              passes the bytes (1 to 64) to uk_entropy_add_seed()
  *   virtio_mmio.device=.. kept for the virtio-mmio driver (QEMU microvm adds it)
+ *   mount=DEV:PATH[:ro]   mounts the key-value store on block device DEV ("blk0") at PATH
+ *                         ("/data"; read-only with ":ro", ":rw" is the default) for the file
+ *                         functions of lib/file.c; see docs/storage.md. PATH is "/"-rooted,
+ *                         not "/", of components [A-Za-z0-9._-] other than "." and "..",
+ *                         shorter than 64 bytes, and neither inside nor around another mount.
  * Returns UK_OK; UK_EINVAL for an unknown option or a malformed value;
- * UK_ENOMEM when environ (64 entries) or the virtio list (8) is full.
+ * UK_ENOMEM when environ (64 entries), the virtio list (8) or the mounts (8) are full.
  */
 int uk_runtime_option(const char *word);
+
+/* Sets (*dev), (*path) and (*ro) from the (i)th mount= option; UK_EINVAL past the last. */
+int uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);
 
 /* Sets (*word) to the (i)th virtio_mmio.device= word, whole; UK_EINVAL past the last. */
 int uk_cmdline_virtio_mmio(int i, const char **word);

@@ -88,7 +88,7 @@ _Noreturn void uk_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2
  */
 void uk_on_shutdown(void (*fn)(void));
 
-/* The platform's name: "kvm" or "hosted". */
+/* The platform's name: "kvm", "xen" (the same ELF, detected at boot) or "hosted". */
 const char *uk_platform(void);
 
 /*

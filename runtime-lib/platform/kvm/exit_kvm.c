@@ -7,13 +7,14 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 
-static void put_status_line(int status)
+size_t uk_status_line(char line[24], int status)
 {
-	char line[24] = "UK_EXIT=";
 	char digits[12];
-	int n = 8, d = 0;
+	int n = 0, d = 0;
 	unsigned v = status < 0 ? -(unsigned)status : (unsigned)status;
 
+	for (; n < 8; n++)
+		line[n] = "UK_EXIT="[n];
 	if (status < 0)
 		line[n++] = '-';
 	do {
@@ -23,16 +24,18 @@ static void put_status_line(int status)
 	while (d)
 		line[n++] = digits[--d];
 	line[n++] = '\n';
-	uk_serial_write(UK_COM2, line, n);
+	return (size_t)n;
 }
 
-_Noreturn void uk_exit(int status)
+_Noreturn void uk_kvm_exit(int status)
 {
 	__asm__ volatile("cli");
 	/* 1. The supervisor's channel: a line on COM2 when a UART is there. */
 	if (uk_serial_probe(UK_COM2)) {
+		char line[24];
+
 		uk_serial_init(UK_COM2);
-		put_status_line(status);
+		uk_serial_write(UK_COM2, line, uk_status_line(line, status));
 	}
 	/* 2. QEMU's isa-debug-exit ends QEMU with (status << 1) | 1; without the
 	 * device the write goes nowhere. */

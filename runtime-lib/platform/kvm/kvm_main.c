@@ -1,5 +1,5 @@
 /* kvm platform boot: from the PVH entry's C call to main(), via CPU, console, memory and command
- * line. */
+ * line; its command line and memory setup serve the xen platform too. */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
@@ -18,12 +18,7 @@ uint64_t uk_kvm_rsdp;
 static char cmdline[CMDLINE_MAX];
 static int console_ready;
 
-const char *uk_platform(void)
-{
-	return "kvm";
-}
-
-void uk_console_write(int fd, const char *buf, size_t len)
+void uk_kvm_console_write(int fd, const char *buf, size_t len)
 {
 	(void)fd; /* stdout and stderr share the serial console */
 	if (console_ready)
@@ -53,20 +48,15 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 /* Hands every RAM range above 1 MiB to the heap, less the kernel image and the
  * page-table pages taken for the final mappings. */
-static void setup_memory(const struct hvm_start_info *si)
+static void setup_memory(const struct hvm_memmap_entry *map, uint32_t n)
 {
-	struct hvm_memmap_entry map[64];
-	uint32_t n = si->memmap_entries < 64 ? si->memmap_entries : 64;
-	const struct hvm_memmap_entry *src = (const void *)(uintptr_t)si->memmap_paddr;
 	uintptr_t cursor = align_up((uintptr_t)_end, 4096);
 	uint64_t top = 0;
 	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		map[i] = src[i];
+	for (i = 0; i < n; i++)
 		if (map[i].type == 1 && map[i].addr + map[i].size > top)
 			top = map[i].addr + map[i].size;
-	}
 	uk_arch_mm_init(top, &cursor);
 	for (i = 0; i < n; i++) {
 		uint64_t start = map[i].addr, end = map[i].addr + map[i].size;
@@ -84,7 +74,25 @@ static void setup_memory(const struct hvm_start_info *si)
 	}
 }
 
-_Noreturn void uk_plat_boot(uint32_t start_info, uint64_t tsc)
+char *uk_pvh_setup(const struct hvm_start_info *si, uint32_t start_info,
+                   const struct hvm_memmap_entry *map, uint32_t n)
+{
+	struct hvm_memmap_entry copy[UK_PVH_MEMMAP_MAX];
+	uint32_t i;
+
+	if (si->magic != HVM_START_MAGIC)
+		uk_panic("boot: bad PVH start_info magic 0x%x at 0x%x", si->magic, start_info);
+	if (n > UK_PVH_MEMMAP_MAX)
+		n = UK_PVH_MEMMAP_MAX;
+	/* A copy: the map may sit in RAM the heap is about to take. */
+	for (i = 0; i < n; i++)
+		copy[i] = map[i];
+	copy_cmdline(si);
+	setup_memory(copy, n);
+	return cmdline;
+}
+
+_Noreturn void uk_kvm_boot(uint32_t start_info, uint64_t tsc)
 {
 	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
 
@@ -94,11 +102,8 @@ _Noreturn void uk_plat_boot(uint32_t start_info, uint64_t tsc)
 	console_ready = 1;
 	uk_arch_cpu_init();
 	uk_boot_stamps[1] = uk_rdtsc();
-	if (si->magic != HVM_START_MAGIC)
-		uk_panic("boot: bad PVH start_info magic 0x%x at 0x%x", si->magic, start_info);
-	uk_kvm_rsdp = si->rsdp_paddr;
-	copy_cmdline(si);
-	setup_memory(si);
+	uk_kvm_rsdp = si->magic == HVM_START_MAGIC ? si->rsdp_paddr : 0;
+	uk_pvh_setup(si, start_info, (const void *)(uintptr_t)si->memmap_paddr, si->memmap_entries);
 	uk_boot_stamps[2] = uk_rdtsc();
 	uk_kvm_timer_init();
 	uk_kvm_acpi_power_button_init();

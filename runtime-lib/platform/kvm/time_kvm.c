@@ -1,5 +1,5 @@
-/* kvm platform clocks and idling: kvmclock or a calibrated TSC, the CMOS RTC, and LAPIC-timer
- * wakeups around hlt. */
+/* PVH platform clocks and idling: kvmclock, Xen's vCPU time info or a calibrated TSC, the CMOS
+ * RTC, and LAPIC-timer wakeups around hlt. */
 #include "platform/kvm/kvm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
@@ -13,19 +13,14 @@
 #define PIT_HZ 1193182ULL
 #define CALIBRATE_MS 5
 
-struct pvclock {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t mul;
-	int8_t shift;
-	uint8_t flags, pad[2];
-} __attribute__((packed));
-
 struct pvclock_wall {
 	uint32_t version, sec, nsec;
 } __attribute__((packed));
 
-static volatile struct pvclock kvmclock __attribute__((aligned(64)));
+static volatile struct uk_pvclock kvmclock __attribute__((aligned(64)));
+static const volatile struct uk_pvclock *pvclock = &kvmclock; /* the one CLOCK_KVM reads */
+static const char *given_name;                                /* set by uk_clock_use_pvclock() */
+static uint64_t given_wall_ns;
 static volatile struct pvclock_wall kvmwall __attribute__((aligned(64)));
 
 static enum { CLOCK_NONE, CLOCK_TSC, CLOCK_KVM } clock_kind;
@@ -63,15 +58,24 @@ static uint64_t kvmclock_ns(void)
 	uint64_t ns;
 
 	do {
-		v = kvmclock.version;
+		v = pvclock->version;
 		__asm__ volatile("" ::: "memory");
-		uint64_t d = uk_rdtsc() - kvmclock.tsc_timestamp;
+		uint64_t d = uk_rdtsc() - pvclock->tsc_timestamp;
 
-		d = kvmclock.shift >= 0 ? d << kvmclock.shift : d >> -kvmclock.shift;
-		ns = kvmclock.system_time + (uint64_t)(((unsigned __int128)d * kvmclock.mul) >> 32);
+		d = pvclock->shift >= 0 ? d << pvclock->shift : d >> -pvclock->shift;
+		ns = pvclock->system_time + (uint64_t)(((unsigned __int128)d * pvclock->mul) >> 32);
 		__asm__ volatile("" ::: "memory");
-	} while ((v & 1) || v != kvmclock.version);
+	} while ((v & 1) || v != pvclock->version);
 	return ns;
+}
+
+void uk_clock_use_pvclock(const volatile struct uk_pvclock *pc, uint64_t wall_ns_at_zero,
+                          uint64_t lapic_ticks_per_ms, const char *name)
+{
+	pvclock = pc;
+	lapic_per_ms = lapic_ticks_per_ms;
+	given_wall_ns = wall_ns_at_zero;
+	given_name = name;
 }
 
 static int has_kvmclock(void)
@@ -208,22 +212,28 @@ static void clock_init(void)
 {
 	uint64_t hz = 0;
 
-	if (has_kvmclock()) {
-		int8_t sh;
-
+	if (given_name) {
+		clock_kind =
+		        CLOCK_KVM; /* the platform's pvclock (Xen), no PIT to calibrate against */
+		clock_source = given_name;
+		wall_at_init = given_wall_ns;
+	} else if (has_kvmclock()) {
 		wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&kvmclock | 1);
 		wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uintptr_t)&kvmwall);
 		clock_kind = CLOCK_KVM;
 		clock_source = "kvmclock";
 		wall_at_init = (uint64_t)kvmwall.sec * 1000000000ULL + kvmwall.nsec;
+	}
+	if (clock_kind == CLOCK_KVM && pvclock->mul) {
+		int8_t sh = pvclock->shift;
+
 		/* TSC Hz from the pvclock scale: ns = ((d << shift) * mul) >> 32. */
-		sh = kvmclock.shift;
-		hz = (1000000000ULL << 32) / kvmclock.mul;
+		hz = (1000000000ULL << 32) / pvclock->mul;
 		hz = sh >= 0 ? hz >> sh : hz << -sh;
 	}
 	if (!hz && (hz = tsc_hz_cpuid()))
 		clock_source = "tsc (cpuid)";
-	if (!tsc_deadline || !hz) {
+	if ((!tsc_deadline || !hz) && !given_name) {
 		uint64_t pit = tsc_hz_pit(); /* also measures the LAPIC timer */
 
 		if (!hz && pit) {

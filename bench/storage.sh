@@ -1,0 +1,67 @@
+#!/bin/bash
+# The key-value store (uk/kv.h) in a guest on virtio-blk vs the same code on the host, same run:
+# 4 KiB puts with a commit every 64, gets in scattered order and in log order (issue 13). Guests
+# use QEMU's default drive options, and once more with aio=io_uring.
+# usage: bench/storage.sh [BUILD_DIR] [RECORDS] [ROUNDS]   prints a table (medians of ROUNDS)
+set -eu
+build=$(cd "${1:-build}" && pwd)
+n=${2:-4096} rounds=${3:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+bench_tmp
+command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not installed"; exit 1; }
+[ -x "$build/bench/storage_bench_host" ] || { echo "build $build first (bench/storage_bench_host)"; exit 1; }
+"$build/bin/ukcc" -O2 -o "$tmp/bench.kvm" "$here/storage_bench.c" -lblock
+"$build/bin/ukcc" --target=hosted -O2 -o "$tmp/bench.hosted" "$here/storage_bench.c" -lblock
+
+# One run of WHERE on a fresh 64 MiB sparse file (the kind a volume is); prints its figures line.
+one() {
+	local where=$1 img=$tmp/vol.img
+	rm -f "$img"
+	truncate -s 64M "$img"
+	case $where in
+	host) "$build/bench/storage_bench_host" "$n" "$img" ;;
+	hosted) UK_BLOCK=$img "$tmp/bench.hosted" -- "$n" ;;
+	microvm | pc | microvm-uring)
+		local dev=virtio-blk-pci m=$where aio=
+		[ "$where" = pc ] || dev=virtio-blk-device
+		[ "$where" = microvm-uring ] && m=microvm aio=,aio=io_uring
+		qemu-system-x86_64 -M "$m" -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
+			-kernel "$tmp/bench.kvm" -append "-- $n" -nographic -nodefaults -no-reboot \
+			-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
+			-drive "file=$img,if=none,id=d0,format=raw$aio" -device "$dev,drive=d0" </dev/null || true
+		;;
+	esac | grep '^puts/s'
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# Rounds interleave the places, so load on the machine hits them alike. QEMU's io_uring (a
+# build option) is a row of its own, left out where it is missing.
+places="host hosted microvm pc microvm-uring"
+for r in $(seq "$rounds"); do
+	for where in $places; do
+		if ! one "$where" >>"$tmp/$where"; then
+			[ "$where" = microvm-uring ] || { echo "FAIL: $where (round $r)"; exit 1; }
+			places=${places% microvm-uring}
+		fi
+	done
+done
+printf '%d records of 4 KiB, a commit every 64; median of %d rounds; QEMU TCG\n\n' "$n" "$rounds"
+printf '| %-28s | %9s | %9s | %12s | %13s | %12s |\n' where puts/s "vs host" "reads/s" "vs host" "in-order/s"
+printf '| %-28s | %9s | %9s | %12s | %13s | %12s |\n' --- ---: ---: ---: ---: ---:
+hp=$(awk '{print $2}' "$tmp/host" | median)
+hr=$(awk '{print $4}' "$tmp/host" | median)
+for where in $places; do
+	p=$(awk '{print $2}' "$tmp/$where" | median)
+	rd=$(awk '{print $4}' "$tmp/$where" | median)
+	io=$(awk '{print $6}' "$tmp/$where" | median)
+	case $where in
+	host) label="host (ukkv_host, a file)" ;;
+	hosted) label="hosted target (UK_BLOCK)" ;;
+	microvm-uring) label="guest, microvm, aio=io_uring" ;;
+	*) label="guest, $where virtio-blk" ;;
+	esac
+	printf '| %-28s | %9s | %8.2fx | %12s | %12.2fx | %12s |\n' "$label" "$p" \
+		"$(echo "$p / $hp" | bc -l)" "$rd" "$(echo "$rd / $hr" | bc -l)" "$io"
+done
