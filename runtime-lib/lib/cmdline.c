@@ -140,6 +140,19 @@ out:
 	return rc;
 }
 
+/* dns=IP: the resolver getaddrinfo asks, as UK_DNS=IP in the environment (docs/net.md). */
+static int dns_add(const char *ip)
+{
+	static char kv[sizeof("UK_DNS=255.255.255.255")];
+	size_t n = strlen(ip);
+
+	if (!n || n > sizeof(kv) - sizeof("UK_DNS="))
+		return UK_EINVAL;
+	memcpy(kv, "UK_DNS=", 7);
+	memcpy(kv + 7, ip, n + 1);
+	return env_add(kv);
+}
+
 /* A mount point: "/"-rooted, not "/" itself, components of [A-Za-z0-9._-] that are not "." or
  * "..", no empty component, no trailing slash. (n) bytes at (p). */
 static int mount_path_ok(const char *p, size_t n)
@@ -229,6 +242,8 @@ int uk_runtime_option(const char *word)
 		return env_add((char *)v);
 	if ((v = after(word, "seed=")))
 		return seed_add(v);
+	if ((v = after(word, "dns=")))
+		return dns_add(v);
 	if ((v = after(word, "mount=")))
 		return mount_add(v);
 	if (after(word, "virtio_mmio.device=")) {

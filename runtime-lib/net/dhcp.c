@@ -40,9 +40,10 @@ static void dhcp_send(struct uk_net *s, uint8_t type)
 		o += 4;
 	}
 	*o++ = 55;
-	*o++ = 4;
+	*o++ = 5;
 	*o++ = 1;
 	*o++ = 3;
+	*o++ = 6;
 	*o++ = 51;
 	*o++ = 54;
 	*o++ = 255;
@@ -123,7 +124,7 @@ void net_dhcp_input(struct uk_net *s, const uint8_t *m, size_t len)
 {
 	struct net_dhcp *d = &s->dhcp;
 	uint8_t type = 0;
-	uint32_t server = 0, mask = 0, router = 0, lease = 0;
+	uint32_t server = 0, mask = 0, router = 0, lease = 0, dns = 0;
 	size_t i;
 
 	if (len < DHCP_FIXED + 4 || m[0] != 2 || net_get32(m + 4) != d->xid ||
@@ -153,6 +154,8 @@ void net_dhcp_input(struct uk_net *s, const uint8_t *m, size_t len)
 			router = net_get32(v);
 		else if (code == 51 && olen == 4)
 			lease = net_get32(v);
+		else if (code == 6 && olen >= 4)
+			dns = net_get32(v); /* the first resolver (getaddrinfo) */
 		i += 2 + (size_t)olen;
 	}
 	uint32_t yi = net_get32(m + 16);
@@ -176,6 +179,7 @@ void net_dhcp_input(struct uk_net *s, const uint8_t *m, size_t len)
 		s->ip = yi;
 		s->mask = mask;
 		s->gw = (router & mask) == (yi & mask) ? router : 0;
+		s->dns = dns;
 		if (!lease || lease > 0x7fffffffu / 2)
 			lease = 0x7fffffffu / 2;
 		d->lease_s = lease;

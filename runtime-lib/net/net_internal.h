@@ -143,6 +143,7 @@ struct uk_net {
 	struct uk_netdev *dev;
 	uint16_t mtu;
 	uint32_t ip, mask, gw;
+	uint32_t dns; /* DHCP's first DNS server (option 6), 0 if none */
 	uint64_t (*clock)(void);
 	uint64_t now;
 	uint8_t *rxbuf;

@@ -429,7 +429,7 @@ static void tcp_output(struct uk_tcp *c)
 	    c->state != UK_TCP_FIN_WAIT_1 && c->state != UK_TCP_CLOSING &&
 	    c->state != UK_TCP_LAST_ACK) {
 		if (c->ack_now && c->hashed)
-			tcp_send(c, c->snd_nxt, TH_ACK, 0, 0);
+			tcp_send(c, c->snd_max, TH_ACK, 0, 0);
 		return;
 	}
 	for (;;) {
@@ -479,8 +479,15 @@ static void tcp_output(struct uk_tcp *c)
 		c->persist = 1;
 		tcp_arm_rexmt(c);
 	}
+	/*
+	 * A pure ACK carries snd_max, not snd_nxt (BSD's rule): after an RTO
+	 * snd_nxt is back at snd_una, below what the peer already received, and
+	 * the peer would answer that "old" sequence number with an ACK of its own.
+	 * If it retransmitted too, each side's ACK is out of the other's window:
+	 * an ACK storm in which neither ever processes the other's ACK field.
+	 */
 	if (!sent && c->ack_now)
-		tcp_send(c, c->snd_nxt, TH_ACK, 0, 0);
+		tcp_send(c, c->snd_max, TH_ACK, 0, 0);
 }
 
 /* --- RTT (RFC 6298) --- */
@@ -930,9 +937,17 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 			rw = space;
 		if (c->state == UK_TCP_TIME_WAIT || c->fin_rcvd)
 			rw = rw ? rw : 1;
+		/*
+		 * With our window at zero, a bare ACK is taken whatever its
+		 * sequence number ("special allowance should be made to accept
+		 * valid ACKs", RFC 9293 3.10.7.4): the peer's window update may
+		 * carry a sequence number past data we dropped for want of room,
+		 * and ignoring it left both sides waiting on each other. Its ACK
+		 * field is still checked below (never past snd_max).
+		 */
 		if (!seglen)
 			ok = rw ? (SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + rw))
-			        : seq == c->rcv_nxt;
+			        : seq == c->rcv_nxt || ((flags & TH_ACK) && !(flags & TH_RST));
 		else
 			ok = rw && ((SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + rw)) ||
 			            (SEQ_LEQ(c->rcv_nxt, seq + seglen - 1) &&
@@ -1121,6 +1136,20 @@ static void tcp_timeout(struct uk_tcp *c)
 	c->snd_nxt = c->snd_una; /* go back N */
 	tcp_arm_rexmt(c);
 	tcp_output(c);
+	/*
+	 * A zero window with data outstanding: tcp_output sent nothing, and the
+	 * persist timer only runs when nothing is in flight. Resend the first
+	 * unacknowledged byte as a probe (RFC 9293 3.8.6.1): the peer answers
+	 * with its current window. Else a lost window update leaves both sides
+	 * silent until the retries run out.
+	 */
+	if (c->snd_wnd == 0 && c->snd_nxt == c->snd_una) {
+		uint32_t off = c->snd_una - c->snd_buf_seq;
+		if (off < c->snd.len) {
+			tcp_send(c, c->snd_una, TH_ACK, off, 1);
+			c->snd_nxt = c->snd_una + 1;
+		}
+	}
 }
 
 void net_tcp_timers(struct uk_net *s)

@@ -166,6 +166,14 @@ static void test_options(void)
 	CHECK(ukt_uk_runtime_option("env=HOMEDIR=/h") == UK_OK, "env=HOMEDIR");
 	CHECK(ukt_uk_runtime_option("env=HOME=/root") == UK_OK, "env=HOME override");
 	CHECK(env_count() == 5, "%d entries, expected 5", env_count());
+	/* dns=IP is UK_DNS=IP for getaddrinfo; longer than an address is refused. */
+	CHECK(ukt_uk_runtime_option("dns=") == UK_EINVAL, "dns= empty");
+	CHECK(ukt_uk_runtime_option("dns=255.255.255.2555") == UK_EINVAL, "dns= too long");
+	CHECK(ukt_uk_runtime_option("dns=10.0.2.3") == UK_OK && env_count() == 6, "dns=10.0.2.3");
+	CHECK(ukt_uk_runtime_option("dns=255.255.255.255") == UK_OK && env_count() == 6,
+	      "dns= again replaces");
+	w = env_get("UK_DNS");
+	CHECK(w && strcmp(w, "255.255.255.255") == 0, "UK_DNS=%s", w ? w : "(unset)");
 	w = env_get("HOME");
 	CHECK(w && strcmp(w, "/root") == 0, "HOME=%s", w ? w : "(unset)");
 	w = env_get("HOMEDIR");
@@ -179,7 +187,7 @@ static void test_options(void)
 		rc = ukt_uk_runtime_option(bad[i]);
 		CHECK(rc == UK_EINVAL, "\"%s\" -> %d, expected UK_EINVAL", bad[i], rc);
 	}
-	CHECK(env_count() == 5, "bad options changed environ");
+	CHECK(env_count() == 6, "bad options changed environ");
 
 	CHECK(ukt_uk_runtime_option("seed=00ff10aB") == UK_OK, "seed=00ff10aB");
 	for (i = 0; i < 128; i++)

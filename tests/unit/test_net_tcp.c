@@ -629,6 +629,167 @@ static void test_callbacks(void)
 	pair_free(&p);
 }
 
+/*
+ * Both sides send at once and every pure ACK is lost, so both time out and go
+ * back to snd_una with more segments outstanding. Once ACKs flow again, a pure
+ * ACK sent with snd_nxt (below what the peer holds) is out of the peer's
+ * window and answered with another such ACK: an endless ACK storm in which
+ * neither side processes the other's ACK field (seen between two hosted
+ * stacks on a lossy tap). Pure ACKs carry snd_max: the storm cannot start.
+ */
+static void test_no_ack_storm(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	static uint8_t buf[8192];
+	uint64_t frames = 0;
+	int i;
+
+	pair_init(&p);
+	l = listen_on(&p, 7, 4);
+	CHECK(connect_pair(&p, l, 7, &c, &s) == 0, "handshake");
+	memset(buf, 'x', sizeof(buf));
+	p.wa.drop_pure_acks = p.wb.drop_pure_acks = 1;
+	CHECK(uk_tcp_write(c, buf, sizeof(buf)) > 0 && uk_tcp_write(s, buf, sizeof(buf)) > 0,
+	      "both write");
+	run(&p, 900, NULL, NULL); /* the initial windows cross; every ACK is lost; RTO is 1 s */
+	CHECK(c->snd_max - c->snd_una > 1460 && s->snd_max - s->snd_una > 1460,
+	      "both have several segments unacknowledged (%u, %u)", c->snd_max - c->snd_una,
+	      s->snd_max - s->snd_una);
+	p.wa.drop_pure_acks = p.wb.drop_pure_acks = 0;
+	for (i = 0; i < 20000; i++) { /* bounded: run() would abort on a storm */
+		uk_net_use(p.a);
+		uk_net_step(p.a);
+		uk_net_use(p.b);
+		uk_net_step(p.b);
+		frames += p.wa.count + p.wb.count;
+		if (!p.wa.count && !p.wb.count) {
+			uint64_t next = p.a->next_timer < p.b->next_timer ? p.a->next_timer
+			                                                  : p.b->next_timer;
+			fake_now = next > fake_now ? next : fake_now + 1000000;
+		}
+		if (c->snd_una == c->snd_max && s->snd_una == s->snd_max &&
+		    uk_tcp_read(c, buf, sizeof(buf)) == UK_EAGAIN &&
+		    uk_tcp_read(s, buf, sizeof(buf)) == UK_EAGAIN)
+			break;
+		while (uk_tcp_read(c, buf, sizeof(buf)) > 0 || uk_tcp_read(s, buf, sizeof(buf)) > 0)
+			;
+	}
+	CHECK(c->snd_una == c->snd_max && s->snd_una == s->snd_max,
+	      "everything acknowledged after the loss ends (%u, %u left)", c->snd_max - c->snd_una,
+	      s->snd_max - s->snd_una);
+	CHECK(frames < 400, "no ACK storm: %llu frames", (unsigned long long)frames);
+	uk_tcp_close(c);
+	uk_tcp_close(s);
+	uk_tcp_close(l);
+	run(&p, 200000, NULL, NULL);
+	pair_free(&p);
+}
+
+/*
+ * Data in flight is lost while the peer's last ACK advertised a zero window
+ * and its window update was lost too (set here directly): the retransmission
+ * timer must still send something, a one-byte probe, so the peer's answer
+ * reopens the window. Before, the timer sent nothing (no usable window) and
+ * the persist timer does not run with data in flight: both sides stayed
+ * silent until the retries ran out (an echo over a lossy tap stalled so).
+ */
+static void test_rto_with_zero_window(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	static uint8_t buf[4096], got[4096];
+	long n, total = 0;
+
+	pair_init(&p);
+	l = listen_on(&p, 7, 4);
+	CHECK(connect_pair(&p, l, 7, &c, &s) == 0, "handshake");
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(9, i);
+	CHECK(uk_tcp_write(c, buf, 3000) == 3000, "write");
+	uk_net_use(c->s);
+	for (int i = 0; i < 4 && c->snd_max == c->snd_una; i++)
+		uk_net_step(c->s);   /* the segments leave ... */
+	p.wa.count = p.wb.count = 0; /* ... and are lost */
+	c->snd_wnd = 0;              /* the peer's last word was a zero window */
+	CHECK(c->snd_max - c->snd_una == 3000, "3000 bytes in flight (%u)",
+	      c->snd_max - c->snd_una);
+	run(&p, 10000, NULL, NULL);
+	while ((n = uk_tcp_read(s, got + total, sizeof(got) - (size_t)total)) > 0)
+		total += n;
+	CHECK(total == 3000 && !memcmp(got, buf, 3000), "all 3000 bytes arrive (%ld)", total);
+	CHECK(uk_tcp_state(c) == UK_TCP_ESTABLISHED && c->snd_una == c->snd_max,
+	      "acknowledged, still established (state %d)", uk_tcp_state(c));
+	uk_tcp_close(c);
+	uk_tcp_close(s);
+	uk_tcp_close(l);
+	run(&p, 200000, NULL, NULL);
+	pair_free(&p);
+}
+
+/* Puts a bare ACK from (to)'s peer into (to)'s receive queue. */
+static void inject_ack(struct pair *p, struct uk_tcp *to, uint32_t seq, uint32_t ack, uint16_t win)
+{
+	struct wire *w = to->s == p->a ? &p->wa : &p->wb;
+	uint8_t f[54] = {0}, *ip = f + 14, *t = ip + 20;
+
+	memcpy(f, w->nd.mac, 6);
+	memcpy(f + 6, w->peer->nd.mac, 6);
+	f[12] = 8;
+	ip[0] = 0x45;
+	net_put16(ip + 2, 40);
+	ip[8] = 64;
+	ip[9] = 6;
+	net_put32(ip + 12, to->rip);
+	net_put32(ip + 16, to->lip);
+	net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, 20)));
+	net_put16(t, to->rport);
+	net_put16(t + 2, to->lport);
+	net_put32(t + 4, seq);
+	net_put32(t + 8, ack);
+	t[12] = 0x50;
+	t[13] = 0x10;
+	net_put16(t + 14, win);
+	net_put16(t + 16,
+	          net_csum_fold(net_csum_add(net_pseudo_sum(to->rip, to->lip, 6, 20), t, 20)));
+	wire_push(w, f, sizeof(f));
+}
+
+/*
+ * Our receive window is zero (the application stopped reading) and the peer's
+ * window update arrives as a bare ACK whose sequence number is past our
+ * rcv_nxt (it had sent data we dropped or lost). RFC 9293 asks to accept valid
+ * ACKs with a zero window: before, it was dropped as out of window, we never
+ * learned the peer's window, and an echo over a lossy tap deadlocked.
+ */
+static void test_zero_window_takes_acks(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	static uint8_t buf[16384];
+
+	pair_init(&p);
+	l = listen_on(&p, 7, 4);
+	CHECK(connect_pair(&p, l, 7, &c, &s) == 0, "handshake");
+	memset(buf, 'y', sizeof(buf));
+	for (int i = 0; i < 40; i++) { /* s never reads: its buffer fills, its window closes */
+		uk_tcp_write(c, buf, sizeof(buf));
+		run(&p, 100, NULL, NULL);
+	}
+	CHECK(s->rcv.len == s->rcv.max && c->snd_wnd == 0, "s's window is closed (%u of %u)",
+	      s->rcv.len, s->rcv.max);
+	s->snd_wnd = 0; /* and s believes c's window is closed too (its update was lost) */
+	inject_ack(&p, s, s->rcv_nxt + 1000, s->snd_una, 0x4000);
+	uk_net_use(s->s);
+	uk_net_step(s->s);
+	CHECK(s->snd_wnd != 0, "the bare ACK's window is taken: %u", s->snd_wnd);
+	uk_tcp_abort(c);
+	uk_tcp_abort(s);
+	uk_tcp_close(l);
+	run(&p, 1000, NULL, NULL);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	heap_init((size_t)2 << 30);
@@ -651,5 +812,8 @@ int main(void)
 	backlog_burst("connect burst", 0);
 	backlog_burst("connect burst on a lossy wire", 5);
 	test_callbacks();
+	test_no_ack_storm();
+	test_rto_with_zero_window();
+	test_zero_window_takes_acks();
 	return finish();
 }

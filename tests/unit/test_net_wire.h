@@ -104,7 +104,8 @@ struct wire {
 	/* faults applied to frames this device sends */
 	unsigned drop_every; /* drop every Nth frame (0: none) */
 	unsigned drop_tcp_data_only;
-	unsigned swap_pairs; /* deliver frames 2k+1 before 2k */
+	unsigned swap_pairs;     /* deliver frames 2k+1 before 2k */
+	unsigned drop_pure_acks; /* drop TCP segments that carry only an ACK */
 	unsigned sent;
 	int held;
 	struct wire_frame hold;
@@ -154,6 +155,12 @@ static uk_result_t wire_tx(struct uk_netdev *dev, const void *frame, size_t len)
 	if (w->capture) {
 		w->last.len = (uint16_t)len;
 		memcpy(w->last.data, frame, len);
+	}
+	if (w->drop_pure_acks && len >= 54 && ((const uint8_t *)frame)[23] == 6 &&
+	    !is_tcp_data(frame, len) &&
+	    ((const uint8_t *)frame)[14 + (((const uint8_t *)frame)[14] & 15) * 4 + 13] == 0x10) {
+		w->dropped++;
+		return UK_OK;
 	}
 	if (w->drop_every && (!w->drop_tcp_data_only || is_tcp_data(frame, len))) {
 		if (++w->sent % w->drop_every == 0) {
