@@ -11,12 +11,10 @@ size_t uk_status_line(char line[24], int status)
 {
 	char digits[12];
 	int n = 0, d = 0;
-	unsigned v = status < 0 ? -(unsigned)status : (unsigned)status;
+	unsigned v = (unsigned)status & 0xff; /* modulo 256, as a Linux process's: -1 is 255 */
 
 	for (; n < 8; n++)
 		line[n] = "UK_EXIT="[n];
-	if (status < 0)
-		line[n++] = '-';
 	do {
 		digits[d++] = '0' + v % 10;
 		v /= 10;

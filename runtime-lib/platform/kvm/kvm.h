@@ -53,7 +53,7 @@ _Noreturn void uk_kvm_exit(int status);
 char *uk_pvh_setup(const struct hvm_start_info *si, uint32_t start_info,
                    const struct hvm_memmap_entry *map, uint32_t n);
 
-/* Formats "UK_EXIT=<status>\n" into (line); returns its length. */
+/* Formats "UK_EXIT=<status modulo 256>\n" into (line); returns its length. */
 size_t uk_status_line(char line[24], int status);
 
 /*

@@ -8,7 +8,8 @@
 _Noreturn void uk_xen_exit(int status)
 {
 	char line[24];
-	uint32_t reason = status >= 0 && status < 128 ? XEN_SHUTDOWN_POWEROFF : XEN_SHUTDOWN_CRASH;
+	/* the status modulo 256, as the line says: 263 is a clean 7, -1 (255) a crash */
+	uint32_t reason = (status & 0xff) < 128 ? XEN_SHUTDOWN_POWEROFF : XEN_SHUTDOWN_CRASH;
 
 	__asm__ volatile("cli");
 	/* Xen keeps no exit code: the supervisor reads this line, a line of its own, from the
