@@ -22,7 +22,7 @@ import time
 import traceback
 
 from ukdtest import (HERE, Daemon, check, fail, free_port, require_qemu, root_qemus,
-                     skip_under_asan, kill_qemus)
+                     skip_under_asan, kill_qemus, wait_until)
 
 GUEST = os.path.join(HERE, "guest")
 MAX_LONG = 2  # long-running guests at a time: TCG on 2 shared cores
@@ -34,16 +34,6 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    fail("%s: not within %d s" % (what, timeout))
 
 
 def instances(d):

@@ -18,7 +18,7 @@ import threading
 import time
 
 from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, require_qemu,
-                     root_qemus, skip_under_asan)
+                     root_qemus, skip_under_asan, wait_until)
 
 GUEST = os.path.join(HERE, "guest")
 REAL_QEMU = shutil.which("qemu-system-x86_64")
@@ -92,16 +92,6 @@ def pids_with(needle):
     return out
 
 
-def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    fail("%s: not within %d s" % (what, timeout))
-
-
 def stub_dir():
     """A directory holding the stub as qemu-system-x86_64 (QEMU's user must run it)."""
     sdir = tempfile.mkdtemp(prefix="ukt-stubqemu-", dir="/tmp")
@@ -160,7 +150,7 @@ def phase_stuck_start(ukd):
         t = threading.Thread(target=start)
         t.start()
         needle = "guest=uk-%s," % iid[:12]
-        pids = wait_for(lambda: [p for p in pids_with(needle) if stub.encode() in
+        pids = wait_until(lambda: [p for p in pids_with(needle) if stub.encode() in
                                  open("/proc/%d/cmdline" % p, "rb").read()], 120,
                         "the stub QEMU of the start")
         time.sleep(1)  # libvirt is now waiting on the stub's monitor
@@ -211,7 +201,7 @@ def phase_six_guests(ukd):
         pids = [d.inspect(n)["state"]["pid"] for n in names + ["deaf"]]
         check(all(p > 0 and alive(p) for p in pids), "QEMU pids %s" % pids)
         # the deaf guest must be past boot, or its power button is not ignored yet
-        wait_for(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
+        wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
         events = stream(d, "/v1/events")
         logs = stream(d, "/v1/instances/g0/logs?follow=1")
         gone_within(d, 6, "six guests, live restore off")
@@ -290,7 +280,7 @@ def phase_build(ukd):
         t = threading.Thread(target=build)
         t.start()
         # the compiler runs: a process below ukd that has compiled for a moment
-        procs = wait_for(lambda: descendants(d.proc.pid), 60, "the build's compiler")
+        procs = wait_until(lambda: descendants(d.proc.pid), 60, "the build's compiler")
         time.sleep(1)
         procs = descendants(d.proc.pid) or procs
         gone_within(d, 5, "during a build")
@@ -316,7 +306,7 @@ def phase_second_signal(ukd):
     try:
         d.build_ok(GUEST, "uktest")
         start_guests(d, ["deaf"], ["ignore"])
-        wait_for(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
+        wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
         d.proc.send_signal(signal.SIGTERM)
         time.sleep(1.5)
         check(d.proc.poll() is None, "ukd exited during the guest's grace")

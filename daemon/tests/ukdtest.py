@@ -33,6 +33,17 @@ def check(cond, msg):
         fail(msg)
 
 
+def wait_until(pred, timeout, what):
+    """pred()'s first true value, polled every 50 ms; fails the test after (timeout) s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    fail("%s: not within %d s" % (what, timeout))
+
+
 def require_qemu():
     if not shutil.which("qemu-system-x86_64"):
         skip("qemu-system-x86_64 is not installed: cannot run guests on this machine")
