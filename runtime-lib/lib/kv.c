@@ -104,6 +104,15 @@ static uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
+/* A batch's CRC chain (its commit record's key) with one more record's CRC fed in. */
+static uint32_t chain_add(uint32_t chain, uint32_t crc)
+{
+	uint8_t c[4];
+
+	put32(c, crc);
+	return crc32c(chain, c, 4);
+}
+
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
@@ -355,12 +364,7 @@ static int batch_add(struct batch *b, int type, const char *key, const void *val
 	if (b->len + sz > b->cap)
 		return -1;
 	crc = rec_build(b->buf + b->len, type, key, klen, val, vlen, gen, seq, salt);
-	{
-		uint8_t c[4];
-
-		put32(c, crc);
-		b->chain = crc32c(b->chain, c, 4);
-	}
+	b->chain = chain_add(b->chain, crc);
 	b->len += sz;
 	b->count++;
 	return 0;
@@ -525,12 +529,7 @@ static uk_result_t scan(struct uk_kv *kv)
 				cap = nc;
 			}
 			ps[nps++] = rec;
-			{
-				uint8_t c[4];
-
-				put32(c, crc);
-				chain = crc32c(chain, c, 4);
-			}
+			chain = chain_add(chain, crc);
 			p += size;
 		}
 		if (!done) {
