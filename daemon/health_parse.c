@@ -317,12 +317,3 @@ int ukd_health_http_status(const char *buf, size_t len)
 	}
 	return code >= 100 && code <= 599 ? code : -1;
 }
-
-int ukd_health_wanted(json_object *cfg)
-{
-	json_object *v;
-	struct ukd_health_cfg hc;
-
-	ukd_health_cfg_from_json(json_object_object_get_ex(cfg, "healthcheck", &v) ? v : NULL, &hc);
-	return hc.kind != UKD_HEALTH_NONE;
-}

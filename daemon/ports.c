@@ -179,33 +179,6 @@ json_object *ukd_ports_parse(json_object *v, uk_err_t *err)
 	return out;
 }
 
-int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max)
-{
-	int n = 0;
-
-	if (!arr || !json_object_is_type(arr, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr) && n < max; i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *v;
-		struct ukd_port *p = &out[n];
-
-		memset(p, 0, sizeof(*p));
-		snprintf(p->host_ip, sizeof(p->host_ip), "%s",
-		         json_object_object_get_ex(o, "host_ip", &v) ? json_object_get_string(v)
-		                                                     : UKD_PORTS_DEFAULT_IP);
-		snprintf(p->proto, sizeof(p->proto), "%s",
-		         json_object_object_get_ex(o, "protocol", &v) ? json_object_get_string(v)
-		                                                      : "tcp");
-		p->host_port =
-		        (unsigned)json_object_get_int(json_object_object_get(o, "host_port"));
-		p->guest_port =
-		        (unsigned)json_object_get_int(json_object_object_get(o, "guest_port"));
-		if (p->host_port && p->guest_port)
-			n++;
-	}
-	return n;
-}
-
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s:%u->%u/%s", p->host_ip, p->host_port, p->guest_port, p->proto);

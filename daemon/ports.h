@@ -43,9 +43,6 @@ json_object *ukd_port_json(const struct ukd_port *p);
  * (ports, the instance config, its healthcheck) refuses fields it does not know. */
 const char *ukd_json_unknown_key(json_object *o, const char *const *known);
 
-/* Reads a normalized array (arr) (as stored) into (out) (at most (max)); returns the count. */
-int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max);
-
 /* "127.0.0.1:8080->80/tcp" (Docker's ps notation) into (buf). */
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len);
 

@@ -17,7 +17,6 @@
 
 #include "cmdline.h"
 #include "health.h"
-#include "instance_config.h"
 #include "log_opts.h"
 #include "json_body.h"
 #include "log.h"
@@ -188,8 +187,9 @@ static void fuzz_ports(const char *s)
 		return;
 	out = ukd_ports_parse(in, &err);
 	if (out) {
-		n = ukd_ports_from_json(out, p, UKD_PORTS_MAX);
-		if ((size_t)n != json_object_array_length(out))
+		/* the normalized form reads back as stored configs are read */
+		if (ukd_ports_decode(out, 0, p, &n, &err) < 0 ||
+		    (size_t)n != json_object_array_length(out))
 			abort();
 		for (int i = 0; i < n; i++)
 			if (p[i].host_port < 1 || p[i].host_port > 65535 || p[i].guest_port < 1 ||
@@ -276,20 +276,6 @@ static void spec_stored_again(const struct ukd_instance_spec *s)
 	json_object_put(b);
 }
 
-static void fuzz_spec_body(json_object *body, const ukimg_info_t *img, struct ukd *d)
-{
-	struct ukd_instance_spec s;
-	uk_err_t err = {0};
-
-	if (ukd_spec_from_body(d, body, img, &s, &err) == 0) {
-		s.backend = ukd_spec_resolve_backend(d, &s);
-		spec_stored_again(&s);
-		ukd_spec_clear(&s);
-	} else if (err.status != 400 || s.cmd || s.env || s.labels) {
-		abort();
-	}
-}
-
 static void fuzz_spec_stored(const char *text)
 {
 	struct ukd_instance_spec s;
@@ -311,9 +297,11 @@ static void fuzz_body(const char *s, size_t len)
 	static char *exposed[] = {"80/tcp", NULL};
 	static struct ukd d = {.cfg = {.accelerator = "auto"}, .accel_type = "qemu"};
 	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
-	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
-	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
-	                                   "exposed_ports",  "log_opts"};
+	static const char *const keys[] = {
+	        "accelerator", "cmd",    "env",         "memory",        "restart_policy",
+	        "auto_remove", "ports",  "healthcheck", "exposed_ports", "log_opts",
+	        "networks",    "mounts", "labels",      "vcpus"};
+	struct ukd_instance_spec spec;
 	json_object *body, *cfg;
 	const char *image, *name;
 	uk_err_t err = {0};
@@ -325,18 +313,22 @@ static void fuzz_body(const char *s, size_t len)
 	}
 	if (!json_strings_whole(body))
 		abort(); /* a NUL (\u0000) slipped through */
-	if (ukd_instance_body_check(body, &image, &name, &err) == 0) {
-		cfg = ukd_instance_config(&d, body, &img, &err);
-		if (!cfg && err.status != 400)
+	if (ukd_spec_body_check(body, &image, &name, &err) < 0) {
+		if (err.status != 400)
 			abort();
-		for (size_t i = 0; cfg && i < sizeof(keys) / sizeof(keys[0]); i++)
+	} else if (ukd_spec_from_body(&d, body, &img, &spec, &err) < 0) {
+		if (err.status != 400 || spec.cmd || spec.env || spec.labels)
+			abort(); /* refused, and nothing half-decoded left */
+	} else {
+		cfg = ukd_spec_to_json(&spec);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!json_object_object_get_ex(cfg, keys[i], NULL))
 				abort();
 		json_object_put(cfg);
-	} else if (err.status != 400) {
-		abort();
+		spec.backend = ukd_spec_resolve_backend(&d, &spec);
+		spec_stored_again(&spec);
+		ukd_spec_clear(&spec);
 	}
-	fuzz_spec_body(body, &img, &d);
 	json_object_put(body);
 }
 
