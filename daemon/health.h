@@ -46,11 +46,9 @@ int ukd_health_duration_parse(const char *s, int64_t *ns);
 
 /*
  * Validates the request's "healthcheck" (v): {"http": "PORT/PATH" | "tcp": PORT, "interval",
- * "timeout", "start_period" (duration strings or integer nanoseconds), "retries", "disable"}.
- * Returns a new normalized object ({"type": "none"} when disabled or absent) or NULL with a 400.
+ * "timeout", "start_period" (duration strings or integer nanoseconds), "retries", "disable"}
+ * into (out): kind NONE when (v) is NULL or disables the check. 400 on bad input.
  */
-json_object *ukd_health_parse(json_object *v, uk_err_t *err);
-/* The same checks into (out) (kind NONE when (v) is NULL or disables the check). */
 int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *err);
 /* (c) normalized, as stored: {"type": "none"} or {"type", "port", "path", "interval", ...}. */
 json_object *ukd_health_cfg_json(const struct ukd_health_cfg *c);

@@ -242,15 +242,6 @@ int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *e
 	return 0;
 }
 
-json_object *ukd_health_parse(json_object *v, uk_err_t *err)
-{
-	struct ukd_health_cfg c;
-
-	if (ukd_health_cfg_parse(v, &c, err) < 0)
-		return NULL;
-	return ukd_health_cfg_json(&c);
-}
-
 void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out)
 {
 	json_object *f;
@@ -270,7 +261,7 @@ void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out)
 	out->retries = json_object_get_int(json_object_object_get(v, "retries"));
 	if (out->port < 1 || out->port > 65535 || out->interval_ns < MIN_NS ||
 	    out->timeout_ns < MIN_NS || out->retries < 1)
-		out->kind = UKD_HEALTH_NONE; /* not written by ukd_health_parse: ignore it */
+		out->kind = UKD_HEALTH_NONE; /* not written by ukd_health_cfg_json: ignore it */
 }
 
 /* ---- the state machine ---- */

@@ -165,20 +165,6 @@ int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *
 	return 0;
 }
 
-json_object *ukd_ports_parse(json_object *v, uk_err_t *err)
-{
-	struct ukd_port ports[UKD_PORTS_MAX];
-	json_object *out;
-	int n;
-
-	if (ukd_ports_decode(v, 1, ports, &n, err) < 0)
-		return NULL;
-	out = json_object_new_array();
-	for (int i = 0; i < n; i++)
-		json_object_array_add(out, ukd_port_json(&ports[i]));
-	return out;
-}
-
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s:%u->%u/%s", p->host_ip, p->host_port, p->guest_port, p->proto);

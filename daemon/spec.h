@@ -63,11 +63,10 @@ const char *ukd_accel_want_name(enum ukd_accel_want a);
 
 /* How the guest is networked (docs/networking.md). */
 enum ukd_net_mode {
-	UKD_NET_DEFAULT =
-	        0,      /* slirp (user) when it needs a NIC (ports, EXPOSE, a check), else none */
-	UKD_NET_NONE,   /* --network none: no NIC at all */
-	UKD_NET_USER,   /* --network user: QEMU's user networking (slirp), restrict=on */
-	UKD_NET_BRIDGE, /* --network NAME: a tap on a uk network (daemon/network.h) */
+	UKD_NET_DEFAULT = 0, /* user when it needs a NIC (ports, EXPOSE, a check), else none */
+	UKD_NET_NONE,        /* --network none: no NIC at all */
+	UKD_NET_USER,        /* --network user: QEMU's user networking (slirp), restrict=on */
+	UKD_NET_BRIDGE,      /* --network NAME: a tap on a uk network (daemon/network.h) */
 };
 
 #define UKD_NAME_MAX 64 /* network, volume, alias names: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */

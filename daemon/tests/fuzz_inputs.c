@@ -185,11 +185,15 @@ static void fuzz_ports(const char *s)
 	ukd_ports_hostfwd_error(s, &err);
 	if (!in)
 		return;
-	out = ukd_ports_parse(in, &err);
-	if (out) {
+	if (ukd_ports_decode(in, 1, p, &n, &err) == 0) {
 		/* the normalized form reads back as stored configs are read */
-		if (ukd_ports_decode(out, 0, p, &n, &err) < 0 ||
-		    (size_t)n != json_object_array_length(out))
+		struct ukd_port again[UKD_PORTS_MAX];
+		int m;
+		out = json_object_new_array();
+		for (int i = 0; i < n; i++)
+			json_object_array_add(out, ukd_port_json(&p[i]));
+		if (ukd_ports_decode(out, 0, again, &m, &err) < 0 || m != n ||
+		    memcmp(again, p, sizeof(p[0]) * (size_t)n))
 			abort();
 		for (int i = 0; i < n; i++)
 			if (p[i].host_port < 1 || p[i].host_port > 65535 || p[i].guest_port < 1 ||
@@ -220,7 +224,7 @@ static void fuzz_health(const char *s, size_t len)
 		abort();
 	if (!in)
 		return;
-	out = ukd_health_parse(in, &err);
+	out = ukd_health_cfg_parse(in, &c, &err) == 0 ? ukd_health_cfg_json(&c) : NULL;
 	if (out) {
 		ukd_health_cfg_from_json(out, &c);
 		if (c.kind != UKD_HEALTH_NONE &&

@@ -1124,8 +1124,7 @@ static void test_ports(void **state)
 	for (int i = 0; bad[i]; i++) {
 		in = json_tokener_parse(bad[i]);
 		assert_non_null(in);
-		out = ukd_ports_parse(in, &err);
-		if (out)
+		if (ukd_ports_decode(in, 1, p, &n, &err) == 0)
 			fail_msg("accepted %s", bad[i]);
 		assert_int_equal(err.status, 400);
 		json_object_put(in);
@@ -1134,8 +1133,12 @@ static void test_ports(void **state)
 	                        "\"0.0.0.0\", \"host_port\": 5353, \"guest_port\": 53, "
 	                        "\"protocol\": \"udp\"}, {\"host_port\": 8080, \"guest_port\": "
 	                        "80, \"protocol\": \"udp\"}]");
-	out = ukd_ports_parse(in, &err);
-	assert_non_null(out);
+	assert_int_equal(ukd_ports_decode(in, 1, p, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* stored and read back as a stored config is */
+	out = json_object_new_array();
+	for (int i = 0; i < n; i++)
+		json_object_array_add(out, ukd_port_json(&p[i]));
 	assert_int_equal(ukd_ports_decode(out, 0, p, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(p[0].host_ip, "127.0.0.1");
