@@ -658,25 +658,22 @@ static int backend_decode(json_object *v, enum ukd_backend_kind *out, uk_err_t *
 
 /* ---- exposed ports ---- */
 
-/* "80/tcp" (the image's form) into (s)'s next entry; a range ("8000-8010/tcp") keeps its
- * first port, as the NIC decision needs only that there is one. */
-static int exposed_add(struct ukd_instance_spec *s, const char *e, uk_err_t *err)
+/* "80/tcp" (the image's form) into (s)'s next entry. Never refused: a pulled image's odd key
+ * (a range "8000-8010/tcp" keeps its first port, anything else is port 0) and entries past
+ * UKD_EXPOSED_MAX are kept only as far as the NIC decision needs: that there is one. */
+static void exposed_add(struct ukd_instance_spec *s, const char *e)
 {
 	unsigned long p;
 	char *end;
 	const char *slash = strchr(e, '/');
 
 	if (s->n_exposed >= UKD_EXPOSED_MAX)
-		return uk_err_bad(err, "the image EXPOSEs more than %d ports: at most %d",
-		                  UKD_EXPOSED_MAX, UKD_EXPOSED_MAX);
+		return;
 	p = strtoul(e, &end, 10);
-	if (end == e || !p || p > 65535)
-		return uk_err_bad(err, "exposed port \"%.40s\": expected PORT/tcp or PORT/udp", e);
-	s->exposed[s->n_exposed] = (unsigned)p;
+	s->exposed[s->n_exposed] = end != e && p <= 65535 ? (unsigned)p : 0;
 	snprintf(s->exposed_proto[s->n_exposed], sizeof(s->exposed_proto[0]), "%s",
 	         slash && !strcmp(slash + 1, "udp") ? "udp" : "tcp");
 	s->n_exposed++;
-	return 0;
 }
 
 /* ---- the decoders ---- */
@@ -818,8 +815,7 @@ int ukd_spec_from_body(struct ukd *d, json_object *body, const struct ukimg_info
 	s->log = lo;
 	/* Kept with the instance: an image that EXPOSEs ports gets a NIC even without -p. */
 	for (size_t i = 0; img->exposed_ports && img->exposed_ports[i]; i++)
-		if (exposed_add(s, img->exposed_ports[i], err) < 0)
-			goto fail;
+		exposed_add(s, img->exposed_ports[i]);
 	if (present(body, "backend", &v) && backend_decode(v, &s->backend, err) < 0)
 		goto fail;
 	if (cross_check(s, err) < 0)
@@ -916,9 +912,7 @@ static int stored_decode(json_object *o, struct ukd_instance_spec *s, uk_err_t *
 			json_object *e = json_object_array_get_idx(v, i);
 			if (!json_object_is_type(e, json_type_string))
 				return uk_err_bad(err, "exposed_ports[%zu]: expected a string", i);
-			if (s->n_exposed < UKD_EXPOSED_MAX &&
-			    exposed_add(s, json_object_get_string(e), err) < 0)
-				return -1;
+			exposed_add(s, json_object_get_string(e));
 		}
 	}
 	/* Configs from before the "backend" key were all run by libvirt, the only backend. */

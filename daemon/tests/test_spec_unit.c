@@ -179,6 +179,17 @@ static void test_main_fields(void **state)
 	assert_int_equal(s.exposed[0], 53);
 	assert_string_equal(s.exposed_proto[0], "udp");
 	assert_int_equal(s.exposed[1], 80);
+	ukd_spec_clear(&s);
+	/* a pulled image's odd EXPOSE keys, and more than fit: still a NIC, never refused */
+	assert_int_equal(
+	        ukd_spec_from_json("{\"exposed_ports\":[\"8000-8010\\/tcp\",\"x\"]}", &s, &err), 0);
+	assert_int_equal(s.n_exposed, 2);
+	assert_int_equal(s.exposed[0], 8000);
+	assert_int_equal(s.exposed[1], 0);
+	assert_true(ukd_spec_has_nic(&s));
+	assert_round_trip(&s);
+	ukd_spec_clear(&s);
+	assert_int_equal(ukd_spec_from_json(main_configs[0].stored, &s, &err), 0);
 	assert_non_null(s.labels);
 	assert_null(s.labels[0]);
 	ukd_spec_clear(&s);
