@@ -3,6 +3,7 @@
 #include "instances.h"
 #include "accel.h"
 #include "backend.h"
+#include "backends.h"
 #include "cmdline.h"
 #include "events.h"
 #include "health.h"
@@ -393,7 +394,7 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 	if (!n && !exposes && !fwd)
 		return 0;
 	/* the previous run's QEMU may still hold the ports for a moment after its exit */
-	if (n && ukd_backend_wait_gone(d->backend, in->domain_name, err) < 0)
+	if (n && ukd_backend_wait_gone(ukd_backend_of(d, in), in->domain_name, err) < 0)
 		return -1;
 	if (ukd_ports_check_free(ports, n, err) < 0) {
 		if (err->status == 409)
@@ -469,7 +470,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		vm.memory = UKIMG_MEMORY_DEFAULT;
 	if (ukd_memory_check((int64_t)vm.memory, err) < 0)
 		goto out; /* an instance created for a larger host */
-	if (ukd_backend_start(d->backend, &vm, &info, err) < 0)
+	if (ukd_backend_start(ukd_backend_of(d, in), &vm, &info, err) < 0)
 		goto out;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
@@ -657,7 +658,8 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	}
 	/* noted in memory too: a kill whose request could not be recorded is a kill all the same */
 	ukd_instance_note_kill(d, in.domain_uuid, "");
-	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
+	if (ukd_backend_destroy(ukd_backend_of(d, &in), in.domain_name, err) < 0 &&
+	    err->status != 404) {
 		ukd_instance_clear(&in);
 		return -1;
 	}
@@ -692,7 +694,7 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 		return werr.status ? stop_unrecorded(err, name, &werr) : 1;
 	}
 	/* The guest may ignore the ACPI power button; the timeout then kills it. */
-	if (timeout_s > 0 && ukd_backend_shutdown(d->backend, in.domain_name, err) < 0)
+	if (timeout_s > 0 && ukd_backend_shutdown(ukd_backend_of(d, &in), in.domain_name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
@@ -740,6 +742,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 {
 	struct ukd_instance in;
 	char name[sizeof(in.domain_name)], uuid[sizeof(in.domain_uuid)];
+	struct ukd_backend *be;
 	int code;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
@@ -747,6 +750,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	snprintf(name, sizeof(name), "%s", in.domain_name);
 	snprintf(uuid, sizeof(uuid), "%s", in.domain_uuid);
 	code = strcmp(in.state, "running");
+	be = ukd_backend_of(d, &in);
 	ukd_instance_clear(&in);
 	if (code)
 		return 0;
@@ -755,16 +759,16 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	ukd_instance_lock(d, id);
 	status_empty(d, id, name);
 	ukd_instance_unlock(d, id);
-	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(d->backend, name, err) < 0)
+	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(be, name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", name, err->message);
 	uk_err_clear(err);
 	/* its exit recorded (the guest powered off), then its QEMU gone */
 	wait_not_running(d, id, ukd_ms_until(grace_until), -1, &code, 1);
-	while (ukd_now_ns() < grace_until && ukd_backend_state(d->backend, name, NULL, NULL) == 1)
+	while (ukd_now_ns() < grace_until && ukd_backend_state(be, name, NULL, NULL) == 1)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
-	if (ukd_backend_state(d->backend, name, NULL, NULL) != 0) {
+	if (ukd_backend_state(be, name, NULL, NULL) != 0) {
 		ukd_instance_note_kill(d, uuid, UKD_SHUTDOWN_KILL);
-		if (ukd_backend_destroy(d->backend, name, err) < 0 && err->status != 404)
+		if (ukd_backend_destroy(be, name, err) < 0 && err->status != 404)
 			return -1;
 	}
 	uk_err_clear(err);
@@ -933,6 +937,10 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(dom, "uuid", json_object_new_string(in->domain_uuid));
 	json_object_object_add(dom, "uri", json_object_new_string(d->cfg.libvirt_uri));
 	json_object_object_add(dom, "type", json_object_new_string(in->domain_type));
+	/* which backend runs it (backends.c): "libvirt" or "qemu" */
+	json_object_object_add(
+	        dom, "backend",
+	        json_object_new_string(ukd_backends_name(ukd_backends_kind_of(d, in))));
 	json_object_object_add(o, "domain", dom);
 	ukd_instance_path(d, in->id, "console.log", path, sizeof(path));
 	json_object_object_add(o, "log_path", json_object_new_string(path));
