@@ -330,10 +330,13 @@ struct ukd_backend *ukd_backend_open_qemu(const char *root, const char *qemu,
 		snprintf(b->run_as, sizeof(b->run_as), "%s", pw->pw_name);
 	}
 	if (ukvmm_qemu_probe(name, &b->caps, err) < 0) {
+		char said[sizeof(err->message)];
+
+		snprintf(said, sizeof(said), "%s", err->message);
 		uk_err_set(err, 503, UKD_VM_ERR_UNAVAILABLE,
-		           "qemu backend: %s: install QEMU (deploy/install-deps.sh) or use "
+		           "cannot run %s (%.300s): install QEMU (deploy/install-deps.sh) or use "
 		           "--backend libvirt",
-		           err->message);
+		           name, said);
 		goto fail;
 	}
 	snprintf(b->version, sizeof(b->version), "%u.%u.%u", b->caps.version / 10000,
