@@ -12,11 +12,6 @@
 
 static pthread_mutex_t backends_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const char *ukd_backends_name(int kind)
-{
-	return kind == UKD_BACKEND_QEMU ? "qemu" : "libvirt";
-}
-
 static struct ukd_backend *backends_open(struct ukd *d, int kind, uk_err_t *err)
 {
 	struct ukd_qemu_user qemu;
@@ -44,7 +39,7 @@ struct ukd_backend *ukd_backends_get(struct ukd *d, int kind, uk_err_t *err)
 	pthread_mutex_lock(&backends_lock);
 	if (!(b = d->backends[kind]) && d->stopping)
 		uk_err_set(err, 503, UKD_VM_ERR_UNAVAILABLE, "%s backend: ukd is shutting down",
-		           ukd_backends_name(kind));
+		           ukd_backend_kind_name(kind));
 	else if (!b && (b = backends_open(d, kind, err)))
 		__atomic_store_n(&d->backends[kind], b, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&backends_lock);
@@ -53,8 +48,9 @@ struct ukd_backend *ukd_backends_get(struct ukd *d, int kind, uk_err_t *err)
 
 int ukd_backends_kind_of(struct ukd *d, const struct ukd_instance *in)
 {
-	(void)in;
-	return d->cfg.default_backend;
+	(void)d;
+	/* resolved at create; a row from before backends were chosen ran under libvirt */
+	return in->spec.backend == UKD_BACKEND_QEMU ? UKD_BACKEND_QEMU : UKD_BACKEND_LIBVIRT;
 }
 
 struct ukd_backend *ukd_backend_of(struct ukd *d, const struct ukd_instance *in)
@@ -90,7 +86,7 @@ int ukd_backends_open(struct ukd *d, uk_err_t *err)
 	}
 	if (used && !ukd_backends_get(d, other, &e))
 		log_warn("backends", "the guests of the %s backend are not looked after: %s",
-		         ukd_backends_name(other), e.message);
+		         ukd_backend_kind_name(other), e.message);
 	return 0;
 }
 

@@ -7,8 +7,6 @@
 #include "store.h"
 #include "ukd.h"
 
-/* "libvirt" or "qemu" for an enum ukd_backend_kind (DEFAULT: libvirt). */
-const char *ukd_backends_name(int kind);
 /* Opens the default backend (d->backend), and the other one too when it has guests a previous
  * ukd left (live restore). */
 int ukd_backends_open(struct ukd *d, uk_err_t *err);

@@ -109,9 +109,10 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 			return uk_err_bad(err, "libvirt-uri: too long");
 		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", val);
 	} else if (!strcmp(key, "backend")) {
-		if (strcmp(val, "libvirt") && strcmp(val, "qemu"))
+		enum ukd_backend_kind k;
+		if (ukd_backend_kind_parse(val, &k) < 0 || k == UKD_BACKEND_DEFAULT)
 			return uk_err_bad(err, "backend %s: expected libvirt or qemu", val);
-		cfg->default_backend = strcmp(val, "qemu") ? UKD_BACKEND_LIBVIRT : UKD_BACKEND_QEMU;
+		cfg->default_backend = (int)k;
 	} else if (!strcmp(key, "accelerator")) {
 		if (strcmp(val, "auto") && strcmp(val, "kvm") && strcmp(val, "tcg"))
 			return uk_err_bad(err, "accelerator %s: expected auto, kvm or tcg", val);
