@@ -77,8 +77,8 @@ enum ukd_backend_kind ukd_spec_resolve_backend(const struct ukd *d,
 {
 	if (s->backend != UKD_BACKEND_DEFAULT)
 		return s->backend;
-	/* the daemon's default: `ukd --backend` */
-	return (enum ukd_backend_kind)d->cfg.default_backend;
+	/* the daemon's default: `ukd --backend` (libvirt unless it says qemu) */
+	return d->cfg.default_backend == UKD_BACKEND_QEMU ? UKD_BACKEND_QEMU : UKD_BACKEND_LIBVIRT;
 }
 
 /* ---- small helpers ---- */

@@ -22,11 +22,12 @@ from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, r
 
 GUEST = os.path.join(HERE, "guest")
 REAL_QEMU = shutil.which("qemu-system-x86_64")
-# The stub: libvirt's probe of QEMU (-machine none) goes to the real binary; a guest's QEMU
-# never answers its monitor, so libvirt waits in virDomainCreateXML (30 s and more).
+# The stub: libvirt's probe of QEMU (-machine none) and the qemu backend's (-version) go to the
+# real binary; a guest's QEMU never answers its monitor, so libvirt waits in virDomainCreateXML
+# (30 s and more), the qemu backend for QMP.
 STUB = """#!/bin/sh
 case " $* " in
-*" -machine none"*) exec %s "$@" ;;
+*" -machine none"*|*" -version "*) exec %s "$@" ;;
 esac
 while :; do sleep 1; done
 """
