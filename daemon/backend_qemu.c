@@ -194,7 +194,7 @@ static void qb_do_spawn_locked(struct qb *b)
 /* (g) ended: unlinked from the list (lock held by the caller), reaped if it is our child. */
 static void qb_gone_locked(struct qb *b, struct qguest *g)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 64], uuid[40];
 
 	for (struct qguest **p = &b->guests; *p; p = &(*p)->next)
 		if (*p == g) {
@@ -207,7 +207,8 @@ static void qb_gone_locked(struct qb *b, struct qguest *g)
 	}
 	close(g->pidfd);
 	/* the index entry goes with the run, unless a new run of the name already made it */
-	if (!qb_find_locked(b, g->name)) {
+	qb_read_uuid(b, g->name, uuid);
+	if (!qb_find_locked(b, g->name) && (!uuid[0] || !strcmp(uuid, g->uuid))) {
 		qb_path(b, g->name, NULL, path, sizeof(path));
 		unlink(path);
 	}
@@ -554,16 +555,21 @@ static int qb_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 		                  vm->name);
 	if (qb_wait_gone(bb, vm->name, err) < 0 || qb_config(b, vm, r, err) < 0)
 		return -1;
-	/* this run's files: the index entry, its uuid, QEMU's log; no stale pid file or socket */
+	/* this run's files: the index entry, its uuid, QEMU's log; no stale pid file or socket.
+	 * Under the lock: the thread, seeing the previous run end, drops the entry only if it
+	 * still names that run (qb_gone_locked). */
 	qb_path(b, vm->name, NULL, link, sizeof(link));
-	unlink(link);
-	if (symlink(vm->dir, link) < 0)
-		return uk_err_errno(err, errno, "start %s: link %s", vm->name, link);
 	qb_uuid(uuid);
-	unlink(r->pid);
-	unlink(r->qmp);
-	if (qb_write(vm->dir, F_UUID, uuid, err) < 0)
+	pthread_mutex_lock(&b->lock);
+	unlink(link);
+	if (symlink(vm->dir, link) < 0 || (unlink(r->pid), unlink(r->qmp), 0) ||
+	    qb_write(vm->dir, F_UUID, uuid, err) < 0) {
+		if (!err->status)
+			uk_err_errno(err, errno, "start %s: link %s", vm->name, link);
+		pthread_mutex_unlock(&b->lock);
 		return -1;
+	}
+	pthread_mutex_unlock(&b->lock);
 	snprintf(path, sizeof(path), "%s/%s", vm->dir, F_LOG);
 	if ((log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return uk_err_errno(err, errno, "start %s: %s", vm->name, path);

@@ -150,7 +150,7 @@ def phase_stuck_start(ukd):
                 res["r"] = e
         t = threading.Thread(target=start)
         t.start()
-        needle = "guest=uk-%s," % iid[:12]
+        needle = "guest=uk-%s" % iid[:12]  # libvirt adds ",debug-threads=on", ukvmm nothing
         pids = wait_until(lambda: [p for p in pids_with(needle) if stub.encode() in
                                  open("/proc/%d/cmdline" % p, "rb").read()], 120,
                         "the stub QEMU of the start")
