@@ -2,7 +2,7 @@
 refuses to start, naming the fix); live restore after kill -9 of ukd (the website guest keeps
 answering, the restarted ukd re-attaches to the same QEMU, `uk stop` powers it off over QMP and
 its exit is recorded); a guest that exits while ukd is down (its own exit status recorded at
-restart); QEMU outlives ukd in its own process group, never as root.
+restart); `uk run --backend qemu` on a libvirt ukd, re-attached after kill -9 too; QEMU outlives ukd in its own process group, never as root.
 usage: test_qemu_backend.py UKD UK"""
 import os
 import shutil
@@ -112,6 +112,43 @@ def exit_while_down(d):
           "its index entry outlived the run")
 
 
+def per_run(ukd):
+    """A libvirt ukd runs a guest with `uk run --backend qemu`; after kill -9 it re-attaches to
+    it through the qemu backend it opens at start-up because that backend left a guest."""
+    d = Daemon(ukd, live_restore=True)
+    ok = False
+    try:
+        check(d.req("GET", "/v1/info").json()["backend"]["name"] == "libvirt", "default backend")
+        d.build_ok(GUEST, "uktest")
+        if UK:
+            p = uk_cli(UK, d, "run", "--rm", "--backend", "qemu", "uktest", "exit", "3")
+            check(p.returncode == 3 and "uktest" in p.out,
+                  "uk run --rm --backend qemu: exit %d, %r %r" % (p.returncode, p.out, p.err))
+            p = uk_cli(UK, d, "run", "--backend", "xen", "uktest")
+            check(p.returncode == 125 and 'backend "xen"' in p.err, "bad backend: %r" % p.err)
+        d.create(image="uktest", name="fg", backend="qemu", cmd=["forever"])
+        d.post("/v1/instances/fg/start")
+        before = d.inspect("fg")
+        check(before["domain"]["backend"] == "qemu" and
+              qemu_pids("guest=" + before["domain"]["name"]) == [before["state"]["pid"]],
+              "a qemu-backend guest under a libvirt ukd: %r" % before)
+        d.proc.kill()
+        d.proc.wait()
+        d.start()
+        after = d.inspect("fg")["state"]
+        check(after["status"] == "running" and after["pid"] == before["state"]["pid"],
+              "not re-attached by a libvirt ukd: %r" % after)
+        d.post("/v1/instances/fg/kill")
+        st = d.inspect("fg")["state"]
+        check(st["status"] == "exited" and st["exit_code"] == 137, "kill: %r" % st)
+        d.ping()
+        ok = True
+    finally:
+        if not d.stop(ok):
+            ok = False
+    check(ok, "per-run backend")
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: test_qemu_backend.py UKD [UK]")
@@ -119,6 +156,12 @@ def main():
     require_qemu()
     skip_under_asan(ukd, "QEMU starts")
     qemu_missing(ukd)
+    try:
+        per_run(ukd)
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        print("FAILED")
+        sys.exit(1)
     d = Daemon(ukd, ["--backend", "qemu"], live_restore=True)
     ok = False
     try:
