@@ -18,7 +18,7 @@ for t in ukd uk ukcc; do [ -x "$build/bin/$t" ] || { echo "density.sh: $build/bi
 qemus_of() {
 	local root=$1 p
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "qemu-system.*$root/" && echo "${p#/proc/}"
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "qemu-system.*$root/" && echo "${p#/proc/}"
 	done
 	return 0
 }
@@ -41,7 +41,8 @@ for b in $backends; do
 	uk build -t site images/examples/website >/dev/null
 	t0=$(date +%s%N)
 	for i in $(seq "$n"); do
-		uk run -d -m 8m -p "127.0.0.1:$((base + i)):80" site >/dev/null || echo "density.sh: run $i failed" >&2
+		uk run -d -m 8m -p "127.0.0.1:$((base + i)):80" site >/dev/null 2>"$tmp/err" ||
+			{ echo "density.sh: run $i failed:" >&2; cat "$tmp/err" >&2; }
 	done
 	t1=$(date +%s%N)
 	left=$(seq "$n")
