@@ -88,6 +88,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
@@ -158,6 +159,7 @@ struct cli_create_opts {
 	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
+	const char *backend; /* --backend: "libvirt" or "qemu" (the daemon checks it) */
 	int auto_remove;
 	int detach, rm; /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
@@ -182,7 +184,8 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
 	        {"accel", required_argument, NULL, 'A'},                                          \
-	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"backend", required_argument, NULL, CLI_OPT_BACKEND}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -194,6 +197,7 @@ enum {
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_BACKEND, /* --backend */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
