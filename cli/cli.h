@@ -89,6 +89,8 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"      --no-healthcheck   no health check\n"                                       \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
 	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
+	"      --gdb [IP:]PORT    start paused, QEMU's gdb stub there (IP 127.0.0.1);\n"   \
+	"                         attach with uk debug NAME (docs/debugging.md)\n"         \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
@@ -160,6 +162,7 @@ struct cli_create_opts {
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
 	const char *backend; /* --backend: "libvirt" or "qemu" (the daemon checks it) */
+	const char *gdb;     /* --gdb [IP:]PORT (the daemon checks it) */
 	int auto_remove;
 	int detach, rm; /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
@@ -185,7 +188,8 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"publish", required_argument, NULL, 'p'},                                        \
 	        {"accel", required_argument, NULL, 'A'},                                          \
 	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
-	        {"backend", required_argument, NULL, CLI_OPT_BACKEND}, CLI_HEALTH_LONGOPTS
+	        {"backend", required_argument, NULL, CLI_OPT_BACKEND},                            \
+	        {"gdb", required_argument, NULL, CLI_OPT_GDB}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -198,6 +202,7 @@ enum {
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
 	CLI_OPT_BACKEND, /* --backend */
+	CLI_OPT_GDB,     /* --gdb */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
@@ -248,7 +253,7 @@ void cli_ignore_free(char **patterns, size_t n);
 extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
-        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust;
+        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_debug;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

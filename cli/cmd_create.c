@@ -124,6 +124,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
 	if (o->backend)
 		json_object_object_add(body, "backend", json_object_new_string(o->backend));
+	if (o->gdb)
+		json_object_object_add(body, "gdb", json_object_new_string(o->gdb));
 	if (o->log_opts)
 		json_object_object_add(body, "log_opts", json_object_get(o->log_opts));
 	{
@@ -251,6 +253,9 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		return 0;
 	case CLI_OPT_BACKEND:
 		o->backend = arg;
+		return 0;
+	case CLI_OPT_GDB:
+		o->gdb = arg;
 		return 0;
 	case CLI_OPT_LOG_OPT: {
 		const char *eq = strchr(arg, '=');

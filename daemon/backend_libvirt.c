@@ -654,7 +654,7 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 		user |= vm->nics[i].kind == UKD_NIC_USER;
 	/* The qemu namespace only when needed: libvirt marks such domains tainted. */
 	fprintf(f, "<domain type='%s'%s>\n  <name>", vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
-	        user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
+	        user || vm->gdb ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
 	xml_escape(f, vm->name);
 	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
 	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
@@ -683,9 +683,14 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	 * rules is passed through as the narrowest escape, two arguments. romfile= skips the
 	 * PXE option ROM nobody boots from.
 	 */
-	if (user) {
+	if (user || vm->gdb) {
 		fputs("  <qemu:commandline>\n", f);
 		xml_user_nics(f, vm);
+		if (vm->gdb) { /* QEMU's gdb stub: libvirt has no element for it */
+			fputs("    <qemu:arg value='-gdb'/>\n    <qemu:arg value='", f);
+			xml_escape(f, vm->gdb);
+			fputs("'/>\n", f);
+		}
 		fputs("  </qemu:commandline>\n", f);
 	}
 	fputs("</domain>\n", f);
@@ -783,7 +788,8 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 	memset(info, 0, sizeof(*info));
 	virDomainGetUUIDString(dom, info->uuid);
 	info->pid = backend_pid(b, vm->name);
-	if (virDomainResume(dom) < 0) {
+	/* with a gdb stub the guest stays paused: gdb's `continue` runs it */
+	if (!vm->gdb && virDomainResume(dom) < 0) {
 		if (ukd_policy_read_status(vm->status_log) < 0) {
 			LV_ERR(err, "resume domain", vm->name);
 			virDomainDestroy(dom);

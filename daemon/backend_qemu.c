@@ -458,6 +458,8 @@ static int qb_config(struct qb *b, const struct ukd_vm *vm, struct qb_render *r,
 	c->qmp_socket = r->qmp;
 	c->pid_file = r->pid;
 	c->run_as = b->run_as[0] ? b->run_as : NULL;
+	c->gdb = vm->gdb;
+	c->start_paused = vm->gdb != NULL; /* gdb's `continue` runs it */
 	return 0;
 }
 

@@ -421,7 +421,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	struct ukd_nic nic;
 	char ip_kv[64], kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX];
-	char type[8], cmdline[UKD_CMDLINE_MAX];
+	char type[8], cmdline[UKD_CMDLINE_MAX], gdb[32];
 	const struct ukd_instance_spec *s = &in->spec;
 	_cleanup_free_ const char **env = NULL;
 	size_t n_env = 0;
@@ -459,7 +459,9 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .status_log = status,
 	        .nics = &nic,
 	        .n_nics = n_nics,
+	        .gdb = s->gdb[0] ? gdb : NULL,
 	};
+	snprintf(gdb, sizeof(gdb), "tcp:%s", s->gdb);
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
 	if (ukd_memory_check((int64_t)vm.memory, err) < 0)

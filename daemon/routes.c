@@ -1,5 +1,6 @@
 /* The v1 route table: method, path pattern, body kind, handler. Order matters (first match wins).
  */
+#include "debug.h"
 #include "routes.h"
 
 const struct ukd_route ukd_routes[] = {
@@ -33,5 +34,6 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/instances/{}/wait", UKD_BODY_NONE, ukd_route_instance_wait},
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
         {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
+        {"GET", "/v1/instances/{}/kernel", UKD_BODY_NONE, ukd_route_instance_kernel},
         {NULL, NULL, 0, NULL},
 };

@@ -654,6 +654,29 @@ static int backend_decode(json_object *v, enum ukd_backend_kind *out, uk_err_t *
 	return 0;
 }
 
+/* "[IP:]PORT" (IP an IPv4 literal, 127.0.0.1 when absent; PORT 1-65535) into "IP:PORT". */
+static int gdb_decode(json_object *v, char *out, size_t len, uk_err_t *err)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	const char *colon = s ? strrchr(s, ':') : NULL, *port = colon ? colon + 1 : s;
+	char ip[16] = "127.0.0.1", *end;
+	struct in_addr a;
+	unsigned long p;
+
+	if (s && colon && (colon == s || (size_t)(colon - s) >= sizeof(ip)))
+		s = NULL;
+	if (s && colon)
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - s), s);
+	p = s && *port >= '0' && *port <= '9' ? strtoul(port, &end, 10) : 0;
+	if (!s || !p || p > 65535 || *end || inet_pton(AF_INET, ip, &a) != 1)
+		return uk_err_bad(err,
+		                  "gdb %.60s: expected \"[IP:]PORT\" (IPv4, 127.0.0.1 by default; "
+		                  "port 1-65535), e.g. \"127.0.0.1:1234\"",
+		                  json_object_to_json_string(v));
+	snprintf(out, len, "%s:%lu", ip, p);
+	return 0;
+}
+
 /* ---- exposed ports ---- */
 
 /* "80/tcp" (the image's form) into (s)'s next entry. Never refused: a pulled image's odd key
@@ -679,7 +702,7 @@ static void exposed_add(struct ukd_instance_spec *s, const char *e)
 static const char *const create_keys[] = {
         "image",       "name",        "cmd",     "env",         "memory",   "restart_policy",
         "auto_remove", "accelerator", "ports",   "healthcheck", "log_opts", "networks",
-        "mounts",      "labels",      "backend", "vcpus",       NULL};
+        "mounts",      "labels",      "backend", "vcpus",       "gdb",      NULL};
 
 /* (key)'s string, NULL when absent or null; (*bad) set when it is another type. */
 static const char *opt_string(json_object *body, const char *key, int *bad)
@@ -732,6 +755,8 @@ static int common_decode(json_object *o, struct ukd_instance_spec *s, uk_err_t *
 		return -1;
 	s->vcpus = 1;
 	if (present(o, "vcpus", &v) && vcpus_decode(v, &s->vcpus, err) < 0)
+		return -1;
+	if (present(o, "gdb", &v) && gdb_decode(v, s->gdb, sizeof(s->gdb), err) < 0)
 		return -1;
 	return 0;
 }
@@ -855,6 +880,8 @@ json_object *ukd_spec_to_json(const struct ukd_instance_spec *s)
 		json_object_object_add(o, "backend",
 		                       json_object_new_string(ukd_backend_kind_name(s->backend)));
 	json_object_object_add(o, "vcpus", json_object_new_int((int)s->vcpus));
+	if (s->gdb[0])
+		json_object_object_add(o, "gdb", json_object_new_string(s->gdb));
 	return o;
 }
 

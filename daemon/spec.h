@@ -116,6 +116,7 @@ struct ukd_instance_spec {
 	int auto_remove;
 	enum ukd_accel_want accel;
 	enum ukd_backend_kind backend; /* never DEFAULT once created */
+	char gdb[24]; /* "IP:PORT" of QEMU's gdb stub (the guest starts paused), "" = none */
 };
 
 /* Checks that (body) is an object with a string "image" (and "name", if given); (image) and

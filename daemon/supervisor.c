@@ -2,6 +2,7 @@
 #include "supervisor.h"
 #include "backend.h"
 #include "backends.h"
+#include "debug.h"
 #include "events.h"
 #include "health.h"
 #include "instances.h"
@@ -136,6 +137,8 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 		snprintf(in->error, sizeof(in->error), "%s",
 		         why ? why : "guest stopped without reporting an exit status");
 	}
+	if (code != 137)
+		ukd_debug_symbolize_crash(d, in, code); /* before a follower sees the exit */
 	in->state = UKD_STATE_EXITED;
 	in->exit_code = code;
 	in->finished = finished ? finished : ukd_now_ns();

@@ -47,6 +47,8 @@ struct ukd_vm {
 	int n_nics;
 	const struct ukd_disk *disks;
 	int n_disks;
+	const char *gdb; /* "tcp:IP:PORT": QEMU's gdb stub listens there and the guest starts
+	                    paused (gdb's `continue` runs it); NULL = none */
 };
 
 /*

@@ -197,6 +197,10 @@ def main(d):
     finally:
         held.close()
     call(d, "GET", "/v1/instances/{id}/port", {"id": "nosuch"}, expect=404)
+    # the kernel ELF an instance boots (uk debug): an ELF with its symbol table
+    r = call(d, "GET", "/v1/instances/{id}/kernel", {"id": "c2"}, expect=200)
+    check(r.body[:4] == b"\x7fELF" and b".symtab" in r.body, "kernel: %r" % r.body[:16])
+    call(d, "GET", "/v1/instances/{id}/kernel", {"id": "nosuch"}, expect=404)
     call(d, "POST", "/v1/instances", body={"image": "hello", "ports": [
         {"host_port": 0, "guest_port": 80}]}, expect=400)
     call(d, "DELETE", "/v1/instances/{id}", {"id": "c2"}, expect=204)

@@ -353,7 +353,10 @@ static int compile_argv(struct build *b, const struct ukimg_sandbox *sb, const c
 	snprintf(line2, sizeof(line2), "-ffile-prefix-map=%s=.", b->ctx);
 	if (util_strv_push(&argv, &n, b->opts->ukcc_path) < 0 ||
 	    util_strv_push(&argv, &n, "--target=kvm") < 0 || util_strv_push(&argv, &n, "-O2") < 0 ||
-	    util_strv_push(&argv, &n, line) < 0 || util_strv_push(&argv, &n, line2) < 0)
+	    /* debug information in the image's kernel (not loaded at boot): uk debug and the
+	     * symbolized crash reports read it (docs/debugging.md); CFLAGS -g0 drops it */
+	    util_strv_push(&argv, &n, "-g") < 0 || util_strv_push(&argv, &n, line) < 0 ||
+	    util_strv_push(&argv, &n, line2) < 0)
 		return uk_err_errno(b->err, ENOMEM, "build");
 	for (size_t i = 0; i < b->uf->n_cflags; i++)
 		if (util_strv_push(&argv, &n, b->uf->cflags[i]) < 0)

@@ -164,7 +164,7 @@ static void test_build_ok(void **state)
 	assert_non_null(strstr(f->progress, "Step 1/4 : read the build context\n"));
 	assert_non_null(strstr(f->progress, "Step 2/4 : parse Ukfile\n"));
 	assert_non_null(
-	        strstr(f->progress, "compile: ukcc --target=kvm -O2 -o kernel main.c -lnet\n"));
+	        strstr(f->progress, "compile: ukcc --target=kvm -O2 -g -o kernel main.c -lnet\n"));
 	assert_non_null(strstr(f->progress, "fake-ukcc: linked  main.c\n"));
 	assert_non_null(strstr(f->progress, r.manifest_digest));
 
@@ -328,7 +328,7 @@ static void test_files_and_wildcards(void **state)
 		fail();
 	}
 	/* FILES reach ukcc as --embed SRC:DST, in order, after the sources. */
-	assert_non_null(strstr(f->progress, "ukcc --target=kvm -O2 -o kernel src/a.c src/b.c "
+	assert_non_null(strstr(f->progress, "ukcc --target=kvm -O2 -g -o kernel src/a.c src/b.c "
 	                                    "--embed site:/www --embed notes.txt:/etc/ --embed "
 	                                    "notes.txt:/doc/n.txt --embed site/index.html:/\n"));
 	layer_list(f, r.layer_digest, list, sizeof(list));

@@ -338,6 +338,15 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 	av_add(&a, "-no-reboot");
 	if (cfg->start_paused)
 		av_add(&a, "-S");
+	if (cfg->gdb) {
+		/* a chardev address only: "tcp:" and nothing that could add options */
+		if (strncmp(cfg->gdb, "tcp:", 4) || strpbrk(cfg->gdb, ", ")) {
+			uk_err_bad(err, "gdb \"%s\": expected \"tcp:IP:PORT\"", cfg->gdb);
+			goto fail;
+		}
+		av_add(&a, "-gdb");
+		av_add(&a, cfg->gdb);
+	}
 	if (cfg->firmware) {
 		av_add(&a, "-bios");
 		av_add(&a, cfg->firmware);

@@ -105,6 +105,7 @@ struct ukvmm_config {
 	int start_paused;       /* -S: the guest runs only after QMP "cont" */
 	int sandbox;            /* -sandbox on with every deny QEMU offers */
 	const char *run_as;     /* user QEMU drops to after opening its files; NULL = stay */
+	const char *gdb; /* -gdb: QEMU's gdb stub, "tcp:IP:PORT"; NULL = none (see start_paused) */
 };
 
 /* MMIO slots of QEMU's microvm. */
