@@ -182,6 +182,8 @@ void ukd_debug_symbolize_crash(struct ukd *d, const struct ukd_instance *in, int
 			goto out;
 		fputs("backtrace symbolized by ukd (addr2line, the image's kernel):\n", o);
 		for (int i = 0; i < n && fn && (loc = strtok_r(NULL, "\n", &save)); i++) {
+			while (!strncmp(loc, "././", 4)) /* "./main.c" compiled in "." */
+				loc += 2;
 			snprintf(line, sizeof(line), "  #%s 0x%016llx in %.300s at %.500s\n",
 			         f[i].faulting ? " " : "", (unsigned long long)f[i].addr, fn, loc);
 			if (!f[i].faulting)

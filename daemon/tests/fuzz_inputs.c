@@ -4,7 +4,8 @@
  * API's "ports" and QEMU's forwarding errors), registry credentials, health checks (the API's
  * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
  * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
- * its stored form read back, any text read as a stored config). */
+ * its stored form read back, any text read as a stored config), a panic report's backtrace
+ * (crash_parse.c). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "backend.h"
 #include "cmdline.h"
+#include "debug.h"
 #include "health.h"
 #include "log_opts.h"
 #include "json_body.h"
@@ -337,6 +339,17 @@ static void fuzz_body(const char *s, size_t len)
 	json_object_put(body);
 }
 
+/* A console log's panic report (guest output): frames within bounds, parsed from the raw bytes
+ * (NULs included) without reading past them. */
+static void fuzz_crash(const char *data, size_t len)
+{
+	struct ukd_crash_frame f[4];
+	int n = ukd_crash_frames(data, len, f, 4);
+
+	if (n < 0 || n > 4)
+		abort();
+}
+
 /* A log size (max-size): an accepted one reads back from its own digits. */
 static void fuzz_log_size(const char *s)
 {
@@ -383,6 +396,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);
 		if (c < -1 || c > 255)
 			abort();
+		fuzz_crash((const char *)data + 1, size - 1);
 	}
 	}
 	free(s);

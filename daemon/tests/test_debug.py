@@ -91,7 +91,7 @@ def crash_report(d):
     check("null pointer dereference" in logs, "no crash report: %s" % logs)
     check("backtrace symbolized by ukd" in logs, "no symbolized backtrace: %s" % logs)
     sym = logs.split("backtrace symbolized by ukd", 1)[1]
-    check(" in fault_here at " in sym and "main.c:%d" % FAULT_LINE in sym,
+    check(" in fault_here at ./main.c:%d\n" % FAULT_LINE in sym,
           "the faulting function and line are not named: %s" % sym)
     check(" in main at " in sym, "the caller is not named: %s" % sym)
 
