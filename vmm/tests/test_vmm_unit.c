@@ -631,6 +631,32 @@ static void qmp_peers(void **state)
 	rmdir(dir);
 }
 
+/* gdb: -S then -gdb tcp:IP:PORT; anything but a plain tcp address is refused. */
+static void gdb_stub(void **state)
+{
+	struct ukvmm_config c;
+
+	(void)state;
+	base(&c);
+	c.start_paused = 1;
+	c.gdb = "tcp:127.0.0.1:1234";
+	check_golden(&c, "/usr/bin/qemu-system-x86_64\n-M\nmicrovm\n-accel\ntcg\n-m\n16\n-smp\n1\n"
+	                 "-nodefaults\n-no-user-config\n-nographic\n-no-reboot\n-S\n"
+	                 "-gdb\ntcp:127.0.0.1:1234\n-bios\n/usr/share/qemu/qboot.rom\n"
+	                 "-kernel\n/k/hello\n-append\nseed=00 -- world \"two words\"\n"
+	                 "-chardev\nfile,id=uk.console,path=/run/i/console.log,append=on\n"
+	                 "-serial\nchardev:uk.console\n"
+	                 "-chardev\nfile,id=uk.status,path=/run/i/status,append=on\n"
+	                 "-device\nisa-serial,chardev=uk.status,index=1\n"
+	                 "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n");
+	c.gdb = "tcp:127.0.0.1:1234,server=on,ipv6=on";
+	expect_refused(&c, "gdb");
+	c.gdb = "unix:/tmp/gdb.sock";
+	expect_refused(&c, "gdb");
+	c.gdb = "tcp:127.0.0.1:1 -monitor";
+	expect_refused(&c, "gdb");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +664,7 @@ int main(void)
 	        cmocka_unit_test(golden_pc_devices),
 	        cmocka_unit_test(golden_microvm_mmio),
 	        cmocka_unit_test(refused_configs),
+	        cmocka_unit_test(gdb_stub),
 	        cmocka_unit_test(escape),
 	        cmocka_unit_test(version),
 	        cmocka_unit_test(probe),
