@@ -2,11 +2,13 @@
 guest paused with QEMU's gdb stub, and a real gdb in batch mode through `uk debug` (the image's
 kernel ELF fetched from the daemon) stops at a breakpoint on a function of the test program,
 reads a backtrace and variables, then lets the guest finish with its own exit code; bad --gdb
-addresses are a 400 that stores nothing; a guest that dereferences a null pointer has its crash
+addresses are a 400 that stores nothing; a guest waiting for gdb survives a ukd restart (live
+restore); a guest that dereferences a null pointer has its crash
 report symbolized in `uk logs` (the faulting function, file:line)."""
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 
@@ -83,6 +85,29 @@ def gdb_session(d):
     check(r.returncode != 0 and "--gdb" in r.err, "uk debug without a stub: %s" % r.err)
 
 
+def restore_paused(d):
+    """A guest waiting for gdb is kept across a ukd restart (live restore): paused is its
+    normal state, not a start ukd died in."""
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait(timeout=120)
+    d.args = [a for a in d.args if a != "--live-restore=false"]
+    d.start()
+    port = free_port()
+    r = uk_cli(UK, d, "run", "-d", "--name", "kept", "--gdb", str(port), "debuggee", "steps", "2")
+    check(r.returncode == 0, "uk run --gdb: %s" % r.err)
+    wait_until(lambda: listening(port), 60, "QEMU's gdb stub on 127.0.0.1:%d" % port)
+    d.proc.send_signal(signal.SIGTERM)  # live restore: the guest stays
+    d.proc.wait(timeout=120)
+    d.start()
+    ins = d.inspect("kept")
+    check(ins["state"]["status"] == "running", "after a ukd restart: %s" % ins["state"])
+    check(listening(port), "the gdb stub is gone after a ukd restart")
+    r = uk_cli(UK, d, "debug", "kept", "-batch", "-ex", "detach", timeout=300)
+    check(r.returncode == 0, "uk debug after a restart: %s %s" % (r.out, r.err))
+    check(d.wait("kept") == 0 and "total 6" in d.logs("kept"),
+          "the kept guest did not run to its end: %r" % d.logs("kept"))
+
+
 def crash_report(d):
     r = uk_cli(UK, d, "run", "--name", "crash", "debuggee", "crash", "0", timeout=300)
     check(r.returncode == 139, "a null dereference exits 139, got %d: %s" % (r.returncode, r.err))
@@ -106,6 +131,7 @@ def main(d):
     if not shutil.which("gdb"):
         skip("gdb is not installed (apt-get install gdb): the symbolized crash report passed")
     gdb_session(d)
+    restore_paused(d)
 
 
 if __name__ == "__main__":
