@@ -398,7 +398,8 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		/* ukd died inside a start (ukd_backend_start creates the guest paused, then resumes
 		 * it; libvirt itself kills a guest whose creation it was in the middle of): the
 		 * start did not happen, the instance keeps the state it had before. A guest with a
-		 * gdb stub is paused by design (until gdb continues it, or at a breakpoint): kept. */
+		 * gdb stub is paused by design (until gdb continues it, or at a breakpoint): kept.
+		 */
 		log_info("supervisor", "%s: destroying the guest of a start ukd died in", in->name);
 		if (ukd_backend_destroy(b, in->domain_name, &err) < 0 && err.status != 404)
 			log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
