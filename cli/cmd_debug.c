@@ -15,7 +15,7 @@ static int write_cb(const char *data, size_t len, void *ud)
 
 static int debug_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"gdb", required_argument, NULL, 'g'},
+	static const struct option opts[] = {{"gdb-path", required_argument, NULL, 'g'},
 	                                     {NULL, 0, NULL, 0}};
 	_cleanup_json_ json_object *res = NULL;
 	_cleanup_free_ char *path = NULL, *kpath = NULL;
@@ -88,8 +88,8 @@ static int debug_run(struct cli *cli, int argc, char **argv)
 	if (pid == 0) {
 		execvp(gdb, av);
 		fprintf(stderr,
-		        "uk: debug: cannot run %s: %s (install gdb, or name it with --gdb)\n", gdb,
-		        strerror(errno));
+		        "uk: debug: cannot run %s: %s (install gdb, or name it with --gdb-path)\n",
+		        gdb, strerror(errno));
 		_exit(127);
 	}
 	/* ^C belongs to gdb (it stops the guest); the kernel file goes when gdb ends */
@@ -118,7 +118,7 @@ const struct cli_cmd cli_cmd_debug = {
                 "See docs/debugging.md.\n"
                 "\n"
                 "Options:\n"
-                "      --gdb PROG     the gdb to run (default: gdb from PATH)\n"
+                "      --gdb-path PROG  the gdb to run (default: gdb from PATH)\n"
                 "  -h, --help         print this help\n",
         .run = debug_run,
 };
