@@ -1,0 +1,163 @@
+"""Shared pieces of runuk's engine tests: a private docker-registry on 127.0.0.1, a private ukd to
+`uk build` + `uk push` images, a private containerd (own root, state, socket), cleanup of only
+what was started here."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class Skip(Exception):
+    pass
+
+
+def need(*tools):
+    for t in tools:
+        if not shutil.which(t) and not os.path.exists(t):
+            raise Skip(f"{t} is not installed (deploy/install-deps.sh installs it)")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out ({timeout} s) waiting for {what}")
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Env:
+    """One test's temp dir and the processes it started (killed by pid, never by name)."""
+
+    def __init__(self, build, repo):
+        self.build, self.repo = os.path.abspath(build), os.path.abspath(repo)
+        self.top = tempfile.mkdtemp(prefix="rk-", dir=os.environ.get("TMPDIR", "/tmp"))
+        self.procs = []
+
+    def spawn(self, argv, log, **kw):
+        f = open(os.path.join(self.top, log), "w")
+        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+                             **kw)
+        self.procs.append(p)
+        return p
+
+    def registry(self):
+        port = free_port()
+        reg = f"127.0.0.1:{port}"
+        yml = os.path.join(self.top, "reg.yml")
+        with open(yml, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                    f"    rootdirectory: {self.top}/regdata\nhttp:\n  addr: {reg}\n")
+        self.spawn(["docker-registry", "serve", yml], "registry.log")
+        wait_for(lambda: listening(port), 20, "docker-registry")
+        return reg
+
+    def ukd(self):
+        sock = os.path.join(self.top, "ukd.sock")
+        self.spawn([os.path.join(self.build, "bin/ukd"), "--root", self.top + "/ukd", "--host",
+                    "unix://" + sock, "--accelerator", "tcg", "--log-level", "warn"], "ukd.log")
+        wait_for(lambda: os.path.exists(sock), 30, "ukd's socket")
+        self.uk_env = dict(os.environ, UK_HOST="unix://" + sock, UK_CONFIG=self.top + "/ukcfg")
+
+    def uk(self, *args):
+        p = subprocess.run([os.path.join(self.build, "bin/uk"), *args], capture_output=True,
+                           text=True, env=self.uk_env, timeout=300)
+        if p.returncode:
+            raise AssertionError(f"uk {' '.join(args)}: {p.stderr}")
+        return p.stdout
+
+    def guest_image(self, reg, name, cmd):
+        """uk build of runuk/tests/guest.c with CMD (cmd), pushed as REG/NAME."""
+        ctx = os.path.join(self.top, "ctx-" + name.replace("/", "_").replace(":", "_"))
+        os.makedirs(ctx)
+        shutil.copy(os.path.join(self.repo, "runuk/tests/guest.c"), ctx)
+        with open(os.path.join(ctx, "Ukfile"), "w") as f:
+            f.write("FROM uk/runtime:1\nSOURCES guest.c\nCMD [%s]\n" %
+                    ", ".join('"%s"' % c for c in cmd))
+        ref = f"{reg}/{name}"
+        self.uk("build", "-q", "-t", ref, ctx)
+        self.uk("push", ref)
+        return ref
+
+    def containerd(self):
+        d = os.path.join(self.top, "ctd")
+        os.makedirs(d)
+        self.ctd_sock = os.path.join(d, "sock")
+        cfg = os.path.join(d, "config.toml")
+        with open(cfg, "w") as f:
+            f.write(f"""version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{self.ctd_sock}"
+[ttrpc]
+  address = "{self.ctd_sock}.ttrpc"
+[debug]
+  address = "{d}/debug.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d}/opt"
+""")
+        self.spawn(["containerd", "--config", cfg], "containerd.log")
+        wait_for(lambda: os.path.exists(self.ctd_sock), 30, "containerd's socket")
+
+    def ctr(self, *args, timeout=300):
+        return subprocess.run(["ctr", "--address", self.ctd_sock, "--namespace", "runuk", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        if os.environ.get("RUNUK_KEEP"):
+            print("kept", self.top)
+        else:
+            subprocess.run(["umount", "-R", "-l", self.top], stderr=subprocess.DEVNULL)
+            shutil.rmtree(self.top, ignore_errors=True)
+
+
+def main(run):
+    """Runs (run)(env) with skips as exit 77 and failures as 1."""
+    build, repo = sys.argv[1], sys.argv[2]
+    env = None
+    try:
+        env = Env(build, repo)
+        run(env)
+        return 0
+    except Skip as e:
+        print("SKIP:", e)
+        return 77
+    except AssertionError as e:
+        print("FAIL:", e)
+        for log in ("containerd.log", "dockerd.log", "ukd.log"):
+            p = os.path.join(env.top, log) if env else ""
+            if p and os.path.exists(p):
+                print(f"--- {log} (tail)")
+                print("".join(open(p).readlines()[-30:]))
+        return 1
+    finally:
+        if env:
+            env.close()
