@@ -108,6 +108,22 @@ int runuk_state_remove(const char *dir, uk_err_t *err);
 int runuk_guest_cmdline(char *buf, size_t len, const char *const *env, const char *const *args,
                         uk_err_t *err);
 
+/* ---- the container's network (net.c) ---- */
+
+struct runuk_net {
+	int present;     /* the namespace has an Ethernet link with IPv4: the guest gets a NIC */
+	char ifname[16]; /* eth0 */
+	char mac[18];    /* eth0's MAC: the guest's */
+	char ip[64];     /* "10.88.0.5/16" */
+	char gw[64];     /* "10.88.0.1", "" without a default route */
+	char tap[16];
+};
+
+/* In the container's network namespace: finds eth0 (or the first Ethernet link with an IPv4
+ * address), creates a tap, redirects eth0 <-> tap with tc mirred and removes eth0's address so
+ * the guest alone answers for it. (net)->present 0: no such link, nothing done. */
+int runuk_net_takeover(struct runuk_net *net, uk_err_t *err);
+
 /* ---- the container's process (supervise.c) ---- */
 
 struct runuk_launch {

@@ -68,7 +68,30 @@ static int configure(const struct runuk_launch *l, struct ukvmm_config *c, char 
 	if (mem < (4ULL << 20))
 		return uk_err_bad(err, "memory limit %llu bytes: a uk guest needs at least 4 MiB",
 		                  (unsigned long long)mem);
-	if (runuk_guest_cmdline(cmdline, len, (const char *const *)s->env, guest_args(s), err) < 0)
+	static const char *env[RUNUK_MAX_ENV + 3];
+	static char ip[80], gw[80];
+	static struct runuk_net net;
+	static struct ukvmm_nic nic;
+	size_t n = 0;
+
+	/* only in a namespace of the container's own: a container on the host's network (no
+	 * network namespace in config.json) must never take the host's eth0 */
+	if ((s->netns || s->new_netns) && runuk_net_takeover(&net, err) < 0)
+		return -1;
+	for (; n < s->n_env; n++)
+		env[n] = s->env[n];
+	if (net.present) {
+		/* the runtime's static configuration (docs/net.md): eth0's, now the guest's */
+		snprintf(ip, sizeof(ip), "UK_IP=%s", net.ip);
+		env[n++] = ip;
+		if (net.gw[0]) {
+			snprintf(gw, sizeof(gw), "UK_GW=%s", net.gw);
+			env[n++] = gw;
+		}
+		nic = (struct ukvmm_nic){.kind = UKVMM_NIC_TAP, .mac = net.mac, .ifname = net.tap};
+	}
+	env[n] = NULL;
+	if (runuk_guest_cmdline(cmdline, len, env, guest_args(s), err) < 0)
 		return uk_err_wrap(err, "kernel command line");
 	if (ukvmm_qemu_probe(NULL, &caps, err) < 0)
 		return -1;
@@ -86,6 +109,8 @@ static int configure(const struct runuk_launch *l, struct ukvmm_config *c, char 
 	c->qmp_socket = "qmp"; /* relative: the state dir is the cwd, sun_path stays short */
 	c->pid_file = "qemu.pid";
 	c->start_paused = 1;
+	if (net.present)
+		c->nics = &nic, c->n_nics = 1;
 	c->die_with_parent = 1; /* SIGKILL of the container's process ends the guest */
 	return 0;
 }

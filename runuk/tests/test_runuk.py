@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-RUNUK, UKCC, REPO = sys.argv[1:4]
+RUNUK, UKCC, REPO = (os.path.abspath(a) for a in sys.argv[1:4])
 ONLY = sys.argv[4:]
 TMP = tempfile.mkdtemp(prefix="runuk-", dir=os.environ.get("TMPDIR", "/tmp"))
 ROOT = os.path.join(TMP, "root")
@@ -41,15 +41,17 @@ def rk(*args, env=None, stdout=subprocess.PIPE, timeout=60, root=ROOT):
 
 
 def bundle(name, args, env=("PATH=/bin", "FOO=bar"), memory=None, terminal=False, kernel=True,
-           raw=None):
+           raw=None, netns=None, kernel_path=None):
     b = os.path.join(TMP, name)
     os.makedirs(os.path.join(b, "rootfs", "uk"))
     if kernel:
-        shutil.copy(KERNEL, os.path.join(b, "rootfs", "uk", "kernel"))
+        shutil.copy(kernel_path or KERNEL, os.path.join(b, "rootfs", "uk", "kernel"))
     cfg = {"ociVersion": "1.0.2",
            "process": {"terminal": terminal, "args": list(args), "env": list(env), "cwd": "/"},
            "root": {"path": "rootfs"}, "annotations": {"org.example": "yes"},
            "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}}
+    if netns:
+        cfg["linux"]["namespaces"].append({"type": "network", "path": "/run/netns/" + netns})
     if memory:
         cfg["linux"]["resources"] = {"memory": {"limit": memory}}
     with open(os.path.join(b, "config.json"), "w") as f:
@@ -164,6 +166,8 @@ def t_lifecycle():
         fail(f"state lacks ociVersion/created: {s}")
     q = qemu_pid("life")
     cmd = open(f"/proc/{q}/cmdline").read().split("\0")
+    if any("netdev" in a for a in cmd):
+        fail(f"a container on the host's network got a NIC: {cmd}")
     if cmd[cmd.index("-m") + 1] not in ("48", "48M", "size=48M", "48m"):
         fail(f"memory.limit 48 MiB: QEMU has -m {cmd[cmd.index('-m') + 1]}")
     time.sleep(1.0)
@@ -358,8 +362,86 @@ def t_concurrent():
     reap(pid, 30)
 
 
+class Skip(Exception):
+    pass
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if check and r.returncode:
+        fail(f"{' '.join(argv)}: {r.stderr}")
+    return r
+
+
+def t_network():
+    """The guest takes over eth0 of a namespace this test made (a veth to a second one, never
+    the host's): tc mirred both ways, eth0's address on the guest, HTTP answered from the peer;
+    a namespace with only lo gives no NIC."""
+    for tool in ("ip", "tc", "curl"):
+        if not shutil.which(tool):
+            raise Skip(f"{tool} is not installed")
+    c, p, e = (f"rk{os.getpid()}{x}" for x in "cpe")
+    if subprocess.run(["ip", "netns", "add", c], capture_output=True).returncode:
+        raise Skip("cannot create network namespaces here (ip netns add)")
+    try:
+        sh("ip", "netns", "add", p)
+        sh("ip", "netns", "add", e)
+        sh("ip", "-n", p, "link", "add", "veth-p", "type", "veth", "peer", "name", "eth0",
+           "netns", c)
+        sh("ip", "-n", c, "addr", "add", "10.199.0.2/24", "dev", "eth0")
+        sh("ip", "-n", p, "addr", "add", "10.199.0.1/24", "dev", "veth-p")
+        for ns, dev in ((c, "eth0"), (c, "lo"), (p, "veth-p"), (p, "lo"), (e, "lo")):
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+        sh("ip", "-n", c, "route", "add", "default", "via", "10.199.0.1")
+        mac = json.loads(sh("ip", "-n", c, "-j", "link", "show", "eth0").stdout)[0]["address"]
+        site = os.path.join(REPO, "images/examples/website")
+        web = os.path.join(TMP, "website")
+        r = subprocess.run([UKCC, "-O2", "-o", web, "--embed", "site/:/www", "main.c", "-lnet",
+                            "-lhttp"], cwd=site, capture_output=True, text=True)
+        if r.returncode:
+            fail(f"build the website: {r.stderr}")
+        b = bundle("web", ["/uk/kernel", "--port=80"], netns=c, kernel_path=web)
+        out = os.path.join(TMP, "web.out")
+        pid = create("web", b, out)
+        cmd = open(f"/proc/{qemu_pid('web')}/cmdline").read().split("\0")
+        if not any(f"mac={mac}" in a for a in cmd) or not any("UK_IP=10.199.0.2/24" in a
+                                                               for a in cmd):
+            fail(f"the guest has not eth0's MAC {mac} and address: {cmd}")
+        if "10.199.0.2" in sh("ip", "-n", c, "-4", "addr", "show", "eth0").stdout:
+            fail("eth0 kept its address: the namespace's kernel would answer for the guest")
+        if "mirred" not in sh("tc", "-n", c, "filter", "show", "dev", "eth0", "ingress").stdout:
+            fail("no tc mirred redirect on eth0")
+        rk("start", "web")
+        want = open(os.path.join(site, "site/index.html")).read()
+        got = ""
+        end = time.time() + 120
+        while want not in got and time.time() < end:
+            got = subprocess.run(["ip", "netns", "exec", p, "curl", "-s", "--max-time", "3",
+                                  "http://10.199.0.2/"], capture_output=True, text=True).stdout
+        if want not in got:
+            fail(f"GET http://10.199.0.2/ from the peer namespace: {got!r}; console "
+                 f"{open(out).read()!r}")
+        rk("kill", "web", "TERM")
+        reap(pid, 120)
+        rk("delete", "web")
+        # a namespace with only lo: no NIC, no address
+        b = bundle("nonic", ["/uk/kernel", "exit", "3"], netns=e)
+        pid = create("nonic", b, os.path.join(TMP, "nonic.out"))
+        cmd = open(f"/proc/{qemu_pid('nonic')}/cmdline").read()
+        if "netdev" in cmd or "UK_IP" in cmd:
+            fail(f"a namespace without a link gave the guest a NIC: {cmd!r}")
+        rk("start", "nonic")
+        if reap(pid, 120) != 3:
+            fail("the NIC-less guest's exit status")
+        rk("delete", "nonic")
+    finally:
+        for ns in (c, p, e):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 TESTS = [t_version_features, t_run_status, t_lifecycle, t_graceful, t_sigkill, t_negatives,
-         t_passthrough, t_terminal, t_concurrent]
+         t_passthrough, t_terminal, t_concurrent, t_network]
+DEFAULT = [t for t in TESTS if t is not t_network]  # runuk.net runs t_network alone
 
 
 def main():
@@ -376,12 +458,16 @@ def main():
         print("FAIL: build the guest:", r.stderr)
         return 1
     for t in TESTS:
-        if ONLY and t.__name__[2:] not in ONLY:
+        if (ONLY and t.__name__[2:] not in ONLY) or (not ONLY and t not in DEFAULT):
             continue
         t0 = time.time()
         try:
             t()
             print(f"PASS {t.__name__[2:]} ({time.time() - t0:.1f} s)", flush=True)
+        except Skip as e:
+            print(f"SKIP {t.__name__[2:]}: {e}", flush=True)
+            if ONLY == [t.__name__[2:]]:
+                return 77
         except Exception as e:  # noqa: BLE001 - every failure is reported, then the next test
             failures.append(t.__name__)
             print(f"FAIL {t.__name__[2:]}: {e}", flush=True)
