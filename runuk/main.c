@@ -306,6 +306,82 @@ static int wait_gone(pid_t pid, unsigned long long start, int ms)
 	return -1;
 }
 
+/* The OCI state of (st) in (s): what `state` prints and hooks read on their stdin. */
+static json_object *state_json(const struct runuk_state *st, enum runuk_status s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ociVersion", json_object_new_string(RUNUK_OCI_VERSION));
+	json_object_object_add(o, "id", json_object_new_string(st->id));
+	json_object_object_add(o, "pid", json_object_new_int(s == RUNUK_STOPPED ? 0 : st->pid));
+	json_object_object_add(o, "status", json_object_new_string(runuk_status_name(s)));
+	json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
+	json_object_object_add(o, "created", json_object_new_string(st->created));
+	json_object_object_add(o, "owner", json_object_new_string(""));
+	json_object_object_add(o, "annotations", json_object_get(st->annotations));
+	return o;
+}
+
+/* Runs (hooks) one after the other, each with the state JSON on its stdin, killed after its
+ * timeout; the first failure is the error. */
+static int run_hooks(const struct runuk_hooks *hooks, const struct runuk_state *st,
+                     enum runuk_status s, const char *kind, uk_err_t *err)
+{
+	_cleanup_json_ json_object *o = state_json(st, s);
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	for (size_t i = 0; i < hooks->n; i++) {
+		const struct runuk_hook *h = &hooks->v[i];
+		char *none[] = {NULL}, *only[] = {h->path, NULL};
+		int in[2], ws = 0;
+		pid_t pid;
+
+		if (pipe2(in, O_CLOEXEC) < 0)
+			return uk_err_errno(err, errno, "%s hook: pipe", kind);
+		pid = fork();
+		if (pid == 0) {
+			dup2(in[0], 0);
+			execve(h->path, h->n_args ? h->args : only, h->env ? h->env : none);
+			_exit(127);
+		}
+		close(in[0]);
+		signal(SIGPIPE, SIG_IGN);
+		(void)!write(in[1], text, strlen(text));
+		close(in[1]);
+		for (int ms = 0; waitpid(pid, &ws, WNOHANG) == 0; ms += 10) {
+			if (h->timeout && ms >= h->timeout * 1000) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &ws, 0);
+				return uk_err_set(err, 504, "timeout",
+				                  "%s hook %s: timed out after %d s", kind, h->path,
+				                  h->timeout);
+			}
+			usleep(10000);
+		}
+		if (pid < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws))
+			return uk_err_internal(err, "%s hook %s failed (status %d)", kind, h->path,
+			                       WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+	}
+	return 0;
+}
+
+/* Reads one line (at most len-1 bytes) from (fd) byte by byte: the supervisor's next word. */
+static size_t read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len - 1) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || buf[n++] == '\n')
+			break;
+	}
+	buf[n] = 0;
+	return n;
+}
+
 /* ---- create ---- */
 
 struct create_opts {
@@ -319,7 +395,7 @@ static pid_t create(const struct g *g, const char *id, const struct create_opts 
 	char bundle[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], rootfs[PATH_MAX * 2];
 	_cleanup_free_ char *buf = NULL, *root_path = NULL;
 	_cleanup_close_ int kfd = -1, lock = -1, master = -1, slave = -1;
-	int ready[2];
+	int ready[2], go[2] = {-1, -1};
 	struct runuk_spec spec;
 	struct runuk_state st = {0};
 	char msg[4096];
@@ -384,15 +460,16 @@ static pid_t create(const struct g *g, const char *id, const struct create_opts 
 			uk_err_errno(&err, errno, "open a pty");
 		goto undo;
 	}
-	if (pipe2(ready, O_CLOEXEC) < 0) {
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
 		uk_err_errno(&err, errno, "pipe");
 		goto undo;
 	}
 	pid = fork();
 	if (pid == 0) {
-		struct runuk_launch l = {dir, path, &spec, 1, ready[1]};
+		struct runuk_launch l = {dir, path, &spec, 1, ready[1], go[0]};
 
 		close(ready[0]);
+		close(go[1]);
 		close(lock); /* the flock belongs to create, not to the container */
 		close(master);
 		if (slave >= 0) {
@@ -403,12 +480,30 @@ static pid_t create(const struct g *g, const char *id, const struct create_opts 
 		runuk_supervise(&l);
 	}
 	close(ready[1]);
+	close(go[0]);
 	if (pid < 0) {
 		close(ready[0]);
+		close(go[1]);
 		uk_err_errno(&err, errno, "fork");
 		goto undo;
 	}
-	len = 0;
+	/* in its network namespace: the prestart/createRuntime hooks set it up (dockerd's
+	 * libnetwork-setkey moves eth0 in), then the supervisor takes eth0 over */
+	len = read_line(ready[0], msg, sizeof(msg));
+	st.pid = pid;
+	st.start = runuk_pid_start(pid);
+	if (!strcmp(msg, "ns\n")) {
+		if (run_hooks(&spec.create_hooks, &st, RUNUK_CREATING, "prestart", &err) < 0) {
+			close(go[1]);
+			close(ready[0]);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			goto undo;
+		}
+		(void)!write(go[1], "go\n", 3);
+		len = 0;
+	}
+	close(go[1]);
 	while (len < sizeof(msg) - 1 &&
 	       ((n = read(ready[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
 	        (n < 0 && errno == EINTR)))
@@ -421,8 +516,6 @@ static pid_t create(const struct g *g, const char *id, const struct create_opts 
 		           len ? msg : "the supervisor died");
 		goto undo;
 	}
-	st.pid = pid;
-	st.start = runuk_pid_start(pid);
 	if (runuk_state_write(dir, &st, &err) < 0 ||
 	    (o->pid_file && write_pid_file(o->pid_file, pid, &err) < 0)) {
 		kill(pid, SIGKILL);
@@ -536,8 +629,7 @@ static int cmd_state(const struct g *g, int argc, char **argv)
 	char dir[PATH_MAX], *ops[1];
 	struct flag f[] = {{NULL, NULL, 0, NULL}};
 	struct runuk_state st;
-	_cleanup_json_ json_object *o = json_object_new_object();
-	enum runuk_status s;
+	_cleanup_json_ json_object *o = NULL;
 	uk_err_t err;
 
 	one_id(g, argc, argv, f, "state ID", ops, 1);
@@ -548,15 +640,7 @@ static int cmd_state(const struct g *g, int argc, char **argv)
 		snprintf(st.id, sizeof(st.id), "%s", ops[0]);
 		st.annotations = json_object_new_object();
 	}
-	s = runuk_state_status(dir, &st);
-	json_object_object_add(o, "ociVersion", json_object_new_string(RUNUK_OCI_VERSION));
-	json_object_object_add(o, "id", json_object_new_string(st.id));
-	json_object_object_add(o, "pid", json_object_new_int(s == RUNUK_STOPPED ? 0 : st.pid));
-	json_object_object_add(o, "status", json_object_new_string(runuk_status_name(s)));
-	json_object_object_add(o, "bundle", json_object_new_string(st.bundle));
-	json_object_object_add(o, "created", json_object_new_string(st.created));
-	json_object_object_add(o, "owner", json_object_new_string(""));
-	json_object_object_add(o, "annotations", json_object_get(st.annotations));
+	o = state_json(&st, runuk_state_status(dir, &st));
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 	                                                         JSON_C_TO_STRING_SPACED));
 	runuk_state_clear(&st);

@@ -37,6 +37,21 @@ static inline void runuk_json_putp(json_object **o)
 
 /* ---- config.json (spec.c): the outside input, parsed once into this ---- */
 
+/* An OCI hook: run by the runtime with the container's state JSON on its stdin. */
+struct runuk_hook {
+	char *path;
+	char **args; /* NULL-terminated; may be empty (then argv = {path}) */
+	size_t n_args;
+	char **env;
+	size_t n_env;
+	int timeout; /* seconds, 0 = none given */
+};
+
+struct runuk_hooks {
+	struct runuk_hook *v;
+	size_t n;
+};
+
 struct runuk_spec {
 	char *root_path; /* root.path as written (relative to the bundle or absolute) */
 	char **args;     /* process.args, NULL-terminated, n_args >= 1 */
@@ -49,6 +64,9 @@ struct runuk_spec {
 	char *netns;     /* the network namespace's path (linux.namespaces), NULL = none given */
 	int new_netns;   /* a network namespace without a path: a new, empty one */
 	json_object *annotations; /* owned; an object (maybe empty) */
+	/* hooks.prestart + hooks.createRuntime, run at create once the network namespace exists
+	 * (dockerd configures the container's network from one). poststart/poststop: not yet. */
+	struct runuk_hooks create_hooks;
 };
 
 /* Parses config.json's bytes (buf, len) into (spec). 400 naming the field on anything a runtime
@@ -131,7 +149,9 @@ struct runuk_launch {
 	const char *kernel; /* the kernel copied there */
 	const struct runuk_spec *spec;
 	int console_fd; /* the container's stdout or the pty's slave */
-	int ready_fd;   /* write end: "ok\n" once QEMU is up and paused, else the error */
+	int ready_fd; /* write end: "ns\n" once in the network namespace, "ok\n" once QEMU is up and
+	                 paused, else the error */
+	int go_fd;    /* read end: "go\n" once create ran the hooks that set the namespace up */
 };
 
 /* The supervisor (forked by create): starts QEMU paused, reports on (l)->ready_fd, lets the guest

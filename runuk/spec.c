@@ -1,6 +1,7 @@
 /* config.json, the OCI runtime spec a bundle carries: parsed strictly into struct runuk_spec. */
 #include "runuk.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int get_string(json_object *o, const char *key, int required, const char *where, char **out,
@@ -172,11 +173,54 @@ static int parse_linux(json_object *lx, struct runuk_spec *spec, uk_err_t *err)
 	return 0;
 }
 
+static int parse_hooks(json_object *hooks, const char *kind, struct runuk_hooks *out, uk_err_t *err)
+{
+	json_object *arr;
+	char where[64];
+	size_t n;
+
+	if (!hooks || !json_object_object_get_ex(hooks, kind, &arr) ||
+	    json_object_is_type(arr, json_type_null))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return uk_err_bad(err, "config.json: hooks.%s must be an array", kind);
+	n = json_object_array_length(arr);
+	if (n > 64)
+		return uk_err_bad(err, "config.json: hooks.%s: %zu hooks, 64 at most", kind, n);
+	out->v = realloc(out->v, (out->n + n + 1) * sizeof(*out->v));
+	if (!out->v)
+		return uk_err_internal(err, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *h = json_object_array_get_idx(arr, i), *t;
+		struct runuk_hook *k = &out->v[out->n];
+
+		memset(k, 0, sizeof(*k));
+		snprintf(where, sizeof(where), "hooks.%s[%zu].", kind, i);
+		if (!json_object_is_type(h, json_type_object))
+			return uk_err_bad(err, "config.json: hooks.%s[%zu] must be an object", kind,
+			                  i);
+		out->n++;
+		if (get_string(h, "path", 1, where, &k->path, err) < 0 ||
+		    get_strv(h, "args", where, RUNUK_MAX_ARGS, &k->args, &k->n_args, err) < 0 ||
+		    get_strv(h, "env", where, 1024, &k->env, &k->n_env, err) < 0)
+			return -1;
+		if (k->path[0] != '/')
+			return uk_err_bad(err, "config.json: %spath \"%s\" is not absolute", where,
+			                  k->path);
+		if (json_object_object_get_ex(h, "timeout", &t)) {
+			if (!json_object_is_type(t, json_type_int) || json_object_get_int(t) <= 0)
+				return uk_err_bad(err, "config.json: %stimeout must be > 0", where);
+			k->timeout = json_object_get_int(t);
+		}
+	}
+	return 0;
+}
+
 int runuk_spec_parse(const char *buf, size_t len, struct runuk_spec *spec, uk_err_t *err)
 {
 	_cleanup_json_ json_object *root = NULL;
 	json_tokener *tok;
-	json_object *proc, *rootfs, *lx, *ann;
+	json_object *proc, *rootfs, *lx, *ann, *hooks;
 	_cleanup_free_ char *version = NULL;
 	int bad = 0;
 
@@ -205,6 +249,7 @@ int runuk_spec_parse(const char *buf, size_t len, struct runuk_spec *spec, uk_er
 	proc = get_object(root, "process", "", &bad, err);
 	lx = get_object(root, "linux", "", &bad, err);
 	ann = get_object(root, "annotations", "", &bad, err);
+	hooks = get_object(root, "hooks", "", &bad, err);
 	if (bad < 0)
 		goto fail;
 	if (!rootfs) {
@@ -219,7 +264,9 @@ int runuk_spec_parse(const char *buf, size_t len, struct runuk_spec *spec, uk_er
 	    get_strv(proc, "args", "process.", RUNUK_MAX_ARGS, &spec->args, &spec->n_args, err) <
 	            0 ||
 	    get_strv(proc, "env", "process.", RUNUK_MAX_ENV, &spec->env, &spec->n_env, err) < 0 ||
-	    parse_linux(lx, spec, err) < 0)
+	    parse_linux(lx, spec, err) < 0 ||
+	    parse_hooks(hooks, "prestart", &spec->create_hooks, err) < 0 ||
+	    parse_hooks(hooks, "createRuntime", &spec->create_hooks, err) < 0)
 		goto fail;
 	if (!*spec->root_path || !no_controls(spec->root_path)) {
 		uk_err_bad(err, "config.json: root.path \"%s\" is not a usable path",
@@ -274,8 +321,19 @@ static void strv_free(char **v)
 	free(v);
 }
 
+static void hooks_free(struct runuk_hooks *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].path);
+		strv_free(h->v[i].args);
+		strv_free(h->v[i].env);
+	}
+	free(h->v);
+}
+
 void runuk_spec_free(struct runuk_spec *spec)
 {
+	hooks_free(&spec->create_hooks);
 	free(spec->root_path);
 	strv_free(spec->args);
 	strv_free(spec->env);

@@ -165,8 +165,14 @@ void runuk_supervise(const struct runuk_launch *l)
 		fail_ready(l, &err, -1);
 	}
 	log_fd = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (enter_netns(l->spec, &err) < 0 ||
-	    configure(l, &c, cmdline, sizeof(cmdline), &err) < 0 ||
+	if (enter_netns(l->spec, &err) < 0)
+		fail_ready(l, &err, -1);
+	/* create runs the prestart hooks now (dockerd puts eth0 into this namespace from one) */
+	if (write(l->ready_fd, "ns\n", 3) != 3 || read(l->go_fd, line, 3) != 3 ||
+	    strncmp(line, "go\n", 3))
+		_exit(1);
+	close(l->go_fd);
+	if (configure(l, &c, cmdline, sizeof(cmdline), &err) < 0 ||
 	    (qemu = ukvmm_spawn(&c, log_fd, &err)) < 0)
 		fail_ready(l, &err, -1);
 	q = ukvmm_qmp_connect(c.qmp_socket, 30000, &err);

@@ -36,14 +36,6 @@ def wait_for(pred, timeout, what):
     raise AssertionError(f"timed out ({timeout} s) waiting for {what}")
 
 
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 class Env:
     """One test's temp dir and the processes it started (killed by pid, never by name)."""
 
@@ -51,10 +43,28 @@ class Env:
         self.build, self.repo = os.path.abspath(build), os.path.abspath(repo)
         self.top = tempfile.mkdtemp(prefix="rk-", dir=os.environ.get("TMPDIR", "/tmp"))
         self.procs = []
+        self.ns = None  # a network namespace this test made: registry, ukd, dockerd run there
+
+    def netns(self):
+        name = f"rkd{os.getpid()}"
+        if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode:
+            raise Skip("cannot create a network namespace here (ip netns add)")
+        self.ns = name
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        return name
+
+    def inns(self, argv):
+        """(argv) run in the test's network namespace (nsenter: /sys and cgroups stay)."""
+        return ["nsenter", "--net=/run/netns/" + self.ns, *argv] if self.ns else argv
+
+    def listening(self, port):
+        return subprocess.run(self.inns(["curl", "-s", "-o", "/dev/null", "--max-time", "1",
+                                         f"http://127.0.0.1:{port}/"]),
+                              capture_output=True).returncode in (0, 22)
 
     def spawn(self, argv, log, **kw):
         f = open(os.path.join(self.top, log), "w")
-        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+        p = subprocess.Popen(self.inns(argv), stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
                              **kw)
         self.procs.append(p)
         return p
@@ -67,7 +77,7 @@ class Env:
             f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                     f"    rootdirectory: {self.top}/regdata\nhttp:\n  addr: {reg}\n")
         self.spawn(["docker-registry", "serve", yml], "registry.log")
-        wait_for(lambda: listening(port), 20, "docker-registry")
+        wait_for(lambda: self.listening(port), 20, "docker-registry")
         return reg
 
     def ukd(self):
@@ -97,6 +107,26 @@ class Env:
         self.uk("push", ref)
         return ref
 
+    def push_context(self, reg, name, ctx):
+        ref = f"{reg}/{name}"
+        self.uk("build", "-q", "-t", ref, ctx)
+        self.uk("push", ref)
+        return ref
+
+    def busybox_image(self):
+        """A Linux image made here from busybox-static (no internet): docker import."""
+        root = os.path.join(self.top, "bb")
+        os.makedirs(root + "/bin")
+        shutil.copy("/bin/busybox", root + "/bin/busybox")
+        for applet in ("sh", "echo", "true", "sleep"):
+            os.symlink("busybox", f"{root}/bin/{applet}")
+        tar = os.path.join(self.top, "bb.tar")
+        subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
+        r = self.docker("import", tar, "busybox-local:1")
+        if r.returncode:
+            raise AssertionError(f"docker import: {r.stderr}")
+        return "busybox-local:1"
+
     def containerd(self):
         d = os.path.join(self.top, "ctd")
         os.makedirs(d)
@@ -119,6 +149,27 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         self.spawn(["containerd", "--config", cfg], "containerd.log")
         wait_for(lambda: os.path.exists(self.ctd_sock), 30, "containerd's socket")
 
+    def dockerd(self, runuk, extra_json=None):
+        """A private dockerd in the test's namespace: own data root, exec root, socket, config;
+        runtime "uk" = (runuk)."""
+        import json
+        d = os.path.join(self.top, "docker")
+        os.makedirs(d)
+        self.docker_sock = os.path.join(d, "docker.sock")
+        cfg = {"runtimes": {"uk": {"path": runuk}}, "storage-driver": "vfs"}
+        cfg.update(extra_json or {})
+        with open(os.path.join(d, "daemon.json"), "w") as f:
+            json.dump(cfg, f)
+        self.spawn(["dockerd", "--config-file", d + "/daemon.json", "--data-root", d + "/data",
+                    "--exec-root", d + "/exec", "--pidfile", d + "/docker.pid", "-H",
+                    "unix://" + self.docker_sock], "dockerd.log")
+        wait_for(lambda: self.docker("version").returncode == 0, 90, "dockerd")
+
+    def docker(self, *args, timeout=300):
+        return subprocess.run(self.inns(["/usr/bin/docker", "-H", "unix://" + self.docker_sock,
+                                         *args]), capture_output=True, text=True,
+                              timeout=timeout)
+
     def ctr(self, *args, timeout=300):
         return subprocess.run(["ctr", "--address", self.ctd_sock, "--namespace", "runuk", *args],
                               capture_output=True, text=True, timeout=timeout)
@@ -132,6 +183,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
+        if self.ns:
+            subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
         if os.environ.get("RUNUK_KEEP"):
             print("kept", self.top)
         else:

@@ -303,6 +303,39 @@ def t_passthrough():
             fail(f"{cmd} of an id runuk does not own: {r.returncode}, not handed to runc")
 
 
+def t_hooks():
+    """prestart/createRuntime hooks run at create with the state on stdin (dockerd's
+    libnetwork-setkey moves eth0 in from one); a failing hook fails create, leaving nothing."""
+    rec = os.path.join(TMP, "hook.rec")
+    hook = os.path.join(TMP, "hook.sh")
+    with open(hook, "w") as f:
+        f.write(f"#!/bin/sh\ncat >> {rec}\necho \" $1 $HOOKVAR\" >> {rec}\n")
+    os.chmod(hook, 0o755)
+    b = bundle("hooked", ["/uk/kernel", "exit", "0"])
+    cfg = json.load(open(os.path.join(b, "config.json")))
+    cfg["hooks"] = {"prestart": [{"path": hook, "args": ["hook.sh", "first"],
+                                  "env": ["HOOKVAR=v1"]}],
+                    "createRuntime": [{"path": hook, "args": ["hook.sh", "second"]}]}
+    json.dump(cfg, open(os.path.join(b, "config.json"), "w"))
+    pid = create("hooked", b, os.devnull)
+    text = open(rec).read()
+    first = json.loads(text[:text.index("}") + 1] if text.count("{") == 1 else
+                       text.split("\n")[0].split(" first")[0])
+    if first["id"] != "hooked" or first["pid"] != pid or first["status"] != "creating":
+        fail(f"prestart hook's state: {first}")
+    if " first v1" not in text or " second " not in text or text.index("first") > \
+            text.index("second"):
+        fail(f"hooks' args/env/order: {text!r}")
+    rk("delete", "--force", "hooked")
+    reap(pid, 30)
+    cfg["hooks"] = {"prestart": [{"path": "/bin/false"}]}
+    json.dump(cfg, open(os.path.join(b, "config.json"), "w"))
+    expect_error(rk("create", "--bundle", b, "hookfail"), "prestart hook /bin/false failed",
+                 "a failing prestart hook")
+    if os.path.exists(os.path.join(ROOT, "hookfail")):
+        fail("a failed hook left state behind")
+
+
 def t_terminal():
     path = os.path.join(TMP, "console.sock")
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -440,7 +473,7 @@ def t_network():
 
 
 TESTS = [t_version_features, t_run_status, t_lifecycle, t_graceful, t_sigkill, t_negatives,
-         t_passthrough, t_terminal, t_concurrent, t_network]
+         t_passthrough, t_hooks, t_terminal, t_concurrent, t_network]
 DEFAULT = [t for t in TESTS if t is not t_network]  # runuk.net runs t_network alone
 
 
