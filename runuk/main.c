@@ -266,6 +266,25 @@ static int send_console(const char *path, int fd, uk_err_t *err)
 	return 0;
 }
 
+/* 1 if runc (or RUNUK_RUNC) can be run: an id runuk does not know may be runc's. */
+static int runc_found(void)
+{
+	const char *bin = getenv("RUNUK_RUNC"), *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (bin && *bin)
+		return 1;
+	for (const char *p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (n && snprintf(buf, sizeof(buf), "%.*s/runc", (int)n, p) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 1;
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
 /* The state dir of (id) if runuk owns it; hands the command to runc when it does not. */
 static void own_dir(const struct g *g, const char *id, char *dir, size_t len)
 {
@@ -278,8 +297,7 @@ static void own_dir(const struct g *g, const char *id, char *dir, size_t len)
 	snprintf(lock, sizeof(lock), "%s/runuk.lock", dir);
 	if (lstat(lock, &st) == 0)
 		return;
-	if (lstat(dir, &st) == 0 || getenv("RUNUK_RUNC") || access("/usr/sbin/runc", X_OK) == 0 ||
-	    access("/usr/bin/runc", X_OK) == 0)
+	if (lstat(dir, &st) == 0 || runc_found())
 		runc(g);
 	uk_err_set(&err, 404, "not_found", "container %s does not exist", id);
 	fail(g, &err);

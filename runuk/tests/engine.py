@@ -44,27 +44,31 @@ class Env:
         self.top = tempfile.mkdtemp(prefix="rk-", dir=os.environ.get("TMPDIR", "/tmp"))
         self.procs = []
         self.ns = None  # a network namespace this test made: registry, ukd, dockerd run there
+        self.all_ns = []
 
-    def netns(self):
-        name = f"rkd{os.getpid()}"
+    def netns(self, suffix=""):
+        """A network namespace of this test's; the first one is where spawn() runs things."""
+        name = f"rkd{os.getpid()}{suffix}"
         if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode:
             raise Skip("cannot create a network namespace here (ip netns add)")
-        self.ns = name
+        self.all_ns.append(name)
+        self.ns = self.ns or name
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
         return name
 
-    def inns(self, argv):
+    def inns(self, argv, ns=None):
         """(argv) run in the test's network namespace (nsenter: /sys and cgroups stay)."""
-        return ["nsenter", "--net=/run/netns/" + self.ns, *argv] if self.ns else argv
+        ns = ns or self.ns
+        return ["nsenter", "--net=/run/netns/" + ns, *argv] if ns else argv
 
     def listening(self, port):
         return subprocess.run(self.inns(["curl", "-s", "-o", "/dev/null", "--max-time", "1",
                                          f"http://127.0.0.1:{port}/"]),
                               capture_output=True).returncode in (0, 22)
 
-    def spawn(self, argv, log, **kw):
+    def spawn(self, argv, log, ns=None, **kw):
         f = open(os.path.join(self.top, log), "w")
-        p = subprocess.Popen(self.inns(argv), stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+        p = subprocess.Popen(self.inns(argv, ns), stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
                              **kw)
         self.procs.append(p)
         return p
@@ -149,21 +153,29 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         self.spawn(["containerd", "--config", cfg], "containerd.log")
         wait_for(lambda: os.path.exists(self.ctd_sock), 30, "containerd's socket")
 
-    def dockerd(self, runuk, extra_json=None):
-        """A private dockerd in the test's namespace: own data root, exec root, socket, config;
-        runtime "uk" = (runuk)."""
+    def dockerd(self, runuk, extra_json=None, ns=None, name="docker"):
+        """A private dockerd in the test's namespace (or (ns)): own data root, exec root,
+        socket, config; runtime "uk" = (runuk). Returns a docker(*args) for it."""
         import json
-        d = os.path.join(self.top, "docker")
+        d = os.path.join(self.top, name)
         os.makedirs(d)
-        self.docker_sock = os.path.join(d, "docker.sock")
+        sock = os.path.join(d, "docker.sock")
+        self.docker_sock = getattr(self, "docker_sock", sock)
         cfg = {"runtimes": {"uk": {"path": runuk}}, "storage-driver": "vfs"}
         cfg.update(extra_json or {})
         with open(os.path.join(d, "daemon.json"), "w") as f:
             json.dump(cfg, f)
         self.spawn(["dockerd", "--config-file", d + "/daemon.json", "--data-root", d + "/data",
                     "--exec-root", d + "/exec", "--pidfile", d + "/docker.pid", "-H",
-                    "unix://" + self.docker_sock], "dockerd.log")
-        wait_for(lambda: self.docker("version").returncode == 0, 90, "dockerd")
+                    "unix://" + sock], name + "d.log", ns=ns)
+
+        def docker(*args, timeout=300):
+            return subprocess.run(self.inns(["/usr/bin/docker", "-H", "unix://" + sock, *args],
+                                            ns), capture_output=True, text=True,
+                                  timeout=timeout)
+
+        wait_for(lambda: docker("version").returncode == 0, 90, name + "d")
+        return docker
 
     def docker(self, *args, timeout=300):
         return subprocess.run(self.inns(["/usr/bin/docker", "-H", "unix://" + self.docker_sock,
@@ -183,8 +195,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
-        if self.ns:
-            subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        for ns in self.all_ns:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         if os.environ.get("RUNUK_KEEP"):
             print("kept", self.top)
         else:
@@ -205,7 +217,7 @@ def main(run):
         return 77
     except AssertionError as e:
         print("FAIL:", e)
-        for log in ("containerd.log", "dockerd.log", "ukd.log"):
+        for log in ("containerd.log", "dockerd.log", "docker2d.log", "ukd.log"):
             p = os.path.join(env.top, log) if env else ""
             if p and os.path.exists(p):
                 print(f"--- {log} (tail)")
