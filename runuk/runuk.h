@@ -67,6 +67,8 @@ struct runuk_spec {
 	/* hooks.prestart + hooks.createRuntime, run at create once the network namespace exists
 	 * (dockerd configures the container's network from one). poststart/poststop: not yet. */
 	struct runuk_hooks create_hooks;
+	char *resolv_conf; /* the source of the mount on /etc/resolv.conf (the engine's DNS), or
+	                      NULL */
 };
 
 /* Parses config.json's bytes (buf, len) into (spec). 400 naming the field on anything a runtime

@@ -216,6 +216,34 @@ static int parse_hooks(json_object *hooks, const char *kind, struct runuk_hooks 
 	return 0;
 }
 
+/* mounts[]: only the engine's /etc/resolv.conf matters to a guest (its DNS server). */
+static int parse_mounts(json_object *root, struct runuk_spec *spec, uk_err_t *err)
+{
+	json_object *arr;
+
+	if (!json_object_object_get_ex(root, "mounts", &arr) ||
+	    json_object_is_type(arr, json_type_null))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return uk_err_bad(err, "config.json: mounts must be an array");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *m = json_object_array_get_idx(arr, i);
+		_cleanup_free_ char *dst = NULL, *src = NULL;
+
+		if (!json_object_is_type(m, json_type_object))
+			return uk_err_bad(err, "config.json: mounts[%zu] must be an object", i);
+		if (get_string(m, "destination", 1, "mounts[].", &dst, err) < 0 ||
+		    get_string(m, "source", 0, "mounts[].", &src, err) < 0)
+			return -1;
+		if (!strcmp(dst, "/etc/resolv.conf") && src && src[0] == '/' && no_controls(src)) {
+			free(spec->resolv_conf);
+			spec->resolv_conf = src;
+			src = NULL;
+		}
+	}
+	return 0;
+}
+
 int runuk_spec_parse(const char *buf, size_t len, struct runuk_spec *spec, uk_err_t *err)
 {
 	_cleanup_json_ json_object *root = NULL;
@@ -266,7 +294,8 @@ int runuk_spec_parse(const char *buf, size_t len, struct runuk_spec *spec, uk_er
 	    get_strv(proc, "env", "process.", RUNUK_MAX_ENV, &spec->env, &spec->n_env, err) < 0 ||
 	    parse_linux(lx, spec, err) < 0 ||
 	    parse_hooks(hooks, "prestart", &spec->create_hooks, err) < 0 ||
-	    parse_hooks(hooks, "createRuntime", &spec->create_hooks, err) < 0)
+	    parse_hooks(hooks, "createRuntime", &spec->create_hooks, err) < 0 ||
+	    parse_mounts(root, spec, err) < 0)
 		goto fail;
 	if (!*spec->root_path || !no_controls(spec->root_path)) {
 		uk_err_bad(err, "config.json: root.path \"%s\" is not a usable path",
@@ -334,6 +363,7 @@ static void hooks_free(struct runuk_hooks *h)
 void runuk_spec_free(struct runuk_spec *spec)
 {
 	hooks_free(&spec->create_hooks);
+	free(spec->resolv_conf);
 	free(spec->root_path);
 	strv_free(spec->args);
 	strv_free(spec->env);

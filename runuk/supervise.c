@@ -53,6 +53,31 @@ static const char *const *guest_args(const struct runuk_spec *spec)
 	return (const char *const *)spec->args;
 }
 
+/* The first IPv4 nameserver of the engine's resolv.conf (path) that is not a loopback address
+ * (dockerd's embedded 127.0.0.11 is the namespace's own loopback, which the guest cannot reach),
+ * into (out); "" if none. */
+static void nameserver(const char *path, char *out, size_t len)
+{
+	char line[256];
+	FILE *f = path ? fopen(path, "re") : NULL;
+
+	out[0] = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char ip[64];
+		unsigned a, b, c, d;
+		char tail;
+
+		if (sscanf(line, " nameserver %63s", ip) == 1 &&
+		    sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a < 256 && b < 256 &&
+		    c < 256 && d < 256 && a != 127) {
+			snprintf(out, len, "%s", ip);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 static int configure(const struct runuk_launch *l, struct ukvmm_config *c, char *cmdline,
                      size_t len, uk_err_t *err)
 {
@@ -68,8 +93,8 @@ static int configure(const struct runuk_launch *l, struct ukvmm_config *c, char 
 	if (mem < (4ULL << 20))
 		return uk_err_bad(err, "memory limit %llu bytes: a uk guest needs at least 4 MiB",
 		                  (unsigned long long)mem);
-	static const char *env[RUNUK_MAX_ENV + 3];
-	static char ip[80], gw[80];
+	static const char *env[RUNUK_MAX_ENV + 4];
+	static char ip[80], gw[80], dns[80];
 	static struct runuk_net net;
 	static struct ukvmm_nic nic;
 	size_t n = 0;
@@ -89,6 +114,12 @@ static int configure(const struct runuk_launch *l, struct ukvmm_config *c, char 
 			env[n++] = gw;
 		}
 		nic = (struct ukvmm_nic){.kind = UKVMM_NIC_TAP, .mac = net.mac, .ifname = net.tap};
+		/* the engine's DNS server, one the guest can route to */
+		nameserver(s->resolv_conf, dns + 7, sizeof(dns) - 7);
+		if (dns[7]) {
+			memcpy(dns, "UK_DNS=", 7);
+			env[n++] = dns;
+		}
 	}
 	env[n] = NULL;
 	if (runuk_guest_cmdline(cmdline, len, env, guest_args(s), err) < 0)

@@ -434,12 +434,21 @@ def t_network():
         if r.returncode:
             fail(f"build the website: {r.stderr}")
         b = bundle("web", ["/uk/kernel", "--port=80"], netns=c, kernel_path=web)
+        # the engine's resolv.conf: its first server the guest can route to becomes UK_DNS
+        with open(os.path.join(b, "resolv.conf"), "w") as f:
+            f.write("search example\nnameserver 127.0.0.11\nnameserver 10.199.0.53\n")
+        cfg = json.load(open(os.path.join(b, "config.json")))
+        cfg["mounts"] = [{"destination": "/etc/resolv.conf", "type": "bind",
+                          "source": os.path.join(b, "resolv.conf")}]
+        json.dump(cfg, open(os.path.join(b, "config.json"), "w"))
         out = os.path.join(TMP, "web.out")
         pid = create("web", b, out)
         cmd = open(f"/proc/{qemu_pid('web')}/cmdline").read().split("\0")
         if not any(f"mac={mac}" in a for a in cmd) or not any("UK_IP=10.199.0.2/24" in a
                                                                for a in cmd):
             fail(f"the guest has not eth0's MAC {mac} and address: {cmd}")
+        if not any("UK_DNS=10.199.0.53" in a for a in cmd) or any("127.0.0.11" in a for a in cmd):
+            fail(f"the guest's DNS is not the engine's routable server: {cmd}")
         if "10.199.0.2" in sh("ip", "-n", c, "-4", "addr", "show", "eth0").stdout:
             fail("eth0 kept its address: the namespace's kernel would answer for the guest")
         if "mirred" not in sh("tc", "-n", c, "filter", "show", "dev", "eth0", "ingress").stdout:
