@@ -39,6 +39,9 @@ def run(env):
            "arg[1]=exit", "arg[2]=7", "FOO=docker", what="docker run --runtime=uk")
     expect(env.docker("run", "--rm", "--runtime=uk", guest, "exit", "9"), 9, "arg[2]=9",
            what="docker run --runtime=uk IMAGE exit 9")
+    # -t: the console is a pty runuk sends over the shim's console socket
+    expect(env.docker("run", "--rm", "-t", "--runtime=uk", guest, "exit", "3"), 3, "arg[2]=3",
+           what="docker run -t --runtime=uk")
     bb = env.busybox_image()
     expect(env.docker("run", "--rm", "--runtime=uk", bb, "echo", "through-runc"), 0,
            "through-runc", what="busybox under runtime uk (runc)")
@@ -66,7 +69,7 @@ def run(env):
         raise AssertionError(f"docker stop: exit code {code} (137 = killed, not graceful): "
                              f"{r.stderr}")
     env.docker("rm", cid)
-    print(f"PASS docker run (7, 9), busybox via runc (0, 5), website on 127.0.0.1:{port}, "
+    print(f"PASS docker run (7, 9, -t 3), busybox via runc (0, 5), website on 127.0.0.1:{port}, "
           f"docker stop graceful (exit {code}, {time.time() - t:.1f} s)")
 
 
