@@ -991,6 +991,31 @@ static void usage(void)
 	       "exec, pause, resume, update: not supported for unikernels.\n");
 }
 
+/* One global flag (and its value) at argv[*i]; runc's --rootless takes an optional
+ * true|false|auto after it. */
+static void global_flag(const struct g *g, int argc, char **argv, int *i, const struct flag *global)
+{
+	int takes = 0;
+
+	for (const struct flag *f = global; f->name; f++)
+		if (!strcmp(argv[*i], f->name))
+			takes = f->takes_value;
+	if (!strcmp(argv[*i], "--rootless") && *i + 1 < argc &&
+	    (!strcmp(argv[*i + 1], "true") || !strcmp(argv[*i + 1], "false") ||
+	     !strcmp(argv[*i + 1], "auto")))
+		takes = 1;
+	if (takes && *i + 1 < argc) {
+		char *pair[2] = {argv[*i], argv[*i + 1]};
+
+		if (!strcmp(argv[*i], "--rootless"))
+			pair[1] = NULL; /* consumed, ignored */
+		parse_flags(g, pair[1] ? 2 : 1, pair, global, NULL, 0);
+		(*i)++;
+		return;
+	}
+	parse_flags(g, 1, &argv[*i], global, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct g g = {.root = "/run/runuk", .argc = argc, .argv = argv};
@@ -1016,20 +1041,7 @@ int main(int argc, char **argv)
 			usage();
 			return 0;
 		}
-		/* one flag (and its value) at a time */
-		{
-			int takes = 0;
-			for (const struct flag *f = global; f->name; f++)
-				if (!strcmp(argv[i], f->name))
-					takes = f->takes_value;
-			if (takes && i + 1 < argc) {
-				char *pair[2] = {argv[i], argv[i + 1]};
-				parse_flags(&g, 2, pair, global, NULL, 0);
-				i++;
-				continue;
-			}
-			parse_flags(&g, 1, &argv[i], global, NULL, 0);
-		}
+		global_flag(&g, argc, argv, &i, global);
 	}
 	if (root)
 		g.root = root;
