@@ -520,6 +520,13 @@ def main():
 try:
     rc = main()
 finally:
+    # whatever a failed test left: every container in this test's root (a create that timed
+    # out never reported its pid), then the pids the test knows
+    if os.path.isdir(ROOT):
+        for cid in subprocess.run([RUNUK, "--root", ROOT, "list", "-q"], capture_output=True,
+                                  text=True).stdout.split():
+            subprocess.run([RUNUK, "--root", ROOT, "delete", "--force", cid],
+                           capture_output=True)
     for p in list(started):
         try:
             os.kill(p, signal.SIGKILL)
