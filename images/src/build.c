@@ -686,6 +686,9 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	json_object_object_add(cfg, "created", json_object_new_string(created));
 	json_object_object_add(cfg, "architecture", json_object_new_string("amd64"));
 	json_object_object_add(cfg, "os", json_object_new_string("linux"));
+	/* engines (docker, containerd) run args[0] = the Entrypoint: the kernel's path, which an
+	 * OCI runtime that boots unikernels (runuk) recognises and drops from the guest's argv */
+	json_object_object_add(c, "Entrypoint", json_strv((char *[]){"/uk/kernel"}, 1));
 	if (b->uf->has_cmd)
 		json_object_object_add(c, "Cmd", json_strv(b->uf->cmd, b->uf->n_cmd));
 	if (b->uf->n_env)

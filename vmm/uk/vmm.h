@@ -105,6 +105,8 @@ struct ukvmm_config {
 	int start_paused;       /* -S: the guest runs only after QMP "cont" */
 	int sandbox;            /* -sandbox on with every deny QEMU offers */
 	const char *run_as;     /* user QEMU drops to after opening its files; NULL = stay */
+	int die_with_parent;    /* QEMU gets SIGKILL when the process that spawned it ends
+	                           (PR_SET_PDEATHSIG): runuk's supervisor killed = guest gone */
 };
 
 /* MMIO slots of QEMU's microvm. */
