@@ -87,6 +87,10 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
+	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"    \
+	"                         networking: the default with ports)\n"                   \
+	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
+	"      --ip IP            its address on NET (default: the first free one)\n"      \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
@@ -166,6 +170,9 @@ struct cli_create_opts {
 	int no_healthcheck;
 	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
 	json_object *log_opts;
+	/* --network NAME, --network-alias A (repeatable), --ip IP: one "networks" entry */
+	const char *network, *ip;
+	json_object *aliases;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -182,7 +189,11 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
 	        {"accel", required_argument, NULL, 'A'},                                          \
-	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
+	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \
+	        {"network-alias", required_argument, NULL, CLI_OPT_NETWORK_ALIAS},                \
+	        {"ip", required_argument, NULL, CLI_OPT_IP}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -194,6 +205,9 @@ enum {
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_NETWORK, /* --network, --network-alias, --ip */
+	CLI_OPT_NETWORK_ALIAS,
+	CLI_OPT_IP,
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \

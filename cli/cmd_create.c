@@ -83,6 +83,20 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "ports", json_object_get(o->ports));
 	if (o->memory > 0)
 		json_object_object_add(body, "memory", json_object_new_int64(o->memory));
+	if (o->network) {
+		json_object *nets = json_object_new_array(), *n = json_object_new_object();
+		json_object_object_add(n, "name", json_object_new_string(o->network));
+		if (o->aliases)
+			json_object_object_add(n, "aliases", json_object_get(o->aliases));
+		if (o->ip)
+			json_object_object_add(n, "ip", json_object_new_string(o->ip));
+		json_object_array_add(nets, n);
+		json_object_object_add(body, "networks", nets);
+	} else if (o->aliases || o->ip) {
+		json_object_put(body);
+		uk_err_bad(err, "--network-alias and --ip need --network NAME");
+		return NULL;
+	}
 	if (o->restart) {
 		json_object *rp = json_object_new_object();
 		const char *colon = strchr(o->restart, ':');
@@ -247,6 +261,19 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	case CLI_OPT_NO_HEALTHCHECK:
 		o->no_healthcheck = 1;
 		return 0;
+	case CLI_OPT_NETWORK: /* names are checked by the daemon (400 naming the field) */
+		if (o->network && strcmp(o->network, arg))
+			return cli_usage_error(cli, "one --network per instance for now"), -1;
+		o->network = arg;
+		return 0;
+	case CLI_OPT_NETWORK_ALIAS:
+		if (!o->aliases)
+			o->aliases = json_object_new_array();
+		json_object_array_add(o->aliases, json_object_new_string(arg));
+		return 0;
+	case CLI_OPT_IP:
+		o->ip = arg;
+		return 0;
 	case CLI_OPT_LOG_OPT: {
 		const char *eq = strchr(arg, '=');
 
@@ -303,6 +330,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
+			json_object_put(o.aliases);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
@@ -311,6 +339,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
@@ -319,6 +348,7 @@ usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
 	return CLI_EXIT_USAGE;
 }
 
