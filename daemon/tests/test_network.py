@@ -1,0 +1,238 @@
+"""uk networks end to end, inside a network namespace this test makes (unshare -n): network
+create/ls/inspect/rm/prune and their bad input (400, 409); bridges and the nftables table made and
+removed; two instances on one network reach each other by name and by alias (netclient ->
+website), an unknown name is NXDOMAIN; a second network cannot reach the first; an --internal
+network has no way out; a published port on a network answers a burst of 200 connects and wrk
+-c50 with no error; rm of a network in use is a 409 naming the instance; kill -9 of ukd with a
+guest on a network: after the restart the guest answers by name and on its port, its tap kept,
+a stale tap of ours removed, a foreign uk* link left alone.
+usage: test_network.py UKD UK"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from ukdtest import SRC, Daemon, check, fail, free_port, require_qemu, uk_cli
+
+UK = sys.argv[2] if len(sys.argv) > 2 else None
+WEBSITE = os.path.join(SRC, "images", "examples", "website")
+NETCLIENT = os.path.join(SRC, "images", "examples", "netclient")
+
+
+def in_namespace():
+    """Re-runs this script in a new network namespace (loopback up) unless it already is."""
+    if os.environ.get("UKT_NETNS") == "1":
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        return
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nft"):
+        print("SKIP: needs root, unshare(1) and nft(8) (a network namespace of its own)")
+        sys.exit(77)
+    if subprocess.run(["unshare", "-n", "true"]).returncode != 0:
+        print("SKIP: cannot make a network namespace here")
+        sys.exit(77)
+    env = dict(os.environ, UKT_NETNS="1")
+    sys.exit(subprocess.run(["unshare", "-n", sys.executable, *sys.argv], env=env).returncode)
+
+
+def uk(d, *args, timeout=300):
+    return uk_cli(UK, d, *args, timeout=timeout)
+
+
+def links():
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {l.split(": ")[1].split("@")[0]: l for l in out.splitlines()}
+
+
+def uk_links():
+    return sorted(n for n in links() if n.startswith("uk"))
+
+
+def nft_table():
+    return subprocess.run(["nft", "list", "table", "ip", "uk"], capture_output=True,
+                          text=True).returncode == 0
+
+
+def get(port, timeout=10):
+    """The status line of GET / on 127.0.0.1:port, or the error."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s.settimeout(timeout)
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        s.close()
+        return data.split(b"\r\n", 1)[0].decode(errors="replace")
+    except OSError as e:
+        return "error: %s" % e
+
+
+def wait_answer(port, limit=120):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if get(port, timeout=2).startswith("HTTP/1."):
+            return
+        time.sleep(0.2)
+    fail("nothing answered on 127.0.0.1:%d within %d s" % (port, limit))
+
+
+def networks_api(d):
+    """Create/list/inspect/rm/prune and their bad input, no guest needed."""
+    for bad in ["../x", "x" * 64, "n\u00e9t", "", "-a", "a b", "none", "user"]:
+        r = d.req("POST", "/v1/networks", body={"name": bad})
+        check(r.status == 400, "network name %r: expected 400, got %r" % (bad, r))
+    for body in [{"name": "q", "subnet": "10.0.0.1/24"}, {"name": "q", "subnet": "10.0.0.0/33"},
+                 {"name": "q", "subnet": "10.90.0.0/24", "gateway": "10.91.0.1"},
+                 {"name": "q", "internal": True, "outbound": True}, {"name": "q", "x": 1},
+                 {"name": "q", "internal": "yes"}, {"name": 5}]:
+        r = d.req("POST", "/v1/networks", body=body)
+        check(r.status == 400, "%r: expected 400, got %r" % (body, r))
+    check(uk_links() == [] and not nft_table(), "bad input left %s" % uk_links())
+    r = uk(d, "network", "create", "a")
+    check(r.returncode == 0, "create a: %s" % r.err)
+    a = d.req("GET", "/v1/networks/a").json()
+    check(a["subnet"] == "10.89.0.0/24" and a["gateway"] == "10.89.0.1", "a: %r" % a)
+    check(a["bridge"] in links() and "10.89.0.1/24" in subprocess.run(
+        ["ip", "-o", "addr", "show", "dev", a["bridge"]], capture_output=True,
+        text=True).stdout, "bridge %s without its gateway address" % a["bridge"])
+    check(nft_table(), "no nftables table ip uk after create")
+    r = uk(d, "network", "create", "a")
+    check(r.returncode == 1 and "already exists" in r.err, "create a twice: %s" % r.err)
+    r = d.req("POST", "/v1/networks", body={"name": "q", "subnet": "10.89.0.128/25"})
+    check(r.status == 409 and "overlaps network a" in r.json()["message"], "overlap: %r" % r)
+    # a host route is not a uk network's to take
+    subprocess.run(["ip", "link", "add", "hostdummy", "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", "10.89.1.1/24", "dev", "hostdummy"], check=True)
+    subprocess.run(["ip", "link", "set", "hostdummy", "up"], check=True)
+    b = json.loads(uk(d, "network", "create", "--format", "json", "b").out)
+    check(b["subnet"] == "10.89.2.0/24", "IPAM took a host route's subnet: %r" % b)
+    r = d.req("POST", "/v1/networks", body={"name": "q", "subnet": "10.89.1.0/24"})
+    check(r.status == 409 and "hostdummy" in r.json()["message"], "host route: %r" % r)
+    r = uk(d, "network", "ls")
+    check(r.returncode == 0 and " a " in r.out and " b " in r.out, "ls: %s" % r.out)
+    r = uk(d, "network", "create", "--subnet", "172.30.0.0/16", "--gateway", "172.30.9.9",
+           "--internal", "c")
+    check(r.returncode == 0, "create c: %s" % r.err)
+    c = d.req("GET", "/v1/networks/c").json()
+    check(c["internal"] and c["gateway"] == "172.30.9.9", "c: %r" % c)
+    r = uk(d, "network", "rm", "c")
+    check(r.returncode == 0 and c["bridge"] not in links(), "rm c: %s %s" % (r.err, uk_links()))
+    r = uk(d, "network", "inspect", "nosuch")
+    check(r.returncode == 1 and "no such network" in r.err, "inspect nosuch: %s" % r.err)
+
+
+def guests(d):
+    require_qemu()
+    d.build_ok(WEBSITE, "site")
+    d.build_ok(NETCLIENT, "netclient")
+    port = free_port()
+    uk(d, "network", "create", "--internal", "c")
+    r = uk(d, "run", "-d", "--name", "web", "--network", "a", "--network-alias", "www", "-p",
+           "127.0.0.1:%d:80" % port, "site")
+    check(r.returncode == 0, "run web: %s" % r.err)
+    wait_answer(port)
+    web_ip = d.req("GET", "/v1/networks/a").json()["endpoints"][0]["ip"]
+    check(web_ip == "10.89.0.2", "web's address: %s" % web_ip)
+    for name in ("web", "www", "WEB"):
+        r = uk(d, "run", "--rm", "--network", "a", "netclient", name, "80")
+        check(r.returncode == 0 and "answered: HTTP/1." in r.out,
+              "netclient %s on a: %d %s %s" % (name, r.returncode, r.out, r.err))
+    r = uk(d, "run", "--rm", "--network", "a", "netclient", "nosuch", "80")
+    check(r.returncode == 2 and "getaddrinfo nosuch" in r.out, "nosuch: %s" % r.out)
+    # another network: neither the name nor the address of web
+    r = uk(d, "run", "--rm", "--network", "b", "netclient", "web", "80")
+    check(r.returncode == 2, "web resolved from b: %s" % r.out)
+    r = uk(d, "run", "--rm", "--network", "b", "netclient", web_ip, "80")
+    check(r.returncode == 3, "b reached web at %s: %d %s" % (web_ip, r.returncode, r.out))
+    # --internal: not a's guest, not a's gateway, not a listener of the host on its own gateway
+    host = socket.socket()
+    host.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    host.bind(("0.0.0.0", 8099))
+    host.listen(16)
+    for target in (web_ip, "10.89.0.1", d.req("GET", "/v1/networks/c").json()["gateway"]):
+        r = uk(d, "run", "--rm", "--network", "c", "netclient", target, "8099" if target !=
+               web_ip else "80")
+        check(r.returncode == 3, "c reached %s: %d %s" % (target, r.returncode, r.out))
+    host.close()
+    r = uk(d, "run", "-d", "--network", "c", "-p", "127.0.0.1:%d:80" % free_port(), "site")
+    check(r.returncode != 0 and "internal" in r.err, "port on internal: %s" % r.err)
+    # the published port: a burst of 200 connects at once, then wrk -c50, no error
+    answers, threads = [], []
+    for _ in range(200):
+        t = threading.Thread(target=lambda: answers.append(get(port, timeout=60)))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    bad = [a for a in answers if not a.startswith("HTTP/1.")]
+    check(not bad, "%d of 200 simultaneous connects failed: %s" % (len(bad), bad[:3]))
+    if shutil.which("wrk"):
+        w = subprocess.run(["wrk", "-c50", "-t2", "-d5s", "http://127.0.0.1:%d/" % port],
+                           capture_output=True, text=True, timeout=120)
+        check(w.returncode == 0 and "Socket errors" not in w.stdout, "wrk: %s" % w.stdout)
+        print(w.stdout)
+    r = uk(d, "port", "web")
+    check(r.out.strip() == "80/tcp -> 127.0.0.1:%d" % port, "uk port: %s" % r.out)
+    # rm of a network in use
+    r = d.req("DELETE", "/v1/networks/a")
+    check(r.status == 409 and "web" in r.json()["message"], "rm a in use: %r" % r)
+    return port
+
+
+def restore(d, port):
+    """kill -9 of ukd; the guest keeps its tap and is reachable again after the restart."""
+    tap = [l for l in uk_links() if not l.startswith("uk-")]
+    check(len(tap) == 1, "taps: %s" % uk_links())
+    idx = links()[tap[0]].split(":")[0]
+    subprocess.run(["ip", "tuntap", "add", "dev", "ukdeadbeef00000", "mode", "tap"], check=True)
+    subprocess.run(["ip", "link", "set", "dev", "ukdeadbeef00000", "alias", "ukd:" + d.root],
+                   check=True)
+    subprocess.run(["ip", "link", "add", "uk-foreign", "type", "bridge"], check=True)
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.start()
+    now = links()
+    check(tap[0] in now and now[tap[0]].split(":")[0] == idx, "tap %s not kept" % tap[0])
+    check("ukdeadbeef00000" not in now, "stale tap kept")
+    check("uk-foreign" in now, "a link that is not ours was removed")
+    wait_answer(port, limit=30)
+    r = uk(d, "run", "--rm", "--network", "a", "netclient", "www", "80")
+    check(r.returncode == 0, "www after restart: %s" % r.out)
+    uk(d, "rm", "-f", "web")
+    check(tap[0] not in links(), "tap of a removed instance kept")
+    subprocess.run(["ip", "link", "del", "uk-foreign"], check=True)
+
+
+def main():
+    in_namespace()
+    d = Daemon(sys.argv[1], live_restore=True)
+    ok = False
+    try:
+        networks_api(d)
+        if os.environ.get("UKT_NET_NO_GUESTS") != "1":
+            port = guests(d)
+            restore(d, port)
+        r = uk(d, "network", "prune")
+        check(r.returncode == 0 and "a" in r.out.split(), "prune: %s %s" % (r.out, r.err))
+        uk(d, "network", "rm", "b", "c")
+        check(uk_links() == [] and not nft_table(), "left behind: %s" % uk_links())
+        ok = True
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+    finally:
+        if not d.stop(ok):
+            ok = False
+    print("PASS" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
