@@ -1385,7 +1385,8 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 			log_warn("network", "%s", e.message);
 		br_name(rows[i].id, keep[nkeep++]);
 	}
-	if (nft_apply(d, err) < 0)
+	/* with no network, another ukd's table in this namespace is left alone */
+	if (nr && nft_apply(d, err) < 0)
 		log_warn("network", "%s", err->message);
 	uk_err_clear(err);
 	/* live restore: the taps of running instances stay, and their proxies come back */
