@@ -49,6 +49,10 @@ int ukd_health_duration_parse(const char *s, int64_t *ns);
  * Returns a new normalized object ({"type": "none"} when disabled or absent) or NULL with a 400.
  */
 json_object *ukd_health_parse(json_object *v, uk_err_t *err);
+/* The same checks into (out) (kind NONE when (v) is NULL or disables the check). */
+int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *err);
+/* (c) normalized, as stored: {"type": "none"} or {"type", "port", "path", "interval", ...}. */
+json_object *ukd_health_cfg_json(const struct ukd_health_cfg *c);
 /* Reads a normalized "healthcheck" (v) (as stored) into (out); kind NONE if there is none. */
 void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out);
 

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <uk/images.h>
 
+#include "spec.h"
 #include "ukd.h"
 
 /* Checks that (body) is an object of known fields with a string "image" (and "name", if
@@ -17,15 +18,10 @@ int ukd_instance_body_check(json_object *body, const char **image, const char **
 json_object *ukd_instance_config(struct ukd *d, json_object *body, const ukimg_info_t *img,
                                  uk_err_t *err);
 
-/* An env variable's name is at most this long (and [A-Za-z_][A-Za-z0-9_]*). */
-#define UKD_ENV_KEY_MAX 128
 /* Does (env) (a JSON array of "K=V") set (key)? */
-int ukd_env_has(json_object *env, const char *key);
+int ukd_env_json_has(json_object *env, const char *key);
 /* 1 if the guest of (cfg) (a stored config) gets a NIC: published or exposed ports, or a
  * health check (docs/networking.md). */
 int ukd_instance_config_has_nic(json_object *cfg);
-/* 400 naming memory when a guest of (bytes) is outside 2 MiB..64 GiB or larger than this
- * host's RAM (sysinfo's total): more than the host has can never start. */
-int ukd_memory_check(int64_t bytes, uk_err_t *err);
 
 #endif

@@ -406,11 +406,11 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 	/* locally administered range QEMU uses, stable per instance */
 	snprintf(nic->mac, sizeof(nic->mac), "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2,
 	         in->id + 4);
-	if (!ukd_env_has(env, "UK_IP")) {
+	if (!ukd_env_json_has(env, "UK_IP")) {
 		char kv[64];
 		snprintf(kv, sizeof(kv), "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
 		json_object_array_add(env, json_object_new_string(kv));
-		if (!ukd_env_has(env, "UK_GW"))
+		if (!ukd_env_json_has(env, "UK_GW"))
 			json_object_array_add(env, json_object_new_string("UK_GW=" UKD_GUEST_GW));
 	}
 	return 1;

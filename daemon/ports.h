@@ -33,6 +33,11 @@ struct ukd_port {
  * publishing the same host address and port.
  */
 json_object *ukd_ports_parse(json_object *v, uk_err_t *err);
+/* The same checks into (out) (UKD_PORTS_MAX entries), the count in (n). (check_host) 0 skips
+ * "an address of this host" (a stored config: the address may have gone since its create). */
+int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n, uk_err_t *err);
+/* One normalized port, as stored ({"host_ip","host_port","guest_port","protocol"}). */
+json_object *ukd_port_json(const struct ukd_port *p);
 
 /* The first key of object (o) not in the NULL-terminated (known), or NULL: request validation
  * (ports, the instance config, its healthcheck) refuses fields it does not know. */

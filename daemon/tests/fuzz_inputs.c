@@ -3,9 +3,11 @@
  * word splitter rules), image references and names, the status channel, published ports (the
  * API's "ports" and QEMU's forwarding errors), registry credentials, health checks (the API's
  * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
- * no \u0000, and the instance create checks). */
+ * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
+ * its stored form read back, any text read as a stored config). */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,7 @@
 #include "policy.h"
 #include "ports.h"
 #include "router.h"
+#include "spec.h"
 #include "store.h"
 
 static void h(struct ukd *d, struct ukd_req *r)
@@ -253,6 +256,54 @@ static int json_strings_whole(json_object *o)
 	return 1;
 }
 
+/*
+ * The spec's decoders: an accepted body stores a text that decodes to the same text again
+ * (nothing lost or changed by a restart of ukd); any text read as a stored config either
+ * decodes or is a 500, and what decodes stores and decodes again.
+ */
+static void spec_stored_again(const struct ukd_instance_spec *s)
+{
+	struct ukd_instance_spec back;
+	uk_err_t err = {0};
+	json_object *a = ukd_spec_to_json(s), *b;
+
+	if (ukd_spec_from_json(json_object_to_json_string(a), &back, &err) < 0)
+		abort();
+	b = ukd_spec_to_json(&back);
+	if (strcmp(json_object_to_json_string(a), json_object_to_json_string(b)))
+		abort();
+	ukd_spec_clear(&back);
+	json_object_put(a);
+	json_object_put(b);
+}
+
+static void fuzz_spec_body(json_object *body, const ukimg_info_t *img, struct ukd *d)
+{
+	struct ukd_instance_spec s;
+	uk_err_t err = {0};
+
+	if (ukd_spec_from_body(d, body, img, &s, &err) == 0) {
+		s.backend = ukd_spec_resolve_backend(d, &s);
+		spec_stored_again(&s);
+		ukd_spec_clear(&s);
+	} else if (err.status != 400 || s.cmd || s.env || s.labels) {
+		abort();
+	}
+}
+
+static void fuzz_spec_stored(const char *text)
+{
+	struct ukd_instance_spec s;
+	uk_err_t err = {0};
+
+	if (ukd_spec_from_json(text, &s, &err) == 0) {
+		spec_stored_again(&s);
+		ukd_spec_clear(&s);
+	} else if (err.status != 500 || s.cmd) {
+		abort();
+	}
+}
+
 /* A request body: parsed strictly; an object goes through the create checks and builds a
  * config against a made-up image. Every refusal is a 400, and an accepted config is complete. */
 static void fuzz_body(const char *s, size_t len)
@@ -286,6 +337,7 @@ static void fuzz_body(const char *s, size_t len)
 	} else if (err.status != 400) {
 		abort();
 	}
+	fuzz_spec_body(body, &img, &d);
 	json_object_put(body);
 }
 
@@ -329,6 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5:
 		fuzz_health(s, size - 1);
 		fuzz_body((const char *)data + 1, size - 1);
+		fuzz_spec_stored(s);
 		break;
 	default: {
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);
