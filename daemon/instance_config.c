@@ -8,7 +8,8 @@
 
 static const char *const create_keys[] = {"image",  "name",           "cmd",         "env",
                                           "memory", "restart_policy", "auto_remove", "accelerator",
-                                          "ports",  "healthcheck",    "log_opts",    NULL};
+                                          "ports",  "healthcheck",    "log_opts",    "networks",
+                                          NULL};
 
 int ukd_env_json_has(json_object *env, const char *key)
 {

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "logs.h"
 #include "names.h"
+#include "network.h"
 #include "ports.h"
 #include "qemu_user.h"
 #include "trust.h"
@@ -261,7 +262,12 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	snprintf(in.domain_name, sizeof(in.domain_name), "uk-%.12s", in.id);
 	if (create_dir(d, in.id, err) < 0)
 		goto out;
+	if (ukd_net_attach(d, &in, err) < 0) { /* its address on its network, if it joins one */
+		remove_dir(d, in.id);
+		goto out;
+	}
 	if (ukd_store_instance_insert(d->store, &in, err) < 0) {
+		ukd_net_detach(d, in.id);
 		remove_dir(d, in.id);
 		if (err->status == 409)
 			uk_err_conflict(err,
@@ -427,7 +433,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	_cleanup_free_ const char **env = NULL, **args = NULL;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
-	int r = -1, n_nics;
+	struct ukd_net_guest net;
+	int r = -1, n_nics = 0;
 
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
@@ -439,7 +446,12 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			json_object_array_add(env_all,
 			                      json_object_get(json_object_array_get_idx(v, i)));
-	if ((n_nics = start_network(d, in, cfg, env_all, &nic, ports, err)) < 0)
+	/* a uk network's tap (network.h), else QEMU's user networking */
+	if (ukd_net_prepare(d, in, &net, err) < 0)
+		goto out;
+	for (int i = 0; i < net.n_env; i++)
+		json_object_array_add(env_all, json_object_new_string(net.env[i]));
+	if (!net.n_nics && (n_nics = start_network(d, in, cfg, env_all, &nic, ports, err)) < 0)
 		goto out;
 	env = strv_from_json(env_all);
 	args = strv_from_json(json_object_object_get_ex(cfg, "cmd", &v) ? v : NULL);
@@ -462,8 +474,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .vcpus = 1,
 	        .console_log = console,
 	        .status_log = status,
-	        .nics = &nic,
-	        .n_nics = n_nics,
+	        .nics = net.n_nics ? net.nics : &nic,
+	        .n_nics = net.n_nics ? net.n_nics : n_nics,
 	};
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
@@ -476,6 +488,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	in->pid = info.pid;
 	r = 0;
 out:
+	if (r < 0)
+		ukd_net_release(d, in->id);
 	json_object_put(env_all);
 	json_object_put(cfg);
 	return r;
@@ -827,6 +841,7 @@ int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t 
 {
 	if (ukd_store_instance_delete(d->store, in->id, err) < 0)
 		return -1;
+	ukd_net_detach(d, in->id);
 	remove_dir(d, in->id);
 	ukd_events_emit(d, "instance", "destroy", in->id, in->name, NULL);
 	return 0;

@@ -884,8 +884,8 @@ static int ip_taken(struct ukd *d, const char *net, const char *ip)
 	return sqlite3_step(st) == SQLITE_ROW;
 }
 
-int ukd_net_attach(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                   uk_err_t *err)
+static int attach(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
+                  uk_err_t *err)
 {
 	struct net_row r;
 	char ip[16] = "", mac[18], tap[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 8] = "";
@@ -997,8 +997,8 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 	return 0;
 }
 
-int ukd_net_prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                    struct ukd_net_guest *out, uk_err_t *err)
+static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
+                   struct ukd_net_guest *out, uk_err_t *err)
 {
 	struct endpoint e;
 	struct net_row r;
@@ -1010,6 +1010,10 @@ int ukd_net_prepare(struct ukd *d, const char *instance_id, const struct ukd_ins
 		return 0;
 	if (privileged(d, err) < 0)
 		return -1;
+	if (spec->health.kind != UKD_HEALTH_NONE)
+		return uk_err_bad(err,
+		                  "health checks of an instance on a network are not supported "
+		                  "yet: drop --health-* or use --network user");
 	if (!endpoint_get(d, instance_id, &e))
 		return uk_err_internal(err,
 		                       "instance %.12s has no endpoint on its network: "
@@ -1053,6 +1057,39 @@ int ukd_net_prepare(struct ukd *d, const char *instance_id, const struct ukd_ins
 	snprintf(out->env[2], sizeof(out->env[2]), "UK_DNS=%s", gw);
 	out->n_env = 3;
 	return 0;
+}
+
+/* The instance's typed spec, decoded from its stored config by the one decoder (spec.c). */
+static int instance_spec(const struct ukd_instance *in, struct ukd_instance_spec *spec,
+                         uk_err_t *err)
+{
+	return ukd_spec_from_json(in->config ? in->config : "{}", spec, err);
+}
+
+int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+{
+	struct ukd_instance_spec spec;
+	int r;
+
+	if (instance_spec(in, &spec, err) < 0)
+		return -1;
+	r = attach(d, in->id, &spec, err);
+	ukd_spec_clear(&spec);
+	return r;
+}
+
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
+                    uk_err_t *err)
+{
+	struct ukd_instance_spec spec;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (instance_spec(in, &spec, err) < 0)
+		return -1;
+	r = prepare(d, in->id, &spec, out, err);
+	ukd_spec_clear(&spec);
+	return r;
 }
 
 /* ---- networks ---- */

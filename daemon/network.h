@@ -40,10 +40,12 @@ int ukd_net_remove(struct ukd *d, const char *key, uk_err_t *err);
 /* Removes every network no instance is on; returns the names removed. */
 json_object *ukd_net_prune(struct ukd *d, uk_err_t *err);
 
-/* Instance create: checks the networks (spec->nets) exist and reserves an endpoint (address,
- * MAC, aliases) on each; 404 unknown network, 409 address taken, 400 address outside it. */
-int ukd_net_attach(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                   uk_err_t *err);
+struct ukd_instance;
+
+/* Instance create, before its row is stored: checks the network its spec joins exists and
+ * reserves an endpoint (address, MAC, aliases) on it; 404 unknown network, 409 address taken,
+ * 400 address outside it. Not on a network: 0. */
+int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err);
 /* Instance removal: drops its endpoints and taps. */
 void ukd_net_detach(struct ukd *d, const char *instance_id);
 
@@ -57,8 +59,8 @@ struct ukd_net_guest {
 
 /* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s
  * published ports (TCP only: 400 for UDP). A spec not on a network: 0 with out->n_nics = 0. */
-int ukd_net_prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                    struct ukd_net_guest *out, uk_err_t *err);
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
+                    uk_err_t *err);
 /* Stop/exit: stops the instance's proxies and removes its taps (idempotent). */
 void ukd_net_release(struct ukd *d, const char *instance_id);
 

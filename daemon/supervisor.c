@@ -5,6 +5,7 @@
 #include "health.h"
 #include "instances.h"
 #include "log.h"
+#include "network.h"
 #include "logs.h"
 #include "policy.h"
 #include "store.h"
@@ -145,6 +146,7 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 		         why ? why : "guest stopped without reporting an exit status");
 	}
 	snprintf(in->state, sizeof(in->state), "exited");
+	ukd_net_release(d, in->id); /* its tap and published ports' proxies */
 	in->exit_code = code;
 	in->finished = finished ? finished : ukd_now_ns();
 	in->pid = 0;
