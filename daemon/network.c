@@ -898,6 +898,18 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 		                  spec->n_nets);
 	if (row_find(d, a->network, &r, err) < 0)
 		return -1;
+	if (spec->health.kind != UKD_HEALTH_NONE)
+		return uk_err_bad(err,
+		                  "health checks of an instance on a network are not supported "
+		                  "yet: drop --health-* or use --network user");
+	if (r.internal && spec->n_ports)
+		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
+	for (int i = 0; i < spec->n_ports; i++)
+		if (strcmp(spec->ports[i].proto, "tcp"))
+			return uk_err_bad(err,
+			                  "port %s:%u/udp: only TCP ports are published on a "
+			                  "network for now",
+			                  spec->ports[i].host_ip, spec->ports[i].host_port);
 	if (a->ip[0]) {
 		uint32_t want;
 		uint32_t bcast = r.net | ~prefix_mask(r.prefix);
@@ -1010,10 +1022,6 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		return 0;
 	if (privileged(d, err) < 0)
 		return -1;
-	if (spec->health.kind != UKD_HEALTH_NONE)
-		return uk_err_bad(err,
-		                  "health checks of an instance on a network are not supported "
-		                  "yet: drop --health-* or use --network user");
 	if (!endpoint_get(d, instance_id, &e))
 		return uk_err_internal(err,
 		                       "instance %.12s has no endpoint on its network: "
@@ -1021,16 +1029,8 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		                       instance_id);
 	if (row_find(d, e.net, &r, err) < 0)
 		return -1;
-	if (r.internal && spec->n_ports)
-		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
 	for (int i = 0; i < spec->n_ports; i++) {
 		const struct ukd_port *p = &spec->ports[i];
-		if (strcmp(p->proto, "tcp"))
-			return uk_err_bad(
-			        err,
-			        "port %s:%u/%s: only TCP ports are published on a network "
-			        "for now",
-			        p->host_ip, p->host_port, p->proto);
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%u:%u",
 		         i ? " " : "", p->host_ip, p->host_port, p->guest_port);
 	}

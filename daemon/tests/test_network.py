@@ -28,6 +28,10 @@ def in_namespace():
     """Re-runs this script in a new network namespace (loopback up) unless it already is."""
     if os.environ.get("UKT_NETNS") == "1":
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        # a host that routes (as one with Docker or an --outbound network does): what isolates
+        # networks must be ukd's rules, not a kernel that does not forward
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write("1")
         return
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nft"):
         print("SKIP: needs root, unshare(1) and nft(8) (a network namespace of its own)")
@@ -157,13 +161,48 @@ def guests(d):
     host.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     host.bind(("0.0.0.0", 8099))
     host.listen(16)
-    for target in (web_ip, "10.89.0.1", d.req("GET", "/v1/networks/c").json()["gateway"]):
+
+    def answer():
+        while True:
+            try:
+                c, _ = host.accept()
+            except OSError:
+                return
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            c.close()
+    threading.Thread(target=answer, daemon=True).start()
+    c_gw = d.req("GET", "/v1/networks/c").json()["gateway"]
+    for target in (web_ip, "10.89.0.1", c_gw):
         r = uk(d, "run", "--rm", "--network", "c", "netclient", target, "8099" if target !=
                web_ip else "80")
         check(r.returncode == 3, "c reached %s: %d %s" % (target, r.returncode, r.out))
+    # the control: without ukd's table both get through, so the checks above test the rules
+    subprocess.run(["nft", "delete", "table", "ip", "uk"], check=True)
+    r = uk(d, "run", "--rm", "--network", "b", "netclient", web_ip, "80")
+    check(r.returncode == 0, "without the rules b should reach web: %s" % r.out)
+    r = uk(d, "run", "--rm", "--network", "c", "netclient", c_gw, "8099")
+    check(r.returncode == 0, "without the rules c should reach the host: %s" % r.out)
+    uk(d, "network", "create", "rebuild")  # any change rebuilds the whole table
+    uk(d, "network", "rm", "rebuild")
+    check(nft_table(), "table ip uk not rebuilt")
+    r = uk(d, "run", "--rm", "--network", "b", "netclient", web_ip, "80")
+    check(r.returncode == 3, "b reached web again: %s" % r.out)
     host.close()
+    before = len(d.req("GET", "/v1/instances?all=1").json())
     r = uk(d, "run", "-d", "--network", "c", "-p", "127.0.0.1:%d:80" % free_port(), "site")
     check(r.returncode != 0 and "internal" in r.err, "port on internal: %s" % r.err)
+    r = uk(d, "run", "-d", "--network", "a", "-p", "127.0.0.1:%d:53/udp" % free_port(), "site")
+    check(r.returncode != 0 and "only TCP" in r.err, "udp port on a network: %s" % r.err)
+    r = uk(d, "run", "-d", "--network", "nosuch", "site")
+    check(r.returncode != 0 and "no such network" in r.err, "unknown network: %s" % r.err)
+    r = uk(d, "run", "-d", "--network", "a", "--ip", "10.89.0.2", "site")
+    check(r.returncode != 0 and "already used" in r.err, "taken ip: %s" % r.err)
+    r = uk(d, "run", "-d", "--network", "a", "--ip", "10.89.5.2", "site")
+    check(r.returncode != 0 and "not a free host address" in r.err, "ip outside: %s" % r.err)
+    r = uk(d, "run", "-d", "--network", "../x", "site")
+    check(r.returncode != 0 and "(status 400)" in r.err, "bad network name: %s" % r.err)
+    after = len(d.req("GET", "/v1/instances?all=1").json())
+    check(after == before, "refused runs left %d instances" % (after - before))
     # the published port: a burst of 200 connects at once, then wrk -c50, no error
     answers, threads = [], []
     for _ in range(200):
@@ -221,8 +260,8 @@ def main():
             port = guests(d)
             restore(d, port)
         r = uk(d, "network", "prune")
-        check(r.returncode == 0 and "a" in r.out.split(), "prune: %s %s" % (r.out, r.err))
-        uk(d, "network", "rm", "b", "c")
+        check(r.returncode == 0 and "a" in r.out.split() and "b" in r.out.split(),
+              "prune: %s %s" % (r.out, r.err))
         check(uk_links() == [] and not nft_table(), "left behind: %s" % uk_links())
         ok = True
     except AssertionError as e:
