@@ -78,6 +78,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         -e KEY copies KEY from this environment\n"               \
 	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
 	"                         publish a guest port on the host (repeatable);\n"        \
+	"                         -p GUESTPORT or IP::GUESTPORT: a free host port\n"       \
 	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
 	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
 	"                         on-unhealthy[:N] (needs a health check)\n"               \
@@ -87,6 +88,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
+	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"         \
 	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"    \
 	"                         networking: the default with ports)\n"                   \
 	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
@@ -163,7 +165,8 @@ struct cli_create_opts {
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
 	int auto_remove;
-	int detach, rm; /* run only */
+	int publish_all; /* -P */
+	int detach, rm;  /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
 	const char *health_http, *health_tcp, *health_interval, *health_timeout, *health_retries,
 	        *health_start_period;
@@ -188,7 +191,7 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
-	        {"accel", required_argument, NULL, 'A'},                                          \
+	        {"publish-all", no_argument, NULL, 'P'}, {"accel", required_argument, NULL, 'A'}, \
 	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
 	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
 	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \

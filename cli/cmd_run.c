@@ -167,7 +167,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:P", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);

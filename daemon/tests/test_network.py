@@ -168,7 +168,12 @@ def guests(d):
                 c, _ = host.accept()
             except OSError:
                 return
-            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            c.settimeout(10)
+            try:
+                c.recv(4096)  # the request first: closing with it unread would reset
+                c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            except OSError:
+                pass
             c.close()
     threading.Thread(target=answer, daemon=True).start()
     c_gw = d.req("GET", "/v1/networks/c").json()["gateway"]
@@ -220,6 +225,15 @@ def guests(d):
         print(w.stdout)
     r = uk(d, "port", "web")
     check(r.out.strip() == "80/tcp -> 127.0.0.1:%d" % port, "uk port: %s" % r.out)
+    # -p GUESTPORT on a network, -P behind slirp: a free host port, shown by uk port, answering
+    for name, args in (("picked", ["--network", "a", "-p", "80"]), ("all", ["-P"])):
+        r = uk(d, "run", "-d", "--name", name, *args, "site")
+        check(r.returncode == 0, "run %s: %s" % (name, r.err))
+        r = uk(d, "port", name, "80")
+        hp = int(r.out.strip().rsplit(":", 1)[1]) if r.returncode == 0 else 0
+        check(r.out.startswith("127.0.0.1:") and hp > 0, "uk port %s 80: %s" % (name, r.out))
+        wait_answer(hp)
+        uk(d, "rm", "-f", name)
     # rm of a network in use
     r = d.req("DELETE", "/v1/networks/a")
     check(r.status == 409 and "web" in r.json()["message"], "rm a in use: %r" % r)
