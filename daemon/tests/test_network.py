@@ -193,6 +193,7 @@ def guests(d):
     r = uk(d, "run", "--rm", "--network", "b", "netclient", web_ip, "80")
     check(r.returncode == 3, "b reached web again: %s" % r.out)
     host.close()
+    outbound(d)
     before = len(d.req("GET", "/v1/instances?all=1").json())
     r = uk(d, "run", "-d", "--network", "c", "-p", "127.0.0.1:%d:80" % free_port(), "site")
     check(r.returncode != 0 and "internal" in r.err, "port on internal: %s" % r.err)
@@ -238,6 +239,49 @@ def guests(d):
     r = d.req("DELETE", "/v1/networks/a")
     check(r.status == 409 and "web" in r.json()["message"], "rm a in use: %r" % r)
     return port
+
+
+def outbound(d):
+    """An 'outside' of this namespace: a second one the test makes, behind a veth pair, with an
+    HTTP listener. Only an --outbound network reaches it (masqueraded); a plain one does not."""
+    outside = subprocess.Popen(["unshare", "-n", "sleep", "600"])
+    try:
+        time.sleep(0.3)
+        ns = ["nsenter", "-t", str(outside.pid), "-n"]
+        subprocess.run(["ip", "link", "add", "vout", "type", "veth", "peer", "name", "vin",
+                        "netns", str(outside.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", "198.51.100.2/24", "dev", "vout"], check=True)
+        subprocess.run(["ip", "link", "set", "vout", "up"], check=True)
+        for cmd in (["ip", "addr", "add", "198.51.100.1/24", "dev", "vin"],
+                    ["ip", "link", "set", "vin", "up"], ["ip", "link", "set", "lo", "up"]):
+            subprocess.run(ns + cmd, check=True)
+        srv = subprocess.Popen(ns + [sys.executable, "-c", OUTSIDE_SERVER])
+        time.sleep(0.5)
+        uk(d, "network", "create", "--outbound", "o")
+        r = uk(d, "run", "--rm", "--network", "o", "netclient", "198.51.100.1", "8098")
+        check(r.returncode == 0 and "answered: HTTP/1.0 200" in r.out,
+              "outbound network o did not reach the outside: %s" % r.out)
+        r = uk(d, "run", "--rm", "--network", "a", "netclient", "198.51.100.1", "8098")
+        check(r.returncode == 3, "network a (not --outbound) reached the outside: %s" % r.out)
+        srv.kill()
+        uk(d, "network", "rm", "o")
+    finally:
+        outside.kill()
+        outside.wait()
+
+
+OUTSIDE_SERVER = """
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.1", 8098))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b"HTTP/1.0 200 OK\\r\\n\\r\\n")
+    c.close()
+"""
 
 
 def restore(d, port):
