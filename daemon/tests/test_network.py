@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -145,6 +146,7 @@ def guests(d):
     wait_answer(port)
     web_ip = d.req("GET", "/v1/networks/a").json()["endpoints"][0]["ip"]
     check(web_ip == "10.89.0.2", "web's address: %s" % web_ip)
+    dns_checks(web_ip)
     for name in ("web", "www", "WEB"):
         r = uk(d, "run", "--rm", "--network", "a", "netclient", name, "80")
         check(r.returncode == 0 and "answered: HTTP/1." in r.out,
@@ -239,6 +241,63 @@ def guests(d):
     r = d.req("DELETE", "/v1/networks/a")
     check(r.status == 409 and "web" in r.json()["message"], "rm a in use: %r" % r)
     return port
+
+
+def dns_query(name, qtype=1, qid=0x1234, flags=0x0100):
+    q = struct.pack(">HHHHHH", qid, flags, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack(">HH", qtype, 1)
+
+
+def dns_ask(packet, server="10.89.0.1", timeout=2):
+    """The answer to (packet) from ukd's resolver on (server):53, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(packet, (server, 53))
+        return s.recv(2048)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def dns_checks(web_ip):
+    """ukd's resolver on network a's gateway, asked from this namespace's host side."""
+    r = dns_ask(dns_query("Www"))
+    check(r and r[3] & 0xf == 0 and struct.unpack(">H", r[6:8])[0] == 1 and
+          socket.inet_ntoa(r[-4:]) == web_ip, "A www: %r" % r)
+    r = dns_ask(dns_query("nosuch"))
+    check(r and r[3] & 0xf == 3 and r[6:8] == b"\0\0", "nosuch: not NXDOMAIN: %r" % r)
+    r = dns_ask(dns_query("web", qtype=28))
+    check(r and r[3] & 0xf == 0 and r[6:8] == b"\0\0", "AAAA web: %r" % r)
+    check(dns_ask(dns_query("web") + b"\0" * 600, timeout=1) is None, "a 600-byte query answered")
+    check(dns_ask(dns_query("web", flags=0x8100), timeout=1) is None, "a response answered")
+    # the rate limit: a burst of 1500 from one socket, at most the burst (400) plus 200 a second
+    # of the time it took (and some slack for the clock) get an answer
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    t0 = time.monotonic()
+    for i in range(1500):  # paced so that no kernel buffer drops what the limiter should
+        s.sendto(dns_query("web", qid=i), ("10.89.0.1", 53))
+        if i % 50 == 49:
+            time.sleep(0.005)
+    sent_in = time.monotonic() - t0
+    s.settimeout(1)
+    got = 0
+    try:
+        while True:
+            s.recv(2048)
+            got += 1
+    except socket.timeout:
+        pass
+    s.close()
+    bound = 400 + 200 * (sent_in + 1.5) + 20
+    print("dns rate limit: %d of 1500 answered, sent in %.2f s (bound %d)" % (got, sent_in, bound))
+    check(0 < got <= bound, "rate limit: %d of 1500 answered in %.2f s (bound %d)" %
+          (got, sent_in, bound))
+    time.sleep(2.5)  # the bucket refills for the guests' lookups
 
 
 def outbound(d):
