@@ -78,6 +78,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         -e KEY copies KEY from this environment\n"               \
 	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
 	"                         publish a guest port on the host (repeatable);\n"        \
+	"                         -p GUESTPORT or IP::GUESTPORT: a free host port\n"       \
 	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
 	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
 	"                         on-unhealthy[:N] (needs a health check)\n"               \
@@ -87,6 +88,11 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
+	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"         \
+	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"    \
+	"                         networking: the default with ports)\n"                   \
+	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
+	"      --ip IP            its address on NET (default: the first free one)\n"      \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
@@ -159,13 +165,17 @@ struct cli_create_opts {
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
 	int auto_remove;
-	int detach, rm; /* run only */
+	int publish_all; /* -P */
+	int detach, rm;  /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
 	const char *health_http, *health_tcp, *health_interval, *health_timeout, *health_retries,
 	        *health_start_period;
 	int no_healthcheck;
 	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
 	json_object *log_opts;
+	/* --network NAME, --network-alias A (repeatable), --ip IP: one "networks" entry */
+	const char *network, *ip;
+	json_object *aliases;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -181,8 +191,12 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
-	        {"accel", required_argument, NULL, 'A'},                                          \
-	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
+	        {"publish-all", no_argument, NULL, 'P'}, {"accel", required_argument, NULL, 'A'}, \
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
+	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \
+	        {"network-alias", required_argument, NULL, CLI_OPT_NETWORK_ALIAS},                \
+	        {"ip", required_argument, NULL, CLI_OPT_IP}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -194,6 +208,9 @@ enum {
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_NETWORK, /* --network, --network-alias, --ip */
+	CLI_OPT_NETWORK_ALIAS,
+	CLI_OPT_IP,
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
@@ -244,7 +261,7 @@ void cli_ignore_free(char **patterns, size_t n);
 extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
-        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust;
+        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_network;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

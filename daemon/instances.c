@@ -9,6 +9,7 @@
 #include "log.h"
 #include "logs.h"
 #include "names.h"
+#include "network.h"
 #include "ports.h"
 #include "qemu_user.h"
 #include "spec.h"
@@ -237,11 +238,6 @@ static void remove_dir(struct ukd *d, const char *id)
  */
 static int create_supported(const struct ukd_instance_spec *s, uk_err_t *err)
 {
-	if (s->net_mode == UKD_NET_BRIDGE)
-		return uk_err_bad(err,
-		                  "networks \"%s\": uk networks are not supported by this ukd "
-		                  "yet (use none or user)",
-		                  s->nets[0].network);
 	if (s->n_mounts)
 		return uk_err_bad(err, "mounts: volumes are not supported by this ukd yet");
 	if (s->backend == UKD_BACKEND_QEMU)
@@ -290,7 +286,12 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	snprintf(in.domain_name, sizeof(in.domain_name), "uk-%.12s", in.id);
 	if (create_dir(d, in.id, err) < 0)
 		goto out;
+	if (ukd_net_attach(d, &in, err) < 0) { /* its address on its network, if it joins one */
+		remove_dir(d, in.id);
+		goto out;
+	}
 	if (ukd_store_instance_insert(d->store, &in, err) < 0) {
+		ukd_net_detach(d, in.id);
 		remove_dir(d, in.id);
 		if (err->status == 409)
 			uk_err_conflict(err,
@@ -380,21 +381,21 @@ static void port_conflict_detail(struct ukd *d, const char *self, const struct u
 
 /*
  * The guest's network: a virtio-net NIC on QEMU user networking when the instance publishes
- * ports or its image EXPOSEs any, or it asked for one (docs/networking.md). Fills (netdev) and
- * (mac) ("" = no NIC) and adds the static address to (env) ((*n_env) entries, room for two
- * more; (ip_kv) holds the text) unless the instance sets UK_IP itself.
+ * ports or its image EXPOSEs any, or it asked for one (docs/networking.md). Fills (nic) with
+ * (ports) (room for UKD_PORTS_MAX + 1) as its forwards; returns the number of NICs (0 or 1). Adds
+ * the static address to (env) ((*n_env) entries, room for two more; (ip_kv) holds the text)
+ * unless the instance sets UK_IP itself.
  */
 static int start_network(struct ukd *d, struct ukd_instance *in, const char **env, size_t *n_env,
-                         char ip_kv[64], char *netdev, size_t netdev_len, char mac[18],
+                         char ip_kv[64], struct ukd_nic *nic, struct ukd_port *ports,
                          uk_err_t *err)
 {
 	const struct ukd_instance_spec *s = &in->spec;
-	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	int n = s->n_ports, fwd;
 
 	memcpy(ports, s->ports, sizeof(ports[0]) * (size_t)n);
 	fwd = ukd_health_prepare(d, in->id, &s->health, ports, n, &ports[n], err);
-	netdev[0] = mac[0] = 0;
+	memset(nic, 0, sizeof(*nic));
 	if (fwd < 0)
 		return -1;
 	if (!ukd_spec_has_nic(s))
@@ -407,68 +408,87 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 			port_conflict_detail(d, in->id, ports, n, err);
 		return -1;
 	}
-	if (ukd_ports_netdev_arg(UKD_NETDEV_ID, ports, n + fwd, netdev, netdev_len, err) < 0)
-		return -1;
+	nic->kind = UKD_NIC_USER;
+	nic->fwds = ports;
+	nic->n_fwds = n + fwd;
 	/* locally administered range QEMU uses, stable per instance */
-	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
+	snprintf(nic->mac, sizeof(nic->mac), "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2,
+	         in->id + 4);
 	if (!ukd_env_has(s->env, "UK_IP")) {
 		snprintf(ip_kv, 64, "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
 		env[(*n_env)++] = ip_kv;
 		if (!ukd_env_has(s->env, "UK_GW"))
 			env[(*n_env)++] = "UK_GW=" UKD_GUEST_GW;
 	}
-	return 0;
+	return 1;
 }
 
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
-	char netdev[UKD_PORTS_MAX * 48 + 64], mac[18], ip_kv[64];
-	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], type[8];
+	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
+	struct ukd_nic nic;
+	char ip_kv[64];
+	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX], type[8];
 	char cmdline[UKD_CMDLINE_MAX];
 	const struct ukd_instance_spec *s = &in->spec;
 	_cleanup_free_ const char **env = NULL;
 	size_t n_env = 0;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
+	struct ukd_net_guest net;
+	int n_nics = 0;
 
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
 		                       in->spec_error);
 	while (s->env && s->env[n_env])
 		n_env++;
-	if (!(env = calloc(n_env + 3, sizeof(*env)))) /* + UK_IP, UK_GW, NULL */
+	/* + the network's (UK_IP, UK_GW, UK_DNS) or slirp's (UK_IP, UK_GW), NULL */
+	if (!(env = calloc(n_env + 4, sizeof(*env))))
 		return uk_err_internal(err, "out of memory");
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
-	    start_prepare_files(d, in->id, console, status, err) < 0 ||
-	    start_network(d, in, env, &n_env, ip_kv, netdev, sizeof(netdev), mac, err) < 0 ||
+	    start_prepare_files(d, in->id, console, status, err) < 0)
+		return -1;
+	/* a uk network's tap (network.h), else QEMU's user networking */
+	if (ukd_net_prepare(d, in, &net, err) < 0)
+		return -1;
+	for (int i = 0; i < net.n_env && i < 3; i++)
+		env[n_env++] = net.env[i];
+	if ((!net.n_nics &&
+	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
 	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, err) <
 	            0 ||
 	    ukd_accel_resolve(d, ukd_accel_want_name(s->accel), type, err) < 0)
-		return -1;
-	struct ukd_domain_spec spec = {
+		goto fail;
+	ukd_instance_path(d, in->id, NULL, dir, sizeof(dir));
+	struct ukd_vm vm = {
 	        .name = in->domain_name,
-	        .type = type,
+	        .dir = dir,
+	        .accel = strcmp(type, "kvm") ? UKD_VM_TCG : UKD_VM_KVM,
 	        .kernel = kernel,
 	        .cmdline = cmdline,
 	        .memory = s->memory,
+	        .vcpus = s->vcpus ? s->vcpus : 1,
 	        .console_log = console,
 	        .status_log = status,
-	        .net_user = netdev[0] ? netdev : NULL,
-	        .net_mac = mac,
+	        .nics = net.n_nics ? net.nics : &nic,
+	        .n_nics = net.n_nics ? net.n_nics : n_nics,
 	};
-	if (spec.memory < (2 << 20))
-		spec.memory = UKIMG_MEMORY_DEFAULT;
-	if (ukd_memory_check((int64_t)spec.memory, err) < 0)
-		return -1; /* an instance created for a larger host */
-	if (ukd_backend_start(d->backend, &spec, &info, err) < 0)
-		return -1;
+	if (vm.memory < (2 << 20))
+		vm.memory = UKIMG_MEMORY_DEFAULT;
+	if (ukd_memory_check((int64_t)vm.memory, err) < 0 || /* created for a larger host */
+	    ukd_backend_start(d->backend, &vm, &info, err) < 0)
+		goto fail;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
 	in->pid = info.pid;
 	return 0;
+fail:
+	ukd_net_release(d, in->id);
+	return -1;
 }
 
 int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
@@ -817,6 +837,7 @@ int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t 
 {
 	if (ukd_store_instance_delete(d->store, in->id, err) < 0)
 		return -1;
+	ukd_net_detach(d, in->id);
 	remove_dir(d, in->id);
 	ukd_events_emit(d, "instance", "destroy", in->id, in->name, NULL);
 	return 0;

@@ -9,6 +9,7 @@
 #include "logs.h"
 #include "reaper.h"
 #include "qemu_user.h"
+#include "network.h"
 #include "recovery.h"
 #include "routes.h"
 #include "store.h"
@@ -142,6 +143,8 @@ static int main_up(struct ukd *d, uk_err_t *err)
 		return -1;
 	ukd_backend_set_probe_timeout(d->backend, (int)d->cfg.backend.probe_timeout_s);
 	ukd_super_reconcile(d);
+	if (ukd_net_start(d, err) < 0)
+		return -1;
 	if (ukd_health_start(d, err) < 0)
 		return -1;
 	ukd_images_gc(d);
@@ -311,6 +314,7 @@ static int main_down(struct ukd *d)
 	}
 	main_signals_stop();
 	ukd_logs_pump_stop();
+	ukd_net_stop(d);
 	ukd_backend_close(d->backend);
 	ukimg_store_free(d->images);
 	ukd_events_free(d->events);

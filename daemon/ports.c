@@ -1,5 +1,6 @@
 /* Published ports: validation of the API's "ports", hostfwd rules for QEMU, host port checks. */
 #include "ports.h"
+#include "vm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,7 +104,8 @@ static int port_parse_one(json_object *o, size_t i, int check_host, struct ukd_p
 		                  "ports[%zu]: unknown field \"%s\" (host_ip, host_port, "
 		                  "guest_port, protocol)",
 		                  i, key);
-	if (port_number(o, "host_port", i, 1, &p->host_port, err) < 0 ||
+	/* a request may leave host_port out: ukd picks a free one (ports_pick) */
+	if (port_number(o, "host_port", i, !check_host, &p->host_port, err) < 0 ||
 	    port_number(o, "guest_port", i, 1, &p->guest_port, err) < 0)
 		return -1;
 	if ((r = port_string(o, "protocol", i, "tcp", p->proto, sizeof(p->proto), err)) < 0)
@@ -136,6 +138,31 @@ json_object *ukd_port_json(const struct ukd_port *p)
 	return o;
 }
 
+/*
+ * A free host port for (p) (-p GUESTPORT, -P), picked at create and stored like one asked for,
+ * so ps, port, inspect and every later start see it: the kernel's choice for a socket bound to
+ * HOST_IP:0. Racy as any check (the start's check then answers 409: recreate it).
+ */
+static int ports_pick(struct ukd_port *p, uk_err_t *err)
+{
+	int udp = !strcmp(p->proto, "udp");
+	int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+
+	inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return uk_err_errno(err, e, "pick a free host port on %s", p->host_ip);
+	}
+	close(fd);
+	p->host_port = ntohs(sa.sin_port);
+	return 0;
+}
+
 int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n_out,
                      uk_err_t *err)
 {
@@ -152,6 +179,8 @@ int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *
 		memset(&out[i], 0, sizeof(out[i]));
 		if (port_parse_one(json_object_array_get_idx(v, i), i, check_host, &out[i], err) <
 		    0)
+			return -1;
+		if (!out[i].host_port && ports_pick(&out[i], err) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (port_overlaps(&out[i], &out[j]))
@@ -185,12 +214,12 @@ int ukd_ports_netdev_arg(const char *id, const struct ukd_port *p, int n, char *
 	return 0;
 }
 
-static void port_in_use(const struct ukd_port *p, uk_err_t *err)
+void ukd_ports_in_use(const struct ukd_port *p, uk_err_t *err)
 {
-	uk_err_conflict(err,
-	                "port %s:%u%s is already in use: stop what holds it or publish "
-	                "another host port",
-	                p->host_ip, p->host_port, strcmp(p->proto, "udp") ? "" : "/udp");
+	uk_err_set(err, 409, UKD_VM_ERR_PORT,
+	           "port %s:%u%s is already in use: stop what holds it or publish "
+	           "another host port",
+	           p->host_ip, p->host_port, strcmp(p->proto, "udp") ? "" : "/udp");
 }
 
 int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
@@ -219,7 +248,7 @@ int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
 		if (r == 0)
 			continue;
 		if (e == EADDRINUSE) {
-			port_in_use(&p[i], err);
+			ukd_ports_in_use(&p[i], err);
 			return -1;
 		}
 		if (e == EADDRNOTAVAIL)
@@ -234,28 +263,4 @@ int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
 		                    p[i].proto);
 	}
 	return 0;
-}
-
-int ukd_ports_hostfwd_error(const char *msg, uk_err_t *err)
-{
-	const char *r = msg ? strstr(msg, "host forwarding rule '") : NULL;
-	struct ukd_port p = {0};
-	char proto[8] = "", ip[64] = "";
-	unsigned hp = 0;
-
-	if (!r)
-		return 0;
-	r += strlen("host forwarding rule '");
-	/* "tcp:IP:HOST-:GUEST", IP possibly empty (QEMU's default, every address) */
-	if ((sscanf(r, "%7[a-z]:%63[0-9.]:%u-", proto, ip, &hp) == 3 ||
-	     (ip[0] = 0, sscanf(r, "%7[a-z]::%u-", proto, &hp) == 2)) &&
-	    hp && hp < 65536) {
-		snprintf(p.proto, sizeof(p.proto), "%s", proto);
-		snprintf(p.host_ip, sizeof(p.host_ip), "%s", *ip ? ip : "0.0.0.0");
-		p.host_port = hp;
-		port_in_use(&p, err);
-		return -1;
-	}
-	uk_err_conflict(err, "a published port is already in use (QEMU: %.300s)", msg);
-	return -1;
 }

@@ -33,5 +33,11 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/instances/{}/wait", UKD_BODY_NONE, ukd_route_instance_wait},
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
         {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
+
+        {"POST", "/v1/networks", UKD_BODY_JSON, ukd_route_network_create},
+        {"GET", "/v1/networks", UKD_BODY_NONE, ukd_route_network_list},
+        {"POST", "/v1/networks/prune", UKD_BODY_NONE, ukd_route_network_prune},
+        {"GET", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_inspect},
+        {"DELETE", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_delete},
         {NULL, NULL, 0, NULL},
 };

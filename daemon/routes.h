@@ -79,4 +79,11 @@ void ukd_reply_pipe(struct ukd_req *req, int fd);
 /* Writes (o) (taken) and a newline to *(fd); on failure (the reader left) closes it, sets -1. */
 void ukd_pipe_write_json(int *fd, json_object *o);
 
+/* /v1/networks (routes_networks.c over network.h) */
+void ukd_route_network_create(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_list(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_inspect(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_delete(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_prune(struct ukd *d, struct ukd_req *req);
+
 #endif

@@ -36,6 +36,14 @@ static const char *const migrations[] = {
         " type TEXT NOT NULL, action TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
         " attrs TEXT NOT NULL);"
         "CREATE INDEX events_time ON events(time);",
+        /* uk networks (daemon/network.c): one row each, and one endpoint per instance on one */
+        "CREATE TABLE networks(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " subnet TEXT NOT NULL, prefix INTEGER NOT NULL, gateway TEXT NOT NULL,"
+        " internal INTEGER NOT NULL, outbound INTEGER NOT NULL, created INTEGER NOT NULL);"
+        "CREATE TABLE endpoints(instance TEXT NOT NULL, network TEXT NOT NULL"
+        " REFERENCES networks(id), ip TEXT NOT NULL, mac TEXT NOT NULL, tap TEXT NOT NULL,"
+        " aliases TEXT NOT NULL, ports TEXT NOT NULL, PRIMARY KEY(instance, network),"
+        " UNIQUE(network, ip));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -167,6 +175,11 @@ struct ukd_store *ukd_store_open(const char *root, uk_err_t *err)
 		return NULL;
 	}
 	return s;
+}
+
+sqlite3 *ukd_store_sqlite(struct ukd_store *s)
+{
+	return s->db;
 }
 
 void ukd_store_close(struct ukd_store *s)

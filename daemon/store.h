@@ -45,6 +45,9 @@ enum { UKD_STOP_GRACEFUL = 1, UKD_STOP_KILL = 2 };
 /* Opens (creating, migrating) <root>/ukd.db. */
 struct ukd_store *ukd_store_open(const char *root, uk_err_t *err);
 void ukd_store_close(struct ukd_store *s);
+/* The connection, for a module's own tables (daemon/network.c): statements on it run between
+ * ukd_store_begin and ukd_store_commit/rollback, which hold the store's lock. */
+struct sqlite3 *ukd_store_sqlite(struct ukd_store *s);
 
 /* Transactions (BEGIN IMMEDIATE); they nest by holding the store lock. */
 int ukd_store_begin(struct ukd_store *s, uk_err_t *err);

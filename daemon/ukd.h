@@ -64,6 +64,7 @@ struct ukd_backend;
 struct ukd_events;
 struct ukd_super;
 struct ukd_http;
+struct ukd_nets;
 
 struct ukd {
 	struct ukd_config cfg;
@@ -75,6 +76,7 @@ struct ukd {
 	struct ukd_backend *backend;
 	struct ukd_events *events;
 	struct ukd_super *super;
+	struct ukd_nets *nets; /* uk networks (network.h); NULL without CAP_NET_ADMIN */
 	struct ukd_http *http[UKD_MAX_HOSTS];
 	int nhttp;
 	void *images;            /* struct uk_images *, when the images library is built in */

@@ -81,12 +81,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uk_client_free(uk_client_new(s, &err));
 		free(uk_client_escape(s));
 		break;
-	case 5: { /* -p [IP:]HOST:GUEST[/proto]: accepted ports are in range, render back */
+	case 5: { /* -p [IP:]HOST:GUEST[/proto], [IP::]GUEST: accepted ports are in range (no host
+		   * port: the daemon picks one), render back */
 		json_object *p;
 		char buf[128];
 		if (cli_parse_publish(s, &p, &err) == 0) {
 			int64_t h = cli_jint(p, "host_port", 0), g = cli_jint(p, "guest_port", 0);
-			if (h < 1 || h > 65535 || g < 1 || g > 65535)
+			if (h < 0 || h > 65535 || g < 1 || g > 65535)
 				__builtin_trap();
 			cli_port_format(p, buf, sizeof(buf));
 			json_object_put(p);

@@ -15,6 +15,7 @@
 #include <uk/registry.h>
 #include <uk/regauth.h>
 
+#include "backend.h"
 #include "cmdline.h"
 #include "health.h"
 #include "log_opts.h"
@@ -182,7 +183,7 @@ static void fuzz_ports(const char *s)
 	uk_err_t err = {0};
 	int n;
 
-	ukd_ports_hostfwd_error(s, &err);
+	ukd_backend_qemu_error(s, NULL, &err);
 	if (!in)
 		return;
 	if (ukd_ports_decode(in, 1, p, &n, &err) == 0) {

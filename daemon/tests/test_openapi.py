@@ -210,6 +210,12 @@ def main(d):
         check(a in actions, "event %s missing: %s" % (a, actions))
     r = call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=200)
     check({"deleted": image_id} in r.json(), "rmi by id: %r" % r)
+    # networks: what needs no bridge (test_network.py makes them, in a namespace of its own)
+    call(d, "GET", "/v1/networks", expect=200)
+    call(d, "GET", "/v1/networks/{id}", {"id": "nosuch"}, expect=404)
+    call(d, "DELETE", "/v1/networks/{id}", {"id": "nosuch"}, expect=404)
+    call(d, "POST", "/v1/networks", body={"name": "../x"}, expect=400)
+    call(d, "POST", "/v1/networks/prune")
     check(done >= ops, "operations not exercised: %s" % sorted(ops - done))
 
 
