@@ -2,8 +2,10 @@
 # Boots Xen 4.17 with a Debian Linux dom0 under QEMU TCG and runs unikernel test kernels, unchanged, as PVH domUs through `xl create`; checks each one's console, UK_EXIT line and shutdown reason.
 # usage: xen_dom0.sh CASE...  with CASE = NAME|KERNEL|STATUS|ACTION|TEXT|CMDLINE
 #   STATUS: the exit status the console's UK_EXIT line must give (>= 128: Xen must report a crash)
-#   ACTION: run (the domU ends by itself) or shutdown=WORDS (`xl shutdown` once WORDS are on its
-#   console); TEXT must be on its console
+#   ACTION: run (the domU ends by itself), shutdown=WORDS (`xl shutdown` once WORDS are on its
+#   console) or http=WORDS (the domU gets a vif on dom0's bridge xenbr0, 10.0.0.1/24; once WORDS
+#   are on its console dom0 fetches http://10.0.0.2/, then `xl shutdown`); TEXT must be on its
+#   console or in the HTTP reply
 # One QEMU runs all cases (the dom0 boot is the slow part). Everything comes from Debian's
 # packages, fetched with `apt-get download` (never installed) into $UK_XEN_CACHE/dom0 and
 # assembled into an initramfs of busybox-static + Xen's tools (tests/xen/dom0_init.sh is /init).
@@ -45,6 +47,17 @@ base_initrd() {
 		cp -a "$root"/usr/lib/xen-4.17/bin/{xl,xenstored,xenconsoled,xen-init-dom0} "$ir/usr/lib/xen-4.17/bin/" &&
 		cp -a "$root"/usr/bin/xenstore* "$ir/usr/bin/" || return 1
 	printf 'autoballoon="off"\n' >"$ir/etc/xen/xl.conf"
+	# The vif hotplug script libxl runs: the backend interface joins dom0's bridge.
+	mkdir -p "$ir/etc/xen/scripts" && cat >"$ir/etc/xen/scripts/uk-vif" <<'EOF2' && chmod 755 "$ir/etc/xen/scripts/uk-vif" || return 1
+#!/bin/sh
+case $1 in
+online | add)
+	ip link set "$vif" up && brctl addif xenbr0 "$vif" &&
+		xenstore-write "$XENBUS_PATH/hotplug-status" connected
+	;;
+esac
+exit 0
+EOF2
 	# The shared libraries: Xen's from the packages, the rest (libc, zlib, ...) from this Debian host.
 	for lib in $(LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu \
 		ldd "$ir"/usr/lib/xen-4.17/bin/* "$ir/usr/bin/xenstore" | awk '$2 == "=>" {print $3}' | sort -u); do

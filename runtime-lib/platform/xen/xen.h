@@ -113,6 +113,19 @@ int uk_xs_parse_header(const void *raw, struct uk_xs_msg *m);
 int uk_xs_recv(struct uk_xs_msg *m, char *out);
 int uk_xs_watch_event_path(const char *payload, uint32_t len, char *path, size_t cap);
 
+/* --- Grant table and event channels for backends (gnttab_xen.c). --- */
+
+/* Grants domain (domid) access to the page at physical address (page) (read-only if (readonly));
+ * the grant reference, or -1 (the table cannot be mapped or is full; grants are never revoked). */
+int uk_xen_grant(uint16_t domid, uintptr_t page, int readonly);
+
+/* Allocates an event channel for domain (remote) to bind to; its port in (*port). 0 or -1. */
+int uk_xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
+
+/* The netfront driver (netfront_xen.c), linked when the image links the network stack: connects
+ * device/vif/0 and registers it as a uk_netdev. */
+void uk_xen_netfront_init(void) __attribute__((weak));
+
 /* --- Events and the stop request (events_xen.c). --- */
 
 /* Arms the event upcall on vector (vector) (HVM_PARAM_CALLBACK_IRQ), attaches

@@ -113,5 +113,7 @@ _Noreturn void uk_xen_boot(uint32_t start_info, uint64_t tsc)
 	uk_kvm_timer_init(); /* PVH guests have a LAPIC (no PIT, no IOAPIC) */
 	uk_boot_stamps[3] = uk_rdtsc();
 	/* No uk_drivers_init(): Xen's devices are netfront/blkfront, not PCI or virtio. */
+	if (!initdomain && uk_xen_netfront_init)
+		uk_xen_netfront_init();
 	uk_start_cmdline(cmdline);
 }
