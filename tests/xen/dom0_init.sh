@@ -51,7 +51,8 @@ EOF
 	xl_pid=$!
 	if [ "$action" != run ]; then
 		i=0
-		while [ $i -lt 600 ] && ! grep -qF -- "${action#*=}" "$log" 2>/dev/null; do
+		# until WORDS are on the console, the domain has ended, or 600 looks
+		while [ $i -lt 600 ] && kill -0 $xl_pid 2>/dev/null && ! grep -qF -- "${action#*=}" "$log" 2>/dev/null; do
 			sleep 0.1
 			i=$((i + 1))
 		done

@@ -12,6 +12,7 @@
 # Skips (77) when the packages cannot be fetched.
 set -u
 cache=${UK_XEN_CACHE:-${TMPDIR:-/tmp}/uk-xen-cache}
+mkdir -p "$cache" && cache=$(cd "$cache" && pwd) || exit 1 # absolute: the script changes directory
 deadline=${UK_XEN_TIMEOUT:-900}
 here=$(cd "$(dirname "$0")" && pwd)
 

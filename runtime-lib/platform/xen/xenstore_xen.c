@@ -1,6 +1,7 @@
 /* A xenstore client over the domain's xenstore ring: read, write, watch (one request at a time,
  * replies and watch events parsed from the ring, which the backend writes: outside input). */
 #include "platform/xen/xen.h"
+#include <string.h>
 
 #define XS_RING 1024
 #define XS_REPLY_SPINS 1000000 /* yields while waiting for a reply (about 20 s under TCG) */
@@ -57,8 +58,9 @@ static void rsp_copy(void *dst, uint32_t off, uint32_t n)
 
 int uk_xs_parse_header(const void *raw, struct uk_xs_msg *m)
 {
-	const uint32_t *w = raw;
+	uint32_t w[4];
 
+	memcpy(w, raw, sizeof(w)); /* (raw) may be unaligned */
 	m->type = w[0];
 	m->req_id = w[1];
 	m->tx_id = w[2];
