@@ -88,6 +88,11 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"  -v, --volume NAME:/PATH[:ro]\n"                                                 \
+	"                         mount volume NAME at /PATH (made on first use;\n"        \
+	"                         repeatable); :ro mounts it read-only\n"                  \
+	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                        \
+	"                         the same, Docker's long form\n"                          \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
@@ -147,6 +152,11 @@ char *cli_path(const char *collection, const char *ref, const char *suffix);
 /* POST .../start for (ref); a start that takes over 2 s says on stderr what it waits for. */
 int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
 
+/* The tar archive a command (what) uploads: FILE (in) or standard input (refused on a terminal),
+ * with (body) set for it and the client connected. The fd (close it when (in) is set), or a
+ * negated exit status after printing why. */
+int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
+
 /* Writes all of (buf) to (fd); -1 with errno on failure. */
 int cli_write_all(int fd, const void *buf, size_t len);
 
@@ -166,6 +176,8 @@ struct cli_create_opts {
 	int no_healthcheck;
 	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
 	json_object *log_opts;
+	/* -v NAME:/data[:ro], --mount type=volume,...: [{"type","source","target","read_only"}] */
+	json_object *mounts;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -182,7 +194,9 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
 	        {"accel", required_argument, NULL, 'A'},                                          \
-	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"volume", required_argument, NULL, 'v'},                                         \
+	        {"mount", required_argument, NULL, CLI_OPT_MOUNT}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -194,6 +208,7 @@ enum {
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_MOUNT,   /* --mount */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
@@ -205,6 +220,11 @@ enum {
 	{                                                                                      \
 		"no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK                    \
 	}
+
+/* -v NAME:/PATH[:ro|:rw] and --mount type=volume,src=NAME,dst=/PATH[,readonly] (mounts.c)
+ * into an API mount object (*out); 400 naming what is wrong (bind mounts are not supported). */
+int cli_parse_volume(const char *spec, json_object **out, uk_err_t *err);
+int cli_parse_mount(const char *spec, json_object **out, uk_err_t *err);
 
 /* Parses -p [IP:]HOSTPORT:GUESTPORT[/tcp|/udp] into an API port object (*out); 400 if bad. */
 int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err);
@@ -245,6 +265,7 @@ extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
         cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust;
+extern const struct cli_cmd cli_cmd_volume;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

@@ -167,11 +167,13 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:v:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
+			json_object_put(o.mounts);
+			json_object_put(o.mounts);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -219,6 +221,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.mounts);
 	o.env = o.ports = NULL;
 	if (!id) {
 		cli_fail(&err);
@@ -250,6 +253,7 @@ usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.mounts);
 	return CLI_EXIT_USAGE;
 }
 

@@ -33,5 +33,13 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/instances/{}/wait", UKD_BODY_NONE, ukd_route_instance_wait},
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
         {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
+
+        {"POST", "/v1/volumes", UKD_BODY_JSON, ukd_route_volume_create},
+        {"GET", "/v1/volumes", UKD_BODY_NONE, ukd_route_volume_list},
+        {"POST", "/v1/volumes/prune", UKD_BODY_NONE, ukd_route_volume_prune},
+        {"GET", "/v1/volumes/{}", UKD_BODY_NONE, ukd_route_volume_inspect},
+        {"DELETE", "/v1/volumes/{}", UKD_BODY_NONE, ukd_route_volume_delete},
+        {"GET", "/v1/volumes/{}/export", UKD_BODY_NONE, ukd_route_volume_export},
+        {"POST", "/v1/volumes/{}/import", UKD_BODY_FILE, ukd_route_volume_import},
         {NULL, NULL, 0, NULL},
 };
