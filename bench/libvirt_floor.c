@@ -54,7 +54,7 @@ static void quiet(void *u, virErrorPtr e)
 
 int main(int argc, char **argv)
 {
-	struct ukd_domain_spec spec = {0};
+	struct ukd_vm spec = {0};
 	char console[4096], status[4096];
 	double *create_ms, *total_ms;
 	virConnectPtr conn;
@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 	snprintf(console, sizeof(console), "%s/console.log", argv[4]);
 	snprintf(status, sizeof(status), "%s/status.log", argv[4]);
 	spec.name = "uk-bench-floor";
-	spec.type = "qemu";
+	spec.accel = UKD_VM_TCG;
+	spec.vcpus = 1;
 	spec.kernel = argv[2];
 	spec.cmdline = argv[3];
 	spec.memory = 16ull << 20;

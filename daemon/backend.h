@@ -5,22 +5,16 @@
 #include <stdint.h>
 
 #include "ukd.h"
+#include "vm.h"
 
-/* What a guest is made of. */
-struct ukd_domain_spec {
-	const char *name;        /* "uk-<id12>" */
-	const char *type;        /* "kvm" or "qemu" (TCG) */
-	const char *kernel;      /* ELF path */
-	const char *cmdline;     /* kernel command line */
-	uint64_t memory;         /* bytes */
-	const char *console_log; /* COM1 → this file */
-	const char *status_log;  /* COM2 (exit status channel) → this file */
-	/* QEMU user networking: the -netdev value ("user,id=uknet0,restrict=on,hostfwd=...") of a
-	 * virtio-net NIC with MAC (net_mac), or NULL for no NIC. libvirt 9.0 cannot express
-	 * port forwards in domain XML, so this goes through <qemu:commandline>. */
-	const char *net_user;
-	const char *net_mac;
-};
+/*
+ * Contract. A backend runs guests described as typed devices (struct ukd_vm, daemon/vm.h) and
+ * speaks its hypervisor's language itself: libvirt's domain XML (backend_libvirt.c) or QEMU's
+ * argv and QMP through ukvmm (backend_qemu.c). ukd knows a guest by its name ("uk-<id12>").
+ * Every backend is a struct ukd_backend whose (ops) table the ukd_backend_* functions below
+ * dispatch to; a backend may leave an optional op NULL (marked so). Errors are uk_err_t with
+ * the codes of vm.h where ukd acts on them.
+ */
 
 struct ukd_domain_info {
 	char uuid[40];
@@ -34,37 +28,64 @@ struct ukd_domain_info {
  * to another thread. */
 typedef void (*ukd_backend_stopped_fn)(void *opaque, const char *name, const char *uuid);
 
-/* Who QEMU runs as under the embedded driver (docs/security.md); uid -1: ukd's own user. */
+/* Who QEMU runs as (docs/security.md); uid -1: ukd's own user. */
 struct ukd_qemu_user {
 	long uid, gid;
 };
 
-/* Connects to (uri) (for qemu:///embed, prepares <root>/etc/qemu.conf first, with QEMU running
- * as (qemu); NULL: as ukd). */
+struct ukd_backend_ops {
+	const char *name; /* "libvirt", "qemu" */
+	void (*close)(struct ukd_backend *b);
+	int (*start)(struct ukd_backend *b, const struct ukd_vm *vm, struct ukd_domain_info *info,
+	             uk_err_t *err);
+	int (*wait_gone)(struct ukd_backend *b, const char *name, uk_err_t *err);
+	int (*shutdown)(struct ukd_backend *b, const char *name, uk_err_t *err);
+	int (*destroy)(struct ukd_backend *b, const char *name, uk_err_t *err);
+	int (*starting)(struct ukd_backend *b);
+	int (*abort_starts)(struct ukd_backend *b);
+	void (*kill_guests)(struct ukd_backend *b);
+	int (*lookup)(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
+	              uk_err_t *err);
+	char **(*list)(struct ukd_backend *b, const char *prefix, uk_err_t *err);
+	void (*set_probe_timeout)(struct ukd_backend *b, int seconds);        /* optional */
+	const char *(*probe_state)(struct ukd_backend *b, int64_t *since_ns); /* optional */
+	const char *(*uri)(struct ukd_backend *b);
+	const char *(*version)(struct ukd_backend *b);
+};
+
+/* The head of every backend's own struct. */
+struct ukd_backend {
+	const struct ukd_backend_ops *ops;
+};
+
+/* Connects to libvirt at (uri) (for qemu:///embed, prepares <root>/etc/qemu.conf first, with
+ * QEMU running as (qemu); NULL: as ukd). */
 struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
                                      ukd_backend_stopped_fn stopped, void *opaque, uk_err_t *err);
+/* "libvirt" or "qemu". */
+const char *ukd_backend_name(const struct ukd_backend *b);
 void ukd_backend_close(struct ukd_backend *b);
 
-/* Creates and starts a transient guest. (info) receives its uuid and pid. A guest of the same
+/* Creates and starts a guest for (vm). (info) receives its uuid and pid. A guest of the same
  * name still being torn down is destroyed first. */
-int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
-                      struct ukd_domain_info *info, uk_err_t *err);
-/* Destroys what is left of a previous run of (name) and waits until libvirt has forgotten it
- * (its QEMU, and the host ports it held, are gone). 409 after 10 s. */
+int ukd_backend_start(struct ukd_backend *b, const struct ukd_vm *vm, struct ukd_domain_info *info,
+                      uk_err_t *err);
+/* Destroys what is left of a previous run of (name) and waits until the hypervisor has
+ * forgotten it (its QEMU, and the host ports it held, are gone). 409 after 10 s. */
 int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Asks the guest to power off (ACPI). 404 if it is not running. */
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err);
 /* Stops the guest at once. 404 if it is not running. */
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err);
-/* The starts under way (inside libvirt's create), for the shutdown's bound. */
+/* The starts under way, for the shutdown's bound. 0 for a NULL backend. */
 int ukd_backend_starting(struct ukd_backend *b);
 
-/* Shutdown: refuses new starts (503) and kills the QEMU of every start in progress and libvirt's
- * probes of QEMU for this root, so a start libvirt waits on (a QEMU that never answers, a probe)
- * ends now; returns how many it killed. Called again and again while ukd stops: a start may only
- * now have a QEMU. Safe from any thread. */
+/* Shutdown: refuses new starts (503) and kills the QEMU of every start in progress (and, for
+ * libvirt, its probes of QEMU for this root), so a start that waits on one ends now; returns
+ * how many it killed. Called again and again while ukd stops: a start may only now have a QEMU.
+ * Safe from any thread; NULL does nothing. */
 int ukd_backend_abort_starts(struct ukd_backend *b);
-/* Shutdown's last resort, with libvirt stuck: kills every QEMU of this root by its pid file. */
+/* Shutdown's last resort: kills every QEMU of this backend by its pid file. NULL does nothing. */
 void ukd_backend_kill_guests(struct ukd_backend *b);
 /* 1 running, 0 not (or unknown to the hypervisor), -1 error. (pid) MAY be NULL. */
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err);
@@ -77,7 +98,7 @@ char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err
 
 /* libvirt's probe of QEMU (its capabilities, cached per root): checked in the background after
  * connecting and before each start, which waits for it at most (seconds) (default 60), then
- * fails with 503. */
+ * fails with 503. Backends without a probe are always "ready". */
 enum { UKD_PROBE_UNKNOWN, UKD_PROBE_READY, UKD_PROBE_FAILED };
 void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
 /* "probing" (a check or probe under way since (since_ns), unix ns), "ready", "failed" (the last
@@ -85,9 +106,20 @@ void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
 const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
 
 const char *ukd_backend_uri(struct ukd_backend *b);
-/* "9.0.0" (libvirt) */
+/* "9.0.0" (libvirt's), "7.2.0" (QEMU's) */
 const char *ukd_backend_version(struct ukd_backend *b);
-/* Writes the domain XML for (spec) into a malloc'ed string (exposed for tests and docs). */
-char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec);
+
+/* ---- the libvirt backend's rendering, exposed for tests and docs ---- */
+
+/* The domain XML for (vm), malloc'ed; NULL on allocation failure. */
+char *ukd_backend_domain_xml(const struct ukd_vm *vm);
+
+/*
+ * Maps what QEMU said when it failed to start (msg: its stderr, or libvirt's error that quotes
+ * it) to the error ukd acts on: "Could not set up host forwarding rule 'tcp:IP:H-:G'" → 409
+ * port_in_use naming IP:PORT; "cannot set up guest memory" → 507 no_memory for (vm)'s memory.
+ * Returns -1 with (err) set if it did, 0 if (msg) is neither.
+ */
+int ukd_backend_qemu_error(const char *msg, const struct ukd_vm *vm, uk_err_t *err);
 
 #endif

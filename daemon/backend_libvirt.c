@@ -21,7 +21,8 @@
 #define PROBE_TIMEOUT_DEFAULT 60
 #define STARTING_MAX 16
 
-struct ukd_backend {
+struct lv {
+	struct ukd_backend base; /* first: ops */
 	virConnectPtr conn;
 	char uri[PATH_MAX + 64];
 	char embed_root[PATH_MAX]; /* set for qemu:///embed */
@@ -80,7 +81,7 @@ static int lv_err(uk_err_t *err, const char *fmt, const char *arg)
 
 static void *backend_loop(void *p)
 {
-	struct ukd_backend *b = p;
+	struct lv *b = p;
 
 	while (!b->quit)
 		if (virEventRunDefaultImpl() < 0)
@@ -97,7 +98,7 @@ static void backend_wake(int timer, void *opaque)
 static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
                              void *opaque)
 {
-	struct ukd_backend *b = opaque;
+	struct lv *b = opaque;
 	const char *name = virDomainGetName(dom);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
@@ -115,12 +116,12 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 	return 0;
 }
 
-static int backend_pid(struct ukd_backend *b, const char *name);
+static int backend_pid(struct lv *b, const char *name);
 /*
  * Marks (name) as starting (on) or not; its stale pid file goes first. Shutdown kills the QEMUs
  * of starting domains (ukd_backend_abort_starts). A start while ukd shuts down is refused: -1.
  */
-static int backend_starting(struct ukd_backend *b, const char *name, int on)
+static int backend_starting(struct lv *b, const char *name, int on)
 {
 	char path[PATH_MAX + 64];
 	int r = 0;
@@ -247,7 +248,7 @@ static int backend_is_qemu_of(int pid, const char *name)
  * acquire state change lock" after 30 s, at every start). Before connecting, ukd kills such a
  * half-started QEMU and removes its status, so libvirt never sees it: the start did not happen.
  */
-static void backend_drop_interrupted_starts(struct ukd_backend *b)
+static void backend_drop_interrupted_starts(struct lv *b)
 {
 	char dir[PATH_MAX + 16];
 	DIR *dh;
@@ -285,7 +286,7 @@ static void backend_drop_interrupted_starts(struct ukd_backend *b)
 	closedir(dh);
 }
 
-static int backend_prepare_embed(struct ukd_backend *b, uk_err_t *err)
+static int backend_prepare_embed(struct lv *b, uk_err_t *err)
 {
 	const char *r = strstr(b->uri, "root=");
 	char path[PATH_MAX + 32], buf[512];
@@ -333,7 +334,7 @@ static void backend_events_register(void)
 }
 
 /* The default event loop must be registered before the first virConnectOpen. */
-static int backend_events_init(struct ukd_backend *b, uk_err_t *err)
+static int backend_events_init(struct lv *b, uk_err_t *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -400,7 +401,7 @@ static void *backend_probe_thread(void *p)
 }
 
 /* Starts a check unless one is under way. Called with probe.lock held. */
-static void backend_probe_begin_locked(struct ukd_backend *b)
+static void backend_probe_begin_locked(struct lv *b)
 {
 	pthread_t t;
 
@@ -417,7 +418,7 @@ static void backend_probe_begin_locked(struct ukd_backend *b)
 
 /* Checks libvirt's capabilities of QEMU (probing again if stale), waiting at most until the
  * check under way has run probe_timeout_s; 503 after that, with nothing started. */
-static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
+static int backend_probe_wait(struct lv *b, uk_err_t *err)
 {
 	int64_t deadline, ran = 0;
 	unsigned long gen;
@@ -450,11 +451,11 @@ static int backend_probe_wait(struct ukd_backend *b, uk_err_t *err)
 	return 0;
 }
 
-const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
+static const char *lv_probe_state(struct ukd_backend *bb, int64_t *since_ns)
 {
 	const char *s;
 
-	(void)b;
+	(void)bb;
 	pthread_mutex_lock(&probe.lock);
 	*since_ns = probe.since;
 	s = probe.running                     ? "probing"
@@ -465,15 +466,18 @@ const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
 	return s;
 }
 
-void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds)
+static void lv_set_probe_timeout(struct ukd_backend *bb, int seconds)
 {
-	b->probe_timeout_s = seconds > 0 ? seconds : PROBE_TIMEOUT_DEFAULT;
+	((struct lv *)bb)->probe_timeout_s = seconds > 0 ? seconds : PROBE_TIMEOUT_DEFAULT;
 }
+
+static const struct ukd_backend_ops lv_ops;
+static void lv_close(struct ukd_backend *bb);
 
 struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
                                      ukd_backend_stopped_fn stopped, void *opaque, uk_err_t *err)
 {
-	struct ukd_backend *b = calloc(1, sizeof(*b));
+	struct lv *b = calloc(1, sizeof(*b));
 	unsigned long ver = 0;
 	int64_t t0 = ukd_now_ns();
 
@@ -481,6 +485,7 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 		uk_err_errno(err, ENOMEM, "libvirt");
 		return NULL;
 	}
+	b->base.ops = &lv_ops;
 	snprintf(b->uri, sizeof(b->uri), "%s", uri);
 	b->qemu = qemu ? *qemu : (struct ukd_qemu_user){-1, -1};
 	b->stopped = stopped;
@@ -514,16 +519,16 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 		snprintf(probe.caps_dir, sizeof(probe.caps_dir), "%s" CAPS_SUB, b->embed_root);
 	backend_probe_begin_locked(b);
 	pthread_mutex_unlock(&probe.lock);
-	return b;
+	return &b->base;
 fail:
-	ukd_backend_close(b);
+	lv_close(&b->base);
 	return NULL;
 }
 
-void ukd_backend_close(struct ukd_backend *b)
+static void lv_close(struct ukd_backend *bb)
 {
-	if (!b)
-		return;
+	struct lv *b = (struct lv *)bb;
+
 	if (b->conn && b->cb_id >= 0)
 		virConnectDomainEventDeregisterAny(b->conn, b->cb_id);
 	if (b->conn)
@@ -563,62 +568,135 @@ static void xml_escape(FILE *out, const char *s)
 	}
 }
 
-char *ukd_backend_domain_xml(const struct ukd_domain_spec *spec)
+/* Guest PCI slots, pinned so the guest finds NICs in order, then disks (vm.h): libvirt would
+ * place its <devices> before the <qemu:commandline> ones whatever their order. */
+#define SLOT_NIC 0x08
+#define SLOT_DISK 0x10
+
+static void xml_pci_address(FILE *f, int slot)
+{
+	fprintf(f,
+	        "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
+	        "function='0x0'/>\n",
+	        slot);
+}
+
+/* <qemu:commandline> for the user NICs: QEMU's own -netdev user with hostfwd rules. */
+static void xml_user_nics(FILE *f, const struct ukd_vm *vm)
+{
+	for (int i = 0; i < vm->n_nics; i++) {
+		const struct ukd_nic *n = &vm->nics[i];
+		size_t len = (size_t)n->n_fwds * 64 + 64;
+		_cleanup_free_ char *netdev = malloc(len);
+		char id[16];
+
+		if (n->kind != UKD_NIC_USER || !netdev)
+			continue;
+		/* the first keeps the id it always had */
+		snprintf(id, sizeof(id), i ? UKD_NETDEV_ID "_%d" : UKD_NETDEV_ID, i);
+		if (ukd_ports_netdev_arg(id, n->fwds, n->n_fwds, netdev, len, NULL) < 0)
+			continue; /* cannot happen: (len) fits every rule */
+		fputs("    <qemu:arg value='-netdev'/>\n    <qemu:arg value='", f);
+		xml_escape(f, netdev);
+		fprintf(f,
+		        "'/>\n    <qemu:arg value='-device'/>\n"
+		        "    <qemu:arg value='virtio-net-pci,netdev=%s,romfile=,addr=0x%02x,mac=",
+		        id, SLOT_NIC + i);
+		xml_escape(f, n->mac[0] ? n->mac : "52:54:00:12:34:56");
+		fputs("'/>\n", f);
+	}
+}
+
+static void xml_devices(FILE *f, const struct ukd_vm *vm)
+{
+	for (int i = 0; i < vm->n_nics; i++) {
+		const struct ukd_nic *n = &vm->nics[i];
+
+		if (n->kind != UKD_NIC_TAP)
+			continue;
+		/* a tap ukd made (daemon/network.h): libvirt opens it, never creates or removes it
+		 */
+		fputs("    <interface type='ethernet'>\n      <mac address='", f);
+		xml_escape(f, n->mac);
+		fputs("'/>\n      <target dev='", f);
+		xml_escape(f, n->tap);
+		fputs("' managed='no'/>\n      <model type='virtio'/>\n"
+		      "      <rom enabled='no'/>\n",
+		      f);
+		xml_pci_address(f, SLOT_NIC + i);
+		fputs("    </interface>\n", f);
+	}
+	for (int i = 0; i < vm->n_disks; i++) {
+		const struct ukd_disk *k = &vm->disks[i];
+
+		/* raw, no format probing; vda, vdb, ... in order */
+		fputs("    <disk type='file' device='disk'>\n"
+		      "      <driver name='qemu' type='raw'/>\n      <source file='",
+		      f);
+		xml_escape(f, k->path);
+		fprintf(f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n%s", 'a' + i,
+		        k->read_only ? "      <readonly/>\n" : "");
+		xml_pci_address(f, SLOT_DISK + i);
+		fputs("    </disk>\n", f);
+	}
+}
+
+char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 {
 	char *xml = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&xml, &len);
+	int user = 0;
 
 	if (!f)
 		return NULL;
+	for (int i = 0; i < vm->n_nics; i++)
+		user |= vm->nics[i].kind == UKD_NIC_USER;
 	/* The qemu namespace only when needed: libvirt marks such domains tainted. */
-	fprintf(f, "<domain type='%s'%s>\n  <name>", spec->type,
-	        spec->net_user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
-	xml_escape(f, spec->name);
-	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>1</vcpu>\n",
-	        (unsigned long long)(spec->memory / 1024));
+	fprintf(f, "<domain type='%s'%s>\n  <name>", vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
+	        user ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
+	xml_escape(f, vm->name);
+	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
+	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
 	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
 	      "    <loader type='rom'>/usr/share/qemu/qboot.rom</loader>\n    <kernel>",
 	      f);
-	xml_escape(f, spec->kernel);
+	xml_escape(f, vm->kernel);
 	fputs("</kernel>\n    <cmdline>", f);
-	xml_escape(f, spec->cmdline);
+	xml_escape(f, vm->cmdline);
 	fputs("</cmdline>\n  </os>\n  <features><acpi/></features>\n", f);
 	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
 	      "    <controller type='usb' model='none'/>\n"
 	      "    <serial type='file'><source path='",
 	      f);
-	xml_escape(f, spec->console_log);
+	xml_escape(f, vm->console_log);
 	fputs("' append='on'/><target port='0'/></serial>\n    <serial type='file'><source path='",
 	      f);
-	xml_escape(f, spec->status_log);
-	fputs("' append='on'/><target port='1'/></serial>\n"
-	      "    <memballoon model='none'/>\n  </devices>\n",
-	      f);
+	xml_escape(f, vm->status_log);
+	fputs("' append='on'/><target port='1'/></serial>\n", f);
+	xml_devices(f, vm);
+	fputs("    <memballoon model='none'/>\n  </devices>\n", f);
 	/*
 	 * libvirt 9.0's <interface type='user'> takes <portForward> only with the passt backend,
 	 * which it rejects here (docs/networking.md): QEMU's own user networking with hostfwd
 	 * rules is passed through as the narrowest escape, two arguments. romfile= skips the
 	 * PXE option ROM nobody boots from.
 	 */
-	if (spec->net_user) {
-		fputs("  <qemu:commandline>\n    <qemu:arg value='-netdev'/>\n"
-		      "    <qemu:arg value='",
-		      f);
-		xml_escape(f, spec->net_user);
-		fputs("'/>\n    <qemu:arg value='-device'/>\n"
-		      "    <qemu:arg value='virtio-net-pci,netdev=" UKD_NETDEV_ID ",romfile=,mac=",
-		      f);
-		xml_escape(f, spec->net_mac ? spec->net_mac : "52:54:00:12:34:56");
-		fputs("'/>\n  </qemu:commandline>\n", f);
+	if (user) {
+		fputs("  <qemu:commandline>\n", f);
+		xml_user_nics(f, vm);
+		fputs("  </qemu:commandline>\n", f);
 	}
 	fputs("</domain>\n", f);
-	fclose(f);
+	if (fclose(f) != 0) {
+		free(xml);
+		return NULL;
+	}
 	return xml;
 }
 
-static int backend_pid(struct ukd_backend *b, const char *name)
+static int backend_pid(struct lv *b, const char *name)
 {
 	char path[PATH_MAX + 64], buf[32] = {0};
 	_cleanup_close_ int fd = -1;
@@ -637,8 +715,9 @@ static int backend_pid(struct ukd_backend *b, const char *name)
  * reported when the guest powers off, libvirt tears QEMU down ~200 ms later). Destroys it if
  * it is still active and waits until libvirt has forgotten it, so the name is free.
  */
-int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
+static int lv_wait_gone(struct ukd_backend *bb, const char *name, uk_err_t *err)
 {
+	struct lv *b = (struct lv *)bb;
 	int64_t deadline = ukd_now_ns() + 10LL * 1000000000;
 
 	for (;;) {
@@ -658,16 +737,22 @@ int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err
 	}
 }
 
-int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
-                      struct ukd_domain_info *info, uk_err_t *err)
+static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_domain_info *info,
+                    uk_err_t *err)
 {
-	_cleanup_free_ char *xml = ukd_backend_domain_xml(spec);
+	struct lv *b = (struct lv *)bb;
+	_cleanup_free_ char *xml = ukd_backend_domain_xml(vm);
 	virDomainPtr dom;
 	int64_t t0 = ukd_now_ns();
 
 	if (!xml)
 		return uk_err_errno(err, ENOMEM, "domain XML");
-	if (backend_probe_wait(b, err) < 0 || ukd_backend_wait_gone(b, spec->name, err) < 0)
+	if (vm->accel == UKD_VM_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
+		return uk_err_set(err, 503, UKD_VM_ERR_ACCEL,
+		                  "start domain %s: KVM asked for, but /dev/kvm is not usable here "
+		                  "(%s): run it with --accelerator tcg or auto",
+		                  vm->name, strerror(errno));
+	if (backend_probe_wait(b, err) < 0 || lv_wait_gone(bb, vm->name, err) < 0)
 		return -1;
 	/*
 	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
@@ -675,55 +760,49 @@ int ukd_backend_start(struct ukd_backend *b, const struct ukd_domain_spec *spec,
 	 * waits for the reply to `cont`, and the create then fails although the guest ran. A
 	 * resume that fails that way is recognized by the exit status the guest left behind.
 	 */
-	if (backend_starting(b, spec->name, 1) < 0)
-		return uk_err_set(err, 503, "unavailable", "start domain %s: ukd is shutting down",
-		                  spec->name);
+	if (backend_starting(b, vm->name, 1) < 0)
+		return uk_err_set(err, 503, UKD_VM_ERR_UNAVAILABLE,
+		                  "start domain %s: ukd is shutting down", vm->name);
 	dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	/* libvirt can still hold the previous run's transient domain for a moment after the
 	 * lookup above missed it (seen in CI under load): wait it out and try again. */
 	for (int tries = 0; !dom && tries < 3 && strstr(virGetLastErrorMessage(), "already exists");
 	     tries++) {
-		if (ukd_backend_wait_gone(b, spec->name, err) < 0)
+		if (lv_wait_gone(bb, vm->name, err) < 0)
 			break;
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
 		dom = virDomainCreateXML(b->conn, xml, VIR_DOMAIN_START_PAUSED);
 	}
-	backend_starting(b, spec->name, 0);
+	backend_starting(b, vm->name, 0);
 	if (!dom && __atomic_load_n(&b->closing, __ATOMIC_RELAXED))
-		return uk_err_set(err, 503, "unavailable",
-		                  "start domain %s: interrupted: ukd is shutting down", spec->name);
+		return uk_err_set(err, 503, UKD_VM_ERR_UNAVAILABLE,
+		                  "start domain %s: interrupted: ukd is shutting down", vm->name);
 	if (!dom) {
-		/* QEMU could not bind a published port (taken since ukd checked it) */
-		if (spec->net_user && ukd_ports_hostfwd_error(virGetLastErrorMessage(), err) < 0)
+		/* a published port taken since ukd checked it; memory QEMU could not map */
+		if (ukd_backend_qemu_error(virGetLastErrorMessage(), vm, err) < 0)
 			return -1;
-		/* QEMU could not map the guest's RAM: the memory asked for, not ukd, is at fault */
-		if (strstr(virGetLastErrorMessage(), "cannot set up guest memory"))
-			return uk_err_bad(err,
-			                  "memory: QEMU could not allocate the guest's %llu MiB on "
-			                  "this host (%.300s): give less with -m or free memory",
-			                  (unsigned long long)(spec->memory >> 20),
-			                  virGetLastErrorMessage());
-		return LV_ERR(err, "start domain", spec->name);
+		return LV_ERR(err, "start domain", vm->name);
 	}
 	memset(info, 0, sizeof(*info));
 	virDomainGetUUIDString(dom, info->uuid);
-	info->pid = backend_pid(b, spec->name);
+	info->pid = backend_pid(b, vm->name);
 	if (virDomainResume(dom) < 0) {
-		if (ukd_policy_read_status(spec->status_log) < 0) {
-			LV_ERR(err, "resume domain", spec->name);
+		if (ukd_policy_read_status(vm->status_log) < 0) {
+			LV_ERR(err, "resume domain", vm->name);
 			virDomainDestroy(dom);
 			virDomainFree(dom);
 			return -1;
 		}
-		log_debug("backend", "%s exited while resuming", spec->name);
+		log_debug("backend", "%s exited while resuming", vm->name);
 	}
 	virDomainFree(dom);
-	log_info("backend", "started %s (%s) in %lld ms", spec->name, spec->type,
+	log_info("backend", "started %s (%s) in %lld ms", vm->name,
+	         vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	return 0;
 }
 
-static int backend_with_domain(struct ukd_backend *b, const char *name, const char *what,
+static int backend_with_domain(struct lv *b, const char *name, const char *what,
                                int (*fn)(virDomainPtr), uk_err_t *err)
 {
 	virDomainPtr dom = virDomainLookupByName(b->conn, name);
@@ -740,7 +819,7 @@ static int backend_with_domain(struct ukd_backend *b, const char *name, const ch
 
 /* Kills (name)'s QEMU by its pid file, if that pid still runs it and is not (done); its pid if
  * it did, else 0. */
-static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
+static int backend_kill_qemu(struct lv *b, const char *name, int done)
 {
 	int pid = backend_pid(b, name);
 
@@ -754,7 +833,7 @@ static int backend_kill_qemu(struct ukd_backend *b, const char *name, int done)
  * libvirt's probes of QEMU for this root (-machine none, their QMP socket under the root): a
  * start waits on one, and one left behind by ukd's exit would sit paused forever.
  */
-static int backend_kill_probes(struct ukd_backend *b)
+static int backend_kill_probes(struct lv *b)
 {
 	char want[PATH_MAX + 8];
 	DIR *proc = opendir("/proc");
@@ -792,8 +871,9 @@ static int backend_kill_probes(struct ukd_backend *b)
 	return n;
 }
 
-int ukd_backend_starting(struct ukd_backend *b)
+static int lv_starting(struct ukd_backend *bb)
 {
+	struct lv *b = (struct lv *)bb;
 	int n = 0;
 
 	if (!b)
@@ -811,8 +891,9 @@ int ukd_backend_starting(struct ukd_backend *b)
  * instead, and so is a probe of QEMU it waits on: libvirt's wait ends with the start failed,
  * and the start did not happen.
  */
-int ukd_backend_abort_starts(struct ukd_backend *b)
+static int lv_abort_starts(struct ukd_backend *bb)
 {
+	struct lv *b = (struct lv *)bb;
 	int n = 0, first, starts = 0;
 
 	if (!b)
@@ -836,8 +917,9 @@ int ukd_backend_abort_starts(struct ukd_backend *b)
 	return n;
 }
 
-void ukd_backend_kill_guests(struct ukd_backend *b)
+static void lv_kill_guests(struct ukd_backend *bb)
 {
+	struct lv *b = (struct lv *)bb;
 	char dir[PATH_MAX + 16];
 	struct dirent *e;
 	DIR *dh;
@@ -859,19 +941,22 @@ void ukd_backend_kill_guests(struct ukd_backend *b)
 	closedir(dh);
 }
 
-int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)
+static int lv_shutdown(struct ukd_backend *bb, const char *name, uk_err_t *err)
 {
+	struct lv *b = (struct lv *)bb;
 	return backend_with_domain(b, name, "shut down domain %s: %s", virDomainShutdown, err);
 }
 
-int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
+static int lv_destroy(struct ukd_backend *bb, const char *name, uk_err_t *err)
 {
+	struct lv *b = (struct lv *)bb;
 	return backend_with_domain(b, name, "destroy domain %s: %s", virDomainDestroy, err);
 }
 
-int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
-                       uk_err_t *err)
+static int lv_lookup(struct ukd_backend *bb, const char *name, struct ukd_domain_info *info,
+                     uk_err_t *err)
 {
+	struct lv *b = (struct lv *)bb;
 	virDomainPtr dom = virDomainLookupByName(b->conn, name);
 	int st = 0, reason, active;
 
@@ -892,18 +977,9 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
 	return active;
 }
 
-int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+static char **lv_list(struct ukd_backend *bb, const char *prefix, uk_err_t *err)
 {
-	struct ukd_domain_info info;
-	int r = ukd_backend_lookup(b, name, &info, err);
-
-	if (pid)
-		*pid = info.pid;
-	return r;
-}
-
-char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)
-{
+	struct lv *b = (struct lv *)bb;
 	virDomainPtr *doms = NULL;
 	int n = virConnectListAllDomains(b->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	char **names;
@@ -924,12 +1000,30 @@ char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err
 	return names;
 }
 
-const char *ukd_backend_uri(struct ukd_backend *b)
+static const char *lv_uri(struct ukd_backend *bb)
 {
-	return b->uri;
+	return ((struct lv *)bb)->uri;
 }
 
-const char *ukd_backend_version(struct ukd_backend *b)
+static const char *lv_version(struct ukd_backend *bb)
 {
-	return b->version;
+	return ((struct lv *)bb)->version;
 }
+
+static const struct ukd_backend_ops lv_ops = {
+        .name = "libvirt",
+        .close = lv_close,
+        .start = lv_start,
+        .wait_gone = lv_wait_gone,
+        .shutdown = lv_shutdown,
+        .destroy = lv_destroy,
+        .starting = lv_starting,
+        .abort_starts = lv_abort_starts,
+        .kill_guests = lv_kill_guests,
+        .lookup = lv_lookup,
+        .list = lv_list,
+        .set_probe_timeout = lv_set_probe_timeout,
+        .probe_state = lv_probe_state,
+        .uri = lv_uri,
+        .version = lv_version,
+};

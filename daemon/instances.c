@@ -373,13 +373,13 @@ static void port_conflict_detail(struct ukd *d, const char *self, const struct u
 
 /*
  * The guest's network: a virtio-net NIC on QEMU user networking when the instance publishes
- * ports or its image EXPOSEs any (docs/networking.md). Fills (netdev) and (mac) ("" = no NIC)
- * and adds the static address to (env) unless the instance sets UK_IP itself.
+ * ports or its image EXPOSEs any (docs/networking.md). Fills (nic) with (ports) (room for
+ * UKD_PORTS_MAX + 1) as its forwards; returns the number of NICs (0 or 1). Adds the static
+ * address to (env) unless the instance sets UK_IP itself.
  */
 static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cfg, json_object *env,
-                         char *netdev, size_t netdev_len, char mac[18], uk_err_t *err)
+                         struct ukd_nic *nic, struct ukd_port *ports, uk_err_t *err)
 {
-	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	json_object *v;
 	int n = ukd_ports_from_json(json_object_object_get_ex(cfg, "ports", &v) ? v : NULL, ports,
 	                            UKD_PORTS_MAX);
@@ -387,7 +387,7 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 	              json_object_array_length(v) > 0;
 	int fwd = ukd_health_prepare(d, in->id, cfg, ports, n, &ports[n], err);
 
-	netdev[0] = mac[0] = 0;
+	memset(nic, 0, sizeof(*nic));
 	if (fwd < 0)
 		return -1;
 	if (!n && !exposes && !fwd)
@@ -400,10 +400,12 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 			port_conflict_detail(d, in->id, ports, n, err);
 		return -1;
 	}
-	if (ukd_ports_netdev_arg(UKD_NETDEV_ID, ports, n + fwd, netdev, netdev_len, err) < 0)
-		return -1;
+	nic->kind = UKD_NIC_USER;
+	nic->fwds = ports;
+	nic->n_fwds = n + fwd;
 	/* locally administered range QEMU uses, stable per instance */
-	snprintf(mac, 18, "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2, in->id + 4);
+	snprintf(nic->mac, sizeof(nic->mac), "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2,
+	         in->id + 4);
 	if (!ukd_env_has(env, "UK_IP")) {
 		char kv[64];
 		snprintf(kv, sizeof(kv), "UK_IP=%s/%d", UKD_GUEST_IP, UKD_GUEST_PREFIX);
@@ -411,20 +413,21 @@ static int start_network(struct ukd *d, struct ukd_instance *in, json_object *cf
 		if (!ukd_env_has(env, "UK_GW"))
 			json_object_array_add(env, json_object_new_string("UK_GW=" UKD_GUEST_GW));
 	}
-	return 0;
+	return 1;
 }
 
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
-	char netdev[UKD_PORTS_MAX * 48 + 64], mac[18];
+	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
+	struct ukd_nic nic;
 	json_object *env_all = NULL;
-	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], type[8];
+	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX], type[8];
 	char cmdline[UKD_CMDLINE_MAX];
 	json_object *cfg = config_get(in), *v;
 	_cleanup_free_ const char **env = NULL, **args = NULL;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
-	int r = -1;
+	int r = -1, n_nics;
 
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
@@ -436,7 +439,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			json_object_array_add(env_all,
 			                      json_object_get(json_object_array_get_idx(v, i)));
-	if (start_network(d, in, cfg, env_all, netdev, sizeof(netdev), mac, err) < 0)
+	if ((n_nics = start_network(d, in, cfg, env_all, &nic, ports, err)) < 0)
 		goto out;
 	env = strv_from_json(env_all);
 	args = strv_from_json(json_object_object_get_ex(cfg, "cmd", &v) ? v : NULL);
@@ -447,23 +450,26 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	                              json_object_object_get_ex(cfg, "accelerator", &v) ? v : NULL),
 	                      type, err) < 0)
 		goto out;
-	struct ukd_domain_spec spec = {
+	ukd_instance_path(d, in->id, NULL, dir, sizeof(dir));
+	struct ukd_vm vm = {
 	        .name = in->domain_name,
-	        .type = type,
+	        .dir = dir,
+	        .accel = strcmp(type, "kvm") ? UKD_VM_TCG : UKD_VM_KVM,
 	        .kernel = kernel,
 	        .cmdline = cmdline,
 	        .memory = (uint64_t)json_object_get_int64(
 	                json_object_object_get_ex(cfg, "memory", &v) ? v : NULL),
+	        .vcpus = 1,
 	        .console_log = console,
 	        .status_log = status,
-	        .net_user = netdev[0] ? netdev : NULL,
-	        .net_mac = mac,
+	        .nics = &nic,
+	        .n_nics = n_nics,
 	};
-	if (spec.memory < (2 << 20))
-		spec.memory = UKIMG_MEMORY_DEFAULT;
-	if (ukd_memory_check((int64_t)spec.memory, err) < 0)
+	if (vm.memory < (2 << 20))
+		vm.memory = UKIMG_MEMORY_DEFAULT;
+	if (ukd_memory_check((int64_t)vm.memory, err) < 0)
 		goto out; /* an instance created for a larger host */
-	if (ukd_backend_start(d->backend, &spec, &info, err) < 0)
+	if (ukd_backend_start(d->backend, &vm, &info, err) < 0)
 		goto out;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);

@@ -1,5 +1,6 @@
 /* Published ports: validation of the API's "ports", hostfwd rules for QEMU, host port checks. */
 #include "ports.h"
+#include "vm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -219,12 +220,12 @@ int ukd_ports_netdev_arg(const char *id, const struct ukd_port *p, int n, char *
 	return 0;
 }
 
-static void port_in_use(const struct ukd_port *p, uk_err_t *err)
+void ukd_ports_in_use(const struct ukd_port *p, uk_err_t *err)
 {
-	uk_err_conflict(err,
-	                "port %s:%u%s is already in use: stop what holds it or publish "
-	                "another host port",
-	                p->host_ip, p->host_port, strcmp(p->proto, "udp") ? "" : "/udp");
+	uk_err_set(err, 409, UKD_VM_ERR_PORT,
+	           "port %s:%u%s is already in use: stop what holds it or publish "
+	           "another host port",
+	           p->host_ip, p->host_port, strcmp(p->proto, "udp") ? "" : "/udp");
 }
 
 int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
@@ -253,7 +254,7 @@ int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
 		if (r == 0)
 			continue;
 		if (e == EADDRINUSE) {
-			port_in_use(&p[i], err);
+			ukd_ports_in_use(&p[i], err);
 			return -1;
 		}
 		if (e == EADDRNOTAVAIL)
@@ -268,28 +269,4 @@ int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err)
 		                    p[i].proto);
 	}
 	return 0;
-}
-
-int ukd_ports_hostfwd_error(const char *msg, uk_err_t *err)
-{
-	const char *r = msg ? strstr(msg, "host forwarding rule '") : NULL;
-	struct ukd_port p = {0};
-	char proto[8] = "", ip[64] = "";
-	unsigned hp = 0;
-
-	if (!r)
-		return 0;
-	r += strlen("host forwarding rule '");
-	/* "tcp:IP:HOST-:GUEST", IP possibly empty (QEMU's default, every address) */
-	if ((sscanf(r, "%7[a-z]:%63[0-9.]:%u-", proto, ip, &hp) == 3 ||
-	     (ip[0] = 0, sscanf(r, "%7[a-z]::%u-", proto, &hp) == 2)) &&
-	    hp && hp < 65536) {
-		snprintf(p.proto, sizeof(p.proto), "%s", proto);
-		snprintf(p.host_ip, sizeof(p.host_ip), "%s", *ip ? ip : "0.0.0.0");
-		p.host_port = hp;
-		port_in_use(&p, err);
-		return -1;
-	}
-	uk_err_conflict(err, "a published port is already in use (QEMU: %.300s)", msg);
-	return -1;
 }

@@ -55,14 +55,12 @@ int ukd_ports_netdev_arg(const char *id, const struct ukd_port *p, int n, char *
  * Checks that each host port can be bound now (TCP the way QEMU binds it: SO_REUSEADDR and
  * listen, so a leftover TIME_WAIT is no conflict but a listener is; UDP without SO_REUSEADDR).
  * Racy by nature (the port may be taken between this and QEMU's bind; the backend maps QEMU's
- * failure to the same error). 409 "port IP:PORT is already in use"; 400 if the address is not
- * on this host.
+ * failure to the same error). 409 port_in_use "port IP:PORT is already in use"; 400 if the address
+ * is not on this host.
  */
 int ukd_ports_check_free(const struct ukd_port *p, int n, uk_err_t *err);
 
-/* Parses QEMU's "Could not set up host forwarding rule 'tcp:IP:H-:G'" out of (msg) and fills
- * (err) with the 409 the API gives for a taken port. Returns -1 if it did, 0 if (msg) is not
- * about a forwarding rule. */
-int ukd_ports_hostfwd_error(const char *msg, uk_err_t *err);
+/* Sets (err) to the 409 "port_in_use" the API gives for (p) taken on the host. */
+void ukd_ports_in_use(const struct ukd_port *p, uk_err_t *err);
 
 #endif

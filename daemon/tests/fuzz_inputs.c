@@ -13,6 +13,7 @@
 #include <uk/registry.h>
 #include <uk/regauth.h>
 
+#include "backend.h"
 #include "cmdline.h"
 #include "health.h"
 #include "instance_config.h"
@@ -180,7 +181,7 @@ static void fuzz_ports(const char *s)
 	uk_err_t err = {0};
 	int n;
 
-	ukd_ports_hostfwd_error(s, &err);
+	ukd_backend_qemu_error(s, NULL, &err);
 	if (!in)
 		return;
 	out = ukd_ports_parse(in, &err);

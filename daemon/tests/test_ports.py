@@ -182,7 +182,7 @@ def main(d):
     t = uk(d, "create", "--name", "second", "-p", "127.0.0.1:%d:80" % p1, "site")
     check(t.returncode == 0, "create second: %r" % t.err)
     r = d.req("POST", "/v1/instances/second/start")
-    check(r.status == 409 and r.json()["code"] == "conflict" and
+    check(r.status == 409 and r.json()["code"] == "port_in_use" and
           "port 127.0.0.1:%d is already in use by instance web" % p1 in r.json()["message"],
           "start on a taken port: %r" % r)
     sec = d.inspect("second")
@@ -250,7 +250,7 @@ def check_qemu_bind_failure(ukd):
         print("QEMU's own bind failure gives, in %.3f s: %r" % (dt, r))
         # a QEMU zombie left unreaped makes libvirt wait for its monitor for 80 s
         check(dt < 10, "the failed start took %.1f s" % dt)
-        check(r.status == 409 and r.json()["code"] == "conflict" and
+        check(r.status == 409 and r.json()["code"] == "port_in_use" and
               "port 127.0.0.1:%d is already in use" % hp in r.json()["message"],
               "start with QEMU failing to bind: %r" % r)
         st = d2.inspect("late")["state"]

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 #include <uk/images.h>
 
 #include "cmdline.h"
@@ -1116,51 +1119,178 @@ static void test_ports(void **state)
 	json_object_put(in);
 	json_object_put(out);
 
-	/* QEMU's bind failure, as libvirt reports it, becomes the API's 409 */
-	assert_int_equal(ukd_ports_hostfwd_error("internal error: qemu unexpectedly closed the "
-	                                         "monitor: ...: Could not set up host forwarding "
-	                                         "rule 'tcp:127.0.0.1:8080-:80'",
-	                                         &err),
+	/* QEMU's bind failure, as libvirt reports it, becomes the API's 409 port_in_use */
+	assert_int_equal(ukd_backend_qemu_error("internal error: qemu unexpectedly closed the "
+	                                        "monitor: ...: Could not set up host forwarding "
+	                                        "rule 'tcp:127.0.0.1:8080-:80'",
+	                                        NULL, &err),
 	                 -1);
 	assert_int_equal(err.status, 409);
+	assert_string_equal(err.code, "port_in_use");
 	assert_non_null(strstr(err.message, "port 127.0.0.1:8080 is already in use"));
-	assert_int_equal(ukd_ports_hostfwd_error("Could not set up host forwarding rule "
-	                                         "'udp::53-:53'",
-	                                         &err),
+	assert_int_equal(ukd_backend_qemu_error("Could not set up host forwarding rule "
+	                                        "'udp::53-:53'",
+	                                        NULL, &err),
 	                 -1);
 	assert_non_null(strstr(err.message, "port 0.0.0.0:53/udp is already in use"));
-	assert_int_equal(ukd_ports_hostfwd_error("some other failure", &err), 0);
-	assert_int_equal(ukd_ports_hostfwd_error(NULL, &err), 0);
+	assert_int_equal(ukd_backend_qemu_error("some other failure", NULL, &err), 0);
+	assert_int_equal(ukd_backend_qemu_error(NULL, NULL, &err), 0);
+	/* and its memory failure the 507 no_memory naming the size */
+	struct ukd_vm vm = {.memory = 64ull << 30};
+	assert_int_equal(ukd_backend_qemu_error("qemu-system-x86_64: cannot set up guest memory "
+	                                        "'pc.ram': Cannot allocate memory",
+	                                        &vm, &err),
+	                 -1);
+	assert_int_equal(err.status, 507);
+	assert_string_equal(err.code, "no_memory");
+	assert_non_null(strstr(err.message, "65536 MiB"));
+}
+
+/* XPath (expr) over (doc) as a string ("" when nothing matches); caller frees. */
+static char *xpath(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	xmlXPathObjectPtr o;
+	char *r;
+
+	xmlXPathRegisterNs(ctx, BAD_CAST "qemu",
+	                   BAD_CAST "http://libvirt.org/schemas/domain/qemu/1.0");
+	o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+	assert_non_null(o);
+	r = (char *)xmlXPathCastToString(o);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	return r;
+}
+
+/* Renders (vm) and checks that each XPath of (want) (pairs: expression, value) has its value;
+ * the XML must parse. */
+static void check_xml(const struct ukd_vm *vm, const char *const *want)
+{
+	char *xml = ukd_backend_domain_xml(vm);
+	xmlDocPtr doc;
+
+	assert_non_null(xml);
+	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
+	if (!doc)
+		fail_msg("domain XML does not parse:\n%s", xml);
+	for (size_t i = 0; want[i]; i += 2) {
+		char *got = xpath(doc, want[i]);
+		if (strcmp(got, want[i + 1]))
+			fail_msg("%s: got \"%s\", want \"%s\" in\n%s", want[i], got, want[i + 1],
+			         xml);
+		xmlFree(got);
+	}
+	xmlFreeDoc(doc);
+	free(xml);
 }
 
 static void test_domain_xml(void **state)
 {
-	struct ukd_domain_spec spec = {
+	struct ukd_port fw[2] = {{"127.0.0.1", 8080, 80, "tcp"}, {"0.0.0.0", 5353, 53, "udp"}};
+	struct ukd_nic nics[2] = {
+	        {.kind = UKD_NIC_USER, .mac = "52:54:00:01:23:45", .fwds = fw, .n_fwds = 2},
+	        {.kind = UKD_NIC_TAP, .mac = "52:54:00:0a:0b:0c", .tap = "uk<t>"}};
+	struct ukd_disk disks[2] = {{"/var/lib/uk/volumes/a,b/data.img", 0}, {"/v/r&o.img", 1}};
+	struct ukd_vm vm = {
 	        .name = "uk-0123456789ab",
-	        .type = "qemu",
+	        .dir = "/i",
+	        .accel = UKD_VM_TCG,
 	        .kernel = "/k",
 	        .cmdline = "env=UK_IP=10.0.2.15/24 -- a<b",
 	        .memory = 16 << 20,
+	        .vcpus = 1,
 	        .console_log = "/c",
 	        .status_log = "/s",
 	};
-	char *xml;
+	/* no devices: no qemu namespace (libvirt taints such domains), escaped text */
+	static const char *const bare[] = {
+	        "string(/domain/@type)",
+	        "qemu",
+	        "string(/domain/name)",
+	        "uk-0123456789ab",
+	        "string(/domain/memory)",
+	        "16384",
+	        "string(/domain/vcpu)",
+	        "1",
+	        "string(/domain/os/cmdline)",
+	        "env=UK_IP=10.0.2.15/24 -- a<b",
+	        "string(/domain/devices/serial[target/@port='1']/source/@path)",
+	        "/s",
+	        "count(//interface | //disk | /domain/*[local-name()='commandline'])",
+	        "0",
+	        NULL};
+	/* a user NIC with forwards: QEMU's -netdev through <qemu:commandline>, first slot */
+	static const char *const user[] = {
+	        "string(/domain/qemu:commandline/qemu:arg[2]/@value)",
+	        "user,id=uknet0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,"
+	        "hostfwd=udp:0.0.0.0:5353-:53",
+	        "string(/domain/qemu:commandline/qemu:arg[4]/@value)",
+	        "virtio-net-pci,netdev=uknet0,romfile=,addr=0x08,mac=52:54:00:01:23:45",
+	        "count(//interface | //disk)",
+	        "0",
+	        NULL};
+	/* a tap NIC after it (eth1), two disks (vda read-write, vdb read-only), 2 vCPUs, KVM */
+	static const char *const all[] = {"string(/domain/@type)",
+	                                  "kvm",
+	                                  "string(/domain/vcpu)",
+	                                  "2",
+	                                  "count(/domain/qemu:commandline/qemu:arg)",
+	                                  "4",
+	                                  "count(/domain/devices/interface)",
+	                                  "1",
+	                                  "string(/domain/devices/interface/@type)",
+	                                  "ethernet",
+	                                  "string(/domain/devices/interface/target/@dev)",
+	                                  "uk<t>",
+	                                  "string(/domain/devices/interface/target/@managed)",
+	                                  "no",
+	                                  "string(/domain/devices/interface/model/@type)",
+	                                  "virtio",
+	                                  "string(/domain/devices/interface/mac/@address)",
+	                                  "52:54:00:0a:0b:0c",
+	                                  "string(/domain/devices/interface/address/@slot)",
+	                                  "0x09",
+	                                  "count(/domain/devices/disk)",
+	                                  "2",
+	                                  "string(/domain/devices/disk[1]/source/@file)",
+	                                  "/var/lib/uk/volumes/a,b/data.img",
+	                                  "string(/domain/devices/disk[1]/driver/@type)",
+	                                  "raw",
+	                                  "string(/domain/devices/disk[1]/target/@dev)",
+	                                  "vda",
+	                                  "string(/domain/devices/disk[1]/target/@bus)",
+	                                  "virtio",
+	                                  "count(/domain/devices/disk[1]/readonly)",
+	                                  "0",
+	                                  "string(/domain/devices/disk[1]/address/@slot)",
+	                                  "0x10",
+	                                  "string(/domain/devices/disk[2]/source/@file)",
+	                                  "/v/r&o.img",
+	                                  "string(/domain/devices/disk[2]/target/@dev)",
+	                                  "vdb",
+	                                  "count(/domain/devices/disk[2]/readonly)",
+	                                  "1",
+	                                  "string(/domain/devices/disk[2]/address/@slot)",
+	                                  "0x11",
+	                                  NULL};
+	/* a tap alone: plain libvirt, no qemu namespace */
+	static const char *const tap[] = {"count(/domain/*[local-name()='commandline'])",
+	                                  "0",
+	                                  "string(/domain/devices/interface/target/@dev)",
+	                                  "uk<t>",
+	                                  "string(/domain/devices/interface/address/@slot)",
+	                                  "0x08",
+	                                  NULL};
 
 	(void)state;
-	xml = ukd_backend_domain_xml(&spec);
-	assert_non_null(xml);
-	assert_null(strstr(xml, "qemu:"));
-	assert_non_null(strstr(xml, "a&lt;b"));
-	free(xml);
-	spec.net_user = "user,id=uknet0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80";
-	spec.net_mac = "52:54:00:01:23:45";
-	xml = ukd_backend_domain_xml(&spec);
-	assert_non_null(strstr(xml, "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"));
-	assert_non_null(strstr(xml, "<qemu:arg value='user,id=uknet0,restrict=on,hostfwd=tcp:"
-	                            "127.0.0.1:8080-:80'/>"));
-	assert_non_null(strstr(xml, "virtio-net-pci,netdev=uknet0,romfile=,mac=52:54:00:01:23:45"));
-	assert_non_null(strstr(xml, "</qemu:commandline>\n</domain>\n"));
-	free(xml);
+	check_xml(&vm, bare);
+	vm.nics = nics, vm.n_nics = 1;
+	check_xml(&vm, user);
+	vm.n_nics = 2, vm.disks = disks, vm.n_disks = 2, vm.vcpus = 2, vm.accel = UKD_VM_KVM;
+	check_xml(&vm, all);
+	vm.nics = &nics[1], vm.n_nics = 1, vm.n_disks = 0;
+	check_xml(&vm, tap);
 }
 
 int main(void)

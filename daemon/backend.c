@@ -1,0 +1,130 @@
+/* The backend interface's dispatch (each ukd_backend_* call goes to the backend's ops table) and
+ * the mapping of QEMU's start failures both QEMU-based backends share. */
+#include "backend.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *ukd_backend_name(const struct ukd_backend *b)
+{
+	return b->ops->name;
+}
+
+void ukd_backend_close(struct ukd_backend *b)
+{
+	if (b)
+		b->ops->close(b);
+}
+
+int ukd_backend_start(struct ukd_backend *b, const struct ukd_vm *vm, struct ukd_domain_info *info,
+                      uk_err_t *err)
+{
+	return b->ops->start(b, vm, info, err);
+}
+
+int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	return b->ops->wait_gone(b, name, err);
+}
+
+int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	return b->ops->shutdown(b, name, err);
+}
+
+int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
+{
+	return b->ops->destroy(b, name, err);
+}
+
+int ukd_backend_starting(struct ukd_backend *b)
+{
+	return b ? b->ops->starting(b) : 0;
+}
+
+int ukd_backend_abort_starts(struct ukd_backend *b)
+{
+	return b ? b->ops->abort_starts(b) : 0;
+}
+
+void ukd_backend_kill_guests(struct ukd_backend *b)
+{
+	if (b)
+		b->ops->kill_guests(b);
+}
+
+int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
+                       uk_err_t *err)
+{
+	return b->ops->lookup(b, name, info, err);
+}
+
+int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
+{
+	struct ukd_domain_info info;
+	int r = b->ops->lookup(b, name, &info, err);
+
+	if (pid)
+		*pid = r > 0 ? info.pid : 0;
+	return r;
+}
+
+char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)
+{
+	return b->ops->list(b, prefix, err);
+}
+
+void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds)
+{
+	if (b->ops->set_probe_timeout)
+		b->ops->set_probe_timeout(b, seconds);
+}
+
+const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
+{
+	if (b->ops->probe_state)
+		return b->ops->probe_state(b, since_ns);
+	*since_ns = 0;
+	return "ready";
+}
+
+const char *ukd_backend_uri(struct ukd_backend *b)
+{
+	return b->ops->uri(b);
+}
+
+const char *ukd_backend_version(struct ukd_backend *b)
+{
+	return b->ops->version(b);
+}
+
+int ukd_backend_qemu_error(const char *msg, const struct ukd_vm *vm, uk_err_t *err)
+{
+	const char *r = msg ? strstr(msg, "host forwarding rule '") : NULL;
+	char proto[8] = "", ip[64] = "";
+	unsigned hp = 0;
+
+	/* QEMU could not map the guest's RAM: the memory asked for, not ukd, is at fault */
+	if (msg && strstr(msg, "cannot set up guest memory"))
+		return uk_err_set(
+		        err, 507, UKD_VM_ERR_MEMORY,
+		        "memory: QEMU could not allocate the guest's %llu MiB on this host "
+		        "(%.300s): give less with -m or free memory",
+		        (unsigned long long)((vm ? vm->memory : 0) >> 20), msg);
+	if (!r)
+		return 0;
+	r += strlen("host forwarding rule '");
+	/* "tcp:IP:HOST-:GUEST", IP possibly empty (QEMU's default, every address) */
+	if ((sscanf(r, "%7[a-z]:%63[0-9.]:%u-", proto, ip, &hp) == 3 ||
+	     (ip[0] = 0, sscanf(r, "%7[a-z]::%u-", proto, &hp) == 2)) &&
+	    hp && hp < 65536) {
+		struct ukd_port p = {.host_port = hp};
+
+		snprintf(p.proto, sizeof(p.proto), "%s", proto);
+		snprintf(p.host_ip, sizeof(p.host_ip), "%s", *ip ? ip : "0.0.0.0");
+		ukd_ports_in_use(&p, err);
+		return -1;
+	}
+	return uk_err_set(err, 409, UKD_VM_ERR_PORT,
+	                  "a published port is already in use (QEMU: %.300s)", msg);
+}
