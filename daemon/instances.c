@@ -12,6 +12,7 @@
 #include "names.h"
 #include "ports.h"
 #include "qemu_user.h"
+#include "volumes.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -427,7 +428,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	_cleanup_free_ const char **env = NULL, **args = NULL;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
-	int r = -1, n_nics;
+	struct ukd_disk disks[UKD_MOUNTS_MAX];
+	int r = -1, n_nics, n_disks;
 
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
@@ -443,7 +445,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		goto out;
 	env = strv_from_json(env_all);
 	args = strv_from_json(json_object_object_get_ex(cfg, "cmd", &v) ? v : NULL);
-	if (ukd_cmdline_build(cmdline, sizeof(cmdline), env, args, err) < 0)
+	if (ukd_cmdline_build(cmdline, sizeof(cmdline), env, args, err) < 0 ||
+	    ukd_volumes_prepare(d, in, disks, &n_disks, cmdline, sizeof(cmdline), err) < 0)
 		goto out;
 	if (ukd_accel_resolve(d,
 	                      json_object_get_string(
@@ -464,6 +467,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .status_log = status,
 	        .nics = &nic,
 	        .n_nics = n_nics,
+	        .disks = disks,
+	        .n_disks = n_disks,
 	};
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
@@ -495,6 +500,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	if (start_domain(d, &in, err) < 0) {
 		snprintf(in.error, sizeof(in.error), "%.500s", err->message);
 		ukd_store_instance_update(d->store, &in, NULL);
+		ukd_volumes_start_done(d, in.id);
 		uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
 		ukd_instance_clear(&in);
 		return -1;
@@ -506,6 +512,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	in.error[0] = 0;
 	in.stop_requested = 0;
 	r = ukd_store_instance_update(d->store, &in, err);
+	ukd_volumes_start_done(d, in.id); /* the stored state speaks for its volumes now */
 	if (r == 0)
 		ukd_events_emit(d, "instance", "start", in.id, in.name, NULL);
 	ukd_instance_clear(&in);

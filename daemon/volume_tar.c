@@ -287,7 +287,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix)
 {
 	DIR *dp = fdopendir(dirfd);
 	struct dirent *e;
-	int r = 0, empty = 1;
+	int r = 0;
 
 	if (!dp) {
 		close(dirfd);
@@ -299,7 +299,6 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix)
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		empty = 0;
 		if (++w->entries > IMPORT_ENTRIES_MAX) {
 			r = uk_err_set(w->err, 413, "too_large", "import: more than %d entries",
 			               IMPORT_ENTRIES_MAX);
@@ -326,8 +325,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix)
 		}
 	}
 	closedir(dp);
-	if (r == 0 && empty && *prefix && w->kv) {
-		/* an empty directory: lib/file.c's marker keeps it (mkdir) */
+	if (r == 0 && *prefix && w->kv) {
+		/* lib/file.c's marker (mkdir): every directory keeps one, so an export lists it */
 		char key[UK_KV_KEY_MAX + 2];
 		uk_result_t kr;
 

@@ -7,8 +7,9 @@
 #include "uk/error.h"
 
 /*
- * The files a guest keeps on a volume (lib/file.c: file /data/a/b is key "f/a/b", an empty
- * directory made by mkdir is the marker "f/a/") become tar entries "a/b" and "a/" and back.
+ * The files a guest keeps on a volume (lib/file.c: file /data/a/b is key "f/a/b", a directory
+ * made by mkdir is the marker "f/a/") become tar entries "a/b" and "a/" and back (an import
+ * gives every directory a marker, so export, import, export gives the same archive).
  * Keys outside "f/" (programs using uk/kv.h directly) are not files and are left out.
  * The caller makes sure no guest has the volume open for writing.
  */
