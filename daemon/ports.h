@@ -33,13 +33,15 @@ struct ukd_port {
  * publishing the same host address and port.
  */
 json_object *ukd_ports_parse(json_object *v, uk_err_t *err);
+/* The same checks into (out) (UKD_PORTS_MAX entries), the count in (n). (check_host) 0 skips
+ * "an address of this host" (a stored config: the address may have gone since its create). */
+int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n, uk_err_t *err);
+/* One normalized port, as stored ({"host_ip","host_port","guest_port","protocol"}). */
+json_object *ukd_port_json(const struct ukd_port *p);
 
 /* The first key of object (o) not in the NULL-terminated (known), or NULL: request validation
  * (ports, the instance config, its healthcheck) refuses fields it does not know. */
 const char *ukd_json_unknown_key(json_object *o, const char *const *known);
-
-/* Reads a normalized array (arr) (as stored) into (out) (at most (max)); returns the count. */
-int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max);
 
 /* "127.0.0.1:8080->80/tcp" (Docker's ps notation) into (buf). */
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len);

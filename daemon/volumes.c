@@ -236,14 +236,13 @@ static int mount_counts(const struct users *u, const struct ukd_mount *m)
 /* (in)'s mounts and whether it runs: the two things read of an instance (core's typed spec). */
 static int inst_running(const struct ukd_instance *in)
 {
-	return !strcmp(in->state, "running");
+	return in->state == UKD_STATE_RUNNING;
 }
 
 static int inst_mounts(const struct ukd_instance *in, const struct ukd_mount **m)
 {
-	(void)in;
-	*m = NULL;
-	return 0; /* VOLTODO: in->spec.mounts once h/core is merged */
+	*m = in->spec.mounts;
+	return in->spec.n_mounts;
 }
 
 static int users_one(void *p, struct ukd_instance *in)
