@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "write"))
 		return put("/data/written", 'w', 16) ? 1 : 0;
 	if (!strcmp(mode, "fill")) {
-		/* a small file that fits, then one over half the volume: ENOSPC, the first intact */
+		/* a small file that fits, then one over half the volume: ENOSPC, the first intact
+		 */
 		if (put("/data/small", 's', 1000))
 			return 1;
 		if (put("/data/big", 'b', sizeof(big)) != ENOSPC)
