@@ -553,8 +553,10 @@ int ukd_volumes_on_create(struct ukd *d, const struct ukd_instance_spec *spec, u
 
 	VOL_LOCK();
 	for (int i = 0; i < spec->n_mounts; i++)
-		if (target_check(&spec->mounts[i], spec->mounts, spec->n_mounts, err) < 0 ||
-		    create_locked(d, spec->mounts[i].volume, 0, NULL, &created, err) < 0)
+		if (target_check(&spec->mounts[i], spec->mounts, spec->n_mounts, err) < 0)
+			return -1;
+	for (int i = 0; i < spec->n_mounts; i++)
+		if (create_locked(d, spec->mounts[i].volume, 0, NULL, &created, err) < 0)
 			return -1;
 	return 0;
 }

@@ -143,6 +143,13 @@ def test_in_use(d):
     r = d.req("POST", "/v1/volumes/prune")
     check(r.status == 200 and "busy" not in r.json()["volumes_deleted"] and
           "cnt" not in r.json()["volumes_deleted"], "prune removed a volume in use: %r" % r)
+    # targets the guest cannot mount: 400 at create, no instance and no volume made
+    for targets in (["/da ta"], ["/data", "/data/sub"], ["/x" * 40]):
+        r = d.req("POST", "/v1/instances", body={"image": "counter", "mounts": [
+            {"type": "volume", "source": "nv%d" % i, "target": t} for i, t in enumerate(targets)]})
+        check(r.status == 400 and "target" in r.json()["message"], "targets %s: %r" % (targets, r))
+    check(not [v for v in d.req("GET", "/v1/volumes").json() if v["name"].startswith("nv")],
+          "a refused create made a volume")
     print("in use: rm 409 naming the instance; -f for stopped users only; prune keeps them")
 
 
