@@ -25,7 +25,7 @@ one() {
 	hosted) UK_BLOCK=$img "$tmp/bench.hosted" -- "$n" ;;
 	ukd)
 		uk volume rm -f benchvol >/dev/null
-		uk run --rm -v benchvol:/data uk-storage-bench "$n" || true
+		uk run --rm -v benchvol:/data uk-storage-bench "$n" 2>>"$tmp/run.err" || true
 		;;
 	microvm | pc | microvm-uring)
 		local dev=virtio-blk-pci m=$where aio=

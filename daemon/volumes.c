@@ -540,6 +540,10 @@ static int target_check(const struct ukd_mount *m, const struct ukd_mount *all, 
 		size_t l = strlen(all[j].target);
 		if (&all[j] == m)
 			continue;
+		if (!strcmp(all[j].volume, m->volume))
+			return uk_err_bad(
+			        err, "volume %s is mounted twice (%s, %s): one mount per volume",
+			        m->volume, all[j].target, t);
 		if (!strncmp(all[j].target, t, l) && (t[l] == '/' || !t[l]))
 			return uk_err_bad(err, "mount target \"%s\" lies in or on \"%s\"", t,
 			                  all[j].target);

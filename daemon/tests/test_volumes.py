@@ -148,6 +148,9 @@ def test_in_use(d):
         r = d.req("POST", "/v1/instances", body={"image": "counter", "mounts": [
             {"type": "volume", "source": "nv%d" % i, "target": t} for i, t in enumerate(targets)]})
         check(r.status == 400 and "target" in r.json()["message"], "targets %s: %r" % (targets, r))
+    r = d.req("POST", "/v1/instances", body={"image": "counter", "mounts": [
+        {"type": "volume", "source": "nv", "target": t} for t in ("/a", "/b")]})
+    check(r.status == 400 and "twice" in r.json()["message"], "one volume at two targets: %r" % r)
     check(not [v for v in d.req("GET", "/v1/volumes").json() if v["name"].startswith("nv")],
           "a refused create made a volume")
     print("in use: rm 409 naming the instance; -f for stopped users only; prune keeps them")
