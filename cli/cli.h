@@ -93,6 +93,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         repeatable); :ro mounts it read-only\n"                  \
 	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                        \
 	"                         the same, Docker's long form\n"                          \
+	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
@@ -168,6 +169,7 @@ struct cli_create_opts {
 	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
+	const char *backend; /* --backend: "libvirt" or "qemu" (the daemon checks it) */
 	int auto_remove;
 	int detach, rm; /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
@@ -196,7 +198,8 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"accel", required_argument, NULL, 'A'},                                          \
 	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
 	        {"volume", required_argument, NULL, 'v'},                                         \
-	        {"mount", required_argument, NULL, CLI_OPT_MOUNT}, CLI_HEALTH_LONGOPTS
+	        {"mount", required_argument, NULL, CLI_OPT_MOUNT},                                \
+	        {"backend", required_argument, NULL, CLI_OPT_BACKEND}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -209,6 +212,7 @@ enum {
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
 	CLI_OPT_MOUNT,   /* --mount */
+	CLI_OPT_BACKEND, /* --backend */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \

@@ -122,6 +122,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "auto_remove", json_object_new_boolean(1));
 	if (o->accel)
 		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
+	if (o->backend)
+		json_object_object_add(body, "backend", json_object_new_string(o->backend));
 	if (o->log_opts)
 		json_object_object_add(body, "log_opts", json_object_get(o->log_opts));
 	if (o->mounts)
@@ -260,6 +262,9 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		return 0;
 	case CLI_OPT_NO_HEALTHCHECK:
 		o->no_healthcheck = 1;
+		return 0;
+	case CLI_OPT_BACKEND:
+		o->backend = arg;
 		return 0;
 	case CLI_OPT_LOG_OPT: {
 		const char *eq = strchr(arg, '=');

@@ -2,6 +2,7 @@
 #include "instances.h"
 #include "accel.h"
 #include "backend.h"
+#include "backends.h"
 #include "cmdline.h"
 #include "events.h"
 #include "health.h"
@@ -233,8 +234,7 @@ static void remove_dir(struct ukd *d, const char *id)
 
 /*
  * What this ukd cannot run yet: refused at create rather than ignored at start. Each line goes
- * when its piece lands (networks: issue 12, volumes: issue 13, the qemu backend and vCPUs: issue
- * 11's backend).
+ * when its piece lands (networks: issue 12).
  */
 static int create_supported(const struct ukd_instance_spec *s, uk_err_t *err)
 {
@@ -243,11 +243,6 @@ static int create_supported(const struct ukd_instance_spec *s, uk_err_t *err)
 		                  "networks \"%s\": uk networks are not supported by this ukd "
 		                  "yet (use none or user)",
 		                  s->nets[0].network);
-	if (s->backend == UKD_BACKEND_QEMU)
-		return uk_err_bad(err, "backend \"qemu\" is not supported by this ukd yet: use "
-		                       "libvirt");
-	if (s->vcpus > 1)
-		return uk_err_bad(err, "vcpus %u: this ukd runs guests on one vCPU", s->vcpus);
 	return 0;
 }
 
@@ -398,7 +393,7 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 	if (!ukd_spec_has_nic(s))
 		return 0;
 	/* the previous run's QEMU may still hold the ports for a moment after its exit */
-	if (n && ukd_backend_wait_gone(d->backend, in->domain_name, err) < 0)
+	if (n && ukd_backend_wait_gone(ukd_backend_of(d, in), in->domain_name, err) < 0)
 		return -1;
 	if (ukd_ports_check_free(ports, n, err) < 0) {
 		if (err->status == 409)
@@ -424,9 +419,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	struct ukd_nic nic;
-	char ip_kv[64];
-	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX], type[8];
-	char cmdline[UKD_CMDLINE_MAX];
+	char ip_kv[64], kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX];
+	char type[8], cmdline[UKD_CMDLINE_MAX];
 	const struct ukd_instance_spec *s = &in->spec;
 	_cleanup_free_ const char **env = NULL;
 	size_t n_env = 0;
@@ -461,7 +455,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .kernel = kernel,
 	        .cmdline = cmdline,
 	        .memory = s->memory,
-	        .vcpus = 1,
+	        .vcpus = s->vcpus ? s->vcpus : 1,
 	        .console_log = console,
 	        .status_log = status,
 	        .nics = &nic,
@@ -473,7 +467,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		vm.memory = UKIMG_MEMORY_DEFAULT;
 	if (ukd_memory_check((int64_t)vm.memory, err) < 0)
 		return -1; /* an instance created for a larger host */
-	if (ukd_backend_start(d->backend, &vm, &info, err) < 0)
+	if (ukd_backend_start(ukd_backend_of(d, in), &vm, &info, err) < 0)
 		return -1;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
@@ -659,7 +653,8 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	}
 	/* noted in memory too: a kill whose request could not be recorded is a kill all the same */
 	ukd_instance_note_kill(d, in.domain_uuid, "");
-	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
+	if (ukd_backend_destroy(ukd_backend_of(d, &in), in.domain_name, err) < 0 &&
+	    err->status != 404) {
 		ukd_instance_clear(&in);
 		return -1;
 	}
@@ -694,7 +689,7 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 		return werr.status ? stop_unrecorded(err, name, &werr) : 1;
 	}
 	/* The guest may ignore the ACPI power button; the timeout then kills it. */
-	if (timeout_s > 0 && ukd_backend_shutdown(d->backend, in.domain_name, err) < 0)
+	if (timeout_s > 0 && ukd_backend_shutdown(ukd_backend_of(d, &in), in.domain_name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
@@ -742,6 +737,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 {
 	struct ukd_instance in;
 	char name[sizeof(in.domain_name)], uuid[sizeof(in.domain_uuid)];
+	struct ukd_backend *be;
 	int code;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
@@ -749,6 +745,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	snprintf(name, sizeof(name), "%s", in.domain_name);
 	snprintf(uuid, sizeof(uuid), "%s", in.domain_uuid);
 	code = in.state != UKD_STATE_RUNNING;
+	be = ukd_backend_of(d, &in);
 	ukd_instance_clear(&in);
 	if (code)
 		return 0;
@@ -757,16 +754,16 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	ukd_instance_lock(d, id);
 	status_empty(d, id, name);
 	ukd_instance_unlock(d, id);
-	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(d->backend, name, err) < 0)
+	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(be, name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", name, err->message);
 	uk_err_clear(err);
 	/* its exit recorded (the guest powered off), then its QEMU gone */
 	wait_not_running(d, id, ukd_ms_until(grace_until), -1, &code, 1);
-	while (ukd_now_ns() < grace_until && ukd_backend_state(d->backend, name, NULL, NULL) == 1)
+	while (ukd_now_ns() < grace_until && ukd_backend_state(be, name, NULL, NULL) == 1)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
-	if (ukd_backend_state(d->backend, name, NULL, NULL) != 0) {
+	if (ukd_backend_state(be, name, NULL, NULL) != 0) {
 		ukd_instance_note_kill(d, uuid, UKD_SHUTDOWN_KILL);
-		if (ukd_backend_destroy(d->backend, name, err) < 0 && err->status != 404)
+		if (ukd_backend_destroy(be, name, err) < 0 && err->status != 404)
 			return -1;
 	}
 	uk_err_clear(err);
@@ -936,6 +933,10 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(dom, "uuid", json_object_new_string(in->domain_uuid));
 	json_object_object_add(dom, "uri", json_object_new_string(d->cfg.libvirt_uri));
 	json_object_object_add(dom, "type", json_object_new_string(in->domain_type));
+	/* which backend runs it (backends.c): "libvirt" or "qemu" */
+	json_object_object_add(
+	        dom, "backend",
+	        json_object_new_string(ukd_backend_kind_name(ukd_backends_kind_of(d, in))));
 	json_object_object_add(o, "domain", dom);
 	ukd_instance_path(d, in->id, "console.log", path, sizeof(path));
 	json_object_object_add(o, "log_path", json_object_new_string(path));
