@@ -1,5 +1,5 @@
 """Volumes end to end on real libvirt + QEMU (TCG) through the CLI and REST: the counter run with
--v three times prints 1, 2, 3 (and --mount goes on); read-only mounts refuse writes and leave the
+-v three times prints 1, 2, 3 (--mount and the qemu backend go on); read-only mounts refuse writes and leave the
 volume as it was; `uk volume rm` of a volume in use is 409 naming the instance (force never
 for a running one); two writers refused, two read-only readers allowed; export/import round trip
 byte-identical; hostile archives (.., absolute, symlink, hardlink, huge size claim) refused with
@@ -102,12 +102,16 @@ def test_counter(d):
     check(outs == ["1", "2", "3"], "counter with -v cnt:/data printed %s" % outs)
     p = uk_ok(d, "run", "--rm", "--mount", "type=volume,src=cnt,dst=/data", "counter")
     check(p.out.strip().splitlines()[-1] == "4", "counter with --mount: %r" % p.out)
+    # the other backend: ukd runs QEMU itself (ukvmm), the same disk and mount=
+    p = uk_ok(d, "run", "--rm", "--backend", "qemu", "-v", "cnt:/data", "counter")
+    check(p.out.strip().splitlines()[-1] == "5", "counter on the qemu backend: %r" % p.out)
     # the instances are gone (--rm), the volume and its count are not
     check(not uk_ok(d, "ps", "-aq").out.strip(), "instances left: %r" % uk(d, "ps", "-a").out)
     check("cnt" in uk_ok(d, "volume", "ls", "-q").out.split(), "volume cnt gone after uk rm")
     rc, out, _ = ukkv("get", img_path(d, "cnt"), "f/count")
-    check(rc == 0 and out == b"4\n", "ukkv get f/count: %d %r" % (rc, out))
-    print("counter: 1, 2, 3 with -v, 4 with --mount; the volume outlives uk rm")
+    check(rc == 0 and out == b"5\n", "ukkv get f/count: %d %r" % (rc, out))
+    print("counter: 1, 2, 3 with -v, 4 with --mount, 5 on the qemu backend; the volume "
+          "outlives uk rm")
 
 
 def test_read_only(d):
@@ -299,15 +303,15 @@ def test_daemon_restarts(d):
     d.start()
     check("cnt" in uk_ok(d, "volume", "ls", "-q").out.split(), "cnt gone after kill -9 of ukd")
     p = uk_ok(d, "run", "--rm", "-v", "cnt:/data", "counter")
-    check(p.out.strip().splitlines()[-1] == "5", "after kill -9 of ukd: %r" % p.out)
+    check(p.out.strip().splitlines()[-1] == "6", "after kill -9 of ukd: %r" % p.out)
     d.proc.send_signal(signal.SIGTERM)
     d.proc.wait(timeout=120)
     d.start()
     p = uk_ok(d, "run", "--rm", "-v", "cnt:/data", "counter")
-    check(p.out.strip().splitlines()[-1] == "6", "after a restart of ukd: %r" % p.out)
+    check(p.out.strip().splitlines()[-1] == "7", "after a restart of ukd: %r" % p.out)
     check(d.req("GET", "/v1/volumes/holder").status == 404, "a volume named like the instance?")
     check(d.req("DELETE", "/v1/volumes/cnt").status == 409, "holder's claim lost in restarts")
-    print("volumes outlive kill -9 and a restart of ukd (count 5, 6)")
+    print("volumes outlive kill -9 and a restart of ukd (count 6, 7)")
 
 
 def main(d):
