@@ -158,6 +158,15 @@ int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
  * negated exit status after printing why. */
 int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
 
+/* A command made of subcommands (uk trust keygen, uk volume ls): runs the one argv names with
+ * its own arguments (optind reset), or prints the usage error naming them all. */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv);
+
 /* Writes all of (buf) to (fd); -1 with errno on failure. */
 int cli_write_all(int fd, const void *buf, size_t len);
 

@@ -302,31 +302,12 @@ static int vol_import(struct cli *cli, int argc, char **argv)
 
 static int volume_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(struct cli *cli, int argc, char **argv);
-	} subs[] = {{"create", vol_create},   {"ls", vol_ls},         {"list", vol_ls},
-	            {"inspect", vol_inspect}, {"rm", vol_rm},         {"remove", vol_rm},
-	            {"prune", vol_prune},     {"export", vol_export}, {"import", vol_import}};
-	int c;
+	static const struct cli_sub subs[] = {
+	        {"create", vol_create}, {"ls", vol_ls},       {"inspect", vol_inspect},
+	        {"rm", vol_rm},         {"prune", vol_prune}, {"export", vol_export},
+	        {"import", vol_import}, {"list", vol_ls},     {"remove", vol_rm}};
 
-	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
-		return c == 'h' ? cli_help(&cli_cmd_volume) : CLI_EXIT_USAGE;
-	if (optind >= argc)
-		return cli_usage_error(cli, "needs a subcommand: create, ls, inspect, rm, prune, "
-		                            "export or import");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[optind], subs[i].name))
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0;
-		return subs[i].run(cli, argc, argv);
-	}
-	return cli_usage_error(cli,
-	                       "unknown subcommand '%s' (create, ls, inspect, rm, prune, "
-	                       "export, import)",
-	                       argv[optind]);
+	return cli_run_sub(cli, &cli_cmd_volume, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
 
 const struct cli_cmd cli_cmd_volume = {

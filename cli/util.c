@@ -606,3 +606,27 @@ int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *
 		body->size = st.st_size - lseek(fd, 0, SEEK_CUR);
 	return fd;
 }
+
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv)
+{
+	char names[256] = "";
+	int c;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+		         i ? ", " : "", subs[i].name);
+	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
+		return c == 'h' ? cli_help(cmd) : CLI_EXIT_USAGE;
+	if (optind >= argc)
+		return cli_usage_error(cli, "needs a subcommand: %s", names);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[optind], subs[i].name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		return subs[i].run(cli, argc, argv);
+	}
+	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[optind], names);
+}
