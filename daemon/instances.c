@@ -426,12 +426,17 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	size_t n_env = 0;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
+	struct ukd_backend *be;
 	struct ukd_disk disks[UKD_MOUNTS_MAX];
-	int n_nics, n_disks;
+	int n_nics = 0, n_disks;
 
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
 		                       in->spec_error);
+	/* its backend, opened now if this is the first run that wants it (its error, e.g. QEMU
+	 * missing, is the start's) */
+	if (!(be = ukd_backends_get(d, ukd_backends_kind_of(d, in), err)))
+		return -1;
 	while (s->env && s->env[n_env])
 		n_env++;
 	if (!(env = calloc(n_env + 3, sizeof(*env)))) /* + UK_IP, UK_GW, NULL */
@@ -467,7 +472,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		vm.memory = UKIMG_MEMORY_DEFAULT;
 	if (ukd_memory_check((int64_t)vm.memory, err) < 0)
 		return -1; /* an instance created for a larger host */
-	if (ukd_backend_start(ukd_backend_of(d, in), &vm, &info, err) < 0)
+	if (ukd_backend_start(be, &vm, &info, err) < 0)
 		return -1;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
