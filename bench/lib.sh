@@ -4,6 +4,7 @@
 # bench_tmp: a temp dir in $tmp, removed at exit after the ukd start_ukd made (if any) is stopped.
 bench_tmp() {
 	tmp=$(mktemp -d /tmp/ukb.XXXXXX)
+	chmod 711 "$tmp" # QEMU runs as its own user when ukd is root: it passes through
 	ukd_pid=
 	trap bench_cleanup EXIT
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Daemon benchmark: `uk run --rm hello` next to libvirt's own floor and raw QEMU, `uk build` time, and API throughput, in one run.
+# Daemon benchmark: `uk run --rm hello` (libvirt and qemu backends) next to libvirt's own floor and raw QEMU, `uk build` time, and API throughput, in one run.
 # usage: bench/run.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,8 @@ cp "$tmp/r/libvirt/etc/qemu.conf" "$tmp/lv/etc/"
 cp -a "$tmp/r/libvirt/cache/qemu/capabilities" "$tmp/lv/cache/qemu/" 2>/dev/null || true
 cmdline="seed=00112233445566778899aabbccddeeff --"
 floor=$("$build/bench/libvirt_floor" "qemu:///embed?root=$tmp/lv" "$kernel" "$cmdline" "$tmp/floor" 1 >/dev/null 2>&1;
-	"$build/bench/libvirt_floor" "qemu:///embed?root=$tmp/lv" "$kernel" "$cmdline" "$tmp/floor" "$runs")
+	"$build/bench/libvirt_floor" "qemu:///embed?root=$tmp/lv" "$kernel" "$cmdline" "$tmp/floor" "$runs") ||
+	floor="0 0 0 0" # (the floor failed: its message is above; the other rows still count)
 read -r c50 c90 f50 f90 <<<"$floor"
 
 # Raw QEMU: the same machine, firmware, kernel and command line, no libvirt.
@@ -38,6 +39,19 @@ read -r q50 q90 < <(for _ in $(seq "$runs"); do
 	ms qemu-system-x86_64 -M pc -accel tcg -m 16 -bios /usr/share/qemu/qboot.rom -kernel "$kernel" \
 		-append "$cmdline" -nographic -nodefaults -no-reboot -serial null -serial null -no-user-config
 done | stats)
+
+# The qemu backend (ukd runs QEMU itself, pc + qboot): `uk run --rm --backend qemu hello`, with
+# raw QEMU of the same kernel and machine run alternately in the same loop (the load drifts).
+uk run --rm --backend qemu hello >/dev/null 2>&1 || true
+: >"$tmp/bq" && : >"$tmp/bqraw"
+for _ in $(seq "$runs"); do
+	ms uk run --rm --backend qemu hello >>"$tmp/bq"
+	ms qemu-system-x86_64 -M pc -accel tcg -m 16 -bios /usr/share/qemu/qboot.rom -kernel "$kernel" \
+		-append "$cmdline" -nographic -nodefaults -no-reboot -serial null -serial null \
+		-no-user-config >>"$tmp/bqraw"
+done
+read -r k50 k90 < <(stats <"$tmp/bq")
+read -r w50 w90 < <(stats <"$tmp/bqraw")
 
 # API throughput: 100 instances listed.
 for i in $(seq 100); do uk create --name "b$i" hello >/dev/null; done
@@ -54,7 +68,10 @@ printf '%-52s %12s %12s\n' "uk run --rm hello, wall ms" "$r50" "$r90"
 printf '%-52s %12s %12s\n' "libvirt floor: create -> exit reported, same XML, ms" "$f50" "$f90"
 printf '%-52s %12s %12s\n' "  of which virDomainCreateXML returned, ms" "$c50" "$c90"
 printf '%-52s %12s %12s\n' "raw qemu-system-x86_64 start -> exit, ms" "$q50" "$q90"
-printf '%-52s %12s\n' "uk run / libvirt floor (p50)" "$(awk "BEGIN {printf \"%.2fx\", $r50 / $f50}")"
+printf '%-52s %12s\n' "uk run / libvirt floor (p50)" "$(awk "BEGIN {printf \"%.2fx\", $f50 ? $r50 / $f50 : 0}")"
+printf '%-52s %12s %12s\n' "uk run --rm --backend qemu hello, wall ms" "$k50" "$k90"
+printf '%-52s %12s %12s\n' "  raw qemu-system-x86_64, alternating with it, ms" "$w50" "$w90"
+printf '%-52s %12s\n' "uk run --backend qemu / raw QEMU (p50)" "$(awk "BEGIN {printf \"%.2fx\", $k50 / $w50}")"
 printf '%-52s %12s %12s\n' "uk build hello, ms" "$b50" "$b90"
 printf '%-52s %12s %12s\n' "GET /v1/instances (100 listed): req/s, p99" "$l_rps" "$l_p99"
 printf '%-52s %12s %12s\n' "GET /v1/instances/{id}: req/s, p99" "$i_rps" "$i_p99"

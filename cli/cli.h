@@ -94,6 +94,12 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
 	"      --ip IP            its address on NET (default: the first free one)\n"      \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"  -v, --volume NAME:/PATH[:ro]\n"                                                 \
+	"                         mount volume NAME at /PATH (made on first use;\n"        \
+	"                         repeatable); :ro mounts it read-only\n"                  \
+	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                        \
+	"                         the same, Docker's long form\n"                          \
+	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
 	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
 	"                         (repeatable): rotated at SIZE, N files kept\n"           \
 	"      --format FMT       table or json\n"
@@ -153,6 +159,20 @@ char *cli_path(const char *collection, const char *ref, const char *suffix);
 /* POST .../start for (ref); a start that takes over 2 s says on stderr what it waits for. */
 int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
 
+/* The tar archive a command (what) uploads: FILE (in) or standard input (refused on a terminal),
+ * with (body) set for it and the client connected. The fd (close it when (in) is set), or a
+ * negated exit status after printing why. */
+int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
+
+/* A command made of subcommands (uk trust keygen, uk volume ls): runs the one argv names with
+ * its own arguments (optind reset), or prints the usage error naming them all. */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv);
+
 /* Writes all of (buf) to (fd); -1 with errno on failure. */
 int cli_write_all(int fd, const void *buf, size_t len);
 
@@ -164,6 +184,7 @@ struct cli_create_opts {
 	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
+	const char *backend; /* --backend: "libvirt" or "qemu" (the daemon checks it) */
 	int auto_remove;
 	int publish_all; /* -P */
 	int detach, rm;  /* run only */
@@ -176,6 +197,8 @@ struct cli_create_opts {
 	/* --network NAME, --network-alias A (repeatable), --ip IP: one "networks" entry */
 	const char *network, *ip;
 	json_object *aliases;
+	/* -v NAME:/data[:ro], --mount type=volume,...: [{"type","source","target","read_only"}] */
+	json_object *mounts;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -196,7 +219,10 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
 	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \
 	        {"network-alias", required_argument, NULL, CLI_OPT_NETWORK_ALIAS},                \
-	        {"ip", required_argument, NULL, CLI_OPT_IP}, CLI_HEALTH_LONGOPTS
+	        {"ip", required_argument, NULL, CLI_OPT_IP},                                 \
+	        {"volume", required_argument, NULL, 'v'},                                         \
+	        {"mount", required_argument, NULL, CLI_OPT_MOUNT},                                \
+	        {"backend", required_argument, NULL, CLI_OPT_BACKEND}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -211,6 +237,8 @@ enum {
 	CLI_OPT_NETWORK, /* --network, --network-alias, --ip */
 	CLI_OPT_NETWORK_ALIAS,
 	CLI_OPT_IP,
+	CLI_OPT_MOUNT,   /* --mount */
+	CLI_OPT_BACKEND, /* --backend */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
@@ -222,6 +250,11 @@ enum {
 	{                                                                                      \
 		"no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK                    \
 	}
+
+/* -v NAME:/PATH[:ro|:rw] and --mount type=volume,src=NAME,dst=/PATH[,readonly] (mounts.c)
+ * into an API mount object (*out); 400 naming what is wrong (bind mounts are not supported). */
+int cli_parse_volume(const char *spec, json_object **out, uk_err_t *err);
+int cli_parse_mount(const char *spec, json_object **out, uk_err_t *err);
 
 /* Parses -p [IP:]HOSTPORT:GUESTPORT[/tcp|/udp] into an API port object (*out); 400 if bad. */
 int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err);
@@ -262,6 +295,7 @@ extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
         cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_network;
+extern const struct cli_cmd cli_cmd_volume;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

@@ -136,8 +136,12 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "auto_remove", json_object_new_boolean(1));
 	if (o->accel)
 		json_object_object_add(body, "accelerator", json_object_new_string(o->accel));
+	if (o->backend)
+		json_object_object_add(body, "backend", json_object_new_string(o->backend));
 	if (o->log_opts)
 		json_object_object_add(body, "log_opts", json_object_get(o->log_opts));
+	if (o->mounts)
+		json_object_object_add(body, "mounts", json_object_get(o->mounts));
 	{
 		uk_err_t herr = {0};
 		json_object *hc = health_body(o, &herr);
@@ -294,6 +298,18 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		json_object_array_add(o->ports, port);
 		return 0;
 	}
+	case 'v':
+	case CLI_OPT_MOUNT: {
+		json_object *m;
+
+		if ((c == 'v' ? cli_parse_volume(arg, &m, &err) : cli_parse_mount(arg, &m, &err)) <
+		    0)
+			return cli_usage_error(cli, "%s", err.message), -1;
+		if (!o->mounts)
+			o->mounts = json_object_new_array();
+		json_object_array_add(o->mounts, m);
+		return 0;
+	}
 	case 'A':
 		if (strcmp(arg, "auto") && strcmp(arg, "kvm") && strcmp(arg, "tcg"))
 			return cli_usage_error(cli, "bad --accel '%s': expected auto, kvm or tcg",
@@ -319,6 +335,9 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		return 0;
 	case CLI_OPT_IP:
 		o->ip = arg;
+		return 0;
+	case CLI_OPT_BACKEND:
+		o->backend = arg;
 		return 0;
 	case CLI_OPT_LOG_OPT: {
 		const char *eq = strchr(arg, '=');
@@ -354,7 +373,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:P", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:Pv:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_create);
 		if (c == '?')
@@ -377,6 +396,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
 			json_object_put(o.aliases);
+			json_object_put(o.mounts);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
@@ -386,6 +406,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
@@ -395,6 +416,7 @@ usage:
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	return CLI_EXIT_USAGE;
 }
 

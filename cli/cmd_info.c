@@ -30,7 +30,12 @@ static int info_run(struct cli *cli, int argc, char **argv)
 	json_object_object_get_ex(res, "backend", &backend);
 	printf("Host:         %s\n", uk_client_host(cli->client));
 	printf("Root:         %s\n", cli_jstr(res, "root"));
-	printf("Backend:      %s\n", cli_jstr(backend, "uri"));
+	/* "libvirt (qemu:///embed?root=...)", "qemu (qemu-system-x86_64)" */
+	if (*cli_jstr(backend, "name"))
+		printf("Backend:      %s (%s)\n", cli_jstr(backend, "name"),
+		       cli_jstr(backend, "uri"));
+	else
+		printf("Backend:      %s\n", cli_jstr(backend, "uri"));
 	printf("Accelerator:  %s", cli_jstr(backend, "accelerator"));
 	if (*cli_jstr(backend, "accelerator_reason"))
 		printf(" (%s)", cli_jstr(backend, "accelerator_reason"));
@@ -54,8 +59,9 @@ const struct cli_cmd cli_cmd_info = {
         .summary = "Show the daemon's configuration and counts",
         .help = "Usage: uk info [OPTIONS]\n"
                 "\n"
-                "Print the daemon's root directory, libvirt URI, accelerator (KVM or TCG, and\n"
-                "why), how many images and instances it holds, and the ukcc it builds with.\n"
+                "Print the daemon's root directory, default backend (libvirt and its URI, or\n"
+                "qemu and its binary), accelerator (KVM or TCG, and why), how many images and\n"
+                "instances it holds, and the ukcc it builds with.\n"
                 "Warnings (e.g. guests that cannot start, and why) go to stderr.\n"
                 "\n"
                 "Options:\n"

@@ -167,12 +167,13 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:P", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
 			json_object_put(o.aliases);
+			json_object_put(o.mounts);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -221,6 +222,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	o.env = o.ports = NULL;
 	if (!id) {
 		cli_fail(&err);
@@ -253,6 +255,7 @@ usage:
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	return CLI_EXIT_USAGE;
 }
 

@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -580,4 +582,51 @@ int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err)
 	r = uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, err);
 	uk_client_set_slow(cli->client, 0, NULL, NULL);
 	return r;
+}
+
+int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body)
+{
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	if (!in && isatty(STDIN_FILENO))
+		return -cli_usage_error(cli, "refusing to read a tar archive from a terminal: "
+		                             "use -i FILE or redirect standard input");
+	if (in && (fd = open(in, O_RDONLY | O_CLOEXEC)) < 0) {
+		cli_warn("%s: open %s: %s", what, in, strerror(errno));
+		return -CLI_EXIT_FAIL;
+	}
+	if (!cli_client(cli)) {
+		if (in)
+			close(fd);
+		return -CLI_EXIT_FAIL;
+	}
+	*body = UK_BODY_FD(fd, -1, "application/x-tar");
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		body->size = st.st_size - lseek(fd, 0, SEEK_CUR);
+	return fd;
+}
+
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv)
+{
+	char names[256] = "";
+	int c;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+		         i ? ", " : "", subs[i].name);
+	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
+		return c == 'h' ? cli_help(cmd) : CLI_EXIT_USAGE;
+	if (optind >= argc)
+		return cli_usage_error(cli, "needs a subcommand: %s", names);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[optind], subs[i].name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		return subs[i].run(cli, argc, argv);
+	}
+	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[optind], names);
 }

@@ -2,8 +2,10 @@
  * the mapping of QEMU's start failures both QEMU-based backends share. */
 #include "backend.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *ukd_backend_name(const struct ukd_backend *b)
 {
@@ -16,25 +18,32 @@ void ukd_backend_close(struct ukd_backend *b)
 		b->ops->close(b);
 }
 
+/* A call on a backend that could not be opened (backends.c logged why). */
+static int backend_none(const char *name, uk_err_t *err)
+{
+	return uk_err_set(err, 503, UKD_VM_ERR_UNAVAILABLE,
+	                  "%s: its backend is not available (see ukd's log)", name);
+}
+
 int ukd_backend_start(struct ukd_backend *b, const struct ukd_vm *vm, struct ukd_domain_info *info,
                       uk_err_t *err)
 {
-	return b->ops->start(b, vm, info, err);
+	return b ? b->ops->start(b, vm, info, err) : backend_none(vm->name, err);
 }
 
 int ukd_backend_wait_gone(struct ukd_backend *b, const char *name, uk_err_t *err)
 {
-	return b->ops->wait_gone(b, name, err);
+	return b ? b->ops->wait_gone(b, name, err) : backend_none(name, err);
 }
 
 int ukd_backend_shutdown(struct ukd_backend *b, const char *name, uk_err_t *err)
 {
-	return b->ops->shutdown(b, name, err);
+	return b ? b->ops->shutdown(b, name, err) : backend_none(name, err);
 }
 
 int ukd_backend_destroy(struct ukd_backend *b, const char *name, uk_err_t *err)
 {
-	return b->ops->destroy(b, name, err);
+	return b ? b->ops->destroy(b, name, err) : backend_none(name, err);
 }
 
 int ukd_backend_starting(struct ukd_backend *b)
@@ -56,13 +65,14 @@ void ukd_backend_kill_guests(struct ukd_backend *b)
 int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domain_info *info,
                        uk_err_t *err)
 {
-	return b->ops->lookup(b, name, info, err);
+	memset(info, 0, sizeof(*info));
+	return b ? b->ops->lookup(b, name, info, err) : backend_none(name, err);
 }
 
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
 {
 	struct ukd_domain_info info;
-	int r = b->ops->lookup(b, name, &info, err);
+	int r = ukd_backend_lookup(b, name, &info, err);
 
 	if (pid)
 		*pid = r > 0 ? info.pid : 0;
@@ -71,6 +81,10 @@ int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_
 
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err)
 {
+	if (!b) {
+		backend_none(prefix, err);
+		return NULL;
+	}
 	return b->ops->list(b, prefix, err);
 }
 
@@ -127,4 +141,14 @@ int ukd_backend_qemu_error(const char *msg, const struct ukd_vm *vm, uk_err_t *e
 	}
 	return uk_err_set(err, 409, UKD_VM_ERR_PORT,
 	                  "a published port is already in use (QEMU: %.300s)", msg);
+}
+
+int ukd_backend_check_accel(const struct ukd_vm *vm, uk_err_t *err)
+{
+	if (vm->accel == UKD_VM_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
+		return uk_err_set(err, 503, UKD_VM_ERR_ACCEL,
+		                  "start %s: KVM asked for, but /dev/kvm is not usable here (%s): "
+		                  "run it with --accelerator tcg or auto",
+		                  vm->name, strerror(errno));
+	return 0;
 }

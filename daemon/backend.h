@@ -62,6 +62,13 @@ struct ukd_backend {
  * QEMU running as (qemu); NULL: as ukd). */
 struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user *qemu,
                                      ukd_backend_stopped_fn stopped, void *opaque, uk_err_t *err);
+/* ukd runs QEMU itself (backend_qemu.c): (qemu) the binary (NULL: qemu-system-x86_64 in PATH),
+ * its files under (root)/qemu and the instances' directories, QEMU running as (user) (NULL or
+ * uid -1: as ukd, refused when that is root). 503 "unavailable" when QEMU cannot be run. */
+struct ukd_backend *ukd_backend_open_qemu(const char *root, const char *qemu,
+                                          const struct ukd_qemu_user *user,
+                                          ukd_backend_stopped_fn stopped, void *opaque,
+                                          uk_err_t *err);
 /* "libvirt" or "qemu". */
 const char *ukd_backend_name(const struct ukd_backend *b);
 void ukd_backend_close(struct ukd_backend *b);
@@ -121,5 +128,7 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm);
  * Returns -1 with (err) set if it did, 0 if (msg) is neither.
  */
 int ukd_backend_qemu_error(const char *msg, const struct ukd_vm *vm, uk_err_t *err);
+/* 503 "no_accel" when (vm) wants KVM and /dev/kvm cannot be used. */
+int ukd_backend_check_accel(const struct ukd_vm *vm, uk_err_t *err);
 
 #endif

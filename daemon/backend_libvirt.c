@@ -747,11 +747,8 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 
 	if (!xml)
 		return uk_err_errno(err, ENOMEM, "domain XML");
-	if (vm->accel == UKD_VM_KVM && access("/dev/kvm", R_OK | W_OK) < 0)
-		return uk_err_set(err, 503, UKD_VM_ERR_ACCEL,
-		                  "start domain %s: KVM asked for, but /dev/kvm is not usable here "
-		                  "(%s): run it with --accelerator tcg or auto",
-		                  vm->name, strerror(errno));
+	if (ukd_backend_check_accel(vm, err) < 0)
+		return -1;
 	if (backend_probe_wait(b, err) < 0 || lv_wait_gone(bb, vm->name, err) < 0)
 		return -1;
 	/*

@@ -1,6 +1,7 @@
 /* ukd configuration: defaults, then the JSON config file, then flags (flags win). */
 #include "config.h"
 #include "log_opts.h"
+#include "spec.h"
 #include "log.h"
 #include "trust.h"
 
@@ -29,6 +30,8 @@ static const char usage[] =
         "  --host unix://PATH|tcp://IP:PORT\n"
         "                        where to listen; repeatable (default unix:///run/uk/ukd.sock)\n"
         "  --libvirt-uri URI     libvirt connection (default qemu:///embed?root=ROOT/libvirt)\n"
+        "  --backend libvirt|qemu  what runs guests unless `uk run --backend` says (default\n"
+        "                        libvirt; qemu: ukd runs QEMU itself, docs/backends.md)\n"
         "  --config FILE         JSON config with the same keys (default " DEFAULT_CONFIG
         " if present)\n"
         "  --accelerator auto|kvm|tcg  default accelerator (default auto)\n"
@@ -105,6 +108,11 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 		if (n >= sizeof(cfg->libvirt_uri))
 			return uk_err_bad(err, "libvirt-uri: too long");
 		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", val);
+	} else if (!strcmp(key, "backend")) {
+		enum ukd_backend_kind k;
+		if (ukd_backend_kind_parse(val, &k) < 0 || k == UKD_BACKEND_DEFAULT)
+			return uk_err_bad(err, "backend %s: expected libvirt or qemu", val);
+		cfg->default_backend = (int)k;
 	} else if (!strcmp(key, "accelerator")) {
 		if (strcmp(val, "auto") && strcmp(val, "kvm") && strcmp(val, "tcg"))
 			return uk_err_bad(err, "accelerator %s: expected auto, kvm or tcg", val);
@@ -411,6 +419,7 @@ static void config_defaults(struct ukd_config *cfg)
 	cfg->build.timeout_s = 300;
 	cfg->backend.probe_timeout_s = 60;
 	cfg->live_restore = 1;
+	cfg->default_backend = UKD_BACKEND_LIBVIRT;
 	cfg->log = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
 	cfg->shutdown_timeout_s = 3; /* and 1.5 s for the rest: ukd is gone within 5 s */
 }
@@ -422,6 +431,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"libvirt-uri", required_argument, 0, 'u'},
 	                                     {"config", required_argument, 0, 'c'},
 	                                     {"accelerator", required_argument, 0, 'a'},
+	                                     {"backend", required_argument, 0, 'b'},
 	                                     {"log-level", required_argument, 0, 'l'},
 	                                     {"log-format", required_argument, 0, 'F'},
 	                                     {"insecure-registry", required_argument, 0, 'I'},
@@ -466,6 +476,9 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 			break;
 		case 'a':
 			key = "accelerator";
+			break;
+		case 'b':
+			key = "backend";
 			break;
 		case 'l':
 			key = "log-level";

@@ -2,6 +2,7 @@
  * sockets, so a stalled guest only ever costs its own timeout; state, events, unhealthy kills. */
 #include "health.h"
 #include "backend.h"
+#include "backends.h"
 #include "events.h"
 #include "instances.h"
 #include "log.h"
@@ -470,7 +471,7 @@ static void *kill_thread(void *p)
 			log_info("health", "%s is unhealthy: killing it for its restart policy",
 			         in.name);
 		}
-		if (go && ukd_backend_destroy(d->backend, in.domain_name, &err) < 0)
+		if (go && ukd_backend_destroy(ukd_backend_of(d, &in), in.domain_name, &err) < 0)
 			log_error("health", "kill unhealthy %s: %s", in.name, err.message);
 		ukd_instance_clear(&in);
 	}

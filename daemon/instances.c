@@ -2,6 +2,7 @@
 #include "instances.h"
 #include "accel.h"
 #include "backend.h"
+#include "backends.h"
 #include "cmdline.h"
 #include "events.h"
 #include "health.h"
@@ -13,6 +14,7 @@
 #include "ports.h"
 #include "qemu_user.h"
 #include "spec.h"
+#include "volumes.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -231,23 +233,6 @@ static void remove_dir(struct ukd *d, const char *id)
 	ukd_logs_pump_unlock();
 }
 
-/*
- * What this ukd cannot run yet: refused at create rather than ignored at start. Each line goes
- * when its piece lands (networks: issue 12, volumes: issue 13, the qemu backend and vCPUs: issue
- * 11's backend).
- */
-static int create_supported(const struct ukd_instance_spec *s, uk_err_t *err)
-{
-	if (s->n_mounts)
-		return uk_err_bad(err, "mounts: volumes are not supported by this ukd yet");
-	if (s->backend == UKD_BACKEND_QEMU)
-		return uk_err_bad(err, "backend \"qemu\" is not supported by this ukd yet: use "
-		                       "libvirt");
-	if (s->vcpus > 1)
-		return uk_err_bad(err, "vcpus %u: this ukd runs guests on one vCPU", s->vcpus);
-	return 0;
-}
-
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
                         uk_err_t *err)
 {
@@ -267,7 +252,7 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	if (ukimg_inspect(d->images, img.manifest, &info, err) < 0)
 		return uk_err_wrap(err, "image %s", image);
 	if (ukd_spec_from_body(d, body, &info, &in.spec, err) < 0 ||
-	    create_supported(&in.spec, err) < 0)
+	    ukd_volumes_on_create(d, &in.spec, err) < 0)
 		goto out;
 	in.spec.backend = ukd_spec_resolve_backend(d, &in.spec);
 	cfg = ukd_spec_to_json(&in.spec);
@@ -382,13 +367,12 @@ static void port_conflict_detail(struct ukd *d, const char *self, const struct u
 /*
  * The guest's network: a virtio-net NIC on QEMU user networking when the instance publishes
  * ports or its image EXPOSEs any, or it asked for one (docs/networking.md). Fills (nic) with
- * (ports) (room for UKD_PORTS_MAX + 1) as its forwards; returns the number of NICs (0 or 1). Adds
- * the static address to (env) ((*n_env) entries, room for two more; (ip_kv) holds the text)
- * unless the instance sets UK_IP itself.
+ * (ports) (room for UKD_PORTS_MAX + 1) as its forwards; returns the number of NICs (0 or 1).
+ * Adds the static address to (env) ((*n_env) entries, room for two more; (ip_kv) holds the
+ * text) unless the instance sets UK_IP itself.
  */
 static int start_network(struct ukd *d, struct ukd_instance *in, const char **env, size_t *n_env,
-                         char ip_kv[64], struct ukd_nic *nic, struct ukd_port *ports,
-                         uk_err_t *err)
+                         char ip_kv[64], struct ukd_nic *nic, struct ukd_port *ports, uk_err_t *err)
 {
 	const struct ukd_instance_spec *s = &in->spec;
 	int n = s->n_ports, fwd;
@@ -401,7 +385,7 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 	if (!ukd_spec_has_nic(s))
 		return 0;
 	/* the previous run's QEMU may still hold the ports for a moment after its exit */
-	if (n && ukd_backend_wait_gone(d->backend, in->domain_name, err) < 0)
+	if (n && ukd_backend_wait_gone(ukd_backend_of(d, in), in->domain_name, err) < 0)
 		return -1;
 	if (ukd_ports_check_free(ports, n, err) < 0) {
 		if (err->status == 409)
@@ -427,20 +411,25 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	struct ukd_nic nic;
-	char ip_kv[64];
-	char kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX], type[8];
-	char cmdline[UKD_CMDLINE_MAX];
+	char ip_kv[64], kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX];
+	char type[8], cmdline[UKD_CMDLINE_MAX];
 	const struct ukd_instance_spec *s = &in->spec;
 	_cleanup_free_ const char **env = NULL;
 	size_t n_env = 0;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
+	struct ukd_backend *be;
+	struct ukd_disk disks[UKD_MOUNTS_MAX];
 	struct ukd_net_guest net;
-	int n_nics = 0;
+	int n_nics = 0, n_disks;
 
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
 		                       in->spec_error);
+	/* its backend, opened now if this is the first run that wants it (its error, e.g. QEMU
+	 * missing, is the start's) */
+	if (!(be = ukd_backends_get(d, ukd_backends_kind_of(d, in), err)))
+		return -1;
 	while (s->env && s->env[n_env])
 		n_env++;
 	/* + the network's (UK_IP, UK_GW, UK_DNS) or slirp's (UK_IP, UK_GW), NULL */
@@ -461,6 +450,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
 	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, err) <
 	            0 ||
+	    ukd_volumes_prepare(d, in, disks, &n_disks, cmdline, sizeof(cmdline), err) < 0 ||
 	    ukd_accel_resolve(d, ukd_accel_want_name(s->accel), type, err) < 0)
 		goto fail;
 	ukd_instance_path(d, in->id, NULL, dir, sizeof(dir));
@@ -476,11 +466,13 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .status_log = status,
 	        .nics = net.n_nics ? net.nics : &nic,
 	        .n_nics = net.n_nics ? net.n_nics : n_nics,
+	        .disks = disks,
+	        .n_disks = n_disks,
 	};
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
 	if (ukd_memory_check((int64_t)vm.memory, err) < 0 || /* created for a larger host */
-	    ukd_backend_start(d->backend, &vm, &info, err) < 0)
+	    ukd_backend_start(be, &vm, &info, err) < 0)
 		goto fail;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
@@ -505,6 +497,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	if (start_domain(d, &in, err) < 0) {
 		snprintf(in.error, sizeof(in.error), "%.500s", err->message);
 		ukd_store_instance_update(d->store, &in, NULL);
+		ukd_volumes_start_done(d, in.id);
 		uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
 		ukd_instance_clear(&in);
 		return -1;
@@ -516,6 +509,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	in.error[0] = 0;
 	in.stop_requested = 0;
 	r = ukd_store_instance_update(d->store, &in, err);
+	ukd_volumes_start_done(d, in.id); /* the stored state speaks for its volumes now */
 	if (r == 0)
 		ukd_events_emit(d, "instance", "start", in.id, in.name, NULL);
 	ukd_instance_clear(&in);
@@ -667,7 +661,8 @@ static int kill_and_wait(struct ukd *d, const char *id, uk_err_t *err)
 	}
 	/* noted in memory too: a kill whose request could not be recorded is a kill all the same */
 	ukd_instance_note_kill(d, in.domain_uuid, "");
-	if (ukd_backend_destroy(d->backend, in.domain_name, err) < 0 && err->status != 404) {
+	if (ukd_backend_destroy(ukd_backend_of(d, &in), in.domain_name, err) < 0 &&
+	    err->status != 404) {
 		ukd_instance_clear(&in);
 		return -1;
 	}
@@ -702,7 +697,7 @@ int ukd_instance_stop(struct ukd *d, const char *key, long timeout_s, uk_err_t *
 		return werr.status ? stop_unrecorded(err, name, &werr) : 1;
 	}
 	/* The guest may ignore the ACPI power button; the timeout then kills it. */
-	if (timeout_s > 0 && ukd_backend_shutdown(d->backend, in.domain_name, err) < 0)
+	if (timeout_s > 0 && ukd_backend_shutdown(ukd_backend_of(d, &in), in.domain_name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", in.domain_name, err->message);
 	ukd_instance_clear(&in);
 	uk_err_clear(err);
@@ -750,6 +745,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 {
 	struct ukd_instance in;
 	char name[sizeof(in.domain_name)], uuid[sizeof(in.domain_uuid)];
+	struct ukd_backend *be;
 	int code;
 
 	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
@@ -757,6 +753,7 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	snprintf(name, sizeof(name), "%s", in.domain_name);
 	snprintf(uuid, sizeof(uuid), "%s", in.domain_uuid);
 	code = in.state != UKD_STATE_RUNNING;
+	be = ukd_backend_of(d, &in);
 	ukd_instance_clear(&in);
 	if (code)
 		return 0;
@@ -765,16 +762,16 @@ int ukd_instance_stop_shutdown(struct ukd *d, const char *id, int64_t grace_unti
 	ukd_instance_lock(d, id);
 	status_empty(d, id, name);
 	ukd_instance_unlock(d, id);
-	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(d->backend, name, err) < 0)
+	if (grace_until > ukd_now_ns() && ukd_backend_shutdown(be, name, err) < 0)
 		log_debug("instances", "shutdown %s: %s", name, err->message);
 	uk_err_clear(err);
 	/* its exit recorded (the guest powered off), then its QEMU gone */
 	wait_not_running(d, id, ukd_ms_until(grace_until), -1, &code, 1);
-	while (ukd_now_ns() < grace_until && ukd_backend_state(d->backend, name, NULL, NULL) == 1)
+	while (ukd_now_ns() < grace_until && ukd_backend_state(be, name, NULL, NULL) == 1)
 		nanosleep(&(struct timespec){0, 50000000}, NULL);
-	if (ukd_backend_state(d->backend, name, NULL, NULL) != 0) {
+	if (ukd_backend_state(be, name, NULL, NULL) != 0) {
 		ukd_instance_note_kill(d, uuid, UKD_SHUTDOWN_KILL);
-		if (ukd_backend_destroy(d->backend, name, err) < 0 && err->status != 404)
+		if (ukd_backend_destroy(be, name, err) < 0 && err->status != 404)
 			return -1;
 	}
 	uk_err_clear(err);
@@ -945,6 +942,10 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(dom, "uuid", json_object_new_string(in->domain_uuid));
 	json_object_object_add(dom, "uri", json_object_new_string(d->cfg.libvirt_uri));
 	json_object_object_add(dom, "type", json_object_new_string(in->domain_type));
+	/* which backend runs it (backends.c): "libvirt" or "qemu" */
+	json_object_object_add(
+	        dom, "backend",
+	        json_object_new_string(ukd_backend_kind_name(ukd_backends_kind_of(d, in))));
 	json_object_object_add(o, "domain", dom);
 	ukd_instance_path(d, in->id, "console.log", path, sizeof(path));
 	json_object_object_add(o, "log_path", json_object_new_string(path));

@@ -1,6 +1,7 @@
 /* ukd's entry point: configuration, subsystems up in order, signals, and an orderly shutdown. */
 #include "accel.h"
 #include "backend.h"
+#include "backends.h"
 #include "config.h"
 #include "events.h"
 #include "http.h"
@@ -120,7 +121,6 @@ static void main_raise_nofile(void)
 static int main_up(struct ukd *d, uk_err_t *err)
 {
 	char images_root[PATH_MAX + 16];
-	struct ukd_qemu_user qemu;
 
 	if (main_find_ukcc(d, err) < 0 || main_make_dirs(d, err) < 0)
 		return -1;
@@ -136,12 +136,8 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (ukd_super_start(d, err) < 0)
 		return -1;
 	main_libvirt_log(d);
-	if (ukd_qemu_user_setup(d, &qemu, err) < 0)
+	if (ukd_backends_open(d, err) < 0)
 		return -1;
-	d->backend = ukd_backend_open(d->cfg.libvirt_uri, &qemu, ukd_super_domain_stopped, d, err);
-	if (!d->backend)
-		return -1;
-	ukd_backend_set_probe_timeout(d->backend, (int)d->cfg.backend.probe_timeout_s);
 	ukd_super_reconcile(d);
 	if (ukd_net_start(d, err) < 0)
 		return -1;
@@ -205,11 +201,9 @@ static int64_t main_bound_ns(const struct ukd *d)
  */
 static _Noreturn void main_exit_now(struct ukd *d, int status)
 {
-	struct ukd_backend *b = __atomic_load_n(&d->backend, __ATOMIC_ACQUIRE);
-
-	ukd_backend_abort_starts(b);
+	ukd_backends_abort_starts(d);
 	if (!d->cfg.live_restore)
-		ukd_backend_kill_guests(b);
+		ukd_backends_kill_guests(d);
 	fflush(NULL);
 	_exit(status);
 }
@@ -248,7 +242,7 @@ static void *main_signals(void *p)
 			main_exit_now(d, 0);
 		}
 		if (guard.sig)
-			ukd_backend_abort_starts(__atomic_load_n(&d->backend, __ATOMIC_ACQUIRE));
+			ukd_backends_abort_starts(d);
 		pthread_mutex_unlock(&guard.lock);
 	}
 }
@@ -280,7 +274,7 @@ static int main_down(struct ukd *d)
 	/* no guest to give a grace and none starting (a stuck start's QEMU is killed, and libvirt
 	 * may take a while to give up on it): the bound is the rest's alone */
 	if (d->store && ukd_store_counts(d->store, &images, &instances, &running, NULL) == 0 &&
-	    !running && !ukd_backend_starting(d->backend) && guard.sig) {
+	    !running && !ukd_backends_starting(d) && guard.sig) {
 		pthread_mutex_lock(&guard.lock);
 		guard.deadline = end = t0 + SHUTDOWN_SLACK_NS < end ? t0 + SHUTDOWN_SLACK_NS : end;
 		pthread_mutex_unlock(&guard.lock);
@@ -292,7 +286,7 @@ static int main_down(struct ukd *d)
 		ukd_http_quiesce(d->http[i]);
 	if (d->store && ukd_recovery_kill_builds(d) > 0)
 		log_info("main", "builds interrupted");
-	ukd_backend_abort_starts(d->backend);
+	ukd_backends_abort_starts(d);
 	ukd_health_stop(d);
 	/* With live restore the guests keep running; the next ukd on this root re-attaches. */
 	if (d->backend && d->store && d->super && !d->cfg.live_restore)
@@ -315,7 +309,7 @@ static int main_down(struct ukd *d)
 	main_signals_stop();
 	ukd_logs_pump_stop();
 	ukd_net_stop(d);
-	ukd_backend_close(d->backend);
+	ukd_backends_close(d);
 	ukimg_store_free(d->images);
 	ukd_events_free(d->events);
 	ukd_store_close(d->store);

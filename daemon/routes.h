@@ -37,6 +37,14 @@ void ukd_route_instance_logs(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_port(struct ukd *d, struct ukd_req *req);
 
+void ukd_route_volume_create(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_list(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_prune(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_inspect(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_delete(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_export(struct ukd *d, struct ukd_req *req);
+void ukd_route_volume_import(struct ukd *d, struct ukd_req *req);
+
 /* Removes unreferenced image blobs (skipped while a build or load runs). */
 void ukd_images_gc(struct ukd *d);
 /* Waits up to (timeout_ms) for running builds; returns how many still run. */

@@ -42,6 +42,10 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 		return;
 	}
 	json_object_object_add(o, "root", json_object_new_string(d->cfg.root));
+	/* the default backend (ukd --backend); `uk run --backend` may pick the other one */
+	json_object_object_add(b, "name", json_object_new_string(ukd_backend_name(d->backend)));
+	json_object_object_add(b, "version",
+	                       json_object_new_string(ukd_backend_version(d->backend)));
 	json_object_object_add(b, "uri", json_object_new_string(ukd_backend_uri(d->backend)));
 	json_object_object_add(
 	        b, "accelerator",

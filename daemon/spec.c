@@ -75,12 +75,10 @@ const char *ukd_accel_want_name(enum ukd_accel_want a)
 enum ukd_backend_kind ukd_spec_resolve_backend(const struct ukd *d,
                                                const struct ukd_instance_spec *s)
 {
-	(void)d;
 	if (s->backend != UKD_BACKEND_DEFAULT)
 		return s->backend;
-	/* The daemon's default: libvirt until `ukd --backend` (the backend helper's d->cfg
-	 * field) says otherwise; that merge changes this line only. */
-	return UKD_BACKEND_LIBVIRT;
+	/* the daemon's default: `ukd --backend` (libvirt unless it says qemu) */
+	return d->cfg.default_backend == UKD_BACKEND_QEMU ? UKD_BACKEND_QEMU : UKD_BACKEND_LIBVIRT;
 }
 
 /* ---- small helpers ---- */

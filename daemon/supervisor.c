@@ -1,6 +1,7 @@
 /* The supervisor: a thread that turns "domain stopped" events into recorded exits and restarts. */
 #include "supervisor.h"
 #include "backend.h"
+#include "backends.h"
 #include "events.h"
 #include "health.h"
 #include "instances.h"
@@ -355,7 +356,8 @@ static int restore_finished(struct ukd *d, struct ukd_instance *in)
 	ukd_instance_path(d, in->id, "status", path, sizeof(path));
 	if (ukd_policy_read_status(path) < 0)
 		return 0;
-	if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+	if (ukd_backend_destroy(ukd_backend_of(d, in), in->domain_name, &err) < 0 &&
+	    err.status != 404)
 		log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
 	return 1;
 }
@@ -384,7 +386,8 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 {
 	struct ukd_domain_info info;
 	uk_err_t err = {0};
-	int r = ukd_backend_lookup(d->backend, in->domain_name, &info, &err);
+	struct ukd_backend *b = ukd_backend_of(d, in);
+	int r = ukd_backend_lookup(b, in->domain_name, &info, &err);
 
 	if (r < 0) {
 		log_error("supervisor", "restore %s: %s", in->name, err.message);
@@ -395,7 +398,7 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		 * it; libvirt itself kills a guest whose creation it was in the middle of): the
 		 * start did not happen, the instance keeps the state it had before. */
 		log_info("supervisor", "%s: destroying the guest of a start ukd died in", in->name);
-		if (ukd_backend_destroy(d->backend, in->domain_name, &err) < 0 && err.status != 404)
+		if (ukd_backend_destroy(b, in->domain_name, &err) < 0 && err.status != 404)
 			log_warn("supervisor", "destroy %s: %s", in->domain_name, err.message);
 		r = 0;
 	}
@@ -404,7 +407,7 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		 * running until that fails (and then drops it without an event): it is gone. */
 		log_info("supervisor", "%s: its QEMU (pid %d) died while ukd was down", in->name,
 		         info.pid);
-		if (ukd_backend_wait_gone(d->backend, in->domain_name, &err) < 0)
+		if (ukd_backend_wait_gone(b, in->domain_name, &err) < 0)
 			log_warn("supervisor", "forget %s: %s", in->domain_name, err.message);
 		r = 0;
 	}
@@ -444,10 +447,11 @@ static void free_strv(char **v)
 
 /* Guests named like ours that no row owns (ukd died between starting one and recording it, or
  * while removing its instance) would run unseen forever: they are destroyed. */
-static void restore_orphans(struct ukd *d)
+static void restore_orphans_of(struct ukd_backend *b, void *arg)
 {
+	struct ukd *d = arg;
 	uk_err_t err = {0};
-	char **names = ukd_backend_list(d->backend, "uk-", &err);
+	char **names = ukd_backend_list(b, "uk-", &err);
 	struct ukd_instance in;
 
 	if (!names) {
@@ -461,7 +465,7 @@ static void restore_orphans(struct ukd *d)
 		}
 		log_warn("supervisor", "%s: a guest no instance owns: destroying it", names[i]);
 		uk_err_clear(&err);
-		if (ukd_backend_destroy(d->backend, names[i], &err) < 0 && err.status != 404)
+		if (ukd_backend_destroy(b, names[i], &err) < 0 && err.status != 404)
 			log_error("supervisor", "destroy %s: %s", names[i], err.message);
 	}
 	free_strv(names);
@@ -484,7 +488,7 @@ void ukd_super_reconcile(struct ukd *d)
 		ukd_instance_unlock(d, ids[i]);
 	}
 	free_strv(ids);
-	restore_orphans(d);
+	ukd_backends_each(d, restore_orphans_of, d);
 	ukd_instance_changed(d);
 }
 
@@ -514,7 +518,8 @@ static void super_audit(struct ukd *d)
 			continue; /* busy in a transition: checked next time */
 		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
 			if (in.state == UKD_STATE_RUNNING &&
-			    ukd_backend_lookup(d->backend, in.domain_name, &info, &err) == 0) {
+			    ukd_backend_lookup(ukd_backend_of(d, &in), in.domain_name, &info,
+			                       &err) == 0) {
 				record_exit(d, &in, "the guest ended without an exit event", 0);
 				changed = 1;
 			}

@@ -54,7 +54,8 @@ struct ukd_config {
 	struct {                          /* daemon.json "backend-limits" */
 		unsigned probe_timeout_s; /* a start waits this long for libvirt's QEMU probe */
 	} backend;
-	int live_restore; /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	int live_restore;    /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	int default_backend; /* enum ukd_backend_kind (spec.h): --backend, LIBVIRT unless set */
 	struct ukd_log_opts log;     /* daemon.json "log-opts": the default of new instances */
 	unsigned shutdown_timeout_s; /* guests' grace to power off when ukd stops them */
 };
@@ -73,7 +74,9 @@ struct ukd {
 	char accel_type[8];      /* resolved default: "kvm" or "qemu" */
 	char accel_reason[256];  /* why */
 	struct ukd_store *store;
-	struct ukd_backend *backend;
+	struct ukd_backend *backend; /* the default backend (cfg.default_backend) */
+	/* every backend by enum ukd_backend_kind, opened when first needed (backends.c) */
+	struct ukd_backend *backends[3];
 	struct ukd_events *events;
 	struct ukd_super *super;
 	struct ukd_nets *nets; /* uk networks (network.h); NULL without CAP_NET_ADMIN */

@@ -22,11 +22,12 @@ from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, r
 
 GUEST = os.path.join(HERE, "guest")
 REAL_QEMU = shutil.which("qemu-system-x86_64")
-# The stub: libvirt's probe of QEMU (-machine none) goes to the real binary; a guest's QEMU
-# never answers its monitor, so libvirt waits in virDomainCreateXML (30 s and more).
+# The stub: libvirt's probe of QEMU (-machine none) and the qemu backend's (-version) go to the
+# real binary; a guest's QEMU never answers its monitor, so libvirt waits in virDomainCreateXML
+# (30 s and more), the qemu backend for QMP.
 STUB = """#!/bin/sh
 case " $* " in
-*" -machine none"*) exec %s "$@" ;;
+*" -machine none"*|*" -version "*) exec %s "$@" ;;
 esac
 while :; do sleep 1; done
 """
@@ -149,7 +150,7 @@ def phase_stuck_start(ukd):
                 res["r"] = e
         t = threading.Thread(target=start)
         t.start()
-        needle = "guest=uk-%s," % iid[:12]
+        needle = "guest=uk-%s" % iid[:12]  # libvirt adds ",debug-threads=on", ukvmm nothing
         pids = wait_until(lambda: [p for p in pids_with(needle) if stub.encode() in
                                  open("/proc/%d/cmdline" % p, "rb").read()], 120,
                         "the stub QEMU of the start")

@@ -1180,6 +1180,17 @@ static void test_ports(void **state)
 	assert_int_equal(err.status, 507);
 	assert_string_equal(err.code, "no_memory");
 	assert_non_null(strstr(err.message, "65536 MiB"));
+	/* KVM without a usable /dev/kvm (this TCG host): 503 no_accel, before anything starts */
+	vm.name = "uk-0123456789ab";
+	vm.accel = UKD_VM_TCG;
+	assert_int_equal(ukd_backend_check_accel(&vm, &err), 0);
+	vm.accel = UKD_VM_KVM;
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		assert_int_equal(ukd_backend_check_accel(&vm, &err), -1);
+		assert_int_equal(err.status, 503);
+		assert_string_equal(err.code, "no_accel");
+		assert_non_null(strstr(err.message, "--accelerator tcg"));
+	}
 }
 
 /* XPath (expr) over (doc) as a string ("" when nothing matches); caller frees. */

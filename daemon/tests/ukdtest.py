@@ -175,6 +175,21 @@ def kill_qemus(root):
     return len(pids)
 
 
+# UK_TEST_BACKEND=qemu runs the integration tests against ukd's qemu backend (CTest's
+# ukd_qemu_* pass); unset or libvirt: the default backend.
+BACKEND = os.environ.get("UK_TEST_BACKEND", "libvirt")
+
+
+def backend_args():
+    return ["--backend", BACKEND] if BACKEND != "libvirt" else []
+
+
+def require_libvirt(why):
+    """Skips a test that is about libvirt itself when the pass is another backend's."""
+    if BACKEND != "libvirt":
+        skip("%s: libvirt only (this pass runs the %s backend)" % (why, BACKEND))
+
+
 class Daemon:
     """A ukd on a fresh temp root (short path: libvirt puts sockets under it). Test daemons run
     with live restore off, so a SIGTERM stops their guests, unless (live_restore)."""
@@ -204,7 +219,7 @@ class Daemon:
             self.logf = open(self.log, "a")
         self.proc = subprocess.Popen(
             [self.ukd, "--root", self.root, "--host", "unix://" + self.sock,
-             "--accelerator", "tcg", "--log-level", "debug", *self.args],
+             "--accelerator", "tcg", "--log-level", "debug", *backend_args(), *self.args],
             stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + 120
         while time.time() < deadline:
