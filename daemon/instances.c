@@ -859,7 +859,7 @@ json_object *ukd_time_json(int64_t ns)
 {
 	char buf[48];
 
-	ukd_time_format(ns, buf, sizeof(buf));
+	uk_time_rfc3339_ns(ns, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 

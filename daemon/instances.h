@@ -53,7 +53,7 @@ int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t 
 void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in);
 
 json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in);
-/* (ns) as an RFC 3339 JSON string (ukd_time_format). */
+/* (ns) as an RFC 3339 JSON string (uk_time_rfc3339_ns). */
 json_object *ukd_time_json(int64_t ns);
 json_object *ukd_instance_summary_json(const struct ukd_instance *in);
 /* The instance's published ports: [{"host_ip","host_port","guest_port","protocol"}]. */

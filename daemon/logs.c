@@ -390,7 +390,8 @@ ssize_t ukd_logs_read(void *p, char *buf, size_t max)
 		}
 		char c;
 		if (l->timestamps && l->at_line_start && stream_pread(l, &c, 1, l->pos) == 1) {
-			ukd_time_format(ts_lookup(l, l->pos), l->pending, sizeof(l->pending) - 1);
+			uk_time_rfc3339_ns(ts_lookup(l, l->pos), l->pending,
+			                   sizeof(l->pending) - 1);
 			strcat(l->pending, " ");
 			l->pending_len = strlen(l->pending);
 			l->pending_off = 0;
