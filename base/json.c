@@ -2,6 +2,8 @@
  * no NUL and no duplicate key. */
 #include "uk/json.h"
 
+#include "uk/time.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -229,4 +231,12 @@ const char *uk_json_str(json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+json_object *uk_json_time_ns(int64_t ns)
+{
+	char buf[UK_TIME_LEN];
+
+	uk_time_rfc3339_ns(ns, buf, sizeof(buf));
+	return json_object_new_string(buf);
 }

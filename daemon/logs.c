@@ -1,7 +1,7 @@
 /* Instance logs: the pump moving QEMU's console into rotated files, and the reader over them. */
 #include "logs.h"
 #include "http.h"
-#include "instances.h"
+#include "instance_lock.h"
 #include "log.h"
 #include "log_opts.h"
 #include "store.h"

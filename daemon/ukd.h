@@ -10,6 +10,7 @@
 
 #include "uk/cleanup.h"
 #include "uk/error.h"
+#include "uk/json.h"
 #include "uk/time.h"
 
 #define UKD_MAX_HOSTS 8

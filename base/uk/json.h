@@ -3,6 +3,7 @@
 #define UK_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -41,6 +42,9 @@ const char *uk_json_fault_str(enum uk_json_fault fault);
  * tracks strings, not the grammar).
  */
 size_t uk_json_nul_at(const char *buf, size_t len);
+
+/* (ns) (nanoseconds since the epoch) as an RFC 3339 JSON string (uk_time_rfc3339_ns). */
+json_object *uk_json_time_ns(int64_t ns);
 
 /* (o)'s member (key) when it is a string, else NULL. */
 const char *uk_json_str(json_object *o, const char *key);
