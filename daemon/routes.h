@@ -2,8 +2,6 @@
 #ifndef UKD_ROUTES_H
 #define UKD_ROUTES_H
 
-#include <limits.h>
-
 #include "req.h"
 #include "registry_opts.h"
 
@@ -36,8 +34,7 @@ void ukd_route_instance_logs(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_port(struct ukd *d, struct ukd_req *req);
 
-/* Push and pull (routes_registry.c) and what they share with builds (routes_images.c): a job
- * counts as a running build for shutdown; holding the store keeps blob gc away. */
+/* Push, pull and login (routes_registry.c): jobs like builds (image_jobs.h). */
 void ukd_route_image_push(struct ukd *d, struct ukd_req *req);
 void ukd_route_image_pull(struct ukd *d, struct ukd_req *req);
 void ukd_route_auth(struct ukd *d, struct ukd_req *req);
