@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "uk/cleanup.h"
 #include "uk/client.h"
+#include "uk/io.h"
 
 /* Exit statuses (docs/cli.md): errors of uk itself or of the daemon; bad usage. */
 #define CLI_EXIT_FAIL 1
@@ -173,9 +175,6 @@ struct cli_sub {
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv);
 
-/* Writes all of (buf) to (fd); -1 with errno on failure. */
-int cli_write_all(int fd, const void *buf, size_t len);
-
 /* Shared by run and create: parse create options, POST /v1/instances, return the id. */
 struct cli_create_opts {
 	const char *name;
@@ -316,11 +315,5 @@ int cli_registry_creds(struct cli *cli, const char *name, uk_err_t *err);
 /* POST (path) for push or pull (verb) of (name) with its stored credentials; prints progress;
  * the exit status. */
 int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const char *path);
-
-static inline void cli_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(cli_freep)))
 
 #endif

@@ -84,7 +84,7 @@ static void *attach_wait_thread(void *arg)
 static int attach_console(const char *data, size_t len, void *ud)
 {
 	(void)ud;
-	if (cli_write_all(STDOUT_FILENO, data, len) < 0)
+	if (uk_write_all(STDOUT_FILENO, data, len) < 0)
 		return 1; /* stdout closed: stop printing, keep waiting */
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* uk volume: create, ls, inspect, rm, prune, export and import named volumes. */
 #include "cli.h"
+#include "uk/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,7 +219,7 @@ static int vol_prune(struct cli *cli, int argc, char **argv)
 
 static int write_out(const char *data, size_t len, void *ud)
 {
-	return cli_write_all(*(int *)ud, data, len) < 0;
+	return uk_write_all(*(int *)ud, data, len) < 0;
 }
 
 static int vol_export(struct cli *cli, int argc, char **argv)

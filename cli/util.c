@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "uk/time.h"
+
 uk_client_t *cli_client(struct cli *cli)
 {
 	uk_err_t err = {0};
@@ -350,43 +352,9 @@ void cli_human_size(double bytes, char *buf, size_t len)
 
 double cli_parse_rfc3339(const char *s)
 {
-	struct tm tm = {0};
-	const char *p;
-	double frac = 0;
-	long off = 0;
-	time_t t;
+	double t;
 
-	if (!s || !*s)
-		return -1;
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.') {
-		double scale = 0.1;
-		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		/* exactly "+HH:MM" */
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
-		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
-			return -1;
-		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
-		if (hh > 23 || mm > 59)
-			return -1;
-		off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	return (double)(t - off) + frac;
+	return uk_time_parse_rfc3339(s, &t) < 0 ? -1 : t;
 }
 
 /* "1h30m", "10m", "45s", "2.5h" */
@@ -536,23 +504,6 @@ char *cli_path(const char *collection, const char *ref, const char *suffix)
 	_cleanup_free_ char *e = cli_escape(ref);
 
 	return cli_sprintf("/v1/%s/%s%s", collection, e, suffix ? suffix : "");
-}
-
-int cli_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 #define CLI_SLOW_MS 2000

@@ -28,85 +28,6 @@
 #define STOP_GRACE_MAX 3600
 #define EXIT_RECORD_TIMEOUT_MS 30000
 
-/* ---- per-instance locks: a small set of busy ids under d->lock ---- */
-
-struct busy {
-	char id[65];
-	struct busy *next;
-};
-static struct busy *busy_list;
-
-static int busy_has(const char *id)
-{
-	for (struct busy *b = busy_list; b; b = b->next)
-		if (!strcmp(b->id, id))
-			return 1;
-	return 0;
-}
-
-/* Caller holds d->lock. */
-static void busy_push(struct busy *b, const char *id)
-{
-	snprintf(b->id, sizeof(b->id), "%s", id);
-	b->next = busy_list;
-	busy_list = b;
-}
-
-void ukd_instance_lock(struct ukd *d, const char *id)
-{
-	struct busy *b = calloc(1, sizeof(*b));
-
-	pthread_mutex_lock(&d->lock);
-	while (busy_has(id))
-		pthread_cond_wait(&d->changed, &d->lock);
-	if (b)
-		busy_push(b, id);
-	pthread_mutex_unlock(&d->lock);
-}
-
-int ukd_instance_trylock(struct ukd *d, const char *id)
-{
-	struct busy *b = calloc(1, sizeof(*b));
-	int taken = 0;
-
-	pthread_mutex_lock(&d->lock);
-	if (b && !busy_has(id)) {
-		busy_push(b, id);
-		b = NULL;
-		taken = 1;
-	}
-	pthread_mutex_unlock(&d->lock);
-	free(b);
-	return taken;
-}
-
-void ukd_instance_unlock(struct ukd *d, const char *id)
-{
-	pthread_mutex_lock(&d->lock);
-	for (struct busy **pp = &busy_list; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->id, id)) {
-			struct busy *b = *pp;
-			*pp = b->next;
-			free(b);
-			break;
-		}
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-}
-
-void ukd_instance_changed(struct ukd *d)
-{
-	pthread_mutex_lock(&d->lock);
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-}
-
-void ukd_instance_path(struct ukd *d, const char *id, const char *file, char *out, size_t len)
-{
-	snprintf(out, len, "%s/instances/%s%s%s", d->cfg.root, id, file ? "/" : "",
-	         file ? file : "");
-}
-
 /* ---- tombstones of auto-removed instances, for late waits ---- */
 
 #define N_TOMBS 256
@@ -869,14 +790,6 @@ int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err
 
 /* ---- JSON views ---- */
 
-json_object *ukd_time_json(int64_t ns)
-{
-	char buf[48];
-
-	ukd_time_format(ns, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
-
 json_object *ukd_instance_ports_json(const struct ukd_instance *in)
 {
 	json_object *out = json_object_new_array();
@@ -924,8 +837,8 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(st, "status", json_object_new_string(ukd_state_name(in->state)));
 	json_object_object_add(st, "running", json_object_new_boolean(running));
 	json_object_object_add(st, "exit_code", json_object_new_int(in->exit_code));
-	json_object_object_add(st, "started_at", ukd_time_json(in->started));
-	json_object_object_add(st, "finished_at", ukd_time_json(in->finished));
+	json_object_object_add(st, "started_at", uk_json_time_ns(in->started));
+	json_object_object_add(st, "finished_at", uk_json_time_ns(in->finished));
 	json_object_object_add(st, "pid", json_object_new_int(running ? in->pid : 0));
 	json_object_object_add(st, "restart_count", json_object_new_int(in->restart_count));
 	json_object_object_add(st, "error", json_object_new_string(in->error));

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "events.h"
 #include "http.h"
+#include "image_jobs.h"
 #include "log.h"
 #include "instances.h"
 #include "logs.h"

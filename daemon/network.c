@@ -4,6 +4,7 @@
 #include "names.h"
 #include "net_dns.h"
 #include "store.h"
+#include "uk/time.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -398,7 +399,7 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 	json_object_object_add(o, "outbound", json_object_new_boolean(r->outbound));
 	br_name(r->id, br);
 	json_object_object_add(o, "bridge", json_object_new_string(br));
-	ukd_time_format(r->created, buf, sizeof(buf));
+	uk_time_rfc3339_ns(r->created, buf, sizeof(buf));
 	json_object_object_add(o, "created", json_object_new_string(buf));
 	if (ukd_store_begin(d->store, NULL) == 0) {
 		st = prep(

@@ -4,6 +4,7 @@
 #include "events.h"
 #include "instances.h"
 #include "log.h"
+#include "uk/json.h"
 #include "volume_tar.h"
 
 #include <errno.h>
@@ -303,7 +304,7 @@ static json_object *volume_json(struct ukd *d, const struct ukd_volume_row *v)
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "driver", json_object_new_string("local"));
 	json_object_object_add(o, "mountpoint", json_object_new_string(img));
-	json_object_object_add(o, "created_at", ukd_time_json(v->created));
+	json_object_object_add(o, "created_at", uk_json_time_ns(v->created));
 	json_object_object_add(o, "labels", labels ? labels : json_object_new_object());
 	json_object_object_add(o, "options", opts);
 	json_object_object_add(o, "scope", json_object_new_string("local"));

@@ -447,7 +447,7 @@ static int kernel_take(struct build *b, const char *from)
 	if (out < 0)
 		return uk_err_errno(b->err, errno, "build: create %s", b->kernel);
 	while ((r = read(in, buf, sizeof(buf))) > 0)
-		if (util_write_all(out, buf, (size_t)r) < 0)
+		if (uk_write_all(out, buf, (size_t)r) < 0)
 			return uk_err_errno(b->err, errno, "build: write %s", b->kernel);
 	if (r < 0)
 		return uk_err_errno(b->err, errno, "build: read the kernel");
@@ -676,7 +676,7 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	int64_t csize, msize;
 	size_t lo = 0;
 
-	util_rfc3339(created_t, created);
+	uk_time_rfc3339(created_t, created);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)b->uf->memory);
 	snprintf(rv, sizeof(rv), "%d", b->uf->runtime_version);
 	for (size_t i = 0; i < b->uf->n_libs && lo < sizeof(libs); i++)
@@ -810,7 +810,7 @@ int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_buil
 out:
 	if (rc < 0)
 		memset(res, 0, sizeof(*res));
-	util_rm_rf(b.tmp);
+	uk_rm_rf(b.tmp);
 	ukimg_ukfile_free(b.uf);
 	ukimg_strv_free(b.sources);
 	return rc;
