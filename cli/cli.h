@@ -218,7 +218,7 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
 	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \
 	        {"network-alias", required_argument, NULL, CLI_OPT_NETWORK_ALIAS},                \
-	        {"ip", required_argument, NULL, CLI_OPT_IP},                                 \
+	        {"ip", required_argument, NULL, CLI_OPT_IP},                                      \
 	        {"volume", required_argument, NULL, 'v'},                                         \
 	        {"mount", required_argument, NULL, CLI_OPT_MOUNT},                                \
 	        {"backend", required_argument, NULL, CLI_OPT_BACKEND}, CLI_HEALTH_LONGOPTS
