@@ -73,8 +73,8 @@ static void *attach_wait_thread(void *arg)
 	w->done = 1;
 	/* a daemon keeps the console stream open a moment after the exit: let it drain, then
 	 * stop it ourselves so a stream that never ends cannot hang us */
-	for (int i = 0; i < 40 && !w->logs_finished; i++) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
+	for (int i = 0; i < 400 && !w->logs_finished; i++) { /* 2 s, looked at every 5 ms */
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	attach_stop_logs = 1;
