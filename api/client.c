@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "uk/cleanup.h"
+
 /* Upper bounds on what we buffer from the daemon: a whole answer, one JSON line. */
 #define CLIENT_MAX_ANSWER (256u << 20)
 #define CLIENT_MAX_LINE (64u << 20)
@@ -53,12 +55,6 @@ static void client_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 uk_client_t *uk_client_new(const char *host, uk_err_t *err)
 {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "uk/json.h"
+
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -151,8 +153,7 @@ int uk_regauth_decode(const char *value, uk_regauth_t *out, uk_err_t *err)
 		return uk_err_bad(err, UK_REGAUTH_HEADER ": longer than %d bytes", UK_REGAUTH_MAX);
 	if (uk_base64_decode(value, vlen, &text, &len) < 0)
 		return uk_err_bad(err, UK_REGAUTH_HEADER ": not base64url");
-	if (strlen(text) != len || !(o = json_tokener_parse(text)) ||
-	    !json_object_is_type(o, json_type_object)) {
+	if (!(o = uk_json_parse_exact(text, len)) || !json_object_is_type(o, json_type_object)) {
 		uk_err_bad(err, UK_REGAUTH_HEADER ": expected base64url of a JSON object with "
 		                                  "username, password and serveraddress");
 		goto out;

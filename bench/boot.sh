@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boot benchmark: image size, guest entry→main time, and QEMU wall time of hello next to a trivial kernel (the floor), in one run; Xen PVH dom0 rows when Xen can be fetched.
+# Boot benchmark: image size, guest entry→main time, and QEMU wall time of hello next to a trivial kernel (the floor), in one run; Xen PVH dom0 and domU rows when Xen (and the dom0 packages) can be fetched.
 # usage: bench/boot.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,4 +94,20 @@ if [ ${#xen_all[@]} = 3 ]; then
 	printf '%-44s %14s %14s\n' "Xen boot + dom0 to shutdown, ms (TCG)" "$xwall" "-"
 else
 	echo "(Xen rows skipped: Xen's hypervisor binary not available, or the boot failed; see tests/xen/xen_boot.sh)"
+fi
+
+# Xen domU rows (UK_BENCH_XEN_DOMU=0 skips them: a minute or two): the probe as 3 PVH domUs of
+# a Debian dom0 (tests/xen/xen_dom0.sh), median of guest TSC entry -> main and of `xl create -F`
+# start to its exit (dom0's uptime, 10 ms steps; libxl's domain build included).
+if [ "${UK_BENCH_XEN_DOMU:-1}" = 1 ] &&
+	out=$(UK_XEN_CACHE=${UK_XEN_CACHE:-$build/xen-cache} tests/xen/xen_dom0.sh \
+		"p1|$tmp/probe|0|run|entry_to_main_ns|" "p2|$tmp/probe|0|run|entry_to_main_ns|" \
+		"p3|$tmp/probe|0|run|entry_to_main_ns|" 2>&1); then
+	de2m=$(sed -n 's/^p[123]| entry_to_main_ns=\([0-9]*\).*/\1/p' <<<"$out" | sort -n | sed -n 2p)
+	dxl=$(sed -n 's/^UK_CASE p[123] .*start=\([0-9.]*\) end=\([0-9.]*\).*/\1 \2/p' <<<"$out" |
+		awk '{printf "%d\n", ($2 - $1) * 1000}' | sort -n | sed -n 2p)
+	printf '%-44s %14s %14s\n' "PVH entry -> main (Xen domU, TCG, guest TSC)" "$((de2m / 1000)) us" "-"
+	printf '%-44s %14s %14s\n' "xl create -F to domU exit, ms (TCG)" "$dxl" "-"
+else
+	echo "(Xen domU rows skipped: UK_BENCH_XEN_DOMU=0, packages not fetchable, or the run failed; see tests/xen/xen_dom0.sh)"
 fi

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The key-value store (uk/kv.h) in a guest on virtio-blk vs the same code on the host, same run:
 # 4 KiB puts with a commit every 64, gets in scattered order and in log order (issue 13). Guests
-# use QEMU's default drive options, and once more with aio=io_uring.
+# use QEMU's default drive options, and once more with aio=io_uring; the "ukd" row is the same
+# guest as an image run by a ukd with a fresh volume (uk run -v, libvirt's disk).
 # usage: bench/storage.sh [BUILD_DIR] [RECORDS] [ROUNDS]   prints a table (medians of ROUNDS)
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -22,6 +23,10 @@ one() {
 	case $where in
 	host) "$build/bench/storage_bench_host" "$n" "$img" ;;
 	hosted) UK_BLOCK=$img "$tmp/bench.hosted" -- "$n" ;;
+	ukd)
+		uk volume rm -f benchvol >/dev/null
+		uk run --rm -v benchvol:/data uk-storage-bench "$n" 2>>"$tmp/run.err" || true
+		;;
 	microvm | pc | microvm-uring)
 		local dev=virtio-blk-pci m=$where aio=
 		[ "$where" = pc ] || dev=virtio-blk-device
@@ -31,14 +36,22 @@ one() {
 			-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
 			-drive "file=$img,if=none,id=d0,format=raw$aio" -device "$dev,drive=d0" </dev/null || true
 		;;
-	esac | grep '^puts/s'
+	esac | grep '^puts/s' | tr -d '\r'
 }
+
+# a ukd on a root of its own, with the guest as an image
+mkdir -p "$tmp/ctx" "$tmp/root"
+chmod 711 "$tmp" # a root ukd's QEMU (libvirt-qemu) passes through to the root
+cp "$here/storage_bench.c" "$tmp/ctx/main.c"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nLIBS block\nMEMORY 64M\n' >"$tmp/ctx/Ukfile"
+start_ukd "$tmp/root" "$tmp/ukd.sock" "$tmp/ukd.log" --live-restore=false
+uk build -q -t uk-storage-bench "$tmp/ctx" >/dev/null
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 # Rounds interleave the places, so load on the machine hits them alike. QEMU's io_uring (a
 # build option) is a row of its own, left out where it is missing.
-places="host hosted microvm pc microvm-uring"
+places="host hosted microvm pc ukd microvm-uring"
 for r in $(seq "$rounds"); do
 	for where in $places; do
 		if ! one "$where" >>"$tmp/$where"; then
@@ -60,6 +73,7 @@ for where in $places; do
 	host) label="host (ukkv_host, a file)" ;;
 	hosted) label="hosted target (UK_BLOCK)" ;;
 	microvm-uring) label="guest, microvm, aio=io_uring" ;;
+	ukd) label="guest, ukd volume (run -v)" ;;
 	*) label="guest, $where virtio-blk" ;;
 	esac
 	printf '| %-28s | %9s | %8.2fx | %12s | %12.2fx | %12s |\n' "$label" "$p" \

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "uk/cleanup.h"
 #include "uk/client.h"
+#include "uk/io.h"
 
 /* Exit statuses (docs/cli.md): errors of uk itself or of the daemon; bad usage. */
 #define CLI_EXIT_FAIL 1
@@ -78,6 +80,7 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         -e KEY copies KEY from this environment\n"               \
 	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
 	"                         publish a guest port on the host (repeatable);\n"        \
+	"                         -p GUESTPORT or IP::GUESTPORT: a free host port\n"       \
 	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
 	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
 	"                         on-unhealthy[:N] (needs a health check)\n"               \
@@ -87,7 +90,17 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
 	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
 	"      --no-healthcheck   no health check\n"                                       \
+	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"         \
+	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"    \
+	"                         networking: the default with ports)\n"                   \
+	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
+	"      --ip IP            its address on NET (default: the first free one)\n"      \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
+	"  -v, --volume NAME:/PATH[:ro]\n"                                                 \
+	"                         mount volume NAME at /PATH (made on first use;\n"        \
+	"                         repeatable); :ro mounts it read-only\n"                  \
+	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                        \
+	"                         the same, Docker's long form\n"                          \
 	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
 	"      --gdb [IP:]PORT    start paused, QEMU's gdb stub there (IP 127.0.0.1);\n"   \
 	"                         attach with uk debug NAME (docs/debugging.md)\n"         \
@@ -150,8 +163,19 @@ char *cli_path(const char *collection, const char *ref, const char *suffix);
 /* POST .../start for (ref); a start that takes over 2 s says on stderr what it waits for. */
 int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
 
-/* Writes all of (buf) to (fd); -1 with errno on failure. */
-int cli_write_all(int fd, const void *buf, size_t len);
+/* The tar archive a command (what) uploads: FILE (in) or standard input (refused on a terminal),
+ * with (body) set for it and the client connected. The fd (close it when (in) is set), or a
+ * negated exit status after printing why. */
+int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
+
+/* A command made of subcommands (uk trust keygen, uk volume ls): runs the one argv names with
+ * its own arguments (optind reset), or prints the usage error naming them all. */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv);
 
 /* Shared by run and create: parse create options, POST /v1/instances, return the id. */
 struct cli_create_opts {
@@ -164,13 +188,19 @@ struct cli_create_opts {
 	const char *backend; /* --backend: "libvirt" or "qemu" (the daemon checks it) */
 	const char *gdb;     /* --gdb [IP:]PORT (the daemon checks it) */
 	int auto_remove;
-	int detach, rm; /* run only */
+	int publish_all; /* -P */
+	int detach, rm;  /* run only */
 	/* --health-*: passed to the daemon as given (it validates them) */
 	const char *health_http, *health_tcp, *health_interval, *health_timeout, *health_retries,
 	        *health_start_period;
 	int no_healthcheck;
 	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
 	json_object *log_opts;
+	/* --network NAME, --network-alias A (repeatable), --ip IP: one "networks" entry */
+	const char *network, *ip;
+	json_object *aliases;
+	/* -v NAME:/data[:ro], --mount type=volume,...: [{"type","source","target","read_only"}] */
+	json_object *mounts;
 	const char *image;
 	char **args; /* after IMAGE */
 	int nargs;
@@ -186,8 +216,14 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
-	        {"accel", required_argument, NULL, 'A'},                                          \
+	        {"publish-all", no_argument, NULL, 'P'}, {"accel", required_argument, NULL, 'A'}, \
 	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"network", required_argument, NULL, CLI_OPT_NETWORK},                            \
+	        {"net", required_argument, NULL, CLI_OPT_NETWORK},                                \
+	        {"network-alias", required_argument, NULL, CLI_OPT_NETWORK_ALIAS},                \
+	        {"ip", required_argument, NULL, CLI_OPT_IP},                                      \
+	        {"volume", required_argument, NULL, 'v'},                                         \
+	        {"mount", required_argument, NULL, CLI_OPT_MOUNT},                                \
 	        {"backend", required_argument, NULL, CLI_OPT_BACKEND},                            \
 	        {"gdb", required_argument, NULL, CLI_OPT_GDB}, CLI_HEALTH_LONGOPTS
 
@@ -201,6 +237,10 @@ enum {
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
 	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_NETWORK, /* --network, --network-alias, --ip */
+	CLI_OPT_NETWORK_ALIAS,
+	CLI_OPT_IP,
+	CLI_OPT_MOUNT,   /* --mount */
 	CLI_OPT_BACKEND, /* --backend */
 	CLI_OPT_GDB,     /* --gdb */
 };
@@ -214,6 +254,11 @@ enum {
 	{                                                                                      \
 		"no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK                    \
 	}
+
+/* -v NAME:/PATH[:ro|:rw] and --mount type=volume,src=NAME,dst=/PATH[,readonly] (mounts.c)
+ * into an API mount object (*out); 400 naming what is wrong (bind mounts are not supported). */
+int cli_parse_volume(const char *spec, json_object **out, uk_err_t *err);
+int cli_parse_mount(const char *spec, json_object **out, uk_err_t *err);
 
 /* Parses -p [IP:]HOSTPORT:GUESTPORT[/tcp|/udp] into an API port object (*out); 400 if bad. */
 int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err);
@@ -253,7 +298,9 @@ void cli_ignore_free(char **patterns, size_t n);
 extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_stop,
         cli_cmd_kill, cli_cmd_restart, cli_cmd_wait, cli_cmd_rm, cli_cmd_ps, cli_cmd_logs,
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
-        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_debug;
+        cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_network;
+extern const struct cli_cmd cli_cmd_volume;
+extern const struct cli_cmd cli_cmd_debug;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */
@@ -274,11 +321,5 @@ int cli_registry_creds(struct cli *cli, const char *name, uk_err_t *err);
 /* POST (path) for push or pull (verb) of (name) with its stored credentials; prints progress;
  * the exit status. */
 int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const char *path);
-
-static inline void cli_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(cli_freep)))
 
 #endif

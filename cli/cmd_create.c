@@ -83,6 +83,20 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "ports", json_object_get(o->ports));
 	if (o->memory > 0)
 		json_object_object_add(body, "memory", json_object_new_int64(o->memory));
+	if (o->network) {
+		json_object *nets = json_object_new_array(), *n = json_object_new_object();
+		json_object_object_add(n, "name", json_object_new_string(o->network));
+		if (o->aliases)
+			json_object_object_add(n, "aliases", json_object_get(o->aliases));
+		if (o->ip)
+			json_object_object_add(n, "ip", json_object_new_string(o->ip));
+		json_object_array_add(nets, n);
+		json_object_object_add(body, "networks", nets);
+	} else if (o->aliases || o->ip) {
+		json_object_put(body);
+		uk_err_bad(err, "--network-alias and --ip need --network NAME");
+		return NULL;
+	}
 	if (o->restart) {
 		json_object *rp = json_object_new_object();
 		const char *colon = strchr(o->restart, ':');
@@ -128,6 +142,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		json_object_object_add(body, "gdb", json_object_new_string(o->gdb));
 	if (o->log_opts)
 		json_object_object_add(body, "log_opts", json_object_get(o->log_opts));
+	if (o->mounts)
+		json_object_object_add(body, "mounts", json_object_get(o->mounts));
 	{
 		uk_err_t herr = {0};
 		json_object *hc = health_body(o, &herr);
@@ -140,6 +156,47 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 			json_object_object_add(body, "healthcheck", hc);
 	}
 	return body;
+}
+
+/* -P: each port the image EXPOSEs and no -p publishes, on a free host port the daemon picks. */
+static int publish_all(struct cli *cli, const char *image, json_object *body, uk_err_t *err)
+{
+	_cleanup_free_ char *path = cli_path("images", image, "");
+	_cleanup_json_ json_object *img = NULL;
+	json_object *cfg, *exposed, *ports;
+
+	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &img, err) < 0)
+		return uk_err_wrap(err, "-P: image %s", image);
+	if (!json_object_object_get_ex(img, "config", &cfg) ||
+	    !json_object_object_get_ex(cfg, "exposed_ports", &exposed) ||
+	    !json_object_is_type(exposed, json_type_array))
+		return 0;
+	if (!json_object_object_get_ex(body, "ports", &ports)) {
+		ports = json_object_new_array();
+		json_object_object_add(body, "ports", ports);
+	}
+	for (size_t i = 0; i < json_object_array_length(exposed); i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(exposed, i));
+		char proto[8] = "tcp";
+		unsigned port = 0;
+		int have = 0;
+
+		if (!e || sscanf(e, "%u/%7s", &port, proto) < 1 || !port || port > 65535)
+			continue;
+		for (size_t j = 0; j < json_object_array_length(ports) && !have; j++) {
+			json_object *p = json_object_array_get_idx(ports, j);
+			have = cli_jint(p, "guest_port", 0) == port &&
+			       !strcmp(*cli_jstr(p, "protocol") ? cli_jstr(p, "protocol") : "tcp",
+			               proto);
+		}
+		if (have)
+			continue;
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "guest_port", json_object_new_int((int)port));
+		json_object_object_add(p, "protocol", json_object_new_string(proto));
+		json_object_array_add(ports, p);
+	}
+	return 0;
 }
 
 char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err)
@@ -155,6 +212,8 @@ char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_e
 	if (!body)
 		return NULL;
 	if (!cli_connect(cli, err))
+		return NULL;
+	if (o->publish_all && publish_all(cli, o->image, body, err) < 0)
 		return NULL;
 	json = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	b = UK_BODY_JSON(json);
@@ -241,6 +300,18 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		json_object_array_add(o->ports, port);
 		return 0;
 	}
+	case 'v':
+	case CLI_OPT_MOUNT: {
+		json_object *m;
+
+		if ((c == 'v' ? cli_parse_volume(arg, &m, &err) : cli_parse_mount(arg, &m, &err)) <
+		    0)
+			return cli_usage_error(cli, "%s", err.message), -1;
+		if (!o->mounts)
+			o->mounts = json_object_new_array();
+		json_object_array_add(o->mounts, m);
+		return 0;
+	}
 	case 'A':
 		if (strcmp(arg, "auto") && strcmp(arg, "kvm") && strcmp(arg, "tcg"))
 			return cli_usage_error(cli, "bad --accel '%s': expected auto, kvm or tcg",
@@ -250,6 +321,22 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		return 0;
 	case CLI_OPT_NO_HEALTHCHECK:
 		o->no_healthcheck = 1;
+		return 0;
+	case 'P':
+		o->publish_all = 1;
+		return 0;
+	case CLI_OPT_NETWORK: /* names are checked by the daemon (400 naming the field) */
+		if (o->network && strcmp(o->network, arg))
+			return cli_usage_error(cli, "one --network per instance for now"), -1;
+		o->network = arg;
+		return 0;
+	case CLI_OPT_NETWORK_ALIAS:
+		if (!o->aliases)
+			o->aliases = json_object_new_array();
+		json_object_array_add(o->aliases, json_object_new_string(arg));
+		return 0;
+	case CLI_OPT_IP:
+		o->ip = arg;
 		return 0;
 	case CLI_OPT_BACKEND:
 		o->backend = arg;
@@ -291,7 +378,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:Pv:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_create);
 		if (c == '?')
@@ -313,6 +400,8 @@ static int create_run(struct cli *cli, int argc, char **argv)
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
+			json_object_put(o.aliases);
+			json_object_put(o.mounts);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
@@ -321,6 +410,8 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
@@ -329,6 +420,8 @@ usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	return CLI_EXIT_USAGE;
 }
 

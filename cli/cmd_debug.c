@@ -10,7 +10,7 @@
 
 static int write_cb(const char *data, size_t len, void *ud)
 {
-	return cli_write_all(*(int *)ud, data, len);
+	return uk_write_all(*(int *)ud, data, len);
 }
 
 static int debug_run(struct cli *cli, int argc, char **argv)

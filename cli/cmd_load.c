@@ -48,9 +48,8 @@ static int load_run(struct cli *cli, int argc, char **argv)
 	struct load_state s = {.cli = cli};
 	const char *in = NULL;
 	uk_err_t err = {0};
-	struct stat st;
 	uk_body_t body;
-	int c, fd = STDIN_FILENO, r;
+	int c, fd, r;
 
 	while ((c = cli_getopt(cli, argc, argv, "i:q", opts)) != -1) {
 		if (c == 'h')
@@ -65,24 +64,8 @@ static int load_run(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(cli, "takes no arguments (got '%s'): use -i FILE",
 		                       argv[optind]);
-	if (!in && isatty(STDIN_FILENO))
-		return cli_usage_error(cli, "refusing to read a tar archive from a terminal: "
-		                            "use -i FILE or redirect standard input");
-	if (in) {
-		fd = open(in, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			cli_warn("load: open %s: %s", in, strerror(errno));
-			return CLI_EXIT_FAIL;
-		}
-	}
-	if (!cli_client(cli)) {
-		if (in)
-			close(fd);
-		return CLI_EXIT_FAIL;
-	}
-	body = UK_BODY_FD(fd, -1, "application/x-tar");
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		body.size = st.st_size - lseek(fd, 0, SEEK_CUR);
+	if ((fd = cli_tar_input(cli, "load", in, &body)) < 0)
+		return -fd;
 	r = uk_client_stream_json(cli->client, "POST", "/v1/images/load", &body, load_line, &s,
 	                          &err);
 	if (in)

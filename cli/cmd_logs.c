@@ -17,7 +17,7 @@ static void logs_on_signal(int sig)
 static int logs_write(const char *data, size_t len, void *ud)
 {
 	(void)ud;
-	return cli_write_all(STDOUT_FILENO, data, len) < 0;
+	return uk_write_all(STDOUT_FILENO, data, len) < 0;
 }
 
 /* On a terminal: the guest's bytes escaped (a guest must not drive the user's terminal). */
@@ -28,7 +28,7 @@ static int logs_write_term(const char *data, size_t len, void *ud)
 
 	if (!out)
 		return 1;
-	return cli_write_all(STDOUT_FILENO, out, cli_term_escape(t, data, len, 0, out)) < 0;
+	return uk_write_all(STDOUT_FILENO, out, cli_term_escape(t, data, len, 0, out)) < 0;
 }
 
 /* As cli_stream_logs, escaped for a terminal unless (raw). */
@@ -50,7 +50,7 @@ static int stream_logs(struct cli *cli, const char *id, int follow, const char *
 		return uk_client_stream(cli->client, "GET", path, NULL, logs_write, NULL, err);
 	r = uk_client_stream(cli->client, "GET", path, NULL, logs_write_term, &t, err);
 	/* a sequence the output ended in */
-	cli_write_all(STDOUT_FILENO, out, cli_term_escape(&t, "", 0, 1, out));
+	uk_write_all(STDOUT_FILENO, out, cli_term_escape(&t, "", 0, 1, out));
 	return r;
 }
 

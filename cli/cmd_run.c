@@ -73,8 +73,8 @@ static void *attach_wait_thread(void *arg)
 	w->done = 1;
 	/* a daemon keeps the console stream open a moment after the exit: let it drain, then
 	 * stop it ourselves so a stream that never ends cannot hang us */
-	for (int i = 0; i < 40 && !w->logs_finished; i++) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
+	for (int i = 0; i < 400 && !w->logs_finished; i++) { /* 2 s, looked at every 5 ms */
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	attach_stop_logs = 1;
@@ -84,7 +84,7 @@ static void *attach_wait_thread(void *arg)
 static int attach_console(const char *data, size_t len, void *ud)
 {
 	(void)ud;
-	if (cli_write_all(STDOUT_FILENO, data, len) < 0)
+	if (uk_write_all(STDOUT_FILENO, data, len) < 0)
 		return 1; /* stdout closed: stop printing, keep waiting */
 	return 0;
 }
@@ -167,11 +167,13 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
+			json_object_put(o.aliases);
+			json_object_put(o.mounts);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -219,6 +221,8 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	o.env = o.ports = NULL;
 	if (!id) {
 		cli_fail(&err);
@@ -250,6 +254,8 @@ usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.aliases);
+	json_object_put(o.mounts);
 	return CLI_EXIT_USAGE;
 }
 

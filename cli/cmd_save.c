@@ -17,7 +17,7 @@ static int save_write(const char *data, size_t len, void *ud)
 {
 	struct save_out *o = ud;
 
-	if (cli_write_all(o->fd, data, len) < 0) {
+	if (uk_write_all(o->fd, data, len) < 0) {
 		o->werrno = errno;
 		return 1;
 	}

@@ -235,26 +235,10 @@ static int trust_inspect(struct cli *cli, int argc, char **argv)
 
 static int trust_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(struct cli *cli, int argc, char **argv);
-	} subs[] = {{"keygen", trust_keygen}, {"sign", trust_sign}, {"inspect", trust_inspect}};
-	int c;
+	static const struct cli_sub subs[] = {
+	        {"keygen", trust_keygen}, {"sign", trust_sign}, {"inspect", trust_inspect}};
 
-	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
-		return c == 'h' ? cli_help(&cli_cmd_trust) : CLI_EXIT_USAGE;
-	if (optind >= argc)
-		return cli_usage_error(cli, "needs a subcommand: keygen, sign or inspect");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[optind], subs[i].name))
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0;
-		return subs[i].run(cli, argc, argv);
-	}
-	return cli_usage_error(cli, "unknown subcommand '%s' (keygen, sign, inspect)",
-	                       argv[optind]);
+	return cli_run_sub(cli, &cli_cmd_trust, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
 
 const struct cli_cmd cli_cmd_trust = {

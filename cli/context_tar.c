@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAR_BLOCK 512
+#include "uk/tar.h"
 
 struct tar_ctx {
 	int rootfd; /* the context directory */
@@ -152,106 +152,21 @@ int cli_ignore_match(char *const *patterns, size_t n, const char *path, int is_d
 	return excluded;
 }
 
-/* ustar */
-
-static int tar_octal(char *field, size_t width, uint64_t v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%0*llo", (int)width - 1, (unsigned long long)v);
-
-	if (n < 0 || (size_t)n > width - 1)
-		return -1;
-	memcpy(field, tmp, width - 1);
-	field[width - 1] = '\0';
-	return 0;
-}
-
-static int tar_header(struct tar_ctx *t, const char *name, char type, unsigned mode, uint64_t size)
-{
-	unsigned char h[TAR_BLOCK];
-	size_t n = strlen(name), split;
-	unsigned sum = 0;
-	int i;
-
-	memset(h, 0, sizeof(h));
-	if (n <= 100) {
-		memcpy(h, name, n);
-	} else {
-		/* ustar: prefix (155) "/" name (100), split at a slash */
-		for (split = n - 1; split > 0; split--)
-			if (name[split] == '/' && split <= 155 && n - split - 1 <= 100 &&
-			    n - split - 1 > 0)
-				break;
-		if (split == 0)
-			return uk_err_bad(t->err,
-			                  "%s: the path is too long for a ustar archive "
-			                  "(at most 255 bytes, file name 100)",
-			                  name);
-		memcpy(h + 345, name, split);
-		memcpy(h, name + split + 1, n - split - 1);
-	}
-	if (tar_octal((char *)h + 100, 8, mode) || tar_octal((char *)h + 108, 8, 0) ||
-	    tar_octal((char *)h + 116, 8, 0) || tar_octal((char *)h + 124, 12, size) ||
-	    tar_octal((char *)h + 136, 12, 0))
-		return uk_err_bad(t->err, "%s: too large for a ustar archive (8 GiB at most)",
-		                  name);
-	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	memset(h + 148, ' ', 8);
-	for (i = 0; i < TAR_BLOCK; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-	h[155] = ' ';
-	if (cli_write_all(t->out, h, sizeof(h)))
-		return uk_err_errno(t->err, errno, "write the build context");
-	return 0;
-}
+/* ustar, through the one writer (base/uk/tar.h) */
 
 static int tar_file(struct tar_ctx *t, int dirfd, const char *entry, const char *rel)
 {
-	static const char zeros[TAR_BLOCK];
-	char buf[65536];
+	_cleanup_close_ int fd = openat(dirfd, entry, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	uint64_t left;
-	int fd, r = -1;
 
-	fd = openat(dirfd, entry, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return uk_err_errno(t->err, errno, "open %s", rel);
-	if (fstat(fd, &st) < 0) {
-		uk_err_errno(t->err, errno, "stat %s", rel);
-		goto out;
-	}
-	if (tar_header(t, rel, '0', (st.st_mode & 0111) ? 0755 : 0644, (uint64_t)st.st_size) < 0)
-		goto out;
-	for (left = (uint64_t)st.st_size; left;) {
-		ssize_t n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			uk_err_errno(t->err, errno, "read %s", rel);
-			goto out;
-		}
-		if (n == 0) {
-			uk_err_bad(t->err, "%s changed while it was being read; try again", rel);
-			goto out;
-		}
-		if (cli_write_all(t->out, buf, (size_t)n)) {
-			uk_err_errno(t->err, errno, "write the build context");
-			goto out;
-		}
-		left -= (uint64_t)n;
-	}
-	if (st.st_size % TAR_BLOCK &&
-	    cli_write_all(t->out, zeros, TAR_BLOCK - (size_t)(st.st_size % TAR_BLOCK))) {
-		uk_err_errno(t->err, errno, "write the build context");
-		goto out;
-	}
-	r = 0;
-out:
-	close(fd);
-	return r;
+	if (fstat(fd, &st) < 0)
+		return uk_err_errno(t->err, errno, "stat %s", rel);
+	if (uk_tar_header(t->out, rel, '0', (st.st_mode & 0111) ? 0755 : 0644, (uint64_t)st.st_size,
+	                  t->err) < 0)
+		return -1;
+	return uk_tar_copy(t->out, fd, (uint64_t)st.st_size, rel, t->err);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -302,7 +217,7 @@ static int tar_entry(struct tar_ctx *t, int dirfd, const char *name, const char 
 		_cleanup_free_ char *dname = cli_sprintf("%s/", rel);
 		int sub, r;
 
-		if (tar_header(t, dname, '5', 0755, 0) < 0)
+		if (uk_tar_header(t->out, dname, '5', 0755, 0, t->err) < 0)
 			return -1;
 		sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
@@ -363,57 +278,28 @@ out:
 	return r;
 }
 
+#define UKIGNORE_MAX (1u << 20)
+
 static char *read_small_file(int dirfd, const char *name, uk_err_t *err, int *missing)
 {
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	char *buf = NULL;
-	size_t len = 0;
-	int fd;
 
 	*missing = 0;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT) {
+		if (errno == ENOENT)
 			*missing = 1;
-			return NULL;
-		}
-		uk_err_errno(err, errno, "open %s", name);
+		else
+			uk_err_errno(err, errno, "open %s", name);
 		return NULL;
 	}
-	for (;;) {
-		char *nb = realloc(buf, len + 4097);
-		ssize_t n;
-		if (!nb) {
-			uk_err_errno(err, ENOMEM, "read %s", name);
-			goto fail;
-		}
-		buf = nb;
-		n = read(fd, buf + len, 4096);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			uk_err_errno(err, errno, "read %s", name);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > (1u << 20)) {
-			uk_err_bad(err, "%s is over 1 MiB", name);
-			goto fail;
-		}
-	}
-	buf[len] = '\0';
-	close(fd);
+	if (uk_read_fd(fd, UKIGNORE_MAX, &buf, NULL, err) < 0)
+		uk_err_wrap(err, "%s", name);
 	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
 }
 
 int cli_tar_context(const char *dir, int fd, uk_err_t *err)
 {
-	static const char zeros[2 * TAR_BLOCK];
 	struct tar_ctx t = {.out = fd, .err = err};
 	_cleanup_free_ char *ign = NULL;
 	struct stat st;
@@ -436,8 +322,8 @@ int cli_tar_context(const char *dir, int fd, uk_err_t *err)
 	if (ign)
 		t.ignore = cli_ignore_parse(ign, &t.nignore);
 	r = tar_dir(&t, t.rootfd, "");
-	if (r == 0 && cli_write_all(fd, zeros, sizeof(zeros)))
-		r = uk_err_errno(err, errno, "write the build context");
+	if (r == 0)
+		r = uk_tar_end(fd, err);
 	cli_ignore_free(t.ignore, t.nignore);
 	close(t.rootfd);
 	if (r < 0)

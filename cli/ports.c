@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#define PUBLISH_SYNTAX "expected [IP:]HOSTPORT:GUESTPORT[/tcp|/udp], e.g. -p 127.0.0.1:8080:80"
+#define PUBLISH_SYNTAX                                                                             \
+	"expected [IP:]HOSTPORT:GUESTPORT, [IP::]GUESTPORT (a free host port), each [/tcp|/udp], " \
+	"e.g. -p 127.0.0.1:8080:80"
 
 /* A decimal port 1..65535 of (len) characters at (s); 0 if not one. */
 static unsigned port_number(const char *s, size_t len)
@@ -42,11 +44,15 @@ int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err)
 		return uk_err_bad(err, "bad --publish '%s': IPv6 host addresses are not supported",
 		                  spec);
 	c1 = memchr(spec, ':', (size_t)(end - spec));
-	if (!c1)
-		return uk_err_bad(err,
-		                  "bad --publish '%s': a host port is required (uk does not pick "
-		                  "one); " PUBLISH_SYNTAX,
-		                  spec);
+	if (!c1) { /* GUESTPORT alone: the daemon picks a free host port */
+		if (!(guest = port_number(spec, (size_t)(end - spec))))
+			return uk_err_bad(err, "bad --publish '%s': " PUBLISH_SYNTAX, spec);
+		o = json_object_new_object();
+		json_object_object_add(o, "guest_port", json_object_new_int((int)guest));
+		json_object_object_add(o, "protocol", json_object_new_string(proto));
+		*out = o;
+		return 0;
+	}
 	c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
 	if (c2 && memchr(c2 + 1, ':', (size_t)(end - c2 - 1)))
 		return uk_err_bad(err, "bad --publish '%s': " PUBLISH_SYNTAX, spec);
@@ -65,12 +71,9 @@ int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err)
 	size_t hlen = (size_t)((c2 ? c2 : c1) - hp), glen = (size_t)(end - gp);
 	if (memchr(hp, '-', hlen) || memchr(gp, '-', glen))
 		return uk_err_bad(err, "bad --publish '%s': port ranges are not supported", spec);
-	if (!hlen)
-		return uk_err_bad(err,
-		                  "bad --publish '%s': a host port is required (uk does not pick "
-		                  "one); " PUBLISH_SYNTAX,
-		                  spec);
-	host = port_number(hp, hlen);
+	if (!hlen && !c2)
+		return uk_err_bad(err, "bad --publish '%s': " PUBLISH_SYNTAX, spec);
+	host = hlen ? port_number(hp, hlen) : 65536; /* IP::GUESTPORT: the daemon picks */
 	guest = port_number(gp, glen);
 	if (!host || !guest)
 		return uk_err_bad(
@@ -80,7 +83,8 @@ int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err)
 	o = json_object_new_object();
 	if (ip[0])
 		json_object_object_add(o, "host_ip", json_object_new_string(ip));
-	json_object_object_add(o, "host_port", json_object_new_int((int)host));
+	if (host <= 65535)
+		json_object_object_add(o, "host_port", json_object_new_int((int)host));
 	json_object_object_add(o, "guest_port", json_object_new_int((int)guest));
 	json_object_object_add(o, "protocol", json_object_new_string(proto));
 	*out = o;

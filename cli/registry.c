@@ -82,8 +82,8 @@ int cli_config_save(const char *path, json_object *cfg, uk_err_t *err)
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return uk_err_errno(err, errno, "create %s", tmp);
-	if (fchmod(fd, 0600) < 0 || cli_write_all(fd, text, strlen(text)) < 0 ||
-	    cli_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || uk_write_all(fd, text, strlen(text)) < 0 ||
+	    uk_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		uk_err_errno(err, errno, "write %s", tmp);
 		close(fd);
 		unlink(tmp);

@@ -3,11 +3,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "uk/time.h"
 
 uk_client_t *cli_client(struct cli *cli)
 {
@@ -348,43 +352,9 @@ void cli_human_size(double bytes, char *buf, size_t len)
 
 double cli_parse_rfc3339(const char *s)
 {
-	struct tm tm = {0};
-	const char *p;
-	double frac = 0;
-	long off = 0;
-	time_t t;
+	double t;
 
-	if (!s || !*s)
-		return -1;
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.') {
-		double scale = 0.1;
-		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		/* exactly "+HH:MM" */
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
-		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
-			return -1;
-		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
-		if (hh > 23 || mm > 59)
-			return -1;
-		off = (hh * 60L + mm) * 60L * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	return (double)(t - off) + frac;
+	return uk_time_parse_rfc3339(s, &t) < 0 ? -1 : t;
 }
 
 /* "1h30m", "10m", "45s", "2.5h" */
@@ -536,23 +506,6 @@ char *cli_path(const char *collection, const char *ref, const char *suffix)
 	return cli_sprintf("/v1/%s/%s%s", collection, e, suffix ? suffix : "");
 }
 
-int cli_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 #define CLI_SLOW_MS 2000
 
 /* A start with no answer for 2 s: say what it waits for (ukd's /v1/info knows a probe). */
@@ -580,4 +533,51 @@ int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err)
 	r = uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, err);
 	uk_client_set_slow(cli->client, 0, NULL, NULL);
 	return r;
+}
+
+int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body)
+{
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	if (!in && isatty(STDIN_FILENO))
+		return -cli_usage_error(cli, "refusing to read a tar archive from a terminal: "
+		                             "use -i FILE or redirect standard input");
+	if (in && (fd = open(in, O_RDONLY | O_CLOEXEC)) < 0) {
+		cli_warn("%s: open %s: %s", what, in, strerror(errno));
+		return -CLI_EXIT_FAIL;
+	}
+	if (!cli_client(cli)) {
+		if (in)
+			close(fd);
+		return -CLI_EXIT_FAIL;
+	}
+	*body = UK_BODY_FD(fd, -1, "application/x-tar");
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		body->size = st.st_size - lseek(fd, 0, SEEK_CUR);
+	return fd;
+}
+
+int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
+                int argc, char **argv)
+{
+	char names[256] = "";
+	int c;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+		         i ? ", " : "", subs[i].name);
+	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
+		return c == 'h' ? cli_help(cmd) : CLI_EXIT_USAGE;
+	if (optind >= argc)
+		return cli_usage_error(cli, "needs a subcommand: %s", names);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[optind], subs[i].name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		return subs[i].run(cli, argc, argv);
+	}
+	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[optind], names);
 }

@@ -756,11 +756,22 @@ static int qb_lookup(struct ukd_backend *bb, const char *name, struct ukd_domain
                      uk_err_t *err)
 {
 	struct qb *b = (struct qb *)bb;
-	pid_t pid = qb_owner(b, name, err);
 	char link[PATH_MAX + 64];
+	struct qguest *g;
+	pid_t pid;
 
 	memset(info, 0, sizeof(*info));
-	if (pid < 0)
+	/* a QEMU this backend watches and whose pidfd has not fired runs: no file to read (the
+	 * supervisor's audit asks about every running guest each second) */
+	pthread_mutex_lock(&b->lock);
+	if ((g = qb_find_locked(b, name)) && !qb_exited(g->pidfd)) {
+		info->pid = (int)g->pid;
+		memcpy(info->uuid, g->uuid, sizeof(info->uuid));
+		pthread_mutex_unlock(&b->lock);
+		return 1;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if ((pid = qb_owner(b, name, err)) < 0)
 		return -1;
 	pthread_mutex_lock(&b->lock);
 	if (pid > 0) {

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <uk/regauth.h>
 
+#include "uk/io.h"
+
 #define DEFAULT_CONFIG "/etc/uk/daemon.json"
 #define DEFAULT_CERTS_DIR "/etc/uk/certs.d"
 #define DEFAULT_CERTS "/etc/uk/certs"
@@ -308,36 +310,20 @@ static const char *config_find_file(int argc, char **argv)
 static int config_read_pem(const char *flag, const char *path, char **out, uk_err_t *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
-	char *buf;
+	_cleanup_free_ char *buf = NULL;
+	uk_err_t rerr = {0};
 
 	if (fd < 0)
 		return uk_err_bad(err, "--%s %s: %s", flag, path, strerror(errno));
-	if (!(buf = malloc(TLS_FILE_MAX + 1)))
-		return uk_err_errno(err, ENOMEM, "--%s %s", flag, path);
-	for (;;) {
-		ssize_t r = read(fd, buf + len, TLS_FILE_MAX + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return uk_err_bad(err, "--%s %s: %s", flag, path, strerror(errno));
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > TLS_FILE_MAX) {
-			free(buf);
+	if (uk_read_fd(fd, TLS_FILE_MAX, &buf, NULL, &rerr) < 0) {
+		if (rerr.status == 413)
 			return uk_err_bad(err, "--%s %s: larger than %d bytes", flag, path,
 			                  TLS_FILE_MAX);
-		}
+		return uk_err_bad(err, "--%s %s: %s", flag, path, rerr.message);
 	}
-	buf[len] = 0;
-	if (!strstr(buf, "-----BEGIN ")) {
-		free(buf);
+	if (!strstr(buf, "-----BEGIN "))
 		return uk_err_bad(err, "--%s %s: not a PEM file", flag, path);
-	}
-	*out = buf;
+	*out = steal_ptr(buf);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 #include "backend.h"
 #include "backends.h"
 #include "events.h"
-#include "instances.h"
+#include "instance_lock.h"
 #include "log.h"
 #include "store.h"
 
@@ -703,8 +703,8 @@ json_object *ukd_health_json(const struct ukd_instance *in)
 		json_object_object_add(o, "endpoint", json_object_new_string(c->endpoint));
 		for (int i = 0; i < c->nlog; i++) {
 			json_object *e = json_object_new_object();
-			json_object_object_add(e, "start", ukd_time_json(c->log[i].start));
-			json_object_object_add(e, "end", ukd_time_json(c->log[i].end));
+			json_object_object_add(e, "start", uk_json_time_ns(c->log[i].start));
+			json_object_object_add(e, "end", uk_json_time_ns(c->log[i].end));
 			json_object_object_add(e, "exit_code", json_object_new_int(!c->log[i].ok));
 			json_object_object_add(e, "output",
 			                       json_object_new_string(c->log[i].output));

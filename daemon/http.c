@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "uk/io.h"
+
 struct ukd_http {
 	struct ukd *d;
 	struct MHD_Daemon *mhd;
@@ -114,15 +116,9 @@ static void body_append(struct ukd_req *req, const char *data, size_t size)
 			req->io_error = 1;
 			return;
 		}
-		for (size_t off = 0; off < size;) {
-			ssize_t w = write(req->body_fd, data + off, size - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				req->io_error = 1;
-				return;
-			}
-			off += (size_t)w;
+		if (uk_write_all(req->body_fd, data, size) < 0) {
+			req->io_error = 1;
+			return;
 		}
 		req->body_len += size;
 		return;

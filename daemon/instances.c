@@ -10,9 +10,11 @@
 #include "log.h"
 #include "logs.h"
 #include "names.h"
+#include "network.h"
 #include "ports.h"
 #include "qemu_user.h"
 #include "spec.h"
+#include "volumes.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -25,85 +27,6 @@
 
 #define STOP_GRACE_MAX 3600
 #define EXIT_RECORD_TIMEOUT_MS 30000
-
-/* ---- per-instance locks: a small set of busy ids under d->lock ---- */
-
-struct busy {
-	char id[65];
-	struct busy *next;
-};
-static struct busy *busy_list;
-
-static int busy_has(const char *id)
-{
-	for (struct busy *b = busy_list; b; b = b->next)
-		if (!strcmp(b->id, id))
-			return 1;
-	return 0;
-}
-
-/* Caller holds d->lock. */
-static void busy_push(struct busy *b, const char *id)
-{
-	snprintf(b->id, sizeof(b->id), "%s", id);
-	b->next = busy_list;
-	busy_list = b;
-}
-
-void ukd_instance_lock(struct ukd *d, const char *id)
-{
-	struct busy *b = calloc(1, sizeof(*b));
-
-	pthread_mutex_lock(&d->lock);
-	while (busy_has(id))
-		pthread_cond_wait(&d->changed, &d->lock);
-	if (b)
-		busy_push(b, id);
-	pthread_mutex_unlock(&d->lock);
-}
-
-int ukd_instance_trylock(struct ukd *d, const char *id)
-{
-	struct busy *b = calloc(1, sizeof(*b));
-	int taken = 0;
-
-	pthread_mutex_lock(&d->lock);
-	if (b && !busy_has(id)) {
-		busy_push(b, id);
-		b = NULL;
-		taken = 1;
-	}
-	pthread_mutex_unlock(&d->lock);
-	free(b);
-	return taken;
-}
-
-void ukd_instance_unlock(struct ukd *d, const char *id)
-{
-	pthread_mutex_lock(&d->lock);
-	for (struct busy **pp = &busy_list; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->id, id)) {
-			struct busy *b = *pp;
-			*pp = b->next;
-			free(b);
-			break;
-		}
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-}
-
-void ukd_instance_changed(struct ukd *d)
-{
-	pthread_mutex_lock(&d->lock);
-	pthread_cond_broadcast(&d->changed);
-	pthread_mutex_unlock(&d->lock);
-}
-
-void ukd_instance_path(struct ukd *d, const char *id, const char *file, char *out, size_t len)
-{
-	snprintf(out, len, "%s/instances/%s%s%s", d->cfg.root, id, file ? "/" : "",
-	         file ? file : "");
-}
 
 /* ---- tombstones of auto-removed instances, for late waits ---- */
 
@@ -231,22 +154,6 @@ static void remove_dir(struct ukd *d, const char *id)
 	ukd_logs_pump_unlock();
 }
 
-/*
- * What this ukd cannot run yet: refused at create rather than ignored at start. Each line goes
- * when its piece lands (networks: issue 12, volumes: issue 13).
- */
-static int create_supported(const struct ukd_instance_spec *s, uk_err_t *err)
-{
-	if (s->net_mode == UKD_NET_BRIDGE)
-		return uk_err_bad(err,
-		                  "networks \"%s\": uk networks are not supported by this ukd "
-		                  "yet (use none or user)",
-		                  s->nets[0].network);
-	if (s->n_mounts)
-		return uk_err_bad(err, "mounts: volumes are not supported by this ukd yet");
-	return 0;
-}
-
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
                         uk_err_t *err)
 {
@@ -266,7 +173,7 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	if (ukimg_inspect(d->images, img.manifest, &info, err) < 0)
 		return uk_err_wrap(err, "image %s", image);
 	if (ukd_spec_from_body(d, body, &info, &in.spec, err) < 0 ||
-	    create_supported(&in.spec, err) < 0)
+	    ukd_volumes_on_create(d, &in.spec, err) < 0)
 		goto out;
 	in.spec.backend = ukd_spec_resolve_backend(d, &in.spec);
 	cfg = ukd_spec_to_json(&in.spec);
@@ -285,7 +192,12 @@ int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_obje
 	snprintf(in.domain_name, sizeof(in.domain_name), "uk-%.12s", in.id);
 	if (create_dir(d, in.id, err) < 0)
 		goto out;
+	if (ukd_net_attach(d, &in, err) < 0) { /* its address on its network, if it joins one */
+		remove_dir(d, in.id);
+		goto out;
+	}
 	if (ukd_store_instance_insert(d->store, &in, err) < 0) {
+		ukd_net_detach(d, in.id);
 		remove_dir(d, in.id);
 		if (err->status == 409)
 			uk_err_conflict(err,
@@ -427,25 +339,41 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	size_t n_env = 0;
 	struct ukd_image_row img;
 	struct ukd_domain_info info;
-	int n_nics = 0;
+	struct ukd_backend *be;
+	struct ukd_disk disks[UKD_MOUNTS_MAX];
+	struct ukd_net_guest net;
+	int n_nics = 0, n_disks;
 
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
 		                       in->spec_error);
+	/* its backend, opened now if this is the first run that wants it (its error, e.g. QEMU
+	 * missing, is the start's) */
+	if (!(be = ukd_backends_get(d, ukd_backends_kind_of(d, in), err)))
+		return -1;
 	while (s->env && s->env[n_env])
 		n_env++;
-	if (!(env = calloc(n_env + 3, sizeof(*env)))) /* + UK_IP, UK_GW, NULL */
+	/* + the network's (UK_IP, UK_GW, UK_DNS) or slirp's (UK_IP, UK_GW), NULL */
+	if (!(env = calloc(n_env + 4, sizeof(*env))))
 		return uk_err_internal(err, "out of memory");
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
-	    start_prepare_files(d, in->id, console, status, err) < 0 ||
-	    (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0 ||
+	    start_prepare_files(d, in->id, console, status, err) < 0)
+		return -1;
+	/* a uk network's tap (network.h), else QEMU's user networking */
+	if (ukd_net_prepare(d, in, &net, err) < 0)
+		return -1;
+	for (int i = 0; i < net.n_env && i < 3; i++)
+		env[n_env++] = net.env[i];
+	if ((!net.n_nics &&
+	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
 	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, err) <
 	            0 ||
+	    ukd_volumes_prepare(d, in, disks, &n_disks, cmdline, sizeof(cmdline), err) < 0 ||
 	    ukd_accel_resolve(d, ukd_accel_want_name(s->accel), type, err) < 0)
-		return -1;
+		goto fail;
 	ukd_instance_path(d, in->id, NULL, dir, sizeof(dir));
 	struct ukd_vm vm = {
 	        .name = in->domain_name,
@@ -457,21 +385,25 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .vcpus = s->vcpus ? s->vcpus : 1,
 	        .console_log = console,
 	        .status_log = status,
-	        .nics = &nic,
-	        .n_nics = n_nics,
+	        .nics = net.n_nics ? net.nics : &nic,
+	        .n_nics = net.n_nics ? net.n_nics : n_nics,
+	        .disks = disks,
+	        .n_disks = n_disks,
 	        .gdb = s->gdb[0] ? gdb : NULL,
 	};
 	snprintf(gdb, sizeof(gdb), "tcp:%s", s->gdb);
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
-	if (ukd_memory_check((int64_t)vm.memory, err) < 0)
-		return -1; /* an instance created for a larger host */
-	if (ukd_backend_start(ukd_backend_of(d, in), &vm, &info, err) < 0)
-		return -1;
+	if (ukd_memory_check((int64_t)vm.memory, err) < 0 || /* created for a larger host */
+	    ukd_backend_start(be, &vm, &info, err) < 0)
+		goto fail;
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
 	in->pid = info.pid;
 	return 0;
+fail:
+	ukd_net_release(d, in->id);
+	return -1;
 }
 
 int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
@@ -488,6 +420,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	if (start_domain(d, &in, err) < 0) {
 		snprintf(in.error, sizeof(in.error), "%.500s", err->message);
 		ukd_store_instance_update(d->store, &in, NULL);
+		ukd_volumes_start_done(d, in.id);
 		uk_err_wrap(err, "start %s", in.name[0] ? in.name : id);
 		ukd_instance_clear(&in);
 		return -1;
@@ -499,6 +432,7 @@ int ukd_instance_start_locked(struct ukd *d, const char *id, uk_err_t *err)
 	in.error[0] = 0;
 	in.stop_requested = 0;
 	r = ukd_store_instance_update(d->store, &in, err);
+	ukd_volumes_start_done(d, in.id); /* the stored state speaks for its volumes now */
 	if (r == 0)
 		ukd_events_emit(d, "instance", "start", in.id, in.name, NULL);
 	ukd_instance_clear(&in);
@@ -823,6 +757,7 @@ int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t 
 {
 	if (ukd_store_instance_delete(d->store, in->id, err) < 0)
 		return -1;
+	ukd_net_detach(d, in->id);
 	remove_dir(d, in->id);
 	ukd_events_emit(d, "instance", "destroy", in->id, in->name, NULL);
 	return 0;
@@ -856,14 +791,6 @@ int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err
 }
 
 /* ---- JSON views ---- */
-
-json_object *ukd_time_json(int64_t ns)
-{
-	char buf[48];
-
-	ukd_time_format(ns, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
 
 json_object *ukd_instance_ports_json(const struct ukd_instance *in)
 {
@@ -912,8 +839,8 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 	json_object_object_add(st, "status", json_object_new_string(ukd_state_name(in->state)));
 	json_object_object_add(st, "running", json_object_new_boolean(running));
 	json_object_object_add(st, "exit_code", json_object_new_int(in->exit_code));
-	json_object_object_add(st, "started_at", ukd_time_json(in->started));
-	json_object_object_add(st, "finished_at", ukd_time_json(in->finished));
+	json_object_object_add(st, "started_at", uk_json_time_ns(in->started));
+	json_object_object_add(st, "finished_at", uk_json_time_ns(in->finished));
 	json_object_object_add(st, "pid", json_object_new_int(running ? in->pid : 0));
 	json_object_object_add(st, "restart_count", json_object_new_int(in->restart_count));
 	json_object_object_add(st, "error", json_object_new_string(in->error));

@@ -4,19 +4,9 @@
 
 #include <json-c/json.h>
 
+#include "instance_lock.h"
 #include "store.h"
 #include "ukd.h"
-
-/* Per-instance exclusion for lifecycle transitions (start, recording an exit, removal). */
-void ukd_instance_lock(struct ukd *d, const char *id);
-void ukd_instance_unlock(struct ukd *d, const char *id);
-/* As ukd_instance_lock, but 0 at once (nothing taken) when (id) is busy; 1 when taken. */
-int ukd_instance_trylock(struct ukd *d, const char *id);
-/* Wakes everyone waiting on instance state (wait, stop). */
-void ukd_instance_changed(struct ukd *d);
-
-/* <root>/instances/<id> and files in it. */
-void ukd_instance_path(struct ukd *d, const char *id, const char *file, char *out, size_t len);
 
 /* Creates an instance from a POST /v1/instances body. (warnings) receives a JSON array. */
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
@@ -53,8 +43,6 @@ int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t 
 void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in);
 
 json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in);
-/* (ns) as an RFC 3339 JSON string (ukd_time_format). */
-json_object *ukd_time_json(int64_t ns);
 json_object *ukd_instance_summary_json(const struct ukd_instance *in);
 /* The instance's published ports: [{"host_ip","host_port","guest_port","protocol"}]. */
 json_object *ukd_instance_ports_json(const struct ukd_instance *in);

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "uk/json.h"
 #include "ukd.h"
 
 /* Parses (body) ((len) bytes) as exactly one JSON value followed by nothing but whitespace;

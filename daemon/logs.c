@@ -1,7 +1,7 @@
 /* Instance logs: the pump moving QEMU's console into rotated files, and the reader over them. */
 #include "logs.h"
 #include "http.h"
-#include "instances.h"
+#include "instance_lock.h"
 #include "log.h"
 #include "log_opts.h"
 #include "store.h"
@@ -390,7 +390,8 @@ ssize_t ukd_logs_read(void *p, char *buf, size_t max)
 		}
 		char c;
 		if (l->timestamps && l->at_line_start && stream_pread(l, &c, 1, l->pos) == 1) {
-			ukd_time_format(ts_lookup(l, l->pos), l->pending, sizeof(l->pending) - 1);
+			uk_time_rfc3339_ns(ts_lookup(l, l->pos), l->pending,
+			                   sizeof(l->pending) - 1);
 			strcat(l->pending, " ");
 			l->pending_len = strlen(l->pending);
 			l->pending_off = 0;

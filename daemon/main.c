@@ -5,11 +5,13 @@
 #include "config.h"
 #include "events.h"
 #include "http.h"
+#include "image_jobs.h"
 #include "log.h"
 #include "instances.h"
 #include "logs.h"
 #include "reaper.h"
 #include "qemu_user.h"
+#include "network.h"
 #include "recovery.h"
 #include "routes.h"
 #include "store.h"
@@ -138,6 +140,8 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (ukd_backends_open(d, err) < 0)
 		return -1;
 	ukd_super_reconcile(d);
+	if (ukd_net_start(d, err) < 0)
+		return -1;
 	if (ukd_health_start(d, err) < 0)
 		return -1;
 	ukd_images_gc(d);
@@ -305,6 +309,7 @@ static int main_down(struct ukd *d)
 	}
 	main_signals_stop();
 	ukd_logs_pump_stop();
+	ukd_net_stop(d);
 	ukd_backends_close(d);
 	ukimg_store_free(d->images);
 	ukd_events_free(d->events);

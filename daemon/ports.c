@@ -104,7 +104,8 @@ static int port_parse_one(json_object *o, size_t i, int check_host, struct ukd_p
 		                  "ports[%zu]: unknown field \"%s\" (host_ip, host_port, "
 		                  "guest_port, protocol)",
 		                  i, key);
-	if (port_number(o, "host_port", i, 1, &p->host_port, err) < 0 ||
+	/* a request may leave host_port out: ukd picks a free one (ports_pick) */
+	if (port_number(o, "host_port", i, !check_host, &p->host_port, err) < 0 ||
 	    port_number(o, "guest_port", i, 1, &p->guest_port, err) < 0)
 		return -1;
 	if ((r = port_string(o, "protocol", i, "tcp", p->proto, sizeof(p->proto), err)) < 0)
@@ -137,6 +138,31 @@ json_object *ukd_port_json(const struct ukd_port *p)
 	return o;
 }
 
+/*
+ * A free host port for (p) (-p GUESTPORT, -P), picked at create and stored like one asked for,
+ * so ps, port, inspect and every later start see it: the kernel's choice for a socket bound to
+ * HOST_IP:0. Racy as any check (the start's check then answers 409: recreate it).
+ */
+static int ports_pick(struct ukd_port *p, uk_err_t *err)
+{
+	int udp = !strcmp(p->proto, "udp");
+	int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+
+	inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return uk_err_errno(err, e, "pick a free host port on %s", p->host_ip);
+	}
+	close(fd);
+	p->host_port = ntohs(sa.sin_port);
+	return 0;
+}
+
 int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n_out,
                      uk_err_t *err)
 {
@@ -153,6 +179,8 @@ int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *
 		memset(&out[i], 0, sizeof(out[i]));
 		if (port_parse_one(json_object_array_get_idx(v, i), i, check_host, &out[i], err) <
 		    0)
+			return -1;
+		if (!out[i].host_port && ports_pick(&out[i], err) < 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (port_overlaps(&out[i], &out[j]))

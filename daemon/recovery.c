@@ -1,9 +1,9 @@
 /* Start-up recovery after a crash: orphaned build processes, spooled uploads, stray instance dirs.
  */
 #include "recovery.h"
+#include "image_jobs.h"
 #include "instances.h"
 #include "log.h"
-#include "routes.h"
 #include "store.h"
 
 #include "uk/images.h"

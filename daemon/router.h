@@ -2,7 +2,7 @@
 #ifndef UKD_ROUTER_H
 #define UKD_ROUTER_H
 
-#include "http.h"
+#include "req.h"
 
 #define UKD_ROUTER_MAX_PARAMS 4
 

@@ -35,5 +35,18 @@ const struct ukd_route ukd_routes[] = {
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
         {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
         {"GET", "/v1/instances/{}/kernel", UKD_BODY_NONE, ukd_route_instance_kernel},
+
+        {"POST", "/v1/networks", UKD_BODY_JSON, ukd_route_network_create},
+        {"GET", "/v1/networks", UKD_BODY_NONE, ukd_route_network_list},
+        {"POST", "/v1/networks/prune", UKD_BODY_NONE, ukd_route_network_prune},
+        {"GET", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_inspect},
+        {"DELETE", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_delete},
+        {"POST", "/v1/volumes", UKD_BODY_JSON, ukd_route_volume_create},
+        {"GET", "/v1/volumes", UKD_BODY_NONE, ukd_route_volume_list},
+        {"POST", "/v1/volumes/prune", UKD_BODY_NONE, ukd_route_volume_prune},
+        {"GET", "/v1/volumes/{}", UKD_BODY_NONE, ukd_route_volume_inspect},
+        {"DELETE", "/v1/volumes/{}", UKD_BODY_NONE, ukd_route_volume_delete},
+        {"GET", "/v1/volumes/{}/export", UKD_BODY_NONE, ukd_route_volume_export},
+        {"POST", "/v1/volumes/{}/import", UKD_BODY_FILE, ukd_route_volume_import},
         {NULL, NULL, 0, NULL},
 };

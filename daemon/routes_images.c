@@ -1,6 +1,7 @@
 /* Image routes: build (streamed), load, list, inspect, tag, delete, get — over the ukimages
  * library. */
 #include "events.h"
+#include "image_jobs.h"
 #include "log.h"
 #include "routes.h"
 #include "store.h"
@@ -13,62 +14,6 @@
 #include <string.h>
 #include <time.h>
 #include <uk/images.h>
-
-/* Builds and loads hold it shared; blob garbage collection takes it exclusively, or waits. */
-static pthread_rwlock_t gc_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-/* Build threads outlive their request; shutdown waits for them (ukd_images_wait_builds). */
-static pthread_mutex_t builds_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t builds_done = PTHREAD_COND_INITIALIZER;
-static int builds_running;
-
-static void builds_add(int n)
-{
-	pthread_mutex_lock(&builds_lock);
-	builds_running += n;
-	pthread_cond_broadcast(&builds_done);
-	pthread_mutex_unlock(&builds_lock);
-}
-
-int ukd_images_wait_builds(int timeout_ms)
-{
-	struct timespec ts;
-	int left;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&builds_lock);
-	while (builds_running > 0 && pthread_cond_timedwait(&builds_done, &builds_lock, &ts) == 0)
-		;
-	left = builds_running;
-	pthread_mutex_unlock(&builds_lock);
-	return left;
-}
-
-void ukd_images_job_begin(void)
-{
-	builds_add(1);
-}
-
-void ukd_images_job_end(void)
-{
-	builds_add(-1);
-}
-
-void ukd_images_store_hold(void)
-{
-	pthread_rwlock_rdlock(&gc_lock);
-}
-
-void ukd_images_store_release(void)
-{
-	pthread_rwlock_unlock(&gc_lock);
-}
 
 /* ---- build ---- */
 
@@ -211,13 +156,13 @@ static void *build_thread(void *p)
 	opts.file_size_mb = j->d->cfg.build.file_size_mb;
 	opts.build_user = UKD_BUILD_USER;
 	pthread_once(&build_user_once, build_user_check);
-	pthread_rwlock_rdlock(&gc_lock);
+	ukd_images_store_hold();
 	r = ukimg_build(j->d->images, &opts, &res, &err);
 	if (r == 0 && build_record(j, &res, &err) < 0) {
 		uk_err_wrap(&err, "build: record the image");
 		r = -1;
 	}
-	pthread_rwlock_unlock(&gc_lock);
+	ukd_images_store_release();
 	if (r < 0 && j->d->stopping) /* its compiler killed by the shutdown (main.c) */
 		uk_err_set(&err, 503, "unavailable", "build %s: interrupted: ukd is shutting down",
 		           j->tag);
@@ -249,7 +194,7 @@ static void *build_thread(void *p)
 	if (j->out_fd >= 0)
 		close(j->out_fd);
 	free(j);
-	builds_add(-1);
+	ukd_images_job_end();
 	return NULL;
 }
 
@@ -328,9 +273,9 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 	j->gate = &gate;
 	s->fd = pipefd[0];
 	s->client_fd = ukd_req_client_fd(req);
-	builds_add(1);
+	ukd_images_job_begin();
 	if (pthread_create(&t, NULL, build_thread, j) != 0) {
-		builds_add(-1);
+		ukd_images_job_end();
 		uk_err_internal(&err, "build: start a build thread");
 		goto fail;
 	}
@@ -437,28 +382,6 @@ fail:
 }
 
 /* ---- delete ---- */
-
-/* Removes blobs no image references any more, unless a build or load is running (then the
- * next deletion or daemon start does it). */
-void ukd_images_gc(struct ukd *d)
-{
-	size_t n = 0, removed = 0;
-	uk_err_t err = {0};
-	char **live;
-
-	if (pthread_rwlock_trywrlock(&gc_lock) != 0)
-		return;
-	live = ukd_store_image_manifests(d->store, &n, &err);
-	if (live && !err.status &&
-	    ukimg_store_gc(d->images, (const char *const *)live, n, &removed, &err) < 0)
-		log_warn("images", "blob gc: %s", err.message);
-	else if (removed)
-		log_info("images", "removed %zu unreferenced blobs", removed);
-	pthread_rwlock_unlock(&gc_lock);
-	for (size_t i = 0; live && live[i]; i++)
-		free(live[i]);
-	free(live);
-}
 
 static int ref_is_tag(const char *ref, const struct ukd_image_row *img)
 {
@@ -691,13 +614,13 @@ void ukd_route_image_load(struct ukd *d, struct ukd_req *req)
 		uk_err_errno(&err, errno, "load: open the upload");
 		goto fail;
 	}
-	pthread_rwlock_rdlock(&gc_lock);
+	ukd_images_store_hold();
 	r = ukimg_load(d->images, fd, NULL, load_one, &c, &err);
 	if (r == 0 && !(f = open_memstream(&text, &len)))
 		r = uk_err_errno(&err, errno, "load");
 	if (r == 0)
 		r = load_record(d, c.images, f, &err);
-	pthread_rwlock_unlock(&gc_lock);
+	ukd_images_store_release();
 	if (f)
 		fclose(f);
 	if (r < 0)

@@ -104,7 +104,7 @@ void ukd_route_image_sign(struct ukd *d, struct ukd_req *req)
 	int trusted = 0;
 
 	if (sig_target(d, req, &img, &ref, &err) < 0 ||
-	    ukd_reg_opts_init(d, req, ref.registry, &ro, &err) < 0 ||
+	    ukd_route_reg_opts(d, req, ref.registry, &ro, &err) < 0 ||
 	    sig_from_body(ukd_req_json(req), &sig, &err) < 0 ||
 	    (trusted = sig_check_trusted(d, img.manifest, &sig, &err)) < 0 ||
 	    ukimg_trust_put(&ref, img.manifest, &sig, &ro.o, &err) < 0) {
@@ -177,7 +177,7 @@ void ukd_route_image_signatures(struct ukd *d, struct ukd_req *req)
 	int r;
 
 	if (sig_target(d, req, &img, &ref, &err) < 0 ||
-	    ukd_reg_opts_init(d, req, ref.registry, &ro, &err) < 0 ||
+	    ukd_route_reg_opts(d, req, ref.registry, &ro, &err) < 0 ||
 	    !(sigs = ukimg_trust_fetch(&ref, img.manifest, &ro.o, &err))) {
 		ukd_reg_opts_clear(&ro);
 		uk_err_wrap(&err, "signatures of %s", ukd_req_param(req, 0));

@@ -10,12 +10,6 @@
 #include <sys/sysinfo.h>
 #include <uk/images.h>
 
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
-
 /* ---- names ---- */
 
 static const char *const state_names[] = {"created", "running", "exited", "dead", NULL};

@@ -36,6 +36,17 @@ static const char *const migrations[] = {
         " type TEXT NOT NULL, action TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
         " attrs TEXT NOT NULL);"
         "CREATE INDEX events_time ON events(time);",
+        /* uk networks (daemon/network.c): one row each, and one endpoint per instance on one */
+        "CREATE TABLE networks(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " subnet TEXT NOT NULL, prefix INTEGER NOT NULL, gateway TEXT NOT NULL,"
+        " internal INTEGER NOT NULL, outbound INTEGER NOT NULL, created INTEGER NOT NULL);"
+        "CREATE TABLE endpoints(instance TEXT NOT NULL, network TEXT NOT NULL"
+        " REFERENCES networks(id), ip TEXT NOT NULL, mac TEXT NOT NULL, tap TEXT NOT NULL,"
+        " aliases TEXT NOT NULL, ports TEXT NOT NULL, PRIMARY KEY(instance, network),"
+        " UNIQUE(network, ip));",
+        /* volumes (daemon/volumes.c); IF NOT EXISTS: other branches add migrations too */
+        "CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+        " created INTEGER NOT NULL, labels TEXT NOT NULL DEFAULT '{}');",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -167,6 +178,11 @@ struct ukd_store *ukd_store_open(const char *root, uk_err_t *err)
 		return NULL;
 	}
 	return s;
+}
+
+sqlite3 *ukd_store_sqlite(struct ukd_store *s)
+{
+	return s->db;
 }
 
 void ukd_store_close(struct ukd_store *s)
@@ -790,6 +806,89 @@ int ukd_store_event_each(struct ukd_store *s, int64_t since, int64_t until,
 	}
 	if (st && r >= 0 && rc != SQLITE_DONE)
 		r = db_err(s, err, "read events");
+	unlock(s);
+	return st ? r : -1;
+}
+
+/* ---- volumes ---- */
+
+static void volume_from_row(sqlite3_stmt *st, struct ukd_volume_row *v)
+{
+	snprintf(v->name, sizeof(v->name), "%s", (const char *)sqlite3_column_text(st, 0));
+	v->size = sqlite3_column_int64(st, 1);
+	v->created = sqlite3_column_int64(st, 2);
+	snprintf(v->labels, sizeof(v->labels), "%s", (const char *)sqlite3_column_text(st, 3));
+}
+
+int ukd_store_volume_insert(struct ukd_store *s, const struct ukd_volume_row *v, uk_err_t *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	lock(s);
+	st = prep(s, err, "INSERT INTO volumes(name, size, created, labels) VALUES(?1, ?2, ?3, ?4)",
+	          v->name, "0", "0", v->labels, NULL);
+	if (st) {
+		sqlite3_bind_int64(st, 2, v->size);
+		sqlite3_bind_int64(st, 3, v->created);
+	}
+	r = step_done(s, st, "insert volume", err);
+	unlock(s);
+	return r < 0 ? -1 : 0;
+}
+
+int ukd_store_volume_get(struct ukd_store *s, const char *name, struct ukd_volume_row *out,
+                         uk_err_t *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	lock(s);
+	st = prep(s, err, "SELECT name, size, created, labels FROM volumes WHERE name = ?", name,
+	          NULL);
+	if (st && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		volume_from_row(st, out), r = 1;
+	else if (st && rc != SQLITE_DONE)
+		r = db_err(s, err, "read volume");
+	unlock(s);
+	if (!st || r < 0)
+		return -1;
+	if (!r)
+		return uk_err_notfound(err, "volume %.64s: no such volume", name);
+	return 0;
+}
+
+int ukd_store_volume_delete(struct ukd_store *s, const char *name, uk_err_t *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	lock(s);
+	st = prep(s, err, "DELETE FROM volumes WHERE name = ?", name, NULL);
+	r = step_done(s, st, "delete volume", err);
+	unlock(s);
+	if (r == 0)
+		return uk_err_notfound(err, "volume %.64s: no such volume", name);
+	return r < 0 ? -1 : 0;
+}
+
+int ukd_store_volume_each(struct ukd_store *s, int (*fn)(void *ctx, struct ukd_volume_row *v),
+                          void *ctx, uk_err_t *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct ukd_volume_row v;
+	int rc = SQLITE_DONE, r = 0;
+
+	lock(s);
+	st = prep(s, err, "SELECT name, size, created, labels FROM volumes ORDER BY name", NULL);
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		volume_from_row(st, &v);
+		if ((r = fn(ctx, &v)) < 0)
+			break;
+	}
+	if (st && r >= 0 && rc != SQLITE_DONE)
+		r = db_err(s, err, "list volumes");
 	unlock(s);
 	return st ? r : -1;
 }

@@ -45,6 +45,9 @@ enum { UKD_STOP_GRACEFUL = 1, UKD_STOP_KILL = 2 };
 /* Opens (creating, migrating) <root>/ukd.db. */
 struct ukd_store *ukd_store_open(const char *root, uk_err_t *err);
 void ukd_store_close(struct ukd_store *s);
+/* The connection, for a module's own tables (daemon/network.c): statements on it run between
+ * ukd_store_begin and ukd_store_commit/rollback, which hold the store's lock. */
+struct sqlite3 *ukd_store_sqlite(struct ukd_store *s);
 
 /* Transactions (BEGIN IMMEDIATE); they nest by holding the store lock. */
 int ukd_store_begin(struct ukd_store *s, uk_err_t *err);
@@ -93,6 +96,24 @@ int ukd_store_name_taken(struct ukd_store *s, const char *name, uk_err_t *err);
 void ukd_instance_clear(struct ukd_instance *in);
 /* Counts: images, instances, running. */
 int ukd_store_counts(struct ukd_store *s, int *images, int *instances, int *running, uk_err_t *err);
+
+/* Volumes (daemon/volumes.c): one row per named volume. */
+struct ukd_volume_row {
+	char name[64];     /* [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */
+	int64_t size;      /* bytes */
+	int64_t created;   /* ns */
+	char labels[2048]; /* JSON object text */
+};
+/* 409 (conflict) when the name is taken. */
+int ukd_store_volume_insert(struct ukd_store *s, const struct ukd_volume_row *v, uk_err_t *err);
+/* 404 when there is none. */
+int ukd_store_volume_get(struct ukd_store *s, const char *name, struct ukd_volume_row *out,
+                         uk_err_t *err);
+int ukd_store_volume_delete(struct ukd_store *s, const char *name, uk_err_t *err);
+/* Calls (fn) for each volume (by name); stops at a negative return. The store is locked: (fn)
+ * MAY call the store (its lock nests) but nothing that waits on another thread. */
+int ukd_store_volume_each(struct ukd_store *s, int (*fn)(void *ctx, struct ukd_volume_row *v),
+                          void *ctx, uk_err_t *err);
 
 /* Events. */
 int64_t ukd_store_event_add(struct ukd_store *s, int64_t time_ns, const char *type,

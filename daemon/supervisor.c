@@ -7,6 +7,7 @@
 #include "health.h"
 #include "instances.h"
 #include "log.h"
+#include "network.h"
 #include "logs.h"
 #include "policy.h"
 #include "store.h"
@@ -140,6 +141,7 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 	if (code != 137)
 		ukd_debug_symbolize_crash(d, in, code); /* before a follower sees the exit */
 	in->state = UKD_STATE_EXITED;
+	ukd_net_release(d, in->id); /* its tap and published ports' proxies */
 	in->exit_code = code;
 	in->finished = finished ? finished : ukd_now_ns();
 	in->pid = 0;

@@ -1,8 +1,8 @@
 /* Image trust policy (daemon.json "trust"): which public keys the daemon trusts, and the checks
  * that make pull and run refuse images not signed by one of them. */
 #include "trust.h"
-#include "routes.h"
 #include "log.h"
+#include "registry_opts.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -120,8 +120,7 @@ int ukd_trust_check(struct ukd *d, const char *ref, const char *digest, const uk
 
 	if (!d->cfg.trust_require_signed)
 		return 0;
-	if (ukimg_ref_parse(ref, &r, err) < 0 ||
-	    ukd_reg_opts_init(d, NULL, r.registry, &ro, err) < 0)
+	if (ukimg_ref_parse(ref, &r, err) < 0 || ukd_reg_opts_init(d, r.registry, &ro, err) < 0)
 		return -1;
 	ro.o.auth = auth;
 	ro.o.timeout_sec = TRUST_TIMEOUT_SEC;

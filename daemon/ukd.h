@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "uk/cleanup.h"
 #include "uk/error.h"
+#include "uk/json.h"
+#include "uk/time.h"
 
 #define UKD_MAX_HOSTS 8
 #define UKD_MAX_INSECURE 32
@@ -65,6 +68,7 @@ struct ukd_backend;
 struct ukd_events;
 struct ukd_super;
 struct ukd_http;
+struct ukd_nets;
 
 struct ukd {
 	struct ukd_config cfg;
@@ -78,6 +82,7 @@ struct ukd {
 	struct ukd_backend *backends[3];
 	struct ukd_events *events;
 	struct ukd_super *super;
+	struct ukd_nets *nets; /* uk networks (network.h); NULL without CAP_NET_ADMIN */
 	struct ukd_http *http[UKD_MAX_HOSTS];
 	int nhttp;
 	void *images;            /* struct uk_images *, when the images library is built in */
@@ -91,20 +96,5 @@ struct ukd {
 int64_t ukd_now_ns(void);
 /* Milliseconds from now until (ns) (ukd_now_ns's clock), 0 if that is past. */
 int ukd_ms_until(int64_t ns);
-/* Formats (ns) as RFC 3339 with nanoseconds, UTC, into (buf) (>= 40 bytes); 0 →
- * "0001-01-01T00:00:00Z". */
-void ukd_time_format(int64_t ns, char *buf, size_t len);
-
-static inline void ukd_freep(void *p)
-{
-	free(*(void **)p);
-}
-static inline void ukd_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_free_ __attribute__((cleanup(ukd_freep)))
-#define _cleanup_close_ __attribute__((cleanup(ukd_closep)))
 
 #endif

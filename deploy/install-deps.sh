@@ -9,7 +9,7 @@ libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
 libmicrohttpd-dev libgnutls28-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
 libcurl4-openssl-dev curl libcmocka-dev
 docker-registry apache2-utils wrk python3 iproute2 jq nftables
-containerd
+containerd docker.io busybox-static python3-grpcio
 "
 
 missing=""

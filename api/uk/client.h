@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "uk/error.h"
+#include "uk/json.h"
 
 /* The daemon's address when neither -H nor UK_HOST says otherwise. */
 #define UK_CLIENT_DEFAULT_HOST "unix:///run/uk/ukd.sock"
@@ -139,12 +140,6 @@ static inline void uk_client_freep(uk_client_t **p)
 {
 	uk_client_free(*p);
 }
-static inline void uk_json_putp(json_object **p)
-{
-	if (*p)
-		json_object_put(*p);
-}
 #define _cleanup_client_ __attribute__((cleanup(uk_client_freep)))
-#define _cleanup_json_ __attribute__((cleanup(uk_json_putp)))
 
 #endif

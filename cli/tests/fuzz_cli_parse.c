@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0: { /* JSON lines, fed in two pieces */
 		uk_jsonl_t j;
 		size_t half = (size - 1) / 2;
@@ -81,12 +81,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uk_client_free(uk_client_new(s, &err));
 		free(uk_client_escape(s));
 		break;
-	case 5: { /* -p [IP:]HOST:GUEST[/proto]: accepted ports are in range, render back */
+	case 5: { /* -p [IP:]HOST:GUEST[/proto], [IP::]GUEST: accepted ports are in range (no host
+		   * port: the daemon picks one), render back */
 		json_object *p;
 		char buf[128];
 		if (cli_parse_publish(s, &p, &err) == 0) {
 			int64_t h = cli_jint(p, "host_port", 0), g = cli_jint(p, "guest_port", 0);
-			if (h < 1 || h > 65535 || g < 1 || g > 65535)
+			if (h < 0 || h > 65535 || g < 1 || g > 65535)
 				__builtin_trap();
 			cli_port_format(p, buf, sizeof(buf));
 			json_object_put(p);
@@ -96,6 +97,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 6: /* guest output in two pieces: nothing that drives a terminal gets through */
 		fuzz_term((const char *)data + 1, size - 1);
 		break;
+	case 7: { /* -v NAME:/PATH[:ro] and --mount ...: accepted ones name a source and a /target
+		   */
+		json_object *m;
+		for (int k = 0; k < 2; k++)
+			if ((k ? cli_parse_mount(s, &m, &err) : cli_parse_volume(s, &m, &err)) ==
+			    0) {
+				if (!*cli_jstr(m, "source") || cli_jstr(m, "target")[0] != '/')
+					__builtin_trap();
+				json_object_put(m);
+			}
+		break;
+	}
 	}
 	free(s);
 	return 0;

@@ -212,8 +212,34 @@ def main(d):
     actions = [json.loads(l)["action"] for l in r.body.decode().splitlines()]
     for a in ["build", "tag", "create", "start", "die", "destroy"]:
         check(a in actions, "event %s missing: %s" % (a, actions))
+    # volumes (no guest needed): create, list, inspect, export/import, rm in use, prune
+    vol = {"name": "v1", "options": {"size": "2m"}, "labels": {"a": "b"}}
+    call(d, "POST", "/v1/volumes", body=vol, expect=201)
+    call(d, "POST", "/v1/volumes", body=vol, expect=200)
+    call(d, "POST", "/v1/volumes", body={"name": "v1", "options": {"size": "3m"}}, expect=409)
+    call(d, "POST", "/v1/volumes", body={"name": "-bad"}, expect=400)
+    call(d, "GET", "/v1/volumes", expect=200)
+    call(d, "GET", "/v1/volumes/{id}", {"id": "v1"}, expect=200)
+    call(d, "GET", "/v1/volumes/{id}", {"id": "nosuch"}, expect=404)
+    call(d, "POST", "/v1/volumes/{id}/import", {"id": "v1"}, body=tar_dir(HELLO), headers=tar,
+         expect=204)
+    call(d, "POST", "/v1/volumes/{id}/import", {"id": "v1"}, body=b"x" * 512, headers=tar,
+         expect=400)
+    call(d, "GET", "/v1/volumes/{id}/export", {"id": "v1"}, expect=200)
+    call(d, "POST", "/v1/instances", body={"image": "hello", "name": "c3", "mounts": [
+        {"type": "volume", "source": "v1", "target": "/data"}]}, expect=201)
+    call(d, "DELETE", "/v1/volumes/{id}", {"id": "v1"}, expect=409)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c3"}, expect=204)
+    call(d, "POST", "/v1/volumes/prune", expect=200)
+    call(d, "DELETE", "/v1/volumes/{id}", {"id": "v1"}, expect=404)
     r = call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=200)
     check({"deleted": image_id} in r.json(), "rmi by id: %r" % r)
+    # networks: what needs no bridge (test_network.py makes them, in a namespace of its own)
+    call(d, "GET", "/v1/networks", expect=200)
+    call(d, "GET", "/v1/networks/{id}", {"id": "nosuch"}, expect=404)
+    call(d, "DELETE", "/v1/networks/{id}", {"id": "nosuch"}, expect=404)
+    call(d, "POST", "/v1/networks", body={"name": "../x"}, expect=400)
+    call(d, "POST", "/v1/networks/prune")
     check(done >= ops, "operations not exercised: %s" % sorted(ops - done))
 
 

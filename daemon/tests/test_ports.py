@@ -67,7 +67,6 @@ def check_bad_specs(d):
     bad = [
         ("8080:80", "expected an array"),
         ([{"host_port": 8080}], "guest_port is required"),
-        ([{"guest_port": 80}], "host_port is required"),
         ([{"host_port": 0, "guest_port": 80}], "1 to 65535"),
         ([{"host_port": 8080, "guest_port": 65536}], "1 to 65535"),
         ([{"host_port": "8080", "guest_port": 80}], "1 to 65535"),
@@ -98,7 +97,8 @@ def check_bad_specs(d):
     check(count_instances(d) == n0, "a refused create left an instance behind")
     if not UK:
         return
-    for spec in ["80", "127.0.0.1::80", "1.2.3:80:80", "8080:80/sctp", "8080:0", "70000:80",
+    # ("80" and "127.0.0.1::80" are valid: ukd picks the host port, see test_network.py)
+    for spec in ["0", ":80", "1.2.3:80:80", "8080:80/sctp", "8080:0", "70000:80",
                  "8080-8081:80", "[::1]:8080:80", "a:b", "1:2:3:4"]:
         p = uk(d, "run", "-d", "-p", spec, "site")
         check(p.returncode == 2 and "--publish '%s'" % spec in p.err,

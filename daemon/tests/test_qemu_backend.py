@@ -46,6 +46,28 @@ def qemu_missing(ukd):
         check("qemu-system-x86_64" in out and "--backend libvirt" in out,
               "the error does not name QEMU and the way out: %r" % out)
         check(not os.path.exists("%s/s.sock" % root), "ukd left a socket behind")
+        # a libvirt ukd opens the qemu backend for the first run that asks: without QEMU that
+        # start fails with the same fix, the instance stays created, the daemon answers
+        d = Daemon(ukd)
+        ok = False
+        try:
+            d.build_ok(GUEST, "uktest")
+            d.proc.send_signal(signal.SIGTERM)
+            d.proc.wait(60)
+            d.env["PATH"] = empty
+            d.start()
+            d.create(image="uktest", name="noqemu", backend="qemu")
+            r = d.req("POST", "/v1/instances/noqemu/start")
+            print("uk start --backend qemu without QEMU: %r" % r)
+            check(r.status == 503 and "qemu-system-x86_64" in r.json()["message"] and
+                  "--backend libvirt" in r.json()["message"], "start without QEMU: %r" % r)
+            check(d.inspect("noqemu")["state"]["status"] == "created", "state after")
+            d.ping()
+            ok = True
+        finally:
+            if not d.stop(ok):
+                ok = False
+        check(ok, "a qemu run without QEMU")
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(empty, ignore_errors=True)

@@ -3,7 +3,8 @@ previous ukd (config text exactly as it wrote it, no networks/mounts/labels/back
 loads after an upgrade, inspects with the same fields and starts with the same behaviour (env,
 command, published port, restart policy); a config that no longer decodes is shown and removable
 but refuses to start; the create body's new keys (networks none/user, labels, vcpus, backend)
-reach the guest and inspect, and what this ukd cannot run yet is refused at create.
+reach the guest and inspect, and what this ukd cannot run yet (or a guest could not mount) is
+refused at create.
 
 UKT_OLD_UKD=PATH makes the previous ukd binary itself create the instances (else this ukd does and
 the test writes the old config text into the database)."""
@@ -164,7 +165,7 @@ def new_keys(d):
     for body, want in (
             ({"networks": [{"name": "none"}, {"name": "x"}]}, "stands alone"),
             ({"networks": [{"name": "front"}]}, "networks \"front\""),
-            ({"mounts": [{"type": "volume", "source": "v", "target": "/data"}]}, "mounts"),
+            ({"mounts": [{"type": "volume", "source": "v", "target": "/da ta"}]}, "target"),
             ({"mounts": [{"source": "v", "target": "data"}]}, "mounts[0].target"),
             ({"backend": "xen"}, "backend \"xen\""),
             ({"vcpus": 17}, "vcpus 17"),

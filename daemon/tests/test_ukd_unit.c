@@ -949,6 +949,16 @@ static void test_json_body(void **state)
 	assert_int_equal(ukd_json_body_parse(nul, sizeof(nul) - 1, &o, &err), -1);
 	assert_string_equal(err.message, "bad JSON body: trailing data at byte 2");
 	assert_null(o);
+	/* a key twice: json-c kept the last ("image" checked could differ from the one run) */
+	{
+		static const char dup[] =
+		        "{\"name\": \"a\", \"env\": {\"image\": 1, \"image\": 2}}";
+		assert_int_equal(ukd_json_body_parse(dup, sizeof(dup) - 1, &o, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.message,
+		                    "bad JSON body: the object at byte 21 has a key twice");
+		assert_null(o);
+	}
 	/* \u0000 anywhere (json-c would hand over "a" for "a\u0000b" keys and C strings) */
 	for (size_t i = 0; i < sizeof(nul_esc) / sizeof(nul_esc[0]); i++) {
 		memset(&err, 0, sizeof(err));
@@ -1180,6 +1190,17 @@ static void test_ports(void **state)
 	assert_int_equal(err.status, 507);
 	assert_string_equal(err.code, "no_memory");
 	assert_non_null(strstr(err.message, "65536 MiB"));
+	/* KVM without a usable /dev/kvm (this TCG host): 503 no_accel, before anything starts */
+	vm.name = "uk-0123456789ab";
+	vm.accel = UKD_VM_TCG;
+	assert_int_equal(ukd_backend_check_accel(&vm, &err), 0);
+	vm.accel = UKD_VM_KVM;
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		assert_int_equal(ukd_backend_check_accel(&vm, &err), -1);
+		assert_int_equal(err.status, 503);
+		assert_string_equal(err.code, "no_accel");
+		assert_non_null(strstr(err.message, "--accelerator tcg"));
+	}
 }
 
 /* XPath (expr) over (doc) as a string ("" when nothing matches); caller frees. */

@@ -450,7 +450,7 @@ static int kernel_take(struct build *b, const char *from)
 	if (out < 0)
 		return uk_err_errno(b->err, errno, "build: create %s", b->kernel);
 	while ((r = read(in, buf, sizeof(buf))) > 0)
-		if (util_write_all(out, buf, (size_t)r) < 0)
+		if (uk_write_all(out, buf, (size_t)r) < 0)
 			return uk_err_errno(b->err, errno, "build: write %s", b->kernel);
 	if (r < 0)
 		return uk_err_errno(b->err, errno, "build: read the kernel");
@@ -679,7 +679,7 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	int64_t csize, msize;
 	size_t lo = 0;
 
-	util_rfc3339(created_t, created);
+	uk_time_rfc3339(created_t, created);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)b->uf->memory);
 	snprintf(rv, sizeof(rv), "%d", b->uf->runtime_version);
 	for (size_t i = 0; i < b->uf->n_libs && lo < sizeof(libs); i++)
@@ -689,6 +689,9 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	json_object_object_add(cfg, "created", json_object_new_string(created));
 	json_object_object_add(cfg, "architecture", json_object_new_string("amd64"));
 	json_object_object_add(cfg, "os", json_object_new_string("linux"));
+	/* engines (docker, containerd) run args[0] = the Entrypoint: the kernel's path, which an
+	 * OCI runtime that boots unikernels (runuk) recognises and drops from the guest's argv */
+	json_object_object_add(c, "Entrypoint", json_strv((char *[]){"/uk/kernel"}, 1));
 	if (b->uf->has_cmd)
 		json_object_object_add(c, "Cmd", json_strv(b->uf->cmd, b->uf->n_cmd));
 	if (b->uf->n_env)
@@ -810,7 +813,7 @@ int ukimg_build(ukimg_store_t *store, const ukimg_build_opts_t *opts, ukimg_buil
 out:
 	if (rc < 0)
 		memset(res, 0, sizeof(*res));
-	util_rm_rf(b.tmp);
+	uk_rm_rf(b.tmp);
 	ukimg_ukfile_free(b.uf);
 	ukimg_strv_free(b.sources);
 	return rc;

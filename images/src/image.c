@@ -20,7 +20,7 @@ static json_object *json_blob(const ukimg_store_t *store, const char *digest, co
 		uk_err_wrap(err, "%s", what);
 		return NULL;
 	}
-	o = util_json_parse_exact(text, len);
+	o = uk_json_parse_exact(text, len);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		uk_err_bad(err, "%s %s: not a JSON object (or one holding \\u0000)", what, digest);
@@ -33,7 +33,7 @@ int image_descriptor(json_object *desc, const char **media_type, const char **di
                      uk_err_t *err)
 {
 	json_object *s;
-	const char *mt = util_json_str(desc, "mediaType"), *d = util_json_str(desc, "digest");
+	const char *mt = uk_json_str(desc, "mediaType"), *d = uk_json_str(desc, "digest");
 
 	if (!json_object_is_type(desc, json_type_object) || !mt || !d ||
 	    !json_object_object_get_ex(desc, "size", &s) || !json_object_is_type(s, json_type_int))
@@ -59,7 +59,7 @@ json_object *image_manifest_load(const ukimg_store_t *store, const char *digest,
 
 	if (!m)
 		return NULL;
-	mt = util_json_str(m, "mediaType");
+	mt = uk_json_str(m, "mediaType");
 	if (!json_object_object_get_ex(m, "schemaVersion", &v) || json_object_get_int(v) != 2 ||
 	    (mt && strcmp(mt, UKIMG_MT_MANIFEST))) {
 		uk_err_bad(err, "manifest %s: not an OCI image manifest (schemaVersion 2, %s)",
@@ -109,12 +109,12 @@ json_object *image_descriptor_new(const char *media_type, const char *digest, in
 
 const char *image_config_platform(json_object *config)
 {
-	return util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
+	return uk_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
 }
 
 int image_config_check(json_object *config, uk_err_t *err)
 {
-	const char *p = util_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
+	const char *p = uk_json_str(config_labels(config), UKIMG_LABEL_PLATFORM);
 
 	if (!p)
 		return uk_err_bad(err,
@@ -201,6 +201,7 @@ int ukimg_inspect(const ukimg_store_t *store, const char *manifest_digest, ukimg
 	json_object *cc = NULL, *v, *labels;
 	const char *cd, *ld, *s;
 	int64_t lsize;
+	double created;
 
 	memset(info, 0, sizeof(*info));
 	if (image_load(store, manifest_digest, &m, &c, &cd, &ld, &lsize, err) < 0)
@@ -226,23 +227,23 @@ int ukimg_inspect(const ukimg_store_t *store, const char *manifest_digest, ukimg
 	}
 	labels = config_labels(c);
 	info->memory = UKIMG_MEMORY_DEFAULT;
-	if ((s = util_json_str(labels, UKIMG_LABEL_MEMORY))) {
+	if ((s = uk_json_str(labels, UKIMG_LABEL_MEMORY))) {
 		char *end;
 		unsigned long long mem = strtoull(s, &end, 10);
 		if (!*end && mem >= UKIMG_MEMORY_MIN && mem <= UKIMG_MEMORY_MAX)
 			info->memory = mem;
 	}
 	snprintf(info->platform, sizeof(info->platform), "%s",
-	         util_json_str(labels, UKIMG_LABEL_PLATFORM));
-	s = util_json_str(labels, UKIMG_LABEL_RUNTIME);
+	         uk_json_str(labels, UKIMG_LABEL_PLATFORM));
+	s = uk_json_str(labels, UKIMG_LABEL_RUNTIME);
 	snprintf(info->runtime_version, sizeof(info->runtime_version), "%s", s ? s : "");
-	s = util_json_str(c, "architecture");
+	s = uk_json_str(c, "architecture");
 	snprintf(info->architecture, sizeof(info->architecture), "%s", s ? s : "");
-	s = util_json_str(c, "os");
+	s = uk_json_str(c, "os");
 	snprintf(info->os, sizeof(info->os), "%s", s ? s : "");
-	s = util_json_str(c, "created");
+	s = uk_json_str(c, "created");
 	snprintf(info->created_rfc3339, sizeof(info->created_rfc3339), "%s", s ? s : "");
-	info->created = util_rfc3339_parse(s);
+	info->created = uk_time_parse_rfc3339(s, &created) == 0 ? (int64_t)created : 0;
 	info->size = lsize;
 	return 0;
 oom:
@@ -346,9 +347,9 @@ int ukimg_kernel_path(ukimg_store_t *store, const char *manifest_digest, char *o
 		goto out;
 	}
 	snprintf(kf, sizeof(kf), "%s/kernels", ukimg_store_root(store));
-	util_fsync_dir(kf);
+	uk_fsync_dir(kf);
 	rc = 0;
 out:
-	util_rm_rf(tmp);
+	uk_rm_rf(tmp);
 	return rc;
 }

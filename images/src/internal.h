@@ -10,62 +10,20 @@
 
 #include <json-c/json.h>
 
+#include "uk/cleanup.h"
 #include "uk/images.h"
+#include "uk/io.h"
+#include "uk/json.h"
 #include "uk/registry.h"
+#include "uk/time.h"
 
-static inline void ukimg_freep(void *p)
-{
-	free(*(void **)p);
-}
-static inline void ukimg_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-static inline void ukimg_fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-static inline void ukimg_jsonp(json_object **o)
-{
-	json_object_put(*o);
-}
 static inline void ukimg_strvp(char ***v)
 {
 	ukimg_strv_free(*v);
 }
-
-#define _cleanup_free_ __attribute__((cleanup(ukimg_freep)))
-#define _cleanup_close_ __attribute__((cleanup(ukimg_closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(ukimg_fclosep)))
-#define _cleanup_json_ __attribute__((cleanup(ukimg_jsonp)))
 #define _cleanup_strv_ __attribute__((cleanup(ukimg_strvp)))
 
-/* Hands ownership over: returns the value and resets the variable. */
-#define steal_ptr(p)                    \
-	({                              \
-		__typeof__(p) _t = (p); \
-		(p) = NULL;             \
-		_t;                     \
-	})
-#define steal_fd(fd)           \
-	({                     \
-		int _t = (fd); \
-		(fd) = -1;     \
-		_t;            \
-	})
-
 /* util.c */
-int util_write_all(int fd, const void *buf, size_t len);
-/* Reads the whole file (at most max bytes, else 413) into a NUL-terminated buffer. */
-int util_read_file(const char *path, size_t max, char **out, size_t *len_out, uk_err_t *err);
-/* Reads fd to EOF (at most max bytes, else 413). */
-int util_read_fd(int fd, size_t max, char **out, size_t *len_out, uk_err_t *err);
-/* Removes (path) recursively without following symlinks; a missing path is fine. */
-int util_rm_rf(const char *path);
-int util_mkdir_p(const char *path, mode_t mode);
-int util_fsync_dir(const char *path);
 /*
  * Normalizes a relative path: collapses "//" and "." components and trailing slashes.
  * Fails (returns -1) for "", absolute paths and any ".." component. "." alone → ".".
@@ -78,9 +36,6 @@ int util_path_within(const char *root, const char *path);
 /* Appends a strdup of (s) to a NULL-terminated vector; -1 on ENOMEM. */
 int util_strv_push(char ***v, size_t *n, const char *s);
 char **util_strv_new(void);
-/* Current time / given unix seconds as RFC 3339 UTC "2006-01-02T15:04:05Z". */
-void util_rfc3339(int64_t t, char out[40]);
-int64_t util_rfc3339_parse(const char *s);
 
 /* store.c */
 /* Creates an empty file under <root>/tmp with a unique name; returns fd, path in (path). */
@@ -135,11 +90,5 @@ int reg_blob_put_buf(struct reg_client *c, const char *buf, size_t len,
 /* GETs blob (digest) of (size) bytes (at most (max)), verified, into a NUL-terminated buffer. */
 int reg_blob_get_buf(struct reg_client *c, const char *digest, int64_t size, int64_t max,
                      char **buf, uk_err_t *err);
-
-/* json helpers */
-const char *util_json_str(json_object *o, const char *key);
-/* Parses (buf) strictly (JSON_TOKENER_STRICT) as one JSON value: nothing may follow it, no NUL
- * inside; NULL otherwise. */
-json_object *util_json_parse_exact(const char *buf, size_t len);
 
 #endif

@@ -209,9 +209,9 @@ static json_object *stage_json(struct load *l, const char *rel, uk_err_t *err)
 		uk_err_bad(err, "%s is missing", rel);
 		return NULL;
 	}
-	if (util_read_file(path, LAYOUT_JSON_MAX, &text, &len, err) < 0)
+	if (uk_read_file(path, LAYOUT_JSON_MAX, &text, &len, err) < 0)
 		return NULL;
-	o = util_json_parse_exact(text, len);
+	o = uk_json_parse_exact(text, len);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		uk_err_bad(err, "%s is not a JSON object (or holds \\u0000)", rel);
@@ -235,7 +235,7 @@ static int load_manifest(struct load *l, const char *digest, int64_t size, const
 	m = stage_json(l, rel, l->err);
 	if (!m)
 		return uk_err_wrap(l->err, "manifest %s", digest);
-	mt = util_json_str(m, "mediaType");
+	mt = uk_json_str(m, "mediaType");
 	if (!json_object_object_get_ex(m, "schemaVersion", &v) || json_object_get_int(v) != 2 ||
 	    (mt && strcmp(mt, UKIMG_MT_MANIFEST)))
 		return uk_err_bad(l->err, "manifest %s is not an OCI image manifest", digest);
@@ -285,9 +285,9 @@ static int load_index(struct load *l, json_object *index, const char *what, cons
 		if (image_descriptor(d, &mt, &digest, &size, l->err) < 0)
 			return uk_err_wrap(l->err, "%s: manifests[%zu]", what, i);
 		if (json_object_object_get_ex(d, "annotations", &ann)) {
-			const char *a = util_json_str(ann, UKIMG_ANNOT_CONTAINERD_NAME);
+			const char *a = uk_json_str(ann, UKIMG_ANNOT_CONTAINERD_NAME);
 			if (!a)
-				a = util_json_str(ann, UKIMG_ANNOT_REF_NAME);
+				a = uk_json_str(ann, UKIMG_ANNOT_REF_NAME);
 			if (a)
 				nm = a;
 		}
@@ -362,7 +362,7 @@ int ukimg_load(ukimg_store_t *store, int in_fd, const ukimg_tar_limits_t *limits
 		uk_err_wrap(err, "load");
 		goto out;
 	}
-	ver = util_json_str(layout, "imageLayoutVersion");
+	ver = uk_json_str(layout, "imageLayoutVersion");
 	if (!ver || strncmp(ver, "1.", 2)) {
 		uk_err_bad(err, "load: unsupported imageLayoutVersion \"%s\" (expected 1.x)",
 		           ver ? ver : "");
@@ -390,7 +390,7 @@ int ukimg_load(ukimg_store_t *store, int in_fd, const ukimg_tar_limits_t *limits
 			goto out;
 	rc = 0;
 out:
-	util_rm_rf(l.dir);
+	uk_rm_rf(l.dir);
 free:
 	ukimg_strv_free(l.blobs);
 	ukimg_strv_free(l.names);

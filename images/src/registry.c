@@ -198,7 +198,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	if (r->fd >= 0) {
 		if (r->hash)
 			EVP_DigestUpdate(r->hash, p, len);
-		return util_write_all(r->fd, p, len) == 0 ? len : 0;
+		return uk_write_all(r->fd, p, len) == 0 ? len : 0;
 	}
 	if (r->len + len + 1 > r->cap) {
 		size_t cap = (r->len + len + 1) * 2;
@@ -291,7 +291,7 @@ static int resp_error(struct reg_client *c, const struct resp *r, const char *wh
 	if (o && json_object_object_get_ex(o, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
 	    (e0 = json_object_array_get_idx(errs, 0))) {
-		const char *code = util_json_str(e0, "code");
+		const char *code = uk_json_str(e0, "code");
 		if (json_object_object_get_ex(e0, "message", &m))
 			snprintf(msg, sizeof(msg), ": %s%s%s", code ? code : "", code ? ": " : "",
 			         json_object_get_string(m));
@@ -346,9 +346,9 @@ static int fetch_token(struct reg_client *c, const char *challenge, uk_err_t *er
 		goto out;
 	}
 	o = rc.r.buf ? json_tokener_parse(rc.r.buf) : NULL;
-	tok = o ? util_json_str(o, "token") : NULL;
+	tok = o ? uk_json_str(o, "token") : NULL;
 	if (!tok && o)
-		tok = util_json_str(o, "access_token");
+		tok = uk_json_str(o, "access_token");
 	if (!tok || !*tok) {
 		json_object_put(o);
 		uk_err_set(err, 502, "bad_gateway", "%s: token server returned no token", where);
@@ -726,8 +726,8 @@ int ukimg_push(ukimg_store_t *store, const char *manifest_digest, const ukimg_re
 		return -1;
 	if (ukimg_store_read(store, manifest_digest, MANIFEST_MAX, &manifest, &mlen, err) < 0)
 		return -1;
-	m = json_tokener_parse(manifest);
-	mt = m ? util_json_str(m, "mediaType") : NULL;
+	m = uk_json_parse_exact(manifest, mlen);
+	mt = m ? uk_json_str(m, "mediaType") : NULL;
 
 	if (client_init(&c, ref, opts, "pull,push", err) < 0)
 		goto out;
@@ -877,11 +877,11 @@ static int config_platform_check(struct reg_client *c, ukimg_store_t *store, con
 
 	if (!c->opts->platforms)
 		return 0;
-	r = tmp && tmp[0] ? util_read_file(tmp, MANIFEST_MAX, &buf, &len, err)
+	r = tmp && tmp[0] ? uk_read_file(tmp, MANIFEST_MAX, &buf, &len, err)
 	                  : ukimg_store_read(store, digest, MANIFEST_MAX, &buf, &len, err);
 	if (r < 0)
 		return -1;
-	cfg = json_tokener_parse(buf);
+	cfg = uk_json_parse_exact(buf, len);
 	return platform_check(c, "config", cfg ? image_config_platform(cfg) : NULL, err);
 }
 
@@ -898,7 +898,8 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 	const char *mt, *d, *platform;
 	int64_t size, tmp_sizes[PULL_MAX_BLOBS];
 	char tmps[PULL_MAX_BLOBS][PATH_MAX], tmp_digests[PULL_MAX_BLOBS][UKIMG_DIGEST_SIZE];
-	size_t n_tmps = 0, mlen = 0;
+	size_t n_tmps = 0, mlen = 0, at;
+	enum uk_json_fault fault;
 	int rv = -1;
 
 	if (client_init(&c, ref, opts, "pull", err) < 0)
@@ -907,12 +908,16 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 	if (manifest_get(&c, ref->digest[0] ? ref->digest : ref->tag, &mbuf, &mlen, digest, err) <
 	    0)
 		goto out;
-	m = json_tokener_parse(mbuf);
+	m = uk_json_parse_strict(mbuf, mlen, &fault, &at);
 	if (!m || !json_object_is_type(m, json_type_object)) {
-		uk_err_bad(err, "%s: manifest %s is not a JSON object", where, digest);
+		if (m)
+			uk_err_bad(err, "%s: manifest %s is not a JSON object", where, digest);
+		else
+			uk_err_bad(err, "%s: manifest %s is not strict JSON: %s at byte %zu", where,
+			           digest, uk_json_fault_str(fault), at);
 		goto out;
 	}
-	mt = util_json_str(m, "mediaType");
+	mt = uk_json_str(m, "mediaType");
 	if ((mt && strcmp(mt, UKIMG_MT_MANIFEST) &&
 	     strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json")) ||
 	    json_object_object_get_ex(m, "manifests", NULL)) {
@@ -935,7 +940,7 @@ int ukimg_pull(ukimg_store_t *store, const ukimg_regref_t *ref, const ukimg_regi
 	/* The platform, from the manifest's annotation or else the config's label, is checked
 	 * before any layer is fetched. */
 	json_object_object_get_ex(m, "annotations", &ann);
-	platform = util_json_str(ann, UKIMG_LABEL_PLATFORM);
+	platform = uk_json_str(ann, UKIMG_LABEL_PLATFORM);
 	if (platform && platform_check(&c, "manifest", platform, err) < 0)
 		goto out;
 	/* Download and verify every missing blob first; only then let any enter the store. */

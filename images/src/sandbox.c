@@ -98,7 +98,7 @@ static int record_write(const struct ukimg_sandbox *sb, pid_t pgid, unsigned lon
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "build: create %s", tmp);
-	ok = util_write_all(fd, line, (size_t)len) == 0;
+	ok = uk_write_all(fd, line, (size_t)len) == 0;
 	if (close(fd) < 0 || !ok || rename(tmp, sb->record) < 0) {
 		uk_err_errno(err, errno, "build: write %s", sb->record);
 		unlink(tmp);
@@ -272,7 +272,7 @@ int ukimg_sandbox_record_owns(const ukimg_sandbox_record_t *rec, pid_t pid)
 void ukimg_sandbox_cleanup(struct ukimg_sandbox *sb)
 {
 	if (sb->dir[0])
-		util_rm_rf(sb->dir);
+		uk_rm_rf(sb->dir);
 	sb->dir[0] = 0;
 	if (sb->record[0])
 		unlink(sb->record);
@@ -313,7 +313,7 @@ int ukimg_sandbox_record_read(const char *build_dir, ukimg_sandbox_record_t *rec
 void ukimg_sandbox_record_clean(const ukimg_sandbox_record_t *rec)
 {
 	if (rec->dir[0])
-		util_rm_rf(rec->dir);
+		uk_rm_rf(rec->dir);
 }
 
 static void child_say(const char *msg)

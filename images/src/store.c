@@ -70,7 +70,7 @@ static void store_tmp_sweep(const char *dir)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		if (lstat(p, &st) == 0 && now - st.st_mtime > STORE_TMP_MAX_AGE)
-			util_rm_rf(p);
+			uk_rm_rf(p);
 	}
 	closedir(d);
 }
@@ -103,8 +103,8 @@ ukimg_store_t *ukimg_store_open(const char *root, uk_err_t *err)
 	snprintf(s->kernels, sizeof(s->kernels), "%s/kernels", s->root);
 	/* The root is searchable (0711) so a QEMU running as another user (qemu:///system) can
 	 * reach kernels/, which is world-readable; blobs/ and tmp/ stay private. */
-	if (util_mkdir_p(s->root, 0711) < 0 || util_mkdir_p(s->blobs, 0700) < 0 ||
-	    util_mkdir_p(s->tmp, 0700) < 0 || util_mkdir_p(s->kernels, 0755) < 0) {
+	if (uk_mkdir_p(s->root, 0711) < 0 || uk_mkdir_p(s->blobs, 0700) < 0 ||
+	    uk_mkdir_p(s->tmp, 0700) < 0 || uk_mkdir_p(s->kernels, 0755) < 0) {
 		uk_err_errno(err, errno, "image store: create directories under %s", s->root);
 		return NULL;
 	}
@@ -227,7 +227,7 @@ static int store_commit(ukimg_store_t *store, const char *tmp, const char *diges
 		unlink(tmp);
 		return uk_err_errno(err, e, "store blob %s", digest);
 	}
-	util_fsync_dir(store->blobs);
+	uk_fsync_dir(store->blobs);
 	return 0;
 }
 
@@ -276,7 +276,7 @@ int ukimg_store_put_fd(ukimg_store_t *store, int fd, int64_t max_len, const char
 			goto fail;
 		}
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (util_write_all(tfd, buf, (size_t)n) < 0) {
+		if (uk_write_all(tfd, buf, (size_t)n) < 0) {
 			uk_err_errno(err, errno, "store blob: write %s", tmp);
 			goto fail;
 		}
@@ -322,7 +322,7 @@ int ukimg_store_put_buf(ukimg_store_t *store, const void *buf, size_t len, const
 	tfd = store_tmp_create(store, "blob", tmp, sizeof(tmp), err);
 	if (tfd < 0)
 		return -1;
-	if (util_write_all(tfd, buf, len) < 0 || fsync(tfd) < 0) {
+	if (uk_write_all(tfd, buf, len) < 0 || fsync(tfd) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return uk_err_errno(err, e, "store blob: write %s", tmp);
@@ -414,7 +414,7 @@ int ukimg_store_read(const ukimg_store_t *store, const char *digest, size_t max,
 
 	if (fd < 0)
 		return -1;
-	if (util_read_fd(fd, max, out, len_out, err) < 0)
+	if (uk_read_fd(fd, max, out, len_out, err) < 0)
 		return uk_err_wrap(err, "read blob %s", digest);
 	return 0;
 }
@@ -522,7 +522,7 @@ int ukimg_store_gc(ukimg_store_t *store, const char *const *live, size_t n, size
 			if (live_has(keep, n_keep, digest))
 				continue;
 			snprintf(p, sizeof(p), "%s/%s", store->kernels, de->d_name);
-			util_rm_rf(p);
+			uk_rm_rf(p);
 		}
 		closedir(d);
 	}
@@ -534,7 +534,7 @@ int ukimg_store_gc(ukimg_store_t *store, const char *const *live, size_t n, size
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
 			snprintf(p, sizeof(p), "%s/%s", store->tmp, de->d_name);
-			util_rm_rf(p);
+			uk_rm_rf(p);
 		}
 		closedir(d);
 	}
@@ -550,7 +550,7 @@ int ukimg_kernel_remove(ukimg_store_t *store, const char *config_digest, uk_err_
 	if (check_digest(config_digest, err) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/%s", store->kernels, config_digest + 7);
-	if (util_rm_rf(p) < 0)
+	if (uk_rm_rf(p) < 0)
 		return uk_err_errno(err, errno, "remove kernel %s", p);
 	return 0;
 }

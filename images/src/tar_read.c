@@ -409,7 +409,7 @@ static int extract_file(struct tar_in *t, int dfd, const char *base, uint64_t si
 			return terr(t, 400, ename, "truncated archive (file data cut short)");
 		if (r < 0)
 			return -1;
-		if (util_write_all(fd, b, data) < 0)
+		if (uk_write_all(fd, b, data) < 0)
 			return uk_err_errno(t->err, errno, "tar: write %s", base);
 		left -= data;
 	}

@@ -1,5 +1,5 @@
-/* A deterministic ustar writer: sorted entries, mtime 0, uid/gid 0, fixed modes, pax for long
- * names. */
+/* A deterministic archive of collected entries, sorted by name, over the one ustar writer
+ * (base/uk/tar.h). */
 #include "internal.h"
 
 #include <errno.h>
@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TAR_BLOCK 512
-#define USTAR_MAX_SIZE 077777777777ULL /* 11 octal digits */
+#include "uk/tar.h"
 
 enum tar_kind { TAR_DIR, TAR_FILE, TAR_BUF };
 
@@ -124,92 +123,8 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct tar_entry *)a)->name, ((const struct tar_entry *)b)->name);
 }
 
-static void octal(char *dst, size_t width, uint64_t v)
-{
-	/* width includes the terminating NUL */
-	snprintf(dst, width, "%0*llo", (int)width - 1, (unsigned long long)v);
-}
-
-static void header_finish(unsigned char *h)
-{
-	unsigned sum = 0;
-
-	memset(h + 148, ' ', 8);
-	for (int i = 0; i < TAR_BLOCK; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 7, "%06o", sum);
-	h[154] = 0;
-	h[155] = ' ';
-}
-
-static void header_init(unsigned char *h, const char *name, char type, unsigned mode, uint64_t size)
-{
-	memset(h, 0, TAR_BLOCK);
-	memcpy(h, name, strnlen(name, 100));
-	octal((char *)h + 100, 8, mode);
-	octal((char *)h + 108, 8, 0);
-	octal((char *)h + 116, 8, 0);
-	octal((char *)h + 124, 12, size);
-	octal((char *)h + 136, 12, 0);
-	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-}
-
-/* Splits (name) into ustar prefix/name if possible; returns 0 or -1 (needs pax). */
-static int ustar_split(const char *name, unsigned char *h)
-{
-	size_t len = strlen(name);
-
-	if (len <= 100) {
-		memset(h, 0, 100);
-		memcpy(h, name, len);
-		return 0;
-	}
-	for (size_t i = len > 101 ? len - 101 : 0; i < len && i <= 155; i++) {
-		if (name[i] != '/' || len - i - 1 > 100 || len - i - 1 == 0)
-			continue;
-		memset(h, 0, 100);
-		memcpy(h, name + i + 1, len - i - 1);
-		memcpy(h + 345, name, i);
-		return 0;
-	}
-	return -1;
-}
-
-static int write_padding(int fd, uint64_t size)
-{
-	static const char zero[TAR_BLOCK];
-	size_t pad = (size_t)((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK);
-
-	return pad ? util_write_all(fd, zero, pad) : 0;
-}
-
-/* Writes a pax 'x' header carrying "path=(name)". */
-static int write_pax_path(int fd, const char *name, uk_err_t *err)
-{
-	unsigned char h[TAR_BLOCK];
-	char rec[PATH_MAX + 64];
-	size_t body = strlen(name) + strlen(" path=\n"), len = body + 1;
-	int n;
-
-	/* The record length counts its own digits. */
-	while ((size_t)snprintf(NULL, 0, "%zu", len) + body != len)
-		len = (size_t)snprintf(NULL, 0, "%zu", len) + body;
-	n = snprintf(rec, sizeof(rec), "%zu path=%s\n", len, name);
-	if (n < 0 || (size_t)n != len)
-		return uk_err_internal(err, "tar: pax record for %s", name);
-	header_init(h, "PaxHeader", 'x', 0644, len);
-	header_finish(h);
-	if (util_write_all(fd, h, TAR_BLOCK) < 0 || util_write_all(fd, rec, len) < 0 ||
-	    write_padding(fd, len) < 0)
-		return uk_err_errno(err, errno, "tar: write");
-	return 0;
-}
-
 static int write_entry(int fd, const struct tar_entry *e, uk_err_t *err)
 {
-	unsigned char h[TAR_BLOCK];
 	char name[PATH_MAX + 2];
 	_cleanup_close_ int in = -1;
 	uint64_t size = 0;
@@ -231,46 +146,17 @@ static int write_entry(int fd, const struct tar_entry *e, uk_err_t *err)
 			return uk_err_bad(err, "tar: %s is not a regular file", e->path);
 		size = (uint64_t)st.st_size;
 	}
-	if (size > USTAR_MAX_SIZE)
-		return uk_err_set(err, 413, "too_large", "tar: %s is larger than 8 GiB", e->name);
-	header_init(h, "", type, mode, size);
-	if (ustar_split(name, h) < 0) {
-		if (write_pax_path(fd, name, err) < 0)
-			return -1;
-		memcpy(h, name, 100);
-	}
-	header_finish(h);
-	if (util_write_all(fd, h, TAR_BLOCK) < 0)
-		return uk_err_errno(err, errno, "tar: write");
-	if (e->kind == TAR_BUF) {
-		if (util_write_all(fd, e->data, e->len) < 0)
-			return uk_err_errno(err, errno, "tar: write");
-	} else if (e->kind == TAR_FILE) {
-		char buf[65536];
-		uint64_t left = size;
-		while (left) {
-			ssize_t n = read(in, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return uk_err_errno(err, errno, "tar: read %s", e->path);
-			if (n == 0)
-				return uk_err_internal(err, "tar: %s shrank while being read",
-				                       e->path);
-			if (util_write_all(fd, buf, (size_t)n) < 0)
-				return uk_err_errno(err, errno, "tar: write");
-			left -= (uint64_t)n;
-		}
-	}
-	if (write_padding(fd, size) < 0)
-		return uk_err_errno(err, errno, "tar: write");
+	if (uk_tar_header(fd, name, type, mode, size, err) < 0)
+		return -1;
+	if (e->kind == TAR_BUF)
+		return uk_tar_data(fd, e->data, e->len, err);
+	if (e->kind == TAR_FILE)
+		return uk_tar_copy(fd, in, size, e->path, err);
 	return 0;
 }
 
 int ukimg_tar_write(ukimg_tar_t *tar, int fd, uk_err_t *err)
 {
-	static const char zero[TAR_BLOCK * 2];
-
 	qsort(tar->e, tar->n, sizeof(*tar->e), entry_cmp);
 	for (size_t i = 1; i < tar->n; i++)
 		if (!strcmp(tar->e[i - 1].name, tar->e[i].name) &&
@@ -282,7 +168,5 @@ int ukimg_tar_write(ukimg_tar_t *tar, int fd, uk_err_t *err)
 		if (write_entry(fd, &tar->e[i], err) < 0)
 			return -1;
 	}
-	if (util_write_all(fd, zero, sizeof(zero)) < 0)
-		return uk_err_errno(err, errno, "tar: write");
-	return 0;
+	return uk_tar_end(fd, err);
 }

@@ -74,7 +74,7 @@ static EVP_PKEY *key_load(const char *path, int priv, uk_err_t *err)
 	BIO *bio;
 	EVP_PKEY *k = NULL;
 
-	if (util_read_file(path, KEYFILE_MAX, &buf, &len, err) < 0) {
+	if (uk_read_file(path, KEYFILE_MAX, &buf, &len, err) < 0) {
 		uk_err_wrap(err, "trust: key %s", path);
 		return NULL;
 	}
@@ -118,7 +118,7 @@ static int write_new_file(const char *path, const char *buf, size_t len, mode_t 
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return uk_err_errno(err, errno, "trust: create %s", tmp);
-	if (fchmod(fd, mode) < 0 || util_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || uk_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		uk_err_errno(err, errno, "trust: write %s", tmp);
 		goto out;
 	}
@@ -251,13 +251,13 @@ int ukimg_trust_payload_parse(const char *buf, size_t len, char digest[UKIMG_DIG
 	if (len > UKIMG_TRUST_PAYLOAD_MAX)
 		return uk_err_bad(err, "signature payload: larger than %d bytes",
 		                  UKIMG_TRUST_PAYLOAD_MAX);
-	o = util_json_parse_exact(buf, len);
+	o = uk_json_parse_exact(buf, len);
 	if (!o || !json_object_is_type(o, json_type_object))
 		return uk_err_bad(err, "signature payload: not a JSON object");
 	crit = obj_get(o, "critical");
-	t = util_json_str(crit, "type");
-	d = util_json_str(obj_get(crit, "image"), "docker-manifest-digest");
-	r = util_json_str(obj_get(crit, "identity"), "docker-reference");
+	t = uk_json_str(crit, "type");
+	d = uk_json_str(obj_get(crit, "image"), "docker-manifest-digest");
+	r = uk_json_str(obj_get(crit, "identity"), "docker-reference");
 	if (!t || strcmp(t, UKIMG_TRUST_TYPE))
 		return uk_err_bad(err, "signature payload: critical.type is not \"%s\"",
 		                  UKIMG_TRUST_TYPE);
@@ -332,8 +332,8 @@ static int keyid_valid(const char *k)
 static int sig_from_layer(json_object *l, ukimg_trust_sig_t *s, uk_err_t *err)
 {
 	json_object *ann = obj_get(l, "annotations");
-	const char *d, *sig = util_json_str(ann, UKIMG_TRUST_ANNOT_SIG);
-	const char *kid = util_json_str(ann, UKIMG_TRUST_ANNOT_KEYID);
+	const char *d, *sig = uk_json_str(ann, UKIMG_TRUST_ANNOT_SIG);
+	const char *kid = uk_json_str(ann, UKIMG_TRUST_ANNOT_KEYID);
 	int64_t size;
 
 	if (image_descriptor(l, NULL, &d, &size, err) < 0)
@@ -357,7 +357,7 @@ static int sig_from_layer(json_object *l, ukimg_trust_sig_t *s, uk_err_t *err)
 
 ukimg_trust_sigs_t *ukimg_trust_sigs_parse(const char *manifest, size_t len, uk_err_t *err)
 {
-	_cleanup_json_ json_object *m = util_json_parse_exact(manifest, len);
+	_cleanup_json_ json_object *m = uk_json_parse_exact(manifest, len);
 	json_object *layers = NULL;
 	ukimg_trust_sigs_t *sigs;
 	const char *mt;
@@ -367,7 +367,7 @@ ukimg_trust_sigs_t *ukimg_trust_sigs_parse(const char *manifest, size_t len, uk_
 		uk_err_bad(err, "signature manifest: not a JSON object");
 		return NULL;
 	}
-	mt = util_json_str(m, "mediaType");
+	mt = uk_json_str(m, "mediaType");
 	if ((mt && strcmp(mt, UKIMG_MT_MANIFEST)) ||
 	    !json_object_object_get_ex(m, "layers", &layers) ||
 	    !json_object_is_type(layers, json_type_array)) {
@@ -383,7 +383,7 @@ ukimg_trust_sigs_t *ukimg_trust_sigs_parse(const char *manifest, size_t len, uk_
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(layers, i);
-		const char *lmt = util_json_str(l, "mediaType");
+		const char *lmt = uk_json_str(l, "mediaType");
 
 		if (!lmt || strcmp(lmt, UKIMG_TRUST_MT_PAYLOAD))
 			continue;

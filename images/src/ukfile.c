@@ -784,7 +784,7 @@ ukimg_ukfile_t *ukimg_ukfile_load(const char *path, uk_err_t *err)
 			uk_err_errno(err, errno, "open %s", base);
 		return NULL;
 	}
-	if (util_read_fd(fd, UKFILE_MAX_SIZE, &text, &len, err) < 0) {
+	if (uk_read_fd(fd, UKFILE_MAX_SIZE, &text, &len, err) < 0) {
 		if (err->status == 413)
 			uk_err_set(err, 413, "too_large", "%s: larger than 1 MiB", base);
 		else

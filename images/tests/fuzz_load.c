@@ -17,7 +17,7 @@ static char base[PATH_MAX];
 
 static void cleanup(void)
 {
-	util_rm_rf(base);
+	uk_rm_rf(base);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = ukimg_store_open(root, &err);
 	if (fd < 0 || !s)
 		abort();
-	if (size && util_write_all(fd, data, size) < 0)
+	if (size && uk_write_all(fd, data, size) < 0)
 		abort();
 	lseek(fd, 0, SEEK_SET);
 	rc = ukimg_load(s, fd, &lim, on_image, s, &err);
@@ -66,6 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc < 0 && (err.status < 400 || !err.message[0]))
 		abort();
 	ukimg_store_free(s);
-	util_rm_rf(root);
+	uk_rm_rf(root);
 	return 0;
 }

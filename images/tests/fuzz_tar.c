@@ -19,7 +19,7 @@ static char base[PATH_MAX], dest[PATH_MAX + 8];
 
 static void cleanup(void)
 {
-	util_rm_rf(base);
+	uk_rm_rf(base);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fd < 0 || mkdir(dest, 0700) < 0)
 		abort();
-	if (size && util_write_all(fd, data, size) < 0)
+	if (size && uk_write_all(fd, data, size) < 0)
 		abort();
 	lseek(fd, 0, SEEK_SET);
 	rc = ukimg_tar_extract(fd, dest, &lim, &err);
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* base/ holds d/ and nothing else: no entry escaped. */
 	if (entries(base) != 1)
 		abort();
-	if (util_rm_rf(dest) < 0)
+	if (uk_rm_rf(dest) < 0)
 		abort();
 	return 0;
 }

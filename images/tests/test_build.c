@@ -202,6 +202,11 @@ static void test_build_ok(void **state)
 		assert_string_equal(json_object_get_string(json_object_array_get_idx(diff, 0)),
 		                    r.layer_digest);
 		assert_string_equal(
+		        json_object_to_json_string_ext(json_object_object_get(cfg, "Entrypoint"),
+		                                       JSON_C_TO_STRING_PLAIN |
+		                                               JSON_C_TO_STRING_NOSLASHESCAPE),
+		        "[\"/uk/kernel\"]");
+		assert_string_equal(
 		        json_object_to_json_string_ext(json_object_object_get(cfg, "Cmd"),
 		                                       JSON_C_TO_STRING_PLAIN),
 		        "[\"--port\",\"80\"]");

@@ -267,6 +267,23 @@ static void test_refused_archives(void **state)
 		assert_non_null(strstr(err.message, "\\u0000"));
 	}
 
+	/* a key twice (json-c keeps the last): the tag a reader sees first is not the one loaded */
+	{
+		static const char from[] =
+		        "\"org.opencontainers.image.ref.name\":\"hello:abcdefg\"";
+		char to[sizeof(from)];
+		ukimg_ref_t dup_ref[] = {{"hello:abcdefg", f->img1.manifest_digest}};
+
+		memset(to, ' ', sizeof(to) - 1);
+		to[sizeof(to) - 1] = 0;
+		memcpy(to, "\"io.containerd.image.name\":\"evil:v1\"", 36);
+		save(f, dup_ref, 1);
+		tamper(f, from, to);
+		assert_int_equal(load(f, &l, &err), -1);
+		assert_int_equal(err.status, 400);
+		assert_non_null(strstr(err.message, "index.json"));
+	}
+
 	/* a bad layout version */
 	save(f, refs, 1);
 	tamper(f, "\"1.0.0\"", "\"2.0.0\"");

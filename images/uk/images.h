@@ -200,14 +200,6 @@ int ukimg_memory_parse(const char *s, uint64_t *out, uk_err_t *err);
 char **ukimg_words_split(const char *s, size_t *n_out, uk_err_t *err);
 void ukimg_strv_free(char **v);
 
-/*
- * The offset + 1 of the first NUL in the JSON text (buf) ((len) bytes), raw or as the escape
- * \u0000 in a string or a key; 0 when there is none. json-c decodes \u0000 into strings that
- * C code then reads cut short (and cuts keys there itself), so parsers of outside JSON refuse
- * it. (buf) MUST be text json-c accepted (the scan tracks strings, not the grammar).
- */
-size_t ukimg_json_nul_at(const char *buf, size_t len);
-
 /* ------------------------------------------------------------------------------------------ */
 /* Tar                                                                                         */
 

@@ -20,6 +20,10 @@
  */
 _Noreturn void uk_plat_boot(uint32_t start_info, uint64_t tsc);
 
+/* Nonzero once per stop request since the last call: the ACPI power button on kvm, the toolstack's
+ * control/shutdown on xen (the platform's idle wait calls it after each wakeup). */
+int uk_plat_stop_requested(void);
+
 /* Nonzero if the platform booted with ACPI tables (QEMU gave an RSDP). */
 int uk_plat_has_acpi(void);
 

@@ -34,3 +34,8 @@ _Noreturn void uk_exit(int status)
 		uk_xen_exit(status);
 	uk_kvm_exit(status);
 }
+
+int uk_plat_stop_requested(void)
+{
+	return on_xen ? uk_xen_stop_requested() : uk_kvm_power_button_pressed();
+}

@@ -22,6 +22,10 @@ static int check_against_rtc(void)
 	unsigned char s0 = cmos_seconds(), s;
 	uint64_t t0, t1, deadline = uk_time_monotonic_ns() + 5000000000ULL;
 
+	/* A Xen PVH domU has no CMOS RTC (the port reads all ones); dom0 and QEMU have one. */
+	if (s0 == 0xff && !strcmp(uk_platform(), "xen"))
+		return printf("no RTC (xen domU): clock rate not checked against it\n"), 0;
+
 	while ((s = cmos_seconds()) == s0)
 		if (uk_time_monotonic_ns() > deadline)
 			return printf("FAIL: RTC seconds do not advance\n"), 1;

@@ -16,36 +16,10 @@ command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not
 # QEMU's -initrd separates modules with commas: the command line cannot hold one.
 case $append in *,*) echo "xen_boot.sh: a comma in the kernel arguments cannot pass through -initrd" >&2; exit 2 ;; esac
 
-# xen_elf: prints the path of an uncompressed Xen ELF (QEMU's multiboot loader wants one).
-xen_elf() {
-	mkdir -p "$cache" || return 1
-	local elf=$cache/xen src=${UK_XEN_GZ:-}
-	(
-		flock 9
-		[ -s "$elf" ] && [ -z "$src" ] && exit 0
-		if [ -z "$src" ]; then
-			command -v apt-get >/dev/null || { echo "no \$UK_XEN_GZ and no apt-get" >&2; exit 1; }
-			rm -rf "$cache/deb" && mkdir -p "$cache/deb" || exit 1
-			(cd "$cache/deb" && timeout 120 apt-get download -q xen-hypervisor-4.17-amd64 >/dev/null 2>&1) ||
-				{ echo "apt-get download xen-hypervisor-4.17-amd64 failed (no network or no such package)" >&2; exit 1; }
-			dpkg -x "$cache"/deb/*.deb "$cache/deb/x" || exit 1
-			src=$(ls "$cache"/deb/x/boot/xen-4.17-amd64.gz 2>/dev/null) || { echo "the package holds no boot/xen-4.17-amd64.gz" >&2; exit 1; }
-		fi
-		[ -r "$src" ] || { echo "UK_XEN_GZ=$src is not readable" >&2; exit 1; }
-		if gzip -t "$src" 2>/dev/null; then gzip -dc "$src" >"$elf.tmp"; else cp "$src" "$elf.tmp"; fi &&
-			mv "$elf.tmp" "$elf"
-	) 9>"$cache/lock" || return 1
-	echo "$elf"
-}
+. "$(dirname "$0")/xen_lib.sh"
 xen=$(xen_elf) || { echo "SKIP: Xen's hypervisor binary is not available (set UK_XEN_GZ to a xen.gz)"; exit 77; }
 
-tmp=$(mktemp -d)
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+run_setup
 
 # Xen halts (poweroff) or waits 5 s then reboots (crash) when dom0 shuts down; QEMU does not exit
 # on a halt, so the test ends QEMU once Xen has reported dom0's shutdown.

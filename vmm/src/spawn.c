@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err)
 	int pipefd[2], child_errno = 0, out_fd, err_fd;
 	sigset_t all, old;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (c.accel == UKVMM_ACCEL_AUTO)
 		c.accel = ukvmm_accel_detect(NULL, 0);
@@ -103,6 +104,7 @@ pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err)
 	/* no handler of the caller may run in the child between fork and exec */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -115,6 +117,9 @@ pid_t ukvmm_spawn(const struct ukvmm_config *cfg, int log_fd, uk_err_t *err)
 		/* own process group: a terminal's ^C or a kill of the caller's group is not QEMU's
 		 */
 		setpgid(0, 0);
+		if (c.die_with_parent &&
+		    (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+			goto child_fail;
 		/* move the write end out of 0-2 before filling them */
 		if (pipefd[1] < 3) {
 			int w = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3);

@@ -106,6 +106,8 @@ struct ukvmm_config {
 	int sandbox;            /* -sandbox on with every deny QEMU offers */
 	const char *run_as;     /* user QEMU drops to after opening its files; NULL = stay */
 	const char *gdb; /* -gdb: QEMU's gdb stub, "tcp:IP:PORT"; NULL = none (see start_paused) */
+	int die_with_parent; /* QEMU gets SIGKILL when the process that spawned it ends
+	                        (PR_SET_PDEATHSIG): runuk's supervisor killed = guest gone */
 };
 
 /* MMIO slots of QEMU's microvm. */

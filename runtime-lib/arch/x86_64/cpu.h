@@ -19,6 +19,7 @@ struct uk_trap_frame {
 #define UK_IRQ_DEV_FIRST 33 /* device interrupts (virtio MSI-X, IOAPIC pins) */
 #define UK_IRQ_DEV_LAST 40
 #define UK_IRQ_SCI 41 /* ACPI system control interrupt (power button) */
+#define UK_IRQ_XEN 42 /* Xen's event channel upcall */
 #define UK_IRQ_SPURIOUS 255
 
 /* Loads the GDT (with a TSS and interrupt stacks) and the IDT; masks the 8259 PICs. */

@@ -1,6 +1,7 @@
 /* PVH platform clocks and idling: kvmclock, Xen's vCPU time info or a calibrated TSC, the CMOS
  * RTC, and LAPIC-timer wakeups around hlt. */
 #include "platform/kvm/kvm.h"
+#include "platform/bindings.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/x86.h"
@@ -308,7 +309,7 @@ uint64_t uk_time_block_until(uint64_t deadline)
 	}
 	/* sti's one-instruction shadow makes "sti; hlt" atomic: no wakeup is lost. */
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
-	if (uk_kvm_power_button_pressed())
+	if (uk_plat_stop_requested())
 		uk_shutdown_request();
 	return uk_time_monotonic_ns();
 }

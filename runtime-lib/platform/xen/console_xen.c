@@ -3,7 +3,6 @@
 #include "platform/xen/xen.h"
 
 #define RING_OUT_SIZE 2048
-#define FLUSH_SPINS 100000
 
 /* struct xencons_interface: the shared console page. */
 struct xencons {
@@ -32,49 +31,16 @@ void uk_xen_console_init(int initdomain)
 	kind = CONS_IO; /* dom0, or a domU on a Xen that lets it (debug builds) */
 }
 
-static void ring_notify(void)
-{
-	uint32_t port = ring_port;
-
-	uk_xen_hypercall(XEN_HC_EVENT_CHANNEL_OP, XEN_EVTCHNOP_SEND, (uintptr_t)&port, 0);
-}
-
-static void ring_write(const char *buf, size_t len)
-{
-	uint32_t spins = 0;
-
-	while (len) {
-		uint32_t cons = ring->out_cons, prod = ring->out_prod;
-		size_t room;
-
-		__asm__ volatile("" ::: "memory");
-		room = RING_OUT_SIZE - (prod - cons);
-		if (!room) {
-			/* Full: wake the backend and give it the CPU, a bounded number of times. */
-			ring_notify();
-			uk_xen_hypercall(XEN_HC_SCHED_OP, XEN_SCHEDOP_YIELD, 0, 0);
-			if (++spins > FLUSH_SPINS)
-				return;
-			continue;
-		}
-		for (; room && len; room--, len--, prod++)
-			ring->out[prod & (RING_OUT_SIZE - 1)] = *buf++;
-		__asm__ volatile(
-		        "" ::
-		                : "memory"); /* x86 keeps store order: data before the index */
-		ring->out_prod = prod;
-		ring_notify();
-	}
-}
-
 void uk_xen_console_write(int fd, const char *buf, size_t len)
 {
 	(void)fd; /* stdout and stderr share the console */
 	if (len)
 		last = buf[len - 1];
-	if (kind == CONS_RING)
-		ring_write(buf, len);
-	else if (kind == CONS_IO)
+	if (kind == CONS_RING) {
+		uk_xen_ring_put(ring->out, RING_OUT_SIZE, &ring->out_cons, &ring->out_prod,
+		                ring_port, buf, len);
+		uk_xen_notify(ring_port);
+	} else if (kind == CONS_IO)
 		uk_xen_hypercall(XEN_HC_CONSOLE_IO, XEN_CONSOLEIO_WRITE, len, (uintptr_t)buf);
 }
 
@@ -90,8 +56,8 @@ void uk_xen_console_flush(void)
 
 	if (kind != CONS_RING)
 		return;
-	while (ring->out_cons != ring->out_prod && ++spins < FLUSH_SPINS) {
-		ring_notify();
+	while (ring->out_cons != ring->out_prod && ++spins < XEN_RING_SPINS) {
+		uk_xen_notify(ring_port);
 		uk_xen_hypercall(XEN_HC_SCHED_OP, XEN_SCHEDOP_YIELD, 0, 0);
 	}
 }

@@ -66,3 +66,14 @@ uint64_t uk_xen_hvm_param(uint32_t index)
 		return 0;
 	return p.value;
 }
+
+long uk_xen_hvm_param_set(uint32_t index, uint64_t value)
+{
+	struct {
+		uint16_t domid;
+		uint32_t index;
+		uint64_t value;
+	} p = {XEN_DOMID_SELF, index, value};
+
+	return uk_xen_hypercall(XEN_HC_HVM_OP, XEN_HVMOP_SET_PARAM, (uintptr_t)&p, 0);
+}

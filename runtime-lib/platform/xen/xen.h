@@ -22,7 +22,11 @@
 #define XEN_SHUTDOWN_POWEROFF 0
 #define XEN_SHUTDOWN_CRASH 3
 #define XEN_EVTCHNOP_SEND 4
+#define XEN_HVMOP_SET_PARAM 0
 #define XEN_HVMOP_GET_PARAM 1
+#define XEN_HVM_PARAM_CALLBACK_IRQ 0
+#define XEN_HVM_PARAM_STORE_PFN 1
+#define XEN_HVM_PARAM_STORE_EVTCHN 2
 #define XEN_HVM_PARAM_CONSOLE_PFN 17
 #define XEN_HVM_PARAM_CONSOLE_EVTCHN 18
 #define XEN_DOMID_SELF 0x7ff0
@@ -53,5 +57,84 @@ void uk_xen_console_flush(void);
 
 /* An HVM parameter of this domain (index); 0 when Xen refuses. */
 uint64_t uk_xen_hvm_param(uint32_t index);
+
+/* Yields while a ring's writer waits for room (about 2 s under TCG). */
+#define XEN_RING_SPINS 100000
+
+/* Copies (n) bytes from (src) into the ring (data) of (size) bytes (a power of two) at (*prod),
+ * waiting (bounded) while it is full: notifies (port) and yields. Does not notify when done.
+ * 0, or -1 when the backend does not make room or its index (*cons) is out of range. */
+int uk_xen_ring_put(volatile char *data, uint32_t size, volatile uint32_t *cons,
+                    volatile uint32_t *prod, uint32_t port, const void *src, size_t n);
+
+/* Signals event channel (port) (EVTCHNOP_send). */
+void uk_xen_notify(uint32_t port);
+
+/* Sets HVM parameter (index) of this domain; Xen's result (negative errno on failure). */
+long uk_xen_hvm_param_set(uint32_t index, uint64_t value);
+
+/* --- xenstore (xenstore_xen.c): one request at a time over the domain's xenstore ring. --- */
+
+#define XS_READ 2
+#define XS_WATCH 4
+#define XS_WRITE 11
+#define XS_WATCH_EVENT 15
+#define XS_ERROR 16
+#define XS_PAYLOAD_MAX 4096
+#define XS_PATH_MAX 256
+
+/* struct xsd_sockmsg: the header of every request and reply. */
+struct uk_xs_msg {
+	uint32_t type, req_id, tx_id, len;
+};
+
+/* Uses the ring at (page) and event channel (port); 0, -1 without a page. */
+int uk_xs_attach(void *page, uint32_t port);
+
+/* Reads (path) (relative paths are under /local/domain/ID) into (buf) (cap bytes, NUL-terminated);
+ * returns its length, -1 when it does not exist, does not fit or xenstore does not answer. */
+int uk_xs_read(const char *path, char *buf, size_t cap);
+
+/* Writes (value) at (path); 0 or -1. */
+int uk_xs_write(const char *path, const char *value);
+
+/* Watches (path) with (token); xenstored fires the watch once at once, then on each change. */
+int uk_xs_watch(const char *path, const char *token);
+
+/* Without waiting: 1 and the watched path that changed in (path) if a watch event arrived since
+ * the last call, else 0. */
+int uk_xs_take_watch_event(char *path, size_t cap);
+
+/* The reply parser, exposed for the tests and the fuzz target. uk_xs_parse_header decodes a 16-byte
+ * header (-1 if its length exceeds XS_PAYLOAD_MAX); uk_xs_recv takes one whole message off the
+ * ring (1), none yet (0) or a malformed one (-1, for good); uk_xs_watch_event_path copies the path
+ * of a watch event's payload ("PATH\0TOKEN\0") into (path): its length, or -1. */
+int uk_xs_parse_header(const void *raw, struct uk_xs_msg *m);
+int uk_xs_recv(struct uk_xs_msg *m, char *out);
+int uk_xs_watch_event_path(const char *payload, uint32_t len, char *path, size_t cap);
+
+/* --- Grant table and event channels for backends (gnttab_xen.c). --- */
+
+/* Grants domain (domid) access to the page at physical address (page) (read-only if (readonly));
+ * the grant reference, or -1 (the table cannot be mapped or is full; grants are never revoked). */
+int uk_xen_grant(uint16_t domid, uintptr_t page, int readonly);
+
+/* Allocates an event channel for domain (remote) to bind to; its port in (*port). 0 or -1. */
+int uk_xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
+
+/* The netfront driver (netfront_xen.c), linked when the image links the network stack: connects
+ * device/vif/0 and registers it as a uk_netdev. */
+void uk_xen_netfront_init(void) __attribute__((weak));
+
+/* --- Events and the stop request (events_xen.c). --- */
+
+/* Arms the event upcall on vector (vector) (HVM_PARAM_CALLBACK_IRQ), attaches
+ * xenstore and watches control/shutdown; (shared_info) is the mapped shared info page. */
+void uk_xen_events_init(volatile uint8_t *shared_info, int vector);
+
+/* Nonzero once a toolstack asked the domain to stop (control/shutdown = poweroff, halt, reboot)
+ * since the last call; acknowledges the request in xenstore. Reads the ring: no hypercall unless
+ * an event came. */
+int uk_xen_stop_requested(void);
 
 #endif

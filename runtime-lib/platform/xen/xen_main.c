@@ -31,8 +31,8 @@ static uint32_t shinfo32(unsigned off)
 	return *(volatile uint32_t *)(shared_info + off);
 }
 
-/* Maps the shared info page and hands vCPU 0's time info to the clocks. */
-static void clock_setup(void)
+/* Maps the shared info page and hands vCPU 0's time info to the clocks; 0, -1 without it. */
+static int clock_setup(void)
 {
 	struct {
 		uint16_t domid, size;
@@ -47,7 +47,7 @@ static void clock_setup(void)
 		uk_printk("xen: mapping the shared info page failed (%ld); clocks fall back to the "
 		          "TSC\n",
 		          rc);
-		return;
+		return -1;
 	}
 	do {
 		v = shinfo32(SHINFO_WC_VERSION);
@@ -59,6 +59,7 @@ static void clock_setup(void)
 	uk_clock_use_pvclock((const volatile struct uk_pvclock *)(shared_info + SHINFO_VCPU0_TIME),
 	                     sec * 1000000000ULL + nsec, XEN_LAPIC_TICKS_PER_MS,
 	                     "xen vcpu time info");
+	return 0;
 }
 
 /* The memory map: the one in start_info when it has one (PVH start_info version 1 on), else
@@ -97,18 +98,22 @@ _Noreturn void uk_xen_boot(uint32_t start_info, uint64_t tsc)
 	const struct hvm_memmap_entry *map;
 	uint32_t n;
 	char *cmdline;
+	int initdomain = si->magic == HVM_START_MAGIC && (si->flags & XEN_SIF_INITDOMAIN);
 
 	uk_boot_tsc = tsc;
 	uk_boot_stamps[0] = uk_rdtsc();
-	uk_xen_console_init(si->magic == HVM_START_MAGIC && (si->flags & XEN_SIF_INITDOMAIN));
+	uk_xen_console_init(initdomain);
 	uk_arch_cpu_init();
 	uk_boot_stamps[1] = uk_rdtsc();
 	map = memory_map(si, buf, &n);
 	cmdline = uk_pvh_setup(si, start_info, map, n);
 	uk_boot_stamps[2] = uk_rdtsc();
-	clock_setup();
+	if (clock_setup() == 0 && !initdomain)
+		uk_xen_events_init(shared_info, UK_IRQ_XEN);
 	uk_kvm_timer_init(); /* PVH guests have a LAPIC (no PIT, no IOAPIC) */
 	uk_boot_stamps[3] = uk_rdtsc();
 	/* No uk_drivers_init(): Xen's devices are netfront/blkfront, not PCI or virtio. */
+	if (!initdomain && uk_xen_netfront_init)
+		uk_xen_netfront_init();
 	uk_start_cmdline(cmdline);
 }

@@ -1,0 +1,229 @@
+/* uk network: create, ls, inspect, rm and prune uk networks (bridges ukd manages). */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct cli_cmd *self = &cli_cmd_network;
+
+static int call(struct cli *cli, const char *method, const char *path, json_object *body,
+                json_object **res, uk_err_t *err)
+{
+	uk_body_t b;
+
+	if (!cli_client(cli))
+		return -1;
+	if (body)
+		b = UK_BODY_JSON(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	return uk_client_call(cli->client, method, path, body ? &b : NULL, NULL, res, err);
+}
+
+static int net_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"subnet", required_argument, NULL, 's'},
+	                                     {"gateway", required_argument, NULL, 'g'},
+	                                     {"internal", no_argument, NULL, 'i'},
+	                                     {"outbound", no_argument, NULL, 'o'},
+	                                     {NULL, 0, NULL, 0}};
+	_cleanup_json_ json_object *body = json_object_new_object(), *res = NULL;
+	uk_err_t err = {0};
+	int c;
+
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
+		const char *key = c == 's' ? "subnet" : c == 'g' ? "gateway" : NULL;
+		if (key)
+			json_object_object_add(body, key, json_object_new_string(optarg));
+		else if (c == 'i' || c == 'o')
+			json_object_object_add(body, c == 'i' ? "internal" : "outbound",
+			                       json_object_new_boolean(1));
+		else
+			return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "create needs one NAME");
+	json_object_object_add(body, "name", json_object_new_string(argv[optind]));
+	if (call(cli, "POST", "/v1/networks", body, &res, &err) < 0)
+		return err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+	if (cli->json)
+		cli_print_json(res);
+	else
+		printf("%s\n", cli_jstr(res, "id"));
+	return 0;
+}
+
+static int net_ls(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
+	_cleanup_json_ json_object *res = NULL;
+	uk_err_t err = {0};
+	int c, quiet = 0;
+
+	while ((c = cli_getopt(cli, argc, argv, "q", opts)) != -1) {
+		if (c != 'q')
+			return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+		quiet = 1;
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "ls takes no arguments (got '%s')", argv[optind]);
+	if (call(cli, "GET", "/v1/networks", NULL, &res, &err) < 0)
+		return err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+	if (cli->json) {
+		cli_print_json(res);
+		return 0;
+	}
+	struct cli_table *t =
+	        cli_table_new(6, "NETWORK ID", "NAME", "SUBNET", "GATEWAY", "MODE", "INSTANCES");
+	for (size_t i = 0; res && i < json_object_array_length(res); i++) {
+		json_object *n = json_object_array_get_idx(res, i), *eps;
+		char id[13], count[16];
+		snprintf(id, sizeof(id), "%.12s", cli_jstr(n, "id"));
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		snprintf(count, sizeof(count), "%zu",
+		         json_object_object_get_ex(n, "endpoints", &eps)
+		                 ? json_object_array_length(eps)
+		                 : (size_t)0);
+		cli_table_row(t, id, cli_jstr(n, "name"), cli_jstr(n, "subnet"),
+		              cli_jstr(n, "gateway"),
+		              cli_jbool(n, "internal")   ? "internal"
+		              : cli_jbool(n, "outbound") ? "outbound"
+		                                         : "isolated",
+		              count);
+	}
+	if (!quiet)
+		cli_table_print(t, stdout);
+	cli_table_free(t);
+	return 0;
+}
+
+static int net_inspect(struct cli *cli, int argc, char **argv)
+{
+	json_object *all = json_object_new_array();
+	int c, rc = 0;
+
+	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1) {
+		json_object_put(all);
+		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		json_object_put(all);
+		return cli_usage_error(cli, "inspect needs at least one NETWORK");
+	}
+	for (int i = optind; i < argc; i++) {
+		_cleanup_free_ char *path = cli_path("networks", argv[i], "");
+		json_object *res = NULL;
+		uk_err_t err = {0};
+		if (call(cli, "GET", path, NULL, &res, &err) < 0) {
+			rc = err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+			continue;
+		}
+		json_object_array_add(all, res);
+	}
+	cli_print_json(all);
+	json_object_put(all);
+	return rc;
+}
+
+static int net_rm(struct cli *cli, int argc, char **argv)
+{
+	int c, rc = 0;
+
+	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1)
+		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+	if (optind >= argc)
+		return cli_usage_error(cli, "rm needs at least one NETWORK");
+	for (int i = optind; i < argc; i++) {
+		_cleanup_free_ char *path = cli_path("networks", argv[i], "");
+		uk_err_t err = {0};
+		if (call(cli, "DELETE", path, NULL, NULL, &err) < 0)
+			rc = err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+		else
+			printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+static int net_prune(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_object *res = NULL;
+	uk_err_t err = {0};
+	json_object *gone;
+	int c;
+
+	while ((c = cli_getopt(cli, argc, argv, "f", NULL)) != -1)
+		if (c != 'f') /* -f: docker's "do not prompt"; uk never prompts */
+			return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+	if (call(cli, "POST", "/v1/networks/prune", NULL, &res, &err) < 0)
+		return err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+	if (cli->json) {
+		cli_print_json(res);
+		return 0;
+	}
+	if (json_object_object_get_ex(res, "networks_deleted", &gone) &&
+	    json_object_array_length(gone)) {
+		printf("Deleted Networks:\n");
+		for (size_t i = 0; i < json_object_array_length(gone); i++)
+			printf("%s\n", json_object_get_string(json_object_array_get_idx(gone, i)));
+	}
+	return 0;
+}
+
+static int network_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name, *alias;
+		int (*run)(struct cli *cli, int argc, char **argv);
+	} subs[] = {{"create", NULL, net_create},
+	            {"ls", "list", net_ls},
+	            {"inspect", NULL, net_inspect},
+	            {"rm", "remove", net_rm},
+	            {"prune", NULL, net_prune}};
+	int c;
+
+	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
+		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+	if (optind >= argc)
+		return cli_usage_error(cli, "needs a subcommand: create, ls, inspect, rm or prune");
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[optind], subs[i].name) &&
+		    (!subs[i].alias || strcmp(argv[optind], subs[i].alias)))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		return subs[i].run(cli, argc, argv);
+	}
+	return cli_usage_error(cli, "unknown subcommand '%s' (create, ls, inspect, rm, prune)",
+	                       argv[optind]);
+}
+
+const struct cli_cmd cli_cmd_network = {
+        .name = "network",
+        .summary = "Manage networks instances talk to each other on",
+        .help = "Usage: uk network create [--subnet CIDR] [--gateway IP] [--internal|--outbound] "
+                "NAME\n"
+                "       uk network ls [-q]\n"
+                "       uk network inspect NETWORK...\n"
+                "       uk network rm NETWORK...\n"
+                "       uk network prune\n"
+                "\n"
+                "A network is a Linux bridge ukd makes (uk-<id>), with one tap per instance on\n"
+                "it. Instances join one at create time: uk run --network NAME [--network-alias\n"
+                "A] [--ip IP]. On it they reach each other by name and alias (ukd answers DNS\n"
+                "on the gateway) and nothing else: two networks cannot reach each other, and\n"
+                "by default nothing outside either. --outbound adds NAT to the host's networks;\n"
+                "an --internal network publishes no ports either. rm refuses a network\n"
+                "instances are on (409 naming them); prune removes every unused one.\n"
+                "Needs ukd with CAP_NET_ADMIN (docs/networking.md).\n"
+                "\n"
+                "Options:\n"
+                "      --subnet CIDR   e.g. 10.89.7.0/24 (default: the first free 10.89.N.0/24)\n"
+                "      --gateway IP    the bridge's address (default: the subnet's first)\n"
+                "      --internal      no way out of the network\n"
+                "      --outbound      NAT to the host's networks (and nothing else in)\n"
+                "  -q, --quiet         ls: ids only\n"
+                "      --format FMT    table or json\n"
+                "  -h, --help          print this help\n",
+        .run = network_run,
+};

@@ -1,0 +1,37 @@
+/* The DNS wire format ukd's network resolver reads and writes (one question, A records). */
+#ifndef UKD_NET_DNS_H
+#define UKD_NET_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UKD_DNS_MAX 512 /* a query larger than classic UDP DNS is dropped unread */
+#define UKD_DNS_TYPE_A 1
+#define UKD_DNS_CLASS_IN 1
+enum {
+	UKD_DNS_NOERROR = 0,
+	UKD_DNS_FORMERR = 1,
+	UKD_DNS_SERVFAIL = 2,
+	UKD_DNS_NXDOMAIN = 3,
+	UKD_DNS_NOTIMP = 4,
+	UKD_DNS_REFUSED = 5,
+};
+
+struct ukd_dns_query {
+	uint16_t id, flags, qtype, qclass;
+	char name[254]; /* lowercase, dotted, no trailing dot; "" if it holds odd bytes */
+	size_t qend;    /* offset just past the question in the request */
+};
+
+/* Reads a query from (buf)[0..len). 0: a query to answer (q filled); a positive DNS rcode
+ * (FORMERR, NOTIMP): answer with it (q->id, flags and qend set as far as read, qend 0 = no
+ * question echoed); -1: not worth an answer (a response, shorter than a header, over
+ * UKD_DNS_MAX). Never reads past (len). */
+int ukd_dns_parse_query(const uint8_t *buf, size_t len, struct ukd_dns_query *q);
+
+/* Writes the answer to (req)/(q) with (rcode) and (n) A records (network order addresses) into
+ * (out) (at least UKD_DNS_MAX bytes); returns its length. */
+size_t ukd_dns_answer(const uint8_t *req, const struct ukd_dns_query *q, int rcode,
+                      const uint32_t *ips, int n, uint8_t *out);
+
+#endif

@@ -1,0 +1,75 @@
+/* uk networks: Linux bridges with one tap per instance NIC, ukd's IPAM, DNS, published ports. */
+#ifndef UKD_NETWORK_H
+#define UKD_NETWORK_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "ports.h"
+#include "spec.h"
+#include "ukd.h"
+#include "vm.h"
+
+/*
+ * Contract (docs/networking.md). A network is a row in the store (networks) and, while ukd
+ * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
+ * and rules in the one nftables table ukd owns ("ip uk"). An instance on a network has an
+ * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
+ * "uk<id12><n>" owned by QEMU's user on the bridge and, for each published TCP port, a proxy
+ * in ukd listening with a real backlog. Every link ukd makes carries the alias "ukd:ROOT":
+ * nothing else is ever touched.
+ */
+
+struct ukd_nets;
+
+/* Starts the subsystem: rebuilds bridges and the nftables table from the store, removes the
+ * links of ours nothing needs, keeps the taps of instances the store says run (live restore)
+ * and restarts their proxies. Call after the supervisor reconciled the instances. A host
+ * without the privilege (CAP_NET_ADMIN) still starts: network operations then fail with 503. */
+int ukd_net_start(struct ukd *d, uk_err_t *err);
+/* Stops DNS and the proxies; bridges and taps stay (guests may outlive ukd). */
+void ukd_net_stop(struct ukd *d);
+
+/* The network operations behind /v1/networks. (body) keys: name, subnet, gateway, internal,
+ * outbound. 400 bad input, 409 name/subnet taken, 503 no privilege. */
+json_object *ukd_net_create(struct ukd *d, json_object *body, uk_err_t *err);
+json_object *ukd_net_list(struct ukd *d, uk_err_t *err);
+json_object *ukd_net_inspect(struct ukd *d, const char *key, uk_err_t *err);
+/* 409 naming the instances while any instance is on it. */
+int ukd_net_remove(struct ukd *d, const char *key, uk_err_t *err);
+/* Removes every network no instance is on; returns the names removed. */
+json_object *ukd_net_prune(struct ukd *d, uk_err_t *err);
+
+struct ukd_instance;
+
+/* Instance create, before its row is stored: checks the network its spec joins exists and
+ * reserves an endpoint (address, MAC, aliases) on it; 404 unknown network, 409 address taken,
+ * 400 address outside it. Not on a network: 0. */
+int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err);
+/* Instance removal: drops its endpoints and taps. */
+void ukd_net_detach(struct ukd *d, const char *instance_id);
+
+/* What a start gives the guest on a network: its NIC and environment (UK_IP, UK_GW, UK_DNS). */
+struct ukd_net_guest {
+	struct ukd_nic nics[1]; /* one network per instance for now (eth0) */
+	int n_nics;
+	char env[3][48];
+	int n_env;
+};
+
+/* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s
+ * published ports (TCP only: 400 for UDP). A spec not on a network: 0 with out->n_nics = 0. */
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
+                    uk_err_t *err);
+/* Stop/exit: stops the instance's proxies and removes its taps (idempotent). */
+void ukd_net_release(struct ukd *d, const char *instance_id);
+
+/* Pure helpers (exposed for tests and fuzzers). */
+/* 1 if (name) is [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}. */
+int ukd_net_name_valid(const char *name);
+/* Parses "A.B.C.D/P" (P 8..30, host bits zero); -1 with a 400 otherwise. */
+int ukd_net_cidr_parse(const char *s, uint32_t *net, int *prefix, uk_err_t *err);
+/* 1 if [a, a+2^(32-pa)) and [b, ...) overlap. */
+int ukd_net_overlap(uint32_t a, int pa, uint32_t b, int pb);
+
+#endif

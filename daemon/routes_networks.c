@@ -1,0 +1,56 @@
+/* Network routes: create, list, inspect, remove, prune (the work is in network.c). */
+#include "network.h"
+#include "routes.h"
+
+static void reply(struct ukd_req *req, unsigned status, json_object *o, const uk_err_t *err)
+{
+	if (o)
+		ukd_reply_json(req, status, o);
+	else
+		ukd_reply_error(req, err);
+}
+
+void ukd_route_network_create(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	reply(req, 201, ukd_net_create(d, ukd_req_json(req), &err), &err);
+}
+
+void ukd_route_network_list(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	reply(req, 200, ukd_net_list(d, &err), &err);
+}
+
+void ukd_route_network_inspect(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	reply(req, 200, ukd_net_inspect(d, ukd_req_param(req, 0), &err), &err);
+}
+
+void ukd_route_network_delete(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	if (ukd_net_remove(d, ukd_req_param(req, 0), &err) < 0)
+		ukd_reply_error(req, &err);
+	else
+		ukd_reply_status(req, 204);
+}
+
+void ukd_route_network_prune(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	json_object *gone = ukd_net_prune(d, &err), *o;
+
+	if (!gone) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "networks_deleted", gone);
+	ukd_reply_json(req, 200, o);
+}

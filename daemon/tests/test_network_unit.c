@@ -1,0 +1,137 @@
+/* Unit tests of the networks' pure parts: names, subnets, overlaps, DNS queries and answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "net_dns.h"
+#include "network.h"
+
+static void test_names(void **state)
+{
+	static const char *const ok[] = {
+	        "a",      "net1",
+	        "my-net", "a.b_c-d",
+	        "9lives", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"};
+	static const char *const bad[] = {
+	        "",
+	        "../x",
+	        "-a",
+	        ".a",
+	        "a b",
+	        "a/b",
+	        "é",
+	        "n\xc3\xa9t",
+	        "a\nb",
+	        "_a",
+	        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_true(ukd_net_name_valid(ok[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(ukd_net_name_valid(bad[i]));
+}
+
+static void test_cidr(void **state)
+{
+	uint32_t net;
+	int p;
+	uk_err_t err = {0};
+	static const char *const bad[] = {"10.0.0.0",    "10.0.0.0/",  "10.0.0.0/7", "10.0.0.0/31",
+	                                  "10.0.0.1/24", "10.0.0/24",  "x/24",       "10.0.0.0/24x",
+	                                  "/24",         "10.0.0.0/-1"};
+
+	(void)state;
+	assert_int_equal(ukd_net_cidr_parse("10.89.7.0/24", &net, &p, &err), 0);
+	assert_int_equal(net, 0x0a590700u);
+	assert_int_equal(p, 24);
+	assert_int_equal(ukd_net_cidr_parse("172.16.0.0/12", &net, &p, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ukd_net_cidr_parse(bad[i], &net, &p, &err), -1);
+		assert_int_equal(err.status, 400);
+	}
+	assert_non_null(strstr(err.message, "10.0.0.0/-1"));
+	assert_true(ukd_net_overlap(0x0a590000u, 16, 0x0a590700u, 24));
+	assert_true(ukd_net_overlap(0x0a590700u, 24, 0x0a590000u, 16));
+	assert_false(ukd_net_overlap(0x0a590700u, 24, 0x0a590800u, 24));
+	assert_false(ukd_net_overlap(0x0a590000u, 24, 0x0a000000u, 16));
+}
+
+static size_t query(uint8_t *b, uint16_t flags, const char *name, uint16_t qtype)
+{
+	size_t n = 12;
+	memset(b, 0, 12);
+	b[0] = 0xbe, b[1] = 0xef, b[2] = (uint8_t)(flags >> 8), b[3] = (uint8_t)flags, b[5] = 1;
+	for (const char *l = name; *l;) {
+		size_t len = strcspn(l, ".");
+		b[n++] = (uint8_t)len;
+		memcpy(b + n, l, len);
+		n += len;
+		l += len + (l[len] == '.');
+	}
+	b[n++] = 0;
+	b[n++] = 0, b[n++] = (uint8_t)qtype, b[n++] = 0, b[n++] = 1;
+	return n;
+}
+
+static void test_dns(void **state)
+{
+	uint8_t b[600], out[UKD_DNS_MAX];
+	struct ukd_dns_query q;
+	uint32_t ip = htonl(0x0a590002u);
+	size_t n = query(b, 0x0100, "Server.Alias", 1), o;
+
+	(void)state;
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), 0);
+	assert_string_equal(q.name, "server.alias");
+	assert_int_equal(q.qtype, 1);
+	assert_int_equal(q.qend, n);
+	o = ukd_dns_answer(b, &q, UKD_DNS_NOERROR, &ip, 1, out);
+	assert_int_equal(o, n + 16);
+	assert_int_equal(out[0], 0xbe);
+	assert_int_equal(out[2], 0x85); /* QR AA RD */
+	assert_int_equal(out[3] & 0xf, 0);
+	assert_int_equal(out[7], 1); /* one answer */
+	assert_memory_equal(out + o - 4, &ip, 4);
+	/* NXDOMAIN: the question echoed, no answer */
+	o = ukd_dns_answer(b, &q, UKD_DNS_NXDOMAIN, NULL, 0, out);
+	assert_int_equal(o, n);
+	assert_int_equal(out[3] & 0xf, UKD_DNS_NXDOMAIN);
+	assert_int_equal(out[7], 0);
+	/* a response is never answered; a short or oversized packet neither */
+	n = query(b, 0x8100, "x", 1);
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), -1);
+	assert_int_equal(ukd_dns_parse_query(b, 11, &q), -1);
+	memset(b, 0, sizeof(b));
+	assert_int_equal(ukd_dns_parse_query(b, UKD_DNS_MAX + 1, &q), -1);
+	/* other opcodes: NOTIMP; two questions, a pointer, a cut name: FORMERR */
+	n = query(b, 0x2800, "x", 1);
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), UKD_DNS_NOTIMP);
+	n = query(b, 0x0100, "x", 1);
+	b[5] = 2;
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), UKD_DNS_FORMERR);
+	b[5] = 1;
+	assert_int_equal(ukd_dns_parse_query(b, n - 3, &q), UKD_DNS_FORMERR);
+	b[12] = 0xc0;
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), UKD_DNS_FORMERR);
+	/* odd bytes in a name match nothing */
+	n = query(b, 0x0100, "a*b", 1);
+	assert_int_equal(ukd_dns_parse_query(b, n, &q), 0);
+	assert_string_equal(q.name, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_cidr),
+	        cmocka_unit_test(test_dns),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,95 @@
+#!/bin/sh
+# /init of the test dom0 (busybox + Debian's Xen tools): starts xenstored and xenconsoled, runs each case of /cases as a PVH domU, prints its console and shutdown reason on dom0's console.
+# /cases: one case a line, fields separated by '|': NAME|ACTION|TEXT|CMDLINE. ACTION is "run" (let
+# the domU end by itself), "shutdown=WORDS" (once WORDS are on its console, `xl shutdown` it) or
+# "http=WORDS" (a vif on xenbr0; once WORDS are on its console, fetch http://10.0.0.2/ and print
+# the reply as "NAME| http: LINE", then `xl shutdown` it). The kernel
+# is /k/NAME. Output per case: "NAME| LINE" for each console line, then "UK_CASE NAME reason=R"
+# with R Xen's shutdown reason code as `xl create -F` reports it (0 poweroff, 3 crash), "timeout"
+# or "none". Ends with "UK_DOM0_DONE" and powers dom0 off.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /run /var/run/xen /var/run/xenstored /var/lib/xen /var/log/xen/console /var/lock /tmp
+mount -t devpts devpts /dev/pts
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback bridge; do
+	modprobe "$m" || echo "UK_DOM0_ERROR modprobe $m"
+done
+mount -t xenfs xenfs /proc/xen
+t0=$(cut -d' ' -f1 /proc/uptime)
+xenstored --pid-file=/var/run/xenstored.pid || echo "UK_DOM0_ERROR xenstored"
+xen-init-dom0 >/tmp/init-dom0.log 2>&1 || { echo "UK_DOM0_ERROR xen-init-dom0"; cat /tmp/init-dom0.log; }
+xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/var/run/xenconsoled.pid ||
+	echo "UK_DOM0_ERROR xenconsoled"
+# The domUs' network: a bridge their vifs join (etc/xen/scripts/uk-vif), dom0 at 10.0.0.1.
+ip link set lo up
+brctl addbr xenbr0 && ip addr add 10.0.0.1/24 dev xenbr0 && ip link set xenbr0 up ||
+	echo "UK_DOM0_ERROR bridge xenbr0"
+echo "UK_DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime) tools_from=$t0"
+
+# run_case NAME ACTION TEXT CMDLINE
+run_case() {
+	name=$1 action=$2 text=$3 cmdline=$4
+	log=/var/log/xen/console/guest-$name.log
+	# xl's config strings take backslash escapes: pass backslashes and quotes through.
+	cmdline=$(printf '%s' "$cmdline" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g")
+	cat >"/tmp/$name.cfg" <<EOF
+name = "$name"
+type = "pvh"
+kernel = "/k/$name"
+cmdline = '$cmdline'
+memory = 32
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+EOF
+	[ "${action%%=*}" = http ] &&
+		echo "vif = [ 'mac=00:16:3e:00:00:02,bridge=xenbr0,script=/etc/xen/scripts/uk-vif' ]" >>"/tmp/$name.cfg"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	timeout 90 xl create -F "/tmp/$name.cfg" >"/tmp/$name.xl" 2>&1 &
+	xl_pid=$!
+	if [ "$action" != run ]; then
+		i=0
+		# until WORDS are on the console, the domain has ended, or 600 looks
+		while [ $i -lt 600 ] && kill -0 $xl_pid 2>/dev/null && ! grep -qF -- "${action#*=}" "$log" 2>/dev/null; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if [ "${action%%=*}" = http ]; then
+			# (busybox-static's wget -T crashes: timeout bounds it instead)
+			timeout 60 wget -q -O "/tmp/$name.http" http://10.0.0.2/ || {
+				echo "UK_DOM0_ERROR wget http://10.0.0.2/ from $name"
+				ping -c 2 -W 2 10.0.0.2
+				cat /proc/net/dev
+				ls /sys/class/net/xenbr0/brif
+				cat /proc/net/arp
+				xenstore-ls -f /local/domain | grep -E 'vif|state'
+			}
+			http_lines=$(sed "s/^/$name| http: /" "/tmp/$name.http" 2>/dev/null)
+		fi
+		xl shutdown "$name" >"/tmp/$name.shutdown" 2>&1 ||
+			{ echo "UK_DOM0_ERROR xl shutdown $name"; cat "/tmp/$name.shutdown"; }
+	fi
+	wait $xl_pid
+	rc=$?
+	end=$(cut -d' ' -f1 /proc/uptime)
+	sleep 0.2 # xenconsoled writes the last bytes it read
+	reason=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' "/tmp/$name.xl" | head -1)
+	if [ "$rc" = 124 ]; then
+		reason=timeout
+		xl destroy "$name" 2>/dev/null
+	fi
+	[ -n "$reason" ] || reason=none
+	sed "s/^/$name| /" "$log" 2>/dev/null
+	[ -n "${http_lines:-}" ] && echo "$http_lines"
+	http_lines=
+	sed "s/^/$name xl| /" "/tmp/$name.xl"
+	echo "UK_CASE $name reason=$reason start=$start end=$end"
+}
+
+while IFS='|' read -r name action text cmdline; do
+	[ -n "$name" ] && run_case "$name" "$action" "$text" "$cmdline"
+done </cases
+echo "UK_DOM0_DONE"
+poweroff -f
