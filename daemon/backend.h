@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "ports.h"
 #include "ukd.h"
 #include "vm.h"
 

@@ -3,7 +3,6 @@
 #include "backends.h"
 #include "log.h"
 #include "qemu_user.h"
-#include "supervisor.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 static pthread_mutex_t backends_lock = PTHREAD_MUTEX_INITIALIZER;
+static ukd_backend_stopped_fn backends_stopped; /* the supervisor's, set at open */
 
 static struct ukd_backend *backends_open(struct ukd *d, int kind, uk_err_t *err)
 {
@@ -20,9 +20,8 @@ static struct ukd_backend *backends_open(struct ukd *d, int kind, uk_err_t *err)
 	if (ukd_qemu_user_setup(d, &qemu, err) < 0)
 		return NULL;
 	if (kind == UKD_BACKEND_QEMU)
-		return ukd_backend_open_qemu(d->cfg.root, NULL, &qemu, ukd_super_domain_stopped, d,
-		                             err);
-	b = ukd_backend_open(d->cfg.libvirt_uri, &qemu, ukd_super_domain_stopped, d, err);
+		return ukd_backend_open_qemu(d->cfg.root, NULL, &qemu, backends_stopped, d, err);
+	b = ukd_backend_open(d->cfg.libvirt_uri, &qemu, backends_stopped, d, err);
 	if (b)
 		ukd_backend_set_probe_timeout(b, (int)d->cfg.backend.probe_timeout_s);
 	return b;
@@ -64,7 +63,7 @@ struct ukd_backend *ukd_backend_of(struct ukd *d, const struct ukd_instance *in)
 	return b;
 }
 
-int ukd_backends_open(struct ukd *d, uk_err_t *err)
+int ukd_backends_open(struct ukd *d, ukd_backend_stopped_fn stopped, uk_err_t *err)
 {
 	int other =
 	        d->cfg.default_backend == UKD_BACKEND_QEMU ? UKD_BACKEND_LIBVIRT : UKD_BACKEND_QEMU;
@@ -74,6 +73,7 @@ int ukd_backends_open(struct ukd *d, uk_err_t *err)
 	DIR *dh;
 	int used = 0;
 
+	backends_stopped = stopped;
 	if (!(d->backend = ukd_backends_get(d, d->cfg.default_backend, err)))
 		return -1;
 	/* guests the other backend runs (a previous ukd's default, or per run) are re-attached */

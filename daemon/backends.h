@@ -8,8 +8,8 @@
 #include "ukd.h"
 
 /* Opens the default backend (d->backend), and the other one too when it has guests a previous
- * ukd left (live restore). */
-int ukd_backends_open(struct ukd *d, uk_err_t *err);
+ * ukd left (live restore). (stopped) is told of every guest that ends (the supervisor's). */
+int ukd_backends_open(struct ukd *d, ukd_backend_stopped_fn stopped, uk_err_t *err);
 /* The backend of (kind), opened now if it is not yet; NULL with 503 if it cannot be. */
 struct ukd_backend *ukd_backends_get(struct ukd *d, int kind, uk_err_t *err);
 /* The backend kind that runs (in)'s guests: the one it was created with. */

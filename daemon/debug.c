@@ -1,7 +1,7 @@
 /* Debugging guests: the kernel an instance boots, served to `uk debug`, and its crash reports
  * symbolized by addr2line when ukd records the exit (docs/debugging.md). */
 #include "debug.h"
-#include "http.h"
+#include "req.h"
 #include "instances.h"
 #include "log.h"
 #include "logs.h"
@@ -38,31 +38,6 @@ int ukd_debug_kernel_path(struct ukd *d, const struct ukd_instance *in, char *ou
 	    ukimg_kernel_path(d->images, img.manifest, out, len, err) < 0)
 		return uk_err_wrap(err, "kernel of %s", in->name);
 	return 0;
-}
-
-void ukd_route_instance_kernel(struct ukd *d, struct ukd_req *req)
-{
-	struct ukd_instance in;
-	char path[PATH_MAX];
-	uk_err_t err = {0};
-	struct stat st;
-	int fd = -1;
-
-	if (ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
-		ukd_reply_error(req, &err);
-		return;
-	}
-	if (ukd_debug_kernel_path(d, &in, path, sizeof(path), &err) == 0 &&
-	    ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0))
-		uk_err_errno(&err, errno, "open kernel %s", path);
-	ukd_instance_clear(&in);
-	if (err.status) {
-		if (fd >= 0)
-			close(fd);
-		ukd_reply_error(req, &err);
-		return;
-	}
-	ukd_reply_fd(req, 200, "application/x-elf", fd, (size_t)st.st_size);
 }
 
 /* Runs addr2line -f -C -e KERNEL ADDR... (no shell), its stdout into (out) (NUL-terminated,

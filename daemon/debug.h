@@ -25,7 +25,5 @@ int ukd_debug_kernel_path(struct ukd *d, const struct ukd_instance *in, char *ou
  * 139), appends the last panic report's backtrace symbolized (function at file:line, by
  * addr2line over the image's kernel) to its console log. Never fails the caller. */
 void ukd_debug_symbolize_crash(struct ukd *d, const struct ukd_instance *in, int code);
-/* GET /v1/instances/{}/kernel: the instance's kernel ELF, for `uk debug`. */
-void ukd_route_instance_kernel(struct ukd *d, struct ukd_req *req);
 
 #endif

@@ -7,69 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health_parse.h"
 #include "ports.h"
 #include "ukd.h"
 
 struct ukd_instance;
-
-/* Docker's defaults (docker run --health-*). */
-#define UKD_HEALTH_INTERVAL_NS (30LL * 1000000000)
-#define UKD_HEALTH_TIMEOUT_NS (30LL * 1000000000)
-#define UKD_HEALTH_RETRIES 3
-#define UKD_HEALTH_LOG_MAX 5 /* results kept, as Docker keeps */
-#define UKD_HEALTH_PATH_MAX 256
-
-enum ukd_health_kind { UKD_HEALTH_NONE, UKD_HEALTH_HTTP, UKD_HEALTH_TCP };
-enum ukd_health_status { UKD_HEALTH_STARTING, UKD_HEALTH_HEALTHY, UKD_HEALTH_UNHEALTHY };
-
-/* A check as stored in the instance config ("healthcheck"). */
-struct ukd_health_cfg {
-	enum ukd_health_kind kind;
-	unsigned port;                  /* guest port */
-	char path[UKD_HEALTH_PATH_MAX]; /* HTTP only */
-	int64_t interval_ns, timeout_ns, start_period_ns;
-	int retries;
-};
-
-/* What the state machine remembers between results. */
-struct ukd_health_state {
-	enum ukd_health_status status;
-	int failing_streak;
-};
-
-/*
- * Parses a Docker/Go duration (s): one or more <decimal><unit> with unit ns, us, ms, s, m or h
- * ("500ms", "1.5s", "1m30s"). Returns 0 with (*ns), or -1 (empty, no unit, bad number,
- * more than 24 h).
- */
-int ukd_health_duration_parse(const char *s, int64_t *ns);
-
-/*
- * Validates the request's "healthcheck" (v): {"http": "PORT/PATH" | "tcp": PORT, "interval",
- * "timeout", "start_period" (duration strings or integer nanoseconds), "retries", "disable"}
- * into (out): kind NONE when (v) is NULL or disables the check. 400 on bad input.
- */
-int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *err);
-/* (c) normalized, as stored: {"type": "none"} or {"type", "port", "path", "interval", ...}. */
-json_object *ukd_health_cfg_json(const struct ukd_health_cfg *c);
-/* Reads a normalized "healthcheck" (v) (as stored) into (out); kind NONE if there is none. */
-void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out);
-
-/*
- * The state machine (pure): applies one result (ok) of a check finished at (now) for a run
- * started at (started) and returns the new status. As Docker: a success makes it healthy and
- * resets the streak; a failure while still starting within the start period is not counted;
- * otherwise the streak grows and reaching (cfg)'s retries makes it unhealthy.
- */
-enum ukd_health_status ukd_health_next(struct ukd_health_state *st,
-                                       const struct ukd_health_cfg *cfg, int64_t started,
-                                       int64_t now, int ok);
-/* "starting", "healthy", "unhealthy" */
-const char *ukd_health_status_name(enum ukd_health_status s);
-
-/* The status code of an HTTP status line at the start of (buf) ((len) bytes): 100..599, 0 if
- * more bytes are needed, -1 if it is not an HTTP status line. */
-int ukd_health_http_status(const char *buf, size_t len);
 
 /* ---- the checker (health.c) ---- */
 

@@ -1,6 +1,7 @@
 /* Health checks, the pure parts: durations, the "healthcheck" options, the state machine, HTTP
  * status lines. */
-#include "health.h"
+#include "health_parse.h"
+#include "ports.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -137,7 +137,7 @@ static int main_up(struct ukd *d, uk_err_t *err)
 	if (ukd_super_start(d, err) < 0)
 		return -1;
 	main_libvirt_log(d);
-	if (ukd_backends_open(d, err) < 0)
+	if (ukd_backends_open(d, ukd_super_domain_stopped, err) < 0)
 		return -1;
 	ukd_super_reconcile(d);
 	if (ukd_net_start(d, err) < 0)

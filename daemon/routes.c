@@ -1,6 +1,5 @@
 /* The v1 route table: method, path pattern, body kind, handler. Order matters (first match wins).
  */
-#include "debug.h"
 #include "routes.h"
 
 const struct ukd_route ukd_routes[] = {

@@ -1,14 +1,20 @@
 /* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete, port. */
 #include "blob.h"
+#include "debug.h"
 #include "health.h"
 #include "instances.h"
 #include "logs.h"
 #include "routes.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void reply_result(struct ukd_req *req, int r, const uk_err_t *err, unsigned ok,
                          unsigned noop)
@@ -376,4 +382,30 @@ void ukd_route_instance_port(struct ukd *d, struct ukd_req *req)
 	}
 	ukd_reply_json(req, 200, ukd_instance_ports_json(&in));
 	ukd_instance_clear(&in);
+}
+
+/* GET /v1/instances/{id}/kernel: the instance's kernel ELF, for `uk debug` (its symbols). */
+void ukd_route_instance_kernel(struct ukd *d, struct ukd_req *req)
+{
+	struct ukd_instance in;
+	char path[PATH_MAX];
+	uk_err_t err = {0};
+	struct stat st;
+	int fd = -1;
+
+	if (ukd_store_instance_find(d->store, ukd_req_param(req, 0), &in, &err) < 0) {
+		ukd_reply_error(req, &err);
+		return;
+	}
+	if (ukd_debug_kernel_path(d, &in, path, sizeof(path), &err) == 0 &&
+	    ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0))
+		uk_err_errno(&err, errno, "open kernel %s", path);
+	ukd_instance_clear(&in);
+	if (err.status) {
+		if (fd >= 0)
+			close(fd);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	ukd_reply_fd(req, 200, "application/x-elf", fd, (size_t)st.st_size);
 }

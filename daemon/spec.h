@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "health.h"
+#include "health_parse.h"
 #include "ports.h"
 #include "ukd.h"
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ports.h"
+struct ukd_port; /* ports.h */
 
 /*
  * Each backend renders these its own way (libvirt: domain XML; qemu: ukvmm's argv). The guest

@@ -2,7 +2,6 @@
 #include "volumes.h"
 #include "cmdline.h"
 #include "events.h"
-#include "instances.h"
 #include "log.h"
 #include "uk/json.h"
 #include "volume_tar.h"

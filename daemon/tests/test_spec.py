@@ -164,7 +164,6 @@ def new_keys(d):
     # bad or not yet runnable: 400 naming the field, and no instance left behind
     for body, want in (
             ({"networks": [{"name": "none"}, {"name": "x"}]}, "stands alone"),
-            ({"networks": [{"name": "front"}]}, "networks \"front\""),
             ({"mounts": [{"type": "volume", "source": "v", "target": "/da ta"}]}, "target"),
             ({"mounts": [{"source": "v", "target": "data"}]}, "mounts[0].target"),
             ({"backend": "xen"}, "backend \"xen\""),
@@ -174,6 +173,12 @@ def new_keys(d):
         check(r.status == 400 and want in r.json()["message"],
               "%s: expected 400 with %r, got %r" % (body, want, r))
         check(d.req("GET", "/v1/instances/refused").status == 404, "%s left an instance" % body)
+    # a network that does not exist: 404 naming it, nothing left behind
+    r = d.req("POST", "/v1/instances", body={"image": "uktest", "name": "refused",
+                                             "networks": [{"name": "front"}]})
+    check(r.status == 404 and "no such network: front" in r.json()["message"],
+          "networks front: expected 404 naming it, got %r" % r)
+    check(d.req("GET", "/v1/instances/refused").status == 404, "networks front left an instance")
 
 
 def main(d):
