@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "template.h"
 #include "uk/client.h"
 
 /* Exit statuses (docs/cli.md): errors of uk itself or of the daemon; bad usage. */
@@ -29,8 +30,11 @@ struct cli_tls {
 struct cli {
 	const char *host; /* -H, else UK_HOST, else the default */
 	struct cli_tls tls;
-	int json;        /* --format json */
-	const char *cmd; /* the command's name, for messages */
+	int json;              /* --format json */
+	struct cli_tmpl *tmpl; /* --format TEMPLATE (template.h), else NULL */
+	int tmpl_table;        /* --format 'table TEMPLATE': a header row, cells aligned at tabs */
+	const char *cmd;       /* the command's name, for messages */
+	int templates;         /* the command takes --format TEMPLATE (its cli_cmd's .templates) */
 	uk_client_t *client;
 };
 
@@ -39,6 +43,7 @@ struct cli_cmd {
 	const char *summary; /* one line, for `uk --help` */
 	const char *help;    /* `uk CMD --help`: usage line, description, options */
 	int (*run)(struct cli *cli, int argc, char **argv);
+	int templates; /* --format takes a Go template (cli_format_rows / cli_format_one) */
 };
 
 /* The connected client (made on first use); NULL after printing the error. */
@@ -104,8 +109,23 @@ int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **a
  */
 int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
-/* Sets the output format from "table" or "json"; -1 after a usage message. */
+/* Sets the output format from "table", "json" or a Go template ("{{.Names}}", "table
+ * {{.ID}}\t{{.Status}}"); -1 after a usage message naming the template's mistake. */
 int cli_set_format(struct cli *cli, const char *fmt);
+
+/* --format TEMPLATE output (format.c). Lists: each object of (rows) (Docker's field names) run
+ * through cli->tmpl and a newline; 'table ...' adds a header row, (header) standing for a row
+ * (its values the column titles), and aligns cells at tabs. Returns the exit status. */
+int cli_format_rows(struct cli *cli, json_object *rows, json_object *header);
+/* A header object from (kv): field name, title, field name, title... ((n) strings). */
+json_object *cli_format_header(const char *const *kv, size_t n);
+/* Runs cli->tmpl on one value (inspect -f); the exit status. */
+int cli_format_one(struct cli *cli, json_object *dot);
+/* Docker's PascalCase keys (Id, Name, State.Status, Config.Env, NetworkSettings.Ports, ...)
+ * added beside uk's own keys of an inspected instance or image (docs/cli.md). */
+void cli_docker_keys(json_object *obj);
+/* "2026-12-06 19:20:00 +0000 UTC" (Go's time.String, Docker's CreatedAt) for unix (t). */
+void cli_docker_time(double t, char *buf, size_t len);
 
 /* Output helpers. */
 void cli_print_json(const json_object *obj);             /* pretty, one document, newline */

@@ -124,6 +124,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	cli.cmd = cmd->name;
+	cli.templates = cmd->templates;
+	if (cli.tmpl && !cli.templates)
+		return cli_usage_error(&cli,
+		                       "--format takes table or json here (templates work on ps, "
+		                       "images and inspect)");
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* GNU getopt: 0 re-initialises for the command's own options */

@@ -67,12 +67,40 @@ int cli_help(const struct cli_cmd *cmd)
 
 int cli_set_format(struct cli *cli, const char *fmt)
 {
-	if (strcmp(fmt, "json") == 0)
+	uk_err_t err = {0};
+	size_t skip = 0;
+
+	cli_tmpl_free(cli->tmpl);
+	cli->tmpl = NULL;
+	cli->json = cli->tmpl_table = 0;
+	if (strcmp(fmt, "json") == 0) {
 		cli->json = 1;
-	else if (strcmp(fmt, "table") == 0)
-		cli->json = 0;
-	else
-		return cli_usage_error(cli, "bad --format '%s': expected table or json", fmt), -1;
+		return 0;
+	}
+	if (strcmp(fmt, "table") == 0)
+		return 0;
+	/* Docker: "table..." starts a table; spaces around the template are dropped */
+	if (strncmp(fmt, "table", 5) == 0) {
+		cli->tmpl_table = 1;
+		skip = 5;
+	}
+	skip += strspn(fmt + skip, " ");
+	_cleanup_free_ char *text = cli_sprintf("%s", fmt + skip);
+	for (size_t n = strlen(text); n && text[n - 1] == ' '; n--)
+		text[n - 1] = '\0';
+	if (!strstr(text, "{{"))
+		return cli_usage_error(cli,
+		                       "bad --format '%s': expected table, json or a Go template "
+		                       "such as '{{.Names}}'",
+		                       fmt),
+		       -1;
+	if (!cli->templates && strcmp(cli->cmd, "uk"))
+		return cli_usage_error(cli, "--format takes table or json here (templates work on "
+		                            "ps, images and inspect)"),
+		       -1;
+	cli->tmpl = cli_tmpl_parse(text, CLI_TMPL_ESCAPES, (int)skip, &err);
+	if (!cli->tmpl)
+		return cli_usage_error(cli, "bad --format: %s", err.message), -1;
 	return 0;
 }
 

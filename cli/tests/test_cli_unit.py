@@ -434,6 +434,67 @@ def t_images(c):
 
 
 @family("tables")
+def t_format_templates(c):
+    items = [
+        {"id": ID, "names": ["web"], "image": "hello:latest", "command": ["x"],
+         "created": int(now()) - 125, "state": "running", "status": "Up 3 seconds",
+         "ports": [{"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80,
+                    "protocol": "tcp"}], "labels": {"tier": "front"}},
+        {"id": "9" * 64, "names": ["job"], "image": "batch", "command": "", "created": 1,
+         "state": "exited", "status": "exited", "exit_code": 7},
+    ]
+    c.fake.on("GET", "/v1/instances", body=items)
+    p = c.uk("ps", "-a", "--format", "{{.Names}} {{.ID}} {{.State}}")
+    expect(p, 0)
+    check(p.out == "web %s running\njob %s exited\n" % (ID[:12], "9" * 12), "names/ids", p)
+    p = c.uk("ps", "-a", "--format", r"table {{.Names}}	{{.Ports}}	{{.Status}}")
+    expect(p, 0)
+    lines = p.out.splitlines()
+    check(re.match(r"^NAMES +PORTS +STATUS$", lines[0]), "table header", p)
+    check(lines[1].startswith("web ") and "127.0.0.1:8080->80/tcp" in lines[1], "row", p)
+    check(lines[0].index("PORTS") == lines[1].index("127.0.0.1"), "aligned", p)
+    p = c.uk("ps", "--format", "{{json .}}")
+    row = json.loads(p.out.splitlines()[0])
+    check(row["Names"] == "web" and row["Labels"] == "tier=front" and row["State"] == "running",
+          "json . has Docker's names", p)
+    p = c.uk("--format", "{{upper .Names}}", "ps")
+    check(p.out.splitlines() == ["WEB", "JOB"], "global --format", p)
+    # mistakes: the column, exit 2 like every usage error, nothing asked of the daemon
+    n = len(c.fake.requests)
+    p = c.uk("ps", "--format", "{{.Names")
+    expect(p, 2, err=r"^uk ps: bad --format: template at column 1: unclosed action")
+    p = c.uk("ps", "--format", "table {{.Names}} {{.Nmes}}")
+    expect(p, 2, err=r"column 20: no field Nmes here \(fields: Command, CreatedAt, ID")
+    check(p.out == "", "nothing printed for a bad field", p)
+    p = c.uk("ps", "--format", "{{nope}}")
+    expect(p, 2, err="function nope not defined")
+    p = c.uk("info", "--format", "{{.Names}}")
+    expect(p, 2, err="templates work on ps, images and inspect")
+    c.fake.on("GET", "/v1/images", body=[
+        {"id": IMG, "repo_tags": ["hello:latest", "hello:1"], "created": 1, "size": 512}])
+    p = c.uk("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}")
+    expect(p, 0)
+    check(p.out == "hello:latest ab12cd34ef56 512B\nhello:1 ab12cd34ef56 512B\n", "images", p)
+    inst = {"id": ID, "name": "web", "image": "hello:latest", "image_id": IMG,
+            "state": {"status": "exited", "exit_code": 3, "running": False},
+            "config": {"env": ["A=1"], "cmd": ["x"], "memory": 16777216,
+                       "labels": {"tier": "front"}},
+            "ports": [{"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80,
+                       "protocol": "tcp"}]}
+    c.fake.on("GET", "/v1/instances/web", body=inst)
+    p = c.uk("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{json .Config.Env}} "
+             "{{.HostConfig.Memory}} {{index .Config.Labels \"tier\"}} "
+             "{{range $p, $b := .NetworkSettings.Ports}}{{$p}}>{{(index $b 0).HostPort}}{{end}}",
+             "web")
+    expect(p, 0)
+    check(p.out == 'exited 3 ["A=1"] 16777216 front 80/tcp>8080\n', "inspect -f", p)
+    p = c.uk("inspect", "--format", "{{.state.exit_code}}", "web")
+    check(p.out == "3\n", "uk's own keys in templates", p)
+    p = c.uk("inspect", "-f", "{{.State.Nope}}", "web")
+    expect(p, 2, err="no field Nope here")
+
+
+@family("tables")
 def t_inspect_rmi_tag(c):
     inst = {"id": ID, "name": "web", "state": {"status": "running", "exit_code": 0}}
     img = {"id": IMG, "repo_tags": ["hello:latest"], "config": {"cmd": []}}
@@ -445,11 +506,17 @@ def t_inspect_rmi_tag(c):
               status=404)
     p = c.uk("inspect", "web", "hello")
     expect(p, 0)
-    check(json.loads(p.out) == [inst, img], "inspect array", p)
+    got = json.loads(p.out)
+    # uk's keys unchanged, Docker's beside them
+    check([{k: d[k] for k in want} for d, want in zip(got, [inst, img])] == [inst, img],
+          "inspect array", p)
+    check(got[0]["State"]["Status"] == "running" and got[0]["Name"] == "/web" and
+          got[1]["RepoTags"] == ["hello:latest"], "Docker's keys", p)
     check("\n  " in p.out, "pretty printed", p)
     p = c.uk("inspect", "web", "nothing")
     expect(p, 1, err="inspect nothing: no such instance or image: nothing")
-    check(json.loads(p.out) == [inst], "found part still printed", p)
+    check(json.loads(p.out)[0]["id"] == ID and len(json.loads(p.out)) == 1,
+          "found part still printed", p)
     p = c.uk("inspect", "--type", "image", "web")
     expect(p, 1, err="no such image")
     c.fake.on("DELETE", "/v1/images/hello",
