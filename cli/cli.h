@@ -109,6 +109,15 @@ int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **a
  */
 int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
+/* Docker habits that cannot apply (docker_only.c): the sentence saying why and what to do
+ * instead, or NULL. (flag) is "-i" or "--tty" ((n) bytes of it). */
+const char *cli_docker_command(const char *name);
+const char *cli_docker_flag(const char *cmd, const char *flag, size_t n);
+
+/* After getopt_long matched long option (o): NULL when it was typed in full ("--all",
+ * "--all=x"), else what was typed ("--al": getopt_long takes prefixes, Docker's CLI does not). */
+const char *cli_long_typed(char **argv, const struct option *o);
+
 /* Sets the output format from "table", "json" or a Go template ("{{.Names}}", "table
  * {{.ID}}\t{{.Status}}"); -1 after a usage message naming the template's mistake. */
 int cli_set_format(struct cli *cli, const char *fmt);

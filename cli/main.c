@@ -55,13 +55,21 @@ int main(int argc, char **argv)
 	struct cli cli = {.cmd = "uk"};
 	const struct cli_cmd *cmd = NULL;
 	size_t i;
-	int c, ret;
+	int c, ret, idx = -1;
 
 	cli.host = getenv("UK_HOST");
 	if (cli.host && !*cli.host)
 		cli.host = NULL;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+H:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+H:vh", opts, &idx)) != -1) {
+		const char *typed = idx >= 0 && c != '?' ? cli_long_typed(argv, &opts[idx]) : NULL;
+
+		idx = -1;
+		if (typed) {
+			fprintf(stderr, "uk: unknown option '%.*s'\nSee 'uk --help'.\n",
+			        (int)strcspn(typed, "="), typed);
+			return CLI_EXIT_USAGE;
+		}
 		switch (c) {
 		case 'H':
 			cli.host = optarg;
@@ -119,6 +127,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		if (strcmp(cli_cmds[i]->name, argv[optind]) == 0)
 			cmd = cli_cmds[i];
+	if (!cmd && cli_docker_command(argv[optind])) {
+		fprintf(stderr, "uk %s: not available: %s.\n", argv[optind],
+		        cli_docker_command(argv[optind]));
+		return CLI_EXIT_USAGE;
+	}
 	if (!cmd) {
 		fprintf(stderr, "uk: '%s' is not a uk command.\nSee 'uk --help'.\n", argv[optind]);
 		return CLI_EXIT_USAGE;
