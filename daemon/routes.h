@@ -28,6 +28,7 @@ void ukd_route_image_signatures(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_create(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_list(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_inspect(struct ukd *d, struct ukd_req *req);
+void ukd_route_instance_rename(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_start(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_stop(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_kill(struct ukd *d, struct ukd_req *req);
