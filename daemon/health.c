@@ -5,6 +5,7 @@
 #include "events.h"
 #include "instances.h"
 #include "log.h"
+#include "store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,21 +80,14 @@ struct want {
 static int want_one(void *ctx, struct ukd_instance *in)
 {
 	struct want **head = ctx, *w;
-	json_object *cfg, *v;
-	struct ukd_health_cfg hc;
 
-	if (strcmp(in->state, "running"))
-		return 0;
-	cfg = json_tokener_parse(in->config ? in->config : "{}");
-	ukd_health_cfg_from_json(
-	        cfg && json_object_object_get_ex(cfg, "healthcheck", &v) ? v : NULL, &hc);
-	json_object_put(cfg);
-	if (hc.kind == UKD_HEALTH_NONE || !(w = calloc(1, sizeof(*w))))
+	if (in->state != UKD_STATE_RUNNING || in->spec.health.kind == UKD_HEALTH_NONE ||
+	    !(w = calloc(1, sizeof(*w))))
 		return 0;
 	memcpy(w->id, in->id, sizeof(w->id));
 	memcpy(w->name, in->name, sizeof(w->name));
 	memcpy(w->uuid, in->domain_uuid, sizeof(w->uuid));
-	w->cfg = hc;
+	w->cfg = in->spec.health;
 	w->started = in->started;
 	w->next = *head;
 	*head = w;
@@ -415,21 +409,13 @@ static void log_add(struct check *c, const struct result *r)
 static int policy_on_unhealthy(struct ukd *d, const char *id)
 {
 	struct ukd_instance in;
-	json_object *cfg, *rp, *v;
-	int r = 0;
+	const struct ukd_restart_policy *rp = &in.spec.restart;
+	int r;
 
 	if (ukd_store_instance_find(d->store, id, &in, NULL) < 0)
 		return 0;
-	cfg = json_tokener_parse(in.config ? in.config : "{}");
-	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp) &&
-	    json_object_object_get_ex(rp, "name", &v) &&
-	    !strcmp(json_object_get_string(v), "on-unhealthy")) {
-		int64_t max = json_object_object_get_ex(rp, "maximum_retry_count", &v)
-		                      ? json_object_get_int64(v)
-		                      : 0;
-		r = max == 0 || in.restart_count < max;
-	}
-	json_object_put(cfg);
+	r = rp->kind == UKD_RESTART_ON_UNHEALTHY &&
+	    (rp->max_retry == 0 || in.restart_count < rp->max_retry);
 	ukd_instance_clear(&in);
 	return r;
 }
@@ -473,7 +459,7 @@ static void *kill_thread(void *p)
 	ukd_instance_lock(d, k->a.id);
 	if (!d->stopping && ukd_store_instance_find(d->store, k->a.id, &in, NULL) == 0) {
 		/* Only the run that was unhealthy, and not one the user is stopping. */
-		go = !strcmp(in.state, "running") && !strcmp(in.domain_uuid, k->a.uuid) &&
+		go = in.state == UKD_STATE_RUNNING && !strcmp(in.domain_uuid, k->a.uuid) &&
 		     !in.stop_requested;
 		if (go) {
 			pthread_mutex_lock(&H.lock);
@@ -647,18 +633,16 @@ static int free_port(unsigned *port, uk_err_t *err)
 	return r ? -1 : 0;
 }
 
-int ukd_health_prepare(struct ukd *d, const char *id, json_object *cfg,
+int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cfg *hcp,
                        const struct ukd_port *ports, int n, struct ukd_port *fwd, uk_err_t *err)
 {
-	json_object *v;
-	struct ukd_health_cfg hc;
+	const struct ukd_health_cfg hc = *hcp;
 	char path[PATH_MAX], ip[16] = "127.0.0.1";
 	unsigned port = 0;
 	int added = 0;
 	FILE *f;
 
 	endpoint_file(d, id, path, sizeof(path));
-	ukd_health_cfg_from_json(json_object_object_get_ex(cfg, "healthcheck", &v) ? v : NULL, &hc);
 	if (hc.kind == UKD_HEALTH_NONE) {
 		unlink(path);
 		return 0;
@@ -739,7 +723,7 @@ uint64_t ukd_health_gen(void)
 void ukd_health_ps_suffix(const struct ukd_instance *in, char *buf, size_t len)
 {
 	buf[0] = 0;
-	if (strcmp(in->state, "running"))
+	if (in->state != UKD_STATE_RUNNING)
 		return;
 	pthread_mutex_lock(&H.lock);
 	struct check *c = check_find(in->id);

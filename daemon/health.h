@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 #include "ports.h"
-#include "store.h"
 #include "ukd.h"
+
+struct ukd_instance;
 
 /* Docker's defaults (docker run --health-*). */
 #define UKD_HEALTH_INTERVAL_NS (30LL * 1000000000)
@@ -45,10 +46,12 @@ int ukd_health_duration_parse(const char *s, int64_t *ns);
 
 /*
  * Validates the request's "healthcheck" (v): {"http": "PORT/PATH" | "tcp": PORT, "interval",
- * "timeout", "start_period" (duration strings or integer nanoseconds), "retries", "disable"}.
- * Returns a new normalized object ({"type": "none"} when disabled or absent) or NULL with a 400.
+ * "timeout", "start_period" (duration strings or integer nanoseconds), "retries", "disable"}
+ * into (out): kind NONE when (v) is NULL or disables the check. 400 on bad input.
  */
-json_object *ukd_health_parse(json_object *v, uk_err_t *err);
+int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *err);
+/* (c) normalized, as stored: {"type": "none"} or {"type", "port", "path", "interval", ...}. */
+json_object *ukd_health_cfg_json(const struct ukd_health_cfg *c);
 /* Reads a normalized "healthcheck" (v) (as stored) into (out); kind NONE if there is none. */
 void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out);
 
@@ -74,15 +77,13 @@ int ukd_health_start(struct ukd *d, uk_err_t *err);
 /* Stops the checker and waits for the kills it started. */
 void ukd_health_stop(struct ukd *d);
 
-/* 1 if the instance config (cfg) has a check (its guest then needs a NIC). */
-int ukd_health_wanted(json_object *cfg);
 /*
- * Before a start: the endpoint the check of (cfg) probes — the host side of a published TCP
+ * Before a start: the endpoint the check (hc) probes — the host side of a published TCP
  * port for the check's port, else a forward ukd adds, 127.0.0.1:<free port> → guest port,
  * returned in (fwd) (result 1). Records the endpoint in the instance's "health" file. 0 if
  * nothing is to be added, -1 with (err).
  */
-int ukd_health_prepare(struct ukd *d, const char *id, json_object *cfg,
+int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cfg *hc,
                        const struct ukd_port *ports, int n, struct ukd_port *fwd, uk_err_t *err);
 /* If ukd killed (in)'s current run for being unhealthy: fills (why) and returns 1. */
 int ukd_health_killed(struct ukd *d, const struct ukd_instance *in, char *why, size_t len);

@@ -163,7 +163,7 @@ static int hc_tcp(json_object *f, struct ukd_health_cfg *c, uk_err_t *err)
 	return 0;
 }
 
-static json_object *hc_json(const struct ukd_health_cfg *c)
+json_object *ukd_health_cfg_json(const struct ukd_health_cfg *c)
 {
 	json_object *o = json_object_new_object();
 
@@ -234,13 +234,12 @@ static int hc_parse(json_object *v, struct ukd_health_cfg *c, uk_err_t *err)
 	return 0;
 }
 
-json_object *ukd_health_parse(json_object *v, uk_err_t *err)
+int ukd_health_cfg_parse(json_object *v, struct ukd_health_cfg *out, uk_err_t *err)
 {
-	struct ukd_health_cfg c = {0};
-
-	if (v && hc_parse(v, &c, err) < 0)
-		return NULL;
-	return hc_json(&c);
+	memset(out, 0, sizeof(*out));
+	if (v && hc_parse(v, out, err) < 0)
+		return -1;
+	return 0;
 }
 
 void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out)
@@ -262,7 +261,7 @@ void ukd_health_cfg_from_json(json_object *v, struct ukd_health_cfg *out)
 	out->retries = json_object_get_int(json_object_object_get(v, "retries"));
 	if (out->port < 1 || out->port > 65535 || out->interval_ns < MIN_NS ||
 	    out->timeout_ns < MIN_NS || out->retries < 1)
-		out->kind = UKD_HEALTH_NONE; /* not written by ukd_health_parse: ignore it */
+		out->kind = UKD_HEALTH_NONE; /* not written by ukd_health_cfg_json: ignore it */
 }
 
 /* ---- the state machine ---- */
@@ -308,13 +307,4 @@ int ukd_health_http_status(const char *buf, size_t len)
 		code = code * 10 + (buf[i] - '0');
 	}
 	return code >= 100 && code <= 599 ? code : -1;
-}
-
-int ukd_health_wanted(json_object *cfg)
-{
-	json_object *v;
-	struct ukd_health_cfg hc;
-
-	ukd_health_cfg_from_json(json_object_object_get_ex(cfg, "healthcheck", &v) ? v : NULL, &hc);
-	return hc.kind != UKD_HEALTH_NONE;
 }

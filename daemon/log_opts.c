@@ -106,20 +106,3 @@ json_object *ukd_log_opts_json(const struct ukd_log_opts *o)
 	json_object_object_add(j, "max-file", json_object_new_int64(o->max_file));
 	return j;
 }
-
-void ukd_log_opts_of_config(const char *config, struct ukd_log_opts *out)
-{
-	json_object *cfg = config ? json_tokener_parse(config) : NULL, *lo, *v;
-
-	*out = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
-	if (cfg && json_object_object_get_ex(cfg, "log_opts", &lo)) {
-		int64_t n;
-		if (json_object_object_get_ex(lo, "max-size", &v) &&
-		    (n = json_object_get_int64(v)) >= (int64_t)UKD_LOG_MAX_SIZE_MIN)
-			out->max_size = (uint64_t)n;
-		if (json_object_object_get_ex(lo, "max-file", &v) &&
-		    (n = json_object_get_int64(v)) >= 1 && n <= UKD_LOG_MAX_FILE_MAX)
-			out->max_file = (unsigned)n;
-	}
-	json_object_put(cfg);
-}

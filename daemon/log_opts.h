@@ -27,7 +27,5 @@ int ukd_log_opts_parse(json_object *o, const struct ukd_log_opts *base, const ch
                        struct ukd_log_opts *out, uk_err_t *err);
 /* {"max-size": N, "max-file": N} (bytes, files) for an instance's stored config. */
 json_object *ukd_log_opts_json(const struct ukd_log_opts *o);
-/* The options stored in an instance's config (cfg JSON text), defaults for what is missing. */
-void ukd_log_opts_of_config(const char *config, struct ukd_log_opts *out);
 
 #endif

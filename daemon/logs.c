@@ -266,7 +266,7 @@ static int logs_running(struct ukd_logs *l)
 	if (ukd_store_instance_find(l->d->store, l->id, &in, NULL) < 0)
 		return 0;
 	/* A follow opened before the start (how `uk run` avoids missing output) waits too. */
-	running = !strcmp(in.state, "running") || !strcmp(in.state, "created");
+	running = in.state == UKD_STATE_RUNNING || in.state == UKD_STATE_CREATED;
 	ukd_instance_clear(&in);
 	return running;
 }
@@ -559,7 +559,8 @@ static void pump_load(struct watched *w, const char *dir)
 	w->punched = 0;
 	w->opts = (struct ukd_log_opts){UKD_LOG_MAX_SIZE_DEFAULT, UKD_LOG_MAX_FILE_DEFAULT};
 	if (ukd_store_instance_find(pump.d->store, w->id, &in, NULL) == 0) {
-		ukd_log_opts_of_config(in.config, &w->opts);
+		if (!in.spec_error[0])
+			w->opts = in.spec.log;
 		ukd_instance_clear(&in);
 	}
 	w->loaded = 1;

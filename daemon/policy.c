@@ -3,7 +3,6 @@
 #include "uk/vmm.h"
 
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,41 +44,28 @@ int64_t ukd_policy_backoff_ms(int n, int64_t ran_ns)
 
 int ukd_policy_wants_restart(const struct ukd_instance *in)
 {
-	json_object *cfg = json_tokener_parse(in->config), *rp, *v;
-	const char *name = "no";
-	int64_t max = 0;
-	int r;
+	const struct ukd_restart_policy *rp = &in->spec.restart;
 
-	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp)) {
-		if (json_object_object_get_ex(rp, "name", &v))
-			name = json_object_get_string(v);
-		if (json_object_object_get_ex(rp, "maximum_retry_count", &v))
-			max = json_object_get_int64(v);
-	}
-	if (in->stop_requested || !strcmp(name, "no"))
-		r = 0;
-	else if (!strcmp(name, "on-failure") || !strcmp(name, "on-unhealthy"))
-		r = in->exit_code != 0 && (max == 0 || in->restart_count < max);
-	else
-		r = 1; /* always, unless-stopped */
+	if (in->stop_requested)
+		return 0;
+	switch (rp->kind) {
+	case UKD_RESTART_NO:
+		return 0;
+	case UKD_RESTART_ON_FAILURE:
 	/* on-unhealthy: on-failure, plus the health checker kills an unhealthy run (a failure,
 	 * 137); always and unless-stopped do not act on health, as in Docker (docs/daemon.md). */
-	json_object_put(cfg);
-	return r;
+	case UKD_RESTART_ON_UNHEALTHY:
+		return in->exit_code != 0 &&
+		       (rp->max_retry == 0 || in->restart_count < rp->max_retry);
+	default:
+		return 1; /* always, unless-stopped */
+	}
 }
 
 int ukd_policy_restart_at_startup(const struct ukd_instance *in)
 {
-	json_object *cfg = json_tokener_parse(in->config), *rp, *v;
-	const char *name = "no";
-	int r;
-
-	if (cfg && json_object_object_get_ex(cfg, "restart_policy", &rp) &&
-	    json_object_object_get_ex(rp, "name", &v))
-		name = json_object_get_string(v);
 	/* As Docker: always starts with the daemon whatever happened; unless-stopped unless the
 	 * user stopped it. */
-	r = !strcmp(name, "always") || (!strcmp(name, "unless-stopped") && !in->stop_requested);
-	json_object_put(cfg);
-	return r;
+	return in->spec.restart.kind == UKD_RESTART_ALWAYS ||
+	       (in->spec.restart.kind == UKD_RESTART_UNLESS_STOPPED && !in->stop_requested);
 }

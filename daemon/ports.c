@@ -84,7 +84,8 @@ static int port_overlaps(const struct ukd_port *a, const struct ukd_port *b)
 	        !strcmp(b->host_ip, "0.0.0.0"));
 }
 
-static int port_parse_one(json_object *o, size_t i, struct ukd_port *p, uk_err_t *err)
+static int port_parse_one(json_object *o, size_t i, int check_host, struct ukd_port *p,
+                          uk_err_t *err)
 {
 	const char *key;
 	struct in_addr a;
@@ -118,13 +119,13 @@ static int port_parse_one(json_object *o, size_t i, struct ukd_port *p, uk_err_t
 		                  "127.0.0.1 (or 0.0.0.0 for every address of this host)",
 		                  i, json_object_get_string(json_object_object_get(o, "host_ip")));
 	inet_ntop(AF_INET, &a, p->host_ip, sizeof(p->host_ip));
-	if (!ip_is_local(&a))
+	if (check_host && !ip_is_local(&a))
 		return uk_err_bad(err, "ports[%zu].host_ip %s is not an address of this host", i,
 		                  p->host_ip);
 	return 0;
 }
 
-static json_object *port_json(const struct ukd_port *p)
+json_object *ukd_port_json(const struct ukd_port *p)
 {
 	json_object *o = json_object_new_object();
 
@@ -135,68 +136,33 @@ static json_object *port_json(const struct ukd_port *p)
 	return o;
 }
 
-json_object *ukd_ports_parse(json_object *v, uk_err_t *err)
+int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n_out,
+                     uk_err_t *err)
 {
-	struct ukd_port ports[UKD_PORTS_MAX];
 	size_t n;
-	json_object *out;
 
-	if (!json_object_is_type(v, json_type_array)) {
-		uk_err_bad(err, "ports: expected an array of {\"host_ip\", \"host_port\", "
-		                "\"guest_port\", \"protocol\"} objects");
-		return NULL;
-	}
+	if (!json_object_is_type(v, json_type_array))
+		return uk_err_bad(err, "ports: expected an array of {\"host_ip\", \"host_port\", "
+		                       "\"guest_port\", \"protocol\"} objects");
 	n = json_object_array_length(v);
-	if (n > UKD_PORTS_MAX) {
-		uk_err_bad(err, "ports: at most %d published ports per instance (got %zu)",
-		           UKD_PORTS_MAX, n);
-		return NULL;
-	}
+	if (n > UKD_PORTS_MAX)
+		return uk_err_bad(err, "ports: at most %d published ports per instance (got %zu)",
+		                  UKD_PORTS_MAX, n);
 	for (size_t i = 0; i < n; i++) {
-		memset(&ports[i], 0, sizeof(ports[i]));
-		if (port_parse_one(json_object_array_get_idx(v, i), i, &ports[i], err) < 0)
-			return NULL;
+		memset(&out[i], 0, sizeof(out[i]));
+		if (port_parse_one(json_object_array_get_idx(v, i), i, check_host, &out[i], err) <
+		    0)
+			return -1;
 		for (size_t j = 0; j < i; j++)
-			if (port_overlaps(&ports[i], &ports[j])) {
-				uk_err_bad(err,
-				           "ports[%zu] and ports[%zu] both publish host port "
-				           "%s:%u/%s: a host port can be published once",
-				           j, i, ports[i].host_ip, ports[i].host_port,
-				           ports[i].proto);
-				return NULL;
-			}
+			if (port_overlaps(&out[i], &out[j]))
+				return uk_err_bad(
+				        err,
+				        "ports[%zu] and ports[%zu] both publish host port "
+				        "%s:%u/%s: a host port can be published once",
+				        j, i, out[i].host_ip, out[i].host_port, out[i].proto);
 	}
-	out = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(out, port_json(&ports[i]));
-	return out;
-}
-
-int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max)
-{
-	int n = 0;
-
-	if (!arr || !json_object_is_type(arr, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr) && n < max; i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *v;
-		struct ukd_port *p = &out[n];
-
-		memset(p, 0, sizeof(*p));
-		snprintf(p->host_ip, sizeof(p->host_ip), "%s",
-		         json_object_object_get_ex(o, "host_ip", &v) ? json_object_get_string(v)
-		                                                     : UKD_PORTS_DEFAULT_IP);
-		snprintf(p->proto, sizeof(p->proto), "%s",
-		         json_object_object_get_ex(o, "protocol", &v) ? json_object_get_string(v)
-		                                                      : "tcp");
-		p->host_port =
-		        (unsigned)json_object_get_int(json_object_object_get(o, "host_port"));
-		p->guest_port =
-		        (unsigned)json_object_get_int(json_object_object_get(o, "guest_port"));
-		if (p->host_port && p->guest_port)
-			n++;
-	}
-	return n;
+	*n_out = (int)n;
+	return 0;
 }
 
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len)

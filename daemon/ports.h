@@ -27,19 +27,19 @@ struct ukd_port {
 
 /*
  * Validates the request's "ports" (v): an array of {"host_ip","host_port","guest_port",
- * "protocol"}, host_ip defaulting to 127.0.0.1 and protocol to tcp. Returns a new normalized
- * array (every field present), or NULL with a 400 in (err): bad types, ports outside 1..65535,
- * a protocol other than tcp/udp, an address that is not IPv4 or not on this host, two entries
- * publishing the same host address and port.
+ * "protocol"}, host_ip defaulting to 127.0.0.1 and protocol to tcp, into (out) (UKD_PORTS_MAX
+ * entries, normalized), the count in (n). 400 in (err): bad types, ports outside 1..65535, a
+ * protocol other than tcp/udp, an address that is not IPv4 or (when (check_host)) not on this
+ * host, two entries publishing the same host address and port. A stored config is read with
+ * (check_host) 0: the address may have gone since its create.
  */
-json_object *ukd_ports_parse(json_object *v, uk_err_t *err);
+int ukd_ports_decode(json_object *v, int check_host, struct ukd_port *out, int *n, uk_err_t *err);
+/* One normalized port, as stored ({"host_ip","host_port","guest_port","protocol"}). */
+json_object *ukd_port_json(const struct ukd_port *p);
 
 /* The first key of object (o) not in the NULL-terminated (known), or NULL: request validation
  * (ports, the instance config, its healthcheck) refuses fields it does not know. */
 const char *ukd_json_unknown_key(json_object *o, const char *const *known);
-
-/* Reads a normalized array (arr) (as stored) into (out) (at most (max)); returns the count. */
-int ukd_ports_from_json(json_object *arr, struct ukd_port *out, int max);
 
 /* "127.0.0.1:8080->80/tcp" (Docker's ps notation) into (buf). */
 void ukd_port_format(const struct ukd_port *p, char *buf, size_t len);

@@ -72,9 +72,9 @@ static int list_one(void *p, struct ukd_instance *in)
 {
 	struct list_ctx *c = p;
 
-	if (!c->all && !c->status && strcmp(in->state, "running"))
+	if (!c->all && !c->status && in->state != UKD_STATE_RUNNING)
 		return 0;
-	if (c->status && !filter_has(c->status, in->state))
+	if (c->status && !filter_has(c->status, ukd_state_name(in->state)))
 		return 0;
 	if (c->name && !filter_has(c->name, in->name))
 		return 0;

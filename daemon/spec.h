@@ -35,10 +35,13 @@ enum ukd_restart_kind {
 	UKD_RESTART_ON_FAILURE,
 	UKD_RESTART_ALWAYS,
 	UKD_RESTART_UNLESS_STOPPED,
+	UKD_RESTART_ON_UNHEALTHY, /* on-failure, plus a kill when its health check fails */
 };
+/* "no", "on-failure", "always", "unless-stopped", "on-unhealthy". */
+const char *ukd_restart_kind_name(enum ukd_restart_kind k);
 struct ukd_restart_policy {
 	enum ukd_restart_kind kind;
-	int max_retry; /* on-failure: 0 = unbounded */
+	int max_retry; /* on-failure, on-unhealthy: 0 = unbounded */
 };
 
 /* Which backend runs the instance's guests (daemon/backend.h). */
@@ -55,10 +58,12 @@ int ukd_backend_kind_parse(const char *name, enum ukd_backend_kind *out);
 
 /* The accelerator asked for; resolved per start (daemon/accel.h). */
 enum ukd_accel_want { UKD_ACCEL_WANT_AUTO = 0, UKD_ACCEL_WANT_KVM, UKD_ACCEL_WANT_TCG };
+/* "auto", "kvm", "tcg": what ukd_accel_resolve() takes. */
+const char *ukd_accel_want_name(enum ukd_accel_want a);
 
 /* How the guest is networked (docs/networking.md). */
 enum ukd_net_mode {
-	UKD_NET_DEFAULT = 0, /* slirp (user) when it needs a NIC (ports, EXPOSE, a check), else none */
+	UKD_NET_DEFAULT = 0, /* user when it needs a NIC (ports, EXPOSE, a check), else none */
 	UKD_NET_NONE,        /* --network none: no NIC at all */
 	UKD_NET_USER,        /* --network user: QEMU's user networking (slirp), restrict=on */
 	UKD_NET_BRIDGE,      /* --network NAME: a tap on a uk network (daemon/network.h) */
@@ -69,6 +74,10 @@ enum ukd_net_mode {
 #define UKD_NETS_MAX 4
 #define UKD_MOUNTS_MAX 8
 #define UKD_EXPOSED_MAX 32
+#define UKD_LABELS_MAX 256
+#define UKD_LABEL_MAX 4096 /* bytes of one label, "K=V" */
+/* An env variable's name is at most this long (and [A-Za-z_][A-Za-z0-9_]*). */
+#define UKD_ENV_KEY_MAX 128
 
 /* One network the instance joins (--network NAME [--network-alias A] [--ip IP]). */
 struct ukd_net_attach {
@@ -86,14 +95,15 @@ struct ukd_mount {
 };
 
 struct ukd_instance_spec {
-	char **cmd; /* NULL-terminated (the image's CMD when the request had none); owned */
-	char **env; /* NULL-terminated "K=V" (the image's ENV, then the request's); owned */
-	char **labels; /* NULL-terminated "K=V"; owned */
+	char **cmd;      /* NULL-terminated (the image's CMD when the request had none); owned */
+	char **env;      /* NULL-terminated "K=V" (the image's ENV, then the request's); owned */
+	char **labels;   /* NULL-terminated "K=V"; owned */
 	uint64_t memory; /* bytes (the image's default when the request had none) */
 	unsigned vcpus;  /* 1 unless asked */
 	struct ukd_port ports[UKD_PORTS_MAX]; /* published (-p) */
 	int n_ports;
-	unsigned exposed[UKD_EXPOSED_MAX]; /* the image's EXPOSEd TCP ports */
+	unsigned exposed[UKD_EXPOSED_MAX];      /* the image's EXPOSEd ports */
+	char exposed_proto[UKD_EXPOSED_MAX][4]; /* each one's "tcp" or "udp" */
 	int n_exposed;
 	enum ukd_net_mode net_mode;
 	struct ukd_net_attach nets[UKD_NETS_MAX]; /* BRIDGE: the networks joined, first = eth0 */
@@ -108,6 +118,9 @@ struct ukd_instance_spec {
 	enum ukd_backend_kind backend; /* never DEFAULT once created */
 };
 
+/* Checks that (body) is an object with a string "image" (and "name", if given); (image) and
+ * (name) point into (body). 400 otherwise. The other fields are ukd_spec_from_body()'s. */
+int ukd_spec_body_check(json_object *body, const char **image, const char **name, uk_err_t *err);
 /* Decodes and validates a POST /v1/instances (body) against the image (img) and the daemon's
  * defaults into (out) (cleared first). 400 naming the field on bad input. */
 struct ukimg_info;
@@ -121,5 +134,14 @@ int ukd_spec_from_json(const char *text, struct ukd_instance_spec *out, uk_err_t
 void ukd_spec_clear(struct ukd_instance_spec *s);
 /* 1 if the guest gets a NIC: a network, published or exposed ports, a health check. */
 int ukd_spec_has_nic(const struct ukd_instance_spec *s);
+/* Does (env) (NULL-terminated "K=V", may be NULL) set (key)? */
+int ukd_env_has(char *const *env, const char *key);
+/* 400 naming memory when a guest of (bytes) is outside 2 MiB..64 GiB or larger than this
+ * host's RAM (sysinfo's total): more than the host has can never start. */
+int ukd_memory_check(int64_t bytes, uk_err_t *err);
+/* The backend (s) runs on when its create asked for none: the daemon's. The one place that
+ * resolves DEFAULT (at create, so a stored spec always names its backend). */
+enum ukd_backend_kind ukd_spec_resolve_backend(const struct ukd *d,
+                                               const struct ukd_instance_spec *s);
 
 #endif

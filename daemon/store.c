@@ -505,7 +505,7 @@ static void instance_bind(sqlite3_stmt *st, const struct ukd_instance *in)
 	sqlite3_bind_text(st, 3, in->image_ref, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, in->image_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, in->config ? in->config : "{}", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, in->state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, ukd_state_name(in->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, in->exit_code);
 	sqlite3_bind_text(st, 8, in->error, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, in->created);
@@ -533,8 +533,10 @@ static void instance_from_row(sqlite3_stmt *st, struct ukd_instance *in)
 	col_copy(in->name, sizeof(in->name), st, 1);
 	col_copy(in->image_ref, sizeof(in->image_ref), st, 2);
 	col_copy(in->image_id, sizeof(in->image_id), st, 3);
+	const char *state = (const char *)sqlite3_column_text(st, 5);
+	uk_err_t err = {0};
+
 	in->config = strdup((const char *)sqlite3_column_text(st, 4));
-	col_copy(in->state, sizeof(in->state), st, 5);
 	in->exit_code = sqlite3_column_int(st, 6);
 	col_copy(in->error, sizeof(in->error), st, 7);
 	in->created = sqlite3_column_int64(st, 8);
@@ -546,10 +548,22 @@ static void instance_from_row(sqlite3_stmt *st, struct ukd_instance *in)
 	in->pid = sqlite3_column_int(st, 14);
 	in->restart_count = sqlite3_column_int(st, 15);
 	in->stop_requested = sqlite3_column_int(st, 16);
+	if (!state || ukd_state_parse(state, &in->state) < 0) {
+		log_warn("store", "instance %s: unknown state \"%s\": taken as dead", in->id,
+		         state ? state : "");
+		in->state = UKD_STATE_DEAD;
+	}
+	if (ukd_spec_from_json(in->config, &in->spec, &err) < 0) {
+		/* still loaded, so that it can be inspected and removed; a start refuses it
+		 * and says why (logged at debug: every listing loads it) */
+		snprintf(in->spec_error, sizeof(in->spec_error), "%.250s", err.message);
+		log_debug("store", "instance %s: %s", in->id, err.message);
+	}
 }
 
 void ukd_instance_clear(struct ukd_instance *in)
 {
+	ukd_spec_clear(&in->spec);
 	free(in->config);
 	memset(in, 0, sizeof(*in));
 }

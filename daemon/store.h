@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
+#include "spec.h"
 #include "ukd.h"
 
 struct ukd_store;
@@ -21,8 +22,11 @@ struct ukd_instance {
 	char name[128];
 	char image_ref[256]; /* what the user asked for */
 	char image_id[72];
-	char *config;   /* JSON text: cmd, env, memory, restart_policy, auto_remove, accelerator */
-	char state[16]; /* created, running, exited, dead */
+	char *config; /* the spec's stored form (ukd_spec_to_json), written as it is; read only by
+	               * the store, which decodes it into (spec) when it loads the row */
+	struct ukd_instance_spec spec;
+	char spec_error[256]; /* why (config) did not decode ("" = it did; spec is then empty) */
+	enum ukd_state state; /* stored by name */
 	int exit_code;
 	char error[512];
 	int64_t created, started, finished; /* ns */
@@ -85,6 +89,7 @@ int ukd_store_instance_each(struct ukd_store *s, int (*fn)(void *ctx, struct ukd
 /* Changes whenever an instance row may have changed. */
 uint64_t ukd_store_instance_gen(struct ukd_store *s);
 int ukd_store_name_taken(struct ukd_store *s, const char *name, uk_err_t *err);
+/* Frees what (in) owns (config, spec) and zeroes it. */
 void ukd_instance_clear(struct ukd_instance *in);
 /* Counts: images, instances, running. */
 int ukd_store_counts(struct ukd_store *s, int *images, int *instances, int *running, uk_err_t *err);

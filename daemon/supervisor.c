@@ -57,7 +57,7 @@ static void *restart_thread(void *p)
 	ukd_instance_lock(d, r->id);
 	if (!d->stopping && ukd_store_instance_find(d->store, r->id, &in, NULL) == 0) {
 		/* Only if nobody touched it meanwhile (user start, stop, rm). */
-		if (!strcmp(in.state, "exited") && !in.stop_requested &&
+		if (in.state == UKD_STATE_EXITED && !in.stop_requested &&
 		    in.restart_count == r->count && ukd_instance_start_locked(d, r->id, &err) < 0)
 			log_error("supervisor", "restart %s: %s", in.name, err.message);
 		ukd_instance_clear(&in);
@@ -69,15 +69,6 @@ static void *restart_thread(void *p)
 	pthread_mutex_unlock(&d->super->lock);
 	free(r);
 	return NULL;
-}
-
-static int config_bool(const struct ukd_instance *in, const char *key)
-{
-	json_object *cfg = json_tokener_parse(in->config), *v;
-	int r = cfg && json_object_object_get_ex(cfg, key, &v) && json_object_get_boolean(v);
-
-	json_object_put(cfg);
-	return r;
 }
 
 static void schedule_restart(struct ukd *d, struct ukd_instance *in)
@@ -144,7 +135,7 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 		snprintf(in->error, sizeof(in->error), "%s",
 		         why ? why : "guest stopped without reporting an exit status");
 	}
-	snprintf(in->state, sizeof(in->state), "exited");
+	in->state = UKD_STATE_EXITED;
 	in->exit_code = code;
 	in->finished = finished ? finished : ukd_now_ns();
 	in->pid = 0;
@@ -159,7 +150,7 @@ static void record_exit(struct ukd *d, struct ukd_instance *in, const char *why,
 	snprintf(attrs, sizeof(attrs), "{\"exit_code\":\"%d\"%s}", code,
 	         finished ? ",\"while_ukd_down\":\"true\"" : "");
 	ukd_events_emit(d, "instance", "die", in->id, in->name, attrs);
-	if (!restart && !d->stopping && config_bool(in, "auto_remove")) {
+	if (!restart && !d->stopping && in->spec.auto_remove) {
 		ukd_instance_tombstone(d, in);
 		if (ukd_instance_remove_locked(d, in, &err) < 0)
 			log_error("supervisor", "auto-remove %s: %s", in->name, err.message);
@@ -178,7 +169,7 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 	ukd_instance_lock(d, id);
 	if (ukd_store_instance_find(d->store, id, &in, NULL) == 0) {
 		/* Only the run that stopped: a restarted instance has a new domain uuid. */
-		if (!strcmp(in.state, "running") && !strcmp(in.domain_uuid, uuid))
+		if (in.state == UKD_STATE_RUNNING && !strcmp(in.domain_uuid, uuid))
 			record_exit(d, &in, NULL, 0);
 		ukd_instance_clear(&in);
 	}
@@ -308,12 +299,12 @@ static void restore_attach(struct ukd *d, struct ukd_instance *in,
                            const struct ukd_domain_info *info)
 {
 	uk_err_t err = {0};
-	int adopted = strcmp(in->state, "running") != 0;
+	int adopted = in->state != UKD_STATE_RUNNING;
 
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info->uuid);
 	in->pid = info->pid;
 	if (adopted) {
-		snprintf(in->state, sizeof(in->state), "running");
+		in->state = UKD_STATE_RUNNING;
 		in->started = ukd_now_ns();
 		in->finished = 0;
 		in->exit_code = 0;
@@ -342,7 +333,7 @@ static void restore_exited(struct ukd *d, struct ukd_instance *in)
 		schedule_restart(d, in);
 		if (ukd_store_instance_update(d->store, in, &err) < 0)
 			log_error("supervisor", "restart %s: %s", in->name, err.message);
-	} else if (config_bool(in, "auto_remove") && in->stop_requested != 2) {
+	} else if (in->spec.auto_remove && in->stop_requested != 2) {
 		ukd_instance_tombstone(d, in);
 		if (ukd_instance_remove_locked(d, in, &err) < 0)
 			log_error("supervisor", "auto-remove %s: %s", in->name, err.message);
@@ -419,10 +410,10 @@ static void restore_one(struct ukd *d, struct ukd_instance *in)
 		record_exit(d, in, NULL, status_time(d, in));
 	else if (r > 0)
 		restore_attach(d, in, &info);
-	else if (!strcmp(in->state, "running"))
+	else if (in->state == UKD_STATE_RUNNING)
 		record_exit(d, in, "the guest was gone when ukd started: exit status unknown",
 		            status_time(d, in));
-	else if (!strcmp(in->state, "exited"))
+	else if (in->state == UKD_STATE_EXITED)
 		restore_exited(d, in);
 }
 
@@ -497,7 +488,7 @@ void ukd_super_reconcile(struct ukd *d)
 
 static int collect_running(void *ctx, struct ukd_instance *in)
 {
-	return strcmp(in->state, "running") ? 0 : collect_ids(ctx, in);
+	return in->state != UKD_STATE_RUNNING ? 0 : collect_ids(ctx, in);
 }
 
 /*
@@ -520,7 +511,7 @@ static void super_audit(struct ukd *d)
 		if (!ukd_instance_trylock(d, ids[i]))
 			continue; /* busy in a transition: checked next time */
 		if (ukd_store_instance_find(d->store, ids[i], &in, NULL) == 0) {
-			if (!strcmp(in.state, "running") &&
+			if (in.state == UKD_STATE_RUNNING &&
 			    ukd_backend_lookup(d->backend, in.domain_name, &info, &err) == 0) {
 				record_exit(d, &in, "the guest ended without an exit event", 0);
 				changed = 1;

@@ -3,9 +3,11 @@
  * word splitter rules), image references and names, the status channel, published ports (the
  * API's "ports" and QEMU's forwarding errors), registry credentials, health checks (the API's
  * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
- * no \u0000, and the instance create checks). */
+ * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
+ * its stored form read back, any text read as a stored config). */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,6 @@
 
 #include "cmdline.h"
 #include "health.h"
-#include "instance_config.h"
 #include "log_opts.h"
 #include "json_body.h"
 #include "log.h"
@@ -23,6 +24,7 @@
 #include "policy.h"
 #include "ports.h"
 #include "router.h"
+#include "spec.h"
 #include "store.h"
 
 static void h(struct ukd *d, struct ukd_req *r)
@@ -183,10 +185,15 @@ static void fuzz_ports(const char *s)
 	ukd_ports_hostfwd_error(s, &err);
 	if (!in)
 		return;
-	out = ukd_ports_parse(in, &err);
-	if (out) {
-		n = ukd_ports_from_json(out, p, UKD_PORTS_MAX);
-		if ((size_t)n != json_object_array_length(out))
+	if (ukd_ports_decode(in, 1, p, &n, &err) == 0) {
+		/* the normalized form reads back as stored configs are read */
+		struct ukd_port again[UKD_PORTS_MAX];
+		int m;
+		out = json_object_new_array();
+		for (int i = 0; i < n; i++)
+			json_object_array_add(out, ukd_port_json(&p[i]));
+		if (ukd_ports_decode(out, 0, again, &m, &err) < 0 || m != n ||
+		    memcmp(again, p, sizeof(p[0]) * (size_t)n))
 			abort();
 		for (int i = 0; i < n; i++)
 			if (p[i].host_port < 1 || p[i].host_port > 65535 || p[i].guest_port < 1 ||
@@ -217,7 +224,7 @@ static void fuzz_health(const char *s, size_t len)
 		abort();
 	if (!in)
 		return;
-	out = ukd_health_parse(in, &err);
+	out = ukd_health_cfg_parse(in, &c, &err) == 0 ? ukd_health_cfg_json(&c) : NULL;
 	if (out) {
 		ukd_health_cfg_from_json(out, &c);
 		if (c.kind != UKD_HEALTH_NONE &&
@@ -252,6 +259,40 @@ static int json_strings_whole(json_object *o)
 	return 1;
 }
 
+/*
+ * The spec's decoders: an accepted body stores a text that decodes to the same text again
+ * (nothing lost or changed by a restart of ukd); any text read as a stored config either
+ * decodes or is a 500, and what decodes stores and decodes again.
+ */
+static void spec_stored_again(const struct ukd_instance_spec *s)
+{
+	struct ukd_instance_spec back;
+	uk_err_t err = {0};
+	json_object *a = ukd_spec_to_json(s), *b;
+
+	if (ukd_spec_from_json(json_object_to_json_string(a), &back, &err) < 0)
+		abort();
+	b = ukd_spec_to_json(&back);
+	if (strcmp(json_object_to_json_string(a), json_object_to_json_string(b)))
+		abort();
+	ukd_spec_clear(&back);
+	json_object_put(a);
+	json_object_put(b);
+}
+
+static void fuzz_spec_stored(const char *text)
+{
+	struct ukd_instance_spec s;
+	uk_err_t err = {0};
+
+	if (ukd_spec_from_json(text, &s, &err) == 0) {
+		spec_stored_again(&s);
+		ukd_spec_clear(&s);
+	} else if (err.status != 500 || s.cmd) {
+		abort();
+	}
+}
+
 /* A request body: parsed strictly; an object goes through the create checks and builds a
  * config against a made-up image. Every refusal is a 400, and an accepted config is complete. */
 static void fuzz_body(const char *s, size_t len)
@@ -260,9 +301,11 @@ static void fuzz_body(const char *s, size_t len)
 	static char *exposed[] = {"80/tcp", NULL};
 	static struct ukd d = {.cfg = {.accelerator = "auto"}, .accel_type = "qemu"};
 	ukimg_info_t img = {.cmd = cmd, .env = env, .exposed_ports = exposed, .memory = 16 << 20};
-	static const char *const keys[] = {"accelerator",    "cmd",         "env",   "memory",
-	                                   "restart_policy", "auto_remove", "ports", "healthcheck",
-	                                   "exposed_ports",  "log_opts"};
+	static const char *const keys[] = {
+	        "accelerator", "cmd",    "env",         "memory",        "restart_policy",
+	        "auto_remove", "ports",  "healthcheck", "exposed_ports", "log_opts",
+	        "networks",    "mounts", "labels",      "vcpus"};
+	struct ukd_instance_spec spec;
 	json_object *body, *cfg;
 	const char *image, *name;
 	uk_err_t err = {0};
@@ -274,16 +317,21 @@ static void fuzz_body(const char *s, size_t len)
 	}
 	if (!json_strings_whole(body))
 		abort(); /* a NUL (\u0000) slipped through */
-	if (ukd_instance_body_check(body, &image, &name, &err) == 0) {
-		cfg = ukd_instance_config(&d, body, &img, &err);
-		if (!cfg && err.status != 400)
+	if (ukd_spec_body_check(body, &image, &name, &err) < 0) {
+		if (err.status != 400)
 			abort();
-		for (size_t i = 0; cfg && i < sizeof(keys) / sizeof(keys[0]); i++)
+	} else if (ukd_spec_from_body(&d, body, &img, &spec, &err) < 0) {
+		if (err.status != 400 || spec.cmd || spec.env || spec.labels)
+			abort(); /* refused, and nothing half-decoded left */
+	} else {
+		cfg = ukd_spec_to_json(&spec);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!json_object_object_get_ex(cfg, keys[i], NULL))
 				abort();
 		json_object_put(cfg);
-	} else if (err.status != 400) {
-		abort();
+		spec.backend = ukd_spec_resolve_backend(&d, &spec);
+		spec_stored_again(&spec);
+		ukd_spec_clear(&spec);
 	}
 	json_object_put(body);
 }
@@ -328,6 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5:
 		fuzz_health(s, size - 1);
 		fuzz_body((const char *)data + 1, size - 1);
+		fuzz_spec_stored(s);
 		break;
 	default: {
 		int c = ukd_policy_parse_status((const char *)data + 1, size - 1);

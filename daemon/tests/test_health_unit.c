@@ -47,9 +47,11 @@ static void test_duration(void **state)
 
 static json_object *parse(const char *text, uk_err_t *err)
 {
-	json_object *in = json_tokener_parse(text), *out;
+	json_object *in = json_tokener_parse(text), *out = NULL;
+	struct ukd_health_cfg c;
 
-	out = ukd_health_parse(in, err);
+	if (ukd_health_cfg_parse(in, &c, err) == 0)
+		out = ukd_health_cfg_json(&c);
 	json_object_put(in);
 	return out;
 }
@@ -92,7 +94,8 @@ static void test_parse(void **state)
 	json_object_put(o);
 
 	/* none: absent, {} or disabled */
-	o = ukd_health_parse(NULL, &err);
+	assert_int_equal(ukd_health_cfg_parse(NULL, &c, &err), 0);
+	o = ukd_health_cfg_json(&c);
 	assert_string_equal(json_object_to_json_string(o), "{ \"type\": \"none\" }");
 	json_object_put(o);
 	o = parse("{\"disable\": true}", &err);

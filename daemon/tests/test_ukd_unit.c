@@ -24,7 +24,7 @@
 #include "http_gate.h"
 #include "uk/trust.h"
 #include "json_body.h"
-#include "instance_config.h"
+#include "spec.h"
 #include "instances.h"
 #include "log.h"
 #include "logs.h"
@@ -233,12 +233,16 @@ static void test_backoff(void **state)
 static int wants(const char *config, int code, int count, int stop)
 {
 	struct ukd_instance in = {0};
+	int r;
 
-	in.config = (char *)config;
+	/* as the store loads a row: a config that does not decode leaves the spec empty */
+	ukd_spec_from_json(config, &in.spec, NULL);
 	in.exit_code = code;
 	in.restart_count = count;
 	in.stop_requested = stop;
-	return ukd_policy_wants_restart(&in);
+	r = ukd_policy_wants_restart(&in);
+	ukd_spec_clear(&in.spec);
+	return r;
 }
 
 static void test_policy(void **state)
@@ -352,7 +356,7 @@ static void make_instance(struct ukd_instance *in, char c, const char *name)
 	snprintf(in->name, sizeof(in->name), "%s", name);
 	snprintf(in->image_ref, sizeof(in->image_ref), "x");
 	snprintf(in->image_id, sizeof(in->image_id), "sha256:%c%063d", 'a', 0);
-	snprintf(in->state, sizeof(in->state), "created");
+	in->state = UKD_STATE_CREATED;
 	snprintf(in->domain_name, sizeof(in->domain_name), "uk-%.12s", in->id);
 	in->config = (char *)"{}";
 }
@@ -385,7 +389,30 @@ static void test_store_instances(void **state)
 	assert_int_equal(ukd_store_instance_insert(s, &in, &err), 0);
 	assert_int_equal(ukd_store_instance_find(s, "one", &out, &err), 0);
 	assert_int_equal(out.id[0], 'c');
+	assert_int_equal(out.state, UKD_STATE_CREATED);
+	assert_string_equal(out.spec_error, "");
+	assert_int_equal(out.spec.backend, UKD_BACKEND_LIBVIRT); /* "{}": an old config */
 	ukd_instance_clear(&out);
+	/* the state and spec as stored: running, a config with a restart policy */
+	make_instance(&in, 'c', "one");
+	in.state = UKD_STATE_RUNNING;
+	in.config = (char *)"{\"restart_policy\":{\"name\":\"always\"},\"memory\":4194304}";
+	assert_int_equal(ukd_store_instance_update(s, &in, &err), 0);
+	assert_int_equal(ukd_store_instance_find(s, "one", &out, &err), 0);
+	assert_int_equal(out.state, UKD_STATE_RUNNING);
+	assert_int_equal(out.spec.restart.kind, UKD_RESTART_ALWAYS);
+	assert_int_equal(out.spec.memory, 4 << 20);
+	ukd_instance_clear(&out);
+	/* a config that does not decode: still found (to inspect and remove), with why */
+	in.config = (char *)"{\"cmd\":\"serve\"}";
+	assert_int_equal(ukd_store_instance_update(s, &in, &err), 0);
+	assert_int_equal(ukd_store_instance_find(s, "one", &out, &err), 0);
+	assert_non_null(strstr(out.spec_error, "instance config is corrupt: cmd"));
+	assert_null(out.spec.cmd);
+	ukd_instance_clear(&out);
+	in.config = (char *)"{}";
+	in.state = UKD_STATE_CREATED;
+	assert_int_equal(ukd_store_instance_update(s, &in, &err), 0);
 	assert_int_equal(ukd_store_instance_find(s, "ccc", &out, &err), 0);
 	ukd_instance_clear(&out);
 	uk_err_clear(&err);
@@ -666,11 +693,15 @@ static json_object *config_of(const char *body_json, char **img_env, uk_err_t *e
 {
 	static struct ukd d = {.cfg = {.accelerator = "auto"}, .accel_type = "qemu"};
 	ukimg_info_t img = {.env = img_env, .memory = 16 << 20};
-	json_object *body = json_tokener_parse(body_json), *cfg;
+	json_object *body = json_tokener_parse(body_json), *cfg = NULL;
+	struct ukd_instance_spec s;
 
 	assert_non_null(body);
 	memset(err, 0, sizeof(*err));
-	cfg = ukd_instance_config(&d, body, &img, err);
+	if (ukd_spec_from_body(&d, body, &img, &s, err) == 0) {
+		cfg = ukd_spec_to_json(&s);
+		ukd_spec_clear(&s);
+	}
 	json_object_put(body);
 	return cfg;
 }
@@ -1084,6 +1115,7 @@ static void test_ports(void **state)
 	        NULL,
 	};
 	struct ukd_port p[UKD_PORTS_MAX];
+	int n;
 	uk_err_t err = {0};
 	char buf[512];
 	json_object *in, *out;
@@ -1092,8 +1124,7 @@ static void test_ports(void **state)
 	for (int i = 0; bad[i]; i++) {
 		in = json_tokener_parse(bad[i]);
 		assert_non_null(in);
-		out = ukd_ports_parse(in, &err);
-		if (out)
+		if (ukd_ports_decode(in, 1, p, &n, &err) == 0)
 			fail_msg("accepted %s", bad[i]);
 		assert_int_equal(err.status, 400);
 		json_object_put(in);
@@ -1102,9 +1133,14 @@ static void test_ports(void **state)
 	                        "\"0.0.0.0\", \"host_port\": 5353, \"guest_port\": 53, "
 	                        "\"protocol\": \"udp\"}, {\"host_port\": 8080, \"guest_port\": "
 	                        "80, \"protocol\": \"udp\"}]");
-	out = ukd_ports_parse(in, &err);
-	assert_non_null(out);
-	assert_int_equal(ukd_ports_from_json(out, p, UKD_PORTS_MAX), 3);
+	assert_int_equal(ukd_ports_decode(in, 1, p, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* stored and read back as a stored config is */
+	out = json_object_new_array();
+	for (int i = 0; i < n; i++)
+		json_object_array_add(out, ukd_port_json(&p[i]));
+	assert_int_equal(ukd_ports_decode(out, 0, p, &n, &err), 0);
+	assert_int_equal(n, 3);
 	assert_string_equal(p[0].host_ip, "127.0.0.1");
 	assert_string_equal(p[0].proto, "tcp");
 	ukd_port_format(&p[1], buf, sizeof(buf));
