@@ -275,6 +275,12 @@ extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_
         cli_cmd_inspect, cli_cmd_images, cli_cmd_rmi, cli_cmd_tag, cli_cmd_save, cli_cmd_load,
         cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust;
 
+/* POST /images/(src)/tag for (dst) NAME[:TAG] (cmd_tag.c); -1 with (err) (400: a bad (dst)). */
+int cli_tag_image(struct cli *cli, const char *src, const char *dst, uk_err_t *err);
+
+/* Added for Docker's habits (issue 16): rename, and the container/image/system groups. */
+extern const struct cli_cmd cli_cmd_rename, cli_cmd_container, cli_cmd_image, cli_cmd_system;
+
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */
 struct uk_regauth;

@@ -75,7 +75,8 @@ static int build_run(struct cli *cli, int argc, char **argv)
 	};
 	struct build_state s = {.cli = cli};
 	_cleanup_free_ char *path = NULL, *et = NULL;
-	const char *tag = NULL;
+	const char *tag = NULL, *tags[16];
+	size_t ntags = 0;
 	uk_err_t err = {0};
 	uk_body_t body;
 	off_t size;
@@ -86,15 +87,20 @@ static int build_run(struct cli *cli, int argc, char **argv)
 			return cli_help(&cli_cmd_build);
 		if (c == '?')
 			return CLI_EXIT_USAGE;
-		if (c == 't')
-			tag = optarg;
-		else
+		if (c == 't') { /* repeatable: every tag names the image */
+			if (ntags == sizeof(tags) / sizeof(tags[0]))
+				return cli_usage_error(cli, "at most %zu -t", ntags);
+			tags[ntags++] = optarg;
+		} else {
 			s.quiet = 1;
+		}
 	}
+	for (size_t i = 0; i < ntags; i++)
+		if (!*tags[i] || tags[i][0] == ':' || tags[i][strlen(tags[i]) - 1] == ':')
+			return cli_usage_error(cli, "bad -t '%s': expected NAME[:TAG]", tags[i]);
+	tag = ntags ? tags[0] : NULL;
 	if (argc - optind != 1)
 		return cli_usage_error(cli, "exactly one DIR (the build context) is required");
-	if (tag && (!*tag || tag[0] == ':' || tag[strlen(tag) - 1] == ':'))
-		return cli_usage_error(cli, "bad -t '%s': expected NAME[:TAG]", tag);
 	fd = build_tmpfile(&err);
 	if (fd < 0)
 		return cli_fail(&err);
@@ -134,18 +140,26 @@ static int build_run(struct cli *cli, int argc, char **argv)
 		         argv[optind]);
 		return CLI_EXIT_FAIL;
 	}
+	for (size_t i = 1; i < ntags; i++) { /* the daemon named it tags[0]; the rest here */
+		if (cli_tag_image(cli, s.id, tags[i], &err) < 0) {
+			cli_warn("build %s: tag %s: %s", argv[optind], tags[i], err.message);
+			return CLI_EXIT_FAIL;
+		}
+	}
 	if (cli->json)
 		return 0;
 	if (s.quiet) {
 		printf("%s\n", s.id);
-	} else if (!s.daemon_said_done) {
+		return 0;
+	}
+	if (!s.daemon_said_done)
 		printf("Successfully built %.12s\n",
 		       strncmp(s.id, "sha256:", 7) == 0 ? s.id + 7 : s.id);
-		if (tag)
-			printf("Successfully tagged %s%s\n", tag,
-			       strchr(tag, ':') && !strchr(strrchr(tag, ':'), '/') ? ""
-			                                                           : ":latest");
-	}
+	/* the daemon's own lines name the first tag */
+	for (size_t i = s.daemon_said_done ? 1 : 0; i < ntags; i++)
+		printf("Successfully tagged %s%s\n", tags[i],
+		       strchr(tags[i], ':') && !strchr(strrchr(tags[i], ':'), '/') ? ""
+		                                                                   : ":latest");
 	return 0;
 }
 
@@ -160,7 +174,8 @@ const struct cli_cmd cli_cmd_build = {
                 "warning. See docs/ukfile.md for the Ukfile.\n"
                 "\n"
                 "Options:\n"
-                "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest)\n"
+                "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest; repeatable:\n"
+                "                         every one names it)\n"
                 "  -q, --quiet            print only the image id\n"
                 "      --format FMT       table (default) or json (the daemon's JSON lines)\n"
                 "  -h, --help             print this help\n"

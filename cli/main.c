@@ -4,12 +4,37 @@
 #include <string.h>
 
 static const struct cli_cmd *const cli_cmds[] = {
-        &cli_cmd_build, &cli_cmd_run,     &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop,
-        &cli_cmd_kill,  &cli_cmd_restart, &cli_cmd_wait,   &cli_cmd_rm,    &cli_cmd_ps,
-        &cli_cmd_logs,  &cli_cmd_inspect, &cli_cmd_images, &cli_cmd_rmi,   &cli_cmd_tag,
-        &cli_cmd_save,  &cli_cmd_load,    &cli_cmd_events, &cli_cmd_info,  &cli_cmd_version,
-        &cli_cmd_port,  &cli_cmd_push,    &cli_cmd_pull,   &cli_cmd_login, &cli_cmd_logout,
+        &cli_cmd_build,
+        &cli_cmd_run,
+        &cli_cmd_create,
+        &cli_cmd_start,
+        &cli_cmd_stop,
+        &cli_cmd_kill,
+        &cli_cmd_restart,
+        &cli_cmd_wait,
+        &cli_cmd_rm,
+        &cli_cmd_ps,
+        &cli_cmd_logs,
+        &cli_cmd_inspect,
+        &cli_cmd_images,
+        &cli_cmd_rmi,
+        &cli_cmd_tag,
+        &cli_cmd_save,
+        &cli_cmd_load,
+        &cli_cmd_events,
+        &cli_cmd_info,
+        &cli_cmd_version,
+        &cli_cmd_port,
+        &cli_cmd_push,
+        &cli_cmd_pull,
+        &cli_cmd_login,
+        &cli_cmd_logout,
         &cli_cmd_trust,
+        /* issue 16 */
+        &cli_cmd_rename,
+        &cli_cmd_container,
+        &cli_cmd_image,
+        &cli_cmd_system,
 };
 
 static void main_usage(FILE *out)

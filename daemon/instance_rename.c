@@ -1,4 +1,5 @@
-/* Renaming an instance (POST /v1/instances/{ref}/rename?name=NEW), running or not: Docker's rename. */
+/* Renaming an instance (POST /v1/instances/{ref}/rename?name=NEW), running or not: Docker's rename.
+ */
 #include "instance_rename.h"
 
 #include <stdio.h>
@@ -36,10 +37,11 @@ int ukd_instance_rename(struct ukd *d, const char *ref, const char *name, uk_err
 		r = uk_err_conflict(err, "rename %s: it is already called %s", ref, name);
 	if (r == 0 && (taken = ukd_store_name_taken(d->store, name, err)) != 0)
 		r = taken < 0 ? -1
-		              : uk_err_conflict(err,
-		                                "rename %s: the name %s is taken by another instance: "
-		                                "remove or rename that one first, or pick another name",
-		                                ref, name);
+		              : uk_err_conflict(
+		                        err,
+		                        "rename %s: the name %s is taken by another instance: "
+		                        "remove or rename that one first, or pick another name",
+		                        ref, name);
 	if (r == 0) {
 		snprintf(old, sizeof(old), "%s", in.name);
 		snprintf(in.name, sizeof(in.name), "%s", name);
