@@ -76,25 +76,27 @@ struct cli_term {
 size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int final, char *out);
 
 /* The options `uk create` and `uk run` share (cli_create_opts), as help text. */
-#define CLI_CREATE_OPTIONS_HELP                                                            \
-	"      --name NAME        give the instance a unique name\n"                       \
-	"  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"          \
-	"  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n" \
-	"                         -e KEY copies KEY from this environment\n"               \
-	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
-	"                         publish a guest port on the host (repeatable);\n"        \
-	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
-	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
-	"                         on-unhealthy[:N] (needs a health check)\n"               \
-	"      --health-http PORT/PATH  check: GET PATH on guest PORT answers 2xx/3xx\n"   \
-	"      --health-tcp PORT  check: a connection to guest PORT is accepted\n"         \
-	"      --health-interval D, --health-timeout D, --health-start-period D\n"         \
-	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
-	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
-	"      --no-healthcheck   no health check\n"                                       \
-	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
-	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
-	"                         (repeatable): rotated at SIZE, N files kept\n"           \
+#define CLI_CREATE_OPTIONS_HELP                                                              \
+	"      --name NAME        give the instance a unique name\n"                         \
+	"  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"            \
+	"  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"   \
+	"                         -e KEY copies KEY from this environment\n"                 \
+	"      --env-file FILE    -e for each line of FILE (KEY=VALUE or KEY; # comments)\n" \
+	"  -l, --label KEY=VALUE  label the instance (repeatable; inspect: Config.Labels)\n" \
+	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                               \
+	"                         publish a guest port on the host (repeatable);\n"          \
+	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"       \
+	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"           \
+	"                         on-unhealthy[:N] (needs a health check)\n"                 \
+	"      --health-http PORT/PATH  check: GET PATH on guest PORT answers 2xx/3xx\n"     \
+	"      --health-tcp PORT  check: a connection to guest PORT is accepted\n"           \
+	"      --health-interval D, --health-timeout D, --health-start-period D\n"           \
+	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"             \
+	"      --health-retries N failures in a row that make it unhealthy (3)\n"            \
+	"      --no-healthcheck   no health check\n"                                         \
+	"      --accel ACCEL      auto, kvm or tcg\n"                                        \
+	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"      \
+	"                         (repeatable): rotated at SIZE, N files kept\n"             \
 	"      --format FMT       table or json\n"
 
 /* `uk stop` and `uk restart` (cmd->name): parse -t, POST /instances/ID/NAME[?t=] for each
@@ -184,6 +186,7 @@ struct cli_create_opts {
 	const char *name;
 	int64_t memory;
 	json_object *env;    /* array of "K=V" */
+	json_object *labels; /* --label: {"K": "V"} */
 	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
@@ -205,13 +208,15 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err);
 char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err);
 /* Handles one create/run option (c, optarg); 0 if handled, 1 if not one of them, -1 bad. */
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg);
-/* The long options create and run share; short letters: m: e: p: */
+/* The long options create and run share; short letters: m: e: p: l: */
 #define CLI_CREATE_LONGOPTS                                                                       \
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
 	        {"publish", required_argument, NULL, 'p'},                                        \
 	        {"accel", required_argument, NULL, 'A'},                                          \
-	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT}, CLI_HEALTH_LONGOPTS
+	        {"log-opt", required_argument, NULL, CLI_OPT_LOG_OPT},                            \
+	        {"env-file", required_argument, NULL, CLI_OPT_ENV_FILE},                          \
+	        {"label", required_argument, NULL, 'l'}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -222,7 +227,8 @@ enum {
 	CLI_OPT_HEALTH_RETRIES,
 	CLI_OPT_HEALTH_START_PERIOD,
 	CLI_OPT_NO_HEALTHCHECK,
-	CLI_OPT_LOG_OPT, /* --log-opt */
+	CLI_OPT_LOG_OPT,  /* --log-opt */
+	CLI_OPT_ENV_FILE, /* --env-file */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \

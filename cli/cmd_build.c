@@ -71,6 +71,7 @@ static int build_run(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"tag", required_argument, NULL, 't'},
 	        {"quiet", no_argument, NULL, 'q'},
+	        {"build-arg", required_argument, NULL, 'B'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct build_state s = {.cli = cli};
@@ -87,6 +88,12 @@ static int build_run(struct cli *cli, int argc, char **argv)
 			return cli_help(&cli_cmd_build);
 		if (c == '?')
 			return CLI_EXIT_USAGE;
+		if (c == 'B')
+			return cli_usage_error(
+			        cli,
+			        "--build-arg does not apply: a Ukfile has no variables (no ARG); "
+			        "write the value into the Ukfile (ENV, or CFLAGS -DNAME=VALUE) or "
+			        "give it at run time with 'uk run -e KEY=VALUE'");
 		if (c == 't') { /* repeatable: every tag names the image */
 			if (ntags == sizeof(tags) / sizeof(tags[0]))
 				return cli_usage_error(cli, "at most %zu -t", ntags);

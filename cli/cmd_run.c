@@ -167,11 +167,12 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:l:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
+			json_object_put(o.labels);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -219,7 +220,8 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
-	o.env = o.ports = NULL;
+	json_object_put(o.labels);
+	o.env = o.ports = o.labels = NULL;
 	if (!id) {
 		cli_fail(&err);
 		return CLI_EXIT_RUN_FAIL;
@@ -250,6 +252,7 @@ usage:
 	json_object_put(o.env);
 	json_object_put(o.ports);
 	json_object_put(o.log_opts);
+	json_object_put(o.labels);
 	return CLI_EXIT_USAGE;
 }
 

@@ -26,7 +26,10 @@ run_uk build-spin build -q -t spin "$TMP/spin"
 
 # --- templates on ps, images, inspect ---
 run_uk create-a create --name a three:1
-run_uk create-b create --name b three:2
+printf 'GREETING=hi\n# comment\n' >"$TMP/env.list"
+run_uk create-b create --name b --label tier=back --env-file "$TMP/env.list" three:2
+run_uk inspect-labels inspect -f '{{index .Config.Labels "tier"}} {{json .Config.Env}}' b
+if [ $rc -eq 0 ] && [ "$out" = 'back ["GREETING=hi"]' ]; then ok "--label and --env-file reach inspect"; else fail "labels/env-file: rc=$rc '$out' $err"; fi
 run_uk ps-fmt ps -a --format '{{.Names}} {{.State}} {{.Image}}'
 if [ $rc -eq 0 ] && grep -qx 'a created three:1' <<<"$out" && grep -qx 'b created three:2' <<<"$out"; then ok "ps --format '{{.Names}} {{.State}} {{.Image}}'"; else fail "ps --format: rc=$rc $out $err"; fi
 run_uk ps-table ps -a --format 'table {{.ID}}\t{{.Names}}'

@@ -129,6 +129,33 @@ def t_docker_habits(c):
 
 
 @family("usage")
+def t_env_file_labels(c):
+    c.fake.on("POST", "/v1/instances", body={"id": ID}, status=201)
+    envf = os.path.join(c.tmp, "env.list")
+    with open(envf, "w") as f:
+        f.write("# a comment\n\nA=1\n  B=two words = ok\nFROM_ENV\nUNSET_VAR\r\nC=\n")
+    p = c.uk("create", "--env-file", envf, "-e", "D=4", "--label", "tier=front", "-l", "solo",
+             "-l", "x=a=b", "hello", env={"FROM_ENV": "yes"})
+    expect(p, 0)
+    body = c.fake.requests[-1].json()
+    check(body.get("env") == ["A=1", "B=two words = ok", "FROM_ENV=yes", "C=", "D=4"],
+          "--env-file env %r" % body.get("env"))
+    check(body.get("labels") == {"tier": "front", "solo": "", "x": "a=b"},
+          "labels %r" % body.get("labels"))
+    n = len(c.fake.requests)
+    with open(envf, "w") as f:
+        f.write("A=1\nBAD KEY=2\n")
+    expect(c.uk("run", "--env-file", envf, "hello"), 2,
+           err=r"^uk run: --env-file .*env.list line 2: expected KEY=VALUE or KEY, got 'BAD KEY=2'")
+    expect(c.uk("run", "--env-file", os.path.join(c.tmp, "none"), "hello"), 2,
+           err="none: No such file or directory")
+    expect(c.uk("create", "--label", "=v", "hello"), 2, err="bad --label '=v'")
+    expect(c.uk("build", "--build-arg", "X=1", c.tmp), 2,
+           err="--build-arg does not apply: a Ukfile has no variables")
+    check(len(c.fake.requests) == n, "a usage error reached the daemon")
+
+
+@family("usage")
 def t_bad_values(c):
     cases = [
         (["run", "-m", "12x", "hello"], "bad memory size '12x'"),
