@@ -58,6 +58,11 @@ run_uk rename-none rename nosuch d
 run_uk events-rename2 events --since 0 --until "$(date +%s)"
 grep -q ' instance rename ' <<<"$out" && ok "an instance rename event" || fail "no rename event: $out"
 
+# --- timeout -s INT sends two SIGINTs: --rm still removes the instance ---
+timeout -s INT 6 "$UK" run --rm --name sigpair spin >"$TMP/sig.out" 2>"$TMP/sig.err"
+run_uk ps-sigpair ps -a --format '{{.Names}}'
+if ! grep -qx sigpair <<<"$out" && grep -q spinning "$TMP/sig.out"; then ok "timeout -s INT uk run --rm: nothing left behind"; else fail "after timeout -s INT: ps=$out err=$(cat "$TMP/sig.err")"; fi
+
 # --- groups and prunes: what is in use stays ---
 run_uk run-d run -d --name spinner spin
 [ $rc -eq 0 ] && ok "run -d spin" || fail "run -d: $err"

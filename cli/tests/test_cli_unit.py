@@ -755,6 +755,44 @@ def t_run_signal(c):
 
 
 @family("run")
+def t_run_signal_pair(c):
+    """Two SIGINTs at once (timeout -s INT sends two): the instance is still killed, waited
+    for and removed; only a second signal after uk said so stops the waiting."""
+    release = threading.Event()
+    st = lifecycle_routes(c, console=(b"booting\n",), follow_until=release)
+
+    def slow_kill(req, h):  # the kill takes a moment, as a real one does
+        time.sleep(0.4)
+        st["killed"].set()
+        release.set()
+        h.reply(204)
+    c.fake.routes = [r for r in c.fake.routes if not r[1].endswith("/kill")]
+    c.fake.on("POST", "/v1/instances/%s/kill" % ID, slow_kill)
+    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "--rm", "hello"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        check(st["started"].wait(10), "started")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.1)  # while the kill is in flight, as timeout's second signal arrives
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    check(st["killed"].is_set(), "the instance was killed")
+    check(c.fake.find("DELETE", "/v1/instances/" + ID), "--rm left the instance behind: %r" % err)
+    check(b"killing 3f1a9c2b7d4e and removing it (press ^C again to stop waiting)" in err,
+          "says what the first signal does: %r" % err)
+    if b"gave up" in err:  # the second came after uk said so: it stopped waiting, removed
+        check(err.index(b"again to stop waiting") < err.index(b"gave up waiting") and
+              b"removed it" in err and proc.returncode == 125, "gave up: %r" % err)
+    else:
+        check(proc.returncode == 137, "exit 137, got %d; %r" % (proc.returncode, err))
+
+
+@family("run")
 def t_run_signal_twice(c):
     """SIGTERM kills too; when the instance will not die, a second signal stops waiting."""
     release = threading.Event()
@@ -782,6 +820,8 @@ def t_run_signal_twice(c):
             proc.kill()
     check(proc.returncode == 125, "second signal: exit 125, got %d" % proc.returncode)
     check(b"gave up waiting" in err, "says it gave up: %r" % err)
+    check(err.index(b"again to stop waiting") < err.index(b"gave up waiting"),
+          "said what a second signal does before it did it: %r" % err)
 
 
 # ---------------------------------------------------------------- streams
