@@ -24,6 +24,26 @@ run_uk images-tags images --format '{{.Repository}}:{{.Tag}}'
 if [ "$(sort <<<"$out" | tr '\n' ' ')" = "other:latest three:1 three:2 " ]; then ok "repeated -t keeps every tag"; else fail "tags after build: $out $err"; fi
 run_uk build-spin build -q -t spin "$TMP/spin"
 
+# --- save exports what was named, as docker save ---
+saved_names() { tar -xOf "$1" index.json | python3 -c 'import json,sys; print(" ".join(sorted(m.get("annotations",{}).get("org.opencontainers.image.ref.name","?") for m in json.load(sys.stdin)["manifests"])))'; }
+run_uk save-tag save -o "$TMP/t1.tar" three:1
+n1=$(saved_names "$TMP/t1.tar")
+run_uk tag-latest tag three:1 three:latest
+run_uk save-repo save -o "$TMP/t.tar" three
+n2=$(saved_names "$TMP/t.tar")
+run_uk save-other save -o "$TMP/o.tar" other
+n3=$(saved_names "$TMP/o.tar")
+run_uk rmi-latest rmi three:latest
+if [ "$n1" = "three:1" ] && [ "$n2" = "three:1 three:2 three:latest" ] && [ "$n3" = "other:latest" ]; then ok "save NAME:TAG exports that tag, save NAME that repository's tags"; else fail "save: three:1 -> '$n1', three -> '$n2', other -> '$n3'"; fi
+
+# --- uppercase repository names are refused, as Docker's ---
+run_uk tag-upper tag other Other:1
+trc=$rc terr=$err
+run_uk build-upper build -t Three "$TMP/three"
+brc=$rc berr=$err
+run_uk images-upper images --format '{{.Repository}}'
+if [ $trc -ne 0 ] && [ $brc -ne 0 ] && grep -q 'Other' <<<"$terr" && ! grep -q '^Three$\|^Other$' <<<"$out"; then ok "uppercase names refused (tag, build -t)"; else fail "uppercase: tag rc=$trc $terr; build rc=$brc $berr; images: $out"; fi
+
 # --- templates on ps, images, inspect ---
 run_uk create-a create --name a three:1
 printf 'GREETING=hi\n# comment\n' >"$TMP/env.list"
