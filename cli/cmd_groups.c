@@ -15,9 +15,15 @@ static int group_run(struct cli *cli, const struct cli_cmd *group, const struct 
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		if (argc < 2)
-			return fputs(group->help, stderr), CLI_EXIT_USAGE;
-		return cli_help(group);
+		FILE *out = argc < 2 ? stderr : stdout;
+
+		/* the last line from the table itself: what the bash completion offers */
+		fputs(group->help, out);
+		fputs("\nSubcommands:", out);
+		for (const struct cli_sub *s = subs; s->name; s++)
+			fprintf(out, " %s", s->name);
+		fputc('\n', out);
+		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
 	for (const struct cli_sub *s = subs; s->name; s++) {
 		if (strcmp(s->name, argv[1]))

@@ -133,7 +133,9 @@ const struct cli_cmd cli_cmd_images = {
                 "Options:\n"
                 "  -q, --quiet      print only image ids (once each)\n"
                 "      --no-trunc   print full sha256: ids\n"
-                "      --format FMT table (default) or json (the daemon's list)\n"
+                "      --format FMT table (default), json (the daemon's list) or a Go template\n"
+                "                   ('{{.Repository}}:{{.Tag}}'; fields ID, Repository, Tag,\n"
+                "                   Digest, CreatedSince, CreatedAt, Size)\n"
                 "  -h, --help       print this help\n",
         .run = images_run,
         .templates = 1,

@@ -248,7 +248,10 @@ const struct cli_cmd cli_cmd_ps = {
                 "status=created|running|exited|dead,\n"
                 "                        name=NAME, health=starting|healthy|unhealthy|none\n"
                 "                        (repeatable)\n"
-                "      --format FMT      table (default) or json (the daemon's list)\n"
+                "      --format FMT      table (default), json (the daemon's list) or a Go\n"
+                "                        template: '{{.Names}} {{.Status}}', 'table {{.ID}}\\t\n"
+                "                        {{.Ports}}'; fields ID, Image, Command, CreatedAt,\n"
+                "                        RunningFor, Ports, State, Status, Names, Labels\n"
                 "  -h, --help            print this help\n",
         .run = ps_run,
         .templates = 1,
