@@ -14,6 +14,9 @@ struct build_state {
 	int failed;
 	int daemon_said_done; /* the daemon printed its own "Successfully built" */
 	uk_err_t err;
+	FILE *held; /* -q: the build's output, shown on standard error if it fails */
+	char *held_buf;
+	size_t held_len;
 };
 
 static int build_line(json_object *obj, void *ud)
@@ -33,6 +36,8 @@ static int build_line(json_object *obj, void *ud)
 	}
 	if (json_object_object_get_ex(obj, "aux", &aux) && *cli_jstr(aux, "id"))
 		snprintf(s->id, sizeof(s->id), "%s", cli_jstr(aux, "id"));
+	if (!s->cli->json && s->quiet && s->held && *cli_jstr(obj, "stream"))
+		fputs(cli_jstr(obj, "stream"), s->held);
 	if (!s->cli->json && !s->quiet && *cli_jstr(obj, "stream")) {
 		const char *t = cli_jstr(obj, "stream");
 		size_t n = strlen(t);
@@ -132,8 +137,20 @@ static int build_run(struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	body = UK_BODY_FD(fd, size, "application/x-tar");
+	if (s.quiet)
+		s.held = open_memstream(&s.held_buf, &s.held_len);
 	r = uk_client_stream_json(cli->client, "POST", path, &body, build_line, &s, &err);
 	close(fd);
+	if (s.held) { /* -q hides the output of a build that worked, not of one that failed */
+		fclose(s.held);
+		if (r < 0 || s.failed) {
+			fflush(stdout);
+			fwrite(s.held_buf, 1, s.held_len, stderr);
+			if (s.held_len && s.held_buf[s.held_len - 1] != '\n')
+				fputc('\n', stderr);
+		}
+		free(s.held_buf);
+	}
 	if (r < 0) {
 		cli_warn("build %s: %s", argv[optind], err.message);
 		return CLI_EXIT_FAIL;
@@ -183,7 +200,8 @@ const struct cli_cmd cli_cmd_build = {
                 "Options:\n"
                 "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest; repeatable:\n"
                 "                         every one names it)\n"
-                "  -q, --quiet            print only the image id\n"
+                "  -q, --quiet            print only the image id (a failed build's output\n"
+                "                         still goes to standard error)\n"
                 "      --format FMT       table (default) or json (the daemon's JSON lines)\n"
                 "  -h, --help             print this help\n"
                 "\n"

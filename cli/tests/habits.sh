@@ -24,6 +24,13 @@ run_uk images-tags images --format '{{.Repository}}:{{.Tag}}'
 if [ "$(sort <<<"$out" | tr '\n' ' ')" = "other:latest three:1 three:2 " ]; then ok "repeated -t keeps every tag"; else fail "tags after build: $out $err"; fi
 run_uk build-spin build -q -t spin "$TMP/spin"
 
+# --- build -q: a failed build's compiler output still reaches standard error ---
+mkdir -p "$TMP/broken"
+printf 'FROM uk/runtime:1\nSOURCES main.c\n' >"$TMP/broken/Ukfile"
+printf 'int main(void) { return undeclared_variable; }\n' >"$TMP/broken/main.c"
+run_uk build-q-broken build -q -t broken "$TMP/broken"
+if [ $rc -eq 1 ] && grep -q 'undeclared_variable' <<<"$err" && [ -z "$out" ]; then ok "build -q shows the compiler's error on stderr"; else fail "build -q broken: rc=$rc out=$out err=$err"; fi
+
 # --- save exports what was named, as docker save ---
 saved_names() { tar -xOf "$1" index.json | python3 -c 'import json,sys; print(" ".join(sorted(m.get("annotations",{}).get("org.opencontainers.image.ref.name","?") for m in json.load(sys.stdin)["manifests"])))'; }
 run_uk save-tag save -o "$TMP/t1.tar" three:1
