@@ -459,7 +459,8 @@ static int xfer_http_error(struct xfer *x, long code, uk_err_t *err)
 	}
 	if (!cd)
 		cd = code == 404 ? "not_found" : code < 500 ? "bad_request" : "internal";
-	r = uk_err_set(err, (int)code, cd, "%.1900s (status %ld)", m, code);
+	/* the status stays in err->status; the message is for people */
+	r = uk_err_set(err, (int)code, cd, "%.1900s", m);
 	json_object_put(obj);
 	return r;
 }
@@ -576,7 +577,14 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 		curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &oserr);
 		if (oserr)
 			why = strerror((int)oserr);
-		if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+		if (oserr == EACCES && !strncmp(c->host, "unix://", 7))
+			uk_err_set(
+			        err, 403, "forbidden",
+			        "cannot connect to the uk daemon at %s: permission denied: only "
+			        "root and members of the uk group may use it; join the group with "
+			        "'sudo usermod -aG uk $USER', then log out and in again",
+			        c->host);
+		else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
 			uk_err_set(err, 503, "unreachable",
 			           "cannot connect to the uk daemon at %s: %s. Is ukd running?",
 			           c->host, why);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "uk/cleanup.h"
+#include "template.h"
 #include "uk/client.h"
 #include "uk/io.h"
 
@@ -31,8 +32,11 @@ struct cli_tls {
 struct cli {
 	const char *host; /* -H, else UK_HOST, else the default */
 	struct cli_tls tls;
-	int json;        /* --format json */
-	const char *cmd; /* the command's name, for messages */
+	int json;              /* --format json */
+	struct cli_tmpl *tmpl; /* --format TEMPLATE (template.h), else NULL */
+	int tmpl_table;        /* --format 'table TEMPLATE': a header row, cells aligned at tabs */
+	const char *cmd;       /* the command's name, for messages */
+	int templates;         /* the command takes --format TEMPLATE (its cli_cmd's .templates) */
 	uk_client_t *client;
 };
 
@@ -41,6 +45,7 @@ struct cli_cmd {
 	const char *summary; /* one line, for `uk --help` */
 	const char *help;    /* `uk CMD --help`: usage line, description, options */
 	int (*run)(struct cli *cli, int argc, char **argv);
+	int templates; /* --format takes a Go template (cli_format_rows / cli_format_one) */
 };
 
 /* The connected client (made on first use); NULL after printing the error. */
@@ -73,39 +78,41 @@ struct cli_term {
 size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int final, char *out);
 
 /* The options `uk create` and `uk run` share (cli_create_opts), as help text. */
-#define CLI_CREATE_OPTIONS_HELP                                                            \
-	"      --name NAME        give the instance a unique name\n"                       \
-	"  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"          \
-	"  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n" \
-	"                         -e KEY copies KEY from this environment\n"               \
-	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                             \
-	"                         publish a guest port on the host (repeatable);\n"        \
-	"                         -p GUESTPORT or IP::GUESTPORT: a free host port\n"       \
-	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"     \
-	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"         \
-	"                         on-unhealthy[:N] (needs a health check)\n"               \
-	"      --health-http PORT/PATH  check: GET PATH on guest PORT answers 2xx/3xx\n"   \
-	"      --health-tcp PORT  check: a connection to guest PORT is accepted\n"         \
-	"      --health-interval D, --health-timeout D, --health-start-period D\n"         \
-	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"           \
-	"      --health-retries N failures in a row that make it unhealthy (3)\n"          \
-	"      --no-healthcheck   no health check\n"                                       \
-	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"         \
-	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"    \
-	"                         networking: the default with ports)\n"                   \
-	"      --network-alias A  another name the instance has on NET (repeatable)\n"     \
-	"      --ip IP            its address on NET (default: the first free one)\n"      \
-	"      --accel ACCEL      auto, kvm or tcg\n"                                      \
-	"  -v, --volume NAME:/PATH[:ro]\n"                                                 \
-	"                         mount volume NAME at /PATH (made on first use;\n"        \
-	"                         repeatable); :ro mounts it read-only\n"                  \
-	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                        \
-	"                         the same, Docker's long form\n"                          \
-	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"  \
-	"      --gdb [IP:]PORT    start paused, QEMU's gdb stub there (IP 127.0.0.1);\n"   \
-	"                         attach with uk debug NAME (docs/debugging.md)\n"         \
-	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"    \
-	"                         (repeatable): rotated at SIZE, N files kept\n"           \
+#define CLI_CREATE_OPTIONS_HELP                                                              \
+	"      --name NAME        give the instance a unique name\n"                         \
+	"  -m, --memory SIZE      guest memory: bytes or with a unit (16m, 1g)\n"            \
+	"  -e, --env KEY=VALUE    add or override an environment variable (repeatable);\n"   \
+	"                         -e KEY copies KEY from this environment\n"                 \
+	"      --env-file FILE    -e for each line of FILE (KEY=VALUE or KEY; # comments)\n" \
+	"  -l, --label KEY=VALUE  label the instance (repeatable; inspect: Config.Labels)\n" \
+	"  -p, --publish [IP:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"                               \
+	"                         publish a guest port on the host (repeatable);\n"          \
+	"                         -p GUESTPORT or IP::GUESTPORT: a free host port\n"         \
+	"                         IP defaults to 127.0.0.1 (0.0.0.0: every address)\n"       \
+	"      --restart POLICY   no, on-failure[:N], always, unless-stopped or\n"           \
+	"                         on-unhealthy[:N] (needs a health check)\n"                 \
+	"      --health-http PORT/PATH  check: GET PATH on guest PORT answers 2xx/3xx\n"     \
+	"      --health-tcp PORT  check: a connection to guest PORT is accepted\n"           \
+	"      --health-interval D, --health-timeout D, --health-start-period D\n"           \
+	"                         durations like 500ms, 2s, 1m (30s, 30s, 0s)\n"             \
+	"      --health-retries N failures in a row that make it unhealthy (3)\n"            \
+	"      --no-healthcheck   no health check\n"                                         \
+	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"           \
+	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"      \
+	"                         networking: the default with ports)\n"                     \
+	"      --network-alias A  another name the instance has on NET (repeatable)\n"       \
+	"      --ip IP            its address on NET (default: the first free one)\n"        \
+	"      --accel ACCEL      auto, kvm or tcg\n"                                        \
+	"  -v, --volume NAME:/PATH[:ro]\n"                                                   \
+	"                         mount volume NAME at /PATH (made on first use;\n"          \
+	"                         repeatable); :ro mounts it read-only\n"                    \
+	"      --mount type=volume,src=NAME,dst=/PATH[,readonly]\n"                          \
+	"                         the same, Docker's long form\n"                            \
+	"      --backend NAME     libvirt or qemu (default: the daemon's, see uk info)\n"    \
+	"      --gdb [IP:]PORT    start paused, QEMU's gdb stub there (IP 127.0.0.1);\n"     \
+	"                         attach with uk debug NAME (docs/debugging.md)\n"           \
+	"      --log-opt KEY=VALUE  console log: max-size=SIZE (10m), max-file=N (3)\n"      \
+	"                         (repeatable): rotated at SIZE, N files kept\n"             \
 	"      --format FMT       table or json\n"
 
 /* `uk stop` and `uk restart` (cmd->name): parse -t, POST /instances/ID/NAME[?t=] for each
@@ -120,8 +127,32 @@ int cli_stop_verb(struct cli *cli, const struct cli_cmd *cmd, int argc, char **a
  */
 int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
-/* Sets the output format from "table" or "json"; -1 after a usage message. */
+/* Docker habits that cannot apply (docker_only.c): the sentence saying why and what to do
+ * instead, or NULL. (flag) is "-i" or "--tty" ((n) bytes of it). */
+const char *cli_docker_command(const char *name);
+const char *cli_docker_flag(const char *cmd, const char *flag, size_t n);
+
+/* After getopt_long matched long option (o): NULL when it was typed in full ("--all",
+ * "--all=x"), else what was typed ("--al": getopt_long takes prefixes, Docker's CLI does not). */
+const char *cli_long_typed(char **argv, const struct option *o);
+
+/* Sets the output format from "table", "json" or a Go template ("{{.Names}}", "table
+ * {{.ID}}\t{{.Status}}"); -1 after a usage message naming the template's mistake. */
 int cli_set_format(struct cli *cli, const char *fmt);
+
+/* --format TEMPLATE output (format.c). Lists: each object of (rows) (Docker's field names) run
+ * through cli->tmpl and a newline; 'table ...' adds a header row, (header) standing for a row
+ * (its values the column titles), and aligns cells at tabs. Returns the exit status. */
+int cli_format_rows(struct cli *cli, json_object *rows, json_object *header);
+/* A header object from (kv): field name, title, field name, title... ((n) strings). */
+json_object *cli_format_header(const char *const *kv, size_t n);
+/* Runs cli->tmpl on one value (inspect -f); the exit status. */
+int cli_format_one(struct cli *cli, json_object *dot);
+/* Docker's PascalCase keys (Id, Name, State.Status, Config.Env, NetworkSettings.Ports, ...)
+ * added beside uk's own keys of an inspected instance or image (docs/cli.md). */
+void cli_docker_keys(json_object *obj);
+/* "2026-12-06 19:20:00 +0000 UTC" (Go's time.String, Docker's CreatedAt) for unix (t). */
+void cli_docker_time(double t, char *buf, size_t len);
 
 /* Output helpers. */
 void cli_print_json(const json_object *obj);             /* pretty, one document, newline */
@@ -182,6 +213,7 @@ struct cli_create_opts {
 	const char *name;
 	int64_t memory;
 	json_object *env;    /* array of "K=V" */
+	json_object *labels; /* --label: {"K": "V"} */
 	json_object *ports;  /* array of {"host_ip","host_port","guest_port","protocol"} */
 	const char *restart; /* "no", "on-failure[:N]", ... */
 	const char *accel;
@@ -211,7 +243,7 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err);
 char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err);
 /* Handles one create/run option (c, optarg); 0 if handled, 1 if not one of them, -1 bad. */
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg);
-/* The long options create and run share; short letters: m: e: p: */
+/* The long options create and run share; short letters: m: e: p: l: */
 #define CLI_CREATE_LONGOPTS                                                                       \
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \
 	        {"env", required_argument, NULL, 'e'}, {"restart", required_argument, NULL, 'R'}, \
@@ -225,7 +257,9 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	        {"volume", required_argument, NULL, 'v'},                                         \
 	        {"mount", required_argument, NULL, CLI_OPT_MOUNT},                                \
 	        {"backend", required_argument, NULL, CLI_OPT_BACKEND},                            \
-	        {"gdb", required_argument, NULL, CLI_OPT_GDB}, CLI_HEALTH_LONGOPTS
+	        {"gdb", required_argument, NULL, CLI_OPT_GDB},                                    \
+	        {"env-file", required_argument, NULL, CLI_OPT_ENV_FILE},                          \
+	        {"label", required_argument, NULL, 'l'}, CLI_HEALTH_LONGOPTS
 
 /* --health-* (cmd_create.c): option codes past the byte range */
 enum {
@@ -240,9 +274,10 @@ enum {
 	CLI_OPT_NETWORK, /* --network, --network-alias, --ip */
 	CLI_OPT_NETWORK_ALIAS,
 	CLI_OPT_IP,
-	CLI_OPT_MOUNT,   /* --mount */
-	CLI_OPT_BACKEND, /* --backend */
-	CLI_OPT_GDB,     /* --gdb */
+	CLI_OPT_MOUNT,    /* --mount */
+	CLI_OPT_BACKEND,  /* --backend */
+	CLI_OPT_GDB,      /* --gdb */
+	CLI_OPT_ENV_FILE, /* --env-file */
 };
 #define CLI_HEALTH_LONGOPTS                                                                    \
 	{"health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP},                         \
@@ -301,6 +336,12 @@ extern const struct cli_cmd cli_cmd_build, cli_cmd_run, cli_cmd_create, cli_cmd_
         cli_cmd_events, cli_cmd_info, cli_cmd_version, cli_cmd_port, cli_cmd_trust, cli_cmd_network;
 extern const struct cli_cmd cli_cmd_volume;
 extern const struct cli_cmd cli_cmd_debug;
+
+/* POST /images/(src)/tag for (dst) NAME[:TAG] (cmd_tag.c); -1 with (err) (400: a bad (dst)). */
+int cli_tag_image(struct cli *cli, const char *src, const char *dst, uk_err_t *err);
+
+/* Added for Docker's habits (issue 16): rename, and the container/image/system groups. */
+extern const struct cli_cmd cli_cmd_rename, cli_cmd_container, cli_cmd_image, cli_cmd_system;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

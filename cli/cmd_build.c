@@ -14,6 +14,9 @@ struct build_state {
 	int failed;
 	int daemon_said_done; /* the daemon printed its own "Successfully built" */
 	uk_err_t err;
+	FILE *held; /* -q: the build's output, shown on standard error if it fails */
+	char *held_buf;
+	size_t held_len;
 };
 
 static int build_line(json_object *obj, void *ud)
@@ -33,6 +36,8 @@ static int build_line(json_object *obj, void *ud)
 	}
 	if (json_object_object_get_ex(obj, "aux", &aux) && *cli_jstr(aux, "id"))
 		snprintf(s->id, sizeof(s->id), "%s", cli_jstr(aux, "id"));
+	if (!s->cli->json && s->quiet && s->held && *cli_jstr(obj, "stream"))
+		fputs(cli_jstr(obj, "stream"), s->held);
 	if (!s->cli->json && !s->quiet && *cli_jstr(obj, "stream")) {
 		const char *t = cli_jstr(obj, "stream");
 		size_t n = strlen(t);
@@ -71,11 +76,13 @@ static int build_run(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"tag", required_argument, NULL, 't'},
 	        {"quiet", no_argument, NULL, 'q'},
+	        {"build-arg", required_argument, NULL, 'B'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct build_state s = {.cli = cli};
 	_cleanup_free_ char *path = NULL, *et = NULL;
-	const char *tag = NULL;
+	const char *tag = NULL, *tags[16];
+	size_t ntags = 0;
 	uk_err_t err = {0};
 	uk_body_t body;
 	off_t size;
@@ -86,15 +93,26 @@ static int build_run(struct cli *cli, int argc, char **argv)
 			return cli_help(&cli_cmd_build);
 		if (c == '?')
 			return CLI_EXIT_USAGE;
-		if (c == 't')
-			tag = optarg;
-		else
+		if (c == 'B')
+			return cli_usage_error(
+			        cli,
+			        "--build-arg does not apply: a Ukfile has no variables (no ARG); "
+			        "write the value into the Ukfile (ENV, or CFLAGS -DNAME=VALUE) or "
+			        "give it at run time with 'uk run -e KEY=VALUE'");
+		if (c == 't') { /* repeatable: every tag names the image */
+			if (ntags == sizeof(tags) / sizeof(tags[0]))
+				return cli_usage_error(cli, "at most %zu -t", ntags);
+			tags[ntags++] = optarg;
+		} else {
 			s.quiet = 1;
+		}
 	}
+	for (size_t i = 0; i < ntags; i++)
+		if (!*tags[i] || tags[i][0] == ':' || tags[i][strlen(tags[i]) - 1] == ':')
+			return cli_usage_error(cli, "bad -t '%s': expected NAME[:TAG]", tags[i]);
+	tag = ntags ? tags[0] : NULL;
 	if (argc - optind != 1)
 		return cli_usage_error(cli, "exactly one DIR (the build context) is required");
-	if (tag && (!*tag || tag[0] == ':' || tag[strlen(tag) - 1] == ':'))
-		return cli_usage_error(cli, "bad -t '%s': expected NAME[:TAG]", tag);
 	fd = build_tmpfile(&err);
 	if (fd < 0)
 		return cli_fail(&err);
@@ -119,8 +137,20 @@ static int build_run(struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	body = UK_BODY_FD(fd, size, "application/x-tar");
+	if (s.quiet)
+		s.held = open_memstream(&s.held_buf, &s.held_len);
 	r = uk_client_stream_json(cli->client, "POST", path, &body, build_line, &s, &err);
 	close(fd);
+	if (s.held) { /* -q hides the output of a build that worked, not of one that failed */
+		fclose(s.held);
+		if (r < 0 || s.failed) {
+			fflush(stdout);
+			fwrite(s.held_buf, 1, s.held_len, stderr);
+			if (s.held_len && s.held_buf[s.held_len - 1] != '\n')
+				fputc('\n', stderr);
+		}
+		free(s.held_buf);
+	}
 	if (r < 0) {
 		cli_warn("build %s: %s", argv[optind], err.message);
 		return CLI_EXIT_FAIL;
@@ -134,18 +164,26 @@ static int build_run(struct cli *cli, int argc, char **argv)
 		         argv[optind]);
 		return CLI_EXIT_FAIL;
 	}
+	for (size_t i = 1; i < ntags; i++) { /* the daemon named it tags[0]; the rest here */
+		if (cli_tag_image(cli, s.id, tags[i], &err) < 0) {
+			cli_warn("build %s: tag %s: %s", argv[optind], tags[i], err.message);
+			return CLI_EXIT_FAIL;
+		}
+	}
 	if (cli->json)
 		return 0;
 	if (s.quiet) {
 		printf("%s\n", s.id);
-	} else if (!s.daemon_said_done) {
+		return 0;
+	}
+	if (!s.daemon_said_done)
 		printf("Successfully built %.12s\n",
 		       strncmp(s.id, "sha256:", 7) == 0 ? s.id + 7 : s.id);
-		if (tag)
-			printf("Successfully tagged %s%s\n", tag,
-			       strchr(tag, ':') && !strchr(strrchr(tag, ':'), '/') ? ""
-			                                                           : ":latest");
-	}
+	/* the daemon's own lines name the first tag */
+	for (size_t i = s.daemon_said_done ? 1 : 0; i < ntags; i++)
+		printf("Successfully tagged %s%s\n", tags[i],
+		       strchr(tags[i], ':') && !strchr(strrchr(tags[i], ':'), '/') ? ""
+		                                                                   : ":latest");
 	return 0;
 }
 
@@ -160,8 +198,10 @@ const struct cli_cmd cli_cmd_build = {
                 "warning. See docs/ukfile.md for the Ukfile.\n"
                 "\n"
                 "Options:\n"
-                "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest)\n"
-                "  -q, --quiet            print only the image id\n"
+                "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest; repeatable:\n"
+                "                         every one names it)\n"
+                "  -q, --quiet            print only the image id (a failed build's output\n"
+                "                         still goes to standard error)\n"
                 "      --format FMT       table (default) or json (the daemon's JSON lines)\n"
                 "  -h, --help             print this help\n"
                 "\n"

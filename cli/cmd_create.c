@@ -2,6 +2,7 @@
  * shares). */
 #include "cli.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -79,6 +80,8 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 	}
 	if (o->env)
 		json_object_object_add(body, "env", json_object_get(o->env));
+	if (o->labels)
+		json_object_object_add(body, "labels", json_object_get(o->labels));
 	if (o->ports)
 		json_object_object_add(body, "ports", json_object_get(o->ports));
 	if (o->memory > 0)
@@ -248,6 +251,63 @@ static const struct {
         {CLI_OPT_HEALTH_START_PERIOD, offsetof(struct cli_create_opts, health_start_period)},
 };
 
+/* -e KEY=VALUE, or KEY copied from this environment (dropped when unset), as Docker's; -1 if
+ * (arg) has no KEY. */
+static int env_add(struct cli_create_opts *o, const char *arg)
+{
+	const char *val;
+	char *kv;
+
+	if (!arg[0] || arg[0] == '=')
+		return -1;
+	if (!strchr(arg, '=')) {
+		val = getenv(arg);
+		if (!val)
+			return 0;
+		kv = cli_sprintf("%s=%s", arg, val);
+	} else {
+		kv = cli_sprintf("%s", arg);
+	}
+	if (!o->env)
+		o->env = json_object_new_array();
+	json_object_array_add(o->env, json_object_new_string(kv));
+	free(kv);
+	return 0;
+}
+
+/* --env-file FILE: a KEY=VALUE or KEY a line, blank lines and # comments skipped (Docker's
+ * format: no quotes are removed, the value is the rest of the line). */
+static int env_file(struct cli *cli, struct cli_create_opts *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, r = 0;
+
+	if (!f)
+		return cli_usage_error(cli, "--env-file %s: %s", path, strerror(errno)), -1;
+	while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		char *p = line;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		p += strspn(p, " \t");
+		if (!*p || *p == '#')
+			continue;
+		/* Docker's rule: the name has no blanks */
+		if (strcspn(p, " \t") < strcspn(p, "=") || env_add(o, p) < 0)
+			r = cli_usage_error(
+			        cli, "--env-file %s line %d: expected KEY=VALUE or KEY, got '%s'",
+			        path, lineno, p),
+			r = -1;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg)
 {
 	uk_err_t err = {0};
@@ -264,27 +324,24 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 			                       arg),
 			       -1;
 		return 0;
-	case 'e': {
-		const char *val;
-		char *kv;
-
-		if (!arg[0] || arg[0] == '=')
+	case 'e':
+		if (env_add(o, arg) < 0)
 			return cli_usage_error(cli, "bad --env '%s': expected KEY=VALUE or KEY",
 			                       arg),
 			       -1;
-		if (!strchr(arg, '=')) {
-			/* docker: "-e KEY" copies KEY from our environment, or drops it */
-			val = getenv(arg);
-			if (!val)
-				return 0;
-			kv = cli_sprintf("%s=%s", arg, val);
-		} else {
-			kv = cli_sprintf("%s", arg);
-		}
-		if (!o->env)
-			o->env = json_object_new_array();
-		json_object_array_add(o->env, json_object_new_string(kv));
-		free(kv);
+		return 0;
+	case CLI_OPT_ENV_FILE:
+		return env_file(cli, o, arg);
+	case 'l': { /* --label K=V, or K (an empty value), as Docker's */
+		const char *eq = strchr(arg, '=');
+		_cleanup_free_ char *key =
+		        cli_sprintf("%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		if (!*key)
+			return cli_usage_error(cli, "bad --label '%s': expected KEY=VALUE", arg),
+			       -1;
+		if (!o->labels)
+			o->labels = json_object_new_object();
+		json_object_object_add(o->labels, key, json_object_new_string(eq ? eq + 1 : ""));
 		return 0;
 	}
 	case 'R':
@@ -378,7 +435,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:Pv:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:Pv:l:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_create);
 		if (c == '?')
@@ -402,6 +459,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 			json_object_put(o.log_opts);
 			json_object_put(o.aliases);
 			json_object_put(o.mounts);
+			json_object_put(o.labels);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
@@ -412,6 +470,7 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
 	json_object_put(o.mounts);
+	json_object_put(o.labels);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
@@ -422,6 +481,7 @@ usage:
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
 	json_object_put(o.mounts);
+	json_object_put(o.labels);
 	return CLI_EXIT_USAGE;
 }
 

@@ -10,6 +10,53 @@ static const char *short_id(const char *id, int notrunc)
 	return id;
 }
 
+/* One row per tag (one "<none>" row for an untagged image) with Docker's --format names: ID,
+ * Repository, Tag, Digest, CreatedSince, CreatedAt, Size. */
+static void images_rows(json_object *item, int notrunc, json_object *rows)
+{
+	json_object *tags = NULL;
+	char id[80], created[64], at[64], size[32];
+	size_t ntags = 0;
+
+	snprintf(id, sizeof(id), "%.*s", notrunc ? 71 : 12,
+	         short_id(cli_jstr(item, "id"), notrunc));
+	cli_human_since((double)cli_jint(item, "created", 0), created, sizeof(created));
+	cli_docker_time((double)cli_jint(item, "created", 0), at, sizeof(at));
+	cli_human_size((double)cli_jint(item, "size", 0), size, sizeof(size));
+	if (json_object_object_get_ex(item, "repo_tags", &tags) &&
+	    json_object_is_type(tags, json_type_array))
+		ntags = json_object_array_length(tags);
+	for (size_t k = 0; k < ntags || (k == 0 && ntags == 0); k++) {
+		const char *rt = ntags ? json_object_get_string(json_object_array_get_idx(tags, k))
+		                       : "<none>";
+		const char *colon = strrchr(rt, ':');
+		json_object *row = json_object_new_object();
+		_cleanup_free_ char *repo = NULL;
+
+		if (colon && !strchr(colon, '/'))
+			repo = cli_sprintf("%.*s", (int)(colon - rt), rt);
+		json_object_object_add(row, "ID", json_object_new_string(id));
+		json_object_object_add(row, "Repository", json_object_new_string(repo ? repo : rt));
+		json_object_object_add(row, "Tag",
+		                       json_object_new_string(repo ? colon + 1 : "<none>"));
+		json_object_object_add(row, "Digest",
+		                       json_object_new_string(cli_jstr(item, "digest")));
+		json_object_object_add(row, "CreatedSince", json_object_new_string(created));
+		json_object_object_add(row, "CreatedAt", json_object_new_string(at));
+		json_object_object_add(row, "Size", json_object_new_string(size));
+		json_object_array_add(rows, row);
+	}
+}
+
+static json_object *images_header(void)
+{
+	static const char *const kv[] = {"ID",           "IMAGE ID", "Repository", "REPOSITORY",
+	                                 "Tag",          "TAG",      "Digest",     "DIGEST",
+	                                 "CreatedSince", "CREATED",  "CreatedAt",  "CREATED AT",
+	                                 "Size",         "SIZE"};
+	return cli_format_header(kv, sizeof(kv) / sizeof(kv[0]));
+}
+
 static int images_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -17,10 +64,10 @@ static int images_run(struct cli *cli, int argc, char **argv)
 	        {"no-trunc", no_argument, NULL, 'T'},
 	        {NULL, 0, NULL, 0},
 	};
-	_cleanup_json_ json_object *res = NULL, *seen = NULL;
+	_cleanup_json_ json_object *res = NULL, *seen = NULL, *rows = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0, notrunc = 0;
-	size_t i, k;
+	size_t i;
 
 	while ((c = cli_getopt(cli, argc, argv, "q", opts)) != -1) {
 		if (c == 'h')
@@ -57,33 +104,18 @@ static int images_run(struct cli *cli, int argc, char **argv)
 		}
 		return 0;
 	}
+	rows = json_object_new_array();
+	for (i = 0; i < json_object_array_length(res); i++)
+		images_rows(json_object_array_get_idx(res, i), notrunc, rows);
+	if (cli->tmpl) {
+		_cleanup_json_ json_object *hdr = images_header();
+		return cli_format_rows(cli, rows, hdr);
+	}
 	struct cli_table *t = cli_table_new(5, "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
-	for (i = 0; i < json_object_array_length(res); i++) {
-		json_object *item = json_object_array_get_idx(res, i), *tags = NULL;
-		char id[80], created[64], size[32];
-		size_t ntags = 0;
-
-		snprintf(id, sizeof(id), "%.*s", notrunc ? 71 : 12,
-		         short_id(cli_jstr(item, "id"), notrunc));
-		cli_human_since((double)cli_jint(item, "created", 0), created, sizeof(created));
-		cli_human_size((double)cli_jint(item, "size", 0), size, sizeof(size));
-		if (json_object_object_get_ex(item, "repo_tags", &tags) &&
-		    json_object_is_type(tags, json_type_array))
-			ntags = json_object_array_length(tags);
-		for (k = 0; k < ntags; k++) {
-			const char *rt = json_object_get_string(json_object_array_get_idx(tags, k));
-			const char *colon = strrchr(rt, ':');
-			_cleanup_free_ char *repo = NULL;
-
-			if (colon && !strchr(colon, '/')) {
-				repo = cli_sprintf("%.*s", (int)(colon - rt), rt);
-				cli_table_row(t, repo, colon + 1, id, created, size);
-			} else {
-				cli_table_row(t, rt, "<none>", id, created, size);
-			}
-		}
-		if (ntags == 0)
-			cli_table_row(t, "<none>", "<none>", id, created, size);
+	for (i = 0; i < json_object_array_length(rows); i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		cli_table_row(t, cli_jstr(r, "Repository"), cli_jstr(r, "Tag"), cli_jstr(r, "ID"),
+		              cli_jstr(r, "CreatedSince"), cli_jstr(r, "Size"));
 	}
 	cli_table_print(t, stdout);
 	cli_table_free(t);
@@ -101,7 +133,10 @@ const struct cli_cmd cli_cmd_images = {
                 "Options:\n"
                 "  -q, --quiet      print only image ids (once each)\n"
                 "      --no-trunc   print full sha256: ids\n"
-                "      --format FMT table (default) or json (the daemon's list)\n"
+                "      --format FMT table (default), json (the daemon's list) or a Go template\n"
+                "                   ('{{.Repository}}:{{.Tag}}'; fields ID, Repository, Tag,\n"
+                "                   Digest, CreatedSince, CreatedAt, Size)\n"
                 "  -h, --help       print this help\n",
         .run = images_run,
+        .templates = 1,
 };

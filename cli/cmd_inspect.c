@@ -11,11 +11,16 @@ static int inspect_run(struct cli *cli, int argc, char **argv)
 	const char *type = NULL;
 	int c, i, ret = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_inspect);
 		if (c == '?')
 			return CLI_EXIT_USAGE;
+		if (c == 'f') { /* -f is --format, as Docker's */
+			if (cli_set_format(cli, optarg) < 0)
+				return CLI_EXIT_USAGE;
+			continue;
+		}
 		if (strcmp(optarg, "instance") && strcmp(optarg, "image"))
 			return cli_usage_error(cli, "bad --type '%s': expected instance or image",
 			                       optarg);
@@ -50,9 +55,18 @@ static int inspect_run(struct cli *cli, int argc, char **argv)
 			ret = CLI_EXIT_FAIL;
 			continue;
 		}
-		json_object_array_add(all, res ? res : json_object_new_object());
+		if (!res)
+			res = json_object_new_object();
+		cli_docker_keys(res);
+		json_object_array_add(all, res);
+		if (cli->tmpl) { /* each one as soon as it is there, as Docker's */
+			int r = cli_format_one(cli, res);
+			if (r)
+				return r;
+		}
 	}
-	cli_print_json(all);
+	if (!cli->tmpl)
+		cli_print_json(all);
 	return ret;
 }
 
@@ -62,10 +76,19 @@ const struct cli_cmd cli_cmd_inspect = {
         .help = "Usage: uk inspect [OPTIONS] INSTANCE|IMAGE...\n"
                 "\n"
                 "Print a JSON array with the daemon's description of each named instance or\n"
-                "image (instances are looked up first). Always JSON.\n"
+                "image (instances are looked up first). Beside uk's own keys, each has\n"
+                "Docker's: Id, Name, Image, Created, State.Status, State.ExitCode,\n"
+                "State.Running, State.Pid, State.StartedAt, Config.Env, Config.Cmd,\n"
+                "Config.Labels, HostConfig.Memory, HostConfig.RestartPolicy,\n"
+                "NetworkSettings.Ports (images: Id, RepoTags, Created, Size, Config.Cmd,\n"
+                "Config.Env, Config.ExposedPorts).\n"
                 "\n"
                 "Options:\n"
+                "  -f, --format TEMPLATE  print each through a Go template instead, e.g.\n"
+                "                    '{{.State.Status}}', '{{json .Config.Env}}',\n"
+                "                    '{{range .Config.Env}}{{println .}}{{end}}'\n"
                 "      --type TYPE   look up only instance or only image\n"
                 "  -h, --help        print this help\n",
         .run = inspect_run,
+        .templates = 1,
 };

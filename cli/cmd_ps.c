@@ -74,6 +74,66 @@ static void ps_status(json_object *item, char *buf, size_t len)
 	}
 }
 
+/* One instance with Docker's --format field names (ID, Image, Command, CreatedAt, RunningFor,
+ * Ports, State, Status, Names, Labels); the default table shows six of them. */
+static json_object *ps_row(json_object *item, int notrunc)
+{
+	json_object *row = json_object_new_object(), *names, *ports, *labels;
+	char id[80], cmd[600], created[64], at[64], status[96], namebuf[512] = "",
+	                                                        portbuf[1024] = "", lab[1024] = "";
+	size_t k, n = 0;
+
+	snprintf(id, sizeof(id), "%.*s", notrunc ? 64 : 12, cli_jstr(item, "id"));
+	ps_command(item, cmd, sizeof(cmd));
+	cli_human_since((double)cli_jint(item, "created", 0), created, sizeof(created));
+	cli_docker_time((double)cli_jint(item, "created", 0), at, sizeof(at));
+	ps_status(item, status, sizeof(status));
+	if (json_object_object_get_ex(item, "names", &names) &&
+	    json_object_is_type(names, json_type_array))
+		for (k = 0; k < json_object_array_length(names) && n < sizeof(namebuf) - 1; k++)
+			n += (size_t)snprintf(
+			        namebuf + n, sizeof(namebuf) - n, "%s%s", k ? "," : "",
+			        json_object_get_string(json_object_array_get_idx(names, k)));
+	else
+		snprintf(namebuf, sizeof(namebuf), "%s", cli_jstr(item, "name"));
+	/* like Docker: published ports show while the instance runs */
+	if (!strcmp(cli_jstr(item, "state"), "running") &&
+	    json_object_object_get_ex(item, "ports", &ports))
+		cli_ports_column(ports, portbuf, sizeof(portbuf));
+	n = 0;
+	if (json_object_object_get_ex(item, "labels", &labels) &&
+	    json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, key, val)
+		{
+			if (n < sizeof(lab) - 1)
+				n += (size_t)snprintf(lab + n, sizeof(lab) - n, "%s%s=%s",
+				                      n ? "," : "", key,
+				                      json_object_get_string(val));
+		}
+	}
+	json_object_object_add(row, "ID", json_object_new_string(id));
+	json_object_object_add(row, "Image", json_object_new_string(cli_jstr(item, "image")));
+	json_object_object_add(row, "Command", json_object_new_string(cmd));
+	json_object_object_add(row, "CreatedAt", json_object_new_string(at));
+	json_object_object_add(row, "RunningFor", json_object_new_string(created));
+	json_object_object_add(row, "Ports", json_object_new_string(portbuf));
+	json_object_object_add(row, "State", json_object_new_string(cli_jstr(item, "state")));
+	json_object_object_add(row, "Status", json_object_new_string(status));
+	json_object_object_add(row, "Names", json_object_new_string(namebuf));
+	json_object_object_add(row, "Labels", json_object_new_string(lab));
+	return row;
+}
+
+/* The column titles of `--format 'table ...'`. */
+static json_object *ps_header(void)
+{
+	static const char *const kv[] = {
+	        "ID",         "INSTANCE ID", "Image",   "IMAGE", "Command", "COMMAND", "CreatedAt",
+	        "CREATED AT", "RunningFor",  "CREATED", "Ports", "PORTS",   "State",   "STATE",
+	        "Status",     "STATUS",      "Names",   "NAMES", "Labels",  "LABELS"};
+	return cli_format_header(kv, sizeof(kv) / sizeof(kv[0]));
+}
+
 static int ps_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -83,7 +143,7 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 	        {"filter", required_argument, NULL, 'f'},
 	        {NULL, 0, NULL, 0},
 	};
-	_cleanup_json_ json_object *filters = NULL, *res = NULL;
+	_cleanup_json_ json_object *filters = NULL, *res = NULL, *rows = NULL;
 	_cleanup_free_ char *path = NULL, *fq = NULL;
 	uk_err_t err = {0};
 	int c, all = 0, quiet = 0, notrunc = 0;
@@ -152,34 +212,20 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 		}
 		return 0;
 	}
+	rows = json_object_new_array();
+	for (i = 0; i < json_object_array_length(res); i++)
+		json_object_array_add(rows, ps_row(json_object_array_get_idx(res, i), notrunc));
+	if (cli->tmpl) {
+		_cleanup_json_ json_object *hdr = ps_header();
+		return cli_format_rows(cli, rows, hdr);
+	}
 	struct cli_table *t = cli_table_new(7, "INSTANCE ID", "IMAGE", "COMMAND", "CREATED",
 	                                    "STATUS", "PORTS", "NAMES");
-	for (i = 0; i < json_object_array_length(res); i++) {
-		json_object *item = json_object_array_get_idx(res, i), *names, *ports;
-		char id[80], cmd[600], created[64], status[96], namebuf[512] = "",
-		                                                portbuf[1024] = "";
-		size_t k, n = 0;
-
-		snprintf(id, sizeof(id), "%.*s", notrunc ? 64 : 12, cli_jstr(item, "id"));
-		ps_command(item, cmd, sizeof(cmd));
-		cli_human_since((double)cli_jint(item, "created", 0), created, sizeof(created));
-		ps_status(item, status, sizeof(status));
-		if (json_object_object_get_ex(item, "names", &names) &&
-		    json_object_is_type(names, json_type_array))
-			for (k = 0; k < json_object_array_length(names) && n < sizeof(namebuf) - 1;
-			     k++)
-				n += (size_t)snprintf(namebuf + n, sizeof(namebuf) - n, "%s%s",
-				                      k ? "," : "",
-				                      json_object_get_string(
-				                              json_object_array_get_idx(names, k)));
-		else
-			snprintf(namebuf, sizeof(namebuf), "%s", cli_jstr(item, "name"));
-		/* like Docker: published ports show while the instance runs */
-		if (!strcmp(cli_jstr(item, "state"), "running") &&
-		    json_object_object_get_ex(item, "ports", &ports))
-			cli_ports_column(ports, portbuf, sizeof(portbuf));
-		cli_table_row(t, id, cli_jstr(item, "image"), cmd, created, status, portbuf,
-		              namebuf);
+	for (i = 0; i < json_object_array_length(rows); i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		cli_table_row(t, cli_jstr(r, "ID"), cli_jstr(r, "Image"), cli_jstr(r, "Command"),
+		              cli_jstr(r, "RunningFor"), cli_jstr(r, "Status"),
+		              cli_jstr(r, "Ports"), cli_jstr(r, "Names"));
 	}
 	cli_table_print(t, stdout);
 	cli_table_free(t);
@@ -202,7 +248,11 @@ const struct cli_cmd cli_cmd_ps = {
                 "status=created|running|exited|dead,\n"
                 "                        name=NAME, health=starting|healthy|unhealthy|none\n"
                 "                        (repeatable)\n"
-                "      --format FMT      table (default) or json (the daemon's list)\n"
+                "      --format FMT      table (default), json (the daemon's list) or a Go\n"
+                "                        template: '{{.Names}} {{.Status}}', 'table {{.ID}}\\t\n"
+                "                        {{.Ports}}'; fields ID, Image, Command, CreatedAt,\n"
+                "                        RunningFor, Ports, State, Status, Names, Labels\n"
                 "  -h, --help            print this help\n",
         .run = ps_run,
+        .templates = 1,
 };

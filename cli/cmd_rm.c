@@ -24,8 +24,9 @@ static int rm_run(struct cli *cli, int argc, char **argv)
 
 		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, NULL, &err) < 0) {
 			if (err.status == 409 && !force)
-				cli_warn("rm %s: %s; stop it first or use rm -f", argv[i],
-				         err.message);
+				cli_warn("rm %s: it is running: stop it first ('uk stop %s') or "
+				         "remove it anyway with 'uk rm -f %s'",
+				         argv[i], argv[i], argv[i]);
 			else
 				cli_warn("rm %s: %s", argv[i], err.message);
 			ret = CLI_EXIT_FAIL;
@@ -41,7 +42,7 @@ const struct cli_cmd cli_cmd_rm = {
         .summary = "Remove instances",
         .help = "Usage: uk rm [OPTIONS] INSTANCE...\n"
                 "\n"
-                "Remove stopped instances and their logs. A running one is refused (409)\n"
+                "Remove stopped instances and their logs. A running one is refused\n"
                 "unless -f kills it first.\n"
                 "\n"
                 "Options:\n"

@@ -25,7 +25,13 @@ static int rmi_run(struct cli *cli, int argc, char **argv)
 		uk_err_t err = {0};
 
 		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, &res, &err) < 0) {
-			cli_warn("rmi %s: %s", argv[i], err.message);
+			if (err.status == 409 && !force)
+				cli_warn("rmi %s: an instance uses it ('uk ps -a' lists them): "
+				         "remove it first, or untag the image anyway with 'uk rmi "
+				         "-f %s'",
+				         argv[i], argv[i]);
+			else
+				cli_warn("rmi %s: %s", argv[i], err.message);
 			ret = CLI_EXIT_FAIL;
 			continue;
 		}
@@ -53,7 +59,7 @@ const struct cli_cmd cli_cmd_rmi = {
                 "\n"
                 "Untag each image (NAME[:TAG], id or id prefix) and delete it when no tag is "
                 "left.\n"
-                "An image an instance uses is refused (409) unless -f.\n"
+                "An image an instance uses is refused unless -f.\n"
                 "\n"
                 "Options:\n"
                 "  -f, --force   remove even if instances use the image\n"

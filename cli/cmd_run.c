@@ -8,16 +8,17 @@
 #include <unistd.h>
 
 /* Set by SIGINT/SIGTERM while attached: the first stops the console stream and kills the
- * instance, a second also abandons the wait. */
+ * instance; a second abandons the wait only once uk has said that it would (attach_armed):
+ * `timeout -s INT` sends two signals at once, which must not leave the instance behind. */
 static volatile int attach_stop_logs, attach_force;
-static volatile sig_atomic_t attach_signals;
+static volatile sig_atomic_t attach_signals, attach_armed;
 
 static void attach_on_signal(int sig)
 {
 	(void)sig;
 	attach_signals++;
 	attach_stop_logs = 1;
-	if (attach_signals >= 2)
+	if (attach_armed)
 		attach_force = 1;
 }
 
@@ -31,7 +32,7 @@ void cli_attach_signals(void)
 	if (attach_installed)
 		return;
 	attach_stop_logs = attach_force = 0;
-	attach_signals = 0;
+	attach_signals = attach_armed = 0;
 	sa.sa_handler = attach_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &attach_old_int);
@@ -123,6 +124,9 @@ int cli_attach(struct cli *cli, const char *id, int rm)
 		_cleanup_free_ char *kpath = cli_path("instances", id, "/kill");
 		uk_err_t kerr = {0};
 
+		cli_warn("killing %.12s%s (press ^C again to stop waiting)", id,
+		         rm ? " and removing it" : "");
+		attach_armed = 1;
 		if (uk_client_call(cli_client(cli) ? cli->client : w.client, "POST", kpath, NULL,
 		                   NULL, NULL, &kerr) < 0 &&
 		    kerr.status != 409)
@@ -130,11 +134,24 @@ int cli_attach(struct cli *cli, const char *id, int rm)
 	}
 	pthread_join(th, NULL);
 	if (w.ret < 0) {
-		if (strcmp(w.err.code, "interrupted") == 0)
-			cli_warn("gave up waiting for %.12s: it may still be running%s", id,
-			         rm ? " (not removed)" : "");
-		else
+		if (strcmp(w.err.code, "interrupted") == 0 && rm) {
+			/* --rm: not left behind, waited for or not (force: kill and remove) */
+			_cleanup_free_ char *dpath = cli_path("instances", id, "?force=1");
+			uk_err_t derr = {0};
+			if (cli_connect(cli, &derr) &&
+			    (uk_client_call(cli->client, "DELETE", dpath, NULL, NULL, NULL,
+			                    &derr) == 0 ||
+			     derr.status == 404))
+				cli_warn("gave up waiting for %.12s; removed it", id);
+			else
+				cli_warn("gave up waiting for %.12s: it may still be running (not "
+				         "removed: %s)",
+				         id, derr.message);
+		} else if (strcmp(w.err.code, "interrupted") == 0) {
+			cli_warn("gave up waiting for %.12s: it may still be running", id);
+		} else {
 			cli_fail(&w.err);
+		}
 		goto restore;
 	}
 	ret = w.code & 255;
@@ -167,13 +184,14 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *id = NULL;
 	int c, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:l:", opts)) != -1) {
 		if (c == 'h') {
 			json_object_put(o.env);
 			json_object_put(o.ports);
 			json_object_put(o.log_opts);
 			json_object_put(o.aliases);
 			json_object_put(o.mounts);
+			json_object_put(o.labels);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -223,7 +241,8 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
 	json_object_put(o.mounts);
-	o.env = o.ports = NULL;
+	json_object_put(o.labels);
+	o.env = o.ports = o.labels = NULL;
 	if (!id) {
 		cli_fail(&err);
 		return CLI_EXIT_RUN_FAIL;
@@ -256,6 +275,7 @@ usage:
 	json_object_put(o.log_opts);
 	json_object_put(o.aliases);
 	json_object_put(o.mounts);
+	json_object_put(o.labels);
 	return CLI_EXIT_USAGE;
 }
 

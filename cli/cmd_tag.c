@@ -3,11 +3,32 @@
 
 #include <string.h>
 
-static int tag_run(struct cli *cli, int argc, char **argv)
+int cli_tag_image(struct cli *cli, const char *src, const char *dst, uk_err_t *err)
 {
 	_cleanup_free_ char *repo = NULL, *tag = NULL, *er = NULL, *et = NULL, *q = NULL,
 	                    *path = NULL;
-	const char *dst, *colon;
+	const char *colon = strrchr(dst, ':');
+
+	if (colon && !strchr(colon, '/')) {
+		repo = cli_sprintf("%.*s", (int)(colon - dst), dst);
+		tag = cli_sprintf("%s", colon + 1);
+	} else {
+		repo = cli_sprintf("%s", dst);
+		tag = cli_sprintf("latest");
+	}
+	if (!*repo || !*tag)
+		return uk_err_bad(err, "bad TARGET '%s': expected NAME[:TAG]", dst);
+	er = cli_escape(repo);
+	et = cli_escape(tag);
+	q = cli_sprintf("/tag?repo=%s&tag=%s", er, et);
+	path = cli_path("images", src, q);
+	if (!cli_connect(cli, err))
+		return -1;
+	return uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, err);
+}
+
+static int tag_run(struct cli *cli, int argc, char **argv)
+{
 	uk_err_t err = {0};
 	int c;
 
@@ -18,25 +39,10 @@ static int tag_run(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage_error(cli, "needs exactly SOURCE and TARGET");
-	dst = argv[optind + 1];
-	colon = strrchr(dst, ':');
-	if (colon && !strchr(colon, '/')) {
-		repo = cli_sprintf("%.*s", (int)(colon - dst), dst);
-		tag = cli_sprintf("%s", colon + 1);
-	} else {
-		repo = cli_sprintf("%s", dst);
-		tag = cli_sprintf("latest");
-	}
-	if (!*repo || !*tag)
-		return cli_usage_error(cli, "bad TARGET '%s': expected NAME[:TAG]", dst);
-	er = cli_escape(repo);
-	et = cli_escape(tag);
-	q = cli_sprintf("/tag?repo=%s&tag=%s", er, et);
-	path = cli_path("images", argv[optind], q);
-	if (!cli_client(cli))
-		return CLI_EXIT_FAIL;
-	if (uk_client_call(cli->client, "POST", path, NULL, NULL, NULL, &err) < 0) {
-		cli_warn("tag %s %s: %s", argv[optind], dst, err.message);
+	if (cli_tag_image(cli, argv[optind], argv[optind + 1], &err) < 0) {
+		if (err.status == 400 && strstr(err.message, "bad TARGET") == err.message)
+			return cli_usage_error(cli, "%s", err.message);
+		cli_warn("tag %s %s: %s", argv[optind], argv[optind + 1], err.message);
 		return CLI_EXIT_FAIL;
 	}
 	return 0;

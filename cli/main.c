@@ -4,12 +4,13 @@
 #include <string.h>
 
 static const struct cli_cmd *const cli_cmds[] = {
-        &cli_cmd_build, &cli_cmd_run,     &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop,
-        &cli_cmd_kill,  &cli_cmd_restart, &cli_cmd_wait,   &cli_cmd_rm,    &cli_cmd_ps,
-        &cli_cmd_logs,  &cli_cmd_inspect, &cli_cmd_images, &cli_cmd_rmi,   &cli_cmd_tag,
-        &cli_cmd_save,  &cli_cmd_load,    &cli_cmd_events, &cli_cmd_info,  &cli_cmd_version,
-        &cli_cmd_port,  &cli_cmd_push,    &cli_cmd_pull,   &cli_cmd_login, &cli_cmd_logout,
-        &cli_cmd_trust, &cli_cmd_network, &cli_cmd_volume, &cli_cmd_debug,
+        &cli_cmd_build,     &cli_cmd_run,     &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop,
+        &cli_cmd_kill,      &cli_cmd_restart, &cli_cmd_wait,   &cli_cmd_rm,    &cli_cmd_ps,
+        &cli_cmd_logs,      &cli_cmd_inspect, &cli_cmd_images, &cli_cmd_rmi,   &cli_cmd_tag,
+        &cli_cmd_save,      &cli_cmd_load,    &cli_cmd_events, &cli_cmd_info,  &cli_cmd_version,
+        &cli_cmd_port,      &cli_cmd_push,    &cli_cmd_pull,   &cli_cmd_login, &cli_cmd_logout,
+        &cli_cmd_trust,     &cli_cmd_network, &cli_cmd_volume, &cli_cmd_debug, &cli_cmd_rename,
+        &cli_cmd_container, &cli_cmd_image,   &cli_cmd_system,
 };
 
 static void main_usage(FILE *out)
@@ -55,13 +56,21 @@ int main(int argc, char **argv)
 	struct cli cli = {.cmd = "uk"};
 	const struct cli_cmd *cmd = NULL;
 	size_t i;
-	int c, ret;
+	int c, ret, idx = -1;
 
 	cli.host = getenv("UK_HOST");
 	if (cli.host && !*cli.host)
 		cli.host = NULL;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+H:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+H:vh", opts, &idx)) != -1) {
+		const char *typed = idx >= 0 && c != '?' ? cli_long_typed(argv, &opts[idx]) : NULL;
+
+		idx = -1;
+		if (typed) {
+			fprintf(stderr, "uk: unknown option '%.*s'\nSee 'uk --help'.\n",
+			        (int)strcspn(typed, "="), typed);
+			return CLI_EXIT_USAGE;
+		}
 		switch (c) {
 		case 'H':
 			cli.host = optarg;
@@ -119,11 +128,21 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		if (strcmp(cli_cmds[i]->name, argv[optind]) == 0)
 			cmd = cli_cmds[i];
+	if (!cmd && cli_docker_command(argv[optind])) {
+		fprintf(stderr, "uk %s: not available: %s.\n", argv[optind],
+		        cli_docker_command(argv[optind]));
+		return CLI_EXIT_USAGE;
+	}
 	if (!cmd) {
 		fprintf(stderr, "uk: '%s' is not a uk command.\nSee 'uk --help'.\n", argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
 	cli.cmd = cmd->name;
+	cli.templates = cmd->templates;
+	if (cli.tmpl && !cli.templates)
+		return cli_usage_error(&cli,
+		                       "--format takes table or json here (templates work on ps, "
+		                       "images and inspect)");
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* GNU getopt: 0 re-initialises for the command's own options */

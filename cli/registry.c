@@ -238,7 +238,16 @@ int cli_registry_xfer(struct cli *cli, const char *verb, const char *name, const
 		return CLI_EXIT_FAIL;
 	}
 	if (s.err.status) {
-		cli_warn("%s", s.err.message);
+		char server[UK_REGAUTH_SERVER_MAX];
+
+		uk_regauth_registry_of(name, server);
+		if (!strcmp(verb, "pull") && !strcmp(server, "docker.io") &&
+		    strncmp(name, "docker.io/", 10) && !strstr(s.err.message, "docker.io"))
+			cli_warn("%s (tried docker.io: a name without a registry is looked up "
+			         "there; name another registry as HOST[:PORT]/%s)",
+			         s.err.message, name);
+		else
+			cli_warn("%s", s.err.message);
 		return CLI_EXIT_FAIL;
 	}
 	if (!s.done) {

@@ -71,13 +71,53 @@ int cli_help(const struct cli_cmd *cmd)
 
 int cli_set_format(struct cli *cli, const char *fmt)
 {
-	if (strcmp(fmt, "json") == 0)
+	uk_err_t err = {0};
+	size_t skip = 0;
+
+	cli_tmpl_free(cli->tmpl);
+	cli->tmpl = NULL;
+	cli->json = cli->tmpl_table = 0;
+	if (strcmp(fmt, "json") == 0) {
 		cli->json = 1;
-	else if (strcmp(fmt, "table") == 0)
-		cli->json = 0;
-	else
-		return cli_usage_error(cli, "bad --format '%s': expected table or json", fmt), -1;
+		return 0;
+	}
+	if (strcmp(fmt, "table") == 0)
+		return 0;
+	/* Docker: "table..." starts a table; spaces around the template are dropped */
+	if (strncmp(fmt, "table", 5) == 0) {
+		cli->tmpl_table = 1;
+		skip = 5;
+	}
+	skip += strspn(fmt + skip, " ");
+	_cleanup_free_ char *text = cli_sprintf("%s", fmt + skip);
+	for (size_t n = strlen(text); n && text[n - 1] == ' '; n--)
+		text[n - 1] = '\0';
+	if (!strstr(text, "{{"))
+		return cli_usage_error(cli,
+		                       "bad --format '%s': expected table, json or a Go template "
+		                       "such as '{{.Names}}'",
+		                       fmt),
+		       -1;
+	if (!cli->templates && strcmp(cli->cmd, "uk"))
+		return cli_usage_error(cli, "--format takes table or json here (templates work on "
+		                            "ps, images and inspect)"),
+		       -1;
+	cli->tmpl = cli_tmpl_parse(text, CLI_TMPL_ESCAPES, (int)skip, &err);
+	if (!cli->tmpl)
+		return cli_usage_error(cli, "bad --format: %s", err.message), -1;
 	return 0;
+}
+
+const char *cli_long_typed(char **argv, const struct option *o)
+{
+	const char *a = argv[optind - 1];
+	size_t n = strlen(o->name);
+
+	if (o->has_arg == required_argument && optarg == a && optind >= 2)
+		a = argv[optind - 2];
+	if (!strncmp(a, "--", 2) && !strncmp(a + 2, o->name, n) && (!a[2 + n] || a[2 + n] == '='))
+		return NULL;
+	return a;
 }
 
 int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
@@ -102,7 +142,17 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
 		snprintf(shorts, sizeof(shorts), ":%sh", shortopts);
 	opterr = 0;
 	for (;;) {
-		c = getopt_long(argc, argv, shorts, all, NULL);
+		int idx = -1;
+
+		c = getopt_long(argc, argv, shorts, all, &idx);
+		/* getopt_long takes a prefix (--al for --all); Docker's CLI does not */
+		const char *typed =
+		        idx >= 0 && c != '?' && c != ':' ? cli_long_typed(argv, &all[idx]) : NULL;
+		if (typed) {
+			cli_usage_error(cli, "unknown option '%.*s'", (int)strcspn(typed, "="),
+			                typed);
+			return '?';
+		}
 		if (c == 0x100) {
 			if (cli_set_format(cli, optarg) < 0)
 				return '?';
@@ -114,8 +164,18 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
 		const char *what = optind > 0 && optind <= argc ? argv[optind - 1] : "";
 		int is_long = strncmp(what, "--", 2) == 0 && (c == ':' || optopt == 0);
 		int len = is_long ? (int)strcspn(what, "=") : 0;
+		char shortflag[3] = {'-', (char)optopt, '\0'};
+		const char *why = c == '?' ? cli_docker_flag(cli->cmd, is_long ? what : shortflag,
+		                                             is_long ? (size_t)len : 2)
+		                           : NULL;
 
-		if (c == ':' && is_long)
+		if (why)
+			cli_usage_error(cli, "%s does not apply: %s", is_long ? what : shortflag,
+			                why);
+		else if (c == '?' && !is_long && !strncmp(what, "--", 2) && strchr(what, '='))
+			cli_usage_error(cli, "option '%.*s' takes no value",
+			                (int)strcspn(what, "="), what);
+		else if (c == ':' && is_long)
 			cli_usage_error(cli, "option '%.*s' needs a value", len, what);
 		else if (c == ':')
 			cli_usage_error(cli, "option '-%c' needs a value", optopt);

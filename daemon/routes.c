@@ -27,6 +27,7 @@ const struct ukd_route ukd_routes[] = {
         {"GET", "/v1/instances/{}", UKD_BODY_NONE, ukd_route_instance_inspect},
         {"DELETE", "/v1/instances/{}", UKD_BODY_NONE, ukd_route_instance_delete},
         {"POST", "/v1/instances/{}/start", UKD_BODY_NONE, ukd_route_instance_start},
+        {"POST", "/v1/instances/{}/rename", UKD_BODY_NONE, ukd_route_instance_rename},
         {"POST", "/v1/instances/{}/stop", UKD_BODY_NONE, ukd_route_instance_stop},
         {"POST", "/v1/instances/{}/kill", UKD_BODY_NONE, ukd_route_instance_kill},
         {"POST", "/v1/instances/{}/restart", UKD_BODY_NONE, ukd_route_instance_restart},

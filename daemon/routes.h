@@ -27,6 +27,7 @@ void ukd_route_instance_list(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_inspect(struct ukd *d, struct ukd_req *req);
 /* GET /v1/instances/{}/kernel: the instance's kernel ELF, for `uk debug`. */
 void ukd_route_instance_kernel(struct ukd *d, struct ukd_req *req);
+void ukd_route_instance_rename(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_start(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_stop(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_kill(struct ukd *d, struct ukd_req *req);

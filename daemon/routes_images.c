@@ -489,6 +489,19 @@ static int tmpfile_under_root(struct ukd *d, uk_err_t *err)
 	return fd;
 }
 
+/* Is stored tag (tag) ("repo:tag") one `save (ref)` exports? (norm) is (ref) normalized
+ * ("hello" -> "hello:latest"). */
+static int save_wants_tag(const char *ref, const char *norm, const char *tag)
+{
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+	size_t repo;
+
+	if (colon && (!slash || colon > slash))
+		return !strcmp(norm, tag); /* NAME:TAG */
+	repo = strlen(norm) - strlen(strrchr(norm, ':'));
+	return !strncmp(norm, tag, repo) && tag[repo] == ':'; /* NAME: its repository's tags */
+}
+
 void ukd_route_image_get(struct ukd *d, struct ukd_req *req)
 {
 	struct ukd_image_row img;
@@ -499,12 +512,22 @@ void ukd_route_image_get(struct ukd *d, struct ukd_req *req)
 	int fd = -1;
 	off_t size;
 
-	if (ukd_store_image_resolve(d->store, ukd_req_param(req, 0), &img, &err) < 0 ||
+	const char *ref = ukd_req_param(req, 0);
+	char norm[256] = "";
+
+	if (ukd_store_image_resolve(d->store, ref, &img, &err) < 0 ||
 	    !(tags = ukd_store_image_tags(d->store, img.id, &err)))
 		goto fail;
-	for (size_t i = 0; i < json_object_array_length(tags) && n < 16; i++)
-		refs[n++] = (ukimg_ref_t){
-		        json_object_get_string(json_object_array_get_idx(tags, i)), img.manifest};
+	/* as docker save: NAME:TAG exports that tag, a bare NAME the image's tags in that
+	 * repository, an id every tag of the image */
+	if (ref_is_tag(ref, &img) && ukd_store_ref_normalize(ref, norm, sizeof(norm), &err) < 0)
+		goto fail;
+	for (size_t i = 0; i < json_object_array_length(tags) && n < 16; i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+		if (*norm && !save_wants_tag(ref, norm, t))
+			continue;
+		refs[n++] = (ukimg_ref_t){t, img.manifest};
+	}
 	if (n == 0)
 		refs[n++] = (ukimg_ref_t){NULL, img.manifest};
 	if ((fd = tmpfile_under_root(d, &err)) < 0 || ukimg_save(d->images, refs, n, fd, &err) < 0)

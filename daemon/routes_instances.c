@@ -2,6 +2,7 @@
 #include "blob.h"
 #include "debug.h"
 #include "health.h"
+#include "instance_rename.h"
 #include "instances.h"
 #include "logs.h"
 #include "routes.h"
@@ -368,6 +369,14 @@ void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req)
 
 	if (r == 0)
 		r = ukd_instance_remove(d, ukd_req_param(req, 0), force, &err);
+	reply_result(req, r, &err, 204, 204);
+}
+
+void ukd_route_instance_rename(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+	int r = ukd_instance_rename(d, ukd_req_param(req, 0), ukd_req_query(req, "name"), &err);
+
 	reply_result(req, r, &err, 204, 204);
 }
 

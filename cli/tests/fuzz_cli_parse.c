@@ -1,5 +1,5 @@
 /* libFuzzer target for what the CLI parses from outside: daemon JSON lines, .ukignore, sizes,
- * times, hosts, -p port specs, guest output escaped for a terminal. */
+ * times, hosts, -p port specs, guest output escaped for a terminal, --format templates. */
 #include <stdint.h>
 #include <string.h>
 
@@ -34,6 +34,28 @@ static void fuzz_term(const char *in, size_t len)
 	free(out);
 }
 
+static void fuzz_template(const char *src)
+{
+	static const char *const dot_json =
+	        "{\"ID\": \"abc\", \"N\": 2, \"F\": 0.5, \"L\": [\"a\", 1, null, {\"K\": [true]}],"
+	        " \"M\": {\"k\": \"v\", \"n\": {\"x\": 1}}, \"S\": {\"Status\": \"running\"}}";
+	json_object *dot = json_tokener_parse(dot_json);
+	struct cli_tmpl *t;
+	uk_err_t err = {0};
+	FILE *out;
+
+	t = cli_tmpl_parse(src, CLI_TMPL_ESCAPES, 0, &err);
+	if (!t && !strstr(err.message, "column"))
+		__builtin_trap();
+	out = fopen("/dev/null", "w");
+	if (t && out && cli_tmpl_exec(t, dot, out, &err) < 0 && !strstr(err.message, "column"))
+		__builtin_trap();
+	if (out)
+		fclose(out);
+	cli_tmpl_free(t);
+	json_object_put(dot);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uk_err_t err;
@@ -46,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0: { /* JSON lines, fed in two pieces */
 		uk_jsonl_t j;
 		size_t half = (size - 1) / 2;
@@ -109,6 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		break;
 	}
+	case 8: /* a --format template, run on an inspect-like value; a refusal says where */
+		fuzz_template(s);
+		break;
 	}
 	free(s);
 	return 0;

@@ -177,7 +177,12 @@ def main(d):
     check(hc == {"type": "tcp", "port": 80, "interval": 2000000000, "timeout": 30000000000,
                  "start_period": 0, "retries": 3}, "config.healthcheck: %s" % hc)
     call(d, "POST", "/v1/instances", body={"image": "hello", "healthcheck": {"tcp": 0}}, expect=400)
-    call(d, "DELETE", "/v1/instances/{id}", {"id": "c3"}, expect=204)
+    call(d, "POST", "/v1/instances/{id}/rename", {"id": "c3"}, "?name=c3b", expect=204)
+    call(d, "POST", "/v1/instances/{id}/rename", {"id": "c3b"}, "?name=c1", expect=409)
+    call(d, "POST", "/v1/instances/{id}/rename", {"id": "c3b"}, "?name=-x", expect=400)
+    call(d, "POST", "/v1/instances/{id}/rename", {"id": "c3b"}, expect=400)
+    call(d, "POST", "/v1/instances/{id}/rename", {"id": "nosuch"}, "?name=y", expect=404)
+    call(d, "DELETE", "/v1/instances/{id}", {"id": "c3b"}, expect=204)
     # published ports: stored, shown, and a taken host port refused with 409
     held = socket.socket()
     held.bind(("127.0.0.1", 0))

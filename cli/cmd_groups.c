@@ -1,0 +1,458 @@
+/* Docker's management commands: uk container|image|system SUBCOMMAND, and the prunes and df. */
+#include "cli.h"
+
+#include <string.h>
+#include <unistd.h>
+
+struct cli_group_sub {
+	const char *name;
+	const struct cli_cmd *cmd;
+};
+
+/* uk GROUP SUB ARGS...: runs SUB's command with its arguments; help for the group alone. */
+static int group_run(struct cli *cli, const struct cli_cmd *group, const struct cli_group_sub *subs,
+                     int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		FILE *out = argc < 2 ? stderr : stdout;
+
+		/* the last line from the table itself: what the bash completion offers */
+		fputs(group->help, out);
+		fputs("\nSubcommands:", out);
+		for (const struct cli_group_sub *s = subs; s->name; s++)
+			fprintf(out, " %s", s->name);
+		fputc('\n', out);
+		return argc < 2 ? CLI_EXIT_USAGE : 0;
+	}
+	for (const struct cli_group_sub *s = subs; s->name; s++) {
+		if (strcmp(s->name, argv[1]))
+			continue;
+		cli->cmd = cli_sprintf("%s %s", group->name, s->name); /* lives until exit */
+		cli->templates = s->cmd->templates;
+		optind = 0;
+		return s->cmd->run(cli, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "uk %s: '%s' is not a subcommand of uk %s.\nSee 'uk %s --help'.\n",
+	        group->name, argv[1], group->name, group->name);
+	return CLI_EXIT_USAGE;
+}
+
+/* Docker's question before a prune; -f skips it. 1 to go on. */
+static int confirm(const char *what)
+{
+	char line[64] = "";
+
+	fprintf(stderr, "WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ",
+	        what);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static json_object *get_list(struct cli *cli, const char *path, uk_err_t *err)
+{
+	json_object *res = NULL;
+
+	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &res, err) < 0)
+		return NULL;
+	if (!json_object_is_type(res, json_type_array)) {
+		json_object_put(res);
+		uk_err_internal(err, "GET %s: the daemon's answer is not a list", path);
+		return NULL;
+	}
+	return res;
+}
+
+/* Removes every instance that is not running; the daemon refuses a running one (409), which a
+ * prune racing a start skips. Prints the ids removed. */
+static int prune_instances(struct cli *cli, int *n, uk_err_t *err)
+{
+	_cleanup_json_ json_object *list = get_list(cli, "/v1/instances?all=1", err);
+	int ret = 0;
+
+	if (!list)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *it = json_object_array_get_idx(list, i);
+		const char *id = cli_jstr(it, "id");
+		_cleanup_free_ char *path = NULL;
+		uk_err_t e = {0};
+
+		if (!strcmp(cli_jstr(it, "state"), "running"))
+			continue;
+		path = cli_path("instances", id, "?force=0");
+		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, NULL, &e) < 0) {
+			if (e.status == 409 || e.status == 404)
+				continue; /* started, or removed, meanwhile */
+			cli_warn("remove %.12s: %s", id, e.message);
+			ret = -1;
+			continue;
+		}
+		if ((*n)++ == 0)
+			printf("Deleted Instances:\n");
+		printf("%s\n", id);
+	}
+	return ret;
+}
+
+/* Removes images no instance uses: untagged ones, or every one with (all). */
+static int prune_images(struct cli *cli, int all, int *n, uk_err_t *err)
+{
+	_cleanup_json_ json_object *images = get_list(cli, "/v1/images", err);
+	_cleanup_json_ json_object *insts =
+	        images ? get_list(cli, "/v1/instances?all=1", err) : NULL;
+	_cleanup_json_ json_object *used = json_object_new_object();
+	int ret = 0;
+
+	if (!insts)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(insts); i++)
+		json_object_object_add(
+		        used, cli_jstr(json_object_array_get_idx(insts, i), "image_id"), NULL);
+	for (size_t i = 0; i < json_object_array_length(images); i++) {
+		json_object *img = json_object_array_get_idx(images, i), *tags = NULL, *res = NULL;
+		const char *id = cli_jstr(img, "id");
+		_cleanup_free_ char *path = NULL;
+		uk_err_t e = {0};
+
+		json_object_object_get_ex(img, "repo_tags", &tags);
+		if (json_object_object_get_ex(used, id, NULL) ||
+		    (!all && json_object_array_length(tags) > 0))
+			continue;
+		path = cli_path("images", id, "?force=0");
+		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, &res, &e) < 0) {
+			if (e.status != 409 && e.status != 404) { /* in use or gone meanwhile */
+				cli_warn("remove %s: %s", id, e.message);
+				ret = -1;
+			}
+			continue;
+		}
+		if ((*n)++ == 0)
+			printf("Deleted Images:\n");
+		for (size_t k = 0;
+		     json_object_is_type(res, json_type_array) && k < json_object_array_length(res);
+		     k++) {
+			json_object *r = json_object_array_get_idx(res, k);
+			if (*cli_jstr(r, "untagged"))
+				printf("untagged: %s\n", cli_jstr(r, "untagged"));
+			if (*cli_jstr(r, "deleted"))
+				printf("deleted: %s\n", cli_jstr(r, "deleted"));
+		}
+		json_object_put(res);
+	}
+	return ret;
+}
+
+/* The options of every prune: -f (no question), -a (image and system: every unused image). */
+static int prune_opts(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+                      int takes_all, int *force, int *all)
+{
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+	                                     {"all", no_argument, NULL, 'a'},
+	                                     {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = cli_getopt(cli, argc, argv, takes_all ? "fa" : "f", opts)) != -1) {
+		if (c == 'h')
+			return cli_help(cmd), 0;
+		if (c == 'f')
+			*force = 1;
+		else if (c == 'a' && takes_all)
+			*all = 1;
+		else if (c == 'a')
+			return cli_usage_error(cli, "unknown option '--all'");
+		else
+			return CLI_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
+	return -1; /* go on */
+}
+
+/* uk container prune / image prune / system prune: (what) 1 instances, 2 images, 3 both. */
+static int prune_run(struct cli *cli, const struct cli_cmd *cmd, int what, int argc, char **argv)
+{
+	int force = 0, all = 0, n = 0, r;
+	uk_err_t err = {0};
+
+	if ((r = prune_opts(cli, cmd, argc, argv, what & 2, &force, &all)) >= 0)
+		return r;
+	if (!force && !confirm(what == 1   ? "all stopped instances"
+	                       : what == 2 ? (all ? "all images without an instance"
+	                                          : "all untagged images without an instance")
+	                       : all       ? "all stopped instances and all images without an "
+	                                     "instance"
+	                                   : "all stopped instances and all untagged images "
+	                                     "without an instance"))
+		return 0;
+	if (!cli_client(cli))
+		return CLI_EXIT_FAIL;
+	r = 0;
+	if ((what & 1) && prune_instances(cli, &n, &err) < 0)
+		r = -1;
+	if (r == 0 && (what & 2)) {
+		if (n)
+			printf("\n");
+		n = 0;
+		if (prune_images(cli, all, &n, &err) < 0)
+			r = -1;
+	}
+	if (err.status)
+		cli_fail(&err);
+	return r < 0 ? CLI_EXIT_FAIL : 0;
+}
+
+static int container_prune_run(struct cli *cli, int argc, char **argv);
+static int image_prune_run(struct cli *cli, int argc, char **argv);
+static int system_prune_run(struct cli *cli, int argc, char **argv);
+static int system_df_run(struct cli *cli, int argc, char **argv);
+
+static const struct cli_cmd container_prune = {
+        .name = "prune",
+        .summary = "Remove all stopped instances",
+        .help = "Usage: uk container prune [OPTIONS]\n"
+                "\n"
+                "Remove every instance that is not running, and its logs. A running one is\n"
+                "kept (the daemon refuses to remove it).\n"
+                "\n"
+                "Options:\n"
+                "  -f, --force   do not ask for confirmation\n"
+                "  -h, --help    print this help\n",
+        .run = container_prune_run,
+};
+
+static const struct cli_cmd image_prune = {
+        .name = "prune",
+        .summary = "Remove images no instance uses",
+        .help = "Usage: uk image prune [OPTIONS]\n"
+                "\n"
+                "Remove untagged images that no instance uses (with -a: every image no\n"
+                "instance uses, tagged or not). An image an instance uses, stopped or not, is\n"
+                "kept.\n"
+                "\n"
+                "Options:\n"
+                "  -a, --all     also remove tagged images no instance uses\n"
+                "  -f, --force   do not ask for confirmation\n"
+                "  -h, --help    print this help\n",
+        .run = image_prune_run,
+};
+
+static const struct cli_cmd system_prune = {
+        .name = "prune",
+        .summary = "Remove stopped instances and unused images",
+        .help = "Usage: uk system prune [OPTIONS]\n"
+                "\n"
+                "'uk container prune', then 'uk image prune' (untagged images; with -a every\n"
+                "image no instance uses). Volumes and networks are left alone.\n"
+                "\n"
+                "Options:\n"
+                "  -a, --all     remove every image no instance uses, not only untagged ones\n"
+                "  -f, --force   do not ask for confirmation\n"
+                "  -h, --help    print this help\n",
+        .run = system_prune_run,
+};
+
+static const struct cli_cmd system_df = {
+        .name = "df",
+        .summary = "Show the daemon's disk usage",
+        .help = "Usage: uk system df\n"
+                "\n"
+                "A table of images and instances: how many, how many active (images an\n"
+                "instance uses; running instances), their size and what a prune would\n"
+                "reclaim. Instances show 0B: a unikernel writes no layer of its own (its\n"
+                "console logs are not counted).\n"
+                "\n"
+                "Options:\n"
+                "      --format FMT   table (default), json or a Go template\n"
+                "                     ({{.Type}} {{.TotalCount}} {{.Active}} {{.Size}}\n"
+                "                     {{.Reclaimable}})\n"
+                "  -h, --help         print this help\n",
+        .run = system_df_run,
+        .templates = 1,
+};
+
+static int container_prune_run(struct cli *cli, int argc, char **argv)
+{
+	return prune_run(cli, &container_prune, 1, argc, argv);
+}
+
+static int image_prune_run(struct cli *cli, int argc, char **argv)
+{
+	return prune_run(cli, &image_prune, 2, argc, argv);
+}
+
+static int system_prune_run(struct cli *cli, int argc, char **argv)
+{
+	return prune_run(cli, &system_prune, 3, argc, argv);
+}
+
+/* One row of system df. */
+static json_object *df_row(const char *type, int total, int active, double size, double reclaim)
+{
+	json_object *row = json_object_new_object();
+	char s[32], r[32], rr[64];
+
+	cli_human_size(size, s, sizeof(s));
+	cli_human_size(reclaim, r, sizeof(r));
+	if (size > 0)
+		snprintf(rr, sizeof(rr), "%s (%.0f%%)", r, 100.0 * reclaim / size);
+	else
+		snprintf(rr, sizeof(rr), "%s", r);
+	json_object_object_add(row, "Type", json_object_new_string(type));
+	json_object_object_add(row, "TotalCount", json_object_new_int(total));
+	json_object_object_add(row, "Active", json_object_new_int(active));
+	json_object_object_add(row, "Size", json_object_new_string(s));
+	json_object_object_add(row, "Reclaimable", json_object_new_string(rr));
+	return row;
+}
+
+static int system_df_run(struct cli *cli, int argc, char **argv)
+{
+	static const char *const hdr[] = {"Type",        "TYPE",       "TotalCount", "TOTAL",
+	                                  "Active",      "ACTIVE",     "Size",       "SIZE",
+	                                  "Reclaimable", "RECLAIMABLE"};
+	_cleanup_json_ json_object *images = NULL, *insts = NULL, *used = NULL, *rows = NULL;
+	uk_err_t err = {0};
+	int c, nimg, active_img = 0, running = 0, ninst;
+	double img_size = 0, img_free = 0;
+
+	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(&system_df);
+		return CLI_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
+	if (!cli_client(cli))
+		return CLI_EXIT_FAIL;
+	if (!(images = get_list(cli, "/v1/images", &err)) ||
+	    !(insts = get_list(cli, "/v1/instances?all=1", &err)))
+		return cli_fail(&err);
+	used = json_object_new_object();
+	ninst = (int)json_object_array_length(insts);
+	for (int i = 0; i < ninst; i++) {
+		json_object *it = json_object_array_get_idx(insts, i);
+		json_object_object_add(used, cli_jstr(it, "image_id"), NULL);
+		running += !strcmp(cli_jstr(it, "state"), "running");
+	}
+	nimg = (int)json_object_array_length(images);
+	for (int i = 0; i < nimg; i++) {
+		json_object *img = json_object_array_get_idx(images, i);
+		double size = (double)cli_jint(img, "size", 0);
+		int in_use = json_object_object_get_ex(used, cli_jstr(img, "id"), NULL);
+
+		img_size += size;
+		active_img += in_use;
+		if (!in_use)
+			img_free += size;
+	}
+	rows = json_object_new_array();
+	json_object_array_add(rows, df_row("Images", nimg, active_img, img_size, img_free));
+	json_object_array_add(rows, df_row("Instances", ninst, running, 0, 0));
+	if (cli->json) {
+		cli_print_json(rows);
+		return 0;
+	}
+	if (!cli->tmpl) /* the default table is the same template Docker's is */
+		cli_set_format(cli, "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t"
+		                    "{{.Reclaimable}}");
+	_cleanup_json_ json_object *h = cli_format_header(hdr, sizeof(hdr) / sizeof(hdr[0]));
+	return cli_format_rows(cli, rows, h);
+}
+
+static const struct cli_group_sub container_subs[] = {
+        {"ls", &cli_cmd_ps},
+        {"list", &cli_cmd_ps},
+        {"ps", &cli_cmd_ps},
+        {"prune", &container_prune},
+        {"rm", &cli_cmd_rm},
+        {"create", &cli_cmd_create},
+        {"run", &cli_cmd_run},
+        {"start", &cli_cmd_start},
+        {"stop", &cli_cmd_stop},
+        {"kill", &cli_cmd_kill},
+        {"restart", &cli_cmd_restart},
+        {"wait", &cli_cmd_wait},
+        {"logs", &cli_cmd_logs},
+        {"inspect", &cli_cmd_inspect},
+        {"port", &cli_cmd_port},
+        {"rename", &cli_cmd_rename},
+        {NULL, NULL},
+};
+
+static const struct cli_group_sub image_subs[] = {
+        {"ls", &cli_cmd_images}, {"list", &cli_cmd_images}, {"prune", &image_prune},
+        {"rm", &cli_cmd_rmi},    {"build", &cli_cmd_build}, {"inspect", &cli_cmd_inspect},
+        {"tag", &cli_cmd_tag},   {"save", &cli_cmd_save},   {"load", &cli_cmd_load},
+        {"pull", &cli_cmd_pull}, {"push", &cli_cmd_push},   {NULL, NULL},
+};
+
+static const struct cli_group_sub system_subs[] = {
+        {"df", &system_df},
+        {"prune", &system_prune},
+        {"info", &cli_cmd_info},
+        {"events", &cli_cmd_events},
+        {NULL, NULL},
+};
+
+static int container_run(struct cli *cli, int argc, char **argv)
+{
+	return group_run(cli, &cli_cmd_container, container_subs, argc, argv);
+}
+
+static int image_run(struct cli *cli, int argc, char **argv)
+{
+	return group_run(cli, &cli_cmd_image, image_subs, argc, argv);
+}
+
+static int system_run(struct cli *cli, int argc, char **argv)
+{
+	return group_run(cli, &cli_cmd_system, system_subs, argc, argv);
+}
+
+const struct cli_cmd cli_cmd_container = {
+        .name = "container",
+        .summary = "Manage instances (Docker's 'container' commands)",
+        .help = "Usage: uk container COMMAND\n"
+                "\n"
+                "Docker's container commands, for instances:\n"
+                "  ls, list, ps   as 'uk ps'\n"
+                "  prune          remove all stopped instances (-f: without asking)\n"
+                "  create, run, start, stop, kill, restart, wait, logs, inspect, port, rm,\n"
+                "  rename         as 'uk COMMAND'\n"
+                "\n"
+                "Run 'uk container COMMAND --help' for more information on a command.\n",
+        .run = container_run,
+};
+
+const struct cli_cmd cli_cmd_image = {
+        .name = "image",
+        .summary = "Manage images (Docker's 'image' commands)",
+        .help = "Usage: uk image COMMAND\n"
+                "\n"
+                "Docker's image commands:\n"
+                "  ls, list       as 'uk images'\n"
+                "  rm             as 'uk rmi'\n"
+                "  prune          remove untagged images no instance uses (-a: every image\n"
+                "                 no instance uses; -f: without asking)\n"
+                "  build, inspect, tag, save, load, pull, push   as 'uk COMMAND'\n"
+                "\n"
+                "Run 'uk image COMMAND --help' for more information on a command.\n",
+        .run = image_run,
+};
+
+const struct cli_cmd cli_cmd_system = {
+        .name = "system",
+        .summary = "Disk usage, pruning, daemon information",
+        .help = "Usage: uk system COMMAND\n"
+                "\n"
+                "  df             show the daemon's disk usage\n"
+                "  prune          remove stopped instances and untagged unused images\n"
+                "                 (-a: every unused image; -f: without asking)\n"
+                "  info, events   as 'uk info', 'uk events'\n"
+                "\n"
+                "Run 'uk system COMMAND --help' for more information on a command.\n",
+        .run = system_run,
+};
