@@ -139,15 +139,18 @@ int main(int argc, char **argv)
 	}
 	cli.cmd = cmd->name;
 	cli.templates = cmd->templates;
-	if (cli.tmpl && !cli.templates)
-		return cli_usage_error(&cli,
-		                       "--format takes table or json here (templates work on ps, "
-		                       "images and inspect)");
+	if (cli.tmpl && !cli.templates) {
+		ret = cli_usage_error(&cli, "--format takes table or json here (templates work on "
+		                            "ps, images and inspect)");
+		cli_tmpl_free(cli.tmpl);
+		return ret;
+	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* GNU getopt: 0 re-initialises for the command's own options */
 	ret = cmd->run(&cli, argc, argv);
 	uk_client_free(cli.client);
+	cli_tmpl_free(cli.tmpl);
 	if (fflush(stdout) != 0 && ret == 0) {
 		cli_warn("write standard output: %m");
 		ret = CLI_EXIT_FAIL;

@@ -168,6 +168,7 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 	struct ukd_instance in;
 	char id[65];
 
+	log_debug("supervisor", "%s: run %s stopped", domain, uuid);
 	if (ukd_store_instance_by_domain(d->store, domain, &in, NULL) < 0)
 		return; /* not ours, or removed meanwhile */
 	memcpy(id, in.id, sizeof(id));
@@ -177,6 +178,9 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 		/* Only the run that stopped: a restarted instance has a new domain uuid. */
 		if (in.state == UKD_STATE_RUNNING && !strcmp(in.domain_uuid, uuid))
 			record_exit(d, &in, NULL, 0);
+		else
+			log_debug("supervisor", "%s: stop of run %s ignored (%s, run %s)", in.name, uuid,
+			          ukd_state_name(in.state), in.domain_uuid);
 		ukd_instance_clear(&in);
 	}
 	ukd_instance_unlock(d, id);
@@ -235,7 +239,9 @@ void ukd_super_domain_stopped(void *opaque, const char *domain, const char *uuid
 	else
 		d->super->head = j;
 	d->super->tail = j;
-	pthread_cond_signal(&d->super->cond);
+	/* broadcast: restarts and ukd_super_stop_all wait on this condition too, and a signal
+	 * that woke one of them instead of the thread left the job a whole audit period (1 s) */
+	pthread_cond_broadcast(&d->super->cond);
 	pthread_mutex_unlock(&d->super->lock);
 }
 

@@ -82,7 +82,8 @@ run_uk rename-bad rename c 'no/slash'
 [ $rc -eq 1 ] && grep -q 'bad name' <<<"$err" && ok "rename to a bad name: refused" || fail "rename bad: rc=$rc $err"
 run_uk rename-none rename nosuch d
 [ $rc -eq 1 ] && grep -qi 'no such instance' <<<"$err" && ok "rename of no such instance" || fail "rename nosuch: rc=$rc $err"
-run_uk events-rename2 events --since 0 --until "$(date +%s)"
+# --until is whole seconds: the next one, so this second's rename is inside
+run_uk events-rename2 events --since 0 --until "$(($(date +%s) + 1))"
 grep -q ' instance rename ' <<<"$out" && ok "an instance rename event" || fail "no rename event: $out"
 
 # --- timeout -s INT sends two SIGINTs: --rm still removes the instance ---

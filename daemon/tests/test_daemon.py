@@ -92,7 +92,10 @@ def main(d):
     d.post("/v1/instances/fv/start")
     d.post("/v1/instances/fv/kill")
     with open(d.log) as f:
-        check(f.read().count("schema migrated") == 1, "schema migrated twice")
+        log = f.read()
+    # every migration ran at the first start; the restart found the schema current
+    check("schema migrated" in log, "no migration at the first start")
+    check("schema migrated" not in log[log.rfind(" starting: root"):], "schema migrated twice")
 
 
 if require_qemu() is None:
