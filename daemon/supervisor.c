@@ -179,8 +179,8 @@ static void handle_stopped(struct ukd *d, const char *domain, const char *uuid)
 		if (in.state == UKD_STATE_RUNNING && !strcmp(in.domain_uuid, uuid))
 			record_exit(d, &in, NULL, 0);
 		else
-			log_debug("supervisor", "%s: stop of run %s ignored (%s, run %s)", in.name, uuid,
-			          ukd_state_name(in.state), in.domain_uuid);
+			log_debug("supervisor", "%s: stop of run %s ignored (%s, run %s)", in.name,
+			          uuid, ukd_state_name(in.state), in.domain_uuid);
 		ukd_instance_clear(&in);
 	}
 	ukd_instance_unlock(d, id);
