@@ -243,6 +243,9 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err);
 char *cli_create_instance(struct cli *cli, const struct cli_create_opts *o, uk_err_t *err);
 /* Handles one create/run option (c, optarg); 0 if handled, 1 if not one of them, -1 bad. */
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg);
+/* Puts the JSON values (o) holds (env, ports, log options, aliases, mounts, labels) and
+ * NULLs them. */
+void cli_create_opts_clear(struct cli_create_opts *o);
 /* The long options create and run share; short letters: m: e: p: l: */
 #define CLI_CREATE_LONGOPTS                                                                       \
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \

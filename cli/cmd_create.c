@@ -308,6 +308,17 @@ static int env_file(struct cli *cli, struct cli_create_opts *o, const char *path
 	return r;
 }
 
+void cli_create_opts_clear(struct cli_create_opts *o)
+{
+	json_object **held[] = {&o->env,     &o->ports,  &o->log_opts,
+	                        &o->aliases, &o->mounts, &o->labels};
+
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		json_object_put(*held[i]);
+		*held[i] = NULL;
+	}
+}
+
 int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const char *arg)
 {
 	uk_err_t err = {0};
@@ -454,34 +465,19 @@ static int create_run(struct cli *cli, int argc, char **argv)
 	{
 		json_object *probe = cli_create_body(&o, &err);
 		if (!probe) {
-			json_object_put(o.env);
-			json_object_put(o.ports);
-			json_object_put(o.log_opts);
-			json_object_put(o.aliases);
-			json_object_put(o.mounts);
-			json_object_put(o.labels);
+			cli_create_opts_clear(&o);
 			return cli_usage_error(cli, "%s", err.message);
 		}
 		json_object_put(probe);
 	}
 	id = cli_create_instance(cli, &o, &err);
-	json_object_put(o.env);
-	json_object_put(o.ports);
-	json_object_put(o.log_opts);
-	json_object_put(o.aliases);
-	json_object_put(o.mounts);
-	json_object_put(o.labels);
+	cli_create_opts_clear(&o);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
 	return 0;
 usage:
-	json_object_put(o.env);
-	json_object_put(o.ports);
-	json_object_put(o.log_opts);
-	json_object_put(o.aliases);
-	json_object_put(o.mounts);
-	json_object_put(o.labels);
+	cli_create_opts_clear(&o);
 	return CLI_EXIT_USAGE;
 }
 

@@ -186,12 +186,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 
 	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:l:", opts)) != -1) {
 		if (c == 'h') {
-			json_object_put(o.env);
-			json_object_put(o.ports);
-			json_object_put(o.log_opts);
-			json_object_put(o.aliases);
-			json_object_put(o.mounts);
-			json_object_put(o.labels);
+			cli_create_opts_clear(&o);
 			return cli_help(&cli_cmd_run);
 		}
 		if (c == '?')
@@ -236,13 +231,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	if (!o.detach)
 		cli_attach_signals(); /* a ^C from here on kills the instance, not just uk */
 	id = cli_create_instance(cli, &o, &err);
-	json_object_put(o.env);
-	json_object_put(o.ports);
-	json_object_put(o.log_opts);
-	json_object_put(o.aliases);
-	json_object_put(o.mounts);
-	json_object_put(o.labels);
-	o.env = o.ports = o.labels = NULL;
+	cli_create_opts_clear(&o);
 	if (!id) {
 		cli_fail(&err);
 		return CLI_EXIT_RUN_FAIL;
@@ -270,12 +259,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	}
 	return cli_attach(cli, id, o.rm);
 usage:
-	json_object_put(o.env);
-	json_object_put(o.ports);
-	json_object_put(o.log_opts);
-	json_object_put(o.aliases);
-	json_object_put(o.mounts);
-	json_object_put(o.labels);
+	cli_create_opts_clear(&o);
 	return CLI_EXIT_USAGE;
 }
 
