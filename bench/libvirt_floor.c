@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	virConnectPtr conn;
 	pthread_t loop;
 	int runs, i;
-	char *xml;
+	char *xml, name[64];
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: libvirt_floor URI KERNEL CMDLINE TMPDIR RUNS\n"
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	runs = atoi(argv[5]);
 	snprintf(console, sizeof(console), "%s/console.log", argv[4]);
 	snprintf(status, sizeof(status), "%s/status.log", argv[4]);
-	spec.name = "uk-bench-floor";
+	spec.name = name;
 	spec.accel = UKD_VM_TCG;
 	spec.vcpus = 1;
 	spec.kernel = argv[2];
@@ -79,7 +79,6 @@ int main(int argc, char **argv)
 	spec.memory = 16ull << 20;
 	spec.console_log = console;
 	spec.status_log = status;
-	xml = ukd_backend_domain_xml(&spec);
 
 	virSetErrorFunc(NULL, quiet);
 	virEventRegisterDefaultImpl();
@@ -96,6 +95,10 @@ int main(int argc, char **argv)
 		virDomainPtr d;
 		int state, reason;
 
+		/* A name per run: libvirt may still hold the last run's domain after a lookup by
+		 * name no longer finds it ("already exists" at the next create). */
+		snprintf(name, sizeof(name), "uk-bench-floor-%d-%d", (int)getpid(), i);
+		xml = ukd_backend_domain_xml(&spec);
 		unlink(status);
 		t0 = now_ms();
 		d = virDomainCreateXML(conn, xml, 0);
@@ -118,11 +121,11 @@ int main(int argc, char **argv)
 			virDomainFree(d);
 			usleep(2000);
 		}
+		free(xml);
 	}
 	qsort(create_ms, runs, sizeof(double), cmp);
 	qsort(total_ms, runs, sizeof(double), cmp);
 	printf("%.1f %.1f %.1f %.1f\n", create_ms[runs / 2], create_ms[runs * 9 / 10],
 	       total_ms[runs / 2], total_ms[runs * 9 / 10]);
-	free(xml);
 	return 0;
 }

@@ -13,10 +13,18 @@
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+/* The pump copies an instance's console when inotify says console.raw or status changed, at
+ * most once per PUMP_PERIOD_MS (a flooding guest costs 50 passes a second, not one per write),
+ * and looks at every instance once per PUMP_FULL_MS in case an event was missed. Without
+ * inotify (or a watch refused) it looks at every instance every PUMP_PERIOD_MS. */
 #define PUMP_PERIOD_MS 20
+#define PUMP_FULL_MS 1000
 /* A follower looks for new bytes this often; it asks sqlite whether the instance still runs only
  * when an instance write happened since it last asked (ukd_store_instance_gen), so the short
  * period costs an atomic-ish load, and `uk run` learns of the exit within a few ms. */
@@ -453,6 +461,8 @@ struct watched {
 	int at_nl;                /* console.log ends with a newline (or is empty) */
 	int failing;              /* the last write failed (logged once) */
 	int seen;
+	int wd;    /* inotify watch of the instance's directory, 0: none */
+	int dirty; /* an event named console.raw or status since the last pass */
 	struct watched *next;
 };
 
@@ -462,7 +472,10 @@ static struct {
 	volatile int quit;
 	struct ukd *d;
 	struct watched *list;
-} pump;
+	int ino;      /* inotify fd; -1: every instance every PUMP_PERIOD_MS */
+	int top_wd;   /* the watch of <root>/instances (new instance directories) */
+	int degraded; /* a watch was refused: every instance every PUMP_PERIOD_MS */
+} pump = {.ino = -1};
 
 static struct watched *pump_get(const char *id)
 {
@@ -724,18 +737,35 @@ static void pump_status(const char *dir)
 	close(fd);
 }
 
-static void pump_one(const char *id)
+/* Copies one instance's new console output; caller holds pump_lock. */
+static void pump_watched(struct watched *w)
 {
 	char dir[PATH_MAX];
+
+	ukd_instance_path(pump.d, w->id, NULL, dir, sizeof(dir));
+	w->seen = 1;
+	w->dirty = 0;
+	if (pump.ino >= 0 && w->wd <= 0 && !pump.degraded) {
+		w->wd = inotify_add_watch(pump.ino, dir, IN_MODIFY | IN_CREATE | IN_ONLYDIR);
+		if (w->wd < 0 && errno != ENOENT) {
+			log_warn("logs",
+			         "watch %s: %s: console logs are polled every %d ms instead (raise "
+			         "fs.inotify.max_user_watches)",
+			         dir, strerror(errno), PUMP_PERIOD_MS);
+			pump.degraded = 1;
+		}
+	}
+	pump_console(w, dir);
+	pump_status(dir);
+}
+
+static void pump_one(const char *id)
+{
 	struct watched *w;
 
 	pthread_mutex_lock(&pump_lock);
-	ukd_instance_path(pump.d, id, NULL, dir, sizeof(dir));
-	if ((w = pump_get(id))) {
-		w->seen = 1;
-		pump_console(w, dir);
-	}
-	pump_status(dir);
+	if ((w = pump_get(id)))
+		pump_watched(w);
 	pthread_mutex_unlock(&pump_lock);
 }
 
@@ -777,6 +807,9 @@ static void pump_pass(void)
 		if (!(*pp)->seen) {
 			struct watched *w = *pp;
 			*pp = w->next;
+			if (w->wd > 0)
+				inotify_rm_watch(pump.ino,
+				                 w->wd); /* gone with its directory, mostly */
 			free(w);
 		} else {
 			pp = &(*pp)->next;
@@ -785,12 +818,89 @@ static void pump_pass(void)
 	pthread_mutex_unlock(&pump_lock);
 }
 
+/* Reads the pending inotify events and pumps the instances they name; -1 if one was lost (the
+ * queue overflowed, or no memory): the caller looks at every instance. */
+static int pump_events(void)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct watched *w;
+	int lost = 0;
+	ssize_t n;
+
+	pthread_mutex_lock(&pump_lock);
+	while ((n = read(pump.ino, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			const char *name = ev->len ? ev->name : "";
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				lost = 1;
+			} else if (ev->wd == pump.top_wd) {
+				/* a new instance directory: watched and looked at from now on */
+				if (strlen(name) == 64 && !(w = pump_get(name)))
+					lost = 1;
+				else if (strlen(name) == 64)
+					w->dirty = 1;
+			} else {
+				int gone = (ev->mask & IN_IGNORED) != 0;
+				int ours = !strcmp(name, "console.raw") || !strcmp(name, "status");
+				for (w = pump.list; w; w = w->next)
+					if (w->wd == ev->wd) {
+						w->dirty |= ours;
+						w->wd = gone ? 0 : w->wd;
+					}
+			}
+		}
+	}
+	for (w = pump.list; w; w = w->next)
+		if (w->dirty)
+			pump_watched(w);
+	pthread_mutex_unlock(&pump_lock);
+	return lost ? -1 : 0;
+}
+
+static void pump_watch_start(void)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/instances", pump.d->cfg.root);
+	if ((pump.ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    (pump.top_wd = inotify_add_watch(pump.ino, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)) <
+	            0) {
+		log_warn("logs", "inotify on %s: %s: console logs are polled every %d ms", dir,
+		         strerror(errno), PUMP_PERIOD_MS);
+		if (pump.ino >= 0)
+			close(pump.ino);
+		pump.ino = -1;
+	}
+}
+
 static void *pump_thread(void *p)
 {
+	int64_t full_at = 0; /* ukd_now_ns of the next look at every instance */
+
 	(void)p;
+	pump_watch_start();
 	while (!pump.quit) {
-		pump_pass();
+		int64_t now = ukd_now_ns();
+
+		if (pump.ino < 0 || pump.degraded || now >= full_at) {
+			pump_pass();
+			full_at = now + PUMP_FULL_MS * 1000000LL;
+		} else if (pump_events() < 0) {
+			full_at = now; /* an event was lost: look at everything next */
+		}
 		nanosleep(&(struct timespec){0, PUMP_PERIOD_MS * 1000000L}, NULL);
+		if (pump.ino >= 0 && !pump.degraded) {
+			/* wake for the next event, the next full pass, or (at most 200 ms) a stop
+			 */
+			int64_t left_ms = (full_at - ukd_now_ns()) / 1000000;
+			poll(&(struct pollfd){.fd = pump.ino, .events = POLLIN}, 1,
+			     left_ms < 0     ? 0
+			     : left_ms > 200 ? 200
+			                     : (int)left_ms);
+		}
 	}
 	pump_pass(); /* what came in meanwhile, for the next ukd (live restore) */
 	return NULL;
@@ -812,6 +922,10 @@ void ukd_logs_pump_stop(void)
 	pump.quit = 1;
 	pthread_join(pump.thread, NULL);
 	pump.running = 0;
+	if (pump.ino >= 0)
+		close(pump.ino);
+	pump.ino = -1;
+	pump.degraded = 0;
 	while (pump.list) {
 		struct watched *w = pump.list;
 		pump.list = w->next;

@@ -28,7 +28,9 @@
  * race with libvirt's waitpid(), nothing to tell the build sandbox (which forks with clone()).
  */
 
-#define REAPER_IDLE_NS 5000000 /* with no orphan alive: look again after 5 ms */
+/* With no orphan alive the thread sleeps until a SIGCHLD (every ukd thread blocks it, so it
+ * stays pending for this one), or at most this long in case a library's thread took it. */
+#define REAPER_IDLE_NS 100000000
 
 struct reaper_args {
 	int (*run)(int, char **);
@@ -48,7 +50,7 @@ static void *reaper_worker(void *p)
 int ukd_reaper_main(int (*run)(int argc, char **argv), int argc, char **argv)
 {
 	static struct reaper_args a;
-	sigset_t all;
+	sigset_t all, chld;
 	pthread_t worker;
 
 	/* UKD_NO_REAPER: orphans go to init instead (for measurements only) */
@@ -58,9 +60,13 @@ int ukd_reaper_main(int (*run)(int argc, char **argv), int argc, char **argv)
 		         "init, and libvirt waits for that",
 		         strerror(errno));
 	a = (struct reaper_args){run, argc, argv, {{0}}};
-	/* This thread takes no signal: ukd's own threads handle them (sigwait in main.c). */
+	/* This thread takes no signal: ukd's own threads handle them (sigwait in main.c). They
+	 * block SIGCHLD, which is this thread's wake-up (its default action would discard it). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &a.mask);
+	sigaddset(&a.mask, SIGCHLD);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	if (pthread_create(&worker, NULL, reaper_worker, &a) != 0) {
 		pthread_sigmask(SIG_SETMASK, &a.mask, NULL);
 		log_warn("reaper", "cannot start ukd's thread: running without a reaper");
@@ -78,6 +84,6 @@ int ukd_reaper_main(int (*run)(int argc, char **argv), int argc, char **argv)
 			continue;
 		}
 		if (errno != EINTR)
-			nanosleep(&(struct timespec){0, REAPER_IDLE_NS}, NULL);
+			sigtimedwait(&chld, NULL, &(struct timespec){0, REAPER_IDLE_NS});
 	}
 }
