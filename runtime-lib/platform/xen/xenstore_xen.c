@@ -183,6 +183,20 @@ int uk_xs_read(const char *path, char *buf, size_t cap)
 	return n;
 }
 
+int uk_xs_directory(const char *path, char *buf, size_t cap)
+{
+	const char *parts[1] = {path};
+	const int nul[1] = {1};
+	int n = xs_call(XS_DIRECTORY, parts, nul, 1), i;
+
+	if (n < 0 || (size_t)n + 1 > cap)
+		return -1;
+	for (i = 0; i < n; i++)
+		buf[i] = payload[i];
+	buf[n] = '\0'; /* the last name ends inside the list even if the reply lacks its NUL */
+	return n;
+}
+
 int uk_xs_write(const char *path, const char *value)
 {
 	const char *parts[2] = {path, value};
