@@ -3,8 +3,10 @@
 #include "platform/xen/xen.h"
 #include <stdio.h>
 #include <uk/uk.h>
+#include <uk/internal.h>
 
-#define STATE_POLL_NS 10000000ull /* 10 ms between looks at the other side's state */
+#define STATE_POLL_NS 10000000ull   /* 10 ms between looks at the other side's state */
+#define STATE_SLOW_NS 2000000000ull /* a wait this long is said on the console */
 
 int uk_xenbus_parse_u64(const char *s, uint64_t *v)
 {
@@ -43,7 +45,8 @@ int uk_xenbus_write_u32(const char *dir, const char *key, uint32_t v)
 
 int uk_xenbus_wait_state(const char *dir, int want, uint64_t timeout_ns)
 {
-	uint64_t deadline = uk_time_monotonic_ns() + timeout_ns, st = 0;
+	uint64_t start = uk_time_monotonic_ns(), deadline = start + timeout_ns, st = 0;
+	int said = 0;
 
 	for (;;) {
 		if (uk_xenbus_read_u64(dir, "state", &st) < 0)
@@ -54,6 +57,11 @@ int uk_xenbus_wait_state(const char *dir, int want, uint64_t timeout_ns)
 			return (int)st;
 		if (uk_time_monotonic_ns() > deadline)
 			return (int)st;
+		if (!said && uk_time_monotonic_ns() - start > STATE_SLOW_NS) {
+			uk_printk("xenbus: waiting for %s to be in state %d (it is in %d)\n", dir,
+			          want, (int)st);
+			said = 1;
+		}
 		uk_time_block_until(uk_time_monotonic_ns() + STATE_POLL_NS);
 	}
 }
