@@ -297,6 +297,27 @@ static int bf_connect(struct blkfront *f)
 	return 0;
 }
 
+/*
+ * At exit() (an atexit handler, so after the app's own and the files layer's): Closing, the
+ * backend follows (it unmaps the ring), then Closed; bounded, then the ring's grant is ended (if
+ * the backend has let go). A fault or panic skips it: the toolstack's teardown does the same
+ * without a broken runtime talking to xenstore.
+ */
+static void bf_close_all(void)
+{
+	for (unsigned i = 0; i < ndisks; i++) {
+		struct blkfront *f = disks[i];
+
+		if (f->broken || uk_xenbus_write_u32(f->front, "state", XENBUS_CLOSING))
+			continue;
+		uk_xenbus_wait_state(f->back, XENBUS_CLOSING, CLOSE_WAIT_NS);
+		uk_xenbus_write_u32(f->front, "state", XENBUS_CLOSED);
+		if (uk_xen_grant_end(f->ring_gref) == 0)
+			f->ring_gref = -1;
+	}
+	ndisks = 0;
+}
+
 void uk_xen_blkfront_init(void)
 {
 	char names[256];
@@ -338,21 +359,6 @@ void uk_xen_blkfront_init(void)
 		}
 		disks[ndisks++] = f;
 	}
-}
-
-void uk_xen_blkfront_close(void)
-{
-	/* Closing, the backend follows (it unmaps the ring), then Closed; bounded, then the
-	 * ring's grant is ended (if the backend has let go). */
-	for (unsigned i = 0; i < ndisks; i++) {
-		struct blkfront *f = disks[i];
-
-		if (f->broken || uk_xenbus_write_u32(f->front, "state", XENBUS_CLOSING))
-			continue;
-		uk_xenbus_wait_state(f->back, XENBUS_CLOSING, CLOSE_WAIT_NS);
-		uk_xenbus_write_u32(f->front, "state", XENBUS_CLOSED);
-		if (uk_xen_grant_end(f->ring_gref) == 0)
-			f->ring_gref = -1;
-	}
-	ndisks = 0;
+	if (ndisks)
+		atexit(bf_close_all);
 }

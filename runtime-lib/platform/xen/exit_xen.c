@@ -11,10 +11,6 @@ _Noreturn void uk_xen_exit(int status)
 	/* the status modulo 256, as the line says: 263 is a clean 7, -1 (255) a crash */
 	uint32_t reason = (status & 0xff) < 128 ? XEN_SHUTDOWN_POWEROFF : XEN_SHUTDOWN_CRASH;
 
-	/* A clean exit disconnects the disks (their backends unmap the rings); a crash leaves that
-	 * to the toolstack's teardown rather than talk to xenstore from a broken runtime. */
-	if (reason == XEN_SHUTDOWN_POWEROFF)
-		uk_xen_blkfront_close();
 	__asm__ volatile("cli");
 	/* Xen keeps no exit code: the supervisor reads this line, a line of its own, from the
 	 * console. */

@@ -171,9 +171,8 @@ int uk_xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
 void uk_xen_netfront_init(void) __attribute__((weak));
 
 /* The blkfront driver (blkfront_xen.c): connects each device/vbd/N and registers it under
- * uk/block.h when the image links the registry (-lblock); at exit, disconnects them. */
+ * uk/block.h when the image links the registry (-lblock); exit() disconnects them (atexit). */
 void uk_xen_blkfront_init(void);
-void uk_xen_blkfront_close(void);
 
 /* --- Events and the stop request (events_xen.c). --- */
 
