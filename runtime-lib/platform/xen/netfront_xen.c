@@ -16,6 +16,7 @@
 #define RXF_MORE 4  /* NETRXF_more_data */
 #define RXF_EXTRA 8 /* NETRXF_extra_info */
 #define CONNECT_WAIT_NS 10000000000ULL
+#define CLOSE_WAIT_NS 2000000000ULL
 #define VIF "device/vif/0"
 
 /*
@@ -66,7 +67,8 @@ _Static_assert(sizeof(struct uk_xen_sring_hdr) == 64 && sizeof(struct tx_req) ==
 static volatile struct tx_sring *txs;
 static volatile struct rx_sring *rxs;
 static uint8_t (*txbuf)[PAGE], (*rxbuf)[PAGE];
-static uint32_t tx_gref[NF_TX], rx_gref[NF_RX];
+static uint32_t tx_gref[NF_TX], rx_gref[NF_RX], ring_gref[2];
+static char be[128]; /* the backend's xenstore directory */
 static uint16_t tx_free[NF_TX], ntx_free;
 static uint32_t tx_prod, tx_cons, rx_prod, rx_cons, port;
 static struct uk_netdev nf_dev;
@@ -179,9 +181,29 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/*
+ * At exit() (an atexit handler registered before main, so it runs after the app's): Closing, the
+ * backend follows and lets go of our pages, then Closed, and every grant is ended. Bounded.
+ */
+static void nf_close(void)
+{
+	int i;
+
+	if (uk_xenbus_write_u32(VIF, "state", XENBUS_CLOSING))
+		return;
+	uk_xenbus_wait_state(be, XENBUS_CLOSING, CLOSE_WAIT_NS);
+	uk_xenbus_write_u32(VIF, "state", XENBUS_CLOSED);
+	for (i = 0; i < NF_TX; i++)
+		uk_xen_grant_end((int)tx_gref[i]);
+	for (i = 0; i < NF_RX; i++)
+		uk_xen_grant_end((int)rx_gref[i]);
+	uk_xen_grant_end((int)ring_gref[0]);
+	uk_xen_grant_end((int)ring_gref[1]);
+}
+
 void uk_xen_netfront_init(void)
 {
-	char v[64], be[128];
+	char v[64];
 	uint8_t *pages;
 	uint16_t domid;
 	uint64_t id;
@@ -222,9 +244,9 @@ void uk_xen_netfront_init(void)
 	}
 	rxs->h.req_prod = rx_prod;
 	if ((g = uk_xen_grant(domid, (uintptr_t)txs, 0)) < 0 ||
-	    uk_xenbus_write_u32(VIF, "tx-ring-ref", (uint32_t)g) ||
+	    uk_xenbus_write_u32(VIF, "tx-ring-ref", ring_gref[0] = (uint32_t)g) ||
 	    (g = uk_xen_grant(domid, (uintptr_t)rxs, 0)) < 0 ||
-	    uk_xenbus_write_u32(VIF, "rx-ring-ref", (uint32_t)g))
+	    uk_xenbus_write_u32(VIF, "rx-ring-ref", ring_gref[1] = (uint32_t)g))
 		goto no_grant;
 	if (uk_xen_evtchn_alloc_unbound(domid, &port) < 0 ||
 	    uk_xenbus_write_u32(VIF, "event-channel", port) ||
@@ -248,6 +270,7 @@ void uk_xen_netfront_init(void)
 	nf_dev.name = "netfront0";
 	nf_dev.flags = UK_NETDEV_F_IRQ; /* the event upcall wakes the idle wait */
 	uk_netdev_register(&nf_dev);
+	atexit(nf_close);
 	return;
 no_grant:
 	uk_printk("netfront: granting the backend its pages failed: no network\n");
