@@ -166,30 +166,15 @@ static uk_result_t bf_do(struct blkfront *f, uint8_t op, uint64_t offset, uint8_
 	return UK_OK;
 }
 
-static uk_result_t bf_rw(struct uk_block *b, uint8_t op, uint64_t offset, uint8_t *buf, size_t size)
-{
-	while (size) {
-		uint32_t n = size < SEGS * PAGE ? (uint32_t)size : SEGS * PAGE;
-		uk_result_t r = bf_do(b->priv, op, offset, buf, n);
-
-		if (r != UK_OK)
-			return r;
-		offset += n;
-		buf += n;
-		size -= n;
-	}
-	return UK_OK;
-}
-
 static uk_result_t bf_read(struct uk_block *b, uint64_t offset, void *buf, size_t size)
 {
-	return bf_rw(b, OP_READ, offset, buf, size);
+	return bf_do(b->priv, OP_READ, offset, buf, (uint32_t)size); /* at most io_max */
 }
 
 static uk_result_t bf_write(struct uk_block *b, uint64_t offset, const void *buf, size_t size)
 {
 	/* Only read: bf_do copies (buf) into the bounce pages. */
-	return bf_rw(b, OP_WRITE, offset, (uint8_t *)(uintptr_t)buf, size);
+	return bf_do(b->priv, OP_WRITE, offset, (uint8_t *)(uintptr_t)buf, (uint32_t)size);
 }
 
 static uk_result_t bf_flush(struct uk_block *b)
@@ -353,6 +338,7 @@ void uk_xen_blkfront_init(void)
 		}
 		f->blk.ops = &bf_ops;
 		f->blk.priv = f;
+		f->blk.io_max = SEGS * PAGE; /* one request: the registry splits larger transfers */
 		if (uk_block_register(&f->blk) != UK_OK) {
 			uk_printk("blkfront: %s: the registry refused it\n", f->front);
 			continue;
