@@ -10,10 +10,11 @@
 /*
  * Contract (the model is Solo5's block API, plus flush).
  *
- * Devices. A driver (virtio-blk on kvm; a file named by UK_BLOCK on hosted) registers each disk
- * at boot under the name "blk0", "blk1", ... in the order the platform found them (for virtio
- * on PCI: slot order; on microvm: the order of the virtio-mmio slots, which is the order QEMU
- * was given the devices). An app MUST acquire a device before using it; acquiring the same
+ * Devices. A driver (virtio-blk on kvm; blkfront on xen; a file named by UK_BLOCK on hosted)
+ * registers each disk at boot under the name "blk0", "blk1", ... in the order the platform found
+ * them (for virtio on PCI: slot order; on microvm: the order of the virtio-mmio slots, which is
+ * the order QEMU was given the devices; on xen: the order of the virtual device numbers, xvda
+ * first). An app MUST acquire a device before using it; acquiring the same
  * device twice returns the same handle.
  *
  * Addresses and sizes. (offset) and (size) are in bytes; both MUST be multiples of the
