@@ -14,7 +14,7 @@ uk_result_t uk_block_register(struct uk_block *dev)
 	if (!dev || !dev->ops || !dev->ops->read || !dev->ops->write || !dev->ops->flush)
 		return UK_EINVAL;
 	bs = dev->info.block_size;
-	if (bs < 512 || (bs & (bs - 1)) || dev->info.capacity % bs)
+	if (bs < 512 || (bs & (bs - 1)) || dev->info.capacity % bs || dev->io_max % bs)
 		return UK_EINVAL;
 	for (struct uk_block *d = first; d; d = d->next)
 		if (d == dev)
@@ -60,12 +60,32 @@ static uk_result_t counted(struct uk_block *dev, uk_result_t r)
 	return r;
 }
 
+/* Hands the driver (size) bytes at (offset) in pieces of at most its (io_max). */
+static uk_result_t transfer(struct uk_block *dev, int write, uint64_t offset, uint8_t *buf,
+                            size_t size)
+{
+	size_t max = dev->io_max ? dev->io_max : size;
+
+	while (size) {
+		size_t n = size < max ? size : max;
+		uk_result_t r = write ? dev->ops->write(dev, offset, buf, n)
+		                      : dev->ops->read(dev, offset, buf, n);
+
+		if (r != UK_OK)
+			return r;
+		offset += n;
+		buf += n;
+		size -= n;
+	}
+	return UK_OK;
+}
+
 uk_result_t uk_block_read(struct uk_block *dev, uint64_t offset, void *buf, size_t size)
 {
 	if (!request_ok(dev, offset, buf, size))
 		return UK_EINVAL;
 	dev->reads++;
-	return counted(dev, dev->ops->read(dev, offset, buf, size));
+	return counted(dev, transfer(dev, 0, offset, buf, size));
 }
 
 uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *buf, size_t size)
@@ -75,7 +95,8 @@ uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *bu
 	dev->writes++;
 	if (dev->info.read_only)
 		return counted(dev, UK_EUNSPEC);
-	return counted(dev, dev->ops->write(dev, offset, buf, size));
+	/* The driver only reads (buf). */
+	return counted(dev, transfer(dev, 1, offset, (uint8_t *)(uintptr_t)buf, size));
 }
 
 uk_result_t uk_block_flush(struct uk_block *dev)

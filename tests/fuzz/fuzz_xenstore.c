@@ -1,6 +1,8 @@
 /* Fuzz target: the xenstore reply ring (written by the backend, outside input) through the client's
- * parser: replies, watch events, malformed headers and indexes. */
+ * parser: replies, watch events, malformed headers and indexes; and xenbus's parser of the numbers
+ * a backend writes (sectors, sector-size, state). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,46 @@ long uk_xen_hypercall(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
 	return 0;
 }
 
+/* xenbus_xen.c's console line about a slow wait, and its clock: a second a look. */
+void uk_printk(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+uint64_t uk_time_monotonic_ns(void)
+{
+	static uint64_t t;
+
+	return t += 1000000000ull;
+}
+
+uint64_t uk_time_block_until(uint64_t deadline)
+{
+	return deadline;
+}
+
+/* uk_xenbus_parse_u64 on the input as a string: it accepts exactly the decimal numbers that fit. */
+static void parse_number(const uint8_t *data, size_t size)
+{
+	char s[40], back[40];
+	size_t n = size < sizeof(s) - 1 ? size : sizeof(s) - 1, i;
+	const char *digits;
+	uint64_t v;
+
+	memcpy(s, data, n);
+	s[n] = '\0';
+	if (uk_xenbus_parse_u64(s, &v) < 0)
+		return;
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			abort();
+	for (digits = s; digits[0] == '0' && digits[1]; digits++)
+		;
+	snprintf(back, sizeof(back), "%llu", (unsigned long long)v);
+	if (!*s || strcmp(back, digits))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char out[XS_PAYLOAD_MAX + 1];
@@ -29,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t start = 0;
 	int r, n = 0;
 
+	parse_number(data, size);
 	/* The first 4 bytes place the indexes (wrap-around); the rest is the reply ring's bytes. */
 	if (size >= 4) {
 		memcpy(&start, data, 4);

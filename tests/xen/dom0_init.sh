@@ -1,19 +1,21 @@
 #!/bin/sh
 # /init of the test dom0 (busybox + Debian's Xen tools): starts xenstored and xenconsoled, runs each case of /cases as a PVH domU, prints its console and shutdown reason on dom0's console.
-# /cases: one case a line, fields separated by '|': NAME|ACTION|TEXT|CMDLINE. ACTION is "run" (let
+# /cases: one case a line, fields separated by '|': NAME|ACTION|TEXT|CMDLINE[|DISK]. ACTION is "run" (let
 # the domU end by itself), "shutdown=WORDS" (once WORDS are on its console, `xl shutdown` it) or
 # "http=WORDS" (a vif on xenbr0; once WORDS are on its console, fetch http://10.0.0.2/ and print
 # the reply as "NAME| http: LINE", then `xl shutdown` it). The kernel
 # is /k/NAME. Output per case: "NAME| LINE" for each console line, then "UK_CASE NAME reason=R"
 # with R Xen's shutdown reason code as `xl create -F` reports it (0 poweroff, 3 crash), "timeout"
-# or "none". Ends with "UK_DOM0_DONE" and powers dom0 off.
+# or "none". DISK, /d/FILE:ACCESS (rw, ro or ro-backing), is the domU's xvda; after the last
+# case each /d/FILE is printed as "UK_DISK FILE MD5", its gzipped bytes in base64, "UK_DISK_END".
+# Ends with "UK_DOM0_DONE" and powers dom0 off.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /run /var/run/xen /var/run/xenstored /var/lib/xen /var/log/xen/console /var/lock /tmp
 mount -t devpts devpts /dev/pts
-for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback bridge; do
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback bridge loop xen-blkback; do
 	modprobe "$m" || echo "UK_DOM0_ERROR modprobe $m"
 done
 mount -t xenfs xenfs /proc/xen
@@ -28,9 +30,9 @@ brctl addbr xenbr0 && ip addr add 10.0.0.1/24 dev xenbr0 && ip link set xenbr0 u
 	echo "UK_DOM0_ERROR bridge xenbr0"
 echo "UK_DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime) tools_from=$t0"
 
-# run_case NAME ACTION TEXT CMDLINE
+# run_case NAME ACTION TEXT CMDLINE DISK
 run_case() {
-	name=$1 action=$2 text=$3 cmdline=$4
+	name=$1 action=$2 text=$3 cmdline=$4 disk=$5
 	log=/var/log/xen/console/guest-$name.log
 	# xl's config strings take backslash escapes: pass backslashes and quotes through.
 	cmdline=$(printf '%s' "$cmdline" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g")
@@ -44,6 +46,11 @@ vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
 EOF
+	if [ -n "$disk" ]; then
+		access=${disk#*:} script=uk-block
+		[ "$access" = ro-backing ] && access=rw script=uk-block-ro-backing
+		echo "disk = [ 'format=raw,vdev=xvda,access=$access,script=/etc/xen/scripts/$script,target=${disk%%:*}' ]" >>"/tmp/$name.cfg"
+	fi
 	[ "${action%%=*}" = http ] &&
 		echo "vif = [ 'mac=00:16:3e:00:00:02,bridge=xenbr0,script=/etc/xen/scripts/uk-vif' ]" >>"/tmp/$name.cfg"
 	start=$(cut -d' ' -f1 /proc/uptime)
@@ -78,6 +85,11 @@ EOF
 	reason=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' "/tmp/$name.xl" | head -1)
 	if [ "$rc" = 124 ]; then
 		reason=timeout
+		# Where a disk's handshake stood, and what blkback said.
+		[ -n "$disk" ] && {
+			xenstore-ls -f /local/domain | grep -E '/(vbd|backend/vbd)/.*(state|physical-device|hotplug|ring-ref|event-channel|sectors|error)'
+			dmesg | tail -20
+		}
 		xl destroy "$name" 2>/dev/null
 	fi
 	[ -n "$reason" ] || reason=none
@@ -88,8 +100,15 @@ EOF
 	echo "UK_CASE $name reason=$reason start=$start end=$end"
 }
 
-while IFS='|' read -r name action text cmdline; do
-	[ -n "$name" ] && run_case "$name" "$action" "$text" "$cmdline"
+while IFS='|' read -r name action text cmdline disk; do
+	[ -n "$name" ] && run_case "$name" "$action" "$text" "$cmdline" "$disk"
 done </cases
+dmesg -n 1 # no kernel messages among the disks' lines
+for d in /d/*; do
+	[ -f "$d" ] || continue
+	echo "UK_DISK ${d##*/} $(md5sum <"$d" | cut -d' ' -f1)"
+	gzip -c "$d" | base64
+	echo "UK_DISK_END"
+done
 echo "UK_DOM0_DONE"
 poweroff -f

@@ -1,11 +1,15 @@
 #!/bin/bash
 # Boots Xen 4.17 with a Debian Linux dom0 under QEMU TCG and runs unikernel test kernels, unchanged, as PVH domUs through `xl create`; checks each one's console, UK_EXIT line and shutdown reason.
-# usage: xen_dom0.sh CASE...  with CASE = NAME|KERNEL|STATUS|ACTION|TEXT|CMDLINE
+# usage: xen_dom0.sh CASE...  with CASE = NAME|KERNEL|STATUS|ACTION|TEXT|CMDLINE[|DISK]
 #   STATUS: the exit status the console's UK_EXIT line must give (>= 128: Xen must report a crash)
 #   ACTION: run (the domU ends by itself), shutdown=WORDS (`xl shutdown` once WORDS are on its
 #   console) or http=WORDS (the domU gets a vif on dom0's bridge xenbr0, 10.0.0.1/24; once WORDS
 #   are on its console dom0 fetches http://10.0.0.2/, then `xl shutdown`); TEXT must be on its
 #   console or in the HTTP reply
+#   DISK (optional): FILE[:ACCESS] gives the domU the host's FILE as its disk xvda (blkback on a
+#   loop device in dom0; ACCESS rw (default), ro, or ro-backing: the domU is told the disk is
+#   writable but dom0's loop device is read-only, so the backend fails every write). Cases naming
+#   the same FILE share one copy in dom0, which is written back to FILE once all cases ran.
 # One QEMU runs all cases (the dom0 boot is the slow part). Everything comes from Debian's
 # packages, fetched with `apt-get download` (never installed) into $UK_XEN_CACHE/dom0 and
 # assembled into an initramfs of busybox-static + Xen's tools (tests/xen/dom0_init.sh is /init).
@@ -37,7 +41,7 @@ kver=${vmlinuz##*/vmlinuz-}
 # base_initrd: the dom0's initramfs without the test kernels (built once, under the cache's lock).
 base_initrd() {
 	local out=$dom0/base.cpio.gz ir=$dom0/initrd bb=$root/bin/busybox
-	[ -s "$out" ] && [ "$out" -nt "$here/dom0_init.sh" ] && return 0
+	[ -s "$out" ] && [ "$out" -nt "$here/dom0_init.sh" ] && [ "$out" -nt "$here/xen_dom0.sh" ] && return 0
 	rm -rf "$ir" && mkdir -p "$ir"/{bin,sbin,usr/bin,usr/sbin,etc/xen,proc,sys,dev,lib64,lib/x86_64-linux-gnu} || return 1
 	cp "$bb" "$ir/bin/busybox" || return 1
 	local app bin lib m
@@ -74,6 +78,32 @@ EOF2
 		mkdir -p "$ir/lib/modules/$kver/kernel/${m%/*}" &&
 			cp "$root/lib/modules/$kver/kernel/$m.ko" "$ir/lib/modules/$kver/kernel/$m.ko" || return 1
 	done
+	# Disks (blkback) on loop devices: the hotplug script attaches the file libxl names.
+	for m in drivers/block/loop drivers/block/xen-blkback/xen-blkback; do
+		mkdir -p "$ir/lib/modules/$kver/kernel/${m%/*}" &&
+			cp "$root/lib/modules/$kver/kernel/$m.ko" "$ir/lib/modules/$kver/kernel/$m.ko" || return 1
+	done
+	cat >"$ir/etc/xen/scripts/uk-block" <<'EOF2' && chmod 755 "$ir/etc/xen/scripts/uk-block" &&
+#!/bin/sh
+# The disk hotplug script: the file in params on a loop device (read-only for mode "r", and always
+# when called as uk-block-ro-backing), its major:minor in physical-device for blkback.
+case $1 in
+add)
+	f=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+	ro=
+	[ "$(xenstore-read "$XENBUS_PATH/mode")" = r ] && ro=-r
+	[ "${0##*/}" = uk-block-ro-backing ] && ro=-r
+	dev=$(losetup -f) && losetup $ro "$dev" "$f" || exit 1
+	xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" \
+		"$XENBUS_PATH/physical-device-path" "$dev" "$XENBUS_PATH/hotplug-status" connected
+	;;
+remove)
+	dev=$(xenstore-read "$XENBUS_PATH/physical-device-path") && losetup -d "$dev"
+	;;
+esac
+exit 0
+EOF2
+		ln -sf uk-block "$ir/etc/xen/scripts/uk-block-ro-backing" || return 1
 	"$bb" depmod -b "$ir" "$kver" || return 1
 	cp "$here/dom0_init.sh" "$ir/init" && chmod 755 "$ir/init" || return 1
 	(cd "$ir" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -1 >"$out.tmp") && mv "$out.tmp" "$out"
@@ -87,15 +117,26 @@ run_setup
 
 # The cases: the test kernels and /cases go into a second (uncompressed) archive appended to the
 # base one; Linux unpacks both.
-mkdir -p "$tmp/ir/k"
+mkdir -p "$tmp/ir/k" "$tmp/ir/d"
 : >"$tmp/ir/cases"
 names=()
-declare -A want_status want_text
+declare -A want_status want_text disks
 for c in "$@"; do
-	IFS='|' read -r name kernel status action text cmdline <<<"$c"
+	IFS='|' read -r name kernel status action text cmdline disk <<<"$c"
 	[ -r "$kernel" ] || { echo "FAIL: case $name: kernel $kernel not readable"; exit 1; }
 	cp "$kernel" "$tmp/ir/k/$name" || exit 1
-	printf '%s|%s|%s|%s\n' "$name" "$action" "$text" "$cmdline" >>"$tmp/ir/cases"
+	dspec=
+	if [ -n "${disk:-}" ]; then
+		dfile=${disk%%:*} access=rw
+		[ "$dfile" != "$disk" ] && access=${disk#*:}
+		dname=$(basename "$dfile")
+		[ -z "${disks[$dname]:-}" ] || [ "${disks[$dname]}" = "$dfile" ] ||
+			{ echo "FAIL: case $name: two disk files named $dname"; exit 1; }
+		[ -n "${disks[$dname]:-}" ] || cp "$dfile" "$tmp/ir/d/$dname" || exit 1
+		disks[$dname]=$dfile
+		dspec=/d/$dname:$access
+	fi
+	printf '%s|%s|%s|%s|%s\n' "$name" "$action" "$text" "$cmdline" "$dspec" >>"$tmp/ir/cases"
 	names+=("$name")
 	want_status[$name]=$status
 	want_text[$name]=$text
@@ -122,10 +163,23 @@ while kill -0 "$qpid" 2>/dev/null && ! grep -aqE 'UK_DOM0_DONE|Hardware Dom0 (ha
 done
 elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
 tr -d '\r' <"$tmp/out" >"$tmp/clean"
-cat "$tmp/clean" "$tmp/qemu.log"
+# (the disks' base64 lines left out)
+sed '/^UK_DISK /,/^UK_DISK_END/{/^UK_DISK/!d}' "$tmp/clean"
+cat "$tmp/qemu.log"
 echo "---- results"
 
 fail=0
+# The disks as the domUs left them: "UK_DISK NAME MD5", base64 of the gzipped file, "UK_DISK_END".
+for dname in "${!disks[@]}"; do
+	sum=$(sed -n "s/^UK_DISK $dname \([0-9a-f]*\)\$/\1/p" "$tmp/clean")
+	sed -n "/^UK_DISK $dname /,/^UK_DISK_END/{/^UK_DISK/d;p}" "$tmp/clean" | base64 -d | gzip -dc >"$tmp/disk.out" 2>/dev/null
+	if [ -n "$sum" ] && [ "$(md5sum <"$tmp/disk.out" | cut -d' ' -f1)" = "$sum" ]; then
+		cp "$tmp/disk.out" "${disks[$dname]}" || fail=1
+	else
+		echo "FAIL: disk $dname did not come back from dom0 intact"
+		fail=1
+	fi
+done
 grep -aq '^UK_DOM0_READY' "$tmp/clean" || { echo "FAIL: dom0 never got its Xen tools up"; fail=1; }
 grep -a '^UK_DOM0_ERROR' "$tmp/clean" && fail=1
 for name in "${names[@]}"; do

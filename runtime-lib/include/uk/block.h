@@ -10,10 +10,11 @@
 /*
  * Contract (the model is Solo5's block API, plus flush).
  *
- * Devices. A driver (virtio-blk on kvm; a file named by UK_BLOCK on hosted) registers each disk
- * at boot under the name "blk0", "blk1", ... in the order the platform found them (for virtio
- * on PCI: slot order; on microvm: the order of the virtio-mmio slots, which is the order QEMU
- * was given the devices). An app MUST acquire a device before using it; acquiring the same
+ * Devices. A driver (virtio-blk on kvm; blkfront on xen; a file named by UK_BLOCK on hosted)
+ * registers each disk at boot under the name "blk0", "blk1", ... in the order the platform found
+ * them (for virtio on PCI: slot order; on microvm: the order of the virtio-mmio slots, which is
+ * the order QEMU was given the devices; on xen: the order of the virtual device numbers, xvda
+ * first). An app MUST acquire a device before using it; acquiring the same
  * device twice returns the same handle.
  *
  * Addresses and sizes. (offset) and (size) are in bytes; both MUST be multiples of the
@@ -70,7 +71,8 @@ uk_result_t uk_block_flush(struct uk_block *dev);
 /* --- for drivers --- */
 
 struct uk_block_ops {
-	/* Transfer (size) bytes at (offset): arguments already checked against the contract. */
+	/* Transfer (size) bytes at (offset): arguments already checked against the contract, and
+	 * (size) at most the device's (io_max) when it sets one. */
 	uk_result_t (*read)(struct uk_block *dev, uint64_t offset, void *buf, size_t size);
 	uk_result_t (*write)(struct uk_block *dev, uint64_t offset, const void *buf, size_t size);
 	uk_result_t (*flush)(struct uk_block *dev); /* called only when (info.flush) is set */
@@ -82,6 +84,9 @@ struct uk_block {
 	void *priv;                     /* the driver's own state */
 	struct uk_block *next;          /* owned by the registry */
 	char name[8];                   /* set by the registry */
+	/* 0, or the largest transfer the driver takes (a multiple of block_size): the registry
+	 * splits larger ones. */
+	uint32_t io_max;
 	/* Counters kept by the registry. */
 	uint64_t reads, writes, flushes, errors;
 };
@@ -89,7 +94,8 @@ struct uk_block {
 /*
  * Adds (dev), which MUST stay valid for the rest of the run, naming it "blkN" in registration
  * order. Returns UK_OK; UK_EINVAL when (dev) or its ops are incomplete, its block size is not a
- * power of two of at least 512, its capacity is not a multiple of it, or it is registered.
+ * power of two of at least 512, its capacity or (io_max) is not a multiple of it, or it is
+ * registered.
  */
 uk_result_t uk_block_register(struct uk_block *dev);
 

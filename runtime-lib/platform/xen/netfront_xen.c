@@ -16,19 +16,14 @@
 #define RXF_MORE 4  /* NETRXF_more_data */
 #define RXF_EXTRA 8 /* NETRXF_extra_info */
 #define CONNECT_WAIT_NS 10000000000ULL
-#define VIF "device/vif/0/"
+#define CLOSE_WAIT_NS 2000000000ULL
+#define VIF "device/vif/0"
 
 /*
  * The stack links this driver in: uk_netdev_register lives in libuk-net.a. Weak, so an image
  * without the stack spends nothing on it.
  */
 uk_result_t uk_netdev_register(struct uk_netdev *dev) __attribute__((weak));
-
-/* The shared ring header (struct netif_{tx,rx}_sring up to its entries). */
-struct sring_hdr {
-	uint32_t req_prod, req_event, rsp_prod, rsp_event;
-	uint8_t pad[48];
-};
 
 struct tx_req {
 	uint32_t gref;
@@ -48,21 +43,21 @@ struct rx_rsp {
 };
 
 struct tx_sring {
-	struct sring_hdr h;
+	struct uk_xen_sring_hdr h;
 	union {
 		struct tx_req req;
 		struct tx_rsp rsp;
 	} e[TX_RING];
 };
 struct rx_sring {
-	struct sring_hdr h;
+	struct uk_xen_sring_hdr h;
 	union {
 		struct rx_req req;
 		struct rx_rsp rsp;
 	} e[RX_RING];
 };
 
-_Static_assert(sizeof(struct sring_hdr) == 64 && sizeof(struct tx_req) == 12 &&
+_Static_assert(sizeof(struct uk_xen_sring_hdr) == 64 && sizeof(struct tx_req) == 12 &&
                        sizeof(struct rx_rsp) == 8 && sizeof(struct tx_sring) <= PAGE &&
                        sizeof(struct rx_sring) <= PAGE,
                "netif ring layout");
@@ -72,24 +67,11 @@ _Static_assert(sizeof(struct sring_hdr) == 64 && sizeof(struct tx_req) == 12 &&
 static volatile struct tx_sring *txs;
 static volatile struct rx_sring *rxs;
 static uint8_t (*txbuf)[PAGE], (*rxbuf)[PAGE];
-static uint32_t tx_gref[NF_TX], rx_gref[NF_RX];
+static uint32_t tx_gref[NF_TX], rx_gref[NF_RX], ring_gref[2];
+static char be[128]; /* the backend's xenstore directory */
 static uint16_t tx_free[NF_TX], ntx_free;
 static uint32_t tx_prod, tx_cons, rx_prod, rx_cons, port;
 static struct uk_netdev nf_dev;
-
-/* Publishes requests up to (prod) and notifies the backend if it asked to be told. */
-static void push(volatile struct sring_hdr *h, uint32_t prod)
-{
-	uint32_t old = h->req_prod;
-
-	__asm__ volatile(
-	        "" ::
-	                : "memory"); /* the entries before the index (x86 keeps store order) */
-	h->req_prod = prod;
-	__sync_synchronize(); /* the index before reading req_event */
-	if ((uint32_t)(prod - h->req_event) < (uint32_t)(prod - old))
-		uk_xen_notify(port);
-}
 
 static void rx_post(uint16_t id)
 {
@@ -132,7 +114,7 @@ static uk_result_t nf_tx(struct uk_netdev *nd, const void *frame, size_t len)
 	r->id = id;
 	r->size = (uint16_t)len;
 	tx_prod++;
-	push(&txs->h, tx_prod);
+	uk_xen_ring_push(&txs->h, tx_prod, port);
 	return UK_OK;
 }
 
@@ -168,27 +150,13 @@ static int nf_rx(struct uk_netdev *nd, void *buf, size_t cap)
 			len = rsp.status;
 		}
 		rx_post(rsp.id);
-		push(&rxs->h, rx_prod);
+		uk_xen_ring_push(&rxs->h, rx_prod, port);
 		if (len)
 			return len;
 	}
 }
 
 static const struct uk_netdev_ops nf_ops = {nf_tx, nf_rx};
-
-/* Writes the decimal (v) at VIF + (key); 0 or -1. */
-static int write_u32(const char *key, uint32_t v)
-{
-	char path[64] = VIF, num[12];
-	int i = sizeof(num) - 1;
-
-	num[i] = '\0';
-	do
-		num[--i] = (char)('0' + v % 10);
-	while ((v /= 10) && i > 0);
-	strncat(path, key, sizeof(path) - strlen(path) - 1);
-	return uk_xs_write(path, num + i);
-}
 
 static int hexval(char c)
 {
@@ -213,28 +181,39 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static uint32_t to_u32(const char *s)
+/*
+ * At exit() (an atexit handler registered before main, so it runs after the app's): Closing, the
+ * backend follows and lets go of our pages, then Closed, and every grant is ended. Bounded.
+ */
+static void nf_close(void)
 {
-	uint32_t v = 0;
+	int i;
 
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint32_t)(*s++ - '0');
-	return v;
+	if (uk_xenbus_write_u32(VIF, "state", XENBUS_CLOSING))
+		return;
+	uk_xenbus_wait_state(be, XENBUS_CLOSING, CLOSE_WAIT_NS);
+	uk_xenbus_write_u32(VIF, "state", XENBUS_CLOSED);
+	for (i = 0; i < NF_TX; i++)
+		uk_xen_grant_end((int)tx_gref[i]);
+	for (i = 0; i < NF_RX; i++)
+		uk_xen_grant_end((int)rx_gref[i]);
+	uk_xen_grant_end((int)ring_gref[0]);
+	uk_xen_grant_end((int)ring_gref[1]);
 }
 
 void uk_xen_netfront_init(void)
 {
-	char v[64], be[128], path[160];
+	char v[64];
 	uint8_t *pages;
 	uint16_t domid;
-	uint64_t deadline;
-	int i, g;
+	uint64_t id;
+	int i, g, st;
 
-	if (!uk_netdev_register || uk_xs_read(VIF "backend-id", v, sizeof(v)) < 0)
+	if (!uk_netdev_register || uk_xenbus_read_u64(VIF, "backend-id", &id) < 0)
 		return; /* no stack linked, or no vif given to this domain */
-	domid = (uint16_t)to_u32(v);
-	if (uk_xs_read(VIF "backend", be, sizeof(be)) < 0 ||
-	    uk_xs_read(VIF "mac", v, sizeof(v)) < 0 || parse_mac(v, nf_dev.mac) < 0) {
+	domid = (uint16_t)id;
+	if (uk_xs_read(VIF "/backend", be, sizeof(be)) < 0 ||
+	    uk_xs_read(VIF "/mac", v, sizeof(v)) < 0 || parse_mac(v, nf_dev.mac) < 0) {
 		uk_printk("netfront: device/vif/0 lacks its backend or a valid mac: no network\n");
 		return;
 	}
@@ -265,27 +244,25 @@ void uk_xen_netfront_init(void)
 	}
 	rxs->h.req_prod = rx_prod;
 	if ((g = uk_xen_grant(domid, (uintptr_t)txs, 0)) < 0 ||
-	    write_u32("tx-ring-ref", (uint32_t)g) ||
+	    uk_xenbus_write_u32(VIF, "tx-ring-ref", ring_gref[0] = (uint32_t)g) ||
 	    (g = uk_xen_grant(domid, (uintptr_t)rxs, 0)) < 0 ||
-	    write_u32("rx-ring-ref", (uint32_t)g))
+	    uk_xenbus_write_u32(VIF, "rx-ring-ref", ring_gref[1] = (uint32_t)g))
 		goto no_grant;
-	if (uk_xen_evtchn_alloc_unbound(domid, &port) < 0 || write_u32("event-channel", port) ||
-	    write_u32("request-rx-copy", 1) || write_u32("feature-rx-notify", 1) ||
-	    write_u32("feature-no-csum-offload", 1) || write_u32("state", 4)) {
+	if (uk_xen_evtchn_alloc_unbound(domid, &port) < 0 ||
+	    uk_xenbus_write_u32(VIF, "event-channel", port) ||
+	    uk_xenbus_write_u32(VIF, "request-rx-copy", 1) ||
+	    uk_xenbus_write_u32(VIF, "feature-rx-notify", 1) ||
+	    uk_xenbus_write_u32(VIF, "feature-no-csum-offload", 1) ||
+	    uk_xenbus_write_u32(VIF, "state", 4)) {
 		uk_printk(
 		        "netfront: cannot publish device/vif/0's rings in xenstore: no network\n");
 		return;
 	}
 	/* Wait (bounded) for the backend to connect (XenbusStateConnected). */
-	snprintf(path, sizeof(path), "%s/state", be);
-	deadline = uk_time_monotonic_ns() + CONNECT_WAIT_NS;
-	while (uk_xs_read(path, v, sizeof(v)) < 0 || to_u32(v) != 4) {
-		if (uk_time_monotonic_ns() > deadline) {
-			uk_printk("netfront: backend %s did not connect (state %s): no network\n",
-			          be, v);
-			return;
-		}
-		uk_time_block_until(uk_time_monotonic_ns() + 10000000ULL);
+	st = uk_xenbus_wait_state(be, XENBUS_CONNECTED, CONNECT_WAIT_NS);
+	if (st != XENBUS_CONNECTED) {
+		uk_printk("netfront: backend %s did not connect (state %d): no network\n", be, st);
+		return;
 	}
 	uk_xen_notify(port);
 	nf_dev.ops = &nf_ops;
@@ -293,6 +270,7 @@ void uk_xen_netfront_init(void)
 	nf_dev.name = "netfront0";
 	nf_dev.flags = UK_NETDEV_F_IRQ; /* the event upcall wakes the idle wait */
 	uk_netdev_register(&nf_dev);
+	atexit(nf_close);
 	return;
 no_grant:
 	uk_printk("netfront: granting the backend its pages failed: no network\n");

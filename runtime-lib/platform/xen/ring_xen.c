@@ -37,3 +37,15 @@ void uk_xen_notify(uint32_t port)
 {
 	uk_xen_hypercall(XEN_HC_EVENT_CHANNEL_OP, XEN_EVTCHNOP_SEND, (uintptr_t)&port, 0);
 }
+
+void uk_xen_ring_push(volatile struct uk_xen_sring_hdr *h, uint32_t prod, uint32_t port)
+{
+	uint32_t old = h->req_prod;
+
+	/* The entries before the index (x86 keeps store order). */
+	__asm__ volatile("" ::: "memory");
+	h->req_prod = prod;
+	__sync_synchronize(); /* the index before reading req_event */
+	if ((uint32_t)(prod - h->req_event) < (uint32_t)(prod - old))
+		uk_xen_notify(port);
+}

@@ -75,6 +75,7 @@ long uk_xen_hvm_param_set(uint32_t index, uint64_t value);
 
 /* --- xenstore (xenstore_xen.c): one request at a time over the domain's xenstore ring. --- */
 
+#define XS_DIRECTORY 1
 #define XS_READ 2
 #define XS_WATCH 4
 #define XS_WRITE 11
@@ -95,6 +96,10 @@ int uk_xs_attach(void *page, uint32_t port);
  * returns its length, -1 when it does not exist, does not fit or xenstore does not answer. */
 int uk_xs_read(const char *path, char *buf, size_t cap);
 
+/* The names under (path), each NUL-terminated, one after the other, into (buf) (cap bytes);
+ * returns their total length (0: none), -1 when (path) does not exist or the list does not fit. */
+int uk_xs_directory(const char *path, char *buf, size_t cap);
+
 /* Writes (value) at (path); 0 or -1. */
 int uk_xs_write(const char *path, const char *value);
 
@@ -113,11 +118,50 @@ int uk_xs_parse_header(const void *raw, struct uk_xs_msg *m);
 int uk_xs_recv(struct uk_xs_msg *m, char *out);
 int uk_xs_watch_event_path(const char *payload, uint32_t len, char *path, size_t cap);
 
+/* --- xenbus, the device handshake over xenstore (xenbus_xen.c). --- */
+
+/* XenbusState values a frontend and its backend publish at DIR/state. */
+enum {
+	XENBUS_INITIALISING = 1,
+	XENBUS_INIT_WAIT = 2,
+	XENBUS_INITIALISED = 3,
+	XENBUS_CONNECTED = 4,
+	XENBUS_CLOSING = 5,
+	XENBUS_CLOSED = 6,
+};
+
+/* Parses (s), a xenstore value the other side wrote (outside input): decimal digits only, no
+ * sign, no overflow. 0 and the number in (*v), or -1. */
+int uk_xenbus_parse_u64(const char *s, uint64_t *v);
+
+/* Reads (dir)/(key) as a decimal number into (*v); 0, or -1 when it is missing or malformed. */
+int uk_xenbus_read_u64(const char *dir, const char *key, uint64_t *v);
+
+/* Writes the decimal (v) at (dir)/(key); 0 or -1. */
+int uk_xenbus_write_u32(const char *dir, const char *key, uint32_t v);
+
+/* Waits (bounded by (timeout_ns)) until (dir)/state is (want) or, past it, closing or closed
+ * (XENBUS_CLOSING on: the other side gave up). Returns the state seen last (0 when unreadable). */
+int uk_xenbus_wait_state(const char *dir, int want, uint64_t timeout_ns);
+
+/* The header of a shared request/response ring (struct *_sring up to its entries). */
+struct uk_xen_sring_hdr {
+	uint32_t req_prod, req_event, rsp_prod, rsp_event;
+	uint8_t pad[48];
+};
+
+/* Publishes requests up to (prod) on ring (h) and notifies (port) if the backend asked for it. */
+void uk_xen_ring_push(volatile struct uk_xen_sring_hdr *h, uint32_t prod, uint32_t port);
+
 /* --- Grant table and event channels for backends (gnttab_xen.c). --- */
 
 /* Grants domain (domid) access to the page at physical address (page) (read-only if (readonly));
- * the grant reference, or -1 (the table cannot be mapped or is full; grants are never revoked). */
+ * the grant reference, or -1 (the table cannot be mapped or every entry is in use). */
 int uk_xen_grant(uint16_t domid, uintptr_t page, int readonly);
+
+/* Ends grant (ref) if the grantee does not have the page mapped, and frees the entry for reuse:
+ * 0, else -1 (still mapped: the page MUST stay the grantee's; call again later). */
+int uk_xen_grant_end(int ref);
 
 /* Allocates an event channel for domain (remote) to bind to; its port in (*port). 0 or -1. */
 int uk_xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
@@ -125,6 +169,10 @@ int uk_xen_evtchn_alloc_unbound(uint16_t remote, uint32_t *port);
 /* The netfront driver (netfront_xen.c), linked when the image links the network stack: connects
  * device/vif/0 and registers it as a uk_netdev. */
 void uk_xen_netfront_init(void) __attribute__((weak));
+
+/* The blkfront driver (blkfront_xen.c): connects each device/vbd/N and registers it under
+ * uk/block.h when the image links the registry (-lblock); exit() disconnects them (atexit). */
+void uk_xen_blkfront_init(void);
 
 /* --- Events and the stop request (events_xen.c). --- */
 

@@ -115,5 +115,7 @@ _Noreturn void uk_xen_boot(uint32_t start_info, uint64_t tsc)
 	/* No uk_drivers_init(): Xen's devices are netfront/blkfront, not PCI or virtio. */
 	if (!initdomain && uk_xen_netfront_init)
 		uk_xen_netfront_init();
+	if (!initdomain)
+		uk_xen_blkfront_init();
 	uk_start_cmdline(cmdline);
 }

@@ -169,11 +169,13 @@ static int xs_call(uint32_t type, const char *const *parts, const int *nul, int 
 	}
 }
 
-int uk_xs_read(const char *path, char *buf, size_t cap)
+/* Request (type) on (path), its reply copied into (buf) (cap bytes) and NUL-terminated (a
+ * directory's last name ends inside (buf) even if the reply lacks its NUL): its length or -1. */
+static int xs_fetch(uint32_t type, const char *path, char *buf, size_t cap)
 {
 	const char *parts[1] = {path};
 	const int nul[1] = {1};
-	int n = xs_call(XS_READ, parts, nul, 1), i;
+	int n = xs_call(type, parts, nul, 1), i;
 
 	if (n < 0 || (size_t)n + 1 > cap)
 		return -1;
@@ -181,6 +183,16 @@ int uk_xs_read(const char *path, char *buf, size_t cap)
 		buf[i] = payload[i];
 	buf[n] = '\0';
 	return n;
+}
+
+int uk_xs_read(const char *path, char *buf, size_t cap)
+{
+	return xs_fetch(XS_READ, path, buf, cap);
+}
+
+int uk_xs_directory(const char *path, char *buf, size_t cap)
+{
+	return xs_fetch(XS_DIRECTORY, path, buf, cap);
 }
 
 int uk_xs_write(const char *path, const char *value)
