@@ -118,7 +118,7 @@ for r in $(seq "$rounds"); do
 	if [ -n "${BEFORE:-}" ]; then
 		ukd_on "$tmp/before"
 		wait_http "http://127.0.0.1:$p2/"
-		wrk_row before "http://127.0.0.1:$p2/"
+		wrk_row proxy_before "http://127.0.0.1:$p2/"
 		ukd_on "$build"
 		wait_http "http://127.0.0.1:$p2/"
 	fi
@@ -142,7 +142,7 @@ row() { # KEY LABEL
 }
 row slirp "slirp hostfwd 127.0.0.1:$p1 (default)"
 row proxy "uk network, ukd proxy 127.0.0.1:$p2"
-[ -z "${BEFORE:-}" ] || row before "uk network, BEFORE's ukd proxy 127.0.0.1:$p2"
+[ -z "${BEFORE:-}" ] || row proxy_before "uk network, BEFORE's ukd proxy 127.0.0.1:$p2"
 row direct "uk network, bridge direct $ip:80"
 echo
 echo "guest to guest on benchnet (netblast) vs the host to a guest through slirp, median of $rounds:"

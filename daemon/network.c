@@ -723,12 +723,6 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 		                  "yet: drop --health-* or use --network user");
 	if (r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
-	for (int i = 0; i < spec->n_ports; i++)
-		if (strcmp(spec->ports[i].proto, "tcp"))
-			return uk_err_bad(err,
-			                  "port %s:%u/udp: only TCP ports are published on a "
-			                  "network for now",
-			                  spec->ports[i].host_ip, spec->ports[i].host_port);
 	if (a->ip[0]) {
 		uint32_t want;
 		uint32_t bcast = r.net | ~prefix_mask(r.prefix);
@@ -809,7 +803,7 @@ static int privileged(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-/* Starts the proxies of the ports recorded in the endpoint ("IP:HOST:GUEST ..."). */
+/* Starts the proxies of the ports recorded in the endpoint ("IP:HOST:GUEST[/udp] ..."). */
 static int proxies_from_text(struct ukd_nets *n, const char *instance, const char *text,
                              uint32_t guest_ip, uk_err_t *err)
 {
@@ -818,7 +812,9 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 	snprintf(buf, sizeof(buf), "%s", text);
 	for (char *save, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		struct ukd_port p = {.proto = "tcp"};
-		if (sscanf(w, "%15[0-9.]:%u:%u", p.host_ip, &p.host_port, &p.guest_port) != 3)
+		if (sscanf(w, "%15[0-9.]:%u:%u/%3s", p.host_ip, &p.host_port, &p.guest_port,
+		           p.proto) < 3 ||
+		    (strcmp(p.proto, "tcp") && strcmp(p.proto, "udp")))
 			continue;
 		struct sockaddr_in guest = {.sin_family = AF_INET,
 		                            .sin_port = htons((uint16_t)p.guest_port),
@@ -853,8 +849,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		return -1;
 	for (int i = 0; i < spec->n_ports; i++) {
 		const struct ukd_port *p = &spec->ports[i];
-		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%u:%u",
-		         i ? " " : "", p->host_ip, p->host_port, p->guest_port);
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%u:%u%s",
+		         i ? " " : "", p->host_ip, p->host_port, p->guest_port,
+		         strcmp(p->proto, "udp") ? "" : "/udp");
 	}
 	br_name(r.id, br);
 	ip_parse(e.ip, &ip);

@@ -6,6 +6,7 @@
  *               when the N bytes it got are stream 2's (1 otherwise), prints MB/s.
  *   http HOST PORT REQUESTS CONNS: GET / REQUESTS times over CONNS keep-alive connections,
  *               prints req/s (exit 1 when an answer is not HTTP or a connection fails).
+ *   udpecho PORT: answers each UDP datagram with "echo: " and the datagram.
  * Stream s is the little-endian 64-bit words of x(k+1) = x(k) * 6364136223846793005 +
  * 1442695040888963407 from x(0) = s, so a test can make and check the same bytes. */
 #include <errno.h>
@@ -319,10 +320,35 @@ static int http_cmd(const char *host, const char *port, long total, int nconns)
 	return 0;
 }
 
+static int udpecho(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char buf[1500];
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		printf("netblast: udp %d: %s\n", port, strerror(errno));
+		return 1;
+	}
+	printf("netblast: echoing UDP on %d\n", port);
+	fflush(stdout);
+	memcpy(buf, "echo: ", 6);
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+		ssize_t n =
+		        recvfrom(fd, buf + 6, sizeof(buf) - 6, 0, (struct sockaddr *)&from, &len);
+		if (n > 0)
+			sendto(fd, buf, (size_t)n + 6, 0, (struct sockaddr *)&from, len);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "serve"))
 		return serve(atoi(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "udpecho"))
+		return udpecho(atoi(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "send"))
 		return send_cmd(argv[2], argv[3], strtoul(argv[4], NULL, 10));
 	if (argc >= 6 && !strcmp(argv[1], "http"))
