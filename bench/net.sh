@@ -5,7 +5,8 @@
 # serve) next to the host to a guest through slirp. Same ukd, same run, rounds interleaved.
 # usage: bench/net.sh [BUILD_DIR]   (runs itself in a network namespace of its own: unshare -n)
 # Environment: DURATION (s per wrk run, 10), CONNS (wrk -c, 50), ROUNDS (3; medians shown),
-# BYTES (each way per bulk run, 4194304), REQUESTS (guest client's GETs, 3000),
+# BYTES (each way per bulk run, 4194304), REQUESTS (guest client's GETs, 3000), GCONNS (its
+# connections, 16),
 # BEFORE=PATH (another ukd binary, e.g. main's: its proxy row measured in the same rounds, ukd
 # switched by a live-restore restart, which also proves the proxies come back).
 set -euo pipefail
@@ -21,6 +22,7 @@ conns=${CONNS:-50}
 rounds=${ROUNDS:-3}
 bytes=${BYTES:-4194304}
 requests=${REQUESTS:-3000}
+gconns=${GCONNS:-16}
 command -v wrk >/dev/null || { echo "net.sh: wrk not installed (deploy/install-deps.sh)" >&2; exit 1; }
 . bench/lib.sh
 bench_tmp
@@ -122,7 +124,7 @@ for r in $(seq "$rounds"); do
 		ukd_on "$build"
 		wait_http "http://127.0.0.1:$p2/"
 	fi
-	guest_row g2g_http http bridged 80 "$requests" 16
+	guest_row g2g_http http bridged 80 "$requests" "$gconns"
 	guest_row g2g_bulk send sink 9000 "$bytes"
 	host_bulk slirp_bulk "$p3"
 	echo "round $r done" >&2
@@ -149,7 +151,7 @@ echo "guest to guest on benchnet (netblast) vs the host to a guest through slirp
 echo
 printf '| %-60s | %12s |\n' "path" "figure"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..62})" "$(printf -- '-%.0s' {1..14})"
-printf '| %-60s | %8s req/s |\n' "guest -> guest website, $requests GETs over 16 keep-alive conns" "$(median g2g_http)"
+printf '| %-60s | %8s req/s |\n' "guest -> guest website, $requests GETs over $gconns keep-alive conns" "$(median g2g_http)"
 printf '| %-60s | %8s req/s |\n' "host -> slirp website (wrk -c$conns, above)" "$(median slirp)"
 printf '| %-60s | %9s MB/s |\n' "guest -> guest netblast, $bytes bytes each way" "$(median g2g_bulk)"
 printf '| %-60s | %9s MB/s |\n' "host -> slirp netblast, $bytes bytes each way" "$(median slirp_bulk)"
