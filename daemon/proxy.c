@@ -58,6 +58,7 @@ struct side {
 	struct handle h;
 	int fd;
 	uint32_t ev; /* the events asked of epoll now */
+	int parked;  /* out of epoll: it hung up while its data waits for the other side */
 	struct conn *c;
 };
 
@@ -168,7 +169,12 @@ static void conn_watch(struct ukd_proxy *px, struct conn *c)
 		} else if (i == 1) {
 			want = EPOLLOUT; /* the connect's outcome */
 		}
-		if (want != c->s[i].ev) {
+		if (c->s[i].parked && want) {
+			struct epoll_event ev = {.events = want, .data.ptr = &c->s[i].h};
+			epoll_ctl(px->ep, EPOLL_CTL_ADD, c->s[i].fd, &ev);
+			c->s[i].parked = 0;
+			c->s[i].ev = want;
+		} else if (!c->s[i].parked && want != c->s[i].ev) {
 			struct epoll_event ev = {.events = want, .data.ptr = &c->s[i].h};
 			epoll_ctl(px->ep, EPOLL_CTL_MOD, c->s[i].fd, &ev);
 			c->s[i].ev = want;
@@ -314,10 +320,17 @@ static void side_event(struct ukd_proxy *px, struct side *s, uint32_t ev)
 		conn_read(px, c, i);
 	if (c->h.dead)
 		return;
-	if (c->d[0].eof && c->d[1].eof && !c->d[0].len && !c->d[1].len)
+	if (c->d[0].eof && c->d[1].eof && !c->d[0].len && !c->d[1].len) {
 		conn_close(px, c);
-	else
-		conn_watch(px, c);
+		return;
+	}
+	if (ev & EPOLLHUP && c->d[i].len && !c->s[i].parked) {
+		/* epoll reports a hang-up whatever is asked: level-triggered, it would spin until
+		 * the other side takes d[i]; watched again then */
+		epoll_ctl(px->ep, EPOLL_CTL_DEL, s->fd, NULL);
+		s->parked = 1;
+	}
+	conn_watch(px, c);
 }
 
 static void listener_pause(struct ukd_proxy *px, struct listener *l)
