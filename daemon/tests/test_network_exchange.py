@@ -4,10 +4,12 @@ netblast); the client checks every byte it gets, and this test checks the CRC-32
 against the streams it makes itself. The same check is shown to reject a short transfer and one
 corrupted byte (sent to the server from the namespace's host side), so it cannot pass on a
 transfer that was not exact. A UDP port published on the network (-p HOST:53/udp, ukd's proxy)
-answers two host clients, each its own datagrams, and shows in uk port.
+answers two host clients, each its own datagrams, shows in uk port, and answers again after a
+kill -9 and restart of ukd (live restore).
 usage: test_network_exchange.py UKD UK"""
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -65,6 +67,16 @@ def udp(d):
     check(r.returncode == 0, "run echo with a UDP port: %s" % r.err)
     r = uk(d, "port", "echo")
     check(r.out.strip() == "53/udp -> 127.0.0.1:%d" % port, "uk port echo: %s" % r.out)
+    udp_answers(port)
+    # kill -9 of ukd: the restarted one publishes the port again, as UDP (live restore)
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.start()
+    udp_answers(port)
+
+
+def udp_answers(port):
+    """Two clients on 127.0.0.1:(port), each answered with its own datagrams."""
     clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
     for c in clients:
         c.settimeout(0.5)
@@ -90,7 +102,7 @@ def main():
     require_qemu()
     up, down = stream(1, SIZE), stream(2, SIZE)
     up_crc, down_crc = "%08x" % zlib.crc32(up), "%08x" % zlib.crc32(down)
-    d = Daemon(sys.argv[1])
+    d = Daemon(sys.argv[1], live_restore=True)
     ok = False
     try:
         d.build_ok(NETBLAST, "netblast")
