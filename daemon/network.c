@@ -3,6 +3,7 @@
 #include "log.h"
 #include "names.h"
 #include "net_dns.h"
+#include "proxy.h"
 #include "store.h"
 #include "uk/time.h"
 
@@ -33,23 +34,12 @@ extern char **environ;
 
 #define DNS_RATE 200  /* queries per second per network ... */
 #define DNS_BURST 400 /* ... with this burst: more are dropped unread */
-#define PROXY_BACKLOG 4096
-#define PROXY_CONNECT_TRIES 50 /* 100 ms apart: a guest still booting gets 5 s to listen */
 
 struct net_row {
 	char id[65], name[UKD_NAME_MAX];
 	uint32_t net, gw; /* host order */
 	int prefix, internal, outbound;
 	int64_t created;
-};
-
-struct proxy {
-	struct proxy *next;
-	char instance[65];
-	struct ukd_port port;
-	struct sockaddr_in guest;
-	int lfd, stop[2];
-	pthread_t thread;
 };
 
 struct dns_sock {
@@ -63,8 +53,8 @@ struct dns_sock {
 struct ukd_nets {
 	pthread_mutex_t lock;
 	struct ukd *d;
-	char alias[160]; /* "ukd:ROOT": the mark on every link ukd makes */
-	struct proxy *proxies;
+	char alias[160];         /* "ukd:ROOT": the mark on every link ukd makes */
+	struct ukd_proxy *proxy; /* published ports (proxy.c) */
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
 	struct dns_sock socks[64];
@@ -654,178 +644,6 @@ static void *dns_main(void *p)
 	return NULL;
 }
 
-/* ---- TCP proxies for published ports (a real listen backlog, unlike slirp's 1) ---- */
-
-struct relay {
-	int cfd;
-	struct sockaddr_in guest;
-};
-
-static int connect_guest(const struct sockaddr_in *guest)
-{
-	for (int i = 0; i < PROXY_CONNECT_TRIES; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -1;
-		if (connect(fd, (const struct sockaddr *)guest, sizeof(*guest)) == 0)
-			return fd;
-		int e = errno;
-		close(fd);
-		if (e != ECONNREFUSED && e != EHOSTUNREACH && e != ETIMEDOUT && e != ENETUNREACH)
-			return -1;
-		usleep(100000);
-	}
-	return -1;
-}
-
-static void *relay_main(void *p)
-{
-	struct relay r = *(struct relay *)p;
-	int gfd, one = 1;
-	char buf[65536];
-
-	free(p);
-	if ((gfd = connect_guest(&r.guest)) < 0) {
-		close(r.cfd);
-		return NULL;
-	}
-	setsockopt(gfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(r.cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct pollfd pf[2] = {{.fd = r.cfd, .events = POLLIN}, {.fd = gfd, .events = POLLIN}};
-	int open_dirs = 2;
-	while (open_dirs > 0 && poll(pf, 2, -1) > 0) {
-		for (int i = 0; i < 2; i++) {
-			if (!pf[i].revents)
-				continue;
-			int to = i ? r.cfd : gfd;
-			ssize_t n = read(pf[i].fd, buf, sizeof(buf));
-			if (n <= 0) {
-				shutdown(to, SHUT_WR);
-				pf[i].fd = -1;
-				open_dirs--;
-				if (n < 0)
-					open_dirs = 0;
-				continue;
-			}
-			for (ssize_t off = 0, w; off < n; off += w)
-				if ((w = write(to, buf + off, (size_t)(n - off))) <= 0) {
-					open_dirs = 0;
-					break;
-				}
-		}
-	}
-	close(gfd);
-	close(r.cfd);
-	return NULL;
-}
-
-static void *proxy_main(void *p)
-{
-	struct proxy *px = p;
-	pthread_attr_t at;
-
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&at, 256 << 10);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = px->lfd, .events = POLLIN},
-		                       {.fd = px->stop[0], .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[1].revents)
-			break;
-		int cfd = accept4(px->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		struct relay *r = malloc(sizeof(*r));
-		pthread_t t;
-		if (!r) {
-			close(cfd);
-			continue;
-		}
-		*r = (struct relay){cfd, px->guest};
-		if (pthread_create(&t, &at, relay_main, r) != 0) {
-			close(cfd);
-			free(r);
-		}
-	}
-	pthread_attr_destroy(&at);
-	return NULL;
-}
-
-static int proxy_start(struct ukd_nets *n, const char *instance, const struct ukd_port *port,
-                       uint32_t guest_ip, uk_err_t *err)
-{
-	struct proxy *px = calloc(1, sizeof(*px));
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_port = htons((uint16_t)port->host_port)};
-	int one = 1;
-
-	if (!px)
-		return uk_err_errno(err, ENOMEM, "proxy");
-	snprintf(px->instance, sizeof(px->instance), "%s", instance);
-	px->port = *port;
-	px->guest = (struct sockaddr_in){.sin_family = AF_INET,
-	                                 .sin_port = htons((uint16_t)port->guest_port),
-	                                 .sin_addr.s_addr = htonl(guest_ip)};
-	px->stop[0] = px->stop[1] = -1;
-	inet_pton(AF_INET, port->host_ip, &a.sin_addr);
-	px->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (px->lfd < 0 || setsockopt(px->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(px->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(px->lfd, PROXY_BACKLOG) < 0 || pipe2(px->stop, O_CLOEXEC) < 0 ||
-	    pthread_create(&px->thread, NULL, proxy_main, px) != 0) {
-		int e = errno;
-		if (e == EADDRINUSE)
-			uk_err_conflict(err, "port %s:%u is already in use", port->host_ip,
-			                port->host_port);
-		else
-			uk_err_errno(err, e, "publish %s:%u", port->host_ip, port->host_port);
-		if (px->lfd >= 0)
-			close(px->lfd);
-		for (int i = 0; i < 2; i++)
-			if (px->stop[i] >= 0)
-				close(px->stop[i]);
-		free(px);
-		return -1;
-	}
-	pthread_mutex_lock(&n->lock);
-	px->next = n->proxies;
-	n->proxies = px;
-	pthread_mutex_unlock(&n->lock);
-	return 0;
-}
-
-/* Stops the proxies of (instance) (NULL: all). */
-static void proxies_stop(struct ukd_nets *n, const char *instance)
-{
-	struct proxy *stop = NULL, **pp;
-
-	pthread_mutex_lock(&n->lock);
-	for (pp = &n->proxies; *pp;) {
-		struct proxy *px = *pp;
-		if (instance && strcmp(px->instance, instance)) {
-			pp = &px->next;
-			continue;
-		}
-		*pp = px->next;
-		px->next = stop;
-		stop = px;
-	}
-	pthread_mutex_unlock(&n->lock);
-	while (stop) {
-		struct proxy *px = stop;
-		stop = px->next;
-		if (write(px->stop[1], "x", 1) < 0)
-			log_warn("network", "stop proxy: %s", strerror(errno));
-		pthread_join(px->thread, NULL);
-		close(px->lfd);
-		close(px->stop[0]);
-		close(px->stop[1]);
-		free(px);
-	}
-}
-
 /* ---- endpoints ---- */
 
 struct endpoint {
@@ -905,12 +723,6 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 		                  "yet: drop --health-* or use --network user");
 	if (r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
-	for (int i = 0; i < spec->n_ports; i++)
-		if (strcmp(spec->ports[i].proto, "tcp"))
-			return uk_err_bad(err,
-			                  "port %s:%u/udp: only TCP ports are published on a "
-			                  "network for now",
-			                  spec->ports[i].host_ip, spec->ports[i].host_port);
 	if (a->ip[0]) {
 		uint32_t want;
 		uint32_t bcast = r.net | ~prefix_mask(r.prefix);
@@ -965,7 +777,7 @@ void ukd_net_release(struct ukd *d, const char *instance_id)
 
 	if (!d->nets)
 		return;
-	proxies_stop(d->nets, instance_id);
+	ukd_proxy_remove(d->nets->proxy, instance_id);
 	tap_name(instance_id, tap);
 	link_del(d->nets, tap);
 }
@@ -991,7 +803,7 @@ static int privileged(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-/* Starts the proxies of the ports recorded in the endpoint ("IP:HOST:GUEST ..."). */
+/* Starts the proxies of the ports recorded in the endpoint ("IP:HOST:GUEST[/udp] ..."). */
 static int proxies_from_text(struct ukd_nets *n, const char *instance, const char *text,
                              uint32_t guest_ip, uk_err_t *err)
 {
@@ -1000,10 +812,15 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 	snprintf(buf, sizeof(buf), "%s", text);
 	for (char *save, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		struct ukd_port p = {.proto = "tcp"};
-		if (sscanf(w, "%15[0-9.]:%u:%u", p.host_ip, &p.host_port, &p.guest_port) != 3)
+		if (sscanf(w, "%15[0-9.]:%u:%u/%3s", p.host_ip, &p.host_port, &p.guest_port,
+		           p.proto) < 3 ||
+		    (strcmp(p.proto, "tcp") && strcmp(p.proto, "udp")))
 			continue;
-		if (proxy_start(n, instance, &p, guest_ip, err) < 0) {
-			proxies_stop(n, instance);
+		struct sockaddr_in guest = {.sin_family = AF_INET,
+		                            .sin_port = htons((uint16_t)p.guest_port),
+		                            .sin_addr.s_addr = htonl(guest_ip)};
+		if (ukd_proxy_add(n->proxy, instance, &p, &guest, err) < 0) {
+			ukd_proxy_remove(n->proxy, instance);
 			return -1;
 		}
 	}
@@ -1032,8 +849,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		return -1;
 	for (int i = 0; i < spec->n_ports; i++) {
 		const struct ukd_port *p = &spec->ports[i];
-		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%u:%u",
-		         i ? " " : "", p->host_ip, p->host_port, p->guest_port);
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%u:%u%s",
+		         i ? " " : "", p->host_ip, p->host_port, p->guest_port,
+		         strcmp(p->proto, "udp") ? "" : "/udp");
 	}
 	br_name(r.id, br);
 	ip_parse(e.ip, &ip);
@@ -1389,6 +1207,8 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	n->d = d;
 	snprintf(n->alias, sizeof(n->alias), "ukd:%s", d->cfg.root);
 	d->nets = n;
+	if (!(n->proxy = ukd_proxy_new(err)))
+		return -1;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &nr, err);
 	if (!rows)
 		return -1;
@@ -1442,7 +1262,8 @@ void ukd_net_stop(struct ukd *d)
 
 	if (!n)
 		return;
-	proxies_stop(n, NULL);
+	ukd_proxy_free(n->proxy);
+	n->proxy = NULL;
 	if (n->dns_started) {
 		n->stopping = 1;
 		dns_wake(n);

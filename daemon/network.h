@@ -15,9 +15,9 @@
  * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
  * and rules in the one nftables table ukd owns ("ip uk"). An instance on a network has an
  * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
- * "uk<id12><n>" owned by QEMU's user on the bridge and, for each published TCP port, a proxy
- * in ukd listening with a real backlog. Every link ukd makes carries the alias "ukd:ROOT":
- * nothing else is ever touched.
+ * "uk<id12><n>" owned by QEMU's user on the bridge and, for each published port (TCP or UDP),
+ * a listener of ukd's proxy (proxy.h; TCP with a real backlog). Every link ukd makes carries
+ * the alias "ukd:ROOT": nothing else is ever touched.
  */
 
 struct ukd_nets;
@@ -58,7 +58,7 @@ struct ukd_net_guest {
 };
 
 /* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s
- * published ports (TCP only: 400 for UDP). A spec not on a network: 0 with out->n_nics = 0. */
+ * published ports (TCP and UDP, proxy.h). A spec not on a network: 0 with out->n_nics = 0. */
 int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
                     uk_err_t *err);
 /* Stop/exit: stops the instance's proxies and removes its taps (idempotent). */
