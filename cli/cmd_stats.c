@@ -85,11 +85,10 @@ static json_object *stats_row(const struct stats_inst *in)
 
 static json_object *stats_header(void)
 {
-	static const char *const kv[] = {
-	        "ID",       "INSTANCE ID", "Name",    "NAME",          "Container",
-	        "INSTANCE", "CPUPerc",     "CPU %",   "MemUsage",      "MEM USAGE / LIMIT",
-	        "MemPerc",  "MEM %",       "NetIO",   "NET I/O",       "BlockIO",
-	        "BLOCK I/O"};
+	static const char *const kv[] = {"ID",        "INSTANCE ID",       "Name",    "NAME",
+	                                 "Container", "INSTANCE",          "CPUPerc", "CPU %",
+	                                 "MemUsage",  "MEM USAGE / LIMIT", "MemPerc", "MEM %",
+	                                 "NetIO",     "NET I/O",           "BlockIO", "BLOCK I/O"};
 	return cli_format_header(kv, sizeof(kv) / sizeof(kv[0]));
 }
 
@@ -137,8 +136,8 @@ static void stats_free(struct stats_inst *insts, size_t n)
 
 /* The instances to follow: those named, else the running ones (all with -a), in ukd's order.
  * Keeps the samples of those already followed. */
-static int stats_list(struct cli *cli, char **names, int nnames, int all,
-                      struct stats_inst **insts, size_t *n, uk_err_t *err)
+static int stats_list(struct cli *cli, char **names, int nnames, int all, struct stats_inst **insts,
+                      size_t *n, uk_err_t *err)
 {
 	_cleanup_json_ json_object *res = NULL;
 	struct stats_inst *next;
@@ -298,8 +297,9 @@ static int top_run(struct cli *cli, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(cli, "an INSTANCE is required");
 	if (argc - optind > 1)
-		return cli_usage_error(cli, "takes one INSTANCE (ps options are not supported; "
-		                            "got '%s')",
+		return cli_usage_error(cli,
+		                       "takes one INSTANCE (ps options are not supported; "
+		                       "got '%s')",
 		                       argv[optind + 1]);
 	path = cli_path("instances", argv[optind], "/top");
 	if (!cli_client(cli))

@@ -851,9 +851,8 @@ static int qb_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 	if (r < 0)
 		return uk_err_wrap(err, "statistics of %s", name);
 	st->blk_read = st->blk_write = 0;
-	for (size_t i = 0; json_object_is_type(ret, json_type_array) &&
-	                   i < json_object_array_length(ret);
-	     i++) {
+	for (size_t i = 0;
+	     json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret); i++) {
 		json_object *s;
 
 		if (!json_object_object_get_ex(json_object_array_get_idx(ret, i), "stats", &s))

@@ -17,74 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int ukd_stats_parse_stat(const char *buf, size_t len, uint64_t *cpu_ticks, uint64_t *start_ticks)
-{
-	const char *end = buf + len, *p = NULL;
-	uint64_t v[20];
-	int field = 3; /* the state, after "pid (comm) " */
-
-	/* comm may hold anything, ")" too: the fields start after the last one */
-	for (const char *q = buf; q < end; q++)
-		if (*q == ')')
-			p = q + 1;
-	if (!p)
-		return -1;
-	while (field <= 22) {
-		char num[24];
-		size_t n = 0;
-
-		while (p < end && *p == ' ')
-			p++;
-		if (p >= end)
-			return -1;
-		while (p < end && *p != ' ' && *p != '\n' && n < sizeof(num) - 1)
-			num[n++] = *p++;
-		num[n] = 0;
-		if (field >= 14) {
-			char *e;
-
-			errno = 0;
-			v[field - 14] = strtoull(num, &e, 10);
-			if (!n || *e || errno || num[0] == '-')
-				return -1;
-		}
-		field++;
-	}
-	*cpu_ticks = v[0] + v[1]; /* fields 14, 15: utime, stime */
-	*start_ticks = v[22 - 14];
-	return 0;
-}
-
-int64_t ukd_stats_parse_status(const char *buf, size_t len, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = buf, *end = buf + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-
-		if ((size_t)(le - p) > klen && !memcmp(p, key, klen) && p[klen] == ':') {
-			char line[64];
-			size_t n = (size_t)(le - p - (ptrdiff_t)klen - 1);
-			unsigned long long v;
-			char unit[8] = "";
-			int got;
-
-			if (n >= sizeof(line))
-				return -1;
-			memcpy(line, p + klen + 1, n);
-			line[n] = 0;
-			got = sscanf(line, "%llu %7s", &v, unit);
-			if (got < 1 || strchr(line, '-') || v > INT64_MAX / 1024)
-				return -1;
-			return got == 2 && !strcmp(unit, "kB") ? (int64_t)v * 1024 : (int64_t)v;
-		}
-		p = le + 1;
-	}
-	return -1;
-}
-
 /* Reads the small file (path) whole into (buf); its length, -1 with errno. */
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
@@ -93,15 +25,15 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 
 	if (fd < 0)
 		return -1;
-	while ((size_t)total < size - 1 && (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
+	while ((size_t)total < size - 1 &&
+	       (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
 		total += n;
 	close(fd);
 	buf[total] = 0;
 	return total;
 }
 
-static int proc_read(int pid, const char *file, char *buf, size_t size, ssize_t *len,
-                     uk_err_t *err)
+static int proc_read(int pid, const char *file, char *buf, size_t size, ssize_t *len, uk_err_t *err)
 {
 	char path[64];
 
@@ -255,7 +187,8 @@ json_object *ukd_stats_json(const struct ukd_instance *in, const struct ukd_stat
 	json_object_object_add(o, "cpu_ns", json_object_new_int64(s->cpu_ns));
 	if (prev && s->read_ns > prev->read_ns) {
 		int64_t dcpu = s->running && prev->running ? s->cpu_ns - prev->cpu_ns : 0;
-		double pct = 100.0 * (double)(dcpu > 0 ? dcpu : 0) / (double)(s->read_ns - prev->read_ns);
+		double pct = 100.0 * (double)(dcpu > 0 ? dcpu : 0) /
+		             (double)(s->read_ns - prev->read_ns);
 
 		json_object_object_add(o, "cpu_percent", json_object_new_double(pct));
 	} else {
@@ -267,10 +200,10 @@ json_object *ukd_stats_json(const struct ukd_instance *in, const struct ukd_stat
 	json_object_object_add(o, "network",
 	                       s->running ? pair_json("rx_bytes", s->net_rx, "tx_bytes", s->net_tx)
 	                                  : pair_json("rx_bytes", 0, "tx_bytes", 0));
-	json_object_object_add(o, "block",
-	                       s->running ? pair_json("read_bytes", s->blk_read, "write_bytes",
-	                                              s->blk_write)
-	                                  : pair_json("read_bytes", 0, "write_bytes", 0));
+	json_object_object_add(
+	        o, "block",
+	        s->running ? pair_json("read_bytes", s->blk_read, "write_bytes", s->blk_write)
+	                   : pair_json("read_bytes", 0, "write_bytes", 0));
 	return o;
 }
 

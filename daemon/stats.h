@@ -13,16 +13,16 @@ struct ukd_instance;
  * has no counters ukd can read; a guest without disks has no block I/O). */
 struct ukd_stats {
 	int running;
-	int pid;            /* the VMM's (QEMU's) */
-	int64_t read_ns;    /* when it was taken, unix ns */
-	int64_t cpu_ns;     /* the VMM's user + system time, all its threads */
-	int64_t mem_usage;  /* the VMM's resident set, bytes: guest pages it touched + QEMU's own */
-	int64_t mem_limit;  /* the host's memory: no cgroup bounds the VMM (docker's "no limit") */
-	int64_t mem_guest;  /* the guest's memory, bytes */
-	int64_t net_rx;     /* bytes the guest received, over its taps */
-	int64_t net_tx;     /* bytes it sent */
-	int64_t blk_read;   /* bytes its disks read */
-	int64_t blk_write;  /* bytes they wrote */
+	int pid;           /* the VMM's (QEMU's) */
+	int64_t read_ns;   /* when it was taken, unix ns */
+	int64_t cpu_ns;    /* the VMM's user + system time, all its threads */
+	int64_t mem_usage; /* the VMM's resident set, bytes: guest pages it touched + QEMU's own */
+	int64_t mem_limit; /* the host's memory: no cgroup bounds the VMM (docker's "no limit") */
+	int64_t mem_guest; /* the guest's memory, bytes */
+	int64_t net_rx;    /* bytes the guest received, over its taps */
+	int64_t net_tx;    /* bytes it sent */
+	int64_t blk_read;  /* bytes its disks read */
+	int64_t blk_write; /* bytes they wrote */
 };
 
 /* Samples (in). A guest that is not running is a zeroed sample (running 0), as Docker shows a
