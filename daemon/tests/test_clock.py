@@ -15,7 +15,7 @@ import time
 from ukdtest import BACKEND, HERE, check, require_qemu, run
 
 GUEST = os.path.join(HERE, "guest_stats")
-RUNS = 5
+RUNS = 8
 SLACK_S = 0.1
 
 
