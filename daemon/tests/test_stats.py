@@ -8,6 +8,8 @@ guest has no process view.
 usage: test_stats.py UKD UK"""
 import os
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -85,6 +87,18 @@ def cpu_memory_block(d):
                 "BLOCK I/O"):
         check(col in head, "no %s column: %s" % (col, head))
     check(len(p.out.splitlines()) == 4, "three running instances, got:\n%s" % p.out)
+
+
+def stream(d):
+    """The default: a table a second until ^C, on a pipe printed one after another."""
+    env = dict(os.environ, UK_HOST="unix://" + d.sock)
+    p = subprocess.Popen([UK, "stats", "--format", "{{.Name}} {{.CPUPerc}}", "spin"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    time.sleep(5)
+    p.send_signal(signal.SIGINT)
+    out, err = (x.decode(errors="replace") for x in p.communicate(timeout=30))
+    rows = re.findall(r"^spin ([0-9.]+)%$", out, re.M)
+    check(len(rows) >= 2, "uk stats (streaming) printed %d rows in 5 s: %r %r" % (len(rows), out, err))
 
 
 def rest(d):
@@ -166,6 +180,7 @@ def main(d):
     d.build_ok(GUEST, "stats")
     running_guests(d)
     cpu_memory_block(d)
+    stream(d)
     top(d)
     rest(d)
     stopped_and_unknown(d)
