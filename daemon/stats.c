@@ -1,5 +1,5 @@
 /* Resource usage of an instance: the VMM process from /proc, disks from the backend, taps from
- * /sys/class/net (`uk stats`, `uk top`; docs/cli.md). */
+ * /proc/net/dev (`uk stats`, `uk top`; docs/cli.md). */
 #include "stats.h"
 
 #include "backend.h"
@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -65,39 +64,22 @@ static int proc_sample(int pid, int64_t *cpu_ns, uint64_t *start, int64_t *rss, 
 	return 0;
 }
 
-static int64_t sys_counter(const char *link, const char *name)
-{
-	char path[PATH_MAX], buf[32];
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", link, name);
-	return read_small(path, buf, sizeof(buf)) > 0 ? strtoll(buf, NULL, 10) : 0;
-}
-
-/* The instance's taps are "uk" + its id's 12 first characters + the NIC's number (network.c):
- * what the host side receives the guest sent. -1 each when it has none (slirp or no NIC). */
+/* The instance's taps are "uk" + its id's 12 first characters + the NIC's number (network.c).
+ * /proc/net/dev, not /sys/class/net: sysfs shows the links of the namespace it was mounted in,
+ * procfs those of ukd's own. -1 each when it has none (slirp or no NIC). */
 static void net_sample(const char *id, int64_t *rx, int64_t *tx)
 {
+	static char buf[1 << 16]; /* a host with many links: under net_lock */
+	static pthread_mutex_t net_lock = PTHREAD_MUTEX_INITIALIZER;
 	char prefix[16];
-	size_t plen;
-	struct dirent *e;
-	DIR *dir = opendir("/sys/class/net");
+	ssize_t n;
 
-	*rx = *tx = -1;
 	snprintf(prefix, sizeof(prefix), "uk%.12s", id);
-	plen = strlen(prefix);
-	while (dir && (e = readdir(dir))) {
-		const char *rest = e->d_name + plen;
-
-		if (strncmp(e->d_name, prefix, plen) || !*rest ||
-		    strspn(rest, "0123456789") != strlen(rest))
-			continue;
-		if (*rx < 0)
-			*rx = *tx = 0;
-		*rx += sys_counter(e->d_name, "tx_bytes");
-		*tx += sys_counter(e->d_name, "rx_bytes");
-	}
-	if (dir)
-		closedir(dir);
+	pthread_mutex_lock(&net_lock);
+	n = read_small("/proc/net/dev", buf, sizeof(buf));
+	if (n <= 0 || ukd_stats_parse_netdev(buf, (size_t)n, prefix, rx, tx) < 0)
+		*rx = *tx = -1;
+	pthread_mutex_unlock(&net_lock);
 }
 
 /* The host's MemTotal in bytes, 0 if unknown. */

@@ -47,4 +47,10 @@ int ukd_stats_parse_stat(const char *buf, size_t len, uint64_t *cpu_ticks, uint6
  * as written; -1 if absent or malformed. */
 int64_t ukd_stats_parse_status(const char *buf, size_t len, const char *key);
 
+/* /proc/net/dev (buf, len): the sums over the links named (prefix) + digits, seen from the
+ * guest (what the host side received it sent: *tx). 0 with -1 each when none is there, the
+ * number of links counted, -1 when the sums overflow. */
+int ukd_stats_parse_netdev(const char *buf, size_t len, const char *prefix, int64_t *rx,
+                           int64_t *tx);
+
 #endif

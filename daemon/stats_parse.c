@@ -3,6 +3,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,52 @@ int64_t ukd_stats_parse_status(const char *buf, size_t len, const char *key)
 		p = le + 1;
 	}
 	return -1;
+}
+
+int ukd_stats_parse_netdev(const char *buf, size_t len, const char *prefix, int64_t *rx,
+                           int64_t *tx)
+{
+	size_t plen = strlen(prefix);
+	const char *p = buf, *end = buf + len;
+	int found = 0;
+
+	*rx = *tx = -1;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *colon;
+		char line[512], name[32];
+		unsigned long long v[9];
+		size_t n = (size_t)(le - p), k;
+
+		p = le + 1;
+		if (n >= sizeof(line))
+			continue;
+		memcpy(line, le - n, n);
+		line[n] = 0;
+		if (!(colon = strchr(line, ':')))
+			continue; /* the two header lines */
+		for (k = 0; line[k] == ' '; k++)
+			;
+		if ((size_t)(colon - line) - k >= sizeof(name))
+			continue;
+		memcpy(name, line + k, (size_t)(colon - line) - k);
+		name[(size_t)(colon - line) - k] = 0;
+		/* ours: the prefix, then the NIC's number (digits only) */
+		if (strncmp(name, prefix, plen) || !name[plen] ||
+		    strspn(name + plen, "0123456789") != strlen(name + plen))
+			continue;
+		/* rx bytes packets errs drop fifo frame compressed multicast, then tx bytes */
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		           &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 9 ||
+		    v[0] > INT64_MAX / 2 || v[8] > INT64_MAX / 2)
+			continue;
+		if (!found++)
+			*rx = *tx = 0;
+		/* the host side of a tap receives what the guest sent */
+		*rx += (int64_t)v[8];
+		*tx += (int64_t)v[0];
+		if (*rx > INT64_MAX / 2 || *tx > INT64_MAX / 2)
+			return -1;
+	}
+	return found;
 }

@@ -1,4 +1,5 @@
-/* Fuzz target: the VMM's /proc/PID/stat and /proc/PID/status as ukd's stats read them. */
+/* Fuzz target: the VMM's /proc/PID/stat and /proc/PID/status, and /proc/net/dev, as ukd's stats
+ * read them. */
 #include "stats.h"
 
 #include <stdlib.h>
@@ -16,6 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	v = ukd_stats_parse_status(buf, size, "Uid");
 	if (v < -1)
+		abort();
+	int64_t rx, tx;
+	int links = ukd_stats_parse_netdev(buf, size, "uk", &rx, &tx);
+	if (links > 0 && (rx < 0 || tx < 0))
+		abort();
+	if (links == 0 && (rx != -1 || tx != -1))
 		abort();
 	return 0;
 }
