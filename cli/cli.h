@@ -345,6 +345,7 @@ int cli_tag_image(struct cli *cli, const char *src, const char *dst, uk_err_t *e
 
 /* Added for Docker's habits (issue 16): rename, and the container/image/system groups. */
 extern const struct cli_cmd cli_cmd_rename, cli_cmd_container, cli_cmd_image, cli_cmd_system;
+extern const struct cli_cmd cli_cmd_stats, cli_cmd_top;
 
 /* Registries (registry.c): the credentials file $UK_CONFIG/config.json (default
  * ~/.config/uk/config.json, Docker's {"auths": {SERVER: {"auth": base64(USER:PASS)}}}). */

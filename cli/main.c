@@ -10,7 +10,7 @@ static const struct cli_cmd *const cli_cmds[] = {
         &cli_cmd_save,      &cli_cmd_load,    &cli_cmd_events, &cli_cmd_info,  &cli_cmd_version,
         &cli_cmd_port,      &cli_cmd_push,    &cli_cmd_pull,   &cli_cmd_login, &cli_cmd_logout,
         &cli_cmd_trust,     &cli_cmd_network, &cli_cmd_volume, &cli_cmd_debug, &cli_cmd_rename,
-        &cli_cmd_container, &cli_cmd_image,   &cli_cmd_system,
+        &cli_cmd_container, &cli_cmd_image,   &cli_cmd_system, &cli_cmd_stats, &cli_cmd_top,
 };
 
 static void main_usage(FILE *out)

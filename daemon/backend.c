@@ -69,6 +69,15 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
 	return b ? b->ops->lookup(b, name, info, err) : backend_none(name, err);
 }
 
+int ukd_backend_stats(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
+                      uk_err_t *err)
+{
+	st->blk_read = st->blk_write = -1;
+	if (!b)
+		return backend_none(name, err);
+	return b->ops->stats ? b->ops->stats(b, name, st, err) : 0;
+}
+
 int ukd_backend_state(struct ukd_backend *b, const char *name, int *pid, uk_err_t *err)
 {
 	struct ukd_domain_info info;

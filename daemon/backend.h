@@ -34,6 +34,12 @@ struct ukd_qemu_user {
 	long uid, gid;
 };
 
+/* What only the hypervisor counts about a running guest (daemon/stats.c adds the VMM process's
+ * CPU and memory and the taps' counters): its disks' bytes since it started, -1 unknown. */
+struct ukd_vm_stats {
+	int64_t blk_read, blk_write;
+};
+
 struct ukd_backend_ops {
 	const char *name; /* "libvirt", "qemu" */
 	void (*close)(struct ukd_backend *b);
@@ -52,6 +58,8 @@ struct ukd_backend_ops {
 	const char *(*probe_state)(struct ukd_backend *b, int64_t *since_ns); /* optional */
 	const char *(*uri)(struct ukd_backend *b);
 	const char *(*version)(struct ukd_backend *b);
+	int (*stats)(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
+	             uk_err_t *err); /* optional */
 };
 
 /* The head of every backend's own struct. */
@@ -103,6 +111,11 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
                        uk_err_t *err);
 /* Names of the running guests starting with (prefix); NULL-terminated, caller frees all. */
 char **ukd_backend_list(struct ukd_backend *b, const char *prefix, uk_err_t *err);
+
+/* Fills (st) for the running guest (name): 0, 404 if it is not running; a backend without the op
+ * leaves everything -1 (unknown). */
+int ukd_backend_stats(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
+                      uk_err_t *err);
 
 /* libvirt's probe of QEMU (its capabilities, cached per root): checked in the background after
  * connecting and before each start, which waits for it at most (seconds) (default 60), then

@@ -1013,6 +1013,41 @@ static const char *lv_version(struct ukd_backend *bb)
 	return ((struct lv *)bb)->version;
 }
 
+/* libvirt's bulk stats of one domain: the sum of its disks' "block.N.rd/wr.bytes". */
+static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stats *st,
+                    uk_err_t *err)
+{
+	struct lv *b = (struct lv *)bb;
+	virDomainPtr doms[2] = {virDomainLookupByName(b->conn, name), NULL};
+	virDomainStatsRecordPtr *recs = NULL;
+	int n;
+
+	if (!doms[0]) {
+		virErrorPtr e = virGetLastError();
+		if (e && e->code == VIR_ERR_NO_DOMAIN)
+			return uk_err_notfound(err, "guest %s is not running", name);
+		return LV_ERR(err, "look up domain", name);
+	}
+	n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_BLOCK, &recs, 0);
+	virDomainFree(doms[0]);
+	if (n < 0)
+		return LV_ERR(err, "read the block statistics of", name);
+	st->blk_read = st->blk_write = 0;
+	for (int i = 0; n > 0 && i < recs[0]->nparams; i++) {
+		const virTypedParameter *p = &recs[0]->params[i];
+		size_t len = strlen(p->field);
+
+		if (strncmp(p->field, "block.", 6) || p->type != VIR_TYPED_PARAM_ULLONG || len < 9)
+			continue;
+		if (!strcmp(p->field + len - 9, ".rd.bytes"))
+			st->blk_read += (int64_t)p->value.ul;
+		else if (!strcmp(p->field + len - 9, ".wr.bytes"))
+			st->blk_write += (int64_t)p->value.ul;
+	}
+	virDomainStatsRecordListFree(recs);
+	return 0;
+}
+
 static const struct ukd_backend_ops lv_ops = {
         .name = "libvirt",
         .close = lv_close,
@@ -1029,4 +1064,5 @@ static const struct ukd_backend_ops lv_ops = {
         .probe_state = lv_probe_state,
         .uri = lv_uri,
         .version = lv_version,
+        .stats = lv_stats,
 };

@@ -659,19 +659,28 @@ static int qb_wait_gone(struct ukd_backend *bb, const char *name, uk_err_t *err)
 	return 0;
 }
 
-static int qb_shutdown(struct ukd_backend *bb, const char *name, uk_err_t *err)
+/* A QMP connection to the running guest (name); NULL with 404 if it is not running. */
+static struct ukvmm_qmp *qb_qmp(struct qb *b, const char *name, uk_err_t *err)
 {
-	struct qb *b = (struct qb *)bb;
 	char path[PATH_MAX + 64];
-	struct ukvmm_qmp *q;
-	int r;
 	pid_t pid = qb_owner(b, name, err);
 
-	if (pid <= 0)
-		return pid < 0 ? -1 : uk_err_notfound(err, "guest %s is not running", name);
+	if (pid <= 0) {
+		if (pid == 0)
+			uk_err_notfound(err, "guest %s is not running", name);
+		return NULL;
+	}
 	qb_path(b, name, F_QMP, path, sizeof(path));
-	if (!(q = ukvmm_qmp_connect(path, QMP_TIMEOUT_MS, err)))
-		return uk_err_wrap(err, "shut down %s", name);
+	return ukvmm_qmp_connect(path, QMP_TIMEOUT_MS, err);
+}
+
+static int qb_shutdown(struct ukd_backend *bb, const char *name, uk_err_t *err)
+{
+	struct ukvmm_qmp *q = qb_qmp((struct qb *)bb, name, err);
+	int r;
+
+	if (!q)
+		return err->status == 404 ? -1 : uk_err_wrap(err, "shut down %s", name);
 	r = ukvmm_qmp_system_powerdown(q, err);
 	ukvmm_qmp_close(q);
 	return r < 0 ? uk_err_wrap(err, "shut down %s", name) : 0;
@@ -820,6 +829,41 @@ static char **qb_list(struct ukd_backend *bb, const char *prefix, uk_err_t *err)
 	return l.v;
 }
 
+static int64_t qb_counter(json_object *stats, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(stats, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* QMP query-blockstats: the sum of every block device's rd_bytes and wr_bytes. */
+static int qb_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stats *st,
+                    uk_err_t *err)
+{
+	struct ukvmm_qmp *q = qb_qmp((struct qb *)bb, name, err);
+	json_object *ret = NULL;
+	int r;
+
+	if (!q)
+		return err->status == 404 ? -1 : uk_err_wrap(err, "statistics of %s", name);
+	r = ukvmm_qmp_cmd(q, "query-blockstats", NULL, &ret, QMP_TIMEOUT_MS, err);
+	ukvmm_qmp_close(q);
+	if (r < 0)
+		return uk_err_wrap(err, "statistics of %s", name);
+	st->blk_read = st->blk_write = 0;
+	for (size_t i = 0;
+	     json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret); i++) {
+		json_object *s;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(ret, i), "stats", &s))
+			continue;
+		st->blk_read += qb_counter(s, "rd_bytes");
+		st->blk_write += qb_counter(s, "wr_bytes");
+	}
+	json_object_put(ret);
+	return 0;
+}
+
 static const char *qb_uri(struct ukd_backend *bb)
 {
 	return ((struct qb *)bb)->bin;
@@ -844,4 +888,5 @@ static const struct ukd_backend_ops qb_ops = {
         .list = qb_list,
         .uri = qb_uri,
         .version = qb_version,
+        .stats = qb_stats,
 };

@@ -61,6 +61,11 @@ int ukd_cmdline_build(char *buf, size_t len, const char *const *env, const char 
 	if (ukd_random_hex(seed, 32, err) < 0)
 		return -1;
 	snprintf(word, sizeof(word), "seed=%s", seed);
+	if (ukd_cmdline_append(buf, len, &used, word, err) < 0)
+		return -1;
+	/* the guest's wall clock at boot: this plus its TSC since the VM started (runtime-lib's
+	 * time_kvm.c), where the CMOS RTC would give whole seconds (docs/runtime.md) */
+	snprintf(word, sizeof(word), "time=%lld", (long long)ukd_now_ns());
 	if (ukd_cmdline_append(buf, len, &used, word, err) < 0 ||
 	    ukd_cmdline_append(buf, len, &used, "--", err) < 0)
 		return -1;

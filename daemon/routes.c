@@ -35,6 +35,8 @@ const struct ukd_route ukd_routes[] = {
         {"GET", "/v1/instances/{}/logs", UKD_BODY_NONE, ukd_route_instance_logs},
         {"GET", "/v1/instances/{}/port", UKD_BODY_NONE, ukd_route_instance_port},
         {"GET", "/v1/instances/{}/kernel", UKD_BODY_NONE, ukd_route_instance_kernel},
+        {"GET", "/v1/instances/{}/stats", UKD_BODY_NONE, ukd_route_instance_stats},
+        {"GET", "/v1/instances/{}/top", UKD_BODY_NONE, ukd_route_instance_top},
 
         {"POST", "/v1/networks", UKD_BODY_JSON, ukd_route_network_create},
         {"GET", "/v1/networks", UKD_BODY_NONE, ukd_route_network_list},

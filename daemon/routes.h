@@ -36,6 +36,9 @@ void ukd_route_instance_wait(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_logs(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req);
 void ukd_route_instance_port(struct ukd *d, struct ukd_req *req);
+/* GET /v1/instances/{}/stats and /top (routes_stats.c over stats.h) */
+void ukd_route_instance_stats(struct ukd *d, struct ukd_req *req);
+void ukd_route_instance_top(struct ukd *d, struct ukd_req *req);
 
 void ukd_route_volume_create(struct ukd *d, struct ukd_req *req);
 void ukd_route_volume_list(struct ukd *d, struct ukd_req *req);

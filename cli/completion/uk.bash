@@ -42,7 +42,7 @@ _uk() {
 		return
 	fi
 	case ${sub:-$cmd} in
-	start | stop | kill | restart | wait | rm | logs | inspect | port | rename)
+	start | stop | kill | restart | wait | rm | logs | inspect | port | rename | stats | top)
 		mapfile -t COMPREPLY < <(compgen -W "$("${uk[@]}" ps -a --format '{{.Names}}' 2>/dev/null)" -- "$cur")
 		;;
 	run | create | rmi | tag | save | push | ls)

@@ -30,6 +30,8 @@ def resolve(s):
 
 def validate(v, schema, where="body"):
     s = resolve(schema)
+    if v is None and s.get("nullable"):
+        return
     t = s.get("type")
     types = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
              "array": list, "object": dict}
@@ -206,6 +208,13 @@ def main(d):
     r = call(d, "GET", "/v1/instances/{id}/kernel", {"id": "c2"}, expect=200)
     check(r.body[:4] == b"\x7fELF" and b".symtab" in r.body, "kernel: %r" % r.body[:16])
     call(d, "GET", "/v1/instances/{id}/kernel", {"id": "nosuch"}, expect=404)
+    # stats of an instance that is not running: its zeroed row (docker stats); top: 409
+    r = call(d, "GET", "/v1/instances/{id}/stats", {"id": "c2"}, expect=200)
+    check(r.json()["running"] is False and r.json()["cpu_ns"] == 0, "stats: %r" % r.json())
+    call(d, "GET", "/v1/instances/{id}/stats", {"id": "c2"}, "?stream=x", expect=400)
+    call(d, "GET", "/v1/instances/{id}/stats", {"id": "nosuch"}, expect=404)
+    call(d, "GET", "/v1/instances/{id}/top", {"id": "c2"}, expect=409)
+    call(d, "GET", "/v1/instances/{id}/top", {"id": "nosuch"}, expect=404)
     call(d, "POST", "/v1/instances", body={"image": "hello", "ports": [
         {"host_port": 0, "guest_port": 80}]}, expect=400)
     call(d, "DELETE", "/v1/instances/{id}", {"id": "c2"}, expect=204)

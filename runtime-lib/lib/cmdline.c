@@ -111,6 +111,30 @@ static int env_add(char *kv)
 	return UK_OK;
 }
 
+static uint64_t host_time_ns; /* time=: the host's wall clock when it started us; 0 = none */
+
+/* time=NS: the host's unix time in ns when it started the guest, 1 to 20 digits. */
+static int time_set(const char *v)
+{
+	uint64_t ns = 0;
+	int n = 0;
+
+	for (; *v; v++, n++) {
+		if (*v < '0' || *v > '9' || n == 19 || ns > (UINT64_MAX - 9) / 10)
+			return UK_EINVAL;
+		ns = ns * 10 + (uint64_t)(*v - '0');
+	}
+	if (!n || !ns)
+		return UK_EINVAL;
+	host_time_ns = ns;
+	return UK_OK;
+}
+
+uint64_t uk_cmdline_host_time(void)
+{
+	return host_time_ns;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -242,6 +266,8 @@ int uk_runtime_option(const char *word)
 		return env_add((char *)v);
 	if ((v = after(word, "seed=")))
 		return seed_add(v);
+	if ((v = after(word, "time=")))
+		return time_set(v);
 	if ((v = after(word, "dns=")))
 		return dns_add(v);
 	if ((v = after(word, "mount=")))

@@ -166,6 +166,17 @@ static void test_options(void)
 	CHECK(ukt_uk_runtime_option("env=HOMEDIR=/h") == UK_OK, "env=HOMEDIR");
 	CHECK(ukt_uk_runtime_option("env=HOME=/root") == UK_OK, "env=HOME override");
 	CHECK(env_count() == 5, "%d entries, expected 5", env_count());
+	/* time=NS: the host's unix ns at spawn, the wall clock's origin without a pvclock */
+	CHECK(ukt_uk_cmdline_host_time() == 0, "no time= yet");
+	CHECK(ukt_uk_runtime_option("time=") == UK_EINVAL, "time= empty");
+	CHECK(ukt_uk_runtime_option("time=0") == UK_EINVAL, "time=0");
+	CHECK(ukt_uk_runtime_option("time=12x") == UK_EINVAL, "time=12x");
+	CHECK(ukt_uk_runtime_option("time=-5") == UK_EINVAL, "time=-5");
+	CHECK(ukt_uk_runtime_option("time=12345678901234567890") == UK_EINVAL, "time= 20 digits");
+	CHECK(ukt_uk_cmdline_host_time() == 0, "refused time= values leave it unset");
+	CHECK(ukt_uk_runtime_option("time=1796600000123456789") == UK_OK &&
+	              ukt_uk_cmdline_host_time() == 1796600000123456789ULL,
+	      "time=1796600000123456789");
 	/* dns=IP is UK_DNS=IP for getaddrinfo; longer than an address is refused. */
 	CHECK(ukt_uk_runtime_option("dns=") == UK_EINVAL, "dns= empty");
 	CHECK(ukt_uk_runtime_option("dns=255.255.255.2555") == UK_EINVAL, "dns= too long");

@@ -34,6 +34,7 @@ void ukt_uk_chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_
 int ukt_uk_cmdline_split(char *line, char **words, int max_words);
 int ukt_uk_args_split(int nwords, char **words, int *app_first);
 int ukt_uk_runtime_option(const char *word);
+uint64_t ukt_uk_cmdline_host_time(void);
 int ukt_uk_cmdline_virtio_mmio(int i, const char **word);
 int ukt_uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);
 extern char **ukt_environ;

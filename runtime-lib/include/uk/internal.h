@@ -52,6 +52,8 @@ int uk_args_split(int nwords, char **words, int *app_first);
  * run (environ and the virtio list keep pointers into it):
  *   env=KEY=VALUE         adds KEY=VALUE to environ, replacing an earlier KEY
  *   seed=HEX              passes the bytes (1 to 64) to uk_entropy_add_seed()
+ *   time=NS               the host's unix time in ns when it started the guest (1 to 19
+ *                         digits, not 0): the wall clock's origin where no pvclock gives one
  *   virtio_mmio.device=.. kept for the virtio-mmio driver (QEMU microvm adds it)
  *   mount=DEV:PATH[:ro]   mounts the key-value store on block device DEV ("blk0") at PATH
  *                         ("/data"; read-only with ":ro", ":rw" is the default) for the file
@@ -62,6 +64,9 @@ int uk_args_split(int nwords, char **words, int *app_first);
  * UK_ENOMEM when environ (64 entries), the virtio list (8) or the mounts (8) are full.
  */
 int uk_runtime_option(const char *word);
+
+/* The time= option's value, 0 if none was given. */
+uint64_t uk_cmdline_host_time(void);
 
 /* Sets (*dev), (*path) and (*ro) from the (i)th mount= option; UK_EINVAL past the last. */
 int uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);

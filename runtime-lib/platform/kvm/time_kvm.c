@@ -250,11 +250,18 @@ static void clock_init(void)
 		lapic_per_ms = 1000000; /* QEMU's LAPIC timer runs at 1 GHz */
 	tsc_mult = (1000000000ULL << 32) / hz;
 	if (clock_kind == CLOCK_NONE) {
-		uint64_t rtc = rtc_epoch();
+		uint64_t rtc = rtc_epoch() * 1000000000ULL, now = uk_rdtsc();
+		uint64_t host = uk_cmdline_host_time();
+		/* the TSC counts from the VM's start (QEMU zeroes it), which came after the host
+		 * wrote time=: their sum is the wall clock to within QEMU's start-up */
+		uint64_t given = host + ticks_to_ns(now);
 
 		clock_kind = CLOCK_TSC;
-		boot_ns_at_init = ticks_to_ns(uk_rdtsc() - uk_boot_tsc);
-		wall_at_init = rtc * 1000000000ULL;
+		boot_ns_at_init = ticks_to_ns(now - uk_boot_tsc);
+		/* QEMU's RTC shows whole seconds and lags the host by up to one more (it keeps the
+		 * seconds of its own start): 1-2 s behind. A time= older than the RTC by more
+		 * than that is stale (a guest held paused for gdb): the RTC wins then. */
+		wall_at_init = host && rtc <= given + 2000000000ULL ? given : rtc;
 	}
 }
 
