@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "uk/block.h"
+#include "block_cache.h"
 
 static struct uk_block *first, **tail = &first;
 static unsigned count;
@@ -65,6 +66,8 @@ uk_result_t uk_block_read(struct uk_block *dev, uint64_t offset, void *buf, size
 	if (!request_ok(dev, offset, buf, size))
 		return UK_EINVAL;
 	dev->reads++;
+	if (dev->cache)
+		return counted(dev, uk_block_cache_read(dev, offset, buf, size));
 	return counted(dev, dev->ops->read(dev, offset, buf, size));
 }
 
@@ -75,6 +78,8 @@ uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *bu
 	dev->writes++;
 	if (dev->info.read_only)
 		return counted(dev, UK_EUNSPEC);
+	if (dev->cache)
+		return counted(dev, uk_block_cache_write(dev, offset, buf, size));
 	return counted(dev, dev->ops->write(dev, offset, buf, size));
 }
 
