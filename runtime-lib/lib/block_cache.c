@@ -126,7 +126,8 @@ static void limit_init(void)
 /* The sectors of a page that bytes [from, to) of it touch (block-aligned: whole sectors). */
 static uint8_t sectors(uint64_t from, uint64_t to)
 {
-	return (uint8_t)(((1u << ((to + SECTOR - 1) / SECTOR)) - 1) & ~((1u << (from / SECTOR)) - 1));
+	return (uint8_t)(((1u << ((to + SECTOR - 1) / SECTOR)) - 1) &
+	                 ~((1u << (from / SECTOR)) - 1));
 }
 
 /* Page (no) of (dev) if it holds the sectors bytes [from, to) of it touch. */
@@ -224,7 +225,8 @@ uk_result_t uk_block_cache_read(struct uk_block *dev, uint64_t offset, void *buf
 		}
 		/* A run of missing pages, read with one request. */
 		while (k < RUN_MAX && at + k * PAGE < end && cacheable(dev, no + k) &&
-		       !holding(dev, no + k, 0, end - at - k * PAGE < PAGE ? end - at - k * PAGE : PAGE))
+		       !holding(dev, no + k, 0,
+		                end - at - k * PAGE < PAGE ? end - at - k * PAGE : PAGE))
 			k++;
 		missed = 1;
 		r = dev->ops->read(dev, at, bounce, k * PAGE);

@@ -1,5 +1,6 @@
 /* Host tests of uk/kv.h on a memory block device: the API's contract, and crash safety with writes
- * cut off at every possible point, without and with the block cache (lib/block_cache.c) in front. */
+ * cut off at every possible point, without and with the block cache (lib/block_cache.c) in front.
+ */
 #include "kv_file.h"
 
 #include <stdio.h>
@@ -577,7 +578,8 @@ static int test_cache(void)
 	while (uk_heap_reclaim(1 << 20))
 		;
 	reads_before = m->reads;
-	CHECK(uk_block_read(&m->blk, 8192, buf, 8192) == UK_OK && !memcmp(buf, m->view + 8192, 8192),
+	CHECK(uk_block_read(&m->blk, 8192, buf, 8192) == UK_OK &&
+	              !memcmp(buf, m->view + 8192, 8192),
 	      "read after reclaim");
 	CHECK(m->reads == reads_before + 1, "a read after the cache was emptied was not a miss");
 	/* Limit 0: no cache, every read is the device's. */
@@ -596,7 +598,8 @@ int main(void)
 	test_api();
 	test_crash_every_point();
 	if (!test_cache()) {
-		/* The store's contract and its crash safety hold the same with the cache in front. */
+		/* The store's contract and its crash safety hold the same with the cache in front.
+		 */
 		printf("again with the block cache in front\n");
 		test_api();
 		test_crash_every_point();
