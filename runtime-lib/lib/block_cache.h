@@ -1,4 +1,4 @@
-/* The registry's block cache (lib/block_cache.c): what lib/block.c calls for devices with a cache. */
+/* The registry's block cache (lib/block_cache.c): what lib/block.c calls for cached devices. */
 #ifndef UK_LIB_BLOCK_CACHE_H
 #define UK_LIB_BLOCK_CACHE_H
 
