@@ -274,10 +274,11 @@ int ukd_voltar_export_open(const char *img, struct ukd_voltar_exp **out, uk_err_
 
 		if (strncmp(k, FILE_PREFIX, flen)) {
 			if (!kv_name(k, name))
-				return uk_err_set(err, 422, "unsafe_path",
-				                  "export %s: key \"%.64s\" is too long to name in an "
-				                  "archive once escaped: nothing was exported",
-				                  img, k);
+				return uk_err_set(
+				        err, 422, "unsafe_path",
+				        "export %s: key \"%.64s\" is too long to name in an "
+				        "archive once escaped: nothing was exported",
+				        img, k);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(len - (len && p[len - 1] == '/')), p);
@@ -327,8 +328,9 @@ static int entry_next(struct ukd_voltar_exp *x, uk_err_t *err)
 	else
 		snprintf(name, sizeof(name), "%s", k + flen);
 	if (name[strlen(name) - 1] == '/')
-		return entry_new(x, name, '5', 0) < 0 ? uk_err_errno(err, ENOMEM, "export %s", x->img)
-		                                      : 0;
+		return entry_new(x, name, '5', 0) < 0
+		               ? uk_err_errno(err, ENOMEM, "export %s", x->img)
+		               : 0;
 	if ((r = uk_kv_exists(x->kv, k, &vlen)) != UK_OK)
 		return kv_fail(err, r, "read", x->img);
 	if ((at = entry_new(x, name, '0', vlen)) < 0)
@@ -530,7 +532,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix)
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = uk_err_errno(w->err, errno, "import: stat %s", rel);
 		} else if (S_ISDIR(st.st_mode) && !strcmp(prefix, KV_DIR)) {
-			r = bad_entry(w->err, rel, KV_DIR "/ holds one file per key, no directories");
+			r = bad_entry(w->err, rel,
+			              KV_DIR "/ holds one file per key, no directories");
 		} else if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, e->d_name,
 			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -47,10 +47,11 @@ static int refuse_busy(const char *name, int writers_only, const char *what, uk_
 {
 	for (struct busy *b = busy; b; b = b->next)
 		if (!strcmp(b->name, name) && (b->writes || !writers_only))
-			return uk_err_conflict(err,
-			                       "%s volume %s: an %s of it is in progress: try again "
-			                       "when it is done",
-			                       what, name, b->writes ? "import" : "export");
+			return uk_err_conflict(
+			        err,
+			        "%s volume %s: an %s of it is in progress: try again "
+			        "when it is done",
+			        what, name, b->writes ? "import" : "export");
 	return 0;
 }
 
@@ -516,7 +517,8 @@ int ukd_volume_export_begin(struct ukd *d, const char *name, struct ukd_volume_e
 		VOL_LOCK();
 		if (ukd_store_volume_get(d->store, name, &v, err) < 0 ||
 		    refuse_in_use(d, name, 1, "export", err) < 0 ||
-		    refuse_busy(name, 1, "export", err) < 0 || !(x->busy = busy_add(name, 0, err))) {
+		    refuse_busy(name, 1, "export", err) < 0 ||
+		    !(x->busy = busy_add(name, 0, err))) {
 			free(x);
 			return -1;
 		}
