@@ -5,6 +5,7 @@
 #include "kv_file.h"
 #include "uk/images.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -157,7 +158,7 @@ struct ukd_voltar_exp {
 
 /* A key outside "f/" is entry KV_DIR "/" + its bytes with '%', '/', control bytes and a leading
  * '.' as %XX: one flat name per key, which no file path of the volume can take (FILE_PREFIX keys
- * named ".ukkv..." are refused). Writes it to (out) (NAME_MAX + 1 bytes); 0 if it is too long. */
+ * named ".ukkv..." are refused). Writes it to (out) (NAME_MAX + 8 bytes); 0 if it is too long. */
 static int kv_name(const char *key, char *out)
 {
 	size_t n = snprintf(out, NAME_MAX + 1, "%s/", KV_DIR);
@@ -448,7 +449,8 @@ static int kv_key(const char *name, char *key)
 			key[n++] = *p;
 			continue;
 		}
-		if (sscanf(p + 1, "%2x", &v) != 1 || !v || !p[1] || !p[2])
+		if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]) ||
+		    sscanf(p + 1, "%2x", &v) != 1 || !v)
 			return 0;
 		key[n++] = (char)v;
 		p += 2;
