@@ -1,6 +1,6 @@
 /* The block cache in front of devices whose requests are expensive: 4 KiB pages (each knowing
- * which of its 512-byte sectors it holds), one LRU list for all devices, write-through, bounded,
- * and given back to malloc() when the heap runs short. */
+ * which of its 512-byte sectors it holds), one CLOCK ring for all devices, write-through,
+ * bounded, and given back to malloc() when the heap runs short. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +13,11 @@
 
 struct page {
 	struct uk_block *dev;
-	uint64_t no;                /* offset / PAGE */
-	struct page *hnext;         /* hash chain */
-	struct page *newer, *older; /* the LRU list */
-	uint8_t valid;              /* sectors that hold what the device holds */
+	uint64_t no;        /* offset / PAGE */
+	struct page *hnext; /* hash chain */
+	uint32_t slot;      /* its place in ring[] */
+	uint8_t ref;        /* used since the clock hand last passed it */
+	uint8_t valid;      /* sectors that hold what the device holds */
 	uint8_t data[PAGE];
 };
 
@@ -24,9 +25,13 @@ struct page {
 extern size_t uk_block_cache_opt __attribute__((weak));
 size_t uk_heap_total(void) __attribute__((weak));
 
-static struct page **buckets;
-static size_t nbuckets, npages, maxpages;
-static struct page *newest, *oldest;
+/*
+ * CLOCK rather than an LRU list: a hit only sets its page's (ref), where moving it to the front
+ * of a list writes two other pages' links as well; under QEMU's TCG every page a get touches
+ * that is not in the emulated TLB (256 entries) costs a page walk.
+ */
+static struct page **buckets, **ring;
+static size_t nbuckets, npages, maxpages, hand;
 static int limit_set, busy; /* busy: the cache itself is in malloc(), do not reclaim */
 static uint8_t bounce[UK_BLOCK_IO_MAX] __attribute__((aligned(64)));
 
@@ -47,61 +52,54 @@ static struct page *find(const struct uk_block *dev, uint64_t no)
 	return NULL;
 }
 
-static void lru_unlink(struct page *p)
-{
-	if (p->newer)
-		p->newer->older = p->older;
-	else
-		newest = p->older;
-	if (p->older)
-		p->older->newer = p->newer;
-	else
-		oldest = p->newer;
-}
-
-static void lru_push(struct page *p)
-{
-	p->newer = NULL;
-	p->older = newest;
-	if (newest)
-		newest->newer = p;
-	newest = p;
-	if (!oldest)
-		oldest = p;
-}
-
 static void touch(struct page *p)
 {
-	if (p != newest) {
-		lru_unlink(p);
-		lru_push(p);
-	}
+	p->ref = 1;
 }
 
-/* Takes (p) out of the hash and the LRU list; its memory stays the caller's. */
-static void unlink_page(struct page *p)
+/* Takes (p) out of the hash; its memory and its ring slot stay the caller's. */
+static void unhash(struct page *p)
 {
 	struct page **pp = &buckets[bucket(p->dev, p->no)];
 
 	while (*pp != p)
 		pp = &(*pp)->hnext;
 	*pp = p->hnext;
-	lru_unlink(p);
+}
+
+/* The page the clock hand stops at: the next one not used since the hand last passed. */
+static struct page *victim(void)
+{
+	for (;;) {
+		struct page *p = ring[hand];
+
+		hand = hand + 1 < npages ? hand + 1 : 0;
+		if (!p->ref)
+			return p;
+		p->ref = 0;
+	}
 }
 
 static void drop(struct page *p)
 {
-	unlink_page(p);
+	struct page *last = ring[--npages];
+
+	unhash(p);
+	ring[p->slot] = last;
+	last->slot = p->slot;
+	if (hand >= npages)
+		hand = 0;
 	free(p);
-	npages--;
 }
 
 static void drop_all(void)
 {
-	while (oldest)
-		drop(oldest);
+	while (npages)
+		drop(ring[npages - 1]);
 	free(buckets);
+	free(ring);
 	buckets = NULL;
+	ring = NULL;
 	nbuckets = 0;
 }
 
@@ -152,30 +150,37 @@ static struct page *page_new(struct uk_block *dev, uint64_t no)
 			nb *= 2;
 		busy = 1;
 		buckets = calloc(nb, sizeof(*buckets));
+		ring = calloc(maxpages, sizeof(*ring));
 		busy = 0;
-		if (!buckets)
+		if (!buckets || !ring) {
+			free(buckets);
+			free(ring);
+			buckets = ring = NULL;
 			return NULL;
+		}
 		nbuckets = nb;
 	}
 	if (npages < maxpages) {
 		busy = 1;
 		p = malloc(sizeof(*p));
 		busy = 0;
-		if (p)
-			npages++;
+		if (p) {
+			p->slot = (uint32_t)npages;
+			ring[npages++] = p;
+		}
 	}
-	if (!p && oldest) {
-		p = oldest;
-		unlink_page(p);
+	if (!p && npages) {
+		p = victim();
+		unhash(p);
 	}
 	if (!p)
 		return NULL;
 	p->dev = dev;
 	p->no = no;
 	p->valid = 0;
+	p->ref = 0;
 	p->hnext = buckets[bucket(dev, no)];
 	buckets[bucket(dev, no)] = p;
-	lru_push(p);
 	return p;
 }
 
@@ -185,17 +190,18 @@ static int cacheable(const struct uk_block *dev, uint64_t no)
 	return maxpages && dev->info.block_size <= PAGE && (no + 1) * PAGE <= dev->info.capacity;
 }
 
-/* The heap ran short (lib/malloc.c): drops the least recently used pages; 0 if none are left. */
+/* The heap ran short (lib/malloc.c): drops pages the clock hand finds unused; 0 if none are left.
+ */
 int uk_heap_reclaim(size_t want)
 {
 	size_t n = want / PAGE + 2;
 
-	if (busy || !oldest)
+	if (busy || !npages)
 		return 0;
 	if (n < RECLAIM_MIN)
 		n = RECLAIM_MIN;
-	while (n-- && oldest)
-		drop(oldest);
+	while (n-- && npages)
+		drop(victim());
 	return 1;
 }
 
