@@ -2,7 +2,8 @@
 # The key-value store (uk/kv.h) in a guest on virtio-blk vs the same code on the host, same run:
 # 4 KiB puts with a commit every 64, gets in scattered order and in log order (issue 13). Guests
 # use QEMU's default drive options, and once more with aio=io_uring; the "ukd" row is the same
-# guest as an image run by a ukd with a fresh volume (uk run -v, libvirt's disk).
+# guest as an image run by a ukd with a fresh volume (uk run -v, libvirt's disk); "blkcache=0"
+# is the pc guest without runtime-lib's block cache (the runtime option turns it off).
 # usage: bench/storage.sh [BUILD_DIR] [RECORDS] [ROUNDS]   prints a table (medians of ROUNDS)
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -27,12 +28,15 @@ one() {
 		uk volume rm -f benchvol >/dev/null
 		uk run --rm -v benchvol:/data uk-storage-bench "$n" 2>>"$tmp/run.err" || true
 		;;
-	microvm | pc | microvm-uring)
-		local dev=virtio-blk-pci m=$where aio=
-		[ "$where" = pc ] || dev=virtio-blk-device
-		[ "$where" = microvm-uring ] && m=microvm aio=,aio=io_uring
+	microvm | pc | microvm-uring | pc-nocache)
+		local dev=virtio-blk-device m=$where aio= opt=
+		case $where in
+		pc) dev=virtio-blk-pci ;;
+		pc-nocache) dev=virtio-blk-pci m=pc opt=blkcache=0 ;;
+		microvm-uring) m=microvm aio=,aio=io_uring ;;
+		esac
 		qemu-system-x86_64 -M "$m" -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
-			-kernel "$tmp/bench.kvm" -append "-- $n" -nographic -nodefaults -no-reboot \
+			-kernel "$tmp/bench.kvm" -append "$opt -- $n" -nographic -nodefaults -no-reboot \
 			-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
 			-drive "file=$img,if=none,id=d0,format=raw$aio" -device "$dev,drive=d0" </dev/null || true
 		;;
@@ -51,7 +55,7 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 # Rounds interleave the places, so load on the machine hits them alike. QEMU's io_uring (a
 # build option) is a row of its own, left out where it is missing.
-places="host hosted microvm pc ukd microvm-uring"
+places="host hosted microvm pc pc-nocache ukd microvm-uring"
 for r in $(seq "$rounds"); do
 	for where in $places; do
 		if ! one "$where" >>"$tmp/$where"; then
@@ -61,21 +65,23 @@ for r in $(seq "$rounds"); do
 	done
 done
 printf '%d records of 4 KiB, a commit every 64; median of %d rounds; QEMU TCG\n\n' "$n" "$rounds"
-printf '| %-28s | %9s | %9s | %12s | %13s | %12s |\n' where puts/s "vs host" "reads/s" "vs host" "in-order/s"
-printf '| %-28s | %9s | %9s | %12s | %13s | %12s |\n' --- ---: ---: ---: ---: ---:
+printf '| %-30s | %9s | %9s | %12s | %13s | %12s | %13s |\n' where puts/s "vs host" "reads/s" "vs host" "in-order/s" "dev reads/get"
+printf '| %-30s | %9s | %9s | %12s | %13s | %12s | %13s |\n' --- ---: ---: ---: ---: ---: ---:
 hp=$(awk '{print $2}' "$tmp/host" | median)
 hr=$(awk '{print $4}' "$tmp/host" | median)
 for where in $places; do
 	p=$(awk '{print $2}' "$tmp/$where" | median)
 	rd=$(awk '{print $4}' "$tmp/$where" | median)
 	io=$(awk '{print $6}' "$tmp/$where" | median)
+	dr=$(awk '{print $8}' "$tmp/$where" | median)
 	case $where in
 	host) label="host (ukkv_host, a file)" ;;
 	hosted) label="hosted target (UK_BLOCK)" ;;
 	microvm-uring) label="guest, microvm, aio=io_uring" ;;
 	ukd) label="guest, ukd volume (run -v)" ;;
+	pc-nocache) label="guest, pc, blkcache=0" ;;
 	*) label="guest, $where virtio-blk" ;;
 	esac
-	printf '| %-28s | %9s | %8.2fx | %12s | %12.2fx | %12s |\n' "$label" "$p" \
-		"$(echo "$p / $hp" | bc -l)" "$rd" "$(echo "$rd / $hr" | bc -l)" "$io"
+	printf '| %-30s | %9s | %8.2fx | %12s | %12.2fx | %12s | %13s |\n' "$label" "$p" \
+		"$(echo "$p / $hp" | bc -l)" "$rd" "$(echo "$rd / $hr" | bc -l)" "$io" "$dr"
 done

@@ -31,14 +31,15 @@ static int fail(const char *what, uk_result_t r)
 	return 1;
 }
 
-/* usage: storage_bench RECORDS [FILE (host only)]; prints "puts/s N reads/s M inorder/s K": the
- * puts (commits included), gets of every key in scattered order, then in the order written. */
+/* usage: storage_bench RECORDS [FILE (host only)]; prints "puts/s N reads/s M inorder/s K
+ * devreads/get D": the puts (commits included), gets of every key in scattered order, then in the
+ * order written; D is the device reads (not served by the block cache) per scattered get. */
 int main(int argc, char **argv)
 {
 	struct uk_block *dev;
 	struct uk_kv *kv;
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 4096;
-	uint64_t t0, t1, t2, t3;
+	uint64_t t0, t1, t2, t3, reads, hits;
 	uk_result_t r;
 	char key[32];
 
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 				return fail("commit", r);
 	}
 	t1 = now_ns();
+	reads = dev->reads;
+	hits = dev->cache_hits;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned k = (unsigned)((i * 2654435761u) % n); /* every key, scattered */
 		size_t len = 0;
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
 			return fail("get: wrong value", UK_EUNSPEC);
 	}
 	t2 = now_ns();
+	reads = dev->reads - reads - (dev->cache_hits - hits); /* device requests by the gets */
 	for (unsigned i = 0; i < n; i++) {
 		size_t len = 0;
 
@@ -86,10 +90,11 @@ int main(int argc, char **argv)
 			return fail("get: wrong value", UK_EUNSPEC);
 	}
 	t3 = now_ns();
-	printf("puts/s %llu reads/s %llu inorder/s %llu\n",
+	printf("puts/s %llu reads/s %llu inorder/s %llu devreads/get %llu.%02llu\n",
 	       (unsigned long long)(n * 1000000000ull / (t1 - t0 + 1)),
 	       (unsigned long long)(n * 1000000000ull / (t2 - t1 + 1)),
-	       (unsigned long long)(n * 1000000000ull / (t3 - t2 + 1)));
+	       (unsigned long long)(n * 1000000000ull / (t3 - t2 + 1)),
+	       (unsigned long long)(reads / n), (unsigned long long)(reads * 100 / n % 100));
 	uk_kv_unmount(kv);
 #ifdef STORAGE_BENCH_HOST
 	uk_kv_file_close(dev);

@@ -1,5 +1,6 @@
 /* Volume routes: create, list, inspect, remove, prune, export, import. */
 #include "routes.h"
+#include "log.h"
 #include "volumes.h"
 
 #include <errno.h>
@@ -111,28 +112,32 @@ void ukd_route_volume_prune(struct ukd *d, struct ukd_req *req)
 		ukd_reply_json(req, 200, o);
 }
 
+static ssize_t export_read(void *ctx, char *buf, size_t max)
+{
+	uk_err_t err = {0};
+	ssize_t n = ukd_volume_export_read(ctx, buf, max, &err);
+
+	if (n < 0) /* the status went out with the first bytes: the archive ends short */
+		log_error("volumes", "export: %s", err.message);
+	return n;
+}
+
+static void export_end(void *ctx)
+{
+	ukd_volume_export_end(ctx);
+}
+
+/* Streamed as the store is read: the volume is busy (not locked) until the client has it all. */
 void ukd_route_volume_export(struct ukd *d, struct ukd_req *req)
 {
-	char dir[PATH_MAX];
+	struct ukd_volume_export *x;
 	uk_err_t err = {0};
-	off_t size;
-	int fd;
 
-	/* an unnamed file under the root: gone with its last descriptor */
-	snprintf(dir, sizeof(dir), "%s/tmp", d->cfg.root);
-	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
-		uk_err_errno(&err, errno, "create a file in %s", dir);
+	if (ukd_volume_export_begin(d, ukd_req_param(req, 0), &x, &err) < 0) {
 		ukd_reply_error(req, &err);
 		return;
 	}
-	if (ukd_volume_export(d, ukd_req_param(req, 0), fd, &err) < 0) {
-		close(fd);
-		ukd_reply_error(req, &err);
-		return;
-	}
-	size = lseek(fd, 0, SEEK_CUR);
-	lseek(fd, 0, SEEK_SET);
-	ukd_reply_fd(req, 200, "application/x-tar", fd, (size_t)size);
+	ukd_reply_stream(req, 200, "application/x-tar", export_read, x, export_end);
 }
 
 void ukd_route_volume_import(struct ukd *d, struct ukd_req *req)

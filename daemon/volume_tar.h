@@ -10,13 +10,28 @@
  * The files a guest keeps on a volume (lib/file.c: file /data/a/b is key "f/a/b", a directory
  * made by mkdir is the marker "f/a/") become tar entries "a/b" and "a/" and back (an import
  * gives every directory a marker, so export, import, export gives the same archive).
- * Keys outside "f/" (programs using uk/kv.h directly) are not files and are left out.
- * The caller makes sure no guest has the volume open for writing.
+ * Every other key (programs using uk/kv.h directly) is the file ".ukkv/NAME", NAME the key with
+ * '%', '/', control bytes and a leading '.' escaped as %XX (so "rec/1" is ".ukkv/rec%2F1"), and
+ * back: an import puts those as the keys they name. The caller makes sure no guest has the
+ * volume open for writing.
  */
 
-/* Writes the volume image (img)'s files as a tar to (fd). A never-mounted (all-zero) volume is
- * an empty archive. 422 when the store holds a file key that is not a safe relative path (a
- * guest wrote it with uk/kv.h): nothing such is ever exported. */
+#include <sys/types.h>
+
+/* An export in progress: the store open, the archive made an entry at a time as it is read. */
+struct ukd_voltar_exp;
+
+/* Opens and mounts (img)'s store, lists its keys and checks every name: every refusal comes
+ * here, before a byte of the archive. A never-mounted (all-zero) volume is an empty archive. 422
+ * when the store holds a file key that is not a safe relative path or lies under .ukkv, or a key
+ * too long to name once escaped. */
+int ukd_voltar_export_open(const char *img, struct ukd_voltar_exp **x, uk_err_t *err);
+/* The next bytes of the archive (at most (max)): their count, 0 at its end, -1 with (err) (an I/O
+ * error of the store). */
+ssize_t ukd_voltar_export_read(struct ukd_voltar_exp *x, void *buf, size_t max, uk_err_t *err);
+void ukd_voltar_export_close(struct ukd_voltar_exp *x);
+
+/* The whole archive of (img) written to (fd): open, read to the end, close. */
 int ukd_voltar_export(const char *img, int fd, uk_err_t *err);
 
 /*

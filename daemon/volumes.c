@@ -18,8 +18,8 @@
 
 #define IMPORT_BYTES_MAX (256ull << 20) /* file data one import may carry */
 
-/* Serializes volume changes with the writer checks of starts (held briefly, or for one export
- * or import). */
+/* Serializes volume changes with the writer checks of starts (held briefly: an export or import
+ * marks its volume busy under it, then copies outside it). */
 static pthread_mutex_t vol_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Instances between ukd_volumes_prepare and ukd_volumes_start_done (under vol_lock). */
@@ -31,6 +31,29 @@ struct starting {
 	struct starting *next;
 };
 static struct starting *starting;
+
+/* Volumes an export reads or an import writes right now (under vol_lock; the copy itself runs
+ * outside it): rm refuses them, a start refuses to write one (or to read one being imported). */
+struct busy {
+	char name[64];
+	int writes; /* an import */
+	struct busy *next;
+};
+static struct busy *busy;
+
+/* Refuses (409) what would clash with an export or import of (name) in progress: any of them,
+ * or only an import when (writers_only). Caller holds vol_lock. */
+static int refuse_busy(const char *name, int writers_only, const char *what, uk_err_t *err)
+{
+	for (struct busy *b = busy; b; b = b->next)
+		if (!strcmp(b->name, name) && (b->writes || !writers_only))
+			return uk_err_conflict(
+			        err,
+			        "%s volume %s: an %s of it is in progress: try again "
+			        "when it is done",
+			        what, name, b->writes ? "import" : "export");
+	return 0;
+}
 
 static void unlockp(pthread_mutex_t **m)
 {
@@ -358,7 +381,7 @@ static int remove_locked(struct ukd *d, const char *name, int force, uk_err_t *e
 
 	if (ukd_store_volume_get(d->store, name, &v, err) < 0)
 		return force && err->status == 404 ? 0 : -1;
-	if (users_find(d, &u, err) < 0)
+	if (users_find(d, &u, err) < 0 || refuse_busy(name, 0, "remove", err) < 0)
 		return -1;
 	if (u.n)
 		return uk_err_conflict(
@@ -412,7 +435,7 @@ json_object *ukd_volume_prune(struct ukd *d, uk_err_t *err)
 		struct stat st;
 		uk_err_t e = {0};
 
-		if (users_find(d, &u, &e) != 0)
+		if (users_find(d, &u, &e) != 0 || refuse_busy(name, 0, "prune", &e) < 0)
 			continue;
 		volume_path(d, name, "data.img", img, sizeof(img));
 		int64_t used = stat(img, &st) == 0 ? st.st_blocks * 512 : 0;
@@ -448,19 +471,80 @@ static int refuse_in_use(struct ukd *d, const char *name, int writers_only, cons
 	return 0;
 }
 
-int ukd_volume_export(struct ukd *d, const char *name, int fd, uk_err_t *err)
+/* Marks (name) busy (an export reads it, or an import writes it). Caller holds vol_lock. */
+static struct busy *busy_add(const char *name, int writes, uk_err_t *err)
 {
+	struct busy *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		uk_err_errno(err, ENOMEM, "volume %s", name);
+		return NULL;
+	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->writes = writes;
+	b->next = busy;
+	busy = b;
+	return b;
+}
+
+static void busy_done(struct busy *b)
+{
+	VOL_LOCK();
+	for (struct busy **pp = &busy; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			free(b);
+			return;
+		}
+}
+
+struct ukd_volume_export {
+	struct busy *busy;
+	struct ukd_voltar_exp *tar;
+};
+
+int ukd_volume_export_begin(struct ukd *d, const char *name, struct ukd_volume_export **out,
+                            uk_err_t *err)
+{
+	struct ukd_volume_export *x = calloc(1, sizeof(*x));
 	struct ukd_volume_row v;
 	char img[PATH_MAX];
 
-	VOL_LOCK();
-	if (ukd_store_volume_get(d->store, name, &v, err) < 0 ||
-	    refuse_in_use(d, name, 1, "export", err) < 0)
-		return -1;
+	*out = NULL;
+	if (!x)
+		return uk_err_errno(err, ENOMEM, "export volume %s", name);
+	{
+		VOL_LOCK();
+		if (ukd_store_volume_get(d->store, name, &v, err) < 0 ||
+		    refuse_in_use(d, name, 1, "export", err) < 0 ||
+		    refuse_busy(name, 1, "export", err) < 0 ||
+		    !(x->busy = busy_add(name, 0, err))) {
+			free(x);
+			return -1;
+		}
+	}
+	/* The store is read outside the lock: starts, other volumes' changes go on meanwhile. */
 	volume_path(d, name, "data.img", img, sizeof(img));
-	if (ukd_voltar_export(img, fd, err) < 0)
+	if (ukd_voltar_export_open(img, &x->tar, err) < 0) {
+		ukd_volume_export_end(x);
 		return uk_err_wrap(err, "export volume %s", name);
+	}
+	*out = x;
 	return 0;
+}
+
+ssize_t ukd_volume_export_read(struct ukd_volume_export *x, void *buf, size_t max, uk_err_t *err)
+{
+	return ukd_voltar_export_read(x->tar, buf, max, err);
+}
+
+void ukd_volume_export_end(struct ukd_volume_export *x)
+{
+	if (!x)
+		return;
+	ukd_voltar_export_close(x->tar);
+	busy_done(x->busy);
+	free(x);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -483,22 +567,30 @@ int ukd_volume_import(struct ukd *d, const char *name, const char *tar_path, uk_
 	struct ukd_volume_row v;
 	char img[PATH_MAX], scratch[PATH_MAX];
 	_cleanup_close_ int fd = -1;
+	struct busy *b;
 	uint64_t max;
 	int r;
 
-	VOL_LOCK();
-	if (ukd_store_volume_get(d->store, name, &v, err) < 0 ||
-	    refuse_in_use(d, name, 0, "import into", err) < 0)
-		return -1;
-	volume_path(d, name, "data.img", img, sizeof(img));
-	volume_path(d, NULL, ".import-XXXXXX", scratch, sizeof(scratch));
 	if ((fd = open(tar_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return uk_err_errno(err, errno, "open %s", tar_path);
-	if (!mkdtemp(scratch))
+	{
+		VOL_LOCK();
+		if (ukd_store_volume_get(d->store, name, &v, err) < 0 ||
+		    refuse_in_use(d, name, 0, "import into", err) < 0 ||
+		    refuse_busy(name, 0, "import into", err) < 0 || !(b = busy_add(name, 1, err)))
+			return -1;
+	}
+	/* Outside the lock: the volume is marked busy, so no start, rm or export touches it. */
+	volume_path(d, name, "data.img", img, sizeof(img));
+	volume_path(d, NULL, ".import-XXXXXX", scratch, sizeof(scratch));
+	if (!mkdtemp(scratch)) {
+		busy_done(b);
 		return uk_err_errno(err, errno, "create %s", scratch);
+	}
 	max = (uint64_t)v.size / 2 < IMPORT_BYTES_MAX ? (uint64_t)v.size / 2 : IMPORT_BYTES_MAX;
 	r = ukd_voltar_import(img, fd, scratch, max, err);
 	scratch_remove(scratch);
+	busy_done(b);
 	if (r < 0)
 		return uk_err_wrap(err, "import into volume %s", name);
 	ukd_events_emit(d, "volume", "import", name, name, NULL);
@@ -600,6 +692,7 @@ int ukd_volumes_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd
 		/* removed since create (uk volume rm -f of a stopped instance's volume): a new one
 		 */
 		if (create_locked(d, m->volume, 0, NULL, &created, err) < 0 ||
+		    refuse_busy(m->volume, m->read_only, "mount", err) < 0 ||
 		    (n = users_find(d, &u, err)) < 0)
 			goto fail;
 		if (n) {

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "spec.h"
 #include "store.h"
@@ -46,10 +47,22 @@ json_object *ukd_volume_list(struct ukd *d, uk_err_t *err);
 int ukd_volume_remove(struct ukd *d, const char *name, int force, uk_err_t *err);
 /* Removes every volume no instance uses: {"volumes_deleted": [...], "space_reclaimed": N}. */
 json_object *ukd_volume_prune(struct ukd *d, uk_err_t *err);
-/* Writes (name)'s files as a tar to (fd). 409 while a running instance mounts it read-write. */
-int ukd_volume_export(struct ukd *d, const char *name, int fd, uk_err_t *err);
+/*
+ * Starts an export of (name)'s keys as a tar (daemon/volume_tar.h): 409 while a running instance
+ * mounts it read-write or an import of it runs; then (name) is busy until
+ * ukd_volume_export_end(): rm and prune leave it, an import or a read-write mount is 409, and
+ * everything else (other volumes, starts) goes on, the volumes lock being held only for the
+ * checks. Errors of the store (422, a damaged one) come here, before a byte.
+ */
+struct ukd_volume_export;
+int ukd_volume_export_begin(struct ukd *d, const char *name, struct ukd_volume_export **x,
+                            uk_err_t *err);
+/* The next bytes of the archive: their count, 0 at its end, -1 with (err). */
+ssize_t ukd_volume_export_read(struct ukd_volume_export *x, void *buf, size_t max, uk_err_t *err);
+/* Ends the export (at the end of the archive or when the client went away); NULL is a no-op. */
+void ukd_volume_export_end(struct ukd_volume_export *x);
 /* Adds the files of the tar at (tar_path) to (name), all or none (docs/storage.md); 409 while an
- * instance mounts it at all. */
+ * instance mounts it at all or an export or import of it runs. Busy meanwhile, as above. */
 int ukd_volume_import(struct ukd *d, const char *name, const char *tar_path, uk_err_t *err);
 
 /* ---- the instance lifecycle's calls ---- */

@@ -20,7 +20,8 @@ import tarfile
 import tempfile
 import time
 
-from ukdtest import SRC, HERE, check, fail, require_qemu, run, skip_under_asan, uk_cli, wait_until
+from ukdtest import (SRC, HERE, UnixHTTPConnection, check, fail, require_qemu, run, skip_under_asan,
+                     uk_cli, wait_until)
 
 COUNTER = os.path.join(SRC, "images", "examples", "counter")
 GUEST = os.path.join(HERE, "guest_volume")
@@ -252,6 +253,84 @@ def test_hostile(d):
     print("hostile archives: %d refused (400/413), the volume byte for byte as before" % len(cases))
 
 
+def test_all_keys(d):
+    """Keys outside f/ (programs on uk/kv.h) travel as .ukkv/NAME, escaped, and come back."""
+    uk_ok(d, "volume", "create", "--opt", "size=4m", "keys")
+    img = img_path(d, "keys")
+    check(import_(d, "keys", make_tar([("doc", "f", b"a file\n")])).status == 204, "seed keys")
+    keys = {"rec/00000001": b"one", "a": b"", "%odd key/./..": b"odd", ".hidden": b"h",
+            "ctl\x01x": b"\x00\x01", "g/" + "k" * 240: b"long"}
+    for k, v in keys.items():
+        p = subprocess.run([UKKV, "put", img, k], input=v, capture_output=True, timeout=60)
+        check(p.returncode == 0, "ukkv put %r: %s" % (k, p.stderr))
+    blob = export(d, "keys")
+    got = tar_files(blob)
+    check(got.get("doc") == b"a file\n", "the file is not exported: %r" % list(got))
+    check(got.get(".ukkv/rec%2F00000001") == b"one" and got.get(".ukkv/%25odd key%2F.%2F..") ==
+          b"odd" and got.get(".ukkv/%2Ehidden") == b"h" and got.get(".ukkv/ctl%01x") ==
+          b"\x00\x01" and got.get(".ukkv/a") == b"", "keys outside f/ in the archive: %r" %
+          sorted(got))
+    uk_ok(d, "volume", "create", "--opt", "size=4m", "keys2")
+    check(import_(d, "keys2", blob).status == 204, "import of every key")
+    for k, v in keys.items():
+        rc, out, err = ukkv("get", img_path(d, "keys2"), k)
+        check(rc == 0 and out == v, "key %r after import: %d %r %s" % (k, rc, out, err))
+    check(export(d, "keys2") == blob, "every key: export, import, export differ")
+    # what .ukkv/ may hold: escaped keys outside f/, files only
+    before = sha(img_path(d, "keys2"))
+    for what, entries in [("a file key", [(".ukkv/f%2Fx", "f", b"x")]),
+                          ("a bad escape", [(".ukkv/%zz", "f", b"x")]),
+                          ("a directory", [(".ukkv/sub", "d", None), (".ukkv/sub/x", "f", b"")]),
+                          ("the name as a file", [(".ukkv", "f", b"x")])]:
+        r = import_(d, "keys2", make_tar(entries))
+        check(r.status == 400 and ".ukkv" in r.json()["message"], "%s under .ukkv: %r" % (what, r))
+        check(sha(img_path(d, "keys2")) == before, "%s under .ukkv changed the volume" % what)
+    # a guest file at /data/.ukkv would be ambiguous: the export refuses it, naming the key
+    p = subprocess.run([UKKV, "put", img, "f/.ukkv"], input=b"x", capture_output=True, timeout=60)
+    r = d.req("GET", "/v1/volumes/keys/export")
+    check(r.status == 422 and "f/.ukkv" in r.json()["message"], "file .ukkv exported: %r" % r)
+    uk_ok(d, "volume", "rm", "keys", "keys2")
+    print("every key: %d outside f/ exported as .ukkv/NAME and imported back; 4 bad .ukkv "
+          "entries refused" % len(keys))
+
+
+def test_export_busy(d):
+    """An export runs outside the volumes lock: while its client has not read it all, another
+    volume's instance starts and finishes; rm and import of the exported volume are 409."""
+    files = {"f%d" % i: os.urandom(4 << 20) for i in range(6)}  # 24 MiB: far over the buffers
+    uk_ok(d, "volume", "create", "--opt", "size=64m", "bigx")
+    check(import_(d, "bigx", make_tar([(n, "f", v) for n, v in files.items()])).status == 204,
+          "seed bigx")
+    c = UnixHTTPConnection(d.sock, 300)
+    try:
+        c.request("GET", "/v1/volumes/bigx/export")
+        r = c.getresponse()
+        check(r.status == 200, "export bigx: %d" % r.status)
+        head = r.read(65536)  # then the client stops reading: the export stays in progress
+        p = uk_ok(d, "run", "--rm", "-v", "other:/data", "counter", timeout=300)
+        check(p.out.strip().splitlines()[-1] == "1", "a start during an export: %r" % p.out)
+        r2 = d.req("DELETE", "/v1/volumes/bigx")
+        check(r2.status == 409 and "export" in r2.json()["message"], "rm during export: %r" % r2)
+        r2 = import_(d, "bigx", make_tar([("x", "f", b"x")]))
+        check(r2.status == 409 and "export" in r2.json()["message"],
+              "import during export: %r" % r2)
+        uk_ok(d, "create", "--name", "bw", "-v", "bigx:/data", "uktest-volume")
+        r2 = d.req("POST", "/v1/instances/bigx/start".replace("bigx", "bw"))
+        check(r2.status == 409 and "export" in r2.json()["message"],
+              "a writer during export: %r" % r2)
+        uk_ok(d, "rm", "bw")
+        rest = r.read()
+    finally:
+        c.close()
+    got = tar_files(head + rest)
+    check(all(got.get(n) == v for n, v in files.items()), "the export read slowly differs")
+    # done: the volume is free again (the mark goes once the reply is finished)
+    wait_until(lambda: d.req("DELETE", "/v1/volumes/bigx").status == 204, 60,
+               "rm bigx after its export")
+    print("export outside the lock: a start finished while 24 MiB were half read; rm, import "
+          "and a writer 409 meanwhile; the archive whole")
+
+
 def test_full(d):
     uk_ok(d, "volume", "create", "--opt", "size=1m", "tiny")
     p = uk(d, "run", "--rm", "-v", "tiny:/data", "uktest-volume", "fill")
@@ -335,6 +414,8 @@ def main(d):
     test_writers(d)
     test_export_import(d)
     test_hostile(d)
+    test_all_keys(d)
+    test_export_busy(d)
     test_full(d)
     test_crash(d)
     test_daemon_restarts(d)

@@ -176,5 +176,6 @@ int uk_virtio_blk_probe(struct uk_virtio_dev *dev)
 	v->blk.info.capacity = sectors * SECTOR / bs * bs;
 	v->blk.info.read_only = !!(dev->features & BLK_F_RO);
 	v->blk.info.flush = !!(dev->features & BLK_F_FLUSH);
+	v->blk.cache = 1; /* a request is a trap to the VMM and an interrupt: keep a cache */
 	return uk_block_register(&v->blk) == UK_OK ? 0 : -1;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "uk/block.h"
+#include "block_cache.h"
 
 static struct uk_block *first, **tail = &first;
 static unsigned count;
@@ -61,7 +62,7 @@ static uk_result_t counted(struct uk_block *dev, uk_result_t r)
 }
 
 /* Hands the driver (size) bytes at (offset) in pieces of at most its (io_max). */
-static uk_result_t transfer(struct uk_block *dev, int write, uint64_t offset, uint8_t *buf,
+uk_result_t uk_block_dev_io(struct uk_block *dev, int write, uint64_t offset, uint8_t *buf,
                             size_t size)
 {
 	size_t max = dev->io_max ? dev->io_max : size;
@@ -85,7 +86,9 @@ uk_result_t uk_block_read(struct uk_block *dev, uint64_t offset, void *buf, size
 	if (!request_ok(dev, offset, buf, size))
 		return UK_EINVAL;
 	dev->reads++;
-	return counted(dev, transfer(dev, 0, offset, buf, size));
+	if (dev->cache)
+		return counted(dev, uk_block_cache_read(dev, offset, buf, size));
+	return counted(dev, uk_block_dev_io(dev, 0, offset, buf, size));
 }
 
 uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *buf, size_t size)
@@ -95,8 +98,10 @@ uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *bu
 	dev->writes++;
 	if (dev->info.read_only)
 		return counted(dev, UK_EUNSPEC);
+	if (dev->cache)
+		return counted(dev, uk_block_cache_write(dev, offset, buf, size));
 	/* The driver only reads (buf). */
-	return counted(dev, transfer(dev, 1, offset, (uint8_t *)(uintptr_t)buf, size));
+	return counted(dev, uk_block_dev_io(dev, 1, offset, (uint8_t *)(uintptr_t)buf, size));
 }
 
 uk_result_t uk_block_flush(struct uk_block *dev)

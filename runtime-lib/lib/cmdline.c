@@ -24,6 +24,8 @@ static const char *virtio_words[VIRTIO_MAX];
 static int virtio_n;
 static struct mount_opt mounts[MOUNT_MAX];
 static int mount_n;
+/* blkcache=SIZE: the block cache's limit (lib/block_cache.c reads it); SIZE_MAX when not given. */
+size_t uk_block_cache_opt = SIZE_MAX;
 
 static int is_blank(char c)
 {
@@ -258,6 +260,33 @@ int uk_cmdline_mount(int i, const char **dev, const char **path, int *ro)
 	return UK_OK;
 }
 
+/* SIZE: digits, then an optional k, m or g (binary units). */
+static int blkcache_set(const char *v)
+{
+	uint64_t n = 0;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return UK_EINVAL;
+	for (; *v >= '0' && *v <= '9'; v++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return UK_EINVAL;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	if (*v == 'k' || *v == 'K')
+		shift = 10;
+	else if (*v == 'm' || *v == 'M')
+		shift = 20;
+	else if (*v == 'g' || *v == 'G')
+		shift = 30;
+	if (shift)
+		v++;
+	if (*v || n > (SIZE_MAX >> 1) >> shift)
+		return UK_EINVAL;
+	uk_block_cache_opt = (size_t)(n << shift);
+	return UK_OK;
+}
+
 int uk_runtime_option(const char *word)
 {
 	const char *v;
@@ -272,6 +301,8 @@ int uk_runtime_option(const char *word)
 		return dns_add(v);
 	if ((v = after(word, "mount=")))
 		return mount_add(v);
+	if ((v = after(word, "blkcache=")))
+		return blkcache_set(v);
 	if (after(word, "virtio_mmio.device=")) {
 		if (virtio_n == VIRTIO_MAX)
 			return UK_ENOMEM;

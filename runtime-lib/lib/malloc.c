@@ -168,6 +168,10 @@ static struct blk *find(size_t bs)
 	return NULL;
 }
 
+/* The block cache (lib/block_cache.c, in images that use disks) gives pages back when the heap
+ * runs short: nonzero while it freed some. */
+int uk_heap_reclaim(size_t want) __attribute__((weak));
+
 static struct blk *take(size_t n)
 {
 	struct blk *b;
@@ -177,6 +181,8 @@ static struct blk *take(size_t n)
 		return NULL;
 	bs = bsize(n);
 	b = find(bs);
+	while (!b && uk_heap_reclaim && uk_heap_reclaim(bs))
+		b = find(bs);
 	if (!b)
 		return NULL;
 	unlink_blk(b);

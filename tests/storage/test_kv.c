@@ -1,5 +1,6 @@
 /* Host tests of uk/kv.h on a memory block device: the API's contract, and crash safety with writes
- * cut off at every possible point. */
+ * cut off at every possible point, without and with the block cache (lib/block_cache.c) in front.
+ */
 #include "kv_file.h"
 
 #include <stdio.h>
@@ -46,8 +47,14 @@ struct memdev {
 	size_t nblocks;
 	long writes_left; /* block writes and flushes until the device dies; -1: never */
 	long writes;      /* block writes and flushes done */
+	long reads;       /* read requests that reached the device */
 	int dead;
 };
+
+/* Nonzero: md_new puts the block cache in front of its devices (with this limit in bytes). */
+static size_t cache_bytes;
+
+int uk_heap_reclaim(size_t want); /* lib/block_cache.c: what a guest's malloc calls */
 
 static uk_result_t md_read(struct uk_block *b, uint64_t off, void *buf, size_t size)
 {
@@ -55,6 +62,7 @@ static uk_result_t md_read(struct uk_block *b, uint64_t off, void *buf, size_t s
 
 	if (m->dead)
 		return UK_EUNSPEC;
+	m->reads++;
 	memcpy(buf, m->view + off, size);
 	return UK_OK;
 }
@@ -118,12 +126,23 @@ static struct memdev *md_new(size_t bytes, const uint8_t *image)
 	m->blk.info.capacity = bytes;
 	m->blk.info.flush = 1;
 	m->blk.info.name = "mem";
+	m->blk.cache = cache_bytes > 0;
 	m->writes_left = -1;
 	return m;
 }
 
+/* The test changed the device's bytes by hand, behind the cache (which assumes one writer). */
+static void md_poked(struct memdev *m)
+{
+	if (m->blk.cache)
+		uk_block_cache_limit(cache_bytes);
+}
+
 static void md_free(struct memdev *m)
 {
+	/* The cache knows devices by address, and the next memdev may get this one's. */
+	if (m->blk.cache)
+		uk_block_cache_limit(cache_bytes);
 	free(m->disk);
 	free(m->view);
 	free(m->dirty);
@@ -456,6 +475,7 @@ static int test_api(void)
 		memcpy(slot1, m->view + BS, BS);
 		m->view[BS + 20] ^= 0xff;
 		m->view[20] ^= 0xff;
+		md_poked(m);
 		/* UK_EUNSPEC as the contract says, not UK_ENOENT ("no store": callers format). */
 		CHECK(uk_kv_mount(&m->blk, &kv) == UK_EUNSPEC,
 		      "both superblocks damaged: not refused as damaged");
@@ -463,10 +483,12 @@ static int test_api(void)
 		m->view[BS + 20] ^= 0xff; /* only the newer... or older slot damaged now */
 		memcpy(m->view + BS, slot1, BS);
 		m->view[BS + 20] ^= 0xff;
+		md_poked(m);
 		CHECK(uk_kv_mount(&m->blk, &kv) == UK_OK,
 		      "one damaged superblock refused the mount");
 		uk_kv_unmount(kv);
 		memcpy(m->view + BS, slot1, BS);
+		md_poked(m);
 		/* A newer format version (its checksum right): refused, not misread. */
 		for (int slot = 0; slot < 2; slot++) {
 			uint8_t *sb = m->view + slot * BS;
@@ -476,6 +498,7 @@ static int test_api(void)
 			c = crc32c(sb, 48);
 			memcpy(sb + 48, &c, 4); /* little-endian host */
 		}
+		md_poked(m);
 		CHECK(uk_kv_mount(&m->blk, &kv) == UK_EUNSPEC, "a superblock of version 9 mounted");
 	}
 	/* Read-only devices cannot be formatted. */
@@ -485,10 +508,102 @@ static int test_api(void)
 	return 0;
 }
 
+/*
+ * The block cache against a model: random reads and writes of 1 to 128 blocks (whole pages and
+ * parts of them, the device's tail after its last whole page) on a device twice the cache's size,
+ * each read compared with what the device holds; writes that fail part-way (the device dies, then
+ * comes back) must not leave the cache holding what the device does not; the heap's reclaim
+ * hook empties it. Then the store's tests run again with the cache in front.
+ */
+static int test_cache(void)
+{
+	const size_t bytes = 512u * 1024u + 3 * BS; /* a tail of three blocks: never cached */
+	struct memdev *m;
+	static uint8_t buf[UK_BLOCK_IO_MAX], model[512u * 1024u + 3 * BS];
+	uint64_t rng = 42;
+	long hits0, reads_before;
+
+	cache_bytes = 256u * 1024u;
+	uk_block_cache_limit(cache_bytes);
+	m = md_new(bytes, NULL);
+	for (int i = 0; i < 20000; i++) {
+		uint64_t nb = 1 + ukt_rand_next(&rng) % (UK_BLOCK_IO_MAX / BS);
+		uint64_t blk = ukt_rand_next(&rng) % (bytes / BS);
+		uint64_t off = blk * BS, size;
+		int op = (int)(ukt_rand_next(&rng) % 10);
+
+		if (blk + nb > bytes / BS)
+			nb = bytes / BS - blk;
+		size = nb * BS;
+		if (op < 6) {
+			CHECK(uk_block_read(&m->blk, off, buf, size) == UK_OK, "read %d", i);
+			CHECK(!memcmp(buf, m->view + off, size),
+			      "step %d: a read at %llu (%llu bytes) differs from the device", i,
+			      (unsigned long long)off, (unsigned long long)size);
+			continue;
+		}
+		for (uint64_t k = 0; k < size; k++)
+			buf[k] = (uint8_t)ukt_rand_next(&rng);
+		if (op == 9) /* the device dies inside this write, then works again */
+			m->writes_left = (long)(ukt_rand_next(&rng) % nb);
+		if (uk_block_write(&m->blk, off, buf, size) == UK_OK) {
+			CHECK(op != 9, "step %d: a write the device cut off returned UK_OK", i);
+			memcpy(model + off, buf, size);
+		} else {
+			CHECK(op == 9, "step %d: a healthy write failed", i);
+			memcpy(model, m->view, bytes); /* the blocks before the cut landed */
+			m->dead = 0;
+			m->writes_left = -1;
+		}
+		CHECK(!memcmp(model, m->view, bytes), "step %d: the model lost track", i);
+	}
+	CHECK(m->blk.cache_hits > 1000, "the cache alone served only %llu of ~12000 reads",
+	      (unsigned long long)m->blk.cache_hits);
+	/* A page's worth read twice: the second read asks the device nothing. */
+	reads_before = m->reads;
+	hits0 = (long)m->blk.cache_hits;
+	CHECK(uk_block_read(&m->blk, 8192, buf, 8192) == UK_OK, "read");
+	CHECK(uk_block_read(&m->blk, 8192 + BS, buf, 4096) == UK_OK, "read");
+	CHECK(m->reads <= reads_before + 1 && (long)m->blk.cache_hits >= hits0 + 1,
+	      "a cached page was read from the device again");
+	/* The tail (past the last whole page) goes straight to the device every time. */
+	reads_before = m->reads;
+	CHECK(uk_block_read(&m->blk, bytes - 2 * BS, buf, BS) == UK_OK &&
+	              uk_block_read(&m->blk, bytes - 2 * BS, buf, BS) == UK_OK,
+	      "tail reads");
+	CHECK(m->reads == reads_before + 2 && !memcmp(buf, m->view + bytes - 2 * BS, BS),
+	      "tail reads: %ld device reads", m->reads - reads_before);
+	/* Memory pressure: reclaim gives pages back until none are left, reads stay right. */
+	CHECK(uk_heap_reclaim(1) == 1, "reclaim with a full cache freed nothing");
+	while (uk_heap_reclaim(1 << 20))
+		;
+	reads_before = m->reads;
+	CHECK(uk_block_read(&m->blk, 8192, buf, 8192) == UK_OK &&
+	              !memcmp(buf, m->view + 8192, 8192),
+	      "read after reclaim");
+	CHECK(m->reads == reads_before + 1, "a read after the cache was emptied was not a miss");
+	/* Limit 0: no cache, every read is the device's. */
+	uk_block_cache_limit(0);
+	reads_before = m->reads;
+	for (int i = 0; i < 3; i++)
+		CHECK(uk_block_read(&m->blk, 0, buf, 4096) == UK_OK, "read");
+	CHECK(m->reads == reads_before + 3, "limit 0 still cached");
+	uk_block_cache_limit(cache_bytes);
+	md_free(m);
+	return 0;
+}
+
 int main(void)
 {
 	test_api();
 	test_crash_every_point();
+	if (!test_cache()) {
+		/* The store's contract and its crash safety hold the same with the cache in front.
+		 */
+		printf("again with the block cache in front\n");
+		test_api();
+		test_crash_every_point();
+	}
 	if (failures) {
 		printf("%d failure(s)\n", failures);
 		return 1;

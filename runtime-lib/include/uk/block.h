@@ -34,6 +34,15 @@
  * block it covered old or new, and with sizes above the device's block size, some blocks old
  * and some new: storage code above this layer (uk/kv.h) MUST find torn writes itself.
  *
+ * Cache. Drivers of devices whose requests cost far more than a memory copy (a virtio-blk request
+ * is a trap to the VMM and an interrupt back) ask the registry to keep a block cache in front of
+ * them (uk_block.cache): reads MAY then be served from memory. It is write-through: a write
+ * reaches the device before uk_block_write() returns, exactly as without it, and flush is
+ * unchanged, so everything above about durability and torn writes holds as written. It assumes
+ * this program is the only writer of the device while it runs (another writer's changes to
+ * cached blocks go unseen). Its size is bounded (uk_block_cache_limit()); it gives memory back
+ * when malloc() runs short.
+ *
  * Errors. UK_EINVAL for bad arguments (above) or an unknown name; UK_EUNSPEC when the device
  * reports an I/O error or does not answer (after UK_BLOCK_TIMEOUT_MS), or for a write to a
  * read-only device (info.read_only tells in advance).
@@ -68,6 +77,13 @@ uk_result_t uk_block_write(struct uk_block *dev, uint64_t offset, const void *bu
 /* Makes every write that returned UK_OK before this call durable. */
 uk_result_t uk_block_flush(struct uk_block *dev);
 
+/*
+ * Sets the most memory the block cache of all devices together may hold, in bytes (0: no cache;
+ * cached blocks beyond it are dropped at once). Guests start with the runtime option
+ * blkcache=SIZE, or else half the heap; host builds with 0.
+ */
+void uk_block_cache_limit(size_t bytes);
+
 /* --- for drivers --- */
 
 struct uk_block_ops {
@@ -85,10 +101,13 @@ struct uk_block {
 	struct uk_block *next;          /* owned by the registry */
 	char name[8];                   /* set by the registry */
 	/* 0, or the largest transfer the driver takes (a multiple of block_size): the registry
-	 * splits larger ones. */
+	 * (and its cache) split larger ones. */
 	uint32_t io_max;
-	/* Counters kept by the registry. */
+	/* Counters kept by the registry: calls, and reads served from the cache alone. */
 	uint64_t reads, writes, flushes, errors;
+	uint64_t cache_hits;
+	/* Set by the driver before registering: keep a block cache for this device (see Cache). */
+	int cache;
 };
 
 /*

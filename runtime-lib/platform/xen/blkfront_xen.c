@@ -339,6 +339,7 @@ void uk_xen_blkfront_init(void)
 		f->blk.ops = &bf_ops;
 		f->blk.priv = f;
 		f->blk.io_max = SEGS * PAGE; /* one request: the registry splits larger transfers */
+		f->blk.cache = 1; /* a request is a hypercall and an event: keep a cache */
 		if (uk_block_register(&f->blk) != UK_OK) {
 			uk_printk("blkfront: %s: the registry refused it\n", f->front);
 			continue;
