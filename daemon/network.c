@@ -1,5 +1,7 @@
 /* uk networks: store rows, IPAM, bridges/taps/nftables through ip(8)/nft(8), DNS, TCP proxies. */
 #include "network.h"
+#include "events.h"
+#include "instance_lock.h"
 #include "log.h"
 #include "names.h"
 #include "net_dns.h"
@@ -885,9 +887,35 @@ static int ip_taken(struct ukd *d, const char *net, const char *ip)
 	return sqlite3_step(st) == SQLITE_ROW;
 }
 
-static int attach(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                  uk_err_t *err)
+/* 0 if no other endpoint on network (net) answers to (name) (an alias or its instance's name,
+ * lowercase); else 409 naming the holder. Inside a transaction. */
+static int name_free(struct ukd *d, const char *net, const char *net_name, const char *instance,
+                     const char *name, uk_err_t *err)
 {
+	_cleanup_stmt_ sqlite3_stmt *st =
+	        prep(d,
+	             "SELECT coalesce(i.name, e.instance) FROM endpoints e LEFT JOIN instances i"
+	             " ON i.id = e.instance WHERE e.network = ?1 AND e.instance != ?2 AND"
+	             " (lower(i.name) = ?3 OR instr(' ' || e.aliases || ' ', ' ' || ?3 || ' ') > 0)",
+	             err);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		return uk_err_conflict(err,
+		                       "the name %s is already taken on network %s by instance %s: "
+		                       "pick another alias",
+		                       name, net_name, (const char *)sqlite3_column_text(st, 0));
+	return 0;
+}
+
+static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+{
+	const char *instance_id = in->id;
+	const struct ukd_instance_spec *spec = &in->spec;
 	struct net_row r;
 	char ip[16] = "", mac[18], tap[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 8] = "";
 	const struct ukd_net_attach *a = &spec->nets[0];
@@ -899,10 +927,6 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 		                  spec->n_nets);
 	if (row_find(d, a->network, &r, err) < 0)
 		return -1;
-	if (spec->health.kind != UKD_HEALTH_NONE)
-		return uk_err_bad(err,
-		                  "health checks of an instance on a network are not supported "
-		                  "yet: drop --health-* or use --network user");
 	if (r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
 	for (int i = 0; i < spec->n_ports; i++)
@@ -937,6 +961,21 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 	if (ip[0] && ip_taken(d, r.id, ip)) {
 		ukd_store_rollback(d->store);
 		return uk_err_conflict(err, "ip %s is already used on network %s", ip, r.name);
+	}
+	/* DNS answers a name with one instance: an alias (or the name) another holds is refused */
+	char lname[sizeof(in->name)];
+	for (size_t i = 0; i < sizeof(lname); i++)
+		lname[i] = (char)tolower((unsigned char)in->name[i]);
+	int clash = in->name[0] && name_free(d, r.id, r.name, instance_id, lname, err) < 0;
+	for (int i = 0; i < a->n_aliases && !clash; i++) {
+		char al[UKD_NAME_MAX];
+		for (size_t k = 0; k < sizeof(al); k++)
+			al[k] = (char)tolower((unsigned char)a->aliases[i][k]);
+		clash = name_free(d, r.id, r.name, instance_id, al, err) < 0;
+	}
+	if (clash) {
+		ukd_store_rollback(d->store);
+		return -1;
 	}
 	for (uint32_t h = r.net + 2; !ip[0] && h < (r.net | ~prefix_mask(r.prefix)); h++) {
 		char c[16];
@@ -1057,12 +1096,13 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 	snprintf(out->env[1], sizeof(out->env[1]), "UK_GW=%s", gw);
 	snprintf(out->env[2], sizeof(out->env[2]), "UK_DNS=%s", gw);
 	out->n_env = 3;
+	snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
 	return 0;
 }
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 {
-	return attach(d, in->id, &in->spec, err);
+	return attach(d, in, err);
 }
 
 int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
@@ -1337,6 +1377,212 @@ json_object *ukd_net_prune(struct ukd *d, uk_err_t *err)
 			json_object_array_add(gone, json_object_new_string(rows[i].name));
 	}
 	return gone;
+}
+
+/* ---- connect and disconnect: a created or stopped instance changes networks ---- */
+
+/* Reads {"instance", "aliases", "ip"} ((connect) 0: "instance" only) into (ref) and (a). */
+static int conn_body(json_object *body, int connect, char ref[128], struct ukd_net_attach *a,
+                     uk_err_t *err)
+{
+	static const char *const known[] = {"instance", "aliases", "ip", NULL};
+	static const char *const known_d[] = {"instance", NULL};
+	const char *unknown, *v;
+	json_object *al;
+	int bad = 0;
+	uint32_t ip;
+
+	memset(a, 0, sizeof(*a));
+	if (!body || !json_object_is_type(body, json_type_object))
+		return uk_err_bad(err, "expected a JSON object");
+	if ((unknown = ukd_json_unknown_key(body, connect ? known : known_d)))
+		return uk_err_bad(err, "unknown field '%s'", unknown);
+	if (!(v = body_str(body, "instance", err, &bad)) || bad || !v[0] || strlen(v) >= 128)
+		return bad ? -1 : uk_err_bad(err, "instance: the instance's name or id is required");
+	snprintf(ref, 128, "%s", v);
+	if ((v = body_str(body, "ip", err, &bad))) {
+		if (ip_parse(v, &ip) < 0)
+			return uk_err_bad(err, "ip '%.40s': expected an IPv4 address like 10.89.0.5",
+			                  v);
+		ip_format(ip, a->ip);
+	}
+	if (bad)
+		return -1;
+	if (!json_object_object_get_ex(body, "aliases", &al) || !al)
+		return 0;
+	if (!json_object_is_type(al, json_type_array) ||
+	    json_object_array_length(al) > UKD_ALIASES_MAX)
+		return uk_err_bad(err, "aliases: expected an array of at most %d names",
+		                  UKD_ALIASES_MAX);
+	for (size_t i = 0; i < json_object_array_length(al); i++) {
+		json_object *n = json_object_array_get_idx(al, i);
+		v = json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "";
+		if (!ukd_net_name_valid(v))
+			return uk_err_bad(err,
+			                  "aliases[%zu] '%.80s': expected 1 to 63 of [a-zA-Z0-9_.-], "
+			                  "starting with a letter or digit",
+			                  i, v);
+		snprintf(a->aliases[a->n_aliases++], UKD_NAME_MAX, "%s", v);
+	}
+	return 0;
+}
+
+/* Stores (in)'s changed spec. Inside a transaction. */
+static int spec_store(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
+{
+	json_object *cfg = ukd_spec_to_json(&in->spec);
+	char *text = cfg ? strdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN))
+	                 : NULL;
+
+	json_object_put(cfg);
+	if (!text)
+		return uk_err_internal(err, "instance config: out of memory");
+	free(in->config);
+	in->config = text;
+	return ukd_store_instance_update(d->store, in, err);
+}
+
+/* The change (connect 1, disconnect 0) of instance (id) (locked) on network (r). */
+static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, int connect,
+                       const struct ukd_net_attach *a, uk_err_t *err)
+{
+	const char *verb = connect ? "connect" : "disconnect";
+	struct ukd_instance in = {0};
+	struct endpoint e;
+	int on;
+
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	/* read again under the lock and in the transaction: a start or remove may have won */
+	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
+		goto fail;
+	if (in.spec_error[0]) {
+		uk_err_internal(err, "instance %s: %s: remove it and create it again", in.name,
+		                in.spec_error);
+		goto fail;
+	}
+	if (in.state == UKD_STATE_RUNNING || in.state == UKD_STATE_DEAD) {
+		/* the guest has no NIC hot-plug: its NICs are fixed when it starts */
+		uk_err_conflict(err,
+		                in.state == UKD_STATE_DEAD
+		                        ? "instance %s is being removed"
+		                        : "instance %s is running: network %s applies to a created or "
+		                          "stopped instance (a running guest cannot gain or lose a "
+		                          "NIC): uk stop %s, %s it, then uk start %s",
+		                in.name, verb, in.name, verb, in.name);
+		goto fail;
+	}
+	on = endpoint_get(d, id, &e);
+	if (connect && on) {
+		if (!strcmp(e.net, r->id))
+			uk_err_conflict(err, "instance %s is already on network %s", in.name, r->name);
+		else
+			uk_err_conflict(err,
+			                "instance %s is on another network: one network per instance "
+			                "for now; disconnect it first (uk network inspect shows which)",
+			                in.name);
+		goto fail;
+	}
+	if (!connect && (!on || strcmp(e.net, r->id))) {
+		uk_err_conflict(err, "instance %s is not on network %s", in.name, r->name);
+		goto fail;
+	}
+	memset(in.spec.nets, 0, sizeof(in.spec.nets));
+	in.spec.n_nets = 0;
+	/* the last network gone: the mode of an instance created without --network */
+	in.spec.net_mode = UKD_NET_DEFAULT;
+	if (connect) {
+		in.spec.nets[0] = *a;
+		snprintf(in.spec.nets[0].network, UKD_NAME_MAX, "%s", r->name);
+		in.spec.n_nets = 1;
+		in.spec.net_mode = UKD_NET_BRIDGE;
+		if (attach(d, &in, err) < 0)
+			goto fail;
+	} else {
+		const char *args[] = {id, r->id, NULL};
+		if (exec_sql(d, "DELETE FROM endpoints WHERE instance = ? AND network = ?", args,
+		             err) < 0)
+			goto fail;
+	}
+	if (spec_store(d, &in, err) < 0 || ukd_store_commit(d->store, err) < 0) {
+		ukd_instance_clear(&in);
+		return -1;
+	}
+	ukd_instance_clear(&in);
+	return 0;
+fail:
+	ukd_store_rollback(d->store);
+	ukd_instance_clear(&in);
+	return -1;
+}
+
+static int conn(struct ukd *d, const char *key, json_object *body, int connect, uk_err_t *err)
+{
+	struct ukd_net_attach a;
+	struct ukd_instance in = {0};
+	struct net_row r;
+	char ref[128], id[65], name[128], attrs[256];
+	int rc;
+
+	if (conn_body(body, connect, ref, &a, err) < 0 || privileged(d, err) < 0 ||
+	    row_find(d, key, &r, err) < 0 || ukd_store_instance_find(d->store, ref, &in, err) < 0)
+		return -1;
+	snprintf(id, sizeof(id), "%s", in.id);
+	snprintf(name, sizeof(name), "%s", in.name);
+	ukd_instance_clear(&in);
+	ukd_instance_lock(d, id);
+	rc = conn_locked(d, &r, id, connect, &a, err);
+	ukd_instance_unlock(d, id);
+	if (rc < 0)
+		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name, ref);
+	snprintf(attrs, sizeof(attrs), "{\"instance\":\"%s\",\"name\":\"%s\"}", id, name);
+	ukd_events_emit(d, "network", connect ? "connect" : "disconnect", r.id, r.name, attrs);
+	log_info("network", "%s %s %s", connect ? "connected" : "disconnected", name, r.name);
+	return 0;
+}
+
+int ukd_net_connect(struct ukd *d, const char *key, json_object *body, uk_err_t *err)
+{
+	return conn(d, key, body, 1, err);
+}
+
+int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err_t *err)
+{
+	return conn(d, key, body, 0, err);
+}
+
+json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id)
+{
+	struct endpoint e;
+	struct net_row r;
+	json_object *o, *al;
+	char gw[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (!endpoint_get(d, instance_id, &e) || row_find(d, e.net, &r, NULL) < 0)
+		return NULL;
+	o = json_object_new_object();
+	al = json_object_new_array();
+	ip_format(r.gw, gw);
+	json_object_object_add(o, "network", json_object_new_string(r.name));
+	json_object_object_add(o, "ip_address", json_object_new_string(e.ip));
+	json_object_object_add(o, "prefix_length", json_object_new_int(r.prefix));
+	json_object_object_add(o, "gateway", json_object_new_string(gw));
+	json_object_object_add(o, "mac_address", json_object_new_string(e.mac));
+	aliases[0] = 0;
+	if (ukd_store_begin(d->store, NULL) == 0) {
+		st = prep(d, "SELECT aliases FROM endpoints WHERE instance = ?", NULL);
+		if (st)
+			sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+		if (st && sqlite3_step(st) == SQLITE_ROW)
+			snprintf(aliases, sizeof(aliases), "%s",
+			         (const char *)sqlite3_column_text(st, 0));
+		ukd_store_commit(d->store, NULL);
+	}
+	for (char *save, *a = strtok_r(aliases, " ", &save); a; a = strtok_r(NULL, " ", &save))
+		json_object_array_add(al, json_object_new_string(a));
+	json_object_object_add(o, "aliases", al);
+	return o;
 }
 
 /* ---- start and stop ---- */
