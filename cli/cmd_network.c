@@ -208,12 +208,9 @@ static int network_run(struct cli *cli, int argc, char **argv)
 	static const struct {
 		const char *name, *alias;
 		int (*run)(struct cli *cli, int argc, char **argv);
-	} subs[] = {{"create", NULL, net_create},
-	            {"ls", "list", net_ls},
-	            {"inspect", NULL, net_inspect},
-	            {"rm", "remove", net_rm},
-	            {"prune", NULL, net_prune},
-	            {"connect", NULL, net_conn},
+	} subs[] = {{"create", NULL, net_create},   {"ls", "list", net_ls},
+	            {"inspect", NULL, net_inspect}, {"rm", "remove", net_rm},
+	            {"prune", NULL, net_prune},     {"connect", NULL, net_conn},
 	            {"disconnect", NULL, net_conn}};
 	int c;
 
@@ -232,7 +229,8 @@ static int network_run(struct cli *cli, int argc, char **argv)
 		return subs[i].run(cli, argc, argv);
 	}
 	return cli_usage_error(
-	        cli, "unknown subcommand '%s' (create, ls, inspect, rm, prune, connect, disconnect)",
+	        cli,
+	        "unknown subcommand '%s' (create, ls, inspect, rm, prune, connect, disconnect)",
 	        argv[optind]);
 }
 

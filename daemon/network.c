@@ -66,6 +66,8 @@ struct ukd_nets {
 	pthread_mutex_t lock;
 	struct ukd *d;
 	char alias[160]; /* "ukd:ROOT": the mark on every link ukd makes */
+	char table[16];  /* "uk_HASH": its nftables table, one per root (two ukds may share a netns)
+	                  */
 	struct proxy *proxies;
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
@@ -143,6 +145,15 @@ int ukd_net_overlap(uint32_t a, int pa, uint32_t b, int pb)
 	int p = pa < pb ? pa : pb;
 
 	return (a & prefix_mask(p)) == (b & prefix_mask(p));
+}
+
+void ukd_net_table_name(const char *root, char out[16])
+{
+	uint32_t h = 2166136261u; /* FNV-1a: stable across builds and hosts */
+
+	for (const unsigned char *p = (const unsigned char *)root; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	snprintf(out, 16, "uk_%08x", h);
 }
 
 static void br_name(const char *net_id, char out[16])
@@ -435,7 +446,7 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 	return o;
 }
 
-/* ---- nftables: the one table "ip uk", rebuilt whole from the networks ---- */
+/* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
 
 static int nft_apply(struct ukd *d, uk_err_t *err)
 {
@@ -450,10 +461,12 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 		return rows ? uk_err_errno(err, ENOMEM, "nftables") : -1;
 #define P(...) (len += (size_t)snprintf(t + len, cap - len, __VA_ARGS__))
 	/* create-then-delete: deleting a table that is not there would fail the transaction */
-	P("table ip uk\ndelete table ip uk\n");
+	const char *tb = d->nets->table;
+	P("table ip %s\ndelete table ip %s\n", tb, tb);
 	if (n) {
-		P("table ip uk {\n chain input {\n  type filter hook input priority 0; policy "
-		  "accept;\n");
+		P("table ip %s {\n chain input {\n  type filter hook input priority 0; policy "
+		  "accept;\n",
+		  tb);
 		for (int i = 0; i < n; i++) {
 			char br[16], gw[16];
 			br_name(rows[i].id, br);
@@ -493,7 +506,7 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
-		return uk_err_wrap(err, "nftables table ip uk");
+		return uk_err_wrap(err, "nftables table ip %s", tb);
 	if (outbound) {
 		/* NAT needs forwarding: the one host setting an --outbound network changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
@@ -892,12 +905,12 @@ static int ip_taken(struct ukd *d, const char *net, const char *ip)
 static int name_free(struct ukd *d, const char *net, const char *net_name, const char *instance,
                      const char *name, uk_err_t *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st =
-	        prep(d,
-	             "SELECT coalesce(i.name, e.instance) FROM endpoints e LEFT JOIN instances i"
-	             " ON i.id = e.instance WHERE e.network = ?1 AND e.instance != ?2 AND"
-	             " (lower(i.name) = ?3 OR instr(' ' || e.aliases || ' ', ' ' || ?3 || ' ') > 0)",
-	             err);
+	_cleanup_stmt_ sqlite3_stmt *st = prep(
+	        d,
+	        "SELECT coalesce(i.name, e.instance) FROM endpoints e LEFT JOIN instances i"
+	        " ON i.id = e.instance WHERE e.network = ?1 AND e.instance != ?2 AND"
+	        " (lower(i.name) = ?3 OR instr(' ' || e.aliases || ' ', ' ' || ?3 || ' ') > 0)",
+	        err);
 
 	if (!st)
 		return -1;
@@ -1398,12 +1411,13 @@ static int conn_body(json_object *body, int connect, char ref[128], struct ukd_n
 	if ((unknown = ukd_json_unknown_key(body, connect ? known : known_d)))
 		return uk_err_bad(err, "unknown field '%s'", unknown);
 	if (!(v = body_str(body, "instance", err, &bad)) || bad || !v[0] || strlen(v) >= 128)
-		return bad ? -1 : uk_err_bad(err, "instance: the instance's name or id is required");
+		return bad ? -1
+		           : uk_err_bad(err, "instance: the instance's name or id is required");
 	snprintf(ref, 128, "%s", v);
 	if ((v = body_str(body, "ip", err, &bad))) {
 		if (ip_parse(v, &ip) < 0)
-			return uk_err_bad(err, "ip '%.40s': expected an IPv4 address like 10.89.0.5",
-			                  v);
+			return uk_err_bad(err,
+			                  "ip '%.40s': expected an IPv4 address like 10.89.0.5", v);
 		ip_format(ip, a->ip);
 	}
 	if (bad)
@@ -1418,10 +1432,11 @@ static int conn_body(json_object *body, int connect, char ref[128], struct ukd_n
 		json_object *n = json_object_array_get_idx(al, i);
 		v = json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "";
 		if (!ukd_net_name_valid(v))
-			return uk_err_bad(err,
-			                  "aliases[%zu] '%.80s': expected 1 to 63 of [a-zA-Z0-9_.-], "
-			                  "starting with a letter or digit",
-			                  i, v);
+			return uk_err_bad(
+			        err,
+			        "aliases[%zu] '%.80s': expected 1 to 63 of [a-zA-Z0-9_.-], "
+			        "starting with a letter or digit",
+			        i, v);
 		snprintf(a->aliases[a->n_aliases++], UKD_NAME_MAX, "%s", v);
 	}
 	return 0;
@@ -1431,8 +1446,8 @@ static int conn_body(json_object *body, int connect, char ref[128], struct ukd_n
 static int spec_store(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
 	json_object *cfg = ukd_spec_to_json(&in->spec);
-	char *text = cfg ? strdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN))
-	                 : NULL;
+	char *text =
+	        cfg ? strdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)) : NULL;
 
 	json_object_put(cfg);
 	if (!text)
@@ -1463,24 +1478,27 @@ static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, i
 	}
 	if (in.state == UKD_STATE_RUNNING || in.state == UKD_STATE_DEAD) {
 		/* the guest has no NIC hot-plug: its NICs are fixed when it starts */
-		uk_err_conflict(err,
-		                in.state == UKD_STATE_DEAD
-		                        ? "instance %s is being removed"
-		                        : "instance %s is running: network %s applies to a created or "
-		                          "stopped instance (a running guest cannot gain or lose a "
-		                          "NIC): uk stop %s, %s it, then uk start %s",
-		                in.name, verb, in.name, verb, in.name);
+		uk_err_conflict(
+		        err,
+		        in.state == UKD_STATE_DEAD
+		                ? "instance %s is being removed"
+		                : "instance %s is running: network %s applies to a created or "
+		                  "stopped instance (a running guest cannot gain or lose a "
+		                  "NIC): uk stop %s, %s it, then uk start %s",
+		        in.name, verb, in.name, verb, in.name);
 		goto fail;
 	}
 	on = endpoint_get(d, id, &e);
 	if (connect && on) {
 		if (!strcmp(e.net, r->id))
-			uk_err_conflict(err, "instance %s is already on network %s", in.name, r->name);
+			uk_err_conflict(err, "instance %s is already on network %s", in.name,
+			                r->name);
 		else
-			uk_err_conflict(err,
-			                "instance %s is on another network: one network per instance "
-			                "for now; disconnect it first (uk network inspect shows which)",
-			                in.name);
+			uk_err_conflict(
+			        err,
+			        "instance %s is on another network: one network per instance "
+			        "for now; disconnect it first (uk network inspect shows which)",
+			        in.name);
 		goto fail;
 	}
 	if (!connect && (!on || strcmp(e.net, r->id))) {
@@ -1534,7 +1552,8 @@ static int conn(struct ukd *d, const char *key, json_object *body, int connect, 
 	rc = conn_locked(d, &r, id, connect, &a, err);
 	ukd_instance_unlock(d, id);
 	if (rc < 0)
-		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name, ref);
+		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name,
+		                   ref);
 	snprintf(attrs, sizeof(attrs), "{\"instance\":\"%s\",\"name\":\"%s\"}", id, name);
 	ukd_events_emit(d, "network", connect ? "connect" : "disconnect", r.id, r.name, attrs);
 	log_info("network", "%s %s %s", connect ? "connected" : "disconnected", name, r.name);
@@ -1634,6 +1653,7 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	pthread_mutex_init(&n->lock, NULL);
 	n->d = d;
 	snprintf(n->alias, sizeof(n->alias), "ukd:%s", d->cfg.root);
+	ukd_net_table_name(d->cfg.root, n->table);
 	d->nets = n;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &nr, err);
 	if (!rows)

@@ -13,7 +13,8 @@
 /*
  * Contract (docs/networking.md). A network is a row in the store (networks) and, while ukd
  * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
- * and rules in the one nftables table ukd owns ("ip uk"). An instance on a network has an
+ * and rules in the one nftables table this ukd owns ("ip uk_HASH", ukd_net_table_name()). An
+ * instance on a network has an
  * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
  * "uk<id12><n>" owned by QEMU's user on the bridge and, for each published TCP port, a proxy
  * in ukd listening with a real backlog. Every link ukd makes carries the alias "ukd:ROOT":
@@ -83,6 +84,9 @@ void ukd_net_release(struct ukd *d, const char *instance_id);
 int ukd_net_name_valid(const char *name);
 /* Parses "A.B.C.D/P" (P 8..30, host bits zero); -1 with a 400 otherwise. */
 int ukd_net_cidr_parse(const char *s, uint32_t *net, int *prefix, uk_err_t *err);
+/* The nftables table of the ukd with root directory (root): "uk_" + 8 hex digits of its hash,
+ * so that two ukds in one network namespace never replace each other's rules. */
+void ukd_net_table_name(const char *root, char out[16]);
 /* 1 if [a, a+2^(32-pa)) and [b, ...) overlap. */
 int ukd_net_overlap(uint32_t a, int pa, uint32_t b, int pb);
 
