@@ -12,7 +12,7 @@ import struct
 import sys
 import time
 
-from ukdtest import Daemon, check, require_qemu
+from ukdtest import check, require_qemu, run
 from test_network import (NETCLIENT, WEBSITE, dns_ask, dns_query, in_namespace, uk, uk_links,
                           nft_table)
 
@@ -172,31 +172,20 @@ def health(d):
     uk(d, "rm", "-f", "hweb", "hbad")
 
 
-def main():
-    in_namespace()
-    d = Daemon(sys.argv[1])
-    ok = False
-    try:
-        d.build_ok(WEBSITE, "site")
-        connect_api(d)
-        if os.environ.get("UKT_NET_NO_GUESTS") != "1":
-            require_qemu()
-            d.build_ok(NETCLIENT, "netclient")
-            with_guests(d)
-            health(d)
-        uk(d, "rm", "-f", "web")
-        r = uk(d, "network", "prune")
-        check(r.returncode == 0 and uk_links() == [] and not nft_table(),
-              "left behind: %s %s" % (r.err, uk_links()))
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+def main(d):
+    d.build_ok(WEBSITE, "site")
+    connect_api(d)
+    if os.environ.get("UKT_NET_NO_GUESTS") != "1":
+        require_qemu()
+        d.build_ok(NETCLIENT, "netclient")
+        with_guests(d)
+        health(d)
+    uk(d, "rm", "-f", "web")
+    r = uk(d, "network", "prune")
+    check(r.returncode == 0 and uk_links() == [] and not nft_table(),
+          "left behind: %s %s" % (r.err, uk_links()))
 
 
 if __name__ == "__main__":
-    main()
+    in_namespace()
+    run(main)

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from ukdtest import Daemon, check
+from ukdtest import check, run
 from test_network import dns_ask, dns_query, uk
 
 UPSTREAM_IP = "198.51.100.7"
@@ -89,87 +89,76 @@ def answer(r):
     return rc, [socket.inet_ntoa(r[len(r) - 4 - 16 * k:len(r) - 16 * k]) for k in range(n)]
 
 
-def main():
-    namespaces()
-    up = Upstream()
-    d = Daemon(sys.argv[1])
-    ok = False
+def main(d):
+    for args in (["--outbound", "o"], ["p"], ["--internal", "i"]):
+        r = uk(d, "network", "create", *args)
+        check(r.returncode == 0, "create %s: %s" % (args, r.err))
+    gw = {n: d.req("GET", "/v1/networks/" + n).json()["gateway"] for n in "opi"}
+    # --outbound: an outside name is forwarded, its answer relayed under the guest's ID
+    r = dns_ask(dns_query("Outside.Example", qid=0x4242), server=gw["o"], timeout=5)
+    check(r and r[:2] == b"\x42\x42" and answer(r) == (0, [UPSTREAM_IP]),
+          "outside.example on o: %r" % r)
+    with UP.lock:
+        asked = list(UP.asked)
+    check(asked and asked[-1][0] == "Outside.Example" and asked[-1][1] == 0,
+          "what the upstream got: %r (the question, no additional records)" % asked)
+    # an EDNS query: forwarded without its OPT record
+    q = dns_query("outside.example")
+    q = q[:10] + b"\0\1" + q[12:] + b"\0\0\x29\x10\0\0\0\0\0\0\0"
+    r = dns_ask(q, server=gw["o"], timeout=5)
+    check(r and answer(r) == (0, [UPSTREAM_IP]), "EDNS query: %r" % r)
+    with UP.lock:
+        check(UP.asked[-1][1] == 0, "OPT record forwarded: %r" % UP.asked[-1:])
+    # a hostile upstream: a wrong ID and another question first; the guest gets the real one
+    r = dns_ask(dns_query("forged.example"), server=gw["o"], timeout=5)
+    check(r and answer(r) == (0, [UPSTREAM_IP]), "forged.example: %r" % r)
+    # not --outbound: NXDOMAIN, and nothing reaches the upstream
+    with UP.lock:
+        before = len(UP.asked)
+    for n in "pi":
+        r = dns_ask(dns_query("outside.example"), server=gw[n], timeout=5)
+        check(r and answer(r) == (3, []), "outside.example on %s: %r" % (n, r))
+    time.sleep(0.3)
+    with UP.lock:
+        check(len(UP.asked) == before, "a plain network forwarded: %r" % UP.asked[before:])
+    # a silent upstream: SERVFAIL after the tries (2 x 2 s here), never a wait forever
+    t0 = time.time()
+    r = dns_ask(dns_query("silent.example"), server=gw["o"], timeout=30)
+    check(r and answer(r)[0] == 2 and time.time() - t0 < 20,
+          "silent.example: %r after %.1f s" % (r, time.time() - t0))
+    # a flood of outside names to the silent upstream: at most 128 per network in flight
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    with UP.lock:
+        before = len(UP.asked)
+    for k in range(300):  # paced so that no kernel buffer drops what the bound should
+        s.sendto(dns_query("silent%d.example" % k, qid=k), (gw["o"], 53))
+        if k % 25 == 24:
+            time.sleep(0.005)
+    time.sleep(1.0)  # within the first try of each: no retry yet
+    with UP.lock:
+        inflight = len(UP.asked) - before
+    s.settimeout(0.5)
+    early = 0
     try:
-        for args in (["--outbound", "o"], ["p"], ["--internal", "i"]):
-            r = uk(d, "network", "create", *args)
-            check(r.returncode == 0, "create %s: %s" % (args, r.err))
-        gw = {n: d.req("GET", "/v1/networks/" + n).json()["gateway"] for n in "opi"}
-        # --outbound: an outside name is forwarded, its answer relayed under the guest's ID
-        r = dns_ask(dns_query("Outside.Example", qid=0x4242), server=gw["o"], timeout=5)
-        check(r and r[:2] == b"\x42\x42" and answer(r) == (0, [UPSTREAM_IP]),
-              "outside.example on o: %r" % r)
-        with up.lock:
-            asked = list(up.asked)
-        check(asked and asked[-1][0] == "Outside.Example" and asked[-1][1] == 0,
-              "what the upstream got: %r (the question, no additional records)" % asked)
-        # an EDNS query: forwarded without its OPT record
-        q = dns_query("outside.example")
-        q = q[:10] + b"\0\1" + q[12:] + b"\0\0\x29\x10\0\0\0\0\0\0\0"
-        r = dns_ask(q, server=gw["o"], timeout=5)
-        check(r and answer(r) == (0, [UPSTREAM_IP]), "EDNS query: %r" % r)
-        with up.lock:
-            check(up.asked[-1][1] == 0, "OPT record forwarded: %r" % up.asked[-1:])
-        # a hostile upstream: a wrong ID and another question first; the guest gets the real one
-        r = dns_ask(dns_query("forged.example"), server=gw["o"], timeout=5)
-        check(r and answer(r) == (0, [UPSTREAM_IP]), "forged.example: %r" % r)
-        # not --outbound: NXDOMAIN, and nothing reaches the upstream
-        with up.lock:
-            before = len(up.asked)
-        for n in "pi":
-            r = dns_ask(dns_query("outside.example"), server=gw[n], timeout=5)
-            check(r and answer(r) == (3, []), "outside.example on %s: %r" % (n, r))
-        time.sleep(0.3)
-        with up.lock:
-            check(len(up.asked) == before, "a plain network forwarded: %r" % up.asked[before:])
-        # a silent upstream: SERVFAIL after the tries (2 x 2 s here), never a wait forever
-        t0 = time.time()
-        r = dns_ask(dns_query("silent.example"), server=gw["o"], timeout=30)
-        check(r and answer(r)[0] == 2 and time.time() - t0 < 20,
-              "silent.example: %r after %.1f s" % (r, time.time() - t0))
-        # a flood of outside names to the silent upstream: at most 128 per network in flight
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        with up.lock:
-            before = len(up.asked)
-        for k in range(300):  # paced so that no kernel buffer drops what the bound should
-            s.sendto(dns_query("silent%d.example" % k, qid=k), (gw["o"], 53))
-            if k % 25 == 24:
-                time.sleep(0.005)
-        time.sleep(1.0)  # within the first try of each: no retry yet
-        with up.lock:
-            inflight = len(up.asked) - before
-        s.settimeout(0.5)
-        early = 0
-        try:
-            while True:
-                early += answer(s.recv(2048))[0] == 2
-        except socket.timeout:
-            pass
-        print("flood: %d of 300 forwarded in the first second, %d SERVFAIL at once" %
-              (inflight, early))
-        check(0 < inflight <= 128 and early >= 100,
-              "flood: %d forwarded (bound 128), %d SERVFAIL at once" % (inflight, early))
-        s.close()
-        # the flood's queries end in SERVFAIL after their tries; then the network forwards again
-        time.sleep(5)
-        r = dns_ask(dns_query("outside.example"), server=gw["o"], timeout=5)
-        check(r and answer(r) == (0, [UPSTREAM_IP]), "after the flood: %r" % r)
-        for n in "opi":
-            uk(d, "network", "rm", n)
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+        while True:
+            early += answer(s.recv(2048))[0] == 2
+    except socket.timeout:
+        pass
+    print("flood: %d of 300 forwarded in the first second, %d SERVFAIL at once" %
+          (inflight, early))
+    check(0 < inflight <= 128 and early >= 100,
+          "flood: %d forwarded (bound 128), %d SERVFAIL at once" % (inflight, early))
+    s.close()
+    # the flood's queries end in SERVFAIL after their tries; then the network forwards again
+    time.sleep(5)
+    r = dns_ask(dns_query("outside.example"), server=gw["o"], timeout=5)
+    check(r and answer(r) == (0, [UPSTREAM_IP]), "after the flood: %r" % r)
+    for n in "opi":
+        uk(d, "network", "rm", n)
 
 
 if __name__ == "__main__":
-    main()
+    namespaces()
+    UP = Upstream()
+    run(main)
