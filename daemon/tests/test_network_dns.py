@@ -4,7 +4,8 @@ on 127.0.0.1:53 of its own namespace. Names that are not instances are forwarded
 --outbound network and answered NXDOMAIN (never forwarded) on a plain or --internal one; a
 hostile upstream's wrong-ID and wrong-question answers are dropped (the guest gets the real
 one); a silent upstream gives SERVFAIL, not a wait forever; a flood of outside names keeps at
-most the bound in flight upstream. usage: test_network_dns.py UKD UK"""
+most the bound in flight upstream; a guest on the --outbound network resolves an outside name
+through ukd. usage: test_network_dns.py UKD UK"""
 import os
 import shutil
 import socket
@@ -15,8 +16,8 @@ import tempfile
 import threading
 import time
 
-from ukdtest import check, run
-from test_network import dns_ask, dns_query, uk
+from ukdtest import check, require_qemu, run
+from test_network import NETCLIENT, dns_ask, dns_query, uk
 
 UPSTREAM_IP = "198.51.100.7"
 
@@ -154,8 +155,22 @@ def main(d):
     time.sleep(5)
     r = dns_ask(dns_query("outside.example"), server=gw["o"], timeout=5)
     check(r and answer(r) == (0, [UPSTREAM_IP]), "after the flood: %r" % r)
+    if os.environ.get("UKT_NET_NO_GUESTS") != "1":
+        guest(d)
     for n in "opi":
         uk(d, "network", "rm", n)
+
+
+def guest(d):
+    """A guest's getaddrinfo of an outside name on --outbound o: through ukd, the upstream's
+    address (nothing listens there: netclient then fails to connect, exit 3); on p: NXDOMAIN."""
+    require_qemu()
+    d.build_ok(NETCLIENT, "netclient")
+    r = uk(d, "run", "--rm", "--network", "o", "netclient", "outside.example", "80")
+    check(r.returncode == 3 and "outside.example is %s" % UPSTREAM_IP in r.out,
+          "netclient on o: %d %s %s" % (r.returncode, r.out, r.err))
+    r = uk(d, "run", "--rm", "--network", "p", "netclient", "outside.example", "80")
+    check(r.returncode == 2, "netclient on p resolved an outside name: %s" % r.out)
 
 
 if __name__ == "__main__":
