@@ -169,22 +169,56 @@ static int net_prune(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* connect [--alias A]... [--ip IP] NET INSTANCE, disconnect NET INSTANCE */
+static int net_conn(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"alias", required_argument, NULL, 'a'},
+	                                     {"ip", required_argument, NULL, 'i'},
+	                                     {NULL, 0, NULL, 0}};
+	_cleanup_json_ json_object *body = json_object_new_object();
+	json_object *aliases = NULL;
+	int connect = !strcmp(argv[0], "connect"), c;
+	uk_err_t err = {0};
+
+	while ((c = cli_getopt(cli, argc, argv, "", connect ? opts : NULL)) != -1) {
+		if (c == 'a') {
+			if (!aliases) {
+				aliases = json_object_new_array();
+				json_object_object_add(body, "aliases", aliases);
+			}
+			json_object_array_add(aliases, json_object_new_string(optarg));
+		} else if (c == 'i') {
+			json_object_object_add(body, "ip", json_object_new_string(optarg));
+		} else {
+			return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error(cli, "%s needs a NETWORK and an INSTANCE", argv[0]);
+	json_object_object_add(body, "instance", json_object_new_string(argv[optind + 1]));
+	_cleanup_free_ char *path =
+	        cli_path("networks", argv[optind], connect ? "/connect" : "/disconnect");
+	if (call(cli, "POST", path, body, NULL, &err) < 0)
+		return err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
+	return 0;
+}
+
 static int network_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct {
 		const char *name, *alias;
 		int (*run)(struct cli *cli, int argc, char **argv);
-	} subs[] = {{"create", NULL, net_create},
-	            {"ls", "list", net_ls},
-	            {"inspect", NULL, net_inspect},
-	            {"rm", "remove", net_rm},
-	            {"prune", NULL, net_prune}};
+	} subs[] = {{"create", NULL, net_create},   {"ls", "list", net_ls},
+	            {"inspect", NULL, net_inspect}, {"rm", "remove", net_rm},
+	            {"prune", NULL, net_prune},     {"connect", NULL, net_conn},
+	            {"disconnect", NULL, net_conn}};
 	int c;
 
 	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
 		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
 	if (optind >= argc)
-		return cli_usage_error(cli, "needs a subcommand: create, ls, inspect, rm or prune");
+		return cli_usage_error(cli, "needs a subcommand: create, ls, inspect, rm, prune, "
+		                            "connect or disconnect");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(argv[optind], subs[i].name) &&
 		    (!subs[i].alias || strcmp(argv[optind], subs[i].alias)))
@@ -194,8 +228,10 @@ static int network_run(struct cli *cli, int argc, char **argv)
 		optind = 0;
 		return subs[i].run(cli, argc, argv);
 	}
-	return cli_usage_error(cli, "unknown subcommand '%s' (create, ls, inspect, rm, prune)",
-	                       argv[optind]);
+	return cli_usage_error(
+	        cli,
+	        "unknown subcommand '%s' (create, ls, inspect, rm, prune, connect, disconnect)",
+	        argv[optind]);
 }
 
 const struct cli_cmd cli_cmd_network = {
@@ -207,10 +243,17 @@ const struct cli_cmd cli_cmd_network = {
                 "       uk network inspect NETWORK...\n"
                 "       uk network rm NETWORK...\n"
                 "       uk network prune\n"
+                "       uk network connect [--alias A]... [--ip IP] NETWORK INSTANCE\n"
+                "       uk network disconnect NETWORK INSTANCE\n"
                 "\n"
                 "A network is a Linux bridge ukd makes (uk-<id>), with one tap per instance on\n"
-                "it. Instances join one at create time: uk run --network NAME [--network-alias\n"
-                "A] [--ip IP]. On it they reach each other by name and alias (ukd answers DNS\n"
+                "it. Instances join one at create time (uk run --network NAME [--network-alias\n"
+                "A] [--ip IP]) or later with connect, which like disconnect changes a created\n"
+                "or stopped instance only (a running guest cannot gain or lose a NIC: uk stop,\n"
+                "connect, uk start). One network per instance; disconnected from it, an\n"
+                "instance is back in the default mode (slirp when it publishes ports, exposes\n"
+                "one or has a health check, else no NIC).\n"
+                "On a network instances reach each other by name and alias (ukd answers DNS\n"
                 "on the gateway) and nothing else: two networks cannot reach each other, and\n"
                 "by default nothing outside either. --outbound adds NAT to the host's networks;\n"
                 "an --internal network publishes no ports either. rm refuses a network\n"
@@ -221,7 +264,10 @@ const struct cli_cmd cli_cmd_network = {
                 "      --subnet CIDR   e.g. 10.89.7.0/24 (default: the first free 10.89.N.0/24)\n"
                 "      --gateway IP    the bridge's address (default: the subnet's first)\n"
                 "      --internal      no way out of the network\n"
-                "      --outbound      NAT to the host's networks (and nothing else in)\n"
+                "      --outbound      NAT to the host's networks (and nothing else in); DNS\n"
+                "                      forwards outside names to the host's resolvers\n"
+                "      --alias A       connect: another name on NETWORK (repeatable)\n"
+                "      --ip IP         connect: the address on NETWORK (default: IPAM's)\n"
                 "  -q, --quiet         ls: ids only\n"
                 "      --format FMT    table or json\n"
                 "  -h, --help          print this help\n",

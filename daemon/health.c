@@ -634,6 +634,18 @@ static int free_port(unsigned *port, uk_err_t *err)
 	return r ? -1 : 0;
 }
 
+static int endpoint_write(const char *path, const char *ip, unsigned port, uk_err_t *err)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return uk_err_errno(err, errno, "create %s", path);
+	fprintf(f, "%s:%u\n", ip, port);
+	if (fclose(f) != 0)
+		return uk_err_errno(err, errno, "write %s", path);
+	return 0;
+}
+
 int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cfg *hcp,
                        const struct ukd_port *ports, int n, struct ukd_port *fwd, uk_err_t *err)
 {
@@ -641,7 +653,6 @@ int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cf
 	char path[PATH_MAX], ip[16] = "127.0.0.1";
 	unsigned port = 0;
 	int added = 0;
-	FILE *f;
 
 	endpoint_file(d, id, path, sizeof(path));
 	if (hc.kind == UKD_HEALTH_NONE) {
@@ -664,12 +675,22 @@ int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cf
 		fwd->guest_port = hc.port;
 		added = 1;
 	}
-	if (!(f = fopen(path, "we")))
-		return uk_err_errno(err, errno, "create %s", path);
-	fprintf(f, "%s:%u\n", ip, port);
-	if (fclose(f) != 0)
-		return uk_err_errno(err, errno, "write %s", path);
+	if (endpoint_write(path, ip, port, err) < 0)
+		return -1;
 	return added;
+}
+
+int ukd_health_prepare_at(struct ukd *d, const char *id, const struct ukd_health_cfg *hc,
+                          const char *ip, uk_err_t *err)
+{
+	char path[PATH_MAX];
+
+	endpoint_file(d, id, path, sizeof(path));
+	if (hc->kind == UKD_HEALTH_NONE) {
+		unlink(path);
+		return 0;
+	}
+	return endpoint_write(path, ip, hc->port, err);
 }
 
 int ukd_health_killed(struct ukd *d, const struct ukd_instance *in, char *why, size_t len)

@@ -27,6 +27,10 @@ void ukd_health_stop(struct ukd *d);
  */
 int ukd_health_prepare(struct ukd *d, const char *id, const struct ukd_health_cfg *hc,
                        const struct ukd_port *ports, int n, struct ukd_port *fwd, uk_err_t *err);
+/* Before a start on a uk network: the check probes the guest's own address (ip) on the bridge
+ * (ukd runs in the bridge's network namespace), at the check's port. */
+int ukd_health_prepare_at(struct ukd *d, const char *id, const struct ukd_health_cfg *hc,
+                          const char *ip, uk_err_t *err);
 /* If ukd killed (in)'s current run for being unhealthy: fills (why) and returns 1. */
 int ukd_health_killed(struct ukd *d, const struct ukd_instance *in, char *why, size_t len);
 /* The instance's State.Health ({status, failing_streak, log, endpoint}) or NULL if it has

@@ -365,6 +365,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	/* a uk network's tap (network.h), else QEMU's user networking */
 	if (ukd_net_prepare(d, in, &net, err) < 0)
 		return -1;
+	if (net.n_nics && ukd_health_prepare_at(d, in->id, &s->health, net.ip, err) < 0)
+		goto fail;
 	for (int i = 0; i < net.n_env && i < 3; i++)
 		env[n_env++] = net.env[i];
 	if ((!net.n_nics &&
@@ -802,12 +804,17 @@ json_object *ukd_instance_ports_json(const struct ukd_instance *in)
 }
 
 /* The guest's network as the daemon configures it (docs/networking.md). */
-static json_object *network_json(const struct ukd_instance *in)
+static json_object *network_json(struct ukd *d, const struct ukd_instance *in)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = NULL;
 	int nic = ukd_spec_has_nic(&in->spec);
 	char mac[18];
 
+	if (in->spec.net_mode == UKD_NET_BRIDGE && (o = ukd_net_endpoint_json(d, in->id))) {
+		json_object_object_add(o, "mode", json_object_new_string("bridge"));
+		return o;
+	}
+	o = json_object_new_object();
 	json_object_object_add(o, "mode", json_object_new_string(nic ? "user" : "none"));
 	if (nic) {
 		snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", in->id, in->id + 2,
@@ -848,7 +855,7 @@ json_object *ukd_instance_json(struct ukd *d, const struct ukd_instance *in)
 		json_object_object_add(st, "health", v);
 	json_object_object_add(o, "state", st);
 	json_object_object_add(o, "ports", ukd_instance_ports_json(in));
-	json_object_object_add(o, "network", network_json(in));
+	json_object_object_add(o, "network", network_json(d, in));
 	/* a config that did not decode shows as {} (its start says why) */
 	json_object_object_add(o, "config",
 	                       in->spec_error[0] ? json_object_new_object()

@@ -99,3 +99,24 @@ size_t ukd_dns_answer(const uint8_t *req, const struct ukd_dns_query *q, int rco
 	wr16(out + 6, (uint16_t)an);
 	return len;
 }
+
+size_t ukd_dns_forward_query(const uint8_t *req, const struct ukd_dns_query *q, uint16_t id,
+                             uint8_t *out)
+{
+	memset(out, 0, 12);
+	wr16(out, id);
+	wr16(out + 2, (uint16_t)(q->flags & 0x0100)); /* a standard query, RD as the guest asked */
+	wr16(out + 4, 1);
+	memcpy(out + 12, req + 12, q->qend - 12);
+	return q->qend;
+}
+
+int ukd_dns_response_matches(const uint8_t *resp, size_t len, const uint8_t *fwd, size_t flen)
+{
+	if (len < flen || flen < 12)
+		return 0;
+	if (rd16(resp) != rd16(fwd) || !(resp[2] & 0x80) || (resp[2] >> 3 & 0xf) != 0)
+		return 0;
+	/* the question: what was asked, byte for byte (a spoofer must also guess the name) */
+	return rd16(resp + 4) == 1 && !memcmp(resp + 12, fwd + 12, flen - 12);
+}

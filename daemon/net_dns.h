@@ -34,4 +34,16 @@ int ukd_dns_parse_query(const uint8_t *buf, size_t len, struct ukd_dns_query *q)
 size_t ukd_dns_answer(const uint8_t *req, const struct ukd_dns_query *q, int rcode,
                       const uint32_t *ips, int n, uint8_t *out);
 
+/* Forwarding (--outbound networks): what ukd sends upstream is rebuilt from what it parsed, not
+ * relayed: a header with (id) and the guest's RD bit, one question (req)[12..q->qend), nothing
+ * else (no EDNS, no additional records). Writes into (out) (UKD_DNS_MAX bytes); returns its
+ * length. (q) must come from a 0 of ukd_dns_parse_query(). */
+size_t ukd_dns_forward_query(const uint8_t *req, const struct ukd_dns_query *q, uint16_t id,
+                             uint8_t *out);
+
+/* 1 if (resp)[0..len) is the answer to the forwarded query (fwd)[0..flen) (what
+ * ukd_dns_forward_query() wrote): a response (QR), same ID, standard opcode, one question equal
+ * byte for byte to the one asked; 0 otherwise (a stray, late or forged datagram: dropped). */
+int ukd_dns_response_matches(const uint8_t *resp, size_t len, const uint8_t *fwd, size_t flen);
+
 #endif

@@ -1,5 +1,7 @@
 /* uk networks: store rows, IPAM, bridges/taps/nftables through ip(8)/nft(8), DNS, TCP proxies. */
 #include "network.h"
+#include "events.h"
+#include "instance_lock.h"
 #include "log.h"
 #include "names.h"
 #include "net_dns.h"
@@ -19,6 +21,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -32,8 +35,12 @@ extern char **environ;
  * what ukd did can be repeated by hand from the log. The cost is a fork per call (~2 ms).
  */
 
-#define DNS_RATE 200  /* queries per second per network ... */
-#define DNS_BURST 400 /* ... with this burst: more are dropped unread */
+#define DNS_RATE 200        /* queries per second per network ... */
+#define DNS_BURST 400       /* ... with this burst: more are dropped unread */
+#define DNS_FWD_MAX 256     /* queries forwarded upstream and not yet answered, in all ... */
+#define DNS_FWD_NET_MAX 128 /* ... and per network: more get SERVFAIL at once */
+#define DNS_FWD_TRY_NS 2000000000LL /* per upstream tried; then the next, then SERVFAIL */
+#define DNS_UPSTREAMS_MAX 3         /* as the libc resolver's MAXNS */
 
 struct net_row {
 	char id[65], name[UKD_NAME_MAX];
@@ -45,20 +52,41 @@ struct net_row {
 struct dns_sock {
 	char net[65];
 	uint32_t gw;
-	int fd;
+	int fd, outbound;
 	double tokens;
 	int64_t last_ns;
+};
+
+/* A query forwarded upstream: its own connected socket (a random source port the kernel holds
+ * to the upstream's address and port) and a random ID; the answer must match both, and the
+ * question (ukd_dns_response_matches). */
+struct dns_fwd {
+	int fd; /* -1: a free slot */
+	char net[65];
+	struct sockaddr_in client;
+	uint16_t client_id;
+	int tries;
+	int64_t deadline;
+	uint8_t q[UKD_DNS_MAX]; /* what was sent */
+	size_t qlen;
+	uint8_t req[UKD_DNS_MAX]; /* the guest's query, for its SERVFAIL */
+	struct ukd_dns_query pq;
 };
 
 struct ukd_nets {
 	pthread_mutex_t lock;
 	struct ukd *d;
 	char alias[160];         /* "ukd:ROOT": the mark on every link ukd makes */
+	char table[16];          /* "uk_HASH": its nftables table, one per root */
 	struct ukd_proxy *proxy; /* published ports (proxy.c) */
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
 	struct dns_sock socks[64];
 	int nsocks;
+	struct sockaddr_in upstreams[DNS_UPSTREAMS_MAX]; /* /etc/resolv.conf's, read at start */
+	int nupstreams;
+	struct dns_fwd fwd[DNS_FWD_MAX];
+	int nfwd;
 };
 
 /* ---- pure helpers ---- */
@@ -131,6 +159,15 @@ int ukd_net_overlap(uint32_t a, int pa, uint32_t b, int pb)
 	int p = pa < pb ? pa : pb;
 
 	return (a & prefix_mask(p)) == (b & prefix_mask(p));
+}
+
+void ukd_net_table_name(const char *root, char out[16])
+{
+	uint32_t h = 2166136261u; /* FNV-1a: stable across builds and hosts */
+
+	for (const unsigned char *p = (const unsigned char *)root; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	snprintf(out, 16, "uk_%08x", h);
 }
 
 static void br_name(const char *net_id, char out[16])
@@ -423,7 +460,7 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 	return o;
 }
 
-/* ---- nftables: the one table "ip uk", rebuilt whole from the networks ---- */
+/* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
 
 static int nft_apply(struct ukd *d, uk_err_t *err)
 {
@@ -438,10 +475,12 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 		return rows ? uk_err_errno(err, ENOMEM, "nftables") : -1;
 #define P(...) (len += (size_t)snprintf(t + len, cap - len, __VA_ARGS__))
 	/* create-then-delete: deleting a table that is not there would fail the transaction */
-	P("table ip uk\ndelete table ip uk\n");
+	const char *tb = d->nets->table;
+	P("table ip %s\ndelete table ip %s\n", tb, tb);
 	if (n) {
-		P("table ip uk {\n chain input {\n  type filter hook input priority 0; policy "
-		  "accept;\n");
+		P("table ip %s {\n chain input {\n  type filter hook input priority 0; policy "
+		  "accept;\n",
+		  tb);
 		for (int i = 0; i < n; i++) {
 			char br[16], gw[16];
 			br_name(rows[i].id, br);
@@ -481,7 +520,7 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
-		return uk_err_wrap(err, "nftables table ip uk");
+		return uk_err_wrap(err, "nftables table ip %s", tb);
 	if (outbound) {
 		/* NAT needs forwarding: the one host setting an --outbound network changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
@@ -530,6 +569,135 @@ static int dns_lookup(struct ukd *d, const char *net, const char *name, uint32_t
 	return n;
 }
 
+/* The IPv4 nameservers of (path) (resolv.conf(5)), at most DNS_UPSTREAMS_MAX. A loopback one
+ * (a local stub such as 127.0.0.53) is kept: ukd, not the guest, sends to it, from the host. */
+static int upstreams_read(const char *path, struct sockaddr_in *out)
+{
+	FILE *f = fopen(path, "re");
+	char line[256], addr[64];
+	int n = 0;
+	uint32_t ip;
+
+	while (f && n < DNS_UPSTREAMS_MAX && fgets(line, sizeof(line), f))
+		if (sscanf(line, " nameserver %63s", addr) == 1 && ip_parse(addr, &ip) == 0)
+			out[n++] = (struct sockaddr_in){.sin_family = AF_INET,
+			                                .sin_port = htons(53),
+			                                .sin_addr.s_addr = htonl(ip)};
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void dns_reply(struct ukd_nets *n, const char *net, const struct sockaddr_in *to,
+                      const void *buf, size_t len)
+{
+	for (int i = 0; i < n->nsocks; i++)
+		if (!strcmp(n->socks[i].net, net)) {
+			if (sendto(n->socks[i].fd, buf, len, MSG_DONTWAIT,
+			           (const struct sockaddr *)to, sizeof(*to)) < 0)
+				log_debug("network", "dns answer: %s", strerror(errno));
+			return;
+		}
+}
+
+static void fwd_free(struct ukd_nets *n, struct dns_fwd *f)
+{
+	close(f->fd);
+	f->fd = -1;
+	n->nfwd--;
+}
+
+/* SERVFAIL to the guest whose query (f) no upstream answered. */
+static void fwd_fail(struct ukd_nets *n, struct dns_fwd *f)
+{
+	uint8_t out[UKD_DNS_MAX];
+
+	dns_reply(n, f->net, &f->client, out,
+	          ukd_dns_answer(f->req, &f->pq, UKD_DNS_SERVFAIL, NULL, 0, out));
+	fwd_free(n, f);
+}
+
+/* Sends (f)'s query to upstream number (f->tries) (a fresh socket and ID each try). */
+static int fwd_send(struct ukd_nets *n, struct dns_fwd *f)
+{
+	const struct sockaddr_in *up = &n->upstreams[f->tries % n->nupstreams];
+	uint16_t id;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (f->fd < 0 || connect(f->fd, (const struct sockaddr *)up, sizeof(*up)) < 0 ||
+	    getrandom(&id, sizeof(id), 0) != sizeof(id))
+		return -1;
+	f->qlen = ukd_dns_forward_query(f->req, &f->pq, id, f->q);
+	f->deadline = ukd_now_ns() + DNS_FWD_TRY_NS;
+	f->tries++;
+	return send(f->fd, f->q, f->qlen, MSG_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* An outside name asked on an --outbound network: to the host's resolvers, bounded. */
+static void dns_forward(struct ukd_nets *n, const struct dns_sock *s, const uint8_t *req,
+                        const struct ukd_dns_query *q, const struct sockaddr_in *from)
+{
+	struct dns_fwd *f = NULL;
+	int mine = 0;
+
+	for (int i = 0; i < DNS_FWD_MAX; i++) {
+		if (n->fwd[i].fd < 0 && !f)
+			f = &n->fwd[i];
+		else if (n->fwd[i].fd >= 0 && !strcmp(n->fwd[i].net, s->net))
+			mine++;
+	}
+	if (!n->nupstreams || !f || mine >= DNS_FWD_NET_MAX) {
+		uint8_t out[UKD_DNS_MAX];
+		dns_reply(n, s->net, from, out,
+		          ukd_dns_answer(req, q, UKD_DNS_SERVFAIL, NULL, 0, out));
+		return;
+	}
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	snprintf(f->net, sizeof(f->net), "%s", s->net);
+	f->client = *from;
+	f->pq = *q;
+	memcpy(f->req, req, q->qend);
+	n->nfwd++;
+	if (fwd_send(n, f) < 0)
+		fwd_fail(n, f);
+}
+
+/* An upstream's datagram on (f)'s socket: relayed to the guest if it is the answer. */
+static void fwd_answer(struct ukd_nets *n, struct dns_fwd *f)
+{
+	uint8_t buf[4096];
+	ssize_t len = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (len < 0 && errno == ECONNREFUSED && f->tries < 2 * n->nupstreams) {
+		if (fwd_send(n, f) < 0) /* nothing listens there: the next upstream */
+			fwd_fail(n, f);
+		return;
+	}
+	if (len <= 0 || !ukd_dns_response_matches(buf, (size_t)len, f->q, f->qlen))
+		return; /* forged, stray or late: the query waits on */
+	buf[0] = (uint8_t)(f->pq.id >> 8);
+	buf[1] = (uint8_t)f->pq.id;
+	dns_reply(n, f->net, &f->client, buf, (size_t)len);
+	fwd_free(n, f);
+}
+
+/* Queries whose try timed out: the next upstream, or SERVFAIL after each had two tries. */
+static void fwd_expire(struct ukd_nets *n)
+{
+	int64_t now = ukd_now_ns();
+
+	for (int i = 0; i < DNS_FWD_MAX; i++) {
+		struct dns_fwd *f = &n->fwd[i];
+		if (f->fd < 0 || now < f->deadline)
+			continue;
+		if (f->tries >= 2 * n->nupstreams || fwd_send(n, f) < 0)
+			fwd_fail(n, f);
+	}
+}
+
 static void dns_serve_one(struct ukd_nets *n, struct dns_sock *s)
 {
 	uint8_t req[UKD_DNS_MAX + 1], out[UKD_DNS_MAX];
@@ -559,6 +727,11 @@ static void dns_serve_one(struct ukd_nets *n, struct dns_sock *s)
 		if (q.qclass == UKD_DNS_CLASS_IN &&
 		    (nip = dns_lookup(n->d, s->net, q.name, ips, 8)) > 0)
 			rc = UKD_DNS_NOERROR;
+		else if (s->outbound) {
+			dns_forward(n, s, req, &q,
+			            &from); /* not an instance's: the host's resolvers */
+			return;
+		}
 		if (q.qtype != UKD_DNS_TYPE_A)
 			nip = 0; /* the name exists, with no record of that type */
 	}
@@ -609,6 +782,7 @@ static void dns_sync(struct ukd_nets *n)
 		snprintf(s->net, sizeof(s->net), "%s", rows[j].id);
 		s->gw = rows[j].gw;
 		s->fd = fd;
+		s->outbound = rows[j].outbound;
 		s->tokens = DNS_BURST;
 		s->last_ns = ukd_now_ns();
 	}
@@ -618,18 +792,32 @@ static void dns_sync(struct ukd_nets *n)
 static void *dns_main(void *p)
 {
 	struct ukd_nets *n = p;
-	struct pollfd pf[65];
+	struct pollfd pf[65 + DNS_FWD_MAX];
+	struct dns_fwd *pfwd[DNS_FWD_MAX];
 
+	for (int i = 0; i < DNS_FWD_MAX; i++)
+		n->fwd[i].fd = -1;
 	dns_sync(n);
 	while (!n->stopping) {
-		int np = 0;
+		int np = 0, ns, nf = 0;
 		pf[np++] = (struct pollfd){.fd = n->wake[0], .events = POLLIN};
 		pthread_mutex_lock(&n->lock);
 		for (int i = 0; i < n->nsocks; i++)
 			pf[np++] = (struct pollfd){.fd = n->socks[i].fd, .events = POLLIN};
 		pthread_mutex_unlock(&n->lock);
-		if (poll(pf, (nfds_t)np, 1000) <= 0)
+		ns = np;
+		for (int i = 0; i < DNS_FWD_MAX; i++)
+			if (n->fwd[i].fd >= 0) {
+				pfwd[nf++] = &n->fwd[i];
+				pf[np++] = (struct pollfd){.fd = n->fwd[i].fd, .events = POLLIN};
+			}
+		int r = poll(pf, (nfds_t)np, n->nfwd ? 100 : 1000);
+		fwd_expire(n);
+		if (r <= 0)
 			continue;
+		for (int i = ns; i < np; i++) /* before the guests' queries may reuse a slot */
+			if (pf[i].revents && pfwd[i - ns]->fd == pf[i].fd)
+				fwd_answer(n, pfwd[i - ns]);
 		if (pf[0].revents) {
 			char buf[64];
 			while (read(n->wake[0], buf, sizeof(buf)) > 0)
@@ -637,7 +825,7 @@ static void *dns_main(void *p)
 			dns_sync(n);
 			continue;
 		}
-		for (int i = 1; i < np; i++)
+		for (int i = 1; i < ns; i++)
 			if (pf[i].revents & POLLIN) /* socks only change on this thread */
 				dns_serve_one(n, &n->socks[i - 1]);
 	}
@@ -703,9 +891,35 @@ static int ip_taken(struct ukd *d, const char *net, const char *ip)
 	return sqlite3_step(st) == SQLITE_ROW;
 }
 
-static int attach(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                  uk_err_t *err)
+/* 0 if no other endpoint on network (net) answers to (name) (an alias or its instance's name,
+ * lowercase); else 409 naming the holder. Inside a transaction. */
+static int name_free(struct ukd *d, const char *net, const char *net_name, const char *instance,
+                     const char *name, uk_err_t *err)
 {
+	_cleanup_stmt_ sqlite3_stmt *st = prep(
+	        d,
+	        "SELECT coalesce(i.name, e.instance) FROM endpoints e LEFT JOIN instances i"
+	        " ON i.id = e.instance WHERE e.network = ?1 AND e.instance != ?2 AND"
+	        " (lower(i.name) = ?3 OR instr(' ' || e.aliases || ' ', ' ' || ?3 || ' ') > 0)",
+	        err);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		return uk_err_conflict(err,
+		                       "the name %s is already taken on network %s by instance %s: "
+		                       "pick another alias",
+		                       name, net_name, (const char *)sqlite3_column_text(st, 0));
+	return 0;
+}
+
+static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+{
+	const char *instance_id = in->id;
+	const struct ukd_instance_spec *spec = &in->spec;
 	struct net_row r;
 	char ip[16] = "", mac[18], tap[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 8] = "";
 	const struct ukd_net_attach *a = &spec->nets[0];
@@ -717,10 +931,6 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 		                  spec->n_nets);
 	if (row_find(d, a->network, &r, err) < 0)
 		return -1;
-	if (spec->health.kind != UKD_HEALTH_NONE)
-		return uk_err_bad(err,
-		                  "health checks of an instance on a network are not supported "
-		                  "yet: drop --health-* or use --network user");
 	if (r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
 	if (a->ip[0]) {
@@ -749,6 +959,21 @@ static int attach(struct ukd *d, const char *instance_id, const struct ukd_insta
 	if (ip[0] && ip_taken(d, r.id, ip)) {
 		ukd_store_rollback(d->store);
 		return uk_err_conflict(err, "ip %s is already used on network %s", ip, r.name);
+	}
+	/* DNS answers a name with one instance: an alias (or the name) another holds is refused */
+	char lname[sizeof(in->name)];
+	for (size_t i = 0; i < sizeof(lname); i++)
+		lname[i] = (char)tolower((unsigned char)in->name[i]);
+	int clash = in->name[0] && name_free(d, r.id, r.name, instance_id, lname, err) < 0;
+	for (int i = 0; i < a->n_aliases && !clash; i++) {
+		char al[UKD_NAME_MAX];
+		for (size_t k = 0; k < sizeof(al); k++)
+			al[k] = (char)tolower((unsigned char)a->aliases[i][k]);
+		clash = name_free(d, r.id, r.name, instance_id, al, err) < 0;
+	}
+	if (clash) {
+		ukd_store_rollback(d->store);
+		return -1;
 	}
 	for (uint32_t h = r.net + 2; !ip[0] && h < (r.net | ~prefix_mask(r.prefix)); h++) {
 		char c[16];
@@ -875,12 +1100,13 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 	snprintf(out->env[1], sizeof(out->env[1]), "UK_GW=%s", gw);
 	snprintf(out->env[2], sizeof(out->env[2]), "UK_DNS=%s", gw);
 	out->n_env = 3;
+	snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
 	return 0;
 }
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 {
-	return attach(d, in->id, &in->spec, err);
+	return attach(d, in, err);
 }
 
 int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
@@ -1157,6 +1383,218 @@ json_object *ukd_net_prune(struct ukd *d, uk_err_t *err)
 	return gone;
 }
 
+/* ---- connect and disconnect: a created or stopped instance changes networks ---- */
+
+/* Reads {"instance", "aliases", "ip"} ((connect) 0: "instance" only) into (ref) and (a). */
+static int conn_body(json_object *body, int connect, char ref[128], struct ukd_net_attach *a,
+                     uk_err_t *err)
+{
+	static const char *const known[] = {"instance", "aliases", "ip", NULL};
+	static const char *const known_d[] = {"instance", NULL};
+	const char *unknown, *v;
+	json_object *al;
+	int bad = 0;
+	uint32_t ip;
+
+	memset(a, 0, sizeof(*a));
+	if (!body || !json_object_is_type(body, json_type_object))
+		return uk_err_bad(err, "expected a JSON object");
+	if ((unknown = ukd_json_unknown_key(body, connect ? known : known_d)))
+		return uk_err_bad(err, "unknown field '%s'", unknown);
+	if (!(v = body_str(body, "instance", err, &bad)) || bad || !v[0] || strlen(v) >= 128)
+		return bad ? -1
+		           : uk_err_bad(err, "instance: the instance's name or id is required");
+	snprintf(ref, 128, "%s", v);
+	if ((v = body_str(body, "ip", err, &bad))) {
+		if (ip_parse(v, &ip) < 0)
+			return uk_err_bad(err,
+			                  "ip '%.40s': expected an IPv4 address like 10.89.0.5", v);
+		ip_format(ip, a->ip);
+	}
+	if (bad)
+		return -1;
+	if (!json_object_object_get_ex(body, "aliases", &al) || !al)
+		return 0;
+	if (!json_object_is_type(al, json_type_array) ||
+	    json_object_array_length(al) > UKD_ALIASES_MAX)
+		return uk_err_bad(err, "aliases: expected an array of at most %d names",
+		                  UKD_ALIASES_MAX);
+	for (size_t i = 0; i < json_object_array_length(al); i++) {
+		json_object *n = json_object_array_get_idx(al, i);
+		v = json_object_is_type(n, json_type_string) ? json_object_get_string(n) : "";
+		if (!ukd_net_name_valid(v))
+			return uk_err_bad(
+			        err,
+			        "aliases[%zu] '%.80s': expected 1 to 63 of [a-zA-Z0-9_.-], "
+			        "starting with a letter or digit",
+			        i, v);
+		snprintf(a->aliases[a->n_aliases++], UKD_NAME_MAX, "%s", v);
+	}
+	return 0;
+}
+
+/* Stores (in)'s changed spec. Inside a transaction. */
+static int spec_store(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
+{
+	json_object *cfg = ukd_spec_to_json(&in->spec);
+	char *text =
+	        cfg ? strdup(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)) : NULL;
+
+	json_object_put(cfg);
+	if (!text)
+		return uk_err_internal(err, "instance config: out of memory");
+	free(in->config);
+	in->config = text;
+	return ukd_store_instance_update(d->store, in, err);
+}
+
+/* The change (connect 1, disconnect 0) of instance (id) (locked) on network (r). */
+static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, int connect,
+                       const struct ukd_net_attach *a, uk_err_t *err)
+{
+	const char *verb = connect ? "connect" : "disconnect";
+	struct ukd_instance in = {0};
+	struct endpoint e;
+	int on;
+
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	/* read again under the lock and in the transaction: a start or remove may have won */
+	if (ukd_store_instance_find(d->store, id, &in, err) < 0)
+		goto fail;
+	if (in.spec_error[0]) {
+		uk_err_internal(err, "instance %s: %s: remove it and create it again", in.name,
+		                in.spec_error);
+		goto fail;
+	}
+	if (in.state == UKD_STATE_RUNNING || in.state == UKD_STATE_DEAD) {
+		/* the guest has no NIC hot-plug: its NICs are fixed when it starts */
+		uk_err_conflict(
+		        err,
+		        in.state == UKD_STATE_DEAD
+		                ? "instance %s is being removed"
+		                : "instance %s is running: network %s applies to a created or "
+		                  "stopped instance (a running guest cannot gain or lose a "
+		                  "NIC): uk stop %s, %s it, then uk start %s",
+		        in.name, verb, in.name, verb, in.name);
+		goto fail;
+	}
+	on = endpoint_get(d, id, &e);
+	if (connect && on) {
+		if (!strcmp(e.net, r->id))
+			uk_err_conflict(err, "instance %s is already on network %s", in.name,
+			                r->name);
+		else
+			uk_err_conflict(
+			        err,
+			        "instance %s is on another network: one network per instance "
+			        "for now; disconnect it first (uk network inspect shows which)",
+			        in.name);
+		goto fail;
+	}
+	if (!connect && (!on || strcmp(e.net, r->id))) {
+		uk_err_conflict(err, "instance %s is not on network %s", in.name, r->name);
+		goto fail;
+	}
+	memset(in.spec.nets, 0, sizeof(in.spec.nets));
+	in.spec.n_nets = 0;
+	/* the last network gone: the mode of an instance created without --network */
+	in.spec.net_mode = UKD_NET_DEFAULT;
+	if (connect) {
+		in.spec.nets[0] = *a;
+		snprintf(in.spec.nets[0].network, UKD_NAME_MAX, "%s", r->name);
+		in.spec.n_nets = 1;
+		in.spec.net_mode = UKD_NET_BRIDGE;
+		if (attach(d, &in, err) < 0)
+			goto fail;
+	} else {
+		const char *args[] = {id, r->id, NULL};
+		if (exec_sql(d, "DELETE FROM endpoints WHERE instance = ? AND network = ?", args,
+		             err) < 0)
+			goto fail;
+	}
+	if (spec_store(d, &in, err) < 0 || ukd_store_commit(d->store, err) < 0) {
+		ukd_instance_clear(&in);
+		return -1;
+	}
+	ukd_instance_clear(&in);
+	return 0;
+fail:
+	ukd_store_rollback(d->store);
+	ukd_instance_clear(&in);
+	return -1;
+}
+
+static int conn(struct ukd *d, const char *key, json_object *body, int connect, uk_err_t *err)
+{
+	struct ukd_net_attach a;
+	struct ukd_instance in = {0};
+	struct net_row r;
+	char ref[128], id[65], name[128], attrs[256];
+	int rc;
+
+	if (conn_body(body, connect, ref, &a, err) < 0 || privileged(d, err) < 0 ||
+	    row_find(d, key, &r, err) < 0 || ukd_store_instance_find(d->store, ref, &in, err) < 0)
+		return -1;
+	snprintf(id, sizeof(id), "%s", in.id);
+	snprintf(name, sizeof(name), "%s", in.name);
+	ukd_instance_clear(&in);
+	ukd_instance_lock(d, id);
+	rc = conn_locked(d, &r, id, connect, &a, err);
+	ukd_instance_unlock(d, id);
+	if (rc < 0)
+		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name,
+		                   ref);
+	snprintf(attrs, sizeof(attrs), "{\"instance\":\"%s\",\"name\":\"%s\"}", id, name);
+	ukd_events_emit(d, "network", connect ? "connect" : "disconnect", r.id, r.name, attrs);
+	log_info("network", "%s %s %s", connect ? "connected" : "disconnected", name, r.name);
+	return 0;
+}
+
+int ukd_net_connect(struct ukd *d, const char *key, json_object *body, uk_err_t *err)
+{
+	return conn(d, key, body, 1, err);
+}
+
+int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err_t *err)
+{
+	return conn(d, key, body, 0, err);
+}
+
+json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id)
+{
+	struct endpoint e;
+	struct net_row r;
+	json_object *o, *al;
+	char gw[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (!endpoint_get(d, instance_id, &e) || row_find(d, e.net, &r, NULL) < 0)
+		return NULL;
+	o = json_object_new_object();
+	al = json_object_new_array();
+	ip_format(r.gw, gw);
+	json_object_object_add(o, "network", json_object_new_string(r.name));
+	json_object_object_add(o, "ip_address", json_object_new_string(e.ip));
+	json_object_object_add(o, "prefix_length", json_object_new_int(r.prefix));
+	json_object_object_add(o, "gateway", json_object_new_string(gw));
+	json_object_object_add(o, "mac_address", json_object_new_string(e.mac));
+	aliases[0] = 0;
+	if (ukd_store_begin(d->store, NULL) == 0) {
+		st = prep(d, "SELECT aliases FROM endpoints WHERE instance = ?", NULL);
+		if (st)
+			sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+		if (st && sqlite3_step(st) == SQLITE_ROW)
+			snprintf(aliases, sizeof(aliases), "%s",
+			         (const char *)sqlite3_column_text(st, 0));
+		ukd_store_commit(d->store, NULL);
+	}
+	for (char *save, *a = strtok_r(aliases, " ", &save); a; a = strtok_r(NULL, " ", &save))
+		json_object_array_add(al, json_object_new_string(a));
+	json_object_object_add(o, "aliases", al);
+	return o;
+}
+
 /* ---- start and stop ---- */
 
 /* Each link with our alias that (keep) does not name goes (bridges of removed networks, taps
@@ -1206,6 +1644,7 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	pthread_mutex_init(&n->lock, NULL);
 	n->d = d;
 	snprintf(n->alias, sizeof(n->alias), "ukd:%s", d->cfg.root);
+	ukd_net_table_name(d->cfg.root, n->table);
 	d->nets = n;
 	if (!(n->proxy = ukd_proxy_new(err)))
 		return -1;
@@ -1248,6 +1687,9 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	}
 	links_sweep(n, keep, nkeep);
 	free(keep);
+	n->nupstreams = upstreams_read("/etc/resolv.conf", n->upstreams);
+	log_info("network", "%d upstream resolver(s) for --outbound networks (/etc/resolv.conf)",
+	         n->nupstreams);
 	if (pipe2(n->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    pthread_create(&n->dns_thread, NULL, dns_main, n) != 0)
 		return uk_err_errno(err, errno, "start the networks' DNS");
@@ -1268,5 +1710,8 @@ void ukd_net_stop(struct ukd *d)
 		n->stopping = 1;
 		dns_wake(n);
 		pthread_join(n->dns_thread, NULL);
+		for (int i = 0; i < DNS_FWD_MAX; i++)
+			if (n->fwd[i].fd >= 0)
+				close(n->fwd[i].fd);
 	}
 }

@@ -13,7 +13,8 @@
 /*
  * Contract (docs/networking.md). A network is a row in the store (networks) and, while ukd
  * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
- * and rules in the one nftables table ukd owns ("ip uk"). An instance on a network has an
+ * and rules in the one nftables table this ukd owns ("ip uk_HASH", ukd_net_table_name()). An
+ * instance on a network has an
  * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
  * "uk<id12><n>" owned by QEMU's user on the bridge and, for each published port (TCP or UDP),
  * a listener of ukd's proxy (proxy.h; TCP with a real backlog). Every link ukd makes carries
@@ -42,10 +43,23 @@ json_object *ukd_net_prune(struct ukd *d, uk_err_t *err);
 
 struct ukd_instance;
 
+/* POST /v1/networks/{key}/connect, (body) {"instance", "aliases", "ip"}: a created or stopped
+ * instance joins the network (its spec and endpoint change in one transaction; DNS answers its
+ * names there from its next start). 400 bad body, 404 unknown network or instance, 409 the
+ * instance runs (no NIC hot-plug), is already on a network (one per instance), its address or
+ * an alias is taken. */
+int ukd_net_connect(struct ukd *d, const char *key, json_object *body, uk_err_t *err);
+/* POST /v1/networks/{key}/disconnect, (body) {"instance"}: it leaves the network and is back in
+ * the default mode (UKD_NET_DEFAULT). 409 running or not on that network. */
+int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err_t *err);
+
 /* Instance create, before its row is stored: checks the network its spec joins exists and
  * reserves an endpoint (address, MAC, aliases) on it; 404 unknown network, 409 address taken,
  * 400 address outside it. Not on a network: 0. */
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err);
+/* inspect's "network" of an instance on a uk network: {network, ip_address, prefix_length,
+ * gateway, mac_address, aliases}; NULL if it is on none. */
+json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id);
 /* Instance removal: drops its endpoints and taps. */
 void ukd_net_detach(struct ukd *d, const char *instance_id);
 
@@ -55,6 +69,7 @@ struct ukd_net_guest {
 	int n_nics;
 	char env[3][48];
 	int n_env;
+	char ip[16]; /* its address there (what a health check probes) */
 };
 
 /* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s
@@ -69,6 +84,9 @@ void ukd_net_release(struct ukd *d, const char *instance_id);
 int ukd_net_name_valid(const char *name);
 /* Parses "A.B.C.D/P" (P 8..30, host bits zero); -1 with a 400 otherwise. */
 int ukd_net_cidr_parse(const char *s, uint32_t *net, int *prefix, uk_err_t *err);
+/* The nftables table of the ukd with root directory (root): "uk_" + 8 hex digits of its hash,
+ * so that two ukds in one network namespace never replace each other's rules. */
+void ukd_net_table_name(const char *root, char out[16]);
 /* 1 if [a, a+2^(32-pa)) and [b, ...) overlap. */
 int ukd_net_overlap(uint32_t a, int pa, uint32_t b, int pb);
 

@@ -43,6 +43,8 @@ const struct ukd_route ukd_routes[] = {
         {"POST", "/v1/networks/prune", UKD_BODY_NONE, ukd_route_network_prune},
         {"GET", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_inspect},
         {"DELETE", "/v1/networks/{}", UKD_BODY_NONE, ukd_route_network_delete},
+        {"POST", "/v1/networks/{}/connect", UKD_BODY_JSON, ukd_route_network_connect},
+        {"POST", "/v1/networks/{}/disconnect", UKD_BODY_JSON, ukd_route_network_disconnect},
         {"POST", "/v1/volumes", UKD_BODY_JSON, ukd_route_volume_create},
         {"GET", "/v1/volumes", UKD_BODY_NONE, ukd_route_volume_list},
         {"POST", "/v1/volumes/prune", UKD_BODY_NONE, ukd_route_volume_prune},

@@ -68,5 +68,7 @@ void ukd_route_network_list(struct ukd *d, struct ukd_req *req);
 void ukd_route_network_inspect(struct ukd *d, struct ukd_req *req);
 void ukd_route_network_delete(struct ukd *d, struct ukd_req *req);
 void ukd_route_network_prune(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_connect(struct ukd *d, struct ukd_req *req);
+void ukd_route_network_disconnect(struct ukd *d, struct ukd_req *req);
 
 #endif

@@ -1,4 +1,4 @@
-/* Network routes: create, list, inspect, remove, prune (the work is in network.c). */
+/* Network routes: create, list, inspect, remove, prune, connect, disconnect (work: network.c). */
 #include "network.h"
 #include "routes.h"
 
@@ -8,6 +8,14 @@ static void reply(struct ukd_req *req, unsigned status, json_object *o, const uk
 		ukd_reply_json(req, status, o);
 	else
 		ukd_reply_error(req, err);
+}
+
+static void reply_done(struct ukd_req *req, int r, const uk_err_t *err)
+{
+	if (r < 0)
+		ukd_reply_error(req, err);
+	else
+		ukd_reply_status(req, 204);
 }
 
 void ukd_route_network_create(struct ukd *d, struct ukd_req *req)
@@ -35,10 +43,7 @@ void ukd_route_network_delete(struct ukd *d, struct ukd_req *req)
 {
 	uk_err_t err = {0};
 
-	if (ukd_net_remove(d, ukd_req_param(req, 0), &err) < 0)
-		ukd_reply_error(req, &err);
-	else
-		ukd_reply_status(req, 204);
+	reply_done(req, ukd_net_remove(d, ukd_req_param(req, 0), &err), &err);
 }
 
 void ukd_route_network_prune(struct ukd *d, struct ukd_req *req)
@@ -53,4 +58,19 @@ void ukd_route_network_prune(struct ukd *d, struct ukd_req *req)
 	o = json_object_new_object();
 	json_object_object_add(o, "networks_deleted", gone);
 	ukd_reply_json(req, 200, o);
+}
+
+void ukd_route_network_connect(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	reply_done(req, ukd_net_connect(d, ukd_req_param(req, 0), ukd_req_json(req), &err), &err);
+}
+
+void ukd_route_network_disconnect(struct ukd *d, struct ukd_req *req)
+{
+	uk_err_t err = {0};
+
+	reply_done(req, ukd_net_disconnect(d, ukd_req_param(req, 0), ukd_req_json(req), &err),
+	           &err);
 }

@@ -126,12 +126,29 @@ static void test_dns(void **state)
 	assert_string_equal(q.name, "");
 }
 
+/* one nftables table per ukd root: a valid nft identifier, stable, different per root */
+static void test_table_name(void **state)
+{
+	char a[16], b[16], c[16];
+
+	(void)state;
+	ukd_net_table_name("/var/lib/uk", a);
+	ukd_net_table_name("/var/lib/uk", b);
+	ukd_net_table_name("/tmp/ukt-x", c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_int_equal(strlen(a), 11);
+	assert_int_equal(strncmp(a, "uk_", 3), 0);
+	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_names),
 	        cmocka_unit_test(test_cidr),
 	        cmocka_unit_test(test_dns),
+	        cmocka_unit_test(test_table_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

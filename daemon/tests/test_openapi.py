@@ -254,6 +254,9 @@ def main(d):
     call(d, "DELETE", "/v1/networks/{id}", {"id": "nosuch"}, expect=404)
     call(d, "POST", "/v1/networks", body={"name": "../x"}, expect=400)
     call(d, "POST", "/v1/networks/prune")
+    call(d, "POST", "/v1/networks/{id}/connect", {"id": "nosuch"}, body={"instance": "x"},
+         expect=404)
+    call(d, "POST", "/v1/networks/{id}/disconnect", {"id": "nosuch"}, body={}, expect=400)
     check(done >= ops, "operations not exercised: %s" % sorted(ops - done))
 
 
