@@ -188,6 +188,12 @@ char *cli_escape(const char *s);
 /* asprintf that exits on out-of-memory. */
 char *cli_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --filter KEY=VALUE (arg) added to (*filters) (created on first use) as Docker's
+ * {"KEY":["VALUE",...]}; the daemon checks the keys. 0, or CLI_EXIT_USAGE after saying why. */
+int cli_filter_add(struct cli *cli, json_object **filters, const char *arg);
+/* "?filters=..." (escaped; "&" as the first character with (amp)) or "" for no filter. */
+char *cli_filter_query(json_object *filters, int amp);
+
 /* The path of instance/image (ref), escaped: "/v1/instances/ID" + (suffix). Caller frees. */
 char *cli_path(const char *collection, const char *ref, const char *suffix);
 

@@ -641,3 +641,33 @@ int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub
 	}
 	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[optind], names);
 }
+
+int cli_filter_add(struct cli *cli, json_object **filters, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
+	json_object *arr;
+
+	if (!eq || eq == arg)
+		return cli_usage_error(cli, "bad --filter '%s': expected KEY=VALUE (label=env=prod)",
+		                       arg);
+	if (!*filters)
+		*filters = json_object_new_object();
+	key = cli_sprintf("%.*s", (int)(eq - arg), arg);
+	if (!json_object_object_get_ex(*filters, key, &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(*filters, key, arr);
+	}
+	json_object_array_add(arr, json_object_new_string(eq + 1));
+	return 0;
+}
+
+char *cli_filter_query(json_object *filters, int amp)
+{
+	_cleanup_free_ char *e = NULL;
+
+	if (!filters || !json_object_object_length(filters))
+		return cli_sprintf("%s", "");
+	e = cli_escape(json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN));
+	return cli_sprintf("%cfilters=%s", amp ? '&' : '?', e);
+}

@@ -103,7 +103,7 @@ out=$(echo n | "$UK" container prune 2>"$TMP/err"); rc=$?
 run_uk ps-kept ps -a -q
 [ "$(wc -l <<<"$out")" = 3 ] && ok "container prune answered 'n' removes nothing" || fail "prune after n: $out"
 run_uk system-df system df
-if [ $rc -eq 0 ] && grep -Eq '^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$' <<<"$out" && grep -Eq '^Images +2 +2 ' <<<"$out" && grep -Eq '^Instances +3 +1 +0B +0B$' <<<"$out"; then ok "system df counts images and instances"; else fail "system df: $out $err"; fi
+if [ $rc -eq 0 ] && grep -Eq '^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$' <<<"$out" && grep -Eq '^Images +2 +2 ' <<<"$out" && grep -Eq '^Instances +3 +1 +[0-9.]+k?B +[0-9.]+k?B \([0-9]+%\)$' <<<"$out"; then ok "system df counts images and instances"; else fail "system df: $out $err"; fi
 run_uk container-prune container prune -f
 if [ $rc -eq 0 ] && grep -q '^Deleted Instances:' <<<"$out" && [ "$(grep -Ec '^[0-9a-f]{64}$' <<<"$out")" = 2 ]; then ok "container prune -f removes the 2 stopped"; else fail "container prune: $out $err"; fi
 run_uk ps-after-prune ps -a --format '{{.Names}}'
