@@ -132,7 +132,8 @@ static int prune_run(struct cli *cli, const struct cli_cmd *cmd, int what, int a
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
 	fq = cli_filter_query(filters, 0);
-	iq = all ? cli_sprintf("?all=1%s%s", *fq ? "&" : "", *fq ? fq + 1 : "") : cli_sprintf("%s", fq);
+	iq = all ? cli_sprintf("?all=1%s%s", *fq ? "&" : "", *fq ? fq + 1 : "")
+	         : cli_sprintf("%s", fq);
 	if ((what & 1) &&
 	    prune_call(cli, "instances", fq, "Deleted Instances:", &printed, &reclaimed, &err) < 0)
 		return cli_fail(&err);

@@ -649,8 +649,8 @@ int cli_filter_add(struct cli *cli, json_object **filters, const char *arg)
 	json_object *arr;
 
 	if (!eq || eq == arg)
-		return cli_usage_error(cli, "bad --filter '%s': expected KEY=VALUE (label=env=prod)",
-		                       arg);
+		return cli_usage_error(
+		        cli, "bad --filter '%s': expected KEY=VALUE (label=env=prod)", arg);
 	if (!*filters)
 		*filters = json_object_new_object();
 	key = cli_sprintf("%.*s", (int)(eq - arg), arg);

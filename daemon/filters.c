@@ -138,7 +138,8 @@ static int unknown_key(const struct ukd_filters *f, const char *key, uk_err_t *e
 	for (int i = 0; f->keys[i] && i < UKD_FILTER_KEYS_MAX; i++)
 		n += (size_t)snprintf(known + n, n < sizeof(known) ? sizeof(known) - n : 0, "%s%s",
 		                      i ? ", " : "", f->keys[i]);
-	return uk_err_bad(err, "filters: unknown filter '%.100s' (this list knows: %s)", key, known);
+	return uk_err_bad(err, "filters: unknown filter '%.100s' (this list knows: %s)", key,
+	                  known);
 }
 
 int ukd_filters_parse(const char *text, const char *const *keys, struct ukd_filters *f,

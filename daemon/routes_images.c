@@ -321,7 +321,8 @@ static int image_ref_match(json_object *vals, json_object *tags)
 			const char *ts = strrchr(t, '/'), *tc = strrchr(ts ? ts : t, ':');
 			char repo[256];
 
-			snprintf(repo, sizeof(repo), "%.*s", tc ? (int)(tc - t) : (int)strlen(t), t);
+			snprintf(repo, sizeof(repo), "%.*s", tc ? (int)(tc - t) : (int)strlen(t),
+			         t);
 			if (!fnmatch(pat, pc ? t : repo, FNM_PATHNAME))
 				return 1;
 		}
@@ -344,10 +345,9 @@ static int image_match(struct ukd *d, const struct ukd_filters *f, json_object *
 		return 0;
 	if (refs && !image_ref_match(refs, tags))
 		return 0;
-	if (!ukd_filters_match_until(f, json_object_object_get_ex(img, "created", &v)
-	                                        ? json_object_get_int64(v)
-	                                        : 0,
-	                             now))
+	if (!ukd_filters_match_until(
+	            f, json_object_object_get_ex(img, "created", &v) ? json_object_get_int64(v) : 0,
+	            now))
 		return 0;
 	if (ukd_filters_get(f, "label")) {
 		ukimg_info_t info = {0};
@@ -584,14 +584,16 @@ void ukd_route_image_prune(struct ukd *d, struct ukd_req *req)
 		if (!all && json_object_array_length(tags) > 0)
 			continue;
 		if ((users = ukd_store_image_users(d->store, uk_json_str(img, "id"), &e)) != 0)
-			continue; /* in use, or unreadable: a prune only removes what it knows is free */
+			continue; /* in use, or unreadable: a prune only removes what it knows is
+			             free */
 		if (delete_image(d, uk_json_str(img, "id"), 0, deleted, &e) < 0) {
 			if (e.status == 409 || e.status == 404)
 				continue; /* taken or removed meanwhile */
 			err = e;
 			goto fail;
 		}
-		reclaimed += json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
+		reclaimed +=
+		        json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "deleted", deleted);

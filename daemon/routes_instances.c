@@ -116,7 +116,8 @@ static int list_one(void *p, struct ukd_instance *in)
 	if (!c->all && !ukd_filters_get(f, "status") && in->state != UKD_STATE_RUNNING)
 		return 0;
 	if (!ukd_filters_match(f, "status", ukd_state_name(in->state)) ||
-	    !ukd_filters_match(f, "name", in->name) || !ukd_filters_match_labels(f, in->spec.labels) ||
+	    !ukd_filters_match(f, "name", in->name) ||
+	    !ukd_filters_match_labels(f, in->spec.labels) ||
 	    (ukd_filters_get(f, "health") && !ukd_filters_match(f, "health", list_health(in))) ||
 	    (anc && !list_ancestor(anc, in)) || (ids && !list_id(ids, in->id)))
 		return 0;

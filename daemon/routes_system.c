@@ -169,7 +169,8 @@ void ukd_route_system_df(struct ukd *d, struct ukd_req *req)
 	n = json_object_array_length(images);
 	for (size_t i = 0; i < n; i++) {
 		json_object *img = json_object_array_get_idx(images, i), *v;
-		int64_t size = json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
+		int64_t size =
+		        json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
 		int in_use = json_object_object_get_ex(c.used, uk_json_str(img, "id"), NULL);
 
 		isize += size;
