@@ -332,6 +332,10 @@ int cli_wait_instance(struct cli *cli, const char *id, int *code, uk_err_t *err)
  * other symlinks and special files are skipped with a warning on stderr.
  */
 int cli_tar_context(const char *dir, int fd, uk_err_t *err);
+/* As cli_tar_context with (ukfile) (uk build -f; NULL for DIR/Ukfile), the Ukfile to build with,
+ * anywhere; (*name) receives its name in the archive (caller frees; NULL without (ukfile)),
+ * which the daemon's ukfile= takes. */
+int cli_tar_context_ukfile(const char *dir, const char *ukfile, int fd, char **name, uk_err_t *err);
 /* One .ukignore decision, for tests and fuzzing: is (path) excluded by (patterns)? */
 int cli_ignore_match(char *const *patterns, size_t n, const char *path, int is_dir);
 /* Reads and normalises .ukignore text (one pattern a line) into a malloc'd array. */

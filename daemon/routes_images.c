@@ -54,6 +54,7 @@ struct build_job {
 	int ctx_fd;
 	int out_fd; /* the pipe the response reads */
 	char tag[256];
+	char ukfile[256]; /* ukfile=: the Ukfile's name at the context's top; "" = Ukfile */
 	int client_fd;
 	struct build_gate *gate; /* NULL once opened */
 };
@@ -149,6 +150,7 @@ static void *build_thread(void *p)
 	ukimg_build_opts_init(&opts);
 	opts.context_fd = j->ctx_fd;
 	opts.ukcc_path = j->d->ukcc;
+	opts.ukfile = j->ukfile[0] ? j->ukfile : NULL;
 	opts.progress = build_progress;
 	opts.progress_ctx = j;
 	opts.prepared = build_prepared;
@@ -240,11 +242,15 @@ void ukd_reply_pipe(struct ukd_req *req, int fd)
 	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
 }
 
-static int build_check(struct ukd_req *req, char *tag, size_t len, uk_err_t *err)
+static int build_check(struct ukd_req *req, struct build_job *j, uk_err_t *err)
 {
-	const char *t = ukd_req_query(req, "t");
+	const char *t = ukd_req_query(req, "t"), *uf = ukd_req_query(req, "ukfile");
+	char *tag = j->tag;
+	size_t len = sizeof(j->tag);
 
 	tag[0] = 0;
+	if (uf && snprintf(j->ukfile, sizeof(j->ukfile), "%s", uf) >= (int)sizeof(j->ukfile))
+		return uk_err_bad(err, "ukfile: longer than %zu bytes", sizeof(j->ukfile) - 1);
 	if (t && ukd_store_ref_normalize(t, tag, len, err) < 0)
 		return uk_err_wrap(err, "t");
 	if (ukd_req_body_size(req) == 0)
@@ -262,7 +268,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 	int pipefd[2] = {-1, -1};
 	pthread_t t;
 
-	if (!j || !s || build_check(req, j->tag, sizeof(j->tag), &err) < 0)
+	if (!j || !s || build_check(req, j, &err) < 0)
 		goto fail;
 	j->ctx_fd = open(ukd_req_file(req), O_RDONLY | O_CLOEXEC);
 	if (j->ctx_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
