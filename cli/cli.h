@@ -205,11 +205,15 @@ int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
  * negated exit status after printing why. */
 int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
 
-/* A command made of subcommands (uk trust keygen, uk volume ls): runs the one argv names with
- * its own arguments (optind reset), or prints the usage error naming them all. */
+/* A command made of subcommands (uk trust keygen, uk volume ls, uk container ls): runs the one
+ * argv[1] names with its own arguments (optind reset; messages say "uk GROUP SUB"); --help, -h
+ * or help print (cmd)'s help and a "Subcommands:" line (the bash completion reads it); none or
+ * an unknown one is a usage error naming them all. A subcommand is a function (run) or a whole
+ * command (cmd: uk container ls is uk ps, --format templates and all). */
 struct cli_sub {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
+	const struct cli_cmd *cmd;
 };
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv);

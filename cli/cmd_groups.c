@@ -4,40 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct cli_group_sub {
-	const char *name;
-	const struct cli_cmd *cmd;
-};
-
-/* uk GROUP SUB ARGS...: runs SUB's command with its arguments; help for the group alone. */
-static int group_run(struct cli *cli, const struct cli_cmd *group, const struct cli_group_sub *subs,
-                     int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-
-		/* the last line from the table itself: what the bash completion offers */
-		fputs(group->help, out);
-		fputs("\nSubcommands:", out);
-		for (const struct cli_group_sub *s = subs; s->name; s++)
-			fprintf(out, " %s", s->name);
-		fputc('\n', out);
-		return argc < 2 ? CLI_EXIT_USAGE : 0;
-	}
-	for (const struct cli_group_sub *s = subs; s->name; s++) {
-		if (strcmp(s->name, argv[1]))
-			continue;
-		cli->cmd = cli_sprintf("%s %s", group->name, s->name); /* lives until exit */
-		cli->templates = s->cmd->templates;
-		optind = 0;
-		return s->cmd->run(cli, argc - 1, argv + 1);
-	}
-	fprintf(stderr, "uk %s: '%s' is not a subcommand of uk %s.\nSee 'uk %s --help'.\n",
-	        group->name, argv[1], group->name, group->name);
-	return CLI_EXIT_USAGE;
-}
-
 /* Docker's question before a prune; -f skips it. 1 to go on. */
 static int confirm(const char *what)
 {
@@ -299,54 +265,49 @@ static int system_df_run(struct cli *cli, int argc, char **argv)
 	return cli_format_rows(cli, rows, h);
 }
 
-static const struct cli_group_sub container_subs[] = {
-        {"ls", &cli_cmd_ps},
-        {"list", &cli_cmd_ps},
-        {"ps", &cli_cmd_ps},
-        {"prune", &container_prune},
-        {"rm", &cli_cmd_rm},
-        {"create", &cli_cmd_create},
-        {"run", &cli_cmd_run},
-        {"start", &cli_cmd_start},
-        {"stop", &cli_cmd_stop},
-        {"kill", &cli_cmd_kill},
-        {"restart", &cli_cmd_restart},
-        {"wait", &cli_cmd_wait},
-        {"logs", &cli_cmd_logs},
-        {"inspect", &cli_cmd_inspect},
-        {"port", &cli_cmd_port},
-        {"rename", &cli_cmd_rename},
-        {NULL, NULL},
+static const struct cli_sub container_subs[] = {
+        {"ls", NULL, &cli_cmd_ps},           {"list", NULL, &cli_cmd_ps},
+        {"ps", NULL, &cli_cmd_ps},           {"prune", NULL, &container_prune},
+        {"rm", NULL, &cli_cmd_rm},           {"create", NULL, &cli_cmd_create},
+        {"run", NULL, &cli_cmd_run},         {"start", NULL, &cli_cmd_start},
+        {"stop", NULL, &cli_cmd_stop},       {"kill", NULL, &cli_cmd_kill},
+        {"restart", NULL, &cli_cmd_restart}, {"wait", NULL, &cli_cmd_wait},
+        {"logs", NULL, &cli_cmd_logs},       {"inspect", NULL, &cli_cmd_inspect},
+        {"port", NULL, &cli_cmd_port},       {"rename", NULL, &cli_cmd_rename},
 };
 
-static const struct cli_group_sub image_subs[] = {
-        {"ls", &cli_cmd_images}, {"list", &cli_cmd_images}, {"prune", &image_prune},
-        {"rm", &cli_cmd_rmi},    {"build", &cli_cmd_build}, {"inspect", &cli_cmd_inspect},
-        {"tag", &cli_cmd_tag},   {"save", &cli_cmd_save},   {"load", &cli_cmd_load},
-        {"pull", &cli_cmd_pull}, {"push", &cli_cmd_push},   {NULL, NULL},
+static const struct cli_sub image_subs[] = {
+        {"ls", NULL, &cli_cmd_images},   {"list", NULL, &cli_cmd_images},
+        {"prune", NULL, &image_prune},   {"rm", NULL, &cli_cmd_rmi},
+        {"build", NULL, &cli_cmd_build}, {"inspect", NULL, &cli_cmd_inspect},
+        {"tag", NULL, &cli_cmd_tag},     {"save", NULL, &cli_cmd_save},
+        {"load", NULL, &cli_cmd_load},   {"pull", NULL, &cli_cmd_pull},
+        {"push", NULL, &cli_cmd_push},
 };
 
-static const struct cli_group_sub system_subs[] = {
-        {"df", &system_df},
-        {"prune", &system_prune},
-        {"info", &cli_cmd_info},
-        {"events", &cli_cmd_events},
-        {NULL, NULL},
+static const struct cli_sub system_subs[] = {
+        {"df", NULL, &system_df},
+        {"prune", NULL, &system_prune},
+        {"info", NULL, &cli_cmd_info},
+        {"events", NULL, &cli_cmd_events},
 };
 
 static int container_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_container, container_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_container, container_subs,
+	                   sizeof(container_subs) / sizeof(container_subs[0]), argc, argv);
 }
 
 static int image_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_image, image_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_image, image_subs,
+	                   sizeof(image_subs) / sizeof(image_subs[0]), argc, argv);
 }
 
 static int system_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_system, system_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_system, system_subs,
+	                   sizeof(system_subs) / sizeof(system_subs[0]), argc, argv);
 }
 
 const struct cli_cmd cli_cmd_container = {

@@ -312,9 +312,11 @@ static int vol_import(struct cli *cli, int argc, char **argv)
 static int volume_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
-	        {"create", vol_create}, {"ls", vol_ls},       {"inspect", vol_inspect},
-	        {"rm", vol_rm},         {"prune", vol_prune}, {"export", vol_export},
-	        {"import", vol_import}, {"list", vol_ls},     {"remove", vol_rm}};
+	        {"create", vol_create, NULL},   {"ls", vol_ls, NULL},
+	        {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},
+	        {"prune", vol_prune, NULL},     {"export", vol_export, NULL},
+	        {"import", vol_import, NULL},   {"list", vol_ls, NULL},
+	        {"remove", vol_rm, NULL}};
 
 	return cli_run_sub(cli, &cli_cmd_volume, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
