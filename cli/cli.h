@@ -188,6 +188,12 @@ char *cli_escape(const char *s);
 /* asprintf that exits on out-of-memory. */
 char *cli_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --filter KEY=VALUE (arg) added to (*filters) (created on first use) as Docker's
+ * {"KEY":["VALUE",...]}; the daemon checks the keys. 0, or CLI_EXIT_USAGE after saying why. */
+int cli_filter_add(struct cli *cli, json_object **filters, const char *arg);
+/* "?filters=..." (escaped; "&" as the first character with (amp)) or "" for no filter. */
+char *cli_filter_query(json_object *filters, int amp);
+
 /* The path of instance/image (ref), escaped: "/v1/instances/ID" + (suffix). Caller frees. */
 char *cli_path(const char *collection, const char *ref, const char *suffix);
 
@@ -199,11 +205,15 @@ int cli_start_instance(struct cli *cli, const char *ref, uk_err_t *err);
  * negated exit status after printing why. */
 int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *body);
 
-/* A command made of subcommands (uk trust keygen, uk volume ls): runs the one argv names with
- * its own arguments (optind reset), or prints the usage error naming them all. */
+/* A command made of subcommands (uk trust keygen, uk volume ls, uk container ls): runs the one
+ * argv[1] names with its own arguments (optind reset; messages say "uk GROUP SUB"); --help, -h
+ * or help print (cmd)'s help and a "Subcommands:" line (the bash completion reads it); none or
+ * an unknown one is a usage error naming them all. A subcommand is a function (run) or a whole
+ * command (cmd: uk container ls is uk ps, --format templates and all). */
 struct cli_sub {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
+	const struct cli_cmd *cmd;
 };
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv);
@@ -326,6 +336,10 @@ int cli_wait_instance(struct cli *cli, const char *id, int *code, uk_err_t *err)
  * other symlinks and special files are skipped with a warning on stderr.
  */
 int cli_tar_context(const char *dir, int fd, uk_err_t *err);
+/* As cli_tar_context with (ukfile) (uk build -f; NULL for DIR/Ukfile), the Ukfile to build with,
+ * anywhere; (*name) receives its name in the archive (caller frees; NULL without (ukfile)),
+ * which the daemon's ukfile= takes. */
+int cli_tar_context_ukfile(const char *dir, const char *ukfile, int fd, char **name, uk_err_t *err);
 /* One .ukignore decision, for tests and fuzzing: is (path) excluded by (patterns)? */
 int cli_ignore_match(char *const *patterns, size_t n, const char *path, int is_dir);
 /* Reads and normalises .ukignore text (one pattern a line) into a malloc'd array. */

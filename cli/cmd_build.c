@@ -77,18 +77,19 @@ static int build_run(struct cli *cli, int argc, char **argv)
 	        {"tag", required_argument, NULL, 't'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"build-arg", required_argument, NULL, 'B'},
+	        {"file", required_argument, NULL, 'f'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct build_state s = {.cli = cli};
-	_cleanup_free_ char *path = NULL, *et = NULL;
-	const char *tag = NULL, *tags[16];
+	_cleanup_free_ char *path = NULL, *et = NULL, *ufname = NULL, *eu = NULL;
+	const char *tag = NULL, *tags[16], *ukfile = NULL;
 	size_t ntags = 0;
 	uk_err_t err = {0};
 	uk_body_t body;
 	off_t size;
 	int c, fd, r;
 
-	while ((c = cli_getopt(cli, argc, argv, "t:q", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "t:qf:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_build);
 		if (c == '?')
@@ -99,6 +100,10 @@ static int build_run(struct cli *cli, int argc, char **argv)
 			        "--build-arg does not apply: a Ukfile has no variables (no ARG); "
 			        "write the value into the Ukfile (ENV, or CFLAGS -DNAME=VALUE) or "
 			        "give it at run time with 'uk run -e KEY=VALUE'");
+		if (c == 'f') {
+			ukfile = optarg;
+			continue;
+		}
 		if (c == 't') { /* repeatable: every tag names the image */
 			if (ntags == sizeof(tags) / sizeof(tags[0]))
 				return cli_usage_error(cli, "at most %zu -t", ntags);
@@ -116,7 +121,7 @@ static int build_run(struct cli *cli, int argc, char **argv)
 	fd = build_tmpfile(&err);
 	if (fd < 0)
 		return cli_fail(&err);
-	if (cli_tar_context(argv[optind], fd, &err) < 0) {
+	if (cli_tar_context_ukfile(argv[optind], ukfile, fd, &ufname, &err) < 0) {
 		close(fd);
 		return cli_fail(&err);
 	}
@@ -126,12 +131,10 @@ static int build_run(struct cli *cli, int argc, char **argv)
 		cli_warn("build: rewind the context archive: %s", strerror(errno));
 		return CLI_EXIT_FAIL;
 	}
-	if (tag) {
-		et = cli_escape(tag);
-		path = cli_sprintf("/v1/images/build?t=%s", et);
-	} else {
-		path = cli_sprintf("/v1/images/build");
-	}
+	et = tag ? cli_escape(tag) : NULL;
+	eu = ufname ? cli_escape(ufname) : NULL;
+	path = cli_sprintf("/v1/images/build%s%s%s%s%s", et || eu ? "?" : "", et ? "t=" : "",
+	                   et ? et : "", eu ? (et ? "&ukfile=" : "ukfile=") : "", eu ? eu : "");
 	if (!cli_client(cli)) {
 		close(fd);
 		return CLI_EXIT_FAIL;
@@ -198,6 +201,8 @@ const struct cli_cmd cli_cmd_build = {
                 "warning. See docs/ukfile.md for the Ukfile.\n"
                 "\n"
                 "Options:\n"
+                "  -f, --file UKFILE      build with UKFILE instead of DIR/Ukfile; it may lie\n"
+                "                         outside DIR (a path from here, as Docker's -f)\n"
                 "  -t, --tag NAME[:TAG]   name the image (TAG defaults to latest; repeatable:\n"
                 "                         every one names it)\n"
                 "  -q, --quiet            print only the image id (a failed build's output\n"

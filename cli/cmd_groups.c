@@ -4,40 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct cli_group_sub {
-	const char *name;
-	const struct cli_cmd *cmd;
-};
-
-/* uk GROUP SUB ARGS...: runs SUB's command with its arguments; help for the group alone. */
-static int group_run(struct cli *cli, const struct cli_cmd *group, const struct cli_group_sub *subs,
-                     int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-
-		/* the last line from the table itself: what the bash completion offers */
-		fputs(group->help, out);
-		fputs("\nSubcommands:", out);
-		for (const struct cli_group_sub *s = subs; s->name; s++)
-			fprintf(out, " %s", s->name);
-		fputc('\n', out);
-		return argc < 2 ? CLI_EXIT_USAGE : 0;
-	}
-	for (const struct cli_group_sub *s = subs; s->name; s++) {
-		if (strcmp(s->name, argv[1]))
-			continue;
-		cli->cmd = cli_sprintf("%s %s", group->name, s->name); /* lives until exit */
-		cli->templates = s->cmd->templates;
-		optind = 0;
-		return s->cmd->run(cli, argc - 1, argv + 1);
-	}
-	fprintf(stderr, "uk %s: '%s' is not a subcommand of uk %s.\nSee 'uk %s --help'.\n",
-	        group->name, argv[1], group->name, group->name);
-	return CLI_EXIT_USAGE;
-}
-
 /* Docker's question before a prune; -f skips it. 1 to go on. */
 static int confirm(const char *what)
 {
@@ -51,106 +17,44 @@ static int confirm(const char *what)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-static json_object *get_list(struct cli *cli, const char *path, uk_err_t *err)
+/* POST /v1/(what)/prune: prints what the daemon removed under (title) ("Deleted Images:");
+ * adds the bytes it freed to (*reclaimed). (*printed) says a section came before. */
+static int prune_call(struct cli *cli, const char *what, const char *query, const char *title,
+                      int *printed, int64_t *reclaimed, uk_err_t *err)
 {
-	json_object *res = NULL;
+	_cleanup_free_ char *path = cli_sprintf("/v1/%s/prune%s", what, query);
+	_cleanup_json_ json_object *res = NULL;
+	json_object *del = NULL;
+	size_t n;
 
-	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &res, err) < 0)
-		return NULL;
-	if (!json_object_is_type(res, json_type_array)) {
-		json_object_put(res);
-		uk_err_internal(err, "GET %s: the daemon's answer is not a list", path);
-		return NULL;
-	}
-	return res;
-}
-
-/* Removes every instance that is not running; the daemon refuses a running one (409), which a
- * prune racing a start skips. Prints the ids removed. */
-static int prune_instances(struct cli *cli, int *n, uk_err_t *err)
-{
-	_cleanup_json_ json_object *list = get_list(cli, "/v1/instances?all=1", err);
-	int ret = 0;
-
-	if (!list)
+	if (uk_client_call(cli->client, "POST", path, NULL, NULL, &res, err) < 0)
 		return -1;
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *it = json_object_array_get_idx(list, i);
-		const char *id = cli_jstr(it, "id");
-		_cleanup_free_ char *path = NULL;
-		uk_err_t e = {0};
+	json_object_object_get_ex(res, "deleted", &del);
+	n = json_object_is_type(del, json_type_array) ? json_object_array_length(del) : 0;
+	if (n)
+		printf("%s%s\n", (*printed)++ ? "\n" : "", title);
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(del, i);
 
-		if (!strcmp(cli_jstr(it, "state"), "running"))
-			continue;
-		path = cli_path("instances", id, "?force=0");
-		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, NULL, &e) < 0) {
-			if (e.status == 409 || e.status == 404)
-				continue; /* started, or removed, meanwhile */
-			cli_warn("remove %.12s: %s", id, e.message);
-			ret = -1;
-			continue;
-		}
-		if ((*n)++ == 0)
-			printf("Deleted Instances:\n");
-		printf("%s\n", id);
+		if (json_object_is_type(r, json_type_string)) /* an instance id */
+			printf("%s\n", json_object_get_string(r));
+		else if (*cli_jstr(r, "untagged"))
+			printf("untagged: %s\n", cli_jstr(r, "untagged"));
+		else if (*cli_jstr(r, "deleted"))
+			printf("deleted: %s\n", cli_jstr(r, "deleted"));
 	}
-	return ret;
+	*reclaimed += cli_jint(res, "space_reclaimed", 0);
+	return 0;
 }
 
-/* Removes images no instance uses: untagged ones, or every one with (all). */
-static int prune_images(struct cli *cli, int all, int *n, uk_err_t *err)
-{
-	_cleanup_json_ json_object *images = get_list(cli, "/v1/images", err);
-	_cleanup_json_ json_object *insts =
-	        images ? get_list(cli, "/v1/instances?all=1", err) : NULL;
-	_cleanup_json_ json_object *used = json_object_new_object();
-	int ret = 0;
-
-	if (!insts)
-		return -1;
-	for (size_t i = 0; i < json_object_array_length(insts); i++)
-		json_object_object_add(
-		        used, cli_jstr(json_object_array_get_idx(insts, i), "image_id"), NULL);
-	for (size_t i = 0; i < json_object_array_length(images); i++) {
-		json_object *img = json_object_array_get_idx(images, i), *tags = NULL, *res = NULL;
-		const char *id = cli_jstr(img, "id");
-		_cleanup_free_ char *path = NULL;
-		uk_err_t e = {0};
-
-		json_object_object_get_ex(img, "repo_tags", &tags);
-		if (json_object_object_get_ex(used, id, NULL) ||
-		    (!all && json_object_array_length(tags) > 0))
-			continue;
-		path = cli_path("images", id, "?force=0");
-		if (uk_client_call(cli->client, "DELETE", path, NULL, NULL, &res, &e) < 0) {
-			if (e.status != 409 && e.status != 404) { /* in use or gone meanwhile */
-				cli_warn("remove %s: %s", id, e.message);
-				ret = -1;
-			}
-			continue;
-		}
-		if ((*n)++ == 0)
-			printf("Deleted Images:\n");
-		for (size_t k = 0;
-		     json_object_is_type(res, json_type_array) && k < json_object_array_length(res);
-		     k++) {
-			json_object *r = json_object_array_get_idx(res, k);
-			if (*cli_jstr(r, "untagged"))
-				printf("untagged: %s\n", cli_jstr(r, "untagged"));
-			if (*cli_jstr(r, "deleted"))
-				printf("deleted: %s\n", cli_jstr(r, "deleted"));
-		}
-		json_object_put(res);
-	}
-	return ret;
-}
-
-/* The options of every prune: -f (no question), -a (image and system: every unused image). */
+/* The options of every prune: -f (no question), -a (image and system: every unused image),
+ * --filter until=|label= (the daemon checks them). */
 static int prune_opts(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
-                      int takes_all, int *force, int *all)
+                      int takes_all, int *force, int *all, json_object **filters)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
 	                                     {"all", no_argument, NULL, 'a'},
+	                                     {"filter", required_argument, NULL, 'F'},
 	                                     {NULL, 0, NULL, 0}};
 	int c;
 
@@ -163,7 +67,7 @@ static int prune_opts(struct cli *cli, const struct cli_cmd *cmd, int argc, char
 			*all = 1;
 		else if (c == 'a')
 			return cli_usage_error(cli, "unknown option '--all'");
-		else
+		else if (c != 'F' || cli_filter_add(cli, filters, optarg))
 			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)
@@ -174,10 +78,14 @@ static int prune_opts(struct cli *cli, const struct cli_cmd *cmd, int argc, char
 /* uk container prune / image prune / system prune: (what) 1 instances, 2 images, 3 both. */
 static int prune_run(struct cli *cli, const struct cli_cmd *cmd, int what, int argc, char **argv)
 {
-	int force = 0, all = 0, n = 0, r;
+	_cleanup_json_ json_object *filters = NULL;
+	_cleanup_free_ char *fq = NULL, *iq = NULL;
+	int force = 0, all = 0, printed = 0, r;
+	int64_t reclaimed = 0;
 	uk_err_t err = {0};
+	char size[32];
 
-	if ((r = prune_opts(cli, cmd, argc, argv, what & 2, &force, &all)) >= 0)
+	if ((r = prune_opts(cli, cmd, argc, argv, what & 2, &force, &all, &filters)) >= 0)
 		return r;
 	if (!force && !confirm(what == 1   ? "all stopped instances"
 	                       : what == 2 ? (all ? "all images without an instance"
@@ -189,19 +97,18 @@ static int prune_run(struct cli *cli, const struct cli_cmd *cmd, int what, int a
 		return 0;
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
-	r = 0;
-	if ((what & 1) && prune_instances(cli, &n, &err) < 0)
-		r = -1;
-	if (r == 0 && (what & 2)) {
-		if (n)
-			printf("\n");
-		n = 0;
-		if (prune_images(cli, all, &n, &err) < 0)
-			r = -1;
-	}
-	if (err.status)
-		cli_fail(&err);
-	return r < 0 ? CLI_EXIT_FAIL : 0;
+	fq = cli_filter_query(filters, 0);
+	iq = all ? cli_sprintf("?all=1%s%s", *fq ? "&" : "", *fq ? fq + 1 : "")
+	         : cli_sprintf("%s", fq);
+	if ((what & 1) &&
+	    prune_call(cli, "instances", fq, "Deleted Instances:", &printed, &reclaimed, &err) < 0)
+		return cli_fail(&err);
+	if ((what & 2) &&
+	    prune_call(cli, "images", iq, "Deleted Images:", &printed, &reclaimed, &err) < 0)
+		return cli_fail(&err);
+	cli_human_size((double)reclaimed, size, sizeof(size));
+	printf("%sTotal reclaimed space: %s\n", printed ? "\n" : "", size);
+	return 0;
 }
 
 static int container_prune_run(struct cli *cli, int argc, char **argv);
@@ -215,11 +122,14 @@ static const struct cli_cmd container_prune = {
         .help = "Usage: uk container prune [OPTIONS]\n"
                 "\n"
                 "Remove every instance that is not running, and its logs. A running one is\n"
-                "kept (the daemon refuses to remove it).\n"
+                "kept (the daemon refuses to remove it). Prints the ids removed and the\n"
+                "space reclaimed.\n"
                 "\n"
                 "Options:\n"
-                "  -f, --force   do not ask for confirmation\n"
-                "  -h, --help    print this help\n",
+                "      --filter K=V  only those matching until=24h|UNIX-SECONDS|RFC3339 (created\n"
+                "                    before), label=KEY[=VALUE] (repeatable)\n"
+                "  -f, --force       do not ask for confirmation\n"
+                "  -h, --help        print this help\n",
         .run = container_prune_run,
 };
 
@@ -230,12 +140,14 @@ static const struct cli_cmd image_prune = {
                 "\n"
                 "Remove untagged images that no instance uses (with -a: every image no\n"
                 "instance uses, tagged or not). An image an instance uses, stopped or not, is\n"
-                "kept.\n"
+                "kept. Prints what was untagged and deleted and the space reclaimed.\n"
                 "\n"
                 "Options:\n"
-                "  -a, --all     also remove tagged images no instance uses\n"
-                "  -f, --force   do not ask for confirmation\n"
-                "  -h, --help    print this help\n",
+                "  -a, --all         also remove tagged images no instance uses\n"
+                "      --filter K=V  only those matching until=24h|UNIX-SECONDS|RFC3339 (created\n"
+                "                    before), label=KEY[=VALUE] (repeatable)\n"
+                "  -f, --force       do not ask for confirmation\n"
+                "  -h, --help        print this help\n",
         .run = image_prune_run,
 };
 
@@ -248,9 +160,10 @@ static const struct cli_cmd system_prune = {
                 "image no instance uses). Volumes and networks are left alone.\n"
                 "\n"
                 "Options:\n"
-                "  -a, --all     remove every image no instance uses, not only untagged ones\n"
-                "  -f, --force   do not ask for confirmation\n"
-                "  -h, --help    print this help\n",
+                "  -a, --all         remove every image no instance uses, not only untagged\n"
+                "      --filter K=V  until=DURATION|TIME, label=KEY[=VALUE] (both prunes)\n"
+                "  -f, --force       do not ask for confirmation\n"
+                "  -h, --help        print this help\n",
         .run = system_prune_run,
 };
 
@@ -261,8 +174,8 @@ static const struct cli_cmd system_df = {
                 "\n"
                 "A table of images and instances: how many, how many active (images an\n"
                 "instance uses; running instances), their size and what a prune would\n"
-                "reclaim. Instances show 0B: a unikernel writes no layer of its own (its\n"
-                "console logs are not counted).\n"
+                "reclaim. An instance's size is its own files (console log, state): a\n"
+                "unikernel writes no layer of its own.\n"
                 "\n"
                 "Options:\n"
                 "      --format FMT   table (default), json or a Go template\n"
@@ -308,15 +221,24 @@ static json_object *df_row(const char *type, int total, int active, double size,
 	return row;
 }
 
+/* A row of system df from the daemon's {"total","active","size","reclaimable"}. */
+static json_object *df_row_of(json_object *res, const char *key, const char *type)
+{
+	json_object *o = NULL;
+
+	json_object_object_get_ex(res, key, &o);
+	return df_row(type, (int)cli_jint(o, "total", 0), (int)cli_jint(o, "active", 0),
+	              (double)cli_jint(o, "size", 0), (double)cli_jint(o, "reclaimable", 0));
+}
+
 static int system_df_run(struct cli *cli, int argc, char **argv)
 {
 	static const char *const hdr[] = {"Type",        "TYPE",       "TotalCount", "TOTAL",
 	                                  "Active",      "ACTIVE",     "Size",       "SIZE",
 	                                  "Reclaimable", "RECLAIMABLE"};
-	_cleanup_json_ json_object *images = NULL, *insts = NULL, *used = NULL, *rows = NULL;
+	_cleanup_json_ json_object *res = NULL, *rows = NULL;
 	uk_err_t err = {0};
-	int c, nimg, active_img = 0, running = 0, ninst;
-	double img_size = 0, img_free = 0;
+	int c;
 
 	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1) {
 		if (c == 'h')
@@ -327,30 +249,11 @@ static int system_df_run(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
-	if (!(images = get_list(cli, "/v1/images", &err)) ||
-	    !(insts = get_list(cli, "/v1/instances?all=1", &err)))
+	if (uk_client_call(cli->client, "GET", "/v1/system/df", NULL, NULL, &res, &err) < 0)
 		return cli_fail(&err);
-	used = json_object_new_object();
-	ninst = (int)json_object_array_length(insts);
-	for (int i = 0; i < ninst; i++) {
-		json_object *it = json_object_array_get_idx(insts, i);
-		json_object_object_add(used, cli_jstr(it, "image_id"), NULL);
-		running += !strcmp(cli_jstr(it, "state"), "running");
-	}
-	nimg = (int)json_object_array_length(images);
-	for (int i = 0; i < nimg; i++) {
-		json_object *img = json_object_array_get_idx(images, i);
-		double size = (double)cli_jint(img, "size", 0);
-		int in_use = json_object_object_get_ex(used, cli_jstr(img, "id"), NULL);
-
-		img_size += size;
-		active_img += in_use;
-		if (!in_use)
-			img_free += size;
-	}
 	rows = json_object_new_array();
-	json_object_array_add(rows, df_row("Images", nimg, active_img, img_size, img_free));
-	json_object_array_add(rows, df_row("Instances", ninst, running, 0, 0));
+	json_object_array_add(rows, df_row_of(res, "images", "Images"));
+	json_object_array_add(rows, df_row_of(res, "instances", "Instances"));
 	if (cli->json) {
 		cli_print_json(rows);
 		return 0;
@@ -362,54 +265,49 @@ static int system_df_run(struct cli *cli, int argc, char **argv)
 	return cli_format_rows(cli, rows, h);
 }
 
-static const struct cli_group_sub container_subs[] = {
-        {"ls", &cli_cmd_ps},
-        {"list", &cli_cmd_ps},
-        {"ps", &cli_cmd_ps},
-        {"prune", &container_prune},
-        {"rm", &cli_cmd_rm},
-        {"create", &cli_cmd_create},
-        {"run", &cli_cmd_run},
-        {"start", &cli_cmd_start},
-        {"stop", &cli_cmd_stop},
-        {"kill", &cli_cmd_kill},
-        {"restart", &cli_cmd_restart},
-        {"wait", &cli_cmd_wait},
-        {"logs", &cli_cmd_logs},
-        {"inspect", &cli_cmd_inspect},
-        {"port", &cli_cmd_port},
-        {"rename", &cli_cmd_rename},
-        {NULL, NULL},
+static const struct cli_sub container_subs[] = {
+        {"ls", NULL, &cli_cmd_ps},           {"list", NULL, &cli_cmd_ps},
+        {"ps", NULL, &cli_cmd_ps},           {"prune", NULL, &container_prune},
+        {"rm", NULL, &cli_cmd_rm},           {"create", NULL, &cli_cmd_create},
+        {"run", NULL, &cli_cmd_run},         {"start", NULL, &cli_cmd_start},
+        {"stop", NULL, &cli_cmd_stop},       {"kill", NULL, &cli_cmd_kill},
+        {"restart", NULL, &cli_cmd_restart}, {"wait", NULL, &cli_cmd_wait},
+        {"logs", NULL, &cli_cmd_logs},       {"inspect", NULL, &cli_cmd_inspect},
+        {"port", NULL, &cli_cmd_port},       {"rename", NULL, &cli_cmd_rename},
 };
 
-static const struct cli_group_sub image_subs[] = {
-        {"ls", &cli_cmd_images}, {"list", &cli_cmd_images}, {"prune", &image_prune},
-        {"rm", &cli_cmd_rmi},    {"build", &cli_cmd_build}, {"inspect", &cli_cmd_inspect},
-        {"tag", &cli_cmd_tag},   {"save", &cli_cmd_save},   {"load", &cli_cmd_load},
-        {"pull", &cli_cmd_pull}, {"push", &cli_cmd_push},   {NULL, NULL},
+static const struct cli_sub image_subs[] = {
+        {"ls", NULL, &cli_cmd_images},   {"list", NULL, &cli_cmd_images},
+        {"prune", NULL, &image_prune},   {"rm", NULL, &cli_cmd_rmi},
+        {"build", NULL, &cli_cmd_build}, {"inspect", NULL, &cli_cmd_inspect},
+        {"tag", NULL, &cli_cmd_tag},     {"save", NULL, &cli_cmd_save},
+        {"load", NULL, &cli_cmd_load},   {"pull", NULL, &cli_cmd_pull},
+        {"push", NULL, &cli_cmd_push},
 };
 
-static const struct cli_group_sub system_subs[] = {
-        {"df", &system_df},
-        {"prune", &system_prune},
-        {"info", &cli_cmd_info},
-        {"events", &cli_cmd_events},
-        {NULL, NULL},
+static const struct cli_sub system_subs[] = {
+        {"df", NULL, &system_df},
+        {"prune", NULL, &system_prune},
+        {"info", NULL, &cli_cmd_info},
+        {"events", NULL, &cli_cmd_events},
 };
 
 static int container_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_container, container_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_container, container_subs,
+	                   sizeof(container_subs) / sizeof(container_subs[0]), argc, argv);
 }
 
 static int image_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_image, image_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_image, image_subs,
+	                   sizeof(image_subs) / sizeof(image_subs[0]), argc, argv);
 }
 
 static int system_run(struct cli *cli, int argc, char **argv)
 {
-	return group_run(cli, &cli_cmd_system, system_subs, argc, argv);
+	return cli_run_sub(cli, &cli_cmd_system, system_subs,
+	                   sizeof(system_subs) / sizeof(system_subs[0]), argc, argv);
 }
 
 const struct cli_cmd cli_cmd_container = {

@@ -62,16 +62,22 @@ static int images_run(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"no-trunc", no_argument, NULL, 'T'},
+	        {"filter", required_argument, NULL, 'f'},
 	        {NULL, 0, NULL, 0},
 	};
-	_cleanup_json_ json_object *res = NULL, *seen = NULL, *rows = NULL;
+	_cleanup_json_ json_object *res = NULL, *seen = NULL, *rows = NULL, *filters = NULL;
+	_cleanup_free_ char *path = NULL, *fq = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0, notrunc = 0;
 	size_t i;
 
-	while ((c = cli_getopt(cli, argc, argv, "q", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_images);
+		if (c == 'f' && cli_filter_add(cli, &filters, optarg))
+			return CLI_EXIT_USAGE;
+		if (c == 'f')
+			continue;
 		if (c == 'q')
 			quiet = 1;
 		else if (c == 'T')
@@ -83,7 +89,9 @@ static int images_run(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
-	if (uk_client_call(cli->client, "GET", "/v1/images", NULL, NULL, &res, &err) < 0)
+	fq = cli_filter_query(filters, 0);
+	path = cli_sprintf("/v1/images%s", fq);
+	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &res, &err) < 0)
 		return cli_fail(&err);
 	if (!res || !json_object_is_type(res, json_type_array)) {
 		cli_warn("images: the daemon's answer is not a list");
@@ -133,6 +141,9 @@ const struct cli_cmd cli_cmd_images = {
                 "Options:\n"
                 "  -q, --quiet      print only image ids (once each)\n"
                 "      --no-trunc   print full sha256: ids\n"
+                "  -f, --filter K=V keep images matching: dangling=true|false,\n"
+                "                   reference=PATTERN ('web', 'web:1*'), label=KEY[=VALUE]\n"
+                "                   (repeatable: values of one key OR, keys AND)\n"
                 "      --format FMT table (default), json (the daemon's list) or a Go template\n"
                 "                   ('{{.Repository}}:{{.Tag}}'; fields ID, Repository, Tag,\n"
                 "                   Digest, CreatedSince, CreatedAt, Size)\n"

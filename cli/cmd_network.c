@@ -52,19 +52,26 @@ static int net_create(struct cli *cli, int argc, char **argv)
 
 static int net_ls(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
-	_cleanup_json_ json_object *res = NULL;
+	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+	                                     {"filter", required_argument, NULL, 'f'},
+	                                     {NULL, 0, NULL, 0}};
+	_cleanup_json_ json_object *res = NULL, *filters = NULL;
+	_cleanup_free_ char *fq = NULL, *path = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, "q", opts)) != -1) {
-		if (c != 'q')
+	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
+		if (c == 'f' && cli_filter_add(cli, &filters, optarg))
+			return CLI_EXIT_USAGE;
+		if (c != 'q' && c != 'f')
 			return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
-		quiet = 1;
+		quiet |= c == 'q';
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "ls takes no arguments (got '%s')", argv[optind]);
-	if (call(cli, "GET", "/v1/networks", NULL, &res, &err) < 0)
+	fq = cli_filter_query(filters, 0);
+	path = cli_sprintf("/v1/networks%s", fq);
+	if (call(cli, "GET", path, NULL, &res, &err) < 0)
 		return err.status ? cli_fail(&err) : CLI_EXIT_FAIL;
 	if (cli->json) {
 		cli_print_json(res);
@@ -239,7 +246,7 @@ const struct cli_cmd cli_cmd_network = {
         .summary = "Manage networks instances talk to each other on",
         .help = "Usage: uk network create [--subnet CIDR] [--gateway IP] [--internal|--outbound] "
                 "NAME\n"
-                "       uk network ls [-q]\n"
+                "       uk network ls [-q] [-f name=NAME]...\n"
                 "       uk network inspect NETWORK...\n"
                 "       uk network rm NETWORK...\n"
                 "       uk network prune\n"
@@ -269,6 +276,7 @@ const struct cli_cmd cli_cmd_network = {
                 "      --alias A       connect: another name on NETWORK (repeatable)\n"
                 "      --ip IP         connect: the address on NETWORK (default: IPAM's)\n"
                 "  -q, --quiet         ls: ids only\n"
+                "  -f, --filter K=V    ls: keep networks matching name=NAME (repeatable)\n"
                 "      --format FMT    table or json\n"
                 "  -h, --help          print this help\n",
         .run = network_run,

@@ -149,7 +149,6 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 	int c, all = 0, quiet = 0, notrunc = 0;
 	size_t i;
 
-	filters = json_object_new_object();
 	while ((c = cli_getopt(cli, argc, argv, "aqf:", opts)) != -1) {
 		switch (c) {
 		case 'h':
@@ -163,36 +162,18 @@ static int ps_run(struct cli *cli, int argc, char **argv)
 		case 'T':
 			notrunc = 1;
 			break;
-		case 'f': {
-			const char *eq = strchr(optarg, '=');
-			_cleanup_free_ char *key = NULL;
-			json_object *arr;
-
-			if (!eq || eq == optarg || !eq[1])
-				return cli_usage_error(cli,
-				                       "bad --filter '%s': expected KEY=VALUE "
-				                       "(status=running, name=web)",
-				                       optarg);
-			key = cli_sprintf("%.*s", (int)(eq - optarg), optarg);
-			if (!json_object_object_get_ex(filters, key, &arr)) {
-				arr = json_object_new_array();
-				json_object_object_add(filters, key, arr);
-			}
-			json_object_array_add(arr, json_object_new_string(eq + 1));
+		case 'f':
+			if (cli_filter_add(cli, &filters, optarg))
+				return CLI_EXIT_USAGE;
 			break;
-		}
 		default:
 			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "takes no arguments (got '%s')", argv[optind]);
-	if (json_object_object_length(filters)) {
-		_cleanup_free_ char *e =
-		        cli_escape(json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN));
-		fq = cli_sprintf("&filters=%s", e);
-	}
-	path = cli_sprintf("/v1/instances?all=%d%s", all, fq ? fq : "");
+	fq = cli_filter_query(filters, 1);
+	path = cli_sprintf("/v1/instances?all=%d%s", all, fq);
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
 	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &res, &err) < 0)
@@ -246,8 +227,9 @@ const struct cli_cmd cli_cmd_ps = {
                 "      --no-trunc        print full 64-digit ids\n"
                 "  -f, --filter K=V      keep instances matching: "
                 "status=created|running|exited|dead,\n"
-                "                        name=NAME, health=starting|healthy|unhealthy|none\n"
-                "                        (repeatable)\n"
+                "                        name=NAME, health=starting|healthy|unhealthy|none,\n"
+                "                        label=KEY[=VALUE], ancestor=IMAGE, id=PREFIX\n"
+                "                        (repeatable: values of one key OR, keys AND)\n"
                 "      --format FMT      table (default), json (the daemon's list) or a Go\n"
                 "                        template: '{{.Names}} {{.Status}}', 'table {{.ID}}\\t\n"
                 "                        {{.Ports}}'; fields ID, Image, Command, CreatedAt,\n"

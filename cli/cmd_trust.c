@@ -235,8 +235,9 @@ static int trust_inspect(struct cli *cli, int argc, char **argv)
 
 static int trust_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct cli_sub subs[] = {
-	        {"keygen", trust_keygen}, {"sign", trust_sign}, {"inspect", trust_inspect}};
+	static const struct cli_sub subs[] = {{"keygen", trust_keygen, NULL},
+	                                      {"sign", trust_sign, NULL},
+	                                      {"inspect", trust_inspect, NULL}};
 
 	return cli_run_sub(cli, &cli_cmd_trust, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

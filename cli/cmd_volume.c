@@ -65,23 +65,31 @@ out:
 
 static int vol_ls(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+	                                     {"filter", required_argument, NULL, 'f'},
+	                                     {NULL, 0, NULL, 0}};
+	_cleanup_json_ json_object *filters = NULL;
+	_cleanup_free_ char *fq = NULL, *path = NULL;
 	json_object *out = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, "q", opts)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_volume);
+		if (c == 'f' && cli_filter_add(cli, &filters, optarg))
+			return CLI_EXIT_USAGE;
 		if (c == '?')
 			return CLI_EXIT_USAGE;
-		quiet = 1;
+		quiet |= c == 'q';
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "ls takes no arguments");
 	if (!cli_client(cli))
 		return CLI_EXIT_FAIL;
-	if (uk_client_call(cli->client, "GET", "/v1/volumes", NULL, NULL, &out, &err) < 0) {
+	fq = cli_filter_query(filters, 0);
+	path = cli_sprintf("/v1/volumes%s", fq);
+	if (uk_client_call(cli->client, "GET", path, NULL, NULL, &out, &err) < 0) {
 		cli_warn("volume ls: %s", err.message);
 		return CLI_EXIT_FAIL;
 	}
@@ -304,9 +312,11 @@ static int vol_import(struct cli *cli, int argc, char **argv)
 static int volume_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
-	        {"create", vol_create}, {"ls", vol_ls},       {"inspect", vol_inspect},
-	        {"rm", vol_rm},         {"prune", vol_prune}, {"export", vol_export},
-	        {"import", vol_import}, {"list", vol_ls},     {"remove", vol_rm}};
+	        {"create", vol_create, NULL},   {"ls", vol_ls, NULL},
+	        {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},
+	        {"prune", vol_prune, NULL},     {"export", vol_export, NULL},
+	        {"import", vol_import, NULL},   {"list", vol_ls, NULL},
+	        {"remove", vol_rm, NULL}};
 
 	return cli_run_sub(cli, &cli_cmd_volume, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
@@ -315,7 +325,7 @@ const struct cli_cmd cli_cmd_volume = {
         .name = "volume",
         .summary = "Manage volumes (state that outlives instances)",
         .help = "Usage: uk volume create [--opt size=SIZE] [--label K=V] NAME\n"
-                "       uk volume ls [-q]\n"
+                "       uk volume ls [-q] [-f name=NAME|label=KEY[=VALUE]]...\n"
                 "       uk volume inspect NAME...\n"
                 "       uk volume rm [-f] NAME...\n"
                 "       uk volume prune\n"
@@ -337,6 +347,7 @@ const struct cli_cmd cli_cmd_volume = {
                 "Options:\n"
                 "  -o, --opt size=SIZE  create: the volume's size (k, m, g, t; 1m to 1t)\n"
                 "  -l, --label K=V      create: a label (repeatable)\n"
+                "  -f, --filter K=V     ls: keep volumes matching name=NAME, label=KEY[=VALUE]\n"
                 "  -q, --quiet          ls: names only\n"
                 "  -f, --force          rm: see above\n"
                 "  -o, --output FILE    export: write FILE (whole or not at all)\n"

@@ -18,6 +18,7 @@ struct tar_ctx {
 	int out;
 	char **ignore;
 	size_t nignore;
+	const char *ukfile; /* the Ukfile's name at the top: kept whatever .ukignore says */
 	uk_err_t *err;
 };
 
@@ -185,7 +186,7 @@ static int tar_entry(struct tar_ctx *t, int dirfd, const char *name, const char 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return uk_err_errno(t->err, errno, "stat %s", rel);
 	if (cli_ignore_match(t->ignore, t->nignore, rel, S_ISDIR(st.st_mode)) &&
-	    strcmp(rel, "Ukfile") != 0)
+	    strcmp(rel, t->ukfile) != 0)
 		return 0;
 	if (S_ISLNK(st.st_mode)) {
 		_cleanup_free_ char *full = cli_sprintf("%s/%s", t->root_real, rel);
@@ -298,21 +299,62 @@ static char *read_small_file(int dirfd, const char *name, uk_err_t *err, int *mi
 	return buf;
 }
 
-int cli_tar_context(const char *dir, int fd, uk_err_t *err)
+/* uk build -f (ukfile): its name in the archive, at the top. One in the context's top keeps its
+ * name; one elsewhere (outside the context, or in a subdirectory) is added under its base name,
+ * or ".uk-" and its base name when the context's top has a file of that name (as Docker adds an
+ * outside Dockerfile under a name of its own). (*extra) is set to the path to add, or NULL. */
+static char *ukfile_name(struct tar_ctx *t, const char *ukfile, char **extra, uk_err_t *err)
 {
-	struct tar_ctx t = {.out = fd, .err = err};
-	_cleanup_free_ char *ign = NULL;
+	char real[PATH_MAX];
+	const char *base;
+	struct stat st;
+	size_t rl = strlen(t->root_real);
+
+	*extra = NULL;
+	if (!realpath(ukfile, real) || stat(real, &st) < 0)
+		return uk_err_errno(err, errno, "-f %s", ukfile), NULL;
+	if (!S_ISREG(st.st_mode))
+		return uk_err_bad(err, "-f %s: not a regular file", ukfile), NULL;
+	base = strrchr(real, '/') + 1;
+	if (!strncmp(real, t->root_real, rl) && real[rl] == '/' && !strchr(real + rl + 1, '/'))
+		return cli_sprintf("%s", base);
+	if (fstatat(t->rootfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		_cleanup_free_ char *alt = cli_sprintf(".uk-%s", base);
+
+		if (fstatat(t->rootfd, alt, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			uk_err_bad(err,
+			           "-f %s: the build context already has files named %s and %s; "
+			           "rename the Ukfile",
+			           ukfile, base, alt);
+			return NULL;
+		}
+		*extra = cli_sprintf("%s", real);
+		return steal_ptr(alt);
+	}
+	*extra = cli_sprintf("%s", real);
+	return cli_sprintf("%s", base);
+}
+
+int cli_tar_context_ukfile(const char *dir, const char *ukfile, int fd, char **name, uk_err_t *err)
+{
+	struct tar_ctx t = {.out = fd, .err = err, .ukfile = "Ukfile"};
+	_cleanup_free_ char *ign = NULL, *extra = NULL, *uname = NULL;
 	struct stat st;
 	int missing, r;
 
+	*name = NULL;
 	if (!realpath(dir, t.root_real))
 		return uk_err_errno(err, errno, "build context %s", dir);
 	t.rootfd = open(t.root_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t.rootfd < 0)
 		return uk_err_errno(err, errno, "build context %s", dir);
-	if (fstatat(t.rootfd, "Ukfile", &st, 0) < 0 || !S_ISREG(st.st_mode)) {
+	if (ukfile && !(t.ukfile = uname = ukfile_name(&t, ukfile, &extra, err))) {
 		close(t.rootfd);
-		return uk_err_bad(err, "build context %s has no Ukfile", dir);
+		return -1;
+	}
+	if (!ukfile && (fstatat(t.rootfd, "Ukfile", &st, 0) < 0 || !S_ISREG(st.st_mode))) {
+		close(t.rootfd);
+		return uk_err_bad(err, "build context %s has no Ukfile (or name one with -f)", dir);
 	}
 	ign = read_small_file(t.rootfd, ".ukignore", err, &missing);
 	if (!ign && !missing) {
@@ -321,12 +363,22 @@ int cli_tar_context(const char *dir, int fd, uk_err_t *err)
 	}
 	if (ign)
 		t.ignore = cli_ignore_parse(ign, &t.nignore);
-	r = tar_dir(&t, t.rootfd, "");
+	r = extra ? tar_file(&t, AT_FDCWD, extra, uname) : 0;
+	if (r == 0)
+		r = tar_dir(&t, t.rootfd, "");
 	if (r == 0)
 		r = uk_tar_end(fd, err);
 	cli_ignore_free(t.ignore, t.nignore);
 	close(t.rootfd);
 	if (r < 0)
 		return uk_err_wrap(err, "build context %s", dir);
+	*name = uname ? steal_ptr(uname) : NULL;
 	return 0;
+}
+
+int cli_tar_context(const char *dir, int fd, uk_err_t *err)
+{
+	char *name;
+
+	return cli_tar_context_ukfile(dir, NULL, fd, &name, err);
 }

@@ -621,23 +621,63 @@ int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv)
 {
-	char names[256] = "";
-	int c;
+	char names[512] = "", words[512] = "";
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 		         i ? ", " : "", subs[i].name);
-	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
-		return c == 'h' ? cli_help(cmd) : CLI_EXIT_USAGE;
-	if (optind >= argc)
-		return cli_usage_error(cli, "needs a subcommand: %s", names);
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(argv[optind], subs[i].name))
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0;
-		return subs[i].run(cli, argc, argv);
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), " %s", subs[i].name);
 	}
-	return cli_usage_error(cli, "unknown subcommand '%s' (%s)", argv[optind], names);
+	if (argc < 2)
+		return cli_usage_error(cli, "needs a subcommand: %s", names);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		/* the last line: what the bash completion offers after 'uk GROUP' */
+		printf("%s\nSubcommands:%s\n", cmd->help, words);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		cli->cmd = cli_sprintf("%s %s", cmd->name, subs[i].name); /* lives until exit */
+		if (subs[i].cmd)
+			cli->templates = subs[i].cmd->templates;
+		optind = 0;
+		return subs[i].cmd ? subs[i].cmd->run(cli, argc - 1, argv + 1)
+		                   : subs[i].run(cli, argc - 1, argv + 1);
+	}
+	if (argv[1][0] == '-')
+		return cli_usage_error(cli, "unknown option '%s' (a subcommand comes first: %s)",
+		                       argv[1], names);
+	return cli_usage_error(cli, "'%s' is not a subcommand of uk %s (%s)", argv[1], cmd->name,
+	                       names);
+}
+
+int cli_filter_add(struct cli *cli, json_object **filters, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
+	json_object *arr;
+
+	if (!eq || eq == arg)
+		return cli_usage_error(
+		        cli, "bad --filter '%s': expected KEY=VALUE (label=env=prod)", arg);
+	if (!*filters)
+		*filters = json_object_new_object();
+	key = cli_sprintf("%.*s", (int)(eq - arg), arg);
+	if (!json_object_object_get_ex(*filters, key, &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(*filters, key, arr);
+	}
+	json_object_array_add(arr, json_object_new_string(eq + 1));
+	return 0;
+}
+
+char *cli_filter_query(json_object *filters, int amp)
+{
+	_cleanup_free_ char *e = NULL;
+
+	if (!filters || !json_object_object_length(filters))
+		return cli_sprintf("%s", "");
+	e = cli_escape(json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN));
+	return cli_sprintf("%cfilters=%s", amp ? '&' : '?', e);
 }

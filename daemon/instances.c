@@ -154,6 +154,27 @@ static void remove_dir(struct ukd *d, const char *id)
 	ukd_logs_pump_unlock();
 }
 
+int64_t ukd_instance_disk_bytes(struct ukd *d, const char *id)
+{
+	char path[PATH_MAX], file[PATH_MAX + 300];
+	struct dirent *e;
+	struct stat st;
+	int64_t n = 0;
+	DIR *dp;
+
+	ukd_instance_path(d, id, NULL, path, sizeof(path));
+	if (!(dp = opendir(path)))
+		return 0;
+	while ((e = readdir(dp)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+			if (lstat(file, &st) == 0 && S_ISREG(st.st_mode))
+				n += (int64_t)st.st_blocks * 512;
+		}
+	closedir(dp);
+	return n;
+}
+
 int ukd_instance_create(struct ukd *d, json_object *body, char id[65], json_object **warnings,
                         uk_err_t *err)
 {

@@ -38,6 +38,9 @@ int ukd_instance_wait(struct ukd *d, const char *key, int client_fd, int *code, 
 int ukd_instance_remove(struct ukd *d, const char *key, int force, uk_err_t *err);
 /* Removes an exited instance's row and files (the caller holds its lock). */
 int ukd_instance_remove_locked(struct ukd *d, struct ukd_instance *in, uk_err_t *err);
+/* Bytes on disk of the instance's own files (its directory: console log, status, runtime
+ * state); what removing it frees. */
+int64_t ukd_instance_disk_bytes(struct ukd *d, const char *id);
 
 /* Remembers the exit code of an auto-removed instance so a late wait still gets it. */
 void ukd_instance_tombstone(struct ukd *d, const struct ukd_instance *in);

@@ -8,11 +8,13 @@ const struct ukd_route ukd_routes[] = {
         {"GET", "/v1/version", UKD_BODY_NONE, ukd_route_version},
         {"GET", "/v1/info", UKD_BODY_NONE, ukd_route_info},
         {"GET", "/v1/events", UKD_BODY_NONE, ukd_route_events},
+        {"GET", "/v1/system/df", UKD_BODY_NONE, ukd_route_system_df},
 
         {"POST", "/v1/images/build", UKD_BODY_FILE, ukd_route_image_build},
         {"POST", "/v1/images/load", UKD_BODY_FILE, ukd_route_image_load},
         {"GET", "/v1/images", UKD_BODY_NONE, ukd_route_image_list},
         {"POST", "/v1/images/pull", UKD_BODY_NONE, ukd_route_image_pull},
+        {"POST", "/v1/images/prune", UKD_BODY_NONE, ukd_route_image_prune},
         {"POST", "/v1/images/{*}/push", UKD_BODY_NONE, ukd_route_image_push},
         {"POST", "/v1/auth", UKD_BODY_JSON, ukd_route_auth},
         {"POST", "/v1/images/{*}/tag", UKD_BODY_NONE, ukd_route_image_tag},
@@ -24,6 +26,7 @@ const struct ukd_route ukd_routes[] = {
 
         {"POST", "/v1/instances", UKD_BODY_JSON, ukd_route_instance_create},
         {"GET", "/v1/instances", UKD_BODY_NONE, ukd_route_instance_list},
+        {"POST", "/v1/instances/prune", UKD_BODY_NONE, ukd_route_instance_prune},
         {"GET", "/v1/instances/{}", UKD_BODY_NONE, ukd_route_instance_inspect},
         {"DELETE", "/v1/instances/{}", UKD_BODY_NONE, ukd_route_instance_delete},
         {"POST", "/v1/instances/{}/start", UKD_BODY_NONE, ukd_route_instance_start},

@@ -11,6 +11,10 @@ void ukd_route_ping(struct ukd *d, struct ukd_req *req);
 void ukd_route_version(struct ukd *d, struct ukd_req *req);
 void ukd_route_info(struct ukd *d, struct ukd_req *req);
 void ukd_route_events(struct ukd *d, struct ukd_req *req);
+/* GET /v1/system/df; POST /v1/instances/prune, /v1/images/prune: {"deleted", "space_reclaimed"} */
+void ukd_route_system_df(struct ukd *d, struct ukd_req *req);
+void ukd_route_instance_prune(struct ukd *d, struct ukd_req *req);
+void ukd_route_image_prune(struct ukd *d, struct ukd_req *req);
 
 void ukd_route_image_build(struct ukd *d, struct ukd_req *req);
 void ukd_route_image_load(struct ukd *d, struct ukd_req *req);

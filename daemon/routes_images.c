@@ -1,6 +1,7 @@
 /* Image routes: build (streamed), load, list, inspect, tag, delete, get — over the ukimages
  * library. */
 #include "events.h"
+#include "filters.h"
 #include "image_jobs.h"
 #include "log.h"
 #include "routes.h"
@@ -8,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,7 @@ struct build_job {
 	int ctx_fd;
 	int out_fd; /* the pipe the response reads */
 	char tag[256];
+	char ukfile[256]; /* ukfile=: the Ukfile's name at the context's top; "" = Ukfile */
 	int client_fd;
 	struct build_gate *gate; /* NULL once opened */
 };
@@ -147,6 +150,7 @@ static void *build_thread(void *p)
 	ukimg_build_opts_init(&opts);
 	opts.context_fd = j->ctx_fd;
 	opts.ukcc_path = j->d->ukcc;
+	opts.ukfile = j->ukfile[0] ? j->ukfile : NULL;
 	opts.progress = build_progress;
 	opts.progress_ctx = j;
 	opts.prepared = build_prepared;
@@ -238,11 +242,15 @@ void ukd_reply_pipe(struct ukd_req *req, int fd)
 	ukd_reply_stream(req, 200, "application/json", build_stream_read, s, build_stream_free);
 }
 
-static int build_check(struct ukd_req *req, char *tag, size_t len, uk_err_t *err)
+static int build_check(struct ukd_req *req, struct build_job *j, uk_err_t *err)
 {
-	const char *t = ukd_req_query(req, "t");
+	const char *t = ukd_req_query(req, "t"), *uf = ukd_req_query(req, "ukfile");
+	char *tag = j->tag;
+	size_t len = sizeof(j->tag);
 
 	tag[0] = 0;
+	if (uf && snprintf(j->ukfile, sizeof(j->ukfile), "%s", uf) >= (int)sizeof(j->ukfile))
+		return uk_err_bad(err, "ukfile: longer than %zu bytes", sizeof(j->ukfile) - 1);
 	if (t && ukd_store_ref_normalize(t, tag, len, err) < 0)
 		return uk_err_wrap(err, "t");
 	if (ukd_req_body_size(req) == 0)
@@ -260,7 +268,7 @@ void ukd_route_image_build(struct ukd *d, struct ukd_req *req)
 	int pipefd[2] = {-1, -1};
 	pthread_t t;
 
-	if (!j || !s || build_check(req, j->tag, sizeof(j->tag), &err) < 0)
+	if (!j || !s || build_check(req, j, &err) < 0)
 		goto fail;
 	j->ctx_fd = open(ukd_req_file(req), O_RDONLY | O_CLOEXEC);
 	if (j->ctx_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -306,11 +314,94 @@ fail:
 
 /* ---- list, inspect, tag ---- */
 
+/* Docker's reference filter: a pattern with a tag ("web:1*") matches "REPO:TAG", one without
+ * ("web", "uk/x*") the repository; '*' does not cross a '/'. */
+static int image_ref_match(json_object *vals, json_object *tags)
+{
+	for (size_t i = 0; i < json_object_array_length(vals); i++) {
+		const char *pat = json_object_get_string(json_object_array_get_idx(vals, i));
+		const char *ps = strrchr(pat, '/'), *pc = strrchr(ps ? ps : pat, ':');
+
+		for (size_t k = 0; k < json_object_array_length(tags); k++) {
+			const char *t = json_object_get_string(json_object_array_get_idx(tags, k));
+			const char *ts = strrchr(t, '/'), *tc = strrchr(ts ? ts : t, ':');
+			char repo[256];
+
+			snprintf(repo, sizeof(repo), "%.*s", tc ? (int)(tc - t) : (int)strlen(t),
+			         t);
+			if (!fnmatch(pat, pc ? t : repo, FNM_PATHNAME))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* 1 if (img) (an item of ukd_store_image_list) passes (f): dangling, reference, label, until
+ * (now: the time until is relative to); -1 when its config cannot be read for a label. */
+static int image_match(struct ukd *d, const struct ukd_filters *f, json_object *img, int64_t now,
+                       uk_err_t *err)
+{
+	json_object *tags = NULL, *refs = ukd_filters_get(f, "reference"), *v;
+	int dangling;
+
+	json_object_object_get_ex(img, "repo_tags", &tags);
+	dangling = json_object_array_length(tags) == 0;
+	if (!ukd_filters_match(f, "dangling", dangling ? "true" : "false") &&
+	    !ukd_filters_match(f, "dangling", dangling ? "1" : "0"))
+		return 0;
+	if (refs && !image_ref_match(refs, tags))
+		return 0;
+	if (!ukd_filters_match_until(
+	            f, json_object_object_get_ex(img, "created", &v) ? json_object_get_int64(v) : 0,
+	            now))
+		return 0;
+	if (ukd_filters_get(f, "label")) {
+		ukimg_info_t info = {0};
+		int r;
+
+		if (ukimg_inspect(d->images, uk_json_str(img, "digest"), &info, err) < 0)
+			return -1;
+		r = ukd_filters_match_labels(f, info.labels);
+		ukimg_info_clear(&info);
+		return r;
+	}
+	return 1;
+}
+
+/* Keeps the items of (arr) (taken) that pass (f); NULL on error. */
+static json_object *image_filter(struct ukd *d, json_object *arr, const struct ukd_filters *f,
+                                 uk_err_t *err)
+{
+	json_object *out = json_object_new_array();
+	int64_t now = time(NULL);
+
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *img = json_object_array_get_idx(arr, i);
+		int r = image_match(d, f, img, now, err);
+
+		if (r < 0) {
+			json_object_put(out);
+			out = NULL;
+			break;
+		}
+		if (r)
+			json_object_array_add(out, json_object_get(img));
+	}
+	json_object_put(arr);
+	return out;
+}
+
 void ukd_route_image_list(struct ukd *d, struct ukd_req *req)
 {
+	static const char *const keys[] = {"dangling", "reference", "label", NULL};
+	struct ukd_filters f;
 	uk_err_t err = {0};
-	json_object *arr = ukd_store_image_list(d->store, &err);
+	json_object *arr = NULL;
 
+	if (ukd_filters_parse(ukd_req_query(req, "filters"), keys, &f, &err) == 0 &&
+	    (arr = ukd_store_image_list(d->store, &err)))
+		arr = image_filter(d, arr, &f, &err);
+	ukd_filters_clear(&f);
 	if (!arr)
 		ukd_reply_error(req, &err);
 	else
@@ -472,6 +563,56 @@ void ukd_route_image_delete(struct ukd *d, struct ukd_req *req)
 		return;
 	}
 	ukd_reply_json(req, 200, out);
+}
+
+/* POST /v1/images/prune[?all=1][&filters=]: removes the images no instance uses, untagged
+ * ones only unless (all); an image an instance takes meanwhile is kept (delete_image's 409). */
+void ukd_route_image_prune(struct ukd *d, struct ukd_req *req)
+{
+	static const char *const keys[] = {"until", "label", NULL};
+	json_object *list = NULL, *deleted = json_object_new_array(), *o;
+	struct ukd_filters f = {0};
+	uk_err_t err = {0};
+	int64_t reclaimed = 0;
+	int all;
+
+	if (ukd_req_query_bool(req, "all", 0, &all, &err) < 0 ||
+	    ukd_filters_parse(ukd_req_query(req, "filters"), keys, &f, &err) < 0 ||
+	    !(list = ukd_store_image_list(d->store, &err)) ||
+	    !(list = image_filter(d, list, &f, &err)))
+		goto fail;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *img = json_object_array_get_idx(list, i), *tags = NULL, *v;
+		uk_err_t e = {0};
+		int users;
+
+		json_object_object_get_ex(img, "repo_tags", &tags);
+		if (!all && json_object_array_length(tags) > 0)
+			continue;
+		if ((users = ukd_store_image_users(d->store, uk_json_str(img, "id"), &e)) != 0)
+			continue; /* in use, or unreadable: a prune only removes what it knows is
+			             free */
+		if (delete_image(d, uk_json_str(img, "id"), 0, deleted, &e) < 0) {
+			if (e.status == 409 || e.status == 404)
+				continue; /* taken or removed meanwhile */
+			err = e;
+			goto fail;
+		}
+		reclaimed +=
+		        json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "deleted", deleted);
+	json_object_object_add(o, "space_reclaimed", json_object_new_int64(reclaimed));
+	json_object_put(list);
+	ukd_filters_clear(&f);
+	ukd_reply_json(req, 200, o);
+	return;
+fail:
+	json_object_put(list);
+	json_object_put(deleted);
+	ukd_filters_clear(&f);
+	ukd_reply_error(req, &err);
 }
 
 /* ---- save and load ---- */

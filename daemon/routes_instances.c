@@ -1,9 +1,11 @@
 /* Instance routes: create, list, inspect, start, stop, kill, restart, wait, logs, delete, port. */
 #include "blob.h"
 #include "debug.h"
+#include "filters.h"
 #include "health.h"
 #include "instance_rename.h"
 #include "instances.h"
+#include "log.h"
 #include "logs.h"
 #include "routes.h"
 #include "store.h"
@@ -49,17 +51,14 @@ void ukd_route_instance_create(struct ukd *d, struct ukd_req *req)
 
 struct list_ctx {
 	json_object *arr;
-	json_object *status, *name, *health; /* filters (arrays) or NULL */
+	struct ukd_filters f;
 	int all;
 };
 
-static int filter_has(json_object *arr, const char *v)
-{
-	for (size_t i = 0; i < json_object_array_length(arr); i++)
-		if (!strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), v))
-			return 1;
-	return 0;
-}
+/* The keys of GET /v1/instances?filters= (and of the prune's: until, label). */
+static const char *const list_keys[] = {"status", "name",     "health", "label",
+                                        "id",     "ancestor", NULL};
+static const char *const prune_keys[] = {"until", "label", NULL};
 
 /* Docker's health filter values: starting, healthy, unhealthy, or none (no check). */
 static const char *list_health(const struct ukd_instance *in)
@@ -74,51 +73,55 @@ static const char *list_health(const struct ukd_instance *in)
 	return status;
 }
 
-static int list_one(void *p, struct ukd_instance *in)
+/* 1 if one of (vals) names (in)'s image: its reference as created ("hello" is "hello:latest"),
+ * or a prefix of its id. */
+static int list_ancestor(json_object *vals, const struct ukd_instance *in)
 {
-	struct list_ctx *c = p;
+	const char *id = in->image_id;
 
-	if (!c->all && !c->status && in->state != UKD_STATE_RUNNING)
-		return 0;
-	if (c->status && !filter_has(c->status, ukd_state_name(in->state)))
-		return 0;
-	if (c->name && !filter_has(c->name, in->name))
-		return 0;
-	if (c->health && !filter_has(c->health, list_health(in)))
-		return 0;
-	json_object_array_add(c->arr, ukd_instance_summary_json(in));
+	if (!strncmp(id, "sha256:", 7))
+		id += 7;
+	for (size_t i = 0; i < json_object_array_length(vals); i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
+		size_t n = strlen(v);
+
+		if (!strcmp(v, in->image_ref) ||
+		    (!strncmp(in->image_ref, v, n) && !strcmp(in->image_ref + n, ":latest")))
+			return 1;
+		if (!strncmp(v, "sha256:", 7))
+			v += 7, n -= 7;
+		if (n >= 4 && !strncmp(id, v, n))
+			return 1;
+	}
 	return 0;
 }
 
-static int list_filters(struct ukd_req *req, json_object **root, struct list_ctx *c, uk_err_t *err)
+/* 1 if one of (vals) is a prefix of (id) (Docker's id filter). */
+static int list_id(json_object *vals, const char *id)
 {
-	const char *f = ukd_req_query(req, "filters");
-
-	*root = NULL;
-	if (!f || !*f)
-		return 0;
-	*root = json_tokener_parse(f);
-	if (!*root || !json_object_is_type(*root, json_type_object))
-		return uk_err_bad(
-		        err, "filters: expected a JSON object like {\"status\":[\"running\"]}");
-	json_object_object_foreach(*root, key, val)
-	{
-		if (!json_object_is_type(val, json_type_array))
-			return uk_err_bad(err, "filters.%s: expected an array of strings", key);
-		for (size_t i = 0; i < json_object_array_length(val); i++)
-			if (!json_object_is_type(json_object_array_get_idx(val, i),
-			                         json_type_string))
-				return uk_err_bad(err, "filters.%s: expected strings", key);
-		if (!strcmp(key, "status"))
-			c->status = val;
-		else if (!strcmp(key, "name"))
-			c->name = val;
-		else if (!strcmp(key, "health"))
-			c->health = val;
-		else
-			return uk_err_bad(err, "filters.%s: unknown filter (status, name, health)",
-			                  key);
+	for (size_t i = 0; i < json_object_array_length(vals); i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
+		if (!strncmp(id, v, strlen(v)))
+			return 1;
 	}
+	return 0;
+}
+
+static int list_one(void *p, struct ukd_instance *in)
+{
+	struct list_ctx *c = p;
+	const struct ukd_filters *f = &c->f;
+	json_object *anc = ukd_filters_get(f, "ancestor"), *ids = ukd_filters_get(f, "id");
+
+	if (!c->all && !ukd_filters_get(f, "status") && in->state != UKD_STATE_RUNNING)
+		return 0;
+	if (!ukd_filters_match(f, "status", ukd_state_name(in->state)) ||
+	    !ukd_filters_match(f, "name", in->name) ||
+	    !ukd_filters_match_labels(f, in->spec.labels) ||
+	    (ukd_filters_get(f, "health") && !ukd_filters_match(f, "health", list_health(in))) ||
+	    (anc && !list_ancestor(anc, in)) || (ids && !list_id(ids, in->id)))
+		return 0;
+	json_object_array_add(c->arr, ukd_instance_summary_json(in));
 	return 0;
 }
 
@@ -224,7 +227,6 @@ static void reply_rendered(struct ukd_req *req, uint64_t gen, time_t sec, const 
 void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
 {
 	struct list_ctx c = {0};
-	json_object *filters = NULL;
 	uk_err_t err = {0};
 	const char *f = ukd_req_query(req, "filters");
 	uint64_t gen = rendered_gen(d);
@@ -232,8 +234,8 @@ void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
 	char key[RENDERED_KEY] = "";
 
 	if (ukd_req_query_bool(req, "all", 0, &c.all, &err) < 0 ||
-	    list_filters(req, &filters, &c, &err) < 0) {
-		json_object_put(filters);
+	    ukd_filters_parse(f, list_keys, &c.f, &err) < 0) {
+		ukd_filters_clear(&c.f);
 		ukd_reply_error(req, &err);
 		return;
 	}
@@ -248,7 +250,7 @@ void ukd_route_instance_list(struct ukd *d, struct ukd_req *req)
 			reply_rendered(req, gen, sec, key, c.arr);
 		}
 	}
-	json_object_put(filters);
+	ukd_filters_clear(&c.f);
 }
 
 /* Served from the rendered cache: supervisor and lifecycle writes bump the generation, so a
@@ -370,6 +372,60 @@ void ukd_route_instance_delete(struct ukd *d, struct ukd_req *req)
 	if (r == 0)
 		r = ukd_instance_remove(d, ukd_req_param(req, 0), force, &err);
 	reply_result(req, r, &err, 204, 204);
+}
+
+struct prune_ctx {
+	json_object *ids; /* candidates: not running, passing the filters */
+	struct ukd_filters f;
+	int64_t now;
+};
+
+static int prune_one(void *p, struct ukd_instance *in)
+{
+	struct prune_ctx *c = p;
+
+	if (in->state != UKD_STATE_RUNNING && ukd_filters_match_labels(&c->f, in->spec.labels) &&
+	    ukd_filters_match_until(&c->f, in->created / 1000000000, c->now))
+		json_object_array_add(c->ids, json_object_new_string(in->id));
+	return 0;
+}
+
+/* POST /v1/instances/prune[?filters=]: removes every instance that is not running (and passes
+ * until/label); one started or removed meanwhile is skipped (ukd_instance_remove's 409/404). */
+void ukd_route_instance_prune(struct ukd *d, struct ukd_req *req)
+{
+	struct prune_ctx c = {.ids = json_object_new_array(), .now = time(NULL)};
+	json_object *deleted = json_object_new_array(), *o;
+	uk_err_t err = {0};
+	int64_t reclaimed = 0;
+
+	if (ukd_filters_parse(ukd_req_query(req, "filters"), prune_keys, &c.f, &err) < 0 ||
+	    ukd_store_instance_each(d->store, prune_one, &c, &err) < 0) {
+		json_object_put(c.ids);
+		json_object_put(deleted);
+		ukd_filters_clear(&c.f);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(c.ids); i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(c.ids, i));
+		int64_t bytes = ukd_instance_disk_bytes(d, id);
+		uk_err_t e = {0};
+
+		if (ukd_instance_remove(d, id, 0, &e) < 0) {
+			if (e.status != 409 && e.status != 404)
+				log_warn("instances", "prune %s: %s", id, e.message);
+			continue;
+		}
+		json_object_array_add(deleted, json_object_new_string(id));
+		reclaimed += bytes;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "deleted", deleted);
+	json_object_object_add(o, "space_reclaimed", json_object_new_int64(reclaimed));
+	json_object_put(c.ids);
+	ukd_filters_clear(&c.f);
+	ukd_reply_json(req, 200, o);
 }
 
 void ukd_route_instance_rename(struct ukd *d, struct ukd_req *req)

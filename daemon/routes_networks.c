@@ -1,5 +1,6 @@
 /* Network routes: create, list, inspect, remove, prune, connect, disconnect (work: network.c). */
 #include "network.h"
+#include "filters.h"
 #include "routes.h"
 
 static void reply(struct ukd_req *req, unsigned status, json_object *o, const uk_err_t *err)
@@ -27,9 +28,15 @@ void ukd_route_network_create(struct ukd *d, struct ukd_req *req)
 
 void ukd_route_network_list(struct ukd *d, struct ukd_req *req)
 {
+	static const char *const keys[] = {"name", NULL}; /* networks have no labels yet */
+	struct ukd_filters f;
 	uk_err_t err = {0};
+	json_object *o = NULL;
 
-	reply(req, 200, ukd_net_list(d, &err), &err);
+	if (ukd_filters_parse(ukd_req_query(req, "filters"), keys, &f, &err) == 0)
+		o = ukd_filters_apply_named(&f, ukd_net_list(d, &err));
+	ukd_filters_clear(&f);
+	reply(req, 200, o, &err);
 }
 
 void ukd_route_network_inspect(struct ukd *d, struct ukd_req *req)

@@ -1,6 +1,7 @@
-/* System routes: _ping, version, info, events. */
+/* System routes: _ping, version, info, events, df. */
 #include "backend.h"
 #include "events.h"
+#include "instances.h"
 #include "qemu_user.h"
 #include "routes.h"
 #include "store.h"
@@ -113,4 +114,73 @@ void ukd_route_events(struct ukd *d, struct ukd_req *req)
 	}
 	ukd_reply_stream(req, 200, "application/json", ukd_events_sub_read, sub,
 	                 ukd_events_unsubscribe);
+}
+
+struct df_ctx {
+	struct ukd *d;
+	json_object *used; /* image ids instances use (keys) */
+	int total, running;
+	int64_t size, reclaimable;
+};
+
+static int df_instance(void *p, struct ukd_instance *in)
+{
+	struct df_ctx *c = p;
+	int64_t bytes = ukd_instance_disk_bytes(c->d, in->id);
+
+	json_object_object_add(c->used, in->image_id, NULL);
+	c->total++;
+	c->size += bytes;
+	if (in->state == UKD_STATE_RUNNING)
+		c->running++;
+	else
+		c->reclaimable += bytes;
+	return 0;
+}
+
+static json_object *df_row(int total, int active, int64_t size, int64_t reclaimable)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "total", json_object_new_int(total));
+	json_object_object_add(o, "active", json_object_new_int(active));
+	json_object_object_add(o, "size", json_object_new_int64(size));
+	json_object_object_add(o, "reclaimable", json_object_new_int64(reclaimable));
+	return o;
+}
+
+/* GET /v1/system/df: images (active: an instance uses it; reclaimable: what `image prune -a`
+ * frees) and instances (active: running; size: their files; reclaimable: the stopped ones'). */
+void ukd_route_system_df(struct ukd *d, struct ukd_req *req)
+{
+	struct df_ctx c = {.d = d, .used = json_object_new_object()};
+	json_object *images = NULL, *o;
+	int64_t isize = 0, ifree = 0;
+	uk_err_t err = {0};
+	int active = 0;
+	size_t n;
+
+	if (ukd_store_instance_each(d->store, df_instance, &c, &err) < 0 ||
+	    !(images = ukd_store_image_list(d->store, &err))) {
+		json_object_put(c.used);
+		ukd_reply_error(req, &err);
+		return;
+	}
+	n = json_object_array_length(images);
+	for (size_t i = 0; i < n; i++) {
+		json_object *img = json_object_array_get_idx(images, i), *v;
+		int64_t size =
+		        json_object_object_get_ex(img, "size", &v) ? json_object_get_int64(v) : 0;
+		int in_use = json_object_object_get_ex(c.used, uk_json_str(img, "id"), NULL);
+
+		isize += size;
+		active += in_use;
+		ifree += in_use ? 0 : size;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "images", df_row((int)n, active, isize, ifree));
+	json_object_object_add(o, "instances", df_row(c.total, c.running, c.size, c.reclaimable));
+	json_object_put(images);
+	json_object_put(c.used);
+	ukd_reply_json(req, 200, o);
 }

@@ -1,4 +1,5 @@
 /* Volume routes: create, list, inspect, remove, prune, export, import. */
+#include "filters.h"
 #include "routes.h"
 #include "log.h"
 #include "volumes.h"
@@ -69,9 +70,14 @@ fail:
 
 void ukd_route_volume_list(struct ukd *d, struct ukd_req *req)
 {
+	static const char *const keys[] = {"name", "label", NULL};
+	struct ukd_filters f;
 	uk_err_t err = {0};
-	json_object *o = ukd_volume_list(d, &err);
+	json_object *o = NULL;
 
+	if (ukd_filters_parse(ukd_req_query(req, "filters"), keys, &f, &err) == 0)
+		o = ukd_filters_apply_named(&f, ukd_volume_list(d, &err));
+	ukd_filters_clear(&f);
 	if (!o)
 		ukd_reply_error(req, &err);
 	else

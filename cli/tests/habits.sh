@@ -31,6 +31,31 @@ printf 'int main(void) { return undeclared_variable; }\n' >"$TMP/broken/main.c"
 run_uk build-q-broken build -q -t broken "$TMP/broken"
 if [ $rc -eq 1 ] && grep -q 'undeclared_variable' <<<"$err" && [ -z "$out" ]; then ok "build -q shows the compiler's error on stderr"; else fail "build -q broken: rc=$rc out=$out err=$err"; fi
 
+# --- build -f: a Ukfile outside the context, one in a subdirectory, one named like the context's ---
+mkdir -p "$TMP/fctx/sub" "$TMP/fout"
+printf '#include <stdio.h>\nint main(int c, char **v) { printf("%%s\\n", c > 1 ? v[1] : "-"); return 0; }\n' >"$TMP/fctx/main.c"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nCMD ["default"]\n' >"$TMP/fctx/Ukfile"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nCMD ["sub"]\n' >"$TMP/fctx/sub/Ukfile.alt"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nCMD ["outside"]\n' >"$TMP/fout/Ukfile"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nCMD ["dev"]\n' >"$TMP/fout/Ukfile.dev"
+printf 'FROM uk/runtime:1\nSOURCES main.c\nBOGUS x\n' >"$TMP/fout/Ukfile.bad"
+fcmd() { "$UK" image inspect --format json "$1" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)[0]["config"]["cmd"]))'; }
+run_uk build-f-out build -q -f "$TMP/fout/Ukfile.dev" -t fdev "$TMP/fctx"
+c1=$(fcmd fdev)
+run_uk build-f-clash build -q -f "$TMP/fout/Ukfile" -t fout "$TMP/fctx"
+c2=$(fcmd fout)
+run_uk build-f-sub build -q --file "$TMP/fctx/sub/Ukfile.alt" -t fsub "$TMP/fctx"
+c3=$(fcmd fsub)
+if [ "$c1 $c2 $c3" = "dev outside sub" ]; then ok "build -f: outside the context, clashing with its Ukfile, in a subdirectory"; else fail "build -f: cmds '$c1' '$c2' '$c3'"; fi
+rm "$TMP/fctx/Ukfile"
+run_uk build-f-bad build -f "$TMP/fout/Ukfile.bad" "$TMP/fctx"
+if [ $rc -eq 1 ] && grep -q 'Ukfile.bad:3' <<<"$err$out"; then ok "build -f: errors name the file given"; else fail "build -f bad: rc=$rc $out $err"; fi
+run_uk build-no-ukfile build "$TMP/fctx"
+if [ $rc -eq 1 ] && grep -q 'has no Ukfile (or name one with -f)' <<<"$err"; then ok "build without a Ukfile says to use -f"; else fail "build without Ukfile: rc=$rc $err"; fi
+run_uk build-f-missing build -f "$TMP/nosuch" "$TMP/fctx"
+if [ $rc -eq 1 ] && grep -q 'nosuch' <<<"$err"; then ok "build -f of a missing file names it"; else fail "build -f missing: rc=$rc $err"; fi
+run_uk rmi-f rmi fdev fout fsub
+
 # --- save exports what was named, as docker save ---
 saved_names() { tar -xOf "$1" index.json | python3 -c 'import json,sys; print(" ".join(sorted(m.get("annotations",{}).get("org.opencontainers.image.ref.name","?") for m in json.load(sys.stdin)["manifests"])))'; }
 run_uk save-tag save -o "$TMP/t1.tar" three:1
@@ -103,7 +128,7 @@ out=$(echo n | "$UK" container prune 2>"$TMP/err"); rc=$?
 run_uk ps-kept ps -a -q
 [ "$(wc -l <<<"$out")" = 3 ] && ok "container prune answered 'n' removes nothing" || fail "prune after n: $out"
 run_uk system-df system df
-if [ $rc -eq 0 ] && grep -Eq '^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$' <<<"$out" && grep -Eq '^Images +2 +2 ' <<<"$out" && grep -Eq '^Instances +3 +1 +0B +0B$' <<<"$out"; then ok "system df counts images and instances"; else fail "system df: $out $err"; fi
+if [ $rc -eq 0 ] && grep -Eq '^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$' <<<"$out" && grep -Eq '^Images +2 +2 ' <<<"$out" && grep -Eq '^Instances +3 +1 +[0-9.]+k?B +[0-9.]+k?B \([0-9]+%\)$' <<<"$out"; then ok "system df counts images and instances"; else fail "system df: $out $err"; fi
 run_uk container-prune container prune -f
 if [ $rc -eq 0 ] && grep -q '^Deleted Instances:' <<<"$out" && [ "$(grep -Ec '^[0-9a-f]{64}$' <<<"$out")" = 2 ]; then ok "container prune -f removes the 2 stopped"; else fail "container prune: $out $err"; fi
 run_uk ps-after-prune ps -a --format '{{.Names}}'

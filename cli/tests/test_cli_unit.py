@@ -104,6 +104,29 @@ def t_bad_flags(c):
 
 
 @family("usage")
+def t_subcommands(c):
+    """One dispatcher for every command made of subcommands: the same texts for Docker's groups
+    (container, image, system) and uk's own (volume, trust)."""
+    for group, sub in (("container", "ls"), ("image", "prune"), ("system", "df"),
+                       ("volume", "ls"), ("trust", "keygen")):
+        p = c.uk(group)
+        expect(p, 2, err=r"^uk %s: needs a subcommand: .*\b%s\b" % (group, sub))
+        check("See 'uk %s --help'." % group in p.err and p.out == "", "no hint", p)
+        p = c.uk(group, "frob")
+        expect(p, 2, err=r"^uk %s: 'frob' is not a subcommand of uk %s \(.*\b%s\b" %
+               (group, group, sub))
+        p = c.uk(group, "--frob")
+        expect(p, 2, err=r"^uk %s: unknown option '--frob' \(a subcommand comes first: " % group)
+        for h in ("--help", "-h", "help"):
+            p = c.uk(group, h)
+            expect(p, 0, out=r"^Usage: uk %s" % group)
+            expect(p, 0, out=r"^Subcommands: .*\b%s\b" % sub)
+    # a subcommand's usage errors name it
+    expect(c.uk("volume", "ls", "extra"), 2, err=r"^uk volume ls: ")
+    expect(c.uk("container", "ls", "extra"), 2, err=r"^uk container ls: ")
+
+
+@family("usage")
 def t_docker_habits(c):
     # long options are exact, as Docker's: a prefix is an unknown option, named
     expect(c.uk("ps", "--al"), 2, err=r"^uk ps: unknown option '--al'$")

@@ -5,7 +5,7 @@
  * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
  * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
  * its stored form read back, any text read as a stored config), a panic report's backtrace
- * (crash_parse.c). */
+ * (crash_parse.c), the list and prune routes' ?filters= (filters.c). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "cmdline.h"
 #include "debug.h"
+#include "filters.h"
 #include "health.h"
 #include "log_opts.h"
 #include "json_body.h"
@@ -363,6 +364,33 @@ static void fuzz_log_size(const char *s)
 		abort();
 }
 
+/* ?filters=: accepted values match consistently; a refusal always says why. */
+static void fuzz_filters(const char *s)
+{
+	static const char *const keys[] = {"status", "name", "label", "until", "dangling", NULL};
+	static char *const labels[] = {"env=prod", "k", "=x", "", NULL};
+	struct ukd_filters f;
+	uk_err_t err = {0};
+	int r = ukd_filters_parse(s, keys, &f, &err);
+
+	if (r < 0 && (err.status != 400 || !err.message[0]))
+		abort();
+	if (r == 0) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "env", json_object_new_string("prod"));
+		(void)ukd_filters_match(&f, "status", "running");
+		(void)ukd_filters_match_until(&f, 1700000000, 1800000000);
+		if (ukd_filters_match_labels(&f, labels) != ukd_filters_match_labels(&f, labels))
+			abort();
+		(void)ukd_filters_match_label_obj(&f, o);
+		json_object_put(o);
+		if (!ukd_filters_get(&f, "label") && !ukd_filters_match_labels(&f, NULL))
+			abort(); /* no label filter: everything matches */
+	}
+	ukd_filters_clear(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -382,6 +410,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		fuzz_refs(s);
 		fuzz_regauth(s);
+		fuzz_filters(s);
 		break;
 	case 4:
 		fuzz_ports(s);

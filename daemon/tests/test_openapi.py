@@ -245,6 +245,13 @@ def main(d):
     call(d, "DELETE", "/v1/volumes/{id}", {"id": "v1"}, expect=409)
     call(d, "DELETE", "/v1/instances/{id}", {"id": "c3"}, expect=204)
     call(d, "POST", "/v1/volumes/prune", expect=200)
+    # prunes and df (the image stays: c1/c2 may still use it; the shapes are what is checked)
+    call(d, "GET", "/v1/system/df", expect=200)
+    call(d, "POST", "/v1/instances/prune", query="?filters=%7B%22label%22%3A%5B%22none%3D1%22%5D%7D",
+         expect=200)
+    call(d, "POST", "/v1/instances/prune", query="?filters=%7B%22x%22%3A%5B%5D%7D", expect=400)
+    call(d, "POST", "/v1/images/prune", expect=200)
+    call(d, "POST", "/v1/images/prune", query="?all=2", expect=400)
     call(d, "DELETE", "/v1/volumes/{id}", {"id": "v1"}, expect=404)
     r = call(d, "DELETE", "/v1/images/{ref}", {"ref": image_id}, expect=200)
     check({"deleted": image_id} in r.json(), "rmi by id: %r" % r)

@@ -21,6 +21,7 @@
 #include <libxml/xpathInternals.h>
 #include <uk/images.h>
 
+#include "filters.h"
 #include "cmdline.h"
 #include "backend.h"
 #include "config.h"
@@ -1352,6 +1353,66 @@ static void test_domain_xml(void **state)
 	check_xml(&vm, tap);
 }
 
+/* ?filters=: label KEY / KEY=VALUE ANDed, values of a key ORed, until's three forms, the map
+ * form Docker's clients send, and refusals naming what is wrong. */
+static void test_filters(void **state)
+{
+	static const char *const keys[] = {"status", "label", "until", NULL};
+	static char *const labels[] = {"env=prod", "tier=web", "bare", NULL};
+	struct ukd_filters f;
+	uk_err_t err = {0};
+
+	(void)state;
+	assert_int_equal(ukd_filters_parse(NULL, keys, &f, &err), 0);
+	assert_true(ukd_filters_match(&f, "status", "x") && ukd_filters_match_labels(&f, NULL));
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("{\"status\":[\"running\",\"exited\"],"
+	                                   "\"label\":[\"env=prod\",\"bare\"]}",
+	                                   keys, &f, &err),
+	                 0);
+	assert_true(ukd_filters_match(&f, "status", "exited"));
+	assert_false(ukd_filters_match(&f, "status", "created"));
+	assert_true(ukd_filters_match_labels(&f, labels));
+	assert_false(ukd_filters_match_labels(&f, (char *const[]){"env=prod", NULL}));
+	assert_false(ukd_filters_match_labels(&f, (char *const[]){"env=dev", "bare", NULL}));
+	assert_false(
+	        ukd_filters_match_labels(&f, (char *const[]){"environment=prod", "bare=", NULL}));
+	ukd_filters_clear(&f);
+	assert_int_equal(
+	        ukd_filters_parse("{\"label\":{\"tier\":true,\"x\":false}}", keys, &f, &err), 0);
+	assert_true(ukd_filters_match_labels(&f, labels));
+	ukd_filters_clear(&f);
+	/* until: a duration before now, unix seconds, RFC 3339 */
+	assert_int_equal(ukd_filters_parse("{\"until\":[\"1h30m\"]}", keys, &f, &err), 0);
+	assert_true(ukd_filters_match_until(&f, 10000 - 5401, 10000));
+	assert_false(ukd_filters_match_until(&f, 10000 - 5400, 10000));
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("{\"until\":[\"1000\",\"1970-01-01T00:20:00Z\"]}", keys,
+	                                   &f, &err),
+	                 0);
+	assert_true(ukd_filters_match_until(&f, 999, 5));
+	assert_false(ukd_filters_match_until(&f, 1000, 5));
+	ukd_filters_clear(&f);
+	/* refusals */
+	assert_int_equal(ukd_filters_parse("{\"colour\":[\"red\"]}", keys, &f, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "unknown filter 'colour' (this list knows: status, "
+	                                    "label, until)"));
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("{\"until\":[\"soon\"]}", keys, &f, &err), -1);
+	assert_non_null(strstr(err.message, "filters.until: 'soon'"));
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("{\"label\":[\"=v\"]}", keys, &f, &err), -1);
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("{\"status\":[1]}", keys, &f, &err), -1);
+	ukd_filters_clear(&f);
+	assert_int_equal(ukd_filters_parse("[\"status\"]", keys, &f, &err), -1);
+	ukd_filters_clear(&f);
+	assert_int_equal(
+	        ukd_filters_parse("{\"until\":[\"1h\"],\"until\":[\"x\"]}", keys, &f, &err), -1);
+	ukd_filters_clear(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1377,6 +1438,7 @@ int main(void)
 	        cmocka_unit_test(test_log_escape),
 	        cmocka_unit_test_setup_teardown(test_log_line, setup_tmp, teardown_tmp),
 	        cmocka_unit_test(test_instance_trylock),
+	        cmocka_unit_test(test_filters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,7 @@ void ukimg_info_clear(ukimg_info_t *info)
 	ukimg_strv_free(info->cmd);
 	ukimg_strv_free(info->env);
 	ukimg_strv_free(info->exposed_ports);
+	ukimg_strv_free(info->labels);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -226,6 +227,20 @@ int ukimg_inspect(const ukimg_store_t *store, const char *manifest_digest, ukimg
 		qsort(info->exposed_ports, info->n_ports, sizeof(char *), strcmp_p);
 	}
 	labels = config_labels(c);
+	if (!(info->labels = util_strv_new()))
+		goto oom;
+	if (labels) {
+		json_object_object_foreach(labels, key, val)
+		{
+			_cleanup_free_ char *kv = NULL;
+
+			if (!json_object_is_type(val, json_type_string))
+				continue;
+			if (asprintf(&kv, "%s=%s", key, json_object_get_string(val)) < 0 ||
+			    util_strv_push(&info->labels, &info->n_labels, kv) < 0)
+				goto oom;
+		}
+	}
 	info->memory = UKIMG_MEMORY_DEFAULT;
 	if ((s = uk_json_str(labels, UKIMG_LABEL_MEMORY))) {
 		char *end;

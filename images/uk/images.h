@@ -351,6 +351,8 @@ typedef struct ukimg_info {
 	size_t n_env;
 	char **exposed_ports; /* "80/tcp", NULL-terminated, sorted */
 	size_t n_ports;
+	char **labels; /* the config's Labels as "K=V", NULL-terminated */
+	size_t n_labels;
 	uint64_t memory;          /* bytes (label, else UKIMG_MEMORY_DEFAULT) */
 	char platform[16];        /* "kvm" */
 	char architecture[16];    /* config architecture: "amd64" */
