@@ -212,33 +212,14 @@ static int net_conn(struct cli *cli, int argc, char **argv)
 
 static int network_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name, *alias;
-		int (*run)(struct cli *cli, int argc, char **argv);
-	} subs[] = {{"create", NULL, net_create},   {"ls", "list", net_ls},
-	            {"inspect", NULL, net_inspect}, {"rm", "remove", net_rm},
-	            {"prune", NULL, net_prune},     {"connect", NULL, net_conn},
-	            {"disconnect", NULL, net_conn}};
-	int c;
+	static const struct cli_sub subs[] = {
+	        {"create", net_create, NULL},  {"ls", net_ls, NULL},
+	        {"list", net_ls, NULL},        {"inspect", net_inspect, NULL},
+	        {"rm", net_rm, NULL},          {"remove", net_rm, NULL},
+	        {"prune", net_prune, NULL},    {"connect", net_conn, NULL},
+	        {"disconnect", net_conn, NULL}};
 
-	while ((c = cli_getopt(cli, argc, argv, "+", NULL)) != -1)
-		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
-	if (optind >= argc)
-		return cli_usage_error(cli, "needs a subcommand: create, ls, inspect, rm, prune, "
-		                            "connect or disconnect");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[optind], subs[i].name) &&
-		    (!subs[i].alias || strcmp(argv[optind], subs[i].alias)))
-			continue;
-		argc -= optind;
-		argv += optind;
-		optind = 0;
-		return subs[i].run(cli, argc, argv);
-	}
-	return cli_usage_error(
-	        cli,
-	        "unknown subcommand '%s' (create, ls, inspect, rm, prune, connect, disconnect)",
-	        argv[optind]);
+	return cli_run_sub(cli, &cli_cmd_network, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
 
 const struct cli_cmd cli_cmd_network = {

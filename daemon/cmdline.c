@@ -45,7 +45,7 @@ int ukd_cmdline_append(char *buf, size_t len, size_t *used, const char *word, uk
 }
 
 int ukd_cmdline_build(char *buf, size_t len, const char *const *env, const char *const *args,
-                      uk_err_t *err)
+                      int version, uk_err_t *err)
 {
 	char word[UKD_CMDLINE_MAX + 8], seed[65];
 	size_t used = 0;
@@ -66,7 +66,7 @@ int ukd_cmdline_build(char *buf, size_t len, const char *const *env, const char 
 	/* the guest's wall clock at boot: this plus its TSC since the VM started (runtime-lib's
 	 * time_kvm.c), where the CMOS RTC would give whole seconds (docs/runtime.md) */
 	snprintf(word, sizeof(word), "time=%lld", (long long)ukd_now_ns());
-	if (ukd_cmdline_append(buf, len, &used, word, err) < 0 ||
+	if ((version >= 2 && ukd_cmdline_append(buf, len, &used, word, err) < 0) ||
 	    ukd_cmdline_append(buf, len, &used, "--", err) < 0)
 		return -1;
 	for (; args && *args; args++)

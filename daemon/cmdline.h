@@ -10,8 +10,9 @@
 
 /* Appends (word) to (buf) (of (len) bytes, holding (*used)), quoted if it needs to be. */
 int ukd_cmdline_append(char *buf, size_t len, size_t *used, const char *word, uk_err_t *err);
-/* Builds the command line from (env) and (args) (NULL-terminated) and a fresh random seed. */
+/* Builds the command line from (env) and (args) (NULL-terminated), a fresh random seed and, for
+ * a kernel that reads it ((version) is the image's org.uk.cmdline, images.h), the host's time. */
 int ukd_cmdline_build(char *buf, size_t len, const char *const *env, const char *const *args,
-                      uk_err_t *err);
+                      int version, uk_err_t *err);
 
 #endif

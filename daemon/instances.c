@@ -349,6 +349,17 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 	return 1;
 }
 
+/* The image's org.uk.cmdline (images.h): which command line words its kernel reads; 1 if its
+ * config cannot be read (the start fails on the kernel next). */
+static int image_cmdline_version(struct ukd *d, const char *manifest)
+{
+	ukimg_info_t info = {0};
+	int v = ukimg_inspect(d->images, manifest, &info, NULL) == 0 ? info.cmdline_version : 1;
+
+	ukimg_info_clear(&info);
+	return v;
+}
+
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
@@ -392,8 +403,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		env[n_env++] = net.env[i];
 	if ((!net.n_nics &&
 	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
-	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, err) <
-	            0 ||
+	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd,
+	                      image_cmdline_version(d, img.manifest), err) < 0 ||
 	    ukd_volumes_prepare(d, in, disks, &n_disks, cmdline, sizeof(cmdline), err) < 0 ||
 	    ukd_accel_resolve(d, ukd_accel_want_name(s->accel), type, err) < 0)
 		goto fail;

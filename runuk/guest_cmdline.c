@@ -7,5 +7,8 @@ int runuk_guest_cmdline(char *buf, size_t len, const char *const *env, const cha
 int runuk_guest_cmdline(char *buf, size_t len, const char *const *env, const char *const *args,
                         uk_err_t *err)
 {
-	return ukd_cmdline_build(buf, len, env, args, err);
+	/* 1: no time= word. An engine hands runuk the bundle, not the image's labels, so runuk
+	 * cannot tell whether the kernel reads it (images.h UKIMG_LABEL_CMDLINE); the guest's
+	 * clock then starts from the CMOS RTC's whole seconds (docs/runtime.md). */
+	return ukd_cmdline_build(buf, len, env, args, 1, err);
 }

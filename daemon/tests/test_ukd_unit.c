@@ -161,17 +161,21 @@ static void test_cmdline(void **state)
 	assert_int_equal(ukd_cmdline_append(buf, sizeof(buf), &used, "a\x01", &err), -1);
 	assert_int_equal(err.status, 400);
 	const char *env[] = {"A=1", "B=x y", NULL}, *args[] = {"p", NULL};
-	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, &err), 0);
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, 2, &err), 0);
 	assert_non_null(strstr(buf, "env=A=1 \"env=B=x y\" seed="));
 	assert_non_null(strstr(buf, " -- p"));
 	assert_int_equal(strstr(buf, " time=") - strstr(buf, "seed="), 5 + 64);
 	/* time=: the host's unix ns now, 19 digits until 2286 */
 	assert_int_equal(strlen(strstr(buf, " time=")) - strlen(" -- p"), 6 + 19);
+	/* an image whose kernel does not read time= (org.uk.cmdline 1 or absent) is not given it */
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, 1, &err), 0);
+	assert_null(strstr(buf, "time="));
+	assert_int_equal(strstr(buf, " -- p") - strstr(buf, "seed="), 5 + 64);
 	char *huge = malloc(UKD_CMDLINE_MAX + 10);
 	memset(huge, 'x', UKD_CMDLINE_MAX + 9);
 	huge[UKD_CMDLINE_MAX + 9] = 0;
 	const char *hargs[] = {huge, NULL};
-	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), NULL, hargs, &err), -1);
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), NULL, hargs, 2, &err), -1);
 	assert_int_equal(err.status, 400);
 	free(huge);
 }

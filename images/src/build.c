@@ -674,7 +674,7 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	json_object *rootfs = json_object_new_object(), *diff = json_object_new_array();
 	json_object *hist = json_object_new_array(), *h = json_object_new_object();
 	json_object *layers = json_object_new_array(), *ann = json_object_new_object();
-	char created[40], num[32], rv[16], libs[2048] = "";
+	char created[40], num[32], rv[16], cl[8], libs[2048] = "";
 	int64_t created_t = b->opts->created >= 0 ? b->opts->created : (int64_t)time(NULL);
 	int64_t csize, msize;
 	size_t lo = 0;
@@ -708,6 +708,8 @@ static int store_config_manifest(struct build *b, ukimg_build_result_t *res)
 	}
 	json_object_object_add(labels, UKIMG_LABEL_PLATFORM, json_object_new_string("kvm"));
 	json_object_object_add(labels, UKIMG_LABEL_RUNTIME, json_object_new_string(rv));
+	snprintf(cl, sizeof(cl), "%d", UKIMG_CMDLINE_VERSION);
+	json_object_object_add(labels, UKIMG_LABEL_CMDLINE, json_object_new_string(cl));
 	json_object_object_add(labels, UKIMG_LABEL_MEMORY, json_object_new_string(num));
 	if (b->uf->n_libs)
 		json_object_object_add(labels, UKIMG_LABEL_LIBS, json_object_new_string(libs));

@@ -252,6 +252,9 @@ int ukimg_inspect(const ukimg_store_t *store, const char *manifest_digest, ukimg
 	         uk_json_str(labels, UKIMG_LABEL_PLATFORM));
 	s = uk_json_str(labels, UKIMG_LABEL_RUNTIME);
 	snprintf(info->runtime_version, sizeof(info->runtime_version), "%s", s ? s : "");
+	info->cmdline_version = 1;
+	if ((s = uk_json_str(labels, UKIMG_LABEL_CMDLINE)) && *s >= '1' && *s <= '9' && !s[1])
+		info->cmdline_version = *s - '0';
 	s = uk_json_str(c, "architecture");
 	snprintf(info->architecture, sizeof(info->architecture), "%s", s ? s : "");
 	s = uk_json_str(c, "os");

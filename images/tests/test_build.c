@@ -253,6 +253,7 @@ static void test_build_ok(void **state)
 	assert_string_equal(info.architecture, "amd64");
 	assert_string_equal(info.os, "linux");
 	assert_string_equal(info.runtime_version, "1");
+	assert_int_equal(info.cmdline_version, UKIMG_CMDLINE_VERSION); /* its kernel reads time= */
 	assert_true(info.created >= before - 1 && info.created <= time(NULL) + 1);
 	assert_int_equal(info.size, r.size);
 	ukimg_info_clear(&info);

@@ -41,7 +41,12 @@
 #define UKIMG_LABEL_RUNTIME "org.uk.runtime.version" /* "1" */
 #define UKIMG_LABEL_MEMORY "org.uk.memory"           /* bytes, decimal */
 #define UKIMG_LABEL_LIBS "org.uk.libs"               /* "net http" */
-#define UKIMG_ANNOT_ARCH "org.uk.arch"               /* "x86_64" */
+/* Which kernel command line the image's kernel reads (docs/image-format.md): 1 (or absent) env=,
+ * seed=, dns=, mount=; 2 also time=. ukd passes a word only to a kernel that reads it (an older
+ * one would print "ignoring unknown runtime option" at every start). */
+#define UKIMG_LABEL_CMDLINE "org.uk.cmdline"
+#define UKIMG_CMDLINE_VERSION 2
+#define UKIMG_ANNOT_ARCH "org.uk.arch" /* "x86_64" */
 #define UKIMG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 #define UKIMG_ANNOT_CONTAINERD_NAME "io.containerd.image.name"
 
@@ -358,6 +363,7 @@ typedef struct ukimg_info {
 	char architecture[16];    /* config architecture: "amd64" */
 	char os[16];              /* config os: "linux" */
 	char runtime_version[16]; /* "1" */
+	int cmdline_version;      /* org.uk.cmdline; 1 if absent or not a number */
 	char created_rfc3339[40]; /* as in the config */
 	int64_t created;          /* unix seconds; 0 if absent or unparsable */
 	int64_t size;             /* sum of layer sizes */
