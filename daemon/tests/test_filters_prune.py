@@ -6,6 +6,7 @@ the known ones (the CLI says it and exits non-zero); POST /v1/instances/prune an
 nor an image an instance uses; GET /v1/system/df; "Total reclaimed space:" in the CLI.
 usage: test_filters_prune.py UKD UK"""
 import json
+import time
 import os
 import re
 import sys
@@ -42,6 +43,8 @@ def main(d):
     require_qemu()
     hello_id = d.build_ok(HELLO, "old")
     guest_id = d.build_ok(GUEST, "uktest")
+    # created is in whole seconds: the same context rebuilt within one is the same image
+    time.sleep(1.1)
     old_id = d.build_ok(GUEST, "old")  # the tag moves: hello's image is now dangling
     check(old_id not in (hello_id, guest_id), "a rebuild is a new image (its created time)")
     d.create(image="uktest", name="run1", cmd=["forever"], labels={"env": "prod"})
