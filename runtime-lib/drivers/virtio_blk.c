@@ -45,7 +45,6 @@ struct vblk {
 	struct uk_virtq q;
 	struct vblk_req *req;
 	volatile uint8_t *status;
-	uint32_t io_max; /* largest data descriptor the device takes */
 };
 
 /* Waits for the request at descriptor 0 to come back; bounded by UK_BLOCK_TIMEOUT_MS. */
@@ -104,31 +103,16 @@ static uk_result_t vblk_do(struct vblk *v, uint32_t type, uint64_t offset, void 
 }
 
 /* Splits a transfer into requests the device accepts (size_max). */
-static uk_result_t vblk_rw(struct vblk *v, uint32_t type, uint64_t offset, uint8_t *buf,
-                           size_t size)
-{
-	while (size) {
-		uint32_t n = size < v->io_max ? (uint32_t)size : v->io_max;
-		uk_result_t r = vblk_do(v, type, offset, buf, n);
-
-		if (r != UK_OK)
-			return r;
-		offset += n;
-		buf += n;
-		size -= n;
-	}
-	return UK_OK;
-}
-
+/* One request each: the registry splits a transfer at blk.io_max (lib/block.c). */
 static uk_result_t vblk_read(struct uk_block *b, uint64_t offset, void *buf, size_t size)
 {
-	return vblk_rw(b->priv, BLK_T_IN, offset, buf, size);
+	return vblk_do(b->priv, BLK_T_IN, offset, buf, (uint32_t)size);
 }
 
 static uk_result_t vblk_write(struct uk_block *b, uint64_t offset, const void *buf, size_t size)
 {
 	/* The device only reads (buf): the descriptor has no WRITE flag. */
-	return vblk_rw(b->priv, BLK_T_OUT, offset, (uint8_t *)(uintptr_t)buf, size);
+	return vblk_do(b->priv, BLK_T_OUT, offset, (void *)(uintptr_t)buf, (uint32_t)size);
 }
 
 static uk_result_t vblk_flush(struct uk_block *b)
@@ -160,9 +144,9 @@ int uk_virtio_blk_probe(struct uk_virtio_dev *dev)
 		uk_virtio_config_read(dev, CFG_SIZE_MAX, &size_max, 4);
 	if (bs < SECTOR || (bs & (bs - 1)) || bs > UK_BLOCK_IO_MAX)
 		bs = SECTOR;
-	v->io_max = UK_BLOCK_IO_MAX;
-	if (size_max >= bs && size_max < v->io_max)
-		v->io_max = size_max & ~(bs - 1);
+	v->blk.io_max = UK_BLOCK_IO_MAX; /* the largest data descriptor the device takes */
+	if (size_max >= bs && size_max < v->blk.io_max)
+		v->blk.io_max = size_max & ~(bs - 1);
 	uk_virtio_irq_setup(dev); /* requests halt while they wait; the interrupt ends the wait */
 	if (!v->req || uk_virtio_queue_init(dev, &v->q, 0, 4, 0)) {
 		free(v->req);
