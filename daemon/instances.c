@@ -328,6 +328,30 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 	return 1;
 }
 
+/* What this daemon boots: PVH kernels, on QEMU/KVM and on Xen alike. "kvm" is what uk build
+ * writes (docs/image-format.md). */
+const char *const ukd_platforms[] = {"kvm", "pvh", NULL};
+
+/* 400 unless (manifest)'s org.uk.platform is one of ukd_platforms. */
+static int start_platform_check(struct ukd *d, const struct ukd_instance *in, const char *manifest,
+                                uk_err_t *err)
+{
+	ukimg_info_t info = {0};
+	int ok = 0;
+
+	if (ukimg_inspect(d->images, manifest, &info, err) < 0)
+		return -1;
+	for (int i = 0; ukd_platforms[i] && !ok; i++)
+		ok = !strcmp(info.platform, ukd_platforms[i]);
+	if (!ok)
+		uk_err_bad(err,
+		           "image %s is built for platform %s; this daemon runs kvm and pvh (PVH "
+		           "kernels): rebuild it with uk build",
+		           in->image_ref, info.platform);
+	ukimg_info_clear(&info);
+	return ok ? 0 : -1;
+}
+
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 {
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
@@ -359,6 +383,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	    start_platform_check(d, in, img.manifest, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		return -1;
