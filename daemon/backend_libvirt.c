@@ -525,8 +525,13 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	         ver % 1000);
 	ver = 0;
 	virConnectGetVersion(b->conn, &ver);
-	snprintf(b->hypervisor, sizeof(b->hypervisor), "%s %lu.%lu.%lu", b->xen ? "Xen" : "QEMU",
-	         ver / 1000000, ver / 1000 % 1000, ver % 1000);
+	/* libvirt's libxl driver knows Xen's major.minor only */
+	if (b->xen)
+		snprintf(b->hypervisor, sizeof(b->hypervisor), "Xen %lu.%lu", ver / 1000000,
+		         ver / 1000 % 1000);
+	else
+		snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %lu.%lu.%lu", ver / 1000000,
+		         ver / 1000 % 1000, ver % 1000);
 	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	pthread_mutex_lock(&probe.lock);

@@ -12,7 +12,8 @@ fail() {
 	failed=1
 }
 failed=0
-mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt /var/lib/xen /var/log/xen
+# /var/lock is /run/lock: libvirt locks the console pty there
+mkdir -p /run/lock /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt /var/lib/xen /var/log/xen
 
 t=$(now)
 LD_PRELOAD=$SHIM libvirtd >/run/libvirtd.log 2>&1 &
