@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "xen_split.h"
 #include "ukd.h"
 
 /* The domain XML of (vm) as a PVH guest, malloc'ed; NULL with (err) set when (vm) wants what
@@ -18,22 +19,6 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err);
 
 /* 1 if (uri) is one of libvirt's Xen (libxl) driver's: xen:// or libxl://. */
 int ukd_xen_uri(const char *uri);
-
-/*
- * The guest's exit status travels on its only console on Xen (docs/xen.md): its "UK_EXIT=<n>"
- * lines go to the status file, everything else to the console log. A splitter holds the part of
- * a line that may still become "UK_EXIT=...".
- */
-struct ukd_xen_split {
-	char line[64]; /* a pending line start, a prefix of "UK_EXIT=" + digits */
-	size_t len;
-	int midline; /* the current line went to the console already */
-};
-typedef void (*ukd_xen_out_fn)(void *opaque, int status, const char *buf, size_t len);
-/* Feeds (len) console bytes: calls (out) with status 0 for console bytes, 1 for a status line
- * (with its '\n'). (eof): the stream ended, flush what is pending to the console. */
-void ukd_xen_split_feed(struct ukd_xen_split *s, const char *buf, size_t len, int eof,
-                        ukd_xen_out_fn out, void *opaque);
 
 /*
  * Opens (dom)'s console through libvirt and copies it into (console_log) and (status_log)
