@@ -1,6 +1,8 @@
 #!/bin/bash
 # ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill and live restore there (tests/xen/dom0_ukd.sh).
-# usage: xen_ukd.sh BUILD_DIR. Skips (77) without QEMU, Xen's packages or libvirt's Xen driver.
+# usage: xen_ukd.sh BUILD_DIR [CASE...]: CASEs are xen_dom0.sh's (`xl create` domUs in the same
+# dom0, before ukd's; bench/boot.sh compares both). UK_XEN_UKD_RUNS=N times N runs of
+# `uk run --rm hello` (default 1). Skips (77) without QEMU, Xen's packages or libvirt's Xen driver.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -33,10 +35,7 @@ rm -f "$tmp/ukd.sock" "$root/ukd.log"
 
 cc -shared -fPIC -o "$tmp/hwcap.so" "$here/libxl_hwcap_shim.c" -ldl ||
 	{ echo "FAIL: building tests/xen/libxl_hwcap_shim.c"; exit 1; }
-{ printf 'BIN=%s\nROOT=%s\nSHIM=%s\n' "$bin" "$root" "$tmp/hwcap.so" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
-UK_XEN_DOM0_SCRIPT=$tmp/script UK_XEN_DOM0_MEM=${UK_XEN_DOM0_MEM:-448} "$here/xen_dom0.sh" | tee "$tmp/out"
-rc=${PIPESTATUS[0]}
-[ "$rc" = 0 ] || exit "$rc"
-# the figures, for bench/ and the report
-grep -a '^UK_XEN_T ' "$tmp/out"
-exit 0
+{ printf 'BIN=%s\nROOT=%s\nSHIM=%s\nRUNS=%s\n' "$bin" "$root" "$tmp/hwcap.so" \
+	"${UK_XEN_UKD_RUNS:-1}" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
+# its figures (UK_XEN_T lines) are in its output, for bench/boot.sh
+UK_XEN_DOM0_SCRIPT=$tmp/script UK_XEN_DOM0_MEM=${UK_XEN_DOM0_MEM:-448} "$here/xen_dom0.sh" "${@:2}"
