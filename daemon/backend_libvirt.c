@@ -552,15 +552,15 @@ static void lv_close(struct ukd_backend *bb)
 
 	if (b->conn && b->cb_id >= 0)
 		virConnectDomainEventDeregisterAny(b->conn, b->cb_id);
-	if (b->xen)
-		ukd_xen_console_close_all();
 	if (b->conn)
-		virConnectClose(b->conn);
+		virConnectClose(b->conn); /* the consoles' streams hold it until they are freed */
 	b->quit = 1;
 	if (b->loop_started) {
 		virEventAddTimeout(0, backend_wake, NULL, NULL);
 		pthread_join(b->loop, NULL);
 	}
+	if (b->xen) /* no stream callback runs any more */
+		ukd_xen_console_close_all();
 	pthread_mutex_destroy(&b->start_lock);
 	free(b);
 }

@@ -111,6 +111,7 @@ run_script() {
 	mount --bind /proc/xen /host/proc/xen &&
 		mount -t tmpfs -o mode=755 tmpfs /host/run && mkdir -p /host/run/xenstored /host/run/xen &&
 		mount --bind /var/run/xenstored /host/run/xenstored || { echo "UK_DOM0_ERROR /host/run"; return 1; }
+	# what libvirt's libxl driver reads of Xen (docs/xen.md: hw_caps and libvirt's CPU models)
 	xl info | grep -E "hw_caps|xen_version|virt_caps" | sed "s/^/xl info: /"
 	cp /script /host/run/uk-script && chroot /host /bin/sh /run/uk-script
 	echo "UK_SCRIPT_EXIT $?"

@@ -53,6 +53,9 @@ echo "$out" | sed 's/^/hello| /'
 	fail "uk run --rm hello: exit $rc, want 0 and 'uktest says hello'"
 echo "$out" | grep -q UK_EXIT= && fail "uk run --rm hello: the status line is in the console output"
 
+# libvirt's domain capabilities of Xen, checked before each start as QEMU's are
+probe=$(uk --format json info 2>&1 | tr -d ' \n' | sed -n 's/.*"probe":"\([a-z]*\)".*/\1/p')
+[ "$probe" = ready ] && echo "ok: libvirt's check of Xen: ready" || fail "backend probe state '$probe', want ready"
 # more runs for bench/boot.sh (RUNS, default 1): time only
 for _ in $(seq 2 "${RUNS:-1}"); do
 	t=$(now)
