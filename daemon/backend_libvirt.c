@@ -630,6 +630,23 @@ static void xml_user_nics(FILE *f, const struct ukd_vm *vm)
 	}
 }
 
+/* The domain's name (after "<name>"), memory and vCPUs. */
+static void xml_name_size(FILE *f, const struct ukd_vm *vm)
+{
+	xml_escape(f, vm->name);
+	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
+	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
+}
+
+/* The kernel's path (after "<kernel>") and its command line, up to the end of the line. */
+static void xml_kernel(FILE *f, const struct ukd_vm *vm)
+{
+	xml_escape(f, vm->kernel);
+	fputs("</kernel>\n    <cmdline>", f);
+	xml_escape(f, vm->cmdline);
+	fputs("</cmdline>\n", f);
+}
+
 static void xml_devices(FILE *f, const struct ukd_vm *vm)
 {
 	for (int i = 0; i < vm->n_nics; i++) {
@@ -678,16 +695,12 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	/* The qemu namespace only when needed: libvirt marks such domains tainted. */
 	fprintf(f, "<domain type='%s'%s>\n  <name>", vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
 	        user || vm->gdb ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
-	xml_escape(f, vm->name);
-	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
-	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
+	xml_name_size(f, vm);
 	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
 	      "    <loader type='rom'>/usr/share/qemu/qboot.rom</loader>\n    <kernel>",
 	      f);
-	xml_escape(f, vm->kernel);
-	fputs("</kernel>\n    <cmdline>", f);
-	xml_escape(f, vm->cmdline);
-	fputs("</cmdline>\n  </os>\n  <features><acpi/></features>\n", f);
+	xml_kernel(f, vm);
+	fputs("  </os>\n  <features><acpi/></features>\n", f);
 	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
 	      "    <controller type='usb' model='none'/>\n"
@@ -753,9 +766,7 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 		return NULL;
 	/* QEMU's user networking (ports) has no Xen counterpart: the guest has no NIC */
 	fputs("<domain type='xen'>\n  <name>", f);
-	xml_escape(f, vm->name);
-	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
-	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
+	xml_name_size(f, vm);
 	fputs("  <metadata>\n    <uk:files xmlns:uk='" UKD_XEN_META_URI "' console='", f);
 	xml_escape(f, vm->console_log);
 	fputs("' status='", f);
@@ -763,10 +774,8 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	fputs("'/>\n  </metadata>\n"
 	      "  <os>\n    <type arch='x86_64' machine='xenpvh'>xenpvh</type>\n    <kernel>",
 	      f);
-	xml_escape(f, vm->kernel);
-	fputs("</kernel>\n    <cmdline>", f);
-	xml_escape(f, vm->cmdline);
-	fputs("</cmdline>\n  </os>\n"
+	xml_kernel(f, vm);
+	fputs("  </os>\n"
 	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
 	      "    <console type='pty'><target type='xen' port='0'/></console>\n"
