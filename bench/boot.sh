@@ -107,10 +107,12 @@ xcases=("p1|$tmp/probe|0|run|entry_to_main_ns|" "p2|$tmp/probe|0|run|entry_to_ma
 xrc=1
 if [ "${UK_BENCH_XEN_DOMU:-1}" = 1 ]; then
 	out=$(UK_XEN_CACHE=${UK_XEN_CACHE:-$build/xen-cache} UK_XEN_UKD_RUNS=3 \
-		tests/xen/xen_ukd.sh "$build" "${xcases[@]}" 2>&1)
-	xrc=$?
-	[ $xrc = 77 ] && out=$(UK_XEN_CACHE=${UK_XEN_CACHE:-$build/xen-cache} tests/xen/xen_dom0.sh \
-		"${xcases[@]}" 2>&1) && xrc=0
+		tests/xen/xen_ukd.sh "$build" "${xcases[@]}" 2>&1) && xrc=0 || xrc=$?
+	if [ $xrc = 77 ]; then # no libvirt Xen driver: the xl rows alone
+		out=$(UK_XEN_CACHE=${UK_XEN_CACHE:-$build/xen-cache} tests/xen/xen_dom0.sh \
+			"${xcases[@]}" 2>&1) && xrc=0 || xrc=$?
+	fi
+	[ $xrc = 0 ] || printf '%s\n' "$out" | grep -aE '^(FAIL|SKIP)' >&2 || true
 fi
 if [ $xrc = 0 ]; then
 	de2m=$(sed -n 's/^p[123]| entry_to_main_ns=\([0-9]*\).*/\1/p' <<<"$out" | sort -n | sed -n 2p)

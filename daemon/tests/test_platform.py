@@ -1,10 +1,12 @@
-"""Platforms (org.uk.platform): an image labelled pvh (the PVH kernel by its own name) loads and
-runs as kvm does; one labelled for another platform (hosted) loads but is refused at start with
-400 naming it, and nothing runs."""
+"""Platforms and hypervisor: /v1/info names the hypervisor with the accelerator and version
+(QEMU/TCG 7.2.0; Xen in tests/xen/xen_ukd.sh); an image labelled org.uk.platform=pvh (the PVH
+kernel by its own name) loads and runs as kvm does; one labelled for another platform (hosted)
+loads but is refused at start with 400 naming it, and nothing runs."""
 import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 
 from ukdtest import HERE, check, run
@@ -46,6 +48,10 @@ def relabel(saved, platform, tag):
 
 
 def main(d):
+    b = d.req("GET", "/v1/info").json()["backend"]
+    accel = "KVM" if b["accelerator"] == "kvm" else "TCG"
+    check(re.fullmatch(r"QEMU/%s \d+\.\d+\.\d+" % accel, b.get("hypervisor", "")),
+          "info's hypervisor %r, want QEMU/%s and QEMU's version" % (b.get("hypervisor"), accel))
     d.build_ok(GUEST, "uktest")
     r = d.req("GET", "/v1/images/uktest/get")
     check(r.status == 200, "save uktest: %r" % r)
