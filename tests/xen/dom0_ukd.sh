@@ -5,10 +5,17 @@
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 sock=/run/uk.sock
-uk() { "$BIN/uk" -H "unix://$sock" "$@"; }
+uk() { timeout 120 "$BIN/uk" -H "unix://$sock" "$@"; } # never waits forever
 now() { cut -d' ' -f1 /proc/uptime; }
+# dump: what ukd, libvirtd and libxl said (at the first failure: a later step may hang)
+dump() {
+	grep -v ' debug  *http: ' "$ROOT/ukd.log" | tail -60 | sed 's/^/ukd.log| /'
+	tail -30 /run/libvirtd.log | sed 's/^/libvirtd| /'
+	tail -30 /var/log/libvirt/libxl/libxl-driver.log 2>/dev/null | sed 's/^/libxl| /'
+}
 fail() {
 	echo "FAIL: $*"
+	[ $failed = 0 ] && dump
 	failed=1
 }
 failed=0
@@ -32,7 +39,7 @@ start_ukd() {
 		--log-level debug >>"$ROOT/ukd.log" 2>&1 &
 	ukd_pid=$!
 	i=0
-	while [ $i -lt 600 ] && ! uk info >/dev/null 2>&1 && kill -0 $ukd_pid 2>/dev/null; do
+	while [ $i -lt 600 ] && [ ! -S "$sock" ] && kill -0 $ukd_pid 2>/dev/null; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -73,7 +80,7 @@ echo "$out" | sed 's/^/exit3| /'
 	fail "uk run --rm hello exit 3: exit $rc, want 3"
 
 # uk stop: the graceful path (control/shutdown); the guest has no handler: 143
-uk run -d --name long hello forever >/dev/null 2>&1 || fail "uk run -d long"
+out=$(uk run -d --name long hello forever 2>&1) || fail "uk run -d long: $out"
 i=0
 while [ $i -lt 300 ] && ! uk logs long 2>/dev/null | grep -q 'tick 1'; do
 	sleep 0.1
@@ -81,14 +88,14 @@ while [ $i -lt 300 ] && ! uk logs long 2>/dev/null | grep -q 'tick 1'; do
 done
 uk logs long 2>&1 | tail -3 | sed 's/^/long| /'
 t=$(now)
-uk stop long >/dev/null 2>&1 || fail "uk stop long"
+out=$(uk stop long 2>&1) || fail "uk stop long: $out"
 echo "UK_XEN_T stop=$(echo "$(now) $t" | awk '{print $1 - $2}')"
 code=$(uk inspect --format '{{.State.ExitCode}}' long 2>&1)
 [ "$code" = 143 ] && echo "ok: uk stop long: exit 143" || fail "uk stop long: exit code '$code', want 143"
 
 # live restore: ukd killed (-9) and started again finds the guest running, reads its console
 # again, and kills it
-uk run -d --name lr hello forever >/dev/null 2>&1 || fail "uk run -d lr"
+out=$(uk run -d --name lr hello forever 2>&1) || fail "uk run -d lr: $out"
 sleep 1
 kill -9 $ukd_pid
 wait $ukd_pid 2>/dev/null
@@ -101,17 +108,12 @@ sleep 2
 n2=$(uk logs lr 2>/dev/null | grep -c tick)
 [ "$n2" -gt "$n1" ] && echo "ok: lr's console is read again ($n1 -> $n2 ticks)" ||
 	fail "lr's console is not read after the restart ($n1 -> $n2 ticks)"
-uk kill lr >/dev/null 2>&1 || fail "uk kill lr"
+out=$(uk kill lr 2>&1) || fail "uk kill lr: $out"
 uk wait lr >/dev/null 2>&1
 code=$(uk inspect --format '{{.State.ExitCode}}' lr 2>&1)
 [ "$code" = 137 ] && echo "ok: uk kill lr: exit 137" || fail "uk kill lr: exit code '$code', want 137"
 
 kill $ukd_pid
 wait $ukd_pid 2>/dev/null
-if [ $failed != 0 ]; then
-	tail -80 "$ROOT/ukd.log" | sed 's/^/ukd.log| /'
-	sed 's/^/libvirtd| /' /run/libvirtd.log | tail -30
-	tail -30 /var/log/libvirt/libxl/libxl-driver.log 2>/dev/null | sed 's/^/libxl| /'
-fi
 kill $lvpid
 echo UK_SCRIPT_OK
