@@ -10,7 +10,8 @@
 #   (virtio-9p, read-only) under a tmpfs overlay at /host and runs FILE chrooted there (host
 #   programs such as this build's ukd and libvirtd then run in dom0); FILE's output goes to dom0's
 #   console and must end with a line "UK_SCRIPT_OK", its "FAIL: ..." lines are reported.
-#   UK_XEN_DOM0_MEM (MiB, default 384) sizes dom0.
+#   UK_XEN_DOM0_MEM (MiB, default 384) sizes dom0; UK_XEN_DOM0_ARGS adds to dom0 Linux's command
+#   line (no commas: QEMU's -initrd syntax).
 # One QEMU runs all cases (the dom0 boot is the slow part). Everything comes from Debian's
 # packages, fetched with `apt-get download` (never installed) into $UK_XEN_CACHE/dom0 and
 # assembled into an initramfs of busybox-static + Xen's tools (tests/xen/dom0_init.sh is /init).
@@ -122,7 +123,7 @@ pad=$(((4 - $(stat -c %s "$dom0/base.cpio.gz") % 4) % 4))
 # QEMU's -initrd takes "FILE ARGS,FILE": dom0's command line cannot hold a comma.
 dmem=${UK_XEN_DOM0_MEM:-384}
 qemu-system-x86_64 -accel tcg -cpu max,-smap -m $((dmem + 384)) -smp 1 -nographic -nodefaults -no-reboot \
-	"${share[@]}" -serial "file:$tmp/out" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6,$tmp/initrd" \
+	"${share[@]}" -serial "file:$tmp/out" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6${UK_XEN_DOM0_ARGS:+ $UK_XEN_DOM0_ARGS},$tmp/initrd" \
 	-append "console=com1 dom0_mem=${dmem}M,max:${dmem}M dom0_max_vcpus=1 loglvl=warning guest_loglvl=warning" \
 	</dev/null >"$tmp/qemu.log" 2>&1 &
 qpid=$!
