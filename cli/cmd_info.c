@@ -36,6 +36,9 @@ static int info_run(struct cli *cli, int argc, char **argv)
 		       cli_jstr(backend, "uri"));
 	else
 		printf("Backend:      %s\n", cli_jstr(backend, "uri"));
+	/* "QEMU/TCG 7.2.0", "QEMU/KVM 7.2.0", "Xen 4.17.7" */
+	if (*cli_jstr(backend, "hypervisor"))
+		printf("Hypervisor:   %s\n", cli_jstr(backend, "hypervisor"));
 	printf("Accelerator:  %s", cli_jstr(backend, "accelerator"));
 	if (*cli_jstr(backend, "accelerator_reason"))
 		printf(" (%s)", cli_jstr(backend, "accelerator_reason"));

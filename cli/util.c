@@ -579,7 +579,9 @@ static void cli_start_slow(uk_client_t *c, void *ud)
 	if (!strcmp(cli_jstr(backend, "probe"), "probing"))
 		cli_warn("waiting for libvirt to probe QEMU (first start on this machine)…");
 	else /* an instance id is shown short, as everywhere */
-		cli_warn("waiting for libvirt to start QEMU for %.*s…",
+		cli_warn("waiting for libvirt to start %s for %.*s…",
+		         !strncmp(cli_jstr(backend, "hypervisor"), "Xen", 3) ? "the Xen domain"
+		                                                             : "QEMU",
 		         strlen(ud) == 64 ? 12 : (int)strlen(ud), (const char *)ud);
 	json_object_put(info);
 }

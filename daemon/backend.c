@@ -121,6 +121,11 @@ const char *ukd_backend_version(struct ukd_backend *b)
 	return b->ops->version(b);
 }
 
+const char *ukd_backend_hypervisor(struct ukd_backend *b)
+{
+	return b->ops->hypervisor ? b->ops->hypervisor(b) : "";
+}
+
 int ukd_backend_qemu_error(const char *msg, const struct ukd_vm *vm, uk_err_t *err)
 {
 	const char *r = msg ? strstr(msg, "host forwarding rule '") : NULL;

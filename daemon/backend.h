@@ -59,7 +59,8 @@ struct ukd_backend_ops {
 	const char *(*uri)(struct ukd_backend *b);
 	const char *(*version)(struct ukd_backend *b);
 	int (*stats)(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
-	             uk_err_t *err); /* optional */
+	             uk_err_t *err);                      /* optional */
+	const char *(*hypervisor)(struct ukd_backend *b); /* optional */
 };
 
 /* The head of every backend's own struct. */
@@ -129,6 +130,8 @@ const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
 const char *ukd_backend_uri(struct ukd_backend *b);
 /* "9.0.0" (libvirt's), "7.2.0" (QEMU's) */
 const char *ukd_backend_version(struct ukd_backend *b);
+/* What runs the guests and its version: "QEMU 7.2.0", "Xen 4.17.7"; "" if unknown. */
+const char *ukd_backend_hypervisor(struct ukd_backend *b);
 
 /* ---- the libvirt backend's rendering, exposed for tests and docs ---- */
 

@@ -1,6 +1,7 @@
 /* The libvirt backend: one connection, an event loop thread, transient domains, lifecycle events.
  */
 #include "backend.h"
+#include "backend_xen.h"
 #include "log.h"
 #include "policy.h"
 #include "ports.h"
@@ -28,6 +29,8 @@ struct lv {
 	char embed_root[PATH_MAX]; /* set for qemu:///embed */
 	struct ukd_qemu_user qemu; /* uid -1: QEMU runs as ukd */
 	char version[32];
+	char hypervisor[64]; /* "Xen 4.17.7", "QEMU 7.2.0" */
+	int xen; /* libvirt's libxl driver: PVH domains, the console carries the status */
 	pthread_t loop;
 	int loop_started;
 	volatile int quit;
@@ -111,6 +114,9 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 	 */
 	if ((event == VIR_DOMAIN_EVENT_SHUTDOWN || event == VIR_DOMAIN_EVENT_STOPPED) && name) {
 		virDomainGetUUIDString(dom, uuid);
+		/* on Xen the exit status is the console's last line: reported once it is read */
+		if (b->xen && ukd_xen_console_defer_stop(name, uuid))
+			return 0;
 		b->stopped(b->opaque, name, uuid);
 	}
 	return 0;
@@ -366,6 +372,7 @@ static struct {
 	unsigned long gen;            /* checks finished */
 	int state;                    /* of the last one: UKD_PROBE_* */
 	int copied;                   /* the machine-wide copy was refreshed once */
+	int xen;                      /* libxl: its domain capabilities, no QEMU to probe */
 	char caps_dir[PATH_MAX + 32]; /* the root's capabilities cache, "" if not embedded */
 } probe = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -373,7 +380,10 @@ static void *backend_probe_thread(void *p)
 {
 	virConnectPtr conn = p; /* our own reference: shutdown need not wait for the probe */
 	int64_t t0 = ukd_now_ns(), ms;
-	char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", "pc", "qemu", 0);
+	char *caps =
+	        probe.xen
+	                ? virConnectGetDomainCapabilities(conn, NULL, "x86_64", "xenpvh", "xen", 0)
+	                : virConnectGetDomainCapabilities(conn, NULL, "x86_64", "pc", "qemu", 0);
 	int copy, first;
 
 	ms = (ukd_now_ns() - t0) / 1000000;
@@ -491,6 +501,7 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	b->stopped = stopped;
 	b->opaque = opaque;
 	b->cb_id = -1;
+	b->xen = ukd_xen_uri(uri);
 	pthread_mutex_init(&b->start_lock, NULL);
 	b->probe_timeout_s = PROBE_TIMEOUT_DEFAULT;
 	virSetErrorFunc(NULL, libvirt_silent);
@@ -512,9 +523,19 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	virConnectGetLibVersion(b->conn, &ver);
 	snprintf(b->version, sizeof(b->version), "%lu.%lu.%lu", ver / 1000000, ver / 1000 % 1000,
 	         ver % 1000);
+	ver = 0;
+	virConnectGetVersion(b->conn, &ver);
+	/* libvirt's libxl driver knows Xen's major.minor only */
+	if (b->xen)
+		snprintf(b->hypervisor, sizeof(b->hypervisor), "Xen %lu.%lu", ver / 1000000,
+		         ver / 1000 % 1000);
+	else
+		snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %lu.%lu.%lu", ver / 1000000,
+		         ver / 1000 % 1000, ver % 1000);
 	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	pthread_mutex_lock(&probe.lock);
+	probe.xen = b->xen;
 	if (b->embed_root[0])
 		snprintf(probe.caps_dir, sizeof(probe.caps_dir), "%s" CAPS_SUB, b->embed_root);
 	backend_probe_begin_locked(b);
@@ -532,12 +553,14 @@ static void lv_close(struct ukd_backend *bb)
 	if (b->conn && b->cb_id >= 0)
 		virConnectDomainEventDeregisterAny(b->conn, b->cb_id);
 	if (b->conn)
-		virConnectClose(b->conn);
+		virConnectClose(b->conn); /* the consoles' streams hold it until they are freed */
 	b->quit = 1;
 	if (b->loop_started) {
 		virEventAddTimeout(0, backend_wake, NULL, NULL);
 		pthread_join(b->loop, NULL);
 	}
+	if (b->xen) /* no stream callback runs any more */
+		ukd_xen_console_close_all();
 	pthread_mutex_destroy(&b->start_lock);
 	free(b);
 }
@@ -607,6 +630,23 @@ static void xml_user_nics(FILE *f, const struct ukd_vm *vm)
 	}
 }
 
+/* The domain's name (after "<name>"), memory and vCPUs. */
+static void xml_name_size(FILE *f, const struct ukd_vm *vm)
+{
+	xml_escape(f, vm->name);
+	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
+	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
+}
+
+/* The kernel's path (after "<kernel>") and its command line, up to the end of the line. */
+static void xml_kernel(FILE *f, const struct ukd_vm *vm)
+{
+	xml_escape(f, vm->kernel);
+	fputs("</kernel>\n    <cmdline>", f);
+	xml_escape(f, vm->cmdline);
+	fputs("</cmdline>\n", f);
+}
+
 static void xml_devices(FILE *f, const struct ukd_vm *vm)
 {
 	for (int i = 0; i < vm->n_nics; i++) {
@@ -655,16 +695,12 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	/* The qemu namespace only when needed: libvirt marks such domains tainted. */
 	fprintf(f, "<domain type='%s'%s>\n  <name>", vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
 	        user || vm->gdb ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
-	xml_escape(f, vm->name);
-	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n  <vcpu>%u</vcpu>\n",
-	        (unsigned long long)(vm->memory / 1024), vm->vcpus ? vm->vcpus : 1);
+	xml_name_size(f, vm);
 	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
 	      "    <loader type='rom'>/usr/share/qemu/qboot.rom</loader>\n    <kernel>",
 	      f);
-	xml_escape(f, vm->kernel);
-	fputs("</kernel>\n    <cmdline>", f);
-	xml_escape(f, vm->cmdline);
-	fputs("</cmdline>\n  </os>\n  <features><acpi/></features>\n", f);
+	xml_kernel(f, vm);
+	fputs("  </os>\n  <features><acpi/></features>\n", f);
 	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
 	      "    <controller type='usb' model='none'/>\n"
@@ -694,6 +730,57 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 		fputs("  </qemu:commandline>\n", f);
 	}
 	fputs("</domain>\n", f);
+	if (fclose(f) != 0) {
+		free(xml);
+		return NULL;
+	}
+	return xml;
+}
+
+/*
+ * A PVH domain for libvirt's libxl driver (docs/xen.md): the kernel and its command line, one
+ * PV console (xenconsoled's pty, read through libvirt), nothing else. The instance's console
+ * and status files go into the metadata, for a ukd that attaches again after a restart.
+ */
+char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (int i = 0; i < vm->n_nics; i++)
+		if (vm->nics[i].kind == UKD_NIC_TAP) {
+			uk_err_set(err, 400, "unsupported",
+			           "%s: uk networks are not supported on Xen yet: run it without "
+			           "--network",
+			           vm->name);
+			return NULL;
+		}
+	if (vm->n_disks || vm->gdb) {
+		uk_err_set(err, 400, "unsupported",
+		           "%s: %s not supported on Xen yet: run it without %s", vm->name,
+		           vm->gdb ? "gdb stubs are" : "volumes are", vm->gdb ? "--gdb" : "-v");
+		return NULL;
+	}
+	if (!(f = open_memstream(&xml, &len)))
+		return NULL;
+	/* QEMU's user networking (ports) has no Xen counterpart: the guest has no NIC */
+	fputs("<domain type='xen'>\n  <name>", f);
+	xml_name_size(f, vm);
+	fputs("  <metadata>\n    <uk:files xmlns:uk='" UKD_XEN_META_URI "' console='", f);
+	xml_escape(f, vm->console_log);
+	fputs("' status='", f);
+	xml_escape(f, vm->status_log);
+	fputs("'/>\n  </metadata>\n"
+	      "  <os>\n    <type arch='x86_64' machine='xenpvh'>xenpvh</type>\n    <kernel>",
+	      f);
+	xml_kernel(f, vm);
+	fputs("  </os>\n"
+	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
+	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
+	      "    <console type='pty'><target type='xen' port='0'/></console>\n"
+	      "  </devices>\n</domain>\n",
+	      f);
 	if (fclose(f) != 0) {
 		free(xml);
 		return NULL;
@@ -746,13 +833,14 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
                     uk_err_t *err)
 {
 	struct lv *b = (struct lv *)bb;
-	_cleanup_free_ char *xml = ukd_backend_domain_xml(vm);
+	_cleanup_free_ char *xml =
+	        b->xen ? ukd_backend_xen_domain_xml(vm, err) : ukd_backend_domain_xml(vm);
 	virDomainPtr dom;
 	int64_t t0 = ukd_now_ns();
 
 	if (!xml)
-		return uk_err_errno(err, ENOMEM, "domain XML");
-	if (ukd_backend_check_accel(vm, err) < 0)
+		return b->xen && err->status ? -1 : uk_err_errno(err, ENOMEM, "domain XML");
+	if (!b->xen && ukd_backend_check_accel(vm, err) < 0)
 		return -1;
 	if (backend_probe_wait(b, err) < 0 || lv_wait_gone(bb, vm->name, err) < 0)
 		return -1;
@@ -788,6 +876,13 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 	memset(info, 0, sizeof(*info));
 	virDomainGetUUIDString(dom, info->uuid);
 	info->pid = backend_pid(b, vm->name);
+	/* Xen: the console (output and exit status) is read from before the guest runs */
+	if (b->xen && ukd_xen_console_open(b->conn, dom, vm->console_log, vm->status_log,
+	                                   b->stopped, b->opaque, err) < 0) {
+		virDomainDestroy(dom);
+		virDomainFree(dom);
+		return -1;
+	}
 	/* with a gdb stub the guest stays paused: gdb's `continue` runs it */
 	if (!vm->gdb && virDomainResume(dom) < 0) {
 		if (ukd_policy_read_status(vm->status_log) < 0) {
@@ -800,7 +895,9 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 	}
 	virDomainFree(dom);
 	log_info("backend", "started %s (%s) in %lld ms", vm->name,
-	         vm->accel == UKD_VM_KVM ? "kvm" : "qemu",
+	         b->xen                    ? "xen pvh"
+	         : vm->accel == UKD_VM_KVM ? "kvm"
+	                                   : "qemu",
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	return 0;
 }
@@ -967,7 +1064,7 @@ static int lv_lookup(struct ukd_backend *bb, const char *name, struct ukd_domain
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN)
-			return 0;
+			return b->xen && ukd_xen_console_draining(name); /* its end is not in yet */
 		return LV_ERR(err, "look up domain", name);
 	}
 	active = virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF;
@@ -975,6 +1072,13 @@ static int lv_lookup(struct ukd_backend *bb, const char *name, struct ukd_domain
 		virDomainGetUUIDString(dom, info->uuid);
 		info->pid = backend_pid(b, name);
 		info->paused = st == VIR_DOMAIN_PAUSED;
+	}
+	/* a guest a previous ukd started: its console is read again (what it wrote meanwhile is
+	 * in xenconsoled's buffer) */
+	if (b->xen && active && !info->paused) {
+		uk_err_t e = {0};
+		if (ukd_xen_console_reattach(b->conn, dom, b->stopped, b->opaque, &e) < 0)
+			log_warn("backend", "%s: %s", name, e.message);
 	}
 	virDomainFree(dom);
 	return active;
@@ -1048,6 +1152,11 @@ static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 	return 0;
 }
 
+static const char *lv_hypervisor(struct ukd_backend *bb)
+{
+	return ((struct lv *)bb)->hypervisor;
+}
+
 static const struct ukd_backend_ops lv_ops = {
         .name = "libvirt",
         .close = lv_close,
@@ -1065,4 +1174,5 @@ static const struct ukd_backend_ops lv_ops = {
         .uri = lv_uri,
         .version = lv_version,
         .stats = lv_stats,
+        .hypervisor = lv_hypervisor,
 };

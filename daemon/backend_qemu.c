@@ -56,7 +56,8 @@ struct qb {
 	char index[PATH_MAX];
 	char bin[PATH_MAX];
 	char version[32];
-	char run_as[64]; /* "" = ukd's own user (never root) */
+	char hypervisor[40]; /* "QEMU 7.2.0" */
+	char run_as[64];     /* "" = ukd's own user (never root) */
 	struct ukvmm_qemu_caps caps;
 	ukd_backend_stopped_fn stopped;
 	void *opaque;
@@ -342,6 +343,7 @@ struct ukd_backend *ukd_backend_open_qemu(const char *root, const char *qemu,
 	}
 	snprintf(b->version, sizeof(b->version), "%u.%u.%u", b->caps.version / 10000,
 	         b->caps.version / 100 % 100, b->caps.version % 100);
+	snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %s", b->version);
 	if (mkdir(b->index, 0700) < 0 && errno != EEXIST) {
 		uk_err_errno(err, errno, "qemu backend: create %s", b->index);
 		goto fail;
@@ -874,6 +876,11 @@ static const char *qb_version(struct ukd_backend *bb)
 	return ((struct qb *)bb)->version;
 }
 
+static const char *qb_hypervisor(struct ukd_backend *bb)
+{
+	return ((struct qb *)bb)->hypervisor;
+}
+
 static const struct ukd_backend_ops qb_ops = {
         .name = "qemu",
         .close = qb_close,
@@ -889,4 +896,5 @@ static const struct ukd_backend_ops qb_ops = {
         .uri = qb_uri,
         .version = qb_version,
         .stats = qb_stats,
+        .hypervisor = qb_hypervisor,
 };

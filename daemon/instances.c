@@ -349,15 +349,30 @@ static int start_network(struct ukd *d, struct ukd_instance *in, const char **en
 	return 1;
 }
 
-/* The image's org.uk.cmdline (images.h): which command line words its kernel reads; 1 if its
- * config cannot be read (the start fails on the kernel next). */
-static int image_cmdline_version(struct ukd *d, const char *manifest)
+/* What this daemon boots: PVH kernels, on QEMU/KVM and on Xen alike. "kvm" is what uk build
+ * writes (docs/image-format.md). */
+const char *const ukd_platforms[] = {"kvm", "pvh", NULL};
+
+/* 400 unless (manifest)'s org.uk.platform is one of ukd_platforms; else (*cmdline) is its
+ * org.uk.cmdline (images.h): which command line words its kernel reads. */
+static int start_image_check(struct ukd *d, const struct ukd_instance *in, const char *manifest,
+                             int *cmdline, uk_err_t *err)
 {
 	ukimg_info_t info = {0};
-	int v = ukimg_inspect(d->images, manifest, &info, NULL) == 0 ? info.cmdline_version : 1;
+	int ok = 0;
 
+	if (ukimg_inspect(d->images, manifest, &info, err) < 0)
+		return -1;
+	for (int i = 0; ukd_platforms[i] && !ok; i++)
+		ok = !strcmp(info.platform, ukd_platforms[i]);
+	if (!ok)
+		uk_err_bad(err,
+		           "image %s is built for platform %s; this daemon runs kvm and pvh (PVH "
+		           "kernels): rebuild it with uk build",
+		           in->image_ref, info.platform);
+	*cmdline = info.cmdline_version;
 	ukimg_info_clear(&info);
-	return v;
+	return ok ? 0 : -1;
 }
 
 static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
@@ -374,7 +389,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_backend *be;
 	struct ukd_disk disks[UKD_MOUNTS_MAX];
 	struct ukd_net_guest net;
-	int n_nics = 0, n_disks;
+	int n_nics = 0, n_disks, cmdline_v = 1;
 
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
@@ -391,6 +406,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||
 	    ukd_store_image_resolve(d->store, in->image_id, &img, err) < 0 ||
+	    start_image_check(d, in, img.manifest, &cmdline_v, err) < 0 ||
 	    ukimg_kernel_path(d->images, img.manifest, kernel, sizeof(kernel), err) < 0 ||
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		return -1;
@@ -403,8 +419,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		env[n_env++] = net.env[i];
 	if ((!net.n_nics &&
 	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
-	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd,
-	                      image_cmdline_version(d, img.manifest), err) < 0 ||
+	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, cmdline_v,
+	                      err) < 0 ||
 	    ukd_volumes_prepare(d, in, disks, &n_disks, cmdline, sizeof(cmdline), err) < 0 ||
 	    ukd_accel_resolve(d, ukd_accel_want_name(s->accel), type, err) < 0)
 		goto fail;

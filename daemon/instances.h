@@ -50,4 +50,7 @@ json_object *ukd_instance_summary_json(const struct ukd_instance *in);
 /* The instance's published ports: [{"host_ip","host_port","guest_port","protocol"}]. */
 json_object *ukd_instance_ports_json(const struct ukd_instance *in);
 
+/* The org.uk.platform values this daemon runs ("kvm", "pvh"), NULL-terminated. */
+extern const char *const ukd_platforms[];
+
 #endif

@@ -2,6 +2,7 @@
  * credentials come per request in X-Registry-Auth and are never stored nor logged. */
 #include "events.h"
 #include "image_jobs.h"
+#include "instances.h"
 #include "log.h"
 #include "routes.h"
 #include "trust.h"
@@ -41,9 +42,6 @@ int ukd_route_reg_opts(struct ukd *d, struct ukd_req *req, const char *registry,
 }
 
 /* ---- push and pull jobs ---- */
-
-/* What this daemon runs: libvirt's QEMU/KVM guests boot the kvm (PVH) platform only. */
-static const char *const ukd_platforms[] = {"kvm", NULL};
 
 static void job_write(struct xfer_job *j, json_object *o)
 {

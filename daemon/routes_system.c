@@ -35,6 +35,15 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	int images, instances, running;
 	int64_t probe_since;
 	uk_err_t err = {0};
+	char hypervisor[96];
+	const char *hv = ukd_backend_hypervisor(d->backend);
+
+	/* "QEMU/KVM 7.2.0", "QEMU/TCG 7.2.0", "Xen 4.17.7" */
+	if (!strncmp(hv, "QEMU ", 5))
+		snprintf(hypervisor, sizeof(hypervisor), "QEMU/%s %s",
+		         strcmp(d->accel_type, "kvm") ? "TCG" : "KVM", hv + 5);
+	else
+		snprintf(hypervisor, sizeof(hypervisor), "%s", hv);
 
 	if (ukd_store_counts(d->store, &images, &instances, &running, &err) < 0) {
 		json_object_put(o);
@@ -48,6 +57,7 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	json_object_object_add(b, "version",
 	                       json_object_new_string(ukd_backend_version(d->backend)));
 	json_object_object_add(b, "uri", json_object_new_string(ukd_backend_uri(d->backend)));
+	json_object_object_add(b, "hypervisor", json_object_new_string(hypervisor));
 	json_object_object_add(
 	        b, "accelerator",
 	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));

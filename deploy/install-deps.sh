@@ -5,7 +5,7 @@ set -eu
 PKGS="
 build-essential cmake pkg-config binutils clang lld llvm libclang-rt-14-dev clang-format
 qemu-system-x86 qemu-system-data qemu-utils
-libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-xen libvirt-clients libvirt-dev
 libmicrohttpd-dev libgnutls28-dev libjson-c-dev libsqlite3-dev sqlite3 libssl-dev openssl
 libcurl4-openssl-dev curl libcmocka-dev
 docker-registry apache2-utils wrk python3 iproute2 jq nftables

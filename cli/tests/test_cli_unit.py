@@ -668,14 +668,18 @@ def t_info_version(c):
     expect(p, 0, out=r"^Accelerator: +tcg \(/dev/kvm is PVM\)$")
     check(re.search(r"^Backend: +qemu:///embed\?root=/var/lib/uk/libvirt$", p.out, re.M),
           "an older daemon's backend (no name)", p)
+    check("Hypervisor:" not in p.out, "an older daemon (no hypervisor): no line", p)
     check(re.search(r"^Images: +3$", p.out, re.M) and re.search(r"Running: +1", p.out), "counts",
           p)
     with c.fake.lock:  # the first route matching wins: drop the one above
         c.fake.routes = [r for r in c.fake.routes if r[1] != "/v1/info"]
     c.fake.on("GET", "/v1/info", body={"root": "/r", "backend": {
         "name": "qemu", "version": "7.2.22", "uri": "qemu-system-x86_64", "accelerator": "tcg",
-        "accelerator_reason": ""}, "images": 0, "instances": 0, "running": 0, "ukcc": "u"})
-    expect(c.uk("info"), 0, out=r"^Backend: +qemu \(qemu-system-x86_64\)$")
+        "accelerator_reason": "", "hypervisor": "QEMU/TCG 7.2.22"}, "images": 0, "instances": 0,
+        "running": 0, "ukcc": "u"})
+    p = c.uk("info")
+    expect(p, 0, out=r"^Backend: +qemu \(qemu-system-x86_64\)$")
+    check(re.search(r"^Hypervisor: +QEMU/TCG 7\.2\.22$", p.out, re.M), "the hypervisor line", p)
     p = c.uk("version")
     expect(p, 0, out=r"Client:\n Version: +0\.1\.0")
     check(re.search(r"Server:\n Version: +0\.1\.0\n API version: +1", p.out), "server", p)

@@ -5,7 +5,8 @@
  * "healthcheck", durations, a guest's HTTP status line), JSON request bodies (the strict parse,
  * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
  * its stored form read back, any text read as a stored config), a panic report's backtrace
- * (crash_parse.c), the list and prune routes' ?filters= (filters.c). */
+ * (crash_parse.c), the list and prune routes' ?filters= (filters.c), a Xen guest's console
+ * split into status lines and the rest (xen_split.c). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "router.h"
 #include "spec.h"
 #include "store.h"
+#include "xen_split.h"
 
 static void h(struct ukd *d, struct ukd_req *r)
 {
@@ -391,6 +393,47 @@ static void fuzz_filters(const char *s)
 	ukd_filters_clear(&f);
 }
 
+struct split_sink {
+	char out[2][8192];
+	size_t len[2];
+};
+
+static void split_sink(void *opaque, int status, const char *buf, size_t len)
+{
+	struct split_sink *k = opaque;
+
+	if (k->len[status] + len > sizeof(k->out[status]))
+		abort();
+	/* a status piece is one whole line "UK_EXIT=<digits>[\r]\n" */
+	if (status && (len < 10 || memcmp(buf, "UK_EXIT=", 8) || buf[len - 1] != '\n'))
+		abort();
+	memcpy(k->out[status] + k->len[status], buf, len);
+	k->len[status] += len;
+}
+
+/* A guest's console on Xen, cut by the stream anywhere ((cut) gives the piece sizes): no byte is
+ * lost or added, the status channel gets only whole status lines, and the result does not depend
+ * on where the stream was cut. */
+static void fuzz_xen_split(const char *buf, size_t len, unsigned cut)
+{
+	static struct split_sink one, many;
+	struct ukd_xen_split a = {0}, b = {0};
+
+	memset(&one, 0, sizeof(one));
+	memset(&many, 0, sizeof(many));
+	ukd_xen_split_feed(&a, buf, len, 1, split_sink, &one);
+	for (size_t i = 0, n; i < len; i += n) {
+		n = 1 + (cut + i) % 13;
+		n = n < len - i ? n : len - i;
+		ukd_xen_split_feed(&b, buf + i, n, 0, split_sink, &many);
+	}
+	ukd_xen_split_feed(&b, NULL, 0, 1, split_sink, &many);
+	if (one.len[0] + one.len[1] != len || memcmp(&one, &many, sizeof(one)))
+		abort();
+	if (ukd_policy_parse_status(one.out[1], one.len[1]) < -1)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -426,6 +469,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c < -1 || c > 255)
 			abort();
 		fuzz_crash((const char *)data + 1, size - 1);
+		fuzz_xen_split((const char *)data + 1, size - 1, data[0]);
 	}
 	}
 	free(s);

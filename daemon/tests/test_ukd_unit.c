@@ -24,6 +24,7 @@
 #include "filters.h"
 #include "cmdline.h"
 #include "backend.h"
+#include "backend_xen.h"
 #include "config.h"
 #include "http_gate.h"
 #include "uk/trust.h"
@@ -1249,6 +1250,139 @@ static void check_xml(const struct ukd_vm *vm, const char *const *want)
 	free(xml);
 }
 
+/* The Xen (libxl) rendering: a PVH domain with kernel, command line, PV console and the
+ * instance's files in its metadata; what Xen cannot give yet is refused with a clear error. */
+static void test_xen_domain_xml(void **state)
+{
+	struct ukd_port fw[1] = {{"127.0.0.1", 8080, 80, "tcp"}};
+	struct ukd_nic user = {
+	        .kind = UKD_NIC_USER, .mac = "52:54:00:01:23:45", .fwds = fw, .n_fwds = 1};
+	struct ukd_nic tap = {.kind = UKD_NIC_TAP, .mac = "52:54:00:0a:0b:0c", .tap = "ukt"};
+	struct ukd_disk disk = {"/v/d.img", 0};
+	struct ukd_vm vm = {.name = "uk-0123456789ab",
+	                    .dir = "/i",
+	                    .kernel = "/k&k",
+	                    .cmdline = "env=A=1 -- a<b 'q'",
+	                    .memory = 32 << 20,
+	                    .vcpus = 1,
+	                    .console_log = "/i/console.raw",
+	                    .status_log = "/i/st'atus",
+	                    .nics = &user,
+	                    .n_nics = 1};
+	static const char *const want[][2] = {
+	        {"string(/domain/@type)", "xen"},
+	        {"string(/domain/name)", "uk-0123456789ab"},
+	        {"string(/domain/memory)", "32768"},
+	        {"string(/domain/os/type)", "xenpvh"},
+	        {"string(/domain/os/type/@machine)", "xenpvh"},
+	        {"string(/domain/os/kernel)", "/k&k"},
+	        {"string(/domain/os/cmdline)", "env=A=1 -- a<b 'q'"},
+	        {"string(/domain/on_poweroff)", "destroy"},
+	        {"string(/domain/devices/console/@type)", "pty"},
+	        {"string(/domain/devices/console/target/@type)", "xen"},
+	        {"string(/domain/metadata/*[local-name()='files']/@console)", "/i/console.raw"},
+	        {"string(/domain/metadata/*[local-name()='files']/@status)", "/i/st'atus"},
+	        {"string(namespace-uri(/domain/metadata/*))", UKD_XEN_META_URI},
+	        /* QEMU's user networking has no Xen counterpart: no NIC, no serial, no QEMU */
+	        {"count(//interface | //disk | //serial | //loader)", "0"},
+	};
+	uk_err_t err = {0};
+	char *xml = ukd_backend_xen_domain_xml(&vm, &err);
+	xmlDocPtr doc;
+
+	(void)state;
+	assert_non_null(xml);
+	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
+	if (!doc)
+		fail_msg("domain XML does not parse:\n%s", xml);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char *got = xpath(doc, want[i][0]);
+		if (strcmp(got, want[i][1]))
+			fail_msg("%s: got \"%s\", want \"%s\" in\n%s", want[i][0], got, want[i][1],
+			         xml);
+		xmlFree(got);
+	}
+	xmlFreeDoc(doc);
+	free(xml);
+
+	/* a uk network, a volume, a gdb stub: 400, naming the flag to drop */
+	vm.nics = &tap;
+	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
+	assert_int_equal(err.status, 400);
+	assert_non_null(strstr(err.message, "--network"));
+	vm.n_nics = 0;
+	vm.disks = &disk;
+	vm.n_disks = 1;
+	memset(&err, 0, sizeof(err));
+	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
+	assert_non_null(strstr(err.message, "volumes are not supported on Xen"));
+	vm.n_disks = 0;
+	vm.gdb = "tcp:127.0.0.1:1234";
+	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
+	assert_non_null(strstr(err.message, "--gdb"));
+	assert_true(ukd_xen_uri("xen:///system") && ukd_xen_uri("libxl:///") &&
+	            !ukd_xen_uri("qemu:///system"));
+}
+
+struct split_out {
+	char console[512], status[128];
+};
+
+static void split_collect(void *opaque, int status, const char *buf, size_t len)
+{
+	struct split_out *o = opaque;
+	char *to = status ? o->status : o->console;
+	size_t have = strlen(to), size = status ? sizeof(o->status) : sizeof(o->console);
+
+	assert_true(have + len < size);
+	memcpy(to + have, buf, len);
+	to[have + len] = 0;
+}
+
+/* Feeds (in) to a new splitter in pieces of (step) bytes, then EOF. */
+static void split_run(const char *in, size_t step, struct split_out *o)
+{
+	struct ukd_xen_split s = {0};
+	size_t len = strlen(in);
+
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < len; i += step)
+		ukd_xen_split_feed(&s, in + i, len - i < step ? len - i : step, 0, split_collect,
+		                   o);
+	ukd_xen_split_feed(&s, NULL, 0, 1, split_collect, o);
+}
+
+/* On Xen the status line shares the console: whole "UK_EXIT=<digits>" lines go to the status
+ * file, however the stream cuts them; everything else, lookalikes included, to the console. */
+static void test_xen_console_split(void **state)
+{
+	static const char in[] = "hello\nUK_EXIT\nUK_EXIT=x\nsay UK_EXIT=1\nUK_EXIT=12 \n"
+	                         "UK_EXITED\nUK_EXIT=\nUK_EXIT=42\r\npartial UK_EXIT=3";
+	static const char console[] = "hello\nUK_EXIT\nUK_EXIT=x\nsay UK_EXIT=1\nUK_EXIT=12 \n"
+	                              "UK_EXITED\nUK_EXIT=\npartial UK_EXIT=3";
+	struct split_out o;
+
+	(void)state;
+	for (size_t step = 1; step <= sizeof(in); step++) {
+		split_run(in, step, &o);
+		if (strcmp(o.console, console) || strcmp(o.status, "UK_EXIT=42\r\n"))
+			fail_msg("step %zu: console \"%s\", status \"%s\"", step, o.console,
+			         o.status);
+	}
+	/* a line too long to be a status line streams through at once */
+	char longline[300];
+	memset(longline, 'a', sizeof(longline) - 2);
+	longline[sizeof(longline) - 2] = '\n';
+	longline[sizeof(longline) - 1] = 0;
+	split_run(longline, 7, &o);
+	assert_string_equal(o.console, longline);
+	assert_string_equal(o.status, "");
+	/* the last status line is the one ukvmm_status_parse takes; both go to the status file */
+	split_run("UK_EXIT=1\nUK_EXIT=0\n", 3, &o);
+	assert_string_equal(o.status, "UK_EXIT=1\nUK_EXIT=0\n");
+	assert_string_equal(o.console, "");
+}
+
 static void test_domain_xml(void **state)
 {
 	struct ukd_port fw[2] = {{"127.0.0.1", 8080, 80, "tcp"}, {"0.0.0.0", 5353, 53, "udp"}};
@@ -1423,6 +1557,8 @@ int main(void)
 	        cmocka_unit_test(test_router),
 	        cmocka_unit_test(test_ports),
 	        cmocka_unit_test(test_domain_xml),
+	        cmocka_unit_test(test_xen_domain_xml),
+	        cmocka_unit_test(test_xen_console_split),
 	        cmocka_unit_test(test_cmdline),
 	        cmocka_unit_test(test_names),
 	        cmocka_unit_test_setup_teardown(test_status, setup_tmp, teardown_tmp),

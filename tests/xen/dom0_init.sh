@@ -8,7 +8,10 @@
 # with R Xen's shutdown reason code as `xl create -F` reports it (0 poweroff, 3 crash), "timeout"
 # or "none". DISK, /d/FILE:ACCESS (rw, ro or ro-backing), is the domU's xvda; after the last
 # case each /d/FILE is printed as "UK_DISK FILE MD5", its gzipped bytes in base64, "UK_DISK_END".
-# Ends with "UK_DOM0_DONE" and powers dom0 off.
+# Then, if /script exists (xen_dom0.sh's UK_XEN_DOM0_SCRIPT), runs it chrooted in
+# this host's root file system (9p tag "host", read-only) under a tmpfs overlay, with dom0's
+# /proc, /sys, /dev and a fresh /run (xenstored's socket in it). Ends with "UK_DOM0_DONE" and
+# powers dom0 off.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -110,5 +113,28 @@ for d in /d/*; do
 	gzip -c "$d" | base64
 	echo "UK_DISK_END"
 done
+
+# run_script: /script chrooted in the host's file system at /host.
+run_script() {
+	for m in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe "$m" || { echo "UK_DOM0_ERROR modprobe $m"; return 1; }
+	done
+	mkdir -p /mnt/lower /mnt/upper /host &&
+		mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose host /mnt/lower &&
+		mount -t tmpfs -o mode=755 tmpfs /mnt/upper && mkdir /mnt/upper/u /mnt/upper/w &&
+		mount -t overlay overlay -o lowerdir=/mnt/lower,upperdir=/mnt/upper/u,workdir=/mnt/upper/w /host ||
+		{ echo "UK_DOM0_ERROR mounting the host's root file system"; return 1; }
+	for d in proc sys dev dev/pts; do
+		mount --bind "/$d" "/host/$d" || { echo "UK_DOM0_ERROR bind /$d"; return 1; }
+	done
+	mount --bind /proc/xen /host/proc/xen &&
+		mount -t tmpfs -o mode=755 tmpfs /host/run && mkdir -p /host/run/xenstored /host/run/xen &&
+		mount --bind /var/run/xenstored /host/run/xenstored || { echo "UK_DOM0_ERROR /host/run"; return 1; }
+	# what libvirt's libxl driver reads of Xen (docs/xen.md: hw_caps and libvirt's CPU models)
+	xl info | grep -E "hw_caps|xen_version|virt_caps" | sed "s/^/xl info: /"
+	cp /script /host/run/uk-script && chroot /host /bin/sh /run/uk-script
+	echo "UK_SCRIPT_EXIT $?"
+}
+[ -e /script ] && run_script
 echo "UK_DOM0_DONE"
 poweroff -f

@@ -10,6 +10,12 @@
 #   loop device in dom0; ACCESS rw (default), ro, or ro-backing: the domU is told the disk is
 #   writable but dom0's loop device is read-only, so the backend fails every write). Cases naming
 #   the same FILE share one copy in dom0, which is written back to FILE once all cases ran.
+# UK_XEN_DOM0_SCRIPT=FILE (optional): after the cases, dom0 mounts this host's root file system
+#   (virtio-9p, read-only) under a tmpfs overlay at /host and runs FILE chrooted there (host
+#   programs such as this build's ukd and libvirtd then run in dom0); FILE's output goes to dom0's
+#   console and must end with a line "UK_SCRIPT_OK", its "FAIL: ..." lines are reported.
+#   UK_XEN_DOM0_MEM (MiB, default 384) sizes dom0; UK_XEN_DOM0_ARGS adds to dom0 Linux's command
+#   line (no commas: QEMU's -initrd syntax).
 # One QEMU runs all cases (the dom0 boot is the slow part). Everything comes from Debian's
 # packages, fetched with `apt-get download` (never installed) into $UK_XEN_CACHE/dom0 and
 # assembled into an initramfs of busybox-static + Xen's tools (tests/xen/dom0_init.sh is /init).
@@ -74,7 +80,10 @@ EOF2
 	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$ir/lib/x86_64-linux-gnu/" || return 1
 	for m in drivers/xen/xenfs/xenfs drivers/xen/xen-evtchn drivers/xen/xen-gntdev \
 		drivers/xen/xen-gntalloc drivers/xen/xen-privcmd drivers/net/xen-netback/xen-netback \
-		net/bridge/bridge net/802/stp net/llc/llc; do
+		net/bridge/bridge net/802/stp net/llc/llc \
+		drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_modern_dev \
+		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/9p/9pnet \
+		net/9p/9pnet_virtio fs/netfs/netfs fs/fscache/fscache fs/9p/9p fs/overlayfs/overlay; do
 		mkdir -p "$ir/lib/modules/$kver/kernel/${m%/*}" &&
 			cp "$root/lib/modules/$kver/kernel/$m.ko" "$ir/lib/modules/$kver/kernel/$m.ko" || return 1
 	done
@@ -141,15 +150,22 @@ for c in "$@"; do
 	want_status[$name]=$status
 	want_text[$name]=$text
 done
+script=${UK_XEN_DOM0_SCRIPT:-}
+share=()
+if [ -n "$script" ]; then
+	cp "$script" "$tmp/ir/script" || exit 1
+	share=(-virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap")
+fi
 (cd "$tmp/ir" && find . | "$root/bin/busybox" cpio -o -H newc 2>/dev/null >"$tmp/cases.cpio") || exit 1
 # Linux looks for the next archive at a 4-byte boundary: pad the first with zeros.
 pad=$(((4 - $(stat -c %s "$dom0/base.cpio.gz") % 4) % 4))
 { cat "$dom0/base.cpio.gz" && head -c "$pad" /dev/zero && cat "$tmp/cases.cpio"; } >"$tmp/initrd"
 
 # QEMU's -initrd takes "FILE ARGS,FILE": dom0's command line cannot hold a comma.
-qemu-system-x86_64 -accel tcg -cpu max,-smap -m 768 -smp 1 -nographic -nodefaults -no-reboot \
-	-serial "file:$tmp/out" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6,$tmp/initrd" \
-	-append "console=com1 dom0_mem=384M,max:384M dom0_max_vcpus=1 loglvl=warning guest_loglvl=warning" \
+dmem=${UK_XEN_DOM0_MEM:-384}
+qemu-system-x86_64 -accel tcg -cpu max,-smap -m $((dmem + 384)) -smp 1 -nographic -nodefaults -no-reboot \
+	"${share[@]}" -serial "file:$tmp/out" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6${UK_XEN_DOM0_ARGS:+ $UK_XEN_DOM0_ARGS},$tmp/initrd" \
+	-append "console=com1 dom0_mem=${dmem}M,max:${dmem}M dom0_max_vcpus=1 loglvl=warning guest_loglvl=warning" \
 	</dev/null >"$tmp/qemu.log" 2>&1 &
 qpid=$!
 start_ns=$(date +%s%N)
@@ -182,6 +198,10 @@ for dname in "${!disks[@]}"; do
 done
 grep -aq '^UK_DOM0_READY' "$tmp/clean" || { echo "FAIL: dom0 never got its Xen tools up"; fail=1; }
 grep -a '^UK_DOM0_ERROR' "$tmp/clean" && fail=1
+if [ -n "$script" ]; then
+	grep -a '^FAIL: ' "$tmp/clean" && fail=1
+	grep -aq '^UK_SCRIPT_OK' "$tmp/clean" || { echo "FAIL: dom0's script $script did not finish (no UK_SCRIPT_OK)"; fail=1; }
+fi
 for name in "${names[@]}"; do
 	want=${want_status[$name]}
 	res=$(grep -a "^UK_CASE $name " "$tmp/clean" | tail -1)
@@ -203,5 +223,5 @@ for name in "${names[@]}"; do
 	fi
 done
 ready=$(sed -n 's/^UK_DOM0_READY uptime=\([0-9.]*\).*/\1/p' "$tmp/clean")
-[ $fail = 0 ] && echo "PASS (xen pvh domU via xl, ${#names[@]} cases): QEMU start to dom0 done ${elapsed_ms} ms (TCG); dom0 ready at ${ready:-?} s of its uptime"
+[ $fail = 0 ] && echo "PASS (xen pvh domU via xl, ${#names[@]} cases${script:+, script ${script##*/}}): QEMU start to dom0 done ${elapsed_ms} ms (TCG); dom0 ready at ${ready:-?} s of its uptime"
 exit $fail
