@@ -21,7 +21,11 @@ build build-asan -DUK_SANITIZE=ON
 
 echo "== tests"
 rc=0
-ctest --test-dir build --output-on-failure -j"$jobs" || rc=1
+ctest --test-dir build --output-on-failure -j"$jobs" -E '^xen\.ukd$' || rc=1
+# ukd driving Xen through libvirt inside the nested dom0 harness (TCG in TCG) hung in about one
+# run of two on a machine loaded by other work (docs/xen.md, "Known flake"): it runs alone, and
+# a second try is allowed; both tries' output is kept in the log.
+ctest --test-dir build --output-on-failure -R '^xen\.ukd$' --repeat until-pass:2 || rc=1
 echo "== sanitizer tests (unit)"
 # Integration tests do not run against the ASan build: libvirt (inside ukd) forks from many
 # threads and mallocs in the child before exec; ASan's allocator is not fork-safe, so children
