@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from ukdtest import SRC, Daemon, check, fail, free_port, require_qemu, uk_cli
+from ukdtest import SRC, check, fail, free_port, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
@@ -370,28 +370,17 @@ def restore(d, port):
     subprocess.run(["ip", "link", "del", "uk-foreign"], check=True)
 
 
-def main():
-    in_namespace()
-    d = Daemon(sys.argv[1], live_restore=True)
-    ok = False
-    try:
-        networks_api(d)
-        if os.environ.get("UKT_NET_NO_GUESTS") != "1":
-            port = guests(d)
-            restore(d, port)
-        r = uk(d, "network", "prune")
-        check(r.returncode == 0 and "a" in r.out.split() and "b" in r.out.split(),
-              "prune: %s %s" % (r.out, r.err))
-        check(uk_links() == [] and not nft_table(), "left behind: %s" % uk_links())
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+def main(d):
+    networks_api(d)
+    if os.environ.get("UKT_NET_NO_GUESTS") != "1":
+        port = guests(d)
+        restore(d, port)
+    r = uk(d, "network", "prune")
+    check(r.returncode == 0 and "a" in r.out.split() and "b" in r.out.split(),
+          "prune: %s %s" % (r.out, r.err))
+    check(uk_links() == [] and not nft_table(), "left behind: %s" % uk_links())
 
 
 if __name__ == "__main__":
-    main()
+    in_namespace()
+    run(main, live_restore=True)

@@ -17,7 +17,7 @@ import time
 import zlib
 
 from test_network import in_namespace
-from ukdtest import SRC, Daemon, check, free_port, require_qemu, uk_cli
+from ukdtest import SRC, check, free_port, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 NETBLAST = os.path.join(SRC, "images", "examples", "netblast")
@@ -97,61 +97,50 @@ def udp_answers(port):
         c.close()
 
 
-def main():
-    in_namespace()
+def main(d):
     require_qemu()
     up, down = stream(1, SIZE), stream(2, SIZE)
     up_crc, down_crc = "%08x" % zlib.crc32(up), "%08x" % zlib.crc32(down)
-    d = Daemon(sys.argv[1], live_restore=True)
-    ok = False
-    try:
-        d.build_ok(NETBLAST, "netblast")
-        check(uk(d, "network", "create", "x").returncode == 0, "network create x")
-        r = uk(d, "run", "-d", "--name", "sink", "--network", "x", "--network-alias", "bulk",
-               "netblast", "serve", "9000")
-        check(r.returncode == 0, "run sink: %s" % r.err)
-        ip = d.req("GET", "/v1/networks/x").json()["endpoints"][0]["ip"]
-        t0 = time.time()
-        while "serving on 9000" not in d.logs("sink") and time.time() - t0 < 120:
-            time.sleep(0.5)
-        for n, name in enumerate(("sink", "bulk")):
-            r = uk(d, "run", "--rm", "--network", "x", "netblast", "send", name, "9000",
-                   str(SIZE))
-            print(r.out)
-            check(r.returncode == 0, "send to %s: %d %s %s" % (name, r.returncode, r.out, r.err))
-            check("netblast: %s is %s" % (name, ip) in r.out, "%s did not resolve to %s" %
-                  (name, ip))
-            check("sent %d bytes crc32=%s" % (SIZE, up_crc) in r.out and
-                  "received %d bytes crc32=%s" % (SIZE, down_crc) in r.out,
-                  "client's CRCs are not the streams' (%s, %s): %s" % (up_crc, down_crc, r.out))
-            ex = exchanges(d.logs("sink"))
-            check(len(ex) == n + 1 and exact(ex[n], up_crc, down_crc),
-                  "server's side of exchange %d is not exact: %r (want %s/%s)" %
-                  (n + 1, ex, up_crc, down_crc))
-        # the check above rejects what is not exact: a short transfer, one byte changed
-        host_send(ip, up[:SIZE // 2], SIZE)
-        bad = bytearray(up)
-        bad[SIZE // 3] ^= 0x20
-        host_send(ip, bytes(bad), SIZE)
-        time.sleep(1)
+    d.build_ok(NETBLAST, "netblast")
+    check(uk(d, "network", "create", "x").returncode == 0, "network create x")
+    r = uk(d, "run", "-d", "--name", "sink", "--network", "x", "--network-alias", "bulk",
+           "netblast", "serve", "9000")
+    check(r.returncode == 0, "run sink: %s" % r.err)
+    ip = d.req("GET", "/v1/networks/x").json()["endpoints"][0]["ip"]
+    t0 = time.time()
+    while "serving on 9000" not in d.logs("sink") and time.time() - t0 < 120:
+        time.sleep(0.5)
+    for n, name in enumerate(("sink", "bulk")):
+        r = uk(d, "run", "--rm", "--network", "x", "netblast", "send", name, "9000",
+               str(SIZE))
+        print(r.out)
+        check(r.returncode == 0, "send to %s: %d %s %s" % (name, r.returncode, r.out, r.err))
+        check("netblast: %s is %s" % (name, ip) in r.out, "%s did not resolve to %s" %
+              (name, ip))
+        check("sent %d bytes crc32=%s" % (SIZE, up_crc) in r.out and
+              "received %d bytes crc32=%s" % (SIZE, down_crc) in r.out,
+              "client's CRCs are not the streams' (%s, %s): %s" % (up_crc, down_crc, r.out))
         ex = exchanges(d.logs("sink"))
-        check(len(ex) == 4, "server logged %d exchanges, want 4: %r" % (len(ex), ex))
-        check(ex[2][0] == SIZE // 2 and not exact(ex[2], up_crc, down_crc),
-              "a short transfer passed: %r" % (ex[2],))
-        check(ex[3][0] == SIZE and ex[3][2] and not exact(ex[3], up_crc, down_crc),
-              "a corrupted transfer passed: %r" % (ex[3],))
-        udp(d)
-        uk(d, "rm", "-f", "sink", "echo")
-        uk(d, "network", "rm", "x")
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+        check(len(ex) == n + 1 and exact(ex[n], up_crc, down_crc),
+              "server's side of exchange %d is not exact: %r (want %s/%s)" %
+              (n + 1, ex, up_crc, down_crc))
+    # the check above rejects what is not exact: a short transfer, one byte changed
+    host_send(ip, up[:SIZE // 2], SIZE)
+    bad = bytearray(up)
+    bad[SIZE // 3] ^= 0x20
+    host_send(ip, bytes(bad), SIZE)
+    time.sleep(1)
+    ex = exchanges(d.logs("sink"))
+    check(len(ex) == 4, "server logged %d exchanges, want 4: %r" % (len(ex), ex))
+    check(ex[2][0] == SIZE // 2 and not exact(ex[2], up_crc, down_crc),
+          "a short transfer passed: %r" % (ex[2],))
+    check(ex[3][0] == SIZE and ex[3][2] and not exact(ex[3], up_crc, down_crc),
+          "a corrupted transfer passed: %r" % (ex[3],))
+    udp(d)
+    uk(d, "rm", "-f", "sink", "echo")
+    uk(d, "network", "rm", "x")
 
 
 if __name__ == "__main__":
-    main()
+    in_namespace()
+    run(main, live_restore=True)

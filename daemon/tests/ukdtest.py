@@ -438,15 +438,16 @@ def descendants(ancestor):
     return out
 
 
-def run(main, args=()):
+def run(main, args=(), **daemon_kw):
     """Runs main(daemon) against a fresh ukd started with the extra (args), or with what (args)
-    returns when it is a function; exits 0, 1 (with the daemon log) or 77."""
+    returns when it is a function, and Daemon's keywords (live_restore=True, ...); exits 0, 1
+    (with the daemon log) or 77."""
     if len(sys.argv) < 2:
         sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
     d = None
     ok = False
     try:
-        d = Daemon(sys.argv[1], args() if callable(args) else args)
+        d = Daemon(sys.argv[1], args() if callable(args) else args, **daemon_kw)
         main(d)
         d.ping()
         ok = True
