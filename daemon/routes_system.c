@@ -58,10 +58,15 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	                       json_object_new_string(ukd_backend_version(d->backend)));
 	json_object_object_add(b, "uri", json_object_new_string(ukd_backend_uri(d->backend)));
 	json_object_object_add(b, "hypervisor", json_object_new_string(hypervisor));
+	/* on Xen the guests are PVH domains: no QEMU, so neither KVM nor TCG */
+	int xen = !strncmp(hv, "Xen", 3);
+	json_object_object_add(b, "accelerator",
+	                       json_object_new_string(xen                            ? "xen"
+	                                              : strcmp(d->accel_type, "kvm") ? "tcg"
+	                                                                             : "kvm"));
 	json_object_object_add(
-	        b, "accelerator",
-	        json_object_new_string(strcmp(d->accel_type, "kvm") ? "tcg" : "kvm"));
-	json_object_object_add(b, "accelerator_reason", json_object_new_string(d->accel_reason));
+	        b, "accelerator_reason",
+	        json_object_new_string(xen ? "guests run as Xen PVH domains" : d->accel_reason));
 	json_object_object_add(
 	        b, "probe",
 	        json_object_new_string(ukd_backend_probe_state(d->backend, &probe_since)));

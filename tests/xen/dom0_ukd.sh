@@ -49,6 +49,8 @@ info=$(uk info 2>&1)
 echo "$info" | sed 's/^/info| /'
 echo "$info" | grep -q 'Hypervisor: *Xen 4\.' && echo "ok: uk info names Xen" ||
 	fail "uk info does not report Xen as the hypervisor"
+echo "$info" | grep -q '^Accelerator: *xen (guests run as Xen PVH domains)' &&
+	echo "ok: uk info's accelerator is xen" || fail "uk info's accelerator is not xen"
 
 # hello: output and status 0
 t=$(now)
