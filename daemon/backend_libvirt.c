@@ -29,7 +29,8 @@ struct lv {
 	char embed_root[PATH_MAX]; /* set for qemu:///embed */
 	struct ukd_qemu_user qemu; /* uid -1: QEMU runs as ukd */
 	char version[32];
-	char hypervisor[64]; /* "Xen 4.17.7", "QEMU 7.2.0" */
+	char hypervisor[64]; /* "Xen 4.17", "QEMU 7.2.0"; "QEMU" until the probe is done */
+	int hv_known;        /* QEMU's version was asked for (under probe.lock) */
 	int xen; /* libvirt's libxl driver: PVH domains, the console carries the status */
 	pthread_t loop;
 	int loop_started;
@@ -523,15 +524,15 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	virConnectGetLibVersion(b->conn, &ver);
 	snprintf(b->version, sizeof(b->version), "%lu.%lu.%lu", ver / 1000000, ver / 1000 % 1000,
 	         ver % 1000);
+	/* QEMU's version needs its capabilities: a probe that may hang (a broken QEMU), which
+	 * must never hold up ukd's start, so it is read once the background probe is done
+	 * (lv_hypervisor). libvirt's libxl driver knows Xen's major.minor at once. */
 	ver = 0;
-	virConnectGetVersion(b->conn, &ver);
-	/* libvirt's libxl driver knows Xen's major.minor only */
-	if (b->xen)
+	if (b->xen && virConnectGetVersion(b->conn, &ver) == 0)
 		snprintf(b->hypervisor, sizeof(b->hypervisor), "Xen %lu.%lu", ver / 1000000,
 		         ver / 1000 % 1000);
 	else
-		snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %lu.%lu.%lu", ver / 1000000,
-		         ver / 1000 % 1000, ver % 1000);
+		snprintf(b->hypervisor, sizeof(b->hypervisor), b->xen ? "Xen" : "QEMU");
 	log_info("backend", "connected to %s (libvirt %s) in %lld ms", uri, b->version,
 	         (long long)((ukd_now_ns() - t0) / 1000000));
 	pthread_mutex_lock(&probe.lock);
@@ -1154,7 +1155,18 @@ static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 
 static const char *lv_hypervisor(struct ukd_backend *bb)
 {
-	return ((struct lv *)bb)->hypervisor;
+	struct lv *b = (struct lv *)bb;
+	unsigned long ver = 0;
+	int ready;
+
+	pthread_mutex_lock(&probe.lock);
+	ready = !b->xen && !b->hv_known && !probe.running && probe.state == UKD_PROBE_READY;
+	b->hv_known |= ready; /* one thread asks libvirt; the others say "QEMU" meanwhile */
+	pthread_mutex_unlock(&probe.lock);
+	if (ready && virConnectGetVersion(b->conn, &ver) == 0 && ver)
+		snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %lu.%lu.%lu", ver / 1000000,
+		         ver / 1000 % 1000, ver % 1000);
+	return b->hypervisor;
 }
 
 static const struct ukd_backend_ops lv_ops = {

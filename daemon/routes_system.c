@@ -39,9 +39,10 @@ void ukd_route_info(struct ukd *d, struct ukd_req *req)
 	const char *hv = ukd_backend_hypervisor(d->backend);
 
 	/* "QEMU/KVM 7.2.0", "QEMU/TCG 7.2.0", "Xen 4.17.7" */
-	if (!strncmp(hv, "QEMU ", 5))
-		snprintf(hypervisor, sizeof(hypervisor), "QEMU/%s %s",
-		         strcmp(d->accel_type, "kvm") ? "TCG" : "KVM", hv + 5);
+	/* (hv) is "QEMU 7.2.0", or "QEMU" while libvirt's probe of QEMU is not done */
+	if (!strncmp(hv, "QEMU", 4))
+		snprintf(hypervisor, sizeof(hypervisor), "QEMU/%s%s",
+		         strcmp(d->accel_type, "kvm") ? "TCG" : "KVM", hv + 4);
 	else
 		snprintf(hypervisor, sizeof(hypervisor), "%s", hv);
 
