@@ -9,7 +9,7 @@ import os
 import re
 import tarfile
 
-from ukdtest import HERE, check, run
+from ukdtest import HERE, check, run, wait_until
 
 GUEST = os.path.join(HERE, "guest")
 PLATFORM = "org.uk.platform"
@@ -48,6 +48,10 @@ def relabel(saved, platform, tag):
 
 
 def main(d):
+    # QEMU's version is known once libvirt's (background) probe of QEMU is done; before, the
+    # hypervisor reads "QEMU/TCG" alone
+    wait_until(lambda: d.req("GET", "/v1/info").json()["backend"]["probe"] == "ready", 120,
+               "libvirt's probe of QEMU")
     b = d.req("GET", "/v1/info").json()["backend"]
     accel = "KVM" if b["accelerator"] == "kvm" else "TCG"
     check(re.fullmatch(r"QEMU/%s \d+\.\d+\.\d+" % accel, b.get("hypervisor", "")),
