@@ -640,7 +640,9 @@ int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(argv[1], subs[i].name))
 			continue;
-		cli->cmd = cli_sprintf("%s %s", cmd->name, subs[i].name); /* lives until exit */
+		static char name[64]; /* "GROUP SUB": one subcommand runs per process */
+		snprintf(name, sizeof(name), "%s %s", cmd->name, subs[i].name);
+		cli->cmd = name;
 		if (subs[i].cmd)
 			cli->templates = subs[i].cmd->templates;
 		optind = 0;
