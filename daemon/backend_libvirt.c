@@ -1163,9 +1163,14 @@ static const char *lv_hypervisor(struct ukd_backend *bb)
 	ready = !b->xen && !b->hv_known && !probe.running && probe.state == UKD_PROBE_READY;
 	b->hv_known |= ready; /* one thread asks libvirt; the others say "QEMU" meanwhile */
 	pthread_mutex_unlock(&probe.lock);
-	if (ready && virConnectGetVersion(b->conn, &ver) == 0 && ver)
+	if (ready && virConnectGetVersion(b->conn, &ver) == 0 && ver) {
 		snprintf(b->hypervisor, sizeof(b->hypervisor), "QEMU %lu.%lu.%lu", ver / 1000000,
 		         ver / 1000 % 1000, ver % 1000);
+	} else if (ready) { /* asked again next time: "QEMU" alone meanwhile */
+		pthread_mutex_lock(&probe.lock);
+		b->hv_known = 0;
+		pthread_mutex_unlock(&probe.lock);
+	}
 	return b->hypervisor;
 }
 

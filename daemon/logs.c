@@ -464,7 +464,10 @@ struct watched {
 	int wd;    /* inotify watch of the instance's directory, 0: none */
 	int dirty; /* an event named console.raw or status since the last pass */
 	struct watched *next;
+	struct watched *wd_next; /* in pump.by_wd[wd % PUMP_WD_BUCKETS] */
 };
+
+#define PUMP_WD_BUCKETS 256
 
 static struct {
 	pthread_t thread;
@@ -475,7 +478,34 @@ static struct {
 	int ino;      /* inotify fd; -1: every instance every PUMP_PERIOD_MS */
 	int top_wd;   /* the watch of <root>/instances (new instance directories) */
 	int degraded; /* a watch was refused: every instance every PUMP_PERIOD_MS */
+	struct watched *by_wd[PUMP_WD_BUCKETS]; /* the watched by their inotify watch */
 } pump = {.ino = -1};
+
+/* Sets (w)'s inotify watch (0: none) and files it under it; caller holds pump_lock. */
+static void wd_set(struct watched *w, int wd)
+{
+	struct watched **pp;
+
+	if (w->wd > 0) {
+		for (pp = &pump.by_wd[w->wd % PUMP_WD_BUCKETS]; *pp != w; pp = &(*pp)->wd_next)
+			;
+		*pp = w->wd_next;
+	}
+	w->wd = wd > 0 ? wd : 0;
+	if (w->wd > 0) {
+		w->wd_next = pump.by_wd[wd % PUMP_WD_BUCKETS];
+		pump.by_wd[wd % PUMP_WD_BUCKETS] = w;
+	}
+}
+
+static struct watched *wd_find(int wd)
+{
+	struct watched *w = wd > 0 ? pump.by_wd[wd % PUMP_WD_BUCKETS] : NULL;
+
+	while (w && w->wd != wd)
+		w = w->wd_next;
+	return w;
+}
 
 static struct watched *pump_get(const char *id)
 {
@@ -746,8 +776,10 @@ static void pump_watched(struct watched *w)
 	w->seen = 1;
 	w->dirty = 0;
 	if (pump.ino >= 0 && w->wd <= 0 && !pump.degraded) {
-		w->wd = inotify_add_watch(pump.ino, dir, IN_MODIFY | IN_CREATE | IN_ONLYDIR);
-		if (w->wd < 0 && errno != ENOENT) {
+		int wd = inotify_add_watch(pump.ino, dir, IN_MODIFY | IN_CREATE | IN_ONLYDIR);
+
+		wd_set(w, wd);
+		if (wd < 0 && errno != ENOENT) {
 			log_warn("logs",
 			         "watch %s: %s: console logs are polled every %d ms instead (raise "
 			         "fs.inotify.max_user_watches)",
@@ -807,9 +839,9 @@ static void pump_pass(void)
 		if (!(*pp)->seen) {
 			struct watched *w = *pp;
 			*pp = w->next;
-			if (w->wd > 0)
-				inotify_rm_watch(pump.ino,
-				                 w->wd); /* gone with its directory, mostly */
+			if (w->wd > 0) /* gone with its directory, mostly */
+				inotify_rm_watch(pump.ino, w->wd);
+			wd_set(w, 0);
 			free(w);
 		} else {
 			pp = &(*pp)->next;
@@ -845,11 +877,11 @@ static int pump_events(void)
 			} else {
 				int gone = (ev->mask & IN_IGNORED) != 0;
 				int ours = !strcmp(name, "console.raw") || !strcmp(name, "status");
-				for (w = pump.list; w; w = w->next)
-					if (w->wd == ev->wd) {
-						w->dirty |= ours;
-						w->wd = gone ? 0 : w->wd;
-					}
+				if ((w = wd_find(ev->wd))) {
+					w->dirty |= ours;
+					if (gone)
+						wd_set(w, 0);
+				}
 			}
 		}
 	}

@@ -426,39 +426,38 @@ static int step_done(struct ukd_store *s, sqlite3_stmt *st, const char *what, uk
 	return sqlite3_changes(s->db);
 }
 
-int ukd_store_tag_put(struct ukd_store *s, const char *id, const char *tag, uk_err_t *err)
+/* Runs one statement that returns no rows, with up to two text parameters (NULL ends them),
+ * under the store's lock: the number of rows it changed, or -1. */
+static int exec_one(struct ukd_store *s, const char *what, uk_err_t *err, const char *sql,
+                    const char *a, const char *b)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int r;
 
 	lock(s);
-	st = prep(s, err, "INSERT OR REPLACE INTO tags VALUES(?, ?)", tag, id, NULL);
-	r = step_done(s, st, "tag image", err);
+	st = prep(s, err, sql, a, b, NULL);
+	r = step_done(s, st, what, err);
+	sqlite3_finalize(st);
 	unlock(s);
+	return r;
+}
+
+int ukd_store_tag_put(struct ukd_store *s, const char *id, const char *tag, uk_err_t *err)
+{
+	int r = exec_one(s, "tag image", err, "INSERT OR REPLACE INTO tags VALUES(?, ?)", tag, id);
+
 	return r < 0 ? -1 : 0;
 }
 
 int ukd_store_tag_delete(struct ukd_store *s, const char *tag, uk_err_t *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
-
-	lock(s);
-	st = prep(s, err, "DELETE FROM tags WHERE name = ?", tag, NULL);
-	r = step_done(s, st, "untag image", err);
-	unlock(s);
-	return r;
+	return exec_one(s, "untag image", err, "DELETE FROM tags WHERE name = ?", tag, NULL);
 }
 
 int ukd_store_image_delete_row(struct ukd_store *s, const char *id, uk_err_t *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
+	int r = exec_one(s, "delete image", err, "DELETE FROM images WHERE id = ?", id, NULL);
 
-	lock(s);
-	st = prep(s, err, "DELETE FROM images WHERE id = ?", id, NULL);
-	r = step_done(s, st, "delete image", err);
-	unlock(s);
 	return r < 0 ? -1 : 0;
 }
 
@@ -689,14 +688,9 @@ int ukd_store_instance_by_domain(struct ukd_store *s, const char *domain, struct
 
 int ukd_store_instance_delete(struct ukd_store *s, const char *id, uk_err_t *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
+	int r = exec_one(s, "delete instance", err, "DELETE FROM instances WHERE id = ?", id, NULL);
 
-	lock(s);
-	st = prep(s, err, "DELETE FROM instances WHERE id = ?", id, NULL);
-	r = step_done(s, st, "delete instance", err);
 	__atomic_add_fetch(&s->instance_gen, 1, __ATOMIC_RELEASE);
-	unlock(s);
 	return r < 0 ? -1 : 0;
 }
 
@@ -861,13 +855,8 @@ int ukd_store_volume_get(struct ukd_store *s, const char *name, struct ukd_volum
 
 int ukd_store_volume_delete(struct ukd_store *s, const char *name, uk_err_t *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
+	int r = exec_one(s, "delete volume", err, "DELETE FROM volumes WHERE name = ?", name, NULL);
 
-	lock(s);
-	st = prep(s, err, "DELETE FROM volumes WHERE name = ?", name, NULL);
-	r = step_done(s, st, "delete volume", err);
-	unlock(s);
 	if (r == 0)
 		return uk_err_notfound(err, "volume %.64s: no such volume", name);
 	return r < 0 ? -1 : 0;
