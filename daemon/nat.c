@@ -71,8 +71,8 @@ static void route_localnet(const char *br)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "1", 1) != 1)
 		log_warn("network",
-		         "%s: %s: ports published on 127.0.0.0/8 through %s cannot answer",
-		         path, strerror(errno), br);
+		         "%s: %s: ports published on 127.0.0.0/8 through %s cannot answer", path,
+		         strerror(errno), br);
 	if (fd >= 0)
 		close(fd);
 }
@@ -98,8 +98,8 @@ static int reserve(const struct ukd_port *port, uk_err_t *err)
 	return fd;
 }
 
-int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br,
-                const struct ukd_port *port, const struct sockaddr_in *guest, uk_err_t *err)
+int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const struct ukd_port *port,
+                const struct sockaddr_in *guest, uk_err_t *err)
 {
 	int fd = reserve(port, err);
 
@@ -170,8 +170,8 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, siz
 	va_list ap;
 
 	va_start(ap, fmt);
-	*len += (size_t)vsnprintf(buf + (*len < cap ? *len : cap), *len < cap ? cap - *len : 0,
-	                          fmt, ap);
+	*len += (size_t)vsnprintf(buf + (*len < cap ? *len : cap), *len < cap ? cap - *len : 0, fmt,
+	                          ap);
 	va_end(ap);
 }
 

@@ -37,8 +37,8 @@ void ukd_nat_free(struct ukd_nat *nat);
  * rule takes effect at the next rebuild of the table (ukd_nat_rules). For a host address in
  * 127.0.0.0/8 or 0.0.0.0, sets route_localnet=1 on (br).
  */
-int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br,
-                const struct ukd_port *port, const struct sockaddr_in *guest, uk_err_t *err);
+int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const struct ukd_port *port,
+                const struct sockaddr_in *guest, uk_err_t *err);
 /* Forgets the rules of (owner) and closes their reservations; the number removed. */
 int ukd_nat_remove(struct ukd_nat *nat, const char *owner);
 /* How many rules are recorded (what the table text needs room for: < 600 bytes each). */

@@ -81,7 +81,8 @@ struct ukd_nets {
 	char table[16];          /* "uk_HASH": its nftables table, one per root */
 	struct ukd_proxy *proxy; /* published ports with --userland-proxy (proxy.c) */
 	struct ukd_nat *nat;     /* published ports by DNAT, the default (nat.c); NULL: proxy */
-	pthread_mutex_t nft_lock; /* one table text built and applied at a time */
+	/* one table text built and applied at a time */
+	pthread_mutex_t nft_lock;
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
 	struct dns_sock socks[64];
@@ -1694,12 +1695,11 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	 * (the DNAT rules stayed in the kernel: the table is rebuilt once, after this) */
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	if (ukd_store_begin(d->store, err) == 0) {
-		st = prep(
-		        d,
-		        "SELECT e.instance, e.tap, e.ip, e.ports, e.network FROM endpoints e"
-		        " JOIN instances i"
-		        " ON i.id = e.instance WHERE i.state = 'running'",
-		        NULL);
+		st = prep(d,
+		          "SELECT e.instance, e.tap, e.ip, e.ports, e.network FROM endpoints e"
+		          " JOIN instances i"
+		          " ON i.id = e.instance WHERE i.state = 'running'",
+		          NULL);
 		while (st && sqlite3_step(st) == SQLITE_ROW && nkeep < nr + 256) {
 			const char *inst = (const char *)sqlite3_column_text(st, 0);
 			uint32_t ip = 0;
