@@ -49,7 +49,8 @@ void ukd_nat_free(struct ukd_nat *nat)
 	if (!nat)
 		return;
 	for (int i = 0; i < nat->n; i++)
-		close(nat->m[i].fd);
+		if (nat->m[i].fd >= 0)
+			close(nat->m[i].fd);
 	free(nat->m);
 	pthread_mutex_destroy(&nat->lock);
 	free(nat);
@@ -99,19 +100,29 @@ static int reserve(const struct ukd_port *port, uk_err_t *err)
 }
 
 int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const struct ukd_port *port,
-                const struct sockaddr_in *guest, uk_err_t *err)
+                const struct sockaddr_in *guest, int restore, uk_err_t *err)
 {
-	int fd = reserve(port, err);
+	uk_err_t taken = {0};
+	int fd = reserve(port, &taken);
 
-	if (fd < 0)
+	if (fd < 0 && !(restore && taken.status == 409)) {
+		if (err)
+			*err = taken;
 		return -1;
+	}
+	if (fd < 0)
+		log_warn("network",
+		         "%s: its DNAT rule kept for instance %.12s (which had it first), the port "
+		         "not held",
+		         taken.message, owner);
 	pthread_mutex_lock(&nat->lock);
 	if (nat->n == nat->cap) {
 		int cap = nat->cap ? nat->cap * 2 : 16;
 		struct nat_map *m = realloc(nat->m, (size_t)cap * sizeof(*m));
 		if (!m) {
 			pthread_mutex_unlock(&nat->lock);
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 			return uk_err_errno(err, ENOMEM, "publish %s:%u", port->host_ip,
 			                    port->host_port);
 		}
@@ -143,12 +154,26 @@ int ukd_nat_remove(struct ukd_nat *nat, const char *owner)
 			i++;
 			continue;
 		}
-		close(nat->m[i].fd);
+		if (nat->m[i].fd >= 0)
+			close(nat->m[i].fd);
 		nat->m[i] = nat->m[--nat->n];
 		removed++;
 	}
 	pthread_mutex_unlock(&nat->lock);
 	return removed;
+}
+
+int ukd_nat_forwards(struct ukd_nat *nat)
+{
+	int any = 0;
+
+	if (!nat)
+		return 0;
+	pthread_mutex_lock(&nat->lock);
+	for (int i = 0; i < nat->n && !any; i++)
+		any = !is_loopback(nat->m[i].port.host_ip);
+	pthread_mutex_unlock(&nat->lock);
+	return any;
 }
 
 int ukd_nat_count(struct ukd_nat *nat)

@@ -35,14 +35,19 @@ void ukd_nat_free(struct ukd_nat *nat);
  * Reserves (port)'s host address for (owner) (an instance id) and records the rule to (guest)
  * through bridge (br); 409 "port IP:PORT is already in use" when the address is taken. The
  * rule takes effect at the next rebuild of the table (ukd_nat_rules). For a host address in
- * 127.0.0.0/8 or 0.0.0.0, sets route_localnet=1 on (br).
+ * 127.0.0.0/8 or 0.0.0.0, sets route_localnet=1 on (br). (restore): ukd's start bringing back
+ * a running guest's port: one taken meanwhile keeps its rule (the guest keeps its port; the
+ * other program receives nothing), with a warning, instead of the 409.
  */
 int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const struct ukd_port *port,
-                const struct sockaddr_in *guest, uk_err_t *err);
+                const struct sockaddr_in *guest, int restore, uk_err_t *err);
 /* Forgets the rules of (owner) and closes their reservations; the number removed. */
 int ukd_nat_remove(struct ukd_nat *nat, const char *owner);
 /* How many rules are recorded (what the table text needs room for: < 600 bytes each). */
 int ukd_nat_count(struct ukd_nat *nat);
+/* 1 if a rule's host address is outside 127.0.0.0/8 (its clients elsewhere, and a guest
+ * reaching it on the host, are forwarded: net.ipv4.ip_forward=1 then). */
+int ukd_nat_forwards(struct ukd_nat *nat);
 
 enum ukd_nat_part {
 	UKD_NAT_FORWARD, /* rules at the top of the table's forward chain: DNATed flows pass */

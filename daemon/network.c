@@ -532,13 +532,14 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
 		return uk_err_wrap(err, "nftables table ip %s", tb);
-	if (outbound) {
-		/* NAT needs forwarding: the one host setting an --outbound network changes */
+	if (outbound || ukd_nat_forwards(nat)) {
+		/* NAT needs forwarding: the one host setting an --outbound network (or a port
+		 * published beyond 127.0.0.0/8: clients of other hosts, hairpin) changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "1", 1) != 1)
 			log_warn("network",
 			         "net.ipv4.ip_forward=1: %s: --outbound networks cannot reach "
-			         "out",
+			         "out, ports published beyond 127.0.0.0/8 answer only this host",
 			         strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -1054,7 +1055,7 @@ static int privileged(struct ukd *d, uk_err_t *err)
 /* Publishes the ports recorded in the endpoint ("IP:HOST:GUEST[/udp] ...") through bridge
  * (br): DNAT rules (applied with the table's next rebuild) or, with --userland-proxy, proxies. */
 static int proxies_from_text(struct ukd_nets *n, const char *instance, const char *br,
-                             const char *text, uint32_t guest_ip, uk_err_t *err)
+                             const char *text, uint32_t guest_ip, int restore, uk_err_t *err)
 {
 	char buf[UKD_PORTS_MAX * 40];
 
@@ -1068,7 +1069,7 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 		struct sockaddr_in guest = {.sin_family = AF_INET,
 		                            .sin_port = htons((uint16_t)p.guest_port),
 		                            .sin_addr.s_addr = htonl(guest_ip)};
-		if (n->nat ? ukd_nat_add(n->nat, instance, br, &p, &guest, err) < 0
+		if (n->nat ? ukd_nat_add(n->nat, instance, br, &p, &guest, restore, err) < 0
 		           : ukd_proxy_add(n->proxy, instance, &p, &guest, err) < 0) {
 			ukd_nat_remove(n->nat, instance);
 			ukd_proxy_remove(n->proxy, instance);
@@ -1113,7 +1114,7 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 	if (ukd_store_begin(d->store, err) < 0 ||
 	    exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ?", args, err) < 0 ||
 	    ukd_store_commit(d->store, err) < 0 ||
-	    proxies_from_text(d->nets, instance_id, br, ports, ip, err) < 0 ||
+	    proxies_from_text(d->nets, instance_id, br, ports, ip, 0, err) < 0 ||
 	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0)) {
 		ukd_net_release(d, instance_id);
 		return -1;
@@ -1709,7 +1710,7 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 			ip_parse((const char *)sqlite3_column_text(st, 2), &ip);
 			br_name((const char *)sqlite3_column_text(st, 4), br);
 			if (proxies_from_text(n, inst, br, (const char *)sqlite3_column_text(st, 3),
-			                      ip, &e) < 0)
+			                      ip, 1, &e) < 0)
 				log_warn("network", "restore %.12s's ports: %s", inst, e.message);
 		}
 		ukd_store_commit(d->store, NULL);

@@ -5,7 +5,7 @@ UDP echoed, a guest reaching its network's port on the host's address (hairpin);
 CVE-2020-8558 guard: a neighbour on the bridge reaches neither a 127.0.0.1 listener of the host
 nor, with a forged 127.0.0.2 source, gets ukd's DNS to answer one (each shown to get through
 without the rule); kill -9 of ukd: the port answers while ukd is down, the rules are there once
-after the restart; rm removes the rules and frees the port; --userland-proxy publishes through
+after the restart, also for a port another program bound meanwhile; rm removes the rules and frees the port; --userland-proxy publishes through
 ukd's proxy instead (no DNAT rule), and back; network rm leaves no table.
 usage: test_network_dnat.py UKD UK"""
 import os
@@ -246,8 +246,18 @@ def main(d):
     check(get(p).startswith("HTTP/1.") and udp_echo(u) == b"echo: ping",
           "the ports stopped answering with ukd down")
     check(not bind_refused(p), "no reservation while ukd is down?")
+    # a program takes echo's UDP port meanwhile: the guest, first, keeps it (and a warning)
+    squat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squat.bind(("127.0.0.1", u))
     d.start()
     check(dnat_lines() == rules, "rules after restart: %s, before %s" % (dnat_lines(), rules))
+    check(udp_echo(u) == b"echo: ping", "udp %d after restart with the port taken" % u)
+    with open(d.log) as f:
+        check("its DNAT rule kept for instance" in f.read(), "no warning for the taken port")
+    squat.close()
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait()
+    d.start()
     published(d, (p, q, u))
     # rm: rules gone, port free
     uk(d, "rm", "-f", "web")
