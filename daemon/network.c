@@ -81,8 +81,6 @@ struct ukd_nets {
 	char table[16];          /* "uk_HASH": its nftables table, one per root */
 	struct ukd_proxy *proxy; /* published ports with --userland-proxy (proxy.c) */
 	struct ukd_nat *nat;     /* published ports by DNAT, the default (nat.c); NULL: proxy */
-	/* one table text built and applied at a time */
-	pthread_mutex_t nft_lock;
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
 	struct dns_sock socks[64];
@@ -547,13 +545,15 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-/* The table's text is built from the store and the DNAT rules and applied under one lock: two
- * starts at once cannot apply their texts in the other order. */
+/* The table's text is built from the store and the DNAT rules and applied inside one store
+ * transaction (the store's lock, taken first everywhere: network create holds it already), so
+ * two starts at once cannot apply their texts in the other order. */
 static int nft_apply(struct ukd *d, uk_err_t *err)
 {
-	pthread_mutex_lock(&d->nets->nft_lock);
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
 	int r = nft_build_apply(d, err);
-	pthread_mutex_unlock(&d->nets->nft_lock);
+	ukd_store_commit(d->store, NULL);
 	return r;
 }
 
@@ -1674,7 +1674,6 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	snprintf(n->alias, sizeof(n->alias), "ukd:%s", d->cfg.root);
 	ukd_net_table_name(d->cfg.root, n->table);
 	d->nets = n;
-	pthread_mutex_init(&n->nft_lock, NULL);
 	if (!(n->proxy = ukd_proxy_new(err)))
 		return -1;
 	if (!d->cfg.userland_proxy && !(n->nat = ukd_nat_new()))
