@@ -1,6 +1,7 @@
 #!/bin/bash
 # Networks benchmark (issue 12): the website unikernel behind slirp's hostfwd vs on a uk network
-# (ukd's proxy on a published port, and the bridge directly), wrk -c50; guest to guest over the
+# (a published port by the kernel's DNAT, the same port through ukd's proxy: ukd restarted with
+# --userland-proxy and back, live restore; and the bridge directly), wrk -c50; guest to guest over the
 # network (the netblast client: HTTP req/s against the website, MB/s both ways against netblast
 # serve) next to the host to a guest through slirp. Same ukd, same run, rounds interleaved.
 # usage: bench/net.sh [BUILD_DIR]   (runs itself in a network namespace of its own: unshare -n)
@@ -8,7 +9,8 @@
 # BYTES (each way per bulk run, 4194304), REQUESTS (guest client's GETs, 3000), GCONNS (its
 # connections, 16),
 # BEFORE=PATH (another ukd binary, e.g. main's: its proxy row measured in the same rounds, ukd
-# switched by a live-restore restart, which also proves the proxies come back).
+# switched by a live-restore restart, which also proves the proxies come back; it is taken to
+# be a proxy-only ukd: run without --userland-proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${UKB_NETNS:-}" != 1 ]; then
@@ -34,7 +36,8 @@ if [ -n "${BEFORE:-}" ]; then # the other ukd beside this build's ukcc (ukd find
 	rm "$tmp/before/bin/ukd"
 	cp "$BEFORE" "$tmp/before/bin/ukd"
 fi
-# ukd_on DIR: (re)starts ukd from DIR/bin/ukd on the same root; the guests stay (live restore)
+# ukd_on DIR [UKD_ARGS...]: (re)starts ukd from DIR/bin/ukd on the same root; the guests stay
+# (live restore)
 ukd_on() {
 	if [ -n "$ukd_pid" ]; then
 		kill "$ukd_pid"
@@ -42,7 +45,8 @@ ukd_on() {
 	fi
 	local b=$build
 	build=$1
-	start_ukd "$tmp/root" "$tmp/ukd.sock" "$tmp/ukd.log" --live-restore=true
+	shift
+	start_ukd "$tmp/root" "$tmp/ukd.sock" "$tmp/ukd.log" --live-restore=true "$@"
 	build=$b
 }
 ukd_on "$build"
@@ -115,7 +119,12 @@ wait_http "http://127.0.0.1:$p2/"
 wait_http "http://$ip/"
 for r in $(seq "$rounds"); do
 	wrk_row slirp "http://127.0.0.1:$p1/"
+	wrk_row dnat "http://127.0.0.1:$p2/"
+	ukd_on "$build" --userland-proxy
+	wait_http "http://127.0.0.1:$p2/"
 	wrk_row proxy "http://127.0.0.1:$p2/"
+	ukd_on "$build"
+	wait_http "http://127.0.0.1:$p2/"
 	wrk_row direct "http://$ip/"
 	if [ -n "${BEFORE:-}" ]; then
 		ukd_on "$tmp/before"
@@ -143,7 +152,8 @@ row() { # KEY LABEL
 	printf '| %-44s | %9s | %-22s | %9s |\n' "$2" "$(median "$1")" "$errs" "$cpu"
 }
 row slirp "slirp hostfwd 127.0.0.1:$p1 (default)"
-row proxy "uk network, ukd proxy 127.0.0.1:$p2"
+row dnat "uk network, DNAT 127.0.0.1:$p2 (default)"
+row proxy "uk network, userland proxy 127.0.0.1:$p2"
 [ -z "${BEFORE:-}" ] || row proxy_before "uk network, BEFORE's ukd proxy 127.0.0.1:$p2"
 row direct "uk network, bridge direct $ip:80"
 echo

@@ -50,6 +50,9 @@ static const char usage[] =
         "  --tlskey FILE         server key (default " DEFAULT_CERTS "/key.pem)\n"
         "  --group GROUP         group of unix sockets, mode 0660 (default uk, if it exists)\n"
         "  --live-restore[=true|false]  guests keep running when ukd stops (default true)\n"
+        "  --userland-proxy[=true|false]  published ports on uk networks through ukd's proxy\n"
+        "                        instead of the kernel's DNAT (default false;\n"
+        "                        docs/networking.md)\n"
         "  --shutdown-timeout SECONDS  without live restore, guests get this long to power\n"
         "                        off when ukd stops, then are destroyed (default 3, max 300)\n"
         "  --version             print the version and exit\n"
@@ -147,10 +150,10 @@ static int config_set(struct ukd_config *cfg, const char *key, const char *val, 
 	} else if (!strcmp(key, "log-format")) {
 		if ((cfg->log_json = ukd_log_parse_format(val)) < 0)
 			return uk_err_bad(err, "log-format %s: expected text or json", val);
-	} else if (!strcmp(key, "live-restore")) {
+	} else if (!strcmp(key, "live-restore") || !strcmp(key, "userland-proxy")) {
 		if (strcmp(val, "true") && strcmp(val, "false"))
-			return uk_err_bad(err, "live-restore %s: expected true or false", val);
-		cfg->live_restore = !strcmp(val, "true");
+			return uk_err_bad(err, "%s %s: expected true or false", key, val);
+		*(key[0] == 'l' ? &cfg->live_restore : &cfg->userland_proxy) = !strcmp(val, "true");
 	} else if (!strcmp(key, "shutdown-timeout")) {
 		char *end;
 		long t = strtol(val, &end, 10);
@@ -255,7 +258,7 @@ static int config_file_entry(struct ukd_config *cfg, const char *key, json_objec
 	}
 	if (!strcmp(key, "log-opts"))
 		return ukd_log_opts_parse(v, &cfg->log, key, &cfg->log, err);
-	if (!strcmp(key, "live-restore")) {
+	if (!strcmp(key, "live-restore") || !strcmp(key, "userland-proxy")) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return uk_err_bad(err, "%s: expected true or false", key);
 		return config_set(cfg, key, json_object_get_boolean(v) ? "true" : "false", err);
@@ -428,6 +431,7 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 	                                     {"tlskey", required_argument, 0, 'K'},
 	                                     {"group", required_argument, 0, 'G'},
 	                                     {"live-restore", optional_argument, 0, 'L'},
+	                                     {"userland-proxy", optional_argument, 0, 'P'},
 	                                     {"shutdown-timeout", required_argument, 0, 'T'},
 	                                     {"version", no_argument, 0, 'V'},
 	                                     {"help", no_argument, 0, 'h'},
@@ -494,7 +498,9 @@ int ukd_config_load(struct ukd_config *cfg, int argc, char **argv, uk_err_t *err
 			key = "group";
 			break;
 		case 'L':
-			if (config_set(cfg, "live-restore", optarg ? optarg : "true", err) < 0)
+		case 'P':
+			if (config_set(cfg, c == 'L' ? "live-restore" : "userland-proxy",
+			               optarg ? optarg : "true", err) < 0)
 				return -1;
 			continue;
 		case 'T':

@@ -4,6 +4,7 @@
 #include "instance_lock.h"
 #include "log.h"
 #include "names.h"
+#include "nat.h"
 #include "net_dns.h"
 #include "proxy.h"
 #include "store.h"
@@ -78,7 +79,8 @@ struct ukd_nets {
 	struct ukd *d;
 	char alias[160];         /* "ukd:ROOT": the mark on every link ukd makes */
 	char table[16];          /* "uk_HASH": its nftables table, one per root */
-	struct ukd_proxy *proxy; /* published ports (proxy.c) */
+	struct ukd_proxy *proxy; /* published ports with --userland-proxy (proxy.c) */
+	struct ukd_nat *nat;     /* published ports by DNAT, the default (nat.c); NULL: proxy */
 	pthread_t dns_thread;
 	int dns_started, wake[2], stopping;
 	struct dns_sock socks[64];
@@ -462,17 +464,21 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 
 /* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
 
-static int nft_apply(struct ukd *d, uk_err_t *err)
+static int nft_build_apply(struct ukd *d, uk_err_t *err)
 {
 	int n;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &n, err);
 	const char *argv[] = {"nft", "-f", "-", NULL};
-	size_t cap = 4096 + (size_t)n * 1024, len = 0;
+	struct ukd_nat *nat = d->nets->nat;
+	size_t cap = 4096 + (size_t)n * 1536 + (size_t)ukd_nat_count(nat) * 600, len = 0;
 	_cleanup_free_ char *t = malloc(cap);
+	_cleanup_free_ char(*brs)[16] = calloc((size_t)n + 1, 16);
 	int outbound = 0;
 
-	if (!rows || !t)
+	if (!rows || !t || !brs)
 		return rows ? uk_err_errno(err, ENOMEM, "nftables") : -1;
+	for (int i = 0; i < n; i++)
+		br_name(rows[i].id, brs[i]);
 #define P(...) (len += (size_t)snprintf(t + len, cap - len, __VA_ARGS__))
 	/* create-then-delete: deleting a table that is not there would fail the transaction */
 	const char *tb = d->nets->table;
@@ -492,6 +498,7 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 			P("  iifname \"%s\" drop\n", br);
 		}
 		P(" }\n chain forward {\n  type filter hook forward priority 0; policy accept;\n");
+		ukd_nat_rules(nat, UKD_NAT_FORWARD, brs, n, t, cap, &len);
 		for (int i = 0; i < n; i++) {
 			char br[16];
 			br_name(rows[i].id, br);
@@ -514,25 +521,40 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 			cidr_format(rows[i].net, rows[i].prefix, cidr);
 			P("  ip saddr %s oifname != \"%s\" masquerade\n", cidr, br);
 		}
-		P(" }\n}\n");
+		P(" }\n");
+		ukd_nat_rules(nat, UKD_NAT_CHAINS, brs, n, t, cap, &len);
+		P("}\n");
 	}
 #undef P
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
 		return uk_err_wrap(err, "nftables table ip %s", tb);
-	if (outbound) {
-		/* NAT needs forwarding: the one host setting an --outbound network changes */
+	if (outbound || ukd_nat_forwards(nat)) {
+		/* NAT needs forwarding: the one host setting an --outbound network (or a port
+		 * published beyond 127.0.0.0/8: clients of other hosts, hairpin) changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "1", 1) != 1)
 			log_warn("network",
 			         "net.ipv4.ip_forward=1: %s: --outbound networks cannot reach "
-			         "out",
+			         "out, ports published beyond 127.0.0.0/8 answer only this host",
 			         strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
 	return 0;
+}
+
+/* The table's text is built from the store and the DNAT rules and applied inside one store
+ * transaction (the store's lock, taken first everywhere: network create holds it already), so
+ * two starts at once cannot apply their texts in the other order. */
+static int nft_apply(struct ukd *d, uk_err_t *err)
+{
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	int r = nft_build_apply(d, err);
+	ukd_store_commit(d->store, NULL);
+	return r;
 }
 
 /* ---- DNS on each gateway ---- */
@@ -1003,6 +1025,8 @@ void ukd_net_release(struct ukd *d, const char *instance_id)
 	if (!d->nets)
 		return;
 	ukd_proxy_remove(d->nets->proxy, instance_id);
+	if (ukd_nat_remove(d->nets->nat, instance_id) > 0)
+		nft_apply(d, NULL); /* its DNAT rules go */
 	tap_name(instance_id, tap);
 	link_del(d->nets, tap);
 }
@@ -1028,9 +1052,10 @@ static int privileged(struct ukd *d, uk_err_t *err)
 	return 0;
 }
 
-/* Starts the proxies of the ports recorded in the endpoint ("IP:HOST:GUEST[/udp] ..."). */
-static int proxies_from_text(struct ukd_nets *n, const char *instance, const char *text,
-                             uint32_t guest_ip, uk_err_t *err)
+/* Publishes the ports recorded in the endpoint ("IP:HOST:GUEST[/udp] ...") through bridge
+ * (br): DNAT rules (applied with the table's next rebuild) or, with --userland-proxy, proxies. */
+static int proxies_from_text(struct ukd_nets *n, const char *instance, const char *br,
+                             const char *text, uint32_t guest_ip, int restore, uk_err_t *err)
 {
 	char buf[UKD_PORTS_MAX * 40];
 
@@ -1044,7 +1069,9 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 		struct sockaddr_in guest = {.sin_family = AF_INET,
 		                            .sin_port = htons((uint16_t)p.guest_port),
 		                            .sin_addr.s_addr = htonl(guest_ip)};
-		if (ukd_proxy_add(n->proxy, instance, &p, &guest, err) < 0) {
+		if (n->nat ? ukd_nat_add(n->nat, instance, br, &p, &guest, restore, err) < 0
+		           : ukd_proxy_add(n->proxy, instance, &p, &guest, err) < 0) {
+			ukd_nat_remove(n->nat, instance);
 			ukd_proxy_remove(n->proxy, instance);
 			return -1;
 		}
@@ -1087,7 +1114,8 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 	if (ukd_store_begin(d->store, err) < 0 ||
 	    exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ?", args, err) < 0 ||
 	    ukd_store_commit(d->store, err) < 0 ||
-	    proxies_from_text(d->nets, instance_id, ports, ip, err) < 0) {
+	    proxies_from_text(d->nets, instance_id, br, ports, ip, 0, err) < 0 ||
+	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0)) {
 		ukd_net_release(d, instance_id);
 		return -1;
 	}
@@ -1648,6 +1676,8 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	d->nets = n;
 	if (!(n->proxy = ukd_proxy_new(err)))
 		return -1;
+	if (!d->cfg.userland_proxy && !(n->nat = ukd_nat_new()))
+		return uk_err_errno(err, ENOMEM, "networks");
 	_cleanup_free_ struct net_row *rows = rows_all(d, &nr, err);
 	if (!rows)
 		return -1;
@@ -1661,30 +1691,34 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 			log_warn("network", "%s", e.message);
 		br_name(rows[i].id, keep[nkeep++]);
 	}
-	/* with no network, another ukd's table in this namespace is left alone */
-	if (nr && nft_apply(d, err) < 0)
-		log_warn("network", "%s", err->message);
-	uk_err_clear(err);
-	/* live restore: the taps of running instances stay, and their proxies come back */
+	/* live restore: the taps of running instances stay, and their published ports come back
+	 * (the DNAT rules stayed in the kernel: the table is rebuilt once, after this) */
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	if (ukd_store_begin(d->store, err) == 0) {
-		st = prep(
-		        d,
-		        "SELECT e.instance, e.tap, e.ip, e.ports FROM endpoints e JOIN instances i"
-		        " ON i.id = e.instance WHERE i.state = 'running'",
-		        NULL);
+		st = prep(d,
+		          "SELECT e.instance, e.tap, e.ip, e.ports, e.network FROM endpoints e"
+		          " JOIN instances i"
+		          " ON i.id = e.instance WHERE i.state = 'running'",
+		          NULL);
 		while (st && sqlite3_step(st) == SQLITE_ROW && nkeep < nr + 256) {
 			const char *inst = (const char *)sqlite3_column_text(st, 0);
 			uint32_t ip = 0;
 			uk_err_t e = {0};
+			char br[16];
 			snprintf(keep[nkeep++], 16, "%s", (const char *)sqlite3_column_text(st, 1));
 			ip_parse((const char *)sqlite3_column_text(st, 2), &ip);
-			if (proxies_from_text(n, inst, (const char *)sqlite3_column_text(st, 3), ip,
-			                      &e) < 0)
+			br_name((const char *)sqlite3_column_text(st, 4), br);
+			if (proxies_from_text(n, inst, br, (const char *)sqlite3_column_text(st, 3),
+			                      ip, 1, &e) < 0)
 				log_warn("network", "restore %.12s's ports: %s", inst, e.message);
 		}
 		ukd_store_commit(d->store, NULL);
 	}
+	uk_err_clear(err);
+	/* with no network, another ukd's table in this namespace is left alone */
+	if (nr && nft_apply(d, err) < 0)
+		log_warn("network", "%s", err->message);
+	uk_err_clear(err);
 	links_sweep(n, keep, nkeep);
 	free(keep);
 	n->nupstreams = upstreams_read("/etc/resolv.conf", n->upstreams);
@@ -1706,6 +1740,8 @@ void ukd_net_stop(struct ukd *d)
 		return;
 	ukd_proxy_free(n->proxy);
 	n->proxy = NULL;
+	ukd_nat_free(n->nat); /* the reservations; the rules stay while guests do */
+	n->nat = NULL;
 	if (n->dns_started) {
 		n->stopping = 1;
 		dns_wake(n);

@@ -58,6 +58,7 @@ struct ukd_config {
 		unsigned probe_timeout_s; /* a start waits this long for libvirt's QEMU probe */
 	} backend;
 	int live_restore;    /* 1: guests outlive a normal stop (docs/daemon.md, live restore) */
+	int userland_proxy;  /* 1: published ports on networks by ukd's proxy, 0: DNAT (nat.h) */
 	int default_backend; /* enum ukd_backend_kind (spec.h): --backend, LIBVIRT unless set */
 	struct ukd_log_opts log;     /* daemon.json "log-opts": the default of new instances */
 	unsigned shutdown_timeout_s; /* guests' grace to power off when ukd stops them */

@@ -3,7 +3,7 @@ network namespace this test makes (unshare -n): netblast serve and netblast send
 netblast); the client checks every byte it gets, and this test checks the CRC-32 both ends print
 against the streams it makes itself. The same check is shown to reject a short transfer and one
 corrupted byte (sent to the server from the namespace's host side), so it cannot pass on a
-transfer that was not exact. A UDP port published on the network (-p HOST:53/udp, ukd's proxy)
+transfer that was not exact. A UDP port published on the network (-p HOST:53/udp, DNAT)
 answers two host clients, each its own datagrams, shows in uk port, and answers again after a
 kill -9 and restart of ukd (live restore).
 usage: test_network_exchange.py UKD UK"""

@@ -521,6 +521,30 @@ static void test_config(void **state)
 	assert_int_equal(ukd_config_load(&cfg, 3, a2e, &err), -1);
 	assert_non_null(strstr(err.message, "live-restore: expected true or false"));
 	ukd_config_free(&cfg);
+	/* userland-proxy: off by default (DNAT), the flag, the file's boolean, bad values */
+	assert_int_equal(cfg.userland_proxy, 0);
+	char *up1[] = {"ukd", "--userland-proxy", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, up1, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.userland_proxy, 1);
+	ukd_config_free(&cfg);
+	write_file(file, "{\"userland-proxy\": true}");
+	char *up2[] = {"ukd", "--config", file, NULL};
+	assert_int_equal(ukd_config_load(&cfg, 3, up2, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.userland_proxy, 1);
+	assert_int_equal(cfg.live_restore, 1); /* the other boolean untouched */
+	ukd_config_free(&cfg);
+	char *up3[] = {"ukd", "--config", file, "--userland-proxy=false", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 4, up3, &err), UKD_CONFIG_RUN);
+	assert_int_equal(cfg.userland_proxy, 0); /* the flag wins over the file */
+	ukd_config_free(&cfg);
+	char *up4[] = {"ukd", "--userland-proxy=on", NULL};
+	assert_int_equal(ukd_config_load(&cfg, 2, up4, &err), -1);
+	assert_non_null(strstr(err.message, "userland-proxy on: expected true or false"));
+	ukd_config_free(&cfg);
+	write_file(file, "{\"userland-proxy\": 1}");
+	assert_int_equal(ukd_config_load(&cfg, 3, up2, &err), -1);
+	assert_non_null(strstr(err.message, "userland-proxy: expected true or false"));
+	ukd_config_free(&cfg);
 	/* shutdown-timeout: the guests' grace at shutdown (default 3), file and flag, bounded */
 	assert_int_equal(cfg.shutdown_timeout_s, 3);
 	write_file(file, "{\"shutdown-timeout\": 10}");

@@ -1,0 +1,290 @@
+"""Published ports on a uk network by kernel DNAT (ukd's default), inside a network namespace this
+test makes: the rules in ukd's table (127.0.0.1, 0.0.0.0 and UDP), the host port held (a second
+bind or publish is refused), 200 simultaneous connects and wrk -c50 -d10s with no socket error,
+UDP echoed, a guest reaching its network's port on the host's address (hairpin); the
+CVE-2020-8558 guard: a neighbour on the bridge reaches neither a 127.0.0.1 listener of the host
+nor, with a forged 127.0.0.2 source, gets ukd's DNS to answer one (each shown to get through
+without the rule); kill -9 of ukd: the port answers while ukd is down, the rules are there once
+after the restart, also for a port another program bound meanwhile; rm removes the rules and frees the port; --userland-proxy publishes through
+ukd's proxy instead (no DNAT rule), and back; network rm leaves no table.
+usage: test_network_dnat.py UKD UK"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from test_network import dns_query, get, in_namespace, links, nft_tables, uk_links, wait_answer
+from ukdtest import SRC, check, free_port, require_qemu, run, uk_cli
+
+UK = sys.argv[2] if len(sys.argv) > 2 else None
+WEBSITE = os.path.join(SRC, "images", "examples", "website")
+NETCLIENT = os.path.join(SRC, "images", "examples", "netclient")
+NETBLAST = os.path.join(SRC, "images", "examples", "netblast")
+
+# Sends one raw Ethernet frame (IPv4/UDP, any addresses) out of an interface: what a neighbour
+# on the bridge can forge. argv: IFACE DST_MAC SRC_IP DST_IP SPORT DPORT HEX_PAYLOAD
+FORGE = r"""
+import socket, struct, sys
+ifc, dmac, sip, dip, sp, dp, pl = sys.argv[1:8]
+pl = bytes.fromhex(pl)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifc, 0))
+smac = s.getsockname()[4]
+udp = struct.pack(">HHHH", int(sp), int(dp), 8 + len(pl), 0) + pl
+h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                socket.inet_aton(sip), socket.inet_aton(dip))
+c = sum(struct.unpack(">10H", h))
+c = (c & 0xffff) + (c >> 16)
+c = (c & 0xffff) + (c >> 16)
+h = h[:10] + struct.pack(">H", ~c & 0xffff) + h[12:]
+eth = bytes.fromhex(dmac.replace(":", "")) + smac + b"\x08\x00"
+for _ in range(3):
+    s.send(eth + h + udp)
+"""
+
+
+def uk(d, *args, timeout=600):
+    return uk_cli(UK, d, *args, timeout=timeout)
+
+
+def table():
+    t = nft_tables()
+    if not t:
+        return ""
+    return subprocess.run(["nft", "list", "table", "ip", t[0]], capture_output=True,
+                          text=True).stdout
+
+
+def dnat_lines():
+    return sorted(l.strip() for l in table().splitlines() if "dnat to" in l)
+
+
+def bind_refused(port, udp=False):
+    """True if this host's 127.0.0.1:port cannot be bound (TCP: as a listener would)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    if not udp:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        if not udp:
+            s.listen(1)
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
+def udp_echo(port, msg=b"ping", timeout=3):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        for _ in range(10):  # the guest may still be starting
+            s.sendto(msg, ("127.0.0.1", port))
+            try:
+                return s.recv(2048)
+            except socket.timeout:
+                continue
+        return b""
+    finally:
+        s.close()
+
+
+def burst_and_wrk(port):
+    answers, threads = [], []
+    for _ in range(200):
+        t = threading.Thread(target=lambda: answers.append(get(port, timeout=60)))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    bad = [a for a in answers if not a.startswith("HTTP/1.")]
+    check(not bad, "%d of 200 simultaneous connects failed: %s" % (len(bad), bad[:3]))
+    if shutil.which("wrk"):
+        w = subprocess.run(["wrk", "-c50", "-t2", "-d10s", "http://127.0.0.1:%d/" % port],
+                           capture_output=True, text=True, timeout=120)
+        check(w.returncode == 0 and "Socket errors" not in w.stdout and
+              " requests in " in w.stdout, "wrk: %s" % w.stdout)
+        print(w.stdout)
+
+
+def published(d, ports):
+    """Rules for web's two TCP ports and echo's UDP port, held host ports, answers."""
+    p, q, u = ports
+    rules = dnat_lines()
+    print("\n".join(rules))
+    check(any("ip daddr 127.0.0.1 tcp dport %d dnat to 10.89.0.2:80" % p in l for l in rules),
+          "no DNAT rule for 127.0.0.1:%d: %s" % (p, rules))
+    check(any("fib daddr type local tcp dport %d dnat to 10.89.0.2:80" % q in l for l in rules),
+          "no DNAT rule for 0.0.0.0:%d: %s" % (q, rules))
+    check(any("udp dport %d dnat to 10.89.0.3:7000" % u in l for l in rules),
+          "no DNAT rule for udp %d: %s" % (u, rules))
+    # 127.0.0.1 only on the host: no prerouting rule takes it from elsewhere
+    check(len([l for l in rules if "dport %d " % p in l]) == 1, "127.0.0.1:%d twice" % p)
+    check(bind_refused(p) and bind_refused(q) and bind_refused(u, udp=True),
+          "a published port is free to bind: %d %d %d" % (p, q, u))
+    wait_answer(p)
+    check(get(q).startswith("HTTP/1."), "0.0.0.0:%d on 127.0.0.1: %s" % (q, get(q)))
+    r = udp_echo(u)
+    check(r == b"echo: ping", "udp %d: %r" % (u, r))
+
+
+def guard(d, br):
+    """A neighbour on the bridge (a netns of this test's own on a veth) forges packets."""
+    mac = links()[br].split("link/ether ")[1].split()[0]
+    with open("/proc/sys/net/ipv4/conf/%s/route_localnet" % br) as f:
+        check(f.read().strip() == "1", "route_localnet not set on %s" % br)
+    nb = subprocess.Popen(["unshare", "-n", "sleep", "600"])
+    try:
+        time.sleep(0.3)
+        subprocess.run(["ip", "link", "add", "tveth0", "type", "veth", "peer", "name", "tveth1"],
+                       check=True)
+        subprocess.run(["ip", "link", "set", "tveth1", "netns", str(nb.pid)], check=True)
+        subprocess.run(["ip", "link", "set", "tveth0", "master", br, "up"], check=True)
+        ns = ["nsenter", "--net=/proc/%d/ns/net" % nb.pid]
+        subprocess.run(ns + ["ip", "addr", "add", "10.89.0.200/24", "dev", "tveth1"], check=True)
+        subprocess.run(ns + ["ip", "link", "set", "tveth1", "up"], check=True)
+        time.sleep(1)  # the bridge port forwards after it came up
+
+        def forge(sip, dip, sport, dport, payload):
+            subprocess.run(ns + [sys.executable, "-c", FORGE, "tveth1", mac, sip, dip,
+                                 str(sport), str(dport), payload.hex()], check=True)
+
+        def reached():
+            """(to 127.0.0.1 listener, DNS answer reflected to a 127.0.0.1 socket)"""
+            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            a.bind(("127.0.0.1", 0))
+            # 127.0.0.2: a forged source equal to an address of this host (lo's 127.0.0.1) is
+            # a martian to the kernel already; the rest of 127.0.0.0/8 is not
+            b.bind(("127.0.0.2", 0))
+            a.settimeout(2)
+            b.settimeout(2)
+            forge("10.89.0.200", "127.0.0.1", 40000, a.getsockname()[1], b"secret")
+            forge("127.0.0.2", "10.89.0.1", b.getsockname()[1], 53, dns_query("web"))
+            got = []
+            for s in (a, b):
+                try:
+                    got.append(len(s.recv(2048)) > 0)
+                except socket.timeout:
+                    got.append(False)
+                s.close()
+            return got
+
+        got = reached()
+        check(got == [False, False], "a neighbour on %s reached 127.0.0.0/8: %s" % (br, got))
+        # the controls: without the guard the forged source is answered, without the table the
+        # forged destination arrives: the checks above observe the rules
+        subprocess.run(["nft", "delete", "chain", "ip", nft_tables()[0], "guard"], check=True)
+        check(reached()[1], "without the guard ukd's DNS did not answer a forged 127.0.0.2")
+        subprocess.run(["nft", "delete", "table", "ip", nft_tables()[0]], check=True)
+        check(reached()[0], "without the table a forged 127.0.0.1 destination did not arrive")
+        uk(d, "network", "create", "rebuild")  # any change rebuilds the whole table
+        uk(d, "network", "rm", "rebuild")
+        check(reached() == [False, False], "the guard not rebuilt")
+    finally:
+        nb.kill()
+        nb.wait()
+        subprocess.run(["ip", "link", "del", "tveth0"], capture_output=True)
+
+
+def restart(d, *args):
+    """Stops ukd (live restore: the guests stay) and starts it with (args)."""
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait()
+    d.args = [a for a in d.args if not a.startswith("--userland-proxy")] + list(args)
+    d.start()
+
+
+def main(d):
+    require_qemu()
+    d.build_ok(WEBSITE, "site")
+    d.build_ok(NETCLIENT, "netclient")
+    d.build_ok(NETBLAST, "netblast")
+    r = uk(d, "network", "create", "a")
+    check(r.returncode == 0, "network create: %s" % r.err)
+    br = d.req("GET", "/v1/networks/a").json()["bridge"]
+    p, q, u = free_port(), free_port(), free_port()
+    r = uk(d, "run", "-d", "--name", "web", "--network", "a", "-p", "127.0.0.1:%d:80" % p, "-p",
+           "0.0.0.0:%d:80" % q, "site")
+    check(r.returncode == 0, "run web: %s" % r.err)
+    r = uk(d, "run", "-d", "--name", "echo", "--network", "a", "-p",
+           "127.0.0.1:%d:7000/udp" % u, "netblast", "udpecho", "7000")
+    check(r.returncode == 0, "run echo: %s" % r.err)
+    published(d, (p, q, u))
+    r = uk(d, "port", "web")
+    check(sorted(r.out.split("\n")[:2]) ==
+          ["80/tcp -> 0.0.0.0:%d" % q, "80/tcp -> 127.0.0.1:%d" % p], "uk port: %s" % r.out)
+    # the port held: neither another instance nor a listener of the host's takes it
+    before = dnat_lines()
+    r = uk(d, "run", "-d", "--network", "a", "-p", "127.0.0.1:%d:80" % p, "site")
+    check(r.returncode != 0 and "already in use" in r.err, "second publish of %d: %s" % (p, r.err))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    r = uk(d, "run", "-d", "--network", "a", "-p", "127.0.0.1:%d:80" % taken.getsockname()[1],
+           "site")
+    check(r.returncode != 0 and "already in use" in r.err, "publish of a taken port: %s" % r.err)
+    taken.close()
+    check(dnat_lines() == before, "refused publishes changed the rules: %s" % dnat_lines())
+    uk(d, "rm", "-f", *[i["id"] for i in d.req("GET", "/v1/instances?all=1").json()
+                         if i["state"] != "running"])
+    burst_and_wrk(p)
+    # hairpin: a guest reaches its own network's port on the host's address (the gateway)
+    r = uk(d, "run", "--rm", "--network", "a", "netclient", "10.89.0.1", str(q))
+    check(r.returncode == 0 and "answered: HTTP/1." in r.out, "hairpin: %s %s" % (r.out, r.err))
+    guard(d, br)
+    published(d, (p, q, u))
+    # kill -9: the kernel keeps serving the ports while ukd is down; the restart rebuilds once
+    rules = dnat_lines()
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    check(get(p).startswith("HTTP/1.") and udp_echo(u) == b"echo: ping",
+          "the ports stopped answering with ukd down")
+    check(not bind_refused(p), "no reservation while ukd is down?")
+    # a program takes echo's UDP port meanwhile: the guest, first, keeps it (and a warning)
+    squat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squat.bind(("127.0.0.1", u))
+    d.start()
+    check(dnat_lines() == rules, "rules after restart: %s, before %s" % (dnat_lines(), rules))
+    check(udp_echo(u) == b"echo: ping", "udp %d after restart with the port taken" % u)
+    with open(d.log) as f:
+        check("its DNAT rule kept for instance" in f.read(), "no warning for the taken port")
+    squat.close()
+    d.proc.send_signal(signal.SIGTERM)
+    d.proc.wait()
+    d.start()
+    published(d, (p, q, u))
+    # rm: rules gone, port free
+    uk(d, "rm", "-f", "web")
+    check(not any("dport %d " % p in l or "dport %d " % q in l for l in dnat_lines()),
+          "web's rules after rm: %s" % dnat_lines())
+    check(not bind_refused(p) and not bind_refused(q), "web's ports still held after rm")
+    # --userland-proxy: echo's port comes back through the proxy, a new web publishes by it
+    restart(d, "--userland-proxy")
+    check(dnat_lines() == [], "DNAT rules with --userland-proxy: %s" % dnat_lines())
+    check(udp_echo(u) == b"echo: ping", "udp through the proxy")
+    r = uk(d, "run", "-d", "--name", "web", "--network", "a", "-p", "127.0.0.1:%d:80" % p, "site")
+    check(r.returncode == 0, "run web (proxy): %s" % r.err)
+    wait_answer(p)
+    check(dnat_lines() == [] and bind_refused(p), "proxy mode: %s" % dnat_lines())
+    burst_and_wrk(p)
+    restart(d, "--userland-proxy=false")
+    check(len(dnat_lines()) == 2, "back to DNAT: %s" % dnat_lines())
+    wait_answer(p)
+    check(udp_echo(u) == b"echo: ping", "udp by DNAT again")
+    uk(d, "rm", "-f", "web", "echo")
+    check(dnat_lines() == [], "rules after rm of all: %s" % dnat_lines())
+    r = uk(d, "network", "rm", "a")
+    check(r.returncode == 0, "network rm: %s" % r.err)
+    check(uk_links() == [] and nft_tables() == [], "left behind: %s %s" % (uk_links(),
+                                                                          nft_tables()))
+
+
+if __name__ == "__main__":
+    in_namespace()
+    run(main, live_restore=True)
