@@ -96,15 +96,17 @@ static void test_stalls(void)
 
 	for (size_t k = 0; k < sizeof(stalls) / sizeof(stalls[0]); k++)
 		for (uint64_t at = 1; at < 20000; at += at < 64 ? 1 : 7) {
-			struct sim s = {.now = 1000 + at * 7, .stall_at = at, .stall_ns = stalls[k]};
+			struct sim s = {
+			        .now = 1000 + at * 7, .stall_at = at, .stall_ns = stalls[k]};
 			struct uk_calib_result r;
 
 			runs++;
 			if (run(&s, &r) < 0 || !near(r.hz, TSC_HZ, 200) ||
 			    !near(r.aux_per_ms, 1000000, 200)) {
 				if (bad++ < 5)
-					CHECK(0, "stall %llu ns before read %llu: %llu Hz, lapic "
-					         "%llu/ms (%u windows, %u void)",
+					CHECK(0,
+					      "stall %llu ns before read %llu: %llu Hz, lapic "
+					      "%llu/ms (%u windows, %u void)",
 					      (unsigned long long)stalls[k], (unsigned long long)at,
 					      (unsigned long long)r.hz,
 					      (unsigned long long)r.aux_per_ms, r.windows,
@@ -178,7 +180,8 @@ static void test_parse(void)
 	CHECK(ukt_uk_runtime_option("timesync=com1") == UK_EINVAL, "timesync=com1");
 	CHECK(ukt_uk_runtime_option("timesync=") == UK_EINVAL, "timesync= empty");
 	CHECK(ukt_uk_cmdline_time_port() == 0, "refused values leave it unset");
-	CHECK(ukt_uk_runtime_option("timesync=com3") == UK_OK && ukt_uk_cmdline_time_port() == 0x3e8,
+	CHECK(ukt_uk_runtime_option("timesync=com3") == UK_OK &&
+	              ukt_uk_cmdline_time_port() == 0x3e8,
 	      "timesync=com3 is COM3's port");
 }
 
