@@ -54,6 +54,7 @@ int uk_args_split(int nwords, char **words, int *app_first);
  *   seed=HEX              passes the bytes (1 to 64) to uk_entropy_add_seed()
  *   time=NS               the host's unix time in ns when it started the guest (1 to 19
  *                         digits, not 0): the wall clock's origin where no pvclock gives one
+ *   timesync=com3         the host writes "time=NS\n" into COM3 before the CPUs first run
  *   virtio_mmio.device=.. kept for the virtio-mmio driver (QEMU microvm adds it)
  *   mount=DEV:PATH[:ro]   mounts the key-value store on block device DEV ("blk0") at PATH
  *                         ("/data"; read-only with ":ro", ":rw" is the default) for the file
