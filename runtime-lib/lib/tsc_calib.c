@@ -24,7 +24,7 @@ uint64_t uk_calib_window_hz(const struct uk_calib_window *w, uint64_t ref_hz)
 	span = (w->t1_lo + w1 / 2) - (w->t0_lo + w0 / 2);
 	/* Each reference read happened somewhere inside its bracket: a wide bracket (the vCPU
 	 * stopped around that read) leaves the window's length unknown, so the window is void. */
-	if (!span || w0 > span / UK_CALIB_SLACK || w1 > span / UK_CALIB_SLACK ||
+	if (!span || w0 > span / UK_CALIB_BRACKET || w1 > span / UK_CALIB_BRACKET ||
 	    span > UINT64_MAX / ref_hz)
 		return 0;
 	return span * ref_hz / w->ref_ticks;
@@ -80,7 +80,7 @@ static int window(const struct uk_calib_ops *ops, uint32_t want, struct uk_calib
 	w->ref_ticks = seen;
 	*aux_ticks = a0 - a1; /* the LAPIC timer counts down */
 	*aux_span = (hi + end) / 2 - (w->t0_lo + w->t0_hi) / 2;
-	if (end - hi > *aux_span / UK_CALIB_SLACK)
+	if (end - hi > *aux_span / UK_CALIB_BRACKET)
 		*aux_span = 0;
 	return 0;
 }
@@ -98,6 +98,8 @@ int uk_calib_run(const struct uk_calib_ops *ops, uint32_t want, uint64_t ref_hz,
 	while (sample(ops, &lo, &hi) == first)
 		if (++stuck > STUCK_FIRST)
 			return -1;
+	if (ops->aux_read) /* a first access can be slow (its page mapped): not inside a bracket */
+		ops->aux_read(ops->ctx);
 	for (uint32_t i = 0; i < MAX_WINDOWS; i++) {
 		struct uk_calib_window w;
 		uint32_t aux_ticks;
@@ -106,6 +108,10 @@ int uk_calib_run(const struct uk_calib_ops *ops, uint32_t want, uint64_t ref_hz,
 		if (window(ops, want, &w, &aux_ticks, &span) < 0)
 			return -1;
 		out->windows++;
+		if (w.t0_hi - w.t0_lo > out->widest)
+			out->widest = w.t0_hi - w.t0_lo;
+		if (w.t1_hi - w.t1_lo > out->widest)
+			out->widest = w.t1_hi - w.t1_lo;
 		if (!(h = uk_calib_window_hz(&w, ref_hz)) || (ops->aux_read && !span)) {
 			out->void_windows++;
 			continue;
@@ -121,7 +127,7 @@ int uk_calib_run(const struct uk_calib_ops *ops, uint32_t want, uint64_t ref_hz,
 		for (uint32_t j = 0; j < n; j++) {
 			uint64_t d = h > hz[j] ? h - hz[j] : hz[j] - h;
 
-			if (d <= h / UK_CALIB_SLACK) {
+			if (d <= h / UK_CALIB_AGREE) {
 				out->hz = (h + hz[j]) / 2;
 				out->aux_per_ms = (a + aux[j]) / 2;
 				out->agreed = 1;

@@ -79,11 +79,13 @@ int uk_time_parse_ns(const char *digits, uint64_t *ns);
 /*
  * TSC calibration against the PIT (lib/tsc_calib.c), the reads injected so that a host test
  * can deschedule the "vCPU" anywhere. A window is the counter read just before and after the
- * reference read at each end; a window whose either bracket exceeds 1/UK_CALIB_SLACK of its
- * length is void, and the result is the mean of the first two windows that agree within
- * 1/UK_CALIB_SLACK (else the median of the valid ones, agreed = 0).
+ * reference read at each end; a window whose either bracket exceeds 1/UK_CALIB_BRACKET of its
+ * length is void (each end's midpoint is then within 1/256 of it), and the result is the mean
+ * of the first two windows that agree within 1/UK_CALIB_AGREE (else the median of the valid
+ * ones, agreed = 0).
  */
-#define UK_CALIB_SLACK 256
+#define UK_CALIB_BRACKET 128
+#define UK_CALIB_AGREE 256
 struct uk_calib_window {
 	uint64_t t0_lo, t0_hi; /* counter before/after the first reference read */
 	uint64_t t1_lo, t1_hi; /* counter before/after the last reference read */
@@ -101,6 +103,7 @@ struct uk_calib_result {
 	uint64_t last_hz;      /* the last valid window's figure (diagnostics) */
 	uint32_t windows;      /* windows measured */
 	uint32_t void_windows; /* of which void (a bracket too wide) */
+	uint64_t widest;       /* the widest bracket seen, in counter ticks (diagnostics) */
 	int agreed;            /* two windows agreed */
 };
 /* The counter's Hz from (w) against a reference of (ref_hz); 0 if (w) is void. */

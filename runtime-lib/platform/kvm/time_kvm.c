@@ -358,14 +358,15 @@ size_t uk_clock_describe(char *buf, size_t len)
 	if (clock_kind == CLOCK_NONE)
 		clock_init();
 	hz = (uint64_t)(((unsigned __int128)1000000000ULL << 32) / tsc_mult);
-	return (size_t)snprintf(buf, len,
-	                        "clock %s, %llu Hz, lapic %llu/ms; pit windows %u (%u void, "
-	                        "%s, last %llu Hz); wall from %s (record after %llu us)",
-	                        clock_source, (unsigned long long)hz,
-	                        (unsigned long long)lapic_per_ms, calib.windows, calib.void_windows,
-	                        calib.agreed ? "agreed" : "none agreed",
-	                        (unsigned long long)calib.last_hz, wall_source,
-	                        (unsigned long long)(record_wait_ns / 1000));
+	return (size_t)snprintf(
+	        buf, len,
+	        "clock %s, %llu Hz, lapic %llu/ms; pit windows %u (%u void, "
+	        "%s, last %llu Hz, widest bracket %llu ns); wall from %s "
+	        "(record after %llu us)",
+	        clock_source, (unsigned long long)hz, (unsigned long long)lapic_per_ms,
+	        calib.windows, calib.void_windows, calib.agreed ? "agreed" : "none agreed",
+	        (unsigned long long)calib.last_hz, (unsigned long long)ticks_to_ns(calib.widest),
+	        wall_source, (unsigned long long)(record_wait_ns / 1000));
 }
 
 uint64_t uk_time_block_until(uint64_t deadline)
