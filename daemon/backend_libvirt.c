@@ -1,6 +1,7 @@
 /* The libvirt backend: one connection, an event loop thread, transient domains, lifecycle events.
  */
 #include "backend.h"
+#include "clock_sync.h"
 #include "backend_xen.h"
 #include "log.h"
 #include "policy.h"
@@ -712,6 +713,11 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	      f);
 	xml_escape(f, vm->status_log);
 	fputs("' append='on'/><target port='1'/></serial>\n", f);
+	if (vm->clock_pipe) { /* COM3: the host's time record, written before the resume */
+		fputs("    <serial type='pipe'><source path='", f);
+		xml_escape(f, vm->clock_pipe);
+		fputs("'/><target port='2'/></serial>\n", f);
+	}
 	xml_devices(f, vm);
 	fputs("    <memballoon model='none'/>\n  </devices>\n", f);
 	/*
@@ -884,6 +890,9 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 		virDomainFree(dom);
 		return -1;
 	}
+	/* the host's time for the guest's clock, as close to the resume as can be */
+	if (vm->clock_pipe && !b->xen && !vm->gdb)
+		ukd_clock_pipe_send(vm->clock_pipe, vm->name);
 	/* with a gdb stub the guest stays paused: gdb's `continue` runs it */
 	if (!vm->gdb && virDomainResume(dom) < 0) {
 		if (ukd_policy_read_status(vm->status_log) < 0) {

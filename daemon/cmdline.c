@@ -66,7 +66,10 @@ int ukd_cmdline_build(char *buf, size_t len, const char *const *env, const char 
 	/* the guest's wall clock at boot: this plus its TSC since the VM started (runtime-lib's
 	 * time_kvm.c), where the CMOS RTC would give whole seconds (docs/runtime.md) */
 	snprintf(word, sizeof(word), "time=%lld", (long long)ukd_now_ns());
+	/* 3: the backend also writes the host's time into COM3 right before the guest's CPUs
+	 * first run (clock_sync.h), within ms of the host where time= is QEMU's start-up behind */
 	if ((version >= 2 && ukd_cmdline_append(buf, len, &used, word, err) < 0) ||
+	    (version >= 3 && ukd_cmdline_append(buf, len, &used, "timesync=com3", err) < 0) ||
 	    ukd_cmdline_append(buf, len, &used, "--", err) < 0)
 		return -1;
 	for (; args && *args; args++)

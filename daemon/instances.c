@@ -3,6 +3,7 @@
 #include "accel.h"
 #include "backend.h"
 #include "backends.h"
+#include "clock_sync.h"
 #include "cmdline.h"
 #include "events.h"
 #include "health.h"
@@ -380,7 +381,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_port ports[UKD_PORTS_MAX + 1]; /* + the health check's forward */
 	struct ukd_nic nic;
 	char ip_kv[64], kernel[PATH_MAX], console[PATH_MAX], status[PATH_MAX], dir[PATH_MAX];
-	char type[8], cmdline[UKD_CMDLINE_MAX], gdb[32];
+	char type[8], cmdline[UKD_CMDLINE_MAX], gdb[32], clock_pipe[PATH_MAX];
 	const struct ukd_instance_spec *s = &in->spec;
 	_cleanup_free_ const char **env = NULL;
 	size_t n_env = 0;
@@ -389,8 +390,9 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	struct ukd_backend *be;
 	struct ukd_disk disks[UKD_MOUNTS_MAX];
 	struct ukd_net_guest net;
-	int n_nics = 0, n_disks, cmdline_v = 1;
+	int n_nics = 0, n_disks, cmdline_v = 1, r;
 
+	clock_pipe[0] = 0;
 	if (in->spec_error[0])
 		return uk_err_internal(err, "%s: remove the instance and create it again",
 		                       in->spec_error);
@@ -417,6 +419,12 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		goto fail;
 	for (int i = 0; i < net.n_env && i < 3; i++)
 		env[n_env++] = net.env[i];
+	/* a guest held paused for gdb would date its clock from a record of long before */
+	if (s->gdb[0] && cmdline_v > 2)
+		cmdline_v = 2;
+	if (cmdline_v >= 3 &&
+	    ukd_clock_pipe_make(d, in->id, clock_pipe, sizeof(clock_pipe), err) < 0)
+		goto fail;
 	if ((!net.n_nics &&
 	     (n_nics = start_network(d, in, env, &n_env, ip_kv, &nic, ports, err)) < 0) ||
 	    ukd_cmdline_build(cmdline, sizeof(cmdline), env, (const char *const *)s->cmd, cmdline_v,
@@ -440,18 +448,23 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .disks = disks,
 	        .n_disks = n_disks,
 	        .gdb = s->gdb[0] ? gdb : NULL,
+	        .clock_pipe = cmdline_v >= 3 ? clock_pipe : NULL,
 	};
 	snprintf(gdb, sizeof(gdb), "tcp:%s", s->gdb);
 	if (vm.memory < (2 << 20))
 		vm.memory = UKIMG_MEMORY_DEFAULT;
-	if (ukd_memory_check((int64_t)vm.memory, err) < 0 || /* created for a larger host */
-	    ukd_backend_start(be, &vm, &info, err) < 0)
+	r = ukd_memory_check((int64_t)vm.memory, err) < 0 || /* created for a larger host */
+	    ukd_backend_start(be, &vm, &info, err) < 0;
+	if (r)
 		goto fail;
+	unlink(clock_pipe); /* written (or not) by now; QEMU keeps its own descriptor */
 	snprintf(in->domain_uuid, sizeof(in->domain_uuid), "%s", info.uuid);
 	snprintf(in->domain_type, sizeof(in->domain_type), "%s", type);
 	in->pid = info.pid;
 	return 0;
 fail:
+	if (clock_pipe[0])
+		unlink(clock_pipe);
 	ukd_net_release(d, in->id);
 	return -1;
 }

@@ -49,6 +49,9 @@ struct ukd_vm {
 	int n_disks;
 	const char *gdb; /* "tcp:IP:PORT": QEMU's gdb stub listens there and the guest starts
 	                    paused (gdb's `continue` runs it); NULL = none */
+	/* COM3's input, a FIFO (daemon/clock_sync.h): the backend writes the host's time there
+	 * just before it resumes the guest; NULL = no COM3 (the kernel does not read it) */
+	const char *clock_pipe;
 };
 
 /*

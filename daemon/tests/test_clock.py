@@ -1,11 +1,14 @@
-"""The guest's wall clock at boot (issue 16; it was 0.8-1.3 s behind, read from the CMOS RTC at
-one-second resolution): a guest prints clock_gettime(CLOCK_REALTIME) first thing in main, and
-ukd's timestamp of that console line (read within its 20 ms pump period) is the host's time
-then. Without a pvclock (TCG) the guest dates its TSC from ukd's time= at spawn, so it is behind
-by at most QEMU's start-up, which the start request includes: asserted per run as
--20 ms <= offset <= start request + 100 ms (the RTC's error did not follow the start's length);
-each offset is printed (bench/clock.md has the figures). On the backend UK_TEST_BACKEND names.
-usage: test_clock.py UKD"""
+"""The guest's wall clock at boot within 50 ms of the host's (issue 16; it was 0.8-1.3 s behind
+from the CMOS RTC, then 0.35-1.4 s from time= at spawn): a guest prints
+clock_gettime(CLOCK_REALTIME) first thing in main, and ukd's timestamp of that console line is
+the host's time when the line arrived. Without a pvclock (TCG) the guest dates its TSC from the
+host's time ukd wrote into its COM3 right before resuming it, so it is behind by the resume
+only. The console path adds to the offset: ukd copies a console at most every 20 ms after
+inotify says it changed (PUMP_S), plus scheduling on a loaded host. Asserted: the guest says its
+wall clock came from the COM3 record; no run ahead of the host (beyond the calibration's
+1/256 over the boot: AHEAD_S); the median within 50 ms + PUMP_S; every run within a generous
+LOADED_S. Each offset is printed (bench/README.md, "Guest wall clock", has the figures).
+On the backend UK_TEST_BACKEND names. usage: test_clock.py UKD"""
 import calendar
 import os
 import re
@@ -16,7 +19,10 @@ from ukdtest import BACKEND, HERE, check, require_qemu, run
 
 GUEST = os.path.join(HERE, "guest_stats")
 RUNS = 8
-SLACK_S = 0.1
+GOAL_S = 0.05
+PUMP_S = 0.02
+AHEAD_S = 0.005
+LOADED_S = 0.5
 
 
 def offset(d, name):
@@ -34,6 +40,9 @@ def offset(d, name):
     whole = calendar.timegm(time.strptime(host[:19], "%Y-%m-%dT%H:%M:%S"))
     host_s = whole + int(host[20:]) / 1e9
     guest_s = int(m.group(2)) + int(m.group(3)) / 1e9
+    how = [l for l in d.logs(name).splitlines() if l.startswith("clock ")]
+    check(how and "wall from time record (com3)" in how[0],
+          "%s: wall clock not from the COM3 record: %r" % (name, how))
     return host_s - guest_s, start  # > 0: the guest is behind
 
 
@@ -46,12 +55,14 @@ def main(d):
         offs.append(off)
         print("run %d: guest behind the host by %+.1f ms (start request %.1f ms)" %
               (i, off * 1000, start * 1000))
-        if not -0.02 <= off <= start + SLACK_S:
-            bad.append("%+.3f s after a %.3f s start" % (off, start))
+        if not -AHEAD_S <= off <= LOADED_S:
+            bad.append("%+.3f s" % off)
+    med = statistics.median(offs)
     print("%s backend: median %+.1f ms, max |%.1f| ms over %d runs" %
-          (BACKEND, statistics.median(offs) * 1000, max(abs(o) for o in offs) * 1000, RUNS))
-    check(not bad, "guest wall clock off by more than its start + %d ms: %s" %
-          (SLACK_S * 1000, bad))
+          (BACKEND, med * 1000, max(abs(o) for o in offs) * 1000, RUNS))
+    check(not bad, "guest wall clock ahead of the host or far behind: %s" % bad)
+    check(med <= GOAL_S + PUMP_S, "median %.1f ms behind: more than %d ms + the console's %d ms" %
+          (med * 1000, GOAL_S * 1000, PUMP_S * 1000))
 
 
 if __name__ == "__main__":

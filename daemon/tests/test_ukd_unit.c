@@ -172,6 +172,11 @@ static void test_cmdline(void **state)
 	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, 1, &err), 0);
 	assert_null(strstr(buf, "time="));
 	assert_int_equal(strstr(buf, " -- p") - strstr(buf, "seed="), 5 + 64);
+	assert_null(strstr(buf, "timesync="));
+	/* 3: the kernel also reads the host's time record on COM3 */
+	assert_int_equal(ukd_cmdline_build(buf, sizeof(buf), env, args, 3, &err), 0);
+	assert_non_null(strstr(buf, " timesync=com3 -- p"));
+	assert_non_null(strstr(buf, " time="));
 	char *huge = malloc(UKD_CMDLINE_MAX + 10);
 	memset(huge, 'x', UKD_CMDLINE_MAX + 9);
 	huge[UKD_CMDLINE_MAX + 9] = 0;

@@ -42,10 +42,11 @@
 #define UKIMG_LABEL_MEMORY "org.uk.memory"           /* bytes, decimal */
 #define UKIMG_LABEL_LIBS "org.uk.libs"               /* "net http" */
 /* Which kernel command line the image's kernel reads (docs/image-format.md): 1 (or absent) env=,
- * seed=, dns=, mount=; 2 also time=. ukd passes a word only to a kernel that reads it (an older
- * one would print "ignoring unknown runtime option" at every start). */
+ * seed=, dns=, mount=; 2 also time=; 3 also timesync=com3 (the host's time record on COM3). ukd
+ * passes a word only to a kernel that reads it (an older one would print "ignoring unknown
+ * runtime option" at every start). */
 #define UKIMG_LABEL_CMDLINE "org.uk.cmdline"
-#define UKIMG_CMDLINE_VERSION 2
+#define UKIMG_CMDLINE_VERSION 3
 #define UKIMG_ANNOT_ARCH "org.uk.arch" /* "x86_64" */
 #define UKIMG_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 #define UKIMG_ANNOT_CONTAINERD_NAME "io.containerd.image.name"

@@ -115,8 +115,7 @@ static int env_add(char *kv)
 
 static uint64_t host_time_ns; /* time=: the host's wall clock when it started us; 0 = none */
 
-/* time=NS: the host's unix time in ns when it started the guest, 1 to 20 digits. */
-static int time_set(const char *v)
+int uk_time_parse_ns(const char *v, uint64_t *out)
 {
 	uint64_t ns = 0;
 	int n = 0;
@@ -128,8 +127,30 @@ static int time_set(const char *v)
 	}
 	if (!n || !ns)
 		return UK_EINVAL;
-	host_time_ns = ns;
+	*out = ns;
 	return UK_OK;
+}
+
+/* time=NS: the host's unix time in ns when it started the guest, 1 to 19 digits. */
+static int time_set(const char *v)
+{
+	return uk_time_parse_ns(v, &host_time_ns);
+}
+
+static unsigned time_port; /* timesync=: the UART carrying the host's time record; 0 = none */
+
+/* timesync=com3: ukd writes the host's time into COM3 just before the guest's CPUs first run. */
+static int timesync_set(const char *v)
+{
+	if (strcmp(v, "com3"))
+		return UK_EINVAL;
+	time_port = 0x3e8;
+	return UK_OK;
+}
+
+unsigned uk_cmdline_time_port(void)
+{
+	return time_port;
 }
 
 uint64_t uk_cmdline_host_time(void)
@@ -297,6 +318,8 @@ int uk_runtime_option(const char *word)
 		return seed_add(v);
 	if ((v = after(word, "time=")))
 		return time_set(v);
+	if ((v = after(word, "timesync=")))
+		return timesync_set(v);
 	if ((v = after(word, "dns=")))
 		return dns_add(v);
 	if ((v = after(word, "mount=")))

@@ -5,6 +5,8 @@
 #include <time.h>
 #include <uk/uk.h>
 
+static int fail(const char *why);
+
 static unsigned char cmos_seconds(void)
 {
 	unsigned char v;
@@ -28,19 +30,29 @@ static int check_against_rtc(void)
 
 	while ((s = cmos_seconds()) == s0)
 		if (uk_time_monotonic_ns() > deadline)
-			return printf("FAIL: RTC seconds do not advance\n"), 1;
+			return fail("RTC seconds do not advance");
 	t0 = uk_time_monotonic_ns();
 	while (cmos_seconds() == s)
 		if (uk_time_monotonic_ns() > deadline)
-			return printf("FAIL: RTC second lasted more than 5 s by our clock\n"), 1;
+			return fail("RTC second lasted more than 5 s by our clock");
 	t1 = uk_time_monotonic_ns();
 	printf("one RTC second = %llu us by the monotonic clock\n",
 	       (unsigned long long)((t1 - t0) / 1000));
 	/* Wide bounds: a descheduled QEMU delays seeing an edge; a bad calibration is off by far
 	 * more. */
 	if (t1 - t0 < 500000000ULL || t1 - t0 > 2000000000ULL)
-		return printf("FAIL: clock runs at the wrong rate\n"), 1;
+		return fail("clock runs at the wrong rate");
 	return 0;
+}
+
+/* On failure, what the clocks were built from: source, calibration windows, wall origin. */
+static int fail(const char *why)
+{
+	char d[256];
+
+	uk_clock_describe(d, sizeof(d));
+	printf("FAIL: %s\n%s\n", why, d);
+	return 1;
 }
 
 static uint64_t ns(const struct timespec *t)
@@ -84,6 +96,12 @@ int main(void)
 	if (wall.tv_sec < 1577836800 || wall.tv_sec > 4102444800LL || time(NULL) < 1577836800) {
 		printf("FAIL: wall clock %lld\n", (long long)wall.tv_sec);
 		return 1;
+	}
+	{
+		char d[256];
+
+		uk_clock_describe(d, sizeof(d));
+		printf("%s\n", d);
 	}
 	printf("SUCCESS\n");
 	return 0;

@@ -38,6 +38,17 @@ uint64_t ukt_uk_cmdline_host_time(void);
 int ukt_uk_cmdline_virtio_mmio(int i, const char **word);
 int ukt_uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);
 extern char **ukt_environ;
+int ukt_uk_time_parse_ns(const char *digits, uint64_t *ns);
+unsigned ukt_uk_cmdline_time_port(void);
+
+/* --- TSC calibration: runtime-lib/lib/tsc_calib.c (structs from uk/internal.h) --- */
+
+struct uk_calib_window;
+struct uk_calib_ops;
+struct uk_calib_result;
+uint64_t ukt_uk_calib_window_hz(const struct uk_calib_window *w, uint64_t ref_hz);
+int ukt_uk_calib_run(const struct uk_calib_ops *ops, uint32_t want, uint64_t ref_hz,
+                     struct uk_calib_result *out);
 
 /* --- libc subset: runtime-lib/lib/{printf_fp,strtod_fp,strtol,string,ctype,qsort,stdlib}.c --- */
 

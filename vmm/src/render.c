@@ -368,6 +368,19 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 		goto fail;
 	av_add(&a, "-device");
 	av_add(&a, "isa-serial,chardev=uk.status,index=1");
+	if (cfg->clock_pipe) {
+		if (!*cfg->clock_pipe) {
+			uk_err_bad(err, "clock pipe: an empty path");
+			goto fail;
+		}
+		p = esc(&a, cfg->clock_pipe);
+		av_add(&a, "-chardev");
+		if (p)
+			av_addf(&a, "pipe,id=uk.clock,path=%s", p);
+		free(p);
+		av_add(&a, "-device");
+		av_add(&a, "isa-serial,chardev=uk.clock,index=2");
+	}
 	av_add(&a, "-device");
 	av_add(&a, "isa-debug-exit,iobase=0xf4,iosize=4");
 

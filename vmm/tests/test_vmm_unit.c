@@ -96,6 +96,7 @@ static void golden_pc_devices(void **state)
 	c.n_disks = 1;
 	c.rng = 1;
 	c.start_paused = 1;
+	c.clock_pipe = "/var/lib/uk/clock/a,b"; /* COM3: the host's time record */
 	c.accel = UKVMM_ACCEL_KVM;
 	c.vcpus = 2;
 	c.firmware = NULL;
@@ -112,6 +113,8 @@ static void golden_pc_devices(void **state)
 	            "-chardev\nstdio,id=uk.console,signal=off\n-serial\nchardev:uk.console\n"
 	            "-chardev\nnull,id=uk.status\n"
 	            "-device\nisa-serial,chardev=uk.status,index=1\n"
+	            "-chardev\npipe,id=uk.clock,path=/var/lib/uk/clock/a,,b\n"
+	            "-device\nisa-serial,chardev=uk.clock,index=2\n"
 	            "-device\nisa-debug-exit,iobase=0xf4,iosize=4\n"
 	            "-netdev\nuser,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,"
 	            "hostfwd=udp:0.0.0.0:5353-:53\n"
@@ -130,6 +133,7 @@ static void golden_pc_devices(void **state)
 	c.rng = 0;
 	c.n_disks = 0;
 	c.start_paused = 0;
+	c.clock_pipe = NULL;
 	c.name = NULL;
 	c.n_nics = 0;
 	check_golden(&c, "/usr/bin/qemu-system-x86_64\n-M\nq35\n-accel\nkvm\n"

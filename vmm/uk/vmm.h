@@ -93,6 +93,9 @@ struct ukvmm_config {
 	const char *firmware; /* -bios: qboot by default when installed; NULL = QEMU's SeaBIOS */
 	struct ukvmm_chan console; /* COM1 */
 	struct ukvmm_chan status;  /* COM2: FILE or NONE */
+	/* COM3's input: a FIFO the caller made, into which it writes the host's time record
+	 * ("time=NS\n") just before QMP "cont" (start_paused), docs/runtime.md; NULL = no COM3 */
+	const char *clock_pipe;
 	const struct ukvmm_nic *nics;
 	size_t n_nics;
 	const struct ukvmm_disk *disks;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <uk/uk.h>
 
 static char buf[256 * 1024];
 
@@ -21,7 +22,11 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_REALTIME, &now); /* first: the clock as main sees it */
 	if (!strcmp(mode, "clock")) {
+		char how[256];
+
 		printf("realtime %lld.%09ld\n", (long long)now.tv_sec, now.tv_nsec);
+		uk_clock_describe(how, sizeof(how)); /* after: the line above is what is timed */
+		printf("%s\n", how);
 		return 0;
 	}
 	if (!strcmp(mode, "spin")) {

@@ -54,6 +54,7 @@ int uk_args_split(int nwords, char **words, int *app_first);
  *   seed=HEX              passes the bytes (1 to 64) to uk_entropy_add_seed()
  *   time=NS               the host's unix time in ns when it started the guest (1 to 19
  *                         digits, not 0): the wall clock's origin where no pvclock gives one
+ *   timesync=com3         the host writes "time=NS\n" into COM3 before the CPUs first run
  *   virtio_mmio.device=.. kept for the virtio-mmio driver (QEMU microvm adds it)
  *   mount=DEV:PATH[:ro]   mounts the key-value store on block device DEV ("blk0") at PATH
  *                         ("/data"; read-only with ":ro", ":rw" is the default) for the file
@@ -67,6 +68,50 @@ int uk_runtime_option(const char *word);
 
 /* The time= option's value, 0 if none was given. */
 uint64_t uk_cmdline_host_time(void);
+
+/* The timesync=com3 option: the I/O port of the UART that carries the host's time record
+ * ("time=NS\n", written by ukd just before the guest's CPUs first run), 0 if none. */
+unsigned uk_cmdline_time_port(void);
+
+/* Parses the unix ns of a time record or time= (1 to 19 digits, not 0) into (*ns). */
+int uk_time_parse_ns(const char *digits, uint64_t *ns);
+
+/*
+ * TSC calibration against the PIT (lib/tsc_calib.c), the reads injected so that a host test
+ * can deschedule the "vCPU" anywhere. A window is the counter read just before and after the
+ * reference read at each end; a window whose either bracket exceeds 1/UK_CALIB_BRACKET of its
+ * length is void (each end's midpoint is then within 1/256 of it), and the result is the mean
+ * of the first two windows that agree within 1/UK_CALIB_AGREE (else the median of the valid
+ * ones, agreed = 0).
+ */
+#define UK_CALIB_BRACKET 128
+#define UK_CALIB_AGREE 256
+struct uk_calib_window {
+	uint64_t t0_lo, t0_hi; /* counter before/after the first reference read */
+	uint64_t t1_lo, t1_hi; /* counter before/after the last reference read */
+	uint32_t ref_ticks;    /* reference ticks between the two reads */
+};
+struct uk_calib_ops {
+	uint64_t (*counter)(void *ctx);  /* the counter being calibrated (rdtsc) */
+	uint16_t (*ref_read)(void *ctx); /* reference count: reloads at 0xffff, counts down */
+	uint32_t (*aux_read)(void *ctx); /* optional: a down-counter to rate too (LAPIC timer) */
+	void *ctx;
+};
+struct uk_calib_result {
+	uint64_t hz;           /* the counter's Hz */
+	uint64_t aux_per_ms;   /* the aux counter's ticks per ms */
+	uint64_t last_hz;      /* the last valid window's figure (diagnostics) */
+	uint32_t windows;      /* windows measured */
+	uint32_t void_windows; /* of which void (a bracket too wide) */
+	uint64_t widest;       /* the widest bracket seen, in counter ticks (diagnostics) */
+	int agreed;            /* two windows agreed */
+};
+/* The counter's Hz from (w) against a reference of (ref_hz); 0 if (w) is void. */
+uint64_t uk_calib_window_hz(const struct uk_calib_window *w, uint64_t ref_hz);
+/* Measures windows of at least (want) reference ticks; -1 if the reference does not count or
+ * no window was valid, then (out) says what was seen. */
+int uk_calib_run(const struct uk_calib_ops *ops, uint32_t want, uint64_t ref_hz,
+                 struct uk_calib_result *out);
 
 /* Sets (*dev), (*path) and (*ro) from the (i)th mount= option; UK_EINVAL past the last. */
 int uk_cmdline_mount(int i, const char **dev, const char **path, int *ro);

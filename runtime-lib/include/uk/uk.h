@@ -105,6 +105,11 @@ size_t uk_heap_used(void);
 /* The environment as "KEY=VALUE" strings, NULL-terminated; set at startup. */
 extern char **environ;
 
+/* Describes the clocks into (buf) (at most (len) bytes, NUL-terminated): source, rate, how the
+ * rate was calibrated and where the wall clock came from. For diagnostics; returns the length
+ * snprintf would have written. */
+size_t uk_clock_describe(char *buf, size_t len);
+
 /* Reads the CPU's time-stamp counter. */
 static inline uint64_t uk_rdtsc(void)
 {

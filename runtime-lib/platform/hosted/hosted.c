@@ -2,6 +2,7 @@
  * (gdb, tests). */
 #include <uk/uk.h>
 #include <uk/internal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,11 @@ uint64_t uk_time_monotonic_ns(void)
 uint64_t uk_time_wall_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME_);
+}
+
+size_t uk_clock_describe(char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "clock: the host's clock_gettime");
 }
 
 static volatile int sigterm_seen;

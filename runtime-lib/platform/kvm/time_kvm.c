@@ -7,12 +7,14 @@
 #include "arch/x86_64/x86.h"
 #include <uk/uk.h>
 #include <uk/internal.h>
+#include <stdio.h>
+#include <string.h>
 
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
 #define PIT_HZ 1193182ULL
-#define CALIBRATE_MS 5
+#define CALIBRATE_MS 3 /* per window: two agreeing windows are needed */
 
 struct pvclock_wall {
 	uint32_t version, sec, nsec;
@@ -31,6 +33,8 @@ static uint64_t wall_at_init;    /* wall ns at clock init */
 static uint64_t lapic_per_ms;    /* LAPIC timer ticks per ms (divide by 1) */
 static int tsc_deadline;
 static const char *clock_source = "none";
+static const char *wall_source = "none";
+static uint64_t record_wait_ns; /* how long the time record took to arrive (diagnostics) */
 
 static void timer_irq(int vec)
 {
@@ -120,17 +124,36 @@ static uint16_t pit_read0(void)
 	return (uint16_t)(lo | (hi << 8));
 }
 
+static uint64_t op_tsc(void *ctx)
+{
+	(void)ctx;
+	return uk_rdtsc();
+}
+
+static uint16_t op_pit(void *ctx)
+{
+	(void)ctx;
+	return pit_read0();
+}
+
+static uint32_t op_lapic(void *ctx)
+{
+	(void)ctx;
+	return uk_lapic_read(LAPIC_TIMER_CUR);
+}
+
+static struct uk_calib_result calib; /* the PIT calibration's figures, for uk_clock_describe() */
+
 /*
- * Counts TSC and LAPIC ticks over CALIBRATE_MS of PIT channel 0, read back by
- * latching (port 0x61's channel 2 output does not exist on microvm). Bounded:
- * returns 0 when no PIT counts (absent, or stuck), and the caller falls back.
+ * TSC and LAPIC ticks against PIT channel 0, read back by latching (port 0x61's channel 2
+ * output does not exist on microvm), in windows of CALIBRATE_MS bracketed by TSC reads
+ * (lib/tsc_calib.c): under TCG the vCPU thread can be descheduled between any two reads, and
+ * a single window then gave a clock running several times fast or slow. Bounded: returns 0
+ * when no PIT counts (absent, or stuck), and the caller falls back.
  */
 static uint64_t tsc_hz_pit(void)
 {
-	uint32_t want = (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000), seen = 0, stuck = 0;
-	uint64_t t0, t1;
-	uint32_t l0, l1;
-	uint16_t prev, cur;
+	struct uk_calib_ops ops = {op_tsc, op_pit, op_lapic, NULL};
 
 	outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator), binary */
 	outb(0x40, 0xff);
@@ -138,31 +161,12 @@ static uint64_t tsc_hz_pit(void)
 	uk_lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
 	uk_lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | UK_IRQ_TIMER);
 	uk_lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
-	/* Start on a count change so the window begins on a PIT tick. */
-	prev = pit_read0();
-	while ((cur = pit_read0()) == prev)
-		if (++stuck > 100000)
-			return 0;
-	prev = cur;
-	l0 = uk_lapic_read(LAPIC_TIMER_CUR);
-	t0 = uk_rdtsc();
-	stuck = 0;
-	while (seen < want) {
-		cur = pit_read0();
-		if (cur == prev) {
-			if (++stuck > 1000000)
-				return 0;
-			continue;
-		}
-		stuck = 0;
-		seen += cur < prev ? (uint32_t)(prev - cur) : (uint32_t)prev + 0xffff - cur;
-		prev = cur;
-	}
-	t1 = uk_rdtsc();
-	l1 = uk_lapic_read(LAPIC_TIMER_CUR);
+	if (uk_calib_run(&ops, (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000), PIT_HZ, &calib) < 0)
+		calib.hz = 0;
 	uk_lapic_write(LAPIC_TIMER_INIT, 0);
-	lapic_per_ms = (uint64_t)(l0 - l1) * PIT_HZ / seen / 1000;
-	return (t1 - t0) * PIT_HZ / seen;
+	if (calib.hz)
+		lapic_per_ms = calib.aux_per_ms;
+	return calib.hz;
 }
 
 static int bcd(int v, int binary)
@@ -209,6 +213,50 @@ static uint64_t rtc_epoch(void)
 	return days * 86400 + hour * 3600 + min * 60 + sec;
 }
 
+/* The record is in QEMU's pipe before the CPUs run: it normally comes at once. */
+#define RECORD_WAIT_MS 250
+#define RECORD_POLL_NS 10000
+
+/*
+ * The host's time record from the UART at (port): "time=NS\n", which ukd wrote into the
+ * chardev just before it let the guest's CPUs run (docs/runtime.md, "Clocks and idling"), so NS
+ * plus the TSC (which starts then) is the wall clock. The UART is left as reset (no FIFO: the
+ * byte QEMU moved into it before boot would be lost by enabling one). Bounded; 0 if no record.
+ */
+static uint64_t time_record(uint16_t port)
+{
+	char line[32];
+	size_t n = 0;
+	uint64_t t0 = uk_rdtsc(), ns = 0;
+	uint64_t wait = (uint64_t)(((unsigned __int128)RECORD_WAIT_MS * 1000000 << 32) / tsc_mult);
+	uint64_t poll = (uint64_t)(((unsigned __int128)RECORD_POLL_NS << 32) / tsc_mult);
+
+	while (n < sizeof(line)) {
+		uint8_t lsr = inb(port + 5);
+
+		if (lsr == 0xff) /* no UART there */
+			return 0;
+		if (!(lsr & 1)) { /* nothing yet: wait without a VM exit per spin */
+			uint64_t t = uk_rdtsc();
+
+			if (t - t0 > wait)
+				return 0;
+			while (uk_rdtsc() - t < poll)
+				__asm__ volatile("pause");
+			continue;
+		}
+		line[n] = (char)inb(port);
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	record_wait_ns = ticks_to_ns(uk_rdtsc() - t0);
+	if (n == sizeof(line) || n < 6 || memcmp(line, "time=", 5))
+		return 0;
+	line[n] = 0;
+	return uk_time_parse_ns(line + 5, &ns) == UK_OK ? ns : 0;
+}
+
 static void clock_init(void)
 {
 	uint64_t hz = 0;
@@ -217,6 +265,7 @@ static void clock_init(void)
 		clock_kind =
 		        CLOCK_KVM; /* the platform's pvclock (Xen), no PIT to calibrate against */
 		clock_source = given_name;
+		wall_source = given_name;
 		wall_at_init = given_wall_ns;
 	} else if (has_kvmclock()) {
 		wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&kvmclock | 1);
@@ -224,6 +273,7 @@ static void clock_init(void)
 		clock_kind = CLOCK_KVM;
 		clock_source = "kvmclock";
 		wall_at_init = (uint64_t)kvmwall.sec * 1000000000ULL + kvmwall.nsec;
+		wall_source = "kvmclock";
 	}
 	if (clock_kind == CLOCK_KVM && pvclock->mul) {
 		int8_t sh = pvclock->shift;
@@ -250,18 +300,29 @@ static void clock_init(void)
 		lapic_per_ms = 1000000; /* QEMU's LAPIC timer runs at 1 GHz */
 	tsc_mult = (1000000000ULL << 32) / hz;
 	if (clock_kind == CLOCK_NONE) {
-		uint64_t rtc = rtc_epoch() * 1000000000ULL, now = uk_rdtsc();
-		uint64_t host = uk_cmdline_host_time();
-		/* the TSC counts from the VM's start (QEMU zeroes it), which came after the host
-		 * wrote time=: their sum is the wall clock to within QEMU's start-up */
-		uint64_t given = host + ticks_to_ns(now);
+		uint64_t rtc = rtc_epoch() * 1000000000ULL, now;
+		uint64_t rec = uk_cmdline_time_port() ? time_record(uk_cmdline_time_port()) : 0;
+		uint64_t host = rec ? rec : uk_cmdline_host_time();
+		uint64_t given;
 
+		/* the TSC counts from the VM's first run (QEMU zeroes it and counts only while the
+		 * VM runs), which came after the host read its clock for the record (just before
+		 * resuming the guest) or for time= (before spawning QEMU): their sum is the wall
+		 * clock, behind by the resume or by QEMU's start-up */
+		now = uk_rdtsc();
+		given = host + ticks_to_ns(now);
 		clock_kind = CLOCK_TSC;
 		boot_ns_at_init = ticks_to_ns(now - uk_boot_tsc);
 		/* QEMU's RTC shows whole seconds and lags the host by up to one more (it keeps the
 		 * seconds of its own start): 1-2 s behind. A time= older than the RTC by more
 		 * than that is stale (a guest held paused for gdb): the RTC wins then. */
-		wall_at_init = host && rtc <= given + 2000000000ULL ? given : rtc;
+		if (host && rtc <= given + 2000000000ULL) {
+			wall_at_init = given;
+			wall_source = rec ? "time record (com3)" : "time=";
+		} else {
+			wall_at_init = rtc;
+			wall_source = "cmos rtc";
+		}
 	}
 }
 
@@ -288,6 +349,24 @@ const char *uk_kvm_clock_source(void)
 	if (clock_kind == CLOCK_NONE)
 		clock_init();
 	return clock_source;
+}
+
+size_t uk_clock_describe(char *buf, size_t len)
+{
+	uint64_t hz;
+
+	if (clock_kind == CLOCK_NONE)
+		clock_init();
+	hz = (uint64_t)(((unsigned __int128)1000000000ULL << 32) / tsc_mult);
+	return (size_t)snprintf(
+	        buf, len,
+	        "clock %s, %llu Hz, lapic %llu/ms; pit windows %u (%u void, "
+	        "%s, last %llu Hz, widest bracket %llu ns); wall from %s "
+	        "(record after %llu us)",
+	        clock_source, (unsigned long long)hz, (unsigned long long)lapic_per_ms,
+	        calib.windows, calib.void_windows, calib.agreed ? "agreed" : "none agreed",
+	        (unsigned long long)calib.last_hz, (unsigned long long)ticks_to_ns(calib.widest),
+	        wall_source, (unsigned long long)(record_wait_ns / 1000));
 }
 
 uint64_t uk_time_block_until(uint64_t deadline)
