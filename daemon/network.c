@@ -4,7 +4,7 @@
 #include "instance_lock.h"
 #include "log.h"
 #include "names.h"
-#include "net_dns.h"
+#include "net_dns_server.h"
 #include "proxy.h"
 #include "store.h"
 #include "uk/time.h"
@@ -35,13 +35,6 @@ extern char **environ;
  * what ukd did can be repeated by hand from the log. The cost is a fork per call (~2 ms).
  */
 
-#define DNS_RATE 200        /* queries per second per network ... */
-#define DNS_BURST 400       /* ... with this burst: more are dropped unread */
-#define DNS_FWD_MAX 256     /* queries forwarded upstream and not yet answered, in all ... */
-#define DNS_FWD_NET_MAX 128 /* ... and per network: more get SERVFAIL at once */
-#define DNS_FWD_TRY_NS 2000000000LL /* per upstream tried; then the next, then SERVFAIL */
-#define DNS_UPSTREAMS_MAX 3         /* as the libc resolver's MAXNS */
-
 struct net_row {
 	char id[65], name[UKD_NAME_MAX];
 	uint32_t net, gw; /* host order */
@@ -49,44 +42,13 @@ struct net_row {
 	int64_t created;
 };
 
-struct dns_sock {
-	char net[65];
-	uint32_t gw;
-	int fd, outbound;
-	double tokens;
-	int64_t last_ns;
-};
-
-/* A query forwarded upstream: its own connected socket (a random source port the kernel holds
- * to the upstream's address and port) and a random ID; the answer must match both, and the
- * question (ukd_dns_response_matches). */
-struct dns_fwd {
-	int fd; /* -1: a free slot */
-	char net[65];
-	struct sockaddr_in client;
-	uint16_t client_id;
-	int tries;
-	int64_t deadline;
-	uint8_t q[UKD_DNS_MAX]; /* what was sent */
-	size_t qlen;
-	uint8_t req[UKD_DNS_MAX]; /* the guest's query, for its SERVFAIL */
-	struct ukd_dns_query pq;
-};
-
 struct ukd_nets {
 	pthread_mutex_t lock;
 	struct ukd *d;
-	char alias[160];         /* "ukd:ROOT": the mark on every link ukd makes */
-	char table[16];          /* "uk_HASH": its nftables table, one per root */
-	struct ukd_proxy *proxy; /* published ports (proxy.c) */
-	pthread_t dns_thread;
-	int dns_started, wake[2], stopping;
-	struct dns_sock socks[64];
-	int nsocks;
-	struct sockaddr_in upstreams[DNS_UPSTREAMS_MAX]; /* /etc/resolv.conf's, read at start */
-	int nupstreams;
-	struct dns_fwd fwd[DNS_FWD_MAX];
-	int nfwd;
+	char alias[160];            /* "ukd:ROOT": the mark on every link ukd makes */
+	char table[16];             /* "uk_HASH": its nftables table, one per root */
+	struct ukd_proxy *proxy;    /* published ports (proxy.c) */
+	struct ukd_dns_server *dns; /* DNS on each gateway (net_dns_server.c) */
 };
 
 /* ---- pure helpers ---- */
@@ -486,7 +448,9 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 			br_name(rows[i].id, br);
 			ip_format(rows[i].gw, gw);
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
-			P("  iifname \"%s\" ip daddr %s udp dport 53 accept\n", br, gw);
+			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
+			  "accept\n",
+			  br, gw);
 			P("  iifname \"%s\" ip daddr %s icmp type echo-request accept\n", br, gw);
 			P("  iifname \"%s\" ct state established,related accept\n", br);
 			P("  iifname \"%s\" drop\n", br);
@@ -539,16 +503,29 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 
 static void dns_wake(struct ukd_nets *n)
 {
-	if (n->dns_started && write(n->wake[1], "x", 1) < 0)
-		log_debug("network", "wake dns: %s", strerror(errno));
+	ukd_dns_server_sync(n->dns);
 }
 
-/* The running instances named or aliased (name) on network (net): their addresses. */
-static int dns_lookup(struct ukd *d, const char *net, const char *name, uint32_t *ips, int max)
+struct ukd_dns_net *ukd_net_dns_nets(struct ukd *d, int *n)
+{
+	_cleanup_free_ struct net_row *rows = rows_all(d, n, NULL);
+	struct ukd_dns_net *out = rows ? calloc((size_t)*n + 1, sizeof(*out)) : NULL;
+
+	for (int i = 0; out && i < *n; i++) {
+		snprintf(out[i].id, sizeof(out[i].id), "%s", rows[i].id);
+		out[i].gw = rows[i].gw;
+		out[i].outbound = rows[i].outbound;
+	}
+	return out;
+}
+
+int ukd_net_dns_lookup(struct ukd *d, const char *net, uint32_t client_ip, const char *name,
+                       uint32_t *ips, int max)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int n = 0;
 
+	(void)client_ip;
 	if (!name[0] || ukd_store_begin(d->store, NULL) < 0)
 		return 0;
 	st = prep(d,
@@ -567,269 +544,6 @@ static int dns_lookup(struct ukd *d, const char *net, const char *name, uint32_t
 	}
 	ukd_store_commit(d->store, NULL);
 	return n;
-}
-
-/* The IPv4 nameservers of (path) (resolv.conf(5)), at most DNS_UPSTREAMS_MAX. A loopback one
- * (a local stub such as 127.0.0.53) is kept: ukd, not the guest, sends to it, from the host. */
-static int upstreams_read(const char *path, struct sockaddr_in *out)
-{
-	FILE *f = fopen(path, "re");
-	char line[256], addr[64];
-	int n = 0;
-	uint32_t ip;
-
-	while (f && n < DNS_UPSTREAMS_MAX && fgets(line, sizeof(line), f))
-		if (sscanf(line, " nameserver %63s", addr) == 1 && ip_parse(addr, &ip) == 0)
-			out[n++] = (struct sockaddr_in){.sin_family = AF_INET,
-			                                .sin_port = htons(53),
-			                                .sin_addr.s_addr = htonl(ip)};
-	if (f)
-		fclose(f);
-	return n;
-}
-
-static void dns_reply(struct ukd_nets *n, const char *net, const struct sockaddr_in *to,
-                      const void *buf, size_t len)
-{
-	for (int i = 0; i < n->nsocks; i++)
-		if (!strcmp(n->socks[i].net, net)) {
-			if (sendto(n->socks[i].fd, buf, len, MSG_DONTWAIT,
-			           (const struct sockaddr *)to, sizeof(*to)) < 0)
-				log_debug("network", "dns answer: %s", strerror(errno));
-			return;
-		}
-}
-
-static void fwd_free(struct ukd_nets *n, struct dns_fwd *f)
-{
-	close(f->fd);
-	f->fd = -1;
-	n->nfwd--;
-}
-
-/* SERVFAIL to the guest whose query (f) no upstream answered. */
-static void fwd_fail(struct ukd_nets *n, struct dns_fwd *f)
-{
-	uint8_t out[UKD_DNS_MAX];
-
-	dns_reply(n, f->net, &f->client, out,
-	          ukd_dns_answer(f->req, &f->pq, UKD_DNS_SERVFAIL, NULL, 0, out));
-	fwd_free(n, f);
-}
-
-/* Sends (f)'s query to upstream number (f->tries) (a fresh socket and ID each try). */
-static int fwd_send(struct ukd_nets *n, struct dns_fwd *f)
-{
-	const struct sockaddr_in *up = &n->upstreams[f->tries % n->nupstreams];
-	uint16_t id;
-
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (f->fd < 0 || connect(f->fd, (const struct sockaddr *)up, sizeof(*up)) < 0 ||
-	    getrandom(&id, sizeof(id), 0) != sizeof(id))
-		return -1;
-	f->qlen = ukd_dns_forward_query(f->req, &f->pq, id, f->q);
-	f->deadline = ukd_now_ns() + DNS_FWD_TRY_NS;
-	f->tries++;
-	return send(f->fd, f->q, f->qlen, MSG_DONTWAIT) < 0 ? -1 : 0;
-}
-
-/* An outside name asked on an --outbound network: to the host's resolvers, bounded. */
-static void dns_forward(struct ukd_nets *n, const struct dns_sock *s, const uint8_t *req,
-                        const struct ukd_dns_query *q, const struct sockaddr_in *from)
-{
-	struct dns_fwd *f = NULL;
-	int mine = 0;
-
-	for (int i = 0; i < DNS_FWD_MAX; i++) {
-		if (n->fwd[i].fd < 0 && !f)
-			f = &n->fwd[i];
-		else if (n->fwd[i].fd >= 0 && !strcmp(n->fwd[i].net, s->net))
-			mine++;
-	}
-	if (!n->nupstreams || !f || mine >= DNS_FWD_NET_MAX) {
-		uint8_t out[UKD_DNS_MAX];
-		dns_reply(n, s->net, from, out,
-		          ukd_dns_answer(req, q, UKD_DNS_SERVFAIL, NULL, 0, out));
-		return;
-	}
-	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-	snprintf(f->net, sizeof(f->net), "%s", s->net);
-	f->client = *from;
-	f->pq = *q;
-	memcpy(f->req, req, q->qend);
-	n->nfwd++;
-	if (fwd_send(n, f) < 0)
-		fwd_fail(n, f);
-}
-
-/* An upstream's datagram on (f)'s socket: relayed to the guest if it is the answer. */
-static void fwd_answer(struct ukd_nets *n, struct dns_fwd *f)
-{
-	uint8_t buf[4096];
-	ssize_t len = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (len < 0 && errno == ECONNREFUSED && f->tries < 2 * n->nupstreams) {
-		if (fwd_send(n, f) < 0) /* nothing listens there: the next upstream */
-			fwd_fail(n, f);
-		return;
-	}
-	if (len <= 0 || !ukd_dns_response_matches(buf, (size_t)len, f->q, f->qlen))
-		return; /* forged, stray or late: the query waits on */
-	buf[0] = (uint8_t)(f->pq.id >> 8);
-	buf[1] = (uint8_t)f->pq.id;
-	dns_reply(n, f->net, &f->client, buf, (size_t)len);
-	fwd_free(n, f);
-}
-
-/* Queries whose try timed out: the next upstream, or SERVFAIL after each had two tries. */
-static void fwd_expire(struct ukd_nets *n)
-{
-	int64_t now = ukd_now_ns();
-
-	for (int i = 0; i < DNS_FWD_MAX; i++) {
-		struct dns_fwd *f = &n->fwd[i];
-		if (f->fd < 0 || now < f->deadline)
-			continue;
-		if (f->tries >= 2 * n->nupstreams || fwd_send(n, f) < 0)
-			fwd_fail(n, f);
-	}
-}
-
-static void dns_serve_one(struct ukd_nets *n, struct dns_sock *s)
-{
-	uint8_t req[UKD_DNS_MAX + 1], out[UKD_DNS_MAX];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	struct ukd_dns_query q;
-	uint32_t ips[8];
-	int nip = 0;
-	ssize_t len =
-	        recvfrom(s->fd, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-	int64_t now = ukd_now_ns();
-
-	if (len <= 0)
-		return;
-	s->tokens += (double)(now - s->last_ns) * DNS_RATE / 1e9;
-	s->last_ns = now;
-	if (s->tokens > DNS_BURST)
-		s->tokens = DNS_BURST;
-	if (s->tokens < 1)
-		return; /* over the rate: dropped, the guest's resolver retries */
-	s->tokens -= 1;
-	int rc = ukd_dns_parse_query(req, (size_t)len, &q);
-	if (rc < 0)
-		return;
-	if (rc == 0) {
-		rc = UKD_DNS_NXDOMAIN;
-		if (q.qclass == UKD_DNS_CLASS_IN &&
-		    (nip = dns_lookup(n->d, s->net, q.name, ips, 8)) > 0)
-			rc = UKD_DNS_NOERROR;
-		else if (s->outbound) {
-			dns_forward(n, s, req, &q,
-			            &from); /* not an instance's: the host's resolvers */
-			return;
-		}
-		if (q.qtype != UKD_DNS_TYPE_A)
-			nip = 0; /* the name exists, with no record of that type */
-	}
-	size_t olen = ukd_dns_answer(req, &q, rc, ips, nip, out);
-	if (sendto(s->fd, out, olen, MSG_DONTWAIT, (struct sockaddr *)&from, fl) < 0)
-		log_debug("network", "dns answer: %s", strerror(errno));
-}
-
-/* Binds GW:53 of each network lacking a socket, closes the sockets of removed ones. */
-static void dns_sync(struct ukd_nets *n)
-{
-	int nr;
-	uk_err_t err = {0};
-	_cleanup_free_ struct net_row *rows = rows_all(n->d, &nr, &err);
-
-	if (!rows)
-		return;
-	pthread_mutex_lock(&n->lock);
-	for (int i = 0; i < n->nsocks;) {
-		int keep = 0;
-		for (int j = 0; j < nr && !keep; j++)
-			keep = !strcmp(rows[j].id, n->socks[i].net);
-		if (keep) {
-			i++;
-			continue;
-		}
-		close(n->socks[i].fd);
-		n->socks[i] = n->socks[--n->nsocks];
-	}
-	for (int j = 0; j < nr; j++) {
-		int have = 0;
-		for (int i = 0; i < n->nsocks && !have; i++)
-			have = !strcmp(rows[j].id, n->socks[i].net);
-		if (have || n->nsocks == (int)(sizeof(n->socks) / sizeof(n->socks[0])))
-			continue;
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_port = htons(53),
-		                        .sin_addr.s_addr = htonl(rows[j].gw)};
-		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-			log_warn("network", "dns on %s's gateway: %s", rows[j].name,
-			         strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		struct dns_sock *s = &n->socks[n->nsocks++];
-		snprintf(s->net, sizeof(s->net), "%s", rows[j].id);
-		s->gw = rows[j].gw;
-		s->fd = fd;
-		s->outbound = rows[j].outbound;
-		s->tokens = DNS_BURST;
-		s->last_ns = ukd_now_ns();
-	}
-	pthread_mutex_unlock(&n->lock);
-}
-
-static void *dns_main(void *p)
-{
-	struct ukd_nets *n = p;
-	struct pollfd pf[65 + DNS_FWD_MAX];
-	struct dns_fwd *pfwd[DNS_FWD_MAX];
-
-	for (int i = 0; i < DNS_FWD_MAX; i++)
-		n->fwd[i].fd = -1;
-	dns_sync(n);
-	while (!n->stopping) {
-		int np = 0, ns, nf = 0;
-		pf[np++] = (struct pollfd){.fd = n->wake[0], .events = POLLIN};
-		pthread_mutex_lock(&n->lock);
-		for (int i = 0; i < n->nsocks; i++)
-			pf[np++] = (struct pollfd){.fd = n->socks[i].fd, .events = POLLIN};
-		pthread_mutex_unlock(&n->lock);
-		ns = np;
-		for (int i = 0; i < DNS_FWD_MAX; i++)
-			if (n->fwd[i].fd >= 0) {
-				pfwd[nf++] = &n->fwd[i];
-				pf[np++] = (struct pollfd){.fd = n->fwd[i].fd, .events = POLLIN};
-			}
-		int r = poll(pf, (nfds_t)np, n->nfwd ? 100 : 1000);
-		fwd_expire(n);
-		if (r <= 0)
-			continue;
-		for (int i = ns; i < np; i++) /* before the guests' queries may reuse a slot */
-			if (pf[i].revents && pfwd[i - ns]->fd == pf[i].fd)
-				fwd_answer(n, pfwd[i - ns]);
-		if (pf[0].revents) {
-			char buf[64];
-			while (read(n->wake[0], buf, sizeof(buf)) > 0)
-				;
-			dns_sync(n);
-			continue;
-		}
-		for (int i = 1; i < ns; i++)
-			if (pf[i].revents & POLLIN) /* socks only change on this thread */
-				dns_serve_one(n, &n->socks[i - 1]);
-	}
-	return NULL;
 }
 
 /* ---- endpoints ---- */
@@ -1687,13 +1401,8 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	}
 	links_sweep(n, keep, nkeep);
 	free(keep);
-	n->nupstreams = upstreams_read("/etc/resolv.conf", n->upstreams);
-	log_info("network", "%d upstream resolver(s) for --outbound networks (/etc/resolv.conf)",
-	         n->nupstreams);
-	if (pipe2(n->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    pthread_create(&n->dns_thread, NULL, dns_main, n) != 0)
-		return uk_err_errno(err, errno, "start the networks' DNS");
-	n->dns_started = 1;
+	if (!(n->dns = ukd_dns_server_start(d, "/etc/resolv.conf", err)))
+		return -1;
 	log_info("network", "%d network(s) up", nr);
 	return 0;
 }
@@ -1706,12 +1415,6 @@ void ukd_net_stop(struct ukd *d)
 		return;
 	ukd_proxy_free(n->proxy);
 	n->proxy = NULL;
-	if (n->dns_started) {
-		n->stopping = 1;
-		dns_wake(n);
-		pthread_join(n->dns_thread, NULL);
-		for (int i = 0; i < DNS_FWD_MAX; i++)
-			if (n->fwd[i].fd >= 0)
-				close(n->fwd[i].fd);
-	}
+	ukd_dns_server_stop(n->dns);
+	n->dns = NULL;
 }

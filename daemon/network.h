@@ -12,7 +12,8 @@
 
 /*
  * Contract (docs/networking.md). A network is a row in the store (networks) and, while ukd
- * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
+ * runs, a bridge "uk-<id12>" holding the gateway address, DNS on GATEWAY:53 (UDP and TCP,
+ * net_dns_server.h)
  * and rules in the one nftables table this ukd owns ("ip uk_HASH", ukd_net_table_name()). An
  * instance on a network has an
  * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
