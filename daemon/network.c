@@ -137,9 +137,10 @@ static void br_name(const char *net_id, char out[16])
 	snprintf(out, 16, "uk-%.12s", net_id);
 }
 
-static void tap_name(const char *instance_id, char out[16])
+/* The tap of an instance's NIC number (k) (0 to UKD_NETS_MAX - 1): "uk<id12><k>". */
+static void tap_name(const char *instance_id, int k, char out[16])
 {
-	snprintf(out, 16, "uk%.12s0", instance_id);
+	snprintf(out, 16, "uk%.12s%d", instance_id, k);
 }
 
 static void cidr_format(uint32_t net, int prefix, char buf[20])
@@ -519,26 +520,40 @@ struct ukd_dns_net *ukd_net_dns_nets(struct ukd *d, int *n)
 	return out;
 }
 
+/* A name on the network asked (net), else on another network the asking instance (the one at
+ * (client_ip) on (net)) is on too: an instance resolves the names of every network it shares
+ * with another, and those alone. Answers come from one network: the asked one if the name is
+ * there, else the first other shared network holding it (by id), its address there. */
 int ukd_net_dns_lookup(struct ukd *d, const char *net, uint32_t client_ip, const char *name,
                        uint32_t *ips, int max)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char client[16], first[65] = "";
 	int n = 0;
 
-	(void)client_ip;
 	if (!name[0] || ukd_store_begin(d->store, NULL) < 0)
 		return 0;
+	ip_format(client_ip, client);
 	st = prep(d,
-	          "SELECT e.ip FROM endpoints e JOIN instances i ON i.id = e.instance"
-	          " WHERE e.network = ?1 AND i.state = 'running' AND (lower(i.name) = ?2"
-	          " OR instr(' ' || lower(e.aliases) || ' ', ' ' || ?2 || ' ') > 0)",
+	          "SELECT e.ip, e.network FROM endpoints e JOIN instances i ON i.id = e.instance"
+	          " WHERE i.state = 'running' AND (lower(i.name) = ?2"
+	          " OR instr(' ' || lower(e.aliases) || ' ', ' ' || ?2 || ' ') > 0)"
+	          " AND (e.network = ?1 OR e.network IN (SELECT o.network FROM endpoints o"
+	          " JOIN endpoints c ON c.instance = o.instance WHERE c.network = ?1"
+	          " AND c.ip = ?3)) ORDER BY e.network != ?1, e.network, e.ip",
 	          NULL);
 	if (st) {
 		sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
 	}
 	while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
+		const char *on = (const char *)sqlite3_column_text(st, 1);
 		uint32_t ip;
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", on);
+		if (strcmp(first, on))
+			break; /* the same name on a second shared network: one network's answer */
 		if (ip_parse((const char *)sqlite3_column_text(st, 0), &ip) == 0)
 			ips[n++] = htonl(ip);
 	}
@@ -550,10 +565,11 @@ int ukd_net_dns_lookup(struct ukd *d, const char *net, uint32_t client_ip, const
 
 struct endpoint {
 	char net[65], ip[16], tap[16], mac[18], ports[UKD_PORTS_MAX * 40];
+	char aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
 };
 
-/* The instance's endpoint (its first network); 0 if it has none. */
-static int endpoint_get(struct ukd *d, const char *instance, struct endpoint *e)
+/* The instance's endpoint on network (net) (an id); 0 if it has none there. */
+static int endpoint_get(struct ukd *d, const char *instance, const char *net, struct endpoint *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int found = 0;
@@ -561,14 +577,19 @@ static int endpoint_get(struct ukd *d, const char *instance, struct endpoint *e)
 	memset(e, 0, sizeof(*e));
 	if (ukd_store_begin(d->store, NULL) < 0)
 		return 0;
-	st = prep(d, "SELECT network, ip, tap, mac, ports FROM endpoints WHERE instance = ?", NULL);
-	if (st)
+	st = prep(d,
+	          "SELECT network, ip, tap, mac, ports, aliases FROM endpoints WHERE instance = ?"
+	          " AND network = ?",
+	          NULL);
+	if (st) {
 		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, net, -1, SQLITE_STATIC);
+	}
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		char *f[] = {e->net, e->ip, e->tap, e->mac, e->ports};
-		size_t sz[] = {sizeof(e->net), sizeof(e->ip), sizeof(e->tap), sizeof(e->mac),
-		               sizeof(e->ports)};
-		for (int i = 0; i < 5; i++)
+		char *f[] = {e->net, e->ip, e->tap, e->mac, e->ports, e->aliases};
+		size_t sz[] = {sizeof(e->net), sizeof(e->ip),    sizeof(e->tap),
+		               sizeof(e->mac), sizeof(e->ports), sizeof(e->aliases)};
+		for (int i = 0; i < 6; i++)
 			snprintf(f[i], sz[i], "%s", (const char *)sqlite3_column_text(st, i));
 		found = 1;
 	}
@@ -630,22 +651,38 @@ static int name_free(struct ukd *d, const char *net, const char *net_name, const
 	return 0;
 }
 
-static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+/* The first NIC number no endpoint of (instance) uses (its tap's last digit). Inside a
+ * transaction. */
+static int nic_free(struct ukd *d, const char *instance)
+{
+	for (int k = 0; k < UKD_NETS_MAX; k++) {
+		char tap[16];
+		_cleanup_stmt_ sqlite3_stmt *st =
+		        prep(d, "SELECT 1 FROM endpoints WHERE instance = ? AND tap = ?", NULL);
+		tap_name(instance, k, tap);
+		if (!st)
+			return 0;
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, tap, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return k;
+	}
+	return 0;
+}
+
+/* Reserves (in)'s endpoint on the network (a) names: an address, a NIC number (its tap and
+ * MAC), its aliases. (first): the network published ports go to (eth0). */
+static int attach_one(struct ukd *d, const struct ukd_instance *in, const struct ukd_net_attach *a,
+                      int first, uk_err_t *err)
 {
 	const char *instance_id = in->id;
 	const struct ukd_instance_spec *spec = &in->spec;
 	struct net_row r;
 	char ip[16] = "", mac[18], tap[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 8] = "";
-	const struct ukd_net_attach *a = &spec->nets[0];
 
-	if (spec->net_mode != UKD_NET_BRIDGE || spec->n_nets < 1)
-		return 0;
-	if (spec->n_nets > 1)
-		return uk_err_bad(err, "networks: one network per instance for now (got %d)",
-		                  spec->n_nets);
 	if (row_find(d, a->network, &r, err) < 0)
 		return -1;
-	if (r.internal && spec->n_ports)
+	if (first && r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
 	if (a->ip[0]) {
 		uint32_t want;
@@ -665,11 +702,13 @@ static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 		         i ? " " : "", a->aliases[i]);
 	for (char *p = aliases; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", instance_id, instance_id + 2,
-	         instance_id + 4);
-	tap_name(instance_id, tap);
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
+	int k = nic_free(d, instance_id);
+	/* NIC 0 keeps the MAC of an instance with one NIC; the others 52:54:0K:... */
+	snprintf(mac, sizeof(mac), "52:54:%02x:%.2s:%.2s:%.2s", k, instance_id, instance_id + 2,
+	         instance_id + 4);
+	tap_name(instance_id, k, tap);
 	if (ip[0] && ip_taken(d, r.id, ip)) {
 		ukd_store_rollback(d->store);
 		return uk_err_conflict(err, "ip %s is already used on network %s", ip, r.name);
@@ -710,6 +749,23 @@ static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 	return ukd_store_commit(d->store, err);
 }
 
+/* Reserves an endpoint on each network of (in)'s spec, all or none. */
+static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+{
+	const struct ukd_instance_spec *spec = &in->spec;
+
+	if (spec->net_mode != UKD_NET_BRIDGE || spec->n_nets < 1)
+		return 0;
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	for (int i = 0; i < spec->n_nets; i++)
+		if (attach_one(d, in, &spec->nets[i], i == 0, err) < 0) {
+			ukd_store_rollback(d->store); /* the inner one ended the transaction */
+			return -1;
+		}
+	return ukd_store_commit(d->store, err);
+}
+
 void ukd_net_release(struct ukd *d, const char *instance_id)
 {
 	char tap[16];
@@ -717,8 +773,10 @@ void ukd_net_release(struct ukd *d, const char *instance_id)
 	if (!d->nets)
 		return;
 	ukd_proxy_remove(d->nets->proxy, instance_id);
-	tap_name(instance_id, tap);
-	link_del(d->nets, tap);
+	for (int k = 0; k < UKD_NETS_MAX; k++) {
+		tap_name(instance_id, k, tap);
+		link_del(d->nets, tap);
+	}
 }
 
 void ukd_net_detach(struct ukd *d, const char *instance_id)
@@ -766,25 +824,19 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 	return 0;
 }
 
+/* Start: a tap on each network's bridge, in the spec's order (NIC k = the guest's k-th virtio-net
+ * device), and the guest's variables: UK_IP, UK_GW, UK_DNS for the first; UK_IPk, UK_GWk for the
+ * others (docs/networking.md). Published ports go to the first network's address. */
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
                    struct ukd_net_guest *out, uk_err_t *err)
 {
-	struct endpoint e;
-	struct net_row r;
-	char br[16], ports[UKD_PORTS_MAX * 40] = "", gw[16];
-	uint32_t ip = 0;
+	char ports[UKD_PORTS_MAX * 40] = "";
+	uint32_t ip0 = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (spec->net_mode != UKD_NET_BRIDGE)
 		return 0;
 	if (privileged(d, err) < 0)
-		return -1;
-	if (!endpoint_get(d, instance_id, &e))
-		return uk_err_internal(err,
-		                       "instance %.12s has no endpoint on its network: "
-		                       "recreate it",
-		                       instance_id);
-	if (row_find(d, e.net, &r, err) < 0)
 		return -1;
 	for (int i = 0; i < spec->n_ports; i++) {
 		const struct ukd_port *p = &spec->ports[i];
@@ -792,30 +844,55 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		         i ? " " : "", p->host_ip, p->host_port, p->guest_port,
 		         strcmp(p->proto, "udp") ? "" : "/udp");
 	}
-	br_name(r.id, br);
-	ip_parse(e.ip, &ip);
 	ukd_net_release(d, instance_id); /* a previous run's leftovers */
-	if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
-		return -1;
-	const char *args[] = {ports, instance_id, NULL};
-	if (ukd_store_begin(d->store, err) < 0 ||
-	    exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ?", args, err) < 0 ||
-	    ukd_store_commit(d->store, err) < 0 ||
-	    proxies_from_text(d->nets, instance_id, ports, ip, err) < 0) {
-		ukd_net_release(d, instance_id);
-		return -1;
+	for (int k = 0; k < spec->n_nets && k < UKD_NETS_MAX; k++) {
+		struct endpoint e;
+		struct net_row r;
+		char br[16], gw[16], sfx[4] = "";
+		if (row_find(d, spec->nets[k].network, &r, err) < 0)
+			goto fail;
+		if (!endpoint_get(d, instance_id, r.id, &e)) {
+			uk_err_internal(err,
+			                "instance %.12s has no endpoint on network %s: disconnect "
+			                "and connect it again, or recreate it",
+			                instance_id, r.name);
+			goto fail;
+		}
+		br_name(r.id, br);
+		if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
+			goto fail;
+		const char *args[] = {k ? "" : ports, instance_id, r.id, NULL};
+		if (ukd_store_begin(d->store, err) < 0)
+			goto fail;
+		if (exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ? AND network = ?",
+		             args, err) < 0) {
+			ukd_store_rollback(d->store);
+			goto fail;
+		}
+		if (ukd_store_commit(d->store, err) < 0)
+			goto fail;
+		struct ukd_nic *nic = &out->nics[out->n_nics++];
+		*nic = (struct ukd_nic){.kind = UKD_NIC_TAP};
+		snprintf(nic->mac, sizeof(nic->mac), "%s", e.mac);
+		snprintf(nic->tap, sizeof(nic->tap), "%s", e.tap);
+		ip_format(r.gw, gw);
+		if (k)
+			snprintf(sfx, sizeof(sfx), "%d", k);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_IP%s=%s/%d", sfx, e.ip,
+		         r.prefix);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_GW%s=%s", sfx, gw);
+		if (!k) {
+			snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_DNS=%s", gw);
+			snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
+			ip_parse(e.ip, &ip0);
+		}
 	}
-	out->nics[0] = (struct ukd_nic){.kind = UKD_NIC_TAP};
-	snprintf(out->nics[0].mac, sizeof(out->nics[0].mac), "%s", e.mac);
-	snprintf(out->nics[0].tap, sizeof(out->nics[0].tap), "%s", e.tap);
-	out->n_nics = 1;
-	ip_format(r.gw, gw);
-	snprintf(out->env[0], sizeof(out->env[0]), "UK_IP=%s/%d", e.ip, r.prefix);
-	snprintf(out->env[1], sizeof(out->env[1]), "UK_GW=%s", gw);
-	snprintf(out->env[2], sizeof(out->env[2]), "UK_DNS=%s", gw);
-	out->n_env = 3;
-	snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
+	if (proxies_from_text(d->nets, instance_id, ports, ip0, err) < 0)
+		goto fail;
 	return 0;
+fail:
+	ukd_net_release(d, instance_id);
+	return -1;
 }
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
@@ -1193,39 +1270,54 @@ static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, i
 		        in.name, verb, in.name, verb, in.name);
 		goto fail;
 	}
-	on = endpoint_get(d, id, &e);
+	on = endpoint_get(d, id, r->id, &e);
 	if (connect && on) {
-		if (!strcmp(e.net, r->id))
-			uk_err_conflict(err, "instance %s is already on network %s", in.name,
-			                r->name);
-		else
-			uk_err_conflict(
-			        err,
-			        "instance %s is on another network: one network per instance "
-			        "for now; disconnect it first (uk network inspect shows which)",
-			        in.name);
+		uk_err_conflict(err, "instance %s is already on network %s", in.name, r->name);
 		goto fail;
 	}
-	if (!connect && (!on || strcmp(e.net, r->id))) {
+	if (!connect && !on) {
 		uk_err_conflict(err, "instance %s is not on network %s", in.name, r->name);
 		goto fail;
 	}
-	memset(in.spec.nets, 0, sizeof(in.spec.nets));
-	in.spec.n_nets = 0;
-	/* the last network gone: the mode of an instance created without --network */
-	in.spec.net_mode = UKD_NET_DEFAULT;
+	if (in.spec.net_mode != UKD_NET_BRIDGE) {
+		memset(in.spec.nets, 0, sizeof(in.spec.nets));
+		in.spec.n_nets = 0;
+	}
 	if (connect) {
-		in.spec.nets[0] = *a;
-		snprintf(in.spec.nets[0].network, UKD_NAME_MAX, "%s", r->name);
-		in.spec.n_nets = 1;
-		in.spec.net_mode = UKD_NET_BRIDGE;
-		if (attach(d, &in, err) < 0)
+		if (in.spec.n_nets >= UKD_NETS_MAX) {
+			uk_err_conflict(
+			        err,
+			        "instance %s is on %d networks, the most an instance joins: "
+			        "disconnect one first",
+			        in.name, in.spec.n_nets);
 			goto fail;
+		}
+		struct ukd_net_attach *na = &in.spec.nets[in.spec.n_nets];
+		*na = *a;
+		snprintf(na->network, UKD_NAME_MAX, "%s", r->name);
+		in.spec.net_mode = UKD_NET_BRIDGE;
+		if (attach_one(d, &in, na, in.spec.n_nets == 0, err) < 0)
+			goto fail;
+		in.spec.n_nets++;
 	} else {
 		const char *args[] = {id, r->id, NULL};
 		if (exec_sql(d, "DELETE FROM endpoints WHERE instance = ? AND network = ?", args,
 		             err) < 0)
 			goto fail;
+		/* out of the spec too (named by name or id): the others keep their order */
+		for (int k = 0; k < in.spec.n_nets; k++) {
+			struct net_row rk;
+			if (row_find(d, in.spec.nets[k].network, &rk, NULL) < 0 ||
+			    strcmp(rk.id, r->id))
+				continue;
+			memmove(&in.spec.nets[k], &in.spec.nets[k + 1],
+			        (size_t)(in.spec.n_nets - k - 1) * sizeof(in.spec.nets[0]));
+			memset(&in.spec.nets[--in.spec.n_nets], 0, sizeof(in.spec.nets[0]));
+			break;
+		}
+		/* the last network gone: the mode of an instance created without --network */
+		if (!in.spec.n_nets)
+			in.spec.net_mode = UKD_NET_DEFAULT;
 	}
 	if (spec_store(d, &in, err) < 0 || ukd_store_commit(d->store, err) < 0) {
 		ukd_instance_clear(&in);
@@ -1275,37 +1367,44 @@ int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err
 	return conn(d, key, body, 0, err);
 }
 
-json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id)
+/* One endpoint as inspect shows it. */
+static json_object *endpoint_json(const struct net_row *r, const struct endpoint *e)
 {
-	struct endpoint e;
-	struct net_row r;
-	json_object *o, *al;
-	char gw[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	json_object *o = json_object_new_object(), *al = json_object_new_array();
+	char gw[16], aliases[sizeof(e->aliases)];
 
-	if (!endpoint_get(d, instance_id, &e) || row_find(d, e.net, &r, NULL) < 0)
-		return NULL;
-	o = json_object_new_object();
-	al = json_object_new_array();
-	ip_format(r.gw, gw);
-	json_object_object_add(o, "network", json_object_new_string(r.name));
-	json_object_object_add(o, "ip_address", json_object_new_string(e.ip));
-	json_object_object_add(o, "prefix_length", json_object_new_int(r.prefix));
+	ip_format(r->gw, gw);
+	json_object_object_add(o, "network", json_object_new_string(r->name));
+	json_object_object_add(o, "ip_address", json_object_new_string(e->ip));
+	json_object_object_add(o, "prefix_length", json_object_new_int(r->prefix));
 	json_object_object_add(o, "gateway", json_object_new_string(gw));
-	json_object_object_add(o, "mac_address", json_object_new_string(e.mac));
-	aliases[0] = 0;
-	if (ukd_store_begin(d->store, NULL) == 0) {
-		st = prep(d, "SELECT aliases FROM endpoints WHERE instance = ?", NULL);
-		if (st)
-			sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
-		if (st && sqlite3_step(st) == SQLITE_ROW)
-			snprintf(aliases, sizeof(aliases), "%s",
-			         (const char *)sqlite3_column_text(st, 0));
-		ukd_store_commit(d->store, NULL);
-	}
+	json_object_object_add(o, "mac_address", json_object_new_string(e->mac));
+	memcpy(aliases, e->aliases, sizeof(aliases));
 	for (char *save, *a = strtok_r(aliases, " ", &save); a; a = strtok_r(NULL, " ", &save))
 		json_object_array_add(al, json_object_new_string(a));
 	json_object_object_add(o, "aliases", al);
+	return o;
+}
+
+json_object *ukd_net_endpoint_json(struct ukd *d, const struct ukd_instance *in)
+{
+	json_object *o = NULL, *all = json_object_new_array();
+
+	for (int k = 0; in->spec.net_mode == UKD_NET_BRIDGE && k < in->spec.n_nets; k++) {
+		struct endpoint e;
+		struct net_row r;
+		if (row_find(d, in->spec.nets[k].network, &r, NULL) < 0 ||
+		    !endpoint_get(d, in->id, r.id, &e))
+			continue;
+		if (!o) /* the first network's, as with one network */
+			o = endpoint_json(&r, &e);
+		json_object_array_add(all, endpoint_json(&r, &e));
+	}
+	if (!o) {
+		json_object_put(all);
+		return NULL;
+	}
+	json_object_object_add(o, "networks", all);
 	return o;
 }
 
