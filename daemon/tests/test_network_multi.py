@@ -92,9 +92,11 @@ def guests(d):
         check(tap in now and "master %s " % bridges[n] in now[tap],
               "tap %s on %s: %r" % (tap, bridges[n], now.get(tap)))
     cmd = " ".join(qemu_cmdline(d, "web2"))
+    macs = [e["mac_address"] for e in d.inspect("web2")["network"]["networks"]]
     check("UK_IP=%s/24" % ips["a"] in cmd and "UK_IP1=%s/24" % ips["b"] in cmd and
           "UK_GW1=10.89.1.1" in cmd and "UK_DNS=10.89.0.1" in cmd and
-          all(t in cmd for t in taps), "QEMU's command line: %s" % cmd)
+          cmd.count("virtio-net") == 2 and all(m in cmd for m in macs),
+          "QEMU's command line (%r): %s" % (macs, cmd))
     # DNS: the names of each network web2 is on, on its gateway
     t0 = time.time()
     while resolve("web2", "10.89.1.1") != ips["b"] and time.time() - t0 < 30:

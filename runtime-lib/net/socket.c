@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uk/fd.h>
+#include <uk/internal.h>
 #include <uk/net.h>
 #include <uk/uk.h>
 
@@ -90,6 +91,14 @@ static int net_up(void)
 		return -ENETDOWN;
 	if (!hooked) {
 		hooked = 1;
+		/* ukd gives an instance on several networks UK_IPk for NIC k (docs/networking.md):
+		 * this stack drives the first NIC only, and says so rather than drop traffic
+		 * quietly */
+		if (getenv("UK_IP1"))
+			uk_printk(
+			        "uk: networks after the first (UK_IP1=%s, ...) are not used: this "
+			        "runtime drives one NIC (eth0, UK_IP)\n",
+			        getenv("UK_IP1"));
 		uk_fd_set_waiter(&net_waiter);
 		atexit(sock_exit_linger);
 	}
