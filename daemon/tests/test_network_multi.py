@@ -2,8 +2,8 @@
 `--network` repeated at create and `uk network connect` adding a NIC (up to 4, in order), one
 refused past that or on a missing network with nothing half-written, disconnect removing one
 (the others keep their order), inspect listing every network (and Docker's
-NetworkSettings.Networks). With guests: a tap per network on the right bridge, QEMU given a NIC
-per network and the guest each NIC's address (UK_IP, UK_IP1, ...); an instance on A and B
+NetworkSettings.Networks). With guests: a tap per network on the right bridge, QEMU (libvirt and
+qemu backends) given a NIC per network and the guest each NIC's address (UK_IP, UK_IP1, ...); an instance on A and B
 resolves a server on B through A's gateway, an instance on A alone cannot; kill -9 of ukd keeps
 both taps; disconnected from B, B's name and tap are gone. usage: test_network_multi.py UKD UK"""
 import json
@@ -97,6 +97,15 @@ def guests(d):
           "UK_GW1=10.89.1.1" in cmd and "UK_DNS=10.89.0.1" in cmd and
           cmd.count("virtio-net") == 2 and all(m in cmd for m in macs),
           "QEMU's command line (%r): %s" % (macs, cmd))
+    # the qemu backend too: a NIC per network, each one's address on the command line
+    r = uk(d, "run", "-d", "--backend", "qemu", "--name", "q2", "--network", "a", "--network",
+           "b", "site")
+    check(r.returncode == 0, "run q2 (qemu backend) on a and b: %s" % r.err)
+    q = d.inspect("q2")["network"]["networks"]
+    cmd = " ".join(qemu_cmdline(d, "q2"))
+    check("UK_IP1=%s/24" % q[1]["ip_address"] in cmd and cmd.count("virtio-net") == 2 and
+          all(e["mac_address"] in cmd for e in q), "q2's QEMU: %s" % cmd)
+    uk(d, "rm", "-f", "q2")
     # DNS: the names of each network web2 is on, on its gateway
     t0 = time.time()
     while resolve("web2", "10.89.1.1") != ips["b"] and time.time() - t0 < 30:
