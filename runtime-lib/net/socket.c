@@ -92,12 +92,12 @@ static int net_up(void)
 	if (!hooked) {
 		hooked = 1;
 		/* ukd gives an instance on several networks UK_IPk for NIC k (docs/networking.md):
-		 * this stack drives the first NIC only, and says so rather than drop traffic
-		 * quietly */
-		if (getenv("UK_IP1"))
+		 * one the stack could not set up is said, rather than its traffic dropped quietly
+		 */
+		if (uk_net_cur && getenv("UK_IP1") && !uk_net_cur->nextra)
 			uk_printk(
-			        "uk: networks after the first (UK_IP1=%s, ...) are not used: this "
-			        "runtime drives one NIC (eth0, UK_IP)\n",
+			        "uk: UK_IP1=%s: no second NIC to give it (or a bad address): only "
+			        "the first network is reachable\n",
 			        getenv("UK_IP1"));
 		uk_fd_set_waiter(&net_waiter);
 		atexit(sock_exit_linger);
