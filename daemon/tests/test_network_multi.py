@@ -119,6 +119,11 @@ def guests(d):
     check(r.returncode == 0 and "srvb is %s" % srvb in r.out and "answered: HTTP/1." in r.out,
           "netclient on a and b to srvb (on b, through the second NIC): %d %s %s" %
           (r.returncode, r.out, r.err))
+    print("netclient on a and b: %s" % r.out.strip().replace("\n", " | "))
+    r = uk(d, "run", "--rm", "--backend", "qemu", "--network", "a", "--network", "b",
+           "netclient", "srvb", "80")
+    check(r.returncode == 0 and "answered: HTTP/1." in r.out,
+          "netclient (qemu backend) on a and b to srvb: %d %s %s" % (r.returncode, r.out, r.err))
     r = uk(d, "run", "--rm", "--network", "a", "--network", "b", "netclient", "srva", "80")
     check(r.returncode == 0 and "answered: HTTP/1." in r.out, "netclient on a and b to srva: "
           "%d %s" % (r.returncode, r.out))
