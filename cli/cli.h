@@ -99,9 +99,12 @@ size_t cli_term_escape(struct cli_term *t, const char *data, size_t len, int fin
 	"      --no-healthcheck   no health check\n"                                         \
 	"  -P, --publish-all      publish each EXPOSEd port on a free host port\n"           \
 	"      --network NET      join uk network NET, or none, or user (QEMU's user\n"      \
-	"                         networking: the default with ports)\n"                     \
-	"      --network-alias A  another name the instance has on NET (repeatable)\n"       \
-	"      --ip IP            its address on NET (default: the first free one)\n"        \
+	"                         networking: the default with ports); repeat it to join\n"  \
+	"                         up to 4 networks, a NIC each (the first gets -p)\n"        \
+	"      --network-alias A  another name the instance has on the first NET\n"          \
+	"                         (repeatable)\n"                                            \
+	"      --ip IP            its address on the first NET (default: the first free\n"   \
+	"                         one)\n"                                                    \
 	"      --accel ACCEL      auto, kvm or tcg\n"                                        \
 	"  -v, --volume NAME:/PATH[:ro]\n"                                                   \
 	"                         mount volume NAME at /PATH (made on first use;\n"          \
@@ -238,8 +241,10 @@ struct cli_create_opts {
 	int no_healthcheck;
 	/* --log-opt KEY=VALUE: {"KEY": "VALUE"} (the daemon checks them) */
 	json_object *log_opts;
-	/* --network NAME, --network-alias A (repeatable), --ip IP: one "networks" entry */
-	const char *network, *ip;
+	/* --network NAME (repeatable: one NIC each, in order), --network-alias A (repeatable),
+	 * --ip IP: the "networks" entries; aliases and ip are the first network's */
+	const char *network, *networks_more[3], *ip;
+	int n_networks_more;
 	json_object *aliases;
 	/* -v NAME:/data[:ro], --mount type=volume,...: [{"type","source","target","read_only"}] */
 	json_object *mounts;

@@ -94,6 +94,12 @@ json_object *cli_create_body(const struct cli_create_opts *o, uk_err_t *err)
 		if (o->ip)
 			json_object_object_add(n, "ip", json_object_new_string(o->ip));
 		json_object_array_add(nets, n);
+		for (i = 0; i < o->n_networks_more; i++) {
+			json_object *m = json_object_new_object();
+			json_object_object_add(m, "name",
+			                       json_object_new_string(o->networks_more[i]));
+			json_object_array_add(nets, m);
+		}
 		json_object_object_add(body, "networks", nets);
 	} else if (o->aliases || o->ip) {
 		json_object_put(body);
@@ -394,9 +400,13 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 		o->publish_all = 1;
 		return 0;
 	case CLI_OPT_NETWORK: /* names are checked by the daemon (400 naming the field) */
-		if (o->network && strcmp(o->network, arg))
-			return cli_usage_error(cli, "one --network per instance for now"), -1;
-		o->network = arg;
+		if (!o->network) {
+			o->network = arg;
+			return 0;
+		}
+		if (o->n_networks_more == (int)(sizeof(o->networks_more) / sizeof(char *)))
+			return cli_usage_error(cli, "at most 4 --network per instance"), -1;
+		o->networks_more[o->n_networks_more++] = arg;
 		return 0;
 	case CLI_OPT_NETWORK_ALIAS:
 		if (!o->aliases)

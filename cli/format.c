@@ -278,6 +278,17 @@ static void docker_instance(json_object *obj)
 	json_object_object_add(N, "Ports", docker_ports(get(obj, "ports")));
 	SHARE_KEYS(N, net, "IPAddress", "ip_address", "Gateway", "gateway", "MacAddress",
 	           "mac_address");
+	/* Docker's NetworkSettings.Networks: one entry per network the instance is on */
+	json_object *nets = get(net, "networks"), *M = json_object_new_object();
+	for (size_t i = 0;
+	     json_object_is_type(nets, json_type_array) && i < json_object_array_length(nets);
+	     i++) {
+		json_object *e = json_object_array_get_idx(nets, i), *E = json_object_new_object();
+		SHARE_KEYS(E, e, "IPAddress", "ip_address", "Gateway", "gateway", "MacAddress",
+		           "mac_address", "IPPrefixLen", "prefix_length", "Aliases", "aliases");
+		json_object_object_add(M, cli_jstr(e, "network"), E);
+	}
+	json_object_object_add(N, "Networks", M);
 	json_object_object_add(obj, "NetworkSettings", N);
 }
 

@@ -402,8 +402,8 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		return -1;
 	while (s->env && s->env[n_env])
 		n_env++;
-	/* + the network's (UK_IP, UK_GW, UK_DNS) or slirp's (UK_IP, UK_GW), NULL */
-	if (!(env = calloc(n_env + 4, sizeof(*env))))
+	/* + the networks' (UK_IP, UK_GW, UK_DNS, UK_IPk, UK_GWk) or slirp's (UK_IP, UK_GW), NULL */
+	if (!(env = calloc(n_env + 2 * UKD_NETS_MAX + 2, sizeof(*env))))
 		return uk_err_internal(err, "out of memory");
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||
@@ -417,7 +417,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		return -1;
 	if (net.n_nics && ukd_health_prepare_at(d, in->id, &s->health, net.ip, err) < 0)
 		goto fail;
-	for (int i = 0; i < net.n_env && i < 3; i++)
+	for (int i = 0; i < net.n_env; i++)
 		env[n_env++] = net.env[i];
 	/* a guest held paused for gdb would date its clock from a record of long before; a Xen
 	 * guest reads Xen's clock and has no COM3 */
@@ -872,7 +872,7 @@ static json_object *network_json(struct ukd *d, const struct ukd_instance *in)
 	int nic = ukd_spec_has_nic(&in->spec);
 	char mac[18];
 
-	if (in->spec.net_mode == UKD_NET_BRIDGE && (o = ukd_net_endpoint_json(d, in->id))) {
+	if (in->spec.net_mode == UKD_NET_BRIDGE && (o = ukd_net_endpoint_json(d, in))) {
 		json_object_object_add(o, "mode", json_object_new_string("bridge"));
 		return o;
 	}

@@ -120,3 +120,31 @@ int ukd_dns_response_matches(const uint8_t *resp, size_t len, const uint8_t *fwd
 	/* the question: what was asked, byte for byte (a spoofer must also guess the name) */
 	return rd16(resp + 4) == 1 && !memcmp(resp + 12, fwd + 12, flen - 12);
 }
+
+int ukd_dns_tcp_frame(const uint8_t *buf, size_t len, size_t max, size_t *mlen)
+{
+	*mlen = 0;
+	if (len < 2)
+		return 0;
+	size_t m = rd16(buf);
+	if (m < 12 || m > max)
+		return -1;
+	if (len - 2 < m)
+		return 0;
+	*mlen = m;
+	return 1;
+}
+
+size_t ukd_dns_fit_udp(uint8_t *resp, size_t len, size_t qlen)
+{
+	if (len <= UKD_DNS_MAX)
+		return len;
+	resp[2] |= 0x02; /* TC */
+	memset(resp + 6, 0, 6);
+	return qlen;
+}
+
+int ukd_dns_truncated(const uint8_t *resp)
+{
+	return (resp[2] & 0x02) != 0;
+}

@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UKD_DNS_MAX 512 /* a query larger than classic UDP DNS is dropped unread */
+#define UKD_DNS_MAX 512       /* a query larger than classic UDP DNS is dropped unread */
+#define UKD_DNS_TCP_MAX 65535 /* a DNS message over TCP (its 2-byte length) */
 #define UKD_DNS_TYPE_A 1
 #define UKD_DNS_CLASS_IN 1
 enum {
@@ -45,5 +46,20 @@ size_t ukd_dns_forward_query(const uint8_t *req, const struct ukd_dns_query *q, 
  * ukd_dns_forward_query() wrote): a response (QR), same ID, standard opcode, one question equal
  * byte for byte to the one asked; 0 otherwise (a stray, late or forged datagram: dropped). */
 int ukd_dns_response_matches(const uint8_t *resp, size_t len, const uint8_t *fwd, size_t flen);
+
+/* DNS over TCP (RFC 1035 4.2.2, RFC 7766): each message behind its length in 2 bytes, network
+ * order. Reads (buf)[0..len), the start of a stream: 1 if a whole message is there, of (*mlen)
+ * bytes at (buf) + 2; 0 if it is the start of one (read on); -1 if its length is under a DNS
+ * header (12) or over (max): not DNS, close the connection. Never reads past (len). */
+int ukd_dns_tcp_frame(const uint8_t *buf, size_t len, size_t max, size_t *mlen);
+
+/* The upstream's answer (resp)[0..len) to a forwarded query of (qlen) bytes, for a client over
+ * UDP that asked without EDNS: returned whole when it fits in UKD_DNS_MAX, else cut to its
+ * header and question with TC set and no records (RFC 2181 9: the client asks again over TCP).
+ * (resp) must have passed ukd_dns_response_matches() against that query. Returns the length. */
+size_t ukd_dns_fit_udp(uint8_t *resp, size_t len, size_t qlen);
+
+/* 1 if the answer (resp) (at least a header) has TC set: the upstream cut it. */
+int ukd_dns_truncated(const uint8_t *resp);
 
 #endif

@@ -5,7 +5,7 @@
 #include "log.h"
 #include "names.h"
 #include "nat.h"
-#include "net_dns.h"
+#include "net_dns_server.h"
 #include "proxy.h"
 #include "store.h"
 #include "uk/time.h"
@@ -36,13 +36,6 @@ extern char **environ;
  * what ukd did can be repeated by hand from the log. The cost is a fork per call (~2 ms).
  */
 
-#define DNS_RATE 200        /* queries per second per network ... */
-#define DNS_BURST 400       /* ... with this burst: more are dropped unread */
-#define DNS_FWD_MAX 256     /* queries forwarded upstream and not yet answered, in all ... */
-#define DNS_FWD_NET_MAX 128 /* ... and per network: more get SERVFAIL at once */
-#define DNS_FWD_TRY_NS 2000000000LL /* per upstream tried; then the next, then SERVFAIL */
-#define DNS_UPSTREAMS_MAX 3         /* as the libc resolver's MAXNS */
-
 struct net_row {
 	char id[65], name[UKD_NAME_MAX];
 	uint32_t net, gw; /* host order */
@@ -50,45 +43,14 @@ struct net_row {
 	int64_t created;
 };
 
-struct dns_sock {
-	char net[65];
-	uint32_t gw;
-	int fd, outbound;
-	double tokens;
-	int64_t last_ns;
-};
-
-/* A query forwarded upstream: its own connected socket (a random source port the kernel holds
- * to the upstream's address and port) and a random ID; the answer must match both, and the
- * question (ukd_dns_response_matches). */
-struct dns_fwd {
-	int fd; /* -1: a free slot */
-	char net[65];
-	struct sockaddr_in client;
-	uint16_t client_id;
-	int tries;
-	int64_t deadline;
-	uint8_t q[UKD_DNS_MAX]; /* what was sent */
-	size_t qlen;
-	uint8_t req[UKD_DNS_MAX]; /* the guest's query, for its SERVFAIL */
-	struct ukd_dns_query pq;
-};
-
 struct ukd_nets {
 	pthread_mutex_t lock;
 	struct ukd *d;
-	char alias[160];         /* "ukd:ROOT": the mark on every link ukd makes */
-	char table[16];          /* "uk_HASH": its nftables table, one per root */
-	struct ukd_proxy *proxy; /* published ports with --userland-proxy (proxy.c) */
-	struct ukd_nat *nat;     /* published ports by DNAT, the default (nat.c); NULL: proxy */
-	pthread_t dns_thread;
-	int dns_started, wake[2], stopping;
-	struct dns_sock socks[64];
-	int nsocks;
-	struct sockaddr_in upstreams[DNS_UPSTREAMS_MAX]; /* /etc/resolv.conf's, read at start */
-	int nupstreams;
-	struct dns_fwd fwd[DNS_FWD_MAX];
-	int nfwd;
+	char alias[160];            /* "ukd:ROOT": the mark on every link ukd makes */
+	char table[16];             /* "uk_HASH": its nftables table, one per root */
+	struct ukd_proxy *proxy;    /* published ports with --userland-proxy (proxy.c) */
+	struct ukd_nat *nat;        /* published ports by DNAT, the default (nat.c); NULL: proxy */
+	struct ukd_dns_server *dns; /* DNS on each gateway (net_dns_server.c) */
 };
 
 /* ---- pure helpers ---- */
@@ -177,9 +139,10 @@ static void br_name(const char *net_id, char out[16])
 	snprintf(out, 16, "uk-%.12s", net_id);
 }
 
-static void tap_name(const char *instance_id, char out[16])
+/* The tap of an instance's NIC number (k) (0 to UKD_NETS_MAX - 1): "uk<id12><k>". */
+static void tap_name(const char *instance_id, int k, char out[16])
 {
-	snprintf(out, 16, "uk%.12s0", instance_id);
+	snprintf(out, 16, "uk%.12s%d", instance_id, k);
 }
 
 static void cidr_format(uint32_t net, int prefix, char buf[20])
@@ -492,7 +455,9 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 			br_name(rows[i].id, br);
 			ip_format(rows[i].gw, gw);
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
-			P("  iifname \"%s\" ip daddr %s udp dport 53 accept\n", br, gw);
+			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
+			  "accept\n",
+			  br, gw);
 			P("  iifname \"%s\" ip daddr %s icmp type echo-request accept\n", br, gw);
 			P("  iifname \"%s\" ct state established,related accept\n", br);
 			P("  iifname \"%s\" drop\n", br);
@@ -561,29 +526,56 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 
 static void dns_wake(struct ukd_nets *n)
 {
-	if (n->dns_started && write(n->wake[1], "x", 1) < 0)
-		log_debug("network", "wake dns: %s", strerror(errno));
+	ukd_dns_server_sync(n->dns);
 }
 
-/* The running instances named or aliased (name) on network (net): their addresses. */
-static int dns_lookup(struct ukd *d, const char *net, const char *name, uint32_t *ips, int max)
+struct ukd_dns_net *ukd_net_dns_nets(struct ukd *d, int *n)
+{
+	_cleanup_free_ struct net_row *rows = rows_all(d, n, NULL);
+	struct ukd_dns_net *out = rows ? calloc((size_t)*n + 1, sizeof(*out)) : NULL;
+
+	for (int i = 0; out && i < *n; i++) {
+		snprintf(out[i].id, sizeof(out[i].id), "%s", rows[i].id);
+		out[i].gw = rows[i].gw;
+		out[i].outbound = rows[i].outbound;
+	}
+	return out;
+}
+
+/* A name on the network asked (net), else on another network the asking instance (the one at
+ * (client_ip) on (net)) is on too: an instance resolves the names of every network it shares
+ * with another, and those alone. Answers come from one network: the asked one if the name is
+ * there, else the first other shared network holding it (by id), its address there. */
+int ukd_net_dns_lookup(struct ukd *d, const char *net, uint32_t client_ip, const char *name,
+                       uint32_t *ips, int max)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char client[16], first[65] = "";
 	int n = 0;
 
 	if (!name[0] || ukd_store_begin(d->store, NULL) < 0)
 		return 0;
+	ip_format(client_ip, client);
 	st = prep(d,
-	          "SELECT e.ip FROM endpoints e JOIN instances i ON i.id = e.instance"
-	          " WHERE e.network = ?1 AND i.state = 'running' AND (lower(i.name) = ?2"
-	          " OR instr(' ' || lower(e.aliases) || ' ', ' ' || ?2 || ' ') > 0)",
+	          "SELECT e.ip, e.network FROM endpoints e JOIN instances i ON i.id = e.instance"
+	          " WHERE i.state = 'running' AND (lower(i.name) = ?2"
+	          " OR instr(' ' || lower(e.aliases) || ' ', ' ' || ?2 || ' ') > 0)"
+	          " AND (e.network = ?1 OR e.network IN (SELECT o.network FROM endpoints o"
+	          " JOIN endpoints c ON c.instance = o.instance WHERE c.network = ?1"
+	          " AND c.ip = ?3)) ORDER BY e.network != ?1, e.network, e.ip",
 	          NULL);
 	if (st) {
 		sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
 	}
 	while (st && n < max && sqlite3_step(st) == SQLITE_ROW) {
+		const char *on = (const char *)sqlite3_column_text(st, 1);
 		uint32_t ip;
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", on);
+		if (strcmp(first, on))
+			break; /* the same name on a second shared network: one network's answer */
 		if (ip_parse((const char *)sqlite3_column_text(st, 0), &ip) == 0)
 			ips[n++] = htonl(ip);
 	}
@@ -591,277 +583,15 @@ static int dns_lookup(struct ukd *d, const char *net, const char *name, uint32_t
 	return n;
 }
 
-/* The IPv4 nameservers of (path) (resolv.conf(5)), at most DNS_UPSTREAMS_MAX. A loopback one
- * (a local stub such as 127.0.0.53) is kept: ukd, not the guest, sends to it, from the host. */
-static int upstreams_read(const char *path, struct sockaddr_in *out)
-{
-	FILE *f = fopen(path, "re");
-	char line[256], addr[64];
-	int n = 0;
-	uint32_t ip;
-
-	while (f && n < DNS_UPSTREAMS_MAX && fgets(line, sizeof(line), f))
-		if (sscanf(line, " nameserver %63s", addr) == 1 && ip_parse(addr, &ip) == 0)
-			out[n++] = (struct sockaddr_in){.sin_family = AF_INET,
-			                                .sin_port = htons(53),
-			                                .sin_addr.s_addr = htonl(ip)};
-	if (f)
-		fclose(f);
-	return n;
-}
-
-static void dns_reply(struct ukd_nets *n, const char *net, const struct sockaddr_in *to,
-                      const void *buf, size_t len)
-{
-	for (int i = 0; i < n->nsocks; i++)
-		if (!strcmp(n->socks[i].net, net)) {
-			if (sendto(n->socks[i].fd, buf, len, MSG_DONTWAIT,
-			           (const struct sockaddr *)to, sizeof(*to)) < 0)
-				log_debug("network", "dns answer: %s", strerror(errno));
-			return;
-		}
-}
-
-static void fwd_free(struct ukd_nets *n, struct dns_fwd *f)
-{
-	close(f->fd);
-	f->fd = -1;
-	n->nfwd--;
-}
-
-/* SERVFAIL to the guest whose query (f) no upstream answered. */
-static void fwd_fail(struct ukd_nets *n, struct dns_fwd *f)
-{
-	uint8_t out[UKD_DNS_MAX];
-
-	dns_reply(n, f->net, &f->client, out,
-	          ukd_dns_answer(f->req, &f->pq, UKD_DNS_SERVFAIL, NULL, 0, out));
-	fwd_free(n, f);
-}
-
-/* Sends (f)'s query to upstream number (f->tries) (a fresh socket and ID each try). */
-static int fwd_send(struct ukd_nets *n, struct dns_fwd *f)
-{
-	const struct sockaddr_in *up = &n->upstreams[f->tries % n->nupstreams];
-	uint16_t id;
-
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (f->fd < 0 || connect(f->fd, (const struct sockaddr *)up, sizeof(*up)) < 0 ||
-	    getrandom(&id, sizeof(id), 0) != sizeof(id))
-		return -1;
-	f->qlen = ukd_dns_forward_query(f->req, &f->pq, id, f->q);
-	f->deadline = ukd_now_ns() + DNS_FWD_TRY_NS;
-	f->tries++;
-	return send(f->fd, f->q, f->qlen, MSG_DONTWAIT) < 0 ? -1 : 0;
-}
-
-/* An outside name asked on an --outbound network: to the host's resolvers, bounded. */
-static void dns_forward(struct ukd_nets *n, const struct dns_sock *s, const uint8_t *req,
-                        const struct ukd_dns_query *q, const struct sockaddr_in *from)
-{
-	struct dns_fwd *f = NULL;
-	int mine = 0;
-
-	for (int i = 0; i < DNS_FWD_MAX; i++) {
-		if (n->fwd[i].fd < 0 && !f)
-			f = &n->fwd[i];
-		else if (n->fwd[i].fd >= 0 && !strcmp(n->fwd[i].net, s->net))
-			mine++;
-	}
-	if (!n->nupstreams || !f || mine >= DNS_FWD_NET_MAX) {
-		uint8_t out[UKD_DNS_MAX];
-		dns_reply(n, s->net, from, out,
-		          ukd_dns_answer(req, q, UKD_DNS_SERVFAIL, NULL, 0, out));
-		return;
-	}
-	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-	snprintf(f->net, sizeof(f->net), "%s", s->net);
-	f->client = *from;
-	f->pq = *q;
-	memcpy(f->req, req, q->qend);
-	n->nfwd++;
-	if (fwd_send(n, f) < 0)
-		fwd_fail(n, f);
-}
-
-/* An upstream's datagram on (f)'s socket: relayed to the guest if it is the answer. */
-static void fwd_answer(struct ukd_nets *n, struct dns_fwd *f)
-{
-	uint8_t buf[4096];
-	ssize_t len = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (len < 0 && errno == ECONNREFUSED && f->tries < 2 * n->nupstreams) {
-		if (fwd_send(n, f) < 0) /* nothing listens there: the next upstream */
-			fwd_fail(n, f);
-		return;
-	}
-	if (len <= 0 || !ukd_dns_response_matches(buf, (size_t)len, f->q, f->qlen))
-		return; /* forged, stray or late: the query waits on */
-	buf[0] = (uint8_t)(f->pq.id >> 8);
-	buf[1] = (uint8_t)f->pq.id;
-	dns_reply(n, f->net, &f->client, buf, (size_t)len);
-	fwd_free(n, f);
-}
-
-/* Queries whose try timed out: the next upstream, or SERVFAIL after each had two tries. */
-static void fwd_expire(struct ukd_nets *n)
-{
-	int64_t now = ukd_now_ns();
-
-	for (int i = 0; i < DNS_FWD_MAX; i++) {
-		struct dns_fwd *f = &n->fwd[i];
-		if (f->fd < 0 || now < f->deadline)
-			continue;
-		if (f->tries >= 2 * n->nupstreams || fwd_send(n, f) < 0)
-			fwd_fail(n, f);
-	}
-}
-
-static void dns_serve_one(struct ukd_nets *n, struct dns_sock *s)
-{
-	uint8_t req[UKD_DNS_MAX + 1], out[UKD_DNS_MAX];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	struct ukd_dns_query q;
-	uint32_t ips[8];
-	int nip = 0;
-	ssize_t len =
-	        recvfrom(s->fd, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-	int64_t now = ukd_now_ns();
-
-	if (len <= 0)
-		return;
-	s->tokens += (double)(now - s->last_ns) * DNS_RATE / 1e9;
-	s->last_ns = now;
-	if (s->tokens > DNS_BURST)
-		s->tokens = DNS_BURST;
-	if (s->tokens < 1)
-		return; /* over the rate: dropped, the guest's resolver retries */
-	s->tokens -= 1;
-	int rc = ukd_dns_parse_query(req, (size_t)len, &q);
-	if (rc < 0)
-		return;
-	if (rc == 0) {
-		rc = UKD_DNS_NXDOMAIN;
-		if (q.qclass == UKD_DNS_CLASS_IN &&
-		    (nip = dns_lookup(n->d, s->net, q.name, ips, 8)) > 0)
-			rc = UKD_DNS_NOERROR;
-		else if (s->outbound) {
-			dns_forward(n, s, req, &q,
-			            &from); /* not an instance's: the host's resolvers */
-			return;
-		}
-		if (q.qtype != UKD_DNS_TYPE_A)
-			nip = 0; /* the name exists, with no record of that type */
-	}
-	size_t olen = ukd_dns_answer(req, &q, rc, ips, nip, out);
-	if (sendto(s->fd, out, olen, MSG_DONTWAIT, (struct sockaddr *)&from, fl) < 0)
-		log_debug("network", "dns answer: %s", strerror(errno));
-}
-
-/* Binds GW:53 of each network lacking a socket, closes the sockets of removed ones. */
-static void dns_sync(struct ukd_nets *n)
-{
-	int nr;
-	uk_err_t err = {0};
-	_cleanup_free_ struct net_row *rows = rows_all(n->d, &nr, &err);
-
-	if (!rows)
-		return;
-	pthread_mutex_lock(&n->lock);
-	for (int i = 0; i < n->nsocks;) {
-		int keep = 0;
-		for (int j = 0; j < nr && !keep; j++)
-			keep = !strcmp(rows[j].id, n->socks[i].net);
-		if (keep) {
-			i++;
-			continue;
-		}
-		close(n->socks[i].fd);
-		n->socks[i] = n->socks[--n->nsocks];
-	}
-	for (int j = 0; j < nr; j++) {
-		int have = 0;
-		for (int i = 0; i < n->nsocks && !have; i++)
-			have = !strcmp(rows[j].id, n->socks[i].net);
-		if (have || n->nsocks == (int)(sizeof(n->socks) / sizeof(n->socks[0])))
-			continue;
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_port = htons(53),
-		                        .sin_addr.s_addr = htonl(rows[j].gw)};
-		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-			log_warn("network", "dns on %s's gateway: %s", rows[j].name,
-			         strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		struct dns_sock *s = &n->socks[n->nsocks++];
-		snprintf(s->net, sizeof(s->net), "%s", rows[j].id);
-		s->gw = rows[j].gw;
-		s->fd = fd;
-		s->outbound = rows[j].outbound;
-		s->tokens = DNS_BURST;
-		s->last_ns = ukd_now_ns();
-	}
-	pthread_mutex_unlock(&n->lock);
-}
-
-static void *dns_main(void *p)
-{
-	struct ukd_nets *n = p;
-	struct pollfd pf[65 + DNS_FWD_MAX];
-	struct dns_fwd *pfwd[DNS_FWD_MAX];
-
-	for (int i = 0; i < DNS_FWD_MAX; i++)
-		n->fwd[i].fd = -1;
-	dns_sync(n);
-	while (!n->stopping) {
-		int np = 0, ns, nf = 0;
-		pf[np++] = (struct pollfd){.fd = n->wake[0], .events = POLLIN};
-		pthread_mutex_lock(&n->lock);
-		for (int i = 0; i < n->nsocks; i++)
-			pf[np++] = (struct pollfd){.fd = n->socks[i].fd, .events = POLLIN};
-		pthread_mutex_unlock(&n->lock);
-		ns = np;
-		for (int i = 0; i < DNS_FWD_MAX; i++)
-			if (n->fwd[i].fd >= 0) {
-				pfwd[nf++] = &n->fwd[i];
-				pf[np++] = (struct pollfd){.fd = n->fwd[i].fd, .events = POLLIN};
-			}
-		int r = poll(pf, (nfds_t)np, n->nfwd ? 100 : 1000);
-		fwd_expire(n);
-		if (r <= 0)
-			continue;
-		for (int i = ns; i < np; i++) /* before the guests' queries may reuse a slot */
-			if (pf[i].revents && pfwd[i - ns]->fd == pf[i].fd)
-				fwd_answer(n, pfwd[i - ns]);
-		if (pf[0].revents) {
-			char buf[64];
-			while (read(n->wake[0], buf, sizeof(buf)) > 0)
-				;
-			dns_sync(n);
-			continue;
-		}
-		for (int i = 1; i < ns; i++)
-			if (pf[i].revents & POLLIN) /* socks only change on this thread */
-				dns_serve_one(n, &n->socks[i - 1]);
-	}
-	return NULL;
-}
-
 /* ---- endpoints ---- */
 
 struct endpoint {
 	char net[65], ip[16], tap[16], mac[18], ports[UKD_PORTS_MAX * 40];
+	char aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
 };
 
-/* The instance's endpoint (its first network); 0 if it has none. */
-static int endpoint_get(struct ukd *d, const char *instance, struct endpoint *e)
+/* The instance's endpoint on network (net) (an id); 0 if it has none there. */
+static int endpoint_get(struct ukd *d, const char *instance, const char *net, struct endpoint *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int found = 0;
@@ -869,14 +599,19 @@ static int endpoint_get(struct ukd *d, const char *instance, struct endpoint *e)
 	memset(e, 0, sizeof(*e));
 	if (ukd_store_begin(d->store, NULL) < 0)
 		return 0;
-	st = prep(d, "SELECT network, ip, tap, mac, ports FROM endpoints WHERE instance = ?", NULL);
-	if (st)
+	st = prep(d,
+	          "SELECT network, ip, tap, mac, ports, aliases FROM endpoints WHERE instance = ?"
+	          " AND network = ?",
+	          NULL);
+	if (st) {
 		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, net, -1, SQLITE_STATIC);
+	}
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		char *f[] = {e->net, e->ip, e->tap, e->mac, e->ports};
-		size_t sz[] = {sizeof(e->net), sizeof(e->ip), sizeof(e->tap), sizeof(e->mac),
-		               sizeof(e->ports)};
-		for (int i = 0; i < 5; i++)
+		char *f[] = {e->net, e->ip, e->tap, e->mac, e->ports, e->aliases};
+		size_t sz[] = {sizeof(e->net), sizeof(e->ip),    sizeof(e->tap),
+		               sizeof(e->mac), sizeof(e->ports), sizeof(e->aliases)};
+		for (int i = 0; i < 6; i++)
 			snprintf(f[i], sz[i], "%s", (const char *)sqlite3_column_text(st, i));
 		found = 1;
 	}
@@ -938,22 +673,38 @@ static int name_free(struct ukd *d, const char *net, const char *net_name, const
 	return 0;
 }
 
-static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+/* The first NIC number no endpoint of (instance) uses (its tap's last digit). Inside a
+ * transaction. */
+static int nic_free(struct ukd *d, const char *instance)
+{
+	for (int k = 0; k < UKD_NETS_MAX; k++) {
+		char tap[16];
+		_cleanup_stmt_ sqlite3_stmt *st =
+		        prep(d, "SELECT 1 FROM endpoints WHERE instance = ? AND tap = ?", NULL);
+		tap_name(instance, k, tap);
+		if (!st)
+			return 0;
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, tap, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return k;
+	}
+	return 0;
+}
+
+/* Reserves (in)'s endpoint on the network (a) names: an address, a NIC number (its tap and
+ * MAC), its aliases. (first): the network published ports go to (eth0). */
+static int attach_one(struct ukd *d, const struct ukd_instance *in, const struct ukd_net_attach *a,
+                      int first, uk_err_t *err)
 {
 	const char *instance_id = in->id;
 	const struct ukd_instance_spec *spec = &in->spec;
 	struct net_row r;
 	char ip[16] = "", mac[18], tap[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 8] = "";
-	const struct ukd_net_attach *a = &spec->nets[0];
 
-	if (spec->net_mode != UKD_NET_BRIDGE || spec->n_nets < 1)
-		return 0;
-	if (spec->n_nets > 1)
-		return uk_err_bad(err, "networks: one network per instance for now (got %d)",
-		                  spec->n_nets);
 	if (row_find(d, a->network, &r, err) < 0)
 		return -1;
-	if (r.internal && spec->n_ports)
+	if (first && r.internal && spec->n_ports)
 		return uk_err_bad(err, "network %s is --internal: it publishes no ports", r.name);
 	if (a->ip[0]) {
 		uint32_t want;
@@ -973,11 +724,13 @@ static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 		         i ? " " : "", a->aliases[i]);
 	for (char *p = aliases; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", instance_id, instance_id + 2,
-	         instance_id + 4);
-	tap_name(instance_id, tap);
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
+	int k = nic_free(d, instance_id);
+	/* NIC 0 keeps the MAC of an instance with one NIC; the others 52:54:0K:... */
+	snprintf(mac, sizeof(mac), "52:54:%02x:%.2s:%.2s:%.2s", k, instance_id, instance_id + 2,
+	         instance_id + 4);
+	tap_name(instance_id, k, tap);
 	if (ip[0] && ip_taken(d, r.id, ip)) {
 		ukd_store_rollback(d->store);
 		return uk_err_conflict(err, "ip %s is already used on network %s", ip, r.name);
@@ -1018,6 +771,23 @@ static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 	return ukd_store_commit(d->store, err);
 }
 
+/* Reserves an endpoint on each network of (in)'s spec, all or none. */
+static int attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+{
+	const struct ukd_instance_spec *spec = &in->spec;
+
+	if (spec->net_mode != UKD_NET_BRIDGE || spec->n_nets < 1)
+		return 0;
+	if (ukd_store_begin(d->store, err) < 0)
+		return -1;
+	for (int i = 0; i < spec->n_nets; i++)
+		if (attach_one(d, in, &spec->nets[i], i == 0, err) < 0) {
+			ukd_store_rollback(d->store); /* the inner one ended the transaction */
+			return -1;
+		}
+	return ukd_store_commit(d->store, err);
+}
+
 void ukd_net_release(struct ukd *d, const char *instance_id)
 {
 	char tap[16];
@@ -1027,8 +797,10 @@ void ukd_net_release(struct ukd *d, const char *instance_id)
 	ukd_proxy_remove(d->nets->proxy, instance_id);
 	if (ukd_nat_remove(d->nets->nat, instance_id) > 0)
 		nft_apply(d, NULL); /* its DNAT rules go */
-	tap_name(instance_id, tap);
-	link_del(d->nets, tap);
+	for (int k = 0; k < UKD_NETS_MAX; k++) {
+		tap_name(instance_id, k, tap);
+		link_del(d->nets, tap);
+	}
 }
 
 void ukd_net_detach(struct ukd *d, const char *instance_id)
@@ -1079,25 +851,19 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 	return 0;
 }
 
+/* Start: a tap on each network's bridge, in the spec's order (NIC k = the guest's k-th virtio-net
+ * device), and the guest's variables: UK_IP, UK_GW, UK_DNS for the first; UK_IPk, UK_GWk for the
+ * others (docs/networking.md). Published ports go to the first network's address. */
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
                    struct ukd_net_guest *out, uk_err_t *err)
 {
-	struct endpoint e;
-	struct net_row r;
-	char br[16], ports[UKD_PORTS_MAX * 40] = "", gw[16];
-	uint32_t ip = 0;
+	char ports[UKD_PORTS_MAX * 40] = "", br0[16] = "";
+	uint32_t ip0 = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (spec->net_mode != UKD_NET_BRIDGE)
 		return 0;
 	if (privileged(d, err) < 0)
-		return -1;
-	if (!endpoint_get(d, instance_id, &e))
-		return uk_err_internal(err,
-		                       "instance %.12s has no endpoint on its network: "
-		                       "recreate it",
-		                       instance_id);
-	if (row_find(d, e.net, &r, err) < 0)
 		return -1;
 	for (int i = 0; i < spec->n_ports; i++) {
 		const struct ukd_port *p = &spec->ports[i];
@@ -1105,31 +871,58 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		         i ? " " : "", p->host_ip, p->host_port, p->guest_port,
 		         strcmp(p->proto, "udp") ? "" : "/udp");
 	}
-	br_name(r.id, br);
-	ip_parse(e.ip, &ip);
 	ukd_net_release(d, instance_id); /* a previous run's leftovers */
-	if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
-		return -1;
-	const char *args[] = {ports, instance_id, NULL};
-	if (ukd_store_begin(d->store, err) < 0 ||
-	    exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ?", args, err) < 0 ||
-	    ukd_store_commit(d->store, err) < 0 ||
-	    proxies_from_text(d->nets, instance_id, br, ports, ip, 0, err) < 0 ||
-	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0)) {
-		ukd_net_release(d, instance_id);
-		return -1;
+	for (int k = 0; k < spec->n_nets && k < UKD_NETS_MAX; k++) {
+		struct endpoint e;
+		struct net_row r;
+		char br[16], gw[16], sfx[4] = "";
+		if (row_find(d, spec->nets[k].network, &r, err) < 0)
+			goto fail;
+		if (!endpoint_get(d, instance_id, r.id, &e)) {
+			uk_err_internal(err,
+			                "instance %.12s has no endpoint on network %s: disconnect "
+			                "and connect it again, or recreate it",
+			                instance_id, r.name);
+			goto fail;
+		}
+		br_name(r.id, br);
+		if (!k)
+			snprintf(br0, sizeof(br0), "%s", br);
+		if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
+			goto fail;
+		const char *args[] = {k ? "" : ports, instance_id, r.id, NULL};
+		if (ukd_store_begin(d->store, err) < 0)
+			goto fail;
+		if (exec_sql(d, "UPDATE endpoints SET ports = ? WHERE instance = ? AND network = ?",
+		             args, err) < 0) {
+			ukd_store_rollback(d->store);
+			goto fail;
+		}
+		if (ukd_store_commit(d->store, err) < 0)
+			goto fail;
+		struct ukd_nic *nic = &out->nics[out->n_nics++];
+		*nic = (struct ukd_nic){.kind = UKD_NIC_TAP};
+		snprintf(nic->mac, sizeof(nic->mac), "%s", e.mac);
+		snprintf(nic->tap, sizeof(nic->tap), "%s", e.tap);
+		ip_format(r.gw, gw);
+		if (k)
+			snprintf(sfx, sizeof(sfx), "%d", k);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_IP%s=%s/%d", sfx, e.ip,
+		         r.prefix);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_GW%s=%s", sfx, gw);
+		if (!k) {
+			snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_DNS=%s", gw);
+			snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
+			ip_parse(e.ip, &ip0);
+		}
 	}
-	out->nics[0] = (struct ukd_nic){.kind = UKD_NIC_TAP};
-	snprintf(out->nics[0].mac, sizeof(out->nics[0].mac), "%s", e.mac);
-	snprintf(out->nics[0].tap, sizeof(out->nics[0].tap), "%s", e.tap);
-	out->n_nics = 1;
-	ip_format(r.gw, gw);
-	snprintf(out->env[0], sizeof(out->env[0]), "UK_IP=%s/%d", e.ip, r.prefix);
-	snprintf(out->env[1], sizeof(out->env[1]), "UK_GW=%s", gw);
-	snprintf(out->env[2], sizeof(out->env[2]), "UK_DNS=%s", gw);
-	out->n_env = 3;
-	snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
+	if (proxies_from_text(d->nets, instance_id, br0, ports, ip0, 0, err) < 0 ||
+	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0))
+		goto fail;
 	return 0;
+fail:
+	ukd_net_release(d, instance_id);
+	return -1;
 }
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
@@ -1507,39 +1300,54 @@ static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, i
 		        in.name, verb, in.name, verb, in.name);
 		goto fail;
 	}
-	on = endpoint_get(d, id, &e);
+	on = endpoint_get(d, id, r->id, &e);
 	if (connect && on) {
-		if (!strcmp(e.net, r->id))
-			uk_err_conflict(err, "instance %s is already on network %s", in.name,
-			                r->name);
-		else
-			uk_err_conflict(
-			        err,
-			        "instance %s is on another network: one network per instance "
-			        "for now; disconnect it first (uk network inspect shows which)",
-			        in.name);
+		uk_err_conflict(err, "instance %s is already on network %s", in.name, r->name);
 		goto fail;
 	}
-	if (!connect && (!on || strcmp(e.net, r->id))) {
+	if (!connect && !on) {
 		uk_err_conflict(err, "instance %s is not on network %s", in.name, r->name);
 		goto fail;
 	}
-	memset(in.spec.nets, 0, sizeof(in.spec.nets));
-	in.spec.n_nets = 0;
-	/* the last network gone: the mode of an instance created without --network */
-	in.spec.net_mode = UKD_NET_DEFAULT;
+	if (in.spec.net_mode != UKD_NET_BRIDGE) {
+		memset(in.spec.nets, 0, sizeof(in.spec.nets));
+		in.spec.n_nets = 0;
+	}
 	if (connect) {
-		in.spec.nets[0] = *a;
-		snprintf(in.spec.nets[0].network, UKD_NAME_MAX, "%s", r->name);
-		in.spec.n_nets = 1;
-		in.spec.net_mode = UKD_NET_BRIDGE;
-		if (attach(d, &in, err) < 0)
+		if (in.spec.n_nets >= UKD_NETS_MAX) {
+			uk_err_conflict(
+			        err,
+			        "instance %s is on %d networks, the most an instance joins: "
+			        "disconnect one first",
+			        in.name, in.spec.n_nets);
 			goto fail;
+		}
+		struct ukd_net_attach *na = &in.spec.nets[in.spec.n_nets];
+		*na = *a;
+		snprintf(na->network, UKD_NAME_MAX, "%s", r->name);
+		in.spec.net_mode = UKD_NET_BRIDGE;
+		if (attach_one(d, &in, na, in.spec.n_nets == 0, err) < 0)
+			goto fail;
+		in.spec.n_nets++;
 	} else {
 		const char *args[] = {id, r->id, NULL};
 		if (exec_sql(d, "DELETE FROM endpoints WHERE instance = ? AND network = ?", args,
 		             err) < 0)
 			goto fail;
+		/* out of the spec too (named by name or id): the others keep their order */
+		for (int k = 0; k < in.spec.n_nets; k++) {
+			struct net_row rk;
+			if (row_find(d, in.spec.nets[k].network, &rk, NULL) < 0 ||
+			    strcmp(rk.id, r->id))
+				continue;
+			memmove(&in.spec.nets[k], &in.spec.nets[k + 1],
+			        (size_t)(in.spec.n_nets - k - 1) * sizeof(in.spec.nets[0]));
+			memset(&in.spec.nets[--in.spec.n_nets], 0, sizeof(in.spec.nets[0]));
+			break;
+		}
+		/* the last network gone: the mode of an instance created without --network */
+		if (!in.spec.n_nets)
+			in.spec.net_mode = UKD_NET_DEFAULT;
 	}
 	if (spec_store(d, &in, err) < 0 || ukd_store_commit(d->store, err) < 0) {
 		ukd_instance_clear(&in);
@@ -1589,37 +1397,44 @@ int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err
 	return conn(d, key, body, 0, err);
 }
 
-json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id)
+/* One endpoint as inspect shows it. */
+static json_object *endpoint_json(const struct net_row *r, const struct endpoint *e)
 {
-	struct endpoint e;
-	struct net_row r;
-	json_object *o, *al;
-	char gw[16], aliases[UKD_ALIASES_MAX * UKD_NAME_MAX + 16];
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	json_object *o = json_object_new_object(), *al = json_object_new_array();
+	char gw[16], aliases[sizeof(e->aliases)];
 
-	if (!endpoint_get(d, instance_id, &e) || row_find(d, e.net, &r, NULL) < 0)
-		return NULL;
-	o = json_object_new_object();
-	al = json_object_new_array();
-	ip_format(r.gw, gw);
-	json_object_object_add(o, "network", json_object_new_string(r.name));
-	json_object_object_add(o, "ip_address", json_object_new_string(e.ip));
-	json_object_object_add(o, "prefix_length", json_object_new_int(r.prefix));
+	ip_format(r->gw, gw);
+	json_object_object_add(o, "network", json_object_new_string(r->name));
+	json_object_object_add(o, "ip_address", json_object_new_string(e->ip));
+	json_object_object_add(o, "prefix_length", json_object_new_int(r->prefix));
 	json_object_object_add(o, "gateway", json_object_new_string(gw));
-	json_object_object_add(o, "mac_address", json_object_new_string(e.mac));
-	aliases[0] = 0;
-	if (ukd_store_begin(d->store, NULL) == 0) {
-		st = prep(d, "SELECT aliases FROM endpoints WHERE instance = ?", NULL);
-		if (st)
-			sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
-		if (st && sqlite3_step(st) == SQLITE_ROW)
-			snprintf(aliases, sizeof(aliases), "%s",
-			         (const char *)sqlite3_column_text(st, 0));
-		ukd_store_commit(d->store, NULL);
-	}
+	json_object_object_add(o, "mac_address", json_object_new_string(e->mac));
+	memcpy(aliases, e->aliases, sizeof(aliases));
 	for (char *save, *a = strtok_r(aliases, " ", &save); a; a = strtok_r(NULL, " ", &save))
 		json_object_array_add(al, json_object_new_string(a));
 	json_object_object_add(o, "aliases", al);
+	return o;
+}
+
+json_object *ukd_net_endpoint_json(struct ukd *d, const struct ukd_instance *in)
+{
+	json_object *o = NULL, *all = json_object_new_array();
+
+	for (int k = 0; in->spec.net_mode == UKD_NET_BRIDGE && k < in->spec.n_nets; k++) {
+		struct endpoint e;
+		struct net_row r;
+		if (row_find(d, in->spec.nets[k].network, &r, NULL) < 0 ||
+		    !endpoint_get(d, in->id, r.id, &e))
+			continue;
+		if (!o) /* the first network's, as with one network */
+			o = endpoint_json(&r, &e);
+		json_object_array_add(all, endpoint_json(&r, &e));
+	}
+	if (!o) {
+		json_object_put(all);
+		return NULL;
+	}
+	json_object_object_add(o, "networks", all);
 	return o;
 }
 
@@ -1721,13 +1536,8 @@ int ukd_net_start(struct ukd *d, uk_err_t *err)
 	uk_err_clear(err);
 	links_sweep(n, keep, nkeep);
 	free(keep);
-	n->nupstreams = upstreams_read("/etc/resolv.conf", n->upstreams);
-	log_info("network", "%d upstream resolver(s) for --outbound networks (/etc/resolv.conf)",
-	         n->nupstreams);
-	if (pipe2(n->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    pthread_create(&n->dns_thread, NULL, dns_main, n) != 0)
-		return uk_err_errno(err, errno, "start the networks' DNS");
-	n->dns_started = 1;
+	if (!(n->dns = ukd_dns_server_start(d, "/etc/resolv.conf", err)))
+		return -1;
 	log_info("network", "%d network(s) up", nr);
 	return 0;
 }
@@ -1742,12 +1552,6 @@ void ukd_net_stop(struct ukd *d)
 	n->proxy = NULL;
 	ukd_nat_free(n->nat); /* the reservations; the rules stay while guests do */
 	n->nat = NULL;
-	if (n->dns_started) {
-		n->stopping = 1;
-		dns_wake(n);
-		pthread_join(n->dns_thread, NULL);
-		for (int i = 0; i < DNS_FWD_MAX; i++)
-			if (n->fwd[i].fd >= 0)
-				close(n->fwd[i].fd);
-	}
+	ukd_dns_server_stop(n->dns);
+	n->dns = NULL;
 }

@@ -12,7 +12,8 @@
 
 /*
  * Contract (docs/networking.md). A network is a row in the store (networks) and, while ukd
- * runs, a bridge "uk-<id12>" holding the gateway address, one UDP socket on GATEWAY:53 (DNS)
+ * runs, a bridge "uk-<id12>" holding the gateway address, DNS on GATEWAY:53 (UDP and TCP,
+ * net_dns_server.h)
  * and rules in the one nftables table this ukd owns ("ip uk_HASH", ukd_net_table_name()). An
  * instance on a network has an
  * endpoint row (address, MAC, tap name, aliases) from create to removal; while it runs, a tap
@@ -44,32 +45,35 @@ json_object *ukd_net_prune(struct ukd *d, uk_err_t *err);
 struct ukd_instance;
 
 /* POST /v1/networks/{key}/connect, (body) {"instance", "aliases", "ip"}: a created or stopped
- * instance joins the network (its spec and endpoint change in one transaction; DNS answers its
- * names there from its next start). 400 bad body, 404 unknown network or instance, 409 the
- * instance runs (no NIC hot-plug), is already on a network (one per instance), its address or
- * an alias is taken. */
+ * instance joins the network as its next NIC (its spec and endpoint change in one transaction;
+ * DNS answers its names there from its next start). 400 bad body, 404 unknown network or
+ * instance, 409 the instance runs (no NIC hot-plug), is already on that network or on
+ * UKD_NETS_MAX, its address or an alias is taken. */
 int ukd_net_connect(struct ukd *d, const char *key, json_object *body, uk_err_t *err);
-/* POST /v1/networks/{key}/disconnect, (body) {"instance"}: it leaves the network and is back in
- * the default mode (UKD_NET_DEFAULT). 409 running or not on that network. */
+/* POST /v1/networks/{key}/disconnect, (body) {"instance"}: it leaves the network (its other
+ * NICs keep their order); off its last one it is back in the default mode (UKD_NET_DEFAULT).
+ * 409 running or not on that network. */
 int ukd_net_disconnect(struct ukd *d, const char *key, json_object *body, uk_err_t *err);
 
-/* Instance create, before its row is stored: checks the network its spec joins exists and
- * reserves an endpoint (address, MAC, aliases) on it; 404 unknown network, 409 address taken,
- * 400 address outside it. Not on a network: 0. */
+/* Instance create, before its row is stored: checks the networks its spec joins exist and
+ * reserves an endpoint (address, NIC number, MAC, aliases) on each, all or none; 404 unknown
+ * network, 409 address taken, 400 address outside it. Not on a network: 0. */
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err);
-/* inspect's "network" of an instance on a uk network: {network, ip_address, prefix_length,
- * gateway, mac_address, aliases}; NULL if it is on none. */
-json_object *ukd_net_endpoint_json(struct ukd *d, const char *instance_id);
+/* inspect's "network" of an instance on uk networks: the first network's {network, ip_address,
+ * prefix_length, gateway, mac_address, aliases} and "networks": that object for each network,
+ * in NIC order; NULL if it is on none. */
+json_object *ukd_net_endpoint_json(struct ukd *d, const struct ukd_instance *in);
 /* Instance removal: drops its endpoints and taps. */
 void ukd_net_detach(struct ukd *d, const char *instance_id);
 
-/* What a start gives the guest on a network: its NIC and environment (UK_IP, UK_GW, UK_DNS). */
+/* What a start gives the guest on its networks: a NIC per network (the spec's order) and the
+ * environment: UK_IP, UK_GW, UK_DNS for the first, UK_IPk and UK_GWk for NIC k > 0. */
 struct ukd_net_guest {
-	struct ukd_nic nics[1]; /* one network per instance for now (eth0) */
+	struct ukd_nic nics[UKD_NETS_MAX];
 	int n_nics;
-	char env[3][48];
+	char env[2 * UKD_NETS_MAX + 1][48];
 	int n_env;
-	char ip[16]; /* its address there (what a health check probes) */
+	char ip[16]; /* its address on the first (what a health check probes) */
 };
 
 /* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s

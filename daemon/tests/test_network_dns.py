@@ -30,7 +30,7 @@ def namespaces():
         conf.write("# ukd_network_dns\nnameserver 127.0.0.1\n")
         conf.close()
         subprocess.run(["mount", "--bind", conf.name, "/etc/resolv.conf"], check=True)
-        return
+        return conf.name
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nft"):
         print("SKIP: needs root, unshare(1) and nft(8) (namespaces of its own)")
         sys.exit(77)
@@ -43,16 +43,51 @@ def namespaces():
 
 
 class Upstream:
-    """A DNS server on 127.0.0.1:53: outside.example A 198.51.100.7; forged.example: first a
+    """A DNS server on (ip):53, UDP and TCP: outside.example A (addr); forged.example: first a
     wrong-ID answer and an answer to another question (1.1.1.1), then the real one; silent.*
-    never answered. Counts what it is asked."""
+    never answered; big.example: over UDP cut (TC, no records), over TCP 60 A records (more
+    than 512 bytes). Counts what it is asked (name, additional records, length, "udp"/"tcp")."""
 
-    def __init__(self):
+    def __init__(self, ip="127.0.0.1", addr=UPSTREAM_IP):
+        self.addr = addr
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 53))
+        self.sock.bind((ip, 53))
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((ip, 53))
+        self.tcp.listen(64)
         self.asked = []
         self.lock = threading.Lock()
         threading.Thread(target=self.serve, daemon=True).start()
+        threading.Thread(target=self.serve_tcp, daemon=True).start()
+
+    def answers(self, q, proto):
+        """The messages that answer query (q) over (proto)."""
+        qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", q[:12])
+        end = q.index(b"\0", 12) + 5
+        name = []
+        i = 12
+        while q[i]:
+            name.append(q[i + 1:i + 1 + q[i]].decode())
+            i += q[i] + 1
+        name = ".".join(name)
+        with self.lock:
+            self.asked.append((name, ar, len(q), proto))
+        if name.startswith("silent"):
+            return []
+        ans = lambda i, question, ips: (struct.pack(">HHHHHH", i, 0x8180, 1, len(ips), 0, 0) +
+                                        question + b"".join(
+                                            struct.pack(">HHHIH", 0xc00c, 1, 1, 60, 4) +
+                                            socket.inet_aton(ip) for ip in ips))
+        out = []
+        if name == "big.example":
+            if proto == "udp":
+                return [struct.pack(">HHHHHH", qid, 0x8380, 1, 0, 0, 0) + q[12:end]]
+            return [ans(qid, q[12:end], ["198.51.100.%d" % k for k in range(1, 61)])]
+        if name == "forged.example":
+            out.append(ans(qid ^ 1, q[12:end], ["1.1.1.1"]))
+            out.append(ans(qid, dns_query("other.example")[12:], ["1.1.1.1"]))
+        return out + [ans(qid, q[12:end], [self.addr])]
 
     def serve(self):
         while True:
@@ -60,27 +95,36 @@ class Upstream:
                 q, src = self.sock.recvfrom(4096)
             except OSError:
                 return
-            qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", q[:12])
-            end = q.index(b"\0", 12) + 5
-            name = []
-            i = 12
-            while q[i]:
-                name.append(q[i + 1:i + 1 + q[i]].decode())
-                i += q[i] + 1
-            name = ".".join(name)
-            with self.lock:
-                self.asked.append((name, ar, len(q)))
-            if name.startswith("silent"):
-                continue
-            ans = lambda i, question, ip: (struct.pack(">HHHHHH", i, 0x8180, 1, 1, 0, 0) +
-                                           question + struct.pack(">HHHIH", 0xc00c, 1, 1, 60, 4)
-                                           + socket.inet_aton(ip))
-            if name == "forged.example":
-                self.sock.sendto(ans(qid ^ 1, q[12:end], "1.1.1.1"), src)
-                other = dns_query("other.example")[12:]
-                self.sock.sendto(ans(qid, other, "1.1.1.1"), src)
-                time.sleep(0.05)
-            self.sock.sendto(ans(qid, q[12:end], UPSTREAM_IP), src)
+            for k, a in enumerate(self.answers(q, "udp")):
+                if k:
+                    time.sleep(0.05)
+                self.sock.sendto(a, src)
+
+    def serve_tcp(self):
+        while True:
+            c, _ = self.tcp.accept()
+            threading.Thread(target=self.serve_conn, args=(c,), daemon=True).start()
+
+    def serve_conn(self, c):
+        with c:
+            try:
+                while True:
+                    n = struct.unpack(">H", recv_all(c, 2))[0]
+                    for a in self.answers(recv_all(c, n), "tcp"):
+                        c.sendall(struct.pack(">H", len(a)) + a)
+            except (OSError, EOFError, struct.error):
+                return
+
+
+def recv_all(s, n):
+    """(n) bytes from stream (s); EOFError if it ends first."""
+    b = b""
+    while len(b) < n:
+        k = s.recv(n - len(b))
+        if not k:
+            raise EOFError("stream ended after %d of %d bytes" % (len(b), n))
+        b += k
+    return b
 
 
 def answer(r):

@@ -199,6 +199,7 @@ static void arp_learn(struct uk_net *s, uint32_t ip, const uint8_t *mac, int cre
 			return;
 	}
 	e->ip = ip;
+	e->ifx = (uint8_t)s->cur_if;
 	memcpy(e->mac, mac, 6);
 	e->state = 2;
 	e->tries = 0;
@@ -241,6 +242,8 @@ int uk_net_arp_resolved(uint32_t ip)
 
 static void arp_timers(struct uk_net *s)
 {
+	int prev = s->cur_if;
+
 	for (int i = 0; i < NET_ARP_SIZE; i++) {
 		struct net_arp *e = &s->arp[i];
 		if (e->state != 1)
@@ -253,16 +256,74 @@ static void arp_timers(struct uk_net *s)
 			}
 			e->tries++;
 			e->expires = s->now + NET_ARP_RETRY;
+			net_if_use(s, e->ifx <= s->nextra ? e->ifx : 0); /* asked on its NIC */
 			arp_send(s, 1, bcast_mac, e->ip, (const uint8_t[6]){0});
+			net_if_use(s, prev);
 			s->events++;
 		}
 		net_timer_at(s, e->expires);
 	}
 }
 
+/* --- several NICs: the one a packet uses --- */
+
+void net_if_use(struct uk_net *s, int k)
+{
+	if (k == s->cur_if)
+		return;
+	s->ifs[s->cur_if] = (struct net_if){s->dev, s->ip, s->mask, s->gw};
+	s->dev = s->ifs[k].dev;
+	s->ip = s->ifs[k].ip;
+	s->mask = s->ifs[k].mask;
+	s->gw = s->ifs[k].gw;
+	s->cur_if = k;
+}
+
+static struct net_if if_get(struct uk_net *s, int k)
+{
+	return k == s->cur_if ? (struct net_if){s->dev, s->ip, s->mask, s->gw} : s->ifs[k];
+}
+
+/* The NIC for a packet from (src) (0: any) to (dst): see net_internal.h. */
+static int if_route(struct uk_net *s, uint32_t src, uint32_t dst)
+{
+	for (int k = 0; src && k <= s->nextra; k++)
+		if (if_get(s, k).ip == src)
+			return k;
+	for (int k = 0; k <= s->nextra; k++) {
+		struct net_if f = if_get(s, k);
+		if (f.ip && (dst & f.mask) == (f.ip & f.mask))
+			return k;
+	}
+	return 0;
+}
+
+uint32_t net_src_for(struct uk_net *s, uint32_t dst)
+{
+	return if_get(s, if_route(s, 0, dst)).ip;
+}
+
 /* --- IPv4 output --- */
 
+static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto,
+                                size_t len);
+
 uk_result_t net_ip_send(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+	int prev = s->cur_if;
+	uk_result_t r;
+
+	if (!s->nextra || dst == 0xffffffffu)
+		return ip_send_here(s, src, dst, proto, len);
+	net_if_use(s, if_route(s, src, dst));
+	r = ip_send_here(s, src, dst, proto, len);
+	net_if_use(s, prev);
+	return r;
+}
+
+/* Sends on the NIC in use (s->dev). */
+static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto,
+                                size_t len)
 {
 	uint8_t *f = s->tx, *ip = f + NET_ETH_HLEN;
 	size_t flen = NET_ETH_HLEN + NET_IP_HLEN + len;
@@ -328,6 +389,7 @@ uk_result_t net_ip_send(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t pr
 			return UK_EAGAIN;
 		}
 		e->ip = hop;
+		e->ifx = (uint8_t)s->cur_if;
 		e->state = 1;
 		e->tries = 1;
 		e->expires = s->now + NET_ARP_RETRY;
@@ -358,7 +420,7 @@ static void icmp_input(struct uk_net *s, uint32_t src, const uint8_t *p, size_t 
 	r[0] = 0;
 	net_put16(r + 2, 0);
 	net_put16(r + 2, net_csum_fold(net_csum_add(0, r, len)));
-	net_ip_send(s, 0, src, NET_PROTO_ICMP, len);
+	net_ip_send(s, s->ip, src, NET_PROTO_ICMP, len);
 }
 
 uk_result_t uk_net_ping(uint32_t ip, uint16_t id, uint16_t seq, const void *data, size_t len)
@@ -674,12 +736,27 @@ uk_result_t uk_net_parse_config(const char *ip, const char *gw, struct uk_net_co
 
 uk_result_t uk_net_configure_from_options(void)
 {
+	static const char *const ipv[] = {"UK_IP1", "UK_IP2", "UK_IP3"};
+	static const char *const gwv[] = {"UK_GW1", "UK_GW2", "UK_GW3"};
 	struct uk_net_config cfg;
 	uk_result_t r = uk_net_parse_config(getenv("UK_IP"), getenv("UK_GW"), &cfg);
 
-	if (r != UK_OK)
+	if (r != UK_OK || (r = uk_net_init(NULL, &cfg)) != UK_OK)
 		return r;
-	return uk_net_init(NULL, &cfg);
+	/* NIC k (UK_IPk, UK_GWk: ukd's instances on several networks) is the k-th device after
+	 * the first, in probe order (PCI slot or virtio-mmio order: the order ukd gave them) */
+	struct uk_net *s = uk_net_cur;
+	struct uk_netdev *dev = s->dev;
+	for (int k = 1; k < NET_IF_MAX && s->nextra == k - 1 && getenv(ipv[k - 1]); k++) {
+		struct uk_net_config c;
+		if (!(dev = uk_netdev_next(dev)) ||
+		    uk_net_parse_config(getenv(ipv[k - 1]), getenv(gwv[k - 1]), &c) != UK_OK ||
+		    c.dhcp)
+			break;
+		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
+		s->nextra = k;
+	}
+	return UK_OK;
 }
 
 /* --- the event loop --- */
@@ -691,17 +768,21 @@ int uk_net_step(struct uk_net *s)
 	s->now = s->clock();
 	s->events = 0;
 	net_tcp_flush(s);
-	for (int i = 0; i < 256; i++) {
-		n = s->dev->ops->rx(s->dev, s->rxbuf, s->rxcap);
-		if (n <= 0)
-			break;
-		s->events++;
-		if ((size_t)n > s->rxcap) {
-			s->st.rx_bad++;
-			break;
+	for (int k = 0; k <= s->nextra; k++) {
+		net_if_use(s, k); /* a frame is the NIC's it came in on: its address, its ARP */
+		for (int i = 0; i < 256; i++) {
+			n = s->dev->ops->rx(s->dev, s->rxbuf, s->rxcap);
+			if (n <= 0)
+				break;
+			s->events++;
+			if ((size_t)n > s->rxcap) {
+				s->st.rx_bad++;
+				break;
+			}
+			uk_net_input(s, s->rxbuf, (size_t)n);
 		}
-		uk_net_input(s, s->rxbuf, (size_t)n);
 	}
+	net_if_use(s, 0);
 	s->now = s->clock();
 	if (s->now >= s->next_timer) {
 		s->next_timer = UINT64_MAX;

@@ -54,6 +54,7 @@ struct net_arp {
 	uint8_t mac[6];
 	uint8_t state; /* 0 free, 1 resolving, 2 resolved */
 	uint8_t tries;
+	uint8_t ifx;      /* the NIC it is reached on (net_if) */
 	uint64_t expires; /* resolved: when the entry goes; resolving: next request */
 };
 
@@ -139,11 +140,21 @@ struct net_dhcp {
 	struct uk_udp *sock;
 };
 
+/* A NIC: its device and address. The stack's (dev, ip, mask, gw) are those of the NIC it works
+ * on now (net_if_use): the first outside of a send or a receive on another. */
+#define NET_IF_MAX 4
+struct net_if {
+	struct uk_netdev *dev;
+	uint32_t ip, mask, gw;
+};
+
 struct uk_net {
 	struct uk_netdev *dev;
 	uint16_t mtu;
 	uint32_t ip, mask, gw;
-	uint32_t dns; /* DHCP's first DNS server (option 6), 0 if none */
+	struct net_if ifs[NET_IF_MAX]; /* ifs[cur_if] is stale: the fields above hold it */
+	int nextra, cur_if;            /* NICs after the first (UK_IP1...); the one in use */
+	uint32_t dns;                  /* DHCP's first DNS server (option 6), 0 if none */
 	uint64_t (*clock)(void);
 	uint64_t now;
 	uint8_t *rxbuf;
@@ -170,6 +181,13 @@ struct uk_net {
 	uint16_t icmp_last_id, icmp_last_seq;
 	int events; /* work done in this poll */
 };
+
+/* Several NICs (docs/net.md): a packet goes out on the NIC whose address is its source, else
+ * whose subnet holds its destination, else the first (its gateway is the default route). */
+/* Makes NIC (k) the one the stack's fields describe. */
+void net_if_use(struct uk_net *s, int k);
+/* The address a packet to (dst) leaves from. */
+uint32_t net_src_for(struct uk_net *s, uint32_t dst);
 
 /* The stack the public functions act on (uk_net_init sets it). */
 extern struct uk_net *uk_net_cur;

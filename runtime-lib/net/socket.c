@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uk/fd.h>
+#include <uk/internal.h>
 #include <uk/net.h>
 #include <uk/uk.h>
 
@@ -90,6 +91,14 @@ static int net_up(void)
 		return -ENETDOWN;
 	if (!hooked) {
 		hooked = 1;
+		/* ukd gives an instance on several networks UK_IPk for NIC k (docs/networking.md):
+		 * one the stack could not set up is said, rather than its traffic dropped quietly
+		 */
+		if (uk_net_cur && getenv("UK_IP1") && !uk_net_cur->nextra)
+			uk_printk(
+			        "uk: UK_IP1=%s: no second NIC to give it (or a bad address): only "
+			        "the first network is reachable\n",
+			        getenv("UK_IP1"));
 		uk_fd_set_waiter(&net_waiter);
 		atexit(sock_exit_linger);
 	}

@@ -391,7 +391,7 @@ static void tcp_send_rst(struct uk_net *s, uint32_t src, uint16_t sport, uint16_
 	net_put16(t + 18, 0);
 	net_put16(t + 16, net_csum_fold(net_csum_add(net_pseudo_sum(s->ip, src, NET_PROTO_TCP, 20),
 	                                             t, 20)));
-	net_ip_send(s, 0, src, NET_PROTO_TCP, 20);
+	net_ip_send(s, s->ip, src, NET_PROTO_TCP, 20); /* from the NIC it came in on */
 }
 
 static void tcp_arm_rexmt(struct uk_tcp *c)
@@ -1319,7 +1319,7 @@ struct uk_tcp *uk_tcp_connect(uint32_t ip, uint16_t port)
 	if (!c)
 		return NULL;
 	c->owned = 1;
-	c->lip = s->ip;
+	c->lip = net_src_for(s, ip); /* the NIC the route to (ip) takes */
 	c->rip = ip;
 	c->lport = lport;
 	c->rport = port;

@@ -78,10 +78,11 @@ long uk_udp_sendto(struct uk_udp *u, uint32_t ip, uint16_t port, const void *buf
 	net_put16(p + 6, 0);
 	if (len)
 		memcpy(p + 8, buf, len);
+	uint32_t src = ip == 0xffffffffu ? s->ip : net_src_for(s, ip); /* the route's NIC */
 	uint16_t c = net_csum_fold(net_csum_add(
-	        net_pseudo_sum(s->ip, ip, NET_PROTO_UDP, (uint16_t)(len + 8)), p, len + 8));
+	        net_pseudo_sum(src, ip, NET_PROTO_UDP, (uint16_t)(len + 8)), p, len + 8));
 	net_put16(p + 6, c ? c : 0xffff);
-	r = net_ip_send(s, 0, ip, NET_PROTO_UDP, len + 8);
+	r = net_ip_send(s, src, ip, NET_PROTO_UDP, len + 8);
 	return r == UK_OK ? (long)len : r;
 }
 

@@ -1,5 +1,5 @@
 /* Unit tests of runtime-lib/net below TCP: ARP, ICMP echo, UDP, DHCP, configuration, hostile
- * frames. */
+ * frames, two NICs. */
 #include "test_net_wire.h"
 
 /* Builds an Ethernet+IPv4+UDP frame into (f); returns its length. */
@@ -366,6 +366,86 @@ static void test_hostile(void)
 	pair_free(&p);
 }
 
+/* Steps stacks (s)[0..n) until their wires (w)[0..nw) are quiet (no time passes). */
+static void run_many(struct uk_net **s, int n, struct wire **w, int nw)
+{
+	for (int spins = 0, busy = 1; busy && spins < 10000; spins++) {
+		busy = 0;
+		for (int i = 0; i < n; i++) {
+			uk_net_use(s[i]);
+			busy += uk_net_step(s[i]);
+		}
+		for (int i = 0; i < nw; i++)
+			busy += (int)w[i]->count;
+	}
+}
+
+/* A stack with two NICs (an instance of ukd's on two networks: UK_IP and UK_IP1): a datagram
+ * to a host on either subnet leaves on that subnet's NIC, from its address there; a ping to
+ * the second address is answered on the second NIC; off both subnets: the first's gateway. */
+static void test_two_nics(void)
+{
+	struct wire m0, a0, m1, c1;
+	uint32_t ip_c = UK_IP4(10, 0, 3, 1), ip_m1 = UK_IP4(10, 0, 3, 15), ip;
+	uint8_t buf[64];
+	uint16_t port, id, seq;
+
+	wire_init(&m0, &a0);
+	wire_init(&m1, &c1);
+	memcpy(m1.nd.mac, "\x52\x54\x01\x00\x00\x0b", 6);
+	memcpy(c1.nd.mac, "\x52\x54\x00\x00\x00\x0c", 6);
+	struct uk_net *a = stack_on(&a0, IP_A, 3), *c = stack_on(&c1, ip_c, 4);
+	struct uk_net *m = stack_on(&m0, IP_B, 5);
+	m->gw = IP_A;
+	m->ifs[1] = (struct net_if){&m1.nd, ip_m1, UK_IP4(255, 255, 255, 0), 0};
+	m->nextra = 1;
+	struct uk_net *all[] = {a, c, m};
+	struct wire *wires[] = {&m0, &a0, &m1, &c1};
+
+	uk_net_use(a);
+	struct uk_udp *ua = uk_udp_open(53);
+	uk_net_use(c);
+	struct uk_udp *uc = uk_udp_open(53);
+	uk_net_use(m);
+	struct uk_udp *um = uk_udp_open(0);
+	CHECK(uk_udp_sendto(um, ip_c, 53, "to-c", 4) == 4 &&
+	              uk_udp_sendto(um, IP_A, 53, "to-a", 4) == 4,
+	      "two sends");
+	run_many(all, 3, wires, 4);
+	CHECK(uk_udp_recvfrom(uc, buf, sizeof(buf), &ip, &port) == 4 && !memcmp(buf, "to-c", 4) &&
+	              ip == ip_m1 && port == um->port,
+	      "C got its datagram from M's second address: %08x", ip);
+	CHECK(uk_udp_recvfrom(ua, buf, sizeof(buf), &ip, NULL) == 4 && !memcmp(buf, "to-a", 4) &&
+	              ip == IP_B,
+	      "A got its datagram from M's first address: %08x", ip);
+	CHECK(uk_udp_recvfrom(ua, buf, sizeof(buf), NULL, NULL) == UK_EAGAIN &&
+	              uk_udp_recvfrom(uc, buf, sizeof(buf), NULL, NULL) == UK_EAGAIN,
+	      "nothing crossed to the other subnet");
+	CHECK(m1.nd.tx_frames >= 2 && c1.nd.tx_frames >= 1, "ARP and the datagram on NIC 1: %llu",
+	      (unsigned long long)m1.nd.tx_frames);
+	/* C pings M's second address: answered on the second NIC */
+	uk_net_use(c);
+	CHECK(uk_net_ping(ip_m1, 9, 1, "x", 1) == UK_OK, "ping M from C");
+	run_many(all, 3, wires, 4);
+	uk_net_use(c);
+	CHECK(uk_net_ping_replies(&id, &seq) == 1 && id == 9, "C's echo reply from M");
+	/* off both subnets: out of the first NIC, to its gateway (A) */
+	uint64_t before = m1.nd.tx_frames;
+	uk_net_use(m);
+	uk_udp_sendto(um, UK_IP4(192, 0, 2, 9), 53, "far", 3);
+	run_many(all, 3, wires, 4);
+	CHECK(m1.nd.tx_frames == before, "an off-subnet datagram left on NIC 1");
+	CHECK(m->cur_if == 0 && m->ip == IP_B, "the stack's fields are the first NIC's again");
+	uk_udp_close(ua);
+	uk_udp_close(uc);
+	uk_udp_close(um);
+	uk_net_stack_free(a);
+	uk_net_stack_free(c);
+	uk_net_stack_free(m);
+	wire_free(&m0, &a0);
+	wire_free(&m1, &c1);
+}
+
 int main(void)
 {
 	heap_init((size_t)1 << 30);
@@ -374,5 +454,6 @@ int main(void)
 	test_dhcp();
 	test_config();
 	test_hostile();
+	test_two_nics();
 	return finish();
 }
