@@ -738,10 +738,39 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	return xml;
 }
 
+/* The Xen guest's devices: each uk network's NIC, a vif on its bridge (libxl's vif-bridge
+ * script names it as ukd would name the tap), then each volume, a blkback disk xvda, xvdb, ...
+ * on a loop device of the image file (libxl's block script; at most UKD_MOUNTS_MAX, 8). */
+static void xml_xen_devices(FILE *f, const struct ukd_vm *vm)
+{
+	for (int i = 0; i < vm->n_nics; i++) {
+		const struct ukd_nic *n = &vm->nics[i];
+
+		if (n->kind == UKD_NIC_USER)
+			continue; /* an EXPOSEd port with nothing published: no NIC on Xen */
+		fputs("    <interface type='bridge'>\n      <mac address='", f);
+		xml_escape(f, n->mac);
+		fputs("'/>\n      <source bridge='", f);
+		xml_escape(f, n->bridge);
+		fputs("'/>\n      <target dev='", f);
+		xml_escape(f, n->tap);
+		fputs("'/>\n      <model type='netfront'/>\n    </interface>\n", f);
+	}
+	for (int i = 0; i < vm->n_disks; i++) {
+		fputs("    <disk type='file' device='disk'>\n"
+		      "      <driver name='phy' type='raw'/>\n      <source file='",
+		      f);
+		xml_escape(f, vm->disks[i].path);
+		fprintf(f, "'/>\n      <target dev='xvd%c' bus='xen'/>\n%s    </disk>\n", 'a' + i,
+		        vm->disks[i].read_only ? "      <readonly/>\n" : "");
+	}
+}
+
 /*
  * A PVH domain for libvirt's libxl driver (docs/xen.md): the kernel and its command line, one
- * PV console (xenconsoled's pty, read through libvirt), nothing else. The instance's console
- * and status files go into the metadata, for a ukd that attaches again after a restart.
+ * PV console (xenconsoled's pty, read through libvirt), the uk networks' vifs and the volumes'
+ * disks. The instance's console and status files go into the metadata, for a ukd that attaches
+ * again after a restart.
  */
 char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 {
@@ -749,23 +778,23 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	size_t len = 0;
 	FILE *f;
 
+	/* QEMU's user networking (slirp's hostfwd) has no Xen counterpart */
 	for (int i = 0; i < vm->n_nics; i++)
-		if (vm->nics[i].kind == UKD_NIC_TAP) {
+		if (vm->nics[i].kind == UKD_NIC_USER && vm->nics[i].n_fwds) {
 			uk_err_set(err, 400, "unsupported",
-			           "%s: uk networks are not supported on Xen yet: run it without "
-			           "--network",
+			           "%s: on Xen, published ports (-p) and health checks over the "
+			           "network need a uk network (Xen has no user networking): uk "
+			           "network create NET, then run it with --network NET",
 			           vm->name);
 			return NULL;
 		}
-	if (vm->n_disks || vm->gdb) {
+	if (vm->gdb) {
 		uk_err_set(err, 400, "unsupported",
-		           "%s: %s not supported on Xen yet: run it without %s", vm->name,
-		           vm->gdb ? "gdb stubs are" : "volumes are", vm->gdb ? "--gdb" : "-v");
+		           "%s: gdb stubs are not supported on Xen: run it without --gdb", vm->name);
 		return NULL;
 	}
 	if (!(f = open_memstream(&xml, &len)))
 		return NULL;
-	/* QEMU's user networking (ports) has no Xen counterpart: the guest has no NIC */
 	fputs("<domain type='xen'>\n  <name>", f);
 	xml_name_size(f, vm);
 	fputs("  <metadata>\n    <uk:files xmlns:uk='" UKD_XEN_META_URI "' console='", f);
@@ -779,9 +808,10 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	fputs("  </os>\n"
 	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
-	      "    <console type='pty'><target type='xen' port='0'/></console>\n"
-	      "  </devices>\n</domain>\n",
+	      "    <console type='pty'><target type='xen' port='0'/></console>\n",
 	      f);
+	xml_xen_devices(f, vm);
+	fputs("  </devices>\n</domain>\n", f);
 	if (fclose(f) != 0) {
 		free(xml);
 		return NULL;

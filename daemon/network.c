@@ -1053,7 +1053,7 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 }
 
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                   struct ukd_net_guest *out, uk_err_t *err)
+                   enum ukd_nic_kind kind, struct ukd_net_guest *out, uk_err_t *err)
 {
 	struct endpoint e;
 	struct net_row r;
@@ -1081,7 +1081,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 	br_name(r.id, br);
 	ip_parse(e.ip, &ip);
 	ukd_net_release(d, instance_id); /* a previous run's leftovers */
-	if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
+	/* UKD_NIC_BRIDGE: the hypervisor makes the port (Xen's vif) when the guest starts */
+	if (bridge_up(d->nets, &r, err) < 0 ||
+	    (kind == UKD_NIC_TAP && tap_up(d->nets, e.tap, br, err) < 0))
 		return -1;
 	const char *args[] = {ports, instance_id, NULL};
 	if (ukd_store_begin(d->store, err) < 0 ||
@@ -1091,9 +1093,10 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		ukd_net_release(d, instance_id);
 		return -1;
 	}
-	out->nics[0] = (struct ukd_nic){.kind = UKD_NIC_TAP};
+	out->nics[0] = (struct ukd_nic){.kind = kind};
 	snprintf(out->nics[0].mac, sizeof(out->nics[0].mac), "%s", e.mac);
 	snprintf(out->nics[0].tap, sizeof(out->nics[0].tap), "%s", e.tap);
+	snprintf(out->nics[0].bridge, sizeof(out->nics[0].bridge), "%s", br);
 	out->n_nics = 1;
 	ip_format(r.gw, gw);
 	snprintf(out->env[0], sizeof(out->env[0]), "UK_IP=%s/%d", e.ip, r.prefix);
@@ -1109,11 +1112,11 @@ int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 	return attach(d, in, err);
 }
 
-int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
-                    uk_err_t *err)
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, enum ukd_nic_kind kind,
+                    struct ukd_net_guest *out, uk_err_t *err)
 {
 	memset(out, 0, sizeof(*out));
-	return prepare(d, in->id, &in->spec, out, err);
+	return prepare(d, in->id, &in->spec, kind, out, err);
 }
 
 /* ---- networks ---- */
