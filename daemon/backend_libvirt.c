@@ -790,7 +790,8 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 		}
 	if (vm->gdb) {
 		uk_err_set(err, 400, "unsupported",
-		           "%s: gdb stubs are not supported on Xen: run it without --gdb", vm->name);
+		           "%s: gdb stubs are not supported on Xen: run it without --gdb",
+		           vm->name);
 		return NULL;
 	}
 	if (!(f = open_memstream(&xml, &len)))
