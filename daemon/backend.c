@@ -73,7 +73,7 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
 int ukd_backend_stats(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
                       uk_err_t *err)
 {
-	st->blk_read = st->blk_write = -1;
+	st->blk_read = st->blk_write = st->cpu_ns = st->mem = -1;
 	if (!b)
 		return backend_none(name, err);
 	return b->ops->stats ? b->ops->stats(b, name, st, err) : 0;

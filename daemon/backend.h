@@ -35,9 +35,12 @@ struct ukd_qemu_user {
 };
 
 /* What only the hypervisor counts about a running guest (daemon/stats.c adds the VMM process's
- * CPU and memory and the taps' counters): its disks' bytes since it started, -1 unknown. */
+ * CPU and memory and the taps' counters): its disks' bytes since it started, -1 unknown; for a
+ * guest that runs in no process of the host (Xen), its CPU time and memory as the hypervisor
+ * counts them, else -1. */
 struct ukd_vm_stats {
 	int64_t blk_read, blk_write;
+	int64_t cpu_ns, mem;
 };
 
 struct ukd_backend_ops {

@@ -1164,6 +1164,16 @@ static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 			return uk_err_notfound(err, "guest %s is not running", name);
 		return LV_ERR(err, "look up domain", name);
 	}
+	if (b->xen) { /* no QEMU to read: libxl's domain info (its vCPUs' time, its memory) */
+		virDomainInfo di;
+		n = virDomainGetInfo(doms[0], &di);
+		virDomainFree(doms[0]);
+		if (n < 0)
+			return LV_ERR(err, "read the domain information of", name);
+		st->cpu_ns = (int64_t)di.cpuTime;
+		st->mem = (int64_t)di.memory * 1024;
+		return 0;
+	}
 	n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_BLOCK, &recs, 0);
 	virDomainFree(doms[0]);
 	if (n < 0)

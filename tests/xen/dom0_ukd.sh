@@ -138,6 +138,8 @@ code=$(uk inspect --format '{{.State.ExitCode}}' lr 2>&1)
 [ "$code" = 137 ] && echo "ok: uk kill lr: exit 137" || fail "uk kill lr: exit code '$code', want 137"
 
 # ---- a uk network: the website on netfront, a vif on the network's bridge
+# (a ukd that died above was reported there; these checks get one of their own)
+kill -0 $ukd_pid 2>/dev/null || { fail "ukd (pid $ukd_pid) died before the network checks"; start_ukd; }
 # netdump: where the vif and the bridge stand (at a network check's failure)
 netdump() {
 	ip -o link | sed 's/^/link| /'
@@ -182,6 +184,14 @@ mac=$(cat "/sys/class/net/$vif/address" 2>/dev/null)
 echo "network| vif $vif ($mac), guest $ip"
 pid=$(uk inspect --format '{{.State.Pid}}' site 2>&1)
 [ "$pid" = 0 ] && echo "ok: a Xen guest has no pid (0)" || fail "uk inspect site: pid '$pid', want 0"
+# no process to read: uk stats takes libxl's figures (CPU time, memory), uk top says why it has none
+st=$(uk --format json stats --no-stream site 2>&1 | tr -d ' \n')
+cpu=$(echo "$st" | sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p')
+{ echo "$st" | grep -q '"running":true' && [ "${cpu:-0}" -gt 0 ]; } &&
+	echo "ok: uk stats site: running, ${cpu} ns of CPU (libxl's domain info)" || fail "uk stats site: $st"
+out=$(uk top site 2>&1)
+echo "$out" | grep -q 'a Xen domain has none' && echo "ok: uk top site: no host process, said so" ||
+	fail "uk top site: $out"
 out=$(uk stop site 2>&1) || fail "uk stop site: $out"
 i=0
 while [ $i -lt 100 ] && [ -e "/sys/class/net/$vif" ]; do # libxl removes it as it destroys the domain
