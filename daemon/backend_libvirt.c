@@ -861,6 +861,65 @@ static int lv_wait_gone(struct ukd_backend *bb, const char *name, uk_err_t *err)
 	}
 }
 
+int ukd_xen_xml_holds_file(const char *xml, const char *path, int read_only)
+{
+	_cleanup_free_ char *pat = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&pat, &len);
+
+	if (!f)
+		return 0;
+	fputs("<source file='", f); /* libvirt's quotes and entities, as xml_escape's */
+	xml_escape(f, path);
+	fputc('\'', f);
+	if (fclose(f) != 0)
+		return 0;
+	for (const char *p = strstr(xml, pat); p; p = strstr(p + 1, pat)) {
+		const char *end = strstr(p, "</disk>");
+		/* libvirt writes <readonly/> after <source> and <target> */
+		if (!read_only ||
+		    !memmem(p, end ? (size_t)(end - p) : strlen(p), "<readonly/>", 11))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Xen: ukd reports a guest's exit before libxl has torn its domain down (its devices' hotplug
+ * scripts run last, seconds under TCG), so a volume's previous guest, another instance, may
+ * still hold the file on a loop device, which libxl's block script refuses to share with a
+ * writer. Waits until no other domain has one of (vm)'s disk files in a conflicting mode, at
+ * most 30 s (then libxl's own error says what holds it).
+ */
+static void xen_wait_disks_free(struct lv *b, const struct ukd_vm *vm)
+{
+	int64_t deadline = ukd_now_ns() + 30LL * 1000000000;
+
+	while (vm->n_disks) {
+		virDomainPtr *doms = NULL;
+		int n = virConnectListAllDomains(b->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		const char *busy = NULL;
+
+		for (int i = 0; i < n; i++) {
+			char *x = busy || !strcmp(virDomainGetName(doms[i]), vm->name)
+			                  ? NULL
+			                  : virDomainGetXMLDesc(doms[i], 0);
+			for (int k = 0; x && k < vm->n_disks && !busy; k++)
+				if (ukd_xen_xml_holds_file(x, vm->disks[k].path,
+				                           vm->disks[k].read_only))
+					busy = vm->disks[k].path;
+			free(x);
+			virDomainFree(doms[i]);
+		}
+		free(doms);
+		if (!busy || ukd_now_ns() > deadline)
+			return;
+		log_debug("backend", "%s: waiting for another domain to let go of %s", vm->name,
+		          busy);
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+}
+
 static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_domain_info *info,
                     uk_err_t *err)
 {
@@ -876,6 +935,8 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 		return -1;
 	if (backend_probe_wait(b, err) < 0 || lv_wait_gone(bb, vm->name, err) < 0)
 		return -1;
+	if (b->xen)
+		xen_wait_disks_free(b, vm);
 	/*
 	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
 	 * TCG does) makes libvirt kill QEMU (on_poweroff=destroy) while virDomainCreateXML still

@@ -1381,6 +1381,34 @@ static void test_xen_domain_xml(void **state)
 	            !ukd_xen_uri("qemu:///system"));
 }
 
+/* Which disk files another domain (libvirt's XML of it) still holds: a writer conflicts with
+ * everyone, two read-only mounts share. */
+static void test_xen_xml_holds_file(void **state)
+{
+	static const char xml[] =
+	        "<domain type='xen'><devices>\n"
+	        "<disk type='file' device='disk'><driver name='phy' type='raw'/>"
+	        "<source file='/v/a&amp;b/data.img'/><target dev='xvda' bus='xen'/></disk>\n"
+	        "<disk type='file' device='disk'><driver name='phy' type='raw'/>"
+	        "<source file='/v/ro/data.img'/><target dev='xvdb' bus='xen'/><readonly/>"
+	        "</disk>\n<disk type='file' device='disk'><source file='/v/late/data.img'/>"
+	        "<target dev='xvdc' bus='xen'/></disk>\n</devices></domain>\n";
+
+	(void)state;
+	/* held writable: conflicts either way; the path matched escaped, whole */
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data.img", 0), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data.img", 1), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data", 0), 0);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&amp;b/data.img", 0), 0);
+	/* held read-only: a writer waits, a reader shares (the <readonly/> of another disk
+	 * does not count) */
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/ro/data.img", 0), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/ro/data.img", 1), 0);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/late/data.img", 1), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/none/data.img", 0), 0);
+	assert_int_equal(ukd_xen_xml_holds_file("<domain/>", "/v/ro/data.img", 0), 0);
+}
+
 struct split_out {
 	char console[512], status[128];
 };
@@ -1615,6 +1643,7 @@ int main(void)
 	        cmocka_unit_test(test_ports),
 	        cmocka_unit_test(test_domain_xml),
 	        cmocka_unit_test(test_xen_domain_xml),
+	        cmocka_unit_test(test_xen_xml_holds_file),
 	        cmocka_unit_test(test_xen_console_split),
 	        cmocka_unit_test(test_cmdline),
 	        cmocka_unit_test(test_names),
