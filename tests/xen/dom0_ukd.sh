@@ -200,8 +200,6 @@ while [ $i -lt 100 ] && [ -e "/sys/class/net/$vif" ]; do # libxl removes it as i
 done
 [ -e "/sys/class/net/$vif" ] && fail "vif $vif still there 10 s after uk stop"
 out=$(uk rm site 2>&1) || fail "uk rm site: $out"
-out=$(uk network rm web 2>&1) || fail "uk network rm web: $out"
-[ -e "/sys/class/net/$br" ] && fail "bridge $br still there after uk network rm"
 
 # ---- volumes: the counter on blkfront, 1 then 2; read-only refuses the write; then 3
 count() {
@@ -223,6 +221,10 @@ count -v cnt:/data
 { [ $rc = 0 ] && echo "$out" | grep -qx 3; } && echo "ok: counter after the read-only run: 3" ||
 	fail "counter on volume cnt after the read-only run: exit $rc, want 0 and 3"
 losetup -a | sed 's/^/loop| /'
+# the network last: libxl runs the vif's hotplug script (offline, on the bridge) as it tears the
+# domain down, seconds after ukd reported the stop
+out=$(uk network rm web 2>&1) || fail "uk network rm web: $out"
+[ -e "/sys/class/net/$br" ] && fail "bridge $br still there after uk network rm"
 
 kill $ukd_pid
 wait $ukd_pid 2>/dev/null
