@@ -1,6 +1,7 @@
 /* The backend interface's dispatch (each ukd_backend_* call goes to the backend's ops table) and
  * the mapping of QEMU's start failures both QEMU-based backends share. */
 #include "backend.h"
+#include "backend_xen.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -72,7 +73,7 @@ int ukd_backend_lookup(struct ukd_backend *b, const char *name, struct ukd_domai
 int ukd_backend_stats(struct ukd_backend *b, const char *name, struct ukd_vm_stats *st,
                       uk_err_t *err)
 {
-	st->blk_read = st->blk_write = -1;
+	st->blk_read = st->blk_write = st->cpu_ns = st->mem = -1;
 	if (!b)
 		return backend_none(name, err);
 	return b->ops->stats ? b->ops->stats(b, name, st, err) : 0;
@@ -114,6 +115,11 @@ const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
 const char *ukd_backend_uri(struct ukd_backend *b)
 {
 	return b->ops->uri(b);
+}
+
+enum ukd_nic_kind ukd_backend_nic_kind(struct ukd_backend *b)
+{
+	return b && ukd_xen_uri(ukd_backend_uri(b)) ? UKD_NIC_BRIDGE : UKD_NIC_TAP;
 }
 
 const char *ukd_backend_version(struct ukd_backend *b)

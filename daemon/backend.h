@@ -35,9 +35,12 @@ struct ukd_qemu_user {
 };
 
 /* What only the hypervisor counts about a running guest (daemon/stats.c adds the VMM process's
- * CPU and memory and the taps' counters): its disks' bytes since it started, -1 unknown. */
+ * CPU and memory and the taps' counters): its disks' bytes since it started, -1 unknown; for a
+ * guest that runs in no process of the host (Xen), its CPU time and memory as the hypervisor
+ * counts them, else -1. */
 struct ukd_vm_stats {
 	int64_t blk_read, blk_write;
+	int64_t cpu_ns, mem;
 };
 
 struct ukd_backend_ops {
@@ -128,6 +131,9 @@ void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
 const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
 
 const char *ukd_backend_uri(struct ukd_backend *b);
+/* How a guest of (b) joins a uk network: UKD_NIC_TAP (ukd makes a tap, QEMU opens it) or
+ * UKD_NIC_BRIDGE (Xen: libxl's hotplug script puts netback's vif on the bridge). */
+enum ukd_nic_kind ukd_backend_nic_kind(struct ukd_backend *b);
 /* "9.0.0" (libvirt's), "7.2.0" (QEMU's) */
 const char *ukd_backend_version(struct ukd_backend *b);
 /* What runs the guests and its version: "QEMU 7.2.0", "Xen 4.17.7"; "" if unknown. */

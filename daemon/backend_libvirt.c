@@ -744,10 +744,39 @@ char *ukd_backend_domain_xml(const struct ukd_vm *vm)
 	return xml;
 }
 
+/* The Xen guest's devices: each uk network's NIC, a vif on its bridge (libxl's vif-bridge
+ * script names it as ukd would name the tap), then each volume, a blkback disk xvda, xvdb, ...
+ * on a loop device of the image file (libxl's block script; at most UKD_MOUNTS_MAX, 8). */
+static void xml_xen_devices(FILE *f, const struct ukd_vm *vm)
+{
+	for (int i = 0; i < vm->n_nics; i++) {
+		const struct ukd_nic *n = &vm->nics[i];
+
+		if (n->kind == UKD_NIC_USER)
+			continue; /* an EXPOSEd port with nothing published: no NIC on Xen */
+		fputs("    <interface type='bridge'>\n      <mac address='", f);
+		xml_escape(f, n->mac);
+		fputs("'/>\n      <source bridge='", f);
+		xml_escape(f, n->bridge);
+		fputs("'/>\n      <target dev='", f);
+		xml_escape(f, n->tap);
+		fputs("'/>\n      <model type='netfront'/>\n    </interface>\n", f);
+	}
+	for (int i = 0; i < vm->n_disks; i++) {
+		fputs("    <disk type='file' device='disk'>\n"
+		      "      <driver name='phy' type='raw'/>\n      <source file='",
+		      f);
+		xml_escape(f, vm->disks[i].path);
+		fprintf(f, "'/>\n      <target dev='xvd%c' bus='xen'/>\n%s    </disk>\n", 'a' + i,
+		        vm->disks[i].read_only ? "      <readonly/>\n" : "");
+	}
+}
+
 /*
  * A PVH domain for libvirt's libxl driver (docs/xen.md): the kernel and its command line, one
- * PV console (xenconsoled's pty, read through libvirt), nothing else. The instance's console
- * and status files go into the metadata, for a ukd that attaches again after a restart.
+ * PV console (xenconsoled's pty, read through libvirt), the uk networks' vifs and the volumes'
+ * disks. The instance's console and status files go into the metadata, for a ukd that attaches
+ * again after a restart.
  */
 char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 {
@@ -755,23 +784,24 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	size_t len = 0;
 	FILE *f;
 
+	/* QEMU's user networking (slirp's hostfwd) has no Xen counterpart */
 	for (int i = 0; i < vm->n_nics; i++)
-		if (vm->nics[i].kind == UKD_NIC_TAP) {
+		if (vm->nics[i].kind == UKD_NIC_USER && vm->nics[i].n_fwds) {
 			uk_err_set(err, 400, "unsupported",
-			           "%s: uk networks are not supported on Xen yet: run it without "
-			           "--network",
+			           "%s: on Xen, published ports (-p) and health checks over the "
+			           "network need a uk network (Xen has no user networking): uk "
+			           "network create NET, then run it with --network NET",
 			           vm->name);
 			return NULL;
 		}
-	if (vm->n_disks || vm->gdb) {
+	if (vm->gdb) {
 		uk_err_set(err, 400, "unsupported",
-		           "%s: %s not supported on Xen yet: run it without %s", vm->name,
-		           vm->gdb ? "gdb stubs are" : "volumes are", vm->gdb ? "--gdb" : "-v");
+		           "%s: gdb stubs are not supported on Xen: run it without --gdb",
+		           vm->name);
 		return NULL;
 	}
 	if (!(f = open_memstream(&xml, &len)))
 		return NULL;
-	/* QEMU's user networking (ports) has no Xen counterpart: the guest has no NIC */
 	fputs("<domain type='xen'>\n  <name>", f);
 	xml_name_size(f, vm);
 	fputs("  <metadata>\n    <uk:files xmlns:uk='" UKD_XEN_META_URI "' console='", f);
@@ -785,9 +815,10 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	fputs("  </os>\n"
 	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
-	      "    <console type='pty'><target type='xen' port='0'/></console>\n"
-	      "  </devices>\n</domain>\n",
+	      "    <console type='pty'><target type='xen' port='0'/></console>\n",
 	      f);
+	xml_xen_devices(f, vm);
+	fputs("  </devices>\n</domain>\n", f);
 	if (fclose(f) != 0) {
 		free(xml);
 		return NULL;
@@ -836,6 +867,65 @@ static int lv_wait_gone(struct ukd_backend *bb, const char *name, uk_err_t *err)
 	}
 }
 
+int ukd_xen_xml_holds_file(const char *xml, const char *path, int read_only)
+{
+	_cleanup_free_ char *pat = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&pat, &len);
+
+	if (!f)
+		return 0;
+	fputs("<source file='", f); /* libvirt's quotes and entities, as xml_escape's */
+	xml_escape(f, path);
+	fputc('\'', f);
+	if (fclose(f) != 0)
+		return 0;
+	for (const char *p = strstr(xml, pat); p; p = strstr(p + 1, pat)) {
+		const char *end = strstr(p, "</disk>");
+		/* libvirt writes <readonly/> after <source> and <target> */
+		if (!read_only ||
+		    !memmem(p, end ? (size_t)(end - p) : strlen(p), "<readonly/>", 11))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Xen: ukd reports a guest's exit before libxl has torn its domain down (its devices' hotplug
+ * scripts run last, seconds under TCG), so a volume's previous guest, another instance, may
+ * still hold the file on a loop device, which libxl's block script refuses to share with a
+ * writer. Waits until no other domain has one of (vm)'s disk files in a conflicting mode, at
+ * most 30 s (then libxl's own error says what holds it).
+ */
+static void xen_wait_disks_free(struct lv *b, const struct ukd_vm *vm)
+{
+	int64_t deadline = ukd_now_ns() + 30LL * 1000000000;
+
+	while (vm->n_disks) {
+		virDomainPtr *doms = NULL;
+		int n = virConnectListAllDomains(b->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		const char *busy = NULL;
+
+		for (int i = 0; i < n; i++) {
+			char *x = busy || !strcmp(virDomainGetName(doms[i]), vm->name)
+			                  ? NULL
+			                  : virDomainGetXMLDesc(doms[i], 0);
+			for (int k = 0; x && k < vm->n_disks && !busy; k++)
+				if (ukd_xen_xml_holds_file(x, vm->disks[k].path,
+				                           vm->disks[k].read_only))
+					busy = vm->disks[k].path;
+			free(x);
+			virDomainFree(doms[i]);
+		}
+		free(doms);
+		if (!busy || ukd_now_ns() > deadline)
+			return;
+		log_debug("backend", "%s: waiting for another domain to let go of %s", vm->name,
+		          busy);
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+}
+
 static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_domain_info *info,
                     uk_err_t *err)
 {
@@ -851,6 +941,8 @@ static int lv_start(struct ukd_backend *bb, const struct ukd_vm *vm, struct ukd_
 		return -1;
 	if (backend_probe_wait(b, err) < 0 || lv_wait_gone(bb, vm->name, err) < 0)
 		return -1;
+	if (b->xen)
+		xen_wait_disks_free(b, vm);
 	/*
 	 * Created paused, then resumed: a guest that exits within a few ms of `cont` (hello under
 	 * TCG does) makes libvirt kill QEMU (on_poweroff=destroy) while virDomainCreateXML still
@@ -1141,6 +1233,16 @@ static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 		if (e && e->code == VIR_ERR_NO_DOMAIN)
 			return uk_err_notfound(err, "guest %s is not running", name);
 		return LV_ERR(err, "look up domain", name);
+	}
+	if (b->xen) { /* no QEMU to read: libxl's domain info (its vCPUs' time, its memory) */
+		virDomainInfo di;
+		n = virDomainGetInfo(doms[0], &di);
+		virDomainFree(doms[0]);
+		if (n < 0)
+			return LV_ERR(err, "read the domain information of", name);
+		st->cpu_ns = (int64_t)di.cpuTime;
+		st->mem = (int64_t)di.memory * 1024;
+		return 0;
 	}
 	n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_BLOCK, &recs, 0);
 	virDomainFree(doms[0]);

@@ -40,4 +40,9 @@ int ukd_xen_console_draining(const char *name);
 /* Closes every console (the connection closes). */
 void ukd_xen_console_close_all(void);
 
+/* 1 if domain XML (xml), as libvirt formats it, has a disk on file (path) that conflicts with a
+ * new disk on it (read_only: the new one's mode): either of them writable. libxl's block script
+ * refuses a file another domain has writable (a volume's previous guest still torn down). */
+int ukd_xen_xml_holds_file(const char *xml, const char *path, int read_only);
+
 #endif

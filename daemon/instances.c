@@ -413,7 +413,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	    start_prepare_files(d, in->id, console, status, err) < 0)
 		return -1;
 	/* a uk network's tap (network.h), else QEMU's user networking */
-	if (ukd_net_prepare(d, in, &net, err) < 0)
+	if (ukd_net_prepare(d, in, ukd_backend_nic_kind(be), &net, err) < 0)
 		return -1;
 	if (net.n_nics && ukd_health_prepare_at(d, in->id, &s->health, net.ip, err) < 0)
 		goto fail;

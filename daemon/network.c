@@ -855,7 +855,7 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
  * device), and the guest's variables: UK_IP, UK_GW, UK_DNS for the first; UK_IPk, UK_GWk for the
  * others (docs/networking.md). Published ports go to the first network's address. */
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
-                   struct ukd_net_guest *out, uk_err_t *err)
+                   enum ukd_nic_kind kind, struct ukd_net_guest *out, uk_err_t *err)
 {
 	char ports[UKD_PORTS_MAX * 40] = "", br0[16] = "";
 	uint32_t ip0 = 0;
@@ -888,7 +888,10 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		br_name(r.id, br);
 		if (!k)
 			snprintf(br0, sizeof(br0), "%s", br);
-		if (bridge_up(d->nets, &r, err) < 0 || tap_up(d->nets, e.tap, br, err) < 0)
+		/* UKD_NIC_BRIDGE: the hypervisor makes the port (Xen's vif) when the guest starts
+		 */
+		if (bridge_up(d->nets, &r, err) < 0 ||
+		    (kind == UKD_NIC_TAP && tap_up(d->nets, e.tap, br, err) < 0))
 			goto fail;
 		const char *args[] = {k ? "" : ports, instance_id, r.id, NULL};
 		if (ukd_store_begin(d->store, err) < 0)
@@ -901,9 +904,10 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		if (ukd_store_commit(d->store, err) < 0)
 			goto fail;
 		struct ukd_nic *nic = &out->nics[out->n_nics++];
-		*nic = (struct ukd_nic){.kind = UKD_NIC_TAP};
+		*nic = (struct ukd_nic){.kind = kind};
 		snprintf(nic->mac, sizeof(nic->mac), "%s", e.mac);
 		snprintf(nic->tap, sizeof(nic->tap), "%s", e.tap);
+		snprintf(nic->bridge, sizeof(nic->bridge), "%s", br);
 		ip_format(r.gw, gw);
 		if (k)
 			snprintf(sfx, sizeof(sfx), "%d", k);
@@ -930,11 +934,11 @@ int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 	return attach(d, in, err);
 }
 
-int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
-                    uk_err_t *err)
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, enum ukd_nic_kind kind,
+                    struct ukd_net_guest *out, uk_err_t *err)
 {
 	memset(out, 0, sizeof(*out));
-	return prepare(d, in->id, &in->spec, out, err);
+	return prepare(d, in->id, &in->spec, kind, out, err);
 }
 
 /* ---- networks ---- */

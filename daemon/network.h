@@ -76,10 +76,11 @@ struct ukd_net_guest {
 	char ip[16]; /* its address on the first (what a health check probes) */
 };
 
-/* Start: makes the instance's tap, fills (out), and starts a proxy for each of (spec)'s
+/* Start: makes the instance's tap (kind UKD_NIC_TAP; UKD_NIC_BRIDGE: only the bridge, the
+ * hypervisor adds its own port, Xen's vif), fills (out), and starts a proxy for each of (spec)'s
  * published ports (TCP and UDP, proxy.h). A spec not on a network: 0 with out->n_nics = 0. */
-int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, struct ukd_net_guest *out,
-                    uk_err_t *err);
+int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, enum ukd_nic_kind kind,
+                    struct ukd_net_guest *out, uk_err_t *err);
 /* Stop/exit: stops the instance's proxies and removes its taps (idempotent). */
 void ukd_net_release(struct ukd *d, const char *instance_id);
 

@@ -92,18 +92,19 @@ static int64_t host_memory(void)
 	return v > 0 ? v : 0;
 }
 
-/* The running guest's VMM pid: > 0, 0 not running, -1 error. */
-static int vmm_pid(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
+/* 1 if the guest runs, with its VMM's pid in (*pid) (0: it has none, a Xen domain), 0 not
+ * running, -1 error. */
+static int vmm_pid(struct ukd *d, const struct ukd_instance *in, int *pid, uk_err_t *err)
 {
-	int pid = 0;
 	int r;
 
+	*pid = 0;
 	if (in->state != UKD_STATE_RUNNING || !in->domain_name[0])
 		return 0;
-	r = ukd_backend_state(ukd_backend_of(d, in), in->domain_name, &pid, err);
+	r = ukd_backend_state(ukd_backend_of(d, in), in->domain_name, pid, err);
 	if (r < 0)
 		return uk_err_wrap(err, "statistics of %s", in->name);
-	return r > 0 && pid > 0 ? pid : 0;
+	return r > 0;
 }
 
 int ukd_stats_sample(struct ukd *d, const struct ukd_instance *in, struct ukd_stats *s,
@@ -112,13 +113,13 @@ int ukd_stats_sample(struct ukd *d, const struct ukd_instance *in, struct ukd_st
 	struct ukd_vm_stats vs;
 	uint64_t start;
 	uk_err_t e = {0};
-	int pid;
+	int pid, r;
 
 	memset(s, 0, sizeof(*s));
 	s->read_ns = ukd_now_ns();
-	if ((pid = vmm_pid(d, in, err)) <= 0)
-		return pid;
-	if (proc_sample(pid, &s->cpu_ns, &start, &s->mem_usage, &e) < 0) {
+	if ((r = vmm_pid(d, in, &pid, err)) <= 0)
+		return r;
+	if (pid > 0 && proc_sample(pid, &s->cpu_ns, &start, &s->mem_usage, &e) < 0) {
 		if (kill(pid, 0) < 0 && errno == ESRCH)
 			return 0; /* it ended meanwhile: a stopped guest's zeroed row */
 		*err = e;
@@ -129,6 +130,12 @@ int ukd_stats_sample(struct ukd *d, const struct ukd_instance *in, struct ukd_st
 			return 0;
 		*err = e;
 		return uk_err_wrap(err, "statistics of %s", in->name);
+	}
+	if (pid <= 0) { /* no VMM process: the hypervisor's own figures, or nothing to show */
+		if (vs.cpu_ns < 0)
+			return 0;
+		s->cpu_ns = vs.cpu_ns;
+		s->mem_usage = vs.mem;
 	}
 	s->running = 1;
 	s->pid = pid;
@@ -244,10 +251,18 @@ json_object *ukd_stats_top(struct ukd *d, const struct ukd_instance *in, uk_err_
 	uint64_t start;
 	double life;
 	long hz = sysconf(_SC_CLK_TCK);
-	int pid = vmm_pid(d, in, err);
+	int pid, r = vmm_pid(d, in, &pid, err);
 
-	if (pid < 0)
+	if (r < 0)
 		return NULL;
+	if (r > 0 && pid == 0) {
+		uk_err_conflict(err,
+		                "%s (domain %s) runs but no host process of it is known (a Xen "
+		                "domain has none): nothing to list; uk stats shows its CPU and "
+		                "memory",
+		                in->name, in->domain_name);
+		return NULL;
+	}
 	if (pid == 0 || proc_sample(pid, &cpu_ns, &start, &rss, err) < 0) {
 		uk_err_conflict(err, "%s is not running: start it first", in->name);
 		return NULL;

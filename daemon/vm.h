@@ -18,6 +18,8 @@ enum ukd_vm_accel { UKD_VM_KVM = 0, UKD_VM_TCG };
 enum ukd_nic_kind {
 	UKD_NIC_USER = 0, /* QEMU user networking (slirp), restrict=on: only the forwards get in */
 	UKD_NIC_TAP,      /* an existing tap device, made and owned by ukd (daemon/network.h) */
+	UKD_NIC_BRIDGE,   /* a port the hypervisor makes on (bridge) itself (Xen's netback vif,
+	                     its hotplug script names it (tap)); ukd made the bridge only */
 };
 
 struct ukd_nic {
@@ -25,7 +27,8 @@ struct ukd_nic {
 	char mac[18];                /* "52:54:00:xx:xx:xx" */
 	const struct ukd_port *fwds; /* USER: host ports forwarded in */
 	int n_fwds;
-	char tap[16]; /* TAP: the device's name ("uk" + ...) */
+	char tap[16];    /* TAP, BRIDGE: the device's name ("uk" + ...) */
+	char bridge[16]; /* TAP, BRIDGE: the uk network's bridge it is on ("uk-" + ...) */
 };
 
 struct ukd_disk {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 #include <uk/images.h>
@@ -1279,15 +1280,50 @@ static void check_xml(const struct ukd_vm *vm, const char *const *want)
 	free(xml);
 }
 
+/* Parses (xml), checks each XPath of (want) ((n) pairs: expression, value) and, where libvirt's
+ * schema is installed, that libvirt's RelaxNG grammar of a domain accepts it. */
+static void check_xml_doc(const char *xml, const char *const (*want)[2], size_t n)
+{
+	static const char rng[] = "/usr/share/libvirt/schemas/domain.rng";
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
+
+	if (!doc)
+		fail_msg("domain XML does not parse:\n%s", xml);
+	for (size_t i = 0; i < n; i++) {
+		char *got = xpath(doc, want[i][0]);
+		if (strcmp(got, want[i][1]))
+			fail_msg("%s: got \"%s\", want \"%s\" in\n%s", want[i][0], got, want[i][1],
+			         xml);
+		xmlFree(got);
+	}
+	if (access(rng, R_OK) == 0) {
+		xmlRelaxNGParserCtxtPtr pc = xmlRelaxNGNewParserCtxt(rng);
+		xmlRelaxNGPtr schema = xmlRelaxNGParse(pc);
+		xmlRelaxNGValidCtxtPtr vc = schema ? xmlRelaxNGNewValidCtxt(schema) : NULL;
+
+		assert_non_null(vc);
+		if (xmlRelaxNGValidateDoc(vc, doc) != 0)
+			fail_msg("libvirt's %s rejects:\n%s", rng, xml);
+		xmlRelaxNGFreeValidCtxt(vc);
+		xmlRelaxNGFree(schema);
+		xmlRelaxNGFreeParserCtxt(pc);
+	}
+	xmlFreeDoc(doc);
+}
+
 /* The Xen (libxl) rendering: a PVH domain with kernel, command line, PV console and the
- * instance's files in its metadata; what Xen cannot give yet is refused with a clear error. */
+ * instance's files in its metadata; a uk network's NIC is a vif on its bridge, volumes are
+ * blkback disks; what Xen cannot give is refused with a clear error. */
 static void test_xen_domain_xml(void **state)
 {
 	struct ukd_port fw[1] = {{"127.0.0.1", 8080, 80, "tcp"}};
 	struct ukd_nic user = {
-	        .kind = UKD_NIC_USER, .mac = "52:54:00:01:23:45", .fwds = fw, .n_fwds = 1};
-	struct ukd_nic tap = {.kind = UKD_NIC_TAP, .mac = "52:54:00:0a:0b:0c", .tap = "ukt"};
-	struct ukd_disk disk = {"/v/d.img", 0};
+	        .kind = UKD_NIC_USER, .mac = "52:54:00:01:23:45", .fwds = fw, .n_fwds = 0};
+	struct ukd_nic br = {.kind = UKD_NIC_BRIDGE,
+	                     .mac = "52:54:00:0a:0b:0c",
+	                     .tap = "uk0a0b0c0d0e0f0",
+	                     .bridge = "uk-0123456789ab"};
+	struct ukd_disk disks[2] = {{"/v/a&b/data.img", 0}, {"/v/ro/data.img", 1}};
 	struct ukd_vm vm = {.name = "uk-0123456789ab",
 	                    .dir = "/i",
 	                    .kernel = "/k&k",
@@ -1312,45 +1348,94 @@ static void test_xen_domain_xml(void **state)
 	        {"string(/domain/metadata/*[local-name()='files']/@console)", "/i/console.raw"},
 	        {"string(/domain/metadata/*[local-name()='files']/@status)", "/i/st'atus"},
 	        {"string(namespace-uri(/domain/metadata/*))", UKD_XEN_META_URI},
-	        /* QEMU's user networking has no Xen counterpart: no NIC, no serial, no QEMU */
+	        /* an EXPOSEd port, nothing published (user networking without forwards): no NIC,
+	         * no serial, no QEMU */
 	        {"count(//interface | //disk | //serial | //loader)", "0"},
+	};
+	static const char *const want_devs[][2] = {
+	        /* the uk network: a vif on its bridge, named as ukd names the tap on QEMU */
+	        {"count(//interface)", "1"},
+	        {"string(//interface/@type)", "bridge"},
+	        {"string(//interface/mac/@address)", "52:54:00:0a:0b:0c"},
+	        {"string(//interface/source/@bridge)", "uk-0123456789ab"},
+	        {"string(//interface/target/@dev)", "uk0a0b0c0d0e0f0"},
+	        {"string(//interface/model/@type)", "netfront"},
+	        {"count(//interface/script | //interface/ip)", "0"}, /* libxl's vif-bridge */
+	        /* the volumes in order: xvda read-write, xvdb read-only, blkback on the files */
+	        {"count(//disk)", "2"},
+	        {"string(//disk[1]/@type)", "file"},
+	        {"string(//disk[1]/@device)", "disk"},
+	        {"string(//disk[1]/driver/@name)", "phy"},
+	        {"string(//disk[1]/driver/@type)", "raw"},
+	        {"string(//disk[1]/source/@file)", "/v/a&b/data.img"},
+	        {"string(//disk[1]/target/@dev)", "xvda"},
+	        {"string(//disk[1]/target/@bus)", "xen"},
+	        {"count(//disk[1]/readonly)", "0"},
+	        {"string(//disk[2]/source/@file)", "/v/ro/data.img"},
+	        {"string(//disk[2]/target/@dev)", "xvdb"},
+	        {"count(//disk[2]/readonly)", "1"},
+	        {"count(//serial | //loader | //address)", "0"},
 	};
 	uk_err_t err = {0};
 	char *xml = ukd_backend_xen_domain_xml(&vm, &err);
-	xmlDocPtr doc;
 
 	(void)state;
 	assert_non_null(xml);
-	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
-	if (!doc)
-		fail_msg("domain XML does not parse:\n%s", xml);
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		char *got = xpath(doc, want[i][0]);
-		if (strcmp(got, want[i][1]))
-			fail_msg("%s: got \"%s\", want \"%s\" in\n%s", want[i][0], got, want[i][1],
-			         xml);
-		xmlFree(got);
-	}
-	xmlFreeDoc(doc);
+	check_xml_doc(xml, want, sizeof(want) / sizeof(want[0]));
 	free(xml);
 
-	/* a uk network, a volume, a gdb stub: 400, naming the flag to drop */
-	vm.nics = &tap;
+	/* a NIC on a uk network and two volumes */
+	vm.nics = &br;
+	vm.disks = disks;
+	vm.n_disks = 2;
+	assert_non_null(xml = ukd_backend_xen_domain_xml(&vm, &err));
+	check_xml_doc(xml, want_devs, sizeof(want_devs) / sizeof(want_devs[0]));
+	free(xml);
+
+	/* published ports without a uk network (Xen has no slirp): 400 naming --network */
+	user.n_fwds = 1;
+	vm.nics = &user;
 	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
 	assert_int_equal(err.status, 400);
-	assert_non_null(strstr(err.message, "--network"));
+	assert_non_null(strstr(err.message, "need a uk network"));
+	assert_non_null(strstr(err.message, "--network NET"));
+	/* a gdb stub: 400 naming the flag */
 	vm.n_nics = 0;
-	vm.disks = &disk;
-	vm.n_disks = 1;
+	vm.gdb = "tcp:127.0.0.1:1234";
 	memset(&err, 0, sizeof(err));
 	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
-	assert_non_null(strstr(err.message, "volumes are not supported on Xen"));
-	vm.n_disks = 0;
-	vm.gdb = "tcp:127.0.0.1:1234";
-	assert_null(ukd_backend_xen_domain_xml(&vm, &err));
+	assert_int_equal(err.status, 400);
 	assert_non_null(strstr(err.message, "--gdb"));
 	assert_true(ukd_xen_uri("xen:///system") && ukd_xen_uri("libxl:///") &&
 	            !ukd_xen_uri("qemu:///system"));
+}
+
+/* Which disk files another domain (libvirt's XML of it) still holds: a writer conflicts with
+ * everyone, two read-only mounts share. */
+static void test_xen_xml_holds_file(void **state)
+{
+	static const char xml[] =
+	        "<domain type='xen'><devices>\n"
+	        "<disk type='file' device='disk'><driver name='phy' type='raw'/>"
+	        "<source file='/v/a&amp;b/data.img'/><target dev='xvda' bus='xen'/></disk>\n"
+	        "<disk type='file' device='disk'><driver name='phy' type='raw'/>"
+	        "<source file='/v/ro/data.img'/><target dev='xvdb' bus='xen'/><readonly/>"
+	        "</disk>\n<disk type='file' device='disk'><source file='/v/late/data.img'/>"
+	        "<target dev='xvdc' bus='xen'/></disk>\n</devices></domain>\n";
+
+	(void)state;
+	/* held writable: conflicts either way; the path matched escaped, whole */
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data.img", 0), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data.img", 1), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&b/data", 0), 0);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/a&amp;b/data.img", 0), 0);
+	/* held read-only: a writer waits, a reader shares (the <readonly/> of another disk
+	 * does not count) */
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/ro/data.img", 0), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/ro/data.img", 1), 0);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/late/data.img", 1), 1);
+	assert_int_equal(ukd_xen_xml_holds_file(xml, "/v/none/data.img", 0), 0);
+	assert_int_equal(ukd_xen_xml_holds_file("<domain/>", "/v/ro/data.img", 0), 0);
 }
 
 struct split_out {
@@ -1587,6 +1672,7 @@ int main(void)
 	        cmocka_unit_test(test_ports),
 	        cmocka_unit_test(test_domain_xml),
 	        cmocka_unit_test(test_xen_domain_xml),
+	        cmocka_unit_test(test_xen_xml_holds_file),
 	        cmocka_unit_test(test_xen_console_split),
 	        cmocka_unit_test(test_cmdline),
 	        cmocka_unit_test(test_names),

@@ -1,6 +1,7 @@
 # Run by dom0 (xen_dom0.sh's UK_XEN_DOM0_SCRIPT, chrooted in this host's file system): libvirtd with its Xen (libxl) driver, this build's ukd on xen:///system, and uk runs PVH domUs through it.
-# xen_ukd.sh prepends BIN (this build's bin/), ROOT (a ukd root holding the image "hello",
-# daemon/tests/guest) and SHIM (tests/xen/libxl_hwcap_shim.c built: libvirtd preloads it, see
+# xen_ukd.sh prepends BIN (this build's bin/), ROOT (a ukd root holding the images "hello",
+# daemon/tests/guest, "site" and "counter", images/examples), XENROOT (Debian's Xen packages
+# unpacked: hotplug scripts, xenstore tools, dom0's kernel modules) and SHIM (tests/xen/libxl_hwcap_shim.c built: libvirtd preloads it, see
 # there). Prints "FAIL: ..." for each failed check, "ok: ..." for the others,
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -21,6 +22,27 @@ fail() {
 failed=0
 # /var/lock is /run/lock: libvirt locks the console pty there
 mkdir -p /run/lock /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt /var/lib/xen /var/log/xen
+
+# What a Debian dom0 with xen-utils-common has and this host's root lacks (written into the
+# overlay): libxl's hotplug scripts (vif-bridge puts a vif on its bridge, block puts a disk's
+# file on a loop device for blkback) and xenstore's tools they call. ukd's nftables table needs
+# dom0 kernel's netfilter modules: loaded from its package, by busybox's insmod, in order.
+# udev makes /dev/stdin and friends; dom0's devtmpfs has none, and the scripts' lock
+# (locking.sh: `stat /dev/stdin`) would spin until libxl's hotplug timeout without them
+for f in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
+	[ -e "/dev/${f%%:*}" ] || ln -s "${f#*:}" "/dev/${f%%:*}"
+done
+mkdir -p /etc/xen/scripts /run/xen-hotplug &&
+	cp -a "$XENROOT"/etc/xen/scripts/. /etc/xen/scripts/ && cp -a "$XENROOT"/usr/bin/xenstore* /usr/bin/ ||
+	fail "installing Xen's hotplug scripts from $XENROOT"
+km=$XENROOT/lib/modules/$(uname -r)/kernel
+for m in crypto/crc32c_generic lib/libcrc32c net/netfilter/nfnetlink net/ipv4/netfilter/nf_defrag_ipv4 \
+	net/ipv6/netfilter/nf_defrag_ipv6 net/netfilter/nf_conntrack net/netfilter/nf_nat \
+	net/netfilter/nf_tables net/netfilter/nft_ct net/netfilter/nft_chain_nat net/netfilter/nft_nat \
+	net/netfilter/nft_masq; do
+	grep -q "^${m##*/} " /proc/modules || "$XENROOT/bin/busybox" insmod "$km/$m.ko" ||
+		fail "insmod $km/$m.ko"
+done
 
 t=$(now)
 LD_PRELOAD=$SHIM libvirtd >/run/libvirtd.log 2>&1 &
@@ -114,6 +136,95 @@ out=$(uk kill lr 2>&1) || fail "uk kill lr: $out"
 uk wait lr >/dev/null 2>&1
 code=$(uk inspect --format '{{.State.ExitCode}}' lr 2>&1)
 [ "$code" = 137 ] && echo "ok: uk kill lr: exit 137" || fail "uk kill lr: exit code '$code', want 137"
+
+# ---- a uk network: the website on netfront, a vif on the network's bridge
+# (a ukd that died above was reported there; these checks get one of their own)
+kill -0 $ukd_pid 2>/dev/null || { fail "ukd (pid $ukd_pid) died before the network checks"; start_ukd; }
+# netdump: where the vif and the bridge stand (at a network check's failure)
+netdump() {
+	ip -o link | sed 's/^/link| /'
+	ip -o addr | sed 's/^/addr| /'
+	xenstore-ls -f /local/domain/0/backend 2>/dev/null | grep -E 'vif|vbd' | grep -E 'state|hotplug|bridge|vifname|params|physical' | sed 's/^/xs| /'
+	tail -20 /var/log/xen/xen-hotplug.log 2>/dev/null | sed 's/^/hotplug| /'
+}
+out=$(uk network create web 2>&1) || fail "uk network create web: $out"
+br=$(uk --format json network inspect web 2>&1 | tr -d ' \n' | sed -n 's/.*"bridge":"\([^"]*\)".*/\1/p')
+gw=$(uk --format json network inspect web 2>&1 | tr -d ' \n' | sed -n 's/.*"gateway":"\([^"]*\)".*/\1/p')
+echo "network| web: bridge '$br' gateway '$gw'"
+# without a network, a published port has nowhere to go on Xen: 400, nothing runs
+out=$(uk run --rm -p 127.0.0.1:8081:80 site 2>&1)
+rc=$?
+echo "$out" | sed 's/^/noport| /'
+{ [ $rc != 0 ] && echo "$out" | grep -q 'need a uk network' && echo "$out" | grep -q -- '--network NET'; } &&
+	echo "ok: -p without --network on Xen: refused, naming --network" ||
+	fail "uk run -p without --network on Xen: exit $rc, want a refusal naming --network"
+t=$(now)
+out=$(uk run -d --name site --network web -p 127.0.0.1:8080:80 site 2>&1) || fail "uk run -d --network web site: $out"
+code=
+i=0
+while [ $i -lt 600 ] && [ "$code" != 200 ]; do
+	code=$(curl -s -o /tmp/site.html -w '%{http_code}' -m 2 http://127.0.0.1:8080/ 2>/dev/null)
+	[ "$code" = 200 ] || sleep 0.1
+	i=$((i + 1))
+done
+echo "UK_XEN_T site_first_200=$(echo "$(now) $t" | awk '{print $1 - $2}')"
+uk logs site 2>&1 | tail -5 | sed 's/^/site| /'
+{ [ "$code" = 200 ] && grep -q '<title>uk — a website from a unikernel</title>' /tmp/site.html; } &&
+	echo "ok: the website through ukd's published port 127.0.0.1:8080 (HTTP 200, its page)" ||
+	{ fail "the website through 127.0.0.1:8080: HTTP '$code', want 200 and its page"; netdump; }
+ip=$(uk inspect --format '{{.NetworkSettings.IPAddress}}' site 2>&1)
+id=$(uk inspect --format '{{.Id}}' site 2>&1)
+vif=uk$(echo "$id" | cut -c1-12)0
+code=$(curl -s -o /tmp/site2.html -w '%{http_code}' -m 10 "http://$ip/about.html" 2>/dev/null)
+[ "$code" = 200 ] && echo "ok: the website at its address $ip over the bridge (HTTP 200)" ||
+	{ fail "the website at http://$ip/about.html: HTTP '$code', want 200"; netdump; }
+[ -e "/sys/class/net/$br/brif/$vif" ] && echo "ok: its vif $vif is a port of $br" ||
+	{ fail "no vif $vif on bridge $br"; netdump; }
+mac=$(cat "/sys/class/net/$vif/address" 2>/dev/null)
+echo "network| vif $vif ($mac), guest $ip"
+pid=$(uk inspect --format '{{.State.Pid}}' site 2>&1)
+[ "$pid" = 0 ] && echo "ok: a Xen guest has no pid (0)" || fail "uk inspect site: pid '$pid', want 0"
+# no process to read: uk stats takes libxl's figures (CPU time, memory), uk top says why it has none
+st=$(uk --format json stats --no-stream site 2>&1 | tr -d ' \n')
+cpu=$(echo "$st" | sed -n 's/.*"cpu_ns":\([0-9]*\).*/\1/p')
+{ echo "$st" | grep -q '"running":true' && [ "${cpu:-0}" -gt 0 ]; } &&
+	echo "ok: uk stats site: running, ${cpu} ns of CPU (libxl's domain info)" || fail "uk stats site: $st"
+out=$(uk top site 2>&1)
+echo "$out" | grep -q 'a Xen domain has none' && echo "ok: uk top site: no host process, said so" ||
+	fail "uk top site: $out"
+out=$(uk stop site 2>&1) || fail "uk stop site: $out"
+i=0
+while [ $i -lt 100 ] && [ -e "/sys/class/net/$vif" ]; do # libxl removes it as it destroys the domain
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -e "/sys/class/net/$vif" ] && fail "vif $vif still there 10 s after uk stop"
+out=$(uk rm site 2>&1) || fail "uk rm site: $out"
+
+# ---- volumes: the counter on blkfront, 1 then 2; read-only refuses the write; then 3
+count() {
+	out=$(uk run --rm "$@" counter 2>&1)
+	rc=$?
+	echo "$out" | sed "s#^#counter($*)| #"
+}
+count -v cnt:/data
+{ [ $rc = 0 ] && echo "$out" | grep -qx 1; } && echo "ok: counter on a new volume: 1" ||
+	{ fail "counter on volume cnt: exit $rc, want 0 and 1"; netdump; }
+count -v cnt:/data
+{ [ $rc = 0 ] && echo "$out" | grep -qx 2; } && echo "ok: counter on the same volume again: 2" ||
+	fail "counter on volume cnt again: exit $rc, want 0 and 2"
+count -v cnt:/data:ro
+{ [ $rc = 1 ] && echo "$out" | grep -q 'Read-only file system'; } &&
+	echo "ok: counter on the volume read-only: EROFS, exit 1" ||
+	fail "counter on volume cnt read-only: exit $rc, want 1 and 'Read-only file system'"
+count -v cnt:/data
+{ [ $rc = 0 ] && echo "$out" | grep -qx 3; } && echo "ok: counter after the read-only run: 3" ||
+	fail "counter on volume cnt after the read-only run: exit $rc, want 0 and 3"
+losetup -a | sed 's/^/loop| /'
+# the network last: libxl runs the vif's hotplug script (offline, on the bridge) as it tears the
+# domain down, seconds after ukd reported the stop
+out=$(uk network rm web 2>&1) || fail "uk network rm web: $out"
+[ -e "/sys/class/net/$br" ] && fail "bridge $br still there after uk network rm"
 
 kill $ukd_pid
 wait $ukd_pid 2>/dev/null

@@ -1,5 +1,5 @@
 #!/bin/bash
-# ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill and live restore there (tests/xen/dom0_ukd.sh).
+# ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill, live restore, a uk network (the website over netfront, published port and guest address) and volumes (blkfront) there (tests/xen/dom0_ukd.sh).
 # usage: xen_ukd.sh BUILD_DIR [CASE...]: CASEs are xen_dom0.sh's (`xl create` domUs in the same
 # dom0, before ukd's; bench/boot.sh compares both). UK_XEN_UKD_RUNS=N times N runs of
 # `uk run --rm hello` (default 1). Skips (77) without QEMU, Xen's packages or libvirt's Xen driver.
@@ -27,16 +27,23 @@ for _ in $(seq 300); do
 	"$bin/uk" -H "unix://$tmp/ukd.sock" info >/dev/null 2>&1 && break
 	sleep 0.1
 done
-"$bin/uk" -H "unix://$tmp/ukd.sock" build -q -t hello "$src/daemon/tests/guest" >"$tmp/build.log" 2>&1 ||
-	{ cat "$tmp/build.log" "$tmp/ukd.log"; echo "FAIL: building the test guest"; exit 1; }
+# hello (the test guest), the website and the counter (a volume's example)
+for b in hello:daemon/tests/guest site:images/examples/website counter:images/examples/counter; do
+	"$bin/uk" -H "unix://$tmp/ukd.sock" build -q -t "${b%%:*}" "$src/${b#*:}" >"$tmp/build.log" 2>&1 ||
+		{ cat "$tmp/build.log" "$tmp/ukd.log"; echo "FAIL: building ${b#*:}"; exit 1; }
+done
 kill "$ukd_pid" && wait "$ukd_pid"
 ukd_pid=
 rm -f "$tmp/ukd.sock" "$root/ukd.log"
 
 cc -shared -fPIC -o "$tmp/hwcap.so" "$here/libxl_hwcap_shim.c" -ldl ||
 	{ echo "FAIL: building tests/xen/libxl_hwcap_shim.c"; exit 1; }
-{ printf 'BIN=%s\nROOT=%s\nSHIM=%s\nRUNS=%s\n' "$bin" "$root" "$tmp/hwcap.so" \
-	"${UK_XEN_UKD_RUNS:-1}" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
+# XENROOT: Debian's Xen and dom0 packages as xen_dom0.sh unpacks them (its cache): dom0's
+# hotplug scripts, xenstore's tools and dom0 kernel's nftables modules come from there
+cache=${UK_XEN_CACHE:-${TMPDIR:-/tmp}/uk-xen-cache}
+mkdir -p "$cache" && cache=$(cd "$cache" && pwd) || exit 1
+{ printf 'BIN=%s\nROOT=%s\nSHIM=%s\nRUNS=%s\nXENROOT=%s\n' "$bin" "$root" "$tmp/hwcap.so" \
+	"${UK_XEN_UKD_RUNS:-1}" "$cache/dom0/root" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
 # its figures (UK_XEN_T lines) are in its output, for bench/boot.sh
 # clocksource=xen: dom0 Linux otherwise keeps the TSC, which under TCG drifts from Xen's time
 # ("Marking clocksource 'tsc' as unstable"); runs that hung with sleep and timeout not waking
