@@ -75,6 +75,8 @@ run_uk build-upper build -t Three "$TMP/three"
 brc=$rc berr=$err
 run_uk images-upper images --format '{{.Repository}}'
 if [ $trc -ne 0 ] && [ $brc -ne 0 ] && grep -q 'Other' <<<"$terr" && ! grep -q '^Three$\|^Other$' <<<"$out"; then ok "uppercase names refused (tag, build -t)"; else fail "uppercase: tag rc=$trc $terr; build rc=$brc $berr; images: $out"; fi
+# in people's words: the tag, not the REST query's parameter letter ("t: invalid reference")
+if grep -q 'tag: invalid reference "Three".*must be lowercase' <<<"$berr" && ! grep -q ' t: ' <<<"$berr"; then ok "build -t's refusal names the tag"; else fail "build -t Three: $berr"; fi
 
 # --- templates on ps, images, inspect ---
 run_uk create-a create --name a three:1
