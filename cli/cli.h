@@ -319,6 +319,8 @@ int cli_parse_publish(const char *spec, json_object **out, uk_err_t *err);
 void cli_port_format(json_object *port, char *buf, size_t len);
 /* Docker's PORTS column: the ports joined by ", " ("" for none). */
 void cli_ports_column(json_object *ports, char *buf, size_t len);
+/* A {"K":"V",...} object (NULL or another type: empty) as "K=V,K2=V2" in (buf), cut to fit. */
+void cli_labels_column(json_object *labels, char *buf, size_t len);
 
 /* Streams /logs of (id) to stdout (follow or not); 0, or -1 with (err). */
 int cli_stream_logs(struct cli *cli, const char *id, int follow, const char *tail, int timestamps,

@@ -50,16 +50,50 @@ static int net_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* One network with --format field names (Docker's ID, Name, Driver, Scope, Internal, CreatedAt;
+ * uk's Subnet, Gateway, Mode, Instances); the default table shows six of them. */
+static json_object *net_row(json_object *n)
+{
+	json_object *row = json_object_new_object(), *eps;
+	char id[13], count[16];
+
+	snprintf(id, sizeof(id), "%.12s", cli_jstr(n, "id"));
+	snprintf(count, sizeof(count), "%zu",
+	         json_object_object_get_ex(n, "endpoints", &eps) ? json_object_array_length(eps)
+	                                                         : (size_t)0);
+	json_object_object_add(row, "ID", json_object_new_string(id));
+	json_object_object_add(row, "Name", json_object_new_string(cli_jstr(n, "name")));
+	json_object_object_add(row, "Driver", json_object_new_string("bridge"));
+	json_object_object_add(row, "Scope", json_object_new_string("local"));
+	json_object_object_add(row, "Subnet", json_object_new_string(cli_jstr(n, "subnet")));
+	json_object_object_add(row, "Gateway", json_object_new_string(cli_jstr(n, "gateway")));
+	json_object_object_add(row, "Mode",
+	                       json_object_new_string(cli_jbool(n, "internal")   ? "internal"
+	                                              : cli_jbool(n, "outbound") ? "outbound"
+	                                                                         : "isolated"));
+	json_object_object_add(row, "Internal",
+	                       json_object_new_string(cli_jbool(n, "internal") ? "true" : "false"));
+	json_object_object_add(row, "Instances", json_object_new_string(count));
+	json_object_object_add(row, "CreatedAt", json_object_new_string(cli_jstr(n, "created")));
+	return row;
+}
+
 static int net_ls(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
 	                                     {"filter", required_argument, NULL, 'f'},
 	                                     {NULL, 0, NULL, 0}};
-	_cleanup_json_ json_object *res = NULL, *filters = NULL;
+	static const char *const hdr_kv[] = {"ID",        "NETWORK ID", "Name",      "NAME",
+	                                     "Driver",    "DRIVER",     "Scope",     "SCOPE",
+	                                     "Subnet",    "SUBNET",     "Gateway",   "GATEWAY",
+	                                     "Mode",      "MODE",       "Internal",  "INTERNAL",
+	                                     "Instances", "INSTANCES",  "CreatedAt", "CREATED AT"};
+	_cleanup_json_ json_object *res = NULL, *filters = NULL, *rows = json_object_new_array();
 	_cleanup_free_ char *fq = NULL, *path = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
+	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'f' && cli_filter_add(cli, &filters, optarg))
 			return CLI_EXIT_USAGE;
@@ -77,26 +111,24 @@ static int net_ls(struct cli *cli, int argc, char **argv)
 		cli_print_json(res);
 		return 0;
 	}
+	for (size_t i = 0; res && i < json_object_array_length(res); i++)
+		json_object_array_add(rows, net_row(json_object_array_get_idx(res, i)));
+	if (cli->tmpl && !quiet) {
+		_cleanup_json_ json_object *hdr =
+		        cli_format_header(hdr_kv, sizeof(hdr_kv) / sizeof(hdr_kv[0]));
+		return cli_format_rows(cli, rows, hdr);
+	}
 	struct cli_table *t =
 	        cli_table_new(6, "NETWORK ID", "NAME", "SUBNET", "GATEWAY", "MODE", "INSTANCES");
-	for (size_t i = 0; res && i < json_object_array_length(res); i++) {
-		json_object *n = json_object_array_get_idx(res, i), *eps;
-		char id[13], count[16];
-		snprintf(id, sizeof(id), "%.12s", cli_jstr(n, "id"));
-		if (quiet) {
-			printf("%s\n", id);
-			continue;
-		}
-		snprintf(count, sizeof(count), "%zu",
-		         json_object_object_get_ex(n, "endpoints", &eps)
-		                 ? json_object_array_length(eps)
-		                 : (size_t)0);
-		cli_table_row(t, id, cli_jstr(n, "name"), cli_jstr(n, "subnet"),
-		              cli_jstr(n, "gateway"),
-		              cli_jbool(n, "internal")   ? "internal"
-		              : cli_jbool(n, "outbound") ? "outbound"
-		                                         : "isolated",
-		              count);
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+
+		if (quiet)
+			printf("%s\n", cli_jstr(r, "ID"));
+		else
+			cli_table_row(t, cli_jstr(r, "ID"), cli_jstr(r, "Name"),
+			              cli_jstr(r, "Subnet"), cli_jstr(r, "Gateway"),
+			              cli_jstr(r, "Mode"), cli_jstr(r, "Instances"));
 	}
 	if (!quiet)
 		cli_table_print(t, stdout);
@@ -259,7 +291,8 @@ const struct cli_cmd cli_cmd_network = {
                 "      --ip IP         connect: the address on NETWORK (default: IPAM's)\n"
                 "  -q, --quiet         ls: ids only\n"
                 "  -f, --filter K=V    ls: keep networks matching name=NAME (repeatable)\n"
-                "      --format FMT    table or json\n"
+                "      --format FMT    table, json, or for ls a Go template over ID, Name,\n"
+                "                      Driver, Subnet, Gateway, Mode, Internal, Instances\n"
                 "  -h, --help          print this help\n",
         .run = network_run,
 };

@@ -100,17 +100,8 @@ static json_object *ps_row(json_object *item, int notrunc)
 	if (!strcmp(cli_jstr(item, "state"), "running") &&
 	    json_object_object_get_ex(item, "ports", &ports))
 		cli_ports_column(ports, portbuf, sizeof(portbuf));
-	n = 0;
-	if (json_object_object_get_ex(item, "labels", &labels) &&
-	    json_object_is_type(labels, json_type_object)) {
-		json_object_object_foreach(labels, key, val)
-		{
-			if (n < sizeof(lab) - 1)
-				n += (size_t)snprintf(lab + n, sizeof(lab) - n, "%s%s=%s",
-				                      n ? "," : "", key,
-				                      json_object_get_string(val));
-		}
-	}
+	cli_labels_column(json_object_object_get_ex(item, "labels", &labels) ? labels : NULL, lab,
+	                  sizeof(lab));
 	json_object_object_add(row, "ID", json_object_new_string(id));
 	json_object_object_add(row, "Image", json_object_new_string(cli_jstr(item, "image")));
 	json_object_object_add(row, "Command", json_object_new_string(cmd));

@@ -63,17 +63,46 @@ out:
 	return r;
 }
 
+/* One volume with --format field names (Docker's Name, Driver, Scope, Mountpoint, Labels, Size;
+ * uk's UsedBy); the default table shows four of them. */
+static json_object *vol_row(json_object *v)
+{
+	json_object *row = json_object_new_object(), *users, *labels;
+	char size[32], used[256] = "", lab[1024];
+
+	cli_human_size((double)cli_jint(v, "size", 0), size, sizeof(size));
+	if (json_object_object_get_ex(v, "used_by", &users))
+		for (size_t j = 0; j < json_object_array_length(users); j++)
+			snprintf(used + strlen(used), sizeof(used) - strlen(used), "%s%s",
+			         j ? "," : "",
+			         json_object_get_string(json_object_array_get_idx(users, j)));
+	cli_labels_column(json_object_object_get_ex(v, "labels", &labels) ? labels : NULL, lab,
+	                  sizeof(lab));
+	json_object_object_add(row, "Name", json_object_new_string(cli_jstr(v, "name")));
+	json_object_object_add(row, "Driver", json_object_new_string(cli_jstr(v, "driver")));
+	json_object_object_add(row, "Scope", json_object_new_string("local"));
+	json_object_object_add(row, "Mountpoint",
+	                       json_object_new_string(cli_jstr(v, "mountpoint")));
+	json_object_object_add(row, "Labels", json_object_new_string(lab));
+	json_object_object_add(row, "Size", json_object_new_string(size));
+	json_object_object_add(row, "UsedBy", json_object_new_string(used));
+	return row;
+}
+
 static int vol_ls(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
 	                                     {"filter", required_argument, NULL, 'f'},
 	                                     {NULL, 0, NULL, 0}};
-	_cleanup_json_ json_object *filters = NULL;
+	static const char *const hdr_kv[] = {
+	        "Name",       "VOLUME NAME", "Driver", "DRIVER", "Scope", "SCOPE",  "Mountpoint",
+	        "MOUNTPOINT", "Labels",      "LABELS", "Size",   "SIZE",  "UsedBy", "USED BY"};
+	_cleanup_json_ json_object *filters = NULL, *out = NULL, *rows = json_object_new_array();
 	_cleanup_free_ char *fq = NULL, *path = NULL;
-	json_object *out = NULL;
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
+	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_volume);
@@ -95,31 +124,28 @@ static int vol_ls(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->json) {
 		cli_print_json(out);
-	} else {
-		struct cli_table *t = cli_table_new(4, "DRIVER", "VOLUME NAME", "SIZE", "USED BY");
-
-		for (size_t i = 0; i < json_object_array_length(out); i++) {
-			json_object *v = json_object_array_get_idx(out, i), *users;
-			char size[32], used[256] = "";
-
-			if (quiet) {
-				puts(cli_jstr(v, "name"));
-				continue;
-			}
-			cli_human_size((double)cli_jint(v, "size", 0), size, sizeof(size));
-			if (json_object_object_get_ex(v, "used_by", &users))
-				for (size_t j = 0; j < json_object_array_length(users); j++)
-					snprintf(used + strlen(used), sizeof(used) - strlen(used),
-					         "%s%s", j ? "," : "",
-					         json_object_get_string(
-					                 json_object_array_get_idx(users, j)));
-			cli_table_row(t, cli_jstr(v, "driver"), cli_jstr(v, "name"), size, used);
-		}
-		if (!quiet)
-			cli_table_print(t, stdout);
-		cli_table_free(t);
+		return 0;
 	}
-	json_object_put(out);
+	for (size_t i = 0; i < json_object_array_length(out); i++)
+		json_object_array_add(rows, vol_row(json_object_array_get_idx(out, i)));
+	if (cli->tmpl && !quiet) {
+		_cleanup_json_ json_object *hdr =
+		        cli_format_header(hdr_kv, sizeof(hdr_kv) / sizeof(hdr_kv[0]));
+		return cli_format_rows(cli, rows, hdr);
+	}
+	struct cli_table *t = cli_table_new(4, "DRIVER", "VOLUME NAME", "SIZE", "USED BY");
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+
+		if (quiet)
+			puts(cli_jstr(r, "Name"));
+		else
+			cli_table_row(t, cli_jstr(r, "Driver"), cli_jstr(r, "Name"),
+			              cli_jstr(r, "Size"), cli_jstr(r, "UsedBy"));
+	}
+	if (!quiet)
+		cli_table_print(t, stdout);
+	cli_table_free(t);
 	return 0;
 }
 
@@ -352,7 +378,8 @@ const struct cli_cmd cli_cmd_volume = {
                 "  -f, --force          rm: see above\n"
                 "  -o, --output FILE    export: write FILE (whole or not at all)\n"
                 "  -i, --input FILE     import: read FILE\n"
-                "      --format FMT     table or json\n"
+                "      --format FMT     table, json, or for ls a Go template over Name, Driver,\n"
+                "                       Mountpoint, Labels, Size, UsedBy\n"
                 "  -h, --help           print this help\n",
         .run = volume_run,
 };

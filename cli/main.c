@@ -140,8 +140,9 @@ int main(int argc, char **argv)
 	cli.cmd = cmd->name;
 	cli.templates = cmd->templates;
 	if (cli.tmpl && !cli.templates) {
-		ret = cli_usage_error(&cli, "--format takes table or json here (templates work on "
-		                            "ps, images and inspect)");
+		ret = cli_usage_error(&cli,
+		                      "--format takes table or json here (templates work on "
+		                      "ps, images, inspect, stats, network ls and volume ls)");
 		cli_tmpl_free(cli.tmpl);
 		return ret;
 	}

@@ -99,8 +99,9 @@ int cli_set_format(struct cli *cli, const char *fmt)
 		                       fmt),
 		       -1;
 	if (!cli->templates && strcmp(cli->cmd, "uk"))
-		return cli_usage_error(cli, "--format takes table or json here (templates work on "
-		                            "ps, images and inspect)"),
+		return cli_usage_error(cli,
+		                       "--format takes table or json here (templates work on "
+		                       "ps, images, inspect, stats, network ls and volume ls)"),
 		       -1;
 	cli->tmpl = cli_tmpl_parse(text, CLI_TMPL_ESCAPES, (int)skip, &err);
 	if (!cli->tmpl)
@@ -684,4 +685,19 @@ char *cli_filter_query(json_object *filters, int amp)
 		return cli_sprintf("%s", "");
 	e = cli_escape(json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN));
 	return cli_sprintf("%cfilters=%s", amp ? '&' : '?', e);
+}
+
+void cli_labels_column(json_object *labels, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!labels || !json_object_is_type(labels, json_type_object))
+		return;
+	json_object_object_foreach(labels, key, val)
+	{
+		if (n < len - 1)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? "," : "", key,
+			                      json_object_get_string(val));
+	}
 }

@@ -252,7 +252,7 @@ static int build_check(struct ukd_req *req, struct build_job *j, uk_err_t *err)
 	if (uf && snprintf(j->ukfile, sizeof(j->ukfile), "%s", uf) >= (int)sizeof(j->ukfile))
 		return uk_err_bad(err, "ukfile: longer than %zu bytes", sizeof(j->ukfile) - 1);
 	if (t && ukd_store_ref_normalize(t, tag, len, err) < 0)
-		return uk_err_wrap(err, "t");
+		return uk_err_wrap(err, "tag");
 	if (ukd_req_body_size(req) == 0)
 		return uk_err_bad(err,
 		                  "empty body: send the build context as a tar holding a Ukfile");

@@ -75,6 +75,8 @@ run_uk build-upper build -t Three "$TMP/three"
 brc=$rc berr=$err
 run_uk images-upper images --format '{{.Repository}}'
 if [ $trc -ne 0 ] && [ $brc -ne 0 ] && grep -q 'Other' <<<"$terr" && ! grep -q '^Three$\|^Other$' <<<"$out"; then ok "uppercase names refused (tag, build -t)"; else fail "uppercase: tag rc=$trc $terr; build rc=$brc $berr; images: $out"; fi
+# in people's words: the tag, not the REST query's parameter letter ("t: invalid reference")
+if grep -q 'tag: invalid reference "Three".*must be lowercase' <<<"$berr" && ! grep -q ' t: ' <<<"$berr"; then ok "build -t's refusal names the tag"; else fail "build -t Three: $berr"; fi
 
 # --- templates on ps, images, inspect ---
 run_uk create-a create --name a three:1
@@ -115,6 +117,15 @@ grep -q ' instance rename ' <<<"$out" && ok "an instance rename event" || fail "
 timeout -s INT 6 "$UK" run --rm --name sigpair spin >"$TMP/sig.out" 2>"$TMP/sig.err"
 run_uk ps-sigpair ps -a --format '{{.Names}}'
 if ! grep -qx sigpair <<<"$out" && grep -q spinning "$TMP/sig.out"; then ok "timeout -s INT uk run --rm: nothing left behind"; else fail "after timeout -s INT: ps=$out err=$(cat "$TMP/sig.err")"; fi
+
+# --- main's status modulo 256, through ukd: 256 ends as 0, not 255 "without an exit status" ---
+mkdir -p "$TMP/ret256"
+printf 'FROM uk/runtime:1\nSOURCES main.c\n' >"$TMP/ret256/Ukfile"
+printf '#include <stdio.h>\nint main(void) { printf("returning 256\\n"); return 256; }\n' >"$TMP/ret256/main.c"
+run_uk build-256 build -q -t ret256 "$TMP/ret256"
+run_uk run-256 run --rm ret256
+if [ $rc -eq 0 ] && grep -q 'returning 256' <<<"$out" && ! grep -q 'without reporting' <<<"$err"; then ok "main returning 256: uk run exits 0"; else fail "return 256: rc=$rc out=$out err=$err"; fi
+run_uk rmi-256 rmi ret256 # the counts below are of the other images
 
 # --- groups and prunes: what is in use stays ---
 run_uk run-d run -d --name spinner spin

@@ -586,7 +586,31 @@ def t_format_templates(c):
     p = c.uk("ps", "--format", "{{nope}}")
     expect(p, 2, err="function nope not defined")
     p = c.uk("info", "--format", "{{.Names}}")
-    expect(p, 2, err="templates work on ps, images and inspect")
+    expect(p, 2, err="templates work on ps, images, inspect, stats, network ls and volume ls")
+    # network ls and volume ls take templates too (issue 16), with Docker's field names
+    c.fake.on("GET", "/v1/networks", body=[
+        {"id": "9d8c7b6a5f4e" + "2" * 52, "name": "backend", "subnet": "10.89.0.0/24", "gateway": "10.89.0.1",
+         "internal": True, "outbound": False, "created": "2026-01-02T03:04:05Z",
+         "endpoints": [{"instance": ID}]}])
+    p = c.uk("network", "ls", "--format", "{{.Name}} {{.ID}} {{.Driver}} {{.Internal}} "
+             "{{.Subnet}} {{.Instances}}")
+    expect(p, 0)
+    check(p.out == "backend 9d8c7b6a5f4e bridge true 10.89.0.0/24 1\n", "network ls template", p)
+    p = c.uk("network", "ls", "--format", "table {{.Name}}\t{{.Mode}}")
+    expect(p, 0)
+    check(p.out.split() == ["NAME", "MODE", "backend", "internal"], "network ls table", p)
+    c.fake.on("GET", "/v1/volumes", body=[
+        {"name": "data", "driver": "local", "size": 16777216, "labels": {"tier": "db"},
+         "mountpoint": "/var/lib/uk/volumes/data/data.img", "used_by": ["web", "job"]}])
+    p = c.uk("volume", "ls", "--format", "{{.Name}}:{{.Driver}}:{{.Size}}:{{.Labels}}:"
+             "{{.UsedBy}}")
+    expect(p, 0)
+    check(p.out == "data:local:16.8MB:tier=db:web,job\n", "volume ls template", p)
+    p = c.uk("volume", "ls", "--format", "{{json .}}")
+    check(json.loads(p.out)["Mountpoint"] == "/var/lib/uk/volumes/data/data.img",
+          "volume ls json .", p)
+    p = c.uk("volume", "ls", "--format", "{{.Nope}}")
+    expect(p, 2, err="no field Nope here")
     c.fake.on("GET", "/v1/images", body=[
         {"id": IMG, "repo_tags": ["hello:latest", "hello:1"], "created": 1, "size": 512}])
     p = c.uk("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}")

@@ -4,7 +4,7 @@ kernel ELF fetched from the daemon) stops at a breakpoint on a function of the t
 reads a backtrace and variables, then lets the guest finish with its own exit code; bad --gdb
 addresses are a 400 that stores nothing; a guest waiting for gdb survives a ukd restart (live
 restore); a guest that dereferences a null pointer has its crash
-report symbolized in `uk logs` (the faulting function, file:line)."""
+report symbolized in `uk logs` (the faulting function, file:line, its caller and theirs)."""
 import os
 import re
 import shutil
@@ -118,7 +118,11 @@ def crash_report(d):
     sym = logs.split("backtrace symbolized by ukd", 1)[1]
     check(" in fault_here at ./main.c:%d\n" % FAULT_LINE in sym,
           "the faulting function and line are not named: %s" % sym)
-    check(" in main at " in sym, "the caller is not named: %s" % sym)
+    # the leaf's caller (its return address at rsp: the chain skips it), then the chain's
+    check(re.search(r"#0 0x[0-9a-f]+ in crash_via at \./main\.c:\d+\n", sym),
+          "the faulting leaf's caller crash_via is not frame #0: %s" % sym)
+    check(re.search(r"#1 0x[0-9a-f]+ in main at \./main\.c:\d+\n", sym),
+          "crash_via's caller main is not frame #1: %s" % sym)
 
 
 def main(d):

@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-from ukdtest import (HERE, Daemon, check, fail, kill_qemus, require_qemu, root_qemus, skip,
-                     uk_cli)
+from ukdtest import (HERE, Daemon, check, fail, kill_qemus, phase, require_qemu, root_qemus,
+                     run_phases, skip, uk_cli)
 
 GUEST = os.path.join(HERE, "guest")
 LIMIT = 180
@@ -76,34 +76,28 @@ def main(d, uk):
     check(not root_qemus(d.root), "QEMUs left: %s" % root_qemus(d.root))
 
 
-def run():
-    if len(sys.argv) < 3:
-        sys.exit("usage: test_full_disk.py UKD UK")
-    require_qemu()
-    if os.geteuid() != 0:
-        skip("needs root to mount a small tmpfs as ukd's root")
+def full_disk():
     mnt = tempfile.mkdtemp(prefix="ukfull-", dir="/tmp")
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m,mode=0700", "tmpfs", mnt],
                        capture_output=True)
     if r.returncode != 0:
         os.rmdir(mnt)
         skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
-    d, ok = None, False
-    try:
-        d = Daemon(sys.argv[1], root=mnt)
-        main(d, lambda *a: uk_cli(sys.argv[2], d, *a))
-        d.ping()
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if d and not d.stop(ok):
-            ok = False
+
+    def unmount(d, ok):
         kill_qemus(mnt)
         subprocess.run(["umount", "-l", mnt])
         os.rmdir(mnt)
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    return phase(lambda d: main(d, lambda *a: uk_cli(sys.argv[2], d, *a)),
+                 make=lambda: Daemon(sys.argv[1], root=mnt), after_stop=unmount)
 
 
-run()
+def setup():
+    if len(sys.argv) < 3:
+        sys.exit("usage: test_full_disk.py UKD UK")
+    require_qemu()
+    if os.geteuid() != 0:
+        skip("needs root to mount a small tmpfs as ukd's root")
+
+
+run_phases([full_disk], setup)

@@ -8,8 +8,8 @@ import sys
 import tempfile
 import time
 
-from ukdtest import (SRC, Daemon, check, fail, require_qemu, skip_under_asan, uk_cli,
-                     zombie_children, root_qemus)
+from ukdtest import (SRC, check, fail, phase, require_qemu, root_qemus, run_phases,
+                     skip_under_asan, uk_cli, zombie_children)
 
 RUN_BOUND = 25  # issue 10: a fresh root (no capabilities cache) runs `uk run --rm hello` in 25 s
 HELLO = os.path.join(SRC, "images", "examples", "hello")
@@ -49,17 +49,12 @@ def kill_matching(text):
             pass
 
 
-def with_daemon(ukd, fn, **kw):
-    d = Daemon(ukd, capcache=False, **kw)
-    ok = False
-    try:
-        fn(d)
-        d.ping()
-        ok = True
-    finally:
-        if not d.stop(ok):
-            ok = False
-    check(ok, "daemon teardown failed")
+def drop(fake):
+    """after_stop of a phase that used the fake QEMU in (fake): its processes and files gone."""
+    def after(d, ok):
+        kill_matching(fake)
+        shutil.rmtree(fake, ignore_errors=True)
+    return after
 
 
 def fresh_run(uk):
@@ -92,7 +87,7 @@ ppid >>@DIR@/ppids
 """
 
 
-def orphans(uk, dirpath):
+def orphans_test(uk, dirpath):
     def test(d):
         d.build_ok(HELLO, "hello")
         p = uk_cli(uk, d, "run", "--rm", "hello", timeout=RUN_BOUND + 120)
@@ -155,52 +150,35 @@ def hung_probe(uk):
     return test
 
 
-def orphans_part(ukd, uk, qemu, fakes):
-    fakes.append(fake_qemu(ORPHAN_QEMU % qemu))
-    with open(os.path.join(fakes[-1], "orphan.sh"), "w") as f:
-        f.write(ORPHAN.replace("@DIR@", fakes[-1]))
-    os.chmod(os.path.join(fakes[-1], "orphan.sh"), 0o755)
-    with_daemon(ukd, orphans(uk, fakes[-1]), env={"PATH": fakes[-1] + ":" + os.environ["PATH"]})
+def orphans():
+    fake = fake_qemu(ORPHAN_QEMU % shutil.which("qemu-system-x86_64"))
+    with open(os.path.join(fake, "orphan.sh"), "w") as f:
+        f.write(ORPHAN.replace("@DIR@", fake))
+    os.chmod(os.path.join(fake, "orphan.sh"), 0o755)
+    return phase(orphans_test(sys.argv[2], fake), capcache=False, after_stop=drop(fake),
+                 env={"PATH": fake + ":" + os.environ["PATH"]})
 
 
-def hung_part(ukd, uk, qemu, fakes):
-    fakes.append(fake_qemu(HUNG_QEMU))
-    cfg = os.path.join(fakes[-1], "daemon.json")
+def hung():
+    fake = fake_qemu(HUNG_QEMU)
+    cfg = os.path.join(fake, "daemon.json")
     with open(cfg, "w") as f:
         f.write('{"backend-limits": {"probe-timeout-s": %d}}' % PROBE_TIMEOUT)
-    with_daemon(ukd, hung_probe(uk), args=["--config", cfg],
-                env={"PATH": fakes[-1] + ":" + os.environ["PATH"]})
+    return phase(hung_probe(sys.argv[2]), ["--config", cfg], capcache=False,
+                 after_stop=drop(fake), env={"PATH": fake + ":" + os.environ["PATH"]})
 
 
-def main():
+def fresh():
+    return phase(fresh_run(sys.argv[2]), capcache=False)
+
+
+def setup():
     if len(sys.argv) < 3:
         sys.exit("usage: %s PATH/TO/ukd PATH/TO/uk" % sys.argv[0])
-    ukd, uk = sys.argv[1], sys.argv[2]
     require_qemu()
-    skip_under_asan(ukd, "a fresh probe of QEMU")
-    qemu = shutil.which("qemu-system-x86_64")
-    # UKT_PROBE_PARTS=fresh,orphans,hung (default all) runs some: each must fail on old code
-    parts = os.environ.get("UKT_PROBE_PARTS", "fresh,orphans,hung").split(",")
-    ok = True
-    fakes = []
-    for name, part in (("fresh", lambda: with_daemon(ukd, fresh_run(uk))),
-                       ("orphans", lambda: orphans_part(ukd, uk, qemu, fakes)),
-                       ("hung", lambda: hung_part(ukd, uk, qemu, fakes))):
-        if name not in parts:
-            continue
-        try:
-            part()
-        except AssertionError as e:
-            print("FAIL (%s): %s" % (name, e))
-            ok = False
-        finally:
-            for f in fakes:
-                kill_matching(f)
-                shutil.rmtree(f, ignore_errors=True)
-            fakes.clear()
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    skip_under_asan(sys.argv[1], "a fresh probe of QEMU")
 
 
 if __name__ == "__main__":
-    main()
+    # UKT_PHASES=fresh,orphans,hung (default all) runs some: each must fail on old code
+    run_phases([fresh, orphans, hung], setup)

@@ -13,8 +13,8 @@ import tempfile
 import time
 import urllib.request
 
-from ukdtest import (HERE, SRC, Daemon, check, free_port, qemu_pids, require_qemu,
-                     skip_under_asan, uk_cli, wait_until)
+from ukdtest import (HERE, SRC, check, free_port, phase, phased, qemu_pids, require_qemu,
+                     run_phases, skip_under_asan, uk_cli, wait_until)
 
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
 GUEST = os.path.join(HERE, "guest")
@@ -31,8 +31,9 @@ def answers(port):
         return None
 
 
-def qemu_missing(ukd):
+def qemu_missing():
     """No QEMU in PATH: ukd --backend qemu exits at start-up with the fix, never half up."""
+    ukd = sys.argv[1]
     root = tempfile.mkdtemp(prefix="ukq-", dir="/tmp")
     empty = tempfile.mkdtemp(prefix="ukq-path-", dir="/tmp")
     try:
@@ -48,9 +49,8 @@ def qemu_missing(ukd):
         check(not os.path.exists("%s/s.sock" % root), "ukd left a socket behind")
         # a libvirt ukd opens the qemu backend for the first run that asks: without QEMU that
         # start fails with the same fix, the instance stays created, the daemon answers
-        d = Daemon(ukd)
-        ok = False
-        try:
+
+        def noqemu(d):
             d.build_ok(GUEST, "uktest")
             d.proc.send_signal(signal.SIGTERM)
             d.proc.wait(60)
@@ -62,12 +62,7 @@ def qemu_missing(ukd):
             check(r.status == 503 and "qemu-system-x86_64" in r.json()["message"] and
                   "--backend libvirt" in r.json()["message"], "start without QEMU: %r" % r)
             check(d.inspect("noqemu")["state"]["status"] == "created", "state after")
-            d.ping()
-            ok = True
-        finally:
-            if not d.stop(ok):
-                ok = False
-        check(ok, "a qemu run without QEMU")
+        check(phase(noqemu), "a qemu run without QEMU")
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(empty, ignore_errors=True)
@@ -134,73 +129,48 @@ def exit_while_down(d):
           "its index entry outlived the run")
 
 
-def per_run(ukd):
+def per_run(d):
     """A libvirt ukd runs a guest with `uk run --backend qemu`; after kill -9 it re-attaches to
     it through the qemu backend it opens at start-up because that backend left a guest."""
-    d = Daemon(ukd, live_restore=True)
-    ok = False
-    try:
-        check(d.req("GET", "/v1/info").json()["backend"]["name"] == "libvirt", "default backend")
-        d.build_ok(GUEST, "uktest")
-        if UK:
-            p = uk_cli(UK, d, "run", "--rm", "--backend", "qemu", "uktest", "exit", "3")
-            check(p.returncode == 3 and "uktest" in p.out,
-                  "uk run --rm --backend qemu: exit %d, %r %r" % (p.returncode, p.out, p.err))
-            p = uk_cli(UK, d, "run", "--backend", "xen", "uktest")
-            check(p.returncode == 125 and 'backend "xen"' in p.err, "bad backend: %r" % p.err)
-        d.create(image="uktest", name="fg", backend="qemu", cmd=["forever"])
-        d.post("/v1/instances/fg/start")
-        before = d.inspect("fg")
-        check(before["domain"]["backend"] == "qemu" and
-              qemu_pids("guest=" + before["domain"]["name"]) == [before["state"]["pid"]],
-              "a qemu-backend guest under a libvirt ukd: %r" % before)
-        d.proc.kill()
-        d.proc.wait()
-        d.start()
-        after = d.inspect("fg")["state"]
-        check(after["status"] == "running" and after["pid"] == before["state"]["pid"],
-              "not re-attached by a libvirt ukd: %r" % after)
-        d.post("/v1/instances/fg/kill")
-        st = d.inspect("fg")["state"]
-        check(st["status"] == "exited" and st["exit_code"] == 137, "kill: %r" % st)
-        d.ping()
-        ok = True
-    finally:
-        if not d.stop(ok):
-            ok = False
-    check(ok, "per-run backend")
+    check(d.req("GET", "/v1/info").json()["backend"]["name"] == "libvirt", "default backend")
+    d.build_ok(GUEST, "uktest")
+    if UK:
+        p = uk_cli(UK, d, "run", "--rm", "--backend", "qemu", "uktest", "exit", "3")
+        check(p.returncode == 3 and "uktest" in p.out,
+              "uk run --rm --backend qemu: exit %d, %r %r" % (p.returncode, p.out, p.err))
+        p = uk_cli(UK, d, "run", "--backend", "xen", "uktest")
+        check(p.returncode == 125 and 'backend "xen"' in p.err, "bad backend: %r" % p.err)
+    d.create(image="uktest", name="fg", backend="qemu", cmd=["forever"])
+    d.post("/v1/instances/fg/start")
+    before = d.inspect("fg")
+    check(before["domain"]["backend"] == "qemu" and
+          qemu_pids("guest=" + before["domain"]["name"]) == [before["state"]["pid"]],
+          "a qemu-backend guest under a libvirt ukd: %r" % before)
+    d.proc.kill()
+    d.proc.wait()
+    d.start()
+    after = d.inspect("fg")["state"]
+    check(after["status"] == "running" and after["pid"] == before["state"]["pid"],
+          "not re-attached by a libvirt ukd: %r" % after)
+    d.post("/v1/instances/fg/kill")
+    st = d.inspect("fg")["state"]
+    check(st["status"] == "exited" and st["exit_code"] == 137, "kill: %r" % st)
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: test_qemu_backend.py UKD [UK]")
-    ukd = sys.argv[1]
+def qemu_backend(d):
+    """The qemu backend's own daemon: live restore of the website guest, an exit while ukd is
+    down."""
+    d.build_ok(WEBSITE, "site")
+    d.build_ok(GUEST, "uktest")
+    live_restore(d)
+    exit_while_down(d)
+
+
+def setup():
     require_qemu()
-    skip_under_asan(ukd, "QEMU starts")
-    qemu_missing(ukd)
-    try:
-        per_run(ukd)
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        print("FAILED")
-        sys.exit(1)
-    d = Daemon(ukd, ["--backend", "qemu"], live_restore=True)
-    ok = False
-    try:
-        d.build_ok(WEBSITE, "site")
-        d.build_ok(GUEST, "uktest")
-        live_restore(d)
-        exit_while_down(d)
-        d.ping()
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    skip_under_asan(sys.argv[1], "QEMU starts")
 
 
 if __name__ == "__main__":
-    main()
+    run_phases([qemu_missing, phased(per_run, live_restore=True),
+                phased(qemu_backend, ["--backend", "qemu"], live_restore=True)], setup)

@@ -8,8 +8,8 @@ import shutil
 import sys
 import tempfile
 
-from ukdtest import (HERE, Daemon, capcache_seed, check, kill_qemus, require_qemu, root_qemus,
-                     skip, uk_cli)
+from ukdtest import (HERE, capcache_seed, check, kill_qemus, phase, require_qemu, root_qemus,
+                     run_phases, skip, uk_cli)
 
 GUEST = os.path.join(HERE, "guest")
 
@@ -22,13 +22,13 @@ def qemu_uid(pid):
     return -1
 
 
-def main(ukd, uk):
+def below_0700():
+    """The refused start below a 0700 directory, then the start once it lets libvirt-qemu in."""
     priv = tempfile.mkdtemp(prefix="ukt-priv-", dir="/tmp")  # 0700: libvirt-qemu kept out
     root = os.path.join(priv, "r")
     capcache_seed(root)
-    d = Daemon(ukd, ["--root", root])
-    ok = False
-    try:
+
+    def body(d):
         qemu = pwd.getpwnam("libvirt-qemu").pw_uid
         d.build_ok(GUEST, "uktest")
         d.create(image="uktest", name="g", cmd=["forever"])
@@ -40,10 +40,10 @@ def main(ukd, uk):
               "start below a 0700 directory: %r" % r)
         check(not root_qemus(root), "a QEMU runs after the refused start: %s" % root_qemus(root))
         check(d.inspect("g")["state"]["status"] != "running", "g is running")
-        p = uk_cli(uk, d, "start", "g")
+        p = uk_cli(sys.argv[2], d, "start", "g")
         check(p.returncode != 0 and priv in p.err and "never as root" in p.err,
               "uk start: %d %r" % (p.returncode, p.err))
-        p = uk_cli(uk, d, "info")
+        p = uk_cli(sys.argv[2], d, "info")
         check(p.returncode == 0 and "WARNING" in p.err and priv in p.err,
               "uk info: %d %r" % (p.returncode, p.err))
         print("refused: %s" % r.json()["message"])
@@ -54,30 +54,22 @@ def main(ukd, uk):
         pid = d.inspect("g")["state"]["pid"]
         check(pid > 0 and qemu_uid(pid) == qemu, "QEMU %d runs as uid %d, not libvirt-qemu (%d)"
               % (pid, qemu_uid(pid), qemu))
-        p = uk_cli(uk, d, "info")
+        p = uk_cli(sys.argv[2], d, "info")
         check(p.returncode == 0 and "WARNING" not in p.err, "uk info after the fix: %r" % p.err)
         d.post("/v1/instances/g/kill")
         print("after chmod o+x: QEMU runs as libvirt-qemu")
-        ok = True
-    finally:
-        kill_qemus(root)
-        if not d.stop(ok):
-            ok = False
-        if ok:
-            shutil.rmtree(priv, ignore_errors=True)
-    return ok
+
+    return phase(body, ["--root", root], before_stop=lambda d, ok: kill_qemus(root),
+                 after_stop=lambda d, ok: ok and shutil.rmtree(priv, ignore_errors=True))
 
 
-if __name__ == "__main__":
+def setup():
     if len(sys.argv) < 3:
         sys.exit("usage: %s PATH/TO/ukd PATH/TO/uk" % sys.argv[0])
     require_qemu()
     if os.geteuid() != 0:
         skip("QEMU runs as another user only when ukd is root")
-    try:
-        ok = main(sys.argv[1], sys.argv[2])
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    run_phases([below_0700], setup)

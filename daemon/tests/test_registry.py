@@ -16,8 +16,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ukdtest import (SKIP, SRC, Daemon, check, fail, free_port, require_qemu, skip,  # noqa
-                     skip_under_asan)
+from ukdtest import (SKIP, SRC, check, fail, free_port, phase, require_qemu,  # noqa
+                     run_phases, skip, skip_under_asan)
 
 UKD, UK = sys.argv[1], sys.argv[2]
 REGISTRY = "/usr/bin/docker-registry"
@@ -398,7 +398,7 @@ def refused_http(a, top):
         check("010200C0:" not in f.read(), "a connection to 192.0.2.1 was attempted")
 
 
-def main():
+def setup():
     if not os.access(REGISTRY, os.X_OK):
         skip("%s not found: install Debian's docker-registry" % REGISTRY)
     for tool in ("htpasswd", "openssl"):
@@ -406,45 +406,43 @@ def main():
             skip("%s not found: install apache2-utils and openssl" % tool)
     require_qemu()
     skip_under_asan(UKD, "uk run")
+
+
+def registries():
+    """Two daemons (a: plain, b: with daemon.json) against the registries this test runs."""
     top = tempfile.mkdtemp(prefix="ukreg-", dir="/tmp")
     certs = os.path.join(top, "certs.d")
     os.makedirs(certs)
     conf = os.path.join(top, "daemon.json")
     with open(conf, "w") as f:  # Docker's key; an entry that is never contacted
         json.dump({"insecure-registries": ["registry.invalid:5000"]}, f)
-    a = b = reg = regauth = None
-    ok = False
-    try:
-        reg = Registry(top, "plain")
-        regauth = Registry(top, "auth", auth=True)
+    regs = []
+
+    def with_a(a):
+        regs.append(Registry(top, "plain"))
+        regs.append(Registry(top, "auth", auth=True))
+        reg, regauth = regs
         pki = make_tls(top)
-        a = Daemon(UKD, ["--registry-certs-dir", certs])
-        b = Daemon(UKD, ["--registry-certs-dir", certs, "--config", conf])
-        cfg = os.path.join(top, "cfg")
-        name = plain_http(a, b, reg, cfg)
-        htpasswd(a, b, regauth, top)
-        tls(b, top, pki, certs)
-        tampered(b, reg, name, cfg)
-        killed(a, b, top, cfg)
-        refused_http(a, top)
-        a.ping()
-        b.ping()
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        for r in (reg, regauth):
-            if r:
-                r.kill()
-        for d in (a, b):
-            if d and not d.stop(ok):
-                ok = False
+
+        def with_b(b):
+            cfg = os.path.join(top, "cfg")
+            name = plain_http(a, b, reg, cfg)
+            htpasswd(a, b, regauth, top)
+            tls(b, top, pki, certs)
+            tampered(b, reg, name, cfg)
+            killed(a, b, top, cfg)
+            refused_http(a, top)
+        check(phase(with_b, ["--registry-certs-dir", certs, "--config", conf]),
+              "daemon b (with daemon.json)")
+
+    def after(d, ok):
+        for r in regs:
+            r.kill()
         if ok:
             shutil.rmtree(top, ignore_errors=True)
         else:
             print("kept %s" % top)
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    return phase(with_a, ["--registry-certs-dir", certs], after_stop=after)
 
 
-main()
+run_phases([registries], setup)

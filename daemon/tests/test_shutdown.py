@@ -17,8 +17,8 @@ import tempfile
 import threading
 import time
 
-from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, require_qemu,
-                     root_qemus, skip_under_asan, wait_until)
+from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, phase, phased,
+                     require_qemu, root_qemus, run_phases, skip_under_asan, wait_until)
 
 GUEST = os.path.join(HERE, "guest")
 REAL_QEMU = shutil.which("qemu-system-x86_64")
@@ -126,16 +126,22 @@ def seed_stub_caps(root, stub):
         return
 
 
-def phase_stuck_start(ukd):
+def phase_stuck_start():
+    """A start stuck in a QEMU that never answers its monitor (a stub): SIGTERM ends ukd within
+    5 s, the start answers 503, the streams end, nothing is left running."""
     sdir, stub = stub_dir()
-    env = dict(os.environ)
-    os.environ["PATH"] = sdir + ":" + env.get("PATH", "/usr/bin:/bin")
-    os.environ["UKD_CAPS_CACHE"] = ""  # the machine-wide copy must not learn of the stub
-    d = Daemon(ukd)
-    os.environ.clear()
-    os.environ.update(env)
-    ok = False
-    try:
+
+    def make():
+        env = dict(os.environ)
+        os.environ["PATH"] = sdir + ":" + env.get("PATH", "/usr/bin:/bin")
+        os.environ["UKD_CAPS_CACHE"] = ""  # the machine-wide copy must not learn of the stub
+        try:
+            return Daemon(sys.argv[1])
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+
+    def body(d):
         seed_stub_caps(d.root, stub)  # read by libvirt at the first start, after this
         d.build_ok(GUEST, "uktest")
         iid = d.create(image="uktest", name="stuck", cmd=["forever"])
@@ -167,8 +173,8 @@ def phase_stuck_start(ukd):
         left = [p for p in pids + pids_with(needle) if alive(p)]
         check(not left, "left running after ukd exited: %s" % left)
         print("stuck start: ok")
-        ok = True
-    finally:
+
+    def before_stop(d, ok):
         # the stub's cache entry stays out of the copy the tests share
         try:
             os.unlink(os.path.join(d.root, CAPSUB, hashlib.sha256(stub.encode()).hexdigest() +
@@ -177,10 +183,9 @@ def phase_stuck_start(ukd):
             pass
         for p in pids_with(stub):
             os.kill(p, signal.SIGKILL)
-        if not d.stop(ok):
-            ok = False
-        shutil.rmtree(sdir, ignore_errors=True)
-    return ok
+
+    return phase(body, make=make, before_stop=before_stop, ping=False,
+                 after_stop=lambda d, ok: shutil.rmtree(sdir, ignore_errors=True))
 
 
 def start_guests(d, names, cmd):
@@ -189,65 +194,49 @@ def start_guests(d, names, cmd):
         d.post("/v1/instances/%s/start" % n)
 
 
-def phase_six_guests(ukd):
+def phase_six_guests(d):
     """Live restore off: the six are stopped side by side, the one that ignores the power
     button destroyed after its grace (3 s), all within 6 s."""
-    d = Daemon(ukd)
-    ok = False
-    try:
-        d.build_ok(GUEST, "uktest")
-        names = ["g%d" % i for i in range(5)]
-        start_guests(d, names, ["forever"])
-        start_guests(d, ["deaf"], ["ignore"])
-        pids = [d.inspect(n)["state"]["pid"] for n in names + ["deaf"]]
-        check(all(p > 0 and alive(p) for p in pids), "QEMU pids %s" % pids)
-        # the deaf guest must be past boot, or its power button is not ignored yet
-        wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
-        events = stream(d, "/v1/events")
-        logs = stream(d, "/v1/instances/g0/logs?follow=1")
-        gone_within(d, 6, "six guests, live restore off")
-        left = [p for p in pids if alive(p)] + root_qemus(d.root)
-        check(not left, "guests left running after ukd exited: %s" % left)
-        stream_ended(events, "events")
-        stream_ended(logs, "logs -f")
-        d.logf.close()
-        d.start()
-        for n in names + ["deaf"]:
-            st = d.inspect(n)["state"]
-            check(st["status"] == "exited", "%s after the restart: %s" % (n, st))
-        st = d.inspect("deaf")["state"]
-        check(st["exit_code"] == 137 and "shut down" in st["error"],
-              "the guest that ignored the power button: %s" % st)
-        # the others powered off when asked (their own exit, 143), not destroyed (137)
-        codes = [d.inspect(n)["state"]["exit_code"] for n in names]
-        check(codes == [143] * len(names), "exit codes of the guests that power off: %s" % codes)
-        print("six guests: ok (exit codes %s)" % codes)
-        ok = True
-    finally:
-        if not d.stop(ok):
-            ok = False
-    return ok
+    d.build_ok(GUEST, "uktest")
+    names = ["g%d" % i for i in range(5)]
+    start_guests(d, names, ["forever"])
+    start_guests(d, ["deaf"], ["ignore"])
+    pids = [d.inspect(n)["state"]["pid"] for n in names + ["deaf"]]
+    check(all(p > 0 and alive(p) for p in pids), "QEMU pids %s" % pids)
+    # the deaf guest must be past boot, or its power button is not ignored yet
+    wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
+    events = stream(d, "/v1/events")
+    logs = stream(d, "/v1/instances/g0/logs?follow=1")
+    gone_within(d, 6, "six guests, live restore off")
+    left = [p for p in pids if alive(p)] + root_qemus(d.root)
+    check(not left, "guests left running after ukd exited: %s" % left)
+    stream_ended(events, "events")
+    stream_ended(logs, "logs -f")
+    d.logf.close()
+    d.start()
+    for n in names + ["deaf"]:
+        st = d.inspect(n)["state"]
+        check(st["status"] == "exited", "%s after the restart: %s" % (n, st))
+    st = d.inspect("deaf")["state"]
+    check(st["exit_code"] == 137 and "shut down" in st["error"],
+          "the guest that ignored the power button: %s" % st)
+    # the others powered off when asked (their own exit, 143), not destroyed (137)
+    codes = [d.inspect(n)["state"]["exit_code"] for n in names]
+    check(codes == [143] * len(names), "exit codes of the guests that power off: %s" % codes)
+    print("six guests: ok (exit codes %s)" % codes)
 
 
-def phase_live_restore(ukd):
-    d = Daemon(ukd, live_restore=True)
-    ok = False
-    try:
-        d.build_ok(GUEST, "uktest")
-        start_guests(d, ["keeper"], ["forever"])
-        pid = d.inspect("keeper")["state"]["pid"]
-        logs = stream(d, "/v1/instances/keeper/logs?follow=1")
-        events = stream(d, "/v1/events")
-        gone_within(d, 5, "live restore on")
-        stream_ended(logs, "logs -f")
-        stream_ended(events, "events")
-        check(alive(pid), "live restore: the guest's QEMU %d died with ukd" % pid)
-        print("live restore: ok")
-        ok = True
-    finally:
-        if not d.stop(ok):
-            ok = False
-    return ok
+def phase_live_restore(d):
+    d.build_ok(GUEST, "uktest")
+    start_guests(d, ["keeper"], ["forever"])
+    pid = d.inspect("keeper")["state"]["pid"]
+    logs = stream(d, "/v1/instances/keeper/logs?follow=1")
+    events = stream(d, "/v1/events")
+    gone_within(d, 5, "live restore on")
+    stream_ended(logs, "logs -f")
+    stream_ended(events, "events")
+    check(alive(pid), "live restore: the guest's QEMU %d died with ukd" % pid)
+    print("live restore: ok")
 
 
 # A compile that never ends (2^40 inclusions): ukd's shutdown must end it, not wait for it.
@@ -261,12 +250,9 @@ int main(void) { return 0; }
 """
 
 
-def phase_build(ukd):
+def phase_build(d):
     """SIGTERM while a build compiles: ukd gone within 5 s, the compiler with it."""
-    d = Daemon(ukd)
-    ctx = tempfile.mkdtemp(prefix="ukt-ctx-", dir="/tmp")
-    ok = False
-    try:
+    with tempfile.TemporaryDirectory(prefix="ukt-ctx-", dir="/tmp") as ctx:
         with open(os.path.join(ctx, "Ukfile"), "w") as f:
             f.write("SOURCES main.c\n")
         with open(os.path.join(ctx, "main.c"), "w") as f:
@@ -291,62 +277,34 @@ def phase_build(ukd):
         left = [p for p in procs if alive(p)]
         check(not left, "build processes left running after ukd exited: %s" % left)
         print("build: ok")
-        ok = True
-    finally:
-        shutil.rmtree(ctx, ignore_errors=True)
-        if not d.stop(ok):
-            ok = False
-    return ok
 
 
-def phase_second_signal(ukd):
+def phase_second_signal(d):
     """A guest that ignores the power button gets 60 s of grace; a second SIGTERM ends ukd at
     once (status 128 + 15), as dockerd's does."""
-    d = Daemon(ukd, ["--shutdown-timeout", "60"])
-    ok = False
-    try:
-        d.build_ok(GUEST, "uktest")
-        start_guests(d, ["deaf"], ["ignore"])
-        wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
-        d.proc.send_signal(signal.SIGTERM)
-        time.sleep(1.5)
-        check(d.proc.poll() is None, "ukd exited during the guest's grace")
-        t0 = time.time()
-        d.proc.send_signal(signal.SIGTERM)
-        rc = d.proc.wait(30)
-        took = time.time() - t0
-        print("second SIGTERM to exit: %.2f s" % took)
-        check(took < 2 and rc == 128 + signal.SIGTERM,
-              "second SIGTERM: status %d after %.2f s" % (rc, took))
-        print("second signal: ok")
-        ok = True
-    finally:
-        if not d.stop(ok):
-            ok = False
-    return ok
+    d.build_ok(GUEST, "uktest")
+    start_guests(d, ["deaf"], ["ignore"])
+    wait_until(lambda: "tick 1" in d.logs("deaf"), 120, "deaf guest running")
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(1.5)
+    check(d.proc.poll() is None, "ukd exited during the guest's grace")
+    t0 = time.time()
+    d.proc.send_signal(signal.SIGTERM)
+    rc = d.proc.wait(30)
+    took = time.time() - t0
+    print("second SIGTERM to exit: %.2f s" % took)
+    check(took < 2 and rc == 128 + signal.SIGTERM,
+          "second SIGTERM: status %d after %.2f s" % (rc, took))
+    print("second signal: ok")
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
-    ukd = sys.argv[1]
+def setup():
     require_qemu()
-    skip_under_asan(ukd, "guest starts")
-    phases = [phase_stuck_start, phase_six_guests, phase_live_restore, phase_build,
-              phase_second_signal]
-    only = os.environ.get("UKT_PHASES")
-    ok = True
-    for ph in phases:
-        if only and ph.__name__ not in only.split(","):
-            continue
-        try:
-            ok = ph(ukd) and ok
-        except AssertionError as e:
-            print("FAIL: %s: %s" % (ph.__name__, e))
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    skip_under_asan(sys.argv[1], "guest starts")
 
 
 if __name__ == "__main__":
-    main()
+    run_phases([phase_stuck_start, phased(phase_six_guests, ping=False),
+                phased(phase_live_restore, live_restore=True, ping=False),
+                phased(phase_build, ping=False),
+                phased(phase_second_signal, ["--shutdown-timeout", "60"], ping=False)], setup)

@@ -13,6 +13,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import traceback
 
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -438,23 +439,73 @@ def descendants(ancestor):
     return out
 
 
+def phase(body, args=(), make=None, before_stop=None, after_stop=None, ping=True, **daemon_kw):
+    """One phase on its own daemon: body(d) against a fresh ukd (make(), else Daemon(sys.argv[1],
+    (args) or what (args) returns when it is a function, **daemon_kw)), then d.ping() unless
+    (ping) is False (a phase that ends with ukd stopped); the daemon is stopped whatever happens
+    (its log dumped unless the phase passed), with before_stop(d, ok) and after_stop(d, ok)
+    around the stop. True when the phase passed and ukd stopped cleanly; a failed check
+    propagates."""
+    d, ok = None, False
+    try:
+        d = make() if make else Daemon(sys.argv[1], args() if callable(args) else args,
+                                       **daemon_kw)
+        body(d)
+        if ping:
+            d.ping()
+        ok = True
+    finally:
+        if d and before_stop:
+            before_stop(d, ok)
+        if d and not d.stop(ok):
+            ok = False
+        if after_stop:  # also when the daemon did not start: (d) is None then
+            after_stop(d, ok)
+    return ok
+
+
+def run_phases(phases, setup=None, label=""):
+    """The tail every test ends with: setup() first (its skip() exits 77), then each phase in
+    order (a function of no arguments that fails by raising, or by returning False as a phase()
+    whose daemon did not stop cleanly does), only the UKT_PHASES=name,... ones when set; a
+    failure is a "FAIL (label): phase: message" line (any other error: its traceback) and the
+    next phase still runs; then PASS or FAILED and the exit status 0 or 1."""
+    if len(sys.argv) < 2:
+        sys.exit("usage: %s PATH/TO/ukd [PATH/TO/uk]" % sys.argv[0])
+    if setup:
+        setup()
+    only = os.environ.get("UKT_PHASES")
+    ok = True
+    tag = " (%s)" % label if label else ""
+    for ph in phases:
+        name = ph.__name__
+        if only and name not in only.split(","):
+            continue
+        try:
+            if ph() is False:
+                print("FAIL%s: %s: ukd did not stop cleanly (its log above)" % (tag, name))
+                ok = False
+        except AssertionError as e:
+            print("FAIL%s: %s: %s" % (tag, name, e))
+            ok = False
+        except Exception:  # an unforeseen error fails its phase, named; the others still run
+            print("FAIL%s: %s: %s" % (tag, name, traceback.format_exc()))
+            ok = False
+    print("PASS" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+def phased(body, args=(), **kw):
+    """A phase for run_phases: body(d) run by phase() with (args) and the keywords, named after
+    body."""
+    def one():
+        return phase(body, args, **kw)
+    one.__name__ = body.__name__
+    return one
+
+
 def run(main, args=(), **daemon_kw):
     """Runs main(daemon) against a fresh ukd started with the extra (args), or with what (args)
     returns when it is a function, and Daemon's keywords (live_restore=True, ...); exits 0, 1
     (with the daemon log) or 77."""
-    if len(sys.argv) < 2:
-        sys.exit("usage: %s PATH/TO/ukd" % sys.argv[0])
-    d = None
-    ok = False
-    try:
-        d = Daemon(sys.argv[1], args() if callable(args) else args, **daemon_kw)
-        main(d)
-        d.ping()
-        ok = True
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-    finally:
-        if d and not d.stop(ok):
-            ok = False
-    print("PASS" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    run_phases([phased(main, args, **daemon_kw)])

@@ -146,6 +146,7 @@ static const char *const fault_names[32] = {
 static void trap_fault(struct uk_trap_frame *f)
 {
 	const char *name = f->vector < 32 && fault_names[f->vector] ? fault_names[f->vector] : "?";
+	uint64_t rsp = f->rsp, guard = (uintptr_t)uk_boot_stack_guard;
 
 	uk_printk("\npanic: CPU exception %llu (%s), error code 0x%llx\n",
 	          (unsigned long long)f->vector, name, (unsigned long long)f->error);
@@ -157,7 +158,11 @@ static void trap_fault(struct uk_trap_frame *f)
 		    cr2 < (uintptr_t)uk_boot_stack_guard + 4096)
 			why = " (stack overflow: the boot stack's guard page)";
 		uk_printk("fault address 0x%016llx%s\n", (unsigned long long)cr2, why);
+		if (cr2 >> 12 == rsp >> 12) /* the stack top itself is not mapped */
+			rsp = 0;
 	}
+	if (f->vector == 8 || (rsp >= guard && rsp < guard + 4096))
+		rsp = 0;
 	uk_printk("rip %016llx rsp %016llx rflags %016llx\n", (unsigned long long)f->rip,
 	          (unsigned long long)f->rsp, (unsigned long long)f->rflags);
 	uk_printk("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)f->rax,
@@ -172,7 +177,7 @@ static void trap_fault(struct uk_trap_frame *f)
 	uk_printk("r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
 	          (unsigned long long)f->r14, (unsigned long long)f->r15);
 	/* Frames live in RAM we mapped (below 16 TiB). */
-	uk_backtrace_print(f->rip, f->rbp, 0x100000000000ULL);
+	uk_backtrace_print(f->rip, rsp, f->rbp, 0x100000000000ULL);
 	uk_exit(uk_arch_fault_status(f->vector));
 }
 

@@ -16,9 +16,17 @@ _Noreturn void uk_start_cmdline(char *cmdline);
 /* Runs constructors, calls main(argc, argv) and exits with its result. */
 _Noreturn void uk_start_main(int argc, char **argv);
 
-/* Prints "backtrace:", the faulting instruction (rip) if nonzero, and the return addresses
- * found by walking frame pointers from (rbp); frames at or above (limit) are not read. */
-void uk_backtrace_print(uint64_t rip, uint64_t rbp, uint64_t limit);
+/* Prints "backtrace:", the faulting instruction (rip) if nonzero, the return address at (rsp)
+ * when the faulting function has no frame yet (uk_backtrace_caller_at_rsp), and the return
+ * addresses found by walking frame pointers from (rbp); frames at or above (limit) are not
+ * read. (rsp) MUST be 0 when the stack top may be unreadable (a fault on its page). */
+void uk_backtrace_print(uint64_t rip, uint64_t rsp, uint64_t rbp, uint64_t limit);
+
+/* The return address at (rsp) when it names the caller of the function holding (rip) that the
+ * frame pointer chain from (rbp) skips (a leaf without a frame, a fault before a prologue ran,
+ * a call through a bad pointer), else 0; reads only the stack word at (rsp) (below (limit)),
+ * the chain's first frame and the program's code (lib/unwind_x86_64.c). */
+uint64_t uk_backtrace_caller_at_rsp(uint64_t rip, uint64_t rsp, uint64_t rbp, uint64_t limit);
 
 /* Runs the uk_on_shutdown() handler, or exit(143) without one (lib/start.c). */
 void uk_shutdown_request(void);

@@ -64,7 +64,11 @@ static void on_fault(int sig, void *info, void *ucontext)
 	          (unsigned long long)addr, why);
 	uk_printk("rip %016llx rsp %016llx rbp %016llx\n", (unsigned long long)g[G_RIP],
 	          (unsigned long long)g[G_RSP], (unsigned long long)g[G_RBP]);
-	uk_backtrace_print(g[G_RIP], g[G_RBP], UINT64_MAX);
+	/* a fault near the stack top (an overflow, a bad rsp) would fault again reading it */
+	uk_backtrace_print(
+	        g[G_RIP],
+	        sig == 11 && addr + 4096 >= g[G_RSP] && addr <= g[G_RSP] + 4096 ? 0 : g[G_RSP],
+	        g[G_RBP], UINT64_MAX);
 	uk_exit(128 + sig);
 }
 
