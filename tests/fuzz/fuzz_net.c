@@ -61,7 +61,7 @@ static int frx(struct uk_netdev *dev, void *buf, size_t cap)
 	return w->len[i];
 }
 
-static const struct uk_netdev_ops fops = {ftx, frx};
+static const struct uk_netdev_ops fops = {.tx = ftx, .rx = frx};
 static struct fwire wa, wb;
 
 #define IPA UK_IP4(10, 0, 2, 15)

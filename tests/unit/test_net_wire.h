@@ -209,7 +209,7 @@ static int wire_rx(struct uk_netdev *dev, void *buf, size_t cap)
 	return e->len;
 }
 
-static const struct uk_netdev_ops wire_ops = {wire_tx, wire_rx};
+static const struct uk_netdev_ops wire_ops = {.tx = wire_tx, .rx = wire_rx};
 
 static void wire_init(struct wire *a, struct wire *b)
 {
