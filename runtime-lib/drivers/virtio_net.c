@@ -65,7 +65,8 @@ static uk_result_t vnet_tx_meta(struct uk_netdev *nd, const void *frame, size_t 
 	if (len < 14 || len > (size_t)(nd->mtu ? nd->mtu : 1500) + 14 || len + v->hdr > BUF_SIZE)
 		return UK_EINVAL;
 	if (m && (m->flags & UK_NETDEV_M_CSUM_PARTIAL) &&
-	    (!(v->dev->features & UK_VNET_F_CSUM) || (size_t)m->csum_start + m->csum_offset + 2 > len))
+	    (!(v->dev->features & UK_VNET_F_CSUM) ||
+	     (size_t)m->csum_start + m->csum_offset + 2 > len))
 		return UK_EINVAL;
 	if (!v->ntx_free) {
 		uk_virtq_kick(v->dev, &v->txq); /* what is held back, so it can come back */
