@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <uk/netdev.h>
+#include "../include/uk/netdev.h" /* quoted: the unit tests and fuzz target include this */
 
 #define UK_VNET_F_CSUM (1ull << 0)       /* the device completes checksums we leave partial */
 #define UK_VNET_F_GUEST_CSUM (1ull << 1) /* we accept frames with partial checksums */
