@@ -68,8 +68,9 @@ static uk_result_t vnet_tx_meta(struct uk_netdev *nd, const void *frame, size_t 
 	    (!(v->dev->features & UK_VNET_F_CSUM) ||
 	     (size_t)m->csum_start + m->csum_offset + 2 > len))
 		return UK_EINVAL;
-	if (!v->ntx_free) {
-		uk_virtq_kick(v->dev, &v->txq); /* what is held back, so it can come back */
+	if (v->ntx_free < TX_KICK_BATCH) {
+		/* Running low: what is held back goes now, so it can come back in time. */
+		uk_virtq_kick(v->dev, &v->txq);
 		tx_reclaim(v);
 	}
 	if (!v->ntx_free)
