@@ -1,18 +1,19 @@
 /* virtio-net driver: one rx and one tx split virtqueue behind the uk_netdev interface. */
 #include "drivers/virtio.h"
+#include "drivers/virtio_net_hdr.h"
 #include <stdlib.h>
 #include <string.h>
 #include <uk/uk.h>
 #include <uk/internal.h>
 #include <uk/netdev.h>
 
-#define NET_F_MAC (1ull << 5)
 #define BUF_SIZE 2048u /* one frame with its header per buffer: 12 + 1514 fits */
 #define RX_MAX 256u
 #define TX_MAX 128u
 #define HDR_MODERN 12u /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define HDR_LEGACY 10u /* without MRG_RXBUF a legacy device omits num_buffers */
 #define RX_KICK_BATCH 16u
+#define TX_KICK_BATCH 32u /* frames held back before a notification inside a poll step */
 #define RXQ 0
 #define TXQ 1
 
@@ -31,6 +32,7 @@ struct vnet {
 	uint16_t tx_free[TX_MAX];
 	uint16_t ntx_free;
 	uint32_t hdr;
+	uint8_t rx_quiet; /* rx interrupts suppressed (NO_INTERRUPT) while we drain the ring */
 	char name[16];
 };
 
@@ -51,7 +53,10 @@ static void tx_reclaim(struct vnet *v)
 			v->tx_free[v->ntx_free++] = id;
 }
 
-static uk_result_t vnet_tx(struct uk_netdev *nd, const void *frame, size_t len)
+/* Queues a frame; the notification waits for (flush) or a full batch (the stack flushes at
+ * the end of each poll step, and at once outside one). */
+static uk_result_t vnet_tx_meta(struct uk_netdev *nd, const void *frame, size_t len,
+                                const struct uk_netdev_meta *m)
 {
 	struct vnet *v = nd->priv;
 	uint16_t id;
@@ -59,46 +64,118 @@ static uk_result_t vnet_tx(struct uk_netdev *nd, const void *frame, size_t len)
 
 	if (len < 14 || len > (size_t)(nd->mtu ? nd->mtu : 1500) + 14 || len + v->hdr > BUF_SIZE)
 		return UK_EINVAL;
-	if (!v->ntx_free)
+	if (m && (m->flags & UK_NETDEV_M_CSUM_PARTIAL) &&
+	    (!(v->dev->features & UK_VNET_F_CSUM) ||
+	     (size_t)m->csum_start + m->csum_offset + 2 > len))
+		return UK_EINVAL;
+	if (v->ntx_free < TX_KICK_BATCH) {
+		/* Running low: what is held back goes now, so it can come back in time. */
+		uk_virtq_kick(v->dev, &v->txq);
 		tx_reclaim(v);
+	}
 	if (!v->ntx_free)
 		return UK_EAGAIN;
 	id = v->tx_free[--v->ntx_free];
 	b = v->txbuf + (size_t)id * BUF_SIZE;
-	memset(b, 0, v->hdr); /* no offloads: flags 0, GSO_NONE */
+	uk_vnet_hdr_tx(b, v->hdr, m);
 	memcpy(b + v->hdr, frame, len);
 	v->txq.desc[id].len = (uint32_t)(v->hdr + len);
 	uk_virtq_post(&v->txq, id);
-	uk_virtq_kick(v->dev, &v->txq);
+	if (v->txq.pending >= TX_KICK_BATCH)
+		uk_virtq_kick(v->dev, &v->txq);
 	return UK_OK;
 }
 
-static int vnet_rx(struct uk_netdev *nd, void *buf, size_t cap)
+static uk_result_t vnet_tx(struct uk_netdev *nd, const void *frame, size_t len)
+{
+	struct vnet *v = nd->priv;
+	uk_result_t r = vnet_tx_meta(nd, frame, len, NULL);
+
+	uk_virtq_kick(v->dev, &v->txq); /* (tx) sends at once (uk/netdev.h) */
+	return r;
+}
+
+static void vnet_flush(struct uk_netdev *nd)
+{
+	struct vnet *v = nd->priv;
+
+	uk_virtq_kick(v->dev, &v->txq);
+}
+
+static void rx_irq(struct vnet *v, int on)
+{
+	v->rx_quiet = (uint8_t)!on;
+	*(volatile uint16_t *)&v->rxq.avail->flags = on ? 0 : UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
+/*
+ * Takes the next good frame. While frames come, the device is asked not to interrupt (each
+ * one costs an exit and a handler under TCG): the stack is reading the ring anyway. Before
+ * saying "nothing more" the interrupt is asked for again and the ring read once more, so a
+ * frame that came in between is not left without a wake-up.
+ */
+static int vnet_rx_meta(struct uk_netdev *nd, void *buf, size_t cap, struct uk_netdev_meta *m)
 {
 	struct vnet *v = nd->priv;
 	uint16_t id;
 	uint32_t len;
 	int got = 0;
 
-	while (!got && uk_virtq_take(&v->rxq, &id, &len)) {
-		if (id >= v->rxq.size)
-			return UK_EUNSPEC; /* the device broke the ring's contract */
-		if (len > v->hdr && len - v->hdr >= 14 && len - v->hdr <= cap && len <= BUF_SIZE) {
-			memcpy(buf, v->rxbuf + (size_t)id * BUF_SIZE + v->hdr, len - v->hdr);
-			got = (int)(len - v->hdr);
+	for (;;) {
+		while (!got && uk_virtq_take(&v->rxq, &id, &len)) {
+			const uint8_t *b;
+
+			if (id >= v->rxq.size)
+				return UK_EUNSPEC; /* the device broke the ring's contract */
+			b = v->rxbuf + (size_t)id * BUF_SIZE;
+			/* runt or too long for (cap): dropped, as the contract says */
+			if (len > v->hdr && len - v->hdr >= 14 && len - v->hdr <= cap &&
+			    len <= BUF_SIZE) {
+				if (uk_vnet_hdr_rx(b, len - v->hdr, v->dev->features, m) == 0) {
+					memcpy(buf, b + v->hdr, len - v->hdr);
+					got = (int)(len - v->hdr);
+				} else {
+					nd->rx_bad_hdr++;
+				}
+			}
+			uk_virtq_post(&v->rxq, id);
 		}
-		/* else: runt or too long for (cap): dropped, as the contract says */
-		uk_virtq_post(&v->rxq, id);
+		if (got) {
+			if (!v->rx_quiet)
+				rx_irq(v, 0);
+			break;
+		}
+		/* Hand buffers back in batches, and always before saying "nothing more". */
+		uk_virtq_kick(v->dev, &v->rxq);
+		if (!v->rx_quiet)
+			break;
+		rx_irq(v, 1);
+		__asm__ volatile("mfence" ::: "memory"); /* the flag before we look again */
+		if (*(volatile uint16_t *)&v->rxq.used->idx == v->rxq.used_seen)
+			break;
+		rx_irq(v, 0);
 	}
-	/* Hand buffers back in batches, and always before saying "nothing more". */
-	if (!got || v->rxq.pending >= RX_KICK_BATCH)
+	if (got && v->rxq.pending >= RX_KICK_BATCH)
 		uk_virtq_kick(v->dev, &v->rxq);
 	if (v->ntx_free < v->txq.size / 2)
 		tx_reclaim(v);
 	return got;
 }
 
-static const struct uk_netdev_ops vnet_ops = {.tx = vnet_tx, .rx = vnet_rx};
+static int vnet_rx(struct uk_netdev *nd, void *buf, size_t cap)
+{
+	struct uk_netdev_meta m;
+
+	return vnet_rx_meta(nd, buf, cap, &m);
+}
+
+static const struct uk_netdev_ops vnet_ops = {
+        .tx = vnet_tx,
+        .rx = vnet_rx,
+        .tx_meta = vnet_tx_meta,
+        .rx_meta = vnet_rx_meta,
+        .flush = vnet_flush,
+};
 
 int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 {
@@ -111,7 +188,9 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	if (!v)
 		return -1;
 	v->dev = dev;
-	if (uk_virtio_negotiate(dev, NET_F_MAC))
+	/* Checksum offload both ways: QEMU offers it only with a peer that takes the virtio-net
+	 * header (a tap), never with slirp, so there the stack sums in software as before. */
+	if (uk_virtio_negotiate(dev, UK_VNET_F_MAC | UK_VNET_F_CSUM | UK_VNET_F_GUEST_CSUM))
 		goto fail;
 	v->hdr = dev->transport == UK_VIRTIO_MMIO_LEGACY ? HDR_LEGACY : HDR_MODERN;
 	uk_virtio_irq_setup(dev); /* without an interrupt the stack polls every millisecond */
@@ -134,7 +213,7 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	}
 	/* We reclaim tx buffers when we need them: no interrupt for them. */
 	v->txq.avail->flags = UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
-	if (dev->features & NET_F_MAC) {
+	if (dev->features & UK_VNET_F_MAC) {
 		uk_virtio_config_read(dev, 0, v->nd.mac, 6);
 	} else {
 		uk_entropy_get(v->nd.mac, 6);
@@ -148,7 +227,8 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	v->nd.ops = &vnet_ops;
 	v->nd.mtu = 1500;
 	v->nd.name = v->name;
-	v->nd.flags = dev->vector ? UK_NETDEV_F_IRQ : 0;
+	v->nd.flags = (dev->vector ? UK_NETDEV_F_IRQ : 0) |
+	              (dev->features & UK_VNET_F_CSUM ? UK_NETDEV_F_TX_CSUM : 0);
 	v->nd.priv = v;
 	if (uk_netdev_register(&v->nd) != UK_OK)
 		goto fail;

@@ -160,6 +160,9 @@ struct uk_net {
 	uint8_t *rxbuf;
 	size_t rxcap;
 	uint8_t tx[NET_FRAME_MAX + 64];
+	struct uk_netdev_meta txm; /* the offloads of the frame being built in (tx) */
+	uint8_t rx_l4_ok;          /* the frame being input: UK_NETDEV_M_L4_CSUM_OK */
+	uint8_t in_step;           /* inside uk_net_step: the device is flushed at its end */
 	uint16_t ip_id;
 	struct net_arp arp[NET_ARP_SIZE];
 	struct net_pending pend[NET_ARP_PENDING];
@@ -223,6 +226,11 @@ uint64_t net_now(struct uk_net *s);
 uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 uint16_t net_csum_fold(uint32_t sum);
 uint32_t net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* Writes the TCP checksum at (t) (hl + len bytes from the TCP header on, (sum) the pseudo
+ * header's): in full, or left partial for the device when it offers checksum offload. */
+void net_tcp_csum(struct uk_net *s, uint8_t *t, uint32_t sum, size_t len);
+/* Completes a checksum (m) left partial in (f) of (flen) bytes, in software. */
+void net_csum_complete(uint8_t *f, size_t flen, const struct uk_netdev_meta *m);
 /* Sends s->tx + 34 .. + 34 + (len) as an IP packet to (dst); (src) 0 means ours. */
 uk_result_t net_ip_send(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto, size_t len);
 void net_timer_at(struct uk_net *s, uint64_t t);

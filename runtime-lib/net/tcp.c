@@ -358,8 +358,8 @@ static void tcp_send(struct uk_tcp *c, uint32_t seq, uint8_t flags, uint32_t off
 	net_put16(t + 18, 0);
 	if (len)
 		ring_peek(&c->snd, off, t + hl, len);
-	uint32_t sum = net_pseudo_sum(c->lip, c->rip, NET_PROTO_TCP, (uint16_t)(hl + len));
-	net_put16(t + 16, net_csum_fold(net_csum_add(sum, t, hl + len)));
+	net_tcp_csum(s, t, net_pseudo_sum(c->lip, c->rip, NET_PROTO_TCP, (uint16_t)(hl + len)),
+	             hl + len);
 	if (flags & TH_ACK) {
 		if (!(flags & TH_SYN))
 			c->rcv_adv =
@@ -846,8 +846,10 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 	hl = (size_t)(p[12] >> 4) * 4;
 	if (hl < 20 || hl > len)
 		goto bad;
-	if (net_csum_fold(net_csum_add(net_pseudo_sum(src, dst, NET_PROTO_TCP, (uint16_t)len), p,
-	                               len)) != 0)
+	if (s->rx_l4_ok)
+		s->st.rx_csum_offloaded++;
+	else if (net_csum_fold(net_csum_add(net_pseudo_sum(src, dst, NET_PROTO_TCP, (uint16_t)len),
+	                                    p, len)) != 0)
 		goto bad;
 	sport = net_get16(p);
 	dport = net_get16(p + 2);

@@ -154,9 +154,11 @@ void net_udp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 	ulen = net_get16(p + 4);
 	if (ulen < 8 || ulen > len)
 		goto bad;
-	if (net_get16(p + 6) &&
-	    net_csum_fold(net_csum_add(net_pseudo_sum(src, dst, NET_PROTO_UDP, (uint16_t)ulen), p,
-	                               ulen)) != 0)
+	if (s->rx_l4_ok)
+		s->st.rx_csum_offloaded++;
+	else if (net_get16(p + 6) &&
+	         net_csum_fold(net_csum_add(net_pseudo_sum(src, dst, NET_PROTO_UDP, (uint16_t)ulen),
+	                                    p, ulen)) != 0)
 		goto bad;
 	if (s->dhcp.state && net_get16(p + 2) == 68 && net_get16(p) == 67) {
 		net_dhcp_input(s, p + 8, ulen - 8);

@@ -229,7 +229,10 @@ int main(int argc, char **argv)
 	}
 	/* A frame longer than the caller's buffer is dropped, never truncated: once the
 	 * ARP reply is in (the interrupt, or 300 ms), a 20-byte rx and then a full one see nothing.
+	 * Drained first: a driver may keep its interrupt off until rx has said "nothing more".
 	 */
+	while (nd->ops->rx(nd, in, sizeof(in)) > 0)
+		;
 	nd->ops->tx(nd, frame, build_arp(frame, nd->mac));
 	now = uk_time_monotonic_ns();
 	wait = (nd->flags & UK_NETDEV_F_IRQ) ? 2000000000ull : 300000000ull;

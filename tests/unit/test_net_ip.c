@@ -1,6 +1,8 @@
 /* Unit tests of runtime-lib/net below TCP: ARP, ICMP echo, UDP, DHCP, configuration, hostile
  * frames, two NICs. */
 #include "test_net_wire.h"
+#include "ukt_rand.h"
+#include "../../runtime-lib/drivers/virtio_net_hdr.h"
 
 /* Builds an Ethernet+IPv4+UDP frame into (f); returns its length. */
 static size_t build_udp(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t sip,
@@ -446,6 +448,120 @@ static void test_two_nics(void)
 	wire_free(&m1, &c1);
 }
 
+/* RFC 1071's sum two bytes a step: what net_csum_add, 8 bytes a step, must equal. */
+static uint32_t csum_ref(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)((p[0] << 8) | p[1]);
+	if (len)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static void test_csum(void)
+{
+	static uint8_t buf[2100];
+	uint64_t rng = 7;
+	int bad = 0, n = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)ukt_rand_next(&rng);
+	/* Every length and alignment up to a frame and beyond, random starting sums (the pseudo
+	 * header's), and all-ones data, where end-around carries pile up. */
+	for (int fill = 0; fill < 2; fill++) {
+		if (fill)
+			memset(buf, 0xff, sizeof(buf));
+		for (size_t len = 0; len <= 2048; len += len < 80 ? 1 : 37)
+			for (size_t off = 0; off < 8; off++, n++) {
+				uint32_t seed = (uint32_t)ukt_rand_next(&rng) & 0x3ffff;
+				if (net_csum_add(seed, buf + off, len) !=
+				    csum_ref(seed, buf + off, len))
+					bad++;
+			}
+	}
+	CHECK(bad == 0, "net_csum_add differs from the reference in %d of %d cases", bad, n);
+	CHECK(net_csum_add(0, buf, 0) == 0 && net_csum_add(0xffff, buf, 0) == 0xffff,
+	      "empty data leaves the sum");
+}
+
+/* The virtio-net header a device writes in front of each received frame: what the driver
+ * takes and what it drops (a hostile or broken device). */
+static void test_vnet_hdr(void)
+{
+	const uint64_t gc = UK_VNET_F_GUEST_CSUM;
+	struct {
+		const char *what;
+		uint8_t h[12];
+		size_t len;
+		uint64_t feat;
+		int want; /* 0 taken, -1 dropped */
+		unsigned flags;
+	} t[] = {
+	        {"plain frame", {0}, 60, gc, 0, 0},
+	        {"plain frame, no offloads negotiated", {0}, 60, 0, 0, 0},
+	        {"data valid", {2}, 60, gc, 0, UK_NETDEV_M_L4_CSUM_OK},
+	        {"needs csum, TCP at 34",
+	         {1, 0, 0, 0, 0, 0, 34, 0, 16, 0},
+	         60,
+	         gc,
+	         0,
+	         UK_NETDEV_M_L4_CSUM_OK},
+	        {"needs csum, field ends the frame",
+	         {1, 0, 0, 0, 0, 0, 34, 0, 16, 0},
+	         52,
+	         gc,
+	         0,
+	         UK_NETDEV_M_L4_CSUM_OK},
+	        {"hdr_len within the frame", {0, 0, 54, 0}, 60, gc, 0, 0},
+	        {"needs csum without GUEST_CSUM", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 60, 0, -1, 0},
+	        {"data valid without GUEST_CSUM", {2}, 60, 0, -1, 0},
+	        {"unknown flag", {4}, 60, gc, -1, 0},
+	        {"gso tcpv4 never negotiated", {0, 1}, 60, gc, -1, 0},
+	        {"gso ecn bit", {0, 0x80}, 60, gc, -1, 0},
+	        {"hdr_len beyond the frame", {0, 0, 61, 0}, 60, gc, -1, 0},
+	        {"hdr_len huge", {0, 0, 0xff, 0xff}, 60, gc, -1, 0},
+	        {"csum_start inside the IP header",
+	         {1, 0, 0, 0, 0, 0, 20, 0, 16, 0},
+	         60,
+	         gc,
+	         -1,
+	         0},
+	        {"csum_start beyond the frame",
+	         {1, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0},
+	         60,
+	         gc,
+	         -1,
+	         0},
+	        {"csum_offset beyond the frame", {1, 0, 0, 0, 0, 0, 34, 0, 27, 0}, 60, gc, -1, 0},
+	        {"csum_offset huge", {1, 0, 0, 0, 0, 0, 34, 0, 0xff, 0xff}, 60, gc, -1, 0},
+	        {"field one byte past the end", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 51, gc, -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct uk_netdev_meta m = {0xdead, 1, 1};
+		int r = uk_vnet_hdr_rx(t[i].h, t[i].len, t[i].feat, &m);
+
+		CHECK(r == t[i].want && m.flags == t[i].flags, "%s: got %d flags %u", t[i].what, r,
+		      m.flags);
+	}
+	/* What the driver writes for a frame it sends, both header sizes. */
+	for (uint32_t hdr = 10; hdr <= 12; hdr += 2) {
+		struct uk_netdev_meta m = {UK_NETDEV_M_CSUM_PARTIAL, 34, 16};
+		uint8_t h[12];
+
+		memset(h, 0xaa, sizeof(h));
+		uk_vnet_hdr_tx(h, hdr, &m);
+		CHECK(h[0] == UK_VNET_HDR_F_NEEDS_CSUM && h[1] == 0 && uk_vnet_le16(h + 2) == 0 &&
+		              uk_vnet_le16(h + 6) == 34 && uk_vnet_le16(h + 8) == 16 &&
+		              (hdr == 10 || uk_vnet_le16(h + 10) == 0) &&
+		              (hdr == 12 || h[10] == 0xaa),
+		      "tx header of %u bytes", hdr);
+		uk_vnet_hdr_tx(h, hdr, NULL);
+		CHECK(h[0] == 0 && uk_vnet_le16(h + 6) == 0, "tx header without offloads");
+	}
+}
+
 int main(void)
 {
 	heap_init((size_t)1 << 30);
@@ -455,5 +571,7 @@ int main(void)
 	test_config();
 	test_hostile();
 	test_two_nics();
+	test_csum();
+	test_vnet_hdr();
 	return finish();
 }

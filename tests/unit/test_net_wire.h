@@ -51,6 +51,7 @@
 #define net_csum_add ukt_net_csum_add
 #define net_csum_fold ukt_net_csum_fold
 #define net_pseudo_sum ukt_net_pseudo_sum
+#define net_csum_complete ukt_net_csum_complete
 #define environ ukt_environ
 
 #include "../../runtime-lib/net/net_internal.h"
@@ -93,6 +94,8 @@ static uint64_t fake_clock(void)
 
 struct wire_frame {
 	uint16_t len;
+	uint8_t partial; /* sent with its TCP/UDP checksum left partial (tx_meta) */
+	struct uk_netdev_meta m;
 	uint8_t data[1600];
 };
 
@@ -112,7 +115,15 @@ struct wire {
 	int capture; /* keep a copy of the last frame sent */
 	struct wire_frame last;
 	unsigned dropped;
+	/* Checksum offload, as a virtio-net NIC on a tap: wire_offload() sets it up. */
+	unsigned guest_csum;   /* takes partial checksums (GUEST_CSUM): delivered vouched for */
+	unsigned no_complete;  /* a broken peer: partial checksums delivered as they are */
+	unsigned partial_sent; /* frames this device sent with a partial checksum */
+	unsigned flushes;      /* flush calls */
 };
+
+/* The metadata of the frame being pushed (tx_meta sets it around its wire_tx call). */
+static const struct uk_netdev_meta *wire_cur_meta;
 
 static void wire_push(struct wire *w, const void *f, size_t len)
 {
@@ -121,6 +132,17 @@ static void wire_push(struct wire *w, const void *f, size_t len)
 	struct wire_frame *e = &w->q[(w->head + w->count) % WIRE_QMAX];
 	e->len = (uint16_t)len;
 	memcpy(e->data, f, len);
+	e->partial = 0;
+	if (wire_cur_meta && (wire_cur_meta->flags & UK_NETDEV_M_CSUM_PARTIAL)) {
+		/* What a tap does: hand the frame on as it is to a NIC that takes partial
+		 * checksums, complete it for one that does not (Linux's skb_checksum_help). */
+		if (w->guest_csum || w->no_complete) {
+			e->partial = (uint8_t)w->guest_csum;
+			e->m = *wire_cur_meta;
+		} else {
+			net_csum_complete(e->data, len, wire_cur_meta);
+		}
+	}
 	w->count++;
 }
 
@@ -184,6 +206,30 @@ static uk_result_t wire_tx(struct uk_netdev *dev, const void *frame, size_t len)
 	return UK_OK;
 }
 
+static uk_result_t wire_tx_meta(struct uk_netdev *dev, const void *frame, size_t len,
+                                const struct uk_netdev_meta *m)
+{
+	struct wire *w = dev->priv;
+	uk_result_t r;
+
+	if (m && (m->flags & UK_NETDEV_M_CSUM_PARTIAL)) {
+		if (!(dev->flags & UK_NETDEV_F_TX_CSUM) || m->csum_start < 34 ||
+		    (size_t)m->csum_start + m->csum_offset + 2 > len)
+			return UK_EINVAL; /* the stack must never ask this */
+		w->partial_sent++;
+	}
+	/* The fault paths (swap_pairs) are left out: a held frame would lose its metadata. */
+	wire_cur_meta = m;
+	r = wire_tx(dev, frame, len);
+	wire_cur_meta = NULL;
+	return r;
+}
+
+static void wire_flush(struct uk_netdev *dev)
+{
+	((struct wire *)dev->priv)->flushes++;
+}
+
 /* Flushes a frame held back by swap_pairs (so a lone last frame is not stuck). */
 static void wire_release(struct wire *w)
 {
@@ -209,7 +255,32 @@ static int wire_rx(struct uk_netdev *dev, void *buf, size_t cap)
 	return e->len;
 }
 
-static const struct uk_netdev_ops wire_ops = {wire_tx, wire_rx};
+static const struct uk_netdev_ops wire_ops = {.tx = wire_tx, .rx = wire_rx};
+
+static int wire_rx_meta(struct uk_netdev *dev, void *buf, size_t cap, struct uk_netdev_meta *m)
+{
+	struct wire *w = dev->priv;
+	uint8_t partial = w->count ? w->q[w->head].partial : 0;
+
+	m->flags = partial ? UK_NETDEV_M_L4_CSUM_OK : 0;
+	return wire_rx(dev, buf, cap);
+}
+static const struct uk_netdev_ops wire_offload_ops = {
+        .tx = wire_tx,
+        .rx = wire_rx,
+        .tx_meta = wire_tx_meta,
+        .rx_meta = wire_rx_meta,
+        .flush = wire_flush,
+};
+
+/* Gives (w) the offload ops: (tx_csum) sets UK_NETDEV_F_TX_CSUM, (guest_csum) as above. Call
+ * before the stack is made on it. */
+static inline void wire_offload(struct wire *w, int tx_csum, int guest_csum)
+{
+	w->nd.ops = &wire_offload_ops;
+	w->nd.flags = tx_csum ? UK_NETDEV_F_TX_CSUM : 0;
+	w->guest_csum = (unsigned)guest_csum;
+}
 
 static void wire_init(struct wire *a, struct wire *b)
 {

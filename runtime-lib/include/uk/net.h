@@ -226,6 +226,9 @@ struct uk_net_stats {
 	uint64_t tcp_conns, tcp_refused_mem;   /* open connections; refused for memory */
 	uint64_t tcp_retransmits, tcp_fast_retransmits;
 	size_t mem_used, mem_limit; /* bytes held by TCP buffers and queues */
+	/* checksum offload (a virtio-net device on a tap): TCP segments sent with the checksum
+	 * left to the device; TCP/UDP segments received whose checksum the device vouched for */
+	uint64_t tx_csum_offloaded, rx_csum_offloaded;
 };
 void uk_net_get_stats(struct uk_net_stats *st);
 

@@ -20,7 +20,10 @@
  *
  * An interrupt-driven driver MAY take interrupts (uk_arch_irq_register); its
  * handler only acknowledges the device: the wake-up from `hlt` inside
- * uk_time_block_until() is what makes uk_net_poll() call (rx) again.
+ * uk_time_block_until() is what makes uk_net_poll() call (rx) again. It MAY
+ * keep its interrupt off from an (rx) that returned a frame until the next
+ * (rx) that returns 0 (it is being read anyway): a caller halts to wait for
+ * frames only after (rx) returned 0, as uk_net_poll() does.
  */
 
 #define UK_NETDEV_ETH_HLEN 14u /* Ethernet II header: dst, src, type */
@@ -32,6 +35,26 @@
  * stack wakes at least every millisecond to call (rx).
  */
 #define UK_NETDEV_F_IRQ 0x1u
+/*
+ * UK_NETDEV_F_TX_CSUM says (tx_meta) accepts UK_NETDEV_M_CSUM_PARTIAL: the
+ * device (or its peer) completes a TCP or UDP checksum the stack left
+ * partial. Set by a driver only when the device agreed (virtio-net: CSUM
+ * negotiated, which QEMU offers only with a tap-like peer, never slirp).
+ */
+#define UK_NETDEV_F_TX_CSUM 0x2u
+
+/* Per-frame offload metadata for (tx_meta) and (rx_meta). */
+struct uk_netdev_meta {
+	unsigned flags;       /* UK_NETDEV_M_* */
+	uint16_t csum_start;  /* CSUM_PARTIAL: first byte summed, from the frame's start */
+	uint16_t csum_offset; /* CSUM_PARTIAL: where the result goes, from (csum_start) */
+};
+/* tx: sum from (csum_start) to the frame's end, the field at (csum_start) + (csum_offset)
+ * holding the folded pseudo-header sum, and store the complement there. */
+#define UK_NETDEV_M_CSUM_PARTIAL 0x1u
+/* rx: the frame's TCP or UDP checksum need not be checked: the device checked it, or the
+ * sender was a local peer that left it partial (the field then holds no valid checksum). */
+#define UK_NETDEV_M_L4_CSUM_OK 0x2u
 
 struct uk_netdev;
 
@@ -54,6 +77,30 @@ struct uk_netdev_ops {
 	 * truncated (return the next one, or 0). MUST NOT block.
 	 */
 	int (*rx)(struct uk_netdev *dev, void *buf, size_t cap);
+
+	/*
+	 * MAY be NULL. As (tx), with offload metadata (m) (MAY be NULL: none);
+	 * the stack passes UK_NETDEV_M_CSUM_PARTIAL only to a device with
+	 * UK_NETDEV_F_TX_CSUM. When set, the stack sends every frame through it.
+	 * Unlike (tx), it MAY hold the frame back until (flush) (one device
+	 * notification for a batch) when (flush) is set.
+	 */
+	uk_result_t (*tx_meta)(struct uk_netdev *dev, const void *frame, size_t len,
+	                       const struct uk_netdev_meta *m);
+
+	/*
+	 * MAY be NULL. As (rx), and fills (*m) for the frame returned (flags 0
+	 * when the device vouches for nothing). When set, the stack calls it
+	 * instead of (rx).
+	 */
+	int (*rx_meta)(struct uk_netdev *dev, void *buf, size_t cap, struct uk_netdev_meta *m);
+
+	/*
+	 * MAY be NULL. Hands the device every frame (tx_meta) held back; the
+	 * stack calls it at the end of each poll step (before it may halt) and
+	 * after each frame it sends outside one.
+	 */
+	void (*flush)(struct uk_netdev *dev);
 };
 
 struct uk_netdev {
@@ -66,6 +113,8 @@ struct uk_netdev {
 	struct uk_netdev *next;          /* owned by the registry */
 	/* Counters kept by the stack (the driver MAY read them). */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+	/* Kept by the driver: frames dropped for a malformed device header (virtio-net). */
+	uint64_t rx_bad_hdr;
 };
 
 /*

@@ -72,7 +72,7 @@ static int tap_rx(struct uk_netdev *dev, void *buf, size_t cap)
 	}
 }
 
-static const struct uk_netdev_ops tap_ops = {tap_tx, tap_rx};
+static const struct uk_netdev_ops tap_ops = {.tx = tap_tx, .rx = tap_rx};
 
 /*
  * Called once at start-up, after the runtime options: when UK_TAP names a tap

@@ -156,7 +156,7 @@ static int nf_rx(struct uk_netdev *nd, void *buf, size_t cap)
 	}
 }
 
-static const struct uk_netdev_ops nf_ops = {nf_tx, nf_rx};
+static const struct uk_netdev_ops nf_ops = {.tx = nf_tx, .rx = nf_rx};
 
 static int hexval(char c)
 {
