@@ -5,7 +5,7 @@
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 sock=/run/uk.sock
-uk() { timeout 120 "$BIN/uk" -H "unix://$sock" "$@"; } # never waits forever
+uk() { timeout -k 10 120 "$BIN/uk" -H "unix://$sock" "$@"; } # never waits forever
 now() { cut -d' ' -f1 /proc/uptime; }
 # dump: what ukd, libvirtd and libxl said (at the first failure: a later step may hang)
 dump() {
