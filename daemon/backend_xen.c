@@ -140,7 +140,8 @@ void ukd_xen_destroy_stopped(virConnectPtr conn, const char *name)
 		return;
 	if (virDomainIsActive(dom) == 1 && virDomainGetState(dom, &st, &reason, 0) == 0 &&
 	    st == VIR_DOMAIN_SHUTOFF && virDomainDestroy(dom) < 0)
-		log_warn("backend", "destroy stopped domain %s: %s", name, virGetLastErrorMessage());
+		log_warn("backend", "destroy stopped domain %s: %s", name,
+		         virGetLastErrorMessage());
 	virDomainFree(dom);
 }
 
@@ -235,7 +236,8 @@ int ukd_xen_console_defer_stop(const char *name, const char *uuid)
 			if (c->got_status)
 				end = console_claim_locked(c);
 			else
-				c->timer = virEventAddTimeout(DRAIN_MS, console_drain_over, c, NULL);
+				c->timer =
+				        virEventAddTimeout(DRAIN_MS, console_drain_over, c, NULL);
 		}
 		deferred = 1; /* a second event (SHUTDOWN, then STOPPED): reported once, later */
 	}
