@@ -252,8 +252,10 @@ int ukd_xen_console_draining(const char *name)
 	struct xen_console *c;
 	int r;
 
+	/* (one being ended reports the stop once its domain is destroyed) */
 	pthread_mutex_lock(&consoles_lock);
-	r = (c = console_find_locked(name)) && c->stopped;
+	for (c = consoles, r = 0; c && !r; c = c->next)
+		r = c->state != CONSOLE_CLOSED && c->stopped && !strcmp(c->name, name);
 	pthread_mutex_unlock(&consoles_lock);
 	return r;
 }
@@ -363,26 +365,29 @@ static int meta_attr(const char *xml, const char *key, char *out, size_t size)
 int ukd_xen_console_reattach(virConnectPtr conn, virDomainPtr dom, ukd_backend_stopped_fn stopped,
                              void *opaque, uk_err_t *err)
 {
-	char console_log[4096], status_log[4096], *meta;
+	char console_log[4096], status_log[4096], name[64], *meta;
 	int r;
 
+	/* (every libvirt call clears the thread's last error: the name is taken first) */
+	snprintf(name, sizeof(name), "%s", virDomainGetName(dom));
 	pthread_mutex_lock(&consoles_lock);
-	r = console_find_locked(virDomainGetName(dom)) != NULL;
+	r = console_find_locked(name) != NULL;
 	pthread_mutex_unlock(&consoles_lock);
 	if (r)
 		return 0; /* open */
 	meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, UKD_XEN_META_URI, 0);
-	if (!meta || meta_attr(meta, "console", console_log, sizeof(console_log)) < 0 ||
-	    meta_attr(meta, "status", status_log, sizeof(status_log)) < 0) {
-		free(meta);
+	if (!meta)
 		return uk_err_internal(err, "domain %s: no console files in its metadata (%s)",
-		                       virDomainGetName(dom),
-		                       meta ? "malformed" : virGetLastErrorMessage());
-	}
+		                       name, virGetLastErrorMessage());
+	r = meta_attr(meta, "console", console_log, sizeof(console_log)) < 0 ||
+	    meta_attr(meta, "status", status_log, sizeof(status_log)) < 0;
 	free(meta);
+	if (r)
+		return uk_err_internal(err, "domain %s: malformed console files in its metadata",
+		                       name);
 	r = ukd_xen_console_open(conn, dom, console_log, status_log, stopped, opaque, err);
 	if (r == 0)
-		log_info("backend", "%s: console attached again", virDomainGetName(dom));
+		log_info("backend", "%s: console attached again", name);
 	return r;
 }
 
