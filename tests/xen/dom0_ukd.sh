@@ -32,15 +32,16 @@ while [ $i -lt 600 ] && [ ! -S /run/libvirt/libvirt-sock ] && kill -0 $lvpid 2>/
 done
 echo "UK_XEN_T libvirtd=$(echo "$(now) $t" | awk '{print $1 - $2}')"
 
-# start_ukd: this build's ukd on libvirt's Xen driver, ukd.log in the root; waits for its socket.
+# start_ukd: this build's ukd on libvirt's Xen driver, ukd.log in the root; waits until it
+# answers (its socket file appears just before it listens: a connection then is refused).
 start_ukd() {
 	rm -f "$sock"
 	"$BIN/ukd" --root "$ROOT" --host "unix://$sock" --libvirt-uri xen:///system \
 		--log-level debug >>"$ROOT/ukd.log" 2>&1 &
 	ukd_pid=$!
 	i=0
-	while [ $i -lt 600 ] && [ ! -S "$sock" ] && kill -0 $ukd_pid 2>/dev/null; do
-		sleep 0.1
+	while [ $i -lt 300 ] && kill -0 $ukd_pid 2>/dev/null && ! "$BIN/uk" -H "unix://$sock" version >/dev/null 2>&1; do
+		sleep 0.2
 		i=$((i + 1))
 	done
 }

@@ -36,7 +36,7 @@ rm -f "$tmp/ukd.sock" "$root/ukd.log"
 cc -shared -fPIC -o "$tmp/hwcap.so" "$here/libxl_hwcap_shim.c" -ldl ||
 	{ echo "FAIL: building tests/xen/libxl_hwcap_shim.c"; exit 1; }
 { printf 'BIN=%s\nROOT=%s\nSHIM=%s\nRUNS=%s\n' "$bin" "$root" "$tmp/hwcap.so" \
-	"${UK_XEN_UKD_RUNS:-1}" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
+	"${UK_XEN_UKD_RUNS:-5}" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
 # its figures (UK_XEN_T lines) are in its output, for bench/boot.sh
 # clocksource=xen: dom0 Linux otherwise keeps the TSC, which under TCG drifts from Xen's time
 # ("Marking clocksource 'tsc' as unstable"); runs that hung with sleep and timeout not waking
