@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DRAIN_MS 2000 /* a stopped domain's console is read this long at most */
@@ -280,6 +281,31 @@ static int open_append(const char *path, uk_err_t *err)
 	return fd;
 }
 
+/*
+ * Opens (dom)'s console stream into c->st. Not forced at first: taking over a stream libvirtd
+ * still holds (a killed ukd's, its disconnect not processed yet) locks the two locks of the
+ * deadlock above in the other order while that stream closes. So a busy console is tried again
+ * for up to 5 s, and only then taken over.
+ */
+static int console_stream_open(virConnectPtr conn, virDomainPtr dom, struct xen_console *c)
+{
+	for (int tries = 0;; tries++) {
+		unsigned flags = tries < 50 ? 0 : VIR_DOMAIN_CONSOLE_FORCE;
+		virErrorPtr e;
+
+		if (!(c->st = virStreamNew(conn, VIR_STREAM_NONBLOCK)))
+			return -1;
+		if (virDomainOpenConsole(dom, NULL, c->st, flags) == 0)
+			return 0;
+		e = virGetLastError();
+		if (flags || !e || !e->message || !strstr(e->message, "Active console session"))
+			return -1; /* (the error stays the thread's last) */
+		virStreamFree(c->st);
+		c->st = NULL;
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+}
+
 int ukd_xen_console_open(virConnectPtr conn, virDomainPtr dom, const char *console_log,
                          const char *status_log, ukd_backend_stopped_fn stopped, void *opaque,
                          uk_err_t *err)
@@ -305,8 +331,7 @@ int ukd_xen_console_open(virConnectPtr conn, virDomainPtr dom, const char *conso
 	if ((c->console_fd = open_append(console_log, err)) < 0 ||
 	    (c->status_fd = open_append(status_log, err)) < 0)
 		goto fail;
-	c->st = virStreamNew(conn, VIR_STREAM_NONBLOCK);
-	if (!c->st || virDomainOpenConsole(dom, NULL, c->st, VIR_DOMAIN_CONSOLE_FORCE) < 0 ||
+	if (console_stream_open(conn, dom, c) < 0 ||
 	    virStreamEventAddCallback(c->st,
 	                              VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
 	                                      VIR_STREAM_EVENT_HANGUP,
