@@ -44,6 +44,12 @@ start_ukd() {
 		sleep 0.2
 		i=$((i + 1))
 	done
+	[ $i -lt 300 ] && return 0
+	# what ukd (stuck in its start) and libvirtd wait for
+	fail "ukd does not answer on $sock after its start"
+	for p in $ukd_pid $lvpid; do
+		gdb -p $p -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(#|Thread)' | sed "s/^/gdb $p| /"
+	done
 }
 start_ukd
 info=$(uk info 2>&1)
