@@ -182,7 +182,10 @@ static void console_readable(virStreamPtr st, int events, void *opaque)
 	int eof = 0, end;
 
 	pthread_mutex_lock(&c->io);
-	if (c->state != CONSOLE_OPEN) { /* another thread ends it */
+	pthread_mutex_lock(&consoles_lock);
+	end = c->state != CONSOLE_OPEN; /* another thread ends it */
+	pthread_mutex_unlock(&consoles_lock);
+	if (end) {
 		pthread_mutex_unlock(&c->io);
 		return;
 	}
