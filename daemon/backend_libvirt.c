@@ -107,7 +107,6 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 	const char *name = virDomainGetName(dom);
 	char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
-	(void)conn;
 	log_debug("backend", "domain %s event %d detail %d", name, event, detail);
 	/*
 	 * SHUTDOWN: the guest powered off. libvirt runs QEMU with -no-shutdown, so QEMU lingers
@@ -119,6 +118,8 @@ static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, in
 		/* on Xen the exit status is the console's last line: reported once it is read */
 		if (b->xen && ukd_xen_console_defer_stop(name, uuid))
 			return 0;
+		if (b->xen) /* no console open: the stopped domain (preserved) can go */
+			ukd_xen_destroy_stopped(conn, name);
 		b->stopped(b->opaque, name, uuid);
 	}
 	return 0;
@@ -812,9 +813,10 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err)
 	      "  <os>\n    <type arch='x86_64' machine='xenpvh'>xenpvh</type>\n    <kernel>",
 	      f);
 	xml_kernel(f, vm);
+	/* preserved when it stops: ukd ends its console, then destroys it (backend_xen.c) */
 	fputs("  </os>\n"
-	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
-	      "  <on_crash>destroy</on_crash>\n  <devices>\n"
+	      "  <on_poweroff>preserve</on_poweroff>\n  <on_reboot>preserve</on_reboot>\n"
+	      "  <on_crash>preserve</on_crash>\n  <devices>\n"
 	      "    <console type='pty'><target type='xen' port='0'/></console>\n",
 	      f);
 	xml_xen_devices(f, vm);
@@ -851,8 +853,10 @@ static int lv_wait_gone(struct ukd_backend *bb, const char *name, uk_err_t *err)
 	int64_t deadline = ukd_now_ns() + 10LL * 1000000000;
 
 	for (;;) {
-		virDomainPtr dom = virDomainLookupByName(b->conn, name);
-		if (!dom)
+		virDomainPtr dom;
+		if (b->xen) /* its console first (backend_xen.c) */
+			ukd_xen_console_end(name);
+		if (!(dom = virDomainLookupByName(b->conn, name)))
 			return 0;
 		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
 			log_debug("backend", "destroy %s: %s", name, virGetLastErrorMessage());
@@ -1152,6 +1156,10 @@ static int lv_shutdown(struct ukd_backend *bb, const char *name, uk_err_t *err)
 static int lv_destroy(struct ukd_backend *bb, const char *name, uk_err_t *err)
 {
 	struct lv *b = (struct lv *)bb;
+
+	/* Xen: its console first (backend_xen.c); a stopped domain went with it */
+	if (b->xen && ukd_xen_console_end(name))
+		return 0;
 	return backend_with_domain(b, name, "destroy domain %s: %s", virDomainDestroy, err);
 }
 
@@ -1170,6 +1178,22 @@ static int lv_lookup(struct ukd_backend *bb, const char *name, struct ukd_domain
 		return LV_ERR(err, "look up domain", name);
 	}
 	active = virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF;
+	/* Xen: a domain that stopped is kept until its console is read to its end (the exit
+	 * status), by this ukd (draining) or, if it stopped while no ukd ran, after attaching */
+	if (b->xen && !active && virDomainIsActive(dom) == 1) {
+		uk_err_t e = {0};
+		virDomainGetUUIDString(dom, info->uuid);
+		active = ukd_xen_console_draining(name) ||
+		         (ukd_xen_console_reattach(b->conn, dom, b->stopped, b->opaque, &e) == 0 &&
+		          ukd_xen_console_defer_stop(name, info->uuid));
+		if (!active) {
+			if (e.message[0])
+				log_warn("backend", "%s: %s", name, e.message);
+			ukd_xen_destroy_stopped(b->conn, name);
+		}
+		virDomainFree(dom);
+		return active;
+	}
 	if (active) {
 		virDomainGetUUIDString(dom, info->uuid);
 		info->pid = backend_pid(b, name);

@@ -32,11 +32,20 @@ int ukd_xen_console_open(virConnectPtr conn, virDomainPtr dom, const char *conso
 /* After a restart of ukd: opens (dom)'s console again, its files read from its metadata. */
 int ukd_xen_console_reattach(virConnectPtr conn, virDomainPtr dom, ukd_backend_stopped_fn stopped,
                              void *opaque, uk_err_t *err);
-/* The domain (name, uuid) stopped. 1 if its console is still being read: the stop is reported
- * when it closes (at most 2 s later), so its last line (the exit status) is in. 0: report now. */
+/* The domain (name, uuid) stopped. 1 if its console is still being read: the stop is reported,
+ * and the domain destroyed, once its status line is in or it closes (at most 2 s later). 0:
+ * report now. */
 int ukd_xen_console_defer_stop(const char *name, const char *uuid);
 /* 1 while (name)'s console is still being read after its domain stopped. */
 int ukd_xen_console_draining(const char *name);
+/*
+ * Ends (name)'s console now, before its domain is destroyed: libvirt must never free a domain
+ * whose console stream is open (see backend_xen.c). 1 if the domain had stopped, and was
+ * destroyed and its stop reported with it.
+ */
+int ukd_xen_console_end(const char *name);
+/* Destroys (name) if it is a domain that stopped and was kept (on_poweroff=preserve). */
+void ukd_xen_destroy_stopped(virConnectPtr conn, const char *name);
 /* Closes every console (the connection closes). */
 void ukd_xen_console_close_all(void);
 

@@ -1342,7 +1342,7 @@ static void test_xen_domain_xml(void **state)
 	        {"string(/domain/os/type/@machine)", "xenpvh"},
 	        {"string(/domain/os/kernel)", "/k&k"},
 	        {"string(/domain/os/cmdline)", "env=A=1 -- a<b 'q'"},
-	        {"string(/domain/on_poweroff)", "destroy"},
+	        {"string(/domain/on_poweroff)", "preserve"},
 	        {"string(/domain/devices/console/@type)", "pty"},
 	        {"string(/domain/devices/console/target/@type)", "xen"},
 	        {"string(/domain/metadata/*[local-name()='files']/@console)", "/i/console.raw"},

@@ -22,6 +22,7 @@ for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback bridge
 	modprobe "$m" || echo "UK_DOM0_ERROR modprobe $m"
 done
 mount -t xenfs xenfs /proc/xen
+echo 1 >/proc/sys/kernel/sysrq # xen_dom0.sh asks for task dumps when dom0 does not finish
 t0=$(cut -d' ' -f1 /proc/uptime)
 xenstored --pid-file=/var/run/xenstored.pid || echo "UK_DOM0_ERROR xenstored"
 xen-init-dom0 >/tmp/init-dom0.log 2>&1 || { echo "UK_DOM0_ERROR xen-init-dom0"; cat /tmp/init-dom0.log; }
@@ -114,6 +115,22 @@ for d in /d/*; do
 	echo "UK_DISK_END"
 done
 
+# stall_info: what the script's processes wait for: the kernel's blocked tasks, file locks, and
+# the threads of ukd and libvirtd (the host's gdb, chrooted)
+stall_info() {
+	echo "UK_STALL_INFO"
+	dmesg -n 7
+	echo w >/proc/sysrq-trigger
+	sleep 2
+	dmesg -n 1
+	cat /proc/locks
+	for p in $(chroot /host pgrep -x ukd) $(chroot /host pgrep -x libvirtd); do
+		echo "threads of $(cat /proc/$p/comm) ($p):"
+		chroot /host gdb -p $p -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(#|Thread)'
+	done
+	echo "UK_STALL_INFO_END"
+}
+
 # run_script: /script chrooted in the host's file system at /host.
 run_script() {
 	for m in virtio_pci 9pnet_virtio 9p overlay; do
@@ -132,8 +149,24 @@ run_script() {
 		mount --bind /var/run/xenstored /host/run/xenstored || { echo "UK_DOM0_ERROR /host/run"; return 1; }
 	# what libvirt's libxl driver reads of Xen (docs/xen.md: hw_caps and libvirt's CPU models)
 	xl info | grep -E "hw_caps|xen_version|virt_caps" | sed "s/^/xl info: /"
-	cp /script /host/run/uk-script && chroot /host /bin/sh /run/uk-script
-	echo "UK_SCRIPT_EXIT $?"
+	cp /script /host/run/uk-script || return 1
+	# Bounded (/script.timeout s, xen_dom0.sh's UK_XEN_SCRIPT_TIMEOUT): past it, what its
+	# processes wait for is printed and they are killed (own process group), so a hang is
+	# reported with its cause instead of running into the harness's deadline.
+	bound=$(cat /script.timeout 2>/dev/null || echo 480)
+	setsid chroot /host /bin/sh /run/uk-script &
+	spid=$!
+	(
+		sleep "$bound" && kill -0 $spid 2>/dev/null || exit 0
+		echo "UK_DOM0_ERROR the script still runs after $bound s: stopped"
+		stall_info
+		kill -9 -- -$spid
+	) &
+	wpid=$!
+	wait $spid
+	rc=$?
+	kill $wpid 2>/dev/null
+	echo "UK_SCRIPT_EXIT $rc"
 }
 [ -e /script ] && run_script
 echo "UK_DOM0_DONE"

@@ -6,7 +6,7 @@
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 sock=/run/uk.sock
-uk() { timeout 120 "$BIN/uk" -H "unix://$sock" "$@"; } # never waits forever
+uk() { timeout -k 10 120 "$BIN/uk" -H "unix://$sock" "$@"; } # never waits forever
 now() { cut -d' ' -f1 /proc/uptime; }
 # dump: what ukd, libvirtd and libxl said (at the first failure: a later step may hang)
 dump() {
@@ -54,16 +54,23 @@ while [ $i -lt 600 ] && [ ! -S /run/libvirt/libvirt-sock ] && kill -0 $lvpid 2>/
 done
 echo "UK_XEN_T libvirtd=$(echo "$(now) $t" | awk '{print $1 - $2}')"
 
-# start_ukd: this build's ukd on libvirt's Xen driver, ukd.log in the root; waits for its socket.
+# start_ukd: this build's ukd on libvirt's Xen driver, ukd.log in the root; waits until it
+# answers (its socket file appears just before it listens: a connection then is refused).
 start_ukd() {
 	rm -f "$sock"
 	"$BIN/ukd" --root "$ROOT" --host "unix://$sock" --libvirt-uri xen:///system \
 		--log-level debug >>"$ROOT/ukd.log" 2>&1 &
 	ukd_pid=$!
 	i=0
-	while [ $i -lt 600 ] && [ ! -S "$sock" ] && kill -0 $ukd_pid 2>/dev/null; do
-		sleep 0.1
+	while [ $i -lt 300 ] && kill -0 $ukd_pid 2>/dev/null && ! "$BIN/uk" -H "unix://$sock" version >/dev/null 2>&1; do
+		sleep 0.2
 		i=$((i + 1))
+	done
+	[ $i -lt 300 ] && return 0
+	# what ukd (stuck in its start) and libvirtd wait for
+	fail "ukd does not answer on $sock after its start"
+	for p in $ukd_pid $lvpid; do
+		gdb -p $p -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(#|Thread)' | sed "s/^/gdb $p| /"
 	done
 }
 start_ukd

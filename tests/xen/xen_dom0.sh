@@ -14,6 +14,8 @@
 #   (virtio-9p, read-only) under a tmpfs overlay at /host and runs FILE chrooted there (host
 #   programs such as this build's ukd and libvirtd then run in dom0); FILE's output goes to dom0's
 #   console and must end with a line "UK_SCRIPT_OK", its "FAIL: ..." lines are reported.
+#   UK_XEN_SCRIPT_TIMEOUT (s, default 480) bounds it: past it dom0 prints what its processes
+#   wait for (blocked tasks, the threads of ukd and libvirtd) and kills them.
 #   UK_XEN_DOM0_MEM (MiB, default 384) sizes dom0; UK_XEN_DOM0_ARGS adds to dom0 Linux's command
 #   line (no commas: QEMU's -initrd syntax).
 # One QEMU runs all cases (the dom0 boot is the slow part). Everything comes from Debian's
@@ -153,7 +155,7 @@ done
 script=${UK_XEN_DOM0_SCRIPT:-}
 share=()
 if [ -n "$script" ]; then
-	cp "$script" "$tmp/ir/script" || exit 1
+	cp "$script" "$tmp/ir/script" && echo "${UK_XEN_SCRIPT_TIMEOUT:-480}" >"$tmp/ir/script.timeout" || exit 1
 	share=(-virtfs "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap")
 fi
 (cd "$tmp/ir" && find . | "$root/bin/busybox" cpio -o -H newc 2>/dev/null >"$tmp/cases.cpio") || exit 1
@@ -164,13 +166,46 @@ pad=$(((4 - $(stat -c %s "$dom0/base.cpio.gz") % 4) % 4))
 # QEMU's -initrd takes "FILE ARGS,FILE": dom0's command line cannot hold a comma.
 dmem=${UK_XEN_DOM0_MEM:-384}
 qemu-system-x86_64 -accel tcg -cpu max,-smap -m $((dmem + 384)) -smp 1 -nographic -nodefaults -no-reboot \
-	"${share[@]}" -serial "file:$tmp/out" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6${UK_XEN_DOM0_ARGS:+ $UK_XEN_DOM0_ARGS},$tmp/initrd" \
+	"${share[@]}" -chardev "socket,id=ser,path=$tmp/serial.sock,server=on,wait=off,logfile=$tmp/out" \
+	-serial chardev:ser -monitor "unix:$tmp/mon.sock,server=on,wait=off" -kernel "$xen" -initrd "$vmlinuz console=hvc0 earlyprintk=xen loglevel=6${UK_XEN_DOM0_ARGS:+ $UK_XEN_DOM0_ARGS},$tmp/initrd" \
 	-append "console=com1 dom0_mem=${dmem}M,max:${dmem}M dom0_max_vcpus=1 loglvl=warning guest_loglvl=warning" \
 	</dev/null >"$tmp/qemu.log" 2>&1 &
 qpid=$!
+# stall_dump: what Xen and dom0 were doing (into $tmp/out): the vCPU's registers from QEMU's
+# monitor, Xen's debug keys on its serial line (three Ctrl-A give Xen the input), then dom0's
+# sysrq (hvc0: Ctrl-O then the key; 8 lets its lines through) for its blocked and all tasks.
+stall_dump() {
+	python3 - "$tmp" <<'EOF2' || true
+import socket, sys, time
+tmp = sys.argv[1]
+def send(path, data, wait):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(2)
+    s.connect(path)
+    out = b""
+    for d in data:
+        s.sendall(d)
+        end = time.time() + wait
+        while time.time() < end:
+            try:
+                b = s.recv(65536)
+                if not b:
+                    break
+                out += b
+            except socket.timeout:
+                pass
+    s.close()
+    return out
+mon = send(tmp + "/mon.sock", [b"info registers\n", b"x/16i $eip\n"], 3)
+open(tmp + "/out", "ab").write(b"\n---- QEMU monitor\n" + mon + b"\n")
+send(tmp + "/serial.sock", [b"\x01\x01\x01", b"q", b"r", b"t", b"d", b"\x01\x01\x01",
+     b"\x0f8", b"\x0fw", b"\x0fl", b"\x0ft", b"\x0fm"], 8)
+EOF2
+}
 start_ns=$(date +%s%N)
-while kill -0 "$qpid" 2>/dev/null && ! grep -aqE 'UK_DOM0_DONE|Hardware Dom0 (halted|crashed)' "$tmp/out"; do
+while kill -0 "$qpid" 2>/dev/null && ! grep -saqE 'UK_DOM0_DONE|Hardware Dom0 (halted|crashed)' "$tmp/out"; do
 	if [ $((($(date +%s%N) - start_ns) / 1000000000)) -ge "$deadline" ]; then
+		stall_dump
 		tr -d '\r' <"$tmp/out"
 		echo "FAIL: dom0 did not finish its cases within $deadline s"
 		exit 1

@@ -2,7 +2,8 @@
 # ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill, live restore, a uk network (the website over netfront, published port and guest address) and volumes (blkfront) there (tests/xen/dom0_ukd.sh).
 # usage: xen_ukd.sh BUILD_DIR [CASE...]: CASEs are xen_dom0.sh's (`xl create` domUs in the same
 # dom0, before ukd's; bench/boot.sh compares both). UK_XEN_UKD_RUNS=N times N runs of
-# `uk run --rm hello` (default 1). Skips (77) without QEMU, Xen's packages or libvirt's Xen driver.
+# `uk run --rm hello` (default 5: each exit of a guest once could deadlock libvirtd, docs/xen.md).
+# Skips (77) without QEMU, Xen's packages or libvirt's Xen driver.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -43,10 +44,10 @@ cc -shared -fPIC -o "$tmp/hwcap.so" "$here/libxl_hwcap_shim.c" -ldl ||
 cache=${UK_XEN_CACHE:-${TMPDIR:-/tmp}/uk-xen-cache}
 mkdir -p "$cache" && cache=$(cd "$cache" && pwd) || exit 1
 { printf 'BIN=%s\nROOT=%s\nSHIM=%s\nRUNS=%s\nXENROOT=%s\n' "$bin" "$root" "$tmp/hwcap.so" \
-	"${UK_XEN_UKD_RUNS:-1}" "$cache/dom0/root" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
+	"${UK_XEN_UKD_RUNS:-5}" "$cache/dom0/root" && cat "$here/dom0_ukd.sh"; } >"$tmp/script" || exit 1
 # its figures (UK_XEN_T lines) are in its output, for bench/boot.sh
 # clocksource=xen: dom0 Linux otherwise keeps the TSC, which under TCG drifts from Xen's time
-# ("Marking clocksource 'tsc' as unstable"); runs that hung with sleep and timeout not waking
-# showed that message (docs/xen.md)
+# ("Marking clocksource 'tsc' as unstable"; that message was not the cause of the old hangs,
+# libvirtd's deadlock was: docs/xen.md)
 UK_XEN_DOM0_SCRIPT=$tmp/script UK_XEN_DOM0_MEM=${UK_XEN_DOM0_MEM:-448} \
 	UK_XEN_DOM0_ARGS=${UK_XEN_DOM0_ARGS:-clocksource=xen} "$here/xen_dom0.sh" "${@:2}"
