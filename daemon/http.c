@@ -719,13 +719,26 @@ static int listen_unix(struct ukd_http *h, const char *path, uk_err_t *err)
 		if (fd < 0)
 			return uk_err_errno(err, errno, "socket");
 	}
+	/* bound, given its mode and listening under a temporary name, then renamed into place: a
+	 * client that sees (path) can connect (no refusal between bind and listen) */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) >= (int)sizeof(sa.sun_path))
+		return uk_err_bad(err, "unix socket path %s: longer than %zu bytes", path,
+		                  sizeof(sa.sun_path) - 5);
+	unlink(sa.sun_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return uk_err_errno(err, errno, "bind %s", path);
+		return uk_err_errno(err, errno, "bind %s", sa.sun_path);
 	/* 0660: the owner (root, normally) and the socket's group (uk) may call ukd */
-	if (h->d->cfg.sock_gid >= 0 && chown(path, (uid_t)-1, (gid_t)h->d->cfg.sock_gid) < 0)
-		return uk_err_errno(err, errno, "give %s to group %ld", path, h->d->cfg.sock_gid);
-	if (chmod(path, 0660) < 0 || listen(fd, 128) < 0)
-		return uk_err_errno(err, errno, "listen on %s", path);
+	if (h->d->cfg.sock_gid >= 0 &&
+	    chown(sa.sun_path, (uid_t)-1, (gid_t)h->d->cfg.sock_gid) < 0) {
+		uk_err_errno(err, errno, "give %s to group %ld", path, h->d->cfg.sock_gid);
+		unlink(sa.sun_path);
+		return -1;
+	}
+	if (chmod(sa.sun_path, 0660) < 0 || listen(fd, 128) < 0 || rename(sa.sun_path, path) < 0) {
+		uk_err_errno(err, errno, "listen on %s", path);
+		unlink(sa.sun_path);
+		return -1;
+	}
 	snprintf(h->unix_path, sizeof(h->unix_path), "%s", path);
 	return ({
 		int r = fd;
