@@ -151,6 +151,9 @@ int cli_format_rows(struct cli *cli, json_object *rows, json_object *header);
 json_object *cli_format_header(const char *const *kv, size_t n);
 /* Runs cli->tmpl on one value (inspect -f); the exit status. */
 int cli_format_one(struct cli *cli, json_object *dot);
+/* `uk network|volume inspect`: (all), an array of descriptions, as JSON; with -f/--format each
+ * through cli->tmpl, (row)'s Docker-style keys (Name, Driver, ...) added beside uk's. */
+int cli_inspect_print(struct cli *cli, json_object *all, json_object *(*row)(json_object *));
 /* Docker's PascalCase keys (Id, Name, State.Status, Config.Env, NetworkSettings.Ports, ...)
  * added beside uk's own keys of an inspected instance or image (docs/cli.md). */
 void cli_docker_keys(json_object *obj);

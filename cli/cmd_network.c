@@ -141,7 +141,10 @@ static int net_inspect(struct cli *cli, int argc, char **argv)
 	json_object *all = json_object_new_array();
 	int c, rc = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1) {
+	cli->templates = 1;
+	while ((c = cli_getopt(cli, argc, argv, "f:", NULL)) != -1) {
+		if (c == 'f' && cli_set_format(cli, optarg) == 0) /* -f is --format, as Docker's */
+			continue;
 		json_object_put(all);
 		return c == 'h' ? cli_help(self) : CLI_EXIT_USAGE;
 	}
@@ -159,7 +162,8 @@ static int net_inspect(struct cli *cli, int argc, char **argv)
 		}
 		json_object_array_add(all, res);
 	}
-	cli_print_json(all);
+	if ((c = cli_inspect_print(cli, all, net_row)))
+		rc = c;
 	json_object_put(all);
 	return rc;
 }
@@ -260,7 +264,7 @@ const struct cli_cmd cli_cmd_network = {
         .help = "Usage: uk network create [--subnet CIDR] [--gateway IP] [--internal|--outbound] "
                 "NAME\n"
                 "       uk network ls [-q] [-f name=NAME]...\n"
-                "       uk network inspect NETWORK...\n"
+                "       uk network inspect [-f FORMAT] NETWORK...\n"
                 "       uk network rm NETWORK...\n"
                 "       uk network prune\n"
                 "       uk network connect [--alias A]... [--ip IP] NETWORK INSTANCE\n"
@@ -293,6 +297,7 @@ const struct cli_cmd cli_cmd_network = {
                 "  -f, --filter K=V    ls: keep networks matching name=NAME (repeatable)\n"
                 "      --format FMT    table, json, or for ls a Go template over ID, Name,\n"
                 "                      Driver, Subnet, Gateway, Mode, Internal, Instances\n"
+                "                      (inspect -f: the same beside the JSON's own keys)\n"
                 "  -h, --help          print this help\n",
         .run = network_run,
 };

@@ -154,8 +154,12 @@ static int vol_inspect(struct cli *cli, int argc, char **argv)
 	json_object *all = json_object_new_array();
 	int c, ret = 0;
 
-	while ((c = cli_getopt(cli, argc, argv, "", NULL)) != -1)
+	cli->templates = 1;
+	while ((c = cli_getopt(cli, argc, argv, "f:", NULL)) != -1) {
+		if (c == 'f' && cli_set_format(cli, optarg) == 0) /* -f is --format, as Docker's */
+			continue;
 		return json_object_put(all), c == 'h' ? cli_help(&cli_cmd_volume) : CLI_EXIT_USAGE;
+	}
 	if (optind >= argc) {
 		json_object_put(all);
 		return cli_usage_error(cli, "inspect needs at least one volume NAME");
@@ -176,7 +180,8 @@ static int vol_inspect(struct cli *cli, int argc, char **argv)
 		}
 		json_object_array_add(all, out);
 	}
-	cli_print_json(all);
+	if ((c = cli_inspect_print(cli, all, vol_row)))
+		ret = c;
 	json_object_put(all);
 	return ret;
 }
@@ -352,7 +357,7 @@ const struct cli_cmd cli_cmd_volume = {
         .summary = "Manage volumes (state that outlives instances)",
         .help = "Usage: uk volume create [--opt size=SIZE] [--label K=V] NAME\n"
                 "       uk volume ls [-q] [-f name=NAME|label=KEY[=VALUE]]...\n"
-                "       uk volume inspect NAME...\n"
+                "       uk volume inspect [-f FORMAT] NAME...\n"
                 "       uk volume rm [-f] NAME...\n"
                 "       uk volume prune\n"
                 "       uk volume export [-o FILE] NAME > x.tar\n"
@@ -379,7 +384,8 @@ const struct cli_cmd cli_cmd_volume = {
                 "  -o, --output FILE    export: write FILE (whole or not at all)\n"
                 "  -i, --input FILE     import: read FILE\n"
                 "      --format FMT     table, json, or for ls a Go template over Name, Driver,\n"
-                "                       Mountpoint, Labels, Size, UsedBy\n"
+                "                       Mountpoint, Labels, Size, UsedBy (inspect -f: the\n"
+                "                       same beside the JSON's own keys)\n"
                 "  -h, --help           print this help\n",
         .run = volume_run,
 };

@@ -37,6 +37,25 @@ int cli_format_one(struct cli *cli, json_object *dot)
 	return 0;
 }
 
+int cli_inspect_print(struct cli *cli, json_object *all, json_object *(*row)(json_object *))
+{
+	if (!cli->tmpl) {
+		cli_print_json(all);
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *one = json_object_array_get_idx(all, i);
+		_cleanup_json_ json_object *keys = row(one);
+		int r;
+
+		json_object_object_foreach(keys, k, v)
+		        json_object_object_add(one, k, json_object_get(v));
+		if ((r = cli_format_one(cli, one)))
+			return r;
+	}
+	return 0;
+}
+
 /* Display width of UTF-8 text. */
 static size_t width_of(const char *s, size_t n)
 {

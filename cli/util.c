@@ -99,9 +99,9 @@ int cli_set_format(struct cli *cli, const char *fmt)
 		                       fmt),
 		       -1;
 	if (!cli->templates && strcmp(cli->cmd, "uk"))
-		return cli_usage_error(cli,
-		                       "--format takes table or json here (templates work on "
-		                       "ps, images, inspect, stats, network ls and volume ls)"),
+		return cli_usage_error(cli, "--format takes table or json here (templates work on "
+		                            "ps, images, inspect, stats, network ls|inspect and "
+		                            "volume ls|inspect)"),
 		       -1;
 	cli->tmpl = cli_tmpl_parse(text, CLI_TMPL_ESCAPES, (int)skip, &err);
 	if (!cli->tmpl)

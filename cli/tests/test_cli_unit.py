@@ -586,7 +586,8 @@ def t_format_templates(c):
     p = c.uk("ps", "--format", "{{nope}}")
     expect(p, 2, err="function nope not defined")
     p = c.uk("info", "--format", "{{.Names}}")
-    expect(p, 2, err="templates work on ps, images, inspect, stats, network ls and volume ls")
+    expect(p, 2, err=r"templates work on ps, images, inspect, stats, network ls\|inspect and "
+           r"volume ls\|inspect")
     # network ls and volume ls take templates too (issue 16), with Docker's field names
     c.fake.on("GET", "/v1/networks", body=[
         {"id": "9d8c7b6a5f4e" + "2" * 52, "name": "backend", "subnet": "10.89.0.0/24", "gateway": "10.89.0.1",
@@ -611,6 +612,25 @@ def t_format_templates(c):
           "volume ls json .", p)
     p = c.uk("volume", "ls", "--format", "{{.Nope}}")
     expect(p, 2, err="no field Nope here")
+    # and their inspect -f/--format: Docker's names beside uk's own keys; plain JSON unchanged
+    net = {"id": "9d8c7b6a5f4e" + "2" * 52, "name": "backend", "subnet": "10.89.0.0/24",
+           "gateway": "10.89.0.1", "internal": False, "outbound": True,
+           "created": "2026-01-02T03:04:05Z", "endpoints": [{"instance": ID}]}
+    c.fake.on("GET", "/v1/networks/backend", body=net)
+    p = c.uk("network", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Mode}} {{.subnet}}", "backend")
+    expect(p, 0)
+    check(p.out == "backend bridge outbound 10.89.0.0/24\n", "network inspect -f", p)
+    p = c.uk("network", "inspect", "backend")
+    expect(p, 0)
+    check(json.loads(p.out) == [net], "network inspect JSON unchanged", p)
+    p = c.uk("network", "inspect", "--format", "{{.Nope}}", "backend")
+    expect(p, 2, err="no field Nope here")
+    c.fake.on("GET", "/v1/volumes/data", body={
+        "name": "data", "driver": "local", "size": 16777216, "labels": {"tier": "db"},
+        "mountpoint": "/var/lib/uk/volumes/data/data.img", "used_by": ["web"]})
+    p = c.uk("volume", "inspect", "--format", "{{.Name}} {{.Mountpoint}} {{.UsedBy}}", "data")
+    expect(p, 0)
+    check(p.out == "data /var/lib/uk/volumes/data/data.img web\n", "volume inspect -f", p)
     c.fake.on("GET", "/v1/images", body=[
         {"id": IMG, "repo_tags": ["hello:latest", "hello:1"], "created": 1, "size": 512}])
     p = c.uk("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}")
