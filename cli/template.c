@@ -1328,10 +1328,11 @@ static json_object *call(struct state *s, struct arg *fn, json_object **argv, in
 		return r;
 	}
 	if (!strcmp(name, "split")) {
-		json_object *r = json_object_new_array(), *sv, *sep;
+		json_object *r, *sv, *sep;
 		const char *p, *q, *sp;
 		size_t seplen;
-		NEED(2);
+		NEED(2); /* before the array: a wrong count returns at once */
+		r = json_object_new_array();
 		sv = to_string_value(argv[0]);
 		sep = to_string_value(argv[1]);
 		sp = json_object_get_string(sep);

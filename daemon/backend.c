@@ -1,7 +1,6 @@
 /* The backend interface's dispatch (each ukd_backend_* call goes to the backend's ops table) and
  * the mapping of QEMU's start failures both QEMU-based backends share. */
 #include "backend.h"
-#include "backend_xen.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -115,6 +114,11 @@ const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns)
 const char *ukd_backend_uri(struct ukd_backend *b)
 {
 	return b->ops->uri(b);
+}
+
+int ukd_xen_uri(const char *uri)
+{
+	return uri && (!strncmp(uri, "xen:", 4) || !strncmp(uri, "libxl:", 6));
 }
 
 enum ukd_nic_kind ukd_backend_nic_kind(struct ukd_backend *b)

@@ -131,6 +131,8 @@ void ukd_backend_set_probe_timeout(struct ukd_backend *b, int seconds);
 const char *ukd_backend_probe_state(struct ukd_backend *b, int64_t *since_ns);
 
 const char *ukd_backend_uri(struct ukd_backend *b);
+/* 1 if (uri) is one of libvirt's Xen (libxl) driver's: xen:// or libxl://. */
+int ukd_xen_uri(const char *uri);
 /* How a guest of (b) joins a uk network: UKD_NIC_TAP (ukd makes a tap, QEMU opens it) or
  * UKD_NIC_BRIDGE (Xen: libxl's hotplug script puts netback's vif on the bridge). */
 enum ukd_nic_kind ukd_backend_nic_kind(struct ukd_backend *b);

@@ -15,11 +15,6 @@
 
 #define DRAIN_MS 2000 /* a stopped domain's console is read this long at most */
 
-int ukd_xen_uri(const char *uri)
-{
-	return uri && (!strncmp(uri, "xen:", 4) || !strncmp(uri, "libxl:", 6));
-}
-
 /*
  * ---- consoles: one libvirt stream per running domain ----
  *

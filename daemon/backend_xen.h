@@ -17,9 +17,6 @@ char *ukd_backend_xen_domain_xml(const struct ukd_vm *vm, uk_err_t *err);
 /* The namespace of the domain metadata holding the instance's files. */
 #define UKD_XEN_META_URI "https://uk.invalid/xen/1"
 
-/* 1 if (uri) is one of libvirt's Xen (libxl) driver's: xen:// or libxl://. */
-int ukd_xen_uri(const char *uri);
-
 /*
  * Opens (dom)'s console through libvirt and copies it into (console_log) and (status_log)
  * (appended) from libvirt's event loop thread, until the console closes. Nothing if one is

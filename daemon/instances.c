@@ -421,7 +421,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		env[n_env++] = net.env[i];
 	/* a guest held paused for gdb would date its clock from a record of long before; a Xen
 	 * guest reads Xen's clock and has no COM3 */
-	if ((s->gdb[0] || !strncmp(ukd_backend_hypervisor(be), "Xen", 3)) && cmdline_v > 2)
+	if ((s->gdb[0] || ukd_xen_uri(ukd_backend_uri(be))) && cmdline_v > 2)
 		cmdline_v = 2;
 	if (cmdline_v >= 3 &&
 	    ukd_clock_pipe_make(d, in->id, clock_pipe, sizeof(clock_pipe), err) < 0)
