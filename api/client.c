@@ -20,7 +20,8 @@ struct uk_client {
 	char *sock_path; /* unix socket path, or NULL for TCP */
 	char *base_url;  /* "http://localhost", "http://host:port" or "https://host:port" */
 	volatile int *intr;
-	char *header; /* one extra request header ("X-Registry-Auth: ..."), or NULL */
+	long timeout_ms; /* uk_client_set_timeout; 0: none */
+	char *header;    /* one extra request header ("X-Registry-Auth: ..."), or NULL */
 	int tls, tls_verify;
 	char *tls_ca, *tls_cert, *tls_key; /* PEM paths, NULL when not used */
 	long slow_ms;                      /* uk_client_set_slow */
@@ -196,6 +197,11 @@ const char *uk_client_host(const uk_client_t *c)
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag)
 {
 	c->intr = flag;
+}
+
+void uk_client_set_timeout(uk_client_t *c, long ms)
+{
+	c->timeout_ms = ms > 0 ? ms : 0;
 }
 
 void uk_client_set_slow(uk_client_t *c, long ms, uk_client_slow_cb cb, void *ud)
@@ -519,7 +525,10 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 	curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, xfer_progress);
 	curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
-	/* TCP keeps the request honest about waiting on a blocked wait/follow: no timeout */
+	/* TCP keeps the request honest about waiting on a blocked wait/follow: no timeout, unless
+	 * the caller bounds it */
+	if (c->timeout_ms)
+		curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (c->header)
 		hdrs = curl_slist_append(hdrs, c->header);
@@ -565,6 +574,10 @@ static int client_do(uk_client_t *c, const char *method, const char *path, const
 		*err = x->line_err;
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		uk_err_set(err, 499, "interrupted", "%s %s: interrupted", method, path);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT && c->timeout_ms) {
+		uk_err_set(err, 504, "timeout",
+		           "%s %s: no answer from the uk daemon at %s within %ld ms", method, path,
+		           c->host, c->timeout_ms);
 	} else if (client_tls_failed(rc)) {
 		uk_err_set(err, 503, "tls",
 		           "TLS with the uk daemon at %s failed: %s (check --tlscacert, "

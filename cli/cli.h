@@ -330,8 +330,9 @@ int cli_stream_logs(struct cli *cli, const char *id, int follow, const char *tai
                     uk_err_t *err);
 /*
  * Attached to a started instance (run, start -a): streams its console to stdout until it
- * stops, returns its exit code; SIGINT/SIGTERM kill it first. (rm): remove it afterwards.
- * Returns CLI_EXIT_RUN_FAIL after printing when uk or the daemon fails.
+ * stops, returns its exit code; SIGINT/SIGTERM stop it first (bounded wait; a second signal or
+ * the bound: 128 + the signal). (rm): remove it afterwards. Returns CLI_EXIT_RUN_FAIL after
+ * printing when uk or the daemon fails.
  */
 int cli_attach(struct cli *cli, const char *id, int rm);
 /* Installs attach's SIGINT/SIGTERM handlers early (before create/start); cli_attach restores. */

@@ -51,6 +51,13 @@ const char *uk_client_host(const uk_client_t *c);
 void uk_client_set_interrupt(uk_client_t *c, volatile int *flag);
 
 /*
+ * Bounds each later request of (c) to (ms) in all (0: no bound, the default); one that has not
+ * finished by then fails with code "timeout" (status 504). For calls that must not wait on a
+ * daemon that never answers (uk run after a signal).
+ */
+void uk_client_set_timeout(uk_client_t *c, long ms);
+
+/*
  * When the next request of (c) has had no answer for (ms), calls (cb)(c, ud) once, from inside
  * that request (it MAY make requests of its own on (c)); the setting is then spent. For a CLI
  * that says what a long wait waits for. (cb) NULL cancels it.

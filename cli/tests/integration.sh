@@ -5,7 +5,7 @@
 . "$(dirname "$0")/ukd_harness.sh"
 
 # --- contexts ---
-mkdir -p "$TMP/seven" "$TMP/broken" "$TMP/spin"
+mkdir -p "$TMP/seven" "$TMP/broken" "$TMP/spin" "$TMP/idle"
 cat >"$TMP/seven/Ukfile" <<'EOF'
 FROM uk/runtime:1
 SOURCES main.c
@@ -44,6 +44,23 @@ int main(void)
 	printf("spinning\n");
 	for (volatile unsigned long i = 0;; i++)
 		;
+	return 0;
+}
+EOF
+cat >"$TMP/idle/Ukfile" <<'EOF'
+FROM uk/runtime:1
+SOURCES main.c
+EOF
+cat >"$TMP/idle/main.c" <<'EOF'
+#include <stdio.h>
+#include <time.h>
+int main(void)
+{
+	struct timespec s = {0, 100000000};
+	printf("idling\n");
+	fflush(stdout);
+	for (;;)
+		nanosleep(&s, NULL); /* idle: sees the power button */
 	return 0;
 }
 EOF
@@ -187,9 +204,21 @@ for _ in $(seq 100); do grep -q spinning "$TMP/sig.out" 2>/dev/null && break; sl
 kill -INT $pid
 wait $pid
 rc=$?
-if [ $rc -eq 137 ]; then ok "SIGINT kills the attached instance, uk exits 137"; else fail "SIGINT: rc=$rc $(cat "$TMP/sig.err")"; fi
+if [ $rc -eq 137 ] && grep -q 'stopping .* and removing it: killed if it has not stopped in 10 s' "$TMP/sig.err"; then ok "SIGINT stops the attached instance; one that ignores the power button is killed, uk exits 137"; else fail "SIGINT: rc=$rc $(cat "$TMP/sig.err")"; fi
 run_uk ps-empty2 ps -a -q
 [ -z "$out" ] && ok "--rm after SIGINT left no instance" || fail "left after SIGINT: $out"
+# SIGTERM to an attached uk run presses the power button (as docker run passes SIGTERM on): an
+# idle guest without a handler exits 143 by itself, not killed (137)
+run_uk build-idle build -q -t idle "$TMP/idle"
+"$UK" run --rm --name idler idle >"$TMP/term.out" 2>"$TMP/term.err" &
+pid=$!
+for _ in $(seq 100); do grep -q idling "$TMP/term.out" 2>/dev/null && break; sleep 0.2; done
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 143 ] && ! grep -q 'gave up' "$TMP/term.err"; then ok "SIGTERM stops an idle attached instance gracefully: its own exit 143"; else fail "SIGTERM: rc=$rc $(cat "$TMP/term.err")"; fi
+run_uk ps-empty3 ps -a -q
+[ -z "$out" ] && ok "--rm after SIGTERM left no instance" || fail "left after SIGTERM: $out"
 
 run_uk events events --since 0 --until "$(date +%s)"
 if [ $rc -eq 0 ] && grep -q ' instance die ' <<<"$out" && grep -q ' image build \| image tag ' <<<"$out"; then ok "events --since/--until replays and ends"; else fail "events: rc=$rc $(head -c 600 <<<"$out") $err"; fi

@@ -738,7 +738,8 @@ def t_info_version(c):
 
 
 def lifecycle_routes(c, code=7, console=(b"Hello from uk!\n",), follow_until=None):
-    state = {"killed": threading.Event(), "started": threading.Event()}
+    state = {"killed": threading.Event(), "stopped": threading.Event(),
+             "started": threading.Event()}
     c.fake.on("POST", "/v1/instances", body={"id": ID, "warnings": []}, status=201)
 
     def start(req, h):
@@ -753,7 +754,8 @@ def lifecycle_routes(c, code=7, console=(b"Hello from uk!\n",), follow_until=Non
     def wait(req, h):
         if follow_until is not None:
             follow_until.wait(30)
-            h.reply(200, {"status_code": 137 if state["killed"].is_set() else code})
+            h.reply(200, {"status_code": 137 if state["killed"].is_set() else
+                          143 if state["stopped"].is_set() else code})
         else:
             time.sleep(0.2)
             h.reply(200, {"status_code": code})
@@ -765,8 +767,32 @@ def lifecycle_routes(c, code=7, console=(b"Hello from uk!\n",), follow_until=Non
             follow_until.set()
         h.reply(204)
     c.fake.on("POST", "/v1/instances/%s/kill" % ID, kill)
+
+    def stop(req, h):  # the guest honours the power button: its own exit, 143
+        state["stopped"].set()
+        if follow_until is not None:
+            follow_until.set()
+        h.reply(204)
+    c.fake.on("POST", "/v1/instances/%s/stop" % ID, stop)
     c.fake.on("DELETE", "/v1/instances/%s" % ID, status=204)
     return state
+
+
+def attached(c, st, *args):
+    """`uk run ARGS hello` in the background, once the fake saw the start and the console."""
+    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run"] + list(args) + ["hello"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if not st["started"].wait(10):
+        proc.kill()
+        raise AssertionError("the instance was never started")
+    time.sleep(0.5)
+    return proc
+
+
+def replace_route(c, method, suffix, fn):
+    """Swaps the fake's answer to (method) .../(suffix) for fn(req, handler)."""
+    c.fake.routes = [r for r in c.fake.routes if not (r[0] == method and r[1].endswith(suffix))]
+    c.fake.on(method, "/v1/instances/%s%s" % (ID, suffix), fn)
 
 
 @family("run")
@@ -819,13 +845,11 @@ def t_run_detached(c):
 
 @family("run")
 def t_run_signal(c):
+    """SIGINT stops the instance as `uk stop` does (power button, killed after 10 s) and uk
+    exits with the instance's own code; --rm removes it."""
     release = threading.Event()
     st = lifecycle_routes(c, console=(b"booting\n",), follow_until=release)
-    e = dict(os.environ)
-    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "--rm", "hello"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
-    check(st["started"].wait(10), "started")
-    time.sleep(0.5)
+    proc = attached(c, st, "--rm")
     proc.send_signal(signal.SIGINT)
     try:
         out, err = proc.communicate(timeout=15)
@@ -833,69 +857,67 @@ def t_run_signal(c):
         release.set()
         if proc.poll() is None:
             proc.kill()
-    check(st["killed"].is_set(), "SIGINT kills the instance")
-    check(proc.returncode == 137, "exit with the killed instance's code, got %d; %r" %
+    stops = c.fake.find("POST", "/v1/instances/%s/stop" % ID)
+    check(len(stops) == 1 and stops[0].query == {"t": "10"}, "SIGINT stops the instance: %r" %
+          c.fake.requests)
+    check(not st["killed"].is_set(), "a stop, not a kill")
+    check(proc.returncode == 143, "exit with the stopped instance's code, got %d; %r" %
           (proc.returncode, err))
     check(out == b"booting\n", "console printed: %r" % out)
+    check(b"stopping 3f1a9c2b7d4e and removing it: killed if it has not stopped in 10 s" in err,
+          "says what the signal does: %r" % err)
     check(c.fake.find("DELETE", "/v1/instances/" + ID), "--rm removes after a signal too")
 
 
 @family("run")
 def t_run_signal_pair(c):
-    """Two SIGINTs at once (timeout -s INT sends two): the instance is still killed, waited
+    """Two SIGINTs at once (timeout -s INT sends two): the instance is still stopped, waited
     for and removed; only a second signal after uk said so stops the waiting."""
     release = threading.Event()
     st = lifecycle_routes(c, console=(b"booting\n",), follow_until=release)
 
-    def slow_kill(req, h):  # the kill takes a moment, as a real one does
+    def slow_stop(req, h):  # the stop takes a moment, as a real one does
         time.sleep(0.4)
-        st["killed"].set()
+        st["stopped"].set()
         release.set()
         h.reply(204)
-    c.fake.routes = [r for r in c.fake.routes if not r[1].endswith("/kill")]
-    c.fake.on("POST", "/v1/instances/%s/kill" % ID, slow_kill)
-    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "--rm", "hello"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    replace_route(c, "POST", "/stop", slow_stop)
+    proc = attached(c, st, "--rm")
     try:
-        check(st["started"].wait(10), "started")
-        time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.1)  # while the kill is in flight, as timeout's second signal arrives
+        time.sleep(0.1)  # while the stop is in flight, as timeout's second signal arrives
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
     finally:
         release.set()
         if proc.poll() is None:
             proc.kill()
-    check(st["killed"].is_set(), "the instance was killed")
+    check(st["stopped"].is_set(), "the instance was stopped")
     check(c.fake.find("DELETE", "/v1/instances/" + ID), "--rm left the instance behind: %r" % err)
-    check(b"killing 3f1a9c2b7d4e and removing it (press ^C again to stop waiting)" in err,
-          "says what the first signal does: %r" % err)
+    check(b"stopping 3f1a9c2b7d4e and removing it: killed if it has not stopped in 10 s (press "
+          b"^C again to stop waiting)" in err, "says what the first signal does: %r" % err)
     if b"gave up" in err:  # the second came after uk said so: it stopped waiting, removed
         check(err.index(b"again to stop waiting") < err.index(b"gave up waiting") and
-              b"removed it" in err and proc.returncode == 125, "gave up: %r" % err)
+              b"removed it" in err and proc.returncode == 130, "gave up: %r" % err)
     else:
-        check(proc.returncode == 137, "exit 137, got %d; %r" % (proc.returncode, err))
+        check(proc.returncode == 143, "exit 143, got %d; %r" % (proc.returncode, err))
 
 
 @family("run")
 def t_run_signal_twice(c):
-    """SIGTERM kills too; when the instance will not die, a second signal stops waiting."""
+    """SIGTERM stops too; when the instance will not go, a second signal stops waiting at once
+    and uk exits as that signal would end it (128 + 2)."""
     release = threading.Event()
     st = lifecycle_routes(c, console=(b"stuck\n",), follow_until=release)
 
-    def kill(req, h):  # acknowledges but the instance never stops
-        st["killed"].set()
+    def stop(req, h):  # acknowledges but the instance never stops
+        st["stopped"].set()
         h.reply(204)
-    c.fake.routes = [r for r in c.fake.routes if not r[1].endswith("/kill")]
-    c.fake.on("POST", "/v1/instances/%s/kill" % ID, kill)
-    proc = subprocess.Popen([UK, "-H", "unix://" + c.sock, "run", "hello"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    replace_route(c, "POST", "/stop", stop)
+    proc = attached(c, st)
     try:
-        check(st["started"].wait(10), "started")
-        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        check(st["killed"].wait(10), "SIGTERM kills the instance")
+        check(st["stopped"].wait(10), "SIGTERM stops the instance")
         time.sleep(0.5)
         check(proc.poll() is None, "still waiting for the instance to stop")
         proc.send_signal(signal.SIGINT)
@@ -904,10 +926,48 @@ def t_run_signal_twice(c):
         release.set()
         if proc.poll() is None:
             proc.kill()
-    check(proc.returncode == 125, "second signal: exit 125, got %d" % proc.returncode)
-    check(b"gave up waiting" in err, "says it gave up: %r" % err)
+    check(proc.returncode == 130, "second signal (SIGINT): exit 130, got %d" % proc.returncode)
+    check(b"gave up waiting for 3f1a9c2b7d4e (a second signal): it may still be running" in err,
+          "says it gave up and why: %r" % err)
     check(err.index(b"again to stop waiting") < err.index(b"gave up waiting"),
           "said what a second signal does before it did it: %r" % err)
+    check(not c.fake.find("DELETE", ".*"), "no removal without --rm")
+
+
+@family("run")
+def t_run_signal_no_answer(c):
+    """A daemon that never answers the stop nor the wait (nor --rm's removal) cannot hold uk
+    after one SIGTERM: it gives up after the stop timeout and a margin (20 s), says so and
+    exits 128 + 15. (It hung for good before.) No speed is asserted beyond "returns"."""
+    release = threading.Event()
+    never = threading.Event()
+    st = lifecycle_routes(c, console=(b"deaf\n",), follow_until=release)
+
+    def silent(req, h):
+        st["stopped"].set()
+        never.wait(120)
+        h.reply(204)
+    for method, suffix in (("POST", "/stop"), ("POST", "/kill"), ("DELETE", "")):
+        replace_route(c, method, suffix, silent)
+    proc = attached(c, st, "--rm")
+    try:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("uk run still waits 90 s after one SIGTERM to a daemon that "
+                                 "never answers")
+    finally:
+        never.set()
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    check(st["stopped"].is_set(), "asked to stop")
+    check(proc.returncode == 143, "exit 128 + SIGTERM, got %d; %r" % (proc.returncode, err))
+    check(b"gave up waiting for 3f1a9c2b7d4e (no exit 20 s after the stop): it may still be "
+          b"running (not removed: " in err, "says it gave up, why, and that --rm could not "
+          "remove it: %r" % err)
+    check(b"`uk rm -f 3f1a9c2b7d4e` removes it" in err, "says what to do: %r" % err)
 
 
 # ---------------------------------------------------------------- streams
