@@ -9,33 +9,12 @@
 # usage: offload.sh UKCC SRCDIR [BYTES]     exit 0 pass, 1 fail, 77 skip (not root, no QEMU)
 set -u
 ukcc=$1 src=$2 bytes=${3:-1048576}
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespace, tap devices)"; exit 77; }
-for t in ip python3 qemu-system-x86_64; do
-	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-ns=ukof-$$ tmp=$(mktemp -d) pids=()
-X() { ip netns exec "$ns" "$@"; }
-cleanup() {
-	for p in $(ip netns pids "$ns" 2>/dev/null) "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
+netns_setup ukof ip python3 qemu-system-x86_64
 "$ukcc" -O2 -Wall -Wextra -Werror -o "$tmp/netblast" "$src/../../images/examples/netblast/main.c" \
 	-lnet || { echo "FAIL: build netblast"; exit 1; }
-ip netns add "$ns" || { echo "SKIP: cannot create a network namespace"; exit 77; }
-X ip link set lo up
-X ip link add br0 type bridge || { echo "SKIP: no bridge support"; exit 77; }
-X ip addr add 10.202.0.1/24 dev br0
-X ip link set br0 up
-for i in 0 1; do
-	X ip tuntap add dev uktap$i mode tap || { echo "SKIP: cannot create a tap device"; exit 77; }
-	X ip link set uktap$i master br0
-	X ip link set uktap$i up
-done
+netns_bridge 10.202.0.1/24 2
 
 fails=0
 check() { # check RC WHAT

@@ -7,22 +7,9 @@
 # usage: posix_net.sh UKCC SRCDIR     exit 0 pass, 1 fail, 77 skip (not root, no QEMU ...)
 set -u
 ukcc=$1 src=$2/posix bytes=4194304
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespace, tap devices)"; exit 77; }
-for t in ip python3 gcc qemu-system-x86_64; do
-	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-ns=uksk-$$ tmp=$(mktemp -d) pids=()
-X() { ip netns exec "$ns" "$@"; }
-cleanup() {
-	# Everything this test started runs in its namespace (python's launchers may fork).
-	for p in $(ip netns pids "$ns" 2>/dev/null) "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
+netns_setup uksk ip python3 gcc qemu-system-x86_64
 for p in echo_server echo_client http_get; do
 	"$ukcc" --target=hosted -O2 -Wall -Wextra -Werror -o "$tmp/h_$p" "$src/$p.c" -lnet &&
 		"$ukcc" -O2 -Wall -Wextra -Werror -o "$tmp/k_$p" "$src/$p.c" -lnet &&
@@ -31,16 +18,7 @@ for p in echo_server echo_client http_get; do
 done
 echo "ok   echo_server, echo_client, http_get build unchanged for hosted, kvm and the host libc"
 
-ip netns add "$ns" || { echo "SKIP: cannot create a network namespace"; exit 77; }
-X ip link set lo up
-X ip link add br0 type bridge || { echo "SKIP: no bridge support"; exit 77; }
-X ip addr add 10.201.0.1/24 dev br0
-X ip link set br0 up
-for i in 0 1 2; do
-	X ip tuntap add dev uktap$i mode tap || { echo "SKIP: cannot create a tap device"; exit 77; }
-	X ip link set uktap$i master br0
-	X ip link set uktap$i up
-done
+netns_bridge 10.201.0.1/24 3
 # 10.201.0.2 hosted echo server (uktap0), .3 hosted clients (uktap1), .4 the kvm guest (uktap2).
 X python3 "$src/dns_responder.py" 10.201.0.1 53 echo.test=10.201.0.2 retry.echo.test=10.201.0.2 \
 	web.test=10.201.0.1 >"$tmp/dns.log" 2>&1 &
