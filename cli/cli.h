@@ -45,8 +45,11 @@ struct cli_cmd {
 	const char *summary; /* one line, for `uk --help` */
 	const char *help;    /* `uk CMD --help`: usage line, description, options */
 	int (*run)(struct cli *cli, int argc, char **argv);
-	int templates; /* --format takes a Go template (cli_format_rows / cli_format_one) */
+	int templates; /* --format takes a Go template (cli_format_rows / cli_format_one); a
+	                * group: CLI_TEMPLATES_SUB, its subcommands' table says (cli_run_sub) */
 };
+
+#define CLI_TEMPLATES_SUB 2
 
 /* The connected client (made on first use); NULL after printing the error. */
 uk_client_t *cli_client(struct cli *cli);
@@ -220,9 +223,13 @@ struct cli_sub {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
 	const struct cli_cmd *cmd;
+	int templates; /* (run) takes --format TEMPLATE ((cmd) says for itself) */
 };
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv);
+/* The usage error for a --format TEMPLATE given to (cli)->cmd, which takes none; returns the
+ * exit status. */
+int cli_templates_refused(struct cli *cli);
 
 /* Shared by run and create: parse create options, POST /v1/instances, return the id. */
 struct cli_create_opts {

@@ -266,30 +266,30 @@ static int system_df_run(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_sub container_subs[] = {
-        {"ls", NULL, &cli_cmd_ps},           {"list", NULL, &cli_cmd_ps},
-        {"ps", NULL, &cli_cmd_ps},           {"prune", NULL, &container_prune},
-        {"rm", NULL, &cli_cmd_rm},           {"create", NULL, &cli_cmd_create},
-        {"run", NULL, &cli_cmd_run},         {"start", NULL, &cli_cmd_start},
-        {"stop", NULL, &cli_cmd_stop},       {"kill", NULL, &cli_cmd_kill},
-        {"restart", NULL, &cli_cmd_restart}, {"wait", NULL, &cli_cmd_wait},
-        {"logs", NULL, &cli_cmd_logs},       {"inspect", NULL, &cli_cmd_inspect},
-        {"port", NULL, &cli_cmd_port},       {"rename", NULL, &cli_cmd_rename},
+        {"ls", NULL, &cli_cmd_ps, 0},           {"list", NULL, &cli_cmd_ps, 0},
+        {"ps", NULL, &cli_cmd_ps, 0},           {"prune", NULL, &container_prune, 0},
+        {"rm", NULL, &cli_cmd_rm, 0},           {"create", NULL, &cli_cmd_create, 0},
+        {"run", NULL, &cli_cmd_run, 0},         {"start", NULL, &cli_cmd_start, 0},
+        {"stop", NULL, &cli_cmd_stop, 0},       {"kill", NULL, &cli_cmd_kill, 0},
+        {"restart", NULL, &cli_cmd_restart, 0}, {"wait", NULL, &cli_cmd_wait, 0},
+        {"logs", NULL, &cli_cmd_logs, 0},       {"inspect", NULL, &cli_cmd_inspect, 0},
+        {"port", NULL, &cli_cmd_port, 0},       {"rename", NULL, &cli_cmd_rename, 0},
 };
 
 static const struct cli_sub image_subs[] = {
-        {"ls", NULL, &cli_cmd_images},   {"list", NULL, &cli_cmd_images},
-        {"prune", NULL, &image_prune},   {"rm", NULL, &cli_cmd_rmi},
-        {"build", NULL, &cli_cmd_build}, {"inspect", NULL, &cli_cmd_inspect},
-        {"tag", NULL, &cli_cmd_tag},     {"save", NULL, &cli_cmd_save},
-        {"load", NULL, &cli_cmd_load},   {"pull", NULL, &cli_cmd_pull},
-        {"push", NULL, &cli_cmd_push},
+        {"ls", NULL, &cli_cmd_images, 0},   {"list", NULL, &cli_cmd_images, 0},
+        {"prune", NULL, &image_prune, 0},   {"rm", NULL, &cli_cmd_rmi, 0},
+        {"build", NULL, &cli_cmd_build, 0}, {"inspect", NULL, &cli_cmd_inspect, 0},
+        {"tag", NULL, &cli_cmd_tag, 0},     {"save", NULL, &cli_cmd_save, 0},
+        {"load", NULL, &cli_cmd_load, 0},   {"pull", NULL, &cli_cmd_pull, 0},
+        {"push", NULL, &cli_cmd_push, 0},
 };
 
 static const struct cli_sub system_subs[] = {
-        {"df", NULL, &system_df},
-        {"prune", NULL, &system_prune},
-        {"info", NULL, &cli_cmd_info},
-        {"events", NULL, &cli_cmd_events},
+        {"df", NULL, &system_df, 0},
+        {"prune", NULL, &system_prune, 0},
+        {"info", NULL, &cli_cmd_info, 0},
+        {"events", NULL, &cli_cmd_events, 0},
 };
 
 static int container_run(struct cli *cli, int argc, char **argv)
@@ -323,6 +323,7 @@ const struct cli_cmd cli_cmd_container = {
                 "\n"
                 "Run 'uk container COMMAND --help' for more information on a command.\n",
         .run = container_run,
+        .templates = CLI_TEMPLATES_SUB,
 };
 
 const struct cli_cmd cli_cmd_image = {
@@ -339,6 +340,7 @@ const struct cli_cmd cli_cmd_image = {
                 "\n"
                 "Run 'uk image COMMAND --help' for more information on a command.\n",
         .run = image_run,
+        .templates = CLI_TEMPLATES_SUB,
 };
 
 const struct cli_cmd cli_cmd_system = {
@@ -353,4 +355,5 @@ const struct cli_cmd cli_cmd_system = {
                 "\n"
                 "Run 'uk system COMMAND --help' for more information on a command.\n",
         .run = system_run,
+        .templates = CLI_TEMPLATES_SUB,
 };

@@ -93,7 +93,6 @@ static int net_ls(struct cli *cli, int argc, char **argv)
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
-	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'f' && cli_filter_add(cli, &filters, optarg))
 			return CLI_EXIT_USAGE;
@@ -141,7 +140,6 @@ static int net_inspect(struct cli *cli, int argc, char **argv)
 	json_object *all = json_object_new_array();
 	int c, rc = 0;
 
-	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "f:", NULL)) != -1) {
 		if (c == 'f' && cli_set_format(cli, optarg) == 0) /* -f is --format, as Docker's */
 			continue;
@@ -249,11 +247,11 @@ static int net_conn(struct cli *cli, int argc, char **argv)
 static int network_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
-	        {"create", net_create, NULL},  {"ls", net_ls, NULL},
-	        {"list", net_ls, NULL},        {"inspect", net_inspect, NULL},
-	        {"rm", net_rm, NULL},          {"remove", net_rm, NULL},
-	        {"prune", net_prune, NULL},    {"connect", net_conn, NULL},
-	        {"disconnect", net_conn, NULL}};
+	        {"create", net_create, NULL, 0},  {"ls", net_ls, NULL, 1},
+	        {"list", net_ls, NULL, 1},        {"inspect", net_inspect, NULL, 1},
+	        {"rm", net_rm, NULL, 0},          {"remove", net_rm, NULL, 0},
+	        {"prune", net_prune, NULL, 0},    {"connect", net_conn, NULL, 0},
+	        {"disconnect", net_conn, NULL, 0}};
 
 	return cli_run_sub(cli, &cli_cmd_network, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
@@ -300,4 +298,5 @@ const struct cli_cmd cli_cmd_network = {
                 "                      (inspect -f: the same beside the JSON's own keys)\n"
                 "  -h, --help          print this help\n",
         .run = network_run,
+        .templates = CLI_TEMPLATES_SUB,
 };

@@ -235,9 +235,9 @@ static int trust_inspect(struct cli *cli, int argc, char **argv)
 
 static int trust_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct cli_sub subs[] = {{"keygen", trust_keygen, NULL},
-	                                      {"sign", trust_sign, NULL},
-	                                      {"inspect", trust_inspect, NULL}};
+	static const struct cli_sub subs[] = {{"keygen", trust_keygen, NULL, 0},
+	                                      {"sign", trust_sign, NULL, 0},
+	                                      {"inspect", trust_inspect, NULL, 0}};
 
 	return cli_run_sub(cli, &cli_cmd_trust, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

@@ -102,7 +102,6 @@ static int vol_ls(struct cli *cli, int argc, char **argv)
 	uk_err_t err = {0};
 	int c, quiet = 0;
 
-	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "qf:", opts)) != -1) {
 		if (c == 'h')
 			return cli_help(&cli_cmd_volume);
@@ -154,7 +153,6 @@ static int vol_inspect(struct cli *cli, int argc, char **argv)
 	json_object *all = json_object_new_array();
 	int c, ret = 0;
 
-	cli->templates = 1;
 	while ((c = cli_getopt(cli, argc, argv, "f:", NULL)) != -1) {
 		if (c == 'f' && cli_set_format(cli, optarg) == 0) /* -f is --format, as Docker's */
 			continue;
@@ -343,11 +341,11 @@ static int vol_import(struct cli *cli, int argc, char **argv)
 static int volume_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
-	        {"create", vol_create, NULL},   {"ls", vol_ls, NULL},
-	        {"inspect", vol_inspect, NULL}, {"rm", vol_rm, NULL},
-	        {"prune", vol_prune, NULL},     {"export", vol_export, NULL},
-	        {"import", vol_import, NULL},   {"list", vol_ls, NULL},
-	        {"remove", vol_rm, NULL}};
+	        {"create", vol_create, NULL, 0},   {"ls", vol_ls, NULL, 1},
+	        {"inspect", vol_inspect, NULL, 1}, {"rm", vol_rm, NULL, 0},
+	        {"prune", vol_prune, NULL, 0},     {"export", vol_export, NULL, 0},
+	        {"import", vol_import, NULL, 0},   {"list", vol_ls, NULL, 1},
+	        {"remove", vol_rm, NULL, 0}};
 
 	return cli_run_sub(cli, &cli_cmd_volume, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
@@ -388,4 +386,5 @@ const struct cli_cmd cli_cmd_volume = {
                 "                       same beside the JSON's own keys)\n"
                 "  -h, --help           print this help\n",
         .run = volume_run,
+        .templates = CLI_TEMPLATES_SUB,
 };

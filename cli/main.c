@@ -24,7 +24,9 @@ static void main_usage(FILE *out)
 	             "Options:\n"
 	             "  -H, --host HOST     daemon to talk to: unix:///PATH or tcp://HOST:PORT\n"
 	             "                      (default: $UK_HOST, else " UK_CLIENT_DEFAULT_HOST ")\n"
-	             "      --format FMT    output format: table (default) or json\n"
+	             "      --format FMT    output format: table (default), json or a Go\n"
+	             "                      template (ps, images, inspect, stats, system df,\n"
+	             "                      network and volume ls/inspect)\n"
 	             "      --tls           use TLS to a tcp:// daemon (implied by --tlsverify)\n"
 	             "      --tlsverify     use TLS and verify the daemon (or UK_TLS_VERIFY=1)\n"
 	             "      --tlscacert, --tlscert, --tlskey FILE\n"
@@ -140,9 +142,7 @@ int main(int argc, char **argv)
 	cli.cmd = cmd->name;
 	cli.templates = cmd->templates;
 	if (cli.tmpl && !cli.templates) {
-		ret = cli_usage_error(&cli,
-		                      "--format takes table or json here (templates work on "
-		                      "ps, images, inspect, stats, network ls and volume ls)");
+		ret = cli_templates_refused(&cli);
 		cli_tmpl_free(cli.tmpl);
 		return ret;
 	}

@@ -99,10 +99,7 @@ int cli_set_format(struct cli *cli, const char *fmt)
 		                       fmt),
 		       -1;
 	if (!cli->templates && strcmp(cli->cmd, "uk"))
-		return cli_usage_error(cli, "--format takes table or json here (templates work on "
-		                            "ps, images, inspect, stats, network ls|inspect and "
-		                            "volume ls|inspect)"),
-		       -1;
+		return cli_templates_refused(cli), -1;
 	cli->tmpl = cli_tmpl_parse(text, CLI_TMPL_ESCAPES, (int)skip, &err);
 	if (!cli->tmpl)
 		return cli_usage_error(cli, "bad --format: %s", err.message), -1;
@@ -621,6 +618,13 @@ int cli_tar_input(struct cli *cli, const char *what, const char *in, uk_body_t *
 	return fd;
 }
 
+int cli_templates_refused(struct cli *cli)
+{
+	return cli_usage_error(cli, "--format takes table or json here (templates work on ps, "
+	                            "images, inspect, stats, system df, network ls|inspect and "
+	                            "volume ls|inspect)");
+}
+
 int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n,
                 int argc, char **argv)
 {
@@ -644,8 +648,10 @@ int cli_run_sub(struct cli *cli, const struct cli_cmd *cmd, const struct cli_sub
 		static char name[64]; /* "GROUP SUB": one subcommand runs per process */
 		snprintf(name, sizeof(name), "%s %s", cmd->name, subs[i].name);
 		cli->cmd = name;
-		if (subs[i].cmd)
-			cli->templates = subs[i].cmd->templates;
+		cli->templates = subs[i].cmd ? subs[i].cmd->templates : subs[i].templates;
+		/* the global --format, parsed before the group knew its subcommand */
+		if (cli->tmpl && !cli->templates)
+			return cli_templates_refused(cli);
 		optind = 0;
 		return subs[i].cmd ? subs[i].cmd->run(cli, argc - 1, argv + 1)
 		                   : subs[i].run(cli, argc - 1, argv + 1);

@@ -586,8 +586,8 @@ def t_format_templates(c):
     p = c.uk("ps", "--format", "{{nope}}")
     expect(p, 2, err="function nope not defined")
     p = c.uk("info", "--format", "{{.Names}}")
-    expect(p, 2, err=r"templates work on ps, images, inspect, stats, network ls\|inspect and "
-           r"volume ls\|inspect")
+    expect(p, 2, err=r"templates work on ps, images, inspect, stats, system df, network "
+           r"ls\|inspect and volume ls\|inspect")
     # network ls and volume ls take templates too (issue 16), with Docker's field names
     c.fake.on("GET", "/v1/networks", body=[
         {"id": "9d8c7b6a5f4e" + "2" * 52, "name": "backend", "subnet": "10.89.0.0/24", "gateway": "10.89.0.1",
@@ -631,6 +631,32 @@ def t_format_templates(c):
     p = c.uk("volume", "inspect", "--format", "{{.Name}} {{.Mountpoint}} {{.UsedBy}}", "data")
     expect(p, 0)
     check(p.out == "data /var/lib/uk/volumes/data/data.img web\n", "volume inspect -f", p)
+    # the global --format reaches the groups' subcommands as it reaches ps and images (it was
+    # refused: the group itself took no templates)
+    for args, want in (
+            (("{{.Name}} {{.Subnet}} {{.Mode}}", "network", "ls"),
+             "backend 10.89.0.0/24 internal\n"),
+            (("table {{.Name}}\t{{.UsedBy}}", "volume", "ls"),
+             "VOLUME NAME   USED BY\ndata          web,job\n"),
+            (("{{.Name}} {{.Mountpoint}}", "volume", "inspect", "data"),
+             "data /var/lib/uk/volumes/data/data.img\n"),
+            (("{{.Name}} {{.Driver}}", "network", "inspect", "backend"), "backend bridge\n"),
+            (("{{.Names}}", "container", "ls"), "web\njob\n")):
+        p = c.uk("--format", *args)
+        expect(p, 0)
+        check(p.out == want, "uk --format %r" % (args,), p)
+    p = c.uk("--format", "json", "volume", "ls")
+    expect(p, 0)
+    check(json.loads(p.out)[0]["name"] == "data", "uk --format json volume ls: the API's list", p)
+    # still refused where no template applies, before anything is asked of the daemon
+    n = len(c.fake.requests)
+    p = c.uk("--format", "{{.Name}}", "network", "rm", "backend")
+    expect(p, 2, err=r"^uk network rm: --format takes table or json here \(templates work on "
+           r"ps, images, inspect, stats, system df, network ls\|inspect and volume ls\|inspect\)")
+    check(len(c.fake.requests) == n, "a refused --format reached the daemon: %r" %
+          c.fake.requests[n:])
+    p = c.uk("--format", "{{.Nope}}", "volume", "ls")
+    expect(p, 2, err=r"^uk volume ls: bad --format: .*no field Nope here")
     c.fake.on("GET", "/v1/images", body=[
         {"id": IMG, "repo_tags": ["hello:latest", "hello:1"], "created": 1, "size": 512}])
     p = c.uk("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}")
