@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from ukdtest import SRC, check, fail, free_port, require_qemu, run, uk_cli
+from ukdtest import SRC, check, fail, free_port, publish_load, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
@@ -215,20 +215,7 @@ def guests(d):
     after = len(d.req("GET", "/v1/instances?all=1").json())
     check(after == before, "refused runs left %d instances" % (after - before))
     # the published port: a burst of 200 connects at once, then wrk -c50, no error
-    answers, threads = [], []
-    for _ in range(200):
-        t = threading.Thread(target=lambda: answers.append(get(port, timeout=60)))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
-    bad = [a for a in answers if not a.startswith("HTTP/1.")]
-    check(not bad, "%d of 200 simultaneous connects failed: %s" % (len(bad), bad[:3]))
-    if shutil.which("wrk"):
-        w = subprocess.run(["wrk", "-c50", "-t2", "-d5s", "http://127.0.0.1:%d/" % port],
-                           capture_output=True, text=True, timeout=120)
-        check(w.returncode == 0 and "Socket errors" not in w.stdout, "wrk: %s" % w.stdout)
-        print(w.stdout)
+    publish_load(port, get, 5)
     r = uk(d, "port", "web")
     check(r.out.strip() == "80/tcp -> 127.0.0.1:%d" % port, "uk port: %s" % r.out)
     # -p GUESTPORT on a network, -P behind slirp: a free host port, shown by uk port, answering

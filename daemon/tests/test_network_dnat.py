@@ -9,16 +9,14 @@ after the restart, also for a port another program bound meanwhile; rm removes t
 ukd's proxy instead (no DNAT rule), and back; network rm leaves no table.
 usage: test_network_dnat.py UKD UK"""
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 from test_network import dns_query, get, in_namespace, links, nft_tables, uk_links, wait_answer
-from ukdtest import SRC, check, free_port, require_qemu, run, uk_cli
+from ukdtest import SRC, check, free_port, publish_load, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
@@ -92,24 +90,6 @@ def udp_echo(port, msg=b"ping", timeout=3):
         return b""
     finally:
         s.close()
-
-
-def burst_and_wrk(port):
-    answers, threads = [], []
-    for _ in range(200):
-        t = threading.Thread(target=lambda: answers.append(get(port, timeout=60)))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
-    bad = [a for a in answers if not a.startswith("HTTP/1.")]
-    check(not bad, "%d of 200 simultaneous connects failed: %s" % (len(bad), bad[:3]))
-    if shutil.which("wrk"):
-        w = subprocess.run(["wrk", "-c50", "-t2", "-d10s", "http://127.0.0.1:%d/" % port],
-                           capture_output=True, text=True, timeout=120)
-        check(w.returncode == 0 and "Socket errors" not in w.stdout and
-              " requests in " in w.stdout, "wrk: %s" % w.stdout)
-        print(w.stdout)
 
 
 def published(d, ports):
@@ -233,7 +213,7 @@ def main(d):
     check(dnat_lines() == before, "refused publishes changed the rules: %s" % dnat_lines())
     uk(d, "rm", "-f", *[i["id"] for i in d.req("GET", "/v1/instances?all=1").json()
                          if i["state"] != "running"])
-    burst_and_wrk(p)
+    publish_load(p, get, 10)
     # hairpin: a guest reaches its own network's port on the host's address (the gateway)
     r = uk(d, "run", "--rm", "--network", "a", "netclient", "10.89.0.1", str(q))
     check(r.returncode == 0 and "answered: HTTP/1." in r.out, "hairpin: %s %s" % (r.out, r.err))
@@ -272,7 +252,7 @@ def main(d):
     check(r.returncode == 0, "run web (proxy): %s" % r.err)
     wait_answer(p)
     check(dnat_lines() == [] and bind_refused(p), "proxy mode: %s" % dnat_lines())
-    burst_and_wrk(p)
+    publish_load(p, get, 10)
     restart(d, "--userland-proxy=false")
     check(len(dnat_lines()) == 2, "back to DNAT: %s" % dnat_lines())
     wait_answer(p)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import traceback
 
@@ -398,6 +399,30 @@ def tcp_get(port, path, timeout=10):
             if not chunk:
                 return data
             data += chunk
+
+
+def publish_load(port, get, seconds):
+    """A published port under load (issue 12): 200 GETs at once on fresh connections, each
+    answered (get(port, timeout=) returns the status line, or "error: ..."), then `wrk -c50`
+    for (seconds) with no socket error and requests counted (when wrk is installed)."""
+    answers, threads = [], []
+    for _ in range(200):
+        t = threading.Thread(target=lambda: answers.append(get(port, timeout=60)))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    bad = [a for a in answers if not a.startswith("HTTP/1.")]
+    check(len(answers) == 200 and not bad,
+          "%d of 200 simultaneous connects failed: %s" % (200 - len(answers) + len(bad), bad[:3]))
+    if shutil.which("wrk"):
+        w = subprocess.run(["wrk", "-c50", "-t2", "-d%ds" % seconds, "http://127.0.0.1:%d/" % port],
+                           capture_output=True, text=True, timeout=120 + seconds)
+        check(w.returncode == 0 and "Socket errors" not in w.stdout and
+              " requests in " in w.stdout, "wrk: %s" % w.stdout)
+        print(w.stdout)
+    else:
+        print("publish_load: wrk not installed: only the 200 simultaneous GETs checked")
 
 
 def zombie_children(pid):
