@@ -271,6 +271,14 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 /* Puts the JSON values (o) holds (env, ports, log options, aliases, mounts, labels) and
  * NULLs them. */
 void cli_create_opts_clear(struct cli_create_opts *o);
+/*
+ * Parses `uk create` or `uk run` (cmd) arguments into (o): the create options (and run's -d,
+ * --rm), IMAGE and ARGs, checked by building the body once. 0 to go on; -1 when the command
+ * is done (--help printed, or a usage error said) with its exit status in *(status) and (o)
+ * cleared.
+ */
+int cli_create_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+                     struct cli_create_opts *o, int *status);
 /* The long options create and run share; short letters: m: e: p: l: */
 #define CLI_CREATE_LONGOPTS                                                                       \
 	{"name", required_argument, NULL, 'N'}, {"memory", required_argument, NULL, 'm'},         \

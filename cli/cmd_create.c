@@ -448,47 +448,71 @@ int cli_create_option(struct cli *cli, struct cli_create_opts *o, int c, const c
 	return 1;
 }
 
-static int create_run(struct cli *cli, int argc, char **argv)
+int cli_create_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+                     struct cli_create_opts *o, int *status)
 {
-	static const struct option opts[] = {CLI_CREATE_LONGOPTS, {NULL, 0, NULL, 0}};
-	struct cli_create_opts o = {0};
+	static const struct option create_opts[] = {CLI_CREATE_LONGOPTS, {NULL, 0, NULL, 0}};
+	static const struct option run_opts[] = {
+	        CLI_CREATE_LONGOPTS,
+	        {"detach", no_argument, NULL, 'd'},
+	        {"rm", no_argument, NULL, 'X'},
+	        {NULL, 0, NULL, 0},
+	};
+	int run = cmd == &cli_cmd_run, c;
 	uk_err_t err = {0};
-	_cleanup_free_ char *id = NULL;
-	int c, r;
+	json_object *probe;
 
-	while ((c = cli_getopt(cli, argc, argv, "+m:e:p:Pv:l:", opts)) != -1) {
-		if (c == 'h')
-			return cli_help(&cli_cmd_create);
-		if (c == '?')
-			goto usage;
-		r = cli_create_option(cli, &o, c, optarg);
-		if (r < 0)
-			goto usage;
+	*status = CLI_EXIT_USAGE;
+	while ((c = cli_getopt(cli, argc, argv, run ? "+dm:e:p:Pv:l:" : "+m:e:p:Pv:l:",
+	                       run ? run_opts : create_opts)) != -1) {
+		if (c == 'h') {
+			*status = cli_help(cmd);
+			goto stop;
+		}
+		if (c == 'd' || c == 'X')
+			*(c == 'd' ? &o->detach : &o->rm) = 1;
+		else if (c == '?' || cli_create_option(cli, o, c, optarg) != 0)
+			goto stop;
 	}
 	if (optind >= argc) {
 		cli_usage_error(cli, "an IMAGE is required");
-		goto usage;
+		goto stop;
 	}
-	o.image = argv[optind];
-	o.args = argv + optind + 1;
-	o.nargs = argc - optind - 1;
-	{
-		json_object *probe = cli_create_body(&o, &err);
-		if (!probe) {
-			cli_create_opts_clear(&o);
-			return cli_usage_error(cli, "%s", err.message);
-		}
-		json_object_put(probe);
+	o->image = argv[optind];
+	o->args = argv + optind + 1;
+	o->nargs = argc - optind - 1;
+	if (o->rm && o->restart && strcmp(o->restart, "no") != 0) {
+		cli_usage_error(cli, "--rm and --restart %s cannot be used together", o->restart);
+		goto stop;
 	}
+	/* the body built once here: a bad value is a usage error before anything is sent */
+	probe = cli_create_body(o, &err);
+	if (!probe) {
+		cli_usage_error(cli, "%s", err.message);
+		goto stop;
+	}
+	json_object_put(probe);
+	return 0;
+stop:
+	cli_create_opts_clear(o);
+	return -1;
+}
+
+static int create_run(struct cli *cli, int argc, char **argv)
+{
+	struct cli_create_opts o = {0};
+	uk_err_t err = {0};
+	_cleanup_free_ char *id = NULL;
+	int status;
+
+	if (cli_create_parse(cli, &cli_cmd_create, argc, argv, &o, &status) < 0)
+		return status;
 	id = cli_create_instance(cli, &o, &err);
 	cli_create_opts_clear(&o);
 	if (!id)
 		return cli_fail(&err);
 	puts(id);
 	return 0;
-usage:
-	cli_create_opts_clear(&o);
-	return CLI_EXIT_USAGE;
 }
 
 const struct cli_cmd cli_cmd_create = {

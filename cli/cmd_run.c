@@ -235,55 +235,13 @@ out:
 
 static int run_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	        CLI_CREATE_LONGOPTS,
-	        {"detach", no_argument, NULL, 'd'},
-	        {"rm", no_argument, NULL, 'X'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct cli_create_opts o = {0};
 	uk_err_t err = {0};
 	_cleanup_free_ char *id = NULL;
-	int c, r;
+	int status;
 
-	while ((c = cli_getopt(cli, argc, argv, "+dm:e:p:Pv:l:", opts)) != -1) {
-		if (c == 'h') {
-			cli_create_opts_clear(&o);
-			return cli_help(&cli_cmd_run);
-		}
-		if (c == '?')
-			goto usage;
-		if (c == 'd') {
-			o.detach = 1;
-			continue;
-		}
-		if (c == 'X') {
-			o.rm = 1;
-			continue;
-		}
-		r = cli_create_option(cli, &o, c, optarg);
-		if (r != 0)
-			goto usage;
-	}
-	if (optind >= argc) {
-		cli_usage_error(cli, "an IMAGE is required");
-		goto usage;
-	}
-	o.image = argv[optind];
-	o.args = argv + optind + 1;
-	o.nargs = argc - optind - 1;
-	if (o.rm && o.restart && strcmp(o.restart, "no") != 0) {
-		cli_usage_error(cli, "--rm and --restart %s cannot be used together", o.restart);
-		goto usage;
-	}
-	{
-		json_object *probe = cli_create_body(&o, &err);
-		if (!probe) {
-			cli_usage_error(cli, "%s", err.message);
-			goto usage;
-		}
-		json_object_put(probe);
-	}
+	if (cli_create_parse(cli, &cli_cmd_run, argc, argv, &o, &status) < 0)
+		return status;
 	/*
 	 * Detached, the daemon removes the instance when it exits (auto_remove). Attached, we
 	 * remove it ourselves after reading its exit code: a daemon-side removal could race
@@ -291,7 +249,7 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	 */
 	o.auto_remove = o.rm && o.detach;
 	if (!o.detach)
-		cli_attach_signals(); /* a ^C from here on kills the instance, not just uk */
+		cli_attach_signals(); /* a ^C from here on stops the instance, not just uk */
 	id = cli_create_instance(cli, &o, &err);
 	cli_create_opts_clear(&o);
 	if (!id) {
@@ -320,9 +278,6 @@ static int run_run(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	return cli_attach(cli, id, o.rm);
-usage:
-	cli_create_opts_clear(&o);
-	return CLI_EXIT_USAGE;
 }
 
 const struct cli_cmd cli_cmd_run = {
