@@ -20,19 +20,11 @@ import tempfile
 import threading
 import time
 
-from ukdtest import (HERE, Daemon, check, fail, free_port, kill_qemus, phase, require_qemu,
+from ukdtest import (HERE, Daemon, alive, check, fail, free_port, kill_qemus, phase, require_qemu,
                      root_qemus, run_phases, skip_under_asan, wait_until)
 
 GUEST = os.path.join(HERE, "guest")
 MAX_LONG = 2  # long-running guests at a time: TCG on 2 shared cores
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def instances(d):

@@ -8,18 +8,9 @@ import subprocess
 import sys
 import time
 
-from ukdtest import HERE, Daemon, check, free_port, require_qemu, run, tcp_get
+from ukdtest import HERE, Daemon, alive, check, free_port, require_qemu, run, tcp_get
 
 GUEST = os.path.join(HERE, "guest")
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as f:
-        return f.read().split()[2] != "Z"
 
 
 def main(d):

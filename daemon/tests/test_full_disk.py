@@ -9,19 +9,11 @@ import sys
 import tempfile
 import time
 
-from ukdtest import (HERE, Daemon, check, fail, kill_qemus, phase, require_qemu, root_qemus,
+from ukdtest import (HERE, Daemon, alive, check, fail, kill_qemus, phase, require_qemu, root_qemus,
                      run_phases, skip, uk_cli)
 
 GUEST = os.path.join(HERE, "guest")
 LIMIT = 180
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def fill(path):

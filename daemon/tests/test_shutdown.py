@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, check, descendants, fail, phase, phased,
+from ukdtest import (CAPCACHE, CAPSUB, HERE, Daemon, alive, check, descendants, fail, phase, phased,
                      require_qemu, root_qemus, run_phases, skip_under_asan, wait_until)
 
 GUEST = os.path.join(HERE, "guest")
@@ -71,14 +71,6 @@ def stream_ended(s, what):
     except OSError:
         pass  # reset: closed too
     s.close()
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def pids_with(needle):

@@ -425,6 +425,15 @@ def publish_load(port, get, seconds):
         print("publish_load: wrk not installed: only the 200 simultaneous GETs checked")
 
 
+def alive(pid):
+    """Process (pid) exists and is neither a zombie nor dead (its /proc state)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def zombie_children(pid):
     """The zombie children of process (pid), as (pid, comm) pairs (any of its threads')."""
     out = []
