@@ -6,6 +6,7 @@
 #include "names.h"
 #include "nat.h"
 #include "net_dns_server.h"
+#include "net_pin.h"
 #include "proxy.h"
 #include "store.h"
 #include "uk/time.h"
@@ -427,18 +428,54 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 
 /* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
 
+/* Every NIC in the store (any state: a rule may precede its tap), (*n) of them; caller frees. */
+static struct ukd_pin *pins_all(struct ukd *d, int *n)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct ukd_pin *pins = NULL;
+	int cap = 0, oom = 0;
+
+	*n = 0;
+	if (ukd_store_begin(d->store, NULL) < 0)
+		return NULL;
+	st = prep(d, "SELECT tap, mac, ip FROM endpoints ORDER BY tap", NULL);
+	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			struct ukd_pin *np =
+			        realloc(pins, (size_t)(cap = cap ? cap * 2 : 16) * sizeof(*pins));
+			if (!(oom = !np))
+				pins = np;
+		}
+		if (oom)
+			break;
+		struct ukd_pin *p = &pins[(*n)++];
+		snprintf(p->tap, sizeof(p->tap), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(p->mac, sizeof(p->mac), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(p->ip, sizeof(p->ip), "%s", (const char *)sqlite3_column_text(st, 2));
+	}
+	ukd_store_commit(d->store, NULL);
+	if (!st || oom) {
+		free(pins);
+		return NULL;
+	}
+	return pins ? pins : calloc(1, sizeof(*pins));
+}
+
 static int nft_build_apply(struct ukd *d, uk_err_t *err)
 {
-	int n;
+	int n, npins;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &n, err);
+	_cleanup_free_ struct ukd_pin *pins = pins_all(d, &npins);
 	const char *argv[] = {"nft", "-f", "-", NULL};
 	struct ukd_nat *nat = d->nets->nat;
-	size_t cap = 4096 + (size_t)n * 1536 + (size_t)ukd_nat_count(nat) * 600, len = 0;
+	size_t cap = 4096 + (size_t)n * 1700 + (size_t)ukd_nat_count(nat) * 600 +
+	             (size_t)npins * 400,
+	       len = 0;
 	_cleanup_free_ char *t = malloc(cap);
 	_cleanup_free_ char(*brs)[16] = calloc((size_t)n + 1, 16);
 	int outbound = 0;
 
-	if (!rows || !t || !brs)
+	if (!rows || !pins || !t || !brs)
 		return rows ? uk_err_errno(err, ENOMEM, "nftables") : -1;
 	for (int i = 0; i < n; i++)
 		br_name(rows[i].id, brs[i]);
@@ -447,13 +484,36 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 	const char *tb = d->nets->table;
 	P("table ip %s\ndelete table ip %s\n", tb, tb);
 	if (n) {
-		P("table ip %s {\n chain input {\n  type filter hook input priority 0; policy "
-		  "accept;\n",
+		/* DNS askers, by source address (pinned on the taps, net_pin.h): the rate of each
+		 * one's UDP queries and TCP connects, and its open TCP connections */
+		P("table ip %s {\n set dns_askers { type ipv4_addr; flags dynamic; timeout 1m; "
+		  "size 65536; }\n set dns_conns { type ipv4_addr; flags dynamic; size 65536; }\n",
 		  tb);
+		P(" chain input {\n  type filter hook input priority 0; policy accept;\n");
 		for (int i = 0; i < n; i++) {
 			char br[16], gw[16];
 			br_name(rows[i].id, br);
 			ip_format(rows[i].gw, gw);
+			/* the gateway's DNS answers its network (and this host) alone: not an open
+			 * resolver for whatever routes to it from elsewhere */
+			P("  iifname != { \"%s\", \"lo\" } ip daddr %s meta l4proto { tcp, udp } "
+			  "th "
+			  "dport 53 counter drop\n",
+			  br, gw);
+			/* a flooding guest cannot starve the others (nor fill the socket's buffer)
+			 */
+			P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers { ip saddr "
+			  "limit "
+			  "rate over %d/second burst %d packets } counter drop\n",
+			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_askers "
+			  "{ ip "
+			  "saddr limit rate over %d/second burst %d packets } counter drop\n",
+			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_conns { "
+			  "ip "
+			  "saddr ct count over %d } counter reject with tcp reset\n",
+			  br, gw, UKD_DNS_ASKER_TCP);
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
 			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
 			  "accept\n",
@@ -491,6 +551,8 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 		P("}\n");
 	}
 #undef P
+	/* each NIC's source pinned (net_pin.h): the bridge table, in the same transaction */
+	ukd_net_pin_rules(tb, pins, npins, n, t, cap, &len);
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
@@ -537,6 +599,8 @@ struct ukd_dns_net *ukd_net_dns_nets(struct ukd *d, int *n)
 	for (int i = 0; out && i < *n; i++) {
 		snprintf(out[i].id, sizeof(out[i].id), "%s", rows[i].id);
 		out[i].gw = rows[i].gw;
+		out[i].net = rows[i].net;
+		out[i].mask = prefix_mask(rows[i].prefix);
 		out[i].outbound = rows[i].outbound;
 	}
 	return out;
@@ -811,7 +875,7 @@ void ukd_net_detach(struct ukd *d, const char *instance_id)
 	ukd_net_release(d, instance_id);
 	if (ukd_store_begin(d->store, &err) < 0 ||
 	    exec_sql(d, "DELETE FROM endpoints WHERE instance = ?", args, &err) < 0 ||
-	    ukd_store_commit(d->store, &err) < 0)
+	    ukd_store_commit(d->store, &err) < 0 || nft_apply(d, &err) < 0)
 		log_warn("network", "detach %.12s: %s", instance_id, err.message);
 }
 
@@ -920,8 +984,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 			ip_parse(e.ip, &ip0);
 		}
 	}
+	/* always: the NICs' pinning rules are in the kernel before the guest sends a frame */
 	if (proxies_from_text(d->nets, instance_id, br0, ports, ip0, 0, err) < 0 ||
-	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0))
+	    nft_apply(d, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -1382,6 +1447,9 @@ static int conn(struct ukd *d, const char *key, json_object *body, int connect, 
 	ukd_instance_lock(d, id);
 	rc = conn_locked(d, &r, id, connect, &a, err);
 	ukd_instance_unlock(d, id);
+	uk_err_t nerr = {0};
+	if (rc == 0 && !connect && nft_apply(d, &nerr) < 0) /* the NIC's pinning rules go */
+		log_warn("network", "disconnect %s: %s", name, nerr.message);
 	if (rc < 0)
 		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name,
 		                   ref);
