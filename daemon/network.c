@@ -426,7 +426,7 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 	return o;
 }
 
-/* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
+/* ---- nftables: this ukd's tables "ip uk_HASH" and "bridge uk_HASH", rebuilt whole ---- */
 
 /* Every NIC in the store (any state: a rule may precede its tap), (*n) of them; caller frees. */
 static struct ukd_pin *pins_all(struct ukd *d, int *n)
@@ -496,23 +496,18 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 			ip_format(rows[i].gw, gw);
 			/* the gateway's DNS answers its network (and this host) alone: not an open
 			 * resolver for whatever routes to it from elsewhere */
-			P("  iifname != { \"%s\", \"lo\" } ip daddr %s meta l4proto { tcp, udp } "
-			  "th "
-			  "dport 53 counter drop\n",
+			P("  iifname != { \"%s\", \"lo\" } ip daddr %s meta l4proto { tcp, udp }"
+			  " th dport 53 counter drop\n",
 			  br, gw);
-			/* a flooding guest cannot starve the others (nor fill the socket's buffer)
-			 */
-			P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers { ip saddr "
-			  "limit "
-			  "rate over %d/second burst %d packets } counter drop\n",
+			/* one flooding guest neither starves the others nor fills the socket */
+			P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers"
+			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
 			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
-			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_askers "
-			  "{ ip "
-			  "saddr limit rate over %d/second burst %d packets } counter drop\n",
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_askers"
+			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
 			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
-			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_conns { "
-			  "ip "
-			  "saddr ct count over %d } counter reject with tcp reset\n",
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_conns"
+			  " { ip saddr ct count over %d } counter reject with tcp reset\n",
 			  br, gw, UKD_DNS_ASKER_TCP);
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
 			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
@@ -875,7 +870,7 @@ void ukd_net_detach(struct ukd *d, const char *instance_id)
 	ukd_net_release(d, instance_id);
 	if (ukd_store_begin(d->store, &err) < 0 ||
 	    exec_sql(d, "DELETE FROM endpoints WHERE instance = ?", args, &err) < 0 ||
-	    ukd_store_commit(d->store, &err) < 0 || nft_apply(d, &err) < 0)
+	    ukd_store_commit(d->store, &err) < 0 || (d->nets && nft_apply(d, &err) < 0))
 		log_warn("network", "detach %.12s: %s", instance_id, err.message);
 }
 

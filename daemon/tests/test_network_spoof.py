@@ -27,14 +27,16 @@ UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
 NETCLIENT = os.path.join(SRC, "images", "examples", "netclient")
 
-# Sends raw Ethernet frames (hex, one per argument) out of an interface.
+# Sends raw Ethernet frames (hex, one per argument) out of an interface, ROUNDS times 50 ms
+# apart.
 SEND = r"""
-import socket, sys
+import socket, sys, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[1], 0))
-for f in sys.argv[2:]:
-    for _ in range(2):
+for _ in range(int(sys.argv[2])):
+    for f in sys.argv[3:]:
         s.send(bytes.fromhex(f))
+    time.sleep(0.05)
 """
 
 # Captures frames on an interface for a while; prints which of the markers arrived (JSON).
@@ -148,9 +150,12 @@ class Neighbour:
         return subprocess.run(self.ns + [sys.executable, "-c", code, *args],
                               capture_output=True, text=True, timeout=timeout)
 
-    def send(self, *frames):
-        subprocess.run(self.ns + [sys.executable, "-c", SEND, "eth0",
-                                  *[f.hex() for f in frames]], check=True)
+    def send(self, *frames, rounds=2, wait=True):
+        p = subprocess.Popen(self.ns + [sys.executable, "-c", SEND, "eth0", str(rounds),
+                                        *[f.hex() for f in frames]])
+        if wait:
+            p.wait()
+        return p
 
     def neigh(self, ip):
         out = self.sh("ip", "-j", "neigh", "show", "to", ip, "dev", "eth0").stdout
@@ -195,17 +200,23 @@ def attack_round(br, web, m, b):
         arp_frame(m.mac, bc, m.mac, web["ip"], gw),
         arp_frame(m.mac, b.mac, m.mac, gw, b.ip),
         udp_frame(m.mac, b.mac, web["ip"], b.ip, b"UKS-ipforged"),
-        udp_frame(web["mac"], b.mac, web["ip"], b.ip, b"UKS-macforged"),
         ip6_frame(m.mac, b"UKS-ipv6"),
         udp_frame(m.mac, b.mac, m.ip, b.ip, b"UKS-vlan", vlan=7),
         # honest: mallory's own address and MAC
         udp_frame(m.mac, b.mac, m.ip, b.ip, b"UKS-honest"),
         arp_frame(m.mac, b.mac, m.mac, m.ip, b.ip))
-    time.sleep(0.5)
+    # for a second, watched meanwhile: the victim's next frame teaches the bridge its MAC's
+    # port back
+    p = m.send(udp_frame(web["mac"], b.mac, web["ip"], b.ip, b"UKS-macforged"), rounds=20,
+               wait=False)
+    learnt = False
+    while p.poll() is None:
+        learnt = learnt or m.tap in fdb_port(br, web["mac"])
+    p.wait()
     got = {
         "arp: web's address stolen from the host": host_neigh(br, web["ip"]) == [m.mac],
         "arp: the gateway impersonated to bob": b.neigh(gw) == [m.mac],
-        "web's MAC learnt on mallory's port": m.tap in fdb_port(br, web["mac"]),
+        "web's MAC learnt on mallory's port": learnt,
     }
     seen = json.loads(sniff.communicate(timeout=30)[0])
     for marker, what in (("UKS-ipforged", "ipv4 from web's address"),
