@@ -62,9 +62,16 @@ void ukd_net_pin_rules(const char *name, const struct ukd_pin *pins, int npins, 
 	P("table bridge %s {\n chain pin {\n  type filter hook prerouting priority -200; "
 	  "policy accept;\n",
 	  name);
+	/* one hash lookup per frame, however many NICs */
+	int first = 1;
 	for (int i = 0; i < npins; i++)
-		if (name_ok(pins[i].tap))
-			P("  iifname \"%s\" jump nic_%s\n", pins[i].tap, pins[i].tap);
+		if (name_ok(pins[i].tap)) {
+			P("%s\"%s\" : jump nic_%s", first ? "  iifname vmap { " : ", ", pins[i].tap,
+			  pins[i].tap);
+			first = 0;
+		}
+	if (!first)
+		P(" }\n");
 	P(" }\n");
 	for (int i = 0; i < npins; i++) {
 		const struct ukd_pin *p = &pins[i];

@@ -343,7 +343,8 @@ def nft_bridge(stateless=True):
 
 
 def pinned(tap):
-    return 'iifname "%s" jump nic_%s' % (tap, tap) in nft_bridge()
+    t = nft_bridge()
+    return '"%s" : jump nic_%s' % (tap, tap) in t and "chain nic_%s {" % tap in t
 
 
 def drops(tap):

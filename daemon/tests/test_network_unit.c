@@ -158,7 +158,9 @@ static void test_pin_rules(void **state)
 	ukd_net_pin_rules("uk_1234abcd", pins, 3, 1, buf, sizeof(buf), &len);
 	assert_true(len < sizeof(buf));
 	assert_non_null(strstr(buf, "table bridge uk_1234abcd\ndelete table bridge uk_1234abcd\n"));
-	assert_non_null(strstr(buf, "iifname \"uk0123456789ab0\" jump nic_uk0123456789ab0\n"));
+	assert_non_null(strstr(buf,
+	                       "  iifname vmap { \"uk0123456789ab0\" : jump nic_uk0123456789ab0, "
+	                       "\"uk0123456789ab1\" : jump nic_uk0123456789ab1 }\n"));
 	assert_non_null(strstr(buf, " chain nic_uk0123456789ab0 {\n"
 	                            "  ether saddr != 52:54:00:01:23:45 counter drop\n"
 	                            "  ether type != { ip, arp } counter drop\n"
