@@ -52,6 +52,7 @@ struct ukd_nets {
 	struct ukd_proxy *proxy;    /* published ports with --userland-proxy (proxy.c) */
 	struct ukd_nat *nat;        /* published ports by DNAT, the default (nat.c); NULL: proxy */
 	struct ukd_dns_server *dns; /* DNS on each gateway (net_dns_server.c) */
+	int nft_stale; /* the last apply failed: a NIC's pinning rules may be missing (net_pin.h) */
 };
 
 /* ---- pure helpers ---- */
@@ -575,6 +576,7 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
 	int r = nft_build_apply(d, err);
+	d->nets->nft_stale = r < 0;
 	ukd_store_commit(d->store, NULL);
 	return r;
 }
@@ -979,9 +981,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 			ip_parse(e.ip, &ip0);
 		}
 	}
-	/* always: the NICs' pinning rules are in the kernel before the guest sends a frame */
+	/* the NICs' pinning rules came with their endpoints; applied again if that failed */
 	if (proxies_from_text(d->nets, instance_id, br0, ports, ip0, 0, err) < 0 ||
-	    nft_apply(d, err) < 0)
+	    (((d->nets->nat && spec->n_ports) || d->nets->nft_stale) && nft_apply(d, err) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -991,7 +993,15 @@ fail:
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 {
-	return attach(d, in, err);
+	if (attach(d, in, err) < 0)
+		return -1;
+	/* its NICs' pinning rules (net_pin.h), in the kernel before any tap of theirs exists */
+	if (d->nets && in->spec.net_mode == UKD_NET_BRIDGE && in->spec.n_nets > 0 &&
+	    nft_apply(d, err) < 0) {
+		ukd_net_detach(d, in->id);
+		return -1;
+	}
+	return 0;
 }
 
 int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, enum ukd_nic_kind kind,
@@ -1443,8 +1453,10 @@ static int conn(struct ukd *d, const char *key, json_object *body, int connect, 
 	rc = conn_locked(d, &r, id, connect, &a, err);
 	ukd_instance_unlock(d, id);
 	uk_err_t nerr = {0};
-	if (rc == 0 && !connect && nft_apply(d, &nerr) < 0) /* the NIC's pinning rules go */
-		log_warn("network", "disconnect %s: %s", name, nerr.message);
+	/* the NIC's pinning rules come or go (failed: the next start applies them) */
+	if (rc == 0 && nft_apply(d, &nerr) < 0)
+		log_warn("network", "%s %s: %s", connect ? "connect" : "disconnect", name,
+		         nerr.message);
 	if (rc < 0)
 		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name,
 		                   ref);
