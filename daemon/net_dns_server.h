@@ -26,7 +26,7 @@
  */
 
 #define UKD_DNS_ASKER_RATE 50
-#define UKD_DNS_ASKER_TCP 4
+#define UKD_DNS_ASKER_TCP 8
 
 struct ukd_dns_server;
 

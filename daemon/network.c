@@ -462,7 +462,8 @@ static struct ukd_pin *pins_all(struct ukd *d, int *n)
 	return pins ? pins : calloc(1, sizeof(*pins));
 }
 
-static int nft_build_apply(struct ukd *d, uk_err_t *err)
+/* (pins_only): the bridge table alone (an endpoint came or went: the ip table is unchanged). */
+static int nft_build_apply(struct ukd *d, int pins_only, uk_err_t *err)
 {
 	int n, npins;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &n, err);
@@ -547,13 +548,15 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 		P("}\n");
 	}
 #undef P
+	if (pins_only && len < cap)
+		len = 0;
 	/* each NIC's source pinned (net_pin.h): the bridge table, in the same transaction */
 	ukd_net_pin_rules(tb, pins, npins, n, t, cap, &len);
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
 		return uk_err_wrap(err, "nftables table ip %s", tb);
-	if (outbound || ukd_nat_forwards(nat)) {
+	if (!pins_only && (outbound || ukd_nat_forwards(nat))) {
 		/* NAT needs forwarding: the one host setting an --outbound network (or a port
 		 * published beyond 127.0.0.0/8: clients of other hosts, hairpin) changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
@@ -571,14 +574,26 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 /* The table's text is built from the store and the DNAT rules and applied inside one store
  * transaction (the store's lock, taken first everywhere: network create holds it already), so
  * two starts at once cannot apply their texts in the other order. */
-static int nft_apply(struct ukd *d, uk_err_t *err)
+static int nft_apply_part(struct ukd *d, int pins_only, uk_err_t *err)
 {
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
-	int r = nft_build_apply(d, err);
-	d->nets->nft_stale = r < 0;
+	int r = nft_build_apply(d, pins_only, err);
+	if (r < 0 || !pins_only)
+		d->nets->nft_stale = r < 0;
 	ukd_store_commit(d->store, NULL);
 	return r;
+}
+
+static int nft_apply(struct ukd *d, uk_err_t *err)
+{
+	return nft_apply_part(d, 0, err);
+}
+
+/* An endpoint came or went: its NIC's pinning rules (net_pin.h), nothing else replaced. */
+static int nft_apply_pins(struct ukd *d, uk_err_t *err)
+{
+	return nft_apply_part(d, 1, err);
 }
 
 /* ---- DNS on each gateway ---- */
@@ -872,7 +887,7 @@ void ukd_net_detach(struct ukd *d, const char *instance_id)
 	ukd_net_release(d, instance_id);
 	if (ukd_store_begin(d->store, &err) < 0 ||
 	    exec_sql(d, "DELETE FROM endpoints WHERE instance = ?", args, &err) < 0 ||
-	    ukd_store_commit(d->store, &err) < 0 || (d->nets && nft_apply(d, &err) < 0))
+	    ukd_store_commit(d->store, &err) < 0 || (d->nets && nft_apply_pins(d, &err) < 0))
 		log_warn("network", "detach %.12s: %s", instance_id, err.message);
 }
 
@@ -997,7 +1012,7 @@ int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 		return -1;
 	/* its NICs' pinning rules (net_pin.h), in the kernel before any tap of theirs exists */
 	if (d->nets && in->spec.net_mode == UKD_NET_BRIDGE && in->spec.n_nets > 0 &&
-	    nft_apply(d, err) < 0) {
+	    nft_apply_pins(d, err) < 0) {
 		ukd_net_detach(d, in->id);
 		return -1;
 	}
@@ -1454,7 +1469,7 @@ static int conn(struct ukd *d, const char *key, json_object *body, int connect, 
 	ukd_instance_unlock(d, id);
 	uk_err_t nerr = {0};
 	/* the NIC's pinning rules come or go (failed: the next start applies them) */
-	if (rc == 0 && nft_apply(d, &nerr) < 0)
+	if (rc == 0 && nft_apply_pins(d, &nerr) < 0)
 		log_warn("network", "%s %s: %s", connect ? "connect" : "disconnect", name,
 		         nerr.message);
 	if (rc < 0)

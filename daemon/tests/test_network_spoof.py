@@ -239,7 +239,7 @@ def attack_round(br, web, m, b):
     return got, honest
 
 
-# Asks GW for NAME N times over udp or tcp; prints how many got an answer (1 s each).
+# Asks GW for NAME N times over udp or tcp; prints how many got an answer (2 s each).
 DNS_ASK = r"""
 import socket, struct, sys
 gw, proto, n, name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -250,12 +250,12 @@ for _ in range(n):
     try:
         if proto == "udp":
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(1)
+            s.settimeout(2)
             s.sendto(q, (gw, 53))
             ok += len(s.recv(2048)) > 12
         else:
-            s = socket.create_connection((gw, 53), timeout=1)
-            s.settimeout(1)
+            s = socket.create_connection((gw, 53), timeout=2)
+            s.settimeout(2)
             s.sendall(struct.pack(">H", len(q)) + q)
             ok += len(s.recv(2048)) > 14
         s.close()
@@ -285,7 +285,7 @@ else:
     while time.time() < end:
         if len(held) < 64:
             try:
-                held.append(socket.create_connection((gw, 53), timeout=1))
+                held.append(socket.create_connection((gw, 53), timeout=2))
             except OSError:
                 pass
         time.sleep(0.01)
@@ -318,7 +318,7 @@ def dns_checks(d, m, b):
         o.kill()
         o.wait()
         subprocess.run(["ip", "link", "del", "tvout0"], capture_output=True)
-    # a flood from mallory: bob still gets his answers (UDP: 1 s timeouts, the resolver's)
+    # a flood from mallory: bob still gets his answers (2 s timeouts)
     for proto, secs in (("udp", 8), ("tcp", 12)):
         fl = subprocess.Popen(m.ns + [sys.executable, "-c", DNS_FLOOD, gw, proto, str(secs)],
                               stdout=subprocess.PIPE, text=True)
