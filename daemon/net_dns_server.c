@@ -31,7 +31,7 @@
 
 struct dns_net {
 	char id[65];
-	uint32_t gw;
+	uint32_t gw, net, mask; /* host order */
 	int udp, tcp, outbound, nconns;
 	double tokens;
 	int64_t last_ns;
@@ -419,7 +419,8 @@ static void udp_serve(struct ukd_dns_server *v, struct dns_net *s)
 	ssize_t len =
 	        recvfrom(s->udp, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 
-	if (len > 0)
+	/* an asker outside the network (the nftables table keeps them off already) */
+	if (len > 0 && (ntohl(from.sin_addr.s_addr) & s->mask) == s->net)
 		dns_query(v, s, req, (size_t)len, &from, -1);
 }
 
@@ -435,7 +436,8 @@ static void tcp_accept(struct ukd_dns_server *v, struct dns_net *s)
 	for (int i = 0; i < DNS_TCP_MAX && !c; i++)
 		if (v->conns[i].fd < 0)
 			c = &v->conns[i];
-	if (!c || s->nconns >= DNS_TCP_NET_MAX) {
+	if (!c || s->nconns >= DNS_TCP_NET_MAX ||
+	    (ntohl(from.sin_addr.s_addr) & s->mask) != s->net) {
 		close(fd); /* at the bound: this client falls back to another server or UDP */
 		return;
 	}
@@ -591,6 +593,8 @@ static void dns_sync(struct ukd_dns_server *v)
 		memset(s, 0, sizeof(*s));
 		snprintf(s->id, sizeof(s->id), "%s", rows[j].id);
 		s->gw = rows[j].gw;
+		s->net = rows[j].net;
+		s->mask = rows[j].mask;
 		s->udp = udp;
 		s->tcp = tcp;
 		s->outbound = rows[j].outbound;

@@ -16,14 +16,24 @@
  * is bounded: queries per second per network, forwards in flight, TCP clients per network and
  * in all, and a TCP client has DNS_TCP_IDLE_S to send a whole query or read a whole answer,
  * else it is closed; none of it blocks (one slow client never holds up another).
+ *
+ * Askers: only a source inside the network's subnet is answered (its guests and this host,
+ * whose packets to the gateway come from the gateway's address); ukd's nftables table drops
+ * queries to the gateway from any other interface than the bridge and the loopback, and limits
+ * each asker (by source address, which the taps' pinning makes trustworthy, net_pin.h) to
+ * UKD_DNS_ASKER_RATE UDP queries and TCP connects per second (twice that as a burst) and
+ * UKD_DNS_ASKER_TCP open TCP connections: one guest's flood leaves the others answered.
  */
+
+#define UKD_DNS_ASKER_RATE 50
+#define UKD_DNS_ASKER_TCP 8
 
 struct ukd_dns_server;
 
 /* A network as the resolver sees it (what network.c hands it). */
 struct ukd_dns_net {
 	char id[65];
-	uint32_t gw; /* host order */
+	uint32_t gw, net, mask; /* host order */
 	int outbound;
 };
 

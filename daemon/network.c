@@ -6,6 +6,7 @@
 #include "names.h"
 #include "nat.h"
 #include "net_dns_server.h"
+#include "net_pin.h"
 #include "proxy.h"
 #include "store.h"
 #include "uk/time.h"
@@ -51,6 +52,7 @@ struct ukd_nets {
 	struct ukd_proxy *proxy;    /* published ports with --userland-proxy (proxy.c) */
 	struct ukd_nat *nat;        /* published ports by DNAT, the default (nat.c); NULL: proxy */
 	struct ukd_dns_server *dns; /* DNS on each gateway (net_dns_server.c) */
+	int nft_stale; /* the last apply failed: a NIC's pinning rules may be missing (net_pin.h) */
 };
 
 /* ---- pure helpers ---- */
@@ -425,20 +427,57 @@ static json_object *row_json(struct ukd *d, const struct net_row *r)
 	return o;
 }
 
-/* ---- nftables: this ukd's one table "ip uk_HASH", rebuilt whole from the networks ---- */
+/* ---- nftables: this ukd's tables "ip uk_HASH" and "bridge uk_HASH", rebuilt whole ---- */
 
-static int nft_build_apply(struct ukd *d, uk_err_t *err)
+/* Every NIC in the store (any state: a rule may precede its tap), (*n) of them; caller frees. */
+static struct ukd_pin *pins_all(struct ukd *d, int *n)
 {
-	int n;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct ukd_pin *pins = NULL;
+	int cap = 0, oom = 0;
+
+	*n = 0;
+	if (ukd_store_begin(d->store, NULL) < 0)
+		return NULL;
+	st = prep(d, "SELECT tap, mac, ip FROM endpoints ORDER BY tap", NULL);
+	while (st && !oom && sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			struct ukd_pin *np =
+			        realloc(pins, (size_t)(cap = cap ? cap * 2 : 16) * sizeof(*pins));
+			if (!(oom = !np))
+				pins = np;
+		}
+		if (oom)
+			break;
+		struct ukd_pin *p = &pins[(*n)++];
+		snprintf(p->tap, sizeof(p->tap), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(p->mac, sizeof(p->mac), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(p->ip, sizeof(p->ip), "%s", (const char *)sqlite3_column_text(st, 2));
+	}
+	ukd_store_commit(d->store, NULL);
+	if (!st || oom) {
+		free(pins);
+		return NULL;
+	}
+	return pins ? pins : calloc(1, sizeof(*pins));
+}
+
+/* (pins_only): the bridge table alone (an endpoint came or went: the ip table is unchanged). */
+static int nft_build_apply(struct ukd *d, int pins_only, uk_err_t *err)
+{
+	int n, npins;
 	_cleanup_free_ struct net_row *rows = rows_all(d, &n, err);
+	_cleanup_free_ struct ukd_pin *pins = pins_all(d, &npins);
 	const char *argv[] = {"nft", "-f", "-", NULL};
 	struct ukd_nat *nat = d->nets->nat;
-	size_t cap = 4096 + (size_t)n * 1536 + (size_t)ukd_nat_count(nat) * 600, len = 0;
+	size_t cap = 4096 + (size_t)n * 1700 + (size_t)ukd_nat_count(nat) * 600 +
+	             (size_t)npins * 400,
+	       len = 0;
 	_cleanup_free_ char *t = malloc(cap);
 	_cleanup_free_ char(*brs)[16] = calloc((size_t)n + 1, 16);
 	int outbound = 0;
 
-	if (!rows || !t || !brs)
+	if (!rows || !pins || !t || !brs)
 		return rows ? uk_err_errno(err, ENOMEM, "nftables") : -1;
 	for (int i = 0; i < n; i++)
 		br_name(rows[i].id, brs[i]);
@@ -447,13 +486,31 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 	const char *tb = d->nets->table;
 	P("table ip %s\ndelete table ip %s\n", tb, tb);
 	if (n) {
-		P("table ip %s {\n chain input {\n  type filter hook input priority 0; policy "
-		  "accept;\n",
+		/* DNS askers, by source address (pinned on the taps, net_pin.h): the rate of each
+		 * one's UDP queries and TCP connects, and its open TCP connections */
+		P("table ip %s {\n set dns_askers { type ipv4_addr; flags dynamic; timeout 1m; "
+		  "size 65536; }\n set dns_conns { type ipv4_addr; flags dynamic; size 65536; }\n",
 		  tb);
+		P(" chain input {\n  type filter hook input priority 0; policy accept;\n");
 		for (int i = 0; i < n; i++) {
 			char br[16], gw[16];
 			br_name(rows[i].id, br);
 			ip_format(rows[i].gw, gw);
+			/* the gateway's DNS answers its network (and this host) alone: not an open
+			 * resolver for whatever routes to it from elsewhere */
+			P("  iifname != { \"%s\", \"lo\" } ip daddr %s meta l4proto { tcp, udp }"
+			  " th dport 53 counter drop\n",
+			  br, gw);
+			/* one flooding guest neither starves the others nor fills the socket */
+			P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers"
+			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
+			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_askers"
+			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
+			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_conns"
+			  " { ip saddr ct count over %d } counter reject with tcp reset\n",
+			  br, gw, UKD_DNS_ASKER_TCP);
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
 			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
 			  "accept\n",
@@ -491,11 +548,15 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 		P("}\n");
 	}
 #undef P
+	if (pins_only && len < cap)
+		len = 0;
+	/* each NIC's source pinned (net_pin.h): the bridge table, in the same transaction */
+	ukd_net_pin_rules(tb, pins, npins, n, t, cap, &len);
 	if (len >= cap)
 		return uk_err_internal(err, "nftables ruleset longer than %zu bytes", cap);
 	if (run(argv, t, err) < 0)
 		return uk_err_wrap(err, "nftables table ip %s", tb);
-	if (outbound || ukd_nat_forwards(nat)) {
+	if (!pins_only && (outbound || ukd_nat_forwards(nat))) {
 		/* NAT needs forwarding: the one host setting an --outbound network (or a port
 		 * published beyond 127.0.0.0/8: clients of other hosts, hairpin) changes */
 		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
@@ -513,13 +574,26 @@ static int nft_build_apply(struct ukd *d, uk_err_t *err)
 /* The table's text is built from the store and the DNAT rules and applied inside one store
  * transaction (the store's lock, taken first everywhere: network create holds it already), so
  * two starts at once cannot apply their texts in the other order. */
-static int nft_apply(struct ukd *d, uk_err_t *err)
+static int nft_apply_part(struct ukd *d, int pins_only, uk_err_t *err)
 {
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
-	int r = nft_build_apply(d, err);
+	int r = nft_build_apply(d, pins_only, err);
+	if (r < 0 || !pins_only)
+		d->nets->nft_stale = r < 0;
 	ukd_store_commit(d->store, NULL);
 	return r;
+}
+
+static int nft_apply(struct ukd *d, uk_err_t *err)
+{
+	return nft_apply_part(d, 0, err);
+}
+
+/* An endpoint came or went: its NIC's pinning rules (net_pin.h), nothing else replaced. */
+static int nft_apply_pins(struct ukd *d, uk_err_t *err)
+{
+	return nft_apply_part(d, 1, err);
 }
 
 /* ---- DNS on each gateway ---- */
@@ -537,6 +611,8 @@ struct ukd_dns_net *ukd_net_dns_nets(struct ukd *d, int *n)
 	for (int i = 0; out && i < *n; i++) {
 		snprintf(out[i].id, sizeof(out[i].id), "%s", rows[i].id);
 		out[i].gw = rows[i].gw;
+		out[i].net = rows[i].net;
+		out[i].mask = prefix_mask(rows[i].prefix);
 		out[i].outbound = rows[i].outbound;
 	}
 	return out;
@@ -811,7 +887,7 @@ void ukd_net_detach(struct ukd *d, const char *instance_id)
 	ukd_net_release(d, instance_id);
 	if (ukd_store_begin(d->store, &err) < 0 ||
 	    exec_sql(d, "DELETE FROM endpoints WHERE instance = ?", args, &err) < 0 ||
-	    ukd_store_commit(d->store, &err) < 0)
+	    ukd_store_commit(d->store, &err) < 0 || (d->nets && nft_apply_pins(d, &err) < 0))
 		log_warn("network", "detach %.12s: %s", instance_id, err.message);
 }
 
@@ -920,8 +996,9 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 			ip_parse(e.ip, &ip0);
 		}
 	}
+	/* the NICs' pinning rules came with their endpoints; applied again if that failed */
 	if (proxies_from_text(d->nets, instance_id, br0, ports, ip0, 0, err) < 0 ||
-	    (d->nets->nat && spec->n_ports && nft_apply(d, err) < 0))
+	    (((d->nets->nat && spec->n_ports) || d->nets->nft_stale) && nft_apply(d, err) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -931,7 +1008,15 @@ fail:
 
 int ukd_net_attach(struct ukd *d, const struct ukd_instance *in, uk_err_t *err)
 {
-	return attach(d, in, err);
+	if (attach(d, in, err) < 0)
+		return -1;
+	/* its NICs' pinning rules (net_pin.h), in the kernel before any tap of theirs exists */
+	if (d->nets && in->spec.net_mode == UKD_NET_BRIDGE && in->spec.n_nets > 0 &&
+	    nft_apply_pins(d, err) < 0) {
+		ukd_net_detach(d, in->id);
+		return -1;
+	}
+	return 0;
 }
 
 int ukd_net_prepare(struct ukd *d, const struct ukd_instance *in, enum ukd_nic_kind kind,
@@ -1382,6 +1467,11 @@ static int conn(struct ukd *d, const char *key, json_object *body, int connect, 
 	ukd_instance_lock(d, id);
 	rc = conn_locked(d, &r, id, connect, &a, err);
 	ukd_instance_unlock(d, id);
+	uk_err_t nerr = {0};
+	/* the NIC's pinning rules come or go (failed: the next start applies them) */
+	if (rc == 0 && nft_apply_pins(d, &nerr) < 0)
+		log_warn("network", "%s %s: %s", connect ? "connect" : "disconnect", name,
+		         nerr.message);
 	if (rc < 0)
 		return uk_err_wrap(err, "%s %s %s", connect ? "connect" : "disconnect", r.name,
 		                   ref);

@@ -3,7 +3,7 @@ test makes: the rules in ukd's table (127.0.0.1, 0.0.0.0 and UDP), the host port
 bind or publish is refused), 200 simultaneous connects and wrk -c50 -d10s with no socket error,
 UDP echoed, a guest reaching its network's port on the host's address (hairpin); the
 CVE-2020-8558 guard: a neighbour on the bridge reaches neither a 127.0.0.1 listener of the host
-nor, with a forged 127.0.0.2 source, gets ukd's DNS to answer one (each shown to get through
+nor, with a forged 127.0.0.2 source, gets the gateway to answer a ping (each shown to get through
 without the rule); kill -9 of ukd: the port answers while ukd is down, the rules are there once
 after the restart, also for a port another program bound meanwhile; rm removes the rules and frees the port; --userland-proxy publishes through
 ukd's proxy instead (no DNAT rule), and back; network rm leaves no table.
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from test_network import dns_query, get, in_namespace, links, nft_tables, uk_links, wait_answer
+from test_network import get, in_namespace, links, nft_tables, uk_links, wait_answer
 from ukdtest import SRC, check, free_port, publish_load, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
@@ -23,8 +23,9 @@ WEBSITE = os.path.join(SRC, "images", "examples", "website")
 NETCLIENT = os.path.join(SRC, "images", "examples", "netclient")
 NETBLAST = os.path.join(SRC, "images", "examples", "netblast")
 
-# Sends one raw Ethernet frame (IPv4/UDP, any addresses) out of an interface: what a neighbour
-# on the bridge can forge. argv: IFACE DST_MAC SRC_IP DST_IP SPORT DPORT HEX_PAYLOAD
+# Sends one raw Ethernet frame (IPv4/UDP, or an ICMP echo request when SPORT is "icmp", any
+# addresses) out of an interface: what a neighbour on the bridge can forge.
+# argv: IFACE DST_MAC SRC_IP DST_IP SPORT DPORT HEX_PAYLOAD
 FORGE = r"""
 import socket, struct, sys
 ifc, dmac, sip, dip, sp, dp, pl = sys.argv[1:8]
@@ -32,13 +33,20 @@ pl = bytes.fromhex(pl)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifc, 0))
 smac = s.getsockname()[4]
-udp = struct.pack(">HHHH", int(sp), int(dp), 8 + len(pl), 0) + pl
-h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    c = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    c = (c & 0xffff) + (c >> 16)
+    c = (c & 0xffff) + (c >> 16)
+    return ~c & 0xffff
+if sp == "icmp":
+    proto, udp = 1, struct.pack(">BBHHH", 8, 0, 0, 0x5555, 1) + pl
+    udp = udp[:2] + struct.pack(">H", csum(udp)) + udp[4:]
+else:
+    proto, udp = 17, struct.pack(">HHHH", int(sp), int(dp), 8 + len(pl), 0) + pl
+h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, proto, 0,
                 socket.inet_aton(sip), socket.inet_aton(dip))
-c = sum(struct.unpack(">10H", h))
-c = (c & 0xffff) + (c >> 16)
-c = (c & 0xffff) + (c >> 16)
-h = h[:10] + struct.pack(">H", ~c & 0xffff) + h[12:]
+h = h[:10] + struct.pack(">H", csum(h)) + h[12:]
 eth = bytes.fromhex(dmac.replace(":", "")) + smac + b"\x08\x00"
 for _ in range(3):
     s.send(eth + h + udp)
@@ -135,32 +143,42 @@ def guard(d, br):
                                  str(sport), str(dport), payload.hex()], check=True)
 
         def reached():
-            """(to 127.0.0.1 listener, DNS answer reflected to a 127.0.0.1 socket)"""
+            """(to 127.0.0.1 listener, the gateway's echo reply reflected to 127.0.0.2)"""
             a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            b = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             a.bind(("127.0.0.1", 0))
-            # 127.0.0.2: a forged source equal to an address of this host (lo's 127.0.0.1) is
-            # a martian to the kernel already; the rest of 127.0.0.0/8 is not
-            b.bind(("127.0.0.2", 0))
             a.settimeout(2)
-            b.settimeout(2)
+            # 127.0.0.2: a forged source equal to an address of this host (lo's 127.0.0.1) is
+            # a martian to the kernel already; the rest of 127.0.0.0/8 is not. A ping: ukd's
+            # DNS answers only askers inside the network (net_dns_server.h), the host's
+            # stack answers a ping to the gateway from anyone the input chain lets through
             forge("10.89.0.200", "127.0.0.1", 40000, a.getsockname()[1], b"secret")
-            forge("127.0.0.2", "10.89.0.1", b.getsockname()[1], 53, dns_query("web"))
+            forge("127.0.0.2", "10.89.0.1", "icmp", 0, b"ukguard")
             got = []
-            for s in (a, b):
+            try:
+                got.append(len(a.recv(2048)) > 0)
+            except socket.timeout:
+                got.append(False)
+            a.close()
+            end, echo = time.time() + 2, False
+            b.settimeout(0.2)
+            while time.time() < end and not echo:
                 try:
-                    got.append(len(s.recv(2048)) > 0)
+                    p = b.recv(2048)
                 except socket.timeout:
-                    got.append(False)
-                s.close()
-            return got
+                    continue
+                # an echo reply (type 0) to 127.0.0.2 carrying the forged request's data
+                echo = p[16:20] == socket.inet_aton("127.0.0.2") and p[20] == 0 and \
+                    p.endswith(b"ukguard")
+            b.close()
+            return got + [echo]
 
         got = reached()
         check(got == [False, False], "a neighbour on %s reached 127.0.0.0/8: %s" % (br, got))
         # the controls: without the guard the forged source is answered, without the table the
         # forged destination arrives: the checks above observe the rules
         subprocess.run(["nft", "delete", "chain", "ip", nft_tables()[0], "guard"], check=True)
-        check(reached()[1], "without the guard ukd's DNS did not answer a forged 127.0.0.2")
+        check(reached()[1], "without the guard the gateway did not answer a forged 127.0.0.2")
         subprocess.run(["nft", "delete", "table", "ip", nft_tables()[0]], check=True)
         check(reached()[0], "without the table a forged 127.0.0.1 destination did not arrive")
         uk(d, "network", "create", "rebuild")  # any change rebuilds the whole table

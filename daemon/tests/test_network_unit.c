@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "net_dns.h"
+#include "net_pin.h"
 #include "network.h"
 
 static void test_names(void **state)
@@ -142,12 +143,51 @@ static void test_table_name(void **state)
 	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 8);
 }
 
+/* The bridge table pinning each NIC: its rules, a malformed NIC dropping all, no network. */
+static void test_pin_rules(void **state)
+{
+	const struct ukd_pin pins[] = {
+	        {"uk0123456789ab0", "52:54:00:01:23:45", "10.89.0.2"},
+	        {"uk0123456789ab1", "52:54:01:01:23:45", "not-an-ip"},
+	        {"bad name\"", "52:54:00:01:23:46", "10.89.0.3"},
+	};
+	char buf[4096];
+	size_t len = 0;
+
+	(void)state;
+	ukd_net_pin_rules("uk_1234abcd", pins, 3, 1, buf, sizeof(buf), &len);
+	assert_true(len < sizeof(buf));
+	assert_non_null(strstr(buf, "table bridge uk_1234abcd\ndelete table bridge uk_1234abcd\n"));
+	assert_non_null(strstr(buf,
+	                       "  iifname vmap { \"uk0123456789ab0\" : jump nic_uk0123456789ab0, "
+	                       "\"uk0123456789ab1\" : jump nic_uk0123456789ab1 }\n"));
+	assert_non_null(strstr(buf, " chain nic_uk0123456789ab0 {\n"
+	                            "  ether saddr != 52:54:00:01:23:45 counter drop\n"
+	                            "  ether type != { ip, arp } counter drop\n"
+	                            "  ip saddr 10.89.0.2 accept\n"
+	                            "  arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp saddr "
+	                            "ether 52:54:00:01:23:45 arp saddr ip 10.89.0.2 accept\n"
+	                            "  counter drop\n }\n"));
+	/* a NIC whose address is not one: every frame of it dropped */
+	assert_non_null(strstr(buf, " chain nic_uk0123456789ab1 {\n  counter drop\n }\n"));
+	/* a name that is not ukd's: no rule at all (never text nft would misread) */
+	assert_null(strstr(buf, "bad name"));
+	/* no network: the table only deleted */
+	len = 0;
+	ukd_net_pin_rules("uk_1234abcd", pins, 3, 0, buf, sizeof(buf), &len);
+	assert_string_equal(buf, "table bridge uk_1234abcd\ndelete table bridge uk_1234abcd\n");
+	/* too small: the length it needs, never past (cap) */
+	size_t need = 0;
+	ukd_net_pin_rules("uk_1234abcd", pins, 1, 1, buf, 10, &need);
+	assert_true(need > 10 && need < 400 + 300);
+	assert_int_equal(strlen(buf), 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_names),
-	        cmocka_unit_test(test_cidr),
-	        cmocka_unit_test(test_dns),
+	        cmocka_unit_test(test_names),      cmocka_unit_test(test_pin_rules),
+	        cmocka_unit_test(test_cidr),       cmocka_unit_test(test_dns),
 	        cmocka_unit_test(test_table_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
