@@ -539,7 +539,7 @@ static void test_vnet_hdr(void)
 	        {"field one byte past the end", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 51, gc, -1, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct uk_netdev_meta m = {0xdead, 1, 1};
+		struct uk_netdev_meta m = {0xdead, 1, 1, 0};
 		int r = uk_vnet_hdr_rx(t[i].h, t[i].len, t[i].feat, &m);
 
 		CHECK(r == t[i].want && m.flags == t[i].flags, "%s: got %d flags %u", t[i].what, r,
@@ -547,7 +547,7 @@ static void test_vnet_hdr(void)
 	}
 	/* What the driver writes for a frame it sends, both header sizes. */
 	for (uint32_t hdr = 10; hdr <= 12; hdr += 2) {
-		struct uk_netdev_meta m = {UK_NETDEV_M_CSUM_PARTIAL, 34, 16};
+		struct uk_netdev_meta m = {UK_NETDEV_M_CSUM_PARTIAL, 34, 16, 0};
 		uint8_t h[12];
 
 		memset(h, 0xaa, sizeof(h));
