@@ -33,7 +33,7 @@ struct vnet {
 	uint8_t *rxbuf, *txbuf;
 	uint16_t tx_free[TX_MAX];
 	uint16_t ntx_free;
-	uint8_t *txbig[TX_BIG];  /* HOST_TSO4 only */
+	uint8_t *txbig[TX_BIG];    /* HOST_TSO4 only */
 	uint8_t tx_big_of[TX_MAX]; /* the big buffer descriptor id holds (1 + index), 0 none */
 	uint8_t big_used;          /* bit i: txbig[i] is with the device */
 	uint32_t hdr;
@@ -56,9 +56,10 @@ static void tx_reclaim(struct vnet *v)
 	while (uk_virtq_take(&v->txq, &id, &len))
 		if (id < v->txq.size && v->ntx_free < v->txq.size) {
 			if (v->tx_big_of[id]) { /* the descriptor goes back to its own buffer */
-				v->big_used &= (uint8_t)~(1u << (v->tx_big_of[id] - 1));
+				v->big_used &= (uint8_t) ~(1u << (v->tx_big_of[id] - 1));
 				v->tx_big_of[id] = 0;
-				v->txq.desc[id].addr = (uintptr_t)(v->txbuf + (size_t)id * BUF_SIZE);
+				v->txq.desc[id].addr =
+				        (uintptr_t)(v->txbuf + (size_t)id * BUF_SIZE);
 			}
 			v->tx_free[v->ntx_free++] = id;
 		}
@@ -261,9 +262,9 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	/* Checksum offload and TSO both ways: QEMU offers them only with a peer that takes the
 	 * virtio-net header (a tap), never with slirp, so there the stack sums and cuts in
 	 * software as before. */
-	if (uk_virtio_negotiate(dev, vnet_want(UK_VNET_F_MAC | UK_VNET_F_CSUM | UK_VNET_F_GUEST_CSUM |
-	                                       UK_VNET_F_HOST_TSO4 | UK_VNET_F_GUEST_TSO4 |
-	                                       UK_VNET_F_MRG_RXBUF)))
+	if (uk_virtio_negotiate(dev, vnet_want(UK_VNET_F_MAC | UK_VNET_F_CSUM |
+	                                       UK_VNET_F_GUEST_CSUM | UK_VNET_F_HOST_TSO4 |
+	                                       UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF)))
 		goto fail;
 	if (vnet_want(dev->features) != dev->features &&
 	    uk_virtio_negotiate(dev, vnet_want(dev->features))) /* again, without the orphans */

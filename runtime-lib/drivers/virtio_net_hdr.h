@@ -141,7 +141,8 @@ static inline int uk_vnet_rx_gather(uint8_t *buf, size_t cap, uint32_t hdr, uint
 		if (r < 0)
 			return -2;
 		if (!r)
-			return -1; /* fewer than it said: the device publishes a frame's all at once */
+			return -1; /* fewer than it said: the device publishes a frame's all at once
+			            */
 		if (len > bufsize) {
 			bad = 1;
 			continue;

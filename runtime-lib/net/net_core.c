@@ -391,9 +391,9 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 	struct uk_netdev_meta m = s->txm;
 
 	s->txm.flags = 0; /* this frame's only */
-	if ((m.flags & UK_NETDEV_M_GSO_TCPV4) ? flen > UK_NETDEV_GSO_MAX || proto != NET_PROTO_TCP
-	                                      : len > (size_t)s->mtu - NET_IP_HLEN ||
-	                                                flen > NET_FRAME_MAX)
+	if ((m.flags & UK_NETDEV_M_GSO_TCPV4)
+	            ? flen > UK_NETDEV_GSO_MAX || proto != NET_PROTO_TCP
+	            : len > (size_t)s->mtu - NET_IP_HLEN || flen > NET_FRAME_MAX)
 		return UK_EINVAL;
 	ip[0] = 0x45;
 	ip[1] = 0;

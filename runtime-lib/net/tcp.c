@@ -755,7 +755,8 @@ static int tcp_ack(struct uk_tcp *c, uint32_t seq, uint32_t ack, uint32_t wnd, u
 				uint32_t inc = (uint32_t)((uint64_t)c->mss * c->mss /
 				                          (c->cwnd ? c->cwnd : 1));
 				if (most > c->mss && k > c->mss)
-					inc = (uint32_t)((uint64_t)c->mss * k / (c->cwnd ? c->cwnd : 1));
+					inc = (uint32_t)((uint64_t)c->mss * k /
+					                 (c->cwnd ? c->cwnd : 1));
 				c->cwnd += inc ? inc : 1;
 			}
 		}
