@@ -613,6 +613,28 @@ static void stack_configure(struct uk_net *s, const struct uk_net_config *cfg)
 		net_dhcp_start(s);
 }
 
+/* Grows the stack's frame buffers for NIC (dev): 64 KiB frames out (UK_NETDEV_F_TSO4) or in
+ * (UK_NETDEV_F_RX_GSO); without either they stay MTU-sized (slirp, Xen, the hosted tap).
+ * Returns 0, -1 when memory runs out. */
+static int bufs_fit(struct uk_net *s, struct uk_netdev *dev)
+{
+	uint8_t *p;
+
+	if ((dev->flags & UK_NETDEV_F_TSO4) && s->txcap < NET_TX_CAP) {
+		if (!(p = realloc(s->tx, NET_TX_CAP)))
+			return -1;
+		s->tx = p;
+		s->txcap = NET_TX_CAP;
+	}
+	if ((dev->flags & UK_NETDEV_F_RX_GSO) && s->rxcap < UK_NETDEV_GSO_MAX + 4) {
+		if (!(p = realloc(s->rxbuf, UK_NETDEV_GSO_MAX + 4)))
+			return -1;
+		s->rxbuf = p;
+		s->rxcap = UK_NETDEV_GSO_MAX + 4;
+	}
+	return 0;
+}
+
 static int config_ok(const struct uk_net_config *cfg)
 {
 	return cfg && (cfg->dhcp || (cfg->ip && cfg->ip != 0xffffffffu));
@@ -634,10 +656,9 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 	if (s->mtu > NET_FRAME_MAX - NET_ETH_HLEN)
 		s->mtu = NET_FRAME_MAX - NET_ETH_HLEN; /* we never build bigger frames */
 	s->rxcap = (size_t)(dev->mtu > s->mtu ? dev->mtu : s->mtu) + NET_ETH_HLEN + 4;
-	if (s->rxcap < UK_NETDEV_GSO_MAX + 4)
-		s->rxcap = UK_NETDEV_GSO_MAX + 4; /* any NIC may take 64 KiB frames (RX_GSO) */
 	s->rxbuf = malloc(s->rxcap);
-	s->tx = malloc(NET_TX_CAP);
+	s->txcap = NET_FRAME_MAX + 64;
+	s->tx = malloc(s->txcap);
 	s->clock = default_clock;
 	s->now = s->clock();
 	s->next_timer = UINT64_MAX;
@@ -646,7 +667,7 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 	s->mem_limit = 64u << 20;
 	uk_entropy_get(s->isn_key, sizeof(s->isn_key));
 	uk_entropy_get(&s->ip_id, sizeof(s->ip_id));
-	if (!s->rxbuf || !s->tx || net_tcp_init(s) != 0) {
+	if (!s->rxbuf || !s->tx || bufs_fit(s, dev) != 0 || net_tcp_init(s) != 0) {
 		free(s->rxbuf);
 		free(s->tx);
 		free(s);
@@ -834,7 +855,7 @@ uk_result_t uk_net_configure_from_options(void)
 		struct uk_net_config c;
 		if (!(dev = uk_netdev_next(dev)) ||
 		    uk_net_parse_config(getenv(ipv[k - 1]), getenv(gwv[k - 1]), &c) != UK_OK ||
-		    c.dhcp)
+		    c.dhcp || bufs_fit(s, dev) != 0)
 			break;
 		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
 		s->nextra = k;

@@ -160,7 +160,8 @@ struct uk_net {
 	uint64_t now;
 	uint8_t *rxbuf;
 	size_t rxcap;
-	uint8_t *tx; /* NET_TX_CAP bytes: one frame for a TSO device, headers included */
+	uint8_t *tx; /* one frame: NET_FRAME_MAX + 64 bytes, NET_TX_CAP with a TSO4 NIC */
+	size_t txcap;
 	struct uk_netdev_meta txm; /* the offloads of the frame being built in (tx) */
 	uint8_t rx_l4_ok;          /* the frame being input: UK_NETDEV_M_L4_CSUM_OK */
 	uint8_t in_step;           /* inside uk_net_step: the device is flushed at its end */
