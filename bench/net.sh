@@ -10,7 +10,10 @@
 # connections, 16),
 # BEFORE=PATH (another ukd binary, e.g. main's: its proxy row measured in the same rounds, ukd
 # switched by a live-restore restart, which also proves the proxies come back; it is taken to
-# be a proxy-only ukd: run without --userland-proxy).
+# be a proxy-only ukd: run without --userland-proxy),
+# BEFORE_BUILD=DIR (another build directory, e.g. main's: its ukcc builds the website and netblast
+# again, and its guest-to-guest rows (a website and a netblast sink of its own on benchnet, its
+# client) run in the same rounds: guest code old and new side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${UKB_NETNS:-}" != 1 ]; then
@@ -52,6 +55,14 @@ ukd_on() {
 ukd_on "$build"
 uk build -q -t site images/examples/website >/dev/null
 uk build -q -t netblast images/examples/netblast >/dev/null
+if [ -n "${BEFORE_BUILD:-}" ]; then # the images again by the other build's ukcc (its ukd)
+	old_build=$(cd "$BEFORE_BUILD" && pwd)
+	ukd_on "$old_build"
+	uk build -q -t site-before images/examples/website >/dev/null
+	uk build -q -t netblast-before images/examples/netblast >/dev/null
+	ukd_on "$build"
+fi
+gimg=netblast # the image guest_row runs
 
 # wait_http URL: until it answers (60 s)
 wait_http() {
@@ -76,7 +87,7 @@ wrk_row() {
 guest_row() {
 	local key=$1 out
 	shift
-	out=$(uk run --rm --network benchnet netblast "$@" 2>&1) || { echo "net.sh: netblast $*: $out" >&2; exit 1; }
+	out=$(uk run --rm --network benchnet "$gimg" "$@" 2>&1) || { echo "net.sh: $gimg $*: $out" >&2; exit 1; }
 	awk '/req\/s$/ {print $(NF-1)} / MB\/s$/ {print $(NF-1)}' <<<"$out" >>"$tmp/$key"
 }
 # host_bulk KEY PORT: the host as netblast's client through 127.0.0.1:PORT (slirp): MB/s
@@ -112,6 +123,13 @@ uk run -d --name sinkslirp -p 127.0.0.1:$p3:9000 netblast >/dev/null
 uk network create benchnet >/dev/null
 uk run -d --name bridged --network benchnet -p 127.0.0.1:$p2:80 site >/dev/null
 uk run -d --name sink --network benchnet netblast >/dev/null
+if [ -n "${BEFORE_BUILD:-}" ]; then
+	uk run -d --name bridgedold --network benchnet site-before >/dev/null
+	uk run -d --name sinkold --network benchnet netblast-before >/dev/null
+	ipold=$(uk network inspect benchnet | python3 -c 'import json,sys
+print([e["ip"] for e in json.load(sys.stdin)[0]["endpoints"] if e["name"] == "bridgedold"][0])')
+	wait_http "http://$ipold/"
+fi
 ip=$(uk network inspect benchnet | python3 -c 'import json,sys
 print([e["ip"] for e in json.load(sys.stdin)[0]["endpoints"] if e["name"] == "bridged"][0])')
 wait_http "http://127.0.0.1:$p1/"
@@ -135,6 +153,12 @@ for r in $(seq "$rounds"); do
 	fi
 	guest_row g2g_http http bridged 80 "$requests" "$gconns"
 	guest_row g2g_bulk send sink 9000 "$bytes"
+	if [ -n "${BEFORE_BUILD:-}" ]; then
+		gimg=netblast-before
+		guest_row g2g_http_before http bridgedold 80 "$requests" "$gconns"
+		guest_row g2g_bulk_before send sinkold 9000 "$bytes"
+		gimg=netblast
+	fi
 	host_bulk slirp_bulk "$p3"
 	echo "round $r done" >&2
 done
@@ -165,5 +189,10 @@ printf '| %-60s | %8s req/s |\n' "guest -> guest website, $requests GETs over $g
 printf '| %-60s | %8s req/s |\n' "host -> slirp website (wrk -c$conns, above)" "$(median slirp)"
 printf '| %-60s | %9s MB/s |\n' "guest -> guest netblast, $bytes bytes each way" "$(median g2g_bulk)"
 printf '| %-60s | %9s MB/s |\n' "host -> slirp netblast, $bytes bytes each way" "$(median slirp_bulk)"
+if [ -n "${BEFORE_BUILD:-}" ]; then
+	printf '| %-60s | %8s req/s |\n' "BEFORE_BUILD's guests: guest -> guest website" "$(median g2g_http_before)"
+	printf '| %-60s | %9s MB/s |\n' "BEFORE_BUILD's guests: guest -> guest netblast" "$(median g2g_bulk_before)"
+	uk rm -f bridgedold sinkold >/dev/null
+fi
 uk rm -f slirp sinkslirp bridged sink >/dev/null
 uk network rm benchnet >/dev/null

@@ -10,8 +10,10 @@
 #define BUF_SIZE 2048u /* one frame with its header per buffer: 12 + 1514 fits */
 #define RX_MAX 256u
 #define TX_MAX 128u
-#define HDR_MODERN 12u /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define HDR_MODERN 12u /* struct virtio_net_hdr with num_buffers (VERSION_1 or MRG_RXBUF) */
 #define HDR_LEGACY 10u /* without MRG_RXBUF a legacy device omits num_buffers */
+#define TX_BIG 4u      /* buffers for frames the device cuts (HOST_TSO4): 64 KiB each */
+#define BIG_SIZE (HDR_MODERN + UK_NETDEV_GSO_MAX)
 #define RX_KICK_BATCH 16u
 #define TX_KICK_BATCH 32u /* frames held back before a notification inside a poll step */
 #define RXQ 0
@@ -31,6 +33,9 @@ struct vnet {
 	uint8_t *rxbuf, *txbuf;
 	uint16_t tx_free[TX_MAX];
 	uint16_t ntx_free;
+	uint8_t *txbig[TX_BIG];    /* HOST_TSO4 only */
+	uint8_t tx_big_of[TX_MAX]; /* the big buffer descriptor id holds (1 + index), 0 none */
+	uint8_t big_used;          /* bit i: txbig[i] is with the device */
 	uint32_t hdr;
 	uint8_t rx_quiet; /* rx interrupts suppressed (NO_INTERRUPT) while we drain the ring */
 	char name[16];
@@ -49,8 +54,24 @@ static void tx_reclaim(struct vnet *v)
 	uint32_t len;
 
 	while (uk_virtq_take(&v->txq, &id, &len))
-		if (id < v->txq.size && v->ntx_free < v->txq.size)
+		if (id < v->txq.size && v->ntx_free < v->txq.size) {
+			if (v->tx_big_of[id]) { /* the descriptor goes back to its own buffer */
+				v->big_used &= (uint8_t) ~(1u << (v->tx_big_of[id] - 1));
+				v->tx_big_of[id] = 0;
+				v->txq.desc[id].addr =
+				        (uintptr_t)(v->txbuf + (size_t)id * BUF_SIZE);
+			}
 			v->tx_free[v->ntx_free++] = id;
+		}
+}
+
+/* A free big buffer's index, or -1. */
+static int big_free(const struct vnet *v)
+{
+	for (unsigned i = 0; i < TX_BIG; i++)
+		if (v->txbig[i] && !(v->big_used & (1u << i)))
+			return (int)i;
+	return -1;
 }
 
 /* Queues a frame; the notification waits for (flush) or a full batch (the stack flushes at
@@ -59,24 +80,40 @@ static uk_result_t vnet_tx_meta(struct uk_netdev *nd, const void *frame, size_t 
                                 const struct uk_netdev_meta *m)
 {
 	struct vnet *v = nd->priv;
+	int gso = m && (m->flags & UK_NETDEV_M_GSO_TCPV4), big = -1;
 	uint16_t id;
 	uint8_t *b;
 
-	if (len < 14 || len > (size_t)(nd->mtu ? nd->mtu : 1500) + 14 || len + v->hdr > BUF_SIZE)
+	if (len < 14 || (!gso && len > (size_t)(nd->mtu ? nd->mtu : 1500) + 14) ||
+	    (!gso && len + v->hdr > BUF_SIZE) || len > UK_NETDEV_GSO_MAX)
 		return UK_EINVAL;
 	if (m && (m->flags & UK_NETDEV_M_CSUM_PARTIAL) &&
 	    (!(v->dev->features & UK_VNET_F_CSUM) ||
 	     (size_t)m->csum_start + m->csum_offset + 2 > len))
+		return UK_EINVAL;
+	if (gso && (!(v->dev->features & UK_VNET_F_HOST_TSO4) || !m->gso_size ||
+	            !(m->flags & UK_NETDEV_M_CSUM_PARTIAL)))
 		return UK_EINVAL;
 	if (v->ntx_free < TX_KICK_BATCH) {
 		/* Running low: what is held back goes now, so it can come back in time. */
 		uk_virtq_kick(v->dev, &v->txq);
 		tx_reclaim(v);
 	}
-	if (!v->ntx_free)
+	if (len + v->hdr > BUF_SIZE && (big = big_free(v)) < 0) {
+		uk_virtq_kick(v->dev, &v->txq);
+		tx_reclaim(v);
+		big = big_free(v);
+	}
+	if (!v->ntx_free || (len + v->hdr > BUF_SIZE && big < 0))
 		return UK_EAGAIN;
 	id = v->tx_free[--v->ntx_free];
 	b = v->txbuf + (size_t)id * BUF_SIZE;
+	if (big >= 0) { /* a frame the device cuts: the descriptor points at a big buffer */
+		b = v->txbig[big];
+		v->big_used |= (uint8_t)(1u << big);
+		v->tx_big_of[id] = (uint8_t)(big + 1);
+		v->txq.desc[id].addr = (uintptr_t)b;
+	}
 	uk_vnet_hdr_tx(b, v->hdr, m);
 	memcpy(b + v->hdr, frame, len);
 	v->txq.desc[id].len = (uint32_t)(v->hdr + len);
@@ -108,37 +145,55 @@ static void rx_irq(struct vnet *v, int on)
 	*(volatile uint16_t *)&v->rxq.avail->flags = on ? 0 : UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
+/* The used buffers of the frame being gathered: posted back once it is copied. */
+struct rx_take {
+	struct vnet *v;
+	uint16_t ids[UK_VNET_RX_BUFS_MAX];
+	uint32_t n;
+};
+
+static int rx_next(void *ctx, const uint8_t **p, uint32_t *len)
+{
+	struct rx_take *t = ctx;
+	uint16_t id;
+
+	if (t->n == UK_VNET_RX_BUFS_MAX || !uk_virtq_take(&t->v->rxq, &id, len))
+		return 0;
+	if (id >= t->v->rxq.size)
+		return -1; /* the device broke the ring's contract */
+	t->ids[t->n++] = id;
+	*p = t->v->rxbuf + (size_t)id * BUF_SIZE;
+	return 1;
+}
+
 /*
  * Takes the next good frame. While frames come, the device is asked not to interrupt (each
  * one costs an exit and a handler under TCG): the stack is reading the ring anyway. Before
  * saying "nothing more" the interrupt is asked for again and the ring read once more, so a
- * frame that came in between is not left without a wake-up.
+ * frame that came in between is not left without a wake-up. With MRG_RXBUF a frame spans
+ * num_buffers buffers (GUEST_TSO4: up to 64 KiB in 2 KiB ones).
  */
 static int vnet_rx_meta(struct uk_netdev *nd, void *buf, size_t cap, struct uk_netdev_meta *m)
 {
 	struct vnet *v = nd->priv;
-	uint16_t id;
-	uint32_t len;
-	int got = 0;
+	struct rx_take t = {.v = v};
+	int got = 0, r;
 
 	for (;;) {
-		while (!got && uk_virtq_take(&v->rxq, &id, &len)) {
-			const uint8_t *b;
-
-			if (id >= v->rxq.size)
-				return UK_EUNSPEC; /* the device broke the ring's contract */
-			b = v->rxbuf + (size_t)id * BUF_SIZE;
-			/* runt or too long for (cap): dropped, as the contract says */
-			if (len > v->hdr && len - v->hdr >= 14 && len - v->hdr <= cap &&
-			    len <= BUF_SIZE) {
-				if (uk_vnet_hdr_rx(b, len - v->hdr, v->dev->features, m) == 0) {
-					memcpy(buf, b + v->hdr, len - v->hdr);
-					got = (int)(len - v->hdr);
-				} else {
-					nd->rx_bad_hdr++;
-				}
-			}
-			uk_virtq_post(&v->rxq, id);
+		while (!got) {
+			t.n = 0;
+			r = uk_vnet_rx_gather(buf, cap, v->hdr, BUF_SIZE, v->dev->features, rx_next,
+			                      &t, m);
+			for (uint32_t i = 0; i < t.n; i++)
+				uk_virtq_post(&v->rxq, t.ids[i]);
+			if (r == -2)
+				return UK_EUNSPEC;
+			if (r == 0)
+				break;
+			if (r > 0)
+				got = r;
+			else
+				nd->rx_bad_hdr++; /* dropped, as the contract says */
 		}
 		if (got) {
 			if (!v->rx_quiet)
@@ -177,6 +232,22 @@ static const struct uk_netdev_ops vnet_ops = {
         .flush = vnet_flush,
 };
 
+/*
+ * (f) without the features whose prerequisite (virtio 1.0 5.1.3.1) is missing: HOST_TSO4 needs
+ * CSUM; GUEST_TSO4 needs GUEST_CSUM, and here MRG_RXBUF too (our buffers are 2 KiB); MRG_RXBUF
+ * only with GUEST_TSO4 (else every frame fits one buffer, and slirp stays as it was).
+ */
+static uint64_t vnet_want(uint64_t f)
+{
+	if (!(f & UK_VNET_F_CSUM))
+		f &= ~UK_VNET_F_HOST_TSO4;
+	if (!(f & UK_VNET_F_GUEST_CSUM) || !(f & UK_VNET_F_MRG_RXBUF))
+		f &= ~UK_VNET_F_GUEST_TSO4;
+	if (!(f & UK_VNET_F_GUEST_TSO4))
+		f &= ~UK_VNET_F_MRG_RXBUF;
+	return f;
+}
+
 int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 {
 	struct vnet *v;
@@ -188,11 +259,19 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	if (!v)
 		return -1;
 	v->dev = dev;
-	/* Checksum offload both ways: QEMU offers it only with a peer that takes the virtio-net
-	 * header (a tap), never with slirp, so there the stack sums in software as before. */
-	if (uk_virtio_negotiate(dev, UK_VNET_F_MAC | UK_VNET_F_CSUM | UK_VNET_F_GUEST_CSUM))
+	/* Checksum offload and TSO both ways: QEMU offers them only with a peer that takes the
+	 * virtio-net header (a tap), never with slirp, so there the stack sums and cuts in
+	 * software as before. */
+	if (uk_virtio_negotiate(dev, vnet_want(UK_VNET_F_MAC | UK_VNET_F_CSUM |
+	                                       UK_VNET_F_GUEST_CSUM | UK_VNET_F_HOST_TSO4 |
+	                                       UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF)))
 		goto fail;
-	v->hdr = dev->transport == UK_VIRTIO_MMIO_LEGACY ? HDR_LEGACY : HDR_MODERN;
+	if (vnet_want(dev->features) != dev->features &&
+	    uk_virtio_negotiate(dev, vnet_want(dev->features))) /* again, without the orphans */
+		goto fail;
+	v->hdr = dev->transport == UK_VIRTIO_MMIO_LEGACY && !(dev->features & UK_VNET_F_MRG_RXBUF)
+	                 ? HDR_LEGACY
+	                 : HDR_MODERN;
 	uk_virtio_irq_setup(dev); /* without an interrupt the stack polls every millisecond */
 	if (uk_virtio_queue_init(dev, &v->rxq, RXQ, RX_MAX, 0) ||
 	    uk_virtio_queue_init(dev, &v->txq, TXQ, TX_MAX, -1))
@@ -201,6 +280,9 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	v->txbuf = aligned_alloc(4096, (size_t)v->txq.size * BUF_SIZE);
 	if (!v->rxbuf || !v->txbuf)
 		goto fail;
+	for (i = 0; i < TX_BIG && (dev->features & UK_VNET_F_HOST_TSO4); i++)
+		if (!(v->txbig[i] = aligned_alloc(4096, (BIG_SIZE + 4095) & ~4095u)))
+			goto fail;
 	for (i = 0; i < v->rxq.size; i++) {
 		v->rxq.desc[i].addr = (uintptr_t)(v->rxbuf + (size_t)i * BUF_SIZE);
 		v->rxq.desc[i].len = BUF_SIZE;
@@ -228,7 +310,9 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	v->nd.mtu = 1500;
 	v->nd.name = v->name;
 	v->nd.flags = (dev->vector ? UK_NETDEV_F_IRQ : 0) |
-	              (dev->features & UK_VNET_F_CSUM ? UK_NETDEV_F_TX_CSUM : 0);
+	              (dev->features & UK_VNET_F_CSUM ? UK_NETDEV_F_TX_CSUM : 0) |
+	              (dev->features & UK_VNET_F_HOST_TSO4 ? UK_NETDEV_F_TSO4 : 0) |
+	              (dev->features & UK_VNET_F_GUEST_TSO4 ? UK_NETDEV_F_RX_GSO : 0);
 	v->nd.priv = v;
 	if (uk_netdev_register(&v->nd) != UK_OK)
 		goto fail;
@@ -240,6 +324,8 @@ fail:
 	          dev->where, (uk_heap_total() - uk_heap_used()) / 1024, uk_heap_total() / 1024);
 	free(v->rxbuf);
 	free(v->txbuf);
+	for (i = 0; i < TX_BIG; i++)
+		free(v->txbig[i]);
 	free(v); /* the rings stay allocated: the device may still hold their addresses */
 	return -1;
 }

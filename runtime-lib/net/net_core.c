@@ -350,6 +350,18 @@ uint32_t net_src_for(struct uk_net *s, uint32_t dst)
 	return if_get(s, if_route(s, 0, dst)).ip;
 }
 
+uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t mss)
+{
+	struct uk_netdev *d = s->nextra ? if_get(s, if_route(s, src, dst)).dev : s->dev;
+	uint32_t most = UK_NETDEV_GSO_MAX - NET_ETH_HLEN - NET_IP_HLEN - 20; /* TCP, no options */
+
+	if (!mss || !d->ops->tx_meta ||
+	    (d->flags & (UK_NETDEV_F_TSO4 | UK_NETDEV_F_TX_CSUM)) !=
+	            (UK_NETDEV_F_TSO4 | UK_NETDEV_F_TX_CSUM))
+		return mss;
+	return most / mss * mss;
+}
+
 /* --- IPv4 output --- */
 
 static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto,
@@ -379,7 +391,9 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 	struct uk_netdev_meta m = s->txm;
 
 	s->txm.flags = 0; /* this frame's only */
-	if (len > (size_t)s->mtu - NET_IP_HLEN || flen > NET_FRAME_MAX)
+	if ((m.flags & UK_NETDEV_M_GSO_TCPV4)
+	            ? flen > UK_NETDEV_GSO_MAX || proto != NET_PROTO_TCP
+	            : len > (size_t)s->mtu - NET_IP_HLEN || flen > NET_FRAME_MAX)
 		return UK_EINVAL;
 	ip[0] = 0x45;
 	ip[1] = 0;
@@ -414,15 +428,26 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 		dev_tx(s, f, flen, &m);
 		return UK_OK;
 	}
-	/* Queue a copy until the address resolves. */
+	/* Queue a copy until the address resolves (not a TSO frame: it is sent without its
+	 * metadata; lost, it comes again in segments the peer's MSS long). */
 	int slot = -1;
-	for (int i = 0; i < NET_ARP_PENDING; i++)
+	for (int i = 0; i < NET_ARP_PENDING && !(m.flags & UK_NETDEV_M_GSO_TCPV4); i++)
 		if (!s->pend[i].frame) {
 			slot = i;
 			break;
 		}
-	if (slot < 0)
+	if (slot < 0) {
+		if (!e && (m.flags & UK_NETDEV_M_GSO_TCPV4) && (e = arp_slot(s))) {
+			e->ip = hop; /* still ask for the address */
+			e->ifx = (uint8_t)s->cur_if;
+			e->state = 1;
+			e->tries = 1;
+			e->expires = s->now + NET_ARP_RETRY;
+			net_timer_at(s, e->expires);
+			arp_send(s, 1, bcast_mac, hop, (const uint8_t[6]){0});
+		}
 		return UK_EAGAIN;
+	}
 	eth_header(s, f, bcast_mac, NET_ETH_IP);
 	s->pend[slot].frame = malloc(flen);
 	if (!s->pend[slot].frame)
@@ -559,7 +584,9 @@ void uk_net_input(struct uk_net *s, const uint8_t *f, size_t len)
 	s->now = s->clock();
 	s->st.rx_frames++;
 	s->dev->rx_frames++;
-	if (len < NET_ETH_HLEN || len > (size_t)s->mtu + NET_ETH_HLEN) {
+	if (len < NET_ETH_HLEN ||
+	    len > ((s->dev->flags & UK_NETDEV_F_RX_GSO) ? UK_NETDEV_GSO_MAX
+	                                                : (size_t)s->mtu + NET_ETH_HLEN)) {
 		s->st.rx_bad++;
 		return;
 	}
@@ -586,6 +613,28 @@ static void stack_configure(struct uk_net *s, const struct uk_net_config *cfg)
 		net_dhcp_start(s);
 }
 
+/* Grows the stack's frame buffers for NIC (dev): 64 KiB frames out (UK_NETDEV_F_TSO4) or in
+ * (UK_NETDEV_F_RX_GSO); without either they stay MTU-sized (slirp, Xen, the hosted tap).
+ * Returns 0, -1 when memory runs out. */
+static int bufs_fit(struct uk_net *s, struct uk_netdev *dev)
+{
+	uint8_t *p;
+
+	if ((dev->flags & UK_NETDEV_F_TSO4) && s->txcap < NET_TX_CAP) {
+		if (!(p = realloc(s->tx, NET_TX_CAP)))
+			return -1;
+		s->tx = p;
+		s->txcap = NET_TX_CAP;
+	}
+	if ((dev->flags & UK_NETDEV_F_RX_GSO) && s->rxcap < UK_NETDEV_GSO_MAX + 4) {
+		if (!(p = realloc(s->rxbuf, UK_NETDEV_GSO_MAX + 4)))
+			return -1;
+		s->rxbuf = p;
+		s->rxcap = UK_NETDEV_GSO_MAX + 4;
+	}
+	return 0;
+}
+
 static int config_ok(const struct uk_net_config *cfg)
 {
 	return cfg && (cfg->dhcp || (cfg->ip && cfg->ip != 0xffffffffu));
@@ -608,6 +657,8 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 		s->mtu = NET_FRAME_MAX - NET_ETH_HLEN; /* we never build bigger frames */
 	s->rxcap = (size_t)(dev->mtu > s->mtu ? dev->mtu : s->mtu) + NET_ETH_HLEN + 4;
 	s->rxbuf = malloc(s->rxcap);
+	s->txcap = NET_FRAME_MAX + 64;
+	s->tx = malloc(s->txcap);
 	s->clock = default_clock;
 	s->now = s->clock();
 	s->next_timer = UINT64_MAX;
@@ -616,8 +667,9 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 	s->mem_limit = 64u << 20;
 	uk_entropy_get(s->isn_key, sizeof(s->isn_key));
 	uk_entropy_get(&s->ip_id, sizeof(s->ip_id));
-	if (!s->rxbuf || net_tcp_init(s) != 0) {
+	if (!s->rxbuf || !s->tx || bufs_fit(s, dev) != 0 || net_tcp_init(s) != 0) {
 		free(s->rxbuf);
+		free(s->tx);
 		free(s);
 		return NULL;
 	}
@@ -634,6 +686,7 @@ void uk_net_stack_free(struct uk_net *s)
 	for (int i = 0; i < NET_ARP_PENDING; i++)
 		free(s->pend[i].frame);
 	free(s->rxbuf);
+	free(s->tx);
 	if (uk_net_cur == s)
 		uk_net_cur = NULL;
 	free(s);
@@ -802,7 +855,7 @@ uk_result_t uk_net_configure_from_options(void)
 		struct uk_net_config c;
 		if (!(dev = uk_netdev_next(dev)) ||
 		    uk_net_parse_config(getenv(ipv[k - 1]), getenv(gwv[k - 1]), &c) != UK_OK ||
-		    c.dhcp)
+		    c.dhcp || bufs_fit(s, dev) != 0)
 			break;
 		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
 		s->nextra = k;
@@ -823,7 +876,7 @@ int uk_net_step(struct uk_net *s)
 	for (int k = 0; k <= s->nextra; k++) {
 		net_if_use(s, k); /* a frame is the NIC's it came in on: its address, its ARP */
 		for (int i = 0; i < 256; i++) {
-			struct uk_netdev_meta m = {0, 0, 0};
+			struct uk_netdev_meta m = {0, 0, 0, 0};
 
 			n = s->dev->ops->rx_meta
 			            ? s->dev->ops->rx_meta(s->dev, s->rxbuf, s->rxcap, &m)
@@ -836,6 +889,8 @@ int uk_net_step(struct uk_net *s)
 				break;
 			}
 			s->rx_l4_ok = (m.flags & UK_NETDEV_M_L4_CSUM_OK) != 0;
+			if (m.flags & UK_NETDEV_M_GSO_TCPV4)
+				s->st.rx_gso_frames++;
 			uk_net_input(s, s->rxbuf, (size_t)n);
 			s->rx_l4_ok = 0;
 		}

@@ -15,6 +15,7 @@
 #define NET_PROTO_TCP 6
 #define NET_PROTO_UDP 17
 #define NET_FRAME_MAX 1514 /* largest frame we build; received ones may be up to mtu + 14 */
+#define NET_TX_CAP (UK_NETDEV_GSO_MAX + 64) /* s->tx: a TSO frame (UK_NETDEV_F_TSO4) fits */
 
 #define NET_MS 1000000ull
 #define NET_S 1000000000ull
@@ -159,7 +160,8 @@ struct uk_net {
 	uint64_t now;
 	uint8_t *rxbuf;
 	size_t rxcap;
-	uint8_t tx[NET_FRAME_MAX + 64];
+	uint8_t *tx; /* one frame: NET_FRAME_MAX + 64 bytes, NET_TX_CAP with a TSO4 NIC */
+	size_t txcap;
 	struct uk_netdev_meta txm; /* the offloads of the frame being built in (tx) */
 	uint8_t rx_l4_ok;          /* the frame being input: UK_NETDEV_M_L4_CSUM_OK */
 	uint8_t in_step;           /* inside uk_net_step: the device is flushed at its end */
@@ -191,6 +193,9 @@ struct uk_net {
 void net_if_use(struct uk_net *s, int k);
 /* The address a packet to (dst) leaves from. */
 uint32_t net_src_for(struct uk_net *s, uint32_t dst);
+/* The largest TCP payload a segment from (src) to (dst) may carry given the peer's (mss): a
+ * multiple of (mss) up to 64 KiB when that NIC cuts segments (UK_NETDEV_F_TSO4), else (mss). */
+uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t mss);
 
 /* The stack the public functions act on (uk_net_init sets it). */
 extern struct uk_net *uk_net_cur;

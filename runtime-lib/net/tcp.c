@@ -360,6 +360,12 @@ static void tcp_send(struct uk_tcp *c, uint32_t seq, uint8_t flags, uint32_t off
 		ring_peek(&c->snd, off, t + hl, len);
 	net_tcp_csum(s, t, net_pseudo_sum(c->lip, c->rip, NET_PROTO_TCP, (uint16_t)(hl + len)),
 	             hl + len);
+	if (len > c->mss && (s->txm.flags & UK_NETDEV_M_CSUM_PARTIAL)) {
+		/* Longer than a segment (tcp_seg_max): the NIC cuts it into MSS-long ones. */
+		s->txm.flags |= UK_NETDEV_M_GSO_TCPV4;
+		s->txm.gso_size = c->mss;
+		s->st.tx_tso_frames++;
+	}
 	if (flags & TH_ACK) {
 		if (!(flags & TH_SYN))
 			c->rcv_adv =
@@ -405,6 +411,20 @@ static uint32_t flight(struct uk_tcp *c)
 	return c->snd_max - c->snd_una;
 }
 
+/*
+ * The most payload one segment may carry: the MSS, or with a NIC that cuts segments (TSO) a
+ * multiple of it, at most half the largest window the peer offered, so a second one is on its
+ * way while the first is acknowledged.
+ */
+static uint32_t tcp_seg_max(struct uk_tcp *c)
+{
+	uint32_t n = net_tcp_seg_max(c->s, c->lip, c->rip, c->mss), half = c->max_wnd / 2;
+
+	if (n > c->mss && n > half)
+		n = half > c->mss ? half / c->mss * c->mss : c->mss;
+	return n;
+}
+
 static void tcp_output(struct uk_tcp *c)
 {
 	struct uk_net *s = c->s;
@@ -441,13 +461,15 @@ static void tcp_output(struct uk_tcp *c)
 		uint32_t avail = off < c->snd.len ? c->snd.len - off : 0;
 		uint32_t infl = c->snd_nxt - c->snd_una;
 		uint32_t usable = wnd > infl ? wnd - infl : 0;
-		uint32_t n = avail < usable ? avail : usable;
+		uint32_t n = avail < usable ? avail : usable, most = tcp_seg_max(c);
 		int fin;
 
 		if (off > c->snd.len)
 			break; /* FIN already sent */
-		if (n > c->mss)
-			n = c->mss;
+		if (n > most)
+			n = most;
+		else if (n > c->mss && n < avail)
+			n -= n % c->mss; /* whole segments while more waits: no runt on the wire */
 		fin = c->fin_queued && c->snd_nxt + n == c->fin_seq;
 		if (!n && !fin)
 			break;
@@ -722,12 +744,21 @@ static int tcp_ack(struct uk_tcp *c, uint32_t seq, uint32_t ack, uint32_t wnd, u
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 				c->cwnd += c->mss;
 			}
-		} else if (c->cwnd < c->ssthresh) {
-			c->cwnd += acked < c->mss ? acked : c->mss;
 		} else {
-			uint32_t inc =
-			        (uint32_t)((uint64_t)c->mss * c->mss / (c->cwnd ? c->cwnd : 1));
-			c->cwnd += inc ? inc : 1;
+			/* Byte counting (RFC 3465) up to a segment's worth per ACK: one MSS
+			 * without TSO; with it an ACK may cover a 64 KiB segment. */
+			uint32_t most = tcp_seg_max(c), k = acked < most ? acked : most;
+
+			if (c->cwnd < c->ssthresh) {
+				c->cwnd += k;
+			} else {
+				uint32_t inc = (uint32_t)((uint64_t)c->mss * c->mss /
+				                          (c->cwnd ? c->cwnd : 1));
+				if (most > c->mss && k > c->mss)
+					inc = (uint32_t)((uint64_t)c->mss * k /
+					                 (c->cwnd ? c->cwnd : 1));
+				c->cwnd += inc ? inc : 1;
+			}
 		}
 		if (c->cwnd > (1u << 30))
 			c->cwnd = 1u << 30;
@@ -1069,7 +1100,9 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 				c->ack_now = 1; /* we filled a hole: tell the sender at once */
 			}
 			if (took) {
-				c->unacked_segs++;
+				/* a segment a NIC did not cut (GUEST_TSO4) counts as the several
+				 * it stands for: acknowledged at once */
+				c->unacked_segs += took > c->mss ? 2 : 1;
 				if (c->unacked_segs >= 2)
 					c->ack_now = 1;
 				else if (!c->t_delack) {

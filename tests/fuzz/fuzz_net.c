@@ -76,6 +76,83 @@ static void settle(struct uk_net *a, struct uk_net *b)
 	}
 }
 
+/*
+ * MRG_RXBUF: a used ring of small buffers (so short inputs span several), made of (p): byte 0
+ * picks the features (bit 0 no GUEST_TSO4, bit 1 no MRG_RXBUF) and a buffer whose used length
+ * is a lie (bits 4-6, with bit 7), byte 1 how often the last chunk repeats (a long frame), then
+ * a 12-byte header and the frame's bytes in GBUF-byte chunks. What the merge returns goes to
+ * stack A as a frame, with A's MAC.
+ */
+#define GBUF 96u
+struct gfeed {
+	const uint8_t *p;
+	size_t n, at;
+	unsigned i, lie, reps;
+	uint8_t chunk[GBUF];
+};
+
+static int gfeed_next(void *ctx, const uint8_t **p, uint32_t *len)
+{
+	struct gfeed *g = ctx;
+	size_t k;
+
+	if (g->at >= g->n) {
+		if (!g->reps || !g->n)
+			return 0;
+		g->reps--;
+		g->at = g->n - (g->n % GBUF ? g->n % GBUF : GBUF); /* the last chunk again */
+	}
+	k = g->n - g->at < GBUF ? g->n - g->at : GBUF;
+	memcpy(g->chunk, g->p + g->at, k);
+	g->at += k;
+	*p = g->chunk;
+	*len = (uint32_t)k;
+	if (g->lie && g->i == (g->lie & 7))
+		*len = GBUF + 1 + (g->lie >> 3);
+	g->i++;
+	return 1;
+}
+
+static void vnet_merged(struct uk_net *a, const uint8_t *p, size_t n)
+{
+	static uint8_t big[UK_NETDEV_GSO_MAX + 64];
+	const size_t cap = UK_NETDEV_GSO_MAX + 4;
+	struct uk_netdev_meta m;
+	uint64_t feat = UK_VNET_F_GUEST_CSUM;
+	struct gfeed g;
+	int r;
+
+	if (n < 2)
+		return;
+	if (!(p[0] & 1))
+		feat |= UK_VNET_F_GUEST_TSO4;
+	if (!(p[0] & 2))
+		feat |= UK_VNET_F_MRG_RXBUF;
+	memset(&g, 0, sizeof(g));
+	g.p = p + 2;
+	g.n = n - 2;
+	g.lie = (p[0] & 0x80) ? (p[0] >> 4) & 7 : 0;
+	g.reps = (unsigned)p[1] * 4;
+	memset(big + cap, 0xee, sizeof(big) - cap);
+	while ((r = uk_vnet_rx_gather(big, cap, 12, GBUF, feat, gfeed_next, &g, &m)) != 0) {
+		for (size_t i = cap; i < sizeof(big); i++)
+			if (big[i] != 0xee)
+				__builtin_trap(); /* written past (cap) */
+		if (r == -2)
+			__builtin_trap(); /* gfeed never breaks the ring */
+		if (r < 0)
+			continue;
+		if (r < 14 || (size_t)r > cap || (r > 1514 && !(m.flags & UK_NETDEV_M_GSO_TCPV4)))
+			__builtin_trap(); /* a runt, or long without GSO */
+		if ((m.flags & UK_NETDEV_M_GSO_TCPV4) && !(feat & UK_VNET_F_GUEST_TSO4))
+			__builtin_trap();
+		memcpy(big, wa.nd.mac, 6);
+		a->rx_l4_ok = (m.flags & UK_NETDEV_M_L4_CSUM_OK) != 0;
+		uk_net_input(a, big, (size_t)r);
+		a->rx_l4_ok = 0;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct uk_net_config ca = {IPA, 0xffffff00u, IPB, 0}, cb = {IPB, 0xffffff00u, 0, 0};
@@ -92,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wa.nd.priv = &wa;
 	wb.nd.priv = &wb;
 	wa.nd.mtu = wb.nd.mtu = 1500;
+	wa.nd.flags = UK_NETDEV_F_RX_GSO; /* A takes 64 KiB frames (vnet_merged) */
 	memcpy(wa.nd.mac, "\x52\x54\x00\x12\x34\x56", 6);
 	memcpy(wb.nd.mac, "\x52\x55\x0a\x00\x02\x02", 6);
 	now_ns = 1000000000ull;
@@ -176,6 +254,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct uk_netdev_meta m;
 			uint64_t feat;
 
+			if (kind & 8) { /* in MRG_RXBUF buffers: the driver's merge first */
+				vnet_merged(a, data, n);
+				break;
+			}
 			if (n < 12 + 2)
 				break;
 			feat = (data[0] & 0x80) ? 0 : UK_VNET_F_GUEST_CSUM;
@@ -187,6 +269,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					__builtin_trap(); /* vouched for without GUEST_CSUM */
 				if (m.csum_start && (size_t)m.csum_start + m.csum_offset + 2 > n)
 					__builtin_trap(); /* a partial checksum outside the frame */
+				if (m.flags & UK_NETDEV_M_GSO_TCPV4)
+					__builtin_trap(); /* GSO without GUEST_TSO4 */
 				a->rx_l4_ok = (m.flags & UK_NETDEV_M_L4_CSUM_OK) != 0;
 				uk_net_input(a, f, n);
 				a->rx_l4_ok = 0;

@@ -491,6 +491,8 @@ static void test_csum(void)
 static void test_vnet_hdr(void)
 {
 	const uint64_t gc = UK_VNET_F_GUEST_CSUM;
+	const uint64_t gt = gc | UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF;
+	const unsigned csok = UK_NETDEV_M_L4_CSUM_OK, gsok = csok | UK_NETDEV_M_GSO_TCPV4;
 	struct {
 		const char *what;
 		uint8_t h[12];
@@ -537,9 +539,25 @@ static void test_vnet_hdr(void)
 	        {"csum_offset beyond the frame", {1, 0, 0, 0, 0, 0, 34, 0, 27, 0}, 60, gc, -1, 0},
 	        {"csum_offset huge", {1, 0, 0, 0, 0, 0, 34, 0, 0xff, 0xff}, 60, gc, -1, 0},
 	        {"field one byte past the end", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 51, gc, -1, 0},
+	        /* GUEST_TSO4: a TCP frame up to 64 KiB, with its gso_size and checksum flags */
+	        {"gso tcpv4 taken", {1, 1, 54, 0, 0xb4, 5, 34, 0, 16, 0}, 65549, gt, 0, gsok},
+	        {"gso tcpv4, data valid", {2, 1, 54, 0, 0xb4, 5}, 3000, gt, 0, gsok},
+	        {"gso tcpv4 without GUEST_TSO4",
+	         {1, 1, 54, 0, 0xb4, 5, 34, 0, 16, 0},
+	         3000,
+	         gc,
+	         -1,
+	         0},
+	        {"gso tcpv4, gso_size 0", {1, 1, 54, 0, 0, 0, 34, 0, 16, 0}, 3000, gt, -1, 0},
+	        {"gso tcpv4, no checksum flag", {0, 1, 54, 0, 0xb4, 5}, 3000, gt, -1, 0},
+	        {"gso tcpv4 with ecn", {1, 0x81, 54, 0, 0xb4, 5, 34, 0, 16, 0}, 3000, gt, -1, 0},
+	        {"gso udp", {1, 3, 42, 0, 0xb4, 5, 34, 0, 6, 0}, 3000, gt, -1, 0},
+	        {"over 1514 bytes without gso", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 1515, gt, -1, 0},
+	        {"1514 bytes without gso", {1, 0, 0, 0, 0, 0, 34, 0, 16, 0}, 1514, gt, 0, csok},
+	        {"gso frame over 64 KiB", {1, 1, 54, 0, 0xb4, 5, 34, 0, 16, 0}, 65550, gt, -1, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct uk_netdev_meta m = {0xdead, 1, 1};
+		struct uk_netdev_meta m = {0xdead, 1, 1, 0};
 		int r = uk_vnet_hdr_rx(t[i].h, t[i].len, t[i].feat, &m);
 
 		CHECK(r == t[i].want && m.flags == t[i].flags, "%s: got %d flags %u", t[i].what, r,
@@ -547,7 +565,7 @@ static void test_vnet_hdr(void)
 	}
 	/* What the driver writes for a frame it sends, both header sizes. */
 	for (uint32_t hdr = 10; hdr <= 12; hdr += 2) {
-		struct uk_netdev_meta m = {UK_NETDEV_M_CSUM_PARTIAL, 34, 16};
+		struct uk_netdev_meta m = {UK_NETDEV_M_CSUM_PARTIAL, 34, 16, 0};
 		uint8_t h[12];
 
 		memset(h, 0xaa, sizeof(h));
@@ -559,7 +577,152 @@ static void test_vnet_hdr(void)
 		      "tx header of %u bytes", hdr);
 		uk_vnet_hdr_tx(h, hdr, NULL);
 		CHECK(h[0] == 0 && uk_vnet_le16(h + 6) == 0, "tx header without offloads");
+		/* a TSO frame: gso_type, gso_size, hdr_len of Ethernet, IPv4 and TCP */
+		m.flags |= UK_NETDEV_M_GSO_TCPV4;
+		m.gso_size = 1460;
+		uk_vnet_hdr_tx(h, hdr, &m);
+		CHECK(h[0] == UK_VNET_HDR_F_NEEDS_CSUM && h[1] == UK_VNET_HDR_GSO_TCPV4 &&
+		              uk_vnet_le16(h + 2) == 54 && uk_vnet_le16(h + 4) == 1460 &&
+		              uk_vnet_le16(h + 6) == 34 && uk_vnet_le16(h + 8) == 16,
+		      "TSO tx header of %u bytes", hdr);
+		m.flags = UK_NETDEV_M_CSUM_PARTIAL;
 	}
+}
+
+/* --- a used ring for uk_vnet_rx_gather: buffers of (len) bytes, the first ones' headers set --- */
+
+#define GRING_BUF 2048u
+struct gring {
+	uint8_t buf[40][GRING_BUF];
+	uint32_t len[40];
+	unsigned n, next, broken_at; /* broken_at: (next) says the device broke the ring there */
+};
+
+static int gring_next(void *ctx, const uint8_t **p, uint32_t *len)
+{
+	struct gring *g = ctx;
+
+	if (g->broken_at && g->next + 1 == g->broken_at)
+		return -1;
+	if (g->next == g->n)
+		return 0;
+	*p = g->buf[g->next];
+	*len = g->len[g->next++];
+	return 1;
+}
+
+/* (g) holds one frame of (flen) bytes of pattern (k) behind a 12-byte header (h) in 2 KiB buffers
+ * (num_buffers (nb), 0: as many as it takes); returns how many buffers it took. */
+static unsigned gring_frame(struct gring *g, const uint8_t *h, size_t flen, unsigned k, unsigned nb)
+{
+	size_t left = flen + 12, at = 0;
+	unsigned first = g->n;
+	uint8_t *whole = malloc(left);
+
+	memcpy(whole, h, 12);
+	for (size_t i = 0; i < flen; i++)
+		whole[12 + i] = pat(k, i);
+	while (left) {
+		size_t n = left < GRING_BUF ? left : GRING_BUF;
+
+		memcpy(g->buf[g->n], whole + at, n);
+		g->len[g->n++] = (uint32_t)n;
+		at += n;
+		left -= n;
+	}
+	free(whole);
+	g->buf[first][10] = (uint8_t)(nb ? nb : g->n - first);
+	g->buf[first][11] = (uint8_t)((nb ? nb : g->n - first) >> 8);
+	return g->n - first;
+}
+
+/* The driver's merge of MRG_RXBUF buffers: a 64 KiB frame from 33 buffers, byte-exact; what a
+ * hostile device gives (num_buffers 0, past the bound, past what the ring holds, a buffer
+ * longer than it was, a frame longer than the stack's buffer) dropped with every one of its
+ * buffers taken, so the next frame is read from its own header; never a byte past (cap). */
+static void test_vnet_gather(void)
+{
+	const uint64_t ft = UK_VNET_F_GUEST_CSUM | UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF;
+	const uint8_t gso[12] = {1, 1, 54, 0, 0xb4, 5, 34, 0, 16, 0};
+	const uint8_t plain[12] = {0};
+	struct gring *g = calloc(1, sizeof(*g));
+	size_t cap = UK_NETDEV_GSO_MAX + 4;
+	uint8_t *out = malloc(cap + 64);
+	struct uk_netdev_meta m;
+	int r, exact;
+
+	/* a whole 64 KiB TSO frame and a small one behind it */
+	CHECK(gring_frame(g, gso, UK_NETDEV_GSO_MAX, 1, 0) == 33, "64 KiB in 33 buffers");
+	gring_frame(g, plain, 60, 2, 0);
+	r = uk_vnet_rx_gather(out, cap, 12, GRING_BUF, ft, gring_next, g, &m);
+	exact = r == (int)UK_NETDEV_GSO_MAX;
+	for (size_t i = 0; exact && i < UK_NETDEV_GSO_MAX; i++)
+		exact = out[i] == pat(1, i);
+	CHECK(exact && m.flags == (UK_NETDEV_M_L4_CSUM_OK | UK_NETDEV_M_GSO_TCPV4) &&
+	              m.gso_size == 1460 && g->next == 33,
+	      "merged 64 KiB frame byte-exact: %d, flags %u, %u buffers taken", r, m.flags,
+	      g->next);
+	r = uk_vnet_rx_gather(out, cap, 12, GRING_BUF, ft, gring_next, g, &m);
+	CHECK(r == 60 && out[0] == pat(2, 0) && m.flags == 0, "then the small frame: %d", r);
+	CHECK(uk_vnet_rx_gather(out, cap, 12, GRING_BUF, ft, gring_next, g, &m) == 0,
+	      "then nothing");
+
+	/* hostile num_buffers and lengths: the frame dropped, the next one read whole */
+	struct {
+		const char *what;
+		unsigned nb;    /* num_buffers written (0: the true count) */
+		int stretch;    /* the second buffer's used length over the buffer's size */
+		size_t flen;    /* the frame */
+		size_t cap;     /* the stack's buffer */
+		unsigned taken; /* buffers the drop takes */
+	} t[] = {
+	        {"num_buffers 0", 0xffff0000u, 0, 3000, 0, 1},
+	        {"num_buffers past the bound", UK_VNET_RX_BUFS_MAX + 1, 0, 3000, 0, 1},
+	        {"a buffer longer than it is", 0, 1, 5000, 0, 3},
+	        {"frame longer than the stack's buffer", 0, 0, 5000, 4000, 3},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		unsigned nb = t[i].nb == 0xffff0000u ? 0 : t[i].nb, k = 10 + (unsigned)i;
+		size_t c = t[i].cap ? t[i].cap : cap;
+
+		memset(g, 0, sizeof(*g));
+		gring_frame(g, gso, t[i].flen, k, 0);
+		if (t[i].nb) {
+			g->buf[0][10] = (uint8_t)nb;
+			g->buf[0][11] = (uint8_t)(nb >> 8);
+		}
+		if (t[i].stretch)
+			g->len[1] = GRING_BUF + 1;
+		memset(out, 0xee, cap + 64);
+		r = uk_vnet_rx_gather(out, c, 12, GRING_BUF, ft, gring_next, g, &m);
+		CHECK(r == -1 && g->next == t[i].taken && out[c] == 0xee,
+		      "%s: dropped (%d), %u buffers taken, nothing past the buffer", t[i].what, r,
+		      g->next);
+	}
+	/* a frame that says 3 buffers while the ring holds 2: dropped, never waited for */
+	memset(g, 0, sizeof(*g));
+	gring_frame(g, gso, 3000, 20, 3);
+	r = uk_vnet_rx_gather(out, cap, 12, GRING_BUF, ft, gring_next, g, &m);
+	CHECK(r == -1 && g->next == 2, "num_buffers past the ring: dropped (%d)", r);
+	/* without MRG_RXBUF num_buffers is not read: one buffer is one frame */
+	memset(g, 0, sizeof(*g));
+	gring_frame(g, plain, 100, 21, 7);
+	r = uk_vnet_rx_gather(out, cap, 12, GRING_BUF, UK_VNET_F_GUEST_CSUM, gring_next, g, &m);
+	CHECK(r == 100 && g->next == 1, "without MRG_RXBUF: one buffer (%d)", r);
+	/* without GUEST_TSO4 a long frame is dropped even when merged */
+	memset(g, 0, sizeof(*g));
+	gring_frame(g, gso, 3000, 22, 0);
+	r = uk_vnet_rx_gather(out, cap, 12, GRING_BUF, UK_VNET_F_GUEST_CSUM | UK_VNET_F_MRG_RXBUF,
+	                      gring_next, g, &m);
+	CHECK(r == -1 && g->next == 2, "a merged GSO frame without GUEST_TSO4: dropped (%d)", r);
+	/* the device broke the ring */
+	memset(g, 0, sizeof(*g));
+	gring_frame(g, gso, 3000, 23, 0);
+	g->broken_at = 2;
+	CHECK(uk_vnet_rx_gather(out, cap, 12, GRING_BUF, ft, gring_next, g, &m) == -2,
+	      "a broken ring is an error, not a drop");
+	free(out);
+	free(g);
 }
 
 int main(void)
@@ -573,5 +736,6 @@ int main(void)
 	test_two_nics();
 	test_csum();
 	test_vnet_hdr();
+	test_vnet_gather();
 	return finish();
 }

@@ -401,6 +401,74 @@ static void test_offload_not_completed(void)
 	pair_free(&p);
 }
 
+/*
+ * TSO (a virtio-net NIC on a tap with HOST_TSO4/GUEST_TSO4): A and B each with (a_tx)/(b_tx)
+ * (the NIC cuts 64 KiB frames) and (a_rx)/(b_rx) (it takes them whole); B's receive buffer
+ * (rcvbuf, 0: the default 64 KiB); every (drop)th data frame A sends lost (0: none). 1 MiB
+ * B->A and 512 KiB A->B byte-exact. The wire cuts a TSO frame for a peer that takes none, moving
+ * its pseudo-header sum to each segment's length: a wrong sum in the whole frame fails the
+ * receiver's check. A sender's frames stay within half the largest window its peer offered.
+ */
+static void transfer_tso(const char *what, int a_tx, int a_rx, int b_tx, int b_rx, uint32_t rcvbuf,
+                         unsigned drop)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+
+	wire_init(&p.wa, &p.wb);
+	wire_tso(&p.wa, a_tx, a_rx);
+	wire_tso(&p.wb, b_tx, b_rx);
+	p.wa.drop_every = drop;
+	p.wa.drop_tcp_data_only = 1;
+	p.a = stack_on(&p.wa, IP_A, 1);
+	p.b = stack_on(&p.wb, IP_B, 2);
+	if (rcvbuf)
+		uk_net_set_limits(0, rcvbuf, 0); /* B's */
+	l = listen_on(&p, 80, 4);
+	CHECK(connect_pair(&p, l, 80, &c, &s) == 0, "%s: handshake", what);
+	struct xfer x[2] = {{.src = c, .dst = s, .k = 7, .total = 1u << 20, .shut_at_end = 1},
+	                    {.src = s, .dst = c, .k = 8, .total = 512u << 10, .shut_at_end = 1}};
+	struct xfers xs = {x, 2};
+	run(&p, 600000, xfers_done, &xs);
+	for (int i = 0; i < 2; i++)
+		CHECK(x[i].rcvd == x[i].total && !x[i].bad && x[i].eof,
+		      "%s: exact bytes and EOF in direction %d: %llu of %llu, %d bad", what, i,
+		      (unsigned long long)x[i].rcvd, (unsigned long long)x[i].total, x[i].bad);
+	CHECK(p.a->st.rx_bad == 0 && p.b->st.rx_bad == 0 && !p.wa.cut_bad && !p.wb.cut_bad,
+	      "%s: no bad frames: %llu %llu, cut %u %u", what, (unsigned long long)p.a->st.rx_bad,
+	      (unsigned long long)p.b->st.rx_bad, p.wa.cut_bad, p.wb.cut_bad);
+	/* Each side hands out frames longer than a segment exactly when its NIC cuts them. */
+	CHECK(!p.wa.tso_sent == !a_tx && !p.a->st.tx_tso_frames == !a_tx,
+	      "%s: A sent %u TSO frames", what, p.wa.tso_sent);
+	CHECK(!p.wb.tso_sent == !b_tx && !p.b->st.tx_tso_frames == !b_tx,
+	      "%s: B sent %u TSO frames", what, p.wb.tso_sent);
+	/* ... cut into the peer's MSS, never past half the window it offered */
+	uint32_t win = rcvbuf ? rcvbuf : 65536;
+	CHECK(!a_tx || (p.wa.tso_min_gso == 1460 && p.wa.tso_max_pay <= win / 2 &&
+	                p.wa.tso_max_pay % 1460 == 0 && p.wa.tso_max_pay > 1460),
+	      "%s: A's TSO frames: gso_size %u, largest payload %u (window %u)", what,
+	      p.wa.tso_min_gso, p.wa.tso_max_pay, win);
+	/* Whole to a NIC that takes them (and the stack took them), cut for one that does not. */
+	CHECK(!p.wb.gso_delivered == !(a_tx && b_rx) && !p.wb.cut_segments == !(a_tx && !b_rx) &&
+	              p.b->st.rx_gso_frames == p.wb.gso_delivered,
+	      "%s: B got %u whole, %u cut (stack counted %llu)", what, p.wb.gso_delivered,
+	      p.wb.cut_segments, (unsigned long long)p.b->st.rx_gso_frames);
+	CHECK(!p.wa.gso_delivered == !(b_tx && a_rx) && !p.wa.cut_segments == !(b_tx && !a_rx),
+	      "%s: A got %u whole, %u cut", what, p.wa.gso_delivered, p.wa.cut_segments);
+	printf("%s: A sent %u TSO frames (largest %u bytes), B got %u whole and %u cut, %llu "
+	       "retransmits\n",
+	       what, p.wa.tso_sent, p.wa.tso_max_pay, p.wb.gso_delivered, p.wb.cut_segments,
+	       (unsigned long long)(p.a->st.tcp_retransmits + p.a->st.tcp_fast_retransmits));
+	CHECK(!drop || p.a->st.tcp_retransmits + p.a->st.tcp_fast_retransmits > 0,
+	      "%s: losses recovered by retransmission (%llu, %llu fast)", what,
+	      (unsigned long long)p.a->st.tcp_retransmits,
+	      (unsigned long long)p.a->st.tcp_fast_retransmits);
+	uk_tcp_close(c);
+	uk_tcp_close(s);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
 /* Every frame dropped: RTO backoff, then the connection times out. */
 static void test_rto_backoff(void)
 {
@@ -882,6 +950,12 @@ int main(void)
 	transfer_offload("offload from B only", 0, 1, 1, 0);
 	transfer_offload("no offload, flush ops", 0, 0, 0, 0);
 	test_offload_not_completed();
+	transfer_tso("TSO both ways, taken whole", 1, 1, 1, 1, 0, 0);
+	transfer_tso("TSO out, cut for peers without GUEST_TSO4", 1, 0, 1, 0, 0, 0);
+	transfer_tso("TSO from A only, B takes it whole", 1, 0, 0, 1, 0, 0);
+	transfer_tso("TSO into a small window", 1, 1, 0, 1, 8192, 0);
+	transfer_tso("TSO with every 5th data frame lost", 1, 1, 1, 1, 0, 5);
+	transfer_tso("TSO cut, every 3rd data frame lost", 1, 0, 0, 0, 0, 3);
 	test_rto_backoff();
 	test_window_full();
 	test_many_connections();

@@ -96,6 +96,7 @@ struct wire_frame {
 	uint16_t len;
 	uint8_t partial; /* sent with its TCP/UDP checksum left partial (tx_meta) */
 	struct uk_netdev_meta m;
+	uint8_t *big; /* a frame longer than (data) (a TSO frame for an RX_GSO peer), malloc'd */
 	uint8_t data[1600];
 };
 
@@ -120,18 +121,93 @@ struct wire {
 	unsigned no_complete;  /* a broken peer: partial checksums delivered as they are */
 	unsigned partial_sent; /* frames this device sent with a partial checksum */
 	unsigned flushes;      /* flush calls */
+	/* TSO, as a virtio-net NIC on a tap: wire_tso() sets it up. */
+	unsigned rx_gso;        /* takes TCP frames not yet cut (GUEST_TSO4): delivered whole */
+	unsigned tso_sent;      /* frames this device sent for the wire to cut */
+	unsigned tso_max_pay;   /* the largest TCP payload among them */
+	unsigned tso_min_gso;   /* the smallest gso_size among them */
+	unsigned gso_delivered; /* frames longer than 1514 delivered to this device */
+	unsigned cut_segments;  /* segments the wire cut for this device from its peer's */
+	unsigned cut_bad;       /* TSO frames the wire could not cut (malformed) */
 };
 
 /* The metadata of the frame being pushed (tx_meta sets it around its wire_tx call). */
 static const struct uk_netdev_meta *wire_cur_meta;
 
+static void wire_push(struct wire *w, const void *f, size_t len);
+
+/*
+ * What a tap does with a TSO frame for a NIC that takes no GUEST_TSO4 (Linux's tcp_gso_segment):
+ * cuts it into (m->gso_size) payload bytes, each segment with the headers copied, the IP total
+ * length and id and the TCP sequence number moved on, FIN and PSH on the last only, and the
+ * partial checksum's pseudo-header sum moved from the whole length to the segment's (so a
+ * stack that summed the wrong length fails the receiver's check), then completed.
+ */
+static void wire_cut(struct wire *w, const uint8_t *f, size_t len, const struct uk_netdev_meta *m)
+{
+	size_t ihl = (f[14] & 15) * 4u, thl, hl, pay, off;
+	uint8_t seg[1600];
+
+	if (len < 54 || f[23] != 6 || ihl != 20 || !m->gso_size ||
+	    (size_t)(f[16] << 8 | f[17]) != len - 14) {
+		w->peer->cut_bad++;
+		return;
+	}
+	thl = (size_t)(f[14 + ihl + 12] >> 4) * 4;
+	hl = 14 + ihl + thl;
+	pay = len - hl;
+	for (off = 0; off < pay; off += m->gso_size) {
+		size_t n = pay - off < m->gso_size ? pay - off : m->gso_size, slen = hl + n;
+		uint8_t *ip = seg + 14, *t = seg + hl - thl;
+		uint32_t old = (uint32_t)(len - 14 - ihl), sum;
+
+		if (slen > sizeof(seg)) {
+			w->peer->cut_bad++;
+			return;
+		}
+		memcpy(seg, f, hl);
+		memcpy(seg + hl, f + hl + off, n);
+		net_put16(ip + 2, (uint16_t)(slen - 14));
+		net_put16(ip + 4, (uint16_t)(net_get16(ip + 4) + off / m->gso_size));
+		net_put16(ip + 10, 0);
+		net_put16(ip + 10, net_csum_fold(net_csum_add(0, ip, ihl)));
+		net_put32(t + 4, net_get32(t + 4) + (uint32_t)off);
+		if (off + n < pay)
+			t[13] &= (uint8_t)~0x09; /* FIN, PSH */
+		sum = net_get16(t + 16) + (uint16_t)~old + (uint32_t)(thl + n);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		net_put16(t + 16, (uint16_t)sum);
+		net_csum_complete(seg, slen, m);
+		wire_cur_meta = NULL;
+		wire_push(w, seg, slen);
+		w->cut_segments++;
+	}
+}
+
 static void wire_push(struct wire *w, const void *f, size_t len)
 {
 	if (w->count >= WIRE_QMAX)
 		return;
+	if (wire_cur_meta && (wire_cur_meta->flags & UK_NETDEV_M_GSO_TCPV4) && !w->rx_gso) {
+		const struct uk_netdev_meta *m = wire_cur_meta;
+
+		wire_cut(w, f, len, m);
+		wire_cur_meta = m;
+		return;
+	}
 	struct wire_frame *e = &w->q[(w->head + w->count) % WIRE_QMAX];
 	e->len = (uint16_t)len;
-	memcpy(e->data, f, len);
+	e->big = NULL;
+	if (len > sizeof(e->data)) {
+		e->big = malloc(len);
+		if (!e->big)
+			return;
+		memcpy(e->big, f, len);
+		w->gso_delivered++;
+	} else {
+		memcpy(e->data, f, len);
+	}
 	e->partial = 0;
 	if (wire_cur_meta && (wire_cur_meta->flags & UK_NETDEV_M_CSUM_PARTIAL)) {
 		/* What a tap does: hand the frame on as it is to a NIC that takes partial
@@ -140,7 +216,7 @@ static void wire_push(struct wire *w, const void *f, size_t len)
 			e->partial = (uint8_t)w->guest_csum;
 			e->m = *wire_cur_meta;
 		} else {
-			net_csum_complete(e->data, len, wire_cur_meta);
+			net_csum_complete(e->big ? e->big : e->data, len, wire_cur_meta);
 		}
 	}
 	w->count++;
@@ -158,8 +234,9 @@ static int is_tcp_data(const uint8_t *f, size_t len)
 static uk_result_t wire_tx(struct uk_netdev *dev, const void *frame, size_t len)
 {
 	struct wire *w = dev->priv;
+	int gso = wire_cur_meta && (wire_cur_meta->flags & UK_NETDEV_M_GSO_TCPV4);
 
-	if (len < 14 || len > sizeof(w->last.data))
+	if (len < 14 || (!gso && len > sizeof(w->last.data)) || len > UK_NETDEV_GSO_MAX)
 		return UK_EINVAL;
 	if (getenv("NET_TRACE") && len >= 54 && ((const uint8_t *)frame)[23] == 6) {
 		const uint8_t *t =
@@ -174,7 +251,7 @@ static uk_result_t wire_tx(struct uk_netdev *dev, const void *frame, size_t len)
 		        tot - (((const uint8_t *)frame)[14] & 15) * 4 - (size_t)(t[12] >> 4) * 4,
 		        t[13], t[14] << 8 | t[15]);
 	}
-	if (w->capture) {
+	if (w->capture && !gso) {
 		w->last.len = (uint16_t)len;
 		memcpy(w->last.data, frame, len);
 	}
@@ -218,6 +295,22 @@ static uk_result_t wire_tx_meta(struct uk_netdev *dev, const void *frame, size_t
 			return UK_EINVAL; /* the stack must never ask this */
 		w->partial_sent++;
 	}
+	if (m && (m->flags & UK_NETDEV_M_GSO_TCPV4)) {
+		const uint8_t *f = frame;
+		size_t pay;
+
+		if (!(dev->flags & UK_NETDEV_F_TSO4) || !(m->flags & UK_NETDEV_M_CSUM_PARTIAL) ||
+		    !m->gso_size || len < 54 || len > UK_NETDEV_GSO_MAX || f[23] != 6 ||
+		    len - 54 <= m->gso_size || w->swap_pairs)
+			return UK_EINVAL; /* the stack must never ask this */
+		pay = len - 14 - (f[14] & 15) * 4u -
+		      (size_t)(f[14 + (f[14] & 15) * 4 + 12] >> 4) * 4;
+		w->tso_sent++;
+		if (pay > w->tso_max_pay)
+			w->tso_max_pay = (unsigned)pay;
+		if (!w->tso_min_gso || m->gso_size < w->tso_min_gso)
+			w->tso_min_gso = m->gso_size;
+	}
 	/* The fault paths (swap_pairs) are left out: a held frame would lose its metadata. */
 	wire_cur_meta = m;
 	r = wire_tx(dev, frame, len);
@@ -249,9 +342,14 @@ static int wire_rx(struct uk_netdev *dev, void *buf, size_t cap)
 	e = &w->q[w->head];
 	w->head = (w->head + 1) % WIRE_QMAX;
 	w->count--;
-	if (e->len > cap)
+	if (e->len > cap) {
+		free(e->big);
+		e->big = NULL;
 		return 0;
-	memcpy(buf, e->data, e->len);
+	}
+	memcpy(buf, e->big ? e->big : e->data, e->len);
+	free(e->big);
+	e->big = NULL;
 	return e->len;
 }
 
@@ -261,8 +359,10 @@ static int wire_rx_meta(struct uk_netdev *dev, void *buf, size_t cap, struct uk_
 {
 	struct wire *w = dev->priv;
 	uint8_t partial = w->count ? w->q[w->head].partial : 0;
+	int big = w->count && w->q[w->head].big;
 
-	m->flags = partial ? UK_NETDEV_M_L4_CSUM_OK : 0;
+	m->flags = (partial ? UK_NETDEV_M_L4_CSUM_OK : 0) | (big ? UK_NETDEV_M_GSO_TCPV4 : 0);
+	m->gso_size = big ? w->q[w->head].m.gso_size : 0;
 	return wire_rx(dev, buf, cap);
 }
 static const struct uk_netdev_ops wire_offload_ops = {
@@ -280,6 +380,16 @@ static inline void wire_offload(struct wire *w, int tx_csum, int guest_csum)
 	w->nd.ops = &wire_offload_ops;
 	w->nd.flags = tx_csum ? UK_NETDEV_F_TX_CSUM : 0;
 	w->guest_csum = (unsigned)guest_csum;
+}
+
+/* Gives (w) TSO as well: (tx) sets UK_NETDEV_F_TSO4 (the wire cuts what (w) sends unless the
+ * peer takes it whole), (rx) UK_NETDEV_F_RX_GSO (frames not cut are delivered whole, vouched
+ * for). Implies checksum offload both ways. Call before the stack is made on it. */
+static inline void wire_tso(struct wire *w, int tx, int rx)
+{
+	wire_offload(w, 1, 1);
+	w->nd.flags |= (tx ? UK_NETDEV_F_TSO4 : 0) | (rx ? UK_NETDEV_F_RX_GSO : 0);
+	w->rx_gso = (unsigned)rx;
 }
 
 static void wire_init(struct wire *a, struct wire *b)
@@ -300,6 +410,10 @@ static void wire_init(struct wire *a, struct wire *b)
 
 static void wire_free(struct wire *a, struct wire *b)
 {
+	for (unsigned i = 0; i < WIRE_QMAX; i++) {
+		free(a->q[i].big);
+		free(b->q[i].big);
+	}
 	free(a->q);
 	free(b->q);
 }

@@ -229,6 +229,9 @@ struct uk_net_stats {
 	/* checksum offload (a virtio-net device on a tap): TCP segments sent with the checksum
 	 * left to the device; TCP/UDP segments received whose checksum the device vouched for */
 	uint64_t tx_csum_offloaded, rx_csum_offloaded;
+	/* TSO (virtio-net HOST_TSO4/GUEST_TSO4 on a tap): TCP segments longer than the MSS sent
+	 * for the device to cut; received ones a peer's NIC did not cut */
+	uint64_t tx_tso_frames, rx_gso_frames;
 };
 void uk_net_get_stats(struct uk_net_stats *st);
 

@@ -42,12 +42,29 @@
  * negotiated, which QEMU offers only with a tap-like peer, never slirp).
  */
 #define UK_NETDEV_F_TX_CSUM 0x2u
+/*
+ * UK_NETDEV_F_TSO4 (with UK_NETDEV_F_TX_CSUM) says (tx_meta) also takes a TCP/IPv4 frame of up
+ * to UK_NETDEV_GSO_MAX bytes marked UK_NETDEV_M_GSO_TCPV4 (its checksum left partial, its IP
+ * total length the whole packet's): the device (or its peer) cuts it into segments of
+ * (gso_size) payload bytes (virtio-net: HOST_TSO4, offered only with a tap-like peer).
+ */
+#define UK_NETDEV_F_TSO4 0x4u
+/*
+ * UK_NETDEV_F_RX_GSO says (rx) MAY return a TCP/IPv4 frame of up to UK_NETDEV_GSO_MAX bytes (a
+ * peer's segments not yet cut, marked UK_NETDEV_M_GSO_TCPV4 by (rx_meta)): the stack then
+ * passes a (cap) of at least UK_NETDEV_GSO_MAX and takes the frame as one TCP segment
+ * (virtio-net: GUEST_TSO4 with MRG_RXBUF).
+ */
+#define UK_NETDEV_F_RX_GSO 0x8u
+/* The largest frame with UK_NETDEV_M_GSO_TCPV4: an IPv4 packet of 65535 bytes and Ethernet. */
+#define UK_NETDEV_GSO_MAX (65535u + 14u)
 
 /* Per-frame offload metadata for (tx_meta) and (rx_meta). */
 struct uk_netdev_meta {
 	unsigned flags;       /* UK_NETDEV_M_* */
 	uint16_t csum_start;  /* CSUM_PARTIAL: first byte summed, from the frame's start */
 	uint16_t csum_offset; /* CSUM_PARTIAL: where the result goes, from (csum_start) */
+	uint16_t gso_size;    /* GSO_TCPV4: TCP payload bytes per segment on the wire */
 };
 /* tx: sum from (csum_start) to the frame's end, the field at (csum_start) + (csum_offset)
  * holding the folded pseudo-header sum, and store the complement there. */
@@ -55,6 +72,9 @@ struct uk_netdev_meta {
 /* rx: the frame's TCP or UDP checksum need not be checked: the device checked it, or the
  * sender was a local peer that left it partial (the field then holds no valid checksum). */
 #define UK_NETDEV_M_L4_CSUM_OK 0x2u
+/* tx (with CSUM_PARTIAL) and rx: a TCP/IPv4 frame longer than one segment (see
+ * UK_NETDEV_F_TSO4, UK_NETDEV_F_RX_GSO). */
+#define UK_NETDEV_M_GSO_TCPV4 0x4u
 
 struct uk_netdev;
 
@@ -65,7 +85,8 @@ struct uk_netdev_ops {
 	 * Returns UK_OK when the frame is queued or sent; UK_EAGAIN when the
 	 * transmit ring is full (the stack treats the frame as lost on the wire
 	 * and lets its own retransmission recover); UK_EINVAL when (len) is
-	 * below 14 or above (mtu) + 14. MUST NOT block.
+	 * below 14 or above (mtu) + 14 (UK_NETDEV_GSO_MAX for a GSO frame
+	 * through (tx_meta)). MUST NOT block.
 	 */
 	uk_result_t (*tx)(struct uk_netdev *dev, const void *frame, size_t len);
 
