@@ -852,8 +852,9 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 }
 
 /* Start: a tap on each network's bridge, in the spec's order (NIC k = the guest's k-th virtio-net
- * device), and the guest's variables: UK_IP, UK_GW, UK_DNS for the first; UK_IPk, UK_GWk for the
- * others (docs/networking.md). Published ports go to the first network's address. */
+ * device), and the guest's variables: UK_IP, UK_GW, UK_MAC, UK_DNS for the first; UK_IPk, UK_GWk,
+ * UK_MACk for the others (docs/networking.md). Published ports go to the first network's address.
+ */
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
                    enum ukd_nic_kind kind, struct ukd_net_guest *out, uk_err_t *err)
 {
@@ -914,6 +915,7 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_IP%s=%s/%d", sfx, e.ip,
 		         r.prefix);
 		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_GW%s=%s", sfx, gw);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_MAC%s=%s", sfx, e.mac);
 		if (!k) {
 			snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_DNS=%s", gw);
 			snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
