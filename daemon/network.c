@@ -519,6 +519,8 @@ static int nft_apply(struct ukd *d, uk_err_t *err)
 		return -1;
 	int r = nft_build_apply(d, err);
 	ukd_store_commit(d->store, NULL);
+	if (r >= 0)
+		ukd_nat_flush_conntrack(d->nets->nat); /* the UDP flows of rules that changed */
 	return r;
 }
 
