@@ -7,7 +7,9 @@
 # acpi=off (the virtio_mmio.device= words) and the modern mmio transport, and pc with the PCI
 # slots pinned in the reverse order (what libvirt or a hot-plug can do). Each address must answer
 # ping and a UDP echo through its own bridge only (an address on the wrong NIC answers nothing:
-# its ARP asks arrive on another bridge), answered from the NIC's own MAC.
+# its ARP asks arrive on another bridge), answered from the NIC's own MAC. On microvm each NIC
+# must also have raised its own interrupt line (QEMU's `info irq`: three IOAPIC lines besides
+# the timer's and the serial port's, one per virtio-mmio NIC).
 # usage: multinic.sh UKCC SRCDIR     exit 0 pass, 1 fail, 77 skip (not root, no QEMU)
 set -u
 ukcc=$1 src=$2
@@ -60,6 +62,30 @@ sys.exit(1)
 PY
 }
 mac() { printf '52:54:00:0d:00:%02x' $((0x10 + $1)); }
+# irq_lines MONITOR: how many IOAPIC lines other than 0 (timer) and 4 (COM1) took interrupts
+irq_lines() {
+	python3 - "$1" <<'PY'
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+time.sleep(0.3)
+s.sendall(b"info irq\n")
+out, end = b"", time.time() + 5
+while time.time() < end and out.count(b"(qemu)") < 2:
+    try:
+        out += s.recv(65536)
+    except socket.timeout:
+        break
+text = out.decode(errors="replace").split("(qemu)")[1]  # the answer, between two prompts
+lines = set()
+for part in text.split("IRQ statistics for ")[1:]:  # one IOAPIC, or two with ACPI
+    if part.startswith("ioapic"):
+        lines |= {int(m[0]) for m in re.findall(r"^\s*(\d+): (\d+)", part, re.M)
+                  if int(m[0]) not in (0, 4) and int(m[1]) > 0}
+print(len(lines))
+PY
+}
 # run WHAT MACHINE DEVICE ORDER [SLOTS [MACS]]: NIC k (UK_IPk = 10.203.k.2, tap uktapk, MAC
 # mac k) in -device order ORDER (e.g. "2 1 0"); SLOTS=rev puts virtio-net-pci NIC k in PCI slot
 # 10 - k (probed in the reverse of ukd's order), fwd in 8 + k; MACS=no leaves UK_MAC* off
@@ -82,7 +108,8 @@ run() {
 	ip netns exec "$ns" qemu-system-x86_64 -M $machine -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
 		-kernel "$tmp/netblast" -append "${env}-- udpecho 9000" \
 		-nographic -nodefaults -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
-		"${args[@]}" -serial "file:$tmp/console" </dev/null >/dev/null 2>&1 &
+		"${args[@]}" -monitor "unix:$tmp/mon,server,nowait" -serial "file:$tmp/console" \
+		</dev/null >/dev/null 2>&1 &
 	local qpid=$!
 	pids+=($qpid)
 	for _ in $(seq 600); do grep -q "echoing UDP on" "$tmp/console" 2>/dev/null && break; sleep 0.1; done
@@ -97,6 +124,11 @@ run() {
 		X ip neigh show 10.203.$k.2 dev br$k | grep -qi "lladdr $(mac $k)" ||
 			{ rc=1; got+=" 10.203.$k.2 answered by $(X ip neigh show 10.203.$k.2 dev br$k)"; }
 	done
+	if [ "${machine%%,*}" = microvm ]; then
+		local lines
+		lines=$(irq_lines "$tmp/mon")
+		[ "$lines" = 3 ] || { rc=1; got+=" interrupt lines used: ${lines:-none} (want 3)"; }
+	fi
 	kill $qpid 2>/dev/null
 	wait $qpid 2>/dev/null
 	check $rc "$what:${got:- each address answers on its own NIC}"
