@@ -402,8 +402,9 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 		return -1;
 	while (s->env && s->env[n_env])
 		n_env++;
-	/* + the networks' (UK_IP, UK_GW, UK_DNS, UK_IPk, UK_GWk) or slirp's (UK_IP, UK_GW), NULL */
-	if (!(env = calloc(n_env + 2 * UKD_NETS_MAX + 2, sizeof(*env))))
+	/* + the networks' (UK_IP, UK_GW, UK_MAC, UK_DNS, UK_IPk, UK_GWk, UK_MACk) or slirp's
+	 * (UK_IP, UK_GW), NULL */
+	if (!(env = calloc(n_env + 3 * UKD_NETS_MAX + 2, sizeof(*env))))
 		return uk_err_internal(err, "out of memory");
 	memcpy(env, s->env, n_env * sizeof(*env));
 	if (ukd_qemu_user_check(d, err) < 0 ||

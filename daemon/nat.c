@@ -1,5 +1,6 @@
 /* Published ports on uk networks by the kernel: nftables DNAT rules and host-port reservations. */
 #include "nat.h"
+#include "conntrack.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -29,11 +30,43 @@ struct nat_map {
 	int fd; /* the reservation */
 };
 
+/* A published UDP port whose rule came or went: its conntrack entries go once the table says so */
+struct nat_flush {
+	uint32_t ip; /* network order; 0: every local address */
+	uint16_t port;
+};
+
 struct ukd_nat {
 	pthread_mutex_t lock;
 	struct nat_map *m;
 	int n, cap;
+	struct nat_flush *flush;
+	int nflush, flush_cap;
 };
+
+/* Notes (port) for ukd_nat_flush_conntrack() if it is UDP (lock held). */
+static void flush_note(struct ukd_nat *nat, const struct ukd_port *port)
+{
+	struct in_addr a = {0};
+
+	if (strcmp(port->proto, "udp"))
+		return;
+	if (nat->nflush == nat->flush_cap) {
+		int cap = nat->flush_cap ? nat->flush_cap * 2 : 8;
+		struct nat_flush *f = realloc(nat->flush, (size_t)cap * sizeof(*f));
+		if (!f) {
+			log_warn("network",
+			         "out of memory: UDP flows to %s:%u keep their conntrack "
+			         "entries",
+			         port->host_ip, port->host_port);
+			return;
+		}
+		nat->flush = f;
+		nat->flush_cap = cap;
+	}
+	inet_pton(AF_INET, port->host_ip, &a);
+	nat->flush[nat->nflush++] = (struct nat_flush){a.s_addr, htons((uint16_t)port->host_port)};
+}
 
 struct ukd_nat *ukd_nat_new(void)
 {
@@ -52,6 +85,7 @@ void ukd_nat_free(struct ukd_nat *nat)
 		if (nat->m[i].fd >= 0)
 			close(nat->m[i].fd);
 	free(nat->m);
+	free(nat->flush);
 	pthread_mutex_destroy(&nat->lock);
 	free(nat);
 }
@@ -136,6 +170,8 @@ int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const st
 	m->port = *port;
 	m->guest = *guest;
 	m->fd = fd;
+	if (!restore) /* a running guest's flows (ukd restarting) keep their entries */
+		flush_note(nat, port);
 	pthread_mutex_unlock(&nat->lock);
 	if (is_loopback(port->host_ip) || !strcmp(port->host_ip, "0.0.0.0"))
 		route_localnet(br);
@@ -156,11 +192,43 @@ int ukd_nat_remove(struct ukd_nat *nat, const char *owner)
 		}
 		if (nat->m[i].fd >= 0)
 			close(nat->m[i].fd);
+		flush_note(nat, &nat->m[i].port);
 		nat->m[i] = nat->m[--nat->n];
 		removed++;
 	}
 	pthread_mutex_unlock(&nat->lock);
 	return removed;
+}
+
+void ukd_nat_flush_conntrack(struct ukd_nat *nat)
+{
+	struct nat_flush *f;
+	int n;
+
+	if (!nat)
+		return;
+	pthread_mutex_lock(&nat->lock);
+	f = nat->flush;
+	n = nat->nflush;
+	nat->flush = NULL;
+	nat->nflush = nat->flush_cap = 0;
+	pthread_mutex_unlock(&nat->lock);
+	for (int i = 0; i < n; i++) {
+		char ip[16];
+		int k = ukd_conntrack_flush_udp(f[i].ip, f[i].port);
+		inet_ntop(AF_INET, &f[i].ip, ip, sizeof(ip));
+		if (k < 0)
+			log_warn("network",
+			         "flush the conntrack entries of UDP %s:%u: %s: its clients may "
+			         "reach "
+			         "the old destination until they pause for 30 s (load "
+			         "nf_conntrack_netlink?)",
+			         ip, ntohs(f[i].port), strerror(errno));
+		else if (k)
+			log_info("network", "UDP %s:%u: %d conntrack entries flushed", ip,
+			         ntohs(f[i].port), k);
+	}
+	free(f);
 }
 
 int ukd_nat_forwards(struct ukd_nat *nat)

@@ -43,6 +43,13 @@ int ukd_nat_add(struct ukd_nat *nat, const char *owner, const char *br, const st
                 const struct sockaddr_in *guest, int restore, uk_err_t *err);
 /* Forgets the rules of (owner) and closes their reservations; the number removed. */
 int ukd_nat_remove(struct ukd_nat *nat, const char *owner);
+/*
+ * Deletes the conntrack entries of the UDP ports whose rules came (not on a restore) or went
+ * since the last call (conntrack.h): a flow's entry keeps the NAT it was made with, so without
+ * this a client sending to a removed instance's port would reach it (or the bare host port)
+ * until it paused for 30 s. Call it once the table holds the change.
+ */
+void ukd_nat_flush_conntrack(struct ukd_nat *nat);
 /* How many rules are recorded (what the table text needs room for: < 600 bytes each). */
 int ukd_nat_count(struct ukd_nat *nat);
 /* 1 if a rule's host address is outside 127.0.0.0/8 (its clients elsewhere, and a guest

@@ -582,6 +582,8 @@ static int nft_apply_part(struct ukd *d, int pins_only, uk_err_t *err)
 	if (r < 0 || !pins_only)
 		d->nets->nft_stale = r < 0;
 	ukd_store_commit(d->store, NULL);
+	if (r >= 0)
+		ukd_nat_flush_conntrack(d->nets->nat); /* the UDP flows of rules that changed */
 	return r;
 }
 
@@ -928,8 +930,9 @@ static int proxies_from_text(struct ukd_nets *n, const char *instance, const cha
 }
 
 /* Start: a tap on each network's bridge, in the spec's order (NIC k = the guest's k-th virtio-net
- * device), and the guest's variables: UK_IP, UK_GW, UK_DNS for the first; UK_IPk, UK_GWk for the
- * others (docs/networking.md). Published ports go to the first network's address. */
+ * device), and the guest's variables: UK_IP, UK_GW, UK_MAC, UK_DNS for the first; UK_IPk, UK_GWk,
+ * UK_MACk for the others (docs/networking.md). Published ports go to the first network's address.
+ */
 static int prepare(struct ukd *d, const char *instance_id, const struct ukd_instance_spec *spec,
                    enum ukd_nic_kind kind, struct ukd_net_guest *out, uk_err_t *err)
 {
@@ -990,6 +993,7 @@ static int prepare(struct ukd *d, const char *instance_id, const struct ukd_inst
 		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_IP%s=%s/%d", sfx, e.ip,
 		         r.prefix);
 		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_GW%s=%s", sfx, gw);
+		snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_MAC%s=%s", sfx, e.mac);
 		if (!k) {
 			snprintf(out->env[out->n_env++], sizeof(out->env[0]), "UK_DNS=%s", gw);
 			snprintf(out->ip, sizeof(out->ip), "%s", e.ip);

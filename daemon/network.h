@@ -67,11 +67,12 @@ json_object *ukd_net_endpoint_json(struct ukd *d, const struct ukd_instance *in)
 void ukd_net_detach(struct ukd *d, const char *instance_id);
 
 /* What a start gives the guest on its networks: a NIC per network (the spec's order) and the
- * environment: UK_IP, UK_GW, UK_DNS for the first, UK_IPk and UK_GWk for NIC k > 0. */
+ * environment: UK_IP, UK_GW, UK_MAC, UK_DNS for the first, UK_IPk, UK_GWk and UK_MACk for NIC
+ * k > 0 (the guest finds each NIC by its MAC, whatever order the bus probes them in). */
 struct ukd_net_guest {
 	struct ukd_nic nics[UKD_NETS_MAX];
 	int n_nics;
-	char env[2 * UKD_NETS_MAX + 1][48];
+	char env[3 * UKD_NETS_MAX + 1][48];
 	int n_env;
 	char ip[16]; /* its address on the first (what a health check probes) */
 };

@@ -3,7 +3,7 @@
 refused past that or on a missing network with nothing half-written, disconnect removing one
 (the others keep their order), inspect listing every network (and Docker's
 NetworkSettings.Networks). With guests: a tap per network on the right bridge, QEMU (libvirt and
-qemu backends) given a NIC per network and the guest each NIC's address (UK_IP, UK_IP1, ...); an instance on A and B
+qemu backends) given a NIC per network and the guest each NIC's address and MAC (UK_IP, UK_MAC, UK_IP1, UK_MAC1, ...); an instance on A and B
 resolves a server on B through A's gateway and reaches it over its second NIC (and one on A
 over its first), an instance on A alone cannot resolve it; kill -9 of ukd keeps
 both taps; disconnected from B, B's name and tap are gone. usage: test_network_multi.py UKD UK"""
@@ -96,6 +96,7 @@ def guests(d):
     macs = [e["mac_address"] for e in d.inspect("web2")["network"]["networks"]]
     check("UK_IP=%s/24" % ips["a"] in cmd and "UK_IP1=%s/24" % ips["b"] in cmd and
           "UK_GW1=10.89.1.1" in cmd and "UK_DNS=10.89.0.1" in cmd and
+          "UK_MAC=%s" % macs[0] in cmd and "UK_MAC1=%s" % macs[1] in cmd and
           cmd.count("virtio-net") == 2 and all(m in cmd for m in macs),
           "QEMU's command line (%r): %s" % (macs, cmd))
     # the qemu backend too: a NIC per network, each one's address on the command line
@@ -105,6 +106,7 @@ def guests(d):
     q = d.inspect("q2")["network"]["networks"]
     cmd = " ".join(qemu_cmdline(d, "q2"))
     check("UK_IP1=%s/24" % q[1]["ip_address"] in cmd and cmd.count("virtio-net") == 2 and
+          "UK_MAC1=%s" % q[1]["mac_address"] in cmd and
           all(e["mac_address"] in cmd for e in q), "q2's QEMU: %s" % cmd)
     uk(d, "rm", "-f", "q2")
     # DNS: the names of each network web2 is on, on its gateway

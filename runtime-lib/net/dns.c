@@ -1,4 +1,5 @@
-/* DNS messages (RFC 1035 4.1): the A query getaddrinfo sends and the parser of the replies. */
+/* DNS messages (RFC 1035 4.1): the A query getaddrinfo sends, the parser of the replies and
+ * the TCP framing (4.2.2). */
 #include <string.h>
 
 #include "net_internal.h"
@@ -87,6 +88,18 @@ int uk_dns_name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+int uk_dns_tcp_frame(const uint8_t *buf, size_t have, size_t cap)
+{
+	size_t n;
+
+	if (have < 2)
+		return 0;
+	n = net_get16(buf);
+	if (!n || n + 2 > cap)
+		return -1;
+	return have >= n + 2 ? (int)n : 0;
+}
+
 int uk_dns_parse_reply(const uint8_t *m, size_t len, uint16_t id, const char *name, uint32_t *addrs,
                        int max)
 {
@@ -106,6 +119,8 @@ int uk_dns_parse_reply(const uint8_t *m, size_t len, uint16_t id, const char *na
 	    !uk_dns_name_eq(qname, name) || net_get16(m + off) != 1 || net_get16(m + off + 2) != 1)
 		return -1;
 	off += 4;
+	if (flags & 0x0200)
+		return UK_DNS_TRUNCATED;
 	if ((flags & 15) == 3)
 		return -2;
 	if (flags & 15)

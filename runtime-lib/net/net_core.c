@@ -2,6 +2,8 @@
  * loop. */
 #include <stdlib.h>
 #include <string.h>
+#include <uk/internal.h>
+
 #include "net_internal.h"
 
 static struct uk_netdev *netdevs;
@@ -838,24 +840,86 @@ uk_result_t uk_net_parse_config(const char *ip, const char *gw, struct uk_net_co
 	return UK_OK;
 }
 
+/* "52:54:00:0a:0b:0c" (either case) into (mac); -1 if it is not six hex pairs and colons. */
+static int parse_mac(const char *v, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++, v += 3) {
+		int b = 0;
+		for (int j = 0; j < 2; j++) {
+			int c = v[j] | 0x20;
+			if (v[j] >= '0' && v[j] <= '9')
+				b = b << 4 | (v[j] - '0');
+			else if (c >= 'a' && c <= 'f')
+				b = b << 4 | (c - 'a' + 10);
+			else
+				return -1;
+		}
+		mac[i] = (uint8_t)b;
+		if (v[2] != (i < 5 ? ':' : 0))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * NIC k's device. With (mac) (UK_MACk: ukd gives each NIC's address) the device with that
+ * address: the bus may probe NICs in another order than ukd listed them (microvm fills its
+ * mmio slots from the top, libvirt may place PCI slots itself, a hot-plugged NIC comes last).
+ * Else, or when no device has it (said on the console), the k-th in probe order. Never one in
+ * (used) (a bit per device position).
+ */
+static struct uk_netdev *nic_device(int k, const char *var, const char *mac, unsigned *used)
+{
+	struct uk_netdev *d;
+	uint8_t m[6];
+	int i;
+
+	if (mac && *mac) {
+		if (parse_mac(mac, m) < 0)
+			uk_printk(
+			        "uk: %s=%s: not a MAC address (six hex pairs with colons): NIC %d "
+			        "taken in probe order\n",
+			        var, mac, k);
+		else {
+			for (d = uk_netdev_first(), i = 0; d; d = uk_netdev_next(d), i++)
+				if (!memcmp(d->mac, m, 6) && !(*used & 1u << i)) {
+					*used |= 1u << i;
+					return d;
+				}
+			uk_printk(
+			        "uk: %s=%s: no NIC has that address: NIC %d taken in probe order\n",
+			        var, mac, k);
+		}
+	}
+	for (d = uk_netdev_first(), i = 0; d; d = uk_netdev_next(d), i++)
+		if (!(*used & 1u << i) && i >= k) {
+			*used |= 1u << i;
+			return d;
+		}
+	return NULL;
+}
+
 uk_result_t uk_net_configure_from_options(void)
 {
-	static const char *const ipv[] = {"UK_IP1", "UK_IP2", "UK_IP3"};
-	static const char *const gwv[] = {"UK_GW1", "UK_GW2", "UK_GW3"};
+	static const char *const ipv[] = {"UK_IP", "UK_IP1", "UK_IP2", "UK_IP3"};
+	static const char *const gwv[] = {"UK_GW", "UK_GW1", "UK_GW2", "UK_GW3"};
+	static const char *const macv[] = {"UK_MAC", "UK_MAC1", "UK_MAC2", "UK_MAC3"};
 	struct uk_net_config cfg;
-	uk_result_t r = uk_net_parse_config(getenv("UK_IP"), getenv("UK_GW"), &cfg);
+	unsigned used = 0;
+	uk_result_t r = uk_net_parse_config(getenv(ipv[0]), getenv(gwv[0]), &cfg);
+	struct uk_netdev *dev;
 
-	if (r != UK_OK || (r = uk_net_init(NULL, &cfg)) != UK_OK)
+	if (r != UK_OK)
 		return r;
-	/* NIC k (UK_IPk, UK_GWk: ukd's instances on several networks) is the k-th device after
-	 * the first, in probe order (PCI slot or virtio-mmio order: the order ukd gave them) */
+	dev = nic_device(0, macv[0], getenv(macv[0]), &used);
+	if ((r = uk_net_init(dev, &cfg)) != UK_OK)
+		return r;
+	/* NIC k (UK_IPk, UK_GWk, UK_MACk: ukd's instances on several networks) */
 	struct uk_net *s = uk_net_cur;
-	struct uk_netdev *dev = s->dev;
-	for (int k = 1; k < NET_IF_MAX && s->nextra == k - 1 && getenv(ipv[k - 1]); k++) {
+	for (int k = 1; k < NET_IF_MAX && s->nextra == k - 1 && getenv(ipv[k]); k++) {
 		struct uk_net_config c;
-		if (!(dev = uk_netdev_next(dev)) ||
-		    uk_net_parse_config(getenv(ipv[k - 1]), getenv(gwv[k - 1]), &c) != UK_OK ||
-		    c.dhcp || bufs_fit(s, dev) != 0)
+		if (uk_net_parse_config(getenv(ipv[k]), getenv(gwv[k]), &c) != UK_OK || c.dhcp ||
+		    !(dev = nic_device(k, macv[k], getenv(macv[k]), &used)) || bufs_fit(s, dev) != 0)
 			break;
 		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
 		s->nextra = k;

@@ -1,4 +1,5 @@
-/* getaddrinfo over a DNS stub resolver: A queries over UDP to dns= (UK_DNS) or DHCP's server. */
+/* getaddrinfo over a DNS stub resolver: A queries over UDP to dns= (UK_DNS) or DHCP's server,
+ * again over TCP when the answer came back truncated. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -7,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <uk/fd.h>
 #include <uk/uk.h>
 
 #include "net_internal.h"
@@ -14,6 +16,8 @@
 
 #define DNS_TRIES 3
 #define DNS_TRY_MS 2000
+#define DNS_TCP_MS 5000   /* the whole TCP exchange: connect, query, answer */
+#define DNS_TCP_MAX 16384 /* the longest answer taken over TCP (a frame's own limit is 64 KiB) */
 
 /* --- the lookup --- */
 
@@ -26,6 +30,60 @@ static uint32_t resolver(void)
 	if (v && inet_pton(AF_INET, v, &a) == 1)
 		return ntohl(a.s_addr);
 	return uk_net_cur ? uk_net_cur->dns : 0;
+}
+
+static uint64_t now_ms(void)
+{
+	return uk_fd_now() / 1000000; /* the sockets' clock (a test's own in the unit tests) */
+}
+
+/* Sets (fd)'s receive and send timeouts to what is left until (deadline) (ms); -1 if none. */
+static int time_left(int fd, uint64_t deadline)
+{
+	uint64_t t = now_ms(), left = deadline > t ? deadline - t : 0;
+	struct timeval tv = {(time_t)(left / 1000), (long)(left % 1000) * 1000};
+
+	if (!left || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The query (q, qlen) again over TCP to (sa) (RFC 7766: the answer did not fit a datagram),
+ * within DNS_TCP_MS and DNS_TCP_MAX bytes. Returns uk_dns_parse_reply()'s result, or -5 when
+ * the exchange failed (refused, timed out, closed early, an answer too long).
+ */
+static int dns_tcp(const struct sockaddr_in *sa, const uint8_t *q, int qlen, uint16_t id,
+                   const char *name, uint32_t *addrs, int max)
+{
+	uint64_t deadline = now_ms() + DNS_TCP_MS;
+	uint8_t *buf = malloc(DNS_TCP_MAX);
+	size_t have = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -5, n = 0;
+
+	if (fd < 0 || !buf || time_left(fd, deadline) < 0 ||
+	    connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		goto out;
+	buf[0] = (uint8_t)(qlen >> 8);
+	buf[1] = (uint8_t)qlen;
+	memcpy(buf + 2, q, (size_t)qlen);
+	if (time_left(fd, deadline) < 0 || send(fd, buf, (size_t)qlen + 2, 0) != qlen + 2)
+		goto out;
+	while (!(n = uk_dns_tcp_frame(buf, have, DNS_TCP_MAX))) {
+		ssize_t r;
+		if (time_left(fd, deadline) < 0 ||
+		    (r = recv(fd, buf + have, DNS_TCP_MAX - have, 0)) <= 0)
+			goto out;
+		have += (size_t)r;
+	}
+	if (n > 0)
+		rc = uk_dns_parse_reply(buf + 2, (size_t)n, id, name, addrs, max);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
 }
 
 /* Looks (name) up; returns the address count (> 0) or an EAI_* code. */
@@ -68,7 +126,10 @@ static int dns_lookup(const char *name, uint32_t *addrs, int max)
 			int k = uk_dns_parse_reply(r, (size_t)n, id, name, addrs, max);
 			if (k == -1)
 				continue; /* not our answer: keep waiting */
-			rc = k > 0 ? k : k == -3 ? EAI_FAIL : EAI_NONAME;
+			if (k == UK_DNS_TRUNCATED &&
+			    (k = dns_tcp(&sa, q, qlen, id, name, addrs, max)) == -5)
+				break; /* over TCP neither: EAI_AGAIN, as a lost answer */
+			rc = k > 0 ? k : k == 0 || k == -2 ? EAI_NONAME : EAI_FAIL;
 			break;
 		}
 	}

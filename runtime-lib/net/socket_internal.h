@@ -16,10 +16,21 @@ extern const struct uk_fd_ops uk_sock_ops;
  * no trailing dot). Stores up to (max) IPv4 addresses (host order) of the
  * answer section's A records of class IN in (addrs). Returns the count (>= 0),
  * -1 for a reply that is malformed or does not match (id, QR, question),
- * -2 for NXDOMAIN, -3 for another error rcode (SERVFAIL, REFUSED ...).
+ * -2 for NXDOMAIN, -3 for another error rcode (SERVFAIL, REFUSED ...),
+ * UK_DNS_TRUNCATED for a matching reply with TC set (the answer did not fit a
+ * datagram: ask again over TCP, RFC 7766), whatever records it holds.
  */
+#define UK_DNS_TRUNCATED (-4)
 int uk_dns_parse_reply(const uint8_t *msg, size_t len, uint16_t id, const char *name,
                        uint32_t *addrs, int max);
+
+/*
+ * DNS over TCP frames each message with a two-byte length (RFC 1035 4.2.2).
+ * Given the first (have) bytes of the stream in (buf), returns the message's
+ * length when the whole frame is there (the message at buf + 2), 0 while more
+ * is needed, -1 for a length of 0 or a frame longer than (cap) bytes.
+ */
+int uk_dns_tcp_frame(const uint8_t *buf, size_t have, size_t cap);
 
 /* Builds the query for (name) into (buf) (cap bytes); returns its length or -1. */
 int uk_dns_build_query(uint8_t *buf, size_t cap, uint16_t id, const char *name);

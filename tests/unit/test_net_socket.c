@@ -498,18 +498,67 @@ static void test_dns_parser(void)
 }
 
 static int dns_fd = -1, dns_drop_first, dns_queries;
+static int dns_tcp_fd = -1, dns_tcp_queries, dns_tcp_oversize;
 
-/* A DNS server on stack B (10.0.2.15:53): svc.test is 10.0.0.7, everything else NXDOMAIN. */
+/* big.test's answer: 40 A records (10.0.1.1 ... 10.0.1.40), 678 bytes: more than a datagram
+ * of 512 takes, so the UDP server sends the question alone with TC set. */
+static size_t big_answer(uint8_t *m, size_t qlen)
+{
+	size_t n = qlen;
+
+	m[2] = 0x81, m[3] = 0x80, m[6] = 0, m[7] = 40;
+	for (int i = 1; i <= 40; i++) {
+		const uint8_t rr[] = {0xc0, 12, 0, 1, 0,  1, 0, 0,
+		                      0,    60, 0, 4, 10, 0, 1, (uint8_t)i};
+		memcpy(m + n, rr, sizeof(rr));
+		n += sizeof(rr);
+	}
+	return n;
+}
+
+/* The same server over TCP (RFC 7766): one query per connection, answered and closed;
+ * (dns_tcp_oversize) announces a 20000-byte answer instead. */
+static void dns_serve_tcp(void)
+{
+	static int c = -1;
+	uint8_t m[1024];
+	long n;
+
+	if (c < 0 && (c = ukt_accept4(dns_tcp_fd, NULL, NULL, SOCK_NONBLOCK)) < 0)
+		return;
+	if ((n = ukt_recv(c, m, sizeof(m), 0)) < 0 && ukt_errno == EAGAIN)
+		return; /* the query is not here yet: the next step */
+	if (n >= 14 && n == 2 + (m[0] << 8 | m[1])) {
+		size_t len = big_answer(m + 2, (size_t)n - 2);
+		dns_tcp_queries++;
+		m[0] = (uint8_t)(len >> 8), m[1] = (uint8_t)len;
+		if (dns_tcp_oversize)
+			m[0] = 20000 >> 8, m[1] = 20000 & 255;
+		ukt_send(c, m, len + 2, 0);
+	}
+	ukt_close(c);
+	c = -1;
+}
+
+/* A DNS server on stack B (10.0.2.15:53): svc.test is 10.0.0.7, big.test is truncated (TC),
+ * everything else NXDOMAIN. */
 static void dns_serve(void)
 {
 	uint8_t m[600];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
+	if (dns_tcp_fd >= 0)
+		dns_serve_tcp();
 	long n = ukt_recvfrom(dns_fd, m, sizeof(m), MSG_DONTWAIT, SA(from), &fl);
 	if (n < 12)
 		return;
 	if (dns_queries++ == 0 && dns_drop_first)
 		return;
+	if (n > 13 && m[12] == 3 && !memcmp(m + 13, "big", 3)) {
+		m[2] = 0x83, m[3] = 0x80; /* QR, TC, RD; RA: the records did not fit */
+		ukt_sendto(dns_fd, m, (size_t)n, 0, SA(from), fl);
+		return;
+	}
 	int known = n > 13 && m[12] == 3 && !memcmp(m + 13, "svc", 3);
 	m[2] = 0x81, m[3] = known ? 0x80 : 0x83, m[7] = (uint8_t)known;
 	const uint8_t a1[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7};
@@ -575,6 +624,31 @@ static void test_getaddrinfo(void)
 	              fake_now - t0 >= 2000000000ull,
 	      "a lost query is sent again after 2 s (%d queries)", dns_queries);
 	ukt_freeaddrinfo(r);
+	/* A truncated answer: asked again over TCP, every record there (up to 16 kept) */
+	h.ai_socktype = SOCK_STREAM;
+	dns_drop_first = 0;
+	CHECK(ukt_getaddrinfo("big.test", "7", &h, &r) == EAI_AGAIN,
+	      "TC and no TCP server: EAI_AGAIN, not the empty truncated answer");
+	dns_tcp_fd = listener_on_b(53, 4);
+	ukt_fcntl(dns_tcp_fd, F_SETFL, O_NONBLOCK);
+	uk_net_use(P.a);
+	int got = ukt_getaddrinfo("big.test", "7", &h, &r), count = 0, in_order = 1;
+	for (struct addrinfo *i = r; i; i = i->ai_next, count++)
+		in_order &= ((struct sockaddr_in *)i->ai_addr)->sin_addr.s_addr ==
+		            htonl(UK_IP4(10, 0, 1, count + 1));
+	CHECK(got == 0 && count == UK_DNS_MAX_ADDRS && in_order && dns_tcp_queries == 1,
+	      "TC: resolved over TCP (%d, %d addresses, %d TCP queries)", got, count,
+	      dns_tcp_queries);
+	ukt_freeaddrinfo(r);
+	dns_tcp_oversize = 1;
+	t0 = fake_now;
+	CHECK(ukt_getaddrinfo("big.test", "7", &h, &r) == EAI_AGAIN &&
+	              fake_now - t0 <= 30000000000ull,
+	      "an answer over TCP longer than the resolver takes: EAI_AGAIN, bounded (%llu ms)",
+	      (unsigned long long)((fake_now - t0) / 1000000));
+	ukt_close(dns_tcp_fd);
+	dns_tcp_fd = -1;
+	h.ai_socktype = 0;
 	responder = NULL; /* nobody answers: bounded, EAI_AGAIN */
 	t0 = fake_now;
 	CHECK(ukt_getaddrinfo("svc.test", "7", &h, &r) == EAI_AGAIN &&

@@ -59,6 +59,9 @@ uk_result_t uk_net_init(struct uk_netdev *dev, const struct uk_net_config *cfg);
  *   UK_IP=10.0.2.15/24   static address and prefix length (default /24)
  *   UK_GW=10.0.2.2       default gateway (optional)
  *   UK_IP=dhcp or unset  DHCP
+ *   UK_MAC=52:54:00:..   the device to use: the one with this MAC (optional)
+ * and for NIC k = 1..3 UK_IPk, UK_GWk, UK_MACk (static only); a NIC without a
+ * UK_MAC* (or whose MAC no device has) is the k-th in probe order not taken.
  * Returns what uk_net_init() returns, UK_EINVAL for a malformed value.
  */
 uk_result_t uk_net_configure_from_options(void);
