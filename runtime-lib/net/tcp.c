@@ -1075,8 +1075,8 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 				 * on the next request the application sends. Less waits for
 				 * the delayed-ACK timer (40 ms, RFC 1122's bound is 500 ms). A
 				 * small receive buffer lowers the bar: half of it unacked. */
-				uint32_t bar = 2u * c->mss < c->rcv.max / 2 ? 2u * c->mss
-				                                           : c->rcv.max / 2;
+				uint32_t bar =
+				        2u * c->mss < c->rcv.max / 2 ? 2u * c->mss : c->rcv.max / 2;
 				if (c->rcv_nxt - c->rcv_acked >= bar)
 					c->ack_now = 1;
 				else if (!c->t_delack) {

@@ -197,8 +197,7 @@ static void test_lone_request_acked_in_time(void)
 	      "no ACK yet 30 ms in (the answer may still come): %u", ta.pure_acks);
 	for (int i = 0; i < 470 && c->snd_una != c->snd_max; i++)
 		run_tally(&p, 1, &ta, &tb, NULL, NULL);
-	CHECK(ta.pure_acks == 1 && c->snd_una == c->snd_max, "one ACK by 500 ms: %u",
-	      ta.pure_acks);
+	CHECK(ta.pure_acks == 1 && c->snd_una == c->snd_max, "one ACK by 500 ms: %u", ta.pure_acks);
 	CHECK(fake_now - sent_at <= 42000000ull,
 	      "acknowledged within the 40 ms delayed-ACK time (+ a step): %llu us",
 	      (unsigned long long)((fake_now - sent_at) / 1000));
@@ -258,8 +257,8 @@ static void stream_case(const char *what, uint32_t chunk, uint32_t total)
 	CHECK(got == total, "%s: all %u bytes arrived: %u", what, total, got);
 	CHECK(k.worst < 2 * MSS, "%s: never two full segments' worth unacknowledged: %u", what,
 	      k.worst);
-	CHECK(ta.pure_acks >= total / (2 * MSS + chunk), "%s: an ACK every 2 MSS at least: %u for %u",
-	      what, ta.pure_acks, total);
+	CHECK(ta.pure_acks >= total / (2 * MSS + chunk),
+	      "%s: an ACK every 2 MSS at least: %u for %u", what, ta.pure_acks, total);
 	CHECK(p.b->st.tcp_retransmits == 0, "%s: no retransmission", what);
 	uk_tcp_abort(c);
 	uk_tcp_abort(s);
