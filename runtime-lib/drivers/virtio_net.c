@@ -105,7 +105,7 @@ static void vnet_flush(struct uk_netdev *nd)
 static void rx_irq(struct vnet *v, int on)
 {
 	v->rx_quiet = (uint8_t)!on;
-	*(volatile uint16_t *)&v->rxq.avail->flags = on ? 0 : UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+	uk_virtq_irq(&v->rxq, on);
 }
 
 /*
@@ -190,7 +190,8 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	v->dev = dev;
 	/* Checksum offload both ways: QEMU offers it only with a peer that takes the virtio-net
 	 * header (a tap), never with slirp, so there the stack sums in software as before. */
-	if (uk_virtio_negotiate(dev, UK_VNET_F_MAC | UK_VNET_F_CSUM | UK_VNET_F_GUEST_CSUM))
+	if (uk_virtio_negotiate(dev, UK_VNET_F_MAC | UK_VNET_F_CSUM | UK_VNET_F_GUEST_CSUM |
+	                                     uk_virtio_event_idx_want()))
 		goto fail;
 	v->hdr = dev->transport == UK_VIRTIO_MMIO_LEGACY ? HDR_LEGACY : HDR_MODERN;
 	uk_virtio_irq_setup(dev); /* without an interrupt the stack polls every millisecond */
@@ -212,7 +213,7 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 		v->tx_free[v->ntx_free++] = (uint16_t)(v->txq.size - 1 - i);
 	}
 	/* We reclaim tx buffers when we need them: no interrupt for them. */
-	v->txq.avail->flags = UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+	uk_virtq_irq(&v->txq, 0);
 	if (dev->features & UK_VNET_F_MAC) {
 		uk_virtio_config_read(dev, 0, v->nd.mac, 6);
 	} else {
