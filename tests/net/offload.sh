@@ -5,7 +5,10 @@
 # and off. Every exchange must be byte-exact both ways (netblast checks its streams on both
 # ends): where a tap completes a partial checksum (its guest took no GUEST_CSUM) the receiver
 # checks it in software, so a wrong pseudo-header sum fails the transfer. Then Linux's TCP as the
-# peer (it hands partial checksums to a guest that takes them).
+# peer (it hands partial checksums to a guest that takes them). Then VIRTIO_RING_F_EVENT_IDX
+# (runtime-lib/drivers/virtio.c): negotiated on PCI and virtio-mmio (QEMU's x-query-virtio-status
+# says so), off in QEMU (the flags instead), off in the guest (UK_VIRTIO_EVENT_IDX=0), each
+# byte-exact both ways.
 # usage: offload.sh UKCC SRCDIR [BYTES]     exit 0 pass, 1 fail, 77 skip (not root, no QEMU)
 set -u
 ukcc=$1 src=$2 bytes=${3:-1048576}
@@ -41,13 +44,18 @@ fails=0
 check() { # check RC WHAT
 	if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi
 }
-# server CSUM GUEST_CSUM: netblast serve on 10.202.0.2 (pc, uktap0), in the background
+# server CSUM GUEST_CSUM [DEVICE_PROPS [ENV_WORDS [MACHINE]]]: netblast serve on 10.202.0.2 (pc,
+# or microvm, uktap0), in the background, its QMP on $tmp/qmp.sock
 server() {
-	ip netns exec "$ns" qemu-system-x86_64 -M pc -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
-		-kernel "$tmp/netblast" -append "env=UK_IP=10.202.0.2/24 -- serve 9000" \
-		-nographic -nodefaults -no-reboot \
+	local machine=${5:-pc} dev=virtio-net-pci
+	[ "$machine" = pc ] || dev=virtio-net-device
+	rm -f "$tmp/qmp.sock"
+	ip netns exec "$ns" qemu-system-x86_64 -M "$machine" -accel tcg -m 64 \
+		-bios /usr/share/qemu/qboot.rom -kernel "$tmp/netblast" \
+		-append "env=UK_IP=10.202.0.2/24 ${4:-}-- serve 9000" \
+		-nographic -nodefaults -no-reboot -qmp "unix:$tmp/qmp.sock,server=on,wait=off" \
 		-netdev tap,id=n0,ifname=uktap0,script=no,downscript=no \
-		-device "virtio-net-pci,netdev=n0,mac=52:54:00:0f:00:02,csum=$1,guest_csum=$2" \
+		-device "$dev,netdev=n0,mac=52:54:00:0f:00:02,csum=$1,guest_csum=$2${3:-}" \
 		-serial "file:$tmp/server.console" </dev/null >/dev/null 2>&1 &
 	spid=$!
 	pids+=($spid)
@@ -58,22 +66,51 @@ server_stop() {
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 }
-# client CSUM GUEST_CSUM: netblast send from 10.202.0.3 (microvm, uktap1); its console on stdout
+# client CSUM GUEST_CSUM [DEVICE_PROPS [ENV_WORDS]]: netblast send from 10.202.0.3 (microvm,
+# uktap1); its console on stdout
 client() {
 	X timeout 240 qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
-		-kernel "$tmp/netblast" -append "env=UK_IP=10.202.0.3/24 -- send 10.202.0.2 9000 $bytes" \
+		-kernel "$tmp/netblast" \
+		-append "env=UK_IP=10.202.0.3/24 ${4:-}-- send 10.202.0.2 9000 $bytes" \
 		-nographic -nodefaults -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-netdev tap,id=n0,ifname=uktap1,script=no,downscript=no \
-		-device "virtio-net-device,netdev=n0,mac=52:54:00:0f:00:03,csum=$1,guest_csum=$2" \
+		-device "virtio-net-device,netdev=n0,mac=52:54:00:0f:00:03,csum=$1,guest_csum=$2${3:-}" \
 		-serial "file:$tmp/client.console" </dev/null >/dev/null 2>&1
 	tr -d '\r' <"$tmp/client.console"
 }
-# run SCSUM SGUEST CCSUM CGUEST WHAT
+# event_idx: what the server's QEMU says its guest negotiated: "on", "off" (x-query-virtio-status)
+event_idx() {
+	X python3 - "$tmp/qmp.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m.get("return")
+json.loads(f.readline())
+ask("qmp_capabilities")
+path = [d["path"] for d in ask("x-query-virtio") if d["name"] == "virtio-net"][0]
+feats = ask("x-query-virtio-status", path=path)["guest-features"]
+print("on" if any("EVENT_IDX" in t for t in feats["transports"]) else "off")
+PY
+}
+# run SCSUM SGUEST CCSUM CGUEST WHAT [DEVICE_PROPS ENV_WORDS SERVER_MACHINE WANT_EVENT_IDX]
 run() {
-	local out
+	local out ei
 	rm -f "$tmp/server.console" "$tmp/client.console"
-	server "$1" "$2" || { check 1 "$5: the server came up"; server_stop; return; }
-	out=$(client "$3" "$4")
+	server "$1" "$2" "${6:-}" "${7:-}" "${8:-pc}" ||
+		{ check 1 "$5: the server came up"; server_stop; return; }
+	if [ -n "${9:-}" ]; then
+		ei=$(event_idx)
+		[ "$ei" = "$9" ]
+		check $? "$5: the ${8:-pc} server's EVENT_IDX is $ei (want $9)"
+	fi
+	out=$(client "$3" "$4" "${6:-}" "${7:-}")
 	server_stop
 	grep -q "bytes each way in" <<<"$out" && ! grep -q FAILED <<<"$out" &&
 		tr -d '\r' <"$tmp/server.console" | grep -q "received $bytes bytes crc32=[0-9a-f]*$"
@@ -112,4 +149,9 @@ py=$?
 server_stop
 [ $py = 0 ] && tr -d '\r' <"$tmp/server.console" | grep -q "received $bytes bytes crc32=[0-9a-f]*$"
 check $? "Linux peer: $bytes bytes each way byte-exact, both ends checked"
+
+run on on on on "EVENT_IDX, server on pc (PCI)" "" "" pc on
+run on on on on "EVENT_IDX, server on microvm (virtio-mmio)" "" "" microvm on
+run on on on on "EVENT_IDX off in QEMU: the ring flags" ",event_idx=off" "" pc off
+run on on on on "EVENT_IDX off in the guests" "" "env=UK_VIRTIO_EVENT_IDX=0 " pc off
 exit $((fails > 0))
