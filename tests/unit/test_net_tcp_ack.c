@@ -170,6 +170,47 @@ static void test_keepalive_frames(void)
 	pair_free(&p);
 }
 
+/*
+ * After a retransmission timeout the server's cwnd is one segment: the response's second
+ * segment waits for the ACK of the first, which the client (one segment short of two full ones)
+ * delays. Each request would then cost a delayed-ACK time unless the window grows back.
+ */
+static void test_keepalive_after_rto(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	struct http_like h = {0};
+	struct tally ta = {0}, tb = {0};
+	uint64_t t0;
+
+	pair_init(&p);
+	CHECK(connect_pair(&p, 83, &l, &c, &s) == 0, "handshake");
+	if (!s) {
+		pair_free(&p);
+		return;
+	}
+	h.requests = 100;
+	h.left = h.requests - 1;
+	uk_tcp_set_callback(s, server_cb, &h);
+	uk_tcp_set_callback(c, client_cb, &h);
+	s->cwnd = s->mss; /* what tcp_timeout leaves */
+	s->ssthresh = 2u * s->mss;
+	t0 = fake_now;
+	uk_net_use(p.b);
+	CHECK(uk_tcp_write(c, (uint8_t[REQ_LEN]){0}, REQ_LEN) == REQ_LEN, "first request");
+	for (int i = 0; i < 10000 && h.answered < h.requests; i++)
+		run_tally(&p, 1, &ta, &tb, NULL, NULL);
+	CHECK(h.answered == h.requests, "all answered: %u", h.answered);
+	CHECK(fake_now - t0 < 200000000ull,
+	      "100 requests after an RTO take less than 200 ms (one delayed ACK at most, not one "
+	      "each): %llu ms, cwnd %u",
+	      (unsigned long long)((fake_now - t0) / 1000000), s->cwnd);
+	uk_tcp_abort(c);
+	uk_tcp_abort(s);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
 /* A lone request whose answer does not come still gets its ACK, by the delayed-ACK timer: not
  * at once, and within RFC 1122's 500 ms (ours is 40 ms). */
 static void test_lone_request_acked_in_time(void)
@@ -271,6 +312,7 @@ int main(void)
 	heap_init((size_t)1 << 30);
 	test_keepalive_frames();
 	test_lone_request_acked_in_time();
+	test_keepalive_after_rto();
 	stream_case("full-sized segments", 16384, 1u << 20);
 	stream_case("1000-byte segments", 1000, 200000);
 	stream_case("100-byte segments", 100, 20000);
