@@ -7,7 +7,8 @@
 # usage: bench/net.sh [BUILD_DIR]   (runs itself in a network namespace of its own: unshare -n)
 # Environment: DURATION (s per wrk run, 10), CONNS (wrk -c, 50), ROUNDS (3; medians shown),
 # BYTES (each way per bulk run, 4194304), REQUESTS (guest client's GETs, 3000), GCONNS (its
-# connections, 16),
+# connections, 16); the TCP frames on the website guest's tap during the guest to guest GETs are
+# counted (AF_PACKET) and shown per request,
 # BEFORE=PATH (another ukd binary, e.g. main's: its proxy row measured in the same rounds, ukd
 # switched by a live-restore restart, which also proves the proxies come back; it is taken to
 # be a proxy-only ukd: run without --userland-proxy),
@@ -114,6 +115,22 @@ print("%.2f" % (2 * n / t / 1e6) if got == n else "0")
 EOF
 }
 median() { sort -n "$tmp/$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# frames_count TAP: counts TCP frames both ways on TAP until SIGTERM, then prints the count
+frames_count() {
+	exec python3 - "$1" <<'EOF'
+import signal, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+n = 0
+def done(*_):
+    print(n)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+while True:
+    f = s.recv(65536)
+    n += len(f) >= 34 and f[12:14] == b"\x08\x00" and f[23] == 6
+EOF
+}
 
 p1=$((20000 + RANDOM % 5000))
 p2=$((p1 + 1))
@@ -135,6 +152,9 @@ print([e["ip"] for e in json.load(sys.stdin)[0]["endpoints"] if e["name"] == "br
 wait_http "http://127.0.0.1:$p1/"
 wait_http "http://127.0.0.1:$p2/"
 wait_http "http://$ip/"
+tap=uk$(uk inspect bridged | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print((d[0] if isinstance(d, list) else d)["id"][:12])')0
 for r in $(seq "$rounds"); do
 	wrk_row slirp "http://127.0.0.1:$p1/"
 	wrk_row dnat "http://127.0.0.1:$p2/"
@@ -151,7 +171,12 @@ for r in $(seq "$rounds"); do
 		ukd_on "$build"
 		wait_http "http://127.0.0.1:$p2/"
 	fi
+	frames_count "$tap" >"$tmp/frames.cur" &
+	fpid=$!
 	guest_row g2g_http http bridged 80 "$requests" "$gconns"
+	kill "$fpid"
+	wait "$fpid" || true
+	awk -v n="$requests" '{printf "%.2f\n", $1 / n}' "$tmp/frames.cur" >>"$tmp/g2g_frames"
 	guest_row g2g_bulk send sink 9000 "$bytes"
 	if [ -n "${BEFORE_BUILD:-}" ]; then
 		gimg=netblast-before
@@ -187,6 +212,7 @@ printf '| %-60s | %12s |\n' "path" "figure"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..62})" "$(printf -- '-%.0s' {1..14})"
 printf '| %-60s | %8s req/s |\n' "guest -> guest website, $requests GETs over $gconns keep-alive conns" "$(median g2g_http)"
 printf '| %-60s | %8s req/s |\n' "host -> slirp website (wrk -c$conns, above)" "$(median slirp)"
+printf '| %-60s | %8s /req  |\n' "TCP frames per guest -> guest GET (the website's tap)" "$(median g2g_frames)"
 printf '| %-60s | %9s MB/s |\n' "guest -> guest netblast, $bytes bytes each way" "$(median g2g_bulk)"
 printf '| %-60s | %9s MB/s |\n' "host -> slirp netblast, $bytes bytes each way" "$(median slirp_bulk)"
 if [ -n "${BEFORE_BUILD:-}" ]; then

@@ -2,8 +2,10 @@
 #include "accel.h"
 #include "uk/vmm.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The one detection rule, shared with the qemu backend and runuk (vmm/). */
 void ukd_accel_detect(char type[8], char *reason, size_t len)
@@ -25,4 +27,14 @@ int ukd_accel_resolve(struct ukd *d, const char *requested, char type[8], uk_err
 	else
 		return uk_err_bad(err, "accelerator \"%s\": expected auto, kvm or tcg", requested);
 	return 0;
+}
+
+int ukd_vhost_net_usable(void)
+{
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
 }

@@ -666,6 +666,10 @@ static void xml_devices(FILE *f, const struct ukd_vm *vm)
 		fputs("' managed='no'/>\n      <model type='virtio'/>\n"
 		      "      <rom enabled='no'/>\n",
 		      f);
+		/* vhost-net where it opens (KVM only: it needs ioeventfd and irqfd); libvirt would
+		 * pick it by itself, but asked for it fails loudly instead of falling back */
+		if (vm->vhost_net && vm->accel == UKD_VM_KVM)
+			fputs("      <driver name='vhost'/>\n", f);
 		xml_pci_address(f, SLOT_NIC + i);
 		fputs("    </interface>\n", f);
 	}

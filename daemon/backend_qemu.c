@@ -435,6 +435,7 @@ static int qb_config(struct qb *b, const struct ukd_vm *vm, struct qb_render *r,
 		if (n->kind == UKD_NIC_TAP) {
 			o->kind = UKVMM_NIC_TAP;
 			o->ifname = n->tap;
+			o->vhost = vm->vhost_net && vm->accel == UKD_VM_KVM;
 			continue;
 		}
 		o->kind = UKVMM_NIC_USER;

@@ -439,6 +439,7 @@ static int start_domain(struct ukd *d, struct ukd_instance *in, uk_err_t *err)
 	        .name = in->domain_name,
 	        .dir = dir,
 	        .accel = strcmp(type, "kvm") ? UKD_VM_TCG : UKD_VM_KVM,
+	        .vhost_net = !strcmp(type, "kvm") && ukd_vhost_net_usable(),
 	        .kernel = kernel,
 	        .cmdline = cmdline,
 	        .memory = s->memory,

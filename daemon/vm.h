@@ -40,6 +40,7 @@ struct ukd_vm {
 	const char *name;        /* "uk-<id12>": unique per instance */
 	const char *dir;         /* the instance's directory: a backend keeps its files here */
 	enum ukd_vm_accel accel; /* resolved (daemon/accel.h) */
+	int vhost_net;           /* KVM: TAP NICs through vhost-net (ukd_vhost_net_usable()) */
 	const char *kernel;      /* PVH ELF */
 	const char *cmdline;     /* the kernel command line (daemon/cmdline.h) */
 	uint64_t memory;         /* bytes */

@@ -1586,14 +1586,24 @@ static void test_domain_xml(void **state)
 	                                  "string(/domain/devices/disk[2]/address/@slot)",
 	                                  "0x11",
 	                                  NULL};
-	/* a tap alone: plain libvirt, no qemu namespace */
+	/* a tap alone: plain libvirt, no qemu namespace; under KVM where /dev/vhost-net opens,
+	 * vhost-net asked for (never under TCG, even if the caller said so) */
 	static const char *const tap[] = {"count(/domain/*[local-name()='commandline'])",
 	                                  "0",
 	                                  "string(/domain/devices/interface/target/@dev)",
 	                                  "uk<t>",
 	                                  "string(/domain/devices/interface/address/@slot)",
 	                                  "0x08",
+	                                  "count(/domain/devices/interface/driver)",
+	                                  "0",
 	                                  NULL};
+	static const char *const vhost[] = {"string(/domain/@type)",
+	                                    "kvm",
+	                                    "string(/domain/devices/interface/driver/@name)",
+	                                    "vhost",
+	                                    "count(/domain/devices/interface/driver)",
+	                                    "1",
+	                                    NULL};
 
 	(void)state;
 	check_xml(&vm, bare);
@@ -1602,6 +1612,10 @@ static void test_domain_xml(void **state)
 	vm.n_nics = 2, vm.disks = disks, vm.n_disks = 2, vm.vcpus = 2, vm.accel = UKD_VM_KVM;
 	check_xml(&vm, all);
 	vm.nics = &nics[1], vm.n_nics = 1, vm.n_disks = 0;
+	check_xml(&vm, tap);
+	vm.vhost_net = 1;
+	check_xml(&vm, vhost);
+	vm.accel = UKD_VM_TCG;
 	check_xml(&vm, tap);
 }
 

@@ -65,6 +65,12 @@
 
 static struct uk_virtio_dev devs[MAX_DEVS];
 static int ndevs;
+static int no_event_idx; /* UK_VIRTIO_EVENT_IDX=0 in the environment: the flags instead */
+
+uint64_t uk_virtio_event_idx_want(void)
+{
+	return no_event_idx ? 0 : UK_VIRTIO_F_EVENT_IDX;
+}
 static struct uk_virtio_dev *vec_owner[VEC_LAST + 1];
 static int next_vec = VEC_FIRST;
 static char where_buf[MAX_DEVS][24];
@@ -216,6 +222,7 @@ int uk_virtio_queue_init(struct uk_virtio_dev *d, struct uk_virtq *q, uint16_t i
 	memset(q, 0, sizeof(*q));
 	q->index = index;
 	q->size = (uint16_t)n;
+	q->event_idx = (d->features & UK_VIRTIO_F_EVENT_IDX) != 0;
 	q->desc = (struct uk_virtq_desc *)mem;
 	q->avail = (struct uk_virtq_avail *)(mem + 16 * n);
 	q->used = (struct uk_virtq_used *)(mem + used_off);
@@ -267,14 +274,19 @@ void uk_virtq_post(struct uk_virtq *q, uint16_t id)
 
 void uk_virtq_kick(struct uk_virtio_dev *d, struct uk_virtq *q)
 {
+	uint16_t old = q->kicked;
+
 	if (!q->pending)
 		return;
 	q->pending = 0;
+	q->kicked = q->avail_idx;
 	/* The index store must be globally visible before we read the device's
-	 * flag, or both sides may skip the notification. */
+	 * flag (or event), or both sides may skip the notification. */
 	__asm__ volatile("mfence" ::: "memory");
-	if (*(volatile uint16_t *)&q->used->flags & UK_VIRTQ_USED_F_NO_NOTIFY)
+	if (q->event_idx ? !uk_virtq_need_event(*uk_virtq_avail_event(q), q->avail_idx, old)
+	                 : *(volatile uint16_t *)&q->used->flags & UK_VIRTQ_USED_F_NO_NOTIFY)
 		return;
+	d->kicks++;
 	if (is_pci(d))
 		wr16(q->notify, q->index);
 	else
@@ -292,7 +304,18 @@ int uk_virtq_take(struct uk_virtq *q, uint16_t *id, uint32_t *len)
 	*id = (uint16_t)e->id;
 	*len = e->len;
 	q->used_seen++;
+	if (q->event_idx)
+		*uk_virtq_used_event(q) = (uint16_t)(q->used_seen - q->irq_off);
 	return 1;
+}
+
+void uk_virtq_irq(struct uk_virtq *q, int on)
+{
+	q->irq_off = (uint8_t)!on;
+	if (q->event_idx)
+		*uk_virtq_used_event(q) = (uint16_t)(q->used_seen - q->irq_off);
+	else
+		*(volatile uint16_t *)&q->avail->flags = on ? 0 : UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
 /* Interrupt handler: counts, and acknowledges MMIO devices so their (level) line drops. */
@@ -568,6 +591,10 @@ void uk_drivers_init(const char *cmdline)
 {
 	int i;
 
+	/* UK_VIRTIO_EVENT_IDX=0 in the environment (`env=` words) turns EVENT_IDX off */
+	for (const char *c = cmdline; c && (c = strstr(c, "env=UK_VIRTIO_EVENT_IDX=0")); c++)
+		if ((c == cmdline || c[-1] == ' ') && (c[25] == ' ' || !c[25]))
+			no_event_idx = 1;
 	if (!uk_pci_scan(pci_found, NULL) && !mmio_from_cmdline(cmdline) && mmio_from_dsdt() < 0)
 		mmio_probe_slots();
 	for (i = 0; i < ndevs; i++) {

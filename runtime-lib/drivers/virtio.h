@@ -20,6 +20,8 @@
 #define UK_VIRTIO_S_FAILED 128
 
 #define UK_VIRTIO_F_VERSION_1 (1ull << 32)
+/* used_event/avail_event instead of the flags: "notify me when the index passes N" */
+#define UK_VIRTIO_F_EVENT_IDX (1ull << 29)
 
 /* Descriptor flags. */
 #define UK_VIRTQ_DESC_F_NEXT 1
@@ -59,9 +61,31 @@ struct uk_virtq {
 	struct uk_virtq_desc *desc;
 	struct uk_virtq_avail *avail;
 	struct uk_virtq_used *used;
-	uintptr_t notify; /* PCI: the queue's notify address; MMIO: QueueNotify */
-	uint16_t pending; /* descriptors made available since the last kick */
+	uintptr_t notify;  /* PCI: the queue's notify address; MMIO: QueueNotify */
+	uint16_t pending;  /* descriptors made available since the last kick */
+	uint16_t kicked;   /* avail_idx when we last decided about a kick (EVENT_IDX) */
+	uint8_t event_idx; /* EVENT_IDX negotiated: the ring's event fields, not its flags */
+	uint8_t irq_off;   /* the driver asked for no interrupts (uk_virtq_irq) */
 };
+
+/*
+ * EVENT_IDX's test (virtio 1.1 2.7.7.2, Linux's vring_need_event): the index moved from (old)
+ * to (new_idx); nonzero when it passed (event), i.e. event in [old, new_idx) modulo 2^16.
+ */
+static inline int uk_virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* The event fields after the rings: used_event ends the avail ring, avail_event the used. */
+static inline volatile uint16_t *uk_virtq_used_event(struct uk_virtq *q)
+{
+	return (volatile uint16_t *)&q->avail->ring[q->size];
+}
+static inline volatile uint16_t *uk_virtq_avail_event(struct uk_virtq *q)
+{
+	return (volatile uint16_t *)&q->used->ring[q->size];
+}
 
 enum uk_virtio_transport {
 	UK_VIRTIO_PCI,         /* virtio 1.0 over PCI (vendor capabilities) */
@@ -80,6 +104,7 @@ struct uk_virtio_dev {
 	uintptr_t common, isr, devcfg, notify_base; /* PCI: mapped structures */
 	uint32_t notify_mult;
 	volatile unsigned irqs; /* interrupts taken (the handler counts) */
+	unsigned kicks;         /* notifications sent (uk_virtq_kick), for tests and measuring */
 	const char *where;      /* "pci 00:02.0", "mmio 0xfeb00e00" */
 };
 
@@ -127,8 +152,20 @@ void uk_virtq_post(struct uk_virtq *q, uint16_t id);
 /* Tells the device about what was posted, unless it asked not to be told. */
 void uk_virtq_kick(struct uk_virtio_dev *dev, struct uk_virtq *q);
 
+/*
+ * Asks the device for interrupts on (q) when used entries come (on), or for none (off). With
+ * EVENT_IDX "none" is used_event kept just behind what was taken (the device's index never
+ * passes it again), refreshed by each take; without, the NO_INTERRUPT flag. After (on), read
+ * the ring once more: an entry that came before the request raised nothing.
+ */
+void uk_virtq_irq(struct uk_virtq *q, int on);
+
 /* Takes the next used descriptor: sets (*id), (*len) and returns 1; 0 when none. */
 int uk_virtq_take(struct uk_virtq *q, uint16_t *id, uint32_t *len);
+
+/* UK_VIRTIO_F_EVENT_IDX for the drivers to ask for, or 0 with UK_VIRTIO_EVENT_IDX=0 in the
+ * guest's environment (uk run -e: to compare the two). */
+uint64_t uk_virtio_event_idx_want(void);
 
 /* Nonzero when the image links a network stack, so virtio-net devices are worth starting. */
 int uk_virtio_net_wanted(void);

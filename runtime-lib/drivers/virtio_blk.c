@@ -129,7 +129,7 @@ int uk_virtio_blk_probe(struct uk_virtio_dev *dev)
 	uint32_t bs = SECTOR, size_max = 0;
 
 	if (uk_virtio_negotiate(dev, BLK_F_SIZE_MAX | BLK_F_SEG_MAX | BLK_F_RO | BLK_F_BLK_SIZE |
-	                                     BLK_F_FLUSH))
+	                                     BLK_F_FLUSH | uk_virtio_event_idx_want()))
 		return -1;
 	v = calloc(1, sizeof(*v));
 	if (!v)

@@ -142,7 +142,7 @@ static void vnet_flush(struct uk_netdev *nd)
 static void rx_irq(struct vnet *v, int on)
 {
 	v->rx_quiet = (uint8_t)!on;
-	*(volatile uint16_t *)&v->rxq.avail->flags = on ? 0 : UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+	uk_virtq_irq(&v->rxq, on);
 }
 
 /* The used buffers of the frame being gathered: posted back once it is copied. */
@@ -264,7 +264,8 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	 * software as before. */
 	if (uk_virtio_negotiate(dev, vnet_want(UK_VNET_F_MAC | UK_VNET_F_CSUM |
 	                                       UK_VNET_F_GUEST_CSUM | UK_VNET_F_HOST_TSO4 |
-	                                       UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF)))
+	                                       UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF) |
+	                                 uk_virtio_event_idx_want()))
 		goto fail;
 	if (vnet_want(dev->features) != dev->features &&
 	    uk_virtio_negotiate(dev, vnet_want(dev->features))) /* again, without the orphans */
@@ -294,7 +295,7 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 		v->tx_free[v->ntx_free++] = (uint16_t)(v->txq.size - 1 - i);
 	}
 	/* We reclaim tx buffers when we need them: no interrupt for them. */
-	v->txq.avail->flags = UK_VIRTQ_AVAIL_F_NO_INTERRUPT;
+	uk_virtq_irq(&v->txq, 0);
 	if (dev->features & UK_VNET_F_MAC) {
 		uk_virtio_config_read(dev, 0, v->nd.mac, 6);
 	} else {

@@ -108,7 +108,7 @@ struct uk_tcp {
 	struct net_ring rcv;
 	struct tcp_seg *ooo;
 	uint32_t ooo_bytes;
-	uint32_t unacked_segs;
+	uint32_t rcv_acked; /* rcv_nxt our last ACK carried */
 
 	/* congestion control (RFC 5681, 6582) */
 	uint32_t cwnd, ssthresh, dupacks, recover;

@@ -374,7 +374,7 @@ static void tcp_send(struct uk_tcp *c, uint32_t seq, uint8_t flags, uint32_t off
 		else
 			c->rcv_adv = c->rcv_nxt + (wnd > 65535 ? 65535 : wnd);
 		c->t_delack = 0;
-		c->unacked_segs = 0;
+		c->rcv_acked = c->rcv_nxt;
 		c->ack_now = 0;
 	}
 	net_ip_send(s, c->lip, c->rip, NET_PROTO_TCP, hl + len);
@@ -1100,10 +1100,17 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 				c->ack_now = 1; /* we filled a hole: tell the sender at once */
 			}
 			if (took) {
-				/* a segment a NIC did not cut (GUEST_TSO4) counts as the several
-				 * it stands for: acknowledged at once */
-				c->unacked_segs += took > c->mss ? 2 : 1;
-				if (c->unacked_segs >= 2)
+				/* An ACK at least every second full-sized segment (RFC 9293
+				 * 3.8.6.3), counted in bytes as Linux does: a response of a
+				 * segment and a bit is no reason to ACK at once, the ACK rides
+				 * on the next request the application sends. Less waits for
+				 * the delayed-ACK timer (40 ms, RFC 1122's bound is 500 ms). A
+				 * small receive buffer lowers the bar: half of it unacked. A
+				 * segment a NIC did not cut (GUEST_TSO4) counts as the bytes it
+				 * carries: one of two MSS or more is acknowledged at once. */
+				uint32_t bar =
+				        2u * c->mss < c->rcv.max / 2 ? 2u * c->mss : c->rcv.max / 2;
+				if (c->rcv_nxt - c->rcv_acked >= bar)
 					c->ack_now = 1;
 				else if (!c->t_delack) {
 					c->t_delack = s->now + TCP_DELACK;

@@ -9,7 +9,12 @@
 # for a peer that takes no GUEST_TSO4. A packet socket on each tap counts the frames longer than
 # 1514 bytes, so a run that should carry TSO frames fails without them (and one that should not,
 # with them). Then Linux's TCP as the peer (it hands partial checksums and 64 KiB frames to a
-# guest that takes them).
+# guest that takes them). Then VIRTIO_RING_F_EVENT_IDX (runtime-lib/drivers/virtio.c):
+# negotiated on PCI and virtio-mmio (QEMU's x-query-virtio-status says so), off in QEMU (the
+# flags instead), off in the guest (UK_VIRTIO_EVENT_IDX=0), each byte-exact both ways. Last,
+# keep-alive GETs from netblast to the website example: the response (1460 + 41 bytes) carries
+# the request's ACK and the client's ACK rides on its next request, so the website's tap carries
+# at most 3 TCP frames a request (4 with a pure ACK each).
 # usage: offload.sh UKCC SRCDIR [BYTES]     exit 0 pass, 1 fail, 77 skip (not root, no QEMU)
 set -u
 ukcc=$1 src=$2 bytes=${3:-1048576}
@@ -77,13 +82,18 @@ expect_big() { # expect_big DIR yes|no WHAT
 	check $? "$3: frames over 1514 bytes $1: ${c:-none} (want $2)"
 }
 
-# server NICPROPS: netblast serve on 10.202.0.2 (pc, uktap0), in the background
+# server NICPROPS [ENV_WORDS [MACHINE]]: netblast serve on 10.202.0.2 (pc, or microvm, uktap0),
+# in the background, its QMP on $tmp/qmp.sock
 server() {
-	ip netns exec "$ns" qemu-system-x86_64 -M pc -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
-		-kernel "$tmp/netblast" -append "env=UK_IP=10.202.0.2/24 -- serve 9000" \
-		-nographic -nodefaults -no-reboot \
+	local machine=${3:-pc} dev=virtio-net-pci
+	[ "$machine" = pc ] || dev=virtio-net-device
+	rm -f "$tmp/qmp.sock"
+	ip netns exec "$ns" qemu-system-x86_64 -M "$machine" -accel tcg -m 64 \
+		-bios /usr/share/qemu/qboot.rom -kernel "$tmp/netblast" \
+		-append "env=UK_IP=10.202.0.2/24 ${2:-}-- serve 9000" \
+		-nographic -nodefaults -no-reboot -qmp "unix:$tmp/qmp.sock,server=on,wait=off" \
 		-netdev tap,id=n0,ifname=uktap0,script=no,downscript=no \
-		-device "virtio-net-pci,netdev=n0,mac=52:54:00:0f:00:02,$1" \
+		-device "$dev,netdev=n0,mac=52:54:00:0f:00:02,$1" \
 		-serial "file:$tmp/server.console" </dev/null >/dev/null 2>&1 &
 	spid=$!
 	pids+=($spid)
@@ -94,23 +104,51 @@ server_stop() {
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 }
-# client NICPROPS: netblast send from 10.202.0.3 (microvm, uktap1); its console on stdout
+# client NICPROPS [ENV_WORDS]: netblast send from 10.202.0.3 (microvm, uktap1); its console on
+# stdout
 client() {
 	X timeout 240 qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
-		-kernel "$tmp/netblast" -append "env=UK_IP=10.202.0.3/24 -- send 10.202.0.2 9000 $bytes" \
+		-kernel "$tmp/netblast" \
+		-append "env=UK_IP=10.202.0.3/24 ${2:-}-- send 10.202.0.2 9000 $bytes" \
 		-nographic -nodefaults -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-netdev tap,id=n0,ifname=uktap1,script=no,downscript=no \
 		-device "virtio-net-device,netdev=n0,mac=52:54:00:0f:00:03,$1" \
 		-serial "file:$tmp/client.console" </dev/null >/dev/null 2>&1
 	tr -d '\r' <"$tmp/client.console"
 }
-# run SERVERNIC CLIENTNIC WHAT
+# event_idx: what the server's QEMU says its guest negotiated: "on", "off" (x-query-virtio-status)
+event_idx() {
+	X python3 - "$tmp/qmp.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m.get("return")
+json.loads(f.readline())
+ask("qmp_capabilities")
+path = [d["path"] for d in ask("x-query-virtio") if d["name"] == "virtio-net"][0]
+feats = ask("x-query-virtio-status", path=path)["guest-features"]
+print("on" if any("EVENT_IDX" in t for t in feats["transports"]) else "off")
+PY
+}
+# run SERVERNIC CLIENTNIC WHAT [ENV_WORDS [SERVER_MACHINE [WANT_EVENT_IDX]]]
 run() {
-	local out
+	local out ei
 	rm -f "$tmp/server.console" "$tmp/client.console"
-	server "$1" || { check 1 "$3: the server came up"; server_stop; return; }
+	server "$1" "${4:-}" "${5:-pc}" || { check 1 "$3: the server came up"; server_stop; return; }
+	if [ -n "${6:-}" ]; then
+		ei=$(event_idx)
+		[ "$ei" = "$6" ]
+		check $? "$3: the ${5:-pc} server's EVENT_IDX is $ei (want $6)"
+	fi
 	sniff_start
-	out=$(client "$2")
+	out=$(client "$2" "${4:-}")
 	server_stop
 	sniffed=$(sniff_stop)
 	grep -q "bytes each way in" <<<"$out" && ! grep -q FAILED <<<"$out" &&
@@ -170,4 +208,43 @@ sniffed=$(sniff_stop)
 check $? "Linux peer: $bytes bytes each way byte-exact, both ends checked"
 expect_big \>srv yes "Linux peer"
 expect_big srv\> yes "Linux peer"
+
+run "$all" "$all" "EVENT_IDX, server on pc (PCI)" "" pc on
+run "$all" "$all" "EVENT_IDX, server on microvm (virtio-mmio)" "" microvm on
+run "$all,event_idx=off" "$all,event_idx=off" "EVENT_IDX off in QEMU: the ring flags" "" pc off
+run "$all" "$all" "EVENT_IDX off in the guests" "env=UK_VIRTIO_EVENT_IDX=0 " pc off
+
+# The website on pc (uktap0), netblast http from microvm; frames counted on uktap0.
+site=$src/../../images/examples/website
+"$ukcc" -O2 --embed "$site/site/:/www" -o "$tmp/website" "$site/main.c" -lnet -lhttp ||
+	{ echo "FAIL: build website"; exit 1; }
+ip netns exec "$ns" qemu-system-x86_64 -M pc -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
+	-kernel "$tmp/website" -append "env=UK_IP=10.202.0.2/24 -- --port=80" \
+	-nographic -nodefaults -no-reboot -netdev tap,id=n0,ifname=uktap0,script=no,downscript=no \
+	-device virtio-net-pci,netdev=n0,mac=52:54:00:0f:00:02 \
+	-serial "file:$tmp/website.console" </dev/null >/dev/null 2>&1 &
+spid=$!
+pids+=($spid)
+for _ in $(seq 600); do X python3 -c 'import socket; socket.create_connection(("10.202.0.2", 80), 0.5)' \
+	2>/dev/null && break; sleep 0.1; done
+reqs=2000
+# the tap's own counters, both ways (ARP included: a handful)
+tap_frames() { X cat /sys/class/net/uktap0/statistics/rx_packets /sys/class/net/uktap0/statistics/tx_packets |
+	awk '{n += $1} END {print n}'; }
+f0=$(tap_frames)
+sleep 0.5
+out=$(X timeout 240 qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
+	-kernel "$tmp/netblast" -append "env=UK_IP=10.202.0.3/24 -- http 10.202.0.2 80 $reqs 16" \
+	-nographic -nodefaults -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
+	-netdev tap,id=n0,ifname=uktap1,script=no,downscript=no \
+	-device virtio-net-device,netdev=n0,mac=52:54:00:0f:00:03 -serial "file:$tmp/http.console" \
+	</dev/null >/dev/null 2>&1
+	tr -d '\r' <"$tmp/http.console")
+frames=$(($(tap_frames) - f0))
+server_stop
+grep -q "$reqs requests over 16 connections" <<<"$out"
+check $? "keep-alive GETs: $reqs answered"
+# handshakes, FINs and their ACKs add up to ~10 frames per connection: 160 over 16
+awk -v f="${frames:-0}" -v n=$reqs 'BEGIN {exit !(f > 0 && f <= 3 * n + 200)}'
+check $? "keep-alive GETs: $frames frames for $reqs requests (at most 3 a request + 200)"
 exit $((fails > 0))

@@ -252,7 +252,8 @@ static int render_nic(struct av *a, const struct ukvmm_nic *nic, size_t i, int m
 			return uk_err_bad(err, "nic %zu: port forwards need a user NIC, not a tap",
 			                  i);
 		}
-		fprintf(f, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, nic->ifname);
+		fprintf(f, "tap,id=net%zu,ifname=%s,script=no,downscript=no%s", i, nic->ifname,
+		        nic->vhost ? ",vhost=on" : "");
 	} else {
 		fclose(f);
 		free(buf);
@@ -384,9 +385,17 @@ int ukvmm_argv_render(const struct ukvmm_config *cfg, char ***argv, uk_err_t *er
 	av_add(&a, "-device");
 	av_add(&a, "isa-debug-exit,iobase=0xf4,iosize=4");
 
-	for (size_t i = 0; i < cfg->n_nics; i++)
+	for (size_t i = 0; i < cfg->n_nics; i++) {
+		if (cfg->nics[i].vhost && cfg->accel != UKVMM_ACCEL_KVM) {
+			uk_err_bad(err,
+			           "nic %zu: vhost-net needs kvm (its ioeventfd and irqfd); "
+			           "leave vhost off under tcg",
+			           i);
+			goto fail;
+		}
 		if (render_nic(&a, &cfg->nics[i], i, mmio, err) < 0)
 			goto fail;
+	}
 	for (size_t i = 0; i < cfg->n_disks; i++) {
 		const struct ukvmm_disk *d = &cfg->disks[i];
 

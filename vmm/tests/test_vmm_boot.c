@@ -415,7 +415,7 @@ static void test_hostfwd(void)
 	char kernel[300], site[300], resp[65536], *index, *body;
 	int port = free_port();
 	struct ukvmm_fwd fw = {UKVMM_TCP, "127.0.0.1", (uint16_t)port, 80};
-	struct ukvmm_nic nic = {UKVMM_NIC_USER, "52:54:00:12:34:56", NULL, &fw, 1};
+	struct ukvmm_nic nic = {UKVMM_NIC_USER, "52:54:00:12:34:56", NULL, &fw, 1, 0};
 	struct ukvmm_config c;
 	struct ukvmm_qmp *q;
 	uk_err_t err = {0};

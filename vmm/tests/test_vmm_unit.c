@@ -82,7 +82,7 @@ static void golden_pc_devices(void **state)
 {
 	struct ukvmm_fwd fw[] = {{UKVMM_TCP, "127.0.0.1", 8080, 80},
 	                         {UKVMM_UDP, "0.0.0.0", 5353, 53}};
-	struct ukvmm_nic nic = {UKVMM_NIC_USER, "52:54:00:AB:cd:01", NULL, fw, 2};
+	struct ukvmm_nic nic = {UKVMM_NIC_USER, "52:54:00:AB:cd:01", NULL, fw, 2, 0};
 	struct ukvmm_disk disk = {"/var/lib/uk/a,b/vol,,1.img", 1};
 	struct ukvmm_config c;
 
@@ -149,8 +149,8 @@ static void golden_pc_devices(void **state)
 /* microvm: virtio-mmio devices; a tap; a console path with a comma. */
 static void golden_microvm_mmio(void **state)
 {
-	struct ukvmm_nic nics[] = {{UKVMM_NIC_TAP, "02:00:00:00:00:01", "tap0", NULL, 0},
-	                           {UKVMM_NIC_USER, NULL, NULL, NULL, 0}};
+	struct ukvmm_nic nics[] = {{UKVMM_NIC_TAP, "02:00:00:00:00:01", "tap0", NULL, 0, 0},
+	                           {UKVMM_NIC_USER, NULL, NULL, NULL, 0, 0}};
 	struct ukvmm_disk disk = {"/d.img", 0};
 	struct ukvmm_config c;
 
@@ -182,6 +182,32 @@ static void golden_microvm_mmio(void **state)
 	             "-device\nvirtio-rng-device,rng=rng0\n");
 }
 
+/* A KVM guest's tap through vhost-net (the qemu backend asks where /dev/vhost-net opens). */
+static void vhost_tap(void **state)
+{
+	struct ukvmm_nic nic = {UKVMM_NIC_TAP, NULL, "tap0", NULL, 0, 1};
+	struct ukvmm_config c;
+	uk_err_t err = {0};
+	char **argv = NULL;
+	int found = 0;
+
+	(void)state;
+	base(&c);
+	c.accel = UKVMM_ACCEL_KVM;
+	c.nics = &nic;
+	c.n_nics = 1;
+	assert_int_equal(ukvmm_argv_render(&c, &argv, &err), 0);
+	for (char **a = argv; *a; a++)
+		found += !strcmp(*a, "tap,id=net0,ifname=tap0,script=no,downscript=no,vhost=on");
+	assert_int_equal(found, 1);
+	ukvmm_argv_free(argv);
+	nic.vhost = 0;
+	assert_int_equal(ukvmm_argv_render(&c, &argv, &err), 0);
+	for (char **a = argv; *a; a++)
+		assert_null(strstr(*a, "vhost"));
+	ukvmm_argv_free(argv);
+}
+
 static void expect_refused(const struct ukvmm_config *c, const char *needle)
 {
 	uk_err_t err = {0};
@@ -198,7 +224,7 @@ static void refused_configs(void **state)
 {
 	struct ukvmm_disk disks[9];
 	struct ukvmm_fwd fw = {UKVMM_TCP, "127.0.0.1", 0, 80};
-	struct ukvmm_nic nic = {UKVMM_NIC_USER, NULL, NULL, &fw, 1};
+	struct ukvmm_nic nic = {UKVMM_NIC_USER, NULL, NULL, &fw, 1, 0};
 	struct ukvmm_config c;
 
 	(void)state;
@@ -243,6 +269,10 @@ static void refused_configs(void **state)
 	expect_refused(&c, "tap name");
 	nic.ifname = "a-name-too-long0";
 	expect_refused(&c, "tap name");
+	nic.ifname = "tap0";
+	nic.vhost = 1; /* base() is tcg */
+	expect_refused(&c, "vhost-net needs kvm");
+	nic.vhost = 0;
 	c.n_nics = 0;
 
 	c.disks = disks;
@@ -668,6 +698,7 @@ int main(void)
 	        cmocka_unit_test(golden_pc_devices),
 	        cmocka_unit_test(golden_microvm_mmio),
 	        cmocka_unit_test(refused_configs),
+	        cmocka_unit_test(vhost_tap),
 	        cmocka_unit_test(gdb_stub),
 	        cmocka_unit_test(escape),
 	        cmocka_unit_test(version),

@@ -70,6 +70,7 @@ struct ukvmm_nic {
 	const char *ifname; /* TAP: the device's name (< 16 bytes) */
 	const struct ukvmm_fwd *fwds; /* USER: (n_fwds) forwards */
 	size_t n_fwds;
+	int vhost; /* TAP: through the host's vhost-net (KVM only: /dev/vhost-net) */
 };
 
 struct ukvmm_disk {
