@@ -1419,6 +1419,12 @@ static int conn_locked(struct ukd *d, const struct net_row *r, const char *id, i
 		*na = *a;
 		snprintf(na->network, UKD_NAME_MAX, "%s", r->name);
 		in.spec.net_mode = UKD_NET_BRIDGE;
+		in.spec.n_nets++; /* the guest's table must hold this NIC's variables too */
+		if (ukd_spec_env_check(&in.spec, err) < 0) {
+			err->status = 409;
+			goto fail;
+		}
+		in.spec.n_nets--;
 		if (attach_one(d, &in, na, in.spec.n_nets == 0, err) < 0)
 			goto fail;
 		in.spec.n_nets++;

@@ -279,20 +279,29 @@ static int env_merge(char *const *img, json_object *req, char ***out, uk_err_t *
 	return 0;
 }
 
-/* The merged env, with what ukd adds at each start for a NIC (UK_IP, UK_GW unless set), must
- * fit the guest's table. */
-static int env_count_check(const struct ukd_instance_spec *s, uk_err_t *err)
+size_t ukd_spec_env_added(const struct ukd_instance_spec *s)
 {
-	size_t n = strv_len(s->env), extra = 0;
-
+	if (s->net_mode == UKD_NET_BRIDGE)
+		return s->n_nets > 0 ? 4 + 3 * (size_t)(s->n_nets - 1) : 0;
 	if (ukd_spec_has_nic(s) && !ukd_env_has(s->env, "UK_IP"))
-		extra = 1 + !ukd_env_has(s->env, "UK_GW");
+		return 1 + (size_t)!ukd_env_has(s->env, "UK_GW");
+	return 0;
+}
+
+int ukd_spec_env_check(const struct ukd_instance_spec *s, uk_err_t *err)
+{
+	size_t n = strv_len(s->env), extra = ukd_spec_env_added(s);
+	const char *whose =
+	        !extra ? ""
+	        : s->net_mode == UKD_NET_BRIDGE
+	                ? " and the networks' (UK_IP, UK_GW, UK_MAC, UK_DNS, UK_IPk, ...)"
+	                : " and the network's (UK_IP, UK_GW)";
+
 	if (n + extra > UKIMG_ENV_MAX)
 		return uk_err_bad(err,
-		                  "env: %zu variables with the image's%s: at most %d (what a guest "
-		                  "holds)",
-		                  n + extra, extra ? " and the network's (UK_IP, UK_GW)" : "",
-		                  UKIMG_ENV_MAX);
+		                  "env: %zu variables with the image's%s: at most %d (what a "
+		                  "guest holds)",
+		                  n + extra, whose, UKIMG_ENV_MAX);
 	return 0;
 }
 
@@ -767,7 +776,7 @@ static int cross_check(const struct ukd_instance_spec *s, uk_err_t *err)
 	if (s->net_mode == UKD_NET_NONE && s->health.kind != UKD_HEALTH_NONE)
 		return uk_err_bad(err, "healthcheck: networks \"none\" has no NIC to probe: drop "
 		                       "the check or the none network");
-	return env_count_check(s, err);
+	return ukd_spec_env_check(s, err);
 }
 
 int ukd_spec_from_body(struct ukd *d, json_object *body, const struct ukimg_info *img,

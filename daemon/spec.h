@@ -135,6 +135,12 @@ int ukd_spec_from_json(const char *text, struct ukd_instance_spec *out, uk_err_t
 void ukd_spec_clear(struct ukd_instance_spec *s);
 /* 1 if the guest gets a NIC: a network, published or exposed ports, a health check. */
 int ukd_spec_has_nic(const struct ukd_instance_spec *s);
+/* The variables ukd adds to the guest's env at each start: on uk networks UK_IP, UK_GW, UK_MAC,
+ * UK_DNS for the first and UK_IPk, UK_GWk, UK_MACk for each other one; behind slirp UK_IP and
+ * UK_GW unless the env sets them (docs/networking.md). */
+size_t ukd_spec_env_added(const struct ukd_instance_spec *s);
+/* 400 unless the env with ukd_spec_env_added() fits the guest's table (UKIMG_ENV_MAX). */
+int ukd_spec_env_check(const struct ukd_instance_spec *s, uk_err_t *err);
 /* Does (env) (NULL-terminated "K=V", may be NULL) set (key)? */
 int ukd_env_has(char *const *env, const char *key);
 /* 400 naming memory when a guest of (bytes) is outside 2 MiB..64 GiB or larger than this

@@ -811,6 +811,30 @@ static void test_instance_env(void **state)
 	assert_non_null(
 	        strstr(err.message, "env: 65 variables with the image's and the network's"));
 	free(big);
+	/* on four uk networks ukd adds 13 (UK_IP, UK_GW, UK_MAC, UK_DNS; UK_IPk, UK_GWk, UK_MACk
+	 * for k = 1..3): 51 of the request's own fit, 52 do not */
+	for (int k = 51; k <= 52; k++) {
+		big = env_body(k, "K");
+		big[strlen(big) - 1] = 0;
+		snprintf(body, sizeof(body),
+		         ",\"networks\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
+		         "{\"name\":\"d\"}]}");
+		big = realloc(big, strlen(big) + strlen(body) + 1);
+		assert_non_null(big);
+		strcat(big, body);
+		cfg = config_of(big, NULL, &err);
+		if (k == 51) {
+			assert_non_null(cfg);
+			json_object_put(cfg);
+		} else {
+			assert_null(cfg);
+			assert_int_equal(err.status, 400);
+			assert_non_null(strstr(err.message,
+			                       "env: 65 variables with the image's and "
+			                       "the networks' (UK_IP, UK_GW, UK_MAC"));
+		}
+		free(big);
+	}
 	/* a (pulled) image with more than a guest holds */
 	for (int i = 0; i < UKIMG_ENV_MAX + 1; i++)
 		img_env[i] = "X=1";

@@ -265,7 +265,7 @@ int uk_virtio_net_probe(struct uk_virtio_dev *dev)
 	if (uk_virtio_negotiate(dev, vnet_want(UK_VNET_F_MAC | UK_VNET_F_CSUM |
 	                                       UK_VNET_F_GUEST_CSUM | UK_VNET_F_HOST_TSO4 |
 	                                       UK_VNET_F_GUEST_TSO4 | UK_VNET_F_MRG_RXBUF) |
-	                                 uk_virtio_event_idx_want()))
+	                                     uk_virtio_event_idx_want()))
 		goto fail;
 	if (vnet_want(dev->features) != dev->features &&
 	    uk_virtio_negotiate(dev, vnet_want(dev->features))) /* again, without the orphans */

@@ -919,7 +919,8 @@ uk_result_t uk_net_configure_from_options(void)
 	for (int k = 1; k < NET_IF_MAX && s->nextra == k - 1 && getenv(ipv[k]); k++) {
 		struct uk_net_config c;
 		if (uk_net_parse_config(getenv(ipv[k]), getenv(gwv[k]), &c) != UK_OK || c.dhcp ||
-		    !(dev = nic_device(k, macv[k], getenv(macv[k]), &used)) || bufs_fit(s, dev) != 0)
+		    !(dev = nic_device(k, macv[k], getenv(macv[k]), &used)) ||
+		    bufs_fit(s, dev) != 0)
 			break;
 		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
 		s->nextra = k;

@@ -13,38 +13,16 @@
 # usage: multinic.sh UKCC SRCDIR     exit 0 pass, 1 fail, 77 skip (not root, no QEMU)
 set -u
 ukcc=$1 src=$2
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespace, tap devices)"; exit 77; }
-for t in ip python3 qemu-system-x86_64; do
-	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-ns=ukmn-$$ tmp=$(mktemp -d) pids=()
-X() { ip netns exec "$ns" "$@"; }
-cleanup() {
-	for p in $(ip netns pids "$ns" 2>/dev/null) "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=netns_lib.sh
+. "$(dirname "$0")/netns_lib.sh"
+netns_setup ukmn ip python3 qemu-system-x86_64
 "$ukcc" -O2 -Wall -Wextra -Werror -o "$tmp/netblast" "$src/../../images/examples/netblast/main.c" \
 	-lnet || { echo "FAIL: build netblast"; exit 1; }
-ip netns add "$ns" || { echo "SKIP: cannot create a network namespace"; exit 77; }
-X ip link set lo up
+netns_create
 for k in 0 1 2; do
-	X ip link add br$k type bridge || { echo "SKIP: no bridge support"; exit 77; }
-	X ip addr add 10.203.$k.1/24 dev br$k
-	X ip link set br$k up
-	X ip tuntap add dev uktap$k mode tap || { echo "SKIP: cannot create a tap device"; exit 77; }
-	X ip link set uktap$k master br$k
-	X ip link set uktap$k up
+	netns_add_bridge br$k 10.203.$k.1/24 uktap$k
 done
 
-fails=0
-check() { # check RC WHAT
-	if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi
-}
 # udp_echo IP: a datagram to IP:9000 from the namespace, its echo back within 20 s
 udp_echo() {
 	X python3 - "$1" <<'PY'

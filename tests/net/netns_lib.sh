@@ -1,4 +1,4 @@
-# Shared preamble of the namespace tests in tests/net: skips, the test's own netns, X, cleanup.
+# Shared preamble of the namespace tests in tests/net: skips, the test's own netns, X, check, cleanup.
 # Sourced; then `netns_setup PREFIX TOOL...` at the top and `netns_bridge ADDR/LEN NTAPS` once the
 # test has built what it needs.
 
@@ -19,6 +19,13 @@ netns_setup() {
 	trap 'exit 1' INT TERM
 }
 
+# check RC WHAT: "ok   WHAT" when RC is 0, else "FAIL WHAT" and one more in fails (the exit
+# status: exit $((fails > 0))).
+fails=0
+check() {
+	if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi
+}
+
 # X CMD...: runs CMD in the test's namespace.
 X() { ip netns exec "$ns" "$@"; }
 
@@ -31,18 +38,32 @@ netns_cleanup() {
 	rm -rf "$tmp"
 }
 
-# netns_bridge ADDR/LEN NTAPS: creates the namespace with lo up, a bridge br0 holding ADDR/LEN
-# and tap devices uktap0 .. uktap(NTAPS-1) on it, all up; exit 77 where the kernel cannot.
-netns_bridge() {
-	local i
+# netns_create: creates the namespace with lo up; exit 77 where the kernel cannot.
+netns_create() {
 	ip netns add "$ns" || { echo "SKIP: cannot create a network namespace"; exit 77; }
 	X ip link set lo up
-	X ip link add br0 type bridge || { echo "SKIP: no bridge support"; exit 77; }
-	X ip addr add "$1" dev br0
-	X ip link set br0 up
-	for ((i = 0; i < $2; i++)); do
-		X ip tuntap add dev uktap$i mode tap || { echo "SKIP: cannot create a tap device"; exit 77; }
-		X ip link set uktap$i master br0
-		X ip link set uktap$i up
+}
+
+# netns_add_bridge BRIDGE ADDR/LEN TAP...: in the namespace, a bridge holding ADDR/LEN and the
+# named tap devices on it, all up; exit 77 where the kernel cannot.
+netns_add_bridge() {
+	local br=$1 addr=$2 t
+	shift 2
+	X ip link add "$br" type bridge || { echo "SKIP: no bridge support"; exit 77; }
+	X ip addr add "$addr" dev "$br"
+	X ip link set "$br" up
+	for t in "$@"; do
+		X ip tuntap add dev "$t" mode tap || { echo "SKIP: cannot create a tap device"; exit 77; }
+		X ip link set "$t" master "$br"
+		X ip link set "$t" up
 	done
+}
+
+# netns_bridge ADDR/LEN NTAPS: netns_create, then a bridge br0 holding ADDR/LEN with tap
+# devices uktap0 .. uktap(NTAPS-1) on it.
+netns_bridge() {
+	local i taps=()
+	for ((i = 0; i < $2; i++)); do taps+=("uktap$i"); done
+	netns_create
+	netns_add_bridge br0 "$1" "${taps[@]}"
 }

@@ -25,10 +25,6 @@ netns_setup ukof ip python3 qemu-system-x86_64
 	-lnet || { echo "FAIL: build netblast"; exit 1; }
 netns_bridge 10.202.0.1/24 2
 
-fails=0
-check() { # check RC WHAT
-	if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fails=$((fails + 1)); fi
-}
 # nic CSUM GUEST_CSUM [HOST_TSO4 GUEST_TSO4 MRG_RXBUF]: a NIC's offload properties (TSO off
 # unless named: the checksum-only runs stay what they were)
 nic() {
