@@ -28,8 +28,10 @@ for _ in $(seq 300); do
 	"$bin/uk" -H "unix://$tmp/ukd.sock" info >/dev/null 2>&1 && break
 	sleep 0.1
 done
-# hello (the test guest), the website and the counter (a volume's example)
-for b in hello:daemon/tests/guest site:images/examples/website counter:images/examples/counter; do
+# hello (the test guest), the website, the counter (a volume's example), netclient (a name on
+# the network) and the stats guest (a write to a volume)
+for b in hello:daemon/tests/guest site:images/examples/website counter:images/examples/counter \
+	netclient:images/examples/netclient stats:daemon/tests/guest_stats; do
 	"$bin/uk" -H "unix://$tmp/ukd.sock" build -q -t "${b%%:*}" "$src/${b#*:}" >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log" "$tmp/ukd.log"; echo "FAIL: building ${b#*:}"; exit 1; }
 done
