@@ -285,12 +285,17 @@ code=$(uk inspect --format '{{.State.ExitCode}}' wr 2>&1)
 # domain (after its console had reported the stop) and libxl's own SHUTDOWN/STOPPED pair are
 # the same stop (ukd's log says "reported already" for them)
 wid=$(uk inspect --format '{{.Id}}' wr 2>&1)
-sleep 3 # libvirt's event of ukd's destroy comes after the stop was reported
+wd=uk-$(echo "$wid" | cut -c1-12)
+i=0 # libvirt's STOPPED (5), DESTROYED (1) of ukd's destroy comes after the stop was reported
+while [ $i -lt 100 ] && ! grep -q "domain $wd event 5 detail 1\$" "$ROOT/ukd.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5 # (its report, if any, is queued for the supervisor by then)
 ev=$(uk events --since "$since" --until "$(date +%s.%N)" 2>&1)
 echo "$ev" | sed 's/^/events| /'
 n=$(echo "$ev" | grep -c " instance die $wid")
 [ "$n" = 1 ] && echo "ok: one die event for wr's stop" || fail "wr's stop: $n die events, want 1"
-wd=uk-$(echo "$wid" | cut -c1-12)
 grep -E "$wd(:| event)" "$ROOT/ukd.log" | grep -E 'stopped|event|reported already' | sed 's/^/stopped| /'
 n=$(grep -c "supervisor: $wd: run .* stopped" "$ROOT/ukd.log")
 [ "$n" = 1 ] && echo "ok: wr's stop reported to the supervisor once" ||
