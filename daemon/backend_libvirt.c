@@ -38,7 +38,7 @@ struct lv {
 	int loop_started;
 	volatile int quit;
 	int cb_id;
-	ukd_backend_stopped_fn stopped; /* stopped_once: the supervisor's (report) once a run */
+	ukd_backend_stopped_fn stopped; /* stopped_once: calls (report) once a run */
 	void *opaque;
 	ukd_backend_stopped_fn report;
 	void *report_opaque;

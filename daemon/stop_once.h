@@ -4,8 +4,8 @@
 
 #include <pthread.h>
 
-#define UKD_STOP_ONCE_RUNS 64 /* the last runs remembered: their late events come within seconds \
-	                       */
+/* the last runs remembered: their late events come within seconds */
+#define UKD_STOP_ONCE_RUNS 64
 
 struct ukd_stop_once {
 	pthread_mutex_t lock;
