@@ -1,6 +1,7 @@
 # Run by dom0 (xen_dom0.sh's UK_XEN_DOM0_SCRIPT, chrooted in this host's file system): libvirtd with its Xen (libxl) driver, this build's ukd on xen:///system, and uk runs PVH domUs through it.
 # xen_ukd.sh prepends BIN (this build's bin/), ROOT (a ukd root holding the images "hello",
-# daemon/tests/guest, "site" and "counter", images/examples), XENROOT (Debian's Xen packages
+# daemon/tests/guest, "site", "counter" and "netclient", images/examples, and "stats",
+# daemon/tests/guest_stats), XENROOT (Debian's Xen packages
 # unpacked: hotplug scripts, xenstore tools, dom0's kernel modules) and SHIM (tests/xen/libxl_hwcap_shim.c built: libvirtd preloads it, see
 # there). Prints "FAIL: ..." for each failed check, "ok: ..." for the others,
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
