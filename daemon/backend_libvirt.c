@@ -6,6 +6,7 @@
 #include "log.h"
 #include "policy.h"
 #include "ports.h"
+#include "stop_once.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,8 +38,11 @@ struct lv {
 	int loop_started;
 	volatile int quit;
 	int cb_id;
-	ukd_backend_stopped_fn stopped;
+	ukd_backend_stopped_fn stopped; /* stopped_once: calls (report) once a run */
 	void *opaque;
+	ukd_backend_stopped_fn report;
+	void *report_opaque;
+	struct ukd_stop_once once;
 	int probe_timeout_s; /* a start waits this long for libvirt's probe of QEMU */
 	/* Domains being started, so shutdown can kill a start libvirt is stuck in. */
 	pthread_mutex_t start_lock;
@@ -98,6 +102,21 @@ static void backend_wake(int timer, void *opaque)
 {
 	(void)opaque;
 	virEventRemoveTimeout(timer);
+}
+
+/*
+ * The supervisor hears of each run's stop once: libvirt sends SHUTDOWN and then STOPPED for one
+ * stop, and on Xen ukd reports the stop itself once the console is read (backend_xen.c) and its
+ * destroy of the preserved domain brings one more STOPPED.
+ */
+static void stopped_once(void *opaque, const char *name, const char *uuid)
+{
+	struct lv *b = opaque;
+
+	if (ukd_stop_once(&b->once, uuid))
+		b->report(b->report_opaque, name, uuid);
+	else
+		log_debug("backend", "%s: run %s: its stop is reported already", name, uuid);
 }
 
 static int backend_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
@@ -501,8 +520,11 @@ struct ukd_backend *ukd_backend_open(const char *uri, const struct ukd_qemu_user
 	b->base.ops = &lv_ops;
 	snprintf(b->uri, sizeof(b->uri), "%s", uri);
 	b->qemu = qemu ? *qemu : (struct ukd_qemu_user){-1, -1};
-	b->stopped = stopped;
-	b->opaque = opaque;
+	b->report = stopped;
+	b->report_opaque = opaque;
+	b->stopped = stopped_once;
+	b->opaque = b;
+	ukd_stop_once_init(&b->once);
 	b->cb_id = -1;
 	b->xen = ukd_xen_uri(uri);
 	pthread_mutex_init(&b->start_lock, NULL);
@@ -565,6 +587,7 @@ static void lv_close(struct ukd_backend *bb)
 	if (b->xen) /* no stream callback runs any more */
 		ukd_xen_console_close_all();
 	pthread_mutex_destroy(&b->start_lock);
+	pthread_mutex_destroy(&b->once.lock);
 	free(b);
 }
 
@@ -1265,6 +1288,10 @@ static int lv_stats(struct ukd_backend *bb, const char *name, struct ukd_vm_stat
 	if (b->xen) { /* no QEMU to read: libxl's domain info (its vCPUs' time, its memory) */
 		virDomainInfo di;
 		n = virDomainGetInfo(doms[0], &di);
+		/* its disks' blkback counters ("--" when they cannot be read) */
+		if (n == 0 && ukd_xen_block_stats(doms[0], st) < 0)
+			log_debug("backend", "%s: block statistics: %s", name,
+			          virGetLastErrorMessage());
 		virDomainFree(doms[0]);
 		if (n < 0)
 			return LV_ERR(err, "read the domain information of", name);

@@ -46,6 +46,11 @@ void ukd_xen_destroy_stopped(virConnectPtr conn, const char *name);
 /* Closes every console (the connection closes). */
 void ukd_xen_console_close_all(void);
 
+/* Adds up the blkback counters of (dom)'s disks (virDomainBlockStats of each disk in its XML:
+ * libvirt's libxl driver has no bulk statistics) into (st)'s blk_read / blk_write. -1 with
+ * libvirt's error when it cannot read them. */
+int ukd_xen_block_stats(virDomainPtr dom, struct ukd_vm_stats *st);
+
 /* 1 if domain XML (xml), as libvirt formats it, has a disk on file (path) that conflicts with a
  * new disk on it (read_only: the new one's mode): either of them writable. libxl's block script
  * refuses a file another domain has writable (a volume's previous guest still torn down). */

@@ -6,7 +6,8 @@
  * no \u0000, and the instance create checks), the typed instance spec (spec.c: a create body,
  * its stored form read back, any text read as a stored config), a panic report's backtrace
  * (crash_parse.c), the list and prune routes' ?filters= (filters.c), a Xen guest's console
- * split into status lines and the rest (xen_split.c). */
+ * split into status lines and the rest (xen_split.c), the disk targets in a Xen domain's XML
+ * (xen_xml.c). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "spec.h"
 #include "store.h"
 #include "xen_split.h"
+#include "xen_xml.h"
 
 static void h(struct ukd *d, struct ukd_req *r)
 {
@@ -450,11 +452,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		fuzz_cmdline(s, size - 1);
 		break;
-	case 2:
+	case 2: {
+		char t[UKD_MOUNTS_MAX][UKD_XEN_TARGET_MAX];
+		int n = ukd_xen_xml_disk_targets(s, t, UKD_MOUNTS_MAX);
+		for (int i = 0; i < n; i++) /* plain names only */
+			if (!t[i][0] ||
+			    strspn(t[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+			                 "WXYZ0123456789") != strlen(t[i]))
+				abort();
 		fuzz_refs(s);
 		fuzz_regauth(s);
 		fuzz_filters(s);
 		break;
+	}
 	case 4:
 		fuzz_ports(s);
 		fuzz_log_size(s);

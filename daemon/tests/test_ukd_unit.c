@@ -40,7 +40,9 @@
 #include "ports.h"
 #include "router.h"
 #include "routes.h"
+#include "stop_once.h"
 #include "store.h"
+#include "xen_xml.h"
 
 static char tmpdir[64];
 
@@ -1462,6 +1464,60 @@ static void test_xen_xml_holds_file(void **state)
 	assert_int_equal(ukd_xen_xml_holds_file("<domain/>", "/v/ro/data.img", 0), 0);
 }
 
+/* A run's stop goes to the supervisor once, however many events libvirt sends for it; other
+ * runs' stops still go through, and the oldest runs are forgotten first. */
+static void test_stop_once(void **state)
+{
+	struct ukd_stop_once o;
+	char uuid[40];
+
+	(void)state;
+	ukd_stop_once_init(&o);
+	assert_int_equal(ukd_stop_once(&o, "run-a"), 1);
+	assert_int_equal(ukd_stop_once(&o, "run-a"), 0); /* STOPPED after SHUTDOWN */
+	assert_int_equal(ukd_stop_once(&o, "run-a"), 0); /* and the destroy's on Xen */
+	assert_int_equal(ukd_stop_once(&o, "run-b"), 1);
+	assert_int_equal(ukd_stop_once(&o, ""), 1); /* no uuid: cannot be told apart */
+	assert_int_equal(ukd_stop_once(&o, ""), 1);
+	for (int i = 0; i < UKD_STOP_ONCE_RUNS - 1; i++) {
+		snprintf(uuid, sizeof(uuid), "run-%d", i);
+		assert_int_equal(ukd_stop_once(&o, uuid), 1);
+	}
+	assert_int_equal(ukd_stop_once(&o, "run-b"), 0); /* still remembered */
+	assert_int_equal(ukd_stop_once(&o, "run-a"), 1); /* the oldest, forgotten */
+	pthread_mutex_destroy(&o.lock);
+}
+
+/* The disks `uk stats` asks libvirt's libxl driver about on Xen: their targets in order, never a
+ * vif's target, never a name that is not one. */
+static void test_xen_xml_disk_targets(void **state)
+{
+	static const char xml[] =
+	        "<domain type='xen'><devices>\n<interface type='bridge'>"
+	        "<target dev='uk0123456789ab0'/></interface>\n"
+	        "<disk type='file' device='disk'><driver name='phy' type='raw'/>"
+	        "<source file='/v/a/data.img'/><target dev='xvda' bus='xen'/></disk>\n"
+	        "<disk type='file' device='disk'><source file='/v/b/data.img'/>"
+	        "<target dev=\"xvdb\" bus='xen'/><readonly/></disk>\n"
+	        "<disk type='file' device='disk'><target dev='../x' bus='xen'/></disk>\n"
+	        "<disk type='file' device='disk'><source file='/v/c/data.img'/></disk>\n"
+	        "<disk type='file' device='disk'><target dev='xvdc'/></disk>\n"
+	        "<disk type='file' device='disk'><target dev='xvdd'/>";
+	char t[4][UKD_XEN_TARGET_MAX];
+
+	(void)state;
+	assert_int_equal(ukd_xen_xml_disk_targets(xml, t, 4), 3);
+	assert_string_equal(t[0], "xvda");
+	assert_string_equal(t[1], "xvdb");
+	assert_string_equal(t[2], "xvdc"); /* the unterminated last disk is not counted */
+	assert_int_equal(ukd_xen_xml_disk_targets(xml, t, 1), 1);
+	assert_int_equal(ukd_xen_xml_disk_targets("<domain><devices/></domain>", t, 4), 0);
+	assert_int_equal(ukd_xen_xml_disk_targets("<disk ><target dev='"
+	                                          "xvdaaaaaaaaaaaaaaaaaaaa'/></disk>",
+	                                          t, 4),
+	                 0);
+}
+
 struct split_out {
 	char console[512], status[128];
 };
@@ -1711,6 +1767,8 @@ int main(void)
 	        cmocka_unit_test(test_domain_xml),
 	        cmocka_unit_test(test_xen_domain_xml),
 	        cmocka_unit_test(test_xen_xml_holds_file),
+	        cmocka_unit_test(test_xen_xml_disk_targets),
+	        cmocka_unit_test(test_stop_once),
 	        cmocka_unit_test(test_xen_console_split),
 	        cmocka_unit_test(test_cmdline),
 	        cmocka_unit_test(test_names),

@@ -1,6 +1,7 @@
 # Run by dom0 (xen_dom0.sh's UK_XEN_DOM0_SCRIPT, chrooted in this host's file system): libvirtd with its Xen (libxl) driver, this build's ukd on xen:///system, and uk runs PVH domUs through it.
 # xen_ukd.sh prepends BIN (this build's bin/), ROOT (a ukd root holding the images "hello",
-# daemon/tests/guest, "site" and "counter", images/examples), XENROOT (Debian's Xen packages
+# daemon/tests/guest, "site", "counter" and "netclient", images/examples, and "stats",
+# daemon/tests/guest_stats), XENROOT (Debian's Xen packages
 # unpacked: hotplug scripts, xenstore tools, dom0's kernel modules) and SHIM (tests/xen/libxl_hwcap_shim.c built: libvirtd preloads it, see
 # there). Prints "FAIL: ..." for each failed check, "ok: ..." for the others,
 # "UK_XEN_T name=SECONDS" figures, and "UK_SCRIPT_OK" at its end.
@@ -103,12 +104,17 @@ done
 # ukd's own figure: virDomainCreateXML (paused) + console open + resume
 sed -n 's/.*started uk-[0-9a-f]* (xen pvh) in \([0-9]*\) ms.*/UK_XEN_T start_ms=\1/p' "$ROOT/ukd.log"
 
-# a nonzero status
-out=$(timeout 120 "$BIN/uk" -H "unix://$sock" run --rm hello exit 3 2>&1)
+# a nonzero status, without --rm: uk logs reads the exited guest's console afterwards
+out=$(timeout 120 "$BIN/uk" -H "unix://$sock" run --name ex3 hello exit 3 2>&1)
 rc=$?
 echo "$out" | sed 's/^/exit3| /'
-{ [ $rc = 3 ] && echo "$out" | grep -q 'arg 2: 3'; } && echo "ok: uk run --rm hello exit 3" ||
-	fail "uk run --rm hello exit 3: exit $rc, want 3"
+{ [ $rc = 3 ] && echo "$out" | grep -q 'arg 2: 3'; } && echo "ok: uk run hello exit 3" ||
+	fail "uk run hello exit 3: exit $rc, want 3"
+out=$(uk logs ex3 2>&1)
+{ echo "$out" | grep -q 'uktest says hello' && echo "$out" | grep -q 'arg 2: 3' &&
+	! echo "$out" | grep -q UK_EXIT=; } && echo "ok: uk logs ex3 after its exit: its output" ||
+	fail "uk logs ex3 after its exit: '$out'"
+out=$(uk rm ex3 2>&1) || fail "uk rm ex3: $out"
 
 # uk stop: the graceful path (control/shutdown); the guest has no handler: 143
 out=$(uk run -d --name long hello forever 2>&1) || fail "uk run -d long: $out"
@@ -135,8 +141,13 @@ state=$(uk inspect --format '{{.State.Status}}' lr 2>&1)
 [ "$state" = running ] && echo "ok: lr still running after kill -9 of ukd" ||
 	fail "lr after kill -9 of ukd: state '$state', want running"
 n1=$(uk logs lr 2>/dev/null | grep -c tick)
-sleep 2
-n2=$(uk logs lr 2>/dev/null | grep -c tick)
+n2=$n1
+i=0 # a tick every 200 ms of the guest's time: seconds apart on a loaded machine (nested TCG)
+while [ $i -lt 100 ] && [ "$n2" -le "$n1" ]; do
+	sleep 0.2
+	n2=$(uk logs lr 2>/dev/null | grep -c tick)
+	i=$((i + 1))
+done
 [ "$n2" -gt "$n1" ] && echo "ok: lr's console is read again ($n1 -> $n2 ticks)" ||
 	fail "lr's console is not read after the restart ($n1 -> $n2 ticks)"
 out=$(uk kill lr 2>&1) || fail "uk kill lr: $out"
@@ -166,7 +177,8 @@ echo "$out" | sed 's/^/noport| /'
 	echo "ok: -p without --network on Xen: refused, naming --network" ||
 	fail "uk run -p without --network on Xen: exit $rc, want a refusal naming --network"
 t=$(now)
-out=$(uk run -d --name site --network web -p 127.0.0.1:8080:80 site 2>&1) || fail "uk run -d --network web site: $out"
+out=$(uk run -d --name site --network web -p 127.0.0.1:8080:80 --health-http 80/ \
+	--health-interval 1s --health-timeout 3s site 2>&1) || fail "uk run -d --network web site: $out"
 code=
 i=0
 while [ $i -lt 600 ] && [ "$code" != 200 ]; do
@@ -175,6 +187,9 @@ while [ $i -lt 600 ] && [ "$code" != 200 ]; do
 	i=$((i + 1))
 done
 echo "UK_XEN_T site_first_200=$(echo "$(now) $t" | awk '{print $1 - $2}')"
+# a check that fails (the site answers 404 there): unhealthy, as on QEMU (boots beside netclient)
+out=$(uk run -d --name bad --network web --health-http 80/nothere --health-interval 1s \
+	--health-timeout 3s --health-retries 2 site 2>&1) || fail "uk run -d --network web bad: $out"
 uk logs site 2>&1 | tail -5 | sed 's/^/site| /'
 { [ "$code" = 200 ] && grep -q '<title>uk — a website from a unikernel</title>' /tmp/site.html; } &&
 	echo "ok: the website through ukd's published port 127.0.0.1:8080 (HTTP 200, its page)" ||
@@ -189,6 +204,29 @@ code=$(curl -s -o /tmp/site2.html -w '%{http_code}' -m 10 "http://$ip/about.html
 	{ fail "no vif $vif on bridge $br"; netdump; }
 mac=$(cat "/sys/class/net/$vif/address" 2>/dev/null)
 echo "network| vif $vif ($mac), guest $ip"
+# guest to guest: netclient resolves "site" through ukd's DNS on the gateway and fetches /
+out=$(uk run --rm --network web netclient site 80 2>&1)
+rc=$?
+echo "$out" | sed 's/^/netclient| /'
+{ [ $rc = 0 ] && echo "$out" | grep -q "netclient: site is $ip\$" &&
+	echo "$out" | grep -q 'netclient: site answered: HTTP/1\.[01] 200'; } &&
+	echo "ok: netclient resolves site by name ($ip) and gets HTTP 200 from it" ||
+	{ fail "netclient site 80 on network web: exit $rc, want 0, site's address $ip and HTTP 200"; netdump; }
+# health checks over the bridge: site healthy, bad (404) unhealthy
+health() { uk inspect --format '{{.State.Health.Status}}' "$1" 2>&1; }
+i=0
+while [ $i -lt 300 ] && { [ "$(health site)" != healthy ] || [ "$(health bad)" != unhealthy ]; }; do
+	sleep 0.1
+	i=$((i + 1))
+done
+h=$(health site)
+[ "$h" = healthy ] && echo "ok: site's health check (GET / over the bridge): healthy" ||
+	fail "site's health: '$h', want healthy"
+h=$(health bad)
+[ "$h" = unhealthy ] && echo "ok: bad's health check (GET /nothere: 404): unhealthy" ||
+	fail "bad's health: '$h', want unhealthy"
+uk ps -a 2>&1 | sed 's/^/ps| /'
+out=$(uk rm -f bad 2>&1) || fail "uk rm -f bad: $out"
 pid=$(uk inspect --format '{{.State.Pid}}' site 2>&1)
 [ "$pid" = 0 ] && echo "ok: a Xen guest has no pid (0)" || fail "uk inspect site: pid '$pid', want 0"
 # no process to read: uk stats takes libxl's figures (CPU time, memory), uk top says why it has none
@@ -228,6 +266,46 @@ count -v cnt:/data
 { [ $rc = 0 ] && echo "$out" | grep -qx 3; } && echo "ok: counter after the read-only run: 3" ||
 	fail "counter on volume cnt after the read-only run: exit $rc, want 0 and 3"
 losetup -a | sed 's/^/loop| /'
+
+# ---- uk stats of a guest's disk (blkback's counters), and one die event per stop
+since=$(date +%s.%N)
+out=$(uk run -d --name wr -v sv:/data stats write 2>&1) || fail "uk run -d wr: $out"
+i=0
+while [ $i -lt 300 ] && ! uk logs wr 2>/dev/null | grep -q 'wrote 262144 bytes'; do
+	sleep 0.1
+	i=$((i + 1))
+done
+uk logs wr 2>&1 | tail -3 | sed 's/^/wr| /'
+st=$(uk --format json stats --no-stream wr 2>&1 | tr -d ' \n')
+echo "stats| $st"
+wb=$(echo "$st" | sed -n 's/.*"write_bytes":\([0-9]*\).*/\1/p')
+rb=$(echo "$st" | sed -n 's/.*"read_bytes":\([0-9]*\).*/\1/p')
+{ [ "${wb:-0}" -ge 262144 ] && [ "${rb:-0}" -gt 0 ]; } &&
+	echo "ok: uk stats wr: its disk wrote $wb bytes, read $rb (blkback's counters)" ||
+	fail "uk stats wr: block read '$rb' write '$wb', want the 256 KiB write counted"
+uk stats --no-stream wr 2>&1 | sed 's/^/stats| /'
+out=$(uk stop wr 2>&1) || fail "uk stop wr: $out"
+code=$(uk inspect --format '{{.State.ExitCode}}' wr 2>&1)
+[ "$code" = 143 ] && echo "ok: uk stop wr: exit 143" || fail "uk stop wr: exit code '$code', want 143"
+# the stop went to the supervisor once: libvirt's STOPPED of the destroy of the preserved
+# domain (after its console had reported the stop) and libxl's own SHUTDOWN/STOPPED pair are
+# the same stop (ukd's log says "reported already" for them)
+wid=$(uk inspect --format '{{.Id}}' wr 2>&1)
+wd=uk-$(echo "$wid" | cut -c1-12)
+i=0 # libvirt's STOPPED (5), DESTROYED (1) of ukd's destroy comes after the stop was reported
+while [ $i -lt 100 ] && ! grep -q "domain $wd event 5 detail 1\$" "$ROOT/ukd.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5 # (its report, if any, is queued for the supervisor by then)
+ev=$(uk events --since "$since" --until "$(date +%s.%N)" 2>&1)
+echo "$ev" | sed 's/^/events| /'
+n=$(echo "$ev" | grep -c " instance die $wid")
+[ "$n" = 1 ] && echo "ok: one die event for wr's stop" || fail "wr's stop: $n die events, want 1"
+grep -E "$wd(:| event)" "$ROOT/ukd.log" | grep -E 'stopped|event|reported already' | sed 's/^/stopped| /'
+n=$(grep -c "supervisor: $wd: run .* stopped" "$ROOT/ukd.log")
+[ "$n" = 1 ] && echo "ok: wr's stop reported to the supervisor once" ||
+	fail "wr's stop reported to the supervisor $n times, want once"
 # the network last: libxl runs the vif's hotplug script (offline, on the bridge) as it tears the
 # domain down, seconds after ukd reported the stop
 out=$(uk network rm web 2>&1) || fail "uk network rm web: $out"
