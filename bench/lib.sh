@@ -1,7 +1,9 @@
 #!/bin/bash
 # Shared by the bench scripts (sourced): p50/p90 of ms values, the wall ms of a command, a private ukd.
 
-# bench_tmp: a temp dir in $tmp, removed at exit after the ukd start_ukd made (if any) is stopped.
+# bench_tmp: a temp dir in $tmp, removed at exit after the ukd start_ukd made (if any) removed
+# every instance (a ukd with --live-restore=true leaves its guests running when it stops: they
+# would outlive the benchmark, their root gone) and stopped.
 bench_tmp() {
 	tmp=$(mktemp -d /tmp/ukb.XXXXXX)
 	chmod 711 "$tmp" # QEMU runs as its own user when ukd is root: it passes through
@@ -9,7 +11,13 @@ bench_tmp() {
 	trap bench_cleanup EXIT
 }
 bench_cleanup() {
-	[ -z "$ukd_pid" ] || kill "$ukd_pid" 2>/dev/null || true
+	local ids
+	if [ -n "$ukd_pid" ] && kill -0 "$ukd_pid" 2>/dev/null; then
+		ids=$("$build/bin/uk" ps -aq 2>/dev/null) || ids=
+		# shellcheck disable=SC2086 # one word an instance
+		[ -z "$ids" ] || "$build/bin/uk" rm -f $ids >/dev/null 2>&1 || true
+		kill "$ukd_pid" 2>/dev/null || true
+	fi
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
