@@ -669,6 +669,9 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 	s->mem_limit = 64u << 20;
 	uk_entropy_get(s->isn_key, sizeof(s->isn_key));
 	uk_entropy_get(&s->ip_id, sizeof(s->ip_id));
+	/* Each boot dials from its own first port (RFC 6056): a guest started again on the same
+	 * address would meet its last life's connections, still held by its peers. */
+	uk_entropy_get(&s->eph_next, sizeof(s->eph_next));
 	if (!s->rxbuf || !s->tx || bufs_fit(s, dev) != 0 || net_tcp_init(s) != 0) {
 		free(s->rxbuf);
 		free(s->tx);
@@ -919,7 +922,8 @@ uk_result_t uk_net_configure_from_options(void)
 	for (int k = 1; k < NET_IF_MAX && s->nextra == k - 1 && getenv(ipv[k]); k++) {
 		struct uk_net_config c;
 		if (uk_net_parse_config(getenv(ipv[k]), getenv(gwv[k]), &c) != UK_OK || c.dhcp ||
-		    !(dev = nic_device(k, macv[k], getenv(macv[k]), &used)) || bufs_fit(s, dev) != 0)
+		    !(dev = nic_device(k, macv[k], getenv(macv[k]), &used)) ||
+		    bufs_fit(s, dev) != 0)
 			break;
 		s->ifs[k] = (struct net_if){dev, c.ip, c.netmask, c.gateway};
 		s->nextra = k;
