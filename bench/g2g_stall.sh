@@ -2,16 +2,16 @@
 # Guest-to-guest keep-alive GET stalls: the website (pc, uktap0) and netblast http (microvm,
 # uktap1) on a bridge in a network namespace of its own (tests/net/netns_lib.sh); ROUNDS rounds
 # of REQS GETs over CONNS connections, each round's wall time, the client stack's counters
-# (rx/tx frames, rx_bad, retransmits) and both taps' drop counters; a round over STALL_MS is a
-# stall. LOAD=N adds N busy loops beside the guests; SNIFF=FILE logs every frame on both taps
+# (rx/tx frames, rx_bad, retransmits) and both taps' drop counters; a round whose GETs took
+# over STALL_MS (netblast's own clock, first connect to last answer) is a stall. LOAD=N adds N busy loops beside the guests; SNIFF=FILE logs every frame on both taps
 # (bench/g2g_sniff.py). Each round boots the client afresh on the same address, as a redeployed
 # instance would.
-# usage: g2g_stall.sh [BUILD_DIR]   env ROUNDS=30 REQS=3000 CONNS=16 STALL_MS=3000 LOAD=0 SNIFF=
+# usage: g2g_stall.sh [BUILD_DIR]   env ROUNDS=30 REQS=3000 CONNS=16 STALL_MS=1000 LOAD=0 SNIFF=
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 ukcc=$build/bin/ukcc
-rounds=${ROUNDS:-30} reqs=${REQS:-3000} conns=${CONNS:-16} stall_ms=${STALL_MS:-3000}
+rounds=${ROUNDS:-30} reqs=${REQS:-3000} conns=${CONNS:-16} stall_ms=${STALL_MS:-1000}
 # shellcheck source=../tests/net/netns_lib.sh
 . "$here/../tests/net/netns_lib.sh"
 netns_setup ukst ip qemu-system-x86_64
@@ -43,7 +43,7 @@ taps() { # drops on both taps: "tap0 rx/tx/rxdrop/txdrop tap1 ..."
 			paste -sd/)"
 	done
 }
-stalls=0
+stalls=0 retx=0
 for ((r = 1; r <= rounds; r++)); do
 	t0=$(date +%s%N)
 	X timeout 300 qemu-system-x86_64 -M microvm -accel tcg -m 64 -bios /usr/share/qemu/qboot.rom \
@@ -53,9 +53,15 @@ for ((r = 1; r <= rounds; r++)); do
 		-device virtio-net-device,netdev=n0,mac=52:54:00:0f:00:03 -serial "file:$tmp/http.console" \
 		</dev/null >/dev/null 2>&1
 	ms=$((($(date +%s%N) - t0) / 1000000))
-	out=$(tr -d '\r' <"$tmp/http.console" | grep -E 'requests over|stats|no answer|connection')
+	out=$(tr -d '\r' <"$tmp/http.console")
+	rq=$(sed -n 's/.* \([0-9]*\) req\/s$/\1/p' <<<"$out")
+	gms=$(sed -n 's/.* in \([0-9]*\) ms: .*req\/s$/\1/p' <<<"$out")
+	st=$(sed -n 's/^netblast: stats //p' <<<"$out")
+	rx=$(awk '{ print $8 }' <<<"$st")
+	retx=$((retx + ${rx:-0}))
 	mark=
-	[ "$ms" -gt "$stall_ms" ] && { mark=STALL; stalls=$((stalls + 1)); }
-	echo "round $r ${ms} ms $mark (from $((t0 / 1000000))) | $(tr '\n' ' ' <<<"$out")| $(taps)"
+	[ "${gms:-0}" -gt "$stall_ms" ] && { mark=STALL; stalls=$((stalls + 1)); }
+	[ -n "$rq" ] || { mark="FAILED $mark"; grep netblast: <<<"$out" | tail -1; }
+	echo "round $r ${gms:-?} ms (boot to exit $ms ms) ${rq:-?} req/s $mark | client $st | $(taps)| from $((t0 / 1000000))"
 done
-echo "stalled rounds: $stalls of $rounds (over $stall_ms ms)"
+echo "stalled rounds: $stalls of $rounds (over $stall_ms ms); client retransmissions: $retx"
