@@ -1,11 +1,11 @@
 #!/bin/bash
 # Guest-to-guest keep-alive GET stalls: the website (pc, uktap0) and netblast http (microvm,
 # uktap1) on a bridge in a network namespace of its own (tests/net/netns_lib.sh); ROUNDS rounds
-# of REQS GETs over CONNS connections, each round's wall time, the client stack's counters
-# (rx/tx frames, rx_bad, retransmits) and both taps' drop counters; a round whose GETs took
-# over STALL_MS (netblast's own clock, first connect to last answer) is a stall. LOAD=N adds N busy loops beside the guests; SNIFF=FILE logs every frame on both taps
-# (bench/g2g_sniff.py). Each round boots the client afresh on the same address, as a redeployed
-# instance would.
+# of REQS GETs over CONNS connections, each round's time, the client stack's counters (rx/tx
+# frames, rx_bad, retransmits) and both taps' packet/drop counters; a round whose GETs took over
+# STALL_MS (netblast's own clock, first connect to last answer) is a stall. Each round boots the
+# client afresh on the same address, as a redeployed instance would. LOAD=N adds N busy loops
+# beside the guests; SNIFF=FILE logs every frame on both taps (bench/g2g_sniff.py).
 # usage: g2g_stall.sh [BUILD_DIR]   env ROUNDS=30 REQS=3000 CONNS=16 STALL_MS=1000 LOAD=0 SNIFF=
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
