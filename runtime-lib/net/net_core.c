@@ -669,6 +669,9 @@ struct uk_net *uk_net_stack_new(struct uk_netdev *dev, const struct uk_net_confi
 	s->mem_limit = 64u << 20;
 	uk_entropy_get(s->isn_key, sizeof(s->isn_key));
 	uk_entropy_get(&s->ip_id, sizeof(s->ip_id));
+	/* Each boot dials from its own first port (RFC 6056): a guest started again on the same
+	 * address would meet its last life's connections, still held by its peers. */
+	uk_entropy_get(&s->eph_next, sizeof(s->eph_next));
 	if (!s->rxbuf || !s->tx || bufs_fit(s, dev) != 0 || net_tcp_init(s) != 0) {
 		free(s->rxbuf);
 		free(s->tx);

@@ -84,6 +84,7 @@ struct uk_tcp {
 	uk_tcp_state_t state;
 	uint8_t listener, owned, hashed, queued; /* queued: in a listener's accept queue */
 	uint8_t notify, fin_queued, fin_sent, fin_rcvd;
+	uint8_t syn_again; /* SYN_SENT: the SYN was sent again after an old connection's ACK */
 	uint8_t rcv_wscale, snd_wscale, ws_ok, in_recovery;
 	uint8_t rtt_active, ack_now, persist, out_pending;
 	uint32_t lip, rip;

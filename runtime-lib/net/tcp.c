@@ -917,8 +917,20 @@ void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *
 
 	if (c->state == UK_TCP_SYN_SENT) {
 		if ((flags & TH_ACK) && (SEQ_LEQ(ack, c->iss) || SEQ_GT(ack, c->snd_max))) {
-			if (!(flags & TH_RST))
-				tcp_send_rst(s, src, sport, dport, ack, 0, TH_RST);
+			if (flags & TH_RST)
+				return;
+			tcp_send_rst(s, src, sport, dport, ack, 0, TH_RST);
+			/*
+			 * An old connection on this port pair still lives at the peer (we
+			 * restarted; it waits in LAST_ACK or TIME_WAIT for an ACK that never comes)
+			 * and answered our SYN with its ACK. The RST ends it: SYN again now rather
+			 * than after the RTO (a second of stall per dial), once per connect.
+			 */
+			if (!c->syn_again) {
+				c->syn_again = 1;
+				c->snd_nxt = c->iss;
+				tcp_output(c);
+			}
 			return;
 		}
 		if (flags & TH_RST) {

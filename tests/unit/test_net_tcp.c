@@ -930,6 +930,62 @@ static void test_zero_window_takes_acks(void)
 	pair_free(&p);
 }
 
+static int established(void *arg)
+{
+	return uk_tcp_state(arg) == UK_TCP_ESTABLISHED;
+}
+
+/*
+ * A client that restarts (a guest booted again on the same address) and dials the server from
+ * the port pair of a connection the server still holds: the server closed after the old
+ * client's FIN, and its FIN was never ACKed (the client was gone), so it sits in LAST_ACK. The
+ * new SYN draws the old connection's ACK; the client's RST clears it, and the client must SYN
+ * again at once, not after its 1 s RTO (g2g keep-alive rounds stalled seconds: bench/g2g_stall.sh).
+ */
+static void test_reconnect_over_last_ack(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s, *c2;
+	uint32_t ip;
+	uint16_t port, port2;
+
+	pair_init(&p);
+	l = listen_on(&p, 80, 16);
+	CHECK(connect_pair(&p, l, 80, &c, &s) == 0, "reconnect: first handshake");
+	uk_tcp_peer(s, &ip, &port);
+	uk_net_use(p.b);
+	uk_tcp_close(c);
+	run(&p, 50, NULL, NULL);
+	CHECK(uk_tcp_read(s, (char[4]){0}, 4) == 0, "reconnect: the server reads EOF");
+	p.wa.drop_every = 1; /* the client is gone: nothing from A reaches it */
+	uk_net_use(p.a);
+	uk_tcp_close(s);
+	run(&p, 50, NULL, NULL);
+	CHECK(p.a->ntcp == 1, "reconnect: the server holds the old connection (LAST_ACK): %u",
+	      p.a->ntcp);
+	uk_net_stack_free(p.b);
+	p.b = stack_on(&p.wb, IP_B, 2); /* booted again: same address, same first port */
+	p.wa.drop_every = 0;
+	uk_net_use(p.b);
+	c2 = uk_tcp_connect(IP_A, 80);
+	CHECK(c2 != NULL, "reconnect: connect");
+	uint64_t t0 = fake_now;
+	run(&p, 5000, established, c2);
+	uint64_t took = fake_now - t0;
+	run(&p, 10, NULL, NULL); /* the server takes the handshake's last ACK */
+	uk_net_use(p.a);
+	s = uk_tcp_accept(l);
+	CHECK(s != NULL, "reconnect: the server accepts the new connection");
+	uk_tcp_peer(s, &ip, &port2);
+	CHECK(port2 == port, "reconnect: from the old connection's port %u (got %u)", port, port2);
+	CHECK(uk_tcp_state(c2) == UK_TCP_ESTABLISHED && took < 200000000ull,
+	      "reconnect: established in %llu ms (under 200: no RTO waited): state %d",
+	      (unsigned long long)(took / 1000000), uk_tcp_state(c2));
+	CHECK(p.b->st.tcp_retransmits == 0, "reconnect: no SYN retransmitted on the RTO: %llu",
+	      (unsigned long long)p.b->st.tcp_retransmits);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	heap_init((size_t)2 << 30);
@@ -966,5 +1022,6 @@ int main(void)
 	test_no_ack_storm();
 	test_rto_with_zero_window();
 	test_zero_window_takes_acks();
+	test_reconnect_over_last_ack();
 	return finish();
 }

@@ -22,6 +22,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef NETBLAST_STATS /* the guest stack's counters after http (bench/g2g_stall.sh) */
+#include <uk/net.h>
+#endif
 
 #define CHUNK 16384
 #define CONNS_MAX 64
@@ -340,6 +343,14 @@ static int http_cmd(const char *host, const char *port, long total, int nconns)
 		close(conns[i].fd);
 	printf("netblast: %ld requests over %d connections in %.0f ms: %.0f req/s\n", total, nconns,
 	       t * 1000, (double)total / t);
+#ifdef NETBLAST_STATS
+	struct uk_net_stats st;
+	uk_net_get_stats(&st);
+	printf("netblast: stats rx %llu tx %llu rx_bad %llu retransmits %llu fast %llu\n",
+	       (unsigned long long)st.rx_frames, (unsigned long long)st.tx_frames,
+	       (unsigned long long)st.rx_bad, (unsigned long long)st.tcp_retransmits,
+	       (unsigned long long)st.tcp_fast_retransmits);
+#endif
 	return 0;
 }
 
