@@ -136,7 +136,16 @@ def guard(d, br):
         ns = ["nsenter", "--net=/proc/%d/ns/net" % nb.pid]
         subprocess.run(ns + ["ip", "addr", "add", "10.89.0.200/24", "dev", "tveth1"], check=True)
         subprocess.run(ns + ["ip", "link", "set", "tveth1", "up"], check=True)
-        time.sleep(1)  # the bridge port forwards after it came up
+        # the bridge port forwards once both ends are up (forwarding, LOWER_UP): wait for it,
+        # not a fixed second (under CI's load the first forged frames met a port not yet there)
+        end = time.time() + 30
+        while time.time() < end:
+            out = subprocess.run(["bridge", "link", "show", "dev", "tveth0"],
+                                 capture_output=True, text=True).stdout
+            if "state forwarding" in out and "LOWER_UP" in out:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
 
         def forge(sip, dip, sport, dport, payload):
             subprocess.run(ns + [sys.executable, "-c", FORGE, "tveth1", mac, sip, dip,
@@ -177,10 +186,14 @@ def guard(d, br):
         check(got == [False, False], "a neighbour on %s reached 127.0.0.0/8: %s" % (br, got))
         # the controls: without the guard the forged source is answered, without the table the
         # forged destination arrives: the checks above observe the rules
+        # (up to three tries each: under CI's load a control's one try went unanswered in 2 of
+        # 3 runs of the merged tree, alone never; the checks with the rules in place get one try)
         subprocess.run(["nft", "delete", "chain", "ip", nft_tables()[0], "guard"], check=True)
-        check(reached()[1], "without the guard the gateway did not answer a forged 127.0.0.2")
+        check(any(reached()[1] for _ in range(3)),
+              "without the guard the gateway did not answer a forged 127.0.0.2 (3 tries)")
         subprocess.run(["nft", "delete", "table", "ip", nft_tables()[0]], check=True)
-        check(reached()[0], "without the table a forged 127.0.0.1 destination did not arrive")
+        check(any(reached()[0] for _ in range(3)),
+              "without the table a forged 127.0.0.1 destination did not arrive (3 tries)")
         uk(d, "network", "create", "rebuild")  # any change rebuilds the whole table
         uk(d, "network", "rm", "rebuild")
         check(reached() == [False, False], "the guard not rebuilt")
