@@ -53,6 +53,7 @@ struct ukd_nets {
 	struct ukd_nat *nat;        /* published ports by DNAT, the default (nat.c); NULL: proxy */
 	struct ukd_dns_server *dns; /* DNS on each gateway (net_dns_server.c) */
 	int nft_stale; /* the last apply failed: a NIC's pinning rules may be missing (net_pin.h) */
+	int no_dns_limits; /* the kernel refused the DNS askers' limits (no nft_limit/connlimit) */
 };
 
 /* ---- pure helpers ---- */
@@ -502,15 +503,21 @@ static int nft_build_apply(struct ukd *d, int pins_only, uk_err_t *err)
 			  " th dport 53 counter drop\n",
 			  br, gw);
 			/* one flooding guest neither starves the others nor fills the socket */
-			P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers"
-			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
-			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
-			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_askers"
-			  " { ip saddr limit rate over %d/second burst %d packets } counter drop\n",
-			  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
-			P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add @dns_conns"
-			  " { ip saddr ct count over %d } counter reject with tcp reset\n",
-			  br, gw, UKD_DNS_ASKER_TCP);
+			if (!d->nets->no_dns_limits) {
+				P("  iifname \"%s\" ip daddr %s udp dport 53 add @dns_askers"
+				  " { ip saddr limit rate over %d/second burst %d packets } "
+				  "counter drop\n",
+				  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+				P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add "
+				  "@dns_askers"
+				  " { ip saddr limit rate over %d/second burst %d packets } "
+				  "counter drop\n",
+				  br, gw, UKD_DNS_ASKER_RATE, 2 * UKD_DNS_ASKER_RATE);
+				P("  iifname \"%s\" ip daddr %s tcp dport 53 ct state new add "
+				  "@dns_conns"
+				  " { ip saddr ct count over %d } counter reject with tcp reset\n",
+				  br, gw, UKD_DNS_ASKER_TCP);
+			}
 			/* a guest reaches the host only for DNS on its own gateway (and answers) */
 			P("  iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
 			  "accept\n",
@@ -579,6 +586,16 @@ static int nft_apply_part(struct ukd *d, int pins_only, uk_err_t *err)
 	if (ukd_store_begin(d->store, err) < 0)
 		return -1;
 	int r = nft_build_apply(d, pins_only, err);
+	if (r < 0 && !pins_only && !d->nets->no_dns_limits) {
+		/* a kernel without nft_limit or nft_connlimit (or a host that cannot load them):
+		 * networks work, ukd's DNS keeps its own per-network bounds */
+		log_warn("network",
+		         "%s: applying the table again without the per-asker DNS limits "
+		         "(the kernel's nft_limit and nft_connlimit modules)",
+		         err->message);
+		d->nets->no_dns_limits = 1;
+		r = nft_build_apply(d, pins_only, err);
+	}
 	if (r < 0 || !pins_only)
 		d->nets->nft_stale = r < 0;
 	ukd_store_commit(d->store, NULL);
