@@ -21,10 +21,9 @@ build build-asan -DUK_SANITIZE=ON
 
 echo "== tests"
 rc=0
-# xen.ukd is quarantined for now (docs/xen.md "Open"): on this session's tree its nested dom0
-# corrupted its own memory (sqlite "malformed schema", ld.so asserts, segfaults) once the
-# harness loaded nft_limit/nft_connlimit for the DNS askers' limits; run it by hand with
-# `ctest --test-dir build -R '^xen.ukd$'`.
+# xen.ukd is quarantined for now (docs/xen.md "Open"): in dom0 the kernel refuses part of
+# ukd's nftables table for uk networks (the harness loads netfilter modules by hand); run it by
+# hand with `ctest --test-dir build -R '^xen.ukd$'`.
 echo "xen.ukd: quarantined (docs/xen.md \"Open\"), not run"
 ctest --test-dir build --output-on-failure -j"$jobs" -E '^xen\.ukd$' || rc=1
 echo "== sanitizer tests (unit)"
