@@ -256,9 +256,7 @@ int ukd_nat_count(struct ukd_nat *nat)
 	return n;
 }
 
-/* Appends printf's text at (buf + *len); *len grows as snprintf's would. */
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *len,
-                                                      const char *fmt, ...)
+void ukd_text_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -286,14 +284,14 @@ static void dnat_rule(const struct nat_map *m, int output, char *buf, size_t cap
 		snprintf(match, sizeof(match), "%sfib daddr type local",
 		         output ? "" : "ip daddr != 127.0.0.0/8 ");
 	inet_ntop(AF_INET, &m->guest.sin_addr, gip, sizeof(gip));
-	put(buf, cap, len, "  %s %s dport %u dnat to %s:%u\n", match, m->port.proto,
-	    m->port.host_port, gip, ntohs(m->guest.sin_port));
+	ukd_text_put(buf, cap, len, "  %s %s dport %u dnat to %s:%u\n", match, m->port.proto,
+	             m->port.host_port, gip, ntohs(m->guest.sin_port));
 }
 
 void ukd_nat_rules(struct ukd_nat *nat, enum ukd_nat_part part, const char (*brs)[16], int nbr,
                    char *buf, size_t cap, size_t *len)
 {
-#define P(...) put(buf, cap, len, __VA_ARGS__)
+#define P(...) ukd_text_put(buf, cap, len, __VA_ARGS__)
 	if (part == UKD_NAT_FORWARD) {
 		/* a published port's flows between a bridge and the rest of the host (not another
 		 * uk network: networks stay apart; the same bridge is accepted already) */

@@ -69,4 +69,9 @@ enum ukd_nat_part {
 void ukd_nat_rules(struct ukd_nat *nat, enum ukd_nat_part part, const char (*brs)[16], int nbr,
                    char *buf, size_t cap, size_t *len);
 
+/* Appends printf's text at (buf + *len) within (cap); *len grows as snprintf's would (the
+ * nftables texts of nat.c and net_pin.c: a caller checks *len < cap once at the end). */
+__attribute__((format(printf, 4, 5))) void ukd_text_put(char *buf, size_t cap, size_t *len,
+                                                        const char *fmt, ...);
+
 #endif

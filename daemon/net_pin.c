@@ -1,5 +1,6 @@
 /* Anti-spoofing on uk networks: the nftables bridge table pinning each tap's MAC and address. */
 #include "net_pin.h"
+#include "nat.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -17,17 +18,6 @@
  * without CONFIG_NFT_BRIDGE_META refuse, and "uk*" would also match another ukd's taps (one
  * table per root shares the namespace).
  */
-
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *len,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*len += (size_t)vsnprintf(buf + (*len < cap ? *len : cap), *len < cap ? cap - *len : 0, fmt,
-	                          ap);
-	va_end(ap);
-}
 
 /* 1 if (s) is a MAC as ukd writes them (six lowercase or uppercase hex pairs and colons). */
 static int mac_ok(const char *s)
@@ -54,7 +44,7 @@ static int name_ok(const char *s)
 void ukd_net_pin_rules(const char *name, const struct ukd_pin *pins, int npins, int nbr, char *buf,
                        size_t cap, size_t *len)
 {
-#define P(...) put(buf, cap, len, __VA_ARGS__)
+#define P(...) ukd_text_put(buf, cap, len, __VA_ARGS__)
 	/* create-then-delete: deleting a table that is not there would fail the transaction */
 	P("table bridge %s\ndelete table bridge %s\n", name, name);
 	if (nbr < 1)

@@ -220,6 +220,18 @@ static struct net_arp *arp_slot(struct uk_net *s)
 	return best;
 }
 
+/* (e) starts resolving (hop) on the current NIC: the first request out, a retry timer set. */
+static void arp_ask(struct uk_net *s, struct net_arp *e, uint32_t hop)
+{
+	e->ip = hop;
+	e->ifx = (uint8_t)s->cur_if;
+	e->state = 1;
+	e->tries = 1;
+	e->expires = s->now + NET_ARP_RETRY;
+	net_timer_at(s, e->expires);
+	arp_send(s, 1, bcast_mac, hop, (const uint8_t[6]){0});
+}
+
 static void arp_flush_pending(struct uk_net *s, uint32_t ip, const uint8_t *mac, int drop)
 {
 	for (int i = 0; i < NET_ARP_PENDING; i++) {
@@ -439,15 +451,8 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 			break;
 		}
 	if (slot < 0) {
-		if (!e && (m.flags & UK_NETDEV_M_GSO_TCPV4) && (e = arp_slot(s))) {
-			e->ip = hop; /* still ask for the address */
-			e->ifx = (uint8_t)s->cur_if;
-			e->state = 1;
-			e->tries = 1;
-			e->expires = s->now + NET_ARP_RETRY;
-			net_timer_at(s, e->expires);
-			arp_send(s, 1, bcast_mac, hop, (const uint8_t[6]){0});
-		}
+		if (!e && (m.flags & UK_NETDEV_M_GSO_TCPV4) && (e = arp_slot(s)))
+			arp_ask(s, e, hop); /* still ask for the address */
 		return UK_EAGAIN;
 	}
 	eth_header(s, f, bcast_mac, NET_ETH_IP);
@@ -466,13 +471,7 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 			s->pend[slot].frame = NULL;
 			return UK_EAGAIN;
 		}
-		e->ip = hop;
-		e->ifx = (uint8_t)s->cur_if;
-		e->state = 1;
-		e->tries = 1;
-		e->expires = s->now + NET_ARP_RETRY;
-		net_timer_at(s, e->expires);
-		arp_send(s, 1, bcast_mac, hop, (const uint8_t[6]){0});
+		arp_ask(s, e, hop);
 	}
 	return UK_OK;
 }
