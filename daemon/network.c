@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -219,8 +220,9 @@ static int run(const char *const *argv, const char *input, uk_err_t *err)
 	return run_out(argv, input, NULL, err);
 }
 
-/* 1 if link (name) exists and carries our alias, 0 if absent, -1 (409) if it is not ours. */
-static int link_ours(struct ukd_nets *n, const char *name, uk_err_t *err)
+/* 1 if link (name) exists and carries our alias, 0 if absent, -1 (409) if it is not ours; its
+ * MAC address in (mac) when not NULL ("" if none shown). */
+static int link_ours(struct ukd_nets *n, const char *name, char mac[18], uk_err_t *err)
 {
 	char out[512], *a, alias[200] = "";
 	const char *argv[] = {"ip", "-o", "link", "show", "dev", name, NULL};
@@ -230,6 +232,8 @@ static int link_ours(struct ukd_nets *n, const char *name, uk_err_t *err)
 		return 0;
 	if (run_out(argv, NULL, out, NULL) < 0)
 		return 0;
+	if (mac)
+		snprintf(mac, 18, "%.17s", (a = strstr(out, "link/ether ")) ? a + 11 : "");
 	if ((a = strstr(out, " alias ")))
 		snprintf(alias, sizeof(alias), "%.*s", (int)strcspn(a + 7, "\n"), a + 7);
 	if (!strcmp(alias, n->alias))
@@ -245,7 +249,7 @@ static int link_del(struct ukd_nets *n, const char *name)
 	uk_err_t err = {0};
 	const char *argv[] = {"ip", "link", "del", "dev", name, NULL};
 
-	if (link_ours(n, name, NULL) != 1)
+	if (link_ours(n, name, NULL, NULL) != 1)
 		return 0;
 	if (run(argv, NULL, &err) < 0) {
 		log_warn("network", "remove %s: %s", name, err.message);
@@ -255,22 +259,37 @@ static int link_del(struct ukd_nets *n, const char *name)
 	return 0;
 }
 
+/* The gateway's MAC address: fixed per network (02:75:6b = locally administered, "uk"). A bridge
+ * without one set takes the lowest MAC of its ports and changes it as taps come and go: guests
+ * would then address the gateway by a MAC it no longer answers to (the host's IP drops such a
+ * frame as PACKET_OTHERHOST) until their ARP entry expires. */
+static void br_mac(const char *net_id, char out[18])
+{
+	snprintf(out, 18, "02:75:6b:%.2s:%.2s:%.2s", net_id, net_id + 2, net_id + 4);
+}
+
 static int bridge_up(struct ukd_nets *n, const struct net_row *r, uk_err_t *err)
 {
-	char br[16], cidr[20], gw[16];
+	char br[16], cidr[20], gw[16], mac[18], has[18] = "";
 	int ours = 0;
 
 	br_name(r->id, br);
+	br_mac(r->id, mac);
 	ip_format(r->gw, gw);
 	snprintf(cidr, sizeof(cidr), "%s/%d", gw, r->prefix);
-	if ((ours = link_ours(n, br, err)) < 0)
+	if ((ours = link_ours(n, br, has, err)) < 0)
 		return -1;
-	const char *add[] = {"ip", "link", "add", "name", br, "type", "bridge", NULL};
+	const char *add[] = {"ip",      "link", "add",  "name",   br,
+	                     "address", mac,    "type", "bridge", NULL};
 	const char *mark[] = {"ip", "link", "set", "dev", br, "alias", n->alias, NULL};
+	/* a bridge an older ukd made: its MAC set once (setting it, even unchanged, flushes the
+	 * host's neighbour entries on it) */
+	const char *fix[] = {"ip", "link", "set", "dev", br, "address", mac, NULL};
 	const char *addr[] = {"ip", "addr", "replace", cidr, "dev", br, NULL};
 	const char *up[] = {"ip", "link", "set", "dev", br, "up", NULL};
 	if ((!ours && (run(add, NULL, err) < 0 || run(mark, NULL, err) < 0)) ||
-	    run(addr, NULL, err) < 0 || run(up, NULL, err) < 0)
+	    (ours && strcasecmp(has, mac) && run(fix, NULL, err) < 0) || run(addr, NULL, err) < 0 ||
+	    run(up, NULL, err) < 0)
 		return uk_err_wrap(err, "bridge %s of network %s", br, r->name);
 	return 0;
 }
@@ -278,7 +297,7 @@ static int bridge_up(struct ukd_nets *n, const struct net_row *r, uk_err_t *err)
 static int tap_up(struct ukd_nets *n, const char *tap, const char *br, uk_err_t *err)
 {
 	char uid[24], gid[24];
-	int ours = link_ours(n, tap, err);
+	int ours = link_ours(n, tap, NULL, err);
 
 	if (ours < 0)
 		return -1;
@@ -1571,7 +1590,7 @@ static void links_sweep(struct ukd_nets *n, char (*keep)[16], int nkeep)
 		int kept = strncmp(i->if_name, "uk", 2) != 0;
 		for (int k = 0; k < nkeep && !kept; k++)
 			kept = !strcmp(keep[k], i->if_name);
-		if (!kept && link_ours(n, i->if_name, NULL) == 1) {
+		if (!kept && link_ours(n, i->if_name, NULL, NULL) == 1) {
 			log_info("network", "removing stale %s", i->if_name);
 			link_del(n, i->if_name);
 		}

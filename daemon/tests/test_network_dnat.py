@@ -129,8 +129,11 @@ def guard(d, br):
     nb = subprocess.Popen(["unshare", "-n", "sleep", "600"])
     try:
         time.sleep(0.3)
-        subprocess.run(["ip", "link", "add", "tveth0", "type", "veth", "peer", "name", "tveth1"],
-                       check=True)
+        # the lowest unicast MAC there is: a bridge whose MAC is not set takes its lowest port's
+        # (ukd's were, before the gateway had a fixed MAC: the forged frames below then went to
+        # a MAC the host no longer owned, and every check here passed or failed by chance)
+        subprocess.run(["ip", "link", "add", "tveth0", "address", "02:00:00:00:00:01", "type",
+                        "veth", "peer", "name", "tveth1"], check=True)
         subprocess.run(["ip", "link", "set", "tveth1", "netns", str(nb.pid)], check=True)
         subprocess.run(["ip", "link", "set", "tveth0", "master", br, "up"], check=True)
         ns = ["nsenter", "--net=/proc/%d/ns/net" % nb.pid]
@@ -146,6 +149,9 @@ def guard(d, br):
                 break
             time.sleep(0.1)
         time.sleep(0.5)
+        now = links()[br].split("link/ether ")[1].split()[0]
+        check(now == mac and mac.startswith("02:75:6b:"),
+              "the gateway's MAC changed from %s to %s when a port joined %s" % (mac, now, br))
 
         def forge(sip, dip, sport, dport, payload):
             subprocess.run(ns + [sys.executable, "-c", FORGE, "tveth1", mac, sip, dip,
