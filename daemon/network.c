@@ -202,9 +202,15 @@ static int run_out(const char *const *argv, const char *input, char *out_msg, uk
 		memcpy(out_msg, msg, sizeof(msg));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	msg[strcspn(msg, "\n")] = 0;
-	return uk_err_internal(err, "%s %s %s: %s", argv[0], argv[1], argv[2] ? argv[2] : "",
-	                       msg[0] ? msg : "failed");
+	/* nft(8) quotes the rule it could not add on the next line: keep it (which rule a kernel
+	 * refuses names the module it lacks) */
+	char *nl = msg + strcspn(msg, "\n"), *rule = *nl ? nl + 1 + strspn(nl + 1, " \t") : nl;
+	*nl = 0;
+	rule[strcspn(rule, "\n")] = 0;
+	int quote = *rule && !strcmp(argv[0], "nft");
+	return uk_err_internal(err, "%s %s %s: %s%s%.120s%s", argv[0], argv[1],
+	                       argv[2] ? argv[2] : "", msg[0] ? msg : "failed",
+	                       quote ? " (in: " : "", quote ? rule : "", quote ? ")" : "");
 fail:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)

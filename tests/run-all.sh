@@ -21,11 +21,7 @@ build build-asan -DUK_SANITIZE=ON
 
 echo "== tests"
 rc=0
-# xen.ukd is quarantined for now (docs/xen.md "Open"): in dom0 the kernel refuses part of
-# ukd's nftables table for uk networks (the harness loads netfilter modules by hand); run it by
-# hand with `ctest --test-dir build -R '^xen.ukd$'`.
-echo "xen.ukd: quarantined (docs/xen.md \"Open\"), not run"
-ctest --test-dir build --output-on-failure -j"$jobs" -E '^xen\.ukd$' || rc=1
+ctest --test-dir build --output-on-failure -j"$jobs" || rc=1
 echo "== sanitizer tests (unit)"
 # Integration tests do not run against the ASan build: libvirt (inside ukd) forks from many
 # threads and mallocs in the child before exec; ASan's allocator is not fork-safe, so children

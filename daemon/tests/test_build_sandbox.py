@@ -98,7 +98,8 @@ def main(d):
     last = r.lines()[-1]
     check("error" in last and "build exceeded its" in last["error"] and
           ("CPU limit" in last["error"] or "time limit" in last["error"]),
-          "include bomb: expected a CPU or time limit error, got %s" % last)
+          "include bomb: expected a CPU or time limit error, got %s (after %s)" %
+          (last, r.lines()[:-1]))
     print("include bomb: %s" % last["error"])
     check(seen, "never saw the compiler running in the build context")
     own_net = os.readlink("/proc/self/ns/net")

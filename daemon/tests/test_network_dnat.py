@@ -57,11 +57,12 @@ def uk(d, *args, timeout=600):
     return uk_cli(UK, d, *args, timeout=timeout)
 
 
-def table():
+def table(family="ip"):
+    """ukd's table (ip uk_HASH, or its companion in (family) "bridge") as nft lists it."""
     t = nft_tables()
     if not t:
         return ""
-    return subprocess.run(["nft", "list", "table", "ip", t[0]], capture_output=True,
+    return subprocess.run(["nft", "list", "table", family, t[0]], capture_output=True,
                           text=True).stdout
 
 

@@ -27,7 +27,9 @@ mkdir -p /run/lock /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/lib
 # What a Debian dom0 with xen-utils-common has and this host's root lacks (written into the
 # overlay): libxl's hotplug scripts (vif-bridge puts a vif on its bridge, block puts a disk's
 # file on a loop device for blkback) and xenstore's tools they call. ukd's nftables table needs
-# dom0 kernel's netfilter modules: loaded from its package, by busybox's insmod, in order.
+# dom0 kernel's netfilter modules: loaded from its package, by busybox's insmod, in order (the
+# kernel's own request_module finds none of them here: 6.1 wants nft_meta_bridge for any `meta`
+# or `ip` match in the bridge table, nft_limit/nft_connlimit/nft_reject* for the DNS limits).
 # udev makes /dev/stdin and friends; dom0's devtmpfs has none, and the scripts' lock
 # (locking.sh: `stat /dev/stdin`) would spin until libxl's hotplug timeout without them
 for f in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
@@ -40,7 +42,9 @@ km=$XENROOT/lib/modules/$(uname -r)/kernel
 for m in crypto/crc32c_generic lib/libcrc32c net/netfilter/nfnetlink net/ipv4/netfilter/nf_defrag_ipv4 \
 	net/ipv6/netfilter/nf_defrag_ipv6 net/netfilter/nf_conntrack net/netfilter/nf_nat \
 	net/netfilter/nf_tables net/netfilter/nft_ct net/netfilter/nft_chain_nat net/netfilter/nft_nat \
-	net/netfilter/nft_masq; do
+	net/netfilter/nft_masq net/bridge/netfilter/nft_meta_bridge net/netfilter/nft_limit \
+	net/netfilter/nf_conncount net/netfilter/nft_connlimit net/netfilter/nft_reject \
+	net/ipv4/netfilter/nf_reject_ipv4 net/ipv4/netfilter/nft_reject_ipv4; do
 	grep -q "^${m##*/} " /proc/modules || "$XENROOT/bin/busybox" insmod "$km/$m.ko" ||
 		fail "insmod $km/$m.ko"
 done
