@@ -328,12 +328,17 @@ static void child_fail(const char *msg)
 	_exit(126);
 }
 
-static void child_limit(int res, rlim_t v)
+static void child_limits(int res, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = {v, v};
+	struct rlimit rl = {soft, hard};
 
 	if (setrlimit(res, &rl) < 0)
 		child_fail("ukd sandbox: setrlimit failed\n");
+}
+
+static void child_limit(int res, rlim_t v)
+{
+	child_limits(res, v, v);
 }
 
 pid_t ukimg_sandbox_spawn(const struct ukimg_sandbox *sb)
@@ -513,7 +518,11 @@ void ukimg_sandbox_enter(const struct ukimg_sandbox *sb)
 		child_fail("ukd sandbox: cannot mount the build context and /tmp into the "
 		           "sandbox\n");
 	}
-	child_limit(RLIMIT_CPU, sb->cpu_s);
+	/* SIGXCPU at the limit, SIGKILL a second later: with soft = hard the kernel sends SIGKILL
+	 * alone, gcc then says only "Killed signal terminated program cc1", and the verdict rested
+	 * on the CPU time the rusage showed (CI once saw "compile failed (exit 1)" there); with
+	 * SIGXCPU it says "CPU time limit exceeded signal terminated program cc1" */
+	child_limits(RLIMIT_CPU, sb->cpu_s, (rlim_t)sb->cpu_s + 1);
 	child_limit(RLIMIT_AS, (rlim_t)sb->memory_mb << 20);
 	child_limit(RLIMIT_FSIZE, (rlim_t)sb->file_mb << 20);
 	child_limit(RLIMIT_NOFILE, SANDBOX_NOFILE);
