@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 
-from ukdtest import SRC, check, fail, free_port, publish_load, require_qemu, run, uk_cli
+from ukdtest import (SRC, check, fail, free_port, publish_load, require_qemu, run, uk_cli,
+                     wait_until)
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
@@ -46,6 +47,59 @@ def in_namespace():
 
 def uk(d, *args, timeout=300):
     return uk_cli(UK, d, *args, timeout=timeout)
+
+
+class Peer:
+    """A network namespace of this test's own (a sleeping process holds it) joined to this one by
+    a veth pair: (here) in this namespace, up, on bridge (master) or with address (here_addr),
+    MAC (here_mac) if given; its peer (there) inside, renamed (name), with MAC (mac), address
+    (addr, "IP/PREFIX") and routes (each `ip route add`'s arguments), up with its lo."""
+
+    def __init__(self, here, there, name=None, master=None, here_addr=None, here_mac=None,
+                 mac=None, addr=None, routes=()):
+        self.here, self.dev = here, name or there
+        self.proc = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
+        ours = os.readlink("/proc/self/ns/net")
+        wait_until(lambda: os.readlink("/proc/%d/ns/net" % self.proc.pid) != ours, 10,
+                   "unshare -n made its namespace")
+        self.ns = ["nsenter", "--net=/proc/%d/ns/net" % self.proc.pid]
+        try:
+            self.setup(here, there, name, master, here_addr, here_mac, mac, addr, routes)
+        except BaseException:
+            self.close()
+            raise
+
+    def setup(self, here, there, name, master, here_addr, here_mac, mac, addr, routes):
+        subprocess.run(["ip", "link", "add", here] + (["address", here_mac] if here_mac else []) +
+                       ["type", "veth", "peer", "name", there, "netns", str(self.proc.pid)],
+                       check=True)
+        subprocess.run(["ip", "link", "set", here] + (["master", master] if master else []) +
+                       ["up"], check=True)
+        if here_addr:
+            subprocess.run(["ip", "addr", "add", here_addr, "dev", here], check=True)
+        if name:
+            self.sh("ip", "link", "set", there, "name", name)
+        if mac:
+            self.sh("ip", "link", "set", self.dev, "address", mac)
+        self.sh("ip", "link", "set", self.dev, "up")
+        self.sh("ip", "link", "set", "lo", "up")
+        if addr:
+            self.sh("ip", "addr", "add", addr, "dev", self.dev)
+        for r in routes:
+            self.sh("ip", "route", "add", *r)
+
+    def sh(self, *args, check_rc=True):
+        return subprocess.run(self.ns + list(args), check=check_rc, capture_output=True,
+                              text=True)
+
+    def py(self, code, *args, timeout=60):
+        return subprocess.run(self.ns + [sys.executable, "-c", code, *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        subprocess.run(["ip", "link", "del", self.here], capture_output=True)
 
 
 def links():
@@ -293,18 +347,9 @@ def dns_checks(web_ip):
 def outbound(d):
     """An 'outside' of this namespace: a second one the test makes, behind a veth pair, with an
     HTTP listener. Only an --outbound network reaches it (masqueraded); a plain one does not."""
-    outside = subprocess.Popen(["unshare", "-n", "sleep", "600"])
+    outside = Peer("vout", "vin", here_addr="198.51.100.2/24", addr="198.51.100.1/24")
     try:
-        time.sleep(0.3)
-        ns = ["nsenter", "-t", str(outside.pid), "-n"]
-        subprocess.run(["ip", "link", "add", "vout", "type", "veth", "peer", "name", "vin",
-                        "netns", str(outside.pid)], check=True)
-        subprocess.run(["ip", "addr", "add", "198.51.100.2/24", "dev", "vout"], check=True)
-        subprocess.run(["ip", "link", "set", "vout", "up"], check=True)
-        for cmd in (["ip", "addr", "add", "198.51.100.1/24", "dev", "vin"],
-                    ["ip", "link", "set", "vin", "up"], ["ip", "link", "set", "lo", "up"]):
-            subprocess.run(ns + cmd, check=True)
-        srv = subprocess.Popen(ns + [sys.executable, "-c", OUTSIDE_SERVER])
+        srv = subprocess.Popen(outside.ns + [sys.executable, "-c", OUTSIDE_SERVER])
         time.sleep(0.5)
         uk(d, "network", "create", "--outbound", "o")
         r = uk(d, "run", "--rm", "--network", "o", "netclient", "198.51.100.1", "8098")
@@ -315,8 +360,7 @@ def outbound(d):
         srv.kill()
         uk(d, "network", "rm", "o")
     finally:
-        outside.kill()
-        outside.wait()
+        outside.close()
 
 
 OUTSIDE_SERVER = """

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from test_network import in_namespace, uk_links
+from test_network import Peer, in_namespace, uk_links
 from ukdtest import SRC, check, fail, require_qemu, run, uk_cli
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
@@ -120,7 +120,7 @@ def ip6_frame(smac, payload):
     return mac_b("33:33:00:00:00:01") + mac_b(smac) + b"\x86\xdd" + h + udp
 
 
-class Neighbour:
+class Neighbour(Peer):
     """A NIC of instance (name) (created, never started) played by a veth in a namespace of
     its own: the host end carries the tap name ukd gave the NIC, on the network's bridge."""
 
@@ -128,27 +128,8 @@ class Neighbour:
         ep = [e for e in d.req("GET", "/v1/networks/a").json()["endpoints"]
               if e["name"] == name][0]
         self.name, self.tap, self.mac, self.ip = name, ep["tap"], ep["mac"], ep["ip"]
-        self.proc = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
-        time.sleep(0.3)
-        self.ns = ["nsenter", "--net=/proc/%d/ns/net" % self.proc.pid]
-        subprocess.run(["ip", "link", "add", self.tap, "type", "veth", "peer", "name",
-                        "tvp" + self.tap[2:10]], check=True)
-        subprocess.run(["ip", "link", "set", "tvp" + self.tap[2:10], "netns", str(self.proc.pid)],
-                       check=True)
-        subprocess.run(["ip", "link", "set", self.tap, "master", br, "up"], check=True)
-        self.sh("ip", "link", "set", "tvp" + self.tap[2:10], "name", "eth0")
-        self.sh("ip", "link", "set", "eth0", "address", self.mac, "up")
-        self.sh("ip", "link", "set", "lo", "up")
-        self.sh("ip", "addr", "add", self.ip + "/24", "dev", "eth0")
-        self.sh("ip", "route", "add", "default", "via", "10.89.0.1")
-
-    def sh(self, *args, check_rc=True):
-        return subprocess.run(self.ns + list(args), check=check_rc, capture_output=True,
-                              text=True)
-
-    def py(self, code, *args, timeout=60):
-        return subprocess.run(self.ns + [sys.executable, "-c", code, *args],
-                              capture_output=True, text=True, timeout=timeout)
+        super().__init__(self.tap, "tvp" + self.tap[2:10], name="eth0", master=br, mac=self.mac,
+                         addr=self.ip + "/24", routes=[["default", "via", "10.89.0.1"]])
 
     def send(self, *frames, rounds=2, wait=True):
         p = subprocess.Popen(self.ns + [sys.executable, "-c", SEND, "eth0", str(rounds),
@@ -160,11 +141,6 @@ class Neighbour:
     def neigh(self, ip):
         out = self.sh("ip", "-j", "neigh", "show", "to", ip, "dev", "eth0").stdout
         return [n.get("lladdr") for n in json.loads(out or "[]")]
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-        subprocess.run(["ip", "link", "del", self.tap], capture_output=True)
 
 
 def host_neigh(br, ip):
@@ -296,28 +272,15 @@ def dns_checks(d, m, b):
     """ukd's DNS: an asker outside the network gets nothing; a flood leaves others answered."""
     gw = "10.89.0.1"
     # an outsider: a host routed to the network through this host, not on the bridge
-    o = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
+    o = Peer("tvout0", "tvout1", here_addr="172.31.99.1/24", addr="172.31.99.2/24",
+             routes=[["10.89.0.0/24", "via", "172.31.99.1"]])
     try:
-        time.sleep(0.3)
-        ns = ["nsenter", "--net=/proc/%d/ns/net" % o.pid]
-        subprocess.run(["ip", "link", "add", "tvout0", "type", "veth", "peer", "name", "tvout1"],
-                       check=True)
-        subprocess.run(["ip", "link", "set", "tvout1", "netns", str(o.pid)], check=True)
-        subprocess.run(["ip", "addr", "add", "172.31.99.1/24", "dev", "tvout0"], check=True)
-        subprocess.run(["ip", "link", "set", "tvout0", "up"], check=True)
-        for c in (["ip", "addr", "add", "172.31.99.2/24", "dev", "tvout1"],
-                  ["ip", "link", "set", "tvout1", "up"],
-                  ["ip", "route", "add", "10.89.0.0/24", "via", "172.31.99.1"]):
-            subprocess.run(ns + c, check=True)
         for proto in ("udp", "tcp"):
-            r = subprocess.run(ns + [sys.executable, "-c", DNS_ASK, gw, proto, "2", "web"],
-                               capture_output=True, text=True, timeout=60)
+            r = o.py(DNS_ASK, gw, proto, "2", "web")
             check(r.stdout.strip() == "0",
                   "an asker outside the network got %s answers over %s" % (r.stdout, proto))
     finally:
-        o.kill()
-        o.wait()
-        subprocess.run(["ip", "link", "del", "tvout0"], capture_output=True)
+        o.close()
     # a flood from mallory: bob still gets his answers (2 s timeouts)
     for proto, secs in (("udp", 8), ("tcp", 12)):
         fl = subprocess.Popen(m.ns + [sys.executable, "-c", DNS_FLOOD, gw, proto, str(secs)],
