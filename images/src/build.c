@@ -299,8 +299,9 @@ static int run_compiler(struct build *b, char **argv, char **envp, const struct 
 			continue;
 		if (n <= 0)
 			break;
-		run->said |= ukimg_sandbox_scan(buf + len, (size_t)n);
 		len += (size_t)n;
+		/* the unflushed line whole: a message split across two reads is still read */
+		run->said |= ukimg_sandbox_scan(buf, len);
 		flush_lines(b, buf, &len, false);
 	}
 	flush_lines(b, buf, &len, true);

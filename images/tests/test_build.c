@@ -788,6 +788,10 @@ static void test_sandbox_limits(void **state)
 	limit_refused(*state, "BURN_CPU", little_cpu,
 	              "build exceeded its 1 s CPU limit (build-limits.cpu-s): the compiler was "
 	              "stopped");
+	/* the compiler's word for it, split across two reads of its output */
+	limit_refused(*state, "SAY_CPU_SPLIT", little_cpu,
+	              "build exceeded its 1 s CPU limit (build-limits.cpu-s): the compiler was "
+	              "stopped");
 }
 
 /* The record recovery reads after a crash: only what a build writes is taken, so that a bad
