@@ -97,19 +97,30 @@ static int is_loopback(const char *ip)
 
 /* route_localnet=1 on (br): a packet with a 127.0.0.0/8 source may leave through it (and the
  * replies come back); the guard chain covers what that would otherwise let in. */
+int ukd_sysctl_set(const char *name, const char *value)
+{
+	char path[128];
+	int fd, r, e;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	r = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 static void route_localnet(const char *br)
 {
-	char path[96];
-	int fd;
+	char name[96];
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", br);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1", 1) != 1)
+	snprintf(name, sizeof(name), "net/ipv4/conf/%s/route_localnet", br);
+	if (ukd_sysctl_set(name, "1") < 0)
 		log_warn("network",
-		         "%s: %s: ports published on 127.0.0.0/8 through %s cannot answer", path,
+		         "%s: %s: ports published on 127.0.0.0/8 through %s cannot answer", name,
 		         strerror(errno), br);
-	if (fd >= 0)
-		close(fd);
 }
 
 static int reserve(const struct ukd_port *port, uk_err_t *err)

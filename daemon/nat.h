@@ -74,4 +74,8 @@ void ukd_nat_rules(struct ukd_nat *nat, enum ukd_nat_part part, const char (*brs
 __attribute__((format(printf, 4, 5))) void ukd_text_put(char *buf, size_t cap, size_t *len,
                                                         const char *fmt, ...);
 
+/* Writes (value) to the sysctl (name) of this network namespace ("net/ipv4/ip_forward"): 0, or
+ * -1 with errno set. */
+int ukd_sysctl_set(const char *name, const char *value);
+
 #endif

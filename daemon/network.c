@@ -293,9 +293,22 @@ static int bridge_up(struct ukd_nets *n, const struct net_row *r, uk_err_t *err)
 	const char *fix[] = {"ip", "link", "set", "dev", br, "address", mac, NULL};
 	const char *addr[] = {"ip", "addr", "replace", cidr, "dev", br, NULL};
 	const char *up[] = {"ip", "link", "set", "dev", br, "up", NULL};
-	if ((!ours && (run(add, NULL, err) < 0 || run(mark, NULL, err) < 0)) ||
-	    (ours && strcasecmp(has, mac) && run(fix, NULL, err) < 0) || run(addr, NULL, err) < 0 ||
-	    run(up, NULL, err) < 0)
+	if (!ours && (run(add, NULL, err) < 0 || run(mark, NULL, err) < 0))
+		return uk_err_wrap(err, "bridge %s of network %s", br, r->name);
+	if (ours && strcasecmp(has, mac)) {
+		/* running guests hold the old MAC for the gateway: the kernel announces the new one
+		 * (a gratuitous ARP) when it changes, with arp_notify */
+		char name[64];
+		snprintf(name, sizeof(name), "net/ipv4/conf/%s/arp_notify", br);
+		if (ukd_sysctl_set(name, "1") < 0)
+			log_warn("network", "%s: %s: guests learn the gateway's new MAC late", name,
+			         strerror(errno));
+		if (run(fix, NULL, err) < 0)
+			return uk_err_wrap(err, "bridge %s of network %s", br, r->name);
+		log_info("network", "bridge %s of network %s: MAC %s (was %s)", br, r->name, mac,
+		         has);
+	}
+	if (run(addr, NULL, err) < 0 || run(up, NULL, err) < 0)
 		return uk_err_wrap(err, "bridge %s of network %s", br, r->name);
 	return 0;
 }
@@ -591,14 +604,11 @@ static int nft_build_apply(struct ukd *d, int pins_only, uk_err_t *err)
 	if (!pins_only && (outbound || ukd_nat_forwards(nat))) {
 		/* NAT needs forwarding: the one host setting an --outbound network (or a port
 		 * published beyond 127.0.0.0/8: clients of other hosts, hairpin) changes */
-		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "1", 1) != 1)
+		if (ukd_sysctl_set("net/ipv4/ip_forward", "1") < 0)
 			log_warn("network",
 			         "net.ipv4.ip_forward=1: %s: --outbound networks cannot reach "
 			         "out, ports published beyond 127.0.0.0/8 answer only this host",
 			         strerror(errno));
-		if (fd >= 0)
-			close(fd);
 	}
 	return 0;
 }

@@ -386,9 +386,26 @@ def restore(d, port):
     subprocess.run(["ip", "link", "set", "dev", "ukdeadbeef00000", "alias", "ukd:" + d.root],
                    check=True)
     subprocess.run(["ip", "link", "add", "uk-foreign", "type", "bridge"], check=True)
-    d.proc.send_signal(signal.SIGKILL)
-    d.proc.wait()
-    d.start()
+    # a bridge as an older ukd left it (no fixed MAC: it had its lowest port's); a neighbour on
+    # it knows the gateway by that MAC, and must learn the new one without asking (a running
+    # guest would otherwise address the gateway by a MAC the host drops, for its ARP entry's
+    # lifetime: 300 s in runtime-lib)
+    br = d.req("GET", "/v1/networks/a").json()["bridge"]
+    mac = links()[br].split("link/ether ")[1].split()[0]
+    subprocess.run(["ip", "link", "set", "dev", br, "address", "02:00:00:00:00:05"], check=True)
+    nb = Peer("tvgw0", "tvgw1", master=br, addr="10.89.0.201/24")
+    try:
+        nb.sh("ip", "neigh", "replace", "10.89.0.1", "lladdr", "02:00:00:00:00:05", "dev",
+              nb.dev, "nud", "stale")
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        d.start()
+        check(links()[br].split("link/ether ")[1].split()[0] == mac,
+              "the bridge's MAC not set back to %s at the restart: %s" % (mac, links()[br]))
+        wait_until(lambda: mac in nb.sh("ip", "neigh", "show", "10.89.0.1").stdout, 10,
+                   "the neighbour learning the gateway's MAC %s without asking" % mac)
+    finally:
+        nb.close()
     now = links()
     check(tap[0] in now and now[tap[0]].split(":")[0] == idx, "tap %s not kept" % tap[0])
     check("ukdeadbeef00000" not in now, "stale tap kept")
