@@ -628,26 +628,38 @@ static void tcp_ooo_insert(struct uk_tcp *c, uint32_t seq, const uint8_t *p, uin
 	c->ooo_bytes += n;
 }
 
+/*
+ * The peer's FIN. Into CLOSE_WAIT its ACK is delayed, as Linux does: the application, told of
+ * the EOF, usually closes within the delayed-ACK time, and its FIN carries the ACK (any segment
+ * with ACK satisfies a pending delayed ACK, RFC 9293 3.8.6.3): one frame, not an ACK and a FIN.
+ * A peer's FIN answering ours is acknowledged at once: we have nothing left to send.
+ */
 static void tcp_fin_received(struct uk_tcp *c)
 {
 	c->fin_rcvd = 1;
 	c->rcv_nxt++;
-	c->ack_now = 1;
 	switch (c->state) {
 	case UK_TCP_SYN_RECEIVED:
 	case UK_TCP_ESTABLISHED:
 		c->state = UK_TCP_CLOSE_WAIT;
+		if (!c->t_delack) {
+			c->t_delack = c->s->now + TCP_DELACK;
+			net_timer_at(c->s, c->t_delack);
+		}
 		break;
 	case UK_TCP_FIN_WAIT_1:
+		c->ack_now = 1;
 		c->state = UK_TCP_CLOSING; /* FIN_WAIT_1 with our FIN acked was moved on earlier */
 		break;
 	case UK_TCP_FIN_WAIT_2:
+		c->ack_now = 1;
 		c->state = UK_TCP_TIME_WAIT;
 		c->t_close = c->s->now + 2 * TCP_MSL;
 		c->t_rexmt = 0;
 		net_timer_at(c->s, c->t_close);
 		break;
 	default:
+		c->ack_now = 1;
 		break;
 	}
 	tcp_notify(c);
