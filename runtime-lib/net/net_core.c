@@ -376,6 +376,18 @@ uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t 
 	return most / mss * mss;
 }
 
+unsigned net_tx_pending(struct uk_net *s)
+{
+	unsigned n = 0;
+
+	for (int k = 0; k <= s->nextra; k++) {
+		struct uk_netdev *d = if_get(s, k).dev;
+		if (d->ops->tx_pending)
+			n += d->ops->tx_pending(d);
+	}
+	return n;
+}
+
 /* --- IPv4 output --- */
 
 static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto,

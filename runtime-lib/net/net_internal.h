@@ -197,6 +197,8 @@ uint32_t net_src_for(struct uk_net *s, uint32_t dst);
 /* The largest TCP payload a segment from (src) to (dst) may carry given the peer's (mss): a
  * multiple of (mss) up to 64 KiB when that NIC cuts segments (UK_NETDEV_F_TSO4), else (mss). */
 uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t mss);
+/* Frames sent that (s)'s NICs have not yet taken (uk_netdev_ops.tx_pending; 0 without it). */
+unsigned net_tx_pending(struct uk_net *s);
 
 /* The stack the public functions act on (uk_net_init sets it). */
 extern struct uk_net *uk_net_cur;
