@@ -377,7 +377,15 @@ static void tcp_send(struct uk_tcp *c, uint32_t seq, uint8_t flags, uint32_t off
 		c->rcv_acked = c->rcv_nxt;
 		c->ack_now = 0;
 	}
-	net_ip_send(s, c->lip, c->rip, NET_PROTO_TCP, hl + len);
+	if (net_ip_send(s, c->lip, c->rip, NET_PROTO_TCP, hl + len) == UK_EAGAIN &&
+	    (len || (flags & TH_FIN)) && !(flags & (TH_SYN | TH_RST))) {
+		/* Not sent, not held: no address for the next hop yet (ARP asked). Sent again as
+		 * soon as it resolves, rather than at the RTO. */
+		if (!c->arp_wait || SEQ_LT(seq, c->arp_seq))
+			c->arp_seq = seq;
+		c->arp_wait = 1;
+		s->tcp_arp_wait = 1;
+	}
 }
 
 /* A RST for a segment that has no connection (RFC 9293 3.10.7.1). */
@@ -1256,6 +1264,21 @@ void net_tcp_flush(struct uk_net *s)
 		s->out_head = c->out_next;
 		c->out_pending = 0;
 		tcp_output(c);
+	}
+}
+
+void net_tcp_arp_resolved(struct uk_net *s)
+{
+	s->tcp_arp_wait = 0;
+	for (struct uk_tcp *c = s->all; c; c = c->anext) {
+		if (!c->arp_wait)
+			continue;
+		c->arp_wait = 0;
+		if (SEQ_GEQ(c->arp_seq, c->snd_una) && SEQ_LT(c->arp_seq, c->snd_nxt)) {
+			c->snd_nxt = c->arp_seq; /* back to the first segment not sent */
+			c->rtt_active = 0;       /* Karn: no sample from a segment sent twice */
+		}
+		tcp_want_output(c);
 	}
 }
 
