@@ -84,9 +84,10 @@ void uk_sock_exit_linger(void)
 		uk_net_use(s);
 		for (struct uk_tcp *c = s->all, *next; c; c = next) {
 			next = c->anext;
-			if (c->state == UK_TCP_FIN_WAIT_2 && t >= peer_fin_end)
-				uk_tcp_abort(c);
-			else if (c->state == UK_TCP_FIN_WAIT_1 || c->state == UK_TCP_FIN_WAIT_2 ||
+			int orphan_fw2 = c->state == UK_TCP_FIN_WAIT_2 && !c->owned;
+			if (orphan_fw2 && t >= peer_fin_end)
+				uk_tcp_abort(c); /* not one the raw API's user still holds */
+			else if (c->state == UK_TCP_FIN_WAIT_1 || orphan_fw2 ||
 			         c->state == UK_TCP_CLOSING || c->state == UK_TCP_LAST_ACK ||
 			         c->state == UK_TCP_SYN_SENT ||
 			         (c->state == UK_TCP_CLOSE_WAIT && c->snd.len))
