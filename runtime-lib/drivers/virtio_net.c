@@ -139,6 +139,15 @@ static void vnet_flush(struct uk_netdev *nd)
 	uk_virtq_kick(v->dev, &v->txq);
 }
 
+static unsigned vnet_tx_pending(struct uk_netdev *nd)
+{
+	struct vnet *v = nd->priv;
+
+	uk_virtq_kick(v->dev, &v->txq); /* none held back unseen */
+	tx_reclaim(v);
+	return (unsigned)(v->txq.size - v->ntx_free);
+}
+
 static void rx_irq(struct vnet *v, int on)
 {
 	v->rx_quiet = (uint8_t)!on;
@@ -230,6 +239,7 @@ static const struct uk_netdev_ops vnet_ops = {
         .tx_meta = vnet_tx_meta,
         .rx_meta = vnet_rx_meta,
         .flush = vnet_flush,
+        .tx_pending = vnet_tx_pending,
 };
 
 /*

@@ -266,6 +266,8 @@ static void arp_learn(struct uk_net *s, uint32_t ip, const uint8_t *mac, int cre
 	e->tries = 0;
 	e->expires = s->now + NET_ARP_EXPIRE;
 	arp_flush_pending(s, ip, mac, 0);
+	if (s->tcp_arp_wait)
+		net_tcp_arp_resolved(s);
 }
 
 static void arp_input(struct uk_net *s, const uint8_t *f, size_t len)
@@ -376,6 +378,18 @@ uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t 
 	return most / mss * mss;
 }
 
+unsigned net_tx_pending(struct uk_net *s)
+{
+	unsigned n = 0;
+
+	for (int k = 0; k <= s->nextra; k++) {
+		struct uk_netdev *d = if_get(s, k).dev;
+		if (d->ops->tx_pending)
+			n += d->ops->tx_pending(d);
+	}
+	return n;
+}
+
 /* --- IPv4 output --- */
 
 static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, uint8_t proto,
@@ -443,7 +457,7 @@ static uk_result_t ip_send_here(struct uk_net *s, uint32_t src, uint32_t dst, ui
 		return UK_OK;
 	}
 	/* Queue a copy until the address resolves (not a TSO frame: it is sent without its
-	 * metadata; lost, it comes again in segments the peer's MSS long). */
+	 * metadata; TCP sends it again once the address resolves, net_tcp_arp_resolved). */
 	int slot = -1;
 	for (int i = 0; i < NET_ARP_PENDING && !(m.flags & UK_NETDEV_M_GSO_TCPV4); i++)
 		if (!s->pend[i].frame) {

@@ -101,6 +101,10 @@ struct uk_tcp {
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_wnd;
 	uint32_t snd_buf_seq; /* sequence number of sndbuf's first byte */
 	uint32_t fin_seq;
+	/* arp_wait: a segment from arp_seq on found no address and was not held (a TSO frame, or
+	 * the pending queue full): sent again when an address resolves (net_tcp_arp_resolved) */
+	uint32_t arp_seq;
+	uint8_t arp_wait;
 	uint16_t mss; /* the peer's MSS, bounded by ours */
 	struct net_ring snd;
 
@@ -166,6 +170,7 @@ struct uk_net {
 	struct uk_netdev_meta txm; /* the offloads of the frame being built in (tx) */
 	uint8_t rx_l4_ok;          /* the frame being input: UK_NETDEV_M_L4_CSUM_OK */
 	uint8_t in_step;           /* inside uk_net_step: the device is flushed at its end */
+	uint8_t tcp_arp_wait;      /* some connection's arp_wait is set */
 	uint16_t ip_id;
 	struct net_arp arp[NET_ARP_SIZE];
 	struct net_pending pend[NET_ARP_PENDING];
@@ -197,6 +202,8 @@ uint32_t net_src_for(struct uk_net *s, uint32_t dst);
 /* The largest TCP payload a segment from (src) to (dst) may carry given the peer's (mss): a
  * multiple of (mss) up to 64 KiB when that NIC cuts segments (UK_NETDEV_F_TSO4), else (mss). */
 uint32_t net_tcp_seg_max(struct uk_net *s, uint32_t src, uint32_t dst, uint16_t mss);
+/* Frames sent that (s)'s NICs have not yet taken (uk_netdev_ops.tx_pending; 0 without it). */
+unsigned net_tx_pending(struct uk_net *s);
 
 /* The stack the public functions act on (uk_net_init sets it). */
 extern struct uk_net *uk_net_cur;
@@ -250,6 +257,8 @@ void net_udp_free_all(struct uk_net *s);
 void net_tcp_input(struct uk_net *s, uint32_t src, uint32_t dst, const uint8_t *p, size_t len);
 void net_tcp_timers(struct uk_net *s);
 void net_tcp_flush(struct uk_net *s);
+/* An address resolved: connections whose segments went unsent for want of one send them. */
+void net_tcp_arp_resolved(struct uk_net *s);
 void net_tcp_notify_run(struct uk_net *s);
 void net_tcp_free_all(struct uk_net *s);
 int net_tcp_init(struct uk_net *s);

@@ -19,6 +19,7 @@
 #include "socket_internal.h"
 
 #define EXIT_LINGER_NS (5 * NET_S) /* how long exit() drives the stack to deliver closed data */
+#define EXIT_PEER_FIN_NS NET_S     /* how long it waits for a peer's FIN after its ACK of ours */
 #define READY_WAIT_NS (10 * NET_S) /* how long a call waits for DHCP before ENETUNREACH */
 
 struct sock {
@@ -57,28 +58,47 @@ static void net_wait(uint64_t deadline)
 
 static const struct uk_fd_waiter net_waiter = {net_clock_now, net_wait};
 
-/* Closes every socket and drives the stack until closed connections have delivered their data. */
-static void sock_exit_linger(void)
+/*
+ * Closes every socket and, as a kernel completes the close of a process that exited, drives
+ * the stack until the closed connections are done: data and FIN delivered, the peer's FIN
+ * acknowledged (bounded: EXIT_LINGER_NS). A peer that acknowledged our FIN usually sends its
+ * own soon after; it gets EXIT_PEER_FIN_NS, then a RST: nothing would answer its FIN once the
+ * guest is gone, and it would sit in LAST_ACK retransmitting it (Linux answers such a late FIN
+ * with a RST too). Last, the NIC takes the frames sent (the final ACK) before the guest stops.
+ */
+void uk_sock_exit_linger(void)
 {
 	struct uk_net *s = uk_net_cur;
-	uint64_t end;
+	uint64_t t, end, peer_fin_end;
 
 	for (int fd = 3; fd < UK_FD_MAX && socks; fd++)
 		if (uk_fd_get(fd, &uk_sock_ops))
 			close(fd);
 	if (!s)
 		return;
-	end = net_clock_now() + EXIT_LINGER_NS;
-	while (net_clock_now() < end) {
+	t = uk_fd_now();
+	end = t + EXIT_LINGER_NS;
+	peer_fin_end = t + EXIT_PEER_FIN_NS;
+	for (; t < end; t = uk_fd_now()) {
 		int busy = 0;
-		for (struct uk_tcp *c = s->all; c; c = c->anext)
-			if (c->state == UK_TCP_FIN_WAIT_1 || c->state == UK_TCP_CLOSING ||
-			    c->state == UK_TCP_LAST_ACK || c->state == UK_TCP_SYN_SENT ||
-			    (c->state == UK_TCP_CLOSE_WAIT && c->snd.len))
+		uk_net_use(s);
+		for (struct uk_tcp *c = s->all, *next; c; c = next) {
+			next = c->anext;
+			int orphan_fw2 = c->state == UK_TCP_FIN_WAIT_2 && !c->owned;
+			if (orphan_fw2 && t >= peer_fin_end)
+				uk_tcp_abort(c); /* not one the raw API's user still holds */
+			else if (c->state == UK_TCP_FIN_WAIT_1 || orphan_fw2 ||
+			         c->state == UK_TCP_CLOSING || c->state == UK_TCP_LAST_ACK ||
+			         c->state == UK_TCP_SYN_SENT ||
+			         (c->state == UK_TCP_CLOSE_WAIT && c->snd.len))
 				busy = 1;
-		if (!busy)
+		}
+		if (busy)
+			uk_fd_wait(peer_fin_end > t ? peer_fin_end : end);
+		else if (net_tx_pending(s))
+			uk_fd_wait(t + NET_MS); /* the NIC says nothing when it takes a frame */
+		else
 			break;
-		net_wait(end);
 	}
 }
 
@@ -100,7 +120,7 @@ static int net_up(void)
 			        "the first network is reachable\n",
 			        getenv("UK_IP1"));
 		uk_fd_set_waiter(&net_waiter);
-		atexit(sock_exit_linger);
+		atexit(uk_sock_exit_linger);
 	}
 	return 0;
 }

@@ -8,6 +8,10 @@
 struct uk_fd_ops;
 extern const struct uk_fd_ops uk_sock_ops;
 
+/* What exit() does for the network (atexit): closes every socket and drives the stack until
+ * the closed connections are done and the NIC has taken the last frames, bounded (socket.c). */
+void uk_sock_exit_linger(void);
+
 #define UK_DNS_MAX_ADDRS 16
 #define UK_DNS_NAME_MAX 253 /* dotted, without the trailing dot */
 

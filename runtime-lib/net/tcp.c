@@ -377,7 +377,15 @@ static void tcp_send(struct uk_tcp *c, uint32_t seq, uint8_t flags, uint32_t off
 		c->rcv_acked = c->rcv_nxt;
 		c->ack_now = 0;
 	}
-	net_ip_send(s, c->lip, c->rip, NET_PROTO_TCP, hl + len);
+	if (net_ip_send(s, c->lip, c->rip, NET_PROTO_TCP, hl + len) == UK_EAGAIN &&
+	    (len || (flags & TH_FIN)) && !(flags & (TH_SYN | TH_RST))) {
+		/* Not sent, not held: no address for the next hop yet (ARP asked). Sent again as
+		 * soon as it resolves, rather than at the RTO. */
+		if (!c->arp_wait || SEQ_LT(seq, c->arp_seq))
+			c->arp_seq = seq;
+		c->arp_wait = 1;
+		s->tcp_arp_wait = 1;
+	}
 }
 
 /* A RST for a segment that has no connection (RFC 9293 3.10.7.1). */
@@ -628,26 +636,38 @@ static void tcp_ooo_insert(struct uk_tcp *c, uint32_t seq, const uint8_t *p, uin
 	c->ooo_bytes += n;
 }
 
+/*
+ * The peer's FIN. Into CLOSE_WAIT its ACK is delayed, as Linux does: the application, told of
+ * the EOF, usually closes within the delayed-ACK time, and its FIN carries the ACK (any segment
+ * with ACK satisfies a pending delayed ACK, RFC 9293 3.8.6.3): one frame, not an ACK and a FIN.
+ * A peer's FIN answering ours is acknowledged at once: we have nothing left to send.
+ */
 static void tcp_fin_received(struct uk_tcp *c)
 {
 	c->fin_rcvd = 1;
 	c->rcv_nxt++;
-	c->ack_now = 1;
 	switch (c->state) {
 	case UK_TCP_SYN_RECEIVED:
 	case UK_TCP_ESTABLISHED:
 		c->state = UK_TCP_CLOSE_WAIT;
+		if (!c->t_delack) {
+			c->t_delack = c->s->now + TCP_DELACK;
+			net_timer_at(c->s, c->t_delack);
+		}
 		break;
 	case UK_TCP_FIN_WAIT_1:
+		c->ack_now = 1;
 		c->state = UK_TCP_CLOSING; /* FIN_WAIT_1 with our FIN acked was moved on earlier */
 		break;
 	case UK_TCP_FIN_WAIT_2:
+		c->ack_now = 1;
 		c->state = UK_TCP_TIME_WAIT;
 		c->t_close = c->s->now + 2 * TCP_MSL;
 		c->t_rexmt = 0;
 		net_timer_at(c->s, c->t_close);
 		break;
 	default:
+		c->ack_now = 1;
 		break;
 	}
 	tcp_notify(c);
@@ -1244,6 +1264,21 @@ void net_tcp_flush(struct uk_net *s)
 		s->out_head = c->out_next;
 		c->out_pending = 0;
 		tcp_output(c);
+	}
+}
+
+void net_tcp_arp_resolved(struct uk_net *s)
+{
+	s->tcp_arp_wait = 0;
+	for (struct uk_tcp *c = s->all; c; c = c->anext) {
+		if (!c->arp_wait)
+			continue;
+		c->arp_wait = 0;
+		if (SEQ_GEQ(c->arp_seq, c->snd_una) && SEQ_LT(c->arp_seq, c->snd_nxt)) {
+			c->snd_nxt = c->arp_seq; /* back to the first segment not sent */
+			c->rtt_active = 0;       /* Karn: no sample from a segment sent twice */
+		}
+		tcp_want_output(c);
 	}
 }
 

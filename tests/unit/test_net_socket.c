@@ -48,9 +48,47 @@ struct ukt_fd_waiter {
 };
 void ukt_uk_fd_set_waiter(const struct ukt_fd_waiter *w);
 extern int ukt_errno;
+void ukt_uk_sock_exit_linger(void);
 
 static struct pair P;
 static void (*responder)(void); /* runs on every wait: a test DNS server on stack B */
+
+/* A's NIC as a virtio-net one (lag.on): the frames it is handed leave when the guest next
+ * waits (the device runs beside the vCPU); until then tx_pending counts them, and an exit
+ * loses them. */
+#define LAG_MAX 64
+static struct {
+	int on;
+	unsigned n;
+	uint16_t len[LAG_MAX];
+	uint8_t f[LAG_MAX][1600];
+} lag;
+
+static uk_result_t lag_tx(struct uk_netdev *dev, const void *frame, size_t len)
+{
+	(void)dev;
+	if (lag.n == LAG_MAX || len > sizeof(lag.f[0]))
+		return UK_EAGAIN;
+	memcpy(lag.f[lag.n], frame, len);
+	lag.len[lag.n++] = (uint16_t)len;
+	return UK_OK;
+}
+
+static unsigned lag_pending(struct uk_netdev *dev)
+{
+	(void)dev;
+	return lag.n;
+}
+
+static const struct uk_netdev_ops lag_ops = {
+        .tx = lag_tx, .rx = wire_rx, .tx_pending = lag_pending};
+
+static void lag_run(void)
+{
+	for (unsigned i = 0; lag.on && i < lag.n; i++)
+		wire_tx(&P.wa.nd, lag.f[i], lag.len[i]);
+	lag.n = 0;
+}
 
 /* The blocking calls' wait: runs both stacks until quiet, then jumps to the next timer. */
 static void fake_wait(uint64_t deadline)
@@ -59,6 +97,7 @@ static void fake_wait(uint64_t deadline)
 	int busy, spins = 0;
 	uint64_t next;
 
+	lag_run();
 	do {
 		if (++spins > 1000000)
 			abort();
@@ -69,6 +108,10 @@ static void fake_wait(uint64_t deadline)
 		if (responder)
 			responder();
 	} while (busy || P.wa.count || P.wb.count);
+	if (lag.n) { /* A sent: the caller wakes (to the answer, in time) and waits again */
+		uk_net_use(cur);
+		return;
+	}
 	next = P.a->next_timer < P.b->next_timer ? P.a->next_timer : P.b->next_timer;
 	if (next > fake_now + 1000000000ull)
 		next = fake_now + 1000000000ull;
@@ -361,6 +404,130 @@ static void test_close(void)
 	ukt_close(a);
 	ukt_close(b);
 	teardown();
+}
+
+/* --- exit(): the closed connections finish before the guest stops --- */
+
+/* The peer, on stack B with the raw API: reads until the EOF, then closes (mode 0), closes
+ * 200 ms later (1: its ACK of our FIN goes first, by the delayed-ACK timer) or never (2). */
+static struct {
+	int mode;
+	struct uk_tcp *c;
+	uint64_t eof_at;
+} ep;
+
+#define EP_LATE (200 * NET_MS)
+
+static void exit_peer_cb(struct uk_tcp *c, unsigned ev, void *arg)
+{
+	uint8_t buf[256];
+	long r;
+
+	(void)ev;
+	(void)arg;
+	if (uk_tcp_state(c) == UK_TCP_LISTEN) {
+		for (struct uk_tcp *n; (n = uk_tcp_accept(c));)
+			ep.c = n;
+		return;
+	}
+	while ((r = uk_tcp_read(c, buf, sizeof(buf))) > 0)
+		;
+	if (r || ep.eof_at)
+		return;
+	ep.eof_at = fake_now;
+	if (ep.mode == 0) {
+		uk_tcp_close(c);
+		ep.c = NULL;
+	}
+}
+
+/* The responder (on every wait): the late close, its time kept among B's timers. */
+static void exit_peer_late(void)
+{
+	if (ep.mode != 1 || !ep.c || !ep.eof_at)
+		return;
+	if (fake_now < ep.eof_at + EP_LATE) {
+		if (P.b->next_timer > ep.eof_at + EP_LATE)
+			P.b->next_timer = ep.eof_at + EP_LATE;
+		return;
+	}
+	uk_net_use(P.b);
+	uk_tcp_close(ep.c);
+	ep.c = NULL;
+	uk_net_step(P.b); /* the FIN out now: the wait would not step B again before its jump */
+}
+
+/*
+ * netblast's end: the client closes its connection and exits at once. exit() (the linger
+ * atexit runs) must see the close through: our FIN acknowledged, the peer's FIN acknowledged
+ * and that last ACK taken by the NIC before the guest stops. Else the peer sits in LAST_ACK,
+ * retransmitting its FIN to a guest that is gone. A peer that never closes gets a RST after
+ * EXIT_PEER_FIN_NS (1 s), not a connection left open.
+ */
+static void exit_case(int mode, const char *what)
+{
+	struct sockaddr_in a = sin_of(IP_B, (uint16_t)(7000 + mode));
+	struct uk_tcp *l;
+	uint64_t t0, took, stop;
+	int fd;
+
+	setup();
+	memset(&ep, 0, sizeof(ep));
+	ep.mode = mode;
+	P.wa.nd.ops = &lag_ops;
+	lag.on = 1;
+	uk_net_use(P.b);
+	l = uk_tcp_listen((uint16_t)(7000 + mode), 4);
+	uk_tcp_set_callback(l, exit_peer_cb, NULL);
+	responder = exit_peer_late;
+	fd = sock_on(P.a, SOCK_STREAM);
+	CHECK(ukt_connect(fd, SA(a), sizeof(a)) == 0, "%s: connect", what);
+	CHECK(ukt_send(fd, "bye", 3, 0) == 3, "%s: send", what);
+	t0 = fake_now;
+	ukt_close(fd);
+	uk_net_use(P.a);
+	ukt_uk_sock_exit_linger();
+	took = fake_now - t0;
+	unsigned time_wait = 0;
+	for (struct uk_tcp *c = P.a->all; c; c = c->anext)
+		time_wait += c->state == UK_TCP_TIME_WAIT;
+	/* The guest stops: what its NIC still holds is lost, nothing answers any more. */
+	lag.n = 0;
+	lag.on = 0;
+	stop = fake_now + 120 * NET_S;
+	while (fake_now < stop) {
+		uk_net_use(P.b);
+		uk_net_step(P.b);
+		P.wa.head = P.wa.count = 0;
+		fake_now = P.b->next_timer < stop ? P.b->next_timer : stop;
+	}
+	if (mode < 2) {
+		CHECK(!P.b->ntcp && !P.b->st.tcp_retransmits,
+		      "%s: the peer's connection closed, its FIN never retransmitted: %u left, "
+		      "%llu "
+		      "retransmissions",
+		      what, P.b->ntcp, (unsigned long long)P.b->st.tcp_retransmits);
+		/* (The test's clock jumps to the wait's end: a bound on (took) says little.) */
+		CHECK(time_wait == 1, "%s: exit returned with the connection in TIME_WAIT: %u",
+		      what, time_wait);
+	} else {
+		CHECK(ep.c && uk_tcp_state(ep.c) == UK_TCP_RESET,
+		      "%s: the peer that never closes is reset: state %d", what,
+		      ep.c ? (int)uk_tcp_state(ep.c) : -1);
+		CHECK(took >= NET_S && took < 2 * NET_S, "%s: after 1 s: %llu ms", what,
+		      (unsigned long long)(took / NET_MS));
+		uk_tcp_close(ep.c);
+	}
+	uk_tcp_close(l);
+	P.wa.nd.ops = &wire_ops;
+	teardown();
+}
+
+static void test_exit(void)
+{
+	exit_case(0, "the peer closes at once");
+	exit_case(1, "the peer closes 200 ms later");
+	exit_case(2, "the peer never closes");
 }
 
 #define MANY 50
@@ -671,6 +838,7 @@ int main(void)
 	test_backlog();
 	test_timeouts();
 	test_close();
+	test_exit();
 	test_poll_many();
 	test_udp();
 	test_getaddrinfo();

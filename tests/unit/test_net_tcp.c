@@ -469,6 +469,78 @@ static void transfer_tso(const char *what, int a_tx, int a_rx, int b_tx, int b_r
 	pair_free(&p);
 }
 
+/* --- the peer's ARP entry expires in the middle of a TSO transfer --- */
+
+struct arp_expiry {
+	struct xfers xs;
+	struct uk_net *s;
+	uint32_t ip;
+	uint64_t at; /* when the entry expired */
+};
+
+/* run()'s hook: the transfer, and A's entry for B made to expire 256 KiB in. */
+static int expire_mid(void *arg)
+{
+	struct arp_expiry *e = arg;
+
+	for (int i = 0; !e->at && e->xs.x[0].rcvd >= 256u << 10 && i < NET_ARP_SIZE; i++)
+		if (e->s->arp[i].state == 2 && e->s->arp[i].ip == e->ip) {
+			e->s->arp[i].expires = fake_now;
+			e->at = fake_now;
+		}
+	return xfers_done(&e->xs);
+}
+
+/*
+ * A's entry for B expires (300 s) while A sends 1 MiB through a TSO NIC: the segments A sends
+ * while it asks again are not held (a TSO frame waits nowhere) and were lost until an RTO
+ * (200 ms at least) sent them again. Now TCP sends them again as soon as the address is known:
+ * no RTO, the transfer done well within one.
+ */
+static void test_tso_arp_expiry(void)
+{
+	struct pair p;
+	struct uk_tcp *l, *c, *s;
+	struct xfer x = {.k = 9, .total = 1u << 20, .shut_at_end = 1};
+	struct arp_expiry e = {{&x, 1}, NULL, IP_B, 0};
+	int relearned = 0;
+
+	wire_init(&p.wa, &p.wb);
+	wire_tso(&p.wa, 1, 1);
+	wire_tso(&p.wb, 1, 1);
+	p.a = stack_on(&p.wa, IP_A, 1);
+	p.b = stack_on(&p.wb, IP_B, 2);
+	l = listen_on(&p, 80, 4);
+	CHECK(connect_pair(&p, l, 80, &c, &s) == 0, "ARP expiry: handshake");
+	x.src = s;
+	x.dst = c;
+	e.s = p.a;
+	run(&p, 600000, expire_mid, &e);
+	CHECK(x.rcvd == x.total && !x.bad && x.eof, "ARP expiry: exact bytes and EOF: %llu, %d bad",
+	      (unsigned long long)x.rcvd, x.bad);
+	for (int i = 0; i < NET_ARP_SIZE; i++)
+		relearned |= p.a->arp[i].state == 2 && p.a->arp[i].ip == IP_B &&
+		             p.a->arp[i].expires > e.at;
+	CHECK(e.at && relearned && p.wa.tso_sent > 0,
+	      "ARP expiry: the entry expired mid-transfer and was learned again (%u TSO frames)",
+	      p.wa.tso_sent);
+	CHECK(p.a->st.tcp_retransmits == 0, "ARP expiry: no retransmission timeout: %llu",
+	      (unsigned long long)p.a->st.tcp_retransmits);
+	printf("ARP expiry: the rest of the transfer in %llu us of the wire's clock, %llu fast "
+	       "retransmits\n",
+	       (unsigned long long)((fake_now - e.at) / 1000),
+	       (unsigned long long)p.a->st.tcp_fast_retransmits);
+	CHECK(fake_now - e.at < 200 * NET_MS,
+	      "ARP expiry: the rest of the transfer took %llu ms of the wire's clock (an RTO is "
+	      "200 "
+	      "at least)",
+	      (unsigned long long)((fake_now - e.at) / NET_MS));
+	uk_tcp_close(c);
+	uk_tcp_close(s);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
 /* Every frame dropped: RTO backoff, then the connection times out. */
 static void test_rto_backoff(void)
 {
@@ -1012,6 +1084,7 @@ int main(void)
 	transfer_tso("TSO into a small window", 1, 1, 0, 1, 8192, 0);
 	transfer_tso("TSO with every 5th data frame lost", 1, 1, 1, 1, 0, 5);
 	transfer_tso("TSO cut, every 3rd data frame lost", 1, 0, 0, 0, 0, 3);
+	test_tso_arp_expiry();
 	test_rto_backoff();
 	test_window_full();
 	test_many_connections();

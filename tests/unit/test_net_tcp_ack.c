@@ -307,6 +307,148 @@ static void stream_case(const char *what, uint32_t chunk, uint32_t total)
 	pair_free(&p);
 }
 
+/* --- one request a connection (no keep-alive): the frames from SYN to the last ACK --- */
+
+struct once {
+	int server_first;   /* the server closes after its answer (HTTP/1.0), else the client */
+	int server_lingers; /* the server never closes: it only reads the client's FIN */
+	unsigned answered;
+	uint32_t resp_got;
+};
+
+/* The server: accepts from the listener, answers the request; closes after it (server_first)
+ * or at the client's FIN. */
+static void once_server_cb(struct uk_tcp *c, unsigned ev, void *arg)
+{
+	struct once *o = arg;
+	static uint8_t resp[RESP_LEN];
+	uint8_t buf[256];
+	long r;
+
+	(void)ev;
+	if (uk_tcp_state(c) == UK_TCP_LISTEN) {
+		while (uk_tcp_accept(c))
+			;
+		return;
+	}
+	while ((r = uk_tcp_read(c, buf, sizeof(buf))) > 0) {
+		CHECK(uk_tcp_write(c, resp, sizeof(resp)) == RESP_LEN, "server writes");
+		if (o->server_first) {
+			uk_tcp_close(c);
+			return;
+		}
+	}
+	if (r == 0 && !o->server_lingers)
+		uk_tcp_close(c);
+}
+
+/* The client: sends its request once connected, closes after the answer (or at EOF). */
+static void once_client_cb(struct uk_tcp *c, unsigned ev, void *arg)
+{
+	struct once *o = arg;
+	uint8_t buf[4096];
+	long r;
+
+	if (uk_tcp_state(c) == UK_TCP_ESTABLISHED && !o->resp_got && (ev & UK_NET_WRITABLE) &&
+	    c->snd_max == c->iss + 1)
+		CHECK(uk_tcp_write(c, (uint8_t[REQ_LEN]){0}, REQ_LEN) == REQ_LEN, "request");
+	while ((r = uk_tcp_read(c, buf, sizeof(buf))) > 0)
+		o->resp_got += (uint32_t)r;
+	if (o->resp_got == RESP_LEN && (r == 0 || !o->server_first)) {
+		o->answered++;
+		o->resp_got = 0;
+		uk_tcp_close(c);
+	}
+}
+
+static unsigned tcp_in_state(struct uk_net *s, uk_tcp_state_t st)
+{
+	unsigned n = 0;
+
+	for (struct uk_tcp *c = s->all; c; c = c->anext)
+		n += c->state == st;
+	return n;
+}
+
+/*
+ * HTTP without keep-alive, 10 connections one after another: SYN, SYN-ACK, ACK, the request,
+ * the response's two segments, then the close. The side that closes second answers the
+ * other's FIN with its own FIN carrying the ACK (a pending delayed ACK is satisfied by any
+ * segment with ACK, RFC 9293 3.8.6.3; Linux does the same): one frame, not an ACK and a FIN.
+ * The server closing first: its FIN rides on the response's last segment, so 8 frames a
+ * connection (9 before: the client ACKed the FIN at once, then sent its own). The client
+ * closing first: its FIN, the server's FIN+ACK, the client's last ACK: 9 (10 before).
+ */
+static void test_close_frames(int server_first)
+{
+	const char *who = server_first ? "server closes first" : "client closes first";
+	const unsigned conns = 10, want = server_first ? 8 : 9;
+	struct pair p;
+	struct once o = {0};
+	struct tally ta = {0}, tb = {0};
+	struct uk_tcp *l;
+
+	o.server_first = server_first;
+	pair_init(&p);
+	uk_net_use(p.a);
+	l = uk_tcp_listen(84, 4);
+	uk_tcp_set_callback(l, once_server_cb, &o);
+	for (unsigned i = 0; i < conns; i++) {
+		uk_net_use(p.b);
+		struct uk_tcp *c = uk_tcp_connect(IP_A, 84);
+		uk_tcp_set_callback(c, once_client_cb, &o);
+		tally_queue(&p.wa, &tb);                 /* the SYN, sent outside a step */
+		run_tally(&p, 30, &ta, &tb, NULL, NULL); /* below the delayed-ACK time */
+	}
+	CHECK(o.answered == conns, "%s: %u requests answered: %u", who, conns, o.answered);
+	CHECK(ta.frames + tb.frames == want * conns,
+	      "%s: %u frames a connection: %u for %u (server %u, client %u; pure ACKs %u %u)", who,
+	      want, ta.frames + tb.frames, conns, ta.frames, tb.frames, ta.pure_acks, tb.pure_acks);
+	CHECK(tcp_in_state(server_first ? p.a : p.b, UK_TCP_TIME_WAIT) == conns &&
+	              !(server_first ? p.b : p.a)->ntcp,
+	      "%s: the first closer's %u connections in TIME_WAIT, the other's gone: %u, %u", who,
+	      conns, tcp_in_state(server_first ? p.a : p.b, UK_TCP_TIME_WAIT),
+	      (server_first ? p.b : p.a)->ntcp);
+	CHECK(!p.a->st.tcp_retransmits && !p.b->st.tcp_retransmits, "%s: no retransmission", who);
+	run(&p, 2 * 60 * 1000 + 10, NULL, NULL); /* 2 MSL */
+	CHECK(!p.a->ntcp && !p.b->ntcp, "%s: all gone after TIME_WAIT: %u %u", who, p.a->ntcp,
+	      p.b->ntcp);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
+/* The peer's FIN with an application that does not close: acknowledged by the delayed-ACK
+ * timer (40 ms), well before the FIN's retransmission (RTO, 200 ms at least). */
+static void test_fin_acked_in_time(void)
+{
+	struct pair p;
+	struct once o = {0};
+	struct tally ta = {0}, tb = {0};
+	struct uk_tcp *l;
+
+	o.server_lingers = 1;
+	pair_init(&p);
+	uk_net_use(p.a);
+	l = uk_tcp_listen(85, 4);
+	uk_tcp_set_callback(l, once_server_cb, &o);
+	uk_net_use(p.b);
+	uk_tcp_set_callback(uk_tcp_connect(IP_A, 85), once_client_cb, &o);
+	run_tally(&p, 30, &ta, &tb, NULL, NULL);
+	CHECK(o.answered == 1 && tcp_in_state(p.b, UK_TCP_FIN_WAIT_1) == 1,
+	      "answered, the client's FIN not yet acknowledged 30 ms in: %u, %u", o.answered,
+	      tcp_in_state(p.b, UK_TCP_FIN_WAIT_1));
+	run_tally(&p, 15, &ta, &tb, NULL, NULL);
+	CHECK(tcp_in_state(p.b, UK_TCP_FIN_WAIT_2) == 1 &&
+	              tcp_in_state(p.a, UK_TCP_CLOSE_WAIT) == 1,
+	      "the FIN acknowledged by the timer: FIN_WAIT_2 %u, CLOSE_WAIT %u",
+	      tcp_in_state(p.b, UK_TCP_FIN_WAIT_2), tcp_in_state(p.a, UK_TCP_CLOSE_WAIT));
+	CHECK(ta.pure_acks == 1 && !p.b->st.tcp_retransmits,
+	      "one pure ACK from the server, no retransmission: %u, %llu", ta.pure_acks,
+	      (unsigned long long)p.b->st.tcp_retransmits);
+	uk_tcp_close(l);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	heap_init((size_t)1 << 30);
@@ -316,5 +458,8 @@ int main(void)
 	stream_case("full-sized segments", 16384, 1u << 20);
 	stream_case("1000-byte segments", 1000, 200000);
 	stream_case("100-byte segments", 100, 20000);
+	test_close_frames(1);
+	test_close_frames(0);
+	test_fin_acked_in_time();
 	return finish();
 }

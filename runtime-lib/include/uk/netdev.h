@@ -122,6 +122,13 @@ struct uk_netdev_ops {
 	 * after each frame it sends outside one.
 	 */
 	void (*flush)(struct uk_netdev *dev);
+
+	/*
+	 * MAY be NULL. How many frames sent (and flushed) the device has not yet
+	 * taken: still in guest memory, lost if the guest stops now. The stack's
+	 * exit waits (bounded) for 0, so its last frames leave.
+	 */
+	unsigned (*tx_pending)(struct uk_netdev *dev);
 };
 
 struct uk_netdev {
