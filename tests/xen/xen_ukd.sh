@@ -1,5 +1,5 @@
 #!/bin/bash
-# ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill, live restore, a uk network (the website over netfront, published port and guest address, netclient resolving it by name) and volumes (blkfront; uk stats' block I/O) there (tests/xen/dom0_ukd.sh).
+# ukd on Xen through libvirt's libxl driver: builds the test guest as image "hello" with this build's ukd, then in the Xen dom0 harness (xen_dom0.sh) runs libvirtd and ukd --libvirt-uri xen:///system and checks uk run/stop/kill, live restore, a uk network (the website over netfront, published port and guest address, netclient resolving it by name, health checks) and volumes (blkfront; uk stats' block I/O) there (tests/xen/dom0_ukd.sh).
 # usage: xen_ukd.sh BUILD_DIR [CASE...]: CASEs are xen_dom0.sh's (`xl create` domUs in the same
 # dom0, before ukd's; bench/boot.sh compares both). UK_XEN_UKD_RUNS=N times N runs of
 # `uk run --rm hello` (default 5: each exit of a guest once could deadlock libvirtd, docs/xen.md).

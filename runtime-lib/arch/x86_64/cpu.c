@@ -41,6 +41,8 @@ static struct idt_entry idt[256];
 /* Not in .bss: interrupt stacks need no clearing at boot. */
 static uint8_t ist_stacks[3][IST_SIZE] __attribute__((section(".boot.stacks.ist"), aligned(16)));
 static void (*irq_handlers[16])(int vec);
+static uint16_t irq_no_eoi; /* bit (vec - 32): not a LAPIC interrupt, no EOI */
+#define RFLAGS_IF 0x200     /* interrupts enabled */
 
 extern char uk_trap_stubs[];
 extern char uk_boot_stack_guard[]; /* entry.S: unmapped by uk_arch_mm_init() */
@@ -100,6 +102,13 @@ void uk_arch_irq_register(int vec, void (*fn)(int vec))
 	if (vec < 32 || vec >= 48)
 		uk_panic("irq_register: vector %d out of range", vec);
 	irq_handlers[vec - 32] = fn;
+}
+
+void uk_arch_irq_no_eoi(int vec)
+{
+	if (vec < 32 || vec >= 48)
+		uk_panic("irq_no_eoi: vector %d out of range", vec);
+	irq_no_eoi |= (uint16_t)(1u << (vec - 32));
 }
 
 int uk_arch_fault_status(uint64_t vector)
@@ -190,9 +199,18 @@ void uk_arch_trap(struct uk_trap_frame *f)
 			uk_exit(uk_arch_fault_status(f->vector));
 		trap_fault(f);
 	}
+	/*
+	 * Interrupts are only enabled in the idle wait's "sti; hlt; cli": return there with them
+	 * disabled, so that one interrupt ends the wait. Returning with IF set, an interrupt that
+	 * is pending again at once (Xen injected its event upcall vector hundreds of thousands
+	 * of times with no event pending: docs/xen.md) is taken again before the cli, forever,
+	 * and the program never runs again.
+	 */
+	f->rflags &= ~RFLAGS_IF;
 	if (f->vector == UK_IRQ_SPURIOUS)
 		return;
 	if (irq_handlers[f->vector - 32])
 		irq_handlers[f->vector - 32]((int)f->vector);
-	uk_lapic_eoi();
+	if (!(irq_no_eoi >> (f->vector - 32) & 1))
+		uk_lapic_eoi();
 }

@@ -28,6 +28,10 @@ void uk_arch_cpu_init(void);
 /* Registers (fn) for interrupt vector (vec) in 32..47. Called with interrupts disabled. */
 void uk_arch_irq_register(int vec, void (*fn)(int vec));
 
+/* Marks vector (vec) (32..47) as one the LAPIC does not deliver (Xen's event upcall, injected
+ * by the hypervisor without an in-service bit): its interrupts end without an EOI. */
+void uk_arch_irq_no_eoi(int vec);
+
 /*
  * Finishes the page tables the entry code made: unmaps page 0 (null
  * dereferences fault) and the boot stack's guard page, and maps RAM above

@@ -43,6 +43,9 @@ void uk_xen_events_init(volatile uint8_t *shared_info, int vector)
 	if (!pfn || pfn >= (1ULL << 20)) /* the ring must sit in the identity-mapped first 4 GiB */
 		return;
 	uk_arch_irq_register(vector, upcall);
+	/* Xen injects the callback vector itself, past the LAPIC (nothing is in service): an EOI
+	 * would only cost an emulated MMIO write per event. */
+	uk_arch_irq_no_eoi(vector);
 	/* Also tells the toolstack this guest takes PV control requests (`xl shutdown`). */
 	rc = uk_xen_hvm_param_set(XEN_HVM_PARAM_CALLBACK_IRQ,
 	                          CALLBACK_TYPE_VECTOR | (uint64_t)vector);
