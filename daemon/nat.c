@@ -95,8 +95,6 @@ static int is_loopback(const char *ip)
 	return !strncmp(ip, "127.", 4);
 }
 
-/* route_localnet=1 on (br): a packet with a 127.0.0.0/8 source may leave through it (and the
- * replies come back); the guard chain covers what that would otherwise let in. */
 int ukd_sysctl_set(const char *name, const char *value)
 {
 	char path[128];
@@ -112,6 +110,8 @@ int ukd_sysctl_set(const char *name, const char *value)
 	return r;
 }
 
+/* route_localnet=1 on (br): a packet with a 127.0.0.0/8 source may leave through it (and the
+ * replies come back); the guard chain covers what that would otherwise let in. */
 static void route_localnet(const char *br)
 {
 	char name[96];

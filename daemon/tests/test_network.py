@@ -107,6 +107,11 @@ def links():
     return {l.split(": ")[1].split("@")[0]: l for l in out.splitlines()}
 
 
+def link_mac(name):
+    """The MAC address of link (name) in this namespace."""
+    return links()[name].split("link/ether ")[1].split()[0]
+
+
 def uk_links():
     return sorted(n for n in links() if n.startswith("uk"))
 
@@ -391,7 +396,7 @@ def restore(d, port):
     # guest would otherwise address the gateway by a MAC the host drops, for its ARP entry's
     # lifetime: 300 s in runtime-lib)
     br = d.req("GET", "/v1/networks/a").json()["bridge"]
-    mac = links()[br].split("link/ether ")[1].split()[0]
+    mac = link_mac(br)
     subprocess.run(["ip", "link", "set", "dev", br, "address", "02:00:00:00:00:05"], check=True)
     nb = Peer("tvgw0", "tvgw1", master=br, addr="10.89.0.201/24")
     try:
@@ -400,7 +405,7 @@ def restore(d, port):
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait()
         d.start()
-        check(links()[br].split("link/ether ")[1].split()[0] == mac,
+        check(link_mac(br) == mac,
               "the bridge's MAC not set back to %s at the restart: %s" % (mac, links()[br]))
         wait_until(lambda: mac in nb.sh("ip", "neigh", "show", "10.89.0.1").stdout, 10,
                    "the neighbour learning the gateway's MAC %s without asking" % mac)

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 
-from test_network import Peer, get, in_namespace, links, nft_tables, uk_links, wait_answer
-from ukdtest import SRC, check, free_port, publish_load, require_qemu, run, uk_cli
+from test_network import (Peer, get, in_namespace, link_mac, nft_tables, uk_links,
+                          wait_answer)
+from ukdtest import SRC, check, free_port, publish_load, require_qemu, run, uk_cli, wait_until
 
 UK = sys.argv[2] if len(sys.argv) > 2 else None
 WEBSITE = os.path.join(SRC, "images", "examples", "website")
@@ -124,7 +125,7 @@ def published(d, ports):
 
 def guard(d, br):
     """A neighbour on the bridge (a netns of this test's own on a veth) forges packets."""
-    mac = links()[br].split("link/ether ")[1].split()[0]
+    mac = link_mac(br)
     with open("/proc/sys/net/ipv4/conf/%s/route_localnet" % br) as f:
         check(f.read().strip() == "1", "route_localnet not set on %s" % br)
     # the lowest unicast MAC there is on the bridge's port: a bridge whose MAC is not set takes
@@ -136,15 +137,14 @@ def guard(d, br):
         ns = nb.ns
         # the bridge port forwards once both ends are up (forwarding, LOWER_UP): wait for it,
         # not a fixed second (under CI's load the first forged frames met a port not yet there)
-        end = time.time() + 30
-        while time.time() < end:
+        def forwarding():
             out = subprocess.run(["bridge", "link", "show", "dev", "tveth0"],
                                  capture_output=True, text=True).stdout
-            if "state forwarding" in out and "LOWER_UP" in out:
-                break
-            time.sleep(0.1)
+            return "state forwarding" in out and "LOWER_UP" in out
+
+        wait_until(forwarding, 30, "the neighbour's bridge port forwarding")
         time.sleep(0.5)
-        now = links()[br].split("link/ether ")[1].split()[0]
+        now = link_mac(br)
         check(now == mac and mac.startswith("02:75:6b:"),
               "the gateway's MAC changed from %s to %s when a port joined %s" % (mac, now, br))
 
